@@ -1,0 +1,51 @@
+"""hierbayes: Bayesian multilevel models from lme4 formulas and level equations, on PyMC.
+
+>>> import hierbayes as hb
+>>> df = hb.datasets.load("sleepstudy")
+>>> fit = hb.Model("Reaction ~ Days + (Days | Subject)", data=df).fit()
+>>> fit.summary()
+"""
+
+from __future__ import annotations
+
+import os
+
+# JAX (numpyro) runs chains in parallel only with one host device per chain; the flag must be
+# set before JAX initialises, so it is set here unless the user chose their own.
+os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
+
+from . import datasets  # noqa: E402
+from .errors import DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .model import Model  # noqa: E402
+from .priors import Prior  # noqa: E402
+from .spec import parse_formula  # noqa: E402
+from .spec.ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def load(path):
+    """Load a fit saved with ``Fit.save(path)``."""
+    from .results.io import load_fit
+
+    return load_fit(path)
+
+
+__all__ = [
+    "Covariance",
+    "DataError",
+    "FitFileError",
+    "FixedPart",
+    "GroupTerm",
+    "HierbayesError",
+    "Model",
+    "ModelSpec",
+    "Prior",
+    "PriorError",
+    "Response",
+    "SamplingError",
+    "SpecError",
+    "datasets",
+    "load",
+    "parse_formula",
+]

@@ -1,0 +1,61 @@
+"""Exception hierarchy: every user-facing problem is a HierbayesError.
+
+Messages name the column, term, level or row at fault and say what is valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class HierbayesError(Exception):
+    """Base class of every error hierbayes raises on purpose."""
+
+
+class SpecError(HierbayesError, ValueError):
+    """The model text (formula, level equations, model file) is malformed or inconsistent."""
+
+
+class FormulaSyntaxError(SpecError):
+    """A formula that does not parse; carries the text and the 0-based position of the fault."""
+
+    def __init__(self, message: str, text: str, position: int, length: int = 1) -> None:
+        self.text = text
+        self.position = position
+        self.length = max(1, length)
+        caret = " " * position + "^" * self.length
+        super().__init__(f"{message} at position {position}:\n  {text}\n  {caret}")
+        self.reason = message
+
+
+class DataError(HierbayesError, ValueError):
+    """The data do not fit the model: missing columns, NaN, wrong types, bad response values."""
+
+
+class PriorError(HierbayesError, ValueError):
+    """A prior names a parameter that does not exist or has invalid parameters."""
+
+
+class SamplingError(HierbayesError, RuntimeError):
+    """Sampling failed or was interrupted."""
+
+
+class FitFileError(HierbayesError, OSError):
+    """A saved fit could not be read (corrupted, truncated or not written by hierbayes)."""
+
+
+def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` candidates that look like ``name`` (for 'did you mean' hints)."""
+    candidates = list(candidates)
+    lowered = {c.lower(): c for c in candidates}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' Did you mean ...?' suffix, or '' when nothing is close."""
+    hits = close_matches(name, candidates)
+    if not hits:
+        return ""
+    return " Did you mean " + " or ".join(repr(h) for h in hits) + "?"

@@ -1,0 +1,144 @@
+"""``Model``: the composition of the pipeline stages (spec -> design -> priors -> compile ->
+sample -> results). Each stage is usable on its own; this class only wires them."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .design import build_design
+from .design.types import Design
+from .errors import DataError, SpecError
+from .families import get_family
+from .priors import Prior, PriorTable, resolve_priors
+from .spec import parse_formula
+from .spec.ir import Covariance, ModelSpec
+
+
+class Model:
+    """A multilevel model bound to a data set.
+
+    Parameters
+    ----------
+    formula : an lme4-style formula (``"y ~ x + (x | g)"``) or a ModelSpec (for example from
+        the level-equation front end).
+    data : pandas DataFrame with the columns the formula uses. It is never modified.
+    family : response family name (``"gaussian"``, ...); see ``hierbayes.families``.
+    link : link function; the family's default when None.
+    priors : overrides keyed by class (``"b"``, ``"sd"``, ``"cor"``, ``"sigma"``,
+        ``"Intercept"``), by class and group (``"sd:school"``) or by class, group and term
+        (``"sd:school:lrt"``, ``"b:lrt"``); values are :class:`hierbayes.Prior`.
+    covariance : covariance structure per grouping factor: ``{"school": "exchangeable"}``;
+        one of unstructured, independent, identity, exchangeable.
+    missing : "error" (default) raises on missing values in used columns; "drop" drops
+        those rows with a warning saying how many.
+    parameterization : "centered" / "noncentered" for all group terms, a dict per grouping
+        factor, or None to choose from the data (reported on the fit).
+    """
+
+    def __init__(
+        self,
+        formula: str | ModelSpec,
+        data: pd.DataFrame,
+        family: str = "gaussian",
+        link: str | None = None,
+        priors: Mapping[str, Prior] | None = None,
+        covariance: Mapping[str, str | Covariance] | None = None,
+        missing: str = "error",
+        parameterization: str | Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if missing not in ("error", "drop"):
+            raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
+        if isinstance(formula, ModelSpec):
+            spec = formula
+        elif isinstance(formula, str):
+            get_family(family).resolve_link(link)
+            spec = parse_formula(formula, family=family, link=link)
+        else:
+            raise SpecError(f"formula must be a string or a ModelSpec, got {type(formula).__name__}")
+        get_family(spec.family).resolve_link(spec.link)
+        if covariance:
+            spec = spec.with_covariance(dict(covariance))
+        self.spec: ModelSpec = spec
+        self.data = data
+        self.missing = missing
+        self.prior_overrides: dict[str, Prior] = dict(priors or {})
+        self.parameterization = parameterization
+        self.design: Design = build_design(spec, data, missing=missing)
+        self.priors: PriorTable = resolve_priors(self.design, self.prior_overrides)
+        self._compiled = None
+
+    @property
+    def formula(self) -> str:
+        return self.spec.to_formula()
+
+    def compile(self):
+        """The PyMC model (built once and cached)."""
+        from .backends.pymc.compile import compile_model
+
+        if self._compiled is None:
+            self._compiled = compile_model(self.design, self.priors, self.parameterization)
+        return self._compiled
+
+    @property
+    def pymc_model(self):
+        return self.compile().model
+
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        cores: int | None = None,
+        random_seed: int | None = None,
+        sampler: str | None = None,
+        target_accept: float = 0.9,
+        progressbar: bool = True,
+    ):
+        """Draw from the posterior with NUTS and return a :class:`hierbayes.Fit`.
+
+        Parameters
+        ----------
+        draws, tune, chains : kept draws and tuning steps per chain, number of chains.
+        cores : parallel chains; defaults to all cores (up to one per chain).
+        random_seed : seed for reproducible draws.
+        sampler : "nutpie", "pymc", "numpyro" or "blackjax"; default the fastest installed.
+        target_accept : NUTS target acceptance rate; raise it when divergences appear.
+        progressbar : show the sampler's progress bar.
+        """
+        from .backends.pymc.sample import run_nuts
+        from .results.diagnostics import warn_problems
+        from .results.fit import Fit, SamplingInfo
+
+        compiled = self.compile()
+        run = run_nuts(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=random_seed,
+            sampler=sampler,
+            target_accept=target_accept,
+            progressbar=progressbar,
+        )
+        info = SamplingInfo(
+            sampler=run.sampler,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            wall_seconds=run.wall_seconds,
+            sampling_seconds=run.sampling_seconds,
+            parameterization=dict(compiled.parameterization),
+            random_seed=random_seed,
+        )
+        fit = Fit(run.idata, self, info)
+        warn_problems(fit.diagnostics)
+        return fit
+
+    def __repr__(self) -> str:
+        return f"<hierbayes.Model {self.formula!r} family={self.spec.family!r} n={self.design.n_obs}>"

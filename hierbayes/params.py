@@ -1,0 +1,93 @@
+"""Structured parameter addresses: the one place where model structure becomes names.
+
+Every parameter of a compiled model has a :class:`ParamAddress` (kind, block, column). The
+PyMC variable names and ArviZ dimension names are derived here and nowhere else, so results
+code never parses structure back out of strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .spec.ir import ModelSpec
+
+# Parameter classes a user can put a prior on.
+PRIOR_CLASSES = ("Intercept", "b", "sd", "cor", "sigma")
+
+
+@dataclass(frozen=True)
+class BlockNames:
+    """Names of the variables and dims belonging to one group term (covariance block)."""
+
+    key: str  # unique per block: the grouping factor, suffixed when a factor has two blocks
+    group: str  # grouping factor display name
+
+    @property
+    def sd(self) -> str:
+        return f"sd_{self.key}"
+
+    @property
+    def cor(self) -> str:
+        return f"cor_{self.key}"
+
+    @property
+    def chol(self) -> str:
+        return f"L_{self.key}"
+
+    @property
+    def rho(self) -> str:
+        return f"rho_{self.key}"
+
+    @property
+    def z(self) -> str:
+        return f"z_{self.key}"
+
+    @property
+    def effects(self) -> str:
+        return f"re_{self.key}"
+
+    @property
+    def level_dim(self) -> str:
+        return f"{self.key}__level"
+
+    @property
+    def column_dim(self) -> str:
+        return f"{self.key}__term"
+
+    @property
+    def column_dim_bis(self) -> str:
+        return f"{self.key}__term_bis"
+
+
+FIXED_DIM = "b_term"
+OBS_DIM = "obs"
+
+
+def block_names(spec: ModelSpec) -> tuple[BlockNames, ...]:
+    """One :class:`BlockNames` per group term of ``spec``, with unique keys.
+
+    A factor with a single block is keyed by its name (``Subject``); a factor with several
+    blocks (``(1|g) + (0 + x|g)``) gets ``g``, ``g_2``, ...; ``:`` in interaction factors
+    becomes ``_`` (``__`` is kept for internal helper variables).
+    """
+    counts: dict[str, int] = {}
+    out = []
+    for g in spec.groups:
+        base = g.group.replace(":", "_")
+        counts[base] = counts.get(base, 0) + 1
+        key = base if counts[base] == 1 else f"{base}_{counts[base]}"
+        out.append(BlockNames(key=key, group=g.group))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ParamAddress:
+    """Where a parameter lives: ``kind`` in PRIOR_CLASSES, the block (group) and column."""
+
+    kind: str
+    group: str | None = None
+    term: str | None = None
+
+    def key(self) -> str:
+        """The text key used in prior dictionaries: ``sd``, ``sd:school``, ``sd:school:lrt``."""
+        return ":".join(p for p in (self.kind, self.group, self.term) if p is not None)

@@ -1,0 +1,246 @@
+"""Priors: weakly informative defaults scaled to the data, and user overrides.
+
+Defaults follow rstanarm/brms autoscaling. For a gaussian response with sd ``s_y`` and a
+predictor with sd ``s_x`` (predictors are centred internally when there is an intercept):
+
+========== ======================================== =========================================
+class      default                                  note
+========== ======================================== =========================================
+Intercept  Normal(mean(y), 2.5 s_y)                 on centred predictors
+b          Normal(0, 2.5 s_y / s_x)
+sd         HalfStudentT(3, s_y) / (3, s_y / s_x)    intercept / slope column of a group term
+cor        LKJ(2)                                   unstructured blocks; exchangeable: Beta(2,2)
+sigma      HalfStudentT(3, s_y)                     residual sd
+========== ======================================== =========================================
+
+For other families ``s_y`` is the family's link-scale unit (see ``families.Family``) and the
+intercept is centred at the family's link of the mean response.
+
+Overrides are a dict keyed by class (``"b"``), class and group (``"sd:school"``) or class,
+group and term (``"sd:school:lrt"``, ``"b:lrt"``); the most specific key wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .design.types import Design
+from .errors import PriorError, did_you_mean
+from .families import get_family
+from .params import PRIOR_CLASSES, ParamAddress
+
+# distribution -> (required parameters, optional parameters, positive parameters, support)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = {
+    "Normal": (("mu", "sigma"), (), ("sigma",), "real"),
+    "StudentT": (("nu", "mu", "sigma"), (), ("nu", "sigma"), "real"),
+    "Cauchy": (("alpha", "beta"), (), ("beta",), "real"),
+    "HalfNormal": (("sigma",), (), ("sigma",), "positive"),
+    "HalfStudentT": (("nu", "sigma"), (), ("nu", "sigma"), "positive"),
+    "HalfCauchy": (("beta",), (), ("beta",), "positive"),
+    "Exponential": (("lam",), (), ("lam",), "positive"),
+    "Gamma": (("alpha", "beta"), (), ("alpha", "beta"), "positive"),
+    "LKJ": (("eta",), (), ("eta",), "correlation"),
+    "Beta": (("alpha", "beta"), (), ("alpha", "beta"), "unit"),
+}
+CLASS_SUPPORT = {
+    "Intercept": ("real",),
+    "b": ("real",),
+    "sd": ("positive",),
+    "sigma": ("positive",),
+    "cor": ("correlation", "unit"),
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior distribution by PyMC name and parameters: ``Prior("HalfNormal", sigma=10)``."""
+
+    dist: str
+    params: tuple[tuple[str, float], ...] = field(default=())
+
+    def __init__(self, dist: str, **params: float) -> None:
+        object.__setattr__(self, "dist", dist)
+        object.__setattr__(self, "params", tuple(params.items()))
+
+    @property
+    def kwargs(self) -> dict[str, float]:
+        return dict(self.params)
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.params)
+        return f"{self.dist}({inner})"
+
+    def validate(self, where: str, kind: str) -> None:
+        """Raise PriorError when the distribution or its parameters are invalid for ``kind``."""
+        if self.dist not in DISTRIBUTIONS:
+            raise PriorError(
+                f"prior for {where!r}: unknown distribution {self.dist!r}."
+                f"{did_you_mean(self.dist, DISTRIBUTIONS)} Valid: {sorted(DISTRIBUTIONS)}"
+            )
+        required, optional, positive, support = DISTRIBUTIONS[self.dist]
+        if support not in CLASS_SUPPORT[kind]:
+            valid = [d for d, spec in DISTRIBUTIONS.items() if spec[3] in CLASS_SUPPORT[kind]]
+            raise PriorError(
+                f"prior for {where!r}: {self.dist} has {support} support but {kind!r} "
+                f"parameters need {' or '.join(CLASS_SUPPORT[kind])} support; use one of {valid}"
+            )
+        given = self.kwargs
+        unknown = set(given) - set(required) - set(optional)
+        missing = set(required) - set(given)
+        if unknown or missing:
+            raise PriorError(
+                f"prior for {where!r}: {self.dist} takes parameters {list(required)}; "
+                + (f"unknown {sorted(unknown)}" if unknown else f"missing {sorted(missing)}")
+            )
+        for name, value in given.items():
+            if not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+                raise PriorError(f"prior for {where!r}: {name}={value!r} must be a finite number")
+            if name in positive and value <= 0:
+                raise PriorError(f"prior for {where!r}: {name}={value!r} must be > 0")
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+@dataclass(frozen=True)
+class ResolvedPrior:
+    """The prior of one parameter after defaults and overrides."""
+
+    address: ParamAddress
+    prior: Prior
+    source: str  # "default" or the user key that set it
+
+
+@dataclass(frozen=True)
+class PriorTable:
+    """All resolved priors of a model, printable like brms' ``prior_summary``."""
+
+    entries: tuple[ResolvedPrior, ...]
+
+    def get(self, kind: str, group: str | None = None, term: str | None = None) -> Prior:
+        for e in self.entries:
+            a = e.address
+            if (a.kind, a.group, a.term) == (kind, group, term):
+                return e.prior
+        raise KeyError((kind, group, term))
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [
+            {
+                "class": e.address.kind,
+                "group": e.address.group or "",
+                "term": e.address.term or "",
+                "prior": str(e.prior),
+                "source": e.source,
+            }
+            for e in self.entries
+        ]
+        return pd.DataFrame(rows, columns=["class", "group", "term", "prior", "source"])
+
+    def __str__(self) -> str:
+        return self.to_frame().to_string(index=False)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+
+def _sd(x: np.ndarray) -> float:
+    s = float(np.std(x))
+    return s if s > 0 else 1.0
+
+
+def _scales(design: Design) -> tuple[float, float]:
+    """(location, scale) of the response on the link scale for default priors."""
+    family = get_family(design.spec.family)
+    y = design.y
+    if design.spec.family == "gaussian":
+        return float(np.mean(y)), _sd(y)
+    return family_location(family.name, y, design.trials), 1.0
+
+
+def family_location(name: str, y: np.ndarray, trials: np.ndarray | None) -> float:
+    """Centre of the intercept prior on the link scale for non-gaussian families."""
+    fam = get_family(name)
+    hook = getattr(fam, "intercept_location", None)
+    if callable(hook):
+        return float(hook(y, trials))
+    return 0.0
+
+
+def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
+    """Every parameter of the model with its data-scaled default prior."""
+    loc, scale = _scales(design)
+    out: list[tuple[ParamAddress, Prior]] = []
+    names = design.fixed_names
+    if design.has_intercept:
+        out.append((ParamAddress("Intercept"), Prior("Normal", mu=loc, sigma=2.5 * scale)))
+    for j, name in enumerate(names):
+        if name == "Intercept":
+            continue
+        out.append(
+            (ParamAddress("b", term=name), Prior("Normal", mu=0.0, sigma=2.5 * scale / _sd(design.X[:, j])))
+        )
+    for block in design.groups:
+        cov = block.term.covariance.value
+        shared_sd = cov in ("identity", "exchangeable")
+        if shared_sd:
+            out.append((ParamAddress("sd", block.group), Prior("HalfStudentT", nu=3.0, sigma=scale)))
+        else:
+            for k, col in enumerate(block.columns):
+                s = scale if col == "Intercept" else scale / _sd(block.X[:, k])
+                out.append((ParamAddress("sd", block.group, col), Prior("HalfStudentT", nu=3.0, sigma=s)))
+        if block.n_columns > 1 and cov == "unstructured":
+            out.append((ParamAddress("cor", block.group), Prior("LKJ", eta=2.0)))
+        elif block.n_columns > 1 and cov == "exchangeable":
+            out.append((ParamAddress("cor", block.group), Prior("Beta", alpha=2.0, beta=2.0)))
+    if "sigma" in get_family(design.spec.family).aux:
+        out.append((ParamAddress("sigma"), Prior("HalfStudentT", nu=3.0, sigma=scale)))
+    return out
+
+
+def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) -> PriorTable:
+    """Defaults for every parameter, replaced by the most specific matching override.
+
+    Raises PriorError for keys that match no parameter (listing the valid keys) and for
+    invalid distributions or parameter values.
+    """
+    overrides = dict(overrides or {})
+    defaults = default_addresses(design)
+    valid_keys: dict[str, None] = {}
+    for addr, _ in defaults:
+        valid_keys.setdefault(addr.kind, None)
+        if addr.group is not None:
+            valid_keys.setdefault(f"{addr.kind}:{addr.group}", None)
+        valid_keys.setdefault(addr.key(), None)
+    for key, prior in overrides.items():
+        if key not in valid_keys:
+            hint = did_you_mean(key, valid_keys)
+            raise PriorError(
+                f"no parameter matches the prior key {key!r}.{hint} Valid keys for this model: "
+                f"{list(valid_keys)}"
+            )
+        if not isinstance(prior, Prior):
+            raise PriorError(f"prior for {key!r} must be a hierbayes.Prior, got {type(prior).__name__}")
+        prior.validate(key, key.split(":")[0])
+    entries = []
+    for addr, default in defaults:
+        candidates = [addr.key()]
+        if addr.group is not None and addr.term is not None:
+            candidates.append(f"{addr.kind}:{addr.group}")
+        candidates.append(addr.kind)
+        chosen = next((k for k in candidates if k in overrides), None)
+        if chosen is None:
+            entries.append(ResolvedPrior(addr, default, "default"))
+        else:
+            entries.append(ResolvedPrior(addr, overrides[chosen], f"user ({chosen})"))
+    return PriorTable(tuple(entries))
+
+

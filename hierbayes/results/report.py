@@ -1,0 +1,87 @@
+"""The printable summary of a fit: aligned text for terminals, HTML for notebooks."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+def _fmt_table(df: pd.DataFrame, columns: list[str], digits: int = 3) -> pd.DataFrame:
+    out = df[columns].copy()
+    for c in columns:
+        if c in ("ess_bulk", "ess_tail"):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+        elif c == "r_hat":
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(lambda v: _num(v, digits))
+    return out
+
+
+def _num(v: float, digits: int) -> str:
+    if pd.isna(v):
+        return ""
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:.{digits}e}"
+    return f"{v:.{max(digits, 0)}f}" if abs(v) < 1000 else f"{v:.1f}"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    table: pd.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A fit report: header lines and titled tables."""
+
+    header: tuple[str, ...]
+    sections: tuple[Section, ...]
+    footer: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lines = list(self.header)
+        for s in self.sections:
+            lines += ["", s.title]
+            body = s.table.to_string(index=False) if len(s.table) else "  (none)"
+            lines += ["  " + row for row in body.splitlines()]
+            if s.note:
+                lines.append("  " + s.note)
+        if self.footer:
+            lines += [""] + list(self.footer)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        parts = ["<div class='hierbayes-summary'>"]
+        parts += [f"<div>{html.escape(h)}</div>" for h in self.header]
+        for s in self.sections:
+            parts.append(f"<h4>{html.escape(s.title)}</h4>")
+            parts.append(s.table.to_html(index=False, border=0))
+            if s.note:
+                parts.append(f"<div><i>{html.escape(s.note)}</i></div>")
+        parts += [f"<div>{html.escape(f)}</div>" for f in self.footer]
+        parts.append("</div>")
+        return "\n".join(parts)
+
+
+def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:
+    t = table.reset_index()
+    cols = ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+    return Section(title, _fmt_table(t, cols), table.attrs.get("interval", ""))
+
+
+def varcorr_section(table: pd.DataFrame) -> Section:
+    cols = ["group", "term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+    return Section("Group-level parameters (sd and correlation)", _fmt_table(table, cols))
+
+
+def icc_section(table: pd.DataFrame) -> Section:
+    cols = ["group", "mean", "lower", "upper", "at"]
+    return Section("Intraclass correlation", _fmt_table(table, cols), table.attrs.get("scale", ""))

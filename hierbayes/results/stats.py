@@ -1,0 +1,60 @@
+"""Posterior summaries of draw arrays: mean, sd, median, interval, R-hat and ESS."""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+SAMPLE_DIMS = ("chain", "draw")
+STAT_COLUMNS = ["mean", "sd", "median", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
+
+
+def interval_label(prob: float) -> str:
+    return f"{round(prob * 100, 1):g}% equal-tailed credible interval"
+
+
+def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) -> pd.DataFrame:
+    """One row per element of ``da`` over its non-sample dims.
+
+    ``da`` has dims (chain, draw, *rest). The returned frame has a row per combination of
+    the ``rest`` coordinates (a flat index when there is one such dim) and the columns of
+    STAT_COLUMNS (``lower``/``upper`` are the equal-tailed ``prob`` interval).
+    """
+    rest = [d for d in da.dims if d not in SAMPLE_DIMS]
+    stacked = da.stack(__row__=rest) if rest else da.expand_dims(__row__=[0])
+    values = stacked.transpose("chain", "draw", "__row__").values
+    flat = values.reshape(-1, values.shape[-1])
+    alpha = (1 - prob) / 2
+    out = pd.DataFrame(
+        {
+            "mean": flat.mean(axis=0),
+            "sd": flat.std(axis=0, ddof=1),
+            "median": np.median(flat, axis=0),
+            "lower": np.quantile(flat, alpha, axis=0),
+            "upper": np.quantile(flat, 1 - alpha, axis=0),
+        }
+    )
+    if diagnostics:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            arr = xr.DataArray(values, dims=("chain", "draw", "__row__"))
+            out["r_hat"] = np.asarray(az.rhat(arr).values, dtype=float)
+            out["ess_bulk"] = np.asarray(az.ess(arr, method="bulk").values, dtype=float)
+            out["ess_tail"] = np.asarray(az.ess(arr, method="tail").values, dtype=float)
+    if len(rest) == 1:
+        out.index = pd.Index(da.coords[rest[0]].values if rest[0] in da.coords else np.arange(len(out)), name=rest[0])
+    elif rest:
+        out.index = stacked.indexes["__row__"]
+    out.attrs["interval"] = interval_label(prob)
+    return out
+
+
+def flatten_draws(da: xr.DataArray) -> np.ndarray:
+    """(chain * draw, ...) array of draws."""
+    rest = [d for d in da.dims if d not in SAMPLE_DIMS]
+    v = da.transpose("chain", "draw", *rest).values
+    return v.reshape(-1, *v.shape[2:])

@@ -1,0 +1,176 @@
+"""The intermediate representation of a model: plain frozen dataclasses, no data, no PyMC.
+
+Both front ends (lme4 formulas and level equations) produce a :class:`ModelSpec`; every later
+stage (design, compile, results) reads only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class Covariance(StrEnum):
+    """Covariance structure of the effects of one group term.
+
+    unstructured: one sd per column and an LKJ-distributed correlation matrix (lme4 ``(x|g)``).
+    independent: one sd per column, no correlation (lme4 ``(x||g)``).
+    identity: one sd shared by all columns, no correlation.
+    exchangeable: one sd shared by all columns and one common correlation.
+    """
+
+    UNSTRUCTURED = "unstructured"
+    INDEPENDENT = "independent"
+    IDENTITY = "identity"
+    EXCHANGEABLE = "exchangeable"
+
+
+@dataclass(frozen=True)
+class Response:
+    """The left-hand side: a response expression, optionally with binomial trials.
+
+    ``expr`` is a column name or an expression formulae can evaluate (``log(y)``).
+    ``trials`` is the column of the number of trials (``y | trials(n)``); ``failures`` the
+    column of failures (``cbind(successes, failures)``). At most one of them is set.
+    """
+
+    expr: str
+    trials: str | None = None
+    failures: str | None = None
+
+    def to_formula(self) -> str:
+        if self.trials is not None:
+            return f"{self.expr} | trials({self.trials})"
+        if self.failures is not None:
+            return f"cbind({self.expr}, {self.failures})"
+        return self.expr
+
+
+@dataclass(frozen=True)
+class FixedPart:
+    """The population-level (fixed) part: an intercept flag and additive term texts.
+
+    Each term is a formula expression that formulae expands (``x``, ``a:b``, ``a*b``,
+    ``I(x**2)``, ``C(g)``). Terms are kept in the order written, without duplicates.
+    """
+
+    intercept: bool = True
+    terms: tuple[str, ...] = ()
+
+    def to_formula(self) -> str:
+        parts = list(self.terms)
+        if not self.intercept:
+            return " + ".join(["0", *parts])
+        return " + ".join(parts) if parts else "1"
+
+
+@dataclass(frozen=True)
+class GroupTerm:
+    """One ``(expr | factor)`` term: one covariance block of group-specific effects.
+
+    ``factor`` holds the variables whose combination defines the groups: ``("school",)``
+    for ``(1|school)``, ``("batch", "cask")`` for ``(1|batch:cask)``.
+    ``intercept`` says whether the block has a group-specific intercept; ``terms`` are the
+    slope expressions (formulae syntax) inside the bar.
+    """
+
+    factor: tuple[str, ...]
+    intercept: bool = True
+    terms: tuple[str, ...] = ()
+    covariance: Covariance = Covariance.UNSTRUCTURED
+
+    @property
+    def group(self) -> str:
+        """The grouping factor's display name (``batch:cask``)."""
+        return ":".join(self.factor)
+
+    @property
+    def label(self) -> str:
+        """A unique name for the block, as written in lme4 (``1 + Days | Subject``)."""
+        lhs = self.lhs()
+        bar = "||" if self.covariance is Covariance.INDEPENDENT and self.size > 1 else "|"
+        return f"{lhs} {bar} {self.group}"
+
+    @property
+    def size(self) -> int:
+        """Number of expressions in the block (before categorical expansion)."""
+        return int(self.intercept) + len(self.terms)
+
+    def lhs(self) -> str:
+        if self.intercept:
+            return " + ".join(["1", *self.terms])
+        return " + ".join(["0", *self.terms])
+
+    def to_formula(self) -> str:
+        return f"({self.label})"
+
+    def with_covariance(self, covariance: Covariance) -> GroupTerm:
+        return replace(self, covariance=covariance)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole model: response, fixed part, group terms, family and link.
+
+    ``source`` keeps the text the spec came from (formula or level equations), for messages.
+    ``levels`` is set by the level-equation front end so reports can group coefficients
+    under the equation they belong to; the formula front end leaves it ``None``.
+    """
+
+    response: Response
+    fixed: FixedPart
+    groups: tuple[GroupTerm, ...] = ()
+    family: str = "gaussian"
+    link: str | None = None
+    source: str = ""
+    levels: object | None = field(default=None, compare=False)
+
+    def to_formula(self) -> str:
+        """The combined lme4 formula of the model."""
+        rhs = self.fixed.to_formula()
+        for g in self.groups:
+            rhs += " + " + g.to_formula()
+        return f"{self.response.to_formula()} ~ {rhs}"
+
+    @property
+    def group_factors(self) -> tuple[str, ...]:
+        """Distinct grouping factor names in order of appearance."""
+        seen: dict[str, None] = {}
+        for g in self.groups:
+            seen.setdefault(g.group, None)
+        return tuple(seen)
+
+    def variables(self) -> tuple[str, ...]:
+        """Grouping variables named by the group terms (the data columns they need)."""
+        seen: dict[str, None] = {}
+        for g in self.groups:
+            for f in g.factor:
+                seen.setdefault(f, None)
+        return tuple(seen)
+
+    def with_covariance(self, mapping: dict[str, str | Covariance]) -> ModelSpec:
+        """Return a copy whose group terms use the given covariance per grouping factor.
+
+        Keys are grouping factor names (``school``) or term labels (``1 + lrt | school``).
+        """
+        from ..errors import SpecError
+
+        known = {g.group for g in self.groups} | {g.label for g in self.groups}
+        for key, value in mapping.items():
+            if key not in known:
+                raise SpecError(
+                    f"covariance given for {key!r}, which is not a grouping factor of this "
+                    f"model; valid names: {sorted(known)}"
+                )
+            try:
+                Covariance(value)
+            except ValueError:
+                raise SpecError(
+                    f"unknown covariance structure {value!r} for {key!r}; valid: "
+                    f"{[c.value for c in Covariance]}"
+                ) from None
+        new = []
+        for g in self.groups:
+            value = mapping.get(g.label, mapping.get(g.group))
+            new.append(g if value is None else g.with_covariance(Covariance(value)))
+        return replace(self, groups=tuple(new))

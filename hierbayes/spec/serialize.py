@@ -1,0 +1,51 @@
+"""ModelSpec <-> plain dict (JSON), for saved fits and model files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+
+
+def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
+    """A JSON-serialisable description of ``spec`` (level-equation metadata excluded)."""
+    return {
+        "response": {
+            "expr": spec.response.expr,
+            "trials": spec.response.trials,
+            "failures": spec.response.failures,
+        },
+        "fixed": {"intercept": spec.fixed.intercept, "terms": list(spec.fixed.terms)},
+        "groups": [
+            {
+                "factor": list(g.factor),
+                "intercept": g.intercept,
+                "terms": list(g.terms),
+                "covariance": g.covariance.value,
+            }
+            for g in spec.groups
+        ],
+        "family": spec.family,
+        "link": spec.link,
+        "source": spec.source,
+    }
+
+
+def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
+    """Inverse of :func:`spec_to_dict`."""
+    return ModelSpec(
+        response=Response(**d["response"]),
+        fixed=FixedPart(intercept=d["fixed"]["intercept"], terms=tuple(d["fixed"]["terms"])),
+        groups=tuple(
+            GroupTerm(
+                factor=tuple(g["factor"]),
+                intercept=g["intercept"],
+                terms=tuple(g["terms"]),
+                covariance=Covariance(g["covariance"]),
+            )
+            for g in d["groups"]
+        ),
+        family=d["family"],
+        link=d["link"],
+        source=d.get("source", ""),
+    )
