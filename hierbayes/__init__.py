@@ -14,14 +14,26 @@ import os
 # set before JAX initialises, so it is set here unless the user chose their own.
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
 
-from . import datasets  # noqa: E402
+from . import datasets, plots  # noqa: E402
 from .errors import DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
 from .model import Model  # noqa: E402
+from .predict.mrp import Poststrat  # noqa: E402
 from .priors import Prior  # noqa: E402
+from .sbc import sbc  # noqa: E402
 from .spec import parse_formula  # noqa: E402
 from .spec.ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response  # noqa: E402
+from .spec.levels import Levels, levels, parse_levels  # noqa: E402
+from .spec.stata import from_stata  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def compare(fits, method="stacking", group=None, logo_method="integrated"):
+    """Rank fits by PSIS-LOO (or leave-one-group-out for ``group``) with ArviZ's stacking
+    weights; see :func:`hierbayes.predict.compare.compare`."""
+    from .predict.compare import compare as _compare
+
+    return _compare(fits, method=method, group=group, logo_method=logo_method)
 
 
 def load(path):
@@ -38,14 +50,22 @@ __all__ = [
     "FixedPart",
     "GroupTerm",
     "HierbayesError",
+    "Levels",
     "Model",
     "ModelSpec",
+    "Poststrat",
     "Prior",
     "PriorError",
     "Response",
     "SamplingError",
     "SpecError",
+    "compare",
     "datasets",
+    "from_stata",
+    "levels",
+    "parse_levels",
+    "plots",
     "load",
     "parse_formula",
+    "sbc",
 ]

@@ -36,6 +36,11 @@ class Model:
         those rows with a warning saying how many.
     parameterization : "centered" / "noncentered" for all group terms, a dict per grouping
         factor, or None to choose from the data (reported on the fit).
+    collapse : "auto" (default), True or False. Bernoulli (and binomial) rows with identical
+        predictors and group codes are fitted as binomial cells: the same posterior, several
+        times faster for surveys. "auto" collapses when the cells are at most half the rows;
+        ``model.design`` is then a ``CollapsedDesign`` (PPC and LOO are per cell; see
+        :mod:`hierbayes.design.collapse`). The fit's summary reports it.
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class Model:
         covariance: Mapping[str, str | Covariance] | None = None,
         missing: str = "error",
         parameterization: str | Mapping[str, str] | None = None,
+        collapse: bool | str = "auto",
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -61,6 +67,9 @@ class Model:
         else:
             raise SpecError(f"formula must be a string or a ModelSpec, got {type(formula).__name__}")
         get_family(spec.family).resolve_link(spec.link)
+        check_levels = getattr(spec.levels, "check_data", None)
+        if callable(check_levels):  # level-2 predictors must be constant within their groups
+            check_levels(data)
         if covariance:
             spec = spec.with_covariance(dict(covariance))
         self.spec: ModelSpec = spec
@@ -70,6 +79,11 @@ class Model:
         self.parameterization = parameterization
         self.design: Design = build_design(spec, data, missing=missing)
         self.priors: PriorTable = resolve_priors(self.design, self.prior_overrides)
+        from .design.collapse import collapse_for_fit
+
+        # Priors are scaled on the rows above; the sampler may see binomial cells instead.
+        self.collapse = collapse
+        self.design = collapse_for_fit(self.design, collapse)
         self._compiled = None
 
     @property
@@ -126,6 +140,24 @@ class Model:
             target_accept=target_accept,
             progressbar=progressbar,
         )
+        if compiled.likelihood != "rows":
+            from .results.conditional import complete_posterior
+
+            # Integrated-out group effects: exact conditional draws, stored as re_<key>.
+            complete_posterior(run.idata, self.design, compiled.marginal_keys, random_seed)
+        from .predict.loglik import MAX_STORED_ELEMENTS, log_likelihood_group
+
+        # Pointwise log-likelihood (numpy, every family) so az.loo / az.compare work.
+        posterior = run.idata.posterior.to_dataset()
+        if chains * draws * self.design.n_obs <= MAX_STORED_ELEMENTS:
+            run.idata["log_likelihood"] = log_likelihood_group(posterior, self.spec, self.design)
+        else:
+            warnings.warn(
+                f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
+                "rows) was not stored to save memory; compute it with hierbayes.predict.loglik."
+                "log_likelihood_group(fit.posterior, fit.spec, fit.model.design) for LOO",
+                stacklevel=2,
+            )
         info = SamplingInfo(
             sampler=run.sampler,
             draws=draws,
@@ -139,6 +171,16 @@ class Model:
         fit = Fit(run.idata, self, info)
         warn_problems(fit.diagnostics)
         return fit
+
+    def prior_predictive(self, draws: int = 500, random_seed: int | None = None):
+        """Prior predictive check before any fit: data sets simulated from parameters drawn
+        from the priors, as a :class:`~hierbayes.predict.ppc.PredictiveCheck` with the same
+        plots and statistics as ``fit.ppc()``."""
+        from .backends.pymc.prior import sample_prior
+        from .predict.ppc import prior_check
+
+        prior = sample_prior(self.compile(), draws=draws, random_seed=random_seed)
+        return prior_check(self, prior, random_seed=random_seed)
 
     def __repr__(self) -> str:
         return f"<hierbayes.Model {self.formula!r} family={self.spec.family!r} n={self.design.n_obs}>"

@@ -13,8 +13,28 @@ cor        LKJ(2)                                   unstructured blocks; exchang
 sigma      HalfStudentT(3, s_y)                     residual sd
 ========== ======================================== =========================================
 
-For other families ``s_y`` is the family's link-scale unit (see ``families.Family``) and the
-intercept is centred at the family's link of the mean response.
+For other families ``s_y`` is the family's link-scale unit (``Family.link_scale``) and the
+intercept is centred at the link of the mean response (``Family.intercept_location``):
+
+=========================== ================================ ===============================
+family (link)               Intercept centre                 s_y
+=========================== ================================ ===============================
+bernoulli/binomial (logit)  logit(successes / trials)        1
+... (probit)                probit(successes / trials)       0.627 (= dlogis(0) / dnorm(0))
+... (cloglog)               cloglog(successes / trials)      1
+poisson, negbinomial (log)  log(mean(y))                     1
+gamma (log)                 log(mean(y))                     1
+student (identity)          median(y)                        MAD(y) (normal-consistent)
+cumulative                  thresholds: link(P(y <= k))      1 (logit) / 0.627 (probit)
+=========================== ================================ ===============================
+
+For binomial rows, predictor sds are weighted by the trials, so the same data as 0/1 rows
+(bernoulli) or as aggregated counts (binomial) get the same default priors.
+
+Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, student);
+``nu`` Gamma(2, 0.1) (student; Juarez & Steel 2010); ``phi`` Gamma(0.01, 0.01)
+(negbinomial, variance mu + mu^2/phi); ``shape`` Gamma(0.01, 0.01) (gamma). Ordinal
+thresholds are class ``Intercept`` with terms ``1``..``K-1`` (key ``"Intercept:2"`` for one).
 
 Overrides are a dict keyed by class (``"b"``), class and group (``"sd:school"``) or class,
 group and term (``"sd:school:lrt"``, ``"b:lrt"``); the most specific key wins.
@@ -52,6 +72,9 @@ CLASS_SUPPORT = {
     "sd": ("positive",),
     "sigma": ("positive",),
     "cor": ("correlation", "unit"),
+    "nu": ("positive",),
+    "phi": ("positive",),
+    "shape": ("positive",),
 }
 
 
@@ -152,42 +175,97 @@ class PriorTable:
         return self.to_frame().to_html(index=False)
 
 
-def _sd(x: np.ndarray) -> float:
-    s = float(np.std(x))
+def _sd(x: np.ndarray, weights: np.ndarray | None = None) -> float:
+    if weights is None:
+        s = float(np.std(x))
+    else:
+        w = np.asarray(weights, dtype=float)
+        total = w.sum()
+        if total <= 0:
+            return 1.0
+        m = float(np.sum(w * x) / total)
+        s = float(np.sqrt(np.sum(w * (x - m) ** 2) / total))
     return s if s > 0 else 1.0
+
+
+def _weights(design: Design) -> np.ndarray | None:
+    """Trials as row weights for binomial data: a row of n trials stands for n 0/1 rows."""
+    if get_family(design.spec.family).response_kind == "binomial" and design.trials is not None:
+        return np.asarray(design.trials, dtype=float)
+    return None
 
 
 def _scales(design: Design) -> tuple[float, float]:
     """(location, scale) of the response on the link scale for default priors."""
     family = get_family(design.spec.family)
-    y = design.y
-    if design.spec.family == "gaussian":
-        return float(np.mean(y)), _sd(y)
-    return family_location(family.name, y, design.trials), 1.0
+    link = family.resolve_link(design.spec.link)
+    y = np.asarray(design.y, dtype=float)
+    scale = family.link_scale(y, design.trials, link) if family.link_scale else 1.0
+    return family_location(family.name, y, design.trials, link), float(scale)
 
 
-def family_location(name: str, y: np.ndarray, trials: np.ndarray | None) -> float:
-    """Centre of the intercept prior on the link scale for non-gaussian families."""
+def family_location(name: str, y: np.ndarray, trials: np.ndarray | None, link: str | None = None) -> float:
+    """Centre of the intercept prior on the link scale (the link of the mean response)."""
     fam = get_family(name)
-    hook = getattr(fam, "intercept_location", None)
+    hook = fam.intercept_location
     if callable(hook):
-        return float(hook(y, trials))
+        return float(hook(np.asarray(y, dtype=float), trials, fam.resolve_link(link)))
     return 0.0
+
+
+def n_categories(design: Design) -> int:
+    """Number of categories K of an ordinal response (from the kept labels)."""
+    levels = getattr(design.encoder, "response_levels", None)
+    if levels:
+        return len(levels)
+    return int(np.max(design.y)) + 1
+
+
+def _threshold_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]]:
+    """One Normal prior per ordinal threshold, centred at the link of the cumulative
+    proportion P(y <= k) (so the prior implies the observed marginal distribution)."""
+    from .families import threshold_locations
+
+    family = get_family(design.spec.family)
+    link = family.resolve_link(design.spec.link)
+    locs = threshold_locations(design.y, n_categories(design), link)
+    return [
+        (ParamAddress("Intercept", term=str(k + 1)), Prior("Normal", mu=float(m), sigma=2.5 * scale))
+        for k, m in enumerate(locs)
+    ]
+
+
+def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]]:
+    family = get_family(design.spec.family)
+    out = []
+    for name in family.aux:
+        if name == "Intercept":
+            continue  # ordinal thresholds, handled with the fixed effects
+        if name == "sigma":
+            prior = Prior("HalfStudentT", nu=3.0, sigma=scale)
+        else:
+            dist, params = (family.aux_priors or {})[name]
+            prior = Prior(dist, **params)
+        out.append((ParamAddress(name), prior))
+    return out
 
 
 def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
     """Every parameter of the model with its data-scaled default prior."""
     loc, scale = _scales(design)
+    weights = _weights(design)
+    family = get_family(design.spec.family)
     out: list[tuple[ParamAddress, Prior]] = []
     names = design.fixed_names
-    if design.has_intercept:
+    if family.thresholds:
+        out.extend(_threshold_priors(design, scale))
+    elif design.has_intercept:
         out.append((ParamAddress("Intercept"), Prior("Normal", mu=loc, sigma=2.5 * scale)))
     for j, name in enumerate(names):
         if name == "Intercept":
             continue
-        out.append(
-            (ParamAddress("b", term=name), Prior("Normal", mu=0.0, sigma=2.5 * scale / _sd(design.X[:, j])))
-        )
+        sd_x = _sd(design.X[:, j], weights)
+        out.append((ParamAddress("b", term=name), Prior("Normal", mu=0.0, sigma=2.5 * scale / sd_x)))
     for block in design.groups:
         cov = block.term.covariance.value
         shared_sd = cov in ("identity", "exchangeable")
@@ -195,14 +273,13 @@ def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
             out.append((ParamAddress("sd", block.group), Prior("HalfStudentT", nu=3.0, sigma=scale)))
         else:
             for k, col in enumerate(block.columns):
-                s = scale if col == "Intercept" else scale / _sd(block.X[:, k])
+                s = scale if col == "Intercept" else scale / _sd(block.X[:, k], weights)
                 out.append((ParamAddress("sd", block.group, col), Prior("HalfStudentT", nu=3.0, sigma=s)))
         if block.n_columns > 1 and cov == "unstructured":
             out.append((ParamAddress("cor", block.group), Prior("LKJ", eta=2.0)))
         elif block.n_columns > 1 and cov == "exchangeable":
             out.append((ParamAddress("cor", block.group), Prior("Beta", alpha=2.0, beta=2.0)))
-    if "sigma" in get_family(design.spec.family).aux:
-        out.append((ParamAddress("sigma"), Prior("HalfStudentT", nu=3.0, sigma=scale)))
+    out.extend(_aux_priors(design, scale))
     return out
 
 

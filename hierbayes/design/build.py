@@ -282,9 +282,11 @@ def _column_kind(series: pd.Series) -> str:
     return "text"
 
 
-def _check_types(plan: _Plan, frame: pd.DataFrame) -> None:
+def _check_types(plan: _Plan, frame: pd.DataFrame, encoded_response: bool = False) -> None:
     for expr in plan.value_exprs():
         role = "response" if expr.role == "response" else "term"
+        if encoded_response and expr is plan.response:
+            continue  # an ordinal response may be categorical: its family encodes it
         for name in expr.numeric:
             if name in frame.columns:
                 checks.check_numeric(frame[name], name, expr.text, role)
@@ -332,10 +334,15 @@ class _TermsEncoder:
     transforms like ``center(x)``.
     """
 
-    def __init__(self, intercept: bool, terms: tuple[str, ...], where: str) -> None:
+    def __init__(
+        self, intercept: bool, terms: tuple[str, ...], where: str, drop_intercept: bool = False
+    ) -> None:
         self.intercept = intercept
         self.terms = terms
         self.where = where
+        # Ordinal families: thresholds replace the intercept, but factors keep the
+        # reduced-rank (treatment) coding they get with an intercept.
+        self.drop_intercept = drop_intercept and intercept
         self.names: tuple[str, ...] = ()
         self.factor_levels: dict[str, list[object]] = {}
         self._matrix = None
@@ -346,6 +353,14 @@ class _TermsEncoder:
 
     def fit(self, frame: pd.DataFrame) -> np.ndarray:
         """Expand the terms on the training frame; return the (n, p) matrix."""
+        X = self._fit(frame)
+        if self.drop_intercept:
+            checks.check_rank(X, self.names)
+            self.names = self.names[1:]
+            return X[:, 1:]
+        return X
+
+    def _fit(self, frame: pd.DataFrame) -> np.ndarray:
         n = frame.shape[0]
         if not self.terms:
             self.names = ("Intercept",) if self.intercept else ()
@@ -374,6 +389,10 @@ class _TermsEncoder:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode new rows with the training levels, contrasts and transform states."""
+        X = self._transform(frame)
+        return X[:, 1:] if self.drop_intercept else X
+
+    def _transform(self, frame: pd.DataFrame) -> np.ndarray:
         m = frame.shape[0]
         if self._matrix is None:
             return np.ones((m, 1)) if self.intercept else np.zeros((m, 0))
@@ -558,6 +577,23 @@ def _response(plan: _Plan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray 
     return y, None
 
 
+def _encoded_response(
+    plan: _Plan, frame: pd.DataFrame, data: pd.DataFrame, family: object
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes 0..K-1 and category labels of an ordinal response (see families.encode_ordinal)."""
+    expr = plan.response
+    if plan.trials is not None or plan.failures is not None:
+        raise DataError(f"the {family.name} family takes no trials(); write '{expr.text} ~ ...'")
+    if not expr.is_column:
+        raise DataError(
+            f"the {family.name} family needs the response to be a data column, not "
+            f"{expr.text!r}; add the column to the data"
+        )
+    raw = data[expr.text]
+    ordered = raw.cat.ordered if isinstance(raw.dtype, pd.CategoricalDtype) else None
+    return family.encode_response(frame[expr.text], expr.text, ordered, frame.index.to_numpy())
+
+
 def _new_trials(plan: _Plan, frame: pd.DataFrame) -> np.ndarray | None:
     """Trials for new data when the needed columns are there, else None."""
     exprs = [plan.trials] if plan.trials is not None else []
@@ -585,6 +621,9 @@ class DesignEncoder:
     and the used training columns; unpickling rebuilds the encoder with
     :func:`build_design`, which is deterministic.
     """
+
+    #: Category labels of an ordinal response (codes 0..K-1 index them), else None.
+    response_levels: tuple[str, ...] | None = None
 
     def __init__(
         self,
@@ -695,8 +734,10 @@ def _fit_groups(
     return encoders, codes
 
 
-def _fit_fixed(fixed: FixedPart, frame: pd.DataFrame) -> tuple[_TermsEncoder, np.ndarray]:
-    encoder = _TermsEncoder(fixed.intercept, fixed.terms, "the fixed part")
+def _fit_fixed(
+    fixed: FixedPart, frame: pd.DataFrame, drop_intercept: bool = False
+) -> tuple[_TermsEncoder, np.ndarray]:
+    encoder = _TermsEncoder(fixed.intercept, fixed.terms, "the fixed part", drop_intercept)
     X = encoder.fit(frame)
     checks.check_finite_matrix(X, encoder.names, "fixed-effect", frame.index)
     checks.check_rank(X, encoder.names)
@@ -706,14 +747,14 @@ def _fit_fixed(fixed: FixedPart, frame: pd.DataFrame) -> tuple[_TermsEncoder, np
 def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, pd.DataFrame]:
     """Cheap checks, before formulae evaluates anything; returns the used-columns frame."""
     checks.check_missing_policy(missing)
-    get_family(spec.family)
+    family = get_family(spec.family)
     checks.check_dataframe(data)
     plan = _Plan.from_spec(spec, data.columns)
     needed = plan.needed(spec, data.columns)
     checks.check_columns_exist(needed, data.columns)
     frame = _select(data, list(needed), normalize=True)
     frame = checks.handle_missing(frame, list(needed), missing)
-    _check_types(plan, frame)
+    _check_types(plan, frame, encoded_response=family.encode_response is not None)
     return plan, frame
 
 
@@ -750,12 +791,23 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     """
     plan, frame = _prepare(spec, data, missing)
     row_index = frame.index.to_numpy()
-    y, trials = _response(plan, frame)
+    family = get_family(spec.family)
+    response_levels = None
+    if family.encode_response is None:
+        y, trials = _response(plan, frame)
+    else:
+        (y, response_levels), trials = _encoded_response(plan, frame, data, family), None
     checks.check_response(spec, y, trials, row_index)
+    if family.thresholds and not spec.fixed.intercept:
+        raise SpecError(
+            f"the {family.name} family estimates thresholds in place of an intercept; "
+            "remove '0 +' / '- 1' from the formula"
+        )
     group_encoders, codes = _fit_groups(spec, frame)
-    fixed, X = _fit_fixed(spec.fixed, frame)
+    fixed, X = _fit_fixed(spec.fixed, frame, drop_intercept=family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
+    encoder.response_levels = response_levels
     return Design(
         spec=spec,
         y=y,

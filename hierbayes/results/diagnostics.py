@@ -1,17 +1,40 @@
-"""Convergence diagnostics after every fit, with warnings that say what to do."""
+"""Convergence diagnostics after every fit, with warnings that say what to do.
+
+Thresholds follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021) and ArviZ's
+``az.diagnose``: rank-normalised split R-hat below 1.01, bulk and tail ESS of at least 100
+per chain, E-BFMI of at least 0.3 per chain; any divergent transition is a problem. R-hat,
+ESS and E-BFMI are computed by ArviZ.
+
+When the fit's group terms are known (:func:`terms_of`), the advice names them: which term
+to switch between the centred and non-centred parameterization, and the prior key and
+scale of a tighter sd prior. Divergences are attributed to the term whose sd is smallest in
+the divergent draws relative to all draws (the neck of a funnel), when the draws show one.
+"""
 
 from __future__ import annotations
 
+import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from ..params import block_names
+
 RHAT_MAX = 1.01
-ESS_MIN = 400
+ESS_PER_CHAIN = 100
+#: kept for callers of the old constant: the bulk-ESS threshold for 4 chains
+ESS_MIN = 4 * ESS_PER_CHAIN
 BFMI_MIN = 0.3
+#: Default maximum tree depth of PyMC's, nutpie's and numpyro's NUTS.
+MAX_TREE_DEPTH = 10
+#: Divergent draws whose mean log sd lies this many posterior sds of log sd below the mean of
+#: all draws point at a funnel in that term.
+FUNNEL_SHIFT = 0.5
 
 
 class ConvergenceWarning(UserWarning):
@@ -19,8 +42,45 @@ class ConvergenceWarning(UserWarning):
 
 
 @dataclass(frozen=True)
+class TermInfo:
+    """What the advice needs to know about one group term of the fitted model."""
+
+    key: str  # block key (PyMC names: sd_<key>)
+    group: str  # grouping factor, as the user names it in parameterization= and priors=
+    label: str  # the term as written: "1 + Days | Subject"
+    parameterization: str  # centered / noncentered / marginal
+    sd_prior: str  # the resolved prior, printed
+    sd_scale: float | None  # its scale parameter, for a suggested tighter prior
+
+
+def terms_of(model, parameterization: dict[str, str]) -> tuple[TermInfo, ...]:
+    """One :class:`TermInfo` per group term of ``model`` (a hierbayes.Model)."""
+    out = []
+    for term, names in zip(model.spec.groups, block_names(model.spec)):
+        entries = [e for e in model.priors.entries if e.address.kind == "sd" and e.address.group == term.group]
+        prior = entries[0].prior if entries else None
+        kw = prior.kwargs if prior is not None else {}
+        scale = kw.get("sigma", kw.get("beta"))
+        out.append(
+            TermInfo(
+                key=names.key,
+                group=term.group,
+                label=term.label,
+                parameterization=parameterization.get(names.key, "noncentered"),
+                sd_prior=str(prior) if prior is not None else "?",
+                sd_scale=float(scale) if isinstance(scale, (int, float)) else None,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
 class Diagnostics:
-    """Sampler health of one fit."""
+    """Sampler health of one fit.
+
+    ``table`` holds, per monitored parameter (variable), the worst R-hat and the smallest
+    bulk and tail ESS over its elements; ``problems`` lists each problem with advice.
+    """
 
     divergences: int
     draws: int
@@ -31,34 +91,113 @@ class Diagnostics:
     worst_ess: str
     min_bfmi: float | None
     max_treedepth_hits: int
+    chains: int = 4
+    draws_per_chain: int = 0
+    funnel_term: str | None = None
+    terms: tuple[TermInfo, ...] = ()
+    table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def ess_min(self) -> int:
+        return ESS_PER_CHAIN * self.chains
 
     @property
     def problems(self) -> list[str]:
         """Problems with advice, empty when the fit looks healthy."""
         out = []
         if self.divergences:
-            out.append(
-                f"{self.divergences} divergent transitions out of {self.draws} draws: the posterior "
-                "has regions the sampler cannot explore. Raise target_accept (e.g. fit(target_accept=0.99)), "
-                "switch the parameterization of data-rich group terms (parameterization={'g': 'centered'}), "
-                "or use a tighter sd prior (priors={'sd': hb.Prior('HalfNormal', sigma=...)})."
-            )
+            out.append(self._divergence_advice())
         if not np.isfinite(self.max_r_hat) or self.max_r_hat > RHAT_MAX:
+            value = f"{self.max_r_hat:.3f}" if np.isfinite(self.max_r_hat) else "nan"
             out.append(
-                f"R-hat up to {self.max_r_hat:.3f} (for {self.worst_r_hat}) exceeds {RHAT_MAX}: the chains "
-                "disagree. Run more tuning and draws (fit(tune=2000, draws=2000)) and check the model."
+                f"R-hat up to {value} (for {self.worst_r_hat or 'a parameter'}) exceeds {RHAT_MAX}: "
+                f"the chains disagree. Run longer ({self._longer()}); if it persists, the posterior "
+                f"may be multimodal or weakly identified: {self._prior_hint(self.worst_r_hat)}"
             )
-        if self.min_ess_bulk < ESS_MIN:
+        if np.isfinite(self.min_ess_bulk) and self.min_ess_bulk < self.ess_min:
             out.append(
-                f"bulk ESS as low as {self.min_ess_bulk:.0f} (for {self.worst_ess}) is below {ESS_MIN}: "
-                "posterior means and intervals are imprecise. Draw more (fit(draws=...)) or use more chains."
+                f"bulk ESS as low as {self.min_ess_bulk:.0f} (for {self.worst_ess}) is below "
+                f"{self.ess_min} ({ESS_PER_CHAIN} per chain): posterior means and intervals are "
+                f"imprecise. Draw more: {self._more_draws(self.min_ess_bulk)}"
+            )
+        elif np.isfinite(self.min_ess_tail) and self.min_ess_tail < self.ess_min:
+            out.append(
+                f"tail ESS as low as {self.min_ess_tail:.0f} is below {self.ess_min}: interval "
+                f"limits are imprecise. Draw more: {self._more_draws(self.min_ess_tail)}"
             )
         if self.min_bfmi is not None and self.min_bfmi < BFMI_MIN:
             out.append(
-                f"E-BFMI {self.min_bfmi:.2f} below {BFMI_MIN}: the sampler explores the energy poorly, often a "
-                "funnel between group effects and their sd; try the other parameterization."
+                f"E-BFMI {self.min_bfmi:.2f} below {BFMI_MIN}: the sampler explores the energy "
+                "poorly, often a funnel between group effects and their sd. "
+                + (self._switch_hint() or "Reparameterize the model or tighten its priors.")
+            )
+        if self.max_treedepth_hits:
+            out.append(
+                f"{self.max_treedepth_hits} of {self.draws} transitions hit the maximum tree depth "
+                f"({MAX_TREE_DEPTH}): this costs time, not validity. It often means strongly "
+                "correlated parameters (collinear predictors: centre or rescale them) or a "
+                "parameter the data barely identify (give it a tighter prior)."
             )
         return out
+
+    # --------------------------------------------------------------- advice pieces
+
+    def _sampled_terms(self) -> list[TermInfo]:
+        """Terms with sampled group effects (a term integrated out has no funnel)."""
+        terms = [t for t in self.terms if t.parameterization != "marginal"]
+        if self.funnel_term is not None:
+            terms.sort(key=lambda t: t.key != self.funnel_term)
+        return terms
+
+    def _switch_hint(self) -> str:
+        terms = self._sampled_terms()
+        if not terms:
+            return ""
+        t = terms[0]
+        other = "centered" if t.parameterization == "noncentered" else "noncentered"
+        why = " (the divergent draws sit at small values of its sd)" if t.key == self.funnel_term else ""
+        return (
+            f"Switch the parameterization of '({t.label})'{why} from {t.parameterization} to "
+            f"{other}: Model(..., parameterization={{{t.group!r}: {other!r}}})."
+        )
+
+    def _prior_hint(self, parameter: str | None = None) -> str:
+        terms = self._sampled_terms() or list(self.terms)
+        if parameter:
+            terms = [t for t in self.terms if parameter in (f"sd_{t.key}", f"cor_{t.key}", f"rho_{t.key}")]
+            if not terms:
+                return f"give {parameter!r} a tighter prior (the current ones are in model.priors)."
+        if not terms:
+            return "use tighter priors (priors={'b': hb.Prior('Normal', mu=0, sigma=...)})."
+        t = terms[0]
+        scale = f"{t.sd_scale / 2:.3g}" if t.sd_scale else "..."
+        return (
+            f"use a tighter sd prior for '({t.label})' (now {t.sd_prior}): "
+            f"priors={{'sd:{t.group}': hb.Prior('HalfNormal', sigma={scale})}}."
+        )
+
+    def _divergence_advice(self) -> str:
+        text = (
+            f"{self.divergences} divergent transitions out of {self.draws} draws: the posterior has "
+            "regions the sampler cannot explore, so the draws may be biased. Raise target_accept "
+            "(fit(target_accept=0.99))"
+        )
+        switch = self._switch_hint()
+        if switch:
+            text += "; " + switch[0].lower() + switch[1:-1]
+        else:
+            text += "; reparameterize"
+        prior = self._prior_hint()
+        return text + "; or " + prior
+
+    def _longer(self) -> str:
+        per_chain = self.draws_per_chain or 1000
+        return f"fit(tune={max(2000, 2 * per_chain)}, draws={max(2000, 2 * per_chain)})"
+
+    def _more_draws(self, ess: float) -> str:
+        per_chain = self.draws_per_chain or 1000
+        need = int(math.ceil(per_chain * self.ess_min / max(ess, 1.0) / 100.0) * 100)
+        return f"fit(draws={max(need, per_chain + 100)}) or more chains."
 
     @property
     def ok(self) -> bool:
@@ -71,7 +210,16 @@ class Diagnostics:
         )
         if self.min_bfmi is not None:
             head += f"   min E-BFMI: {self.min_bfmi:.2f}"
+        if self.max_treedepth_hits:
+            head += f"   max tree depth hits: {self.max_treedepth_hits}"
         return head + "".join(f"\n  ! {p}" for p in self.problems)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
+        head = html.escape(str(self).split("\n")[0])
+        return f"<div><b>Diagnostics</b>: {head}" + (f"<ul>{items}</ul>" if items else " (no problems)") + "</div>"
 
 
 def monitored(posterior: xr.Dataset) -> list[str]:
@@ -80,62 +228,106 @@ def monitored(posterior: xr.Dataset) -> list[str]:
     return [v for v in posterior.data_vars if not v.startswith(skip_prefixes) and "__" not in v]
 
 
-def _finite_extreme(ds: xr.Dataset, worst: str) -> tuple[float, str]:
-    best_val, best_name = (np.nan, "")
+def _as_dataset(obj) -> xr.Dataset:
+    return obj.to_dataset() if hasattr(obj, "to_dataset") else obj
+
+
+def _per_variable(ds: xr.Dataset, how: str) -> dict[str, float]:
+    out = {}
     for name, da in ds.data_vars.items():
         vals = np.asarray(da.values, dtype=float).ravel()
         vals = vals[np.isfinite(vals)]
-        if not vals.size:
-            continue
-        v = vals.max() if worst == "max" else vals.min()
-        if np.isnan(best_val) or (v > best_val if worst == "max" else v < best_val):
-            best_val, best_name = float(v), name
-    return best_val, best_name
+        out[name] = float(vals.max() if how == "max" else vals.min()) if vals.size else math.nan
+    return out
 
 
-def diagnose(idata: xr.DataTree) -> Diagnostics:
-    """Compute divergences, R-hat, ESS and E-BFMI of a fit's DataTree."""
-    post = idata.posterior.to_dataset()
-    names = monitored(post)
-    sub = post[names]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = az.rhat(sub)
-        ess_b = az.ess(sub, method="bulk")
-        ess_t = az.ess(sub, method="tail")
-    rhat = rhat.to_dataset() if hasattr(rhat, "to_dataset") else rhat
-    ess_b = ess_b.to_dataset() if hasattr(ess_b, "to_dataset") else ess_b
-    ess_t = ess_t.to_dataset() if hasattr(ess_t, "to_dataset") else ess_t
-    max_rhat, worst_r = _finite_extreme(rhat, "max")
-    min_ess, worst_e = _finite_extreme(ess_b, "min")
-    min_ess_t, _ = _finite_extreme(ess_t, "min")
-    stats = idata.sample_stats.to_dataset() if "sample_stats" in idata.children else xr.Dataset()
-    div = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    draws = int(post.sizes["chain"] * post.sizes["draw"])
-    bfmi = None
-    if "energy" in stats:
-        energy = stats["energy"].transpose("chain", "draw").values
-        num = np.square(np.diff(energy, axis=1)).mean(axis=1)
-        den = energy.var(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bfmi = float(np.nanmin(num / den))
-    hits = 0
+def _extreme(values: dict[str, float], how: str) -> tuple[float, str]:
+    finite = {k: v for k, v in values.items() if np.isfinite(v)}
+    if not finite:
+        return math.nan, ""
+    name = max(finite, key=finite.get) if how == "max" else min(finite, key=finite.get)
+    return finite[name], name
+
+
+def _treedepth_hits(stats: xr.Dataset) -> int:
     for key in ("reached_max_treedepth", "maxdepth_reached"):
         if key in stats:
-            hits = int(stats[key].sum())
+            return int(stats[key].sum())
+    if "tree_depth" in stats:  # numpyro reports the depth itself
+        return int((stats["tree_depth"] >= MAX_TREE_DEPTH).sum())
+    return 0
+
+
+def _funnel_term(post: xr.Dataset, diverging: np.ndarray | None, terms: Sequence[TermInfo]) -> str | None:
+    """The term whose log sd is lowest in divergent draws relative to all draws."""
+    if diverging is None or not diverging.any() or diverging.all():
+        return None
+    best, best_key = -FUNNEL_SHIFT, None
+    for t in terms:
+        name = f"sd_{t.key}"
+        if t.parameterization == "marginal" or name not in post:
+            continue
+        sd = post[name].transpose("chain", "draw", ...).values.reshape(diverging.size, -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_sd = np.log(sd)
+        spread = log_sd.std(axis=0)
+        shift = (log_sd[diverging.ravel()].mean(axis=0) - log_sd.mean(axis=0)) / np.where(spread > 0, spread, np.inf)
+        shift = np.nanmin(shift) if np.isfinite(shift).any() else 0.0
+        if shift < best:
+            best, best_key = float(shift), t.key
+    return best_key
+
+
+def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = ()) -> Diagnostics:
+    """Compute divergences, R-hat, ESS, E-BFMI and tree-depth hits of a fit's DataTree.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        With ``posterior`` and (for divergences, E-BFMI, tree depth) ``sample_stats``.
+    terms : sequence of TermInfo, optional
+        The model's group terms (:func:`terms_of`); the advice then names them.
+    """
+    post = idata.posterior.to_dataset()
+    sub = post[monitored(post)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = _per_variable(_as_dataset(az.rhat(sub)), "max")
+        ess_b = _per_variable(_as_dataset(az.ess(sub, method="bulk")), "min")
+        ess_t = _per_variable(_as_dataset(az.ess(sub, method="tail")), "min")
+    table = pd.DataFrame({"r_hat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t})
+    table.index.name = "parameter"
+    max_rhat, worst_r = _extreme(rhat, "max")
+    min_ess, worst_e = _extreme(ess_b, "min")
+    min_ess_t, _ = _extreme(ess_t, "min")
+    stats = idata.sample_stats.to_dataset() if "sample_stats" in idata.children else xr.Dataset()
+    diverging = stats["diverging"].transpose("chain", "draw").values.astype(bool) if "diverging" in stats else None
+    bfmi = None
+    if "energy" in stats:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            values = np.asarray(_as_dataset(az.bfmi(idata))["energy"].values, dtype=float).ravel()
+        values = values[np.isfinite(values)]
+        bfmi = float(values.min()) if values.size else None
     return Diagnostics(
-        divergences=div,
-        draws=draws,
+        divergences=int(diverging.sum()) if diverging is not None else 0,
+        draws=int(post.sizes["chain"] * post.sizes["draw"]),
         max_r_hat=max_rhat,
         min_ess_bulk=min_ess,
         min_ess_tail=min_ess_t,
         worst_r_hat=worst_r,
         worst_ess=worst_e,
         min_bfmi=bfmi,
-        max_treedepth_hits=hits,
+        max_treedepth_hits=_treedepth_hits(stats),
+        chains=int(post.sizes["chain"]),
+        draws_per_chain=int(post.sizes["draw"]),
+        funnel_term=_funnel_term(post, diverging, terms),
+        terms=tuple(terms),
+        table=table,
     )
 
 
 def warn_problems(diag: Diagnostics) -> None:
+    """One ConvergenceWarning per problem, pointing at the user's ``fit()`` call."""
     for problem in diag.problems:
         warnings.warn(problem, ConvergenceWarning, stacklevel=3)

@@ -12,7 +12,7 @@ from ..errors import SpecError
 from ..families import get_family
 from ..spec.ir import ModelSpec
 from . import tables
-from .diagnostics import Diagnostics, diagnose
+from .diagnostics import Diagnostics, diagnose, terms_of
 from .report import Section, Summary, fixed_section, icc_section, varcorr_section
 
 if TYPE_CHECKING:  # the Model is only needed for predictions and saving
@@ -45,7 +45,7 @@ class Fit:
         self.idata = idata
         self.model = model
         self.info = info
-        self.diagnostics: Diagnostics = diagnose(idata)
+        self.diagnostics: Diagnostics = diagnose(idata, terms_of(model, info.parameterization))
 
     @property
     def spec(self) -> ModelSpec:
@@ -55,10 +55,14 @@ class Fit:
     def posterior(self) -> xr.Dataset:
         return self.idata.posterior.to_dataset()
 
-    def fixef(self, prob: float = 0.95) -> pd.DataFrame:
+    def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
-        equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``."""
-        return tables.fixef(self.posterior, prob)
+        equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``.
+
+        Coefficients are on the link scale; ``exponentiate=True`` summarises exp(draws):
+        odds ratios (logit), incidence-rate ratios (poisson, negbinomial), hazard ratios
+        (cloglog), named in ``attrs["estimate"]``."""
+        return tables.fixef(self.posterior, prob, spec=self.spec, exponentiate=exponentiate)
 
     def ranef(self, prob: float = 0.95) -> dict[str, pd.DataFrame]:
         """Group effects (deviations from the fixed effects) per grouping factor: one row per
@@ -82,8 +86,9 @@ class Fit:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
         return self.diagnostics
 
-    def summary(self, prob: float = 0.95) -> Summary:
-        """A report like lme4's ``summary()`` / Stata's ``mixed`` table."""
+    def summary(self, prob: float = 0.95, exponentiate: bool = False) -> Summary:
+        """A report like lme4's ``summary()`` / Stata's ``mixed`` table; with
+        ``exponentiate=True`` the fixed effects are odds / incidence-rate ratios."""
         spec = self.spec
         family = get_family(spec.family)
         design = self.model.design
@@ -91,22 +96,24 @@ class Fit:
         header = (
             f"Formula: {spec.to_formula()}",
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
-            f"Observations: {design.n_obs}   Groups: {groups}",
+            f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
+            *((design.describe(),) if hasattr(design, "describe") else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
             f"Intervals: {tables.interval_label(prob)}",
         )
-        sections = list(self.model_sections(prob))
+        sections = list(self.model_sections(prob, exponentiate=exponentiate))
         footer = ("Diagnostics: " + str(self.diagnostics),)
         return Summary(header, tuple(sections), footer)
 
-    def model_sections(self, prob: float) -> list[Section]:
-        fixed = self.fixef(prob)
+    def model_sections(self, prob: float, exponentiate: bool = False) -> list[Section]:
+        fixed = self.fixef(prob, exponentiate=exponentiate)
         levels = getattr(self.spec, "levels", None)
         hook = getattr(levels, "report_sections", None)
         out = hook(fixed) if callable(hook) else [fixed_section(fixed)]
-        if self.spec.groups or self.spec.family == "gaussian":
-            out.append(varcorr_section(self.varcorr(prob)))
+        varcorr = self.varcorr(prob)
+        if len(varcorr):  # group sds, the residual sd or the family's own parameters
+            out.append(varcorr_section(varcorr))
         if self.spec.groups:
             try:
                 out.append(icc_section(self.icc(prob)))
@@ -119,6 +126,93 @@ class Fit:
         from .io import save_fit
 
         save_fit(self, path)
+
+    def poststratify(self, table, by=None, *, new_groups: str = "sample", random_seed=None):
+        """MRP: poststratified estimates for subgroups of a population table.
+
+        ``table`` is a :class:`hierbayes.Poststrat`; ``by`` a column, a list of columns or
+        None for the whole population. Returns a :class:`~hierbayes.predict.mrp.PoststratResult`
+        (``.draws``, ``.summary(prob)``, ``.notes``); see
+        :func:`hierbayes.predict.mrp.poststratify`.
+        """
+        from ..predict.mrp import poststratify
+
+        return poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
+
+    def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str = "sample",
+                n_mc: int = 128, ndraws: int | None = None, random_seed=None):
+        """Predictions for new rows (or the training rows) from the posterior draws, with a
+        tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
+        ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
+        ``new_groups`` ("sample", "zero", "error")."""
+        from ..predict.predict import predict
+
+        return predict(self, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
+                       ndraws=ndraws, random_seed=random_seed)
+
+    def ppc(self, ndraws: int | None = None, random_seed=None):
+        """Posterior predictive check: a :class:`~hierbayes.predict.ppc.PredictiveCheck` with
+        ``.plot()`` (the check that fits the family), ``.pvalues()``, ``.grouped()``,
+        ``.plot_grouped()``, ``.loo_pit()`` and ``.plot_loo_pit()``."""
+        from ..predict.ppc import posterior_check
+
+        return posterior_check(self, ndraws=ndraws, random_seed=random_seed)
+
+    def loo(self, pointwise: bool = True):
+        """PSIS-LOO cross-validation (ArviZ ``loo``) from the pointwise log-likelihood."""
+        from ..predict.compare import loo
+
+        return loo(self, pointwise=pointwise)
+
+    def logo(self, group: str | None = None, *, method: str = "integrated", **kwargs):
+        """Leave-one-group-out cross-validation; see :func:`hierbayes.predict.compare.logo`."""
+        from ..predict.compare import logo
+
+        return logo(self, group, method=method, **kwargs)
+
+    def margins(self, at=None, by=None, dydx=None, **kwargs):
+        """Average predictions / marginal effects (Stata ``margins``); see
+        :func:`hierbayes.predict.margins.margins`."""
+        from ..predict.margins import margins
+
+        return margins(self, at=at, by=by, dydx=dydx, **kwargs)
+
+    def hypothesis(self, statements, prob: float = 0.95):
+        """Posterior probability of statements such as ``"lrt > 0.5"`` or
+        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.margins.hypothesis`."""
+        from ..predict.margins import hypothesis
+
+        return hypothesis(self, statements, prob=prob)
+
+    def r2(self, prob: float = 0.95, ndraws: int | None = None):
+        """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""
+        from ..predict.margins import r2
+
+        return r2(self, prob=prob, ndraws=ndraws)
+
+    def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95):
+        """Caterpillar plot of the group effects of one grouping factor."""
+        from ..plots import caterpillar
+
+        return caterpillar(self, group=group, term=term, prob=prob)
+
+    def plot_forest(self, terms=None, prob: float = 0.95, intercept: bool | None = None):
+        """Forest plot of the fixed effects."""
+        from ..plots import forest
+
+        return forest(self, terms=terms, prob=prob, intercept=intercept)
+
+    def plot_variance_components(self, prob: float = 0.95):
+        """Forest plot of the group-level sds, correlations and residual sd."""
+        from ..plots import variance_components
+
+        return variance_components(self, prob=prob)
+
+    def plot_prediction_lines(self, x: str, group: str | None = None, **kwargs):
+        """One prediction line per group over covariate ``x``, with the population line."""
+        from ..plots import prediction_lines
+
+        return prediction_lines(self, x, group=group, **kwargs)
 
     def __repr__(self) -> str:
         return f"<hierbayes.Fit {self.spec.to_formula()!r}: {self.info.chains} x {self.info.draws} draws>"

@@ -1,11 +1,18 @@
 """Save and load fits: one netCDF file with the draws, the spec, the priors, the sampling
-settings and the training data (so encoders are rebuilt exactly)."""
+settings and the training data (so encoders are rebuilt exactly).
+
+Saving is atomic: the file is written under a temporary name in the same directory, flushed
+to disk and then renamed over the target, so an exception, a Ctrl-C or a crash mid-save
+leaves any previous file intact. Loading raises :class:`~hierbayes.errors.FitFileError` for
+a missing, corrupted, truncated or foreign file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -13,29 +20,34 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import FitFileError
+from ..errors import FitFileError, HierbayesError
 from ..spec.serialize import spec_from_dict, spec_to_dict
 
 FORMAT = "hierbayes-fit/1"
 META_GROUP = "hierbayes"
 DATA_GROUP = "hierbayes_data"
+_NA_SUFFIX = ".__na__"  # boolean companion of a text column: which rows were missing
 
 
 def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
     ds = xr.Dataset()
     for col in df.columns:
         s = df[col]
-        attrs = {}
+        name = str(col)
+        missing = s.isna().to_numpy()
         if isinstance(s.dtype, pd.CategoricalDtype):
             attrs = {"categories": json.dumps([str(c) for c in s.cat.categories]), "ordered": int(s.cat.ordered)}
-            values = s.astype(str).where(s.notna(), "").to_numpy(dtype=str)
-        elif pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            values = s.to_numpy()
+            values = s.astype(str).where(~missing, "").to_numpy(dtype=str)
+        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
             attrs = {"dtype": str(s.dtype)}
+            # nullable extension types (Int64, boolean) are stored as floats with NaN
+            values = s.to_numpy() if isinstance(s.dtype, np.dtype) else s.to_numpy(dtype=float, na_value=np.nan)
         else:
             attrs = {"dtype": "str"}
-            values = s.astype(str).to_numpy(dtype=str)
-        ds[str(col)] = xr.DataArray(values, dims="row", attrs=attrs)
+            values = s.astype(str).where(~missing, "").to_numpy(dtype=str)
+        ds[name] = xr.DataArray(values, dims="row", attrs=attrs)
+        if missing.any() and attrs.get("dtype") in ("str", None):
+            ds[name + _NA_SUFFIX] = xr.DataArray(missing, dims="row")
     ds.attrs["columns"] = json.dumps([str(c) for c in df.columns])
     return ds
 
@@ -45,12 +57,15 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
     out = {}
     for col in cols:
         da = ds[col]
+        na = ds[col + _NA_SUFFIX].values.astype(bool) if col + _NA_SUFFIX in ds else None
         if "categories" in da.attrs:
             cats = json.loads(da.attrs["categories"])
-            vals = pd.Series(da.values.astype(str)).replace("", np.nan)
+            vals = pd.Series(da.values.astype(str), dtype=object)
+            vals = vals.where(~na, None) if na is not None else vals
             out[col] = pd.Categorical(vals, categories=cats, ordered=bool(da.attrs["ordered"]))
         elif da.attrs.get("dtype") == "str":
-            out[col] = da.values.astype(str)
+            vals = pd.Series(da.values.astype(str), dtype=object)
+            out[col] = vals.where(~na, None) if na is not None else vals
         else:
             out[col] = pd.Series(da.values).astype(da.attrs.get("dtype", da.dtype))
     return pd.DataFrame(out)
@@ -62,43 +77,112 @@ def _used_columns(model) -> list[str]:
     return [c for c in model.data.columns if str(c) in names]
 
 
-def save_fit(fit, path) -> None:
-    """Write ``fit`` to ``path`` atomically: a crash mid-write leaves any old file intact."""
-    path = Path(path)
+def _plain(value):
+    """JSON-able copies of prior parameters (numpy numbers and arrays included)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _meta(fit) -> dict:
     model = fit.model
-    meta = {
+    info = dataclasses.asdict(fit.info)
+    return {
         "format": FORMAT,
         "spec": spec_to_dict(model.spec),
-        "priors": {k: [p.dist, dict(p.params)] for k, p in model.prior_overrides.items()},
+        "priors": {k: [p.dist, {n: _plain(v) for n, v in p.params}] for k, p in model.prior_overrides.items()},
         "missing": model.missing,
-        "parameterization": fit.info.parameterization,
-        "info": {
-            "sampler": fit.info.sampler,
-            "draws": fit.info.draws,
-            "tune": fit.info.tune,
-            "chains": fit.info.chains,
-            "wall_seconds": fit.info.wall_seconds,
-            "sampling_seconds": fit.info.sampling_seconds,
-            "random_seed": fit.info.random_seed,
-        },
+        # the user's setting (keyed by grouping factor); the compiled choice is in info
+        "model_parameterization": model.parameterization,
+        "collapse": getattr(model, "collapse", "auto"),
+        "info": {k: _plain(v) for k, v in info.items()},
     }
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not supported everywhere (e.g. Windows); the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _file_mode(path: Path) -> int:
+    """The mode of the file being replaced, else what a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def save_fit(fit, path) -> None:
+    """Write ``fit`` to ``path`` atomically: a crash mid-write leaves any old file intact.
+
+    Raises
+    ------
+    FitFileError
+        When the directory does not exist or is not writable (nothing is changed).
+    """
+    path = Path(path)
+    directory = path.parent
+    if not directory.is_dir():
+        raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
+    model = fit.model
+    meta = _meta(fit)
     tree = fit.idata.copy()
-    meta_ds = xr.Dataset(attrs={"meta": json.dumps(meta)})
-    tree[META_GROUP] = xr.DataTree(meta_ds)
+    tree[META_GROUP] = xr.DataTree(xr.Dataset(attrs={"meta": json.dumps(meta)}))
     tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(model.data[_used_columns(model)]))
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise FitFileError(f"cannot save the fit to {str(path)!r}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         tree.to_netcdf(tmp, engine="h5netcdf")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException:  # includes KeyboardInterrupt: never leave the temporary file behind
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_dir(directory)
+
+
+def _read_tree(path: Path) -> xr.DataTree:
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf")
+    except Exception as exc:  # noqa: BLE001 - h5py/netCDF raise many types for a damaged file
+        kind = "is empty" if path.stat().st_size == 0 else "is not a readable netCDF/HDF5 file (corrupted or truncated?)"
+        raise FitFileError(f"{str(path)!r} {kind} ({type(exc).__name__}: {exc})") from None
+    try:
+        return tree.load()
+    except Exception as exc:  # noqa: BLE001
+        raise FitFileError(f"{str(path)!r} is damaged: its data could not be read ({type(exc).__name__}: {exc})") from None
+    finally:
+        tree.close()
 
 
 def load_fit(path):
-    """Read a fit written by :meth:`Fit.save`; FitFileError for missing, corrupted or foreign files."""
+    """Read a fit written by :meth:`Fit.save`.
+
+    Raises
+    ------
+    FitFileError
+        For a missing, empty, corrupted or truncated file, a netCDF file not written by
+        hierbayes, a file from an incompatible hierbayes version, or saved metadata the
+        model cannot be rebuilt from.
+    """
     from ..model import Model
     from ..priors import Prior
     from .fit import Fit, SamplingInfo
@@ -106,21 +190,40 @@ def load_fit(path):
     path = Path(path)
     if not path.exists():
         raise FitFileError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise FitFileError(f"{str(path)!r} is a directory, not a saved fit")
+    tree = _read_tree(path)
+    if META_GROUP not in tree.children or DATA_GROUP not in tree.children or "posterior" not in tree.children:
+        found = sorted(tree.children)
+        raise FitFileError(
+            f"{str(path)!r} was not written by hierbayes (no '{META_GROUP}' group; groups found: {found}). "
+            "Load plain ArviZ files with arviz.from_netcdf"
+        )
     try:
-        tree = xr.open_datatree(path, engine="h5netcdf").load()
-    except Exception as exc:  # h5py/netCDF raise many types for a damaged file
-        raise FitFileError(f"{str(path)!r} is not a readable netCDF file ({type(exc).__name__}: {exc})") from None
-    if META_GROUP not in tree.children or DATA_GROUP not in tree.children:
-        raise FitFileError(f"{str(path)!r} was not written by hierbayes (no '{META_GROUP}' group)")
-    meta = json.loads(tree[META_GROUP].attrs["meta"])
+        meta = json.loads(tree[META_GROUP].attrs["meta"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
     if meta.get("format") != FORMAT:
-        raise FitFileError(f"{str(path)!r} has format {meta.get('format')!r}; this version reads {FORMAT!r}")
-    data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
-    priors = {k: Prior(dist, **params) for k, (dist, params) in meta["priors"].items()}
-    spec = spec_from_dict(meta["spec"])
-    model = Model(spec, data, priors=priors, missing=meta["missing"], parameterization=meta["parameterization"] or None)
+        raise FitFileError(f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {FORMAT!r}")
+    try:
+        data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
+        priors = {k: Prior(dist, **params) for k, (dist, params) in meta["priors"].items()}
+        spec = spec_from_dict(meta["spec"])
+        model = Model(
+            spec,
+            data,
+            priors=priors,
+            missing=meta["missing"],
+            parameterization=meta.get("model_parameterization"),
+            collapse=meta.get("collapse", "auto"),
+        )
+        fields = {f.name for f in dataclasses.fields(SamplingInfo)}
+        info = SamplingInfo(**{k: v for k, v in meta["info"].items() if k in fields})
+    except HierbayesError as exc:
+        raise FitFileError(f"the model saved in {str(path)!r} cannot be rebuilt: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
     idata = xr.DataTree.from_dict({
         name: child.to_dataset() for name, child in tree.children.items() if name not in (META_GROUP, DATA_GROUP)
     })
-    info = SamplingInfo(parameterization=meta["parameterization"], **meta["info"])
     return Fit(idata, model, info)

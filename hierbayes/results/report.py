@@ -72,9 +72,20 @@ class Summary:
 
 
 def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:
+    """Fixed effects on the link scale, or exponentiated (odds / incidence-rate ratios:
+    posterior median of exp(coefficient) with the exponentiated interval, as Stata's
+    ``melogit, or`` prints them) when ``table.attrs["exponentiated"]``."""
     t = table.reset_index()
+    estimate = table.attrs.get("estimate", "")
+    interval = table.attrs.get("interval", "")
+    if table.attrs.get("exponentiated"):
+        cols = ["term", "median", "lower", "upper", "r_hat", "ess_bulk"]
+        body = _fmt_table(t, cols).rename(columns={"median": estimate})
+        note = f"{estimate}: posterior median of exp(coefficient); {interval} of exp(coefficient)"
+        return Section(f"{title} ({estimate}s)", body, note)
     cols = ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
-    return Section(title, _fmt_table(t, cols), table.attrs.get("interval", ""))
+    note = f"{interval}; {estimate}" if estimate and estimate != "coefficient" else interval
+    return Section(title, _fmt_table(t, cols), note)
 
 
 def varcorr_section(table: pd.DataFrame) -> Section:

@@ -10,17 +10,27 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..families import get_family
+from ..families import get_family, icc_level1_variance
 from ..params import FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
 from .stats import STAT_COLUMNS, interval_label, summarize
 
 
 def fixed_draws(posterior: xr.Dataset) -> xr.DataArray:
-    """Draws of all fixed effects on the reported scale, dim ``term``."""
+    """Draws of all fixed effects on the reported scale, dim ``term``.
+
+    Ordinal thresholds (``Intercept`` with a threshold dim) become the terms
+    ``Intercept[1]``, ..., ``Intercept[K-1]``, as brms names them.
+    """
     parts = []
     if "Intercept" in posterior:
-        parts.append(posterior["Intercept"].expand_dims(term=["Intercept"]))
+        icpt = posterior["Intercept"]
+        extra = [d for d in icpt.dims if d not in ("chain", "draw")]
+        if extra:
+            labels = [f"Intercept[{c}]" for c in icpt.coords[extra[0]].values]
+            parts.append(icpt.rename({extra[0]: "term"}).assign_coords(term=labels))
+        else:
+            parts.append(icpt.expand_dims(term=["Intercept"]))
     if "b" in posterior:
         parts.append(posterior["b"].rename({FIXED_DIM: "term"}))
     if not parts:
@@ -29,10 +39,39 @@ def fixed_draws(posterior: xr.Dataset) -> xr.DataArray:
     return xr.concat(parts, dim="term").transpose("chain", "draw", "term")
 
 
-def fixef(posterior: xr.Dataset, prob: float = 0.95) -> pd.DataFrame:
-    """One row per fixed term: mean, sd, median, interval, r_hat, ess_bulk, ess_tail."""
-    table = summarize(fixed_draws(posterior), prob)
+def fixef(
+    posterior: xr.Dataset,
+    prob: float = 0.95,
+    *,
+    spec: ModelSpec | None = None,
+    exponentiate: bool = False,
+) -> pd.DataFrame:
+    """One row per fixed term: mean, sd, median, interval, r_hat, ess_bulk, ess_tail.
+
+    Coefficients are on the link scale. With ``exponentiate=True`` every statistic is of
+    exp(coefficient), draw by draw (so the interval is the exponentiated interval): odds
+    ratios for logit links, incidence-rate ratios for count families (log link), hazard
+    ratios for cloglog; the intercept becomes the baseline odds / rate, as in Stata's
+    ``melogit, or``. ``attrs["estimate"]`` names the scale ("coefficient (logit scale)",
+    "odds ratio", ...). ``spec`` is needed for the label and to refuse links without a
+    ratio meaning (SpecError).
+    """
+    draws = fixed_draws(posterior)
+    label = "coefficient"
+    if spec is not None:
+        family = get_family(spec.family)
+        link = family.resolve_link(spec.link)
+        label = f"coefficient ({link} scale)"
+        if exponentiate:
+            label = family.ratio_label(link)
+    elif exponentiate:
+        label = "exp(coefficient)"
+    if exponentiate:
+        draws = np.exp(draws)
+    table = summarize(draws, prob)
     table.index.name = "term"
+    table.attrs["estimate"] = label
+    table.attrs["exponentiated"] = bool(exponentiate)
     return table
 
 
@@ -60,9 +99,16 @@ def varcorr_draws(posterior: xr.Dataset, spec: ModelSpec) -> tuple[xr.DataArray,
                 for j in range(i + 1, len(columns)):
                     arrays.append(cor.isel({names.column_dim: i, names.column_dim_bis: j}, drop=True))
                     labels.append((term.group, f"cor({columns[i]},{columns[j]})"))
-    if "sigma" in posterior and spec.family == "gaussian":
+    family = get_family(spec.family)
+    if "sigma" in posterior and family.name == "gaussian":
         arrays.append(posterior["sigma"])
         labels.append(("Residual", "sd(Residual)"))
+    else:
+        # Family parameters (student sigma and nu, negbinomial phi, gamma shape).
+        for name in family.aux:
+            if name in posterior and posterior[name].ndim == 2:
+                arrays.append(posterior[name])
+                labels.append(("Residual", name))
     if not arrays:
         return xr.DataArray(np.zeros((posterior.sizes["chain"], posterior.sizes["draw"], 0)),
                             dims=("chain", "draw", "row")), []
@@ -122,18 +168,31 @@ def coef(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> dict[str
     return out
 
 
-def residual_variance(posterior: xr.Dataset, spec: ModelSpec) -> tuple[xr.DataArray | float, str]:
-    """The level-1 variance for ICCs and the scale it is on."""
+def mean_linear_predictor(posterior: xr.Dataset) -> xr.DataArray | float:
+    """Fixed part of the linear predictor at the covariate means, per draw.
+
+    That is the intercept on centred predictors (``Intercept_c``) when the model has one,
+    else the reported ``Intercept``, else 0.
+    """
+    for name in ("Intercept_c", "Intercept"):
+        if name in posterior and posterior[name].ndim == 2:
+            return posterior[name]
+    return 0.0
+
+
+def residual_variance(
+    posterior: xr.Dataset, spec: ModelSpec, group_variance: xr.DataArray | float = 0.0
+) -> tuple[xr.DataArray | float, str]:
+    """The level-1 variance for ICCs and the scale it is on.
+
+    See :func:`hierbayes.families.icc_level1_variance` for the definition per family;
+    ``group_variance`` is the sum of the group-intercept variances (used by the count
+    families' log-normal approximation).
+    """
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
-    if spec.family == "gaussian":
-        return posterior["sigma"] ** 2, "data scale (gaussian residual variance)"
-    latent = family.latent_variance(link)
-    if latent is None:
-        from ..errors import SpecError
-
-        raise SpecError(f"no ICC definition for family {spec.family!r} with link {link!r}")
-    return float(latent), f"latent scale ({link} link: level-1 variance {latent:.4g})"
+    aux = {name: posterior[name] for name in family.aux if name in posterior}
+    return icc_level1_variance(family, link, mean_linear_predictor(posterior), group_variance, aux)
 
 
 def icc(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.DataFrame:
@@ -141,7 +200,11 @@ def icc(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.DataFr
 
     ICC_g = var(intercept_g) / (sum_f var(intercept_f) + level-1 variance). With random
     slopes the group-level variance depends on the covariates; the ICC is reported where
-    every slope covariate is 0 (stated in the ``at`` column).
+    every slope covariate is 0 (stated in the ``at`` column). The level-1 variance and so
+    the scale depend on the family (``attrs["scale"]`` says which): the data scale for
+    gaussian, the latent scale for binary/binomial/ordinal (pi^2/3 logit, 1 probit, pi^2/6
+    cloglog) and the log-normal approximation for counts and gamma (Nakagawa, Johnson &
+    Schielzeth 2017); see :func:`hierbayes.families.icc_level1_variance`.
     """
     variances: dict[str, xr.DataArray] = {}
     slopes: dict[str, list[str]] = {}
@@ -152,8 +215,9 @@ def icc(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.DataFr
             v = sd.sel({names.column_dim: "Intercept"}, drop=True) ** 2
             variances[term.group] = variances.get(term.group, 0) + v
         slopes.setdefault(term.group, []).extend(c for c in columns if c != "Intercept")
-    level1, scale = residual_variance(posterior, spec)
-    total = level1 + sum(variances.values())
+    group_total = sum(variances.values())
+    level1, scale = residual_variance(posterior, spec, group_total)
+    total = level1 + group_total
     rows, arrays = [], []
     for group, v in variances.items():
         arrays.append(v / total)

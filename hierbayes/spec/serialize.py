@@ -28,11 +28,21 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
         "family": spec.family,
         "link": spec.link,
         "source": spec.source,
+        "levels": spec.levels is not None,
     }
 
 
 def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
-    """Inverse of :func:`spec_to_dict`."""
+    """Inverse of :func:`spec_to_dict`; a level-equation spec is re-parsed from its source
+    so its per-equation reporting survives."""
+    if d.get("levels"):
+        from .levels import parse_levels
+
+        spec = parse_levels(d["source"], family=d["family"], link=d["link"])
+        saved = {":".join(g["factor"]): g["covariance"] for g in d["groups"]}
+        if any(saved[g.group] != g.covariance.value for g in spec.groups):
+            spec = spec.with_covariance(saved)
+        return spec
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(intercept=d["fixed"]["intercept"], terms=tuple(d["fixed"]["terms"])),

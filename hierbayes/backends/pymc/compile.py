@@ -3,6 +3,18 @@
 Fixed-effect columns are centred when the model has an intercept (as brms and rstanarm do):
 the sampler sees ``Intercept_c`` and the reported ``Intercept`` is recovered as a
 deterministic. Group effects are indexed by integer codes, never multiplied by a dense Z.
+
+Each group term gets one of three parameterizations (see :func:`plan_parameterization`):
+
+* ``noncentered``: ``re = z * sd`` (or ``z @ L'``), ``z ~ N(0, 1)``: best for sparse groups;
+* ``centered``: ``re ~ N(0, Sigma)`` directly: best for data-rich groups;
+* ``marginal`` (gaussian, identity link): the effects are integrated out of the likelihood
+  (:mod:`.marginal`) and drawn after sampling from their exact conditional posterior
+  (:mod:`hierbayes.results.conditional`). The default for the largest group term of a
+  gaussian model.
+
+The likelihood is written per row (``y`` observed) unless a gaussian model can use the
+cross-products of the data instead (``CompiledModel.likelihood`` says which).
 """
 
 from __future__ import annotations
@@ -13,27 +25,55 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from ...design.crossprod import cross_products, group_cross_products
 from ...design.types import Design, GroupBlock
+from ...errors import SpecError
 from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .blocks import group_effects, register
 from .likelihoods import likelihood
+from .marginal import (
+    add_loglik,
+    covariance_factor,
+    marginal_from_crossproducts,
+    marginal_from_rows,
+    sufficient_statistics_loglik,
+)
 
-PARAMETERIZATIONS = ("noncentered", "centered")
+PARAMETERIZATIONS = ("noncentered", "centered", "marginal")
+#: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
+LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal")
+#: Name of the potential holding a cross-product likelihood.
+LOGLIK_POTENTIAL = "loglik_y"
+#: A group is data-rich when the data's precision on its effect exceeds this multiple of the
+#: prior's (n_j tau^2 / sigma^2): there the centred form mixes better (Papaspiliopoulos,
+#: Roberts & Skold 2007: the two forms' convergence rates are 1/(1+k) and k/(1+k)).
+DATA_RICH_RATIO = 1.0
 
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """The PyMC model plus what the sampler and results need to know about it."""
+    """The PyMC model plus what the sampler and results need to know about it.
+
+    parameterization : block key -> "centered" / "noncentered" / "marginal".
+    likelihood : one of LIKELIHOOD_FORMS.
+    """
 
     model: pm.Model
     parameterization: dict[str, str]
     link: str
+    likelihood: str = "rows"
+
+    @property
+    def marginal_keys(self) -> tuple[str, ...]:
+        """Keys of the group terms whose effects must be drawn after sampling."""
+        return tuple(k for k, v in self.parameterization.items() if v == "marginal")
 
 
-def coords_for(design: Design) -> dict[str, list]:
-    coords: dict[str, list] = {OBS_DIM: list(range(design.n_obs))}
+def coords_for(design: Design, rows: bool = True) -> dict[str, list]:
+    """Coordinates of the model; ``rows=False`` leaves out the per-row ``obs`` dim."""
+    coords: dict[str, list] = {OBS_DIM: list(range(design.n_obs))} if rows else {}
     slopes = [n for n in design.fixed_names if n != "Intercept"]
     if slopes:
         coords[FIXED_DIM] = slopes
@@ -44,11 +84,31 @@ def coords_for(design: Design) -> dict[str, list]:
     return coords
 
 
-def _fixed_predictor(design: Design, priors: PriorTable):
-    """Linear predictor of the fixed part; registers Intercept (reported scale) and b."""
+@dataclass(frozen=True)
+class _Fixed:
+    """The registered fixed coefficients and the columns they multiply, as sampled.
+
+    theta : (p,) tensor, ``[Intercept_c, b...]`` with an intercept, else ``b``.
+    X : (n, p) matrix theta multiplies: a ones column and centred slopes with an intercept.
+    """
+
+    theta: object
+    X: np.ndarray
+    intercept_first: bool
+
+    def eta(self):
+        if self.X.shape[1] == 0:
+            return pt.zeros(self.X.shape[0])
+        if self.intercept_first:
+            rest = pt.dot(self.X[:, 1:], self.theta[1:]) if self.X.shape[1] > 1 else 0.0
+            return self.theta[0] + rest
+        return pt.dot(self.X, self.theta)
+
+
+def _fixed_part(design: Design, priors: PriorTable) -> _Fixed:
+    """Register Intercept_c (and the reported Intercept) and b."""
     X = design.X
     slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
-    eta = pt.zeros(design.n_obs)
     b = None
     if slope_idx:
         b_prior = _vector_prior(priors, [design.fixed_names[j] for j in slope_idx])
@@ -56,13 +116,12 @@ def _fixed_predictor(design: Design, priors: PriorTable):
     if design.has_intercept:
         Xs = X[:, slope_idx]
         means = Xs.mean(axis=0)
-        centered = Xs - means
         ic = register("Intercept_c", priors.get("Intercept"))
-        eta = ic + (pt.dot(centered, b) if b is not None else 0.0)
         pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
-    elif b is not None:
-        eta = pt.dot(X[:, slope_idx], b)
-    return eta
+        theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
+        return _Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)
+    theta = b if b is not None else pt.zeros(0)
+    return _Fixed(theta, np.ascontiguousarray(X[:, slope_idx]), False)
 
 
 def _vector_prior(priors: PriorTable, terms: list[str]):
@@ -86,16 +145,135 @@ def _block_contribution(block: GroupBlock, u):
     return total
 
 
-def choose_parameterization(block: GroupBlock) -> str:
-    """Non-centred unless every group is data-rich (then the centred form mixes better)."""
+# ---------------------------------------------------------------- choosing a parameterization
+
+
+def information_ratio(block: GroupBlock, design: Design) -> float:
+    """Median over groups of ``n_j tau^2 / sigma^2`` for a gaussian response: how much the
+    data say about one group's effect relative to the population distribution.
+
+    Moment estimates on the residuals of the fixed-effect least-squares fit: sigma^2 from
+    the pooled within-group variance, tau^2 from the between-group variance of the group
+    means minus their sampling noise (as in one-way ANOVA). Uses the first column of the
+    term (the intercept when it has one). O(rows).
+    """
+    y = np.asarray(design.y, dtype=float)
+    X = design.X
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    col = block.X[:, 0]
+    if not np.all(col == 1.0):  # a slope without intercept: residual per unit of x
+        resid = resid * col
+    n = block.rows_per_level().astype(float)
+    seen = n > 0
+    sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
+    means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
+    within_ss = float(np.sum((resid - means[block.codes]) ** 2))
+    dof = max(len(y) - int(seen.sum()), 1)
+    sigma2 = within_ss / dof
+    if sigma2 <= 0 or seen.sum() < 2:
+        return float("inf")
+    tau2 = float(np.var(means[seen], ddof=1) - np.mean(sigma2 / n[seen]))
+    if tau2 <= 0:
+        return 0.0
+    return float(np.median(n[seen] * tau2 / sigma2))
+
+
+def choose_parameterization(block: GroupBlock, design: Design | None = None) -> str:
+    """"centered" where groups are data-rich, else "noncentered".
+
+    For a gaussian ``design`` data-rich means :func:`information_ratio` >= DATA_RICH_RATIO;
+    for other families (or without a design) every group needs 50+ rows (and at most 100
+    groups).
+    """
+    if design is not None and design.spec.family == "gaussian":
+        return "centered" if information_ratio(block, design) >= DATA_RICH_RATIO else "noncentered"
     counts = block.rows_per_level()
     return "centered" if counts.min() >= 50 and block.n_levels <= 100 else "noncentered"
+
+
+def _marginal_allowed(design: Design, link: str) -> bool:
+    return design.spec.family == "gaussian" and link == "identity"
+
+
+def plan_parameterization(
+    design: Design, parameterization: dict[str, str] | str | None, link: str
+) -> list[str]:
+    """The parameterization of every group term, in spec order.
+
+    ``parameterization`` is None (choose), one value for all terms or a dict keyed by
+    grouping factor (terms not named are chosen). Choosing: in a gaussian model with the
+    identity link the term with the most effects (levels x columns) is integrated out
+    ("marginal"); every other term is centred or not from the data. "marginal" given for
+    all terms applies to the largest one. At most one term can be integrated out.
+    """
+    blocks = design.groups
+    given: list[str | None] = []
+    for block in blocks:
+        if parameterization is None:
+            value = None
+        elif isinstance(parameterization, str):
+            value = parameterization
+        else:
+            value = parameterization.get(block.group)
+        if value is not None and value not in PARAMETERIZATIONS:
+            raise SpecError(
+                f"parameterization {value!r} for {block.group!r}: valid values are {list(PARAMETERIZATIONS)}"
+            )
+        given.append(value)
+    if not isinstance(parameterization, (str, type(None))):
+        known = {b.group for b in blocks}
+        unknown = [k for k in parameterization if k not in known]
+        if unknown:
+            raise SpecError(
+                f"parameterization given for {unknown}, which are not grouping factors of this "
+                f"model; valid names: {sorted(known)}"
+            )
+    marginal_ok = _marginal_allowed(design, link)
+    if any(v == "marginal" for v in given) and not marginal_ok:
+        raise SpecError(
+            f"parameterization 'marginal' integrates group effects out of a gaussian likelihood "
+            f"with the identity link; this model is {design.spec.family} with the {link} link. "
+            "Use 'centered' or 'noncentered'."
+        )
+    size = [b.n_levels * b.n_columns for b in blocks]
+    if isinstance(parameterization, str) and parameterization == "marginal":
+        given = [None] * len(blocks)
+        given[int(np.argmax(size))] = "marginal"
+    n_marginal = sum(v == "marginal" for v in given)
+    if n_marginal > 1:
+        names = [b.term.label for b, v in zip(blocks, given) if v == "marginal"]
+        raise SpecError(
+            f"only one group term can be integrated out ('marginal'); got {names}. Give the "
+            "others 'centered' or 'noncentered'."
+        )
+    if n_marginal == 0 and marginal_ok:
+        open_idx = [i for i, v in enumerate(given) if v is None]
+        if open_idx:
+            given[max(open_idx, key=lambda i: size[i])] = "marginal"
+    return [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
+
+
+def _sufficient_statistics_pay(design: Design, sampled: list[GroupBlock]) -> bool:
+    """Cross-products beat rows when there are clearly more rows than per-group terms."""
+    if len(sampled) > 1:
+        return False
+    p = design.X.shape[1]
+    if not sampled:
+        return design.n_obs > 2 * (p + 1)
+    block = sampled[0]
+    k = block.n_columns
+    return design.n_obs * (p + k) > 2 * block.n_levels * k * (k + p + 1)
+
+
+# ---------------------------------------------------------------- building the model
 
 
 def compile_model(
     design: Design,
     priors: PriorTable,
     parameterization: dict[str, str] | str | None = None,
+    *,
+    likelihood_form: str | None = None,
 ) -> CompiledModel:
     """Build the PyMC model of ``design`` with the resolved ``priors``.
 
@@ -103,33 +281,76 @@ def compile_model(
     ----------
     design : Design
     priors : PriorTable
-    parameterization : "centered" / "noncentered" for all group terms, a dict keyed by
-        grouping factor, or None to choose per term from the data (centred only when every
-        group has many rows).
+    parameterization : "centered" / "noncentered" / "marginal" for all group terms, a dict
+        keyed by grouping factor, or None to choose per term from the data (see
+        :func:`plan_parameterization`).
+    likelihood_form : None to choose; "rows" forces one observed ``y`` per row (no term is
+        then integrated out unless asked for, which raises); "sufficient statistics" asks
+        for the cross-product likelihood where it applies.
     """
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
-    chosen: dict[str, str] = {}
-    with pm.Model(coords=coords_for(design)) as model:
-        eta = _fixed_predictor(design, priors)
-        for block, names in zip(design.groups, block_names(design.spec)):
-            how = _resolve(parameterization, block)
-            chosen[names.key] = how
-            u = group_effects(block, names, priors, centered=how == "centered")
-            eta = eta + _block_contribution(block, u)
-        likelihood(eta, design, priors, link)
-    return CompiledModel(model=model, parameterization=chosen, link=link)
-
-
-def _resolve(parameterization, block: GroupBlock) -> str:
-    if parameterization is None:
-        return choose_parameterization(block)
-    if isinstance(parameterization, str):
-        value = parameterization
+    if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
+        raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
+    if likelihood_form == "rows" and parameterization is None:
+        plan = [choose_parameterization(b, design) for b in design.groups]
     else:
-        value = parameterization.get(block.group) or choose_parameterization(block)
-    if value not in PARAMETERIZATIONS:
-        from ...errors import SpecError
+        plan = plan_parameterization(design, parameterization, link)
+    if likelihood_form == "rows" and "marginal" in plan:
+        raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
+    blocks = list(zip(design.groups, block_names(design.spec)))
+    sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
+    gaussian_identity = design.spec.family == "gaussian" and link == "identity"
+    if "marginal" in plan:
+        form = "marginal"
+    elif gaussian_identity and likelihood_form != "rows" and (
+        likelihood_form == "sufficient statistics" or _sufficient_statistics_pay(design, sampled)
+    ) and len(sampled) <= 1:
+        form = "sufficient statistics"
+    else:
+        form = "rows"
+    chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
+    with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
+        fixed = _fixed_part(design, priors)
+        effects = []
+        L = None
+        for (block, names), how in zip(blocks, plan):
+            if how == "marginal":
+                L = covariance_factor(block, names, priors)
+                effects.append(None)
+            else:
+                effects.append(group_effects(block, names, priors, centered=how == "centered"))
+        if form == "rows":
+            eta = fixed.eta()
+            for (block, _), u in zip(blocks, effects):
+                eta = eta + _block_contribution(block, u)
+            likelihood(eta, design, priors, link)
+        else:
+            sigma = register("sigma", priors.get("sigma"))
+            add_loglik(LOGLIK_POTENTIAL, _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma))
+    return CompiledModel(model=model, parameterization=chosen, link=link, likelihood=form)
 
-        raise SpecError(f"parameterization {value!r} for {block.group!r}: valid {list(PARAMETERIZATIONS)}")
-    return value
+
+def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma):
+    y = np.asarray(design.y, dtype=float)
+    shift = float(y.mean()) if fixed.intercept_first else 0.0
+    if "marginal" not in plan:
+        u = next((e for e in effects if e is not None), None)
+        block = design.groups[0] if design.groups else None
+        cp = cross_products(
+            fixed.X, y, y_shift=shift,
+            codes=block.codes if block else None, Z=block.X if block else None,
+            n_levels=block.n_levels if block else None,
+        )
+        return sufficient_statistics_loglik(fixed.theta, u, sigma, cp, fixed.intercept_first)
+    m = plan.index("marginal")
+    block = design.groups[m]
+    if len(blocks) == 1:
+        cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels)
+        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
+    eta = fixed.eta()
+    for i, ((other, _), u) in enumerate(zip(blocks, effects)):
+        if i != m:
+            eta = eta + _block_contribution(other, u)
+    ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels).ZZ
+    return marginal_from_rows(y - eta, block, L, sigma, ZZ)

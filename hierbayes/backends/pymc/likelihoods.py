@@ -1,4 +1,9 @@
-"""Likelihoods per family: map the linear predictor to an observed PyMC variable."""
+"""Likelihoods per family: map the linear predictor to an observed PyMC variable ``y``.
+
+Each builder registers the family's own parameters (``sigma``, ``nu``, ``phi``, ``shape``,
+ordinal thresholds ``Intercept``) under the names ``Family.aux`` gives, so results and the
+numpy log-likelihood read them back by name.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,17 @@ from collections.abc import Callable
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.dist_math import binomln, normal_lcdf
 
 from ...design.types import Design
+from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
+from ...families import get_family, threshold_locations
 from ...params import OBS_DIM
-from ...priors import PriorTable
-from .blocks import register
+from ...priors import PriorTable, n_categories
+from .blocks import _stacked, register
+
+#: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
+THRESHOLD_DIM = "threshold"
 
 INVERSE_LINKS: dict[str, Callable] = {
     "identity": lambda eta: eta,
@@ -23,15 +34,120 @@ INVERSE_LINKS: dict[str, Callable] = {
 }
 
 
+def log_probabilities(eta, link: str):
+    """(log p, log(1 - p)) on tensors, without forming p (no log(0) for large |eta|)."""
+    if link == "logit":
+        return -pt.softplus(-eta), -pt.softplus(eta)
+    if link == "probit":
+        return normal_lcdf(0.0, 1.0, eta), normal_lcdf(0.0, 1.0, -eta)
+    if link == "cloglog":
+        rate = pt.exp(eta)
+        return pt.log1mexp(-rate), -rate
+    raise ValueError(f"link {link!r} has no success probability")
+
+
+def _observed(design: Design, integer: bool = False) -> np.ndarray:
+    y = np.asarray(design.y)
+    return y.astype(np.int64) if integer else y.astype(float)
+
+
 def gaussian(eta, design: Design, priors: PriorTable, link: str):
     sigma = register("sigma", priors.get("sigma"))
     mu = INVERSE_LINKS[link](eta)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
-LIKELIHOODS: dict[str, Callable] = {"gaussian": gaussian}
+def binomial(eta, design: Design, priors: PriorTable, link: str):
+    """Binomial (and bernoulli, n = 1) with a log-density written from log p and log(1-p)
+    of the link, so probit and cloglog stay finite where p rounds to 0 or 1."""
+    trials = np.ones(design.n_obs, dtype=np.int64) if design.trials is None else np.asarray(design.trials, dtype=np.int64)
+    inverse = NUMPY_INVERSE_LINKS[link]
+
+    def logp(value, eta, n):
+        log_p, log_q = log_probabilities(eta, link)
+        return binomln(n, value) + value * log_p + (n - value) * log_q
+
+    def random(eta, n, rng=None, size=None):
+        return rng.binomial(n, inverse(eta), size=size)
+
+    return pm.CustomDist(
+        "y", eta, trials, logp=logp, random=random, dtype="int64",
+        observed=_observed(design, integer=True), dims=OBS_DIM,
+    )
+
+
+def poisson(eta, design: Design, priors: PriorTable, link: str):
+    return pm.Poisson("y", mu=pt.exp(eta), observed=_observed(design, integer=True), dims=OBS_DIM)
+
+
+def negbinomial(eta, design: Design, priors: PriorTable, link: str):
+    phi = register("phi", priors.get("phi"))
+    return pm.NegativeBinomial(
+        "y", mu=pt.exp(eta), alpha=phi, observed=_observed(design, integer=True), dims=OBS_DIM
+    )
+
+
+def student(eta, design: Design, priors: PriorTable, link: str):
+    sigma = register("sigma", priors.get("sigma"))
+    nu = register("nu", priors.get("nu"))
+    mu = INVERSE_LINKS[link](eta)
+    return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
+
+
+def gamma(eta, design: Design, priors: PriorTable, link: str):
+    shape = register("shape", priors.get("shape"))
+    return pm.Gamma("y", alpha=shape, beta=shape * pt.exp(-eta), observed=design.y, dims=OBS_DIM)
+
+
+def cumulative(eta, design: Design, priors: PriorTable, link: str):
+    """Ordinal regression: P(y <= k) = F(Intercept[k] - eta) with K-1 ordered thresholds.
+
+    The design has no intercept column. The sampler sees thresholds on centred predictors
+    (``Intercept_c``); the reported ``Intercept`` (dim ``threshold``, 1..K-1) is for
+    predictors at 0, as brms reports them.
+    """
+    model = pm.modelcontext(None)
+    k = n_categories(design)
+    model.add_coord(THRESHOLD_DIM, list(range(1, k)))
+    per_threshold = [priors.get("Intercept", None, str(j)) for j in range(1, k)]
+    prior = _stacked(per_threshold, "Intercept")
+    # The ordered transform needs a strictly increasing starting point. The default priors
+    # are centred at increasing values (their support point); only for user priors that
+    # are not is an initval given (it stops pm.compute_log_likelihood, which hierbayes
+    # does not need: the log-likelihood is computed in numpy).
+    centre = np.broadcast_to(np.asarray(prior.kwargs.get("mu", 0.0), dtype=float), (k - 1,))
+    extra = {}
+    if k > 2 and not np.all(np.diff(centre) > 0):
+        extra["initval"] = threshold_locations(design.y, k, link)
+    cut_c = getattr(pm, prior.dist)(
+        "Intercept_c",
+        **prior.kwargs,
+        dims=THRESHOLD_DIM,
+        transform=pm.distributions.transforms.ordered,
+        **extra,
+    )
+    shift = 0.0
+    if "b" in model.named_vars and design.X.shape[1]:
+        shift = pt.dot(design.X.mean(axis=0), model["b"])
+    pm.Deterministic("Intercept", cut_c + shift, dims=THRESHOLD_DIM)
+    eta_c = eta - shift
+    cls = pm.OrderedLogistic if link == "logit" else pm.OrderedProbit
+    return cls("y", eta=eta_c, cutpoints=cut_c, compute_p=False,
+               observed=_observed(design, integer=True), dims=OBS_DIM)
+
+
+LIKELIHOODS: dict[str, Callable] = {
+    "gaussian": gaussian,
+    "bernoulli": binomial,
+    "binomial": binomial,
+    "poisson": poisson,
+    "negbinomial": negbinomial,
+    "cumulative": cumulative,
+    "student": student,
+    "gamma": gamma,
+}
 
 
 def likelihood(eta, design: Design, priors: PriorTable, link: str):
     """Register the observed variable ``y`` for the design's family."""
-    return LIKELIHOODS[design.spec.family](eta, design, priors, link)
+    return LIKELIHOODS[get_family(design.spec.family).name](eta, design, priors, link)

@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pymc as pm
 import xarray as xr
 
@@ -25,6 +26,7 @@ class SamplerRun:
     sampler: str
     wall_seconds: float
     sampling_seconds: float | None
+    compile_seconds: float | None = None
 
 
 def available_samplers() -> list[str]:
@@ -44,6 +46,94 @@ def default_sampler() -> str:
         if name in installed:
             return name
     return "pymc"
+
+
+#: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
+CACHE_ENV = "HIERBAYES_CACHE_DIR"
+#: Models with at most this many free scalars get a dense mass matrix under numpyro: they are
+#: the integrated ("marginal") models, whose few parameters are correlated.
+DENSE_MASS_MAX = 40
+_JAX_SAMPLERS = ("numpyro", "blackjax")
+
+
+def cache_dir() -> str | None:
+    """Directory of the persistent compile caches (``$HIERBAYES_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/hierbayes`` or ``~/.cache/hierbayes``); None when set to "off"."""
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else value
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "hierbayes")
+
+
+def enable_jax_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache, so a model compiled once (same structure
+    and data) loads in about a second in later processes. A cache directory the user set for
+    JAX (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is kept. Returns the directory."""
+    import jax
+
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return current
+    root = cache_dir()
+    if root is None:
+        return None
+    path = os.path.join(root, "jax")
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return path
+
+
+class _JaxCompileClock:
+    """Seconds JAX spends tracing, lowering and compiling (or loading from the cache),
+    from JAX's monitoring events; ``sampler`` counts only the NUTS loop's own compile."""
+
+    EVENTS = (
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+        "/jax/compilation_cache/cache_retrieval_time_sec",
+    )
+    total = 0.0
+    sampler = 0.0
+    _registered = False
+
+    @classmethod
+    def start(cls) -> tuple[float, float]:
+        if not cls._registered:
+            import jax
+
+            jax.monitoring.register_event_duration_secs_listener(cls._listen)
+            cls._registered = True
+        return cls.total, cls.sampler
+
+    @classmethod
+    def _listen(cls, event: str, duration: float, **kwargs) -> None:
+        if event in cls.EVENTS:
+            cls.total += duration
+            name = str(kwargs.get("fun_name", ""))
+            if "_fun" in name or "chain" in name or "_multi_slice" in name:
+                cls.sampler += duration
+
+
+def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -> dict:
+    options: dict = {"target_accept": target_accept}
+    if sampler == "numpyro":
+        options["dense_mass"] = free_size(compiled.model) <= DENSE_MASS_MAX
+    return options
+
+
+def free_size(model: pm.Model) -> int:
+    """Number of free scalars the sampler sees (from dims and static shapes, no compiling)."""
+    total = 0
+    for rv in model.free_RVs:
+        dims = model.named_vars_to_dims.get(rv.name)
+        if dims:
+            total += int(np.prod([len(model.coords[d]) for d in dims]))
+        else:
+            total += int(np.prod([1 if s is None else s for s in rv.type.shape]))
+    return total
 
 
 def default_cores(chains: int) -> int:
@@ -87,8 +177,11 @@ def run_nuts(
         nuts_sampler=sampler,
         model=compiled.model,
         compute_convergence_checks=False,
-        nuts={"target_accept": target_accept},
+        nuts=_nuts_options(compiled, sampler, target_accept),
     )
+    if sampler in _JAX_SAMPLERS:
+        enable_jax_cache()
+        clock = _JaxCompileClock.start()
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -96,7 +189,32 @@ def run_nuts(
             warnings.filterwarnings("ignore", category=FutureWarning)
             idata = pm.sample(**kwargs)
     except KeyboardInterrupt:
-        raise SamplingError("sampling was interrupted by the user; no fit was created") from None
+        raise SamplingError(_interrupted(time.perf_counter() - start)) from None
     wall = time.perf_counter() - start
+    got = (idata.posterior.sizes.get("chain", 0), idata.posterior.sizes.get("draw", 0))
+    if got != (chains, draws):
+        # PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws made so far
+        raise SamplingError(
+            _interrupted(wall, f" ({got[0]} chains x {got[1]} draws of {chains} x {draws})")
+        )
     sampling_time = idata.posterior.attrs.get("sampling_time")
-    return SamplerRun(idata=idata, sampler=sampler, wall_seconds=wall, sampling_seconds=sampling_time)
+    compile_time = None
+    if sampler in _JAX_SAMPLERS:
+        # PyMC's sampling_time of a JAX sampler includes compiling the NUTS loop
+        compile_time = _JaxCompileClock.total - clock[0]
+        if sampling_time is not None:
+            sampling_time = max(0.0, sampling_time - (_JaxCompileClock.sampler - clock[1]))
+    elif sampling_time is not None:
+        compile_time = max(0.0, wall - sampling_time)
+    return SamplerRun(
+        idata=idata, sampler=sampler, wall_seconds=wall, sampling_seconds=sampling_time,
+        compile_seconds=compile_time,
+    )
+
+
+def _interrupted(seconds: float, detail: str = "") -> str:
+    return (
+        f"sampling was interrupted by the user (Ctrl-C) after {seconds:.0f} s{detail}; no fit "
+        "was created and nothing was written to disk. Call fit() again to restart (fewer "
+        "draws or tuning steps finish sooner)"
+    )

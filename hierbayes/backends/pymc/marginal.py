@@ -1,0 +1,154 @@
+"""Gaussian likelihoods that scale with the information, not the rows.
+
+Two likelihoods for gaussian models with the identity link, both from cross-products
+computed once (:mod:`hierbayes.design.crossprod`):
+
+* ``marginal``: the group effects of one group term are integrated out analytically, as
+  lme4 does. For group j, ``y_j ~ N(X_j b + (other terms), sigma^2 I + Z_j Sigma Z_j')``;
+  with ``Sigma = L L'`` and Woodbury, ``M_j = I + L' Z_j'Z_j L / sigma^2`` (K x K) gives
+
+      log det V_j = n_j log sigma^2 + log det M_j
+      r_j' V_j^-1 r_j = (r_j'r_j - w_j' M_j^-1 w_j / sigma^2) / sigma^2,  w_j = L' Z_j' r_j.
+
+  Without other group terms every piece comes from the per-group cross-products, so a
+  gradient costs O(J K^3 + J K p + p^2) whatever the number of rows. With other (sampled)
+  group terms the residual is formed per row (O(rows)) and summed per group. There is no
+  funnel: the sampler sees only the fixed effects, the covariance parameters and sigma. The
+  group effects are drawn afterwards from their exact conditional posterior
+  (:mod:`hierbayes.results.conditional`).
+* ``sufficient statistics``: the group effects are sampled (centred or not) but the sum of
+  squared residuals is expanded in cross-products: O(J K (K + p) + p^2) per gradient.
+
+Both are added with ``pm.Potential`` (there is no per-row observed variable).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.crossprod import CrossProducts
+from ...design.types import GroupBlock
+from ...params import BlockNames
+from ...priors import PriorTable
+from .blocks import _exchangeable_cholesky, _independent_sd, _lkj_cholesky, _scalar_sd
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def covariance_factor(block: GroupBlock, names: BlockNames, priors: PriorTable):
+    """A (K x K) factor ``L`` with ``L L' = Sigma`` for the block; registers ``sd_<key>``
+    (and ``cor_<key>``) exactly as the sampled parameterizations do."""
+    cov = block.term.covariance.value
+    k = block.n_columns
+    if k > 1 and cov == "unstructured":
+        return _lkj_cholesky(block, names, priors)
+    if k > 1 and cov == "exchangeable":
+        return _exchangeable_cholesky(block, names, priors)
+    if cov in ("identity", "exchangeable"):
+        return _scalar_sd(block, names, priors) * pt.eye(k)
+    sd = _independent_sd(block, names, priors)
+    return pt.diag(sd) if k > 1 else sd.reshape((1, 1))
+
+
+def batched_cholesky_terms(M, w, k: int):
+    """``(log det M_j, w_j' M_j^-1 w_j)`` for a batch of SPD (K x K) matrices ``M`` (J, K, K)
+    and vectors ``w`` (J, K), by an unrolled Cholesky over the batch.
+
+    Elementwise operations on J-vectors only: cheap to compile and to differentiate for the
+    small K of group terms, on every PyTensor backend.
+    """
+    chol = [[None] * k for _ in range(k)]
+    logdet = 0.0
+    solved = []
+    for i in range(k):
+        for j in range(i + 1):
+            s = M[:, i, j]
+            for m in range(j):
+                s = s - chol[i][m] * chol[j][m]
+            chol[i][j] = pt.sqrt(s) if i == j else s / chol[j][j]
+        logdet = logdet + 2.0 * pt.log(chol[i][i])
+        t = w[:, i]
+        for m in range(i):
+            t = t - chol[i][m] * solved[m]
+        solved.append(t / chol[i][i])
+    quad = sum(v**2 for v in solved)
+    return logdet, quad
+
+
+def woodbury_loglik(n_rows: int, rr, Zr, ZZ: np.ndarray, L, sigma):
+    """Gaussian log-likelihood with one group term integrated out.
+
+    n_rows : total rows; rr : sum of squared residuals (scalar tensor);
+    Zr : (J, K) per-group ``Z_j' r_j``; ZZ : (J, K, K) per-group ``Z_j' Z_j``;
+    L : (K, K) covariance factor; sigma : residual sd.
+    """
+    k = ZZ.shape[1]
+    s2 = sigma**2
+    w = pt.dot(Zr, L)  # row j is (L' Z_j' r_j)'
+    ZZL = pt.tensordot(pt.as_tensor(ZZ), L, axes=[[2], [0]])  # (J, K, K): Z'Z L
+    A = pt.tensordot(ZZL, L, axes=[[1], [0]])  # (J, K, K): sum_c ZZL[j, c, a] L[c, b]
+    A = A.dimshuffle(0, 2, 1)  # (L' Z'Z L)[a, b] = sum_c L[c, a] ZZL[j, c, b]
+    M = pt.eye(k)[None, :, :] + A / s2
+    logdet, quad = batched_cholesky_terms(M, w, k)
+    return -0.5 * (
+        n_rows * (LOG_2PI + pt.log(s2)) + pt.sum(logdet) + (rr - pt.sum(quad) / s2) / s2
+    )
+
+
+def shifted_theta(theta, cp: CrossProducts, intercept_first: bool):
+    """Coefficients against ``y - y_shift``: the shift moves into the intercept."""
+    if cp.y_shift and intercept_first:
+        return pt.set_subtensor(theta[0], theta[0] - cp.y_shift)
+    return theta
+
+
+def residual_ss(theta, cp: CrossProducts):
+    """``sum (y - X theta)^2`` from the whole-data cross-products (theta already shifted)."""
+    if cp.XX.shape[0] == 0:
+        return pt.as_tensor(cp.yy)
+    return cp.yy - 2.0 * pt.dot(theta, cp.Xy) + pt.dot(theta, pt.dot(cp.XX, theta))
+
+
+def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_first: bool):
+    """Integrated likelihood of a model with one group term (cross-products only)."""
+    g = cp.groups
+    th = shifted_theta(theta, cp, intercept_first)
+    rr = residual_ss(th, cp)
+    Zr = g.Zy - (pt.tensordot(pt.as_tensor(g.ZX), th, axes=[[2], [0]]) if cp.XX.shape[0] else 0.0)
+    return woodbury_loglik(cp.n, rr, Zr, g.ZZ, L, sigma)
+
+
+def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray):
+    """Integrated likelihood when other group terms are sampled: ``resid`` (n,) is
+    ``y - X b - (other terms)`` and is summed per group of ``block``."""
+    J, k = block.n_levels, block.n_columns
+    zeros = pt.zeros((J,))
+    cols = []
+    for c in range(k):
+        col = block.X[:, c]
+        term = resid if np.all(col == 1.0) else resid * col
+        cols.append(pt.inc_subtensor(zeros[block.codes], term))
+    Zr = pt.stack(cols, axis=1)
+    return woodbury_loglik(block.codes.shape[0], pt.sum(resid**2), Zr, ZZ, L, sigma)
+
+
+def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_first: bool):
+    """Row-level gaussian log-likelihood with sampled group effects ``u`` (J x K, or None)
+    of the one group term in ``cp``, from cross-products only."""
+    th = shifted_theta(theta, cp, intercept_first)
+    rr = residual_ss(th, cp)
+    g = cp.groups
+    if u is not None and g is not None:
+        rr = rr - 2.0 * pt.sum(u * g.Zy)
+        if cp.XX.shape[0]:
+            rr = rr + 2.0 * pt.sum(u * pt.tensordot(pt.as_tensor(g.ZX), th, axes=[[2], [0]]))
+        rr = rr + pt.sum(u[:, :, None] * pt.as_tensor(g.ZZ) * u[:, None, :])
+    s2 = sigma**2
+    return -0.5 * (cp.n * (LOG_2PI + pt.log(s2)) + rr / s2)
+
+
+def add_loglik(name: str, value) -> None:
+    """Register a log-likelihood term on the current model."""
+    pm.Potential(name, value)

@@ -1,0 +1,443 @@
+"""Declarative model files (TOML): data, model, priors and sampler settings in one place.
+
+.. code-block:: toml
+
+    name = "gcse_gend"
+    description = "GCSE scores: school gender as a level-2 predictor of intercept and slope"
+
+    [data]
+    source = "gcse"                 # a bundled data set, or a CSV path relative to this file
+    filter = "nstu > 4"             # pandas query string
+    # factors = ["school"]          # CSV columns to read as categorical
+    # group_mean_center = { lrt = "school" }   # adds lrt_cwc
+    # grand_mean_center = ["lrt"]              # adds lrt_cgm
+    # group_mean = { lrt = "school" }          # adds lrt_mean (a level-2 predictor)
+    # missing = "drop"
+
+    [model]
+    family = "gaussian"             # link = "identity"
+    levels = '''
+    gcse ~ b0 + b1*lrt
+    b0 ~ 1 + C(schgend) | school
+    b1 ~ 1 + C(schgend) | school
+    '''
+    # or: formula = "gcse ~ lrt * C(schgend) + (lrt | school)"
+    # or: stata = "mixed gcse c.lrt##i.schgend || school: lrt, covariance(unstructured)"
+    covariance = { school = "unstructured" }
+
+    [priors]
+    sigma = { dist = "HalfStudentT", nu = 3, sigma = 10 }
+    "sd:school" = { dist = "HalfNormal", sigma = 5 }
+
+    [sampler]
+    draws = 1000
+    tune = 1000
+    chains = 4
+    seed = 1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .errors import DataError, SpecError, did_you_mean
+from .priors import Prior
+from .spec import parse_formula
+from .spec.ir import ModelSpec
+from .spec.levels import levels as levels_spec
+from .spec.levels import parse_levels
+from .spec.stata import from_stata
+
+if TYPE_CHECKING:
+    from .model import Model
+    from .results.fit import Fit
+
+__all__ = ["DataConfig", "ModelFile", "SamplerConfig", "load_model_file"]
+
+_TOP_KEYS = ("name", "description", "data", "model", "priors", "sampler")
+_DATA_KEYS = (
+    "source", "filter", "factors", "group_mean_center", "grand_mean_center", "group_mean", "missing",
+)
+_MODEL_KEYS = (
+    "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
+)
+_SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data come from and how they are prepared."""
+
+    source: str
+    base: Path
+    filter: str | None = None
+    factors: tuple[str, ...] = ()
+    group_mean_center: tuple[tuple[str, str], ...] = ()
+    grand_mean_center: tuple[tuple[str, str | None], ...] = ()
+    group_mean: tuple[tuple[str, str], ...] = ()
+    missing: str = "error"
+
+    @property
+    def is_file(self) -> bool:
+        s = self.source
+        return s.lower().endswith((".csv", ".csv.gz", ".tsv")) or "/" in s or "\\" in s
+
+    def describe(self) -> str:
+        text = str(self.path) if self.is_file else f"bundled data set {self.source!r}"
+        return text + (f", filter {self.filter!r}" if self.filter else "")
+
+    @property
+    def path(self) -> Path:
+        return (self.base / self.source).resolve()
+
+    def load(self) -> pd.DataFrame:
+        """Read, filter and derive columns; returns a new DataFrame.
+
+        Raises
+        ------
+        DataError
+            For a missing file, an unknown data set, a filter pandas cannot evaluate or that
+            keeps no rows, or a bad centering request.
+        """
+        df = self._read()
+        if self.filter:
+            df = self._apply_filter(df)
+        return self._derive(df)
+
+    def _read(self) -> pd.DataFrame:
+        if not self.is_file:
+            from . import datasets
+
+            df = datasets.load(self.source)
+        else:
+            if not self.path.is_file():
+                raise DataError(f"data file {str(self.path)!r} not found (source = {self.source!r})")
+            sep = "\t" if self.source.lower().endswith(".tsv") else ","
+            try:
+                df = pd.read_csv(self.path, sep=sep, dtype={c: str for c in self.factors})
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                raise DataError(f"cannot read {str(self.path)!r}: {exc}") from None
+        for column in self.factors:
+            if column not in df.columns:
+                raise DataError(
+                    f"factors lists {column!r}, which is not a column of the data."
+                    f"{did_you_mean(column, map(str, df.columns))}"
+                )
+            if not isinstance(df[column].dtype, pd.CategoricalDtype):
+                df[column] = pd.Categorical(df[column].astype(str), categories=_level_order(df[column]))
+        return df
+
+    def _apply_filter(self, df: pd.DataFrame) -> pd.DataFrame:
+        try:
+            out = df.query(self.filter, engine="python")
+        except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad query
+            raise DataError(
+                f"filter {self.filter!r} could not be evaluated ({type(exc).__name__}: {exc}); "
+                f"columns: {list(map(str, df.columns))}"
+            ) from None
+        if not isinstance(out, pd.DataFrame) or out.empty:
+            raise DataError(f"filter {self.filter!r} keeps no rows of {len(df)}")
+        return out
+
+    def _derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        from .design.centering import add_group_mean, grand_mean_center, group_mean_center
+
+        for column, by in self.group_mean_center:
+            df = group_mean_center(df, column, by=by)
+        for column, by in self.grand_mean_center:
+            df = grand_mean_center(df, column, by=by)
+        for column, by in self.group_mean:
+            df = add_group_mean(df, column, by=by)
+        return df
+
+
+def _level_order(values: pd.Series) -> list[str]:
+    present = sorted({str(v) for v in values.dropna()})
+    try:
+        return sorted(present, key=float)
+    except ValueError:
+        return present
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """NUTS settings (``Model.fit`` arguments)."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    seed: int | None = None
+    sampler: str | None = None
+    target_accept: float = 0.9
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        return {
+            "draws": self.draws,
+            "tune": self.tune,
+            "chains": self.chains,
+            "cores": self.cores,
+            "random_seed": self.seed,
+            "sampler": self.sampler,
+            "target_accept": self.target_accept,
+        }
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A parsed model file: the spec is built, the data are read on demand."""
+
+    path: Path
+    name: str
+    description: str
+    data: DataConfig
+    spec: ModelSpec
+    priors: dict[str, Prior] = field(default_factory=dict)
+    sampler: SamplerConfig = SamplerConfig()
+    parameterization: str | dict[str, str] | None = None
+    kind: str = "formula"  # "formula", "levels" or "stata"
+
+    def load_data(self) -> pd.DataFrame:
+        """The prepared data (read, filtered, derived columns added)."""
+        return self.data.load()
+
+    def build(self, data: pd.DataFrame | None = None) -> Model:
+        """A :class:`hierbayes.Model` on the file's data, with the level checks done.
+
+        Raises
+        ------
+        DataError, SpecError, PriorError
+            When the data do not fit the model (a level-2 predictor that varies within its
+            groups, a missing column, ...) or a prior key is unknown.
+        """
+        from .model import Model
+
+        df = self.load_data() if data is None else data
+        check = getattr(self.spec.levels, "check_data", None)
+        if callable(check):
+            check(df)
+        return Model(
+            self.spec,
+            df,
+            priors=self.priors,
+            missing=self.data.missing,
+            parameterization=self.parameterization,
+        )
+
+    def fit(self, model: Model | None = None, progressbar: bool = True, **overrides: Any) -> Fit:
+        """Fit with the file's sampler settings, any of them overridden by keyword."""
+        kwargs = self.sampler.fit_kwargs()
+        unknown = set(overrides) - set(kwargs)
+        if unknown:
+            raise SpecError(f"unknown sampler setting(s) {sorted(unknown)}; valid: {sorted(kwargs)}")
+        kwargs.update({k: v for k, v in overrides.items() if v is not None})
+        model = model if model is not None else self.build()
+        return model.fit(progressbar=progressbar, **kwargs)
+
+
+# ===================================================================================== loading
+
+
+def _where(path: Path, key: str) -> str:
+    return f"{path.name}: {key}"
+
+
+def _check_keys(table: Mapping[str, Any], valid: tuple[str, ...], path: Path, section: str) -> None:
+    for key in table:
+        if key not in valid:
+            hint = did_you_mean(key, valid)
+            raise SpecError(
+                f"{path.name}: unknown key {key!r} in {section}.{hint} Valid keys: {list(valid)}"
+            )
+
+
+def _table(value: Any, path: Path, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{_where(path, key)} must be a table ([{key}] or {key} = {{...}}), got {type(value).__name__}")
+    return value
+
+
+def _string(value: Any, path: Path, key: str, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise SpecError(f"{path.name}: {key} is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{_where(path, key)} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _pairs(value: Any, path: Path, key: str, allow_list: bool = False) -> tuple[tuple[str, Any], ...]:
+    if value is None:
+        return ()
+    if allow_list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple((v, None) for v in value)
+    if isinstance(value, dict) and all(isinstance(v, (str, list)) for v in value.values()):
+        return tuple((k, v or None) for k, v in value.items())
+    form = "a list of columns or a table" if allow_list else "a table"
+    raise SpecError(f"{_where(path, key)} must be {form} column = \"grouping column\", got {value!r}")
+
+
+def _data_config(raw: Any, path: Path) -> DataConfig:
+    if isinstance(raw, str):
+        raw = {"source": raw}
+    table = _table(raw, path, "data")
+    _check_keys(table, _DATA_KEYS, path, "[data]")
+    factors = table.get("factors", [])
+    if not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
+        raise SpecError(f"{_where(path, 'data.factors')} must be a list of column names")
+    missing = table.get("missing", "error")
+    if missing not in ("error", "drop"):
+        raise SpecError(f"{_where(path, 'data.missing')} = {missing!r}: valid values are 'error' and 'drop'")
+    return DataConfig(
+        source=_string(table.get("source"), path, "data.source", required=True),
+        base=path.parent,
+        filter=_string(table.get("filter"), path, "data.filter"),
+        factors=tuple(factors),
+        group_mean_center=_pairs(table.get("group_mean_center"), path, "data.group_mean_center"),
+        grand_mean_center=_pairs(table.get("grand_mean_center"), path, "data.grand_mean_center", True),
+        group_mean=_pairs(table.get("group_mean"), path, "data.group_mean"),
+        missing=missing,
+    )
+
+
+def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
+    _check_keys(table, _MODEL_KEYS, path, "[model]")
+    given = [k for k in ("formula", "levels", "stata") if k in table]
+    if len(given) != 1:
+        what = "none" if not given else " and ".join(given)
+        raise SpecError(
+            f"{path.name}: [model] needs exactly one of formula, levels or stata; found {what}"
+        )
+    kind = given[0]
+    family = _string(table.get("family", "gaussian"), path, "model.family")
+    link = _string(table.get("link"), path, "model.link")
+    covariance = _table(table.get("covariance"), path, "model.covariance")
+    subscripts = _table(table.get("subscripts"), path, "model.subscripts")
+    value = table[kind]
+    if kind == "formula":
+        spec = parse_formula(_string(value, path, "model.formula"), family=family, link=link)
+        spec = spec.with_covariance(covariance) if covariance else spec
+    elif kind == "stata":
+        spec = from_stata(_string(value, path, "model.stata"))
+        if "family" in table or "link" in table:
+            spec = replace(
+                spec,
+                family=family if "family" in table else spec.family,
+                link=link if "link" in table else spec.link,
+            )
+        spec = spec.with_covariance(covariance) if covariance else spec
+    else:
+        spec = _levels_value(value, path, family, link, covariance, subscripts)
+    return spec, kind
+
+
+def _levels_value(
+    value: Any, path: Path, family: str, link: str | None, covariance: dict, subscripts: dict
+) -> ModelSpec:
+    options = {"family": family, "link": link, "covariance": covariance, "subscripts": subscripts}
+    if isinstance(value, str):
+        return parse_levels(value, **options)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return parse_levels("\n".join(value), **options)
+    if isinstance(value, dict) and "level1" in value:
+        equations = {k: v for k, v in value.items() if k != "level1"}
+        return levels_spec(value["level1"], **options, **equations)
+    raise SpecError(
+        f"{_where(path, 'model.levels')} must be a string of equations (one per line), a list "
+        f"of equations or a table with level1 = \"...\" and one key per coefficient"
+    )
+
+
+def _priors(raw: Any, path: Path) -> dict[str, Prior]:
+    out = {}
+    for key, value in _table(raw, path, "priors").items():
+        if not isinstance(value, dict) or "dist" not in value:
+            raise SpecError(
+                f"{_where(path, f'priors.{key}')} must be a table with dist = \"...\" and its "
+                f"parameters, as in {key} = {{ dist = \"Normal\", mu = 0, sigma = 10 }}"
+            )
+        params = {k: v for k, v in value.items() if k != "dist"}
+        for name, number in params.items():
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise SpecError(f"{_where(path, f'priors.{key}.{name}')} must be a number, got {number!r}")
+        out[key] = Prior(str(value["dist"]), **{k: float(v) for k, v in params.items()})
+    return out
+
+
+def _sampler(raw: Any, path: Path) -> SamplerConfig:
+    table = _table(raw, path, "sampler")
+    _check_keys(table, _SAMPLER_KEYS, path, "[sampler]")
+    ints = {"draws": 1, "tune": 0, "chains": 1, "cores": 1, "seed": 0}
+    for key, minimum in ints.items():
+        v = table.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < minimum):
+            raise SpecError(f"{_where(path, f'sampler.{key}')} must be a whole number >= {minimum}, got {v!r}")
+    ta = table.get("target_accept", 0.9)
+    if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not 0 < ta < 1:
+        raise SpecError(f"{_where(path, 'sampler.target_accept')} must be between 0 and 1, got {ta!r}")
+    return SamplerConfig(
+        draws=table.get("draws", 1000),
+        tune=table.get("tune", 1000),
+        chains=table.get("chains", 4),
+        cores=table.get("cores"),
+        seed=table.get("seed"),
+        sampler=_string(table.get("sampler"), path, "sampler.sampler"),
+        target_accept=float(ta),
+    )
+
+
+def load_model_file(path: str | Path) -> ModelFile:
+    """Read and validate a TOML model file (the data are not read yet).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    ModelFile
+        With the ModelSpec built (formula, level equations or Stata command), priors and
+        sampler settings.
+
+    Raises
+    ------
+    SpecError
+        For a missing or malformed file, unknown keys (with the valid ones), or a model that
+        does not parse; PriorError for malformed priors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"model file {str(path)!r} not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read model file {str(path)!r}: {exc}") from None
+    _check_keys(raw, _TOP_KEYS, path, "the file")
+    model_table = _table(raw.get("model"), path, "model")
+    if not model_table:
+        raise SpecError(f"{path.name}: a [model] table with formula, levels or stata is required")
+    spec, kind = _model_spec(model_table, path)
+    parameterization = model_table.get("parameterization")
+    return ModelFile(
+        path=path,
+        name=_string(raw.get("name"), path, "name") or path.stem,
+        description=_string(raw.get("description"), path, "description") or "",
+        data=_data_config(raw.get("data"), path),
+        spec=spec,
+        priors=_priors(raw.get("priors"), path),
+        sampler=_sampler(raw.get("sampler"), path),
+        parameterization=parameterization,
+        kind=kind,
+    )

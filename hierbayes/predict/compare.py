@@ -1,0 +1,453 @@
+"""Out-of-sample predictive accuracy: PSIS-LOO, model comparison with stacking weights and
+leave-one-group-out (LOGO) cross-validation.
+
+The pointwise log-likelihood log p(y_i | theta_s) is read from ``fit.idata["log_likelihood"]``
+when the fit stored it, and otherwise computed in numpy from the posterior draws (the
+model is never recompiled) and attached to ``fit.idata`` for reuse.
+
+Leave-one-group-out asks how well the model predicts a *whole new group*. The target for
+level j is elpd_j = log p(y_j | y_{-j}), where y_j are all rows of level j; without y_j the
+level's effect u_j follows its population distribution N(0, Sigma). Three estimates:
+
+``method="psis"``
+    PSIS with the group-summed conditional log-likelihood sum_{i in j} log p(y_i | theta, u_j).
+    Cheap, but the importance ratios 1 / p(y_j | theta, u_j) are heavy-tailed whenever a
+    group's data inform its effect (which is the point of a multilevel model): expect many
+    Pareto k above 0.7, and do not trust the estimate for those groups.
+``method="integrated"`` (default)
+    PSIS with the *marginal* group log-likelihood log p(y_j | theta) = log E_u[p(y_j | theta,
+    u)], u ~ N(0, Sigma), integrated by importance sampling per draw (Merkle, Furr and
+    Rabe-Hesketh 2019). The ratios are far better behaved; Pareto k says whether to trust it.
+``method="exact"``
+    Refit the model once per held-out level and integrate the held-out level's effect out
+    the same way: exact up to Monte Carlo error, and one fit per level (slow; pass
+    ``levels=`` to check a few).
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special
+
+from ..errors import DataError, SpecError
+from ..families import get_family
+from ..params import OBS_DIM, block_names
+from ..results.stats import flatten_draws
+from .linpred import block_covariance_cholesky, linear_predictor
+from .predict import Rows, aux_draws, encode_rows, row_design, thin
+
+OBSERVED = "y"
+LOGO_METHODS = ("integrated", "psis", "exact")
+K_THRESHOLD = 0.7
+
+
+# ============================================================ pointwise log-likelihood
+
+
+def pointwise_loglik(posterior: xr.Dataset, model, rows: Rows | None = None, y: np.ndarray | None = None) -> np.ndarray:
+    """(S, n) log p(y_i | theta_s) of the training rows (or ``rows`` with responses ``y``)."""
+    family = get_family(model.spec.family)
+    link = family.resolve_link(model.spec.link)
+    if family.log_likelihood is None:
+        raise SpecError(f"family {family.name!r} has no pointwise log-likelihood")
+    if rows is None:
+        rows, y = encode_rows(model), row_design(model).y
+    eta = linear_predictor(posterior, model.spec, model.design.fixed_names, rows.X, rows.groups, new_groups="zero")
+    return np.asarray(family.log_likelihood(np.asarray(y, float), eta, link, aux_draws(posterior, family), rows.trials), dtype=float)
+
+
+def _as_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, coord=None) -> xr.Dataset:
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    n = values.shape[-1]
+    da = xr.DataArray(
+        values.reshape(chains, draws, n), dims=("chain", "draw", dim),
+        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+                dim: np.arange(n) if coord is None else coord},
+    )
+    return xr.Dataset({OBSERVED: da})
+
+
+def log_likelihood(fit) -> xr.Dataset:
+    """The pointwise log-likelihood of a fit (dims chain, draw, obs): the one stored at fit
+    time, else computed (:mod:`hierbayes.predict.loglik`) and stored on first use. For a
+    bernoulli model fitted on collapsed binomial cells it has one term per cell."""
+    if "log_likelihood" in fit.idata.children:
+        return fit.idata["log_likelihood"].to_dataset()
+    from .loglik import log_likelihood_group
+
+    tree = log_likelihood_group(fit.posterior, fit.spec, fit.model.design)
+    fit.idata["log_likelihood"] = tree
+    return tree.to_dataset()
+
+
+def loo_tree(fit) -> xr.DataTree:
+    """A DataTree with the posterior and the pointwise log-likelihood (what ArviZ needs)."""
+    ll = log_likelihood(fit)
+    return xr.DataTree.from_dict({"posterior": fit.posterior, "log_likelihood": ll})
+
+
+def loo(fit, pointwise: bool = True):
+    """PSIS-LOO (ArviZ ``loo``) of a fit: ``.elpd``, ``.se``, ``.p``, ``.pareto_k``,
+    ``.elpd_i``; ``.warning`` is True when some Pareto k exceed the threshold."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)
+
+
+def _comparable(value, group: str | None, method: str):
+    if hasattr(value, "model") and hasattr(value, "idata"):  # a Fit
+        if group is not None:
+            return logo(value, group, method=method).elpd_data
+        return loo_tree(value)
+    if group is not None:
+        raise SpecError("compare(..., group=...) needs hierbayes fits, not precomputed results")
+    return value
+
+
+def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
+    """Rank models by expected log predictive density (ArviZ ``compare``).
+
+    Parameters
+    ----------
+    fits : name -> hierbayes Fit (or an ArviZ DataTree with a log_likelihood group, or
+        ELPDData).
+    method : model weights: "stacking" (default), "BB-pseudo-BMA" or "pseudo-BMA".
+    group : compare by leave-one-group-out for this grouping factor instead of
+        leave-one-out (``logo_method``: "integrated" or "psis").
+
+    Returns
+    -------
+    DataFrame ordered best first: rank, elpd, p, elpd_diff, weight, se, dse, warning, ...
+    """
+    import arviz as az
+
+    if len(fits) < 2:
+        raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")
+    if logo_method == "exact":
+        raise SpecError("compare(group=...) uses PSIS; run logo(..., method='exact') per model instead")
+    data = {str(k): _comparable(v, group, logo_method) for k, v in fits.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return az.compare(data, method=method, var_name=OBSERVED, round_to="none")
+
+
+# ===================================================================== LOGO
+
+
+@dataclass(frozen=True, eq=False)
+class LOGO:
+    """Leave-one-group-out cross-validation of one grouping factor.
+
+    elpd, se : sum over levels of log p(y_j | y_{-j}) and its standard error.
+    pointwise : one row per level: n (rows), elpd, pareto_k (PSIS methods).
+    method : "integrated", "psis" or "exact"; note : how to read the result.
+    elpd_data : ArviZ ELPDData (PSIS methods), usable in ``az.compare``.
+    """
+
+    group: str
+    method: str
+    elpd: float
+    se: float
+    pointwise: pd.DataFrame
+    note: str
+    elpd_data: object | None = None
+
+    @property
+    def n_bad_k(self) -> int:
+        if "pareto_k" not in self.pointwise:
+            return 0
+        return int((self.pointwise["pareto_k"] > K_THRESHOLD).sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"<hierbayes.LOGO {self.group} ({self.method}): elpd {self.elpd:.1f} (se {self.se:.1f}) "
+            f"over {len(self.pointwise)} levels>\n  {self.note}"
+        )
+
+
+def _group_blocks(model, group: str) -> list[bool]:
+    names = [b.group for b in model.design.groups]
+    if group not in names:
+        raise SpecError(f"no grouping factor {group!r}; valid: {list(dict.fromkeys(names))}")
+    return [g == group for g in names]
+
+
+def _factor_codes(model, group: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    block = next(b for b in row_design(model).groups if b.group == group)
+    return np.asarray(block.codes), tuple(block.levels)
+
+
+def _group_sums(values: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """(S, J) sums over the rows of each level of (S, n) values."""
+    out = np.zeros((values.shape[0], n_levels))
+    order = np.argsort(codes, kind="stable")
+    present, starts = np.unique(codes[order], return_index=True)
+    out[:, present] = np.add.reduceat(values[:, order], starts, axis=1)
+    return out
+
+
+def _without_blocks(blocks: Sequence, drop: Sequence[bool]) -> list:
+    """Group blocks with the dropped ones contributing nothing."""
+    out = []
+    for block, d in zip(blocks, drop):
+        if d:
+            out.append(types.SimpleNamespace(codes=np.asarray(block.codes), X=np.zeros_like(np.asarray(block.X, float))))
+        else:
+            out.append(block)
+    return out
+
+
+def _proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Per level of the held-out factor: mean (J, K) and Cholesky (J, K, K) of the fit's
+    posterior of its effects (all blocks of the factor stacked), the importance proposal."""
+    posterior = fit.posterior
+    parts = [flatten_draws(posterior[n.effects]) for n, d in zip(block_names(fit.spec), drop) if d]
+    u = np.concatenate(parts, axis=2)  # (S, J, K)
+    mean = u.mean(axis=0)
+    centred = u - mean
+    cov = np.einsum("sjk,sjl->jkl", centred, centred) / max(u.shape[0] - 1, 1)
+    K = u.shape[2]
+    return mean, np.linalg.cholesky(cov + 1e-9 * np.eye(K))
+
+
+def _prior_cholesky(posterior: xr.Dataset, spec, drop: Sequence[bool]) -> np.ndarray:
+    """(S, K, K) block-diagonal Cholesky factor of the held-out factor's effects."""
+    chols = [block_covariance_cholesky(posterior, n) for n, d in zip(block_names(spec), drop) if d]
+    S = chols[0].shape[0]
+    K = sum(c.shape[1] for c in chols)
+    out = np.zeros((S, K, K))
+    start = 0
+    for c in chols:
+        k = c.shape[1]
+        out[:, start:start + k, start:start + k] = c
+        start += k
+    return out
+
+
+def _mvt_logpdf(x: np.ndarray, mean: np.ndarray, chol: np.ndarray, df: float) -> np.ndarray:
+    """log density of a multivariate t with location ``mean`` and scale ``chol chol'`` (rows j)."""
+    K = x.shape[-1]
+    z = np.linalg.solve(chol, (x - mean)[..., None])[..., 0]
+    maha = np.sum(z * z, axis=-1)
+    logdet = np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    return (
+        special.gammaln((df + K) / 2) - special.gammaln(df / 2) - K / 2 * np.log(df * np.pi)
+        - logdet - (df + K) / 2 * np.log1p(maha / df)
+    )
+
+
+def integrated_group_loglik(
+    posterior: xr.Dataset,
+    model,
+    rows: Rows,
+    y: np.ndarray,
+    group: str,
+    codes: np.ndarray,
+    n_levels: int,
+    proposal: tuple[np.ndarray, np.ndarray],
+    *,
+    n_mc: int = 200,
+    df: float = 5.0,
+    rng: np.random.Generator,
+    analytic: bool | None = None,
+) -> np.ndarray:
+    """(S, J) log p(y_j | theta_s) with the effects of ``group`` integrated out.
+
+    Gaussian responses with the identity link use the closed form y_j ~ N(eta_j,
+    sigma^2 I + Z_j Sigma Z_j') (``analytic``); other families use importance sampling:
+
+    per level j a multivariate-t proposal centred on the fitted posterior of u_j (the same
+    n_mc points for every draw):
+    p(y_j | theta) ~= mean_m p(y_j | theta, u_m) N(u_m; 0, Sigma) / q_j(u_m).
+    Rows of other grouping factors keep their own effects.
+    """
+    spec = model.spec
+    family = get_family(spec.family)
+    link = family.resolve_link(spec.link)
+    drop = _group_blocks(model, group)
+    aux = aux_draws(posterior, family)
+    base = linear_predictor(
+        posterior, spec, model.design.fixed_names, rows.X, _without_blocks(rows.groups, drop), new_groups="sample", rng=rng
+    )
+    chol = _prior_cholesky(posterior, spec, drop)  # (S, K, K)
+    S, K, _ = chol.shape
+    logdet = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)  # (S,)
+    chol_inv = np.linalg.inv(chol)
+    Z = np.concatenate([np.asarray(b.X, float) for b, d in zip(rows.groups, drop) if d], axis=1)  # (n, K)
+    codes = np.asarray(codes)
+    y = np.asarray(y, float)
+    if analytic is None:
+        analytic = family.name == "gaussian" and link == "identity"
+    if analytic:
+        return _gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
+    mean, pchol = proposal
+    acc = np.full((S, n_levels), -np.inf)
+    for _ in range(int(n_mc)):
+        z = rng.standard_normal((n_levels, K))
+        w = rng.chisquare(df, size=(n_levels, 1)) / df
+        u = mean + np.einsum("jkl,jl->jk", pchol, z) / np.sqrt(w)  # (J, K)
+        log_q = _mvt_logpdf(u, mean, pchol, df)  # (J,)
+        v = np.einsum("skl,jl->sjk", chol_inv, u)
+        log_prior = -0.5 * np.sum(v * v, axis=-1) - logdet[:, None] - K / 2 * np.log(2 * np.pi)  # (S, J)
+        eta = base + (Z * u[codes]).sum(axis=1)[None, :]
+        ll = np.asarray(family.log_likelihood(y, eta, link, aux, rows.trials), dtype=float)
+        acc = np.logaddexp(acc, _group_sums(ll, codes, n_levels) + log_prior - log_q[None, :])
+    return acc - np.log(n_mc)
+
+
+def _gaussian_group_loglik(
+    resid: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_levels: int, chol: np.ndarray, sigma: np.ndarray
+) -> np.ndarray:
+    """(S, J) log N(r_j; 0, sigma^2 I + Z_j L L' Z_j') by the matrix determinant lemma and
+    Woodbury's identity (K x K solves only)."""
+    S, K, _ = chol.shape
+    n_j = np.bincount(codes, minlength=n_levels).astype(float)
+    A = np.zeros((n_levels, K, K))
+    np.add.at(A, codes, Z[:, :, None] * Z[:, None, :])
+    b = np.stack([_group_sums(resid * Z[:, k], codes, n_levels) for k in range(K)], axis=-1)  # (S, J, K)
+    c = _group_sums(resid * resid, codes, n_levels)  # (S, J)
+    s2 = (sigma**2)[:, None]
+    LAL = np.einsum("slk,jlm,smn->sjkn", chol, A, chol)  # L' A_j L
+    M = np.eye(K) + LAL / s2[..., None, None]
+    Lb = np.einsum("slk,sjl->sjk", chol, b) / s2[..., None]
+    sol = np.linalg.solve(M, Lb[..., None])[..., 0]
+    quad = c / s2 - np.sum(Lb * sol, axis=-1)
+    _, logdet_m = np.linalg.slogdet(M)
+    logdet = n_j[None, :] * np.log(s2) + logdet_m
+    return -0.5 * (n_j[None, :] * np.log(2 * np.pi) + logdet + quad)
+
+
+def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str):
+    import arviz as az
+
+    ds = _as_dataset(values, posterior, dim=group, coord=list(levels))
+    tree = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": ds})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.loo(tree, pointwise=True, var_name=OBSERVED)
+
+
+def _note(method: str, n_bad: int, n: int) -> str:
+    if method == "exact":
+        return (
+            "exact: one refit per held-out level; the held-out level's effect integrated out "
+            "(closed form for gaussian responses, importance sampling otherwise)"
+        )
+    k = (
+        f"{n_bad} of {n} levels have Pareto k > {K_THRESHOLD}: their elpd is unreliable"
+        + ("; use method='exact' for them (levels=...)" if n_bad else "")
+    )
+    if method == "psis":
+        return (
+            "PSIS with the group-summed conditional log-likelihood: Pareto k is usually high "
+            "because a group's own data pin down its effect; prefer method='integrated'. " + k
+        )
+    return "PSIS with each group's effect integrated out (marginal group likelihood). " + k
+
+
+def logo(
+    fit,
+    group: str | None = None,
+    *,
+    method: str = "integrated",
+    levels: Sequence | None = None,
+    n_mc: int = 200,
+    ndraws: int | None = None,
+    random_seed: int | None = None,
+    **fit_kwargs,
+) -> LOGO:
+    """Leave-one-group-out cross-validation for a grouping factor.
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    group : the grouping factor (default: the first one).
+    method : "integrated" (PSIS, group effect integrated out; default), "psis"
+        (PSIS with the group-summed conditional log-likelihood) or "exact" (refits).
+    levels : for "exact", the levels to hold out (default all: one fit each).
+    n_mc : importance-sampling points per level and draw for the integral over u_j.
+    ndraws : thin the posterior to about this many draws (PSIS methods).
+    random_seed : seed for the integration (and the refits).
+    fit_kwargs : passed to ``Model.fit`` for the refits (draws, tune, chains, ...).
+
+    Returns
+    -------
+    LOGO
+    """
+    if method not in LOGO_METHODS:
+        raise SpecError(f"method={method!r}: valid values are {list(LOGO_METHODS)}")
+    model = fit.model
+    if not model.design.groups:
+        raise SpecError("the model has no grouping factor to leave out")
+    group = model.design.groups[0].group if group is None else group
+    drop = _group_blocks(model, group)
+    codes, all_levels = _factor_codes(model, group)
+    J = len(all_levels)
+    counts = np.bincount(codes, minlength=J)
+    rng = np.random.default_rng(random_seed)
+    if method == "exact":
+        return _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs)
+    if levels is not None:
+        raise SpecError("levels= is for method='exact'; PSIS methods use every level")
+    posterior = thin(fit.posterior, ndraws)
+    rows = encode_rows(model)
+    if method == "psis":
+        values = _group_sums(pointwise_loglik(posterior, model), codes, J)
+    else:
+        values = integrated_group_loglik(
+            posterior, model, rows, row_design(model).y, group, codes, J, _proposal(fit, drop), n_mc=n_mc, rng=rng
+        )
+    result = _psis(values, posterior, all_levels, group)
+    k = np.asarray(result.pareto_k.values if hasattr(result.pareto_k, "values") else result.pareto_k, float)
+    elpd_i = np.asarray(result.elpd_i.values if hasattr(result.elpd_i, "values") else result.elpd_i, float)
+    table = pd.DataFrame({group: list(all_levels), "n": counts, "elpd": elpd_i, "pareto_k": k})
+    n_bad = int((k > K_THRESHOLD).sum())
+    return LOGO(group, method, float(result.elpd), float(result.se), table, _note(method, n_bad, J), result)
+
+
+def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs) -> LOGO:
+    from ..model import Model
+
+    model = fit.model
+    rdesign = row_design(model)
+    data = model.data.loc[rdesign.row_index] if model.data.index.is_unique else model.data
+    chosen = list(all_levels) if levels is None else [str(v) for v in levels]
+    unknown = [v for v in chosen if v not in all_levels]
+    if unknown:
+        raise DataError(f"levels {unknown} are not levels of {group!r}; valid: {list(all_levels)[:20]}")
+    mean, pchol = _proposal(fit, drop)
+    kwargs = {"draws": 500, "tune": 500, "chains": 4, "progressbar": False, "random_seed": random_seed}
+    kwargs.update(fit_kwargs)
+    out = []
+    for level in chosen:
+        j = all_levels.index(level)
+        held = codes == j
+        train = data.iloc[np.flatnonzero(~held)]
+        test = data.iloc[np.flatnonzero(held)]
+        refit_model = Model(
+            model.spec, train, priors=model.prior_overrides, missing=model.missing,
+            parameterization=model.parameterization,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            refit = refit_model.fit(**kwargs)
+        rows = encode_rows(refit_model, test)
+        local = np.zeros(int(held.sum()), dtype=np.int64)
+        ll = integrated_group_loglik(
+            refit.posterior, refit_model, rows, rdesign.y[held], group, local, 1,
+            (mean[j:j + 1], pchol[j:j + 1]), n_mc=n_mc, rng=rng,
+        )[:, 0]
+        out.append((level, int(held.sum()), float(special.logsumexp(ll) - np.log(ll.size))))
+    table = pd.DataFrame(out, columns=[group, "n", "elpd"])
+    elpd = float(table["elpd"].sum())
+    se = float(np.sqrt(len(table) * table["elpd"].var(ddof=1))) if len(table) > 1 else float("nan")
+    return LOGO(group, "exact", elpd, se, table, _note("exact", 0, len(table)))

@@ -1,0 +1,500 @@
+"""Expected means and marginal effects (Stata's ``margins``), posterior probabilities of
+statements about parameters (brms' ``hypothesis``) and Bayesian R-squared.
+
+Everything is computed per posterior draw, so each number comes with its posterior
+interval.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special
+
+from ..errors import DataError, SpecError, did_you_mean
+from ..families import get_family
+from ..results.stats import flatten_draws, interval_label, summarize
+from ..results.tables import fixed_draws, varcorr_draws
+from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
+
+MARGIN_DIM = "margin"
+
+
+# ======================================================================== margins
+
+
+@dataclass(frozen=True, eq=False)
+class Margins:
+    """Posterior draws of average predictions (or average marginal effects).
+
+    draws : xarray.DataArray, dims (chain, draw, margin).
+    grid : one row per margin: the ``at`` values, the ``by`` levels and, for marginal
+        effects, the ``term`` (the contrast or the derivative).
+    what : "mean" (expected response), "linear" or "dydx" (with the variable).
+    """
+
+    draws: xr.DataArray
+    grid: pd.DataFrame
+    what: str
+    at: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    dydx: str | None = None
+    groups: str = "marginal"
+
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+        """One row per margin: the grid columns, then mean, sd, median, lower, upper."""
+        if not 0 < prob < 1:
+            raise DataError(f"prob={prob!r} must be between 0 and 1")
+        stats = summarize(self.draws, prob, diagnostics=False)[["mean", "sd", "median", "lower", "upper"]]
+        out = pd.concat([self.grid.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
+        out.attrs["interval"] = interval_label(prob)
+        out.attrs["what"] = self.what
+        out.attrs["groups"] = self.groups
+        return out
+
+    def plot(self, x: str | None = None, prob: float = 0.95, ax=None):
+        """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
+        from ..plots import marginsplot
+
+        return marginsplot(self, x=x, prob=prob, ax=ax)
+
+    def __repr__(self) -> str:
+        return f"<hierbayes.Margins {self.what}: {len(self.grid)} margin(s)>\n{self.summary().to_string()}"
+
+
+def _as_values(value) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray, pd.Series, pd.Index)):
+        return [value]
+    return list(value)
+
+
+def _set_column(frame: pd.DataFrame, column: str, value) -> None:
+    original = frame[column]
+    if isinstance(original.dtype, pd.CategoricalDtype):
+        cats = original.cat.categories
+        if value not in set(cats) and str(value) in {str(c) for c in cats}:
+            value = next(c for c in cats if str(c) == str(value))
+        frame[column] = pd.Categorical([value] * len(frame), categories=cats, ordered=original.cat.ordered)
+    else:
+        frame[column] = value
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype)
+
+
+def _levels(series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = set(series.dropna().unique())
+        return [c for c in series.cat.categories if c in present]
+    return sorted(series.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+
+
+def _check_columns(columns: Sequence[str], frame: pd.DataFrame, what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{what} names column(s) {missing} that are not in the data; columns: {list(frame.columns)}"
+        )
+
+
+def margins(
+    fit,
+    at: Mapping[str, object] | None = None,
+    by: str | Sequence[str] | None = None,
+    dydx: str | None = None,
+    *,
+    kind: str = "mean",
+    groups: str = "marginal",
+    data: pd.DataFrame | None = None,
+    n_mc: int = 64,
+    eps: float | None = None,
+    ndraws: int | None = None,
+    random_seed: int | None = 0,
+) -> Margins:
+    """Average predictions over the data with covariates held at chosen values (Stata's
+    ``margins``), or average marginal effects (``margins, dydx()``).
+
+    For every combination of the ``at`` values, every row of the data (the training rows
+    unless ``data`` is given) gets those values and the predictions are averaged over the
+    rows, per posterior draw (within each ``by`` group when given).
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    at : column -> value or list of values (a grid over a covariate, levels of a factor).
+    by : column(s) whose levels get separate averages (``margins sex``).
+    dydx : a covariate: its average marginal effect, the derivative for a numeric column
+        (central finite difference) and the contrast with the first level for a factor.
+    kind : "mean" (expected response) or "linear" (the linear predictor).
+    groups : "marginal" (default: group effects integrated out, population-averaged),
+        "exclude" (group effects zero, Stata's fixed-portion ``xb``) or "include" (each row's
+        own group effects).
+    data : rows to average over (default: the training rows).
+    n_mc : integration points for ``groups="marginal"`` with a non-identity link.
+    eps : finite-difference step for a numeric ``dydx`` (default 1e-4 x its sd).
+    ndraws : thin the posterior to about this many draws.
+    random_seed : seed of the integration points (the same for every margin, so that
+        contrasts between margins carry no integration noise).
+
+    Returns
+    -------
+    Margins
+        ``.summary(prob)`` is the table, ``.plot()`` the ``marginsplot``.
+    """
+    if kind not in ("mean", "linear"):
+        raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
+    model = fit.model
+    frame = (training_frame(model) if data is None else data).copy()
+    at = dict(at or {})
+    by_cols = (by,) if isinstance(by, str) else tuple(by or ())
+    _check_columns(list(at) + list(by_cols) + ([dydx] if dydx else []), frame, "margins")
+    if dydx is not None and dydx in at:
+        raise SpecError(f"{dydx!r} is both in at= and dydx=; hold other columns at values, not the one you differentiate")
+    posterior = thin(fit.posterior, ndraws)
+    by_codes, by_table = _by_groups(frame, by_cols)
+
+    def averaged(f: pd.DataFrame) -> np.ndarray:
+        rows = encode_rows(model, f)
+        values = prediction_draws(
+            posterior, model, rows, kind=kind, groups=groups, new_groups="sample",
+            n_mc=n_mc, rng=np.random.default_rng(random_seed),
+        )
+        if values.ndim == 3:  # ordinal category probabilities -> expected category code
+            values = values @ np.arange(values.shape[2])
+        return np.stack([values[:, by_codes == g].mean(axis=1) for g in range(len(by_table))], axis=1)
+
+    at_names = list(at)
+    combos = list(itertools.product(*[_as_values(at[c]) for c in at_names])) or [()]
+    blocks, grid_rows = [], []
+    for combo in combos:
+        f = frame.copy()
+        for column, value in zip(at_names, combo):
+            _set_column(f, column, value)
+        if dydx is None:
+            result, terms = averaged(f), [None]
+        else:
+            result, terms = _effect(f, dydx, averaged, eps)
+        for t_index, term in enumerate(terms):
+            blocks.append(result[..., t_index] if dydx is not None else result)
+            for g in range(len(by_table)):
+                row = dict(zip(at_names, combo))
+                row.update(by_table.iloc[g].to_dict())
+                if dydx is not None:
+                    row["term"] = term
+                grid_rows.append(row)
+    values = np.concatenate(blocks, axis=1)
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    da = xr.DataArray(values.reshape(chains, draws, -1), dims=("chain", "draw", MARGIN_DIM),
+                      coords={MARGIN_DIM: np.arange(values.shape[1])}, name="margin")
+    what = "dydx" if dydx else kind
+    return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups)
+
+
+def _by_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    if not by:
+        return np.zeros(len(frame), dtype=int), pd.DataFrame(index=[0])
+    keys = frame[list(by)].astype(object)
+    table = keys.drop_duplicates()
+    order = [tuple(r) for r in table.itertuples(index=False)]
+    try:
+        order = sorted(order)
+    except TypeError:
+        pass
+    position = {k: i for i, k in enumerate(order)}
+    codes = np.array([position[tuple(r)] for r in keys.itertuples(index=False)])
+    return codes, pd.DataFrame(order, columns=list(by))
+
+
+def _effect(frame: pd.DataFrame, column: str, averaged, eps: float | None):
+    """(S, B, T) average effects of ``column`` and the T term labels."""
+    series = frame[column]
+    if _is_categorical(series):
+        levels = _levels(series)
+        if len(levels) < 2:
+            raise DataError(f"{column!r} has one level in the data; no contrast to compute")
+        preds = []
+        for level in levels:
+            f = frame.copy()
+            _set_column(f, column, level)
+            preds.append(averaged(f))
+        base = preds[0]
+        terms = [f"{lvl} - {levels[0]}" for lvl in levels[1:]]
+        return np.stack([p - base for p in preds[1:]], axis=-1), terms
+    x = series.to_numpy(dtype=float)
+    h = eps if eps is not None else 1e-4 * (float(np.std(x)) or 1.0)
+    up, down = frame.copy(), frame.copy()
+    up[column] = x + h
+    down[column] = x - h
+    return ((averaged(up) - averaged(down)) / (2 * h))[..., None], [f"d/d {column}"]
+
+
+# ===================================================================== hypothesis
+
+_FUNCTIONS = {
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
+    "inv_logit": special.expit, "expit": special.expit, "logit": special.logit,
+}
+_COMPARISONS = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal}
+_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
+
+
+def parameter_draws(fit) -> dict[str, np.ndarray]:
+    """Draws (S,) of every scalar parameter by the names tables print.
+
+    Fixed effects by term (``Intercept``, ``lrt``, ``C(schgend)[2]``); group-level sds and
+    correlations as ``sd(Intercept|school)``, ``cor(Intercept,lrt|school)`` and, when the
+    term name is unique across grouping factors, ``sd(Intercept)``; the residual sd as
+    ``sigma``; family parameters by name (``phi``).
+    """
+    posterior = fit.posterior
+    out: dict[str, np.ndarray] = {}
+    fx = fixed_draws(posterior)
+    for term in fx.coords["term"].values:
+        out[str(term)] = flatten_draws(fx.sel(term=term))
+    vc, labels = varcorr_draws(posterior, fit.spec)
+    short: dict[str, list[str]] = {}
+    for i, (group, term) in enumerate(labels):
+        values = flatten_draws(vc.isel(row=i))
+        if group == "Residual":
+            out["sigma"] = values
+            continue
+        full = f"{term[:-1]}|{group})"
+        out[full] = values
+        short.setdefault(term, []).append(full)
+    for term, fulls in short.items():
+        if len(fulls) == 1:
+            out[term] = out[fulls[0]]
+    family = get_family(fit.spec.family)
+    for name in family.aux:
+        if name in posterior and name not in out and posterior[name].ndim == 2:
+            out[name] = flatten_draws(posterior[name])
+    return out
+
+
+def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Replace parameter names (longest first, backquoted or bare at identifier boundaries)
+    by placeholders so that Python's parser can read the rest."""
+    mapping: dict[str, str] = {}
+
+    def placeholder(name: str) -> str:
+        key = mapping.setdefault(name, f"__p{len(mapping)}")
+        return key
+
+    def backquoted(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in names:
+            raise SpecError(f"unknown parameter `{name}`.{did_you_mean(name, names)} Valid: {sorted(names)}")
+        return placeholder(name)
+
+    text = re.sub(r"`([^`]+)`", backquoted, text)
+    out, i = [], 0
+    ordered = sorted(names, key=len, reverse=True)
+    while i < len(text):
+        hit = None
+        for name in ordered:
+            if text.startswith(name, i):
+                before = text[i - 1] if i else " "
+                after = text[i + len(name)] if i + len(name) < len(text) else " "
+                ident = re.compile(r"[A-Za-z0-9_.]")
+                if ident.match(before) or (ident.match(after) and ident.match(name[-1])):
+                    continue
+                hit = name
+                break
+        if hit is None:
+            out.append(text[i])
+            i += 1
+        else:
+            out.append(placeholder(hit))
+            i += len(hit)
+    return "".join(out), mapping
+
+
+class _Evaluator:
+    def __init__(self, values: dict[str, np.ndarray], valid: Sequence[str], text: str) -> None:
+        self.values = values
+        self.valid = valid
+        self.text = text
+
+    def __call__(self, node):
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise SpecError(f"hypothesis {self.text!r}: {type(node).__name__} is not allowed; use + - * / ** , comparisons and {sorted(_FUNCTIONS)}")
+        return method(node)
+
+    def _Expression(self, node):
+        return self(node.body)
+
+    def _Constant(self, node):
+        if not isinstance(node.value, (int, float)):
+            raise SpecError(f"hypothesis {self.text!r}: {node.value!r} is not a number")
+        return float(node.value)
+
+    def _Name(self, node):
+        if node.id in self.values:
+            return self.values[node.id]
+        raise SpecError(
+            f"hypothesis {self.text!r}: unknown parameter {node.id!r}.{did_you_mean(node.id, self.valid)} "
+            f"Valid names: {sorted(self.valid)}"
+        )
+
+    def _UnaryOp(self, node):
+        v = self(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -v
+        if isinstance(node.op, ast.UAdd):
+            return v
+        if isinstance(node.op, ast.Not):
+            return ~np.asarray(v, dtype=bool)
+        raise SpecError(f"hypothesis {self.text!r}: unsupported operator")
+
+    def _BinOp(self, node):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise SpecError(f"hypothesis {self.text!r}: unsupported operator {type(node.op).__name__}")
+        return op(self(node.left), self(node.right))
+
+    def _Call(self, node):
+        name = getattr(node.func, "id", None)
+        if name in ("sd", "cor"):
+            known = sorted(v for v in self.valid if v.startswith(name + "("))
+            raise SpecError(f"hypothesis {self.text!r}: {name}(...) must name a group-level parameter; valid: {known}")
+        if name not in _FUNCTIONS or node.keywords or len(node.args) != 1:
+            raise SpecError(f"hypothesis {self.text!r}: functions are {sorted(_FUNCTIONS)} with one argument")
+        return _FUNCTIONS[name](self(node.args[0]))
+
+    def _BoolOp(self, node):
+        parts = [np.asarray(self(v), dtype=bool) for v in node.values]
+        fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+        out = parts[0]
+        for p in parts[1:]:
+            out = fn(out, p)
+        return out
+
+    def _Compare(self, node):
+        left = self(node.left)
+        out = None
+        for op, right_node in zip(node.ops, node.comparators):
+            fn = _COMPARISONS.get(type(op))
+            if fn is None:
+                raise SpecError(f"hypothesis {self.text!r}: use >, >=, < or <= (a continuous parameter equals a value with probability 0)")
+            right = self(right_node)
+            part = fn(left, right)
+            out = part if out is None else out & part
+            left = right
+        return out
+
+
+def _difference(node: ast.Compare, ev: _Evaluator):
+    """lhs - rhs of a single comparison (brms' 'Estimate' of a hypothesis)."""
+    if len(node.ops) != 1:
+        return None
+    diff = ev(node.left) - ev(node.comparators[0])
+    return diff if isinstance(node.ops[0], (ast.Gt, ast.GtE)) else -diff
+
+
+def hypothesis(fit, statements: str | Sequence[str], prob: float = 0.95) -> pd.DataFrame:
+    """Posterior probability of statements about parameters (brms' ``hypothesis``).
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    statements : one or more expressions in parameter names, e.g. ``"lrt > 0.5"``,
+        ``"Intercept + lrt > 0"``, ``"sd(Intercept) > 2"``, ``"exp(b) > 1.1"``,
+        ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
+        be backquoted: ```C(schgend)[2]` > 0``. Without a comparison the expression's
+        posterior is summarised. ``and``/``or`` combine statements (probability only).
+    prob : width of the equal-tailed interval of the estimate.
+
+    Returns
+    -------
+    DataFrame, one row per statement: estimate (posterior mean of lhs - rhs for ``>``,
+    rhs - lhs for ``<``, or of the expression), sd, lower, upper, prob (posterior
+    probability of the statement) and evidence_ratio (prob / (1 - prob)).
+    """
+    statements = [statements] if isinstance(statements, str) else list(statements)
+    params = parameter_draws(fit)
+    names = list(params)
+    alpha = (1 - prob) / 2
+    rows = []
+    for text in statements:
+        replaced, mapping = _substitute(text, names)
+        values = {ph: params[name] for name, ph in mapping.items()}
+        try:
+            tree = ast.parse(replaced.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise SpecError(f"hypothesis {text!r} does not parse ({exc.msg}); valid names: {sorted(names)}") from None
+        ev = _Evaluator(values, names, text)
+        result = np.asarray(ev(tree), dtype=float if not isinstance(tree.body, (ast.Compare, ast.BoolOp)) else bool)
+        estimate = None
+        p = math.nan
+        if result.dtype == bool:
+            p = float(np.mean(result))
+            if isinstance(tree.body, ast.Compare):
+                estimate = _difference(tree.body, ev)
+        else:
+            estimate = result
+        row = {"hypothesis": text}
+        if estimate is not None:
+            e = np.broadcast_to(np.asarray(estimate, float), (next(iter(params.values())).shape[0],))
+            row.update(estimate=float(np.mean(e)), sd=float(np.std(e, ddof=1)),
+                       lower=float(np.quantile(e, alpha)), upper=float(np.quantile(e, 1 - alpha)))
+        else:
+            row.update(estimate=math.nan, sd=math.nan, lower=math.nan, upper=math.nan)
+        row["prob"] = p
+        row["evidence_ratio"] = (p / (1 - p) if p < 1 else math.inf) if not math.isnan(p) else math.nan
+        rows.append(row)
+    out = pd.DataFrame(rows).set_index("hypothesis")
+    out.attrs["interval"] = interval_label(prob)
+    return out
+
+
+# ======================================================================= R-squared
+
+
+def r2_draws(fit, *, groups: str = "include", ndraws: int | None = None, random_seed=0) -> np.ndarray:
+    """(S,) Bayesian R^2 draws: var(mu_s) / (var(mu_s) + var(y - mu_s)) over the training
+    rows, mu_s the expected responses of draw s (Gelman, Goodrich, Gabry & Vehtari 2019,
+    residual-based; brms' ``bayes_R2``)."""
+    model = fit.model
+    posterior = thin(fit.posterior, ndraws)
+    rows = encode_rows(model)
+    mu = prediction_draws(posterior, model, rows, kind="mean", groups=groups, rng=np.random.default_rng(random_seed))
+    y = np.asarray(row_design(model).y, dtype=float)
+    if mu.ndim == 3:  # ordinal: expected category code
+        mu = mu @ np.arange(mu.shape[2])
+    var_fit = np.var(mu, axis=1, ddof=1)
+    var_res = np.var(y[None, :] - mu, axis=1, ddof=1)
+    return var_fit / (var_fit + var_res)
+
+
+def r2(fit, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
+    """Bayesian R-squared, conditional and marginal.
+
+    ``conditional``: mu includes the group effects; ``marginal``: fixed effects only
+    (group effects integrated out: population-averaged means, which for an identity link
+    are the fixed-part predictions). Both use var(mu) / (var(mu) + var(y - mu)) per draw
+    (Gelman et al. 2019; brms ``bayes_R2`` and ``bayes_R2(re_formula = NA)``).
+
+    Returns a DataFrame indexed by ``conditional``/``marginal`` with mean, sd, median,
+    lower, upper.
+    """
+    alpha = (1 - prob) / 2
+    rows = {}
+    kinds = {"conditional": "include", "marginal": "marginal"} if fit.spec.groups else {"conditional": "include"}
+    for label, groups in kinds.items():
+        d = r2_draws(fit, groups=groups, ndraws=ndraws)
+        rows[label] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)), "median": float(np.median(d)),
+                       "lower": float(np.quantile(d, alpha)), "upper": float(np.quantile(d, 1 - alpha))}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "R2"
+    out.attrs["interval"] = interval_label(prob)
+    return out

@@ -1,0 +1,426 @@
+"""Predictions from posterior draws, computed in numpy (the PyMC model is never rebuilt).
+
+Three choices say what a prediction is:
+
+``kind``
+    ``"linear"``: the linear predictor eta; ``"mean"``: the expected response
+    E[y | eta] (the inverse link, times the trials for a binomial model); ``"response"``:
+    a new observation drawn from the family for every posterior draw (a posterior
+    predictive draw, so its intervals include the observation-level noise).
+``groups``
+    ``"include"``: every row gets its group's effects (conditional predictions);
+    ``"exclude"``: every group effect is set to zero (the "typical group", u = 0);
+    ``"marginal"``: population-averaged predictions that integrate the group effects out
+    per posterior draw, E_u[h(x b + z u)] with u ~ N(0, Sigma). With an identity link this
+    equals ``"exclude"``; with any other link it does not: for a logit model the marginal
+    probability lies between the zero-effect probability and 1/2.
+``new_groups`` (only with ``groups="include"``)
+    what a level of a grouping factor that was not in the training data gets:
+    ``"sample"``: per posterior draw one effect drawn from the fitted population
+    distribution N(0, Sigma), shared by all rows of that new level (so its predictions are
+    wider than for a level with data, and centred on the population mean);
+    ``"zero"``: no group effect (exactly the ``groups="exclude"`` prediction for those
+    rows); ``"error"``: a DataError naming the unseen levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special
+from scipy.stats import qmc
+
+from ..errors import DataError, SpecError
+from ..families import INVERSE_LINKS, Family, get_family
+from ..params import BlockNames, block_names
+from ..results.stats import flatten_draws, interval_label, summarize
+from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
+
+KINDS = ("mean", "response", "linear")
+GROUP_MODES = ("include", "exclude", "marginal")
+#: Gauss-Hermite nodes used when the group effects to integrate out are one-dimensional.
+GH_NODES = 40
+
+
+# ================================================================== rows to predict
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """Rows encoded for prediction.
+
+    X : (n, p) fixed-effect columns; groups : one block per group term (codes, X and,
+    for new data, ``new_levels``/``new_codes``); trials : (n,) or None; frame : the rows
+    as given (for tidy output); new_levels : grouping factor -> unseen levels.
+    """
+
+    X: np.ndarray
+    groups: tuple
+    trials: np.ndarray | None
+    frame: pd.DataFrame
+    new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.X.shape[0])
+
+
+def row_design(model):
+    """The row-level Design of a model: for a bernoulli/binomial model fitted on collapsed
+    binomial cells (``hierbayes.design.collapse``), the rows before collapsing."""
+    source = getattr(model.design, "source", None)
+    return source if source is not None else model.design
+
+
+def training_frame(model) -> pd.DataFrame:
+    """The rows of the training data the model used, in design order."""
+    data = model.data
+    design = row_design(model)
+    if data.index.is_unique:
+        return data.loc[design.row_index]
+    return data.iloc[: design.n_obs]
+
+
+def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
+    """Encode ``newdata`` with the training encoders (the training rows when None).
+
+    Raises DataError for a missing column, missing values or an unseen level of a
+    fixed-effect factor (see :meth:`DesignEncoder.encode_new`).
+    """
+    design = model.design
+    if newdata is None:
+        rows = row_design(model)
+        return Rows(rows.X, rows.groups, rows.trials, training_frame(model))
+    if not isinstance(newdata, pd.DataFrame):
+        raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+    new = design.encoder.encode_new(newdata)
+    unseen: dict[str, tuple[str, ...]] = {}
+    for block in new.groups:
+        if block.new_levels:
+            group = block.term.group if block.term is not None else "?"
+            unseen[group] = tuple(dict.fromkeys(unseen.get(group, ()) + tuple(block.new_levels)))
+    frame = newdata.loc[new.row_index] if newdata.index.is_unique else newdata
+    return Rows(new.X, new.groups, new.trials, frame, unseen)
+
+
+# ============================================================== posterior pieces
+
+
+def thin(posterior: xr.Dataset, ndraws: int | None) -> xr.Dataset:
+    """About ``ndraws`` draws, evenly spaced within each chain (all draws when None)."""
+    if ndraws is None:
+        return posterior
+    if int(ndraws) < 1:
+        raise DataError(f"ndraws={ndraws!r} must be a positive number of draws")
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    per_chain = max(1, min(draws, int(np.ceil(int(ndraws) / chains))))
+    keep = np.unique(np.linspace(0, draws - 1, per_chain).round().astype(int))
+    return posterior.isel(draw=keep)
+
+
+def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
+    """Each family parameter as (S, 1) draws ((S, K-1) for ordinal thresholds)."""
+    out = {}
+    for name in family.aux:
+        if name not in posterior:
+            raise DataError(f"the posterior has no draws of {name!r}, a parameter of the {family.name} family")
+        a = flatten_draws(posterior[name])
+        out[name] = a[:, None] if a.ndim == 1 else a
+    return out
+
+
+def expected_response(family: Family, eta: np.ndarray, link: str, aux, trials) -> np.ndarray:
+    """E[y | eta]: the family's mean (category probabilities for ordinal families)."""
+    if family.mean is None:
+        return INVERSE_LINKS[link](eta)
+    return np.asarray(family.mean(eta, link, aux, trials), dtype=float)
+
+
+def _standard_normal_points(S: int, dim: int, n_mc: int, rng: np.random.Generator):
+    """Integration points and weights for E[f(z)], z ~ N(0, I_dim), one set per draw.
+
+    One dimension: Gauss-Hermite nodes (the same for every draw). Several: a scrambled
+    Sobol set, randomly shifted per draw (Cranley-Patterson) so draws get independent
+    points. Returns z (S or 1, M, dim) and weights (M,).
+    """
+    if dim == 1:
+        x, w = np.polynomial.hermite.hermgauss(min(int(n_mc), GH_NODES))
+        return (np.sqrt(2.0) * x)[None, :, None], w / np.sqrt(np.pi)
+    m = 1 << max(1, int(np.ceil(np.log2(max(int(n_mc), 2)))))
+    base = qmc.Sobol(d=dim, scramble=True, seed=rng).random(m)
+    u = (base[None] + rng.random((S, 1, dim))) % 1.0
+    z = special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return z, np.full(m, 1.0 / m)
+
+
+def group_effect_draws(posterior: xr.Dataset, spec, blocks: Sequence, which: Sequence[bool] | None = None):
+    """(names, Cholesky (S, K, K), row columns (n, K)) of the blocks selected by ``which``."""
+    out = []
+    for i, (block, names) in enumerate(zip(blocks, block_names(spec))):
+        if which is not None and not which[i]:
+            continue
+        out.append((names, block_covariance_cholesky(posterior, names), np.asarray(block.X, dtype=float)))
+    return out
+
+
+def integrate_group_effects(
+    posterior: xr.Dataset,
+    spec,
+    blocks: Sequence,
+    eta_fixed: np.ndarray,
+    fn,
+    *,
+    n_mc: int = 128,
+    rng: np.random.Generator,
+    which: Sequence[bool] | None = None,
+) -> np.ndarray:
+    """E_u[fn(eta_fixed + sum_b Z_b u_b)] per draw with u_b ~ N(0, Sigma_b) independent
+    across blocks; ``fn`` maps (S, n) linear predictors to (S, n, ...) values."""
+    pieces = group_effect_draws(posterior, spec, blocks, which)
+    dim = sum(chol.shape[1] for _, chol, _ in pieces)
+    if dim == 0:
+        return fn(eta_fixed)
+    S = eta_fixed.shape[0]
+    z, weights = _standard_normal_points(S, dim, n_mc, rng)
+    total = None
+    for m, w in enumerate(weights):
+        eta = eta_fixed.copy()
+        start = 0
+        for _, chol, Xb in pieces:
+            K = chol.shape[1]
+            zm = np.broadcast_to(z[:, m, start:start + K], (S, K))
+            u = np.einsum("skl,sl->sk", chol, zm)
+            eta += np.einsum("sk,nk->sn", u, Xb)
+            start += K
+        value = w * fn(eta)
+        total = value if total is None else total + value
+    return total
+
+
+# ================================================================ the computation
+
+
+def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
+    if value not in valid:
+        raise SpecError(f"{name}={value!r}: valid values are {list(valid)}")
+
+
+def _trials_for(family: Family, rows: Rows, kind: str, model) -> np.ndarray | None:
+    if family.name != "binomial" or rows.trials is not None or kind != "response":
+        return rows.trials
+    response = model.spec.response
+    column = getattr(response, "trials", None) or getattr(response, "failures", None) or "the trials"
+    raise DataError(
+        f"kind='response' for a binomial model draws counts out of the number of trials, but "
+        f"newdata has no {column!r} column; add it (kind='mean' without it gives probabilities)"
+    )
+
+
+def _fresh_effects_per_row(posterior, spec, blocks, rng) -> np.ndarray:
+    """Sum over blocks of z_row u_row with one independent u per row and draw."""
+    total = 0.0
+    for _, chol, Xb in group_effect_draws(posterior, spec, blocks):
+        S, K, _ = chol.shape
+        z = rng.standard_normal((S, Xb.shape[0], K))
+        u = np.einsum("skl,snl->snk", chol, z)
+        total = total + np.einsum("snk,nk->sn", u, Xb)
+    return total
+
+
+def prediction_draws(
+    posterior: xr.Dataset,
+    model,
+    rows: Rows,
+    *,
+    kind: str = "mean",
+    groups: str = "include",
+    new_groups: str = "sample",
+    n_mc: int = 128,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """(S, n) draws (S, n, K for ordinal means) of predictions for ``rows``.
+
+    ``posterior`` may be any set of parameter draws with the posterior's names (the prior
+    draws of a prior predictive check, a thinned posterior). See the module docstring for
+    ``kind``, ``groups`` and ``new_groups``.
+    """
+    _check_choice("kind", kind, KINDS)
+    _check_choice("groups", groups, GROUP_MODES)
+    if new_groups not in NEW_GROUP_POLICIES:
+        raise SpecError(f"new_groups={new_groups!r}: valid values are {list(NEW_GROUP_POLICIES)}")
+    rng = rng if rng is not None else np.random.default_rng()
+    spec = model.spec
+    family = get_family(spec.family)
+    link = family.resolve_link(spec.link)
+    trials = _trials_for(family, rows, kind, model)
+    fixed_names = model.design.fixed_names
+    eta = linear_predictor(
+        posterior, spec, fixed_names, rows.X, rows.groups,
+        include_groups=groups == "include", new_groups=new_groups, rng=rng,
+    )
+    if kind == "linear":
+        return eta
+    aux = aux_draws(posterior, family)
+    if groups == "marginal" and kind == "mean":
+        if link == "identity" and family.mean is not None and family.name in ("gaussian", "student"):
+            return expected_response(family, eta, link, aux, trials)  # linear in u: exact
+        return integrate_group_effects(
+            posterior, spec, rows.groups, eta,
+            lambda e: expected_response(family, e, link, aux, trials), n_mc=n_mc, rng=rng,
+        )
+    if groups == "marginal":  # a response from a randomly chosen new group, per row
+        eta = eta + _fresh_effects_per_row(posterior, spec, rows.groups, rng)
+    if kind == "mean":
+        return expected_response(family, eta, link, aux, trials)
+    if family.simulate is None:
+        raise SpecError(f"family {family.name!r} cannot simulate new responses")
+    return np.asarray(family.simulate(rng, eta, link, aux, trials), dtype=float)
+
+
+# ======================================================================= the result
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Posterior draws of predictions, with a tidy summary.
+
+    draws : xarray.DataArray with dims (chain, draw, obs) (and ``category`` for the
+        category probabilities of an ordinal ``kind="mean"``); the ``row`` coordinate on
+        ``obs`` holds the index labels of the predicted rows.
+    data : the predicted rows (newdata, or the training rows).
+    kind, groups, new_groups : the choices that made the predictions.
+    new_levels : per grouping factor, the levels that were not in the training data.
+    """
+
+    draws: xr.DataArray
+    data: pd.DataFrame
+    kind: str
+    groups: str
+    new_groups: str
+    new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def values(self) -> np.ndarray:
+        """(chain * draw, obs, ...) array of the draws."""
+        return flatten_draws(self.draws)
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Posterior mean per row (per row and category for ordinal means)."""
+        return self.draws.mean(("chain", "draw")).values
+
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+        """One row per predicted row (and category): the data columns, then mean, sd,
+        median and the ``prob`` equal-tailed interval (``lower``, ``upper``)."""
+        if not 0 < prob < 1:
+            raise DataError(f"prob={prob!r} must be between 0 and 1")
+        stats = summarize(self.draws.drop_vars("row", errors="ignore"), prob, diagnostics=False)
+        stats = stats[["mean", "sd", "median", "lower", "upper"]].reset_index()
+        n = self.draws.sizes["obs"]
+        reps = len(stats) // n
+        data = self.data.reset_index(drop=True)
+        if reps > 1:
+            data = data.loc[np.repeat(np.arange(n), reps)].reset_index(drop=True)
+        stats = stats.drop(columns=["obs"], errors="ignore")
+        out = pd.concat([data, stats], axis=1)
+        out.index = np.repeat(self.data.index.to_numpy(), reps) if reps > 1 else self.data.index
+        out.attrs["interval"] = interval_label(prob)
+        out.attrs["kind"] = self.kind
+        out.attrs["groups"] = self.groups
+        if self.new_levels:
+            out.attrs["new_levels"] = dict(self.new_levels)
+        return out
+
+    def to_datatree(self) -> xr.DataTree:
+        """An ArviZ-style DataTree with the draws in the ``predictions`` group."""
+        name = self.draws.name or "y"
+        return xr.DataTree.from_dict({"predictions": xr.Dataset({name: self.draws})})
+
+    def __repr__(self) -> str:
+        s = self.draws.sizes
+        note = ""
+        if self.new_levels:
+            shown = "; ".join(f"{g}: {len(v)} new level(s)" for g, v in self.new_levels.items())
+            note = f", new_groups={self.new_groups!r} ({shown})"
+        return (
+            f"<hierbayes.Predictions kind={self.kind!r} groups={self.groups!r}{note}: "
+            f"{s['obs']} rows x {s['chain']} chains x {s['draw']} draws>"
+        )
+
+
+def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:
+    """(S, n[, K]) numpy draws back onto the posterior's (chain, draw) grid."""
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    arr = np.asarray(values).reshape(chains, draws, *np.shape(values)[1:])
+    dims = ["chain", "draw", "obs"]
+    coords: dict = {
+        "chain": posterior["chain"].values,
+        "draw": posterior["draw"].values,
+        "obs": np.arange(arr.shape[2]),
+        "row": ("obs", np.asarray(row_labels)),
+    }
+    if arr.ndim == 4:
+        dims.append("category")
+        coords["category"] = list(categories) if categories is not None else np.arange(arr.shape[3])
+    return xr.DataArray(arr, dims=dims, coords=coords, name=name)
+
+
+def predict(
+    fit,
+    newdata: pd.DataFrame | None = None,
+    *,
+    kind: str = "mean",
+    groups: str = "include",
+    new_groups: str = "sample",
+    n_mc: int = 128,
+    ndraws: int | None = None,
+    random_seed: int | np.random.Generator | None = None,
+) -> Predictions:
+    """Predict from a fit for new rows (or the training rows).
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    newdata : DataFrame with the columns the model uses (the response is not needed); it
+        is encoded with the training encoders (levels, contrasts, centring). None predicts
+        the training rows.
+    kind : "mean" (expected response), "response" (new observations) or "linear" (eta).
+    groups : "include" (each row's group effects), "exclude" (group effects set to zero)
+        or "marginal" (group effects integrated out per draw: population-averaged).
+    new_groups : for ``groups="include"``, what an unseen level of a grouping factor gets:
+        "sample" (one effect per posterior draw from N(0, Sigma), shared by all rows of the
+        level), "zero" (no effect) or "error" (DataError naming the levels).
+    n_mc : integration points per draw for ``groups="marginal"`` with a non-identity link
+        (Gauss-Hermite nodes, at most 40, when the group effects are one-dimensional; a
+        randomized quasi-Monte Carlo set otherwise).
+    ndraws : use about this many posterior draws (evenly thinned), for speed.
+    random_seed : seed for new-group effects, integration points and simulated responses.
+
+    Returns
+    -------
+    Predictions
+        ``.draws`` (xarray, dims chain, draw, obs) and ``.summary(prob)`` (a tidy table).
+
+    Raises
+    ------
+    DataError
+        For a missing column, an unseen level of a fixed-effect factor, or (with
+        ``new_groups="error"``) unseen group levels.
+    """
+    model = fit.model
+    rows = encode_rows(model, newdata)
+    posterior = thin(fit.posterior, ndraws)
+    rng = np.random.default_rng(random_seed)
+    values = prediction_draws(
+        posterior, model, rows, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc, rng=rng
+    )
+    name = {"linear": "eta", "mean": "mean", "response": model.spec.response.expr}[kind]
+    categories = getattr(model.design.encoder, "response_levels", None)
+    draws = as_dataarray(values, posterior, rows.frame.index.to_numpy(), str(name), categories)
+    used = [c for c in model.design.encoder.required if c in rows.frame.columns]
+    new_levels = rows.new_levels if groups == "include" else {}
+    return Predictions(draws, rows.frame[used], kind, groups, new_groups, dict(new_levels))

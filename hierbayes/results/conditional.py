@@ -1,0 +1,163 @@
+"""Group effects drawn after sampling, from their exact conditional posterior (numpy).
+
+When a gaussian model's group term is integrated out of the likelihood (parameterization
+"marginal"), the sampler draws only beta, the covariance parameters and sigma. Given those
+(and the effects of any other, sampled group terms) the effects of group j are gaussian:
+
+    v_j | ... ~ N(M_j^-1 w_j / sigma^2, M_j^-1),   u_j = L v_j,
+    M_j = I + L' Z_j'Z_j L / sigma^2,   w_j = L' Z_j' r_j,   r_j = y_j - X_j beta - (other terms),
+
+with ``L L' = Sigma`` (any factor works, also a singular one). One draw per posterior draw
+gives exact joint posterior draws; they are stored as ``re_<key>`` with the same dims as the
+sampled parameterizations, so every table and prediction reads them unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import xarray as xr
+
+from ..design.crossprod import group_cross_products
+from ..design.types import Design, GroupBlock
+from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names
+from .stats import flatten_draws
+
+#: Upper bound on (draws x rows) or (draws x groups x K x K) values held at once.
+_CHUNK_ELEMENTS = 4_000_000
+
+
+def _fixed(posterior: xr.Dataset, design: Design) -> np.ndarray:
+    """(S, p) draws of the fixed effects in the column order of ``design.X``."""
+    S = posterior.sizes["chain"] * posterior.sizes["draw"]
+    cols = []
+    for name in design.fixed_names:
+        if name == "Intercept":
+            cols.append(flatten_draws(posterior["Intercept"]))
+        else:
+            cols.append(flatten_draws(posterior["b"].sel({FIXED_DIM: name})))
+    return np.column_stack(cols) if cols else np.zeros((S, 0))
+
+
+def covariance_factor_draws(posterior: xr.Dataset, names: BlockNames, k: int) -> np.ndarray:
+    """(S, K, K) factors L with L L' = Sigma: diag(sd) times the Cholesky factor of the
+    correlation matrix (a tiny ridge keeps it defined at |cor| = 1)."""
+    sd = flatten_draws(posterior[names.sd])
+    S = sd.shape[0]
+    sd = np.broadcast_to(sd.reshape(S, -1), (S, k))
+    if names.cor in posterior:
+        cor = flatten_draws(posterior[names.cor])
+        chol = np.linalg.cholesky(cor + 1e-12 * np.eye(k))
+        return sd[:, :, None] * chol
+    return sd[:, :, None] * np.eye(k)
+
+
+def _indicator(block: GroupBlock, column: int) -> sp.csr_matrix:
+    """(J x n) sparse matrix whose product with a residual vector sums z * r per group."""
+    n = block.codes.shape[0]
+    return sp.csr_matrix((block.X[:, column], (block.codes, np.arange(n))), shape=(block.n_levels, n))
+
+
+def _draw_chunk(Zr, ZZ, L, sigma, rng):
+    """Conditional draws for one chunk: Zr (s, J, K), ZZ (J, K, K), L (s, K, K), sigma (s,)."""
+    s2 = (sigma**2)[:, None, None]
+    k = ZZ.shape[1]
+    if k == 1:
+        l = L[:, 0, 0][:, None]
+        m = 1.0 + l**2 * ZZ[None, :, 0, 0] / s2[:, :, 0]
+        w = l * Zr[:, :, 0]
+        v = w / (m * s2[:, :, 0]) + rng.standard_normal(m.shape) / np.sqrt(m)
+        return (l * v)[:, :, None]
+    M = np.eye(k) + np.einsum("sca,jcd,sdb->sjab", L, ZZ, L) / s2[:, :, :, None]
+    w = np.einsum("sca,sjc->sja", L, Zr)
+    C = np.linalg.cholesky(M)
+    mean = np.linalg.solve(M, (w / s2)[..., None])[..., 0]
+    noise = np.linalg.solve(np.swapaxes(C, -1, -2), rng.standard_normal(w.shape)[..., None])[..., 0]
+    return np.einsum("sab,sjb->sja", L, mean + noise)
+
+
+def conditional_group_effects(
+    posterior: xr.Dataset,
+    design: Design,
+    key: str,
+    rng: np.random.Generator,
+) -> xr.DataArray:
+    """Draws of the integrated-out group effects ``re_<key>``, dims (chain, draw, level, term).
+
+    Parameters
+    ----------
+    posterior : posterior draws with ``Intercept``/``b``, ``sigma``, ``sd_<key>`` (and
+        ``cor_<key>``) and ``re_<other>`` of every other group term.
+    design : the training Design of the model.
+    key : block key of the integrated-out term (see :func:`hierbayes.params.block_names`).
+    rng : numpy random generator.
+    """
+    all_names = block_names(design.spec)
+    m = next(i for i, n in enumerate(all_names) if n.key == key)
+    block, names = design.groups[m], all_names[m]
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    S, J, k = n_chain * n_draw, block.n_levels, block.n_columns
+    y = np.asarray(design.y, dtype=float)
+    beta = _fixed(posterior, design)
+    sigma = flatten_draws(posterior["sigma"]).reshape(S)
+    L = covariance_factor_draws(posterior, names, k)
+    others = [(b, flatten_draws(posterior[n.effects])) for i, (b, n) in enumerate(zip(design.groups, all_names)) if i != m]
+    if others:
+        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J).ZZ
+        indicators = [_indicator(block, c) for c in range(k)]
+        per_chunk = max(1, _CHUNK_ELEMENTS // max(len(y), J * k * k))
+    else:
+        g = group_cross_products(block.codes, block.X, design.X, y, J)
+        ZZ = g.ZZ
+        per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
+    out = np.empty((S, J, k))
+    for start in range(0, S, per_chunk):
+        sl = slice(start, min(S, start + per_chunk))
+        if others:
+            r = y[None, :] - beta[sl] @ design.X.T
+            for ob, u in others:
+                contrib = np.zeros_like(r)
+                for c in range(ob.n_columns):
+                    contrib += u[sl][:, ob.codes, c] * ob.X[None, :, c]
+                r -= contrib
+            Zr = np.stack([(ind @ r.T).T for ind in indicators], axis=-1)
+        else:
+            Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
+        out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
+    return xr.DataArray(
+        out.reshape(n_chain, n_draw, J, k),
+        dims=("chain", "draw", names.level_dim, names.column_dim),
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            names.level_dim: list(block.levels),
+            names.column_dim: list(block.columns),
+        },
+        name=names.effects,
+    )
+
+
+def complete_posterior(
+    idata: xr.DataTree,
+    design: Design,
+    marginal_keys: Sequence[str],
+    random_seed: int | None = None,
+    observed: bool = True,
+) -> None:
+    """Add ``re_<key>`` of every integrated-out term to ``idata.posterior`` (in place) and,
+    with ``observed``, the response as ``observed_data/y`` when the sampler had no per-row
+    observed variable."""
+    posterior = idata.posterior.to_dataset()
+    rng = np.random.default_rng(None if random_seed is None else [int(random_seed), 7])
+    new = {key: conditional_group_effects(posterior, design, key, rng) for key in marginal_keys}
+    if new:
+        for da in new.values():
+            posterior[da.name] = da
+        idata["posterior"] = xr.DataTree(posterior)
+    if observed and "observed_data" not in idata.children:
+        y = np.asarray(design.y)
+        idata["observed_data"] = xr.DataTree(
+            xr.Dataset({"y": xr.DataArray(y, dims=(OBS_DIM,), coords={OBS_DIM: np.arange(len(y))})})
+        )

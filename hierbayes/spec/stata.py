@@ -1,0 +1,422 @@
+"""Stata's multilevel commands -> ModelSpec.
+
+Reads ``mixed`` (and ``xtmixed``) and the ``me*`` commands::
+
+    mixed depvar [indepvars] [, noconstant] || levelvar: [varlist] [, noconstant covariance(type)]
+          [|| levelvar: ...] [, options]
+
+Factor-variable notation: ``i.x`` -> ``C(x)``, ``ib3.x`` -> ``C(x, Treatment(3))``, ``c.x``
+-> ``x``; ``a#b`` is the interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``.
+As in Stata, variables inside ``#``/``##`` are factors unless prefixed with ``c.``.
+
+Random-effects equations follow Stata's rules: later levels are nested in earlier ones
+(``|| school: || class:`` is lme4's ``(1|school) + (1|school:class)``), the default covariance
+is ``independent``, ``_all: R.x`` is a crossed random intercept ``(1|x)``.
+
+Commands and families: ``mixed`` gaussian; ``melogit`` / ``meprobit`` / ``mecloglog``
+bernoulli with a logit / probit / cloglog link (binomial with ``binomial(n)``); ``mepoisson``
+poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit / probit;
+``meglm`` with ``family()`` and ``link()``. Estimation and display options (``mle``, ``reml``,
+``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import combinations
+from typing import NoReturn
+
+from ..errors import SpecError
+from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+
+__all__ = ["STATA_COMMANDS", "from_stata"]
+
+#: command -> (family, link); link None means the family's default.
+STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
+    "mixed": ("gaussian", None),
+    "xtmixed": ("gaussian", None),
+    "melogit": ("bernoulli", "logit"),
+    "xtmelogit": ("bernoulli", "logit"),
+    "meqrlogit": ("bernoulli", "logit"),
+    "meprobit": ("bernoulli", "probit"),
+    "mecloglog": ("bernoulli", "cloglog"),
+    "mepoisson": ("poisson", "log"),
+    "xtmepoisson": ("poisson", "log"),
+    "meqrpoisson": ("poisson", "log"),
+    "menbreg": ("negbinomial", "log"),
+    "meologit": ("cumulative", "logit"),
+    "meoprobit": ("cumulative", "probit"),
+    "meglm": ("gaussian", None),
+}
+_BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
+_GLM_FAMILIES = {
+    "gaussian": ("gaussian", "identity"),
+    "bernoulli": ("bernoulli", "logit"),
+    "binomial": ("binomial", "logit"),
+    "poisson": ("poisson", "log"),
+    "nbinomial": ("negbinomial", "log"),
+    "ordinal": ("cumulative", "logit"),
+}
+_GLM_LINKS = ("identity", "logit", "probit", "cloglog", "log")
+# (full name, shortest abbreviation) as in Stata's syntax diagrams (capitals = minimum)
+_COVARIANCES = (
+    ("independent", "ind", Covariance.INDEPENDENT),
+    ("exchangeable", "ex", Covariance.EXCHANGEABLE),
+    ("identity", "id", Covariance.IDENTITY),
+    ("unstructured", "un", Covariance.UNSTRUCTURED),
+)
+# Options that only change estimation or display; a Bayesian fit has nothing to do with them.
+_IGNORED = (
+    "mle", "reml", "variance", "stddeviations", "stddev", "nolog", "log", "noheader",
+    "nogroup", "nostderr", "noretable", "nofetable", "estmetric", "or", "irr", "eform",
+    "level", "vce", "iterate", "tolerance", "ltolerance", "nrtolerance", "difficult",
+    "technique", "intpoints", "intmethod", "laplace", "dfmethod", "small", "nolrtest",
+    "startvalues", "startgrid", "from", "emiterate", "emtolerance", "emonly", "emlog",
+    "emdots", "matsqrt", "matlog", "coeflegend", "baselevels", "allbaselevels",
+    "noemptycells", "cformat", "pformat", "sformat", "nocnsreport", "notable",
+    "dispersion", "showcons", "collinear", "trace", "gradient", "showstep", "hessian",
+    "showtolerance", "nonrtolerance", "nostvalues",
+)
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+@dataclass(frozen=True)
+class _Option:
+    name: str
+    arg: str | None
+    text: str
+
+
+def _fail(command: str, message: str) -> NoReturn:
+    raise SpecError(f"Stata command {command.strip()!r}: {message}")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split at ``sep`` outside parentheses."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i += len(sep)
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _words(text: str) -> list[str]:
+    """Whitespace-separated words, keeping ``name(...)`` and ``i.(a b)`` together."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch.isspace() and depth == 0:
+            if cur:
+                out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _abbrev(word: str, full: str, minimum: str) -> bool:
+    return full.startswith(word) and len(word) >= len(minimum)
+
+
+def _options(text: str, command: str) -> list[_Option]:
+    out = []
+    for word in _words(text):
+        m = re.fullmatch(r"([A-Za-z_]+)(?:\((.*)\))?", word)
+        if not m:
+            _fail(command, f"cannot read the option {word!r}")
+        out.append(_Option(m.group(1).lower(), m.group(2), word))
+    return out
+
+
+# ============================================================== factor-variable notation
+
+
+def _variable(spec: str, in_interaction: bool, command: str) -> list[str]:
+    """One ``[op.]var`` (or ``op.(a b)``) -> formula components."""
+    m = re.fullmatch(rf"(?:(?P<op>[A-Za-z0-9()]+)\.)?(?P<var>{_NAME}|\((?P<list>[^()]*)\))", spec)
+    if not m:
+        if re.search(r"[*?~]|\w-\w", spec):
+            _fail(command, f"wildcards and ranges ({spec!r}) need the data; list the variables")
+        _fail(command, f"cannot read the variable {spec!r}")
+    names = m.group("list").split() if m.group("list") is not None else [m.group("var")]
+    op = (m.group("op") or "").lower()
+    return [_with_operator(op, name, in_interaction, command) for name in names]
+
+
+def _with_operator(op: str, name: str, in_interaction: bool, command: str) -> str:
+    if op == "c":
+        return name
+    if op == "i" or (op == "" and in_interaction):
+        return f"C({name})"
+    if op == "":
+        return name
+    base = re.fullmatch(r"i?b\(?(\d+)\)?", op)
+    if base:
+        return f"C({name}, Treatment({base.group(1)}))"
+    if op in ("ib(first)", "b(first)"):
+        return f"C({name})"
+    _fail(
+        command,
+        f"the operator '{op}.' in '{op}.{name}' is not supported; use i., ib#., c. or "
+        f"compute the variable first (time-series operators and ibn./ib(last) need the data)",
+    )
+
+
+def _interaction(unit: str, command: str, inside: bool = True) -> tuple[str, ...]:
+    """``a#c.x`` -> ("C(a)", "x"): inside '#' and '##' variables are factors unless c."""
+    pieces = unit.split("#")
+    comps: list[str] = []
+    for piece in pieces:
+        names = _variable(piece, inside, command)
+        if len(names) != 1:
+            _fail(command, f"write the interaction {unit!r} without a variable list in parentheses")
+        comps.extend(names)
+    return tuple(comps)
+
+
+def _terms(word: str, command: str) -> list[tuple[str, ...]]:
+    """One varlist word -> additive terms, each a tuple of components."""
+    if "##" in word:
+        if any(u == "" for u in word.split("##")):
+            _fail(command, f"empty operand of '##' in {word!r}")
+        # every operand is a factor unless c.; a unit like a#b stays one product
+        units = [_interaction(u, command, inside=True) for u in word.split("##")]
+        out = []
+        for size in range(1, len(units) + 1):
+            for combo in combinations(units, size):
+                out.append(tuple(c for unit in combo for c in unit))
+        return out
+    if "#" in word:
+        return [_interaction(word, command)]
+    return [(name,) for name in _variable(word, False, command)]
+
+
+def _varlist(text: str, command: str) -> list[str]:
+    terms: dict[str, None] = {}
+    for word in _words(text):
+        for comps in _terms(word, command):
+            terms.setdefault(":".join(comps), None)
+    return list(terms)
+
+
+# ========================================================================== the command
+
+
+def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[_Option]]:
+    """(command name, depvar, fixed terms, options) of ``cmd depvar indepvars [, opts]``."""
+    head, _, opts = text.partition(",")
+    for word, what in ((" if ", "if"), (" in ", "in")):
+        if word in f" {head} ":
+            _fail(
+                command,
+                f"'{what}' qualifiers select rows; filter the data first (e.g. "
+                f"df.query(...), or 'filter' in a model file) and drop the qualifier",
+            )
+    if "[" in head:
+        _fail(command, "weights are not supported")
+    words = _words(head)
+    if not words:
+        _fail(command, "empty command")
+    name = words[0].lower()
+    if name not in STATA_COMMANDS:
+        _fail(command, f"unknown command {words[0]!r}; supported: {sorted(STATA_COMMANDS)}")
+    if len(words) < 2:
+        _fail(command, f"expected a dependent variable after {words[0]!r}")
+    depvar = words[1]
+    if not re.fullmatch(_NAME, depvar):
+        _fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
+    return name, depvar, _varlist(" ".join(words[2:]), command), _options(opts, command)
+
+
+@dataclass
+class _Random:
+    level: str
+    intercept: bool
+    terms: list[str]
+    covariance: Covariance | None
+    crossed: str | None  # the variable of an '_all: R.x' equation
+
+
+def _random_equation(text: str, command: str) -> tuple[_Random, list[_Option]]:
+    level, colon, rest = text.partition(":")
+    level = level.strip()
+    if not colon or not re.fullmatch(_NAME, level):
+        _fail(command, f"expected 'levelvar:' after '||', found {text.strip()!r}")
+    body, _, opts = rest.partition(",")
+    words = _words(body)
+    crossed = None
+    r_words = [w for w in words if w.lower().startswith("r.")]
+    if r_words:
+        if level != "_all" or len(words) != 1:
+            _fail(
+                command,
+                "R.varname is supported only alone in an '_all:' equation (a crossed random "
+                "intercept, '|| _all: R.plate'); write '|| plate:' for a nested level",
+            )
+        crossed = r_words[0][2:]
+        if not re.fullmatch(_NAME, crossed):
+            _fail(command, f"expected a variable after 'R.', found {r_words[0]!r}")
+        words = []
+    elif level == "_all":
+        _fail(command, "'_all:' needs R.varname, as in '|| _all: R.plate'")
+    options = _options(opts, command)
+    eq = _Random(level, crossed is None, _varlist(" ".join(words), command), None, crossed)
+    if crossed is not None:
+        eq.intercept = True
+        eq.covariance = Covariance.IDENTITY
+    return eq, options
+
+
+def _apply_re_option(eq: _Random, opt: _Option, command: str) -> bool:
+    """Apply a random-effects option; False when the option is not one."""
+    if _abbrev(opt.name, "noconstant", "noc"):
+        eq.intercept = False
+        return True
+    if _abbrev(opt.name, "covariance", "cov"):
+        eq.covariance = _covariance(opt, command)
+        return True
+    return False
+
+
+def _covariance(opt: _Option, command: str) -> Covariance:
+    value = (opt.arg or "").strip().lower()
+    for full, minimum, cov in _COVARIANCES:
+        if _abbrev(value, full, minimum):
+            return cov
+    _fail(
+        command,
+        f"unknown covariance({opt.arg}); valid: independent, exchangeable, identity, "
+        f"unstructured (Stata abbreviations ind, ex, id, un are accepted)",
+    )
+
+
+def _is_ignored(opt: _Option) -> bool:
+    return any(full.startswith(opt.name) and len(opt.name) >= min(3, len(full)) for full in _IGNORED)
+
+
+def _model_option(opt: _Option, state: dict, name: str, command: str) -> bool:
+    """family/link/binomial/offset options; True when handled."""
+    if _abbrev(opt.name, "binomial", "bin") and name in (*_BINOMIAL_COMMANDS, "meglm"):
+        trials = (opt.arg or "").strip()
+        if not re.fullmatch(_NAME, trials):
+            _fail(command, f"binomial({opt.arg}): give the variable with the number of trials")
+        state["family"], state["trials"] = "binomial", trials
+        return True
+    if name == "meglm" and _abbrev(opt.name, "family", "f"):
+        parts = (opt.arg or "").split()
+        if not parts or parts[0].lower() not in _GLM_FAMILIES:
+            _fail(command, f"family({opt.arg}): supported {sorted(_GLM_FAMILIES)}")
+        state["family"], default_link = _GLM_FAMILIES[parts[0].lower()]
+        if not state.get("link_given"):
+            state["link"] = default_link
+        if len(parts) > 1:
+            state["trials"] = parts[1]
+        return True
+    if name == "meglm" and _abbrev(opt.name, "link", "l"):
+        link = (opt.arg or "").strip().lower()
+        if link not in _GLM_LINKS:
+            _fail(command, f"link({opt.arg}): supported {list(_GLM_LINKS)}")
+        state["link"] = link
+        state["link_given"] = True
+        return True
+    if _abbrev(opt.name, "exposure", "exp") or _abbrev(opt.name, "offset", "off"):
+        _fail(command, f"{opt.text}: offsets and exposures are not supported yet")
+    return False
+
+
+def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
+    """Stata nests each level in the ones before it; '_all' levels nest nothing."""
+    path: list[str] = []
+    out = []
+    for eq in eqs:
+        if eq.crossed is not None:
+            out.append((eq.crossed,))
+            continue
+        if not path or path[-1] != eq.level:
+            path.append(eq.level)
+        out.append(tuple(path))
+    return out
+
+
+def from_stata(command: str) -> ModelSpec:
+    """Translate a Stata multilevel command into a :class:`ModelSpec`.
+
+    Parameters
+    ----------
+    command : str
+        One command, e.g. ``"mixed gcse c.lrt##i.schgend || school: lrt, cov(un)"``.
+        A leading ``.`` (Stata's prompt) and ``///`` line continuations are accepted.
+
+    Returns
+    -------
+    ModelSpec
+        With the family and link of the command (see :data:`STATA_COMMANDS`) and
+        ``source`` set to the command.
+
+    Raises
+    ------
+    SpecError
+        For an unsupported command, option or notation, naming it.
+
+    Examples
+    --------
+    >>> from_stata("mixed gcse lrt || school: lrt, covariance(unstructured)").to_formula()
+    'gcse ~ lrt + (1 + lrt | school)'
+    """
+    if not isinstance(command, str):
+        raise SpecError(f"a Stata command must be a string, got {type(command).__name__}")
+    text = re.sub(r"///[^\n]*\n", " ", command).replace("\n", " ").strip()
+    text = text.removeprefix(".").strip()
+    chunks = _split_top(text, "||")
+    name, depvar, fixed_terms, fe_opts = _fixed_equation(chunks[0], command)
+    family, link = STATA_COMMANDS[name]
+    state: dict = {"family": family, "link": link}
+    intercept = True
+    for opt in fe_opts:
+        if _abbrev(opt.name, "noconstant", "noc"):
+            intercept = False
+        elif not (_model_option(opt, state, name, command) or _is_ignored(opt)):
+            _fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
+    randoms: list[_Random] = []
+    for chunk in chunks[1:]:
+        eq, opts = _random_equation(chunk, command)
+        for opt in opts:
+            handled = _apply_re_option(eq, opt, command)
+            handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
+            if not handled:
+                _fail(command, f"unknown option {opt.text!r}")
+        if not eq.intercept and not eq.terms:
+            _fail(command, f"the '{eq.level}:' equation has no effects (noconstant and no variables)")
+        randoms.append(eq)
+    groups = []
+    for eq, factor in zip(randoms, _full_factors(randoms), strict=True):
+        size = int(eq.intercept) + len(eq.terms)
+        cov = eq.covariance or Covariance.INDEPENDENT
+        if size == 1:
+            cov = Covariance.UNSTRUCTURED  # one effect: every structure is the same model
+        groups.append(GroupTerm(factor, eq.intercept, tuple(eq.terms), cov))
+    response = Response(depvar, trials=state.get("trials"))
+    return ModelSpec(
+        response=response,
+        fixed=FixedPart(intercept=intercept, terms=tuple(fixed_terms)),
+        groups=tuple(groups),
+        family=state["family"],
+        link=state["link"],
+        source=command.strip(),
+    )

@@ -1,0 +1,138 @@
+"""The ``hierbayes`` command line: check / formula / fit, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hierbayes import cli
+from hierbayes.errors import SamplingError
+from test_levels import HAND_WRITTEN
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+SHIPPED = sorted(MODELS.glob("*.toml"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, needle: str) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hierbayes: error: ")
+    assert needle in lines[0]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_model_passes_check(capsys, path):
+    code, out, err = run(capsys, "check", path)
+    assert code == cli.EXIT_OK, err
+    assert out.rstrip().endswith("ok")
+    assert "formula: " in out and "priors:" in out and "Intercept" in out
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_formula_command_prints_the_combined_formula(capsys, name):
+    code, out, err = run(capsys, "formula", MODELS / f"{name}.toml")
+    assert code == 0 and err == ""
+    assert out == HAND_WRITTEN[name] + "\n"
+
+
+def test_check_prints_level_equations(capsys):
+    code, out, _ = run(capsys, "check", MODELS / "gcse_gend.toml")
+    assert code == 0
+    assert "level equations:\n  gcse ~ b0 + b1*lrt\n  b0 ~ 1 + C(schgend) | school" in out
+    assert "4057 rows" in out and "school (64 levels)" in out
+
+
+def test_usage_errors_exit_2_with_one_line(capsys):
+    code, out, err = run(capsys, "frobnicate", "x.toml")
+    assert code == cli.EXIT_USAGE and out == ""
+    assert_one_line_error(err, "invalid choice: 'frobnicate'")
+    code, _, err = run(capsys, "fit", MODELS / "sleepstudy.toml", "--draws", "-3")
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "--draws")
+    code, _, err = run(capsys)
+    assert code == cli.EXIT_USAGE
+
+
+def test_model_and_data_errors_exit_2_with_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "check", tmp_path / "missing.toml")
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "not found")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data]\nsource = 'gcse'\n[model]\nlevels = 'gcse ~ b0 + b1*lrt; b0 ~ 1 + | school'\n")
+    code, _, err = run(capsys, "formula", bad)
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "expected a term after '+'")
+    assert "position" in err and "Traceback" not in err
+    varying = tmp_path / "varying.toml"
+    varying.write_text(
+        "[data]\nsource = 'gcse'\n[model]\nlevels = 'gcse ~ b0 + b1*lrt; b0 ~ 1 + lrt | school; b1 ~ 1'\n"
+    )
+    code, _, err = run(capsys, "check", varying)
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "'lrt' is a level-2 predictor")
+
+
+def test_sampling_errors_exit_3(capsys, monkeypatch, tmp_path):
+    from hierbayes.model import Model
+
+    def fail(self, **kwargs):
+        raise SamplingError("sampling was interrupted by the user; no fit was created")
+
+    monkeypatch.setattr(Model, "fit", fail)
+    code, out, err = run(capsys, "fit", MODELS / "sleepstudy.toml", "--out", tmp_path / "r", "-q")
+    assert code == cli.EXIT_SAMPLING and out == ""
+    assert_one_line_error(err, "interrupted")
+    assert not (tmp_path / "r").exists()
+
+    def crash(self, **kwargs):
+        raise RuntimeError("numpyro exploded")
+
+    monkeypatch.setattr(Model, "fit", crash)
+    code, _, err = run(capsys, "fit", MODELS / "sleepstudy.toml", "--out", tmp_path / "r", "-q")
+    assert code == cli.EXIT_SAMPLING
+    assert_one_line_error(err, "sampling failed: RuntimeError: numpyro exploded")
+
+
+def test_console_script_exit_code_and_stderr(tmp_path):
+    script = Path(sys.executable).with_name("hierbayes")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "hierbayes.cli"]
+    ok = subprocess.run([*command, "formula", str(MODELS / "radon.toml")], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout == "log_radon ~ floor + log_uranium + (1 | county)\n"
+    bad = subprocess.run([*command, "check", str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().startswith("hierbayes: error: model file") and "Traceback" not in bad.stderr
+
+
+def test_fit_writes_a_report_folder(capsys, tmp_path):
+    out_dir = tmp_path / "report"
+    code, out, err = run(
+        capsys, "fit", MODELS / "sleepstudy.toml", "--draws", "60", "--tune", "60", "--chains", "2",
+        "--seed", "3", "--out", out_dir, "--no-progress",
+    )
+    assert code == cli.EXIT_OK, err
+    assert "Level 2, b1 (slope of Days): b1 ~ 1 | Subject" in out and "g10" in out
+    for name in ("summary.txt", "summary.html", "priors.txt", "model.txt", "fit.nc"):
+        assert (out_dir / name).is_file(), name
+    assert "g00" in (out_dir / "summary.txt").read_text()
+    assert "<table" in (out_dir / "summary.html").read_text()
+    assert "HalfStudentT(nu=3, sigma=50)" in (out_dir / "priors.txt").read_text()
+    plots = sorted(p.name for p in (out_dir / "plots").glob("*.png"))
+    assert "trace.png" in plots
+    assert "caterpillar_Subject_Intercept.png" in plots and "caterpillar_Subject_Days.png" in plots
+    assert f"report written to {out_dir}" in err
+    ours = [line for line in err.splitlines() if "warning" in line.lower()]
+    assert all(line.startswith("hierbayes: warning: ") for line in ours), ours
+    import hierbayes as hb
+
+    saved = hb.load(out_dir / "fit.nc")
+    assert saved.posterior["sigma"].shape == (2, 60)

@@ -1,0 +1,339 @@
+"""Bad input gets a clear error (one test per error), and sampling faults a clear message.
+
+Every input test goes through the public API (``hb.Model(...).fit()``) with the sampler
+entry points patched to fail the test: no bad input may reach a fit. Each asserts the
+exception type and the key words of its message (the column, term, level or row at fault and
+what would be valid). The input DataFrame is checked to be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierbayes as hb
+from hierbayes.errors import (
+    DataError,
+    FormulaSyntaxError,
+    HierbayesError,
+    PriorError,
+    SamplingError,
+    SpecError,
+)
+from hierbayes.results.diagnostics import ConvergenceWarning, Diagnostics, diagnose, terms_of, warn_problems
+from hierbayes.results.fit import Fit, SamplingInfo
+
+FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+@pytest.fixture(autouse=True)
+def no_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything reaches the sampler."""
+    import pymc
+
+    from hierbayes.backends.pymc import sample
+
+    def fail(*args, **kwargs):
+        pytest.fail("bad input reached the sampler")
+
+    monkeypatch.setattr(sample, "run_nuts", fail)
+    monkeypatch.setattr(pymc, "sample", fail)
+
+
+@pytest.fixture()
+def sleep() -> pd.DataFrame:
+    df = hb.datasets.load("sleepstudy")
+    return df.assign(Days=df["Days"].astype(float))
+
+
+def snapshot(df: pd.DataFrame) -> tuple:
+    """Columns, dtypes, index and a hash of every row (as one comparable tuple)."""
+    return (
+        tuple(df.columns),
+        tuple(map(str, df.dtypes)),
+        tuple(df.index),
+        tuple(pd.util.hash_pandas_object(df, index=True).to_numpy().tolist()),
+    )
+
+
+def fit(formula, data, **kwargs):
+    """Build the model and fit it: the error must come before the fit."""
+    return hb.Model(formula, data, **kwargs).fit(draws=10, tune=10, chains=1, progressbar=False)
+
+
+# ------------------------------------------------------------------------- formula text
+
+
+def test_formula_syntax_error_marks_the_position(sleep: pd.DataFrame) -> None:
+    with pytest.raises(FormulaSyntaxError) as info:
+        fit("Reaction ~ Days + + (Days | Subject)", sleep)
+    err = info.value
+    assert isinstance(err, SpecError) and isinstance(err, HierbayesError)
+    assert err.position == 18
+    text, caret = str(err).splitlines()[1:3]
+    assert text.strip() == "Reaction ~ Days + + (Days | Subject)"
+    assert caret.index("^") == caret.rindex("^") == text.index("Reaction") + 18
+    assert text[caret.index("^")] == "+"
+    assert "expected a term after '+'" in str(err) and "position 18" in str(err)
+
+
+def test_formula_unbalanced_parenthesis(sleep: pd.DataFrame) -> None:
+    with pytest.raises(FormulaSyntaxError, match=r"unmatched '\('.*position 18"):
+        fit("Reaction ~ Days + (Days | Subject", sleep)
+
+
+# ------------------------------------------------------------------------------ columns
+
+
+def test_unknown_column_suggests_close_matches(sleep: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"column 'Dayz' \(used by term 'Dayz'\) is not in data\. Did you mean 'Days'\?"):
+        fit("Reaction ~ Dayz + (Days | Subject)", sleep)
+    with pytest.raises(DataError, match=r"column 'Subjct'.*grouping factor.*Did you mean 'Subject'"):
+        fit("Reaction ~ Days + (1 | Subjct)", sleep)
+
+
+def test_missing_values_error_names_column_and_count(sleep: pd.DataFrame) -> None:
+    df = sleep.copy()
+    df.loc[[3, 10, 20], "Days"] = np.nan
+    before = snapshot(df)
+    with pytest.raises(DataError, match=r"missing values.*'Days' \(3 rows\).*rows 3, 10, 20.*missing='drop'"):
+        fit(FORMULA, df)
+    assert snapshot(df) == before
+
+
+def test_missing_values_drop_warns_with_row_count(sleep: pd.DataFrame) -> None:
+    df = sleep.copy()
+    df.loc[[3, 10, 20], "Days"] = np.nan
+    before = snapshot(df)
+    with pytest.warns(UserWarning, match=r"dropped 3 rows of 180 with missing values in column\(s\) 'Days'"):
+        model = hb.Model(FORMULA, df, missing="drop")
+    assert model.design.n_obs == 177
+    assert snapshot(df) == before
+    with pytest.raises(HierbayesError, match=r"missing='omit'.*valid.*'error'.*'drop'"):
+        hb.Model(FORMULA, df, missing="omit")
+
+
+def test_infinite_values(sleep: pd.DataFrame) -> None:
+    df = sleep.copy()
+    df.loc[7, "Days"] = -np.inf
+    with pytest.raises(DataError, match=r"column 'Days' has infinite values \(row 7\); only finite numbers"):
+        fit(FORMULA, df)
+
+
+def test_non_numeric_column_used_as_numeric(sleep: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"column 'Subject' has dtype category \(not numeric\) but term 'log\(Subject\)' needs numbers"):
+        fit("Reaction ~ log(Subject) + (1 | Subject)", sleep)
+    with pytest.raises(DataError, match=r"response 'Subject' must be numeric.*dtype category"):
+        fit("Subject ~ Days + (1 | Subject)", sleep)
+
+
+def test_response_outside_family_support(sleep: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"response 'Reaction' must be 0 or 1 for the bernoulli family; found 249\.56.*rows 0, 1, 2, 3, 4 and 175 more"):
+        fit("Reaction ~ Days + (1 | Subject)", sleep, family="bernoulli")
+    counts = sleep.assign(Reaction=-sleep["Reaction"].round())
+    with pytest.raises(DataError, match=r"response 'Reaction' must hold non-negative integer counts for the poisson family"):
+        fit("Reaction ~ Days + (1 | Subject)", counts, family="poisson")
+
+
+# ------------------------------------------------------------------------ group factors
+
+
+def test_grouping_factor_with_one_level(sleep: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"grouping factor 'lab' has only 1 level; a group term needs at least 2 \(term '\(1 \| lab\)'\)"):
+        fit("Reaction ~ Days + (1 | lab)", sleep.assign(lab="A"))
+
+
+def test_random_slope_with_as_many_levels_as_rows(sleep: pd.DataFrame) -> None:
+    df = sleep.assign(row=np.arange(len(sleep)))
+    with pytest.raises(
+        DataError,
+        match=r"number of levels of each grouping factor must be < number of observations \(problems: row\)",
+    ):
+        fit("Reaction ~ Days + (Days | row)", df)
+
+
+# ------------------------------------------------------------------------ fixed effects
+
+
+def test_rank_deficient_fixed_effects_name_the_columns(sleep: pd.DataFrame) -> None:
+    df = sleep.assign(Weeks=sleep["Days"] / 7.0, Hours=24.0 * sleep["Days"] + 1.0)
+    with pytest.raises(DataError, match=r"rank deficient: column 'Weeks' is a linear combination of 'Days'"):
+        fit("Reaction ~ Days + Weeks + (1 | Subject)", df)
+    with pytest.raises(DataError, match=r"column 'Hours' is a linear combination of 'Intercept', 'Days'"):
+        fit("Reaction ~ Days + Hours + (1 | Subject)", df)
+
+
+def test_empty_dataframe(sleep: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"data is empty \(0 rows\)"):
+        fit(FORMULA, sleep.iloc[:0])
+    with pytest.raises(DataError, match=r"data must be a pandas DataFrame.*ndarray"):
+        fit(FORMULA, sleep.to_numpy())
+
+
+# ------------------------------------------------------------------------------- priors
+
+
+def test_prior_with_invalid_parameters(sleep: pd.DataFrame) -> None:
+    with pytest.raises(PriorError, match=r"prior for 'sd': sigma=-1 must be > 0"):
+        fit(FORMULA, sleep, priors={"sd": hb.Prior("HalfNormal", sigma=-1)})
+    with pytest.raises(PriorError, match=r"prior for 'b': Normal takes parameters \['mu', 'sigma'\]; missing \['sigma'\]"):
+        fit(FORMULA, sleep, priors={"b": hb.Prior("Normal", mu=0)})
+    with pytest.raises(PriorError, match=r"prior for 'sd': Normal has real support.*use one of \['HalfNormal'"):
+        fit(FORMULA, sleep, priors={"sd": hb.Prior("Normal", mu=0, sigma=1)})
+    with pytest.raises(PriorError, match=r"unknown distribution 'Halfnormal'\. Did you mean 'HalfNormal'.*Valid: \['Beta'"):
+        fit(FORMULA, sleep, priors={"sigma": hb.Prior("Halfnormal", sigma=1)})
+
+
+def test_prior_for_a_parameter_that_does_not_exist(sleep: pd.DataFrame) -> None:
+    with pytest.raises(
+        PriorError,
+        match=r"no parameter matches the prior key 'sd:Subj'\. Did you mean 'sd:Subject'.*Valid keys for this "
+        r"model: \[.*'sd:Subject:Days'.*\]",
+    ):
+        fit(FORMULA, sleep, priors={"sd:Subj": hb.Prior("HalfNormal", sigma=1)})
+
+
+# --------------------------------------------------------------------- family and link
+
+
+def test_unknown_family(sleep: pd.DataFrame) -> None:
+    with pytest.raises(SpecError, match=r"unknown family 'gausian'\. Did you mean 'gaussian'\? Valid families: \[.*'poisson'"):
+        fit(FORMULA, sleep, family="gausian")
+
+
+def test_unknown_link(sleep: pd.DataFrame) -> None:
+    with pytest.raises(SpecError, match=r"link 'logit' is not available for family 'gaussian'; valid links: \['identity', 'log'\]"):
+        fit(FORMULA, sleep, link="logit")
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def test_prediction_data_missing_a_column(sleep: pd.DataFrame) -> None:
+    model = hb.Model(FORMULA, sleep)
+    # a Fit without sampling: predictions check their data before reading any draw
+    idata = az.from_dict({"posterior": {"Intercept": np.zeros((1, 5)), "sigma": np.ones((1, 5))}})
+    fitted = Fit(idata, model, SamplingInfo("none", 5, 0, 1, 0.0, None))
+    with pytest.raises(DataError, match=r"column 'Days' \(used by term 'Days'\) is not in newdata.*Columns in newdata: \['Reaction', 'Subject'\]"):
+        fitted.predict(sleep.drop(columns="Days"))
+
+
+def test_input_dataframe_is_never_modified(sleep: pd.DataFrame) -> None:
+    df = sleep.copy()
+    df.loc[[3, 10], "Days"] = np.nan
+    df["Subject"] = df["Subject"].cat.reorder_categories(list(df["Subject"].cat.categories)[::-1])
+    before = snapshot(df)
+    cats = list(df["Subject"].cat.categories)
+    with pytest.warns(UserWarning, match="dropped 2 rows"):
+        hb.Model(FORMULA, df, missing="drop")
+    for bad in ("Reaction ~ Days + + (1 | Subject)", "Reaction ~ log(Subject) + (1 | Subject)"):
+        with pytest.raises(HierbayesError):
+            fit(bad, df, missing="drop")
+    with pytest.raises(DataError):
+        fit(FORMULA, df)
+    assert snapshot(df) == before
+    assert list(df["Subject"].cat.categories) == cats
+
+
+# ---------------------------------------------------------------------- sampling faults
+
+
+def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tmp_path) -> None:
+    import pymc
+
+    from hierbayes.backends.pymc import sample
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.undo()  # the real run_nuts, with pymc.sample interrupted
+    monkeypatch.setattr(pymc, "sample", interrupted)
+    monkeypatch.chdir(tmp_path)
+    model = hb.Model(FORMULA, sleep)
+    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and nothing was written"):
+        model.fit(draws=10, tune=10, chains=2, progressbar=False)
+    assert list(tmp_path.iterdir()) == []
+    assert sample.run_nuts.__module__ == "hierbayes.backends.pymc.sample"
+
+
+def test_truncated_trace_after_ctrl_c_is_not_a_fit(sleep: pd.DataFrame, monkeypatch) -> None:
+    """PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws so far."""
+    import pymc
+
+    def truncated(*args, draws, chains, **kwargs):
+        return az.from_dict({"posterior": {"Intercept_c": np.zeros((chains, draws // 2))}})
+
+    monkeypatch.undo()
+    monkeypatch.setattr(pymc, "sample", truncated)
+    with pytest.raises(SamplingError, match=r"interrupted.*\(2 chains x 5 draws of 2 x 10\)"):
+        hb.Model(FORMULA, sleep).fit(draws=10, tune=10, chains=2, progressbar=False)
+
+
+def _sampler_output(chains: int = 4, draws: int = 200, seed: int = 0) -> dict:
+    """Draws and sampler statistics shaped like a hierbayes fit of FORMULA (no sampling)."""
+    rng = np.random.default_rng(seed)
+    sd = np.exp(rng.normal(size=(chains, draws, 2)))
+    return {
+        "posterior": {
+            "Intercept": rng.normal(size=(chains, draws)),
+            "b": rng.normal(size=(chains, draws, 1)),
+            "sd_Subject": sd,
+            "sigma": np.exp(rng.normal(size=(chains, draws))),
+        },
+        "sample_stats": {
+            "diverging": np.zeros((chains, draws), bool),
+            "energy": rng.normal(size=(chains, draws)),
+            "tree_depth": np.full((chains, draws), 3),
+        },
+    }
+
+
+def _diagnose(out: dict, model) -> Diagnostics:
+    dims = {"b": ["b_term"], "sd_Subject": ["Subject__term"]}
+    return diagnose(az.from_dict(out, dims=dims), terms_of(model, {"Subject": "noncentered"}))
+
+
+def test_healthy_draws_have_no_problems(sleep: pd.DataFrame) -> None:
+    diag = _diagnose(_sampler_output(), hb.Model(FORMULA, sleep))
+    assert diag.ok and diag.problems == []
+    assert diag.divergences == 0 and diag.max_treedepth_hits == 0
+    assert set(diag.table.index) == {"Intercept", "b", "sd_Subject", "sigma"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_problems(diag)
+
+
+def test_divergences_warn_with_concrete_advice(sleep: pd.DataFrame) -> None:
+    out = _sampler_output()
+    sd = out["posterior"]["sd_Subject"]
+    out["sample_stats"]["diverging"] = sd[..., 1] < np.quantile(sd[..., 1], 0.03)  # at small sd: a funnel
+    diag = _diagnose(out, hb.Model(FORMULA, sleep))
+    assert diag.divergences == 24 and diag.funnel_term == "Subject"
+    with pytest.warns(ConvergenceWarning) as record:
+        warn_problems(diag)
+    text = str(record[0].message)
+    assert "24 divergent transitions out of 800 draws" in text
+    assert "fit(target_accept=0.99)" in text
+    assert "'(1 + Days | Subject)'" in text and "parameterization={'Subject': 'centered'}" in text
+    assert "priors={'sd:Subject': hb.Prior('HalfNormal', sigma=" in text
+
+
+def test_rhat_ess_bfmi_and_treedepth_problems(sleep: pd.DataFrame) -> None:
+    out = _sampler_output()
+    rng = np.random.default_rng(3)
+    out["posterior"]["Intercept"] = rng.normal(size=(4, 200)) + 5.0 * np.arange(4)[:, None]  # chains disagree
+    out["posterior"]["sigma"] = np.exp(0.3 * np.sin(np.linspace(0, 6, 200)) + rng.normal(0, 0.05, (4, 200)))  # slow mixing
+    out["sample_stats"]["energy"] = np.cumsum(rng.normal(size=(4, 200)), axis=1)  # E-BFMI ~ 0
+    out["sample_stats"]["tree_depth"][0, :50] = 10
+    diag = _diagnose(out, hb.Model(FORMULA, sleep))
+    problems = "\n".join(diag.problems)
+    assert diag.worst_r_hat == "Intercept" and diag.max_r_hat > 1.1
+    assert "R-hat up to" in problems and "exceeds 1.01" in problems and "fit(tune=2000, draws=2000)" in problems
+    assert "bulk ESS as low as" in problems and "below 400 (100 per chain)" in problems and "fit(draws=" in problems
+    assert "E-BFMI" in problems and "parameterization={'Subject': 'centered'}" in problems
+    assert "50 of 800 transitions hit the maximum tree depth (10)" in problems
+    assert "max tree depth hits: 50" in str(diag)

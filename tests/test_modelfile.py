@@ -1,0 +1,211 @@
+"""Declarative TOML model files: parsing, data preparation, validation and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hierbayes.errors import DataError, PriorError, SpecError
+from hierbayes.modelfile import load_model_file
+from hierbayes.priors import Prior
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+SHIPPED = sorted(MODELS.glob("*.toml"))
+
+
+def write(tmp_path: Path, text: str, name: str = "m.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_classic_analyses_are_shipped():
+    names = {p.stem for p in SHIPPED}
+    for needed in (
+        "gcse_ri", "gcse_rs", "gcse_gend", "insteval_dept", "insteval_dept_slope",
+        "insteval_dept_both", "sleepstudy", "radon", "penicillin", "pastes",
+    ):
+        assert needed in names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_files_parse(path):
+    mf = load_model_file(path)
+    assert mf.name == path.stem
+    assert mf.description
+    assert mf.sampler.seed is not None and mf.sampler.chains >= 1
+
+
+def test_gcse_file_reads_filtered_data():
+    mf = load_model_file(MODELS / "gcse_gend.toml")
+    df = mf.load_data()
+    assert len(df) == 4057 and df["school"].nunique() == 64
+    assert mf.kind == "levels" and mf.data.filter == "nstu > 4"
+
+
+def test_radon_has_a_county_level_predictor_equation():
+    spec = load_model_file(MODELS / "radon.toml").spec
+    (eq,) = spec.levels.equations_for("b0")
+    assert eq.predictors == ("log_uranium",) and eq.group == ("county",)
+
+
+def test_stata_file_gives_the_same_spec_as_the_level_file():
+    a = load_model_file(MODELS / "gcse_gend.toml").spec
+    b = load_model_file(MODELS / "gcse_gend_stata.toml").spec
+    assert a.to_formula() == b.to_formula()
+    assert a.groups == b.groups and a.fixed == b.fixed
+
+
+def test_priors_and_sampler_settings(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [data]
+        source = "sleepstudy"
+        [model]
+        formula = "Reaction ~ Days + (Days | Subject)"
+        [priors]
+        sigma = { dist = "HalfStudentT", nu = 3, sigma = 50 }
+        "sd:Subject" = { dist = "HalfNormal", sigma = 30 }
+        [sampler]
+        draws = 200
+        tune = 100
+        chains = 2
+        seed = 5
+        sampler = "numpyro"
+        target_accept = 0.95
+        """,
+    )
+    mf = load_model_file(path)
+    assert mf.priors == {
+        "sigma": Prior("HalfStudentT", nu=3.0, sigma=50.0),
+        "sd:Subject": Prior("HalfNormal", sigma=30.0),
+    }
+    assert mf.sampler.fit_kwargs() == {
+        "draws": 200, "tune": 100, "chains": 2, "cores": None, "random_seed": 5,
+        "sampler": "numpyro", "target_accept": 0.95,
+    }
+    model = mf.build()
+    assert model.priors.get("sd", "Subject", "Days") == Prior("HalfNormal", sigma=30.0)
+    assert mf.name == "m"  # defaults to the file name
+
+
+def test_csv_relative_to_file_factors_and_centering(tmp_path):
+    rng = np.random.default_rng(0)
+    school = np.repeat([3, 1, 2, 10], 5)
+    df = pd.DataFrame({"y": rng.normal(size=20), "x": rng.normal(size=20), "school": school})
+    (tmp_path / "data").mkdir()
+    df.to_csv(tmp_path / "data" / "toy.csv", index=False)
+    path = write(
+        tmp_path,
+        """
+        [data]
+        source = "data/toy.csv"
+        factors = ["school"]
+        filter = "y > -5"
+        group_mean_center = { x = "school" }
+        grand_mean_center = ["x"]
+        group_mean = { x = "school" }
+        [model]
+        levels = "y ~ b0 + b1*x_cwc; b0 ~ 1 + x_mean | school; b1 ~ 1"
+        """,
+    )
+    mf = load_model_file(path)
+    data = mf.load_data()
+    assert list(data["school"].cat.categories) == ["1", "2", "3", "10"]
+    assert {"x_cwc", "x_cgm", "x_mean"} <= set(data.columns)
+    np.testing.assert_allclose(data.groupby("school", observed=True)["x_cwc"].mean(), 0, atol=1e-12)
+    model = mf.build(data)
+    assert model.design.fixed_names == ("Intercept", "x_cwc", "x_mean")
+
+
+def test_level2_predictor_checked_when_building(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [data]
+        source = "gcse"
+        filter = "nstu > 4"
+        [model]
+        levels = ["gcse ~ b0 + b1*lrt", "b0 ~ 1 + lrt | school", "b1 ~ 1 | school"]
+        """,
+    )
+    mf = load_model_file(path)
+    with pytest.raises(DataError, match="'lrt' is a level-2 predictor.*'school'.*school = 1 "):
+        mf.build()
+
+
+def test_levels_as_a_table(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [data]
+        source = "Penicillin"
+        [model.levels]
+        level1 = "diameter ~ b0"
+        b0 = ["1 | plate", "1 | sample"]
+        """,
+    )
+    assert load_model_file(path).spec.to_formula() == "diameter ~ 1 + (1 | plate) + (1 | sample)"
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "needle"),
+    [
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'gcse ~ lrt'\nlevels = 'x'", SpecError, "exactly one of"),
+        ("[data]\nsource = 'gcse'\n[model]\nfamily = 'gaussian'", SpecError, "exactly one of"),
+        ("[data]\nsource = 'gcse'", SpecError, "a [model] table"),
+        ("[model]\nformula = 'y ~ x'", SpecError, "data.source is required"),
+        ("[data]\nsource = 'gcse'\n[model]\nformla = 'y ~ x'", SpecError, "Did you mean 'formula'"),
+        ("[data]\nsource = 'gcse'\nfiltr = 'x'\n[model]\nformula = 'y ~ x'", SpecError, "unknown key 'filtr'"),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x +'", SpecError, "position"),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'\n[sampler]\ndraws = 0", SpecError, "draws"),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'\n[sampler]\ntarget_accept = 2", SpecError, "between 0 and 1"),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'\n[priors]\nsigma = 3", SpecError, "dist ="),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'\n[priors]\nsigma = {dist='Normal', mu='a'}", SpecError, "must be a number"),
+        ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x\n", SpecError, "invalid TOML"),
+        ("oops = 1\n[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'", SpecError, "unknown key 'oops'"),
+    ],
+)
+def test_file_errors(tmp_path, text, error, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(error) as info:
+        load_model_file(path)
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "model", "error", "needle"),
+    [
+        ("source = 'gcsee'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "Did you mean 'gcse'"),
+        ("source = 'nope.csv'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "not found"),
+        ("source = 'gcse'\nfilter = 'nstu >'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "could not be evaluated"),
+        ("source = 'gcse'\nfilter = 'nstu > 1000'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "keeps no rows"),
+        ("source = 'gcse'", "formula = 'gcse ~ lrtt + (1|school)'", DataError, "lrtt"),
+        ("source = 'gcse'\ngroup_mean = { lrt = 'schol' }", "formula = 'gcse ~ lrt + (1|school)'", DataError, "'schol'"),
+    ],
+)
+def test_data_errors_when_building(tmp_path, data, model, error, needle):
+    path = write(tmp_path, f"[data]\n{data}\n[model]\n{model}\n")
+    mf = load_model_file(path)
+    with pytest.raises(error) as info:
+        mf.build()
+    assert needle in str(info.value)
+
+
+def test_unknown_prior_key_is_a_prior_error(tmp_path):
+    path = write(
+        tmp_path,
+        "[data]\nsource = 'sleepstudy'\n[model]\nformula = 'Reaction ~ Days + (1|Subject)'\n"
+        "[priors]\n'sd:Subjet' = { dist = 'HalfNormal', sigma = 1 }\n",
+    )
+    with pytest.raises(PriorError, match="sd:Subjet"):
+        load_model_file(path).build()
+
+
+def test_missing_file():
+    with pytest.raises(SpecError, match="not found"):
+        load_model_file("does/not/exist.toml")

@@ -1,0 +1,324 @@
+"""Predictions: group-effect semantics (include / exclude / marginal, new groups), newdata
+encoding, save/load; margins, hypothesis and Bayesian R-squared.
+
+The fitted models are built once per test session by the cached functions below, which
+the other prediction test files import (``from test_predict import ...``), so the whole
+suite compiles four models: sleepstudy (gaussian), a simulated logit model and simulated
+overdispersed counts fitted as poisson and as negative binomial.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+import hierbayes as hb
+from hierbayes.predict.predict import thin
+from hierbayes.results.stats import flatten_draws
+
+FIT = dict(draws=400, tune=400, chains=4, random_seed=1, progressbar=False)
+
+
+def _quiet_fit(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes of short test chains
+        return model.fit(**FIT)
+
+
+@functools.cache
+def sleep_fit():
+    df = hb.datasets.load("sleepstudy")
+    return _quiet_fit(hb.Model("Reaction ~ Days + (Days | Subject)", df))
+
+
+@functools.cache
+def logit_data() -> pd.DataFrame:
+    """30 groups x 20 rows, group sd 1.5 on the logit scale (strong attenuation)."""
+    rng = np.random.default_rng(7)
+    J, n = 30, 20
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(size=J * n)
+    arm = rng.choice(["a", "b"], J * n)
+    u = rng.normal(0, 1.5, J)
+    p = expit(0.8 + 0.5 * x + 0.4 * (arm == "b") + u[g])
+    return pd.DataFrame({"y": rng.binomial(1, p), "x": x, "arm": arm, "g": [f"s{k}" for k in g]})
+
+
+@functools.cache
+def logit_fit():
+    return _quiet_fit(hb.Model("y ~ x + arm + (1 | g)", logit_data(), family="bernoulli"))
+
+
+@functools.cache
+def count_data() -> pd.DataFrame:
+    """Negative-binomial counts (phi = 1.5) with group intercepts: overdispersed for a
+    poisson model even after its group effects."""
+    rng = np.random.default_rng(7)
+    J, n = 40, 10
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(size=J * n)
+    mu = np.exp(1.0 + 0.3 * x + rng.normal(0, 0.5, J)[g])
+    y = rng.negative_binomial(1.5, 1.5 / (1.5 + mu))
+    return pd.DataFrame({"y": y, "x": x, "g": [f"g{k}" for k in g]})
+
+
+@functools.cache
+def count_fit(family: str):
+    return _quiet_fit(hb.Model("y ~ x + (1 | g)", count_data(), family=family))
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    return sleep_fit()
+
+
+@pytest.fixture(scope="module")
+def logit():
+    return logit_fit()
+
+
+def _newdata() -> pd.DataFrame:
+    days = np.arange(10.0)
+    return pd.DataFrame({
+        "Days": np.concatenate([days, days, days, [3.0]]),
+        "Subject": ["308"] * 10 + ["NEW"] * 10 + ["NEW2"] * 10 + ["NEW"],
+    })
+
+
+def _n_draws(fit) -> int:
+    return fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+
+
+# ============================================================== new groups
+
+
+def test_new_group_is_wider_and_centred_on_population_mean(sleep):
+    nd = _newdata()
+    pred = sleep.predict(nd, new_groups="sample", random_seed=1)
+    table = pred.summary()
+    width = (table["upper"] - table["lower"]).to_numpy()
+    known, new = slice(0, 10), slice(10, 20)
+    assert np.all(width[new] > width[known])
+    # the centre of a new group's predictions is the population (fixed-part) mean, up to
+    # the Monte Carlo error of one fresh effect per draw
+    population = sleep.predict(nd, groups="exclude").values[:, new]
+    diff = pred.values[:, new] - population
+    se = diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
+    assert np.all(np.abs(diff.mean(axis=0)) < 4 * se)
+    assert table.attrs["new_levels"] == {"Subject": ("NEW", "NEW2")}
+    # a new group's interval is about as wide as group sd plus fixed-part uncertainty:
+    # clearly wider than the population-mean interval it is centred on
+    pop_width = np.quantile(population, 0.975, axis=0) - np.quantile(population, 0.025, axis=0)
+    assert np.all(width[new] > 1.5 * pop_width)
+
+
+def test_zero_and_sample_differ_exactly_as_documented(sleep):
+    nd = _newdata()
+    zero = sleep.predict(nd, kind="linear", new_groups="zero").values
+    sample = sleep.predict(nd, kind="linear", new_groups="sample", random_seed=2).values
+    exclude = sleep.predict(nd, kind="linear", groups="exclude").values
+    include_known = slice(0, 10)
+    # known levels never depend on the policy
+    np.testing.assert_array_equal(zero[:, include_known], sample[:, include_known])
+    # 'zero' is exactly the no-group-effect prediction for unseen levels
+    np.testing.assert_array_equal(zero[:, 10:], exclude[:, 10:])
+    # 'sample' adds u0 + Days * u1, one (u0, u1) per draw and new level, shared by its rows
+    d = sample - zero
+    np.testing.assert_allclose(d[:, 30], d[:, 13], atol=1e-9)  # two rows of NEW at Days 3
+    days = np.arange(10.0)
+    np.testing.assert_allclose(d[:, 10:20], d[:, [10]] + days * (d[:, [11]] - d[:, [10]]), atol=1e-8)
+    # ... drawn from N(0, Sigma): standardised by the draw's sds they are N(0, 1)
+    sd = flatten_draws(sleep.posterior["sd_Subject"])  # (S, 2): Intercept, Days
+    S = _n_draws(sleep)
+    for k, z in enumerate([d[:, 10], d[:, 11] - d[:, 10]]):
+        z = z / sd[:, k]
+        assert abs(z.mean()) < 4 / np.sqrt(S)
+        assert abs(z.var() - 1) < 4 * np.sqrt(2 / S)
+    # two different new levels get independent effects
+    r = np.corrcoef(d[:, 10], d[:, 20])[0, 1]
+    assert abs(r) < 4 / np.sqrt(S)
+
+
+def test_new_groups_error_names_levels(sleep):
+    with pytest.raises(hb.DataError, match="Subject.*'NEW', 'NEW2'"):
+        sleep.predict(_newdata(), new_groups="error")
+    # the policy only matters when group effects are included
+    sleep.predict(_newdata(), groups="exclude", new_groups="error")
+
+
+def test_newdata_encoding_errors(sleep, logit):
+    with pytest.raises(hb.DataError, match="'Days'"):
+        sleep.predict(pd.DataFrame({"Subject": ["308"]}))
+    with pytest.raises(hb.DataError, match=r"\['c'\] of 'arm'"):
+        logit.predict(pd.DataFrame({"x": [0.0], "arm": ["c"], "g": ["s0"]}))
+    with pytest.raises(hb.SpecError, match="kind"):
+        sleep.predict(kind="probability")
+    with pytest.raises(hb.SpecError, match="groups"):
+        sleep.predict(groups="conditional")
+
+
+def test_training_rows_and_tidy_output(sleep):
+    pred = sleep.predict()
+    n = sleep.model.design.n_obs
+    assert pred.draws.dims == ("chain", "draw", "obs") and pred.draws.sizes["obs"] == n
+    table = pred.summary(prob=0.9)
+    assert list(table.columns) == ["Days", "Subject", "mean", "sd", "median", "lower", "upper"]
+    assert table.attrs["interval"].startswith("90%")
+    assert "predictions" in pred.to_datatree().children
+    # the expected response of the training rows is fixed part + each subject's effects
+    post = sleep.posterior
+    b = flatten_draws(post["b"])[:, 0]
+    a = flatten_draws(post["Intercept"])
+    re = flatten_draws(post["re_Subject"])
+    codes = sleep.model.design.groups[0].codes
+    days = sleep.model.data["Days"].to_numpy(float)
+    expected = a[:, None] + b[:, None] * days + re[:, codes, 0] + re[:, codes, 1] * days
+    np.testing.assert_allclose(pred.values, expected, rtol=1e-10)
+
+
+def test_response_draws_add_residual_noise(sleep):
+    nd = _newdata().iloc[:10]
+    mean = sleep.predict(nd)
+    resp = sleep.predict(nd, kind="response", random_seed=1)
+    sigma = float(sleep.posterior["sigma"].mean())
+    sd_resp = resp.values.std(axis=0)
+    expected = np.sqrt(mean.values.var(axis=0) + sigma**2)
+    np.testing.assert_allclose(sd_resp, expected, rtol=0.1)
+
+
+# ================================================== population-averaged predictions
+
+
+def test_identity_link_marginal_equals_exclude(sleep):
+    nd = _newdata()
+    np.testing.assert_array_equal(
+        sleep.predict(nd, groups="marginal").values, sleep.predict(nd, groups="exclude").values
+    )
+
+
+def test_logit_marginal_is_closer_to_half_and_matches_monte_carlo(logit):
+    nd = pd.DataFrame({"x": [-2.0, -1.0, 0.0, 1.5], "arm": ["a", "a", "b", "a"], "g": ["s0", "s1", "new", "s2"]})
+    marginal = logit.predict(nd, groups="marginal").values
+    zero = logit.predict(nd, groups="exclude").values
+    # attenuation towards 1/2, draw by draw and row by row
+    assert np.all(np.sign(marginal - 0.5) == np.sign(zero - 0.5))
+    assert np.all(np.abs(marginal - 0.5) < np.abs(zero - 0.5))
+    # the row identity (group) does not matter for a population-averaged prediction
+    eta = logit.predict(nd, kind="linear", groups="exclude").values
+    sd = flatten_draws(logit.posterior["sd_g"]).reshape(-1)
+    rng = np.random.default_rng(11)
+    draws = rng.choice(len(sd), 40, replace=False)
+    z = rng.standard_normal(20_000)
+    for s in draws:
+        values = expit(eta[s][:, None] + sd[s] * z[None, :])
+        mc = values.mean(axis=1)
+        se = values.std(axis=1) / np.sqrt(z.size)
+        assert np.all(np.abs(marginal[s] - mc) < 5 * se + 1e-6)
+    # and the gap is large enough to matter here (sd(g) ~ 1.5)
+    assert np.mean(zero[:, 3] - marginal[:, 3]) > 0.03
+
+
+def test_predictions_survive_save_and_load(sleep, tmp_path):
+    path = tmp_path / "sleep.nc"
+    sleep.save(path)
+    loaded = hb.load(path)
+    nd = _newdata()
+    for kwargs in (dict(), dict(kind="response"), dict(groups="marginal"), dict(kind="linear", new_groups="zero")):
+        before = sleep.predict(nd, random_seed=5, **kwargs).values
+        after = loaded.predict(nd, random_seed=5, **kwargs).values
+        np.testing.assert_array_equal(before, after)
+    np.testing.assert_array_equal(sleep.predict().values, loaded.predict().values)
+
+
+# ====================================================================== margins
+
+
+def test_margins_linear_model_is_exact(sleep):
+    post = sleep.posterior
+    a = flatten_draws(post["Intercept"])
+    b = flatten_draws(post["b"])[:, 0]
+    m = sleep.margins(at={"Days": [0, 4.5, 9]})
+    values = flatten_draws(m.draws)
+    for k, d in enumerate([0, 4.5, 9]):
+        np.testing.assert_allclose(values[:, k], a + b * d, rtol=1e-9)
+    table = m.summary()
+    assert list(table["Days"]) == [0, 4.5, 9]
+    dydx = flatten_draws(sleep.margins(dydx="Days").draws)[:, 0]
+    np.testing.assert_allclose(dydx, b, rtol=1e-6)
+
+
+def test_margins_by_group_and_factor_contrast(sleep, logit):
+    by = sleep.margins(at={"Days": [0]}, by="Subject", groups="include").summary()
+    assert len(by) == 18 and set(by["Subject"]) == set(sleep.model.design.groups[0].levels)
+    contrast = logit.margins(dydx="arm", ndraws=200)
+    table = contrast.summary()
+    assert list(table["term"]) == ["b - a"]
+    # average over the data of p(arm=b) - p(arm=a), population-averaged
+    df = logit.model.data
+    pb = logit.predict(df.assign(arm="b"), groups="marginal", ndraws=200, random_seed=0).values.mean(axis=1)
+    pa = logit.predict(df.assign(arm="a"), groups="marginal", ndraws=200, random_seed=0).values.mean(axis=1)
+    np.testing.assert_allclose(flatten_draws(contrast.draws)[:, 0], pb - pa, atol=1e-10)
+    # a monotone link: the contrast has the sign of the coefficient, draw by draw
+    coef = flatten_draws(thin(logit.posterior, 200)["b"].sel(b_term="arm[b]"))
+    np.testing.assert_array_equal(np.sign(flatten_draws(contrast.draws)[:, 0]), np.sign(coef))
+    with pytest.raises(hb.DataError, match="nope"):
+        sleep.margins(at={"nope": [1]})
+
+
+# =================================================================== hypothesis
+
+
+def test_hypothesis_probabilities(sleep):
+    post = sleep.posterior
+    a = flatten_draws(post["Intercept"])
+    b = flatten_draws(post["b"])[:, 0]
+    sd = flatten_draws(post["sd_Subject"])
+    h = sleep.hypothesis(["Days > 10", "Intercept + Days > 260", "sd(Intercept) > 2", "sd(Days|Subject) < 7", "Days / sigma"])
+    assert h.loc["Days > 10", "prob"] == pytest.approx(np.mean(b > 10))
+    assert h.loc["Days > 10", "estimate"] == pytest.approx(np.mean(b - 10))
+    assert h.loc["Intercept + Days > 260", "prob"] == pytest.approx(np.mean(a + b > 260))
+    assert h.loc["sd(Intercept) > 2", "prob"] == pytest.approx(np.mean(sd[:, 0] > 2))
+    assert h.loc["sd(Days|Subject) < 7", "prob"] == pytest.approx(np.mean(sd[:, 1] < 7))
+    assert h.loc["sd(Days|Subject) < 7", "estimate"] == pytest.approx(np.mean(7 - sd[:, 1]))
+    assert np.isnan(h.loc["Days / sigma", "prob"])
+    p = h.loc["Days > 10", "prob"]
+    assert h.loc["Days > 10", "evidence_ratio"] == pytest.approx(p / (1 - p))
+
+
+def test_hypothesis_errors_name_valid_parameters(sleep, logit):
+    with pytest.raises(hb.SpecError, match="Did you mean 'Days'"):
+        sleep.hypothesis("Dayz > 1")
+    with pytest.raises(hb.SpecError, match=r"sd\(Days\)"):
+        sleep.hypothesis("sd(Dayz) > 1")
+    with pytest.raises(hb.SpecError, match="use >"):
+        sleep.hypothesis("Days == 1")
+    h = logit.hypothesis("`arm[b]` > 0 and x > 0")
+    b = logit.posterior["b"]
+    both = (flatten_draws(b.sel(b_term="arm[b]")) > 0) & (flatten_draws(b.sel(b_term="x")) > 0)
+    assert h["prob"].iloc[0] == pytest.approx(np.mean(both))
+
+
+# ===================================================================== R-squared
+
+
+def test_bayes_r2(sleep, logit):
+    table = sleep.r2()
+    assert list(table.index) == ["conditional", "marginal"]
+    assert table.loc["conditional", "mean"] > table.loc["marginal", "mean"] + 0.3
+    # definition check: var(mu) / (var(mu) + var(y - mu)) per draw
+    from hierbayes.predict.margins import r2_draws
+
+    mu = sleep.predict().values
+    y = sleep.model.design.y
+    vf, vr = mu.var(axis=1, ddof=1), (y - mu).var(axis=1, ddof=1)
+    np.testing.assert_allclose(r2_draws(sleep), vf / (vf + vr))
+    # with the model-based residual variance sigma^2 (ArviZ's bayesian_r2) it is close
+    sigma2 = flatten_draws(sleep.posterior["sigma"]) ** 2
+    assert abs(np.mean(vf / (vf + sigma2)) - table.loc["conditional", "mean"]) < 0.03
+    lt = logit.r2()
+    assert 0 < lt.loc["marginal", "mean"] < lt.loc["conditional", "mean"] < 1
