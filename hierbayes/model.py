@@ -150,7 +150,7 @@ class Model:
         # Pointwise log-likelihood (numpy, every family) so az.loo / az.compare work.
         posterior = run.idata.posterior.to_dataset()
         if chains * draws * self.design.n_obs <= MAX_STORED_ELEMENTS:
-            run.idata["log_likelihood"] = log_likelihood_group(posterior, self.spec, self.design)
+            run.idata["log_likelihood"] = log_likelihood_group(posterior, self.design.spec, self.design)
         else:
             warnings.warn(
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "

@@ -300,7 +300,7 @@ def marginsplot(margins, x: str | None = None, prob: float = 0.95, ax=None):
     parts = table.groupby(others, sort=False) if others else [((), table)]
     numeric_x = x is not None and pd.api.types.is_numeric_dtype(table[x])
     for i, (key, part) in enumerate(parts):
-        label = ", ".join(f"{c}={v}" for c, v in zip(others, key if isinstance(key, tuple) else (key,))) or None
+        label = ", ".join(f"{c}={v}" for c, v in zip(others, key if isinstance(key, tuple) else (key,), strict=True)) or None
         xs = part[x].to_numpy() if x is not None else np.arange(len(part))
         positions = xs if numeric_x else np.arange(len(part)) + (i - (len(parts) - 1) / 2) * 0.08
         color = f"C{i % 10}"
@@ -318,7 +318,7 @@ def marginsplot(margins, x: str | None = None, prob: float = 0.95, ax=None):
     ylabel = {"mean": "expected response", "linear": "linear prediction", "dydx": f"effect of {margins.dydx}"}[margins.what]
     ax.set_ylabel(f"{ylabel} ({round(prob * 100)}% interval)")
     ax.set_title(f"Margins ({margins.groups} over group effects)")
-    if len(parts) > 1:
+    if 1 < len(parts) <= 10:
         ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -476,7 +476,10 @@ def compare(table):
     """
     import arviz as az
 
-    return _figure(az.plot_compare(table, backend="matplotlib"))
+    pc = az.plot_compare(table, backend="matplotlib", figure_kwargs={"figsize": (6.5, 0.6 * len(table) + 1.8)})
+    fig = _figure(pc)
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------ MRP (poststratification)

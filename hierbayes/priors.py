@@ -242,7 +242,9 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
         if name == "Intercept":
             continue  # ordinal thresholds, handled with the fixed effects
         if name == "sigma":
-            prior = Prior("HalfStudentT", nu=3.0, sigma=scale)
+            # sigma is on the data scale whatever the link (gaussian/student with log link)
+            data_scale = family.link_scale(np.asarray(design.y, dtype=float), design.trials, "identity")
+            prior = Prior("HalfStudentT", nu=3.0, sigma=float(data_scale))
         else:
             dist, params = (family.aux_priors or {})[name]
             prior = Prior(dist, **params)

@@ -318,6 +318,10 @@ def _flatten(values: np.ndarray, lead: int, triangle: bool) -> np.ndarray:
 # ====================================================================== the engine
 
 
+class _GraphChanged(Exception):
+    """The graph built for a response differs from the reference graph beyond its data."""
+
+
 class _Engine:
     """The model's log density compiled to JAX once per process, with its data as arguments.
 
@@ -326,7 +330,9 @@ class _Engine:
     per reference response. The constants of the log-density graph that differ between the
     references are the ones computed from the response (``y`` itself, ``Z'y``, ``y'y``...);
     they become arguments of the compiled function. Each simulation rebuilds the (cheap)
-    PyTensor graph for its response only to read those constants, so JAX compiles once.
+    PyTensor graph for its response only to read those constants, so JAX compiles once. A
+    response whose graph differs beyond those constants (PyTensor merges equal constants,
+    e.g. ``y == trials`` when every trial succeeds) gets a compilation of its own.
     """
 
     def __init__(self, job: _Job) -> None:
@@ -342,9 +348,11 @@ class _Engine:
         self.job = job
         s = job.settings
         builds = [self._build(y) for y in job.reference_y]
+        # PyTensor merges equal constants (e.g. y == trials when every trial succeeds), which
+        # changes the graph; compare only references with the most common number of constants
+        sizes = [len(c) for _, _, c in builds]
+        builds = [b for b, n in zip(builds, sizes) if n == max(set(sizes), key=sizes.count)]
         pm_model, logp, consts = builds[0]
-        if any(len(c) != len(consts) for _, _, c in builds[1:]):
-            raise SamplingError("SBC: the structure of the model's graph depends on the response")
         self.lifted = [
             i for i in range(len(consts))
             if any(not np.array_equal(consts[i].data, c[i].data) for _, _, c in builds[1:])
@@ -424,17 +432,18 @@ class _Engine:
             for i, (c, r) in enumerate(zip(consts, self.reference)) if i not in lifted
         )
         if not same:
-            raise SamplingError(
-                "SBC: a constant of the model's graph changed with the response but not between "
-                "the reference responses; this simulation cannot reuse the compiled model"
-            )
+            raise _GraphChanged
         return [np.asarray(consts[i].data) for i in self.lifted]
 
     def run(self, sim: _Sim) -> _SimResult:
         jax = self._jax
         s = self.job.settings
         start = time.perf_counter()
-        data = self.data_for(sim.y)
+        try:
+            data = self.data_for(sim.y)
+        except _GraphChanged:
+            # this response gives a differently shaped graph: compile one engine just for it
+            return _Engine(replace(self.job, reference_y=(sim.y,))).run(sim)
         keys = jax.random.split(jax.random.PRNGKey(sim.seed % 2**32), s.chains)
         draws, div, hits = self._fit(keys, data)
         values = np.concatenate(
@@ -726,7 +735,7 @@ def sbc(
         parameterization=pins,
         targets=tuple(targets),
         settings=settings,
-        reference_y=tuple(y[: min(3, n_sims)]),
+        reference_y=tuple(y[: min(5, n_sims)]),
         matrices=correlation_names(model.spec),
     )
 

@@ -95,6 +95,6 @@ def test_exact_logo_refits_agree_with_integrated_psis(sleep):
     integ = sleep.logo(random_seed=1).pointwise.set_index("Subject")
     exact = sleep.logo(method="exact", levels=["310", "330"], random_seed=1, draws=400, tune=400)
     assert exact.method == "exact" and list(exact.pointwise["Subject"]) == ["310", "330"]
-    for level, elpd in zip(exact.pointwise["Subject"], exact.pointwise["elpd"]):
+    for level, elpd in zip(exact.pointwise["Subject"], exact.pointwise["elpd"], strict=True):
         assert integ.loc[level, "pareto_k"] < 0.7
         assert elpd == pytest.approx(integ.loc[level, "elpd"], abs=0.3)

@@ -124,6 +124,35 @@ def test_sbc_argument_errors_do_not_fit(monkeypatch: pytest.MonkeyPatch) -> None
         hb.sbc(model, n_sims=10, var_names=["sd_G"])
 
 
+def test_dask_client_receives_the_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Dask plumbing with a user's client (threads, so the patched fit is seen)."""
+    distributed = pytest.importorskip("distributed")
+    sbc_module = importlib.import_module("hierbayes.sbc")
+    def fake_chunk(job, sims):  # runs on the worker (a pickled copy): report the chunk size
+        n = len(sims[0].truth)
+        return [
+            sbc_module._SimResult(s.index, np.full(n, s.index), s.truth, np.ones(n), 0, len(sims), 1.0, 400.0, 0.1)
+            for s in sims
+        ]
+
+    def fake_prior(model, pins, targets, n_sims, seed):  # skip PyMC's prior sampler
+        truth = pd.DataFrame({"Intercept": np.arange(n_sims) * 0.5, "sd_g[Intercept]": 1.0, "sigma": 2.0})
+        return truth, np.zeros((n_sims, 20))
+
+    monkeypatch.setattr(sbc_module, "_run_chunk", fake_chunk)
+    monkeypatch.setattr(sbc_module, "_prior_draws", fake_prior)
+    df = pd.DataFrame({"y": np.linspace(0.0, 1.0, 20), "g": np.repeat(["a", "b", "c", "d"], 5)})
+    model = hb.Model("y ~ 1 + (1 | g)", df)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        res = hb.sbc(model, n_sims=12, random_seed=5, client=client)
+    assert res.executor == "dask" and res.workers == 1
+    assert (res.fits["treedepth_hits"] == 3).all()  # 4 chunks of 3 for one worker
+    assert res.ranks.index.tolist() == list(range(12))
+    assert res.ranks["sd_g[Intercept]"].tolist() == list(range(12))
+    np.testing.assert_array_equal(res.posterior_mean.to_numpy(), res.truth.to_numpy())
+    assert list(res.ranks.columns) == ["Intercept", "sd_g[Intercept]", "sigma"]
+
+
 # ------------------------------------------------------------------------- slow: SBC
 
 

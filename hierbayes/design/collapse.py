@@ -217,7 +217,10 @@ def collapse_for_fit(design: Design, collapse: bool | str = "auto") -> Design:
     SpecError
         For an invalid ``collapse`` value, or ``collapse=True`` with another family.
     """
-    if collapse not in COLLAPSE_OPTIONS or isinstance(collapse, int) and not isinstance(collapse, bool):
+    if isinstance(collapse, np.bool_):
+        collapse = bool(collapse)
+    valid = collapse == "auto" if isinstance(collapse, str) else isinstance(collapse, bool)
+    if not valid:
         raise SpecError(f"collapse={collapse!r}: valid values are 'auto', True and False")
     if collapse is False:
         return design

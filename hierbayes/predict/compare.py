@@ -198,7 +198,7 @@ def _group_sums(values: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndar
 def _without_blocks(blocks: Sequence, drop: Sequence[bool]) -> list:
     """Group blocks with the dropped ones contributing nothing."""
     out = []
-    for block, d in zip(blocks, drop):
+    for block, d in zip(blocks, drop, strict=True):
         if d:
             out.append(types.SimpleNamespace(codes=np.asarray(block.codes), X=np.zeros_like(np.asarray(block.X, float))))
         else:
@@ -210,7 +210,7 @@ def _proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
     """Per level of the held-out factor: mean (J, K) and Cholesky (J, K, K) of the fit's
     posterior of its effects (all blocks of the factor stacked), the importance proposal."""
     posterior = fit.posterior
-    parts = [flatten_draws(posterior[n.effects]) for n, d in zip(block_names(fit.spec), drop) if d]
+    parts = [flatten_draws(posterior[n.effects]) for n, d in zip(block_names(fit.spec), drop, strict=True) if d]
     u = np.concatenate(parts, axis=2)  # (S, J, K)
     mean = u.mean(axis=0)
     centred = u - mean
@@ -221,7 +221,7 @@ def _proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
 
 def _prior_cholesky(posterior: xr.Dataset, spec, drop: Sequence[bool]) -> np.ndarray:
     """(S, K, K) block-diagonal Cholesky factor of the held-out factor's effects."""
-    chols = [block_covariance_cholesky(posterior, n) for n, d in zip(block_names(spec), drop) if d]
+    chols = [block_covariance_cholesky(posterior, n) for n, d in zip(block_names(spec), drop, strict=True) if d]
     S = chols[0].shape[0]
     K = sum(c.shape[1] for c in chols)
     out = np.zeros((S, K, K))
@@ -282,7 +282,7 @@ def integrated_group_loglik(
     S, K, _ = chol.shape
     logdet = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)  # (S,)
     chol_inv = np.linalg.inv(chol)
-    Z = np.concatenate([np.asarray(b.X, float) for b, d in zip(rows.groups, drop) if d], axis=1)  # (n, K)
+    Z = np.concatenate([np.asarray(b.X, float) for b, d in zip(rows.groups, drop, strict=True) if d], axis=1)  # (n, K)
     codes = np.asarray(codes)
     y = np.asarray(y, float)
     if analytic is None:

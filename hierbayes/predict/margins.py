@@ -12,7 +12,7 @@ import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,8 @@ def _set_column(frame: pd.DataFrame, column: str, value) -> None:
         cats = original.cat.categories
         if value not in set(cats) and str(value) in {str(c) for c in cats}:
             value = next(c for c in cats if str(c) == str(value))
+        if value not in set(cats):
+            raise DataError(f"at: {value!r} is not a level of {column!r}; levels: {[str(c) for c in cats]}")
         frame[column] = pd.Categorical([value] * len(frame), categories=cats, ordered=original.cat.ordered)
     else:
         frame[column] = value
@@ -177,7 +179,7 @@ def margins(
     blocks, grid_rows = [], []
     for combo in combos:
         f = frame.copy()
-        for column, value in zip(at_names, combo):
+        for column, value in zip(at_names, combo, strict=True):
             _set_column(f, column, value)
         if dydx is None:
             result, terms = averaged(f), [None]
@@ -186,7 +188,7 @@ def margins(
         for t_index, term in enumerate(terms):
             blocks.append(result[..., t_index] if dydx is not None else result)
             for g in range(len(by_table)):
-                row = dict(zip(at_names, combo))
+                row = dict(zip(at_names, combo, strict=True))
                 row.update(by_table.iloc[g].to_dict())
                 if dydx is not None:
                     row["term"] = term
@@ -239,6 +241,7 @@ def _effect(frame: pd.DataFrame, column: str, averaged, eps: float | None):
 
 # ===================================================================== hypothesis
 
+_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_.]")
 _FUNCTIONS = {
     "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
     "inv_logit": special.expit, "expit": special.expit, "logit": special.logit,
@@ -296,6 +299,7 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
         return placeholder(name)
 
     text = re.sub(r"`([^`]+)`", backquoted, text)
+    ident = _IDENTIFIER_CHAR
     out, i = [], 0
     ordered = sorted(names, key=len, reverse=True)
     while i < len(text):
@@ -304,7 +308,6 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
             if text.startswith(name, i):
                 before = text[i - 1] if i else " "
                 after = text[i + len(name)] if i + len(name) < len(text) else " "
-                ident = re.compile(r"[A-Za-z0-9_.]")
                 if ident.match(before) or (ident.match(after) and ident.match(name[-1])):
                     continue
                 hit = name
@@ -382,7 +385,7 @@ class _Evaluator:
     def _Compare(self, node):
         left = self(node.left)
         out = None
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             fn = _COMPARISONS.get(type(op))
             if fn is None:
                 raise SpecError(f"hypothesis {self.text!r}: use >, >=, < or <= (a continuous parameter equals a value with probability 0)")

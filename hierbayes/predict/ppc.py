@@ -363,10 +363,10 @@ def with_group_effects(draws: xr.Dataset, model, rng: np.random.Generator) -> xr
     from .linpred import sample_new_effects
 
     chains, n_draws = draws.sizes["chain"], draws.sizes["draw"]
-    for block, names in zip(row_design(model).groups, block_names(model.spec)):
+    for block, names in zip(row_design(model).groups, block_names(model.spec), strict=True):
         if names.effects in draws:
             continue
-        def effects(values: np.ndarray) -> xr.DataArray:
+        def effects(values: np.ndarray, block=block, names=names) -> xr.DataArray:
             return xr.DataArray(
                 values.reshape(chains, n_draws, block.n_levels, block.n_columns),
                 dims=("chain", "draw", names.level_dim, names.column_dim),

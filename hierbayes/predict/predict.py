@@ -25,7 +25,7 @@ Three choices say what a prediction is:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +36,7 @@ from scipy.stats import qmc
 
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
-from ..params import BlockNames, block_names
+from ..params import block_names
 from ..results.stats import flatten_draws, interval_label, summarize
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 
@@ -160,7 +160,7 @@ def _standard_normal_points(S: int, dim: int, n_mc: int, rng: np.random.Generato
 def group_effect_draws(posterior: xr.Dataset, spec, blocks: Sequence, which: Sequence[bool] | None = None):
     """(names, Cholesky (S, K, K), row columns (n, K)) of the blocks selected by ``which``."""
     out = []
-    for i, (block, names) in enumerate(zip(blocks, block_names(spec))):
+    for i, (block, names) in enumerate(zip(blocks, block_names(spec), strict=True)):
         if which is not None and not which[i]:
             continue
         out.append((names, block_covariance_cholesky(posterior, names), np.asarray(block.X, dtype=float)))

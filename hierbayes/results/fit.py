@@ -100,11 +100,20 @@ class Fit:
             *((design.describe(),) if hasattr(design, "describe") else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
+            *self._parameterization_line(),
             f"Intervals: {tables.interval_label(prob)}",
         )
         sections = list(self.model_sections(prob, exponentiate=exponentiate))
         footer = ("Diagnostics: " + str(self.diagnostics),)
         return Summary(header, tuple(sections), footer)
+
+    def _parameterization_line(self) -> tuple[str, ...]:
+        """How each group term was sampled: centered, noncentered or marginal (integrated out
+        and drawn afterwards); override with Model(parameterization=...)."""
+        chosen = self.info.parameterization
+        if not chosen:
+            return ()
+        return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()),)
 
     def model_sections(self, prob: float, exponentiate: bool = False) -> list[Section]:
         fixed = self.fixef(prob, exponentiate=exponentiate)
