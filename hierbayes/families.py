@@ -7,18 +7,18 @@ to recompile a model.
 
 Families (aliases in brackets)
 ------------------------------
-========================== ======================= ========================================
-family                     links (default first)   family parameters (posterior names)
-========================== ======================= ========================================
-gaussian                   identity, log           sigma
-bernoulli                  logit, probit, cloglog
-binomial                   logit, probit, cloglog  (trials from ``y | trials(n)``/``cbind``)
-poisson                    log
-negbinomial [negativebin.] log                     phi: var = mu + mu^2 / phi
-cumulative                 logit, probit           Intercept: K-1 ordered thresholds
-student [t]                identity, log           sigma, nu
-gamma                      log                     shape: var = mu^2 / shape
-========================== ======================= ========================================
+============================== ======================= ========================================
+family [alias]                 links (default first)   family parameters (posterior names)
+============================== ======================= ========================================
+gaussian                       identity, log           sigma
+bernoulli                      logit, probit, cloglog
+binomial                       logit, probit, cloglog  (trials from ``y | trials(n)``/``cbind``)
+poisson                        log
+negbinomial [negativebinomial] log                     phi: var = mu + mu^2 / phi
+cumulative                     logit, probit           Intercept: K-1 ordered thresholds
+student [t]                    identity, log           sigma, nu
+gamma                          log                     shape: var = mu^2 / shape
+============================== ======================= ========================================
 
 Conventions of the numpy callables ``mean``, ``simulate`` and ``log_likelihood``:
 ``eta`` is the linear predictor, shape (S, n) for S posterior draws (or (n,));

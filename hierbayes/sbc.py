@@ -345,6 +345,9 @@ class _Engine:
         from numpyro.infer.hmc import hmc
         from pytensor.graph.replace import graph_replace
 
+        from .backends.pymc.sample import enable_jax_cache
+
+        enable_jax_cache()  # a later SBC of the same model loads the compiled fit from disk
         self.job = job
         s = job.settings
         builds = [self._build(y) for y in job.reference_y]
@@ -514,7 +517,8 @@ def _run_chunk(job: _Job, sims: Sequence[_Sim]) -> list[_SimResult]:
         except Exception as exc:  # noqa: BLE001 - one failed fit must not lose the others
             n = len(sim.truth)
             nan = np.full(n, np.nan)
-            out.append(_SimResult(sim.index, nan, nan, nan, 0, 0, math.nan, math.nan, 0.0, f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            out.append(_SimResult(sim.index, nan, nan, nan, 0, 0, math.nan, math.nan, 0.0, error))
     return out
 
 
@@ -589,7 +593,8 @@ def _run_dask(job: _Job, sims: list[_Sim], workers: int, client, done: list[_Sim
 
 
 def _settings(draws: int, tune: int, chains: int, target_accept: float, ranked_draws: int) -> SBCSettings:
-    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1), ("ranked_draws", ranked_draws, 1)):
+    checks = (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1), ("ranked_draws", ranked_draws, 1))
+    for name, value, low in checks:
         if not isinstance(value, (int, np.integer)) or value < low:
             raise SamplingError(f"{name}={value!r}: must be an integer >= {low}")
     if not 0.0 < target_accept < 1.0:
@@ -636,6 +641,10 @@ def _prior_draws(model, pins: dict[str, str], targets: list[str], n_sims: int, s
         )
     values, labels = [], []
     for name in targets:
+        if name not in prior.prior:
+            raise SpecError(
+                f"var_names: {name!r} is not a parameter of the model's prior (it is drawn after sampling)"
+            )
         arr = np.asarray(prior.prior[name].values)[0]  # (n_sims, *shape)
         triangle = name in correlation_names(model.spec)
         labels += _labels(pm_model, name, arr.shape[1:], triangle)
@@ -701,7 +710,8 @@ def sbc(
     """
     from .model import Model
 
-    if multiprocessing.parent_process() is not None and getattr(multiprocessing.current_process(), "_inheriting", False):
+    starting = getattr(multiprocessing.current_process(), "_inheriting", False)
+    if multiprocessing.parent_process() is not None and starting:
         raise SamplingError(f"sbc() was called while a worker process was starting: {_MAIN_GUARD}")
     if not isinstance(model, Model):
         raise SpecError(f"sbc() needs a hierbayes.Model, got {type(model).__name__}")
@@ -720,7 +730,8 @@ def sbc(
     present = list(compiled.model.named_vars)
     for name in targets:
         if name not in present or name in {v.name for v in compiled.model.observed_RVs}:
-            valid = default_targets(model) + [v.name for v in compiled.model.free_RVs if v.name not in default_targets(model)]
+            defaults = default_targets(model)
+            valid = defaults + [v.name for v in compiled.model.free_RVs if v.name not in defaults]
             raise SpecError(f"var_names: no parameter {name!r}.{did_you_mean(name, valid)} Valid: {valid}")
 
     seeds = np.random.SeedSequence(random_seed)

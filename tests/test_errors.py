@@ -254,7 +254,7 @@ def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tm
     monkeypatch.setattr(pymc, "sample", interrupted)
     monkeypatch.chdir(tmp_path)
     model = hb.Model(FORMULA, sleep)
-    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and nothing was written"):
+    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and no file was written"):
         model.fit(draws=10, tune=10, chains=2, progressbar=False)
     assert list(tmp_path.iterdir()) == []
     assert sample.run_nuts.__module__ == "hierbayes.backends.pymc.sample"

@@ -89,3 +89,8 @@ def test_plot_errors_name_valid_choices(sleep, sleep_check):
     with pytest.raises(hb.SpecError, match="PPC kinds"):
         sleep_check.plot("violin")
     plt.close("all")
+
+
+def test_ppc_shows_its_plot_in_notebooks(sleep_check):
+    png = sleep_check._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000

@@ -153,6 +153,29 @@ def test_dask_client_receives_the_fits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list(res.ranks.columns) == ["Intercept", "sd_g[Intercept]", "sigma"]
 
 
+def test_ctrl_c_keeps_the_finished_simulations(monkeypatch: pytest.MonkeyPatch) -> None:
+    sbc_module = importlib.import_module("hierbayes.sbc")
+    done: list[int] = []
+
+    def fake_chunk(job, sims):
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        done.extend(s.index for s in sims)
+        n = len(sims[0].truth)
+        return [sbc_module._SimResult(s.index, np.zeros(n), s.truth, np.ones(n), 0, 0, 1.0, 400.0, 0.1) for s in sims]
+
+    def fake_prior(model, pins, targets, n_sims, seed):
+        return pd.DataFrame({"Intercept": np.zeros(n_sims), "sd_g[Intercept]": 1.0, "sigma": 2.0}), np.zeros((n_sims, 20))
+
+    monkeypatch.setattr(sbc_module, "_run_chunk", fake_chunk)
+    monkeypatch.setattr(sbc_module, "_prior_draws", fake_prior)
+    df = pd.DataFrame({"y": np.linspace(0.0, 1.0, 20), "g": np.repeat(["a", "b", "c", "d"], 5)})
+    with pytest.raises(SamplingError, match=r"interrupted by the user after 3 of 10 fits.*\.partial") as info:
+        hb.sbc(hb.Model("y ~ 1 + (1 | g)", df), n_sims=10, executor="serial")
+    partial = info.value.partial
+    assert isinstance(partial, SBCResult) and partial.ranks.index.tolist() == [0, 1, 2]
+
+
 # ------------------------------------------------------------------------- slow: SBC
 
 

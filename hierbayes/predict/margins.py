@@ -136,7 +136,8 @@ def margins(
     by : column(s) whose levels get separate averages (``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
         (central finite difference) and the contrast with the first level for a factor.
-    kind : "mean" (expected response) or "linear" (the linear predictor).
+    kind : "mean" (expected response; for an ordinal response the expected category, on
+        its labels when they are numbers, else on the codes 0..K-1) or "linear".
     groups : "marginal" (default: group effects integrated out, population-averaged),
         "exclude" (group effects zero, Stata's fixed-portion ``xb``) or "include" (each row's
         own group effects).
@@ -170,8 +171,8 @@ def margins(
             posterior, model, rows, kind=kind, groups=groups, new_groups="sample",
             n_mc=n_mc, rng=np.random.default_rng(random_seed),
         )
-        if values.ndim == 3:  # ordinal category probabilities -> expected category code
-            values = values @ np.arange(values.shape[2])
+        if values.ndim == 3:  # ordinal category probabilities -> expected category value
+            values = values @ category_values(model, values.shape[2])
         return np.stack([values[:, by_codes == g].mean(axis=1) for g in range(len(by_table))], axis=1)
 
     at_names = list(at)
@@ -199,6 +200,17 @@ def margins(
                       coords={MARGIN_DIM: np.arange(values.shape[1])}, name="margin")
     what = "dydx" if dydx else kind
     return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups)
+
+
+def category_values(model, n_categories: int) -> np.ndarray:
+    """Numbers for the categories of an ordinal response: its labels when they are numbers
+    (a 1-5 rating), else the codes 0..K-1."""
+    labels = getattr(model.design.encoder, "response_levels", None) or ()
+    try:
+        values = np.asarray([float(v) for v in labels])
+    except ValueError:
+        values = np.array([])
+    return values if values.size == n_categories else np.arange(n_categories, dtype=float)
 
 
 def _by_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:

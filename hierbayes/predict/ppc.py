@@ -303,6 +303,18 @@ class PredictiveCheck:
         self._need_posterior("LOO-PIT")
         return loo_pit(self)
 
+    def _repr_png_(self) -> bytes:
+        """In a notebook, ``fit.ppc()`` shows the check that fits the response."""
+        import io
+
+        import matplotlib.pyplot as plt
+
+        fig = self.plot()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
+        plt.close(fig)
+        return buffer.getvalue()
+
     def __repr__(self) -> str:
         S, n = self.yrep.shape
         return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows>"

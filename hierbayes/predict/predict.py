@@ -390,7 +390,9 @@ def predict(
         the training rows.
     kind : "mean" (expected response), "response" (new observations) or "linear" (eta).
     groups : "include" (each row's group effects), "exclude" (group effects set to zero)
-        or "marginal" (group effects integrated out per draw: population-averaged).
+        or "marginal" (group effects integrated out per draw: population-averaged; with
+        ``kind="response"``, each row's new observation comes from its own fresh draw of
+        the group effects, i.e. from a randomly chosen new group).
     new_groups : for ``groups="include"``, what an unseen level of a grouping factor gets:
         "sample" (one effect per posterior draw from N(0, Sigma), shared by all rows of the
         level), "zero" (no effect) or "error" (DataError naming the levels).

@@ -163,12 +163,15 @@ def _read_tree(path: Path) -> xr.DataTree:
     try:
         tree = xr.open_datatree(path, engine="h5netcdf")
     except Exception as exc:  # noqa: BLE001 - h5py/netCDF raise many types for a damaged file
-        kind = "is empty" if path.stat().st_size == 0 else "is not a readable netCDF/HDF5 file (corrupted or truncated?)"
+        empty = path.stat().st_size == 0
+        kind = "is empty" if empty else "is not a readable netCDF/HDF5 file (corrupted or truncated?)"
         raise FitFileError(f"{str(path)!r} {kind} ({type(exc).__name__}: {exc})") from None
     try:
         return tree.load()
     except Exception as exc:  # noqa: BLE001
-        raise FitFileError(f"{str(path)!r} is damaged: its data could not be read ({type(exc).__name__}: {exc})") from None
+        raise FitFileError(
+            f"{str(path)!r} is damaged: its data could not be read ({type(exc).__name__}: {exc})"
+        ) from None
     finally:
         tree.close()
 
@@ -204,7 +207,9 @@ def load_fit(path):
     except (KeyError, TypeError, ValueError) as exc:
         raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
     if meta.get("format") != FORMAT:
-        raise FitFileError(f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {FORMAT!r}")
+        raise FitFileError(
+            f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {FORMAT!r}"
+        )
     try:
         data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
         priors = {k: Prior(dist, **params) for k, (dist, params) in meta["priors"].items()}

@@ -19,6 +19,7 @@ cross-products of the data instead (``CompiledModel.likelihood`` says which).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,7 @@ class CompiledModel:
     parameterization: dict[str, str]
     link: str
     likelihood: str = "rows"
+    fingerprint: str = ""
 
     @property
     def marginal_keys(self) -> tuple[str, ...]:
@@ -329,7 +331,59 @@ def compile_model(
             sigma = register("sigma", priors.get("sigma"))
             add_loglik(LOGLIK_POTENTIAL, _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma))
         _constant_cholesky_initvals(model)
-    return CompiledModel(model=model, parameterization=chosen, link=link, likelihood=form)
+    return CompiledModel(
+        model=model, parameterization=chosen, link=link, likelihood=form,
+        fingerprint=fingerprint(design, priors, plan, form, link),
+    )
+
+
+def _source_digest() -> str:
+    """Digest of the modules that turn a design into a PyMC model (cached samplers built
+    by older code are not reused)."""
+    global _SOURCE_DIGEST
+    if _SOURCE_DIGEST is None:
+        import importlib
+
+        h = hashlib.sha256()
+        for name in ("compile", "blocks", "marginal", "likelihoods"):
+            mod = importlib.import_module(f"{__package__}.{name}")
+            with open(mod.__file__, "rb") as fh:
+                h.update(fh.read())
+        for mod in ("hierbayes.families", "hierbayes.params", "hierbayes.design.crossprod"):
+            with open(importlib.import_module(mod).__file__, "rb") as fh:
+                h.update(fh.read())
+        _SOURCE_DIGEST = h.hexdigest()
+    return _SOURCE_DIGEST
+
+
+_SOURCE_DIGEST: str | None = None
+
+
+def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, link: str) -> str:
+    """A digest of everything the compiled model depends on: data arrays, priors, structure
+    and the compiling code. Equal fingerprints mean identical PyMC models."""
+    h = hashlib.sha256()
+
+    def add(obj) -> None:
+        if isinstance(obj, np.ndarray):
+            arr = np.ascontiguousarray(obj)
+            h.update(f"{arr.dtype}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(repr(obj).encode())
+
+    add((design.spec.to_formula(), design.spec.family, link, form, tuple(plan), design.fixed_names))
+    add(np.asarray(design.y))
+    add(np.asarray(design.X))
+    if design.trials is not None:
+        add(np.asarray(design.trials))
+    for block in design.groups:
+        add((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
+        add(np.asarray(block.codes))
+        add(np.asarray(block.X))
+    add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))
+    add(_source_digest())
+    return h.hexdigest()
 
 
 def _constant_cholesky_initvals(model: pm.Model) -> None:

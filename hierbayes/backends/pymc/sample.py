@@ -223,7 +223,8 @@ def run_nuts(
         compute_convergence_checks=False,
         nuts=_nuts_options(compiled, sampler, target_accept),
     )
-    if sampler in _JAX_SAMPLERS:
+    cached = sampler == "numpyro" and bool(getattr(compiled, "fingerprint", ""))
+    if sampler in _JAX_SAMPLERS and not cached:
         enable_jax_cache()
         clock = _JaxCompileClock.start()
         kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed)
@@ -233,7 +234,11 @@ def run_nuts(
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*BLAS.*")
             warnings.filterwarnings("ignore", category=FutureWarning)
-            idata = pm.sample(**kwargs)
+            if cached:
+                fast = _sample_cached(compiled, kwargs)
+                idata = fast.idata
+            else:
+                idata = pm.sample(**kwargs)
     except KeyboardInterrupt:
         raise SamplingError(_interrupted(time.perf_counter() - start)) from None
     wall = time.perf_counter() - start
@@ -245,7 +250,9 @@ def run_nuts(
         )
     sampling_time = idata.posterior.attrs.get("sampling_time")
     compile_time = None
-    if sampler in _JAX_SAMPLERS:
+    if cached:
+        sampling_time, compile_time = fast.sampling_seconds, fast.compile_seconds
+    elif sampler in _JAX_SAMPLERS:
         # PyMC's sampling_time of a JAX sampler includes compiling the NUTS loop
         compile_time = _JaxCompileClock.total - clock[0]
         if sampling_time is not None:
@@ -258,9 +265,27 @@ def run_nuts(
     )
 
 
+def _sample_cached(compiled: CompiledModel, kwargs: dict):
+    """numpyro's NUTS from a compiled program cached on disk (see :mod:`.jaxnuts`)."""
+    from .jaxnuts import sample_numpyro_cached
+
+    return sample_numpyro_cached(
+        compiled.model,
+        compiled.fingerprint,
+        draws=kwargs["draws"],
+        tune=kwargs["tune"],
+        chains=kwargs["chains"],
+        cores=kwargs["cores"],
+        random_seed=kwargs["random_seed"],
+        target_accept=kwargs["nuts"]["target_accept"],
+        dense_mass=kwargs["nuts"].get("dense_mass", False),
+        progressbar=bool(kwargs["progressbar"]),
+    )
+
+
 def _interrupted(seconds: float, detail: str = "") -> str:
     return (
         f"sampling was interrupted by the user (Ctrl-C) after {seconds:.0f} s{detail}; no fit "
-        "was created and nothing was written to disk. Call fit() again to restart (fewer "
-        "draws or tuning steps finish sooner)"
+        "was created and no file was written (fits are written only by Fit.save). Call fit() "
+        "again to restart (fewer draws or tuning steps finish sooner)"
     )
