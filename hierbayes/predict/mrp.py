@@ -423,10 +423,11 @@ def check_table(table: Poststrat, model) -> Coverage:
     level_columns, numeric_columns = _level_columns(model)
     coverage = Coverage()
     for column in level_columns:
-        s_levels = list(dict.fromkeys(_level_strings(survey[column])))
-        t_levels = list(dict.fromkeys(_level_strings(cells[column])))
-        survey_only = [v for v in s_levels if v not in set(t_levels)]
-        table_only = [v for v in t_levels if v not in set(s_levels)]
+        s_levels = list(pd.unique(_level_strings(survey[column])))
+        t_levels = list(pd.unique(_level_strings(cells[column])))
+        s_set, t_set = set(s_levels), set(t_levels)
+        survey_only = [v for v in s_levels if v not in t_set]
+        table_only = [v for v in t_levels if v not in s_set]
         _raise_on_mismatch(column, s_levels, t_levels, survey_only, table_only)
         if table_only and column not in factors:
             raise DataError(
