@@ -29,7 +29,7 @@ import pymc as pm
 import xarray as xr
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 1
+PROGRAM_VERSION = 2
 MAX_TREE_DEPTH = 10
 #: Cached programs are pruned (oldest first) above this many bytes.
 CACHE_MAX_BYTES = 2 * 1024**3
@@ -73,6 +73,7 @@ def _program_key(fingerprint: str, settings: dict, n_dev: int, platform: str) ->
 def _build(model: pm.Model, settings: dict, devices, chains: int):
     """Trace and export the sampler of ``model``; returns (exported, meta)."""
     import jax
+    import jax.numpy as jnp
     from jax import export, lax
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
@@ -104,14 +105,23 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
             max_tree_depth=settings["max_tree_depth"],
             rng_key=k_run,
         )
-        state, _ = lax.scan(lambda s, _: (sample_kernel(s), None), state, None, length=tune)
+        # One loop over warmup and draws, so XLA compiles the NUTS kernel once (two scans
+        # would compile it twice): warmup iterations write to slot 0, which the first
+        # kept draw overwrites.
+        def record(s):
+            return (s.z, s.diverging, s.num_steps, s.energy, s.potential_energy, s.accept_prob,
+                    s.adapt_state.step_size)
 
-        def step(s, _):
+        buffers = jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), jnp.result_type(x)), record(state))
+
+        def body(i, carry):
+            s, buf = carry
             s = sample_kernel(s)
-            return s, (s.z, s.diverging, s.num_steps, s.energy, s.potential_energy, s.accept_prob,
-                       s.adapt_state.step_size)
+            slot = jnp.maximum(i - tune, 0)
+            buf = jax.tree.map(lambda b, x: lax.dynamic_update_index_in_dim(b, x, slot, 0), buf, record(s))
+            return s, buf
 
-        _, (zs, div, steps, energy, pot, acc, eps) = lax.scan(step, state, None, length=draws)
+        _, (zs, div, steps, energy, pot, acc, eps) = lax.fori_loop(0, tune + draws, body, (state, buffers))
         values = jax.vmap(lambda *z: out_fn(*z))(*zs)
         return (*values, div, steps, energy, -pot, acc, eps)
 
