@@ -14,8 +14,8 @@ time. The machine is shared, so compare the two fits of one survey size, not run
 
 Run from the repository root (several minutes per fit on 2 cores)::
 
-    .venv/bin/python bench/mrp_collapse.py                    # n = 5000 and 20000
-    .venv/bin/python bench/mrp_collapse.py --n 3000 --draws 300 --tune 300
+    .venv/bin/python bench/mrp_collapse.py                    # n = 5000 and 20000, 4 x 300 draws
+    .venv/bin/python bench/mrp_collapse.py --n 3000 --draws 500 --tune 500
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def agreement(rows_fit, cells_fit, table) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument("--tune", type=int, default=300)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--survey-seed", type=int, default=2)

@@ -51,7 +51,7 @@ import pandas as pd
 from .design.types import Design
 from .errors import PriorError, did_you_mean
 from .families import get_family
-from .params import PRIOR_CLASSES, ParamAddress
+from .params import ParamAddress
 
 # distribution -> (required parameters, optional parameters, positive parameters, support)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = {

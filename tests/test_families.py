@@ -22,7 +22,7 @@ import hierbayes as hb
 from conftest import fit_quiet, lme4_fixed, load_ref
 from hierbayes.errors import DataError, PriorError, SpecError
 from hierbayes.families import FAMILIES, get_family, icc_level1_variance
-from hierbayes.predict.loglik import aux_draws, pointwise_log_likelihood
+from hierbayes.predict.loglik import pointwise_log_likelihood
 
 # ------------------------------------------------------------------ simulated data
 
@@ -573,12 +573,21 @@ def test_coverage_of_90_percent_intervals(family, link) -> None:
     coverage must lie within 3 Monte Carlo standard errors of 0.9 (with a design effect of 2
     for the correlation between parameters of one replication).
     """
+    import gc
+
+    import jax
+
     covered: dict = {}
     for rep in range(COVERAGE_REPS):
         fit = fit_family(family, link, seed=1000 + rep, draws=300, chains=2, G=30, n=8)
         ints = intervals(fit, COVERAGE_PROB)
         for key, value in true_values(family).items():
             covered.setdefault(key, []).append(ints[key][0] < value < ints[key][1])
+        # each fit JIT-compiles a new JAX function; hundreds of them in one process exhaust
+        # LLVM's code memory ("Unable to allocate section memory") unless freed
+        del fit
+        jax.clear_caches()
+        gc.collect()
     counts = {k: int(sum(v)) for k, v in covered.items()}
     pooled = np.mean([c for v in covered.values() for c in v])
     print(f"coverage {family}/{link}: {counts} pooled {pooled:.3f}")  # shown with pytest -s

@@ -58,7 +58,7 @@ def _devices(chains: int, cores: int):
     import jax
 
     devices = jax.devices("cpu") if jax.default_backend() == "cpu" else jax.devices()
-    n = max(1, min(cores, chains, len(devices)))
+    n = max(1, min(int(os.environ.get("HB_DEVICES", cores)), chains, len(devices)))
     while chains % n:
         n -= 1
     return devices[:n]
