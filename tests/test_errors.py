@@ -250,8 +250,9 @@ def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tm
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.undo()  # the real run_nuts, with pymc.sample interrupted
+    monkeypatch.undo()  # the real run_nuts, with both sampling paths interrupted
     monkeypatch.setattr(pymc, "sample", interrupted)
+    monkeypatch.setattr(sample, "_sample_cached", interrupted)
     monkeypatch.chdir(tmp_path)
     model = hb.Model(FORMULA, sleep)
     with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and no file was written"):
@@ -270,7 +271,7 @@ def test_truncated_trace_after_ctrl_c_is_not_a_fit(sleep: pd.DataFrame, monkeypa
     monkeypatch.undo()
     monkeypatch.setattr(pymc, "sample", truncated)
     with pytest.raises(SamplingError, match=r"interrupted.*\(2 chains x 5 draws of 2 x 10\)"):
-        hb.Model(FORMULA, sleep).fit(draws=10, tune=10, chains=2, progressbar=False)
+        hb.Model(FORMULA, sleep).fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
 
 
 def _sampler_output(chains: int = 4, draws: int = 200, seed: int = 0) -> dict:
