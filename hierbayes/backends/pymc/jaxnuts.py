@@ -93,6 +93,32 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     def potential(z):
         return -logp_fn(*z)[0]
 
+    def one_chain_blackjax(key, *init):
+        import blackjax
+        from blackjax.adaptation.base import get_filter_adapt_info_fn
+
+        def logdensity(z):
+            return logp_fn(*z)[0]
+
+        k_adapt, k_draw = jax.random.split(key)
+        adapt = blackjax.window_adaptation(
+            blackjax.nuts, logdensity, target_acceptance_rate=settings["target_accept"],
+            is_mass_matrix_diagonal=not settings["dense_mass"],
+            adaptation_info_fn=get_filter_adapt_info_fn(),
+        )
+        (state, params), _ = adapt.run(k_adapt, list(init), num_steps=tune)
+        kernel = blackjax.nuts(logdensity, **params, max_num_doublings=settings["max_tree_depth"]).step
+
+        def step(st, k):
+            st, info = kernel(k, st)
+            return st, (st.position, info.is_divergent, info.num_integration_steps, info.energy,
+                        st.logdensity, info.acceptance_rate)
+
+        _, (zs, div, steps, energy, lp, acc) = lax.scan(step, state, jax.random.split(k_draw, draws))
+        values = jax.vmap(lambda *z: out_fn(*z))(*zs)
+        eps = jnp.full((draws,), params["step_size"])
+        return (*values, div, steps, energy, lp, acc, eps)
+
     def one_chain(key, *init):
         init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
         k_init, k_run = jax.random.split(key)
@@ -128,7 +154,8 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     mesh = Mesh(np.array(devices), ("chain",))
     sharded = NamedSharding(mesh, P("chain"))
     n_in = 1 + len(start)
-    body = jax.shard_map(jax.vmap(one_chain), mesh=mesh, in_specs=(P("chain"),) * n_in,
+    chain_fn = one_chain_blackjax if settings["algorithm"] == "blackjax" else one_chain
+    body = jax.shard_map(jax.vmap(chain_fn), mesh=mesh, in_specs=(P("chain"),) * n_in,
                          out_specs=P("chain"), check_vma=False)
     fn = jax.jit(body, in_shardings=(sharded,) * n_in, out_shardings=sharded)
     key_spec = jax.ShapeDtypeStruct((chains, 2), np.uint32, sharding=sharded)
@@ -214,7 +241,8 @@ def _inits(meta: dict, chains: int, seed: int | None) -> list[np.ndarray]:
     return out
 
 
-def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float):
+def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float,
+           library: str = "numpyro"):
     import arviz as az
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
 
@@ -227,7 +255,7 @@ def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: 
     observed = find_observations(model)
     if observed:
         groups["observed_data"] = {k: np.asarray(v) for k, v in observed.items()}
-    attrs = {"posterior": {"inference_library": "numpyro", "sampling_time": seconds, "tuning_steps": tune}}
+    attrs = {"posterior": {"inference_library": library, "sampling_time": seconds, "tuning_steps": tune}}
     return az.from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
 
 
@@ -235,6 +263,7 @@ def sample_numpyro_cached(
     model: pm.Model,
     fingerprint: str,
     *,
+    algorithm: str = "numpyro",
     draws: int,
     tune: int,
     chains: int,
@@ -244,7 +273,8 @@ def sample_numpyro_cached(
     dense_mass: bool,
     progressbar: bool = False,
 ) -> JaxRun:
-    """Sample ``model`` with numpyro's NUTS from a cached (or newly built) XLA program."""
+    """Sample ``model`` with NUTS (numpyro's, or blackjax's with ``algorithm="blackjax"``)
+    from a cached (or newly built) XLA program."""
     import pymc.sampling.jax  # noqa: F401  (sets XLA_FLAGS for CPU devices before JAX starts)
     import jax
 
@@ -252,7 +282,7 @@ def sample_numpyro_cached(
 
     enable_jax_cache()
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
-                "dense_mass": bool(dense_mass), "max_tree_depth": MAX_TREE_DEPTH}
+                "dense_mass": bool(dense_mass), "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
     devices = _devices(chains, cores)
     key = _program_key(fingerprint, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
     paths = _cache_paths(key)
@@ -266,7 +296,7 @@ def sample_numpyro_cached(
     else:
         exported, meta = loaded
     if progressbar:
-        print(f"NUTS[numpyro]: {chains} chains x ({tune} tune + {draws} draws) on {len(devices)} "
+        print(f"NUTS[{algorithm}]: {chains} chains x ({tune} tune + {draws} draws) on {len(devices)} "
               f"device(s){' (cached sampler)' if cached else ''}", flush=True)
     prepared = time.perf_counter()
     from jax.sharding import Mesh, NamedSharding
@@ -284,5 +314,5 @@ def sample_numpyro_cached(
     sampling = max(0.0, done - prepared - call_compile)
     compile_seconds = (prepared - t0) + call_compile
     del clock
-    idata = _idata(model, meta, results, chains, draws, tune, sampling)
+    idata = _idata(model, meta, results, chains, draws, tune, sampling, algorithm)
     return JaxRun(idata=idata, compile_seconds=compile_seconds, sampling_seconds=sampling, cached=cached)

@@ -119,7 +119,7 @@ class _JaxCompileClock:
 
 def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -> dict:
     options: dict = {"target_accept": target_accept}
-    if sampler == "numpyro":
+    if sampler in _JAX_SAMPLERS:
         options["dense_mass"] = free_size(compiled.model) <= DENSE_MASS_MAX
     return options
 
@@ -223,7 +223,7 @@ def run_nuts(
         compute_convergence_checks=False,
         nuts=_nuts_options(compiled, sampler, target_accept),
     )
-    cached = sampler == "numpyro" and bool(getattr(compiled, "fingerprint", ""))
+    cached = sampler in _JAX_SAMPLERS and bool(getattr(compiled, "fingerprint", ""))
     if sampler in _JAX_SAMPLERS and not cached:
         enable_jax_cache()
         clock = _JaxCompileClock.start()
@@ -272,6 +272,7 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
     return sample_numpyro_cached(
         compiled.model,
         compiled.fingerprint,
+        algorithm=kwargs["nuts_sampler"],
         draws=kwargs["draws"],
         tune=kwargs["tune"],
         chains=kwargs["chains"],
