@@ -453,6 +453,34 @@ def test_epilepsy_rate_ratios_and_count_icc(epilepsy_fit) -> None:
         get_family("bernoulli").ratio_label("probit")
 
 
+def test_pointwise_loglik_in_chunks_of_draws_equals_one_pass(monkeypatch) -> None:
+    """The log-likelihood is computed a few draws at a time to bound memory: any chunk size
+    gives the same (chain, draw, obs) array, each chain in its own place."""
+    import pymc as pm
+
+    from hierbayes.predict import loglik
+
+    df = simulate("poisson", "log", seed=5, G=6, n=5)
+    model = hb.Model(formula_for("poisson"), data=df, family="poisson")
+    pm_model = model.pymc_model
+    names = [v.name for v in pm_model.free_RVs + pm_model.deterministics]
+    with pm_model:
+        prior = pm.sample_prior_predictive(draws=12, random_seed=9, var_names=names, compile_kwargs=FAST)
+    flat = prior.prior.to_dataset()
+    # 12 prior draws as 3 chains x 4 draws
+    draws = xr.Dataset({
+        k: (("chain", "draw", *v.dims[2:]), v.values.reshape(3, 4, *v.shape[2:]))
+        for k, v in flat.data_vars.items()
+    }).assign_coords({d: flat.coords[d] for d in flat.coords if d not in ("chain", "draw")})
+    whole = pointwise_log_likelihood(draws, model.spec, model.design)
+    monkeypatch.setattr(loglik, "_CHUNK_ELEMENTS", 1)  # one draw (of every chain) at a time
+    chunked = pointwise_log_likelihood(draws, model.spec, model.design)
+    np.testing.assert_array_equal(whole.values, chunked.values)
+    for c in range(3):
+        one = pointwise_log_likelihood(draws.isel(chain=[c]), model.spec, model.design)
+        np.testing.assert_allclose(whole.values[c], one.values[0], rtol=1e-12)  # BLAS blocking
+
+
 def test_loo_from_stored_loglik(cbpp_fit, epilepsy_fit) -> None:
     import arviz as az
 

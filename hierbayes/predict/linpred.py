@@ -48,6 +48,19 @@ def sample_new_effects(posterior: xr.Dataset, names: BlockNames, n_new: int, rng
     return np.einsum("sjk,slk->sjl", z, chol)
 
 
+def _add_group_effects(eta: np.ndarray, u: np.ndarray, codes: np.ndarray, Xb: np.ndarray) -> None:
+    """eta += sum_k u[:, codes, k] * Xb[:, k] in place, one column at a time (a gather of
+    (S, n) per column instead of an (S, n, K) temporary); all-ones columns skip the product."""
+    for k in range(Xb.shape[1]):
+        gathered = np.take(np.ascontiguousarray(u[:, :, k]), codes, axis=1)
+        column = Xb[:, k]
+        if np.all(column == 1.0):
+            eta += gathered
+        else:
+            gathered *= column
+            eta += gathered
+
+
 def linear_predictor(
     posterior: xr.Dataset,
     spec: ModelSpec,
@@ -79,7 +92,9 @@ def linear_predictor(
         codes = np.asarray(block.codes)
         seen = codes >= 0
         Xb = np.asarray(block.X, dtype=float)
-        if seen.any():
+        if seen.all():
+            _add_group_effects(eta, u, codes, Xb)
+        elif seen.any():
             eta[:, seen] += np.einsum("snk,nk->sn", u[:, codes[seen], :], Xb[seen])
         new_levels = tuple(getattr(block, "new_levels", ()))
         if not new_levels or seen.all():

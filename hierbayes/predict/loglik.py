@@ -54,15 +54,19 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
-    eta = linear_predictor(posterior, spec, design.fixed_names, design.X, design.groups)
-    aux = aux_draws(posterior, family)
     y = np.asarray(design.y, dtype=float)
-    out = np.empty_like(eta)
+    values = np.empty((n_chain, n_draw, design.n_obs))
+    # a few draws at a time: the linear predictor's temporaries (group effects gathered per
+    # row and slope) would otherwise be several times the size of the result
     step = max(1, _CHUNK_ELEMENTS // max(1, design.n_obs))
-    for start in range(0, eta.shape[0], step):
-        rows = slice(start, start + step)
-        out[rows] = family.log_likelihood(y, eta[rows], link, {k: v[rows] for k, v in aux.items()}, design.trials)
-    values = out.reshape(n_chain, n_draw, design.n_obs)
+    for start in range(0, n_draw, step):
+        draws = slice(start, start + step)
+        part = posterior.isel(draw=draws)
+        eta = linear_predictor(part, spec, design.fixed_names, design.X, design.groups)
+        aux = aux_draws(part, family)
+        values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
+            n_chain, -1, design.n_obs
+        )
     coords = {
         "chain": posterior.coords["chain"].values,
         "draw": posterior.coords["draw"].values,
