@@ -2,8 +2,9 @@
 
 Thresholds follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021) and ArviZ's
 ``az.diagnose``: rank-normalised split R-hat below 1.01, bulk and tail ESS of at least 100
-per chain, E-BFMI of at least 0.3 per chain; any divergent transition is a problem. R-hat,
-ESS and E-BFMI are computed by ArviZ.
+per chain, E-BFMI of at least 0.3 per chain; any divergent transition is a problem. R-hat and
+ESS use ArviZ's estimators computed for all scalars at once (:mod:`.mcmc_stats`); E-BFMI
+is ArviZ's.
 
 When the fit's group terms are known (:func:`terms_of`), the advice names them: which term
 to switch between the centred and non-centred parameterization, and the prior key and
@@ -24,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..params import block_names
+from .mcmc_stats import ess_bulk, ess_tail, rank_rhat
 
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
@@ -232,12 +234,27 @@ def _as_dataset(obj) -> xr.Dataset:
     return obj.to_dataset() if hasattr(obj, "to_dataset") else obj
 
 
-def _per_variable(ds: xr.Dataset, how: str) -> dict[str, float]:
-    out = {}
-    for name, da in ds.data_vars.items():
-        vals = np.asarray(da.values, dtype=float).ravel()
-        vals = vals[np.isfinite(vals)]
-        out[name] = float(vals.max() if how == "max" else vals.min()) if vals.size else math.nan
+def _convergence_by_variable(post: xr.Dataset, names: list[str]):
+    """Per variable: max rank R-hat, min bulk ESS, min tail ESS (over its scalars), all
+    scalars computed in one vectorised pass (:mod:`.mcmc_stats`, ArviZ's estimators)."""
+    from arviz_base import rcParams
+
+    if not names:
+        return {}, {}, {}
+    C, D = post.sizes["chain"], post.sizes["draw"]
+    blocks = [np.asarray(post[n].transpose("chain", "draw", ...).values, dtype=float).reshape(C, D, -1)
+              for n in names]
+    stacked = np.concatenate(blocks, axis=2)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        columns = (rank_rhat(stacked), ess_bulk(stacked), ess_tail(stacked, rcParams["stats.ci_prob"]))
+    bounds = np.cumsum([0] + [b.shape[2] for b in blocks])
+    out: tuple[dict, dict, dict] = ({}, {}, {})
+    for (values, how), table in zip(zip(columns, ("max", "min", "min")), out):
+        for name, lo, hi in zip(names, bounds[:-1], bounds[1:]):
+            vals = values[lo:hi]
+            vals = vals[np.isfinite(vals)]
+            table[name] = float(vals.max() if how == "max" else vals.min()) if vals.size else math.nan
     return out
 
 
@@ -289,12 +306,7 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = ()) -> Diagnostics:
         The model's group terms (:func:`terms_of`); the advice then names them.
     """
     post = idata.posterior.to_dataset()
-    sub = post[monitored(post)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = _per_variable(_as_dataset(az.rhat(sub)), "max")
-        ess_b = _per_variable(_as_dataset(az.ess(sub, method="bulk")), "min")
-        ess_t = _per_variable(_as_dataset(az.ess(sub, method="tail")), "min")
+    rhat, ess_b, ess_t = _convergence_by_variable(post, monitored(post))
     table = pd.DataFrame({"r_hat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t})
     table.index.name = "parameter"
     max_rhat, worst_r = _extreme(rhat, "max")

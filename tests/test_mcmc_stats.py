@@ -1,0 +1,43 @@
+"""The vectorised R-hat / ESS (hierbayes.results.mcmc_stats) give ArviZ's numbers."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+from arviz_base import rcParams
+
+from hierbayes.results.mcmc_stats import ess_bulk, ess_tail, rank_rhat
+
+
+def _chains(rng, C=4, D=400, P=30) -> np.ndarray:
+    """AR(1) chains from white noise to phi=0.97, one chain shifted for some scalars, a
+    constant scalar and a discrete one (ties in the ranks)."""
+    phi = np.linspace(0.0, 0.97, P)
+    x = np.empty((C, D, P))
+    x[:, 0] = rng.normal(size=(C, P))
+    for t in range(1, D):
+        x[:, t] = phi * x[:, t - 1] + rng.normal(size=(C, P))
+    x[C - 1, :, :8] += 1.5
+    x[:, :, -1] = 2.0
+    x[:, :, -2] = rng.integers(0, 3, size=(C, D))
+    return x
+
+
+@pytest.mark.parametrize(("C", "D"), [(4, 400), (2, 101), (1, 50)])
+def test_same_numbers_as_arviz(C, D):
+    x = _chains(np.random.default_rng(C * D), C=C, D=D)
+    ds = xr.Dataset({"v": (("chain", "draw", "p"), x)})
+    prob = rcParams["stats.ci_prob"]
+    with np.errstate(all="ignore"):
+        expected = {
+            "bulk": az.ess(ds, method="bulk")["v"].values,
+            "tail": az.ess(ds, method="tail")["v"].values,
+            "rhat": az.rhat(ds)["v"].values,
+        }
+    ours = {"bulk": ess_bulk(x), "tail": ess_tail(x, prob), "rhat": rank_rhat(x)}
+    for key in expected:
+        np.testing.assert_allclose(ours[key], expected[key], rtol=1e-8, equal_nan=True, err_msg=key)
+    if C > 1:
+        assert ours["rhat"][7] > 1.05 > ours["rhat"][10]  # the shifted chains are flagged
