@@ -113,11 +113,5 @@ def ess_tail(draws: np.ndarray, prob: float) -> np.ndarray:
     draws = np.asarray(draws, dtype=float)
     if draws.shape[1] < 4:
         return np.full(draws.shape[2], np.nan)
-    low, high = sorted((prob, 1 - prob))
-    pooled = draws.reshape(-1, draws.shape[2])
-    result = None
-    for q in (low, high):
-        cut = np.quantile(pooled, q, axis=0)
-        ess = _ess(_split_chains((draws <= cut).astype(float)))
-        result = ess if result is None else np.minimum(result, ess)
-    return result
+    cuts = np.quantile(draws.reshape(-1, draws.shape[2]), sorted((prob, 1 - prob)), axis=0)
+    return np.minimum(*(_ess(_split_chains((draws <= cut).astype(float))) for cut in cuts))

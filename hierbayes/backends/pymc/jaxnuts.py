@@ -58,7 +58,7 @@ def _devices(chains: int, cores: int):
     import jax
 
     devices = jax.devices("cpu") if jax.default_backend() == "cpu" else jax.devices()
-    n = max(1, min(int(os.environ.get("HB_DEVICES", cores)), chains, len(devices)))
+    n = max(1, min(cores, chains, len(devices)))
     while chains % n:
         n -= 1
     return devices[:n]
@@ -259,7 +259,7 @@ def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: 
     return az.from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
 
 
-def sample_numpyro_cached(
+def sample_jax_cached(
     model: pm.Model,
     fingerprint: str,
     *,

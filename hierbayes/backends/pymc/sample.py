@@ -267,9 +267,9 @@ def run_nuts(
 
 def _sample_cached(compiled: CompiledModel, kwargs: dict):
     """numpyro's NUTS from a compiled program cached on disk (see :mod:`.jaxnuts`)."""
-    from .jaxnuts import sample_numpyro_cached
+    from .jaxnuts import sample_jax_cached
 
-    return sample_numpyro_cached(
+    return sample_jax_cached(
         compiled.model,
         compiled.fingerprint,
         algorithm=kwargs["nuts_sampler"],
