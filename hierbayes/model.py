@@ -145,17 +145,14 @@ class Model:
 
             # Integrated-out group effects: exact conditional draws, stored as re_<key>.
             complete_posterior(run.idata, self.design, compiled.marginal_keys, random_seed)
-        from .predict.loglik import MAX_STORED_ELEMENTS, log_likelihood_group
+        from .predict.loglik import MAX_STORED_ELEMENTS
 
-        # Pointwise log-likelihood (numpy, every family) so az.loo / az.compare work.
-        posterior = run.idata.posterior.to_dataset()
-        if chains * draws * self.design.n_obs <= MAX_STORED_ELEMENTS:
-            run.idata["log_likelihood"] = log_likelihood_group(posterior, self.design.spec, self.design)
-        else:
+        # The pointwise log-likelihood (for LOO) is added when fit.idata is first read.
+        if chains * draws * self.design.n_obs > MAX_STORED_ELEMENTS:
             warnings.warn(
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
-                "rows) was not stored to save memory; compute it with hierbayes.predict.loglik."
-                "log_likelihood_group(fit.posterior, fit.spec, fit.model.design) for LOO",
+                "rows) will not be stored in fit.idata to save memory; fit.loo() computes it "
+                "when asked",
                 stacklevel=2,
             )
         info = SamplingInfo(

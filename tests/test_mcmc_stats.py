@@ -8,13 +8,14 @@ import pytest
 import xarray as xr
 from arviz_base import rcParams
 
-from hierbayes.results.mcmc_stats import ess_bulk, ess_tail, rank_rhat
+from hierbayes.results.mcmc_stats import convergence, ess_bulk, ess_tail, rank_rhat
 
 
 def _chains(rng, C=4, D=400, P=30) -> np.ndarray:
     """AR(1) chains from white noise to phi=0.97, one chain shifted for some scalars, a
     constant scalar and a discrete one (ties in the ranks)."""
     phi = np.linspace(0.0, 0.97, P)
+    phi[-3] = 1.0  # a random walk: Geyer's sums stay positive to the end
     x = np.empty((C, D, P))
     x[:, 0] = rng.normal(size=(C, P))
     for t in range(1, D):
@@ -22,10 +23,11 @@ def _chains(rng, C=4, D=400, P=30) -> np.ndarray:
     x[C - 1, :, :8] += 1.5
     x[:, :, -1] = 2.0
     x[:, :, -2] = rng.integers(0, 3, size=(C, D))
+    x[:, :, -4] = np.where(rng.random((C, D)) < 0.5, -x[:, :, -4], x[:, :, -4])  # sign flips: negative rho_1
     return x
 
 
-@pytest.mark.parametrize(("C", "D"), [(4, 400), (2, 101), (1, 50)])
+@pytest.mark.parametrize(("C", "D"), [(4, 400), (2, 101), (1, 50), (4, 9), (3, 12)])
 def test_same_numbers_as_arviz(C, D):
     x = _chains(np.random.default_rng(C * D), C=C, D=D)
     ds = xr.Dataset({"v": (("chain", "draw", "p"), x)})
@@ -39,5 +41,14 @@ def test_same_numbers_as_arviz(C, D):
     ours = {"bulk": ess_bulk(x), "tail": ess_tail(x, prob), "rhat": rank_rhat(x)}
     for key in expected:
         np.testing.assert_allclose(ours[key], expected[key], rtol=1e-8, equal_nan=True, err_msg=key)
-    if C > 1:
+    if C > 1 and D >= 100:
         assert ours["rhat"][7] > 1.05 > ours["rhat"][10]  # the shifted chains are flagged
+
+
+def test_convergence_in_one_call_equals_the_three_estimators():
+    x = _chains(np.random.default_rng(3))
+    with np.errstate(all="ignore"):
+        rhat, bulk, tail = convergence(x, 0.89)
+        np.testing.assert_array_equal(rhat, rank_rhat(x))
+        np.testing.assert_array_equal(bulk, ess_bulk(x))
+        np.testing.assert_array_equal(tail, ess_tail(x, 0.89))

@@ -75,8 +75,8 @@ def _as_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, c
 
 
 def log_likelihood(fit) -> xr.Dataset:
-    """The pointwise log-likelihood of a fit (dims chain, draw, obs): the one stored at fit
-    time, else computed (:mod:`hierbayes.predict.loglik`) and stored on first use. For a
+    """The pointwise log-likelihood of a fit (dims chain, draw, obs), computed
+    (:mod:`hierbayes.predict.loglik`) and stored in ``fit.idata`` on first use. For a
     bernoulli model fitted on collapsed binomial cells it has one term per cell."""
     if "log_likelihood" in fit.idata.children:
         return fit.idata["log_likelihood"].to_dataset()

@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..params import block_names
-from .mcmc_stats import ess_bulk, ess_tail, rank_rhat
+from .mcmc_stats import convergence
 
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
@@ -247,7 +247,7 @@ def _convergence_by_variable(post: xr.Dataset, names: list[str]):
     stacked = np.concatenate(blocks, axis=2)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        columns = (rank_rhat(stacked), ess_bulk(stacked), ess_tail(stacked, rcParams["stats.ci_prob"]))
+        columns = convergence(stacked, rcParams["stats.ci_prob"])
     bounds = np.cumsum([0] + [b.shape[2] for b in blocks])
     out: tuple[dict, dict, dict] = ({}, {}, {})
     for (values, how), table in zip(zip(columns, ("max", "min", "min")), out):

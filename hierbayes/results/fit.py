@@ -42,10 +42,30 @@ class Fit:
     """
 
     def __init__(self, idata: xr.DataTree, model: Model, info: SamplingInfo) -> None:
-        self.idata = idata
+        self._idata = idata
         self.model = model
         self.info = info
         self.diagnostics: Diagnostics = diagnose(idata, terms_of(model, info.parameterization))
+
+    @property
+    def idata(self) -> xr.DataTree:
+        """The draws as ArviZ's DataTree, for anything else (``az.loo(fit.idata)`` included).
+
+        The pointwise log-likelihood group is computed on first access (about 0.1 s per
+        10^7 values; PyMC and bambi leave it out by default), unless it would hold more than
+        ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it
+        in any case."""
+        if "log_likelihood" not in self._idata.children:
+            from ..predict.loglik import MAX_STORED_ELEMENTS, log_likelihood_group
+
+            post = self._idata.posterior
+            if post.sizes["chain"] * post.sizes["draw"] * self.model.design.n_obs <= MAX_STORED_ELEMENTS:
+                self._idata["log_likelihood"] = log_likelihood_group(self.posterior, self.spec, self.model.design)
+        return self._idata
+
+    @idata.setter
+    def idata(self, tree: xr.DataTree) -> None:
+        self._idata = tree
 
     @property
     def spec(self) -> ModelSpec:
@@ -53,7 +73,7 @@ class Fit:
 
     @property
     def posterior(self) -> xr.Dataset:
-        return self.idata.posterior.to_dataset()
+        return self._idata.posterior.to_dataset()
 
     def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``

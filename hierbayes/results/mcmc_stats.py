@@ -20,10 +20,24 @@ def _split_chains(draws: np.ndarray) -> np.ndarray:
     return np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half:]], axis=0)
 
 
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based) down each column of (N, P) ``x``; argsort where a column has
+    no ties (continuous draws), scipy's tie-averaging rankdata where it has."""
+    rows = np.ascontiguousarray(x.T)  # sorting along contiguous rows is faster
+    order = np.argsort(rows, axis=1)
+    ranks = np.empty(rows.shape)
+    np.put_along_axis(ranks, order, np.arange(1.0, rows.shape[1] + 1)[None, :], axis=1)
+    ordered = np.sort(rows, axis=1)
+    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if tied.any():
+        ranks[tied] = stats.rankdata(rows[tied], method="average", axis=1)
+    return ranks.T
+
+
 def _z_scale(draws: np.ndarray) -> np.ndarray:
     """Normal scores of the pooled ranks of each scalar (Blom's offset 3/8)."""
     C, D, P = draws.shape
-    ranks = stats.rankdata(draws.reshape(C * D, P), method="average", axis=0)
+    ranks = _ranks(draws.reshape(C * D, P))
     return special.ndtri((ranks - 0.375) / (C * D + 0.25)).reshape(C, D, P)
 
 
@@ -41,7 +55,11 @@ def rank_rhat(draws: np.ndarray) -> np.ndarray:
     if draws.shape[0] < 2 or draws.shape[1] < 4:
         return np.full(draws.shape[2], np.nan)
     split = _split_chains(draws)
-    bulk = _rhat(_z_scale(split))
+    return _rank_rhat(split, _z_scale(split))
+
+
+def _rank_rhat(split: np.ndarray, z_split: np.ndarray) -> np.ndarray:
+    bulk = _rhat(z_split)
     folded = np.abs(split - np.median(split.reshape(-1, split.shape[2]), axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.fmax(bulk, _rhat(_z_scale(folded)))
@@ -67,36 +85,40 @@ def _ess(draws: np.ndarray) -> np.ndarray:
     if C > 1:
         var_plus = var_plus + np.var(x.mean(axis=1), axis=0, ddof=1)
     rho_all = 1.0 - (mean_var - mean_acov) / var_plus  # rho_all[t] for t >= 1
-    results = np.empty(x.shape[2])
-    total = C * D
-    for p in range(x.shape[2]):
-        results[p] = _geyer(rho_all[:, p], D, total)
-    out[varying] = results
+    out[varying] = total_over_tau(rho_all, D, C * D)
     return out
 
 
-def _geyer(rho_all: np.ndarray, D: int, total: int) -> float:
-    rho = np.zeros(D)
-    rho[0] = even = 1.0
-    rho[1] = odd = rho_all[1]
-    t = 1
-    while t < D - 3 and even + odd > 0.0:
-        even, odd = rho_all[t + 1], rho_all[t + 2]
-        if even + odd >= 0:
-            rho[t + 1], rho[t + 2] = even, odd
-        t += 2
-    max_t = t - 2
-    if even > 0:
-        rho[max_t + 1] = even
-    t = 1
-    while t <= max_t - 2:
-        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
-            rho[t + 1] = rho[t + 2] = (rho[t - 1] + rho[t]) / 2.0
-        t += 2
-    if np.isnan(rho).any():
-        return float("nan")
-    tau = -1.0 + 2.0 * rho[: max_t + 1].sum() + rho[max_t + 1: max_t + 2].sum()
-    return total / max(tau, 1 / np.log10(total))
+def total_over_tau(rho_all: np.ndarray, D: int, total: int) -> np.ndarray:
+    """ESS from (D, P) autocorrelations by Geyer's initial positive and initial monotone
+    sequences, for all P scalars at once: ArviZ's per-scalar loop, written with array ops.
+
+    Pairs (rho[2k], rho[2k+1]) are summed; the sum stops before the first pair whose sum is
+    not positive (only pairs with 2k - 1 < D - 3 are looked at), the kept pair sums are made
+    non-increasing (running minimum), and the first dropped pair's even term is added when
+    positive.
+    """
+    n_pairs = max(0, -(-(D - 2) // 2) - 1)  # pairs k = 1 .. n_pairs are examined
+    P = rho_all.shape[1]
+    first = 1.0 + rho_all[1]  # pair 0: (rho_0 = 1, rho_1)
+    tau = np.zeros(P)  # what ArviZ gets when pair 0 is not positive or nothing is examined
+    if n_pairs >= 1:
+        k = np.arange(1, n_pairs + 1)
+        evens = rho_all[2 * k]
+        sums = np.vstack([first[None], evens + rho_all[2 * k + 1]])  # (n_pairs + 1, P)
+        stop = sums[1:] <= 0.0
+        stopped = stop.any(axis=0)
+        k_stop = np.where(stopped, stop.argmax(axis=0) + 1, n_pairs)  # pairs 0 .. k_stop-1 kept
+        running = np.minimum.accumulate(sums, axis=0)
+        kept = np.arange(n_pairs + 1)[:, None] < k_stop[None, :]
+        head = np.where(kept, running, 0.0).sum(axis=0)
+        even_stop = evens[k_stop - 1, np.arange(P)]
+        sum_stop = sums[k_stop, np.arange(P)]
+        # a pair summing to exactly 0 is kept by ArviZ's loop although it ends there
+        tail = np.where(~stopped | (even_stop > 0) | (sum_stop == 0.0), even_stop, 0.0)
+        tau = np.where(first > 0, -1.0 + 2.0 * head + tail, tau)
+    tau = np.where(np.isnan(rho_all[1]) | np.isnan(tau), np.nan, tau)
+    return total / np.maximum(tau, 1 / np.log10(total))
 
 
 def ess_bulk(draws: np.ndarray) -> np.ndarray:
@@ -105,6 +127,18 @@ def ess_bulk(draws: np.ndarray) -> np.ndarray:
     if draws.shape[1] < 4:
         return np.full(draws.shape[2], np.nan)
     return _ess(_z_scale(_split_chains(draws)))
+
+
+def convergence(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rank R-hat, bulk ESS, tail ESS) of (chain, draw, P) draws, the ranks of the split
+    chains computed once for R-hat and bulk ESS."""
+    draws = np.asarray(draws, dtype=float)
+    if draws.shape[1] < 4:
+        return rank_rhat(draws), ess_bulk(draws), ess_tail(draws, prob)
+    split = _split_chains(draws)
+    z_split = _z_scale(split)
+    rhat = _rank_rhat(split, z_split) if draws.shape[0] >= 2 else np.full(draws.shape[2], np.nan)
+    return rhat, _ess(z_split), ess_tail(draws, prob)
 
 
 def ess_tail(draws: np.ndarray, prob: float) -> np.ndarray:

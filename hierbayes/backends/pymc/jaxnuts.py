@@ -10,7 +10,7 @@ and the map back to the constrained parameters) is one XLA program. It is export
 ``jax.export`` and stored under the model's fingerprint (data, priors, structure, library
 versions); with JAX's persistent compilation cache the next process that fits the same model
 loads and runs it in about a second. Chains run on ``min(cores, chains)`` CPU devices
-(``shard_map``), a vmap of chains on each.
+(``shard_map``); on each CPU device its chains run one after another, on a GPU as a vmap.
 
 The draws are the same as numpyro's (same kernel, same adaptation); the start point is
 PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale).
@@ -29,7 +29,7 @@ import pymc as pm
 import xarray as xr
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 2
+PROGRAM_VERSION = 3
 MAX_TREE_DEPTH = 10
 #: Cached programs are pruned (oldest first) above this many bytes.
 CACHE_MAX_BYTES = 2 * 1024**3
@@ -155,7 +155,15 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     sharded = NamedSharding(mesh, P("chain"))
     n_in = 1 + len(start)
     chain_fn = one_chain_blackjax if settings["algorithm"] == "blackjax" else one_chain
-    body = jax.shard_map(jax.vmap(chain_fn), mesh=mesh, in_specs=(P("chain"),) * n_in,
+    if devices[0].platform == "cpu":
+        # One chain after another on each CPU device. A vmap of chains runs every NUTS tree
+        # to the deepest chain's length, and batching numpyro's loops makes tracing 5x and
+        # XLA's compile 1.5x slower (gcse: 0.9 s + 4.8 s instead of 5.3 s + 7.6 s).
+        def per_device(*args):
+            return lax.map(lambda xs: chain_fn(*xs), args)
+    else:
+        per_device = jax.vmap(chain_fn)
+    body = jax.shard_map(per_device, mesh=mesh, in_specs=(P("chain"),) * n_in,
                          out_specs=P("chain"), check_vma=False)
     fn = jax.jit(body, in_shardings=(sharded,) * n_in, out_shardings=sharded)
     key_spec = jax.ShapeDtypeStruct((chains, 2), np.uint32, sharding=sharded)
