@@ -254,7 +254,10 @@ def _run_hierbayes(case: Case, tool: str, df, args) -> tuple[dict, object]:
     fit = model.fit(draws=args.draws, tune=args.tune, chains=args.chains, cores=args.cores,
                     random_seed=args.seed, progressbar=False)
     t2 = time.perf_counter()
-    raw = fit.idata.posterior.attrs.get("sampling_time")
+    # the draws as the fit holds them: reading fit.idata would add the pointwise
+    # log-likelihood (for LOO), which bambi and pm.sample leave out too
+    idata = fit._idata
+    raw = idata.posterior.attrs.get("sampling_time")
     info = {
         "build_s": t1 - t0,
         "fit_s": t2 - t1,
@@ -263,7 +266,7 @@ def _run_hierbayes(case: Case, tool: str, df, args) -> tuple[dict, object]:
         "parameterization": dict(fit.info.parameterization),
         "estimates": _hb_estimates(fit),
     }
-    return info, fit.idata
+    return info, idata
 
 
 def _run_bambi(case: Case, tool: str, df, args) -> tuple[dict, object]:

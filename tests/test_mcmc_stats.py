@@ -45,10 +45,14 @@ def test_same_numbers_as_arviz(C, D):
         assert ours["rhat"][7] > 1.05 > ours["rhat"][10]  # the shifted chains are flagged
 
 
-def test_convergence_in_one_call_equals_the_three_estimators():
+def test_convergence_in_one_call_equals_the_three_estimators(monkeypatch):
+    import hierbayes.results.mcmc_stats as ms
+
+    monkeypatch.setattr(ms, "_BLOCK_VALUES", 4 * 400 * 7)  # blocks of 7 scalars
     x = _chains(np.random.default_rng(3))
     with np.errstate(all="ignore"):
         rhat, bulk, tail = convergence(x, 0.89)
-        np.testing.assert_array_equal(rhat, rank_rhat(x))
-        np.testing.assert_array_equal(bulk, ess_bulk(x))
-        np.testing.assert_array_equal(tail, ess_tail(x, 0.89))
+        # blockwise FFTs round differently in the last digits
+        np.testing.assert_allclose(rhat, rank_rhat(x), rtol=1e-10)
+        np.testing.assert_allclose(bulk, ess_bulk(x), rtol=1e-10)
+        np.testing.assert_allclose(tail, ess_tail(x, 0.89), rtol=1e-10)

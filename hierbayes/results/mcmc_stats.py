@@ -129,15 +129,25 @@ def ess_bulk(draws: np.ndarray) -> np.ndarray:
     return _ess(_z_scale(_split_chains(draws)))
 
 
+#: Scalars are processed in blocks of at most this many draws x scalars (the ranks need a
+#: dozen temporaries the size of the block).
+_BLOCK_VALUES = 2_000_000
+
+
 def convergence(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rank R-hat, bulk ESS, tail ESS) of (chain, draw, P) draws, the ranks of the split
-    chains computed once for R-hat and bulk ESS."""
+    chains computed once for R-hat and bulk ESS, in blocks of scalars to bound memory."""
+    C, D, P = np.shape(draws)
+    step = max(1, _BLOCK_VALUES // max(1, C * D))
+    if P > step:
+        parts = [convergence(draws[:, :, i:i + step], prob) for i in range(0, P, step)]
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
     draws = np.asarray(draws, dtype=float)
-    if draws.shape[1] < 4:
+    if D < 4:
         return rank_rhat(draws), ess_bulk(draws), ess_tail(draws, prob)
     split = _split_chains(draws)
     z_split = _z_scale(split)
-    rhat = _rank_rhat(split, z_split) if draws.shape[0] >= 2 else np.full(draws.shape[2], np.nan)
+    rhat = _rank_rhat(split, z_split) if C >= 2 else np.full(P, np.nan)
     return rhat, _ess(z_split), ess_tail(draws, prob)
 
 
