@@ -28,10 +28,6 @@ def register(name: str, prior: Prior, dims=None, shape=None):
     return cls(name, **prior.kwargs, dims=dims, shape=shape)
 
 
-def _column_sd_priors(block: GroupBlock, priors: PriorTable) -> list[Prior]:
-    return [priors.get("sd", block.group, col) for col in block.columns]
-
-
 def _stacked(priors: list[Prior], where: str) -> Prior:
     """One vectorised prior from per-column priors of one distribution family."""
     kinds = {p.dist for p in priors}
@@ -64,14 +60,19 @@ def _scalar_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
 
 
 def _lkj_cholesky(block: GroupBlock, names: BlockNames, priors: PriorTable):
-    sd_prior = _stacked(_column_sd_priors(block, priors), block.term.label)
+    """Covariance factor ``diag(sd) @ L`` with ``sd`` from its priors and ``L`` the Cholesky
+    factor of an LKJ(eta) correlation matrix (``L_<key>``).
+
+    The same prior as PyMC's ``LKJCholeskyCov`` (independent sds, LKJ correlations), but
+    sampled as log-sds plus the correlation factor's own unconstrained coordinates: the
+    packed covariance factor of ``LKJCholeskyCov`` is unpacked by scatters that XLA does not
+    fuse, which made each gradient of a 2 x 2 block 9x dearer (sleepstudy: 8.1 vs 0.9 us).
+    """
+    sd = _independent_sd(block, names, priors)
     eta = priors.get("cor", block.group).kwargs["eta"]
-    chol, corr, stds = pm.LKJCholeskyCov(
-        names.chol, eta=eta, n=block.n_columns, sd_dist=dist(sd_prior, block.n_columns), store_in_trace=False
-    )
-    pm.Deterministic(names.sd, stds, dims=names.column_dim)
-    pm.Deterministic(names.cor, corr, dims=(names.column_dim, names.column_dim_bis))
-    return chol
+    chol_cor = pm.LKJCorr(names.chol, n=block.n_columns, eta=eta)
+    pm.Deterministic(names.cor, chol_cor @ chol_cor.T, dims=(names.column_dim, names.column_dim_bis))
+    return sd[:, None] * chol_cor
 
 
 def _exchangeable_cholesky(block: GroupBlock, names: BlockNames, priors: PriorTable):

@@ -330,7 +330,6 @@ def compile_model(
         else:
             sigma = register("sigma", priors.get("sigma"))
             add_loglik(LOGLIK_POTENTIAL, _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma))
-        _constant_cholesky_initvals(model)
     return CompiledModel(
         model=model, parameterization=chosen, link=link, likelihood=form,
         fingerprint=fingerprint(design, priors, plan, form, link),
@@ -384,24 +383,6 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))
     add(_source_digest())
     return h.hexdigest()
-
-
-def _constant_cholesky_initvals(model: pm.Model) -> None:
-    """Give LKJ Cholesky factors a constant start (the identity, PyMC's own choice).
-
-    Without it PyMC's start-point function contains the LKJ random graph (a scan) only for
-    its shape, and compiling that scan in C costs half a minute on a fresh install.
-    """
-    from pymc.distributions.multivariate import _LKJCholeskyCovRV
-
-    for rv in model.free_RVs:
-        if rv.owner is not None and isinstance(rv.owner.op, _LKJCholeskyCovRV) and model.rvs_to_initial_values.get(rv) is None:
-            n = int(rv.owner.inputs[1].data) if hasattr(rv.owner.inputs[1], "data") else None
-            if n is None:
-                continue
-            packed = np.zeros(n * (n + 1) // 2)
-            packed[np.cumsum(np.arange(1, n + 1)) - 1] = 1.0
-            model.set_initval(rv, packed)
 
 
 def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma):
