@@ -297,6 +297,29 @@ def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     assert cache_dir() == str(tmp_path / "hierbayes")
 
 
+def test_vectorised_chains_sample_the_same_posterior(sleepstudy, monkeypatch, tmp_path):
+    """chain_loop="vmap" (the GPU default) against "map" (the CPU default), both on CPU."""
+    import arviz as az
+
+    from hierbayes.backends.pymc.jaxnuts import sample_jax_cached
+
+    monkeypatch.setenv("HIERBAYES_CACHE_DIR", str(tmp_path))
+    compiled = hb.Model("Reaction ~ Days + (Days || Subject)", sleepstudy).compile()
+    runs = {}
+    for loop in ("map", "vmap"):
+        run = sample_jax_cached(compiled.model, compiled.fingerprint, draws=400, tune=400, chains=4, cores=2,
+                                random_seed=3, target_accept=0.9, dense_mass=True, chain_loop=loop)
+        assert not run.cached and run.idata.posterior.sizes["draw"] == 400
+        runs[loop] = az.summary(run.idata.posterior.to_dataset()[["Intercept", "b", "sigma", "sd_Subject"]],
+                                round_to=None)
+    a, b = runs["map"], runs["vmap"]
+    z = (a["mean"] - b["mean"]).abs() / np.sqrt(a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2)
+    assert z.max() < 4.5, z
+    with pytest.raises(ValueError, match="chain_loop"):
+        sample_jax_cached(compiled.model, compiled.fingerprint, draws=10, tune=10, chains=2, cores=1,
+                          random_seed=1, target_accept=0.9, dense_mass=False, chain_loop="pmap")
+
+
 # ------------------------------------------------------------------ sampled posteriors agree
 
 
