@@ -51,7 +51,7 @@ class Fit:
     def idata(self) -> xr.DataTree:
         """The draws as ArviZ's DataTree, for anything else (``az.loo(fit.idata)`` included).
 
-        The pointwise log-likelihood group is computed on first access (about 0.1 s per
+        The pointwise log-likelihood group is computed on first access (about 0.3 s per
         10^7 values; PyMC and bambi leave it out by default), unless it would hold more than
         ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it
         in any case."""
