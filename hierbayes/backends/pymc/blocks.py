@@ -16,13 +16,6 @@ from ...params import BlockNames
 from ...priors import Prior, PriorTable
 
 
-def dist(prior: Prior, shape: int | None = None):
-    """An unregistered PyMC distribution for ``prior`` (vector parameters allowed)."""
-    cls = getattr(pm, prior.dist)
-    kwargs = prior.kwargs
-    return cls.dist(**kwargs) if shape is None else cls.dist(**kwargs, shape=shape)
-
-
 def register(name: str, prior: Prior, dims=None, shape=None):
     cls = getattr(pm, prior.dist)
     return cls(name, **prior.kwargs, dims=dims, shape=shape)
