@@ -145,10 +145,10 @@ class Model:
 
             # Integrated-out group effects: exact conditional draws, stored as re_<key>.
             complete_posterior(run.idata, self.design, compiled.marginal_keys, random_seed)
-        from .predict.loglik import MAX_STORED_ELEMENTS
+        from .predict.loglik import stored_in_idata
 
         # The pointwise log-likelihood (for LOO) is added when fit.idata is first read.
-        if chains * draws * self.design.n_obs > MAX_STORED_ELEMENTS:
+        if not stored_in_idata(chains * draws, self.design.n_obs):
             warnings.warn(
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
                 "rows) will not be stored in fit.idata to save memory; fit.loo() computes it "

@@ -19,8 +19,14 @@ from .linpred import linear_predictor
 
 #: Rows of draws handled at once, to bound the temporary arrays on large data.
 _CHUNK_ELEMENTS = 2_000_000
-#: Model.fit stores the log-likelihood only up to this many values (8 bytes each).
+#: fit.idata holds the log-likelihood only up to this many values (8 bytes each).
 MAX_STORED_ELEMENTS = 200_000_000
+
+
+def stored_in_idata(n_draws: int, n_obs: int) -> bool:
+    """Whether ``fit.idata`` gets the pointwise log-likelihood of ``n_draws`` draws (all
+    chains) x ``n_obs`` rows (else only ``fit.loo()`` computes it, when asked)."""
+    return n_draws * n_obs <= MAX_STORED_ELEMENTS
 
 
 def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:

@@ -22,6 +22,7 @@ import xarray as xr
 
 from ..design.crossprod import group_cross_products
 from ..design.types import Design, GroupBlock
+from ..linalg import cholesky_lower, solve_lower
 from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names
 from .stats import flatten_draws
 
@@ -70,18 +71,14 @@ def _solve_unrolled(M: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     """x = C^-T (C^-1 b + z) for M = C C' (lower C), batched over leading dims: the mean
     M^-1 b plus the noise C^-T z, which has covariance M^-1."""
     k = M.shape[-1]
-    C = [[None] * k for _ in range(k)]
-    for j in range(k):
-        d = M[..., j, j] - sum(C[j][i] ** 2 for i in range(j))
-        C[j][j] = np.sqrt(d)
-        for r in range(j + 1, k):
-            C[r][j] = (M[..., r, j] - sum(C[r][i] * C[j][i] for i in range(j))) / C[j][j]
-    a = [None] * k
-    for r in range(k):  # forward: C a = b
-        a[r] = (b[..., r] - sum(C[r][i] * a[i] for i in range(r))) / C[r][r]
-    x = [None] * k
+    C = cholesky_lower([[M[..., i, j] for j in range(k)] for i in range(k)], k, np.sqrt)
+    a = solve_lower(C, [b[..., r] for r in range(k)])
+    x: list = [None] * k
     for r in reversed(range(k)):  # backward: C' x = a + z
-        x[r] = (a[r] + z[..., r] - sum(C[i][r] * x[i] for i in range(r + 1, k))) / C[r][r]
+        t = a[r] + z[..., r]
+        for i in range(r + 1, k):
+            t = t - C[i][r] * x[i]
+        x[r] = t / C[r][r]
     return np.stack(x, axis=-1)
 
 

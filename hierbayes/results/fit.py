@@ -56,10 +56,10 @@ class Fit:
         ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it
         in any case."""
         if "log_likelihood" not in self._idata.children:
-            from ..predict.loglik import MAX_STORED_ELEMENTS, log_likelihood_group
+            from ..predict.loglik import log_likelihood_group, stored_in_idata
 
             post = self._idata.posterior
-            if post.sizes["chain"] * post.sizes["draw"] * self.model.design.n_obs <= MAX_STORED_ELEMENTS:
+            if stored_in_idata(post.sizes["chain"] * post.sizes["draw"], self.model.design.n_obs):
                 self._idata["log_likelihood"] = log_likelihood_group(self.posterior, self.spec, self.model.design)
         return self._idata
 

@@ -30,6 +30,7 @@ import pytensor.tensor as pt
 
 from ...design.crossprod import CrossProducts
 from ...design.types import GroupBlock
+from ...linalg import cholesky_lower, solve_lower
 from ...params import BlockNames
 from ...priors import PriorTable
 from .blocks import _exchangeable_cholesky, _independent_sd, _lkj_cholesky, _scalar_sd
@@ -66,20 +67,9 @@ def batched_cholesky_terms(M, w, k: int):
     Elementwise operations on J-vectors only: cheap to compile and to differentiate for the
     small K of group terms, on every PyTensor backend.
     """
-    chol = [[None] * k for _ in range(k)]
-    logdet = 0.0
-    solved = []
-    for i in range(k):
-        for j in range(i + 1):
-            s = M[i][j]
-            for m in range(j):
-                s = s - chol[i][m] * chol[j][m]
-            chol[i][j] = pt.sqrt(s) if i == j else s / chol[j][j]
-        logdet = logdet + 2.0 * pt.log(chol[i][i])
-        t = w[i]
-        for m in range(i):
-            t = t - chol[i][m] * solved[m]
-        solved.append(t / chol[i][i])
+    chol = cholesky_lower(M, k, pt.sqrt)
+    logdet = sum(2.0 * pt.log(chol[i][i]) for i in range(k))
+    solved = solve_lower(chol, w)
     quad = sum(v**2 for v in solved)
     return logdet, quad
 
