@@ -146,6 +146,79 @@ def test_sufficient_statistics_equal_the_per_row_likelihood(sleepstudy, formula,
         assert a == pytest.approx(b, rel=1e-9, abs=1e-6)
 
 
+def _nested_sim(seed=7):
+    """Students crossed with lecturers nested in departments (InstEval's structure)."""
+    rng = np.random.default_rng(seed)
+    dept = np.repeat(np.arange(8), 400)
+    lect = np.repeat(np.arange(80), 40)  # 10 lecturers per department
+    stud = rng.integers(0, 400, len(lect))
+    y = (2.0 + rng.normal(0, 0.5, 8)[dept] + rng.normal(0, 1.0, 80)[lect]
+         + rng.normal(0, 0.3, 400)[stud] + rng.normal(0, 1.0, len(lect)))
+    return pd.DataFrame({"y": y, "x": rng.normal(size=len(y)), "dept": pd.Categorical(dept),
+                         "lect": pd.Categorical(lect), "stud": pd.Categorical(stud)})
+
+
+def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood_form=None):
+    """Hierarchical centring is a shift: at corresponding points (``re_<key>`` read off the
+    shifted model) the log density equals the plainly centred model's."""
+    from hierbayes.backends.pymc import compile as compile_module
+
+    shifted = compile_model(model.design, model.priors, plan, likelihood_form=likelihood_form)
+    m = shifted.model
+    keys = [k for k, how in shifted.parameterization.items() if how != "marginal"]
+    assert any(how == "nested" for how in shifted.parameterization.values())
+    assert {f"re_{k}__total" for k in keys} <= {v.name for v in m.value_vars}
+    with monkeypatch.context() as patch:
+        patch.setattr(compile_module, "intercept_holder", lambda *a: None)
+        patch.setattr(compile_module, "centre_nested", lambda design, plan, given: plan)
+        patch.setattr(compile_module, "nesting", lambda *a: {})
+        plain_plan = {g: ("centered" if how == "nested" else how) for g, how in plan.items()}
+        plain = compile_model(model.design, model.priors, plain_plan, likelihood_form=likelihood_form)
+    assert plain.likelihood == shifted.likelihood
+    f_shifted = _jax(m, [m.logp(), *[m[f"re_{k}"] for k in keys]])
+    f_plain = _jax(plain.model, [plain.model.logp()])
+    rng = np.random.default_rng(6)
+    for point in _random_points(m, rng):
+        lp, *effects = f_shifted(*point)
+        values = dict(zip([v.name for v in m.value_vars], point))
+        values.update({f"re_{k}": e for k, e in zip(keys, effects)})
+        other = [values[v.name] for v in plain.model.value_vars]
+        assert lp == pytest.approx(f_plain(*other)[0], rel=1e-10)
+
+
+def test_hierarchical_centring_is_a_shift_of_the_centred_model(monkeypatch):
+    pastes = hb.Model("strength ~ 1 + (1 | batch/cask)", hb.datasets.load("Pastes"))
+    _assert_same_density_as_plainly_centred(
+        pastes, {"batch": "centered", "batch:cask": "nested"}, monkeypatch, likelihood_form="rows"
+    )
+    # three levels: c around b around a, a around the intercept
+    rng = np.random.default_rng(1)
+    a = np.repeat(np.arange(3), 24)
+    b = np.repeat(np.arange(12), 6)
+    c = np.repeat(np.arange(36), 2)
+    df = pd.DataFrame({"y": rng.normal(size=72), "x": rng.normal(size=72),
+                       "a": pd.Categorical(a), "b": pd.Categorical(b), "c": pd.Categorical(c)})
+    three = hb.Model("y ~ x + (1 | a) + (1 | b) + (1 | c)", df)
+    _assert_same_density_as_plainly_centred(
+        three, {"a": "centered", "b": "nested", "c": "nested"}, monkeypatch, likelihood_form="rows"
+    )
+    # with a crossed term integrated out (InstEval's crossed model)
+    crossed = hb.Model("y ~ x + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim())
+    _assert_same_density_as_plainly_centred(
+        crossed, {"stud": "marginal", "lect": "nested", "dept": "centered"}, monkeypatch
+    )
+
+
+def test_data_rich_nested_terms_are_centred_on_their_parent():
+    model = hb.Model("y ~ 1 + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim())
+    design = model.design
+    assert plan_parameterization(design, None, "identity") == ["marginal", "nested", "centered"]
+    # a term the user names keeps what it was given
+    assert plan_parameterization(design, {"lect": "centered"}, "identity") == ["marginal", "centered", "centered"]
+    with pytest.raises(SpecError, match="'stud': its groups are not nested"):
+        compile_model(design, model.priors, {"stud": "nested", "lect": "centered"})
+
+
 # ------------------------------------------------------------------ conditional draws
 
 

@@ -4,7 +4,7 @@ Fixed-effect columns are centred when the model has an intercept (as brms and rs
 the sampler sees ``Intercept_c`` and the reported ``Intercept`` is recovered as a
 deterministic. Group effects are indexed by integer codes, never multiplied by a dense Z.
 
-Each group term gets one of three parameterizations (see :func:`plan_parameterization`):
+Each group term gets one of four parameterizations (see :func:`plan_parameterization`):
 
 * ``noncentered``: ``re = z * sd`` (or ``z @ L'``), ``z ~ N(0, 1)``: best for sparse groups;
 * ``centered``: ``re ~ N(0, Sigma)`` directly: best for data-rich groups;
@@ -12,6 +12,10 @@ Each group term gets one of three parameterizations (see :func:`plan_parameteriz
   (:mod:`.marginal`) and drawn after sampling from their exact conditional posterior
   (:mod:`hierbayes.results.conditional`). The default for the largest group term of a
   gaussian model.
+* ``nested``: a data-rich term whose groups are nested in those of another sampled term with
+  the same columns (lecturers within departments) draws each group's total effect around its
+  parent's (hierarchical centring, :mod:`.centring`); chosen instead of ``centered``. A centred
+  random intercept is likewise drawn around the model's intercept.
 
 The likelihood is written per row (``y`` observed) unless a gaussian model can use the
 cross-products of the data instead (``CompiledModel.likelihood`` says which).
@@ -33,6 +37,7 @@ from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .blocks import group_effects, register
+from .centring import centre_nested, effects_around_intercept, effects_around_parent, intercept_holder, nesting
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
@@ -42,7 +47,7 @@ from .marginal import (
     sufficient_statistics_loglik,
 )
 
-PARAMETERIZATIONS = ("noncentered", "centered", "marginal")
+PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
 LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal")
 #: Name of the potential holding a cross-product likelihood.
@@ -98,12 +103,15 @@ class _Fixed:
     X: np.ndarray
     intercept_first: bool
 
-    def eta(self):
+    def eta(self, intercept: bool = True):
+        """X theta; ``intercept=False`` leaves the intercept out (a group term carries it)."""
         if self.X.shape[1] == 0:
             return pt.zeros(self.X.shape[0])
         if self.intercept_first:
-            rest = pt.dot(self.X[:, 1:], self.theta[1:]) if self.X.shape[1] > 1 else 0.0
-            return self.theta[0] + rest
+            if self.X.shape[1] == 1:
+                return self.theta[0] if intercept else pt.zeros(self.X.shape[0])
+            rest = pt.dot(self.X[:, 1:], self.theta[1:])
+            return self.theta[0] + rest if intercept else rest
         return pt.dot(self.X, self.theta)
 
 
@@ -134,7 +142,10 @@ def _vector_prior(priors: PriorTable, terms: list[str]):
 
 
 def _block_contribution(block: GroupBlock, u):
-    """sum_k u[codes, k] * X[:, k], skipping the multiply for an all-ones column."""
+    """sum_k u[codes, k] * X[:, k], skipping the multiply for an all-ones column; ``u=None``
+    for a term whose effects a nested term carries."""
+    if u is None:
+        return 0.0
     codes = block.codes
     rows = u[codes]
     total = 0.0
@@ -198,15 +209,17 @@ def _marginal_allowed(design: Design, link: str) -> bool:
 
 
 def plan_parameterization(
-    design: Design, parameterization: dict[str, str] | str | None, link: str
+    design: Design, parameterization: dict[str, str] | str | None, link: str, integrate: bool = True
 ) -> list[str]:
     """The parameterization of every group term, in spec order.
 
     ``parameterization`` is None (choose), one value for all terms or a dict keyed by
     grouping factor (terms not named are chosen). Choosing: in a gaussian model with the
     identity link the term with the most effects (levels x columns) is integrated out
-    ("marginal"); every other term is centred or not from the data. "marginal" given for
-    all terms applies to the largest one. At most one term can be integrated out.
+    ("marginal"); every other term is centred or not from the data, and a centred term nested
+    in another sampled term becomes "nested" (:mod:`.centring`). "marginal" given for all
+    terms applies to the largest one. At most one term can be integrated out
+    (``integrate=False``: none unless asked for).
     """
     blocks = design.groups
     given: list[str | None] = []
@@ -248,11 +261,12 @@ def plan_parameterization(
             f"only one group term can be integrated out ('marginal'); got {names}. Give the "
             "others 'centered' or 'noncentered'."
         )
-    if n_marginal == 0 and marginal_ok:
+    if n_marginal == 0 and marginal_ok and integrate:
         open_idx = [i for i, v in enumerate(given) if v is None]
         if open_idx:
             given[max(open_idx, key=lambda i: size[i])] = "marginal"
-    return [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
+    plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
+    return centre_nested(design, plan, given)
 
 
 def _sufficient_statistics_pay(design: Design, sampled: list[GroupBlock]) -> bool:
@@ -294,10 +308,7 @@ def compile_model(
     link = family.resolve_link(design.spec.link)
     if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
         raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
-    if likelihood_form == "rows" and parameterization is None:
-        plan = [choose_parameterization(b, design) for b in design.groups]
-    else:
-        plan = plan_parameterization(design, parameterization, link)
+    plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows")
     if likelihood_form == "rows" and "marginal" in plan:
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
@@ -312,24 +323,37 @@ def compile_model(
     else:
         form = "rows"
     chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
+    nests = nesting(design, plan)
+    holder = intercept_holder(design, plan, form)
     with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
         fixed = _fixed_part(design, priors)
-        effects = []
+        effects: list = [None] * len(blocks)
         L = None
-        for (block, names), how in zip(blocks, plan):
+        for i, ((block, names), how) in enumerate(zip(blocks, plan)):
             if how == "marginal":
                 L = covariance_factor(block, names, priors)
-                effects.append(None)
-            else:
-                effects.append(group_effects(block, names, priors, centered=how == "centered"))
+            elif i == holder:
+                effects[i] = effects_around_intercept(block, names, priors, fixed.theta[0])
+            elif how != "nested":
+                effects[i] = group_effects(block, names, priors, centered=how == "centered")
+        # parents have fewer groups than their nested terms: build them first
+        for i in sorted(nests, key=lambda i: blocks[i][0].n_levels):
+            j, parent = nests[i]
+            block, names = blocks[i]
+            effects[i] = effects_around_parent(block, names, priors, effects[j], parent)
+        for j, _ in nests.values():
+            effects[j] = None  # its nested term's total effect carries it
         if form == "rows":
-            eta = fixed.eta()
+            eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
             likelihood(eta, design, priors, link)
         else:
             sigma = register("sigma", priors.get("sigma"))
-            add_loglik(LOGLIK_POTENTIAL, _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma))
+            add_loglik(
+                LOGLIK_POTENTIAL,
+                _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
+            )
     return CompiledModel(
         model=model, parameterization=chosen, link=link, likelihood=form,
         fingerprint=fingerprint(design, priors, plan, form, link),
@@ -344,7 +368,7 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "blocks", "marginal", "likelihoods"):
+        for name in ("compile", "blocks", "centring", "marginal", "likelihoods"):
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
@@ -385,7 +409,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     return h.hexdigest()
 
 
-def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma):
+def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
     y = np.array(design.y, dtype=float)  # a writeable copy: numba refuses read-only constants
     shift = float(y.mean()) if fixed.intercept_first else 0.0
     if "marginal" not in plan:
@@ -402,7 +426,7 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
     if len(blocks) == 1:
         cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels)
         return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
-    eta = fixed.eta()
+    eta = fixed.eta(intercept=with_intercept)
     for i, ((other, _), u) in enumerate(zip(blocks, effects)):
         if i != m:
             eta = eta + _block_contribution(other, u)

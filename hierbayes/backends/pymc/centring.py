@@ -1,0 +1,133 @@
+"""Hierarchical centring: group effects drawn around the effect one level up.
+
+With data-rich groups the data fix each group's *total* effect well, but not how it splits
+between levels: lecturers nested in departments (InstEval) can shift a department's effect
+by ``c`` and each of its lecturers' by ``-c``, and a random intercept's groups can trade
+their mean against the model's intercept. Both are ridges that NUTS with a diagonal mass
+matrix crosses slowly (InstEval crossed: R-hat 1.013 on the department effects after 4 x
+1,000 draws). Drawing each group's total effect around its parent instead (Gelfand, Sahu &
+Carlin 1995) makes the data inform the sampled coordinates directly:
+
+* a term nested in another sampled term with the same columns (``nested``):
+  ``w_j ~ N(u_parent(j), Sigma)`` and ``re_<key> = w - u_parent``; the parent then adds
+  nothing to the linear predictor, since ``w`` carries it;
+* a centred random intercept (the *intercept holder*):
+  ``v_j ~ N(Intercept_c, sd^2)`` and ``re_<key> = v - Intercept_c``; the linear predictor then
+  leaves out the fixed intercept.
+
+Both are shifts (no Jacobian), so the posterior of every reported parameter is unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.types import Design, GroupBlock
+from ...errors import SpecError
+from ...params import BlockNames
+from ...priors import PriorTable
+from .marginal import covariance_factor
+
+#: Suffix of the sampled total effects (``re_<key>__total``): "__" keeps them out of results.
+TOTAL_SUFFIX = "__total"
+
+
+def nested_parent(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
+    """Code of the ``outer`` group of every ``inner`` group when the inner groups are nested
+    in the outer ones and both terms multiply the same columns, else None."""
+    if inner.n_levels <= outer.n_levels or inner.columns != outer.columns:
+        return None
+    if inner.X.shape != outer.X.shape or not np.array_equal(inner.X, outer.X):
+        return None
+    parent = np.full(inner.n_levels, -1, dtype=np.int64)
+    parent[inner.codes] = outer.codes  # some outer code per inner group; checked below
+    if np.any(parent < 0) or np.any(parent[inner.codes] != outer.codes):
+        return None
+    return parent
+
+
+def _assign_parents(blocks, inner_ok: list[bool], parent_ok: list[bool]) -> dict[int, tuple[int, np.ndarray]]:
+    """Inner term -> (parent term, parent codes), inner terms taken from the most groups
+    down, each to the closest (most groups) free parent it is nested in."""
+    by_size = sorted(range(len(blocks)), key=lambda i: -blocks[i].n_levels)
+    out: dict[int, tuple[int, np.ndarray]] = {}
+    taken: set[int] = set()
+    for i in by_size:
+        if not inner_ok[i]:
+            continue
+        for j in by_size:
+            if j == i or j in taken or not parent_ok[j]:
+                continue
+            parent = nested_parent(blocks[i], blocks[j])
+            if parent is not None:
+                out[i] = (j, parent)
+                taken.add(j)
+                break
+    return out
+
+
+def nesting(design: Design, plan: list[str]) -> dict[int, tuple[int, np.ndarray]]:
+    """Inner term index -> (parent term index, parent code of every inner group) for every
+    "nested" term of ``plan``. The parent is the closest sampled term (most groups) that the
+    inner one is nested in; each parent takes one nested term, and may itself be nested
+    (``(1 | a/b/c)``: c around b around a)."""
+    blocks = design.groups
+    out = _assign_parents(blocks, [how == "nested" for how in plan], [how != "marginal" for how in plan])
+    for i, how in enumerate(plan):
+        if how == "nested" and i not in out:
+            raise SpecError(
+                f"parameterization 'nested' for {blocks[i].group!r}: its groups are not nested in "
+                "those of another sampled group term with the same columns (each parent term "
+                "takes one nested term); use 'centered' or 'noncentered'"
+            )
+    return out
+
+
+def centre_nested(design: Design, plan: list[str], given: list[str | None]) -> list[str]:
+    """``plan`` with every chosen "centered" term that is nested in another sampled term
+    made "nested" (terms the user named keep what they were given)."""
+    inner_ok = [how == "nested" or (how == "centered" and g is None) for how, g in zip(plan, given)]
+    chosen = _assign_parents(design.groups, inner_ok, [how != "marginal" for how in plan])
+    return ["nested" if i in chosen else how for i, how in enumerate(plan)]
+
+
+def intercept_holder(design: Design, plan: list[str], form: str) -> int | None:
+    """Index of the centred random-intercept term drawn around the model's intercept, if any.
+
+    Among the centred intercept-only terms the one with the fewest groups (whose mean the
+    data pin down least, so the ridge with the intercept is longest). None without a fixed
+    intercept, or with the sufficient-statistics likelihood (which needs the effects
+    themselves).
+    """
+    if not design.has_intercept or form == "sufficient statistics":
+        return None
+    candidates = [
+        i for i, (b, how) in enumerate(zip(design.groups, plan))
+        if how == "centered" and b.columns == ("Intercept",) and np.all(b.X == 1.0)
+    ]
+    return min(candidates, key=lambda i: design.groups[i].n_levels) if candidates else None
+
+
+def _centred_on(block: GroupBlock, names: BlockNames, priors: PriorTable, mean):
+    """Total effects ``w ~ N(mean, Sigma)`` (J x K); registers ``re_<key> = w - mean``."""
+    dims = (names.level_dim, names.column_dim)
+    factor = covariance_factor(block, names, priors)
+    total = names.effects + TOTAL_SUFFIX
+    if factor.ndim == 2:
+        w = pm.MvNormal(total, mu=mean, chol=factor, dims=dims)
+    else:
+        w = pm.Normal(total, mu=mean, sigma=factor[None, :], dims=dims)
+    pm.Deterministic(names.effects, w - mean, dims=dims)
+    return w
+
+
+def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTable, parent_total, parent):
+    """A nested term's total effects, centred on its parent's (``parent_total[parent]``)."""
+    return _centred_on(block, names, priors, parent_total[parent])
+
+
+def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept):
+    """The intercept holder's effects plus the model intercept, centred on the intercept."""
+    return _centred_on(block, names, priors, pt.reshape(intercept, (1, 1)))
