@@ -34,8 +34,9 @@ class Model:
         one of unstructured, independent, identity, exchangeable.
     missing : "error" (default) raises on missing values in used columns; "drop" drops
         those rows with a warning saying how many.
-    parameterization : "centered" / "noncentered" for all group terms, a dict per grouping
-        factor, or None to choose from the data (reported on the fit).
+    parameterization : "centered" / "noncentered" / "marginal" (gaussian: integrated out) /
+        "nested" (drawn around the effects of the term it is nested in) for all group terms, a
+        dict per grouping factor, or None to choose from the data (reported on the fit).
     collapse : "auto" (default), True or False. Bernoulli (and binomial) rows with identical
         predictors and group codes are fitted as binomial cells: the same posterior, several
         times faster for surveys. "auto" collapses when the cells are at most half the rows;

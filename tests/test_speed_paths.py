@@ -23,8 +23,10 @@ from hierbayes.backends.pymc.compile import (
     choose_parameterization,
     compile_model,
     information_ratio,
+    parent_information_ratio,
     plan_parameterization,
 )
+from hierbayes.backends.pymc.centring import nesting
 from hierbayes.backends.pymc.sample import cache_dir, start_point
 from hierbayes.errors import SpecError
 from hierbayes.results.conditional import conditional_group_effects
@@ -146,13 +148,13 @@ def test_sufficient_statistics_equal_the_per_row_likelihood(sleepstudy, formula,
         assert a == pytest.approx(b, rel=1e-9, abs=1e-6)
 
 
-def _nested_sim(seed=7):
+def _nested_sim(seed=7, dept_sd=0.5):
     """Students crossed with lecturers nested in departments (InstEval's structure)."""
     rng = np.random.default_rng(seed)
     dept = np.repeat(np.arange(8), 400)
     lect = np.repeat(np.arange(80), 40)  # 10 lecturers per department
     stud = rng.integers(0, 400, len(lect))
-    y = (2.0 + rng.normal(0, 0.5, 8)[dept] + rng.normal(0, 1.0, 80)[lect]
+    y = (2.0 + rng.normal(0, dept_sd, 8)[dept] + rng.normal(0, 1.0, 80)[lect]
          + rng.normal(0, 0.3, 400)[stud] + rng.normal(0, 1.0, len(lect)))
     return pd.DataFrame({"y": y, "x": rng.normal(size=len(y)), "dept": pd.Categorical(dept),
                          "lect": pd.Categorical(lect), "stud": pd.Categorical(stud)})
@@ -167,7 +169,8 @@ def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood
     m = shifted.model
     keys = [k for k, how in shifted.parameterization.items() if how != "marginal"]
     assert any(how == "nested" for how in shifted.parameterization.values())
-    assert {f"re_{k}__total" for k in keys} <= {v.name for v in m.value_vars}
+    centred = [k for k in keys if shifted.parameterization[k] != "noncentered"]
+    assert {f"re_{k}__total" for k in centred} <= {v.name for v in m.value_vars}
     with monkeypatch.context() as patch:
         patch.setattr(compile_module, "intercept_holder", lambda *a: None)
         patch.setattr(compile_module, "centre_nested", lambda design, plan, given: plan)
@@ -207,12 +210,29 @@ def test_hierarchical_centring_is_a_shift_of_the_centred_model(monkeypatch):
     _assert_same_density_as_plainly_centred(
         crossed, {"stud": "marginal", "lect": "nested", "dept": "centered"}, monkeypatch
     )
+    # ... and a non-centred parent carrying the intercept: lect ~ N(Intercept + z sd, sd_lect)
+    _assert_same_density_as_plainly_centred(
+        crossed, {"stud": "marginal", "lect": "nested", "dept": "noncentered"}, monkeypatch
+    )
 
 
 def test_data_rich_nested_terms_are_centred_on_their_parent():
     model = hb.Model("y ~ 1 + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim())
     design = model.design
+    # the parent is centred or not by what its children say about it: 10 lecturers per
+    # department, m tau_P^2 / tau_C^2 = 10 * 0.5^2 / 1 = 2.5 here and 10 * 0.1^2 = 0.1 below
     assert plan_parameterization(design, None, "identity") == ["marginal", "nested", "centered"]
+    weak = hb.Model("y ~ 1 + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim(dept_sd=0.1)).design
+    assert plan_parameterization(weak, None, "identity") == ["marginal", "nested", "noncentered"]
+    # the moment estimate recovers m tau_P^2 / tau_C^2 = 20 * 0.5^2 / 1 = 5 (40 parents)
+    rng = np.random.default_rng(3)
+    parent_of = np.repeat(np.arange(40), 20)
+    child = np.repeat(np.arange(800), 10)
+    y = rng.normal(0, 0.5, 40)[parent_of][child] + rng.normal(0, 1.0, 800)[child] + rng.normal(0, 1.0, 8000)
+    big = hb.Model("y ~ 1 + (1 | c) + (1 | p)", pd.DataFrame(
+        {"y": y, "c": pd.Categorical(child), "p": pd.Categorical(parent_of[child])})).design
+    (inner, (outer, parent)), = nesting(big, ["nested", "centered"]).items()
+    assert 3.5 < parent_information_ratio(big.groups[inner], parent, 40, big) < 7.0
     # a term the user names keeps what it was given
     assert plan_parameterization(design, {"lect": "centered"}, "identity") == ["marginal", "centered", "centered"]
     with pytest.raises(SpecError, match="'stud': its groups are not nested"):

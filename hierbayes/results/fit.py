@@ -128,8 +128,9 @@ class Fit:
         return Summary(header, tuple(sections), footer)
 
     def _parameterization_line(self) -> tuple[str, ...]:
-        """How each group term was sampled: centered, noncentered or marginal (integrated out
-        and drawn afterwards); override with Model(parameterization=...)."""
+        """How each group term was sampled: centered, noncentered, marginal (integrated out
+        and drawn afterwards) or nested (centred on the term it is nested in); override with
+        Model(parameterization=...)."""
         chosen = self.info.parameterization
         if not chosen:
             return ()

@@ -11,9 +11,9 @@ Carlin 1995) makes the data inform the sampled coordinates directly:
 * a term nested in another sampled term with the same columns (``nested``):
   ``w_j ~ N(u_parent(j), Sigma)`` and ``re_<key> = w - u_parent``; the parent then adds
   nothing to the linear predictor, since ``w`` carries it;
-* a centred random intercept (the *intercept holder*):
-  ``v_j ~ N(Intercept_c, sd^2)`` and ``re_<key> = v - Intercept_c``; the linear predictor then
-  leaves out the fixed intercept.
+* the top of a chain of nested terms, or else a centred random intercept (the *intercept
+  holder*): ``v_j ~ N(Intercept_c, sd^2)`` and ``re_<key> = v - Intercept_c`` (non-centred:
+  ``v = Intercept_c + z sd``); the linear predictor then leaves out the fixed intercept.
 
 Both are shifts (no Jacobian), so the posterior of every reported parameter is unchanged.
 """
@@ -28,6 +28,7 @@ from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...params import BlockNames
 from ...priors import PriorTable
+from .blocks import group_effects
 from .marginal import covariance_factor
 
 #: Suffix of the sampled total effects (``re_<key>__total``): "__" keeps them out of results.
@@ -93,21 +94,26 @@ def centre_nested(design: Design, plan: list[str], given: list[str | None]) -> l
     return ["nested" if i in chosen else how for i, how in enumerate(plan)]
 
 
-def intercept_holder(design: Design, plan: list[str], form: str) -> int | None:
-    """Index of the centred random-intercept term drawn around the model's intercept, if any.
+def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) -> int | None:
+    """Index of the random-intercept term whose effects carry the model's intercept, if any.
 
-    Among the centred intercept-only terms the one with the fewest groups (whose mean the
-    data pin down least, so the ridge with the intercept is longest). None without a fixed
-    intercept, or with the sufficient-statistics likelihood (which needs the effects
-    themselves).
+    The top of a chain of nested terms (``nests``, from :func:`nesting`), centred or not:
+    its effects are ``Intercept + re`` and the terms below are drawn around them, so the data
+    inform the intercept only through the prior of those effects. Else the centred
+    intercept-only term with the fewest groups (whose mean the data pin down least, so the
+    ridge with the intercept is longest). None without a fixed intercept, or with the
+    sufficient-statistics likelihood (which needs the effects themselves).
     """
     if not design.has_intercept or form == "sufficient statistics":
         return None
+    tops = {j for j, _ in nests.values() if plan[j] != "nested"}
     candidates = [
         i for i, (b, how) in enumerate(zip(design.groups, plan))
-        if how == "centered" and b.columns == ("Intercept",) and np.all(b.X == 1.0)
+        if (how == "centered" or i in tops) and b.columns == ("Intercept",) and np.all(b.X == 1.0)
     ]
-    return min(candidates, key=lambda i: design.groups[i].n_levels) if candidates else None
+    if not candidates:
+        return None
+    return min(candidates, key=lambda i: (i not in tops, design.groups[i].n_levels))
 
 
 def _centred_on(block: GroupBlock, names: BlockNames, priors: PriorTable, mean):
@@ -128,6 +134,10 @@ def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTab
     return _centred_on(block, names, priors, parent_total[parent])
 
 
-def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept):
-    """The intercept holder's effects plus the model intercept, centred on the intercept."""
-    return _centred_on(block, names, priors, pt.reshape(intercept, (1, 1)))
+def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept, centered: bool):
+    """The intercept holder's effects plus the model intercept: centred on the intercept,
+    or ``Intercept + z sd`` (non-centred)."""
+    intercept = pt.reshape(intercept, (1, 1))
+    if centered:
+        return _centred_on(block, names, priors, intercept)
+    return intercept + group_effects(block, names, priors, centered=False)

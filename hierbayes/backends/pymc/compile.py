@@ -171,8 +171,7 @@ def information_ratio(block: GroupBlock, design: Design) -> float:
     term (the intercept when it has one). O(rows).
     """
     y = np.asarray(design.y, dtype=float)
-    X = design.X
-    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    resid = _fixed_residuals(design)
     col = block.X[:, 0]
     if not np.all(col == 1.0):  # a slope without intercept: residual per unit of x
         resid = resid * col
@@ -189,6 +188,44 @@ def information_ratio(block: GroupBlock, design: Design) -> float:
     if tau2 <= 0:
         return 0.0
     return float(np.median(n[seen] * tau2 / sigma2))
+
+
+def _fixed_residuals(design: Design) -> np.ndarray:
+    y = np.asarray(design.y, dtype=float)
+    X = design.X
+    return y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+
+
+def parent_information_ratio(inner: GroupBlock, parent: np.ndarray, n_parents: int, design: Design) -> float:
+    """``m_j tau_P^2 / tau_C^2`` (median over parents) for the parent of a nested term drawn
+    around it: its effects are informed by the effects of its ``m_j`` children, not the rows.
+
+    Moment estimates on the child means of the fixed-effect residuals (nested ANOVA):
+    ``tau_C^2`` from their spread within parents, ``tau_P^2`` from the spread of the parents'
+    means. InstEval's departments: 0.85 (14 departments of 44-144 lecturers), where a centred
+    parent gave 2 divergences at small sds and a non-centred one none.
+    """
+    resid = _fixed_residuals(design) * (inner.X[:, 0] if not np.all(inner.X[:, 0] == 1.0) else 1.0)
+    n = inner.rows_per_level().astype(float)
+    seen = n > 0
+    means = np.divide(np.bincount(inner.codes, weights=resid, minlength=inner.n_levels), n,
+                      out=np.zeros(inner.n_levels), where=seen)
+    sigma2 = float(np.sum((resid - means[inner.codes]) ** 2)) / max(len(resid) - int(seen.sum()), 1)
+    noise = float(np.mean(sigma2 / n[seen]))
+    p, c = parent[seen], means[seen]
+    m = np.bincount(p, minlength=n_parents).astype(float)
+    has = m > 0
+    if has.sum() < 2 or len(c) <= has.sum():
+        return float("inf")
+    parent_means = np.bincount(p, weights=c, minlength=n_parents) / np.maximum(m, 1.0)
+    within = float(np.sum((c - parent_means[p]) ** 2)) / (len(c) - has.sum())
+    tau_c2 = within - noise
+    if tau_c2 <= 0:
+        return float("inf")
+    tau_p2 = float(np.var(parent_means[has], ddof=1)) - float(np.mean((tau_c2 + noise) / m[has]))
+    if tau_p2 <= 0:
+        return 0.0
+    return float(np.median(m[has]) * tau_p2 / tau_c2)
 
 
 def choose_parameterization(block: GroupBlock, design: Design | None = None) -> str:
@@ -266,7 +303,13 @@ def plan_parameterization(
         if open_idx:
             given[max(open_idx, key=lambda i: size[i])] = "marginal"
     plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
-    return centre_nested(design, plan, given)
+    plan = centre_nested(design, plan, given)
+    if design.spec.family == "gaussian":
+        for i, (j, parent) in nesting(design, plan).items():
+            if given[j] is None and plan[j] != "nested":
+                ratio = parent_information_ratio(blocks[i], parent, blocks[j].n_levels, design)
+                plan[j] = "centered" if ratio >= DATA_RICH_RATIO else "noncentered"
+    return plan
 
 
 def _sufficient_statistics_pay(design: Design, sampled: list[GroupBlock]) -> bool:
@@ -324,7 +367,7 @@ def compile_model(
         form = "rows"
     chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
     nests = nesting(design, plan)
-    holder = intercept_holder(design, plan, form)
+    holder = intercept_holder(design, plan, form, nests)
     with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
         fixed = _fixed_part(design, priors)
         effects: list = [None] * len(blocks)
@@ -333,7 +376,7 @@ def compile_model(
             if how == "marginal":
                 L = covariance_factor(block, names, priors)
             elif i == holder:
-                effects[i] = effects_around_intercept(block, names, priors, fixed.theta[0])
+                effects[i] = effects_around_intercept(block, names, priors, fixed.theta[0], how == "centered")
             elif how != "nested":
                 effects[i] = group_effects(block, names, priors, centered=how == "centered")
         # parents have fewer groups than their nested terms: build them first
