@@ -222,6 +222,10 @@ def test_data_rich_nested_terms_are_centred_on_their_parent():
     # the parent is centred or not by what its children say about it: 10 lecturers per
     # department, m tau_P^2 / tau_C^2 = 10 * 0.5^2 / 1 = 2.5 here and 10 * 0.1^2 = 0.1 below
     assert plan_parameterization(design, None, "identity") == ["marginal", "nested", "centered"]
+    # a term the user names keeps what it was given
+    assert plan_parameterization(design, {"lect": "centered"}, "identity") == ["marginal", "centered", "centered"]
+    with pytest.raises(SpecError, match="'stud': its groups are not nested"):
+        compile_model(design, model.priors, {"stud": "nested", "lect": "centered"})
     weak = hb.Model("y ~ 1 + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim(dept_sd=0.1)).design
     assert plan_parameterization(weak, None, "identity") == ["marginal", "nested", "noncentered"]
     # the moment estimate recovers m tau_P^2 / tau_C^2 = 20 * 0.5^2 / 1 = 5 (40 parents)
@@ -233,10 +237,17 @@ def test_data_rich_nested_terms_are_centred_on_their_parent():
         {"y": y, "c": pd.Categorical(child), "p": pd.Categorical(parent_of[child])})).design
     (inner, (outer, parent)), = nesting(big, ["nested", "centered"]).items()
     assert 3.5 < parent_information_ratio(big.groups[inner], parent, 40, big) < 7.0
-    # a term the user names keeps what it was given
-    assert plan_parameterization(design, {"lect": "centered"}, "identity") == ["marginal", "centered", "centered"]
-    with pytest.raises(SpecError, match="'stud': its groups are not nested"):
-        compile_model(design, model.priors, {"stud": "nested", "lect": "centered"})
+
+
+def test_parent_of_an_integrated_out_term_is_chosen_by_its_children():
+    """Pastes: 10 batches of 3 casks, the casks integrated out. The rows say a batch is
+    data-rich (6 rows each), but its effect is seen through 3 cask means with sd 2.9 around
+    it: m tau_P^2 / (tau_C^2 + sigma^2/n) = 0.57, so non-centred (centred: divergences)."""
+    design = hb.Model("strength ~ 1 + (1 | batch/cask)", hb.datasets.load("Pastes")).design
+    batch, cask = design.groups
+    assert choose_parameterization(batch, design) == "centered"  # what the rows alone say
+    assert plan_parameterization(design, None, "identity") == ["noncentered", "marginal"]
+    assert plan_parameterization(design, {"batch": "centered"}, "identity") == ["centered", "marginal"]
 
 
 # ------------------------------------------------------------------ conditional draws
