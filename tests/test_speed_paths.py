@@ -169,8 +169,8 @@ def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood
     m = shifted.model
     keys = [k for k, how in shifted.parameterization.items() if how != "marginal"]
     assert any(how == "nested" for how in shifted.parameterization.values())
-    centred = [k for k in keys if shifted.parameterization[k] != "noncentered"]
-    assert {f"re_{k}__total" for k in centred} <= {v.name for v in m.value_vars}
+    nested = [k for k in keys if shifted.parameterization[k] == "nested"]
+    assert {f"re_{k}__total" for k in nested} <= {v.name for v in m.value_vars}
     with monkeypatch.context() as patch:
         patch.setattr(compile_module, "intercept_holder", lambda *a: None)
         patch.setattr(compile_module, "centre_nested", lambda design, plan, given: plan)
@@ -204,6 +204,11 @@ def test_hierarchical_centring_is_a_shift_of_the_centred_model(monkeypatch):
     three = hb.Model("y ~ x + (1 | a) + (1 | b) + (1 | c)", df)
     _assert_same_density_as_plainly_centred(
         three, {"a": "centered", "b": "nested", "c": "nested"}, monkeypatch, likelihood_form="rows"
+    )
+    # correlated slopes: (x | a) + (x | a:b), b's effects drawn around a's (MvNormal)
+    slopes = hb.Model("y ~ x + (x | a) + (x | a:b)", df)
+    _assert_same_density_as_plainly_centred(
+        slopes, {"a": "centered", "a:b": "nested"}, monkeypatch, likelihood_form="rows"
     )
     # with a crossed term integrated out (InstEval's crossed model)
     crossed = hb.Model("y ~ x + (1 | stud) + (1 | lect) + (1 | dept)", _nested_sim())
