@@ -172,3 +172,36 @@ def test_load_other_format_version_and_damaged_metadata(fitted, tmp_path) -> Non
     gone.to_netcdf(tmp_path / "gone.nc", engine="h5netcdf")
     with pytest.raises(FitFileError, match=r"cannot be rebuilt: unknown family 'nosuchfamily'"):
         hb.load(tmp_path / "gone.nc")
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.Index([f"r{i}" for i in range(6)], name="id"),
+        pd.Index(np.arange(6) * 10 + 7),
+        pd.date_range("2026-01-01", periods=6, freq="D", name="day"),
+        pd.MultiIndex.from_arrays([list("aabbcc"), [1, 2, 1, 2, 1, 2]], names=["site", "visit"]),
+    ],
+    ids=["text", "int", "datetime", "multi"],
+)
+def test_row_labels_survive(index) -> None:
+    data = pd.DataFrame({"y": np.arange(6.0), "g": pd.Categorical(list("xyxyxy"))}, index=index)
+    back = fit_io._dataset_to_data(fit_io._data_to_dataset(data))
+    pd.testing.assert_index_equal(back.index, data.index)
+    pd.testing.assert_frame_equal(back, data, check_freq=False)
+
+
+def test_loaded_fit_keeps_the_rows_it_was_fitted_on(tmp_path) -> None:
+    df = hb.datasets.load("Dyestuff")
+    df.index = [f"batch-row-{i}" for i in range(len(df))]
+    df.loc["batch-row-3", "Yield"] = np.nan  # dropped: the loaded fit must drop the same row
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hb.Model("Yield ~ 1 + (1 | Batch)", df, missing="drop").fit(
+            draws=50, tune=50, chains=2, random_seed=1, progressbar=False
+        )
+    fit.save(tmp_path / "dyestuff.nc")
+    loaded = hb.load(tmp_path / "dyestuff.nc")
+    pd.testing.assert_index_equal(loaded.model.data.index, fit.model.data.index)
+    np.testing.assert_array_equal(loaded.model.design.row_index, fit.model.design.row_index)
+    assert "batch-row-3" not in loaded.model.design.row_index

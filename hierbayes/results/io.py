@@ -27,6 +27,7 @@ FORMAT = "hierbayes-fit/1"
 META_GROUP = "hierbayes"
 DATA_GROUP = "hierbayes_data"
 _NA_SUFFIX = ".__na__"  # boolean companion of a text column: which rows were missing
+_INDEX_PREFIX = "__index__"  # row coordinates holding the data's index labels, one per level
 
 
 def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
@@ -49,7 +50,39 @@ def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
         if missing.any() and attrs.get("dtype") in ("str", None):
             ds[name + _NA_SUFFIX] = xr.DataArray(missing, dims="row")
     ds.attrs["columns"] = json.dumps([str(c) for c in df.columns])
+    return _with_index(ds, df.index)
+
+
+def _with_index(ds: xr.Dataset, index: pd.Index) -> xr.Dataset:
+    """Store the row labels (each level of a MultiIndex) as ``row`` coordinates, unless they
+    are the default 0..n-1. Text, categorical and other object labels come back as text, a
+    date range without its frequency."""
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None:
+        return ds
+    dtypes = []
+    for i in range(index.nlevels):
+        level = index.get_level_values(i)
+        values = level.to_numpy()
+        if values.dtype == object or isinstance(level.dtype, pd.CategoricalDtype):
+            values, dtype = level.astype(str).to_numpy(dtype=str), "str"
+        else:
+            dtype = str(level.dtype)
+        ds = ds.assign_coords({f"{_INDEX_PREFIX}{i}": ("row", values)})
+        dtypes.append(dtype)
+    ds.attrs["index"] = json.dumps({"names": [None if n is None else str(n) for n in index.names], "dtypes": dtypes})
     return ds
+
+
+def _saved_index(ds: xr.Dataset, n_rows: int) -> pd.Index:
+    if "index" not in ds.attrs:
+        return pd.RangeIndex(n_rows)
+    meta = json.loads(ds.attrs["index"])
+    levels = []
+    for i, (name, dtype) in enumerate(zip(meta["names"], meta["dtypes"])):
+        values = ds.coords[f"{_INDEX_PREFIX}{i}"].values
+        level = pd.Index(values.astype(str)) if dtype == "str" else pd.Index(values).astype(dtype)
+        levels.append(level.rename(name))
+    return levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels)
 
 
 def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
@@ -68,7 +101,9 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
             out[col] = vals.where(~na, None) if na is not None else vals
         else:
             out[col] = pd.Series(da.values).astype(da.attrs.get("dtype", da.dtype))
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(out)
+    frame.index = _saved_index(ds, len(frame))
+    return frame
 
 
 def _used_columns(model) -> list[str]:
