@@ -1,0 +1,214 @@
+"""Interpretation of raw level equations, one job: what each term of an equation means.
+
+Once the coefficient symbols are known (the left sides of the equations), reads every term as
+a coefficient times a carrier, a gamma (fixed predictor), an intercept, a random ``u`` or a
+residual ``e``, giving :class:`_Item` lists and one :class:`_Eq` per coefficient equation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, NoReturn
+
+from ..errors import FormulaSyntaxError
+from .levels_text import _Raw, _located
+from .lower import _unwrap
+from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
+
+_GAMMA = re.compile(r"^(g|gamma|γ)_?\d+$")
+_COEFFICIENT_LIKE = re.compile(r"^(b|beta|β|p|pi|π)_?\d+$")
+_RANDOM_MARKER = re.compile(r"^[ur]_?\d*$")
+_RESIDUAL = re.compile(r"^(e|r|eps|epsilon|ε)_?\d*$")
+
+
+@dataclass
+class _Item:
+    kind: str  # "intercept", "coef", "term", "random"
+    value: Any = None  # bool for intercept; (symbol, carrier) for coef; components for term
+    node: Any = None
+
+
+@dataclass
+class _Eq:
+    raw: _Raw
+    symbol: str
+    items: list[_Item]
+    intercept: bool
+    random: bool
+    level: int = 0
+    multiplies: tuple[str, ...] = ()
+    prefix: str = ""
+    group: tuple[str, ...] = ()
+
+
+def _star_operands(node: Expr) -> list[Expr]:
+    node = _unwrap(node)
+    if isinstance(node, Binary) and node.op == "*":
+        return [*_star_operands(node.left), *_star_operands(node.right)]
+    return [node]
+
+
+class _Interpreter:
+    """Reads the terms of every equation once the coefficient symbols are known."""
+
+    def __init__(self, raws: list[_Raw], subscripts: Mapping[str, str]) -> None:
+        self.subscripts = dict(subscripts)
+        self.symbols = {r.lhs_name for r in raws[1:] if r.lhs_name is not None}
+
+    # -- atoms -------------------------------------------------------------------------
+
+    def _fail(self, raw: _Raw, role: str, message: str, node: Any) -> NoReturn:
+        span = node.span
+        raise FormulaSyntaxError(f"{role}: {message}", raw.text, span.start, span.length)
+
+    def _name(self, node: Expr) -> str | None:
+        node = _unwrap(node)
+        if isinstance(node, Name) and not node.quoted:
+            return node.value
+        return None
+
+    def components(self, raw: _Raw, role: str, node: Expr) -> tuple[str, ...]:
+        """``a:b:C(g)`` -> ("a", "b", "C(g)"), rejecting what cannot be a product."""
+        node = _unwrap(node)
+        if isinstance(node, Binary) and node.op == ":":
+            return self.components(raw, role, node.left) + self.components(raw, role, node.right)
+        if isinstance(node, Name):
+            return (node.canonical,)
+        if isinstance(node, Call) and raw.form == "=":  # blanked subscripts leave spaces
+            return (re.sub(r"\s+([),\]])", r"\1", node.text),)
+        if isinstance(node, Call):
+            return (node.text,)
+        if isinstance(node, Number):
+            self._fail(raw, role, f"unexpected number {node.text!r} inside a product", node)
+        if isinstance(node, Sum | Paren):
+            self._fail(raw, role, "write sums inside products out term by term (x:a + x:b)", node)
+        if isinstance(node, Binary) and node.op == "/":
+            self._fail(raw, role, "'/' is not used in level equations; write a + a:b", node)
+        if isinstance(node, Binary):
+            self._fail(raw, role, f"operator {node.op!r} is not allowed here; use I(...) for arithmetic", node)
+        self._fail(raw, role, "unexpected term", node)
+
+    def crossing(self, raw: _Raw, role: str, operands: list[Expr]) -> list[tuple[str, ...]]:
+        """``a*b*c`` -> a, b, c, a:b, a:c, b:c, a:b:c (R's order)."""
+        parts = [self.components(raw, role, op) for op in operands]
+        out = []
+        for size in range(1, len(parts) + 1):
+            for combo in combinations(parts, size):
+                out.append(tuple(c for part in combo for c in part))
+        return out
+
+    # -- one equation --------------------------------------------------------------------
+
+    def items(self, raw: _Raw, level1: bool, role: str) -> tuple[list[_Item], bool | None]:
+        out: list[_Item] = []
+        intercept: bool | None = None
+        for item in raw.lowering._items(raw.rhs):
+            expr = item.expr
+            if isinstance(expr, Paren) and isinstance(expr.body, Bar):
+                self._fail(
+                    raw, role,
+                    "group terms like (1 | g) are not written in level equations; put the "
+                    "factor after '|' at the end, as in 'b0 ~ 1 + z | school'", expr,
+                )
+            inner = _unwrap(expr)
+            if isinstance(inner, Number):
+                with _located(raw.text, role):
+                    intercept = raw.lowering._intercept(item, inner)
+                continue
+            if item.sign == "-":
+                with _located(raw.text, role):
+                    raw.lowering._removed_term(item)
+            out.extend(self.item(raw, level1, role, item, inner))
+            if out and out[-1].kind == "intercept":
+                intercept = True
+                out.pop()
+        return out, intercept
+
+    def item(self, raw: _Raw, level1: bool, role: str, item: SumItem, inner: Expr) -> list[_Item]:
+        operands = _star_operands(inner)
+        names = [self._name(op) for op in operands]
+        symbols = [i for i, n in enumerate(names) if n in self.symbols]
+        gammas = [i for i, n in enumerate(names) if n is not None and n not in self.symbols and _GAMMA.match(n)]
+        if len(operands) == 1 and names[0] is not None and not symbols and not gammas:
+            name = names[0]
+            if not level1 and _RANDOM_MARKER.match(name):
+                return [_Item("random", True, inner)]
+            if level1 and raw.form == "=" and _RESIDUAL.match(name):
+                return []
+            if level1 and raw.form == "=" and re.fullmatch(r"u_?\d*", name):
+                self._fail(
+                    raw, role, "random terms (u) belong in the coefficient equations; the "
+                    "level-1 residual is written e or r", inner,
+                )
+        if len(symbols) > 1:
+            self._fail(raw, role, "a term can hold only one coefficient", inner)
+        if symbols and gammas:
+            self._fail(raw, role, "a term cannot have both a coefficient and a gamma", inner)
+        for i, n in enumerate(names):
+            if i not in symbols and i not in gammas and n is not None and _COEFFICIENT_LIKE.match(n):
+                self._fail(
+                    raw, role,
+                    f"{n!r} looks like a coefficient, but no equation defines it; add one such "
+                    f"as '{n} ~ 1 | <factor>' (random) or '{n} ~ 1' (non-varying), or write "
+                    f"`{n}` in backticks if it is a data column",
+                    operands[i],
+                )
+        if symbols:
+            rest = [op for i, op in enumerate(operands) if i != symbols[0]]
+            carrier = tuple(c for op in rest for c in self.components(raw, role, op))
+            return [_Item("coef", (names[symbols[0]], carrier), inner)]
+        if gammas:
+            rest = [op for i, op in enumerate(operands) if i != gammas[0]]
+            if len(gammas) > 1:
+                self._fail(raw, role, "a term can hold only one gamma", inner)
+            if not rest:
+                return [_Item("intercept", True, inner)]
+            carrier = tuple(c for op in rest for c in self.components(raw, role, op))
+            return [_Item("term", carrier, inner)]
+        return [_Item("term", comps, inner) for comps in self.crossing(raw, role, operands)]
+
+    def equation(self, raw: _Raw) -> _Eq:
+        symbol = raw.lhs_name or ""
+        role = f"equation for {symbol} ({raw.where})"
+        if raw.lhs_name is None:
+            self._fail(raw, f"equation ({raw.where})", "the left side of a coefficient equation must be one name", raw.lhs)
+        items, intercept = self.items(raw, level1=False, role=role)
+        explicit_random = any(i.kind == "random" for i in items)
+        items = [i for i in items if i.kind != "random"]
+        factor = raw.factor
+        if not factor and raw.lhs_subscript and raw.form == "=":
+            letter = raw.lhs_subscript[0]
+            if letter in self.subscripts:
+                factor = tuple(self.subscripts[letter].split(":"))
+        if "fixed" in raw.options and explicit_random:
+            self._fail(raw, role, "has a random term 'u' but is marked ', fixed'", raw.lhs)
+        base_coef = next((i for i in items if i.kind == "coef" and not i.value[1]), None)
+        if base_coef is not None and intercept:
+            self._fail(
+                raw, role, f"has both an intercept and the intercept coefficient "
+                f"{base_coef.value[0]!r}; write one of them", base_coef.node,
+            )
+        if raw.form == "=":
+            random = explicit_random or "random" in raw.options
+            if intercept is None:
+                intercept = False
+        else:
+            random = bool(factor) and "fixed" not in raw.options
+            random = random or explicit_random or "random" in raw.options
+            if intercept is None:
+                intercept = base_coef is None
+        if random and not factor:
+            hint = (
+                f"; subscript {raw.lhs_subscript[0]!r} is not declared: add a line "
+                f"'{raw.lhs_subscript[0]} = <factor>'" if raw.lhs_subscript else ""
+            )
+            self._fail(
+                raw, role,
+                f"a random coefficient needs a grouping factor: end the equation with '| <factor>', "
+                f"as in '{symbol} ~ 1 | school'{hint}", raw.rhs,
+            )
+        raw.factor = factor
+        return _Eq(raw, symbol, items, intercept, random)
