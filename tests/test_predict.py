@@ -322,3 +322,29 @@ def test_bayes_r2(sleep, logit):
     assert abs(np.mean(vf / (vf + sigma2)) - table.loc["conditional", "mean"]) < 0.03
     lt = logit.r2()
     assert 0 < lt.loc["marginal", "mean"] < lt.loc["conditional", "mean"] < 1
+
+
+def test_training_rows_are_found_by_position_when_labels_repeat(sleepstudy) -> None:
+    """Index labels that repeat (after a concat, say) and a dropped row: the rows the fit
+    used are found by position, for predictions, MRP and leave-group-out refits alike."""
+    from hierbayes.predict.mrp import training_frame as mrp_rows
+    from hierbayes.predict.predict import training_frame
+
+    df = sleepstudy.copy()
+    df.index = np.arange(len(df)) // 2  # every label twice
+    df.iloc[5, df.columns.get_loc("Reaction")] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "dropped 1 row"
+        model = hb.Model("Reaction ~ Days + (1 | Subject)", df, missing="drop")
+    expected = pd.concat([df.iloc[:5], df.iloc[6:]])
+    for rows in (training_frame(model), mrp_rows(model)):
+        assert len(rows) == model.design.n_obs == len(df) - 1
+        pd.testing.assert_frame_equal(rows, expected)
+        np.testing.assert_array_equal(rows["Reaction"].to_numpy(), model.design.y)
+    # bernoulli rows collapsed into binomial cells keep the positions of the first row of each cell
+    wells = hb.datasets.load("wells")
+    wells.index = np.zeros(len(wells), dtype=int)
+    collapsed = hb.Model("switch ~ 1 + (1 | assoc)", wells, family="bernoulli").design
+    source = collapsed.source
+    np.testing.assert_array_equal(source.row_positions, np.arange(len(wells)))
+    assert len(collapsed.row_positions) == collapsed.n_obs

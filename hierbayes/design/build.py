@@ -744,18 +744,23 @@ def _fit_fixed(
     return encoder, X
 
 
-def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, pd.DataFrame]:
-    """Cheap checks, before formulae evaluates anything; returns the used-columns frame."""
+def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, pd.DataFrame, np.ndarray]:
+    """Cheap checks, before formulae evaluates anything; returns the used-columns frame and
+    the positions of its rows in ``data`` (labels may repeat, positions do not)."""
     checks.check_missing_policy(missing)
     family = get_family(spec.family)
     checks.check_dataframe(data)
     plan = _Plan.from_spec(spec, data.columns)
     needed = plan.needed(spec, data.columns)
     checks.check_columns_exist(needed, data.columns)
-    frame = _select(data, list(needed), normalize=True)
-    frame = checks.handle_missing(frame, list(needed), missing)
+    selected = _select(data, list(needed), normalize=True)
+    frame = checks.handle_missing(selected, list(needed), missing)
+    if frame is selected:
+        positions = np.arange(len(data))
+    else:
+        positions = np.flatnonzero(~checks.incomplete_rows(selected, list(needed)))
     _check_types(plan, frame, encoded_response=family.encode_response is not None)
-    return plan, frame
+    return plan, frame, positions
 
 
 def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error") -> Design:
@@ -789,7 +794,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         or as many levels as observations (with slopes), collinear fixed effects, or
         responses outside the family's support.
     """
-    plan, frame = _prepare(spec, data, missing)
+    plan, frame, positions = _prepare(spec, data, missing)
     row_index = frame.index.to_numpy()
     family = get_family(spec.family)
     response_levels = None
@@ -817,4 +822,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         row_index=row_index,
         trials=trials,
         encoder=encoder,
+        row_positions=positions,
     )

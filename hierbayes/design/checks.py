@@ -142,6 +142,11 @@ def check_columns_exist(
         )
 
 
+def incomplete_rows(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Boolean mask of the rows with a missing value in any of ``columns``."""
+    return data.loc[:, list(columns)].isna().any(axis=1).to_numpy()
+
+
 def handle_missing(
     data: pd.DataFrame, columns: Sequence[str], missing: str, what: str = "data"
 ) -> pd.DataFrame:
@@ -173,7 +178,7 @@ def handle_missing(
     bad = {c: n for c, n in counts.items() if n}
     if not bad:
         return data
-    incomplete = data.loc[:, list(bad)].isna().any(axis=1).to_numpy()
+    incomplete = incomplete_rows(data, list(bad))
     detail = ", ".join(f"{c!r} ({_plural(n, 'row')})" for c, n in bad.items())
     n_bad = int(incomplete.sum())
     if missing == "error":

@@ -194,6 +194,7 @@ def collapse_design(design: Design) -> CollapsedDesign:
         fixed_names=design.fixed_names,
         groups=groups,
         row_index=np.asarray(design.row_index)[first],
+        row_positions=None if design.row_positions is None else np.asarray(design.row_positions)[first],
         trials=np.rint(trials).astype(np.int64),
         encoder=_CellEncoder(design.encoder, bernoulli=design.trials is None),
         source=design,

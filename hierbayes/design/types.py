@@ -57,6 +57,8 @@ class Design:
         values, when that was asked for, are absent).
     encoder : an object with ``encode(df) -> Design`` rebuilding the same columns
         for new data (see :mod:`hierbayes.design.build`).
+    row_positions : the positions of the rows used in the data (``data.iloc[row_positions]``
+        are the rows even when index labels repeat); None for designs not built from a frame.
     """
 
     spec: ModelSpec
@@ -67,6 +69,7 @@ class Design:
     row_index: np.ndarray
     trials: np.ndarray | None = None
     encoder: object | None = field(default=None, repr=False)
+    row_positions: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

@@ -41,7 +41,7 @@ from ..families import get_family
 from ..params import OBS_DIM, block_names
 from ..results.stats import flatten_draws
 from .linpred import block_covariance_cholesky, linear_predictor
-from .predict import Rows, aux_draws, encode_rows, row_design, thin
+from .predict import Rows, aux_draws, encode_rows, row_design, thin, training_frame
 
 OBSERVED = "y"
 LOGO_METHODS = ("integrated", "psis", "exact")
@@ -419,7 +419,7 @@ def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_s
 
     model = fit.model
     rdesign = row_design(model)
-    data = model.data.loc[rdesign.row_index] if model.data.index.is_unique else model.data
+    data = training_frame(model)
     chosen = list(all_levels) if levels is None else [str(v) for v in levels]
     unknown = [v for v in chosen if v not in all_levels]
     if unknown:

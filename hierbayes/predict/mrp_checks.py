@@ -36,11 +36,9 @@ class Coverage:
 
 def training_frame(model) -> pd.DataFrame:
     """The rows of ``model.data`` that the fit used (after dropping missing values)."""
-    design = getattr(model.design, "source", model.design)
-    data = model.data
-    if len(data) == design.n_obs:
-        return data
-    return data.loc[design.row_index]
+    from .predict import training_frame as rows_used
+
+    return rows_used(model)
 
 
 def _level_columns(model) -> tuple[list[str], list[str]]:

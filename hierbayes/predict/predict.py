@@ -77,12 +77,13 @@ def row_design(model):
 
 
 def training_frame(model) -> pd.DataFrame:
-    """The rows of the training data the model used, in design order."""
+    """The rows of the training data the model used (after dropping missing values), in
+    design order, by position: index labels may repeat."""
     data = model.data
     design = row_design(model)
-    if data.index.is_unique:
+    if design.row_positions is None:
         return data.loc[design.row_index]
-    return data.iloc[: design.n_obs]
+    return data.iloc[design.row_positions]
 
 
 def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
