@@ -177,18 +177,7 @@ def information_ratio(block: GroupBlock, design: Design) -> float:
     means minus their sampling noise (as in one-way ANOVA). Uses the first column of the
     term (the intercept when it has one). O(rows).
     """
-    y = np.asarray(design.y, dtype=float)
-    resid = _fixed_residuals(design)
-    col = block.X[:, 0]
-    if not np.all(col == 1.0):  # a slope without intercept: residual per unit of x
-        resid = resid * col
-    n = block.rows_per_level().astype(float)
-    seen = n > 0
-    sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
-    means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
-    within_ss = float(np.sum((resid - means[block.codes]) ** 2))
-    dof = max(len(y) - int(seen.sum()), 1)
-    sigma2 = within_ss / dof
+    n, seen, means, sigma2 = _group_means(block, design)
     if sigma2 <= 0 or seen.sum() < 2:
         return float("inf")
     tau2 = float(np.var(means[seen], ddof=1) - np.mean(sigma2 / n[seen]))
@@ -197,10 +186,22 @@ def information_ratio(block: GroupBlock, design: Design) -> float:
     return float(np.median(n[seen] * tau2 / sigma2))
 
 
-def _fixed_residuals(design: Design) -> np.ndarray:
+def _group_means(block: GroupBlock, design: Design):
+    """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
+    within-group variance) on the term's first column (a slope without intercept: the
+    residual per unit of x)."""
     y = np.asarray(design.y, dtype=float)
     X = design.X
-    return y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    col = block.X[:, 0]
+    if not np.all(col == 1.0):
+        resid = resid * col
+    n = block.rows_per_level().astype(float)
+    seen = n > 0
+    sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
+    means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
+    sigma2 = float(np.sum((resid - means[block.codes]) ** 2)) / max(len(y) - int(seen.sum()), 1)
+    return n, seen, means, sigma2
 
 
 def parent_information_ratio(
@@ -217,12 +218,7 @@ def parent_information_ratio(
     sds, non-centred: none); Pastes' batches above their integrated-out casks: 0.6 (10
     batches of 3 casks; centred: divergences in 6 of 6 seeds).
     """
-    resid = _fixed_residuals(design) * (inner.X[:, 0] if not np.all(inner.X[:, 0] == 1.0) else 1.0)
-    n = inner.rows_per_level().astype(float)
-    seen = n > 0
-    means = np.divide(np.bincount(inner.codes, weights=resid, minlength=inner.n_levels), n,
-                      out=np.zeros(inner.n_levels), where=seen)
-    sigma2 = float(np.sum((resid - means[inner.codes]) ** 2)) / max(len(resid) - int(seen.sum()), 1)
+    n, seen, means, sigma2 = _group_means(inner, design)
     noise = float(np.mean(sigma2 / n[seen]))
     p, c = parent[seen], means[seen]
     m = np.bincount(p, minlength=n_parents).astype(float)
