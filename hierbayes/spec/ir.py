@@ -52,13 +52,17 @@ class FixedPart:
 
     Each term is a formula expression that formulae expands (``x``, ``a:b``, ``a*b``,
     ``I(x**2)``, ``C(g)``). Terms are kept in the order written, without duplicates.
+    ``offsets`` are expressions added to the linear predictor with a coefficient fixed at 1
+    (``offset(log(expected))`` in R, ``exposure(t)`` / ``offset(v)`` in Stata); several are
+    summed. They have no prior and no row in the fixed-effects table.
     """
 
     intercept: bool = True
     terms: tuple[str, ...] = ()
+    offsets: tuple[str, ...] = ()
 
     def to_formula(self) -> str:
-        parts = list(self.terms)
+        parts = list(self.terms) + [f"offset({expr})" for expr in self.offsets]
         if not self.intercept:
             return " + ".join(["0", *parts])
         return " + ".join(parts) if parts else "1"

@@ -15,7 +15,11 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
             "trials": spec.response.trials,
             "failures": spec.response.failures,
         },
-        "fixed": {"intercept": spec.fixed.intercept, "terms": list(spec.fixed.terms)},
+        "fixed": {
+            "intercept": spec.fixed.intercept,
+            "terms": list(spec.fixed.terms),
+            "offsets": list(spec.fixed.offsets),
+        },
         "groups": [
             {
                 "factor": list(g.factor),
@@ -45,7 +49,11 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         return spec
     return ModelSpec(
         response=Response(**d["response"]),
-        fixed=FixedPart(intercept=d["fixed"]["intercept"], terms=tuple(d["fixed"]["terms"])),
+        fixed=FixedPart(
+            intercept=d["fixed"]["intercept"],
+            terms=tuple(d["fixed"]["terms"]),
+            offsets=tuple(d["fixed"].get("offsets", ())),
+        ),
         groups=tuple(
             GroupTerm(
                 factor=tuple(g["factor"]),
