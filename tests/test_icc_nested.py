@@ -20,7 +20,7 @@ from hierbayes.results.icc_levels import ancestors_from_codes, ancestors_from_sp
 from hierbayes.results.report import icc_section
 from hierbayes.spec import parse_formula
 from hierbayes.spec.stata import from_stata
-from tests.conftest import load_ref
+from conftest import load_ref
 
 
 def fake_posterior(spec: hb.ModelSpec, variances: dict[str, float], residual_sd: float | None = None,
