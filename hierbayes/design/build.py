@@ -34,6 +34,7 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
+from .nesting import warn_implicit_nesting
 from .types import Design, GroupBlock
 
 __all__ = ["DesignEncoder", "NewData", "NewGroupBlock", "build_design"]
@@ -811,6 +812,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     group_encoders, codes = _fit_groups(spec, frame)
     fixed, X = _fit_fixed(spec.fixed, frame, drop_intercept=family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
+    warn_implicit_nesting(blocks)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
     encoder.response_levels = response_levels
     return Design(
