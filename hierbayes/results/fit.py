@@ -129,6 +129,7 @@ class Fit:
             f"Formula: {spec.to_formula()}",
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
+            *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
