@@ -43,6 +43,7 @@ from .errors import SpecError
 from .priors import Prior
 from .spec.ir import ModelSpec
 from .spec.stata import BAYES_DISPLAY_OPTIONS, StataOption, parse_stata
+from .spec.stata_qualifiers import split_top
 
 __all__ = ["StataCommand", "read_stata"]
 
@@ -158,13 +159,12 @@ def _translate(spec: ModelSpec, options: tuple[StataOption, ...], command: str) 
         if opt.name in BAYES_DISPLAY_OPTIONS:
             continue
         if opt.name == "prior":
-            params, sep, dist = (opt.arg or "").rpartition("}")
-            dist = dist.lstrip().removeprefix(",")
-            if not sep:
+            pieces = split_top(opt.arg or "", ",", maxsplit=1)
+            if len(pieces) != 2 or "{" not in pieces[0]:
                 _fail(command, f"{opt.text}: expected prior({{{spec.response.expr}:x}}, normal(0, 100))")
-            prior = _distribution(dist, opt.text, command)
-            for key in _coefficient_keys(spec, params + "}", opt.text, command):
-                priors[key] = prior
+            keys = _coefficient_keys(spec, pieces[0], opt.text, command)
+            prior = _distribution(pieces[1], opt.text, command)
+            priors.update(dict.fromkeys(keys, prior))
         elif opt.name == "normalprior":
             (sd,) = _numbers(opt.arg or "", opt.text, command) or [float("nan")]
             if not sd > 0:
