@@ -1,9 +1,15 @@
 """Stata's multilevel commands -> ModelSpec.
 
-Reads ``mixed`` (and ``xtmixed``) and the ``me*`` commands::
+Reads ``mixed`` (and ``xtmixed``) and the ``me*`` commands, with the ``bayes`` prefix::
 
-    mixed depvar [indepvars] [, noconstant] || levelvar: [varlist] [, noconstant covariance(type)]
+    [bayes[, options]:] mixed depvar [indepvars] [if] [in] [, noconstant]
+          || levelvar: [varlist] [if] [in] [, noconstant covariance(type)]
           [|| levelvar: ...] [, options]
+
+``if`` and ``in`` (after the fixed varlist or at the end of any equation, before its comma)
+become ``spec.subset``, a Stata expression the design evaluates with Stata's rules
+(:mod:`hierbayes.design.subset`); ``in 1/100`` is ``inrange(_n, 1, 100)``. The options of
+``bayes`` (priors, sampler) are translated by :func:`hierbayes.read_stata`.
 
 Factor-variable notation: ``i.x`` -> ``C(x)``, ``ib3.x`` -> ``C(x, Treatment(3))``, ``c.x``
 -> ``x``; ``a#b`` is the interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``.
@@ -16,7 +22,9 @@ is ``independent``, ``_all: R.x`` is a crossed random intercept ``(1|x)``.
 Commands and families: ``mixed`` gaussian; ``melogit`` / ``meprobit`` / ``mecloglog``
 bernoulli with a logit / probit / cloglog link (binomial with ``binomial(n)``); ``mepoisson``
 poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit / probit;
-``meglm`` with ``family()`` and ``link()``. Estimation and display options (``mle``, ``reml``,
+``meglm`` with ``family()`` (gaussian, bernoulli, binomial, poisson, nbinomial [mean],
+gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(t)`` and
+``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
 """
 
