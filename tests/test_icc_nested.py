@@ -47,7 +47,8 @@ def row(table, group: str, measure_start: str):
 
 
 def test_pastes_conditional_icc_from_lme4_reml_variances():
-    # lmer(strength ~ 1 + (1 | batch/cask), Pastes) (REML): tests/refs/lme4/pastes_nested.json
+    # lmer(strength ~ 1 + (1 | batch/cask), Pastes) (REML): tests/refs/lme4/pastes_nested.json.
+    # R: v <- as.data.frame(VarCorr(m)); (vb + vc) / (vb + vc + ve) -> 0.9370 (cask share 0.7831)
     ref = load_ref("lme4", "pastes_nested")["variance_components"]
     v_batch = ref["groups"]["batch"]["sd"]["(Intercept)"] ** 2
     v_cask = ref["groups"]["cask:batch"]["sd"]["(Intercept)"] ** 2
@@ -142,3 +143,19 @@ def test_summary_section_labels_both_measures():
     text = section.table.to_string() + section.note
     assert "conditional (Stata: cask|batch)" in text and "share" in text
     assert "as Stata's estat icc" in section.note
+
+
+def test_fit_reads_nesting_from_the_data():
+    # (1|batch) + (1|sample): sample labels are unique across batches, nested by the data
+    from types import SimpleNamespace
+
+    from hierbayes.design import build_design
+    from hierbayes.results.fit import Fit
+
+    spec = parse_formula("strength ~ 1 + (1 | batch) + (1 | sample)")
+    design = build_design(spec, hb.datasets.load("Pastes"))
+    fake_fit = SimpleNamespace(spec=spec, model=SimpleNamespace(design=design))
+    nesting = Fit._nesting(fake_fit)
+    assert nesting == {"batch": (), "sample": ("batch",)}
+    table = tables.icc(fake_posterior(spec, {"batch": 1.0, "sample": 2.0}, 1.0), spec, nested_in=nesting)
+    assert row(table, "sample", "conditional (Stata: sample|batch)")["mean"] == pytest.approx(0.75)
