@@ -396,3 +396,11 @@ def test_exposure_and_offset_set_fixed_offsets(command, offsets):
     spec = from_stata(command)
     assert spec.fixed.offsets == offsets
     assert spec.fixed.terms == ("x",)
+
+
+def test_stata_command_fit_passes_the_sampler_options(gcse, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(hb.Model, "fit", lambda self, **kwargs: seen.update(kwargs) or "fitted")
+    cmd = hb.read_stata("bayes, mcmcsize(300) burnin(200) nchains(2) rseed(5): mixed gcse lrt || school:")
+    assert cmd.fit(gcse, progressbar=False, draws=250) == "fitted"
+    assert seen == {"draws": 250, "tune": 200, "chains": 2, "random_seed": 5, "progressbar": False}
