@@ -126,6 +126,8 @@ def test_prompt_and_line_continuation():
         ("mixed y x || g:, bogus", "unknown option 'bogus'"),
         ("mepoisson y x || g:, exposure(t) offset(u)", "only one of exposure() and offset()"),
         ("mepoisson y x || g:, exposure(log(t))", "give one variable"),
+        ("melogit y x || g:, exposure(t)", "melogit has no exposure() option"),
+        ("mixed y x || g:, offset(t)", "mixed has no offset() option"),
         ("meglm y x || g:, family(poisson) link(identity)", "links for poisson: ['log']"),
         ("meglm y x || g:, link(logit) family(gamma)", "links for gamma: ['log']"),
         ("meglm y x || g:, family(nbinomial constant)", "'nbinomial mean' take a second word"),
@@ -389,6 +391,7 @@ def test_gamma_spec_builds_a_model(gcse):
         ("mepoisson y x || g:, exposure(t)", ("log(t)",)),
         ("mepoisson y x, exposure(t) || g:", ("log(t)",)),
         ("menbreg y x || g:, offset(logt) irr", ("logt",)),
+        ("melogit y x, offset(logt) || g:", ("logt",)),
         ("meglm y x || g:, family(poisson) exp(t)", ("log(t)",)),
     ],
 )

@@ -58,6 +58,7 @@ STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
     "meoprobit": ("cumulative", "probit"),
     "meglm": ("gaussian", None),
 }
+_EXPOSURE_COMMANDS = ("mepoisson", "xtmepoisson", "meqrpoisson", "menbreg", "meglm")
 _BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
 # Stata family -> (hierbayes family, default link, links hierbayes has for it)
 _GLM_FAMILIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -336,6 +337,10 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
         return True
     exposure = _abbrev(opt.name, "exposure", "exp")
     if exposure or _abbrev(opt.name, "offset", "off"):
+        allowed = _EXPOSURE_COMMANDS if exposure else tuple(c for c in STATA_COMMANDS if c not in ("mixed", "xtmixed"))
+        if name not in allowed:
+            _fail(command, f"{opt.text}: {name} has no {'exposure' if exposure else 'offset'}() option "
+                           f"(commands that have it: {', '.join(allowed)})")
         variable = (opt.arg or "").strip()
         if not re.fullmatch(_NAME, variable):
             _fail(command, f"{opt.text}: give one variable, as in exposure(time) or offset(logtime)")
