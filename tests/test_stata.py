@@ -288,16 +288,22 @@ def test_subset_round_trips_through_serialization_and_pickling():
     assert encoder.fixed_names == design.fixed_names
 
 
-def test_fit_summary_names_the_subset():
-    # one tiny fit: the filtered rows reach the sampler, the summary says which rows
+def test_fit_with_a_subset_summary_save_and_load(tmp_path):
+    # one tiny fit: the filtered rows reach the sampler, the summary says which rows, and a
+    # saved fit keeps the column the filter reads
     from conftest import fit_quiet
 
-    pastes = hb.datasets.load("Pastes")
-    model = hb.Model(from_stata('mixed strength if batch != "A" || batch:'), pastes)
+    from hierbayes.results.io import load_fit
+
+    pastes = hb.datasets.load("Pastes").assign(keep=lambda d: (d["batch"] != "A").astype(int))
+    model = hb.Model(from_stata("mixed strength if keep == 1 || batch:"), pastes)
     fit = fit_quiet(model, draws=200, tune=200, chains=2)
     text = str(fit.summary())
     assert "Observations: 54" in text
-    assert 'Rows used: those where batch != "A" (Stata if/in)' in text
+    assert "Rows used: those where keep == 1 (Stata if/in)" in text
+    fit.save(tmp_path / "fit.nc")
+    loaded = load_fit(tmp_path / "fit.nc")
+    assert loaded.spec.subset == "keep == 1" and loaded.model.design.n_obs == 54
 
 
 # ----------------------------------------------------------------------- bayes prefix
