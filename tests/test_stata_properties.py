@@ -42,6 +42,8 @@ def test_if_after_the_varlist_or_at_the_end_of_an_equation_is_the_same_model(y, 
     first = from_stata(f"mixed {y} {varlist} if {cond} || {group}: {varlist}{tail}")
     last = from_stata(f"mixed {y} {varlist} || {group}: {varlist} if {cond}{tail}")
     assert replace(first, source="") == replace(last, source="")
+    prefixed = from_stata(f"bayes, dots: mixed {y} {varlist} if {cond} || {group}: {varlist}{tail}")
+    assert replace(prefixed, source="") == replace(first, source="")
     assert replace(first, source="", subset=None) == replace(plain, source="")
     # the recorded subset is the same expression, and its text is a fixed point
     assert parse_stata_expression(first.subset) == parse_stata_expression(cond)
