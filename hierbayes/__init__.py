@@ -24,6 +24,7 @@ from .spec import parse_formula  # noqa: E402
 from .spec.ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response  # noqa: E402
 from .spec.levels import Levels, levels, parse_levels  # noqa: E402
 from .spec.stata import from_stata  # noqa: E402
+from .stata_bayes import StataCommand, read_stata  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "Response",
     "SamplingError",
     "SpecError",
+    "StataCommand",
     "compare",
     "datasets",
     "from_stata",
@@ -67,5 +69,6 @@ __all__ = [
     "plots",
     "load",
     "parse_formula",
+    "read_stata",
     "sbc",
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import hierbayes as hb
@@ -115,13 +119,37 @@ def test_prompt_and_line_continuation():
     ("command", "needle"),
     [
         ("regress y x", "unknown command 'regress'"),
-        ("mixed y x if z > 1 || g:", "filter the data first"),
         ("mixed y x [fw=w] || g:", "weights are not supported"),
         ("mixed y x* || g:", "wildcards and ranges"),
         ("mixed y L.x || g:", "operator 'l.'"),
         ("mixed y x || g:, cov(banded)", "unknown covariance(banded)"),
         ("mixed y x || g:, bogus", "unknown option 'bogus'"),
-        ("mepoisson y x || g:, exposure(t)", "offsets and exposures are not supported"),
+        ("mepoisson y x || g:, exposure(t) offset(u)", "only one of exposure() and offset()"),
+        ("mepoisson y x || g:, exposure(log(t))", "give one variable"),
+        ("melogit y x || g:, exposure(t)", "melogit has no exposure() option"),
+        ("mixed y x || g:, offset(t)", "mixed has no offset() option"),
+        ("meglm y x || g:, family(poisson) link(identity)", "links for poisson: ['log']"),
+        ("meglm y x || g:, link(logit) family(gamma)", "links for gamma: ['log']"),
+        ("meglm y x || g:, family(nbinomial constant)", "'nbinomial mean' take a second word"),
+        ("meglm y x || g:, family(weibull)", "family(weibull): supported ['bernoulli', 'binomial', 'gamma'"),
+        ("mixed y x if || g:", "'if' needs an expression"),
+        ("mixed y x in || g:", "'in' needs a range"),
+        ("mixed y x if a > 1 || g: if b > 2", "more than one 'if' qualifier"),
+        ("mixed y x if a > 1 if b > 2 || g:", "more than one 'if' qualifier"),
+        ("mixed y x in 1/5 || g: in 2/8", "more than one 'in' qualifier"),
+        ("mixed y x if a = 1 || g:", "use == to compare"),
+        ("mixed y x if strpos(s, \"a\") || g:", "the function strpos() is not supported"),
+        ("mixed y x if (a > 1", "'(' is not closed"),
+        ("mixed y x if a > || g:", "ends too early"),
+        ("mixed y x if a $ 2 || g:", "cannot read the expression"),
+        ("mixed y x if inrange(a, 1) || g:", "inrange() takes 3 arguments"),
+        ("mixed y x in 0/10 || g:", "observation numbers start at 1"),
+        ("mixed y x in 1/5/9 || g:", "expected #, #/#, f or l"),
+        ("mixed y x in a/b || g:", "expected #, #/#, f or l"),
+        ("bayes mixed y x || g:", "expected 'bayes: command'"),
+        ("bayes mcmcsize(10): mixed y x || g:", "(options follow a comma)"),
+        ("bayes, mcmcsize(100): mixed y x || g:", "hierbayes.read_stata()"),
+        ("bayes, prior({y:x}, normal(0, 1)): mixed y x || g:", "sets priors or the sampler"),
         ("mixed y x || g: R.h", "R.varname is supported only alone in an '_all:'"),
         ("mixed y x || g: x, noconstant cov(un) || h:, noconstant", "has no effects"),
         ("mixed y x || g", "expected 'levelvar:'"),
@@ -137,3 +165,251 @@ def test_errors_name_the_problem(command, needle):
 
 def test_exported_from_package():
     assert hb.from_stata is from_stata
+
+
+# ------------------------------------------------------------------ if / in qualifiers
+
+SEEDS_COMMAND = "xtmixed gcse lrt || school: lrt if nstu > 4, mle covariance(unstructured)"
+
+
+def test_seeds_command_records_the_subset_and_the_design_uses_those_rows():
+    spec = from_stata(SEEDS_COMMAND)
+    assert same(spec, replace(parse_formula("gcse ~ lrt + (lrt | school)"), subset="nstu > 4"))
+    raw = hb.datasets.load("gcse")
+    design = build_design(spec, raw)
+    assert design.n_obs == int((raw["nstu"] > 4).sum()) == 4057
+    assert list(design.row_positions) == list(np.flatnonzero(raw["nstu"] > 4))
+    filtered = raw[raw["nstu"] > 4]
+    np.testing.assert_array_equal(design.y, filtered["gcse"].to_numpy())
+    assert design.groups[0].n_levels == filtered["school"].nunique()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mixed gcse lrt if nstu > 4 || school: lrt, cov(un)",
+        "mixed gcse lrt || school: lrt if nstu > 4, cov(un)",
+        "mixed gcse lrt || school: lrt if nstu>4, cov(un) mle",
+        "bayes: mixed gcse lrt if nstu > 4 || school: lrt, cov(un)",
+        "bayes, dots: mixed gcse lrt || school: lrt if nstu > 4, cov(un)",
+    ],
+)
+def test_if_anywhere_gives_the_same_spec(command):
+    assert same(from_stata(command), from_stata(SEEDS_COMMAND))
+
+
+def test_in_ranges_and_if_with_in():
+    assert from_stata("mixed y x in 1/100 || g:").subset == "inrange(_n, 1, 100)"
+    assert from_stata("mixed y x in -10/l || g:").subset == "inrange(_n, _N - 9, _N)"
+    assert from_stata("mixed y x in f/-1 || g:").subset == "inrange(_n, 1, _N)"
+    assert from_stata("mixed y x in 5 || g:").subset == "_n == 5"
+    both = from_stata('mixed y x if sex == "girl" & !missing(z) in 1/50 || g:')
+    assert both.subset == '((sex == "girl") & !missing(z)) & inrange(_n, 1, 50)'
+    raw = hb.datasets.load("gcse")
+    design = build_design(from_stata("mixed gcse lrt in -40/l"), raw)
+    assert list(design.row_positions) == list(range(len(raw) - 40, len(raw)))
+    design = build_design(from_stata("mixed gcse lrt if schgend == 3 in 1/500 || school:"), raw)
+    assert list(design.row_positions) == list(np.flatnonzero(raw["schgend"].iloc[:500] == 3))
+
+
+def frame_with_missing() -> "pd.DataFrame":
+    return pd.DataFrame({
+        "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        "g": ["a", "a", "b", "b", "c", "c"],
+        "z": [0.5, np.nan, 2.0, 3.0, np.nan, 1.0],
+        "sex": ["girl", "boy", None, "girl", "boy", "girl"],
+    })
+
+
+@pytest.mark.parametrize(
+    ("condition", "rows"),
+    [
+        ("z > 1", [1, 2, 3, 4]),  # Stata: missing is larger than every number
+        ("z < 1", [0]),
+        ("z > 1 & z < .", [2, 3]),
+        ("!missing(z)", [0, 2, 3, 5]),
+        ("mi(z) | z == 3", [1, 3, 4]),
+        ("z", [0, 1, 2, 3, 4, 5]),  # missing counts as true
+        ('sex == "girl"', [0, 3, 5]),
+        ('sex == ""', [2]),  # a missing text is ""
+        ("inlist(z, 0.5, 3)", [0, 3]),
+        ("inrange(z, 1, 3)", [2, 3, 5]),
+        ("inrange(_n, 2, 3)", [1, 2]),
+        ("_n > _N - 2", [4, 5]),
+        ("-z^2 < -3", [2, 3]),  # -(z^2), as Stata: ^ before negation; missing^2 is missing
+        ("z * 2 >= 4 & !(y == 4)", [1, 2, 4]),
+        ("z / 0 == .", [0, 1, 2, 3, 4, 5]),  # division by zero is missing
+    ],
+)
+def test_subset_follows_stata_rules(condition, rows):
+    from hierbayes.design.subset import subset_mask
+
+    assert list(np.flatnonzero(subset_mask(condition, frame_with_missing()))) == rows
+
+
+@pytest.mark.parametrize(
+    ("condition", "needle"),
+    [
+        ("w > 1", "uses the column 'w', which is not in the data"),
+        ('z == "a"', "mixes text and numbers"),
+        ("sex + 1 > 2", "arithmetic on text"),
+        ("sex & z", "text where a true/false value is needed"),
+        ("y > 100", "no rows of the data are in the subset 'y > 100'"),
+    ],
+)
+def test_subset_data_errors(condition, needle):
+    from hierbayes.errors import DataError
+
+    spec = replace(parse_formula("y ~ 1 + (1 | g)"), subset=condition)
+    with pytest.raises(DataError, match=re.escape(needle)):
+        build_design(spec, frame_with_missing())
+
+
+def test_subset_is_applied_before_missing_rows_are_dropped():
+    df = frame_with_missing()
+    spec = replace(parse_formula("y ~ z + (1 | g)"), subset="y > 1")
+    with pytest.warns(UserWarning, match="dropped 2 rows of 5"):
+        design = build_design(spec, df, missing="drop")
+    assert list(design.row_positions) == [2, 3, 5]
+
+
+def test_subset_round_trips_through_serialization_and_pickling():
+    import pickle
+
+    from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
+
+    spec = from_stata(SEEDS_COMMAND)
+    assert spec_from_dict(json.loads(json.dumps(spec_to_dict(spec)))) == spec
+    lv = replace(parse_levels("y ~ b0 + b1*x\nb0 ~ 1 | g\nb1 ~ 1"), subset="x > 0")
+    assert spec_from_dict(spec_to_dict(lv)).subset == "x > 0"
+    design = build_design(spec, hb.datasets.load("gcse"))
+    encoder = pickle.loads(pickle.dumps(design.encoder))
+    assert encoder.spec.subset == "nstu > 4"
+    assert encoder.fixed_names == design.fixed_names
+
+
+def test_fit_with_a_subset_summary_save_and_load(tmp_path):
+    # one tiny fit: the filtered rows reach the sampler, the summary says which rows, and a
+    # saved fit keeps the column the filter reads
+    from conftest import fit_quiet
+
+    from hierbayes.results.io import load_fit
+
+    pastes = hb.datasets.load("Pastes").assign(keep=lambda d: (d["batch"] != "A").astype(int))
+    model = hb.Model(from_stata("mixed strength if keep == 1 || batch:"), pastes)
+    fit = fit_quiet(model, draws=200, tune=200, chains=2)
+    text = str(fit.summary())
+    assert "Observations: 54" in text
+    assert "Rows used: those where keep == 1 (Stata if/in)" in text
+    fit.save(tmp_path / "fit.nc")
+    loaded = load_fit(tmp_path / "fit.nc")
+    assert loaded.spec.subset == "keep == 1" and loaded.model.design.n_obs == 54
+
+
+# ----------------------------------------------------------------------- bayes prefix
+
+
+def test_bayes_prefix_without_options_is_the_same_model():
+    assert same(from_stata("bayes: mixed gcse lrt || school: lrt"), from_stata("mixed gcse lrt || school: lrt"))
+    assert same(from_stata("bayes, clevel(90) hpd: melogit y x || g:"), from_stata("melogit y x || g:"))
+
+
+def test_read_stata_translates_priors_and_sampler_options():
+    cmd = hb.read_stata(
+        "bayes, prior({gcse:lrt}, normal(0, 100)) prior({gcse:_cons}, t(40, 25, 3)) "
+        "mcmcsize(2000) burnin(500) rseed(17) nchains(2) dots: mixed gcse lrt || school:"
+    )
+    assert cmd.priors == {
+        "b:lrt": hb.Prior("Normal", mu=0.0, sigma=10.0),  # Stata's normal() takes a variance
+        "Intercept": hb.Prior("StudentT", nu=3.0, mu=40.0, sigma=5.0),
+    }
+    assert cmd.fit_options == {"draws": 2000, "tune": 500, "random_seed": 17, "chains": 2}
+    assert same(cmd.spec, from_stata("mixed gcse lrt || school:"))
+    every = hb.read_stata("bayes, prior({y:}, cauchy(0, 2.5)): mixed y x c.x#c.z || g:")
+    assert set(every.priors) == {"b", "Intercept"} and every.priors["b"] == hb.Prior("Cauchy", alpha=0.0, beta=2.5)
+    inter = hb.read_stata("bayes, prior({y:x c.x#c.z}, normal(0, 4)): mixed y x c.x#c.z || g:")
+    assert set(inter.priors) == {"b:x", "b:x:z"}
+    default_sd = hb.read_stata("bayes, normalprior(10): mixed y x || g:")
+    assert default_sd.priors == {"b": hb.Prior("Normal", mu=0.0, sigma=10.0), "Intercept": hb.Prior("Normal", mu=0.0, sigma=10.0)}
+
+
+def test_read_stata_priors_reach_the_model(gcse):
+    cmd = hb.read_stata("bayes, prior({gcse:lrt}, normal(0, 100)): mixed gcse lrt || school:")
+    table = cmd.model(gcse).priors.to_frame()
+    row = table[(table["class"] == "b") & (table["term"] == "lrt")].iloc[0]
+    assert row["prior"] == "Normal(mu=0, sigma=10)" and "b:lrt" in row["source"]
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        ("bayes, igammaprior(0.01 0.01): mixed y x || g:", "inverse-gamma priors on variances"),
+        ("bayes, prior({sigma2}, igamma(0.01, 0.01)): mixed y x || g:", "{sigma2} is not one"),
+        ("bayes, prior({var_U0}, igamma(1, 1)): mixed y x || g:", "hierbayes sets priors on sds"),
+        ("bayes, prior({y:x}, flat): mixed y x || g:", "the distribution 'flat' has no hierbayes equivalent"),
+        ("bayes, prior({y:x}, uniform(-10, 10)): mixed y x || g:", "'uniform' has no hierbayes equivalent"),
+        ("bayes, prior({y:x}, normal(0)): mixed y x || g:", "normal() needs 2 numbers"),
+        ("bayes, prior({y:x}, normal(0, a)): mixed y x || g:", "expected numbers"),
+        ("bayes, prior({y:2.a}, normal(0, 1)): mixed y x i.a || g:", "factor-level coefficient"),
+        ("bayes, prior({y:w}, normal(0, 1)): mixed y x || g:", "'w' is not a coefficient of the model"),
+        ("bayes, prior({y:_cons}, normal(0, 1)): mixed y x, noconstant || g:", "has no constant"),
+        ("bayes, prior(y:x, normal(0, 1)): mixed y x || g:", "expected prior({y:x}, normal(0, 100))"),
+        ("bayes, prior({y:x} z, normal(0, 1)): mixed y x || g:", "expected parameters in braces"),
+        ("bayes, normalprior(-1): mixed y x || g:", "give the standard deviation"),
+        ("bayes, mcmcsize(0): mixed y x || g:", "expected a positive whole number"),
+        ("bayes, nchains(two): mixed y x || g:", "expected a positive whole number"),
+        ("bayes, thinning(5): mixed y x || g:", "Metropolis-Hastings sampler"),
+        ("bayes, block({y:x}): mixed y x || g:", "Metropolis-Hastings sampler"),
+        ("bayes, bogus(1): mixed y x || g:", "unknown bayes option 'bogus(1)'"),
+    ],
+)
+def test_read_stata_refuses_what_has_no_equivalent(command, needle):
+    with pytest.raises(SpecError) as info:
+        hb.read_stata(command)
+    assert needle in str(info.value) and "bayes" in str(info.value)
+
+
+# ------------------------------------------------------- meglm families, exposure, offset
+
+
+@pytest.mark.parametrize(
+    ("command", "family", "link", "trials"),
+    [
+        ("meglm y x || g:, family(gamma)", "gamma", "log", None),
+        ("meglm y x || g:, family(gamma) link(log)", "gamma", "log", None),
+        ("meglm y x || g:, family(nbinomial mean)", "negbinomial", "log", None),  # was trials 'mean'
+    ],
+)
+def test_meglm_family_and_link(command, family, link, trials):
+    spec = from_stata(command)
+    assert (spec.family, spec.link, spec.response.trials) == (family, link, trials)
+
+
+def test_gamma_spec_builds_a_model(gcse):
+    df = gcse.assign(pos=np.exp(gcse["gcse"] / 20))
+    model = hb.Model(from_stata("meglm pos lrt || school:, family(gamma)"), df)
+    assert model.spec.family == "gamma" and model.design.n_obs == len(df)
+
+
+@pytest.mark.parametrize(
+    ("command", "offsets"),
+    [
+        ("mepoisson y x || g:, exposure(t)", ("log(t)",)),
+        ("mepoisson y x, exposure(t) || g:", ("log(t)",)),
+        ("menbreg y x || g:, offset(logt) irr", ("logt",)),
+        ("melogit y x, offset(logt) || g:", ("logt",)),
+        ("meglm y x || g:, family(poisson) exp(t)", ("log(t)",)),
+    ],
+)
+def test_exposure_and_offset_set_fixed_offsets(command, offsets):
+    spec = from_stata(command)
+    assert spec.fixed.offsets == offsets
+    assert spec.fixed.terms == ("x",)
+
+
+def test_stata_command_fit_passes_the_sampler_options(gcse, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(hb.Model, "fit", lambda self, **kwargs: seen.update(kwargs) or "fitted")
+    cmd = hb.read_stata("bayes, mcmcsize(300) burnin(200) nchains(2) rseed(5): mixed gcse lrt || school:")
+    assert cmd.fit(gcse, progressbar=False, draws=250) == "fitted"
+    assert seen == {"draws": 250, "tune": 200, "chains": 2, "random_seed": 5, "progressbar": False}

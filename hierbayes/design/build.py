@@ -17,7 +17,7 @@ import contextlib
 import functools
 import types
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,8 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
+from .nesting import warn_implicit_nesting
+from .subset import rows_in_subset
 from .types import Design, GroupBlock
 
 __all__ = ["DesignEncoder", "NewData", "NewGroupBlock", "build_design"]
@@ -609,8 +611,11 @@ def _new_trials(plan: _Plan, frame: pd.DataFrame) -> np.ndarray | None:
 
 
 def _rebuild_encoder(spec: ModelSpec, frame: pd.DataFrame) -> DesignEncoder:
-    """Unpickling: rebuild the encoder from the spec and the training columns."""
-    return build_design(spec, frame).encoder
+    """Unpickling: rebuild the encoder from the spec and the training columns (already
+    filtered by ``spec.subset``, whose columns they may not have)."""
+    encoder = build_design(replace(spec, subset=None), frame).encoder
+    encoder.spec = spec
+    return encoder
 
 
 class DesignEncoder:
@@ -750,6 +755,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, 
     checks.check_missing_policy(missing)
     family = get_family(spec.family)
     checks.check_dataframe(data)
+    data, in_subset = rows_in_subset(spec, data)
     plan = _Plan.from_spec(spec, data.columns)
     needed = plan.needed(spec, data.columns)
     checks.check_columns_exist(needed, data.columns)
@@ -760,7 +766,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, 
     else:
         positions = np.flatnonzero(~checks.incomplete_rows(selected, list(needed)))
     _check_types(plan, frame, encoded_response=family.encode_response is not None)
-    return plan, frame, positions
+    return plan, frame, in_subset[positions]
 
 
 def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error") -> Design:
@@ -811,6 +817,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     group_encoders, codes = _fit_groups(spec, frame)
     fixed, X = _fit_fixed(spec.fixed, frame, drop_intercept=family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
+    warn_implicit_nesting(blocks)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
     encoder.response_levels = response_levels
     return Design(

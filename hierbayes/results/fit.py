@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -13,6 +14,7 @@ from ..families import get_family
 from ..spec.ir import ModelSpec
 from . import tables
 from .diagnostics import Diagnostics, diagnose, terms_of
+from .icc_levels import ancestors_from_codes, ancestors_from_spec
 from .report import Section, Summary, fixed_section, icc_section, varcorr_section
 
 if TYPE_CHECKING:  # the Model is only needed for predictions and saving
@@ -99,8 +101,18 @@ class Fit:
         return tables.varcorr(self.posterior, self.spec, prob)
 
     def icc(self, prob: float = 0.95) -> pd.DataFrame:
-        """Intraclass correlation per grouping factor (see :func:`tables.icc`)."""
-        return tables.icc(self.posterior, self.spec, prob)
+        """Intraclass correlations per grouping factor: the variance share of every factor
+        and, for nested factors, the conditional ICC that Stata's ``estat icc`` reports
+        (see :func:`tables.icc`); nesting is read from the terms and from the data."""
+        return tables.icc(self.posterior, self.spec, prob, nested_in=self._nesting())
+
+    def _nesting(self) -> dict[str, tuple[str, ...]]:
+        spec_nesting = ancestors_from_spec(self.spec)
+        blocks = getattr(self.model.design, "groups", ())
+        codes = {b.group: np.asarray(b.codes) for b in blocks}
+        if len(codes) < 2:
+            return spec_nesting
+        return ancestors_from_codes(codes, spec_nesting)
 
     def diagnose(self) -> Diagnostics:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
@@ -117,6 +129,7 @@ class Fit:
             f"Formula: {spec.to_formula()}",
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
+            *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",

@@ -107,8 +107,9 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _used_columns(model) -> list[str]:
-    """Columns named in the formula (identifiers), in the data's order."""
-    names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", model.spec.to_formula()))
+    """Columns named in the formula or the row filter (identifiers), in the data's order."""
+    text = f"{model.spec.to_formula()} {model.spec.subset or ''}"
+    names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
     return [c for c in model.data.columns if str(c) in names]
 
 

@@ -94,5 +94,6 @@ def varcorr_section(table: pd.DataFrame) -> Section:
 
 
 def icc_section(table: pd.DataFrame) -> Section:
-    cols = ["group", "mean", "lower", "upper", "at"]
-    return Section("Intraclass correlation", _fmt_table(table, cols), table.attrs.get("scale", ""))
+    cols = [c for c in ("group", "measure", "mean", "lower", "upper", "at") if c in table.columns]
+    notes = [table.attrs.get(k, "") for k in ("measures", "scale")]
+    return Section("Intraclass correlation", _fmt_table(table, cols), "; ".join(n for n in notes if n))

@@ -6,6 +6,8 @@ posterior intervals whose width is stated in ``DataFrame.attrs["interval"]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -13,6 +15,7 @@ import xarray as xr
 from ..families import get_family, icc_level1_variance
 from ..params import FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
+from .icc_levels import ancestors_from_spec, stata_level_label
 from .stats import STAT_COLUMNS, interval_label, summarize
 
 
@@ -195,16 +198,34 @@ def residual_variance(
     return icc_level1_variance(family, link, mean_linear_predictor(posterior), group_variance, aux)
 
 
-def icc(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.DataFrame:
-    """Intraclass correlation of every grouping factor with a group-specific intercept.
+def icc(
+    posterior: xr.Dataset,
+    spec: ModelSpec,
+    prob: float = 0.95,
+    nested_in: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Intraclass correlations of every grouping factor with a group-specific intercept.
 
-    ICC_g = var(intercept_g) / (sum_f var(intercept_f) + level-1 variance). With random
-    slopes the group-level variance depends on the covariates; the ICC is reported where
-    every slope covariate is 0 (stated in the ``at`` column). The level-1 variance and so
-    the scale depend on the family (``attrs["scale"]`` says which): the data scale for
-    gaussian, the latent scale for binary/binomial/ordinal (pi^2/3 logit, 1 probit, pi^2/6
-    cloglog) and the log-normal approximation for counts and gamma (Nakagawa, Johnson &
-    Schielzeth 2017); see :func:`hierbayes.families.icc_level1_variance`.
+    Two measures, named in the ``measure`` column:
+
+    * ``share``: var(intercept_g) / (sum_f var(intercept_f) + level-1 variance), the part of
+      the total variance that lies between the levels of ``g``. For a crossed factor this is
+      also the correlation of two responses in the same level of ``g``.
+    * ``conditional (Stata: cask|batch)``, only for a factor nested in others: the
+      correlation of two responses in the same level of ``g`` and so of every factor it is
+      nested in, (var(g) + sum of the variances of those factors) / total, which is what
+      Stata's ``estat icc`` reports for nested levels (see
+      :mod:`hierbayes.results.icc_levels`). For the outermost level both measures agree.
+
+    ``nested_in`` maps a factor to the factors it is nested in; by default nesting is read
+    from the variables of the group terms (``(1|batch/cask)``); :meth:`Fit.icc` also reads it
+    from the data. With random slopes the group-level variance depends on the covariates;
+    the ICC is reported where every slope covariate is 0 (the ``at`` column). The level-1
+    variance and so the scale depend on the family (``attrs["scale"]`` says which): the data
+    scale for gaussian, the latent scale for binary/binomial/ordinal (pi^2/3 logit, 1
+    probit, pi^2/6 cloglog, as Stata's ``estat icc``) and the log-normal approximation for
+    counts and gamma (Nakagawa, Johnson & Schielzeth 2017); see
+    :func:`hierbayes.families.icc_level1_variance`.
     """
     variances: dict[str, xr.DataArray] = {}
     slopes: dict[str, list[str]] = {}
@@ -218,17 +239,38 @@ def icc(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.DataFr
     group_total = sum(variances.values())
     level1, scale = residual_variance(posterior, spec, group_total)
     total = level1 + group_total
+    ancestors = dict(ancestors_from_spec(spec) if nested_in is None else nested_in)
     rows, arrays = [], []
+
+    def at_text(groups: Sequence[str]) -> str:
+        covariates = [s for g in groups for s in slopes.get(g, [])]
+        return "intercept only" if not covariates else "at " + ", ".join(f"{s} = 0" for s in covariates)
+
     for group, v in variances.items():
         arrays.append(v / total)
-        at = "intercept only" if not slopes[group] else "at " + ", ".join(f"{s} = 0" for s in slopes[group])
-        rows.append((group, at))
+        rows.append((group, "share", at_text([group])))
+    for group, v in variances.items():
+        outer = [f for f in ancestors.get(group, ()) if f in variances]
+        if not outer:
+            continue
+        arrays.append((v + sum(variances[f] for f in outer)) / total)
+        label = stata_level_label(group, outer)
+        rows.append((group, f"conditional (Stata: {label})", at_text([*outer, group])))
     if not arrays:
-        return pd.DataFrame(columns=["group", *STAT_COLUMNS, "at"])
+        return pd.DataFrame(columns=["group", "measure", *STAT_COLUMNS, "at"])
     draws = xr.concat(arrays, dim="row").transpose("chain", "draw", "row")
     table = summarize(draws, prob).reset_index(drop=True)
-    table.insert(0, "group", [g for g, _ in rows])
-    table["at"] = [a for _, a in rows]
+    table.insert(0, "measure", [m for _, m, _ in rows])
+    table.insert(0, "group", [g for g, _, _ in rows])
+    table["at"] = [a for _, _, a in rows]
     table.attrs["interval"] = interval_label(prob)
     table.attrs["scale"] = scale
+    table.attrs["measures"] = ICC_MEASURES_NOTE
     return table
+
+
+ICC_MEASURES_NOTE = (
+    "share: var(g) / total variance (crossed factors have only this); conditional: "
+    "correlation of two responses in the same g and the factors it is nested in, "
+    "(var(g) + var(outer factors)) / total, as Stata's estat icc"
+)

@@ -119,6 +119,10 @@ class ModelSpec:
     ``source`` keeps the text the spec came from (formula or level equations), for messages.
     ``levels`` is set by the level-equation front end so reports can group coefficients
     under the equation they belong to; the formula front end leaves it ``None``.
+    ``subset`` is a row filter, the text of a Stata expression (``"nstu > 4"``; Stata's
+    ``if`` and ``in`` qualifiers, ``in 1/100`` as ``inrange(_n, 1, 100)``): the design uses
+    only the rows where it is true (:mod:`hierbayes.design.subset`, Stata's rules for
+    missing values). ``None`` uses every row.
     """
 
     response: Response
@@ -128,6 +132,7 @@ class ModelSpec:
     link: str | None = None
     source: str = ""
     levels: object | None = field(default=None, compare=False)
+    subset: str | None = None
 
     def to_formula(self) -> str:
         """The combined lme4 formula of the model."""

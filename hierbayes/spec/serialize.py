@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
@@ -33,6 +34,7 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
         "link": spec.link,
         "source": spec.source,
         "levels": spec.levels is not None,
+        "subset": spec.subset,
     }
 
 
@@ -46,7 +48,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         saved = {":".join(g["factor"]): g["covariance"] for g in d["groups"]}
         if any(saved[g.group] != g.covariance.value for g in spec.groups):
             spec = spec.with_covariance(saved)
-        return spec
+        return replace(spec, subset=d.get("subset"))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -66,4 +68,5 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         family=d["family"],
         link=d["link"],
         source=d.get("source", ""),
+        subset=d.get("subset"),
     )

@@ -1,9 +1,15 @@
 """Stata's multilevel commands -> ModelSpec.
 
-Reads ``mixed`` (and ``xtmixed``) and the ``me*`` commands::
+Reads ``mixed`` (and ``xtmixed``) and the ``me*`` commands, with the ``bayes`` prefix::
 
-    mixed depvar [indepvars] [, noconstant] || levelvar: [varlist] [, noconstant covariance(type)]
+    [bayes[, options]:] mixed depvar [indepvars] [if] [in] [, noconstant]
+          || levelvar: [varlist] [if] [in] [, noconstant covariance(type)]
           [|| levelvar: ...] [, options]
+
+``if`` and ``in`` (after the fixed varlist or at the end of any equation, before its comma)
+become ``spec.subset``, a Stata expression the design evaluates with Stata's rules
+(:mod:`hierbayes.design.subset`); ``in 1/100`` is ``inrange(_n, 1, 100)``. The options of
+``bayes`` (priors, sampler) are translated by :func:`hierbayes.read_stata`.
 
 Factor-variable notation: ``i.x`` -> ``C(x)``, ``ib3.x`` -> ``C(x, Treatment(3))``, ``c.x``
 -> ``x``; ``a#b`` is the interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``.
@@ -16,7 +22,9 @@ is ``independent``, ``_all: R.x`` is a crossed random intercept ``(1|x)``.
 Commands and families: ``mixed`` gaussian; ``melogit`` / ``meprobit`` / ``mecloglog``
 bernoulli with a logit / probit / cloglog link (binomial with ``binomial(n)``); ``mepoisson``
 poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit / probit;
-``meglm`` with ``family()`` and ``link()``. Estimation and display options (``mle``, ``reml``,
+``meglm`` with ``family()`` (gaussian, bernoulli, binomial, poisson, nbinomial [mean],
+gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(t)`` and
+``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
 """
 
@@ -29,8 +37,9 @@ from typing import NoReturn
 
 from ..errors import SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .stata_qualifiers import Qualifiers, combine_subset, split_bayes_prefix, split_top, take_qualifiers
 
-__all__ = ["STATA_COMMANDS", "from_stata"]
+__all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
 
 #: command -> (family, link); link None means the family's default.
 STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
@@ -49,16 +58,19 @@ STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
     "meoprobit": ("cumulative", "probit"),
     "meglm": ("gaussian", None),
 }
+_EXPOSURE_COMMANDS = ("mepoisson", "xtmepoisson", "meqrpoisson", "menbreg", "meglm")
 _BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
-_GLM_FAMILIES = {
-    "gaussian": ("gaussian", "identity"),
-    "bernoulli": ("bernoulli", "logit"),
-    "binomial": ("binomial", "logit"),
-    "poisson": ("poisson", "log"),
-    "nbinomial": ("negbinomial", "log"),
-    "ordinal": ("cumulative", "logit"),
+# Stata family -> (hierbayes family, default link, links hierbayes has for it)
+_GLM_FAMILIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "gaussian": ("gaussian", "identity", ("identity", "log")),
+    "bernoulli": ("bernoulli", "logit", ("logit", "probit", "cloglog")),
+    "binomial": ("binomial", "logit", ("logit", "probit", "cloglog")),
+    "poisson": ("poisson", "log", ("log",)),
+    "nbinomial": ("negbinomial", "log", ("log",)),
+    "gamma": ("gamma", "log", ("log",)),
+    "ordinal": ("cumulative", "logit", ("logit", "probit")),
 }
-_GLM_LINKS = ("identity", "logit", "probit", "cloglog", "log")
+_GLM_LINKS = ("identity", "log", "logit", "probit", "cloglog")
 # (full name, shortest abbreviation) as in Stata's syntax diagrams (capitals = minimum)
 _COVARIANCES = (
     ("independent", "ind", Covariance.INDEPENDENT),
@@ -82,7 +94,9 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 @dataclass(frozen=True)
-class _Option:
+class StataOption:
+    """One option as written: ``cov(un)`` -> name ``cov``, arg ``un``, text ``cov(un)``."""
+
     name: str
     arg: str | None
     text: str
@@ -90,25 +104,6 @@ class _Option:
 
 def _fail(command: str, message: str) -> NoReturn:
     raise SpecError(f"Stata command {command.strip()!r}: {message}")
-
-
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split at ``sep`` outside parentheses."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
-            parts.append(text[start:i])
-            start = i + len(sep)
-            i += len(sep)
-            continue
-        i += 1
-    parts.append(text[start:])
-    return parts
 
 
 def _words(text: str) -> list[str]:
@@ -134,13 +129,13 @@ def _abbrev(word: str, full: str, minimum: str) -> bool:
     return full.startswith(word) and len(word) >= len(minimum)
 
 
-def _options(text: str, command: str) -> list[_Option]:
+def _options(text: str, command: str) -> list[StataOption]:
     out = []
     for word in _words(text):
         m = re.fullmatch(r"([A-Za-z_]+)(?:\((.*)\))?", word)
         if not m:
             _fail(command, f"cannot read the option {word!r}")
-        out.append(_Option(m.group(1).lower(), m.group(2), word))
+        out.append(StataOption(m.group(1).lower(), m.group(2), word))
     return out
 
 
@@ -218,16 +213,11 @@ def _varlist(text: str, command: str) -> list[str]:
 # ========================================================================== the command
 
 
-def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[_Option]]:
-    """(command name, depvar, fixed terms, options) of ``cmd depvar indepvars [, opts]``."""
-    head, _, opts = text.partition(",")
-    for word, what in ((" if ", "if"), (" in ", "in")):
-        if word in f" {head} ":
-            _fail(
-                command,
-                f"'{what}' qualifiers select rows; filter the data first (e.g. "
-                f"df.query(...), or 'filter' in a model file) and drop the qualifier",
-            )
+def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[StataOption], Qualifiers]:
+    """(command name, depvar, fixed terms, options, if/in) of ``cmd depvar indepvars [if] [in] [, opts]``."""
+    head, *rest = split_top(text, ",", maxsplit=1)
+    opts = rest[0] if rest else ""
+    head, qualifiers = take_qualifiers(head, command)
     if "[" in head:
         _fail(command, "weights are not supported")
     words = _words(head)
@@ -241,7 +231,7 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     depvar = words[1]
     if not re.fullmatch(_NAME, depvar):
         _fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
-    return name, depvar, _varlist(" ".join(words[2:]), command), _options(opts, command)
+    return name, depvar, _varlist(" ".join(words[2:]), command), _options(opts, command), qualifiers
 
 
 @dataclass
@@ -253,12 +243,14 @@ class _Random:
     crossed: str | None  # the variable of an '_all: R.x' equation
 
 
-def _random_equation(text: str, command: str) -> tuple[_Random, list[_Option]]:
+def _random_equation(text: str, command: str) -> tuple[_Random, list[StataOption], Qualifiers]:
     level, colon, rest = text.partition(":")
     level = level.strip()
     if not colon or not re.fullmatch(_NAME, level):
         _fail(command, f"expected 'levelvar:' after '||', found {text.strip()!r}")
-    body, _, opts = rest.partition(",")
+    body, *after = split_top(rest, ",", maxsplit=1)
+    opts = after[0] if after else ""
+    body, qualifiers = take_qualifiers(body, command)
     words = _words(body)
     crossed = None
     r_words = [w for w in words if w.lower().startswith("r.")]
@@ -280,10 +272,10 @@ def _random_equation(text: str, command: str) -> tuple[_Random, list[_Option]]:
     if crossed is not None:
         eq.intercept = True
         eq.covariance = Covariance.IDENTITY
-    return eq, options
+    return eq, options, qualifiers
 
 
-def _apply_re_option(eq: _Random, opt: _Option, command: str) -> bool:
+def _apply_re_option(eq: _Random, opt: StataOption, command: str) -> bool:
     """Apply a random-effects option; False when the option is not one."""
     if _abbrev(opt.name, "noconstant", "noc"):
         eq.intercept = False
@@ -294,7 +286,7 @@ def _apply_re_option(eq: _Random, opt: _Option, command: str) -> bool:
     return False
 
 
-def _covariance(opt: _Option, command: str) -> Covariance:
+def _covariance(opt: StataOption, command: str) -> Covariance:
     value = (opt.arg or "").strip().lower()
     for full, minimum, cov in _COVARIANCES:
         if _abbrev(value, full, minimum):
@@ -306,11 +298,11 @@ def _covariance(opt: _Option, command: str) -> Covariance:
     )
 
 
-def _is_ignored(opt: _Option) -> bool:
+def _is_ignored(opt: StataOption) -> bool:
     return any(full.startswith(opt.name) and len(opt.name) >= min(3, len(full)) for full in _IGNORED)
 
 
-def _model_option(opt: _Option, state: dict, name: str, command: str) -> bool:
+def _model_option(opt: StataOption, state: dict, name: str, command: str) -> bool:
     """family/link/binomial/offset options; True when handled."""
     if _abbrev(opt.name, "binomial", "bin") and name in (*_BINOMIAL_COMMANDS, "meglm"):
         trials = (opt.arg or "").strip()
@@ -322,11 +314,19 @@ def _model_option(opt: _Option, state: dict, name: str, command: str) -> bool:
         parts = (opt.arg or "").split()
         if not parts or parts[0].lower() not in _GLM_FAMILIES:
             _fail(command, f"family({opt.arg}): supported {sorted(_GLM_FAMILIES)}")
-        state["family"], default_link = _GLM_FAMILIES[parts[0].lower()]
+        stata_family = parts[0].lower()
+        state["family"], default_link, _ = _GLM_FAMILIES[stata_family]
+        state["stata_family"] = stata_family
         if not state.get("link_given"):
             state["link"] = default_link
-        if len(parts) > 1:
+        if len(parts) > 1 and stata_family == "binomial":
             state["trials"] = parts[1]
+        elif len(parts) > 1 and not (stata_family == "nbinomial" and parts[1].lower() == "mean"):
+            _fail(
+                command,
+                f"family({opt.arg}): only 'binomial #|varname' and 'nbinomial mean' take a "
+                f"second word (hierbayes' negbinomial is Stata's mean dispersion)",
+            )
         return True
     if name == "meglm" and _abbrev(opt.name, "link", "l"):
         link = (opt.arg or "").strip().lower()
@@ -335,9 +335,32 @@ def _model_option(opt: _Option, state: dict, name: str, command: str) -> bool:
         state["link"] = link
         state["link_given"] = True
         return True
-    if _abbrev(opt.name, "exposure", "exp") or _abbrev(opt.name, "offset", "off"):
-        _fail(command, f"{opt.text}: offsets and exposures are not supported yet")
+    exposure = _abbrev(opt.name, "exposure", "exp")
+    if exposure or _abbrev(opt.name, "offset", "off"):
+        allowed = _EXPOSURE_COMMANDS if exposure else tuple(c for c in STATA_COMMANDS if c not in ("mixed", "xtmixed"))
+        if name not in allowed:
+            _fail(command, f"{opt.text}: {name} has no {'exposure' if exposure else 'offset'}() option "
+                           f"(commands that have it: {', '.join(allowed)})")
+        variable = (opt.arg or "").strip()
+        if not re.fullmatch(_NAME, variable):
+            _fail(command, f"{opt.text}: give one variable, as in exposure(time) or offset(logtime)")
+        if state.get("offset"):
+            _fail(command, f"{opt.text}: only one of exposure() and offset() may be given")
+        state["offset"] = f"log({variable})" if exposure else variable
+        return True
     return False
+
+
+def _check_glm_link(state: dict, command: str) -> None:
+    """meglm: the link must be one hierbayes has for the family."""
+    stata_family = state.get("stata_family", "gaussian")
+    _, _, links = _GLM_FAMILIES[stata_family]
+    if state.get("link_given") and state["link"] not in links:
+        _fail(
+            command,
+            f"family({stata_family}) with link({state['link']}) is not available; links for "
+            f"{stata_family}: {list(links)}",
+        )
 
 
 def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
@@ -354,6 +377,14 @@ def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
     return out
 
 
+# bayes-prefix options that only change what Stata prints: nothing to translate.
+BAYES_DISPLAY_OPTIONS = (
+    "dots", "nodots", "clevel", "hpd", "eqlabel", "noheader", "nomodelsummary", "notable",
+    "nomesummary", "show", "noshow", "showreffects", "melabel", "nolegend", "chainsdetail",
+    "nochainsdetail", "batch", "remargl", "nogroup", "noshowreffects", "or", "irr", "eform",
+)
+
+
 def from_stata(command: str) -> ModelSpec:
     """Translate a Stata multilevel command into a :class:`ModelSpec`.
 
@@ -361,30 +392,57 @@ def from_stata(command: str) -> ModelSpec:
     ----------
     command : str
         One command, e.g. ``"mixed gcse c.lrt##i.schgend || school: lrt, cov(un)"``.
-        A leading ``.`` (Stata's prompt) and ``///`` line continuations are accepted.
+        A leading ``.`` (Stata's prompt), ``///`` line continuations, ``if`` / ``in``
+        qualifiers (after the fixed varlist or at the end of any equation, before its comma;
+        kept as ``spec.subset``) and the ``bayes:`` prefix are accepted. Priors and sampler
+        options of ``bayes, ...:`` are read by :func:`hierbayes.read_stata`.
 
     Returns
     -------
     ModelSpec
-        With the family and link of the command (see :data:`STATA_COMMANDS`) and
-        ``source`` set to the command.
+        With the family and link of the command (see :data:`STATA_COMMANDS`), the row
+        filter in ``subset`` and ``source`` set to the command.
 
     Raises
     ------
     SpecError
-        For an unsupported command, option or notation, naming it.
+        For an unsupported command, option or notation, naming it, and for ``bayes``
+        options other than display options (pointing to :func:`hierbayes.read_stata`).
 
     Examples
     --------
     >>> from_stata("mixed gcse lrt || school: lrt, covariance(unstructured)").to_formula()
     'gcse ~ lrt + (1 + lrt | school)'
+    >>> from_stata("xtmixed gcse lrt || school: lrt if nstu > 4, mle").subset
+    'nstu > 4'
+    """
+    spec, bayes_options = parse_stata(command)
+    for opt in bayes_options or ():
+        if opt.name not in BAYES_DISPLAY_OPTIONS:
+            _fail(
+                command,
+                f"the bayes option {opt.text!r} sets priors or the sampler: read the command "
+                f"with hierbayes.read_stata(), which returns the spec with its priors and fit "
+                f"arguments (from_stata returns the model only)",
+            )
+    return spec
+
+
+def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
+    """The :class:`ModelSpec` of a Stata command and the options of its ``bayes`` prefix.
+
+    The options are ``None`` without a ``bayes`` prefix and ``()`` for ``bayes:``; see
+    :func:`from_stata` for the command.
     """
     if not isinstance(command, str):
         raise SpecError(f"a Stata command must be a string, got {type(command).__name__}")
     text = re.sub(r"///[^\n]*\n", " ", command).replace("\n", " ").strip()
     text = text.removeprefix(".").strip()
-    chunks = _split_top(text, "||")
-    name, depvar, fixed_terms, fe_opts = _fixed_equation(chunks[0], command)
+    prefix, text = split_bayes_prefix(text)
+    bayes_options = None if prefix is None else tuple(_options(prefix, command))
+    chunks = split_top(text, "||")
+    name, depvar, fixed_terms, fe_opts, qualifiers = _fixed_equation(chunks[0], command)
+    all_qualifiers = [qualifiers]
     family, link = STATA_COMMANDS[name]
     state: dict = {"family": family, "link": link}
     intercept = True
@@ -395,7 +453,8 @@ def from_stata(command: str) -> ModelSpec:
             _fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
-        eq, opts = _random_equation(chunk, command)
+        eq, opts, qualifiers = _random_equation(chunk, command)
+        all_qualifiers.append(qualifiers)
         for opt in opts:
             handled = _apply_re_option(eq, opt, command)
             handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
@@ -404,6 +463,7 @@ def from_stata(command: str) -> ModelSpec:
         if not eq.intercept and not eq.terms:
             _fail(command, f"the '{eq.level}:' equation has no effects (noconstant and no variables)")
         randoms.append(eq)
+    _check_glm_link(state, command)
     groups = []
     for eq, factor in zip(randoms, _full_factors(randoms), strict=True):
         size = int(eq.intercept) + len(eq.terms)
@@ -412,11 +472,14 @@ def from_stata(command: str) -> ModelSpec:
             cov = Covariance.UNSTRUCTURED  # one effect: every structure is the same model
         groups.append(GroupTerm(factor, eq.intercept, tuple(eq.terms), cov))
     response = Response(depvar, trials=state.get("trials"))
-    return ModelSpec(
+    offsets = (state["offset"],) if state.get("offset") else ()
+    spec = ModelSpec(
         response=response,
-        fixed=FixedPart(intercept=intercept, terms=tuple(fixed_terms)),
+        fixed=FixedPart(intercept=intercept, terms=tuple(fixed_terms), offsets=offsets),
         groups=tuple(groups),
         family=state["family"],
         link=state["link"],
         source=command.strip(),
+        subset=combine_subset(all_qualifiers, command),
     )
+    return spec, bayes_options
