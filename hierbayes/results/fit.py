@@ -116,6 +116,7 @@ class Fit:
         header = (
             f"Formula: {spec.to_formula()}",
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
+            *((f"Offset: {' + '.join(spec.fixed.offsets)} (coefficient fixed at 1)",) if spec.fixed.offsets else ()),
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
             *((design.describe(),) if hasattr(design, "describe") else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
