@@ -416,6 +416,14 @@ def test_summary_prints_the_offset_and_predictions_follow_exposure(count_fit):
     np.testing.assert_allclose(est[1], 2 * est[0], rtol=1e-10)
 
 
+def test_saved_fit_keeps_its_offset(count_fit, tmp_path):
+    fit, df = count_fit
+    fit.save(tmp_path / "fit.nc")
+    loaded = hb.load(tmp_path / "fit.nc")
+    assert loaded.spec.fixed.offsets == ("log(t)",)
+    np.testing.assert_allclose(loaded.model.design.offset, np.log(df["t"]))
+
+
 # ------------------------------------------------------------------------ reference (slow)
 
 
