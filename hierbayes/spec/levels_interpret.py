@@ -126,7 +126,7 @@ class _Interpreter:
                         "as in 'y ~ b0 + b1*x + offset(log(t))'", inner,
                     )
                 with _located(raw.text, role):
-                    out.append(_Item("offset", raw.lowering._offset(item, inner, True), inner))
+                    out.append(_Item("offset", raw.lowering.offset_expression(item, inner, True), inner))
                 continue
             if item.sign == "-":
                 with _located(raw.text, role):

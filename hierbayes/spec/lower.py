@@ -264,14 +264,14 @@ class _Lowering:
                 intercept = self._intercept(item, inner)
                 continue
             if isinstance(inner, Call) and inner.name == OFFSET:
-                offsets.setdefault(self._offset(item, inner, allow_groups), None)
+                offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
                 continue
             if item.sign == "-":
                 self._removed_term(item)
             terms.setdefault(self.term(item.expr), None)
         return _Additive(intercept, tuple(terms), tuple(groups), tuple(offsets))
 
-    def _offset(self, item: SumItem, call: Call, in_fixed_part: bool) -> str:
+    def offset_expression(self, item: SumItem, call: Call, in_fixed_part: bool) -> str:
         """The expression of ``offset(expr)``: one argument, added with '+', fixed part only."""
         if not in_fixed_part:
             self.fail(
