@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import DataError
 from .checks import describe_rows
 
-__all__ = ["add_offset", "offset_vector", "response_less_offset"]
+__all__ = ["offset_vector", "response_less_offset"]
 
 
 def offset_vector(
@@ -67,13 +67,6 @@ def offset_vector(
             )
         total += values
     return total
-
-
-def add_offset(eta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
-    """``eta + offset`` broadcast over leading (draw) dimensions; ``eta`` when None."""
-    if offset is None:
-        return eta
-    return eta + np.asarray(offset, dtype=np.float64)
 
 
 def response_less_offset(design: object) -> np.ndarray:
