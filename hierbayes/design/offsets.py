@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import DataError
 from .checks import describe_rows
+from .types import Design
 
 __all__ = ["offset_vector", "response_less_offset"]
 
@@ -69,15 +70,14 @@ def offset_vector(
     return total
 
 
-def response_less_offset(design: object) -> np.ndarray:
+def response_less_offset(design: Design) -> np.ndarray:
     """``y - offset`` as a new writeable float64 array (``y`` itself without an offset).
 
     The response the group and fixed effects explain in a gaussian model with the identity
     link: the integrated-out (marginal) and cross-product likelihoods and the conditional
     draws of integrated-out effects work on it.
     """
-    y = np.array(getattr(design, "y"), dtype=np.float64)
-    offset = getattr(design, "offset", None)
-    if offset is not None:
-        y -= np.asarray(offset, dtype=np.float64)
+    y = np.array(design.y, dtype=np.float64)
+    if design.offset is not None:
+        y -= np.asarray(design.offset, dtype=np.float64)
     return y
