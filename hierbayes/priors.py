@@ -28,6 +28,12 @@ student (identity)          median(y)                        MAD(y) (normal-cons
 cumulative                  thresholds: link(P(y <= k))      1 (logit) / 0.627 (probit)
 =========================== ================================ ===============================
 
+With offsets (``offset(log(t))``, :mod:`hierbayes.design.offsets`) the defaults describe the
+same model the likelihood does: with the identity link they are computed on ``y - offset``;
+with other links the intercept centre is moved by the offset (log link:
+``log(mean(y)) - log(mean(exp(offset)))``, the intercept of the offset-only Poisson fit; logit,
+probit, cloglog and ordinal thresholds: by ``mean(offset)``).
+
 For binomial rows, predictor sds are weighted by the trials, so the same data as 0/1 rows
 (bernoulli) or as aggregated counts (binomial) get the same default priors.
 
@@ -48,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .design.offsets import response_less_offset
 from .design.types import Design
 from .errors import PriorError, did_you_mean
 from .families import get_family
@@ -199,9 +206,32 @@ def _scales(design: Design) -> tuple[float, float]:
     """(location, scale) of the response on the link scale for default priors."""
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
-    y = np.asarray(design.y, dtype=float)
+    y = _modelled_response(design, link)
     scale = family.link_scale(y, design.trials, link) if family.link_scale else 1.0
-    return family_location(family.name, y, design.trials, link), float(scale)
+    location = family_location(family.name, y, design.trials, link)
+    return location - offset_shift(design, link), float(scale)
+
+
+def _modelled_response(design: Design, link: str) -> np.ndarray:
+    """The response the parameters explain: ``y - offset`` with the identity link, else y."""
+    if link == "identity":
+        return response_less_offset(design)
+    return np.asarray(design.y, dtype=float)
+
+
+def offset_shift(design: Design, link: str) -> float:
+    """How much the offsets move the intercept's centre on the link scale: 0 without offsets
+    or with the identity link (the response is then ``y - offset``);
+    ``log(mean(exp(offset)))`` with the log link (so that the centre is
+    ``log(sum(y) / sum(exp(offset)))``); ``mean(offset)`` with other links."""
+    offset = getattr(design, "offset", None)
+    if offset is None or link == "identity":
+        return 0.0
+    offset = np.asarray(offset, dtype=float)
+    if link == "log":
+        top = float(np.max(offset))
+        return top + float(np.log(np.mean(np.exp(offset - top))))
+    return float(np.mean(offset))
 
 
 def family_location(name: str, y: np.ndarray, trials: np.ndarray | None, link: str | None = None) -> float:
@@ -228,7 +258,8 @@ def _threshold_priors(design: Design, scale: float) -> list[tuple[ParamAddress, 
 
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
-    locs = threshold_locations(design.y, n_categories(design), link)
+    # P(y <= k) = F(threshold_k - eta): an offset in eta moves the thresholds up with it
+    locs = threshold_locations(design.y, n_categories(design), link) + offset_shift(design, link)
     return [
         (ParamAddress("Intercept", term=str(k + 1)), Prior("Normal", mu=float(m), sigma=2.5 * scale))
         for k, m in enumerate(locs)
@@ -243,7 +274,8 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
             continue  # ordinal thresholds, handled with the fixed effects
         if name == "sigma":
             # sigma is on the data scale whatever the link (gaussian/student with log link)
-            data_scale = family.link_scale(np.asarray(design.y, dtype=float), design.trials, "identity")
+            link = family.resolve_link(design.spec.link)
+            data_scale = family.link_scale(_modelled_response(design, link), design.trials, "identity")
             prior = Prior("HalfStudentT", nu=3.0, sigma=float(data_scale))
         else:
             dist, params = (family.aux_priors or {})[name]

@@ -35,6 +35,7 @@ from ..families import get_family
 from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
 from .nesting import warn_implicit_nesting
+from .offsets import offset_vector
 from .subset import rows_in_subset
 from .types import Design, GroupBlock
 
@@ -106,12 +107,14 @@ class NewData:
     trials : (m,) binomial trials when the model has them and the new data hold the
         needed column(s), else None.
     row_index : the DataFrame index labels of the rows.
+    offset : (m,) summed offsets of the new rows (None when the model has none).
     """
 
     X: np.ndarray
     groups: tuple[NewGroupBlock, ...]
     trials: np.ndarray | None
     row_index: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -198,6 +201,7 @@ class _Plan:
     failures: _Expr | None
     fixed: tuple[_Expr, ...]
     slopes: tuple[tuple[_Expr, ...], ...]
+    offsets: tuple[_Expr, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, columns: pd.Index) -> _Plan:
@@ -211,13 +215,19 @@ class _Plan:
                 tuple(_parse_term(t, f"term in '({g.label})'") for t in g.terms)
                 for g in spec.groups
             ),
+            offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
         )
 
     def value_exprs(self) -> list[_Expr]:
         return [e for e in (self.response, self.trials, self.failures) if e is not None]
 
     def term_exprs(self) -> list[_Expr]:
-        return [*self.fixed, *(e for block in self.slopes for e in block)]
+        return [*self.fixed, *self.offsets, *(e for block in self.slopes for e in block)]
+
+    def offset(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The summed offsets of the rows of ``frame`` (None without offsets)."""
+        evaluated = [(e.text, _values(e, frame)) for e in self.offsets]
+        return offset_vector(evaluated, frame.index.to_numpy())
 
     def needed(
         self, spec: ModelSpec, columns: pd.Index, *, response: bool = True
@@ -225,7 +235,7 @@ class _Plan:
         """Column -> who uses it, in model order; names formulae resolves itself are skipped."""
         out: dict[str, str] = {}
         exprs = self.value_exprs() if response else []
-        for expr in [*exprs, *self.fixed]:
+        for expr in [*exprs, *self.fixed, *self.offsets]:
             _add_names(out, expr, columns)
         for term, block in zip(spec.groups, self.slopes, strict=True):
             for name in term.factor:
@@ -698,7 +708,8 @@ class DesignEncoder:
         checks.check_finite_matrix(X, self._fixed.names, "fixed-effect", frame.index)
         groups = tuple(g.transform(frame, raw) for g in self._groups)
         trials = _new_trials(self._plan, frame)
-        return NewData(X, groups, trials, frame.index.to_numpy())
+        offset = self._plan.offset(frame)
+        return NewData(X, groups, trials, frame.index.to_numpy(), offset)
 
     def _coerce(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Give new columns the training kinds (numbers stay numbers, labels text)."""
@@ -830,4 +841,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         trials=trials,
         encoder=encoder,
         row_positions=positions,
+        offset=plan.offset(frame),
     )

@@ -1,7 +1,7 @@
 """Collapse bernoulli rows into binomial cells (sufficient statistics).
 
-Rows with identical fixed-effect columns, group codes and group-effect columns share one
-success probability, so the bernoulli likelihood of the rows equals, up to a constant
+Rows with identical fixed-effect columns, group codes, group-effect columns and offset share
+one success probability, so the bernoulli likelihood of the rows equals, up to a constant
 (the binomial coefficient), the binomial likelihood of their cell:
 
     prod_i p^y_i (1-p)^(1-y_i) = p^s (1-p)^(n-s),   s = sum_i y_i, n = rows in the cell.
@@ -115,6 +115,8 @@ class _CellEncoder:
 def _cell_keys(design: Design) -> np.ndarray:
     """One row of numbers per data row that is equal exactly when two rows share p."""
     parts = [np.asarray(design.X, dtype=float)]
+    if design.offset is not None:  # rows with different offsets have different p
+        parts.append(np.asarray(design.offset, dtype=float)[:, None])
     for block in design.groups:
         parts.append(np.asarray(block.codes, dtype=float)[:, None])
         parts.append(np.asarray(block.X, dtype=float))
@@ -137,8 +139,8 @@ def collapse_design(design: Design) -> CollapsedDesign:
     Returns
     -------
     CollapsedDesign
-        One row per distinct combination of fixed-effect columns, group codes and
-        group-effect columns; ``y`` = successes, ``trials`` = trials (rows for bernoulli),
+        One row per distinct combination of fixed-effect columns, group codes,
+        group-effect columns and offset; ``y`` = successes, ``trials`` = trials (rows for bernoulli),
         family ``binomial`` with the source's link. Cells are in order of first appearance.
 
     Raises
@@ -196,6 +198,7 @@ def collapse_design(design: Design) -> CollapsedDesign:
         row_index=np.asarray(design.row_index)[first],
         row_positions=None if design.row_positions is None else np.asarray(design.row_positions)[first],
         trials=np.rint(trials).astype(np.int64),
+        offset=None if design.offset is None else np.asarray(design.offset)[first],
         encoder=_CellEncoder(design.encoder, bernoulli=design.trials is None),
         source=design,
         cell_of_row=cell.astype(np.int64),

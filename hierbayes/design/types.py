@@ -59,6 +59,9 @@ class Design:
         for new data (see :mod:`hierbayes.design.build`).
     row_positions : the positions of the rows used in the data (``data.iloc[row_positions]``
         are the rows even when index labels repeat); None for designs not built from a frame.
+    offset : (n,) float64 sum of the model's offsets (``FixedPart.offsets``), added to the
+        linear predictor with coefficient 1; None when the model has none (see
+        :mod:`hierbayes.design.offsets`).
     """
 
     spec: ModelSpec
@@ -70,6 +73,7 @@ class Design:
     trials: np.ndarray | None = None
     encoder: object | None = field(default=None, repr=False)
     row_positions: np.ndarray | None = field(default=None, repr=False)
+    offset: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

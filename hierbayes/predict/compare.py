@@ -59,7 +59,9 @@ def pointwise_loglik(posterior: xr.Dataset, model, rows: Rows | None = None, y: 
         raise SpecError(f"family {family.name!r} has no pointwise log-likelihood")
     if rows is None:
         rows, y = encode_rows(model), row_design(model).y
-    eta = linear_predictor(posterior, model.spec, model.design.fixed_names, rows.X, rows.groups, new_groups="zero")
+    eta = linear_predictor(
+        posterior, model.spec, model.design.fixed_names, rows.X, rows.groups, new_groups="zero", offset=rows.offset
+    )
     return np.asarray(family.log_likelihood(np.asarray(y, float), eta, link, aux_draws(posterior, family), rows.trials), dtype=float)
 
 
@@ -276,7 +278,8 @@ def integrated_group_loglik(
     drop = _group_blocks(model, group)
     aux = aux_draws(posterior, family)
     base = linear_predictor(
-        posterior, spec, model.design.fixed_names, rows.X, _without_blocks(rows.groups, drop), new_groups="sample", rng=rng
+        posterior, spec, model.design.fixed_names, rows.X, _without_blocks(rows.groups, drop), new_groups="sample", rng=rng,
+        offset=rows.offset,
     )
     chol = _prior_cholesky(posterior, spec, drop)  # (S, K, K)
     S, K, _ = chol.shape

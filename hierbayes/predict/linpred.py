@@ -71,6 +71,7 @@ def linear_predictor(
     include_groups: bool = True,
     new_groups: str = "sample",
     rng: np.random.Generator | None = None,
+    offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """(S, n) draws of the linear predictor for rows encoded as ``X`` and ``groups``.
 
@@ -78,13 +79,17 @@ def linear_predictor(
     and, for unseen levels, ``new_levels`` and ``new_codes`` (a design GroupBlock or a
     NewGroupBlock). ``new_groups`` says what an unseen level gets: ``sample`` a fresh
     effect per posterior draw from the population distribution, shared by the rows of that
-    level; ``zero`` no group effect; ``error`` a DataError naming the levels.
+    level; ``zero`` no group effect; ``error`` a DataError naming the levels. ``offset`` (n,)
+    is the rows' summed offsets (``Design.offset`` / ``NewData.offset``), added with
+    coefficient 1 whatever ``include_groups`` says; pass the offset of the rows predicted.
     """
     if new_groups not in NEW_GROUP_POLICIES:
         raise DataError(f"new_groups={new_groups!r}: valid values are {list(NEW_GROUP_POLICIES)}")
     rng = rng if rng is not None else np.random.default_rng()
     beta = fixed_coefficients(posterior, fixed_names)
     eta = beta @ np.asarray(X, dtype=float).T
+    if offset is not None:
+        eta += np.asarray(offset, dtype=float)
     if not include_groups:
         return eta
     for block, names in zip(groups, block_names(spec)):

@@ -68,7 +68,9 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
     for start in range(0, n_draw, step):
         draws = slice(start, start + step)
         part = posterior.isel(draw=draws)
-        eta = linear_predictor(part, spec, design.fixed_names, design.X, design.groups)
+        eta = linear_predictor(
+            part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
+        )
         aux = aux_draws(part, family)
         values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
             n_chain, -1, design.n_obs

@@ -73,10 +73,15 @@ def check_table(table: Poststrat, model) -> Coverage:
     required = list(model.design.encoder.required)
     missing = [c for c in required if c not in table._cells.columns]
     if missing:
+        uses = [model.design.encoder.required[c] for c in missing]
+        offset_hint = (
+            "; the model has an offset, so every cell needs its value (e.g. its exposure)"
+            if any(u.startswith("offset ") for u in uses) else ""
+        )
         raise DataError(
             f"the poststratification table lacks column(s) {_shown(missing)} that the model "
-            f"uses ({'; '.join(f'{c}: {model.design.encoder.required[c]}' for c in missing)}); "
-            "add group-level predictors with Poststrat.join(predictors, on=key)"
+            f"uses ({'; '.join(f'{c}: {u}' for c, u in zip(missing, uses))}); "
+            f"add group-level predictors with Poststrat.join(predictors, on=key){offset_hint}"
         )
     cells = table._cells
     for column in required:

@@ -75,7 +75,7 @@ def _iter_cell_means(fit, new: NewData, new_groups: str, rng: np.random.Generato
         post = posterior.isel(chain=[c])
         eta = linear_predictor(
             post, model.spec, model.design.fixed_names, new.X, new.groups,
-            new_groups=new_groups, rng=rng,
+            new_groups=new_groups, rng=rng, offset=new.offset,
         )
         yield c, _cell_mean(model, eta, post)
 

@@ -55,7 +55,8 @@ class Rows:
 
     X : (n, p) fixed-effect columns; groups : one block per group term (codes, X and,
     for new data, ``new_levels``/``new_codes``); trials : (n,) or None; frame : the rows
-    as given (for tidy output); new_levels : grouping factor -> unseen levels.
+    as given (for tidy output); new_levels : grouping factor -> unseen levels; offset :
+    (n,) the rows' summed offsets, evaluated on these rows (None without offsets).
     """
 
     X: np.ndarray
@@ -63,6 +64,7 @@ class Rows:
     trials: np.ndarray | None
     frame: pd.DataFrame
     new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    offset: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -95,7 +97,7 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
     design = model.design
     if newdata is None:
         rows = row_design(model)
-        return Rows(rows.X, rows.groups, rows.trials, training_frame(model))
+        return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset)
     if not isinstance(newdata, pd.DataFrame):
         raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
     new = design.encoder.encode_new(newdata)
@@ -105,7 +107,7 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
             group = block.term.group if block.term is not None else "?"
             unseen[group] = tuple(dict.fromkeys(unseen.get(group, ()) + tuple(block.new_levels)))
     frame = newdata.loc[new.row_index] if newdata.index.is_unique else newdata
-    return Rows(new.X, new.groups, new.trials, frame, unseen)
+    return Rows(new.X, new.groups, new.trials, frame, unseen, new.offset)
 
 
 # ============================================================== posterior pieces
@@ -261,7 +263,7 @@ def prediction_draws(
     fixed_names = model.design.fixed_names
     eta = linear_predictor(
         posterior, spec, fixed_names, rows.X, rows.groups,
-        include_groups=groups == "include", new_groups=new_groups, rng=rng,
+        include_groups=groups == "include", new_groups=new_groups, rng=rng, offset=rows.offset,
     )
     if kind == "linear":
         return eta
@@ -388,7 +390,8 @@ def predict(
     fit : hierbayes.Fit
     newdata : DataFrame with the columns the model uses (the response is not needed); it
         is encoded with the training encoders (levels, contrasts, centring). None predicts
-        the training rows.
+        the training rows. A model with an offset uses newdata's own offset columns (with
+        ``offset(log(t))`` and a log link, doubling ``t`` doubles the predicted mean).
     kind : "mean" (expected response), "response" (new observations) or "linear" (eta).
     groups : "include" (each row's group effects), "exclude" (group effects set to zero)
         or "marginal" (group effects integrated out per draw: population-averaged; with

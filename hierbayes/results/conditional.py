@@ -5,7 +5,8 @@ When a gaussian model's group term is integrated out of the likelihood (paramete
 (and the effects of any other, sampled group terms) the effects of group j are gaussian:
 
     v_j | ... ~ N(M_j^-1 w_j / sigma^2, M_j^-1),   u_j = L v_j,
-    M_j = I + L' Z_j'Z_j L / sigma^2,   w_j = L' Z_j' r_j,   r_j = y_j - X_j beta - (other terms),
+    M_j = I + L' Z_j'Z_j L / sigma^2,   w_j = L' Z_j' r_j,
+    r_j = y_j - offset_j - X_j beta - (other terms),
 
 with ``L L' = Sigma`` (any factor works, also a singular one). One draw per posterior draw
 gives exact joint posterior draws; they are stored as ``re_<key>`` with the same dims as the
@@ -21,6 +22,7 @@ import scipy.sparse as sp
 import xarray as xr
 
 from ..design.crossprod import group_cross_products
+from ..design.offsets import response_less_offset
 from ..design.types import Design, GroupBlock
 from ..linalg import cholesky_lower, solve_lower
 from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names
@@ -125,7 +127,7 @@ def conditional_group_effects(
     block, names = design.groups[m], all_names[m]
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     S, J, k = n_chain * n_draw, block.n_levels, block.n_columns
-    y = np.asarray(design.y, dtype=float)
+    y = response_less_offset(design)
     beta = _fixed(posterior, design)
     sigma = flatten_draws(posterior["sigma"]).reshape(S)
     L = covariance_factor_draws(posterior, names, k)

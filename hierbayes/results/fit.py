@@ -128,6 +128,7 @@ class Fit:
         header = (
             f"Formula: {spec.to_formula()}",
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
+            *((f"Offset: {' + '.join(spec.fixed.offsets)} (coefficient fixed at 1)",) if spec.fixed.offsets else ()),
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),

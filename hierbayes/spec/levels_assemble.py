@@ -231,7 +231,7 @@ def _assemble(
             index = "0" if not carrier else str(slot)
             slot += bool(carrier)
             asm.expand(sym, carrier, (1,) * len(carrier), 2, index)
-        else:
+        elif item.kind != "offset":
             asm.add_fixed(item.value, (1,) * len(item.value), "", "", False)
     # level-1 terms without an equation are numbered after the coefficients (g20, g30, ...)
     asm.owners = [(o, str(slot) if o == "" else p) for o, p in asm.owners]
@@ -239,7 +239,8 @@ def _assemble(
     fixed_terms = tuple(asm.fixed[i] for i in order)
     has_intercept = any(not t.components for t in fixed_terms)
     fixed = FixedPart(
-        intercept=has_intercept, terms=tuple(t.text for t in fixed_terms if t.components)
+        intercept=has_intercept, terms=tuple(t.text for t in fixed_terms if t.components),
+        offsets=tuple(dict.fromkeys(i.value for i in l1_items if i.kind == "offset")),
     )
     groups = _group_terms(asm, eqs, covariance)
     _check_covariance_keys(covariance, eqs, full)
@@ -275,6 +276,8 @@ def _level1_text(response: Response, items: list[_Item], has_b0: bool, intercept
         if item.kind == "coef":
             sym, carrier = item.value
             parts.append(sym if not carrier else f"{sym}*{':'.join(carrier)}")
+        elif item.kind == "offset":
+            parts.append(f"offset({item.value})")
         else:
             parts.append(":".join(item.value))
     return f"{response.to_formula()} ~ {' + '.join(parts)}"

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from ..errors import FormulaSyntaxError
 from .levels_text import _Raw, _located
-from .lower import _unwrap
+from .lower import OFFSET, _unwrap
 from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 
 _GAMMA = re.compile(r"^(g|gamma|γ)_?\d+$")
@@ -26,8 +26,9 @@ _RESIDUAL = re.compile(r"^(e|r|eps|epsilon|ε)_?\d*$")
 
 @dataclass
 class _Item:
-    kind: str  # "intercept", "coef", "term", "random"
-    value: Any = None  # bool for intercept; (symbol, carrier) for coef; components for term
+    kind: str  # "intercept", "coef", "term", "random", "offset"
+    value: Any = None  # bool for intercept; (symbol, carrier) for coef; components for term;
+    # the expression for offset
     node: Any = None
 
 
@@ -117,6 +118,15 @@ class _Interpreter:
             if isinstance(inner, Number):
                 with _located(raw.text, role):
                     intercept = raw.lowering._intercept(item, inner)
+                continue
+            if isinstance(inner, Call) and inner.name == OFFSET:
+                if not level1:
+                    self._fail(
+                        raw, role, f"{inner.text!r}: an offset belongs in the level-1 equation, "
+                        "as in 'y ~ b0 + b1*x + offset(log(t))'", inner,
+                    )
+                with _located(raw.text, role):
+                    out.append(_Item("offset", raw.lowering.offset_expression(item, inner, True), inner))
                 continue
             if item.sign == "-":
                 with _located(raw.text, role):

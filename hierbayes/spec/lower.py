@@ -6,6 +6,8 @@
   order written, without duplicates.
 * ``(lhs | factor)`` / ``(lhs || factor)`` at the top level are group terms; ``a/b`` nests
   (one group term per level), ``a:b`` combines.
+* ``offset(expr)`` at the top level of the fixed part goes to ``FixedPart.offsets`` (added to
+  the linear predictor with coefficient 1), not to the terms.
 
 Canonical text is chosen so that ``parse_formula(spec.to_formula()) == spec`` (up to
 ``source``): single spaces around ``+``, no spaces around ``* / : **``, ``^`` written as
@@ -39,6 +41,8 @@ from .parser import (
 __all__ = ["lower", "parse_formula"]
 
 _ATOM_PRECEDENCE = 99
+#: ``offset(expr)``: added to the linear predictor with coefficient 1 (FixedPart.offsets).
+OFFSET = "offset"
 _SUM_PRECEDENCE = 0
 
 
@@ -123,6 +127,7 @@ class _Additive:
     intercept: bool | None
     terms: tuple[str, ...]
     groups: tuple[Paren, ...]
+    offsets: tuple[str, ...] = ()
 
 
 def _unwrap(node: Expr) -> Expr:
@@ -174,6 +179,12 @@ class _Lowering:
         if isinstance(node, Call) and node.name == "trials":
             self.fail(
                 "trials(...) goes after the response, as in 'y | trials(n) ~ x'", node.span
+            )
+        if isinstance(node, Call) and node.name == OFFSET:
+            self.fail(
+                f"{node.text!r} cannot be the response; an offset goes on the right-hand "
+                "side, as in 'y ~ x + offset(log(t))'",
+                node.span,
             )
         if isinstance(node, Call):
             return node.text
@@ -235,7 +246,7 @@ class _Lowering:
         """The fixed part and the group terms of the right-hand side."""
         additive = self.additive(node, allow_groups=True)
         intercept = True if additive.intercept is None else additive.intercept
-        fixed = FixedPart(intercept=intercept, terms=additive.terms)
+        fixed = FixedPart(intercept=intercept, terms=additive.terms, offsets=additive.offsets)
         return fixed, self.group_terms(additive.groups)
 
     def additive(self, node: Expr, allow_groups: bool) -> _Additive:
@@ -243,6 +254,7 @@ class _Lowering:
         intercept: bool | None = None
         terms: dict[str, None] = {}
         groups: list[Paren] = []
+        offsets: dict[str, None] = {}
         for item in self._items(node):
             if isinstance(item.expr, Paren) and isinstance(item.expr.body, Bar):
                 groups.append(self._group_item(item, item.expr, allow_groups))
@@ -251,10 +263,31 @@ class _Lowering:
             if isinstance(inner, Number):
                 intercept = self._intercept(item, inner)
                 continue
+            if isinstance(inner, Call) and inner.name == OFFSET:
+                offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
+                continue
             if item.sign == "-":
                 self._removed_term(item)
             terms.setdefault(self.term(item.expr), None)
-        return _Additive(intercept, tuple(terms), tuple(groups))
+        return _Additive(intercept, tuple(terms), tuple(groups), tuple(offsets))
+
+    def offset_expression(self, item: SumItem, call: Call, in_fixed_part: bool) -> str:
+        """The expression of ``offset(expr)``: one argument, added with '+', fixed part only."""
+        if not in_fixed_part:
+            self.fail(
+                f"{call.text!r} inside a group term: an offset has no group-specific "
+                "coefficient; add it to the fixed part, as in y ~ x + offset(log(t)) + (1 | g)",
+                call.span,
+            )
+        if item.sign == "-":
+            self.fail(f"an offset cannot be removed with '-'; leave {call.text!r} out", item.span)
+        if len(call.args) != 1 or not call.args[0].text:
+            self.fail(
+                f"offset() takes one expression, as in offset(log(t)); {call.text!r} has "
+                f"{len(call.args)}; sum several offsets as offset(a) + offset(b)",
+                call.span,
+            )
+        return call.args[0].text
 
     def _items(
         self, node: Expr, sign: str = "+", sign_span: Span | None = None
@@ -304,6 +337,12 @@ class _Lowering:
         """Canonical text of one additive term (``a:b``, ``(a + b):c``, ``I(x**2)``)."""
         if isinstance(node, Name):
             return node.canonical
+        if isinstance(node, Call) and node.name == OFFSET:
+            self.fail(
+                f"{node.text!r} must be a term of its own, added with '+' (its coefficient "
+                "is fixed at 1, so it cannot be part of an interaction)",
+                node.span,
+            )
         if isinstance(node, Call):
             return node.text
         if isinstance(node, Number):

@@ -17,8 +17,8 @@ Each group term gets one of four parameterizations (see :func:`plan_parameteriza
   parent's (hierarchical centring, :mod:`.centring`); chosen instead of ``centered``. A centred
   random intercept is likewise drawn around the model's intercept.
 
-The likelihood is written per row (``y`` observed) unless a gaussian model can use the
-cross-products of the data instead (``CompiledModel.likelihood`` says which).
+The likelihood is written per row (``y`` observed, the offset added to eta) unless a gaussian
+model can use the cross-products of ``y - offset`` instead (``CompiledModel.likelihood``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.crossprod import cross_products, group_cross_products
+from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
@@ -190,7 +191,7 @@ def _group_means(block: GroupBlock, design: Design):
     """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
     within-group variance) on the term's first column (a slope without intercept: the
     residual per unit of x)."""
-    y = np.asarray(design.y, dtype=float)
+    y = response_less_offset(design)
     X = design.X
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
     col = block.X[:, 0]
@@ -437,7 +438,7 @@ def _source_digest() -> str:
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
-        for mod in ("hierbayes.families", "hierbayes.params", "hierbayes.design.crossprod"):
+        for mod in ("hierbayes.families", "hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets"):
             with open(importlib.import_module(mod).__file__, "rb") as fh:
                 h.update(fh.read())
         _SOURCE_DIGEST = h.hexdigest()
@@ -461,7 +462,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
             h.update(repr(obj).encode())
 
     add((design.spec.to_formula(), design.spec.family, link, form, tuple(plan), design.fixed_names))
-    add(np.asarray(design.y))
+    add(np.asarray(design.y) if design.offset is None else np.column_stack([design.y, design.offset]))
     add(np.asarray(design.X))
     if design.trials is not None:
         add(np.asarray(design.trials))
@@ -475,7 +476,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
 
 
 def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
-    y = np.array(design.y, dtype=float)  # a writeable copy: numba refuses read-only constants
+    y = response_less_offset(design)  # a writeable copy (numba refuses read-only constants)
     shift = float(y.mean()) if fixed.intercept_first else 0.0
     if "marginal" not in plan:
         u = next((e for e in effects if e is not None), None)

@@ -149,5 +149,8 @@ LIKELIHOODS: dict[str, Callable] = {
 
 
 def likelihood(eta, design: Design, priors: PriorTable, link: str):
-    """Register the observed variable ``y`` for the design's family."""
+    """Register the observed variable ``y`` for the design's family; the design's offset
+    (``Design.offset``, coefficient 1) is added to ``eta`` here, for every family."""
+    if design.offset is not None:
+        eta = eta + np.asarray(design.offset, dtype=float)
     return LIKELIHOODS[get_family(design.spec.family).name](eta, design, priors, link)
