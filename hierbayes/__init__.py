@@ -15,7 +15,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
 
 from . import datasets, plots  # noqa: E402
-from .errors import DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
 from .model import Model  # noqa: E402
 from .predict.mrp import Poststrat  # noqa: E402
 from .priors import Prior  # noqa: E402
@@ -44,6 +44,7 @@ def load(path):
 
 
 __all__ = [
+    "ArgumentError",
     "Covariance",
     "DataError",
     "FitFileError",
