@@ -30,8 +30,8 @@ __version__ = "0.1.0"
 
 def compare(fits, method="stacking", group=None, logo_method="integrated"):
     """Rank fits by PSIS-LOO (or leave-one-group-out for ``group``) with ArviZ's stacking
-    weights; see :func:`hierbayes.predict.compare.compare`."""
-    from .predict.compare import compare as _compare
+    weights; see :func:`hierbayes.predict.ranking.compare`."""
+    from .predict.ranking import compare as _compare
 
     return _compare(fits, method=method, group=group, logo_method=logo_method)
 
