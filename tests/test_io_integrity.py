@@ -147,3 +147,13 @@ def test_files_saved_before_checksums_load_with_a_warning(saved, tmp_path) -> No
         back = hb.load(old)
     np.testing.assert_array_equal(back.posterior["Intercept"].values, saved[1].posterior["Intercept"].values)
     hb.load(saved[0])  # the saved fit itself is not affected
+
+
+def test_damage_in_the_metadata_is_named(saved, tmp_path) -> None:
+    path = _copy(saved, tmp_path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b'"format"')  # inside the hierbayes metadata attribute (JSON text)
+    raw[at + 1:at + 7] = b"FORMAT"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(FitFileError, match=r"'.*copy\.nc' is damaged: its content does not match.*HDF5 structure or attributes \(metadata\)"):
+        hb.load(path)
