@@ -164,3 +164,17 @@ def test_sbc_settings_use_the_same_rules() -> None:
     ]:
         with pytest.raises(SamplingError, match=needle):
             sbc(model, n_sims=2, **kwargs)
+
+
+def test_cli_unknown_sampler_is_a_usage_error(capsys, monkeypatch, tmp_path) -> None:
+    import pymc
+
+    from hierbayes import cli
+
+    monkeypatch.setattr(pymc, "sample", lambda *a, **k: pytest.fail("reached the sampler"))
+    models = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
+    code = cli.main(["fit", str(models / "sleepstudy.toml"), "--sampler", "stan", "--out", str(tmp_path / "r"), "-q"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert "hierbayes: error: sampler='stan': valid samplers are ['nutpie', 'pymc', 'numpyro', 'blackjax']" in err
+    assert not (tmp_path / "r").exists()
