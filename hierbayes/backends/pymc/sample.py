@@ -307,16 +307,13 @@ class _SigintWatch:
 
     def _handler(self, signum, frame) -> None:
         self.seen = True
-        previous = self._previous
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
+        self._previous(signum, frame)  # Python's default raises KeyboardInterrupt
 
     def __enter__(self) -> _SigintWatch:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            if self._previous is not None:  # None: installed from C; leave it alone
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):  # SIG_DFL, SIG_IGN or a C handler (None) are left alone
+                self._previous = previous
                 signal.signal(signal.SIGINT, self._handler)
         return self
 
@@ -325,7 +322,7 @@ class _SigintWatch:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
         # a KeyboardInterrupt that reached us is a Ctrl-C whoever raised it
-        if exc and exc[0] is KeyboardInterrupt:
+        if exc[0] is KeyboardInterrupt:
             self.seen = True
 
 
