@@ -230,3 +230,18 @@ def test_compare_refuses_a_transformed_discrete_response(binary_fits):
     root = _refit(rows, "sqrt(y) ~ arm + (1 | g)", rows.model.data, family="bernoulli", collapse=False)
     with pytest.raises(hb.SpecError, match=r"'root' models 'sqrt\(y\)' with the bernoulli family, which has no density on the scale of 'y'"):
         hb.compare({"y": rows, "root": root})
+
+
+def test_exact_logo_adds_the_log_jacobian_per_level(sleep, monkeypatch):
+    """The refits are replaced by a fixed table: only the adjustment is under test."""
+    levels = list(sleep.model.design.groups[0].levels)
+    table = pd.DataFrame({"Subject": levels[:2], "n": [10, 10], "elpd": [-40.0, -50.0]})
+    fixed = C.LOGO("Subject", "exact", -90.0, 1.0, table, "exact")
+    monkeypatch.setattr(C, "_exact_logo", lambda *args: fixed)
+    jac = np.arange(sleep.model.design.n_obs, dtype=float)
+    codes = sleep.model.design.groups[0].codes
+    got = C.logo(sleep, "Subject", method="exact", levels=levels[:2], log_jacobian=jac)
+    expected = [-40.0 + jac[codes == 0].sum(), -50.0 + jac[codes == 1].sum()]
+    np.testing.assert_allclose(got.pointwise["elpd"], expected)
+    assert got.elpd == pytest.approx(sum(expected))
+    assert C.logo(sleep, "Subject", method="exact", levels=levels[:2]) is fixed
