@@ -15,7 +15,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
 
 from . import datasets, plots  # noqa: E402
-from .errors import DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
 from .model import Model  # noqa: E402
 from .predict.mrp import Poststrat  # noqa: E402
 from .priors import Prior  # noqa: E402
@@ -31,8 +31,8 @@ __version__ = "0.1.0"
 
 def compare(fits, method="stacking", group=None, logo_method="integrated"):
     """Rank fits by PSIS-LOO (or leave-one-group-out for ``group``) with ArviZ's stacking
-    weights; see :func:`hierbayes.predict.compare.compare`."""
-    from .predict.compare import compare as _compare
+    weights; see :func:`hierbayes.predict.ranking.compare`."""
+    from .predict.ranking import compare as _compare
 
     return _compare(fits, method=method, group=group, logo_method=logo_method)
 
@@ -45,6 +45,7 @@ def load(path):
 
 
 __all__ = [
+    "ArgumentError",
     "Covariance",
     "DataError",
     "FitFileError",

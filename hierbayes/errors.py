@@ -37,6 +37,17 @@ class PriorError(HierbayesError, ValueError):
     """A prior names a parameter that does not exist or has invalid parameters."""
 
 
+class ArgumentError(HierbayesError, ValueError):
+    """An argument of a hierbayes function has an invalid value; ``argument`` names it and
+    ``value`` is what was given."""
+
+    def __init__(self, argument: str, value: object, requirement: str) -> None:
+        self.argument = argument
+        self.value = value
+        self.requirement = requirement
+        super().__init__(f"{argument}={value!r}: {requirement}")
+
+
 class SamplingError(HierbayesError, RuntimeError):
     """Sampling failed or was interrupted."""
 

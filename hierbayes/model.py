@@ -13,6 +13,7 @@ from .design.types import Design
 from .errors import DataError, SpecError
 from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
+from .sampler_args import check_sampler_arguments
 from .spec import parse_formula
 from .spec.ir import Covariance, ModelSpec
 
@@ -124,7 +125,18 @@ class Model:
         sampler : "nutpie", "pymc", "numpyro" or "blackjax"; default the fastest installed.
         target_accept : NUTS target acceptance rate; raise it when divergences appear.
         progressbar : show the sampler's progress bar.
+
+        Raises
+        ------
+        ArgumentError
+            For an invalid setting (see :func:`hierbayes.sampler_args.check_sampler_arguments`),
+            before anything is compiled.
         """
+        checked = check_sampler_arguments(
+            draws=draws, tune=tune, chains=chains, cores=cores, random_seed=random_seed,
+            sampler=sampler, target_accept=target_accept, progressbar=progressbar,
+        )
+        draws, tune, chains, random_seed = checked.draws, checked.tune, checked.chains, checked.random_seed
         from .backends.pymc.sample import run_nuts
         from .results.diagnostics import warn_problems
         from .results.fit import Fit, SamplingInfo
@@ -135,11 +147,11 @@ class Model:
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=cores,
+            cores=checked.cores,
             random_seed=random_seed,
-            sampler=sampler,
-            target_accept=target_accept,
-            progressbar=progressbar,
+            sampler=checked.sampler,
+            target_accept=checked.target_accept,
+            progressbar=checked.progressbar,
         )
         if compiled.likelihood != "rows":
             from .results.conditional import complete_posterior

@@ -46,8 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import DataError, SpecError, did_you_mean
+from .errors import ArgumentError, DataError, SpecError, did_you_mean
 from .priors import Prior
+from .sampler_args import check_sampler_arguments
 from .spec import parse_formula
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
@@ -376,22 +377,28 @@ def _priors(raw: Any, path: Path) -> dict[str, Prior]:
 def _sampler(raw: Any, path: Path) -> SamplerConfig:
     table = _table(raw, path, "sampler")
     _check_keys(table, _SAMPLER_KEYS, path, "[sampler]")
-    ints = {"draws": 1, "tune": 0, "chains": 1, "cores": 1, "seed": 0}
-    for key, minimum in ints.items():
-        v = table.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < minimum):
-            raise SpecError(f"{_where(path, f'sampler.{key}')} must be a whole number >= {minimum}, got {v!r}")
-    ta = table.get("target_accept", 0.9)
-    if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not 0 < ta < 1:
-        raise SpecError(f"{_where(path, 'sampler.target_accept')} must be between 0 and 1, got {ta!r}")
+    defaults = SamplerConfig()
+    try:
+        checked = check_sampler_arguments(
+            draws=table.get("draws", defaults.draws),
+            tune=table.get("tune", defaults.tune),
+            chains=table.get("chains", defaults.chains),
+            cores=table.get("cores"),
+            random_seed=table.get("seed"),
+            sampler=_string(table.get("sampler"), path, "sampler.sampler"),
+            target_accept=table.get("target_accept", defaults.target_accept),
+        )
+    except ArgumentError as exc:
+        key = "seed" if exc.argument == "random_seed" else exc.argument
+        raise SpecError(f"{_where(path, f'sampler.{key}')} {exc.requirement}, got {exc.value!r}") from None
     return SamplerConfig(
-        draws=table.get("draws", 1000),
-        tune=table.get("tune", 1000),
-        chains=table.get("chains", 4),
-        cores=table.get("cores"),
-        seed=table.get("seed"),
-        sampler=_string(table.get("sampler"), path, "sampler.sampler"),
-        target_accept=float(ta),
+        draws=checked.draws,
+        tune=checked.tune,
+        chains=checked.chains,
+        cores=checked.cores,
+        seed=checked.random_seed,
+        sampler=checked.sampler,
+        target_accept=checked.target_accept,
     )
 
 

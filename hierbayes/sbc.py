@@ -39,10 +39,11 @@ import pandas as pd
 from scipy import stats
 
 from .design.types import Design
-from .errors import SamplingError, SpecError, did_you_mean
+from .errors import ArgumentError, SamplingError, SpecError, did_you_mean
 from .families import get_family
 from .params import block_names
 from .priors import PriorTable
+from .sampler_args import check_sampler_arguments
 
 __all__ = ["SBCResult", "sbc"]
 
@@ -593,18 +594,19 @@ def _run_dask(job: _Job, sims: list[_Sim], workers: int, client, done: list[_Sim
 
 
 def _settings(draws: int, tune: int, chains: int, target_accept: float, ranked_draws: int) -> SBCSettings:
-    checks = (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1), ("ranked_draws", ranked_draws, 1))
-    for name, value, low in checks:
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise SamplingError(f"{name}={value!r}: must be an integer >= {low}")
-    if not 0.0 < target_accept < 1.0:
-        raise SamplingError(f"target_accept={target_accept!r}: must be between 0 and 1")
+    try:
+        checked = check_sampler_arguments(draws=draws, tune=tune, chains=chains, target_accept=target_accept)
+    except ArgumentError as exc:
+        raise SamplingError(str(exc)) from None
+    if isinstance(ranked_draws, bool) or not isinstance(ranked_draws, (int, np.integer)) or ranked_draws < 1:
+        raise SamplingError(f"ranked_draws={ranked_draws!r}: must be a whole number >= 1")
+    draws, chains = checked.draws, checked.chains
     if ranked_draws > draws * chains:
         raise SamplingError(
             f"ranked_draws={ranked_draws} exceeds the {draws * chains} posterior draws "
             f"({chains} chains x {draws}); lower it or draw more"
         )
-    return SBCSettings(draws, tune, chains, target_accept, ranked_draws)
+    return SBCSettings(draws, checked.tune, chains, checked.target_accept, int(ranked_draws))
 
 
 def _pinned(model, compiled) -> dict[str, str]:

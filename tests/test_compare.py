@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from scipy.special import logsumexp
@@ -105,3 +108,140 @@ def test_exact_logo_refits_agree_with_integrated_psis(sleep):
     for level, elpd in zip(exact.pointwise["Subject"], exact.pointwise["elpd"], strict=True):
         assert integ.loc[level, "pareto_k"] < 0.7
         assert elpd == pytest.approx(integ.loc[level, "elpd"], abs=0.3)
+
+
+# ------------------------------------------------ compare: same rows, one response scale
+# Fits that share a posterior (``_refit``) stand in for fits of other models with the same
+# parameters: compare's checks and the Jacobian are exact identities whatever the draws.
+
+
+def _refit(fit, formula: str, data, **model_kwargs):
+    """A Fit of ``formula`` on ``data`` carrying ``fit``'s draws (no sampling; no stored
+    log-likelihood, so it is computed for the new model)."""
+    from hierbayes.results.fit import Fit
+
+    tree = fit._idata.copy()
+    if "log_likelihood" in tree.children:
+        del tree["log_likelihood"]
+    return Fit(tree, hb.Model(formula, data, **model_kwargs), fit.info)
+
+
+SLEEP = "Reaction ~ Days + (Days | Subject)"
+
+
+def test_compare_puts_log_and_sqrt_responses_on_the_scale_of_y(sleep):
+    from hierbayes.predict.compare_checks import ResponseScaleWarning
+
+    data = sleep.model.data
+    y = data["Reaction"].to_numpy(float)
+    fits = {
+        "identity": sleep,
+        "log": _refit(sleep, "log(Reaction) ~ Days + (Days | Subject)", data),
+        "sqrt": _refit(sleep, "sqrt(Reaction) ~ Days + (Days | Subject)", data),
+    }
+    with pytest.warns(ResponseScaleWarning, match=(
+        r"put on the scale of 'Reaction': 'log' \(log\(Reaction\)\) by adding log\|dz/dy\| = -log\(Reaction\); "
+        r"'sqrt' \(sqrt\(Reaction\)\) by adding log\|dz/dy\| = -log\(2 sqrt\(Reaction\)\) to each row's log-likelihood"
+    )):
+        table = hb.compare(fits)
+    assert table.loc["identity", "log_jacobian"] == ""
+    assert table.loc["log", "log_jacobian"] == "-log(Reaction)"
+    assert table.loc["sqrt", "response"] == "sqrt(Reaction)"
+    # on y's scale: the elpd of the transformed response plus sum_i log|dz/dy_i|, exactly
+    assert table.loc["log", "elpd"] == pytest.approx(fits["log"].loo().elpd - np.log(y).sum(), rel=1e-10)
+    assert table.loc["sqrt", "elpd"] == pytest.approx(fits["sqrt"].loo().elpd - np.log(2 * np.sqrt(y)).sum(), rel=1e-10)
+    assert table.loc["identity", "elpd"] == pytest.approx(sleep.loo().elpd, rel=1e-10)
+    # leave-one-group-out: each subject's elpd gets the sum of its rows' Jacobians
+    with pytest.warns(ResponseScaleWarning):
+        by_group = hb.compare({"identity": sleep, "log": fits["log"]}, group="Subject", logo_method="psis")
+    plain = fits["log"].logo("Subject", method="psis")
+    assert by_group.loc["log", "elpd"] == pytest.approx(plain.elpd - np.log(y).sum(), rel=1e-10)
+
+
+def test_compare_refuses_responses_it_cannot_put_on_one_scale(sleep):
+    data = sleep.model.data
+    shifted = _refit(sleep, "log(Reaction + 1) ~ Days + (Days | Subject)", data)
+    with pytest.raises(hb.SpecError, match=(
+        r"the fits model different responses \('a' models 'Reaction', 'b' models 'log\(Reaction \+ 1\)'\); "
+        r"their elpd are densities on different scales and cannot be compared"
+    )):
+        hb.compare({"a": sleep, "b": shifted})
+    other = _refit(sleep, "Speed ~ Days + (Days | Subject)", data.assign(Speed=1000 / data["Reaction"]))
+    with pytest.raises(hb.SpecError, match=r"'a' models 'Reaction', 'b' models 'Speed'"):
+        hb.compare({"a": sleep, "b": other}, group="Subject")
+
+
+def test_compare_refuses_a_jacobian_that_does_not_exist(sleep):
+    data = sleep.model.data.assign(Reaction=lambda d: d["Reaction"].where(d.index != 5, 0.0))
+    zero = {"y": _refit(sleep, SLEEP, data), "root": _refit(sleep, "sqrt(Reaction) ~ Days + (Days | Subject)", data)}
+    with pytest.raises(hb.DataError, match=r"'root' models 'sqrt\(Reaction\)', but 'Reaction' has values <= 0 or missing"):
+        hb.compare(zero)
+
+
+def test_compare_refuses_fits_of_different_rows(sleep):
+    data = sleep.model.data
+    subset = _refit(sleep, SLEEP, data.iloc[:170])
+    needle = r"compare: the fits were fitted on different rows \('full' on 180 rows, 'subset' on 170 rows\)"
+    with pytest.raises(hb.DataError, match=needle):
+        hb.compare({"full": sleep, "subset": subset})
+    with pytest.raises(hb.DataError, match=needle):
+        hb.compare({"full": sleep, "subset": subset}, group="Subject")
+    relabelled = _refit(sleep, SLEEP, data.set_axis(np.arange(1000, 1000 + len(data))))
+    with pytest.raises(hb.DataError, match=r"'full' and 'other' were fitted on 180 rows each, but not the same rows \(their row labels differ\)"):
+        hb.compare({"full": sleep, "other": relabelled})
+    changed = _refit(sleep, SLEEP, data.assign(Reaction=data["Reaction"] + np.where(data.index < 12, 1.0, 0.0)))
+    with pytest.raises(hb.DataError, match=r"'full' and 'other' were fitted on 180 rows each, but the response 'Reaction' differs in 12 of them"):
+        hb.compare({"full": sleep, "other": changed})
+    # precomputed results are checked by their number of pointwise terms
+    with pytest.raises(hb.DataError, match=r"different numbers of pointwise log-likelihood terms \('full' has 180, 'subset' has 170\)"):
+        hb.compare({"full": sleep.loo(), "subset": subset.loo()})
+
+
+@pytest.fixture(scope="module")
+def binary_fits():
+    """One tiny bernoulli fit on rows, and the same draws on collapsed binomial cells."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"g": np.repeat([f"g{i}" for i in range(20)], 20), "arm": np.tile(["a", "b"], 200)})
+    df["y"] = (rng.random(len(df)) < np.where(df["arm"] == "a", 0.3, 0.6)).astype(int)
+    rows = hb.Model("y ~ arm + (1 | g)", df, family="bernoulli", collapse=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = rows.fit(draws=200, tune=200, chains=2, random_seed=1, progressbar=False)
+    return fit, _refit(fit, "y ~ arm + (1 | g)", df, family="bernoulli", collapse=True)
+
+
+def test_compare_collapsed_fit_against_rows(binary_fits):
+    rows, cells = binary_fits
+    assert cells.model.design.n_obs == 40 and rows.model.design.n_obs == 400
+    table = hb.compare({"rows": rows, "cells": cells})
+    # same draws: leave-one-row-out of the collapsed fit is that of the row fit
+    assert table.loc["cells", "elpd"] == pytest.approx(table.loc["rows", "elpd"], rel=1e-10)
+    assert table.loc["rows", "elpd"] == pytest.approx(rows.loo().elpd, rel=1e-10)
+    by_group = hb.compare({"rows": rows, "cells": cells}, group="g", logo_method="psis")
+    assert by_group.loc["cells", "elpd"] == pytest.approx(by_group.loc["rows", "elpd"], rel=1e-10)
+    # two fits on the same cells are compared cell by cell
+    twin = _refit(rows, "y ~ arm + (1 | g)", rows.model.data, family="bernoulli", collapse=True)
+    same = hb.compare({"cells": cells, "twin": twin})
+    assert same.loc["cells", "elpd"] == pytest.approx(cells.loo().elpd, rel=1e-10)
+
+
+def test_compare_refuses_a_transformed_discrete_response(binary_fits):
+    rows = binary_fits[0]
+    root = _refit(rows, "sqrt(y) ~ arm + (1 | g)", rows.model.data, family="bernoulli", collapse=False)
+    with pytest.raises(hb.SpecError, match=r"'root' models 'sqrt\(y\)' with the bernoulli family, which has no density on the scale of 'y'"):
+        hb.compare({"y": rows, "root": root})
+
+
+def test_exact_logo_adds_the_log_jacobian_per_level(sleep, monkeypatch):
+    """The refits are replaced by a fixed table: only the adjustment is under test."""
+    levels = list(sleep.model.design.groups[0].levels)
+    table = pd.DataFrame({"Subject": levels[:2], "n": [10, 10], "elpd": [-40.0, -50.0]})
+    fixed = C.LOGO("Subject", "exact", -90.0, 1.0, table, "exact")
+    monkeypatch.setattr(C, "_exact_logo", lambda *args: fixed)
+    jac = np.arange(sleep.model.design.n_obs, dtype=float)
+    codes = sleep.model.design.groups[0].codes
+    got = C.logo(sleep, "Subject", method="exact", levels=levels[:2], log_jacobian=jac)
+    expected = [-40.0 + jac[codes == 0].sum(), -50.0 + jac[codes == 1].sum()]
+    np.testing.assert_allclose(got.pointwise["elpd"], expected)
+    assert got.elpd == pytest.approx(sum(expected))
+    assert C.logo(sleep, "Subject", method="exact", levels=levels[:2]) is fixed

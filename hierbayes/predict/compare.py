@@ -1,5 +1,5 @@
-"""Out-of-sample predictive accuracy: PSIS-LOO, model comparison with stacking weights and
-leave-one-group-out (LOGO) cross-validation.
+"""Out-of-sample predictive accuracy: PSIS-LOO and leave-one-group-out (LOGO)
+cross-validation (model comparison with stacking weights, ``compare``, is in :mod:`.ranking`).
 
 The pointwise log-likelihood log p(y_i | theta_s) is read from ``fit.idata["log_likelihood"]``
 when the fit stored it, and otherwise computed in numpy from the posterior draws (the
@@ -26,9 +26,10 @@ level's effect u_j follows its population distribution N(0, Sigma). Three estima
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +66,7 @@ def pointwise_loglik(posterior: xr.Dataset, model, rows: Rows | None = None, y: 
     return np.asarray(family.log_likelihood(np.asarray(y, float), eta, link, aux_draws(posterior, family), rows.trials), dtype=float)
 
 
-def _as_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, coord=None) -> xr.Dataset:
+def loglik_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, coord=None) -> xr.Dataset:
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     n = values.shape[-1]
     da = xr.DataArray(
@@ -103,43 +104,6 @@ def loo(fit, pointwise: bool = True):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)
-
-
-def _comparable(value, group: str | None, method: str):
-    if hasattr(value, "model") and hasattr(value, "idata"):  # a Fit
-        if group is not None:
-            return logo(value, group, method=method).elpd_data
-        return loo_tree(value)
-    if group is not None:
-        raise SpecError("compare(..., group=...) needs hierbayes fits, not precomputed results")
-    return value
-
-
-def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
-    """Rank models by expected log predictive density (ArviZ ``compare``).
-
-    Parameters
-    ----------
-    fits : name -> hierbayes Fit (or an ArviZ DataTree with a log_likelihood group, or
-        ELPDData).
-    method : model weights: "stacking" (default), "BB-pseudo-BMA" or "pseudo-BMA".
-    group : compare by leave-one-group-out for this grouping factor instead of
-        leave-one-out (``logo_method``: "integrated" or "psis").
-
-    Returns
-    -------
-    DataFrame ordered best first: rank, elpd, p, elpd_diff, weight, se, dse, warning, ...
-    """
-    import arviz as az
-
-    if len(fits) < 2:
-        raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")
-    if logo_method == "exact":
-        raise SpecError("compare(group=...) uses PSIS; run logo(..., method='exact') per model instead")
-    data = {str(k): _comparable(v, group, logo_method) for k, v in fits.items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return az.compare(data, method=method, var_name=OBSERVED, round_to="none")
 
 
 # ===================================================================== LOGO
@@ -329,14 +293,15 @@ def _gaussian_group_loglik(
     return -0.5 * (n_j[None, :] * np.log(2 * np.pi) + logdet + quad)
 
 
-def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str):
+def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str, log_jacobian: np.ndarray | None = None):
     import arviz as az
 
-    ds = _as_dataset(values, posterior, dim=group, coord=list(levels))
+    ds = loglik_dataset(values, posterior, dim=group, coord=list(levels))
     tree = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": ds})
+    jacobian = None if log_jacobian is None else xr.DataArray(log_jacobian, dims=group, coords={group: list(levels)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return az.loo(tree, pointwise=True, var_name=OBSERVED)
+        return az.loo(tree, pointwise=True, var_name=OBSERVED, log_jacobian=jacobian)
 
 
 def _note(method: str, n_bad: int, n: int) -> str:
@@ -366,6 +331,7 @@ def logo(
     n_mc: int = 200,
     ndraws: int | None = None,
     random_seed: int | None = None,
+    log_jacobian: np.ndarray | None = None,
     **fit_kwargs,
 ) -> LOGO:
     """Leave-one-group-out cross-validation for a grouping factor.
@@ -380,6 +346,8 @@ def logo(
     n_mc : importance-sampling points per level and draw for the integral over u_j.
     ndraws : thin the posterior to about this many draws (PSIS methods).
     random_seed : seed for the integration (and the refits).
+    log_jacobian : per training row, log|dz/dy| of a transformed response z = T(y), added to
+        each level's elpd to put it on the scale of y (what ``compare`` uses).
     fit_kwargs : passed to ``Model.fit`` for the refits (draws, tune, chains, ...).
 
     Returns
@@ -397,8 +365,13 @@ def logo(
     J = len(all_levels)
     counts = np.bincount(codes, minlength=J)
     rng = np.random.default_rng(random_seed)
+    jacobian = None if log_jacobian is None else np.bincount(codes, weights=np.asarray(log_jacobian, float), minlength=J)
     if method == "exact":
-        return _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs)
+        result = _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs)
+        if jacobian is None:
+            return result
+        table = result.pointwise.assign(elpd=result.pointwise["elpd"] + jacobian[[all_levels.index(v) for v in result.pointwise[group]]])
+        return dataclasses.replace(result, elpd=float(table["elpd"].sum()), pointwise=table)
     if levels is not None:
         raise SpecError("levels= is for method='exact'; PSIS methods use every level")
     posterior = thin(fit.posterior, ndraws)
@@ -409,7 +382,7 @@ def logo(
         values = integrated_group_loglik(
             posterior, model, rows, row_design(model).y, group, codes, J, _proposal(fit, drop), n_mc=n_mc, rng=rng
         )
-    result = _psis(values, posterior, all_levels, group)
+    result = _psis(values, posterior, all_levels, group, jacobian)
     k = np.asarray(result.pareto_k.values if hasattr(result.pareto_k, "values") else result.pareto_k, float)
     elpd_i = np.asarray(result.elpd_i.values if hasattr(result.elpd_i, "values") else result.elpd_i, float)
     table = pd.DataFrame({group: list(all_levels), "n": counts, "elpd": elpd_i, "pareto_k": k})

@@ -1,6 +1,7 @@
 """Save and load fits: one netCDF file with the draws, the spec, the priors, the sampling
 settings and the training data (so encoders are rebuilt exactly).
 
+Every saved file carries a checksum of its content (:mod:`.integrity`), verified on load.
 Saving is atomic: the file is written under a temporary name in the same directory, flushed
 to disk and then renamed over the target, so an exception, a Ctrl-C or a crash mid-save
 leaves any previous file intact. Loading raises :class:`~hierbayes.errors.FitFileError` for
@@ -22,6 +23,7 @@ import xarray as xr
 
 from ..errors import FitFileError, HierbayesError
 from ..spec.serialize import spec_from_dict, spec_to_dict
+from .integrity import append_checksum, verify_checksum, warn_unverified
 
 FORMAT = "hierbayes-fit/1"
 META_GROUP = "hierbayes"
@@ -184,6 +186,7 @@ def save_fit(fit, path) -> None:
     os.close(fd)
     try:
         tree.to_netcdf(tmp, engine="h5netcdf")
+        append_checksum(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode(path))
@@ -231,6 +234,7 @@ def load_fit(path):
         raise FitFileError(f"no such file: {str(path)!r}")
     if path.is_dir():
         raise FitFileError(f"{str(path)!r} is a directory, not a saved fit")
+    verified = verify_checksum(path)
     tree = _read_tree(path)
     if META_GROUP not in tree.children or DATA_GROUP not in tree.children or "posterior" not in tree.children:
         found = sorted(tree.children)
@@ -238,6 +242,8 @@ def load_fit(path):
             f"{str(path)!r} was not written by hierbayes (no '{META_GROUP}' group; groups found: {found}). "
             "Load plain ArviZ files with arviz.from_netcdf"
         )
+    if not verified:
+        warn_unverified(path)
     try:
         meta = json.loads(tree[META_GROUP].attrs["meta"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -13,9 +15,10 @@ import pymc as pm
 import xarray as xr
 
 from ...errors import SamplingError
+from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .compile import CompiledModel
 
-SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
+SAMPLERS = KNOWN_SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -200,12 +203,17 @@ def run_nuts(
 ) -> SamplerRun:
     """Sample the posterior with NUTS.
 
-    Raises SamplingError with a plain message when the user interrupts (Ctrl-C) or the
-    sampler fails; nothing is written anywhere in that case.
+    Raises ArgumentError for an invalid setting, and SamplingError with a plain message
+    when the user interrupts (Ctrl-C) or the sampler fails; nothing is written anywhere in
+    that case.
     """
-    sampler = sampler or default_sampler()
-    if sampler not in SAMPLERS:
-        raise SamplingError(f"unknown sampler {sampler!r}; valid: {list(SAMPLERS)}")
+    checked = check_sampler_arguments(
+        draws=draws, tune=tune, chains=chains, cores=cores, random_seed=random_seed,
+        sampler=sampler, target_accept=target_accept, progressbar=progressbar,
+    )
+    draws, tune, chains, cores = checked.draws, checked.tune, checked.chains, checked.cores
+    random_seed, target_accept, progressbar = checked.random_seed, checked.target_accept, checked.progressbar
+    sampler = checked.sampler or default_sampler()
     if sampler not in available_samplers():
         raise SamplingError(
             f"sampler {sampler!r} is not installed; installed samplers: {available_samplers()}"
@@ -232,7 +240,7 @@ def run_nuts(
         kwargs["nuts"]["jitter"] = False
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _SigintWatch() as sigint:
             warnings.filterwarnings("ignore", message=".*BLAS.*")
             warnings.filterwarnings("ignore", category=FutureWarning)
             if cached:
@@ -245,9 +253,13 @@ def run_nuts(
     wall = time.perf_counter() - start
     got = (idata.posterior.sizes.get("chain", 0), idata.posterior.sizes.get("draw", 0))
     if got != (chains, draws):
-        # PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws made so far
+        detail = f" ({got[0]} chains x {got[1]} draws of {chains} x {draws})"
+        if sigint.seen:
+            # PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws made so far
+            raise SamplingError(_interrupted(wall, detail))
         raise SamplingError(
-            _interrupted(wall, f" ({got[0]} chains x {got[1]} draws of {chains} x {draws})")
+            f"the {sampler} sampler returned {got[0]} chains x {got[1]} draws, but {chains} x {draws} "
+            "were asked for; no fit was created"
         )
     sampling_time = idata.posterior.attrs.get("sampling_time")
     compile_time = None
@@ -283,6 +295,35 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
         dense_mass=kwargs["nuts"].get("dense_mass", False),
         progressbar=bool(kwargs["progressbar"]),
     )
+
+
+class _SigintWatch:
+    """Records whether SIGINT (Ctrl-C) arrived while sampling, because PyMC catches the
+    KeyboardInterrupt itself and returns a short trace; the previous handler still runs."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous = None
+
+    def _handler(self, signum, frame) -> None:
+        self.seen = True
+        self._previous(signum, frame)  # Python's default raises KeyboardInterrupt
+
+    def __enter__(self) -> _SigintWatch:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):  # SIG_DFL, SIG_IGN or a C handler (None) are left alone
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        # a KeyboardInterrupt that reached us is a Ctrl-C whoever raised it
+        if exc[0] is KeyboardInterrupt:
+            self.seen = True
 
 
 def _interrupted(seconds: float, detail: str = "") -> str:

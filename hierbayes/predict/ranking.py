@@ -1,0 +1,117 @@
+"""``compare()``: rank fits by PSIS-LOO or leave-one-group-out with ArviZ's stacking
+weights, after the checks of :mod:`.compare_checks` (same rows, one response scale)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import DataError, SpecError
+from ..params import OBS_DIM
+from .compare import OBSERVED, logo, loglik_dataset, loo_tree, pointwise_loglik
+from .compare_checks import (
+    ResponseScaleWarning,
+    adjustment_note,
+    by_rows,
+    check_rows,
+    count_points,
+    describe,
+    is_fit,
+    jacobian_text,
+    log_jacobians,
+)
+
+
+def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
+    """PSIS-LOO of a fit for compare(): by rows for a collapsed fit when ``rows``, with the
+    log-Jacobian of its response transformation added to each row."""
+    import arviz as az
+
+    if rows:
+        tree = xr.DataTree.from_dict(
+            {"posterior": fit.posterior, "log_likelihood": loglik_dataset(pointwise_loglik(fit.posterior, fit.model), fit.posterior)}
+        )
+    else:
+        tree = loo_tree(fit)
+    jacobian = None
+    if log_jacobian is not None:
+        jacobian = xr.DataArray(log_jacobian, dims=OBS_DIM, coords={OBS_DIM: tree["log_likelihood"][OBSERVED][OBS_DIM].values})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return az.loo(tree, pointwise=True, var_name=OBSERVED, log_jacobian=jacobian)
+
+
+def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
+    """Rank models by expected log predictive density (ArviZ ``compare``).
+
+    The fits must have been fitted on the same rows and model the same response; fits of
+    ``log(y)`` or ``sqrt(y)`` next to fits of ``y`` are put on the scale of ``y`` with the
+    Jacobian of the transformation (a :class:`ResponseScaleWarning` says which), and fits on
+    collapsed binomial cells next to fits on rows are compared row by row (see
+    :mod:`hierbayes.predict.compare_checks`).
+
+    Parameters
+    ----------
+    fits : name -> hierbayes Fit (or an ArviZ DataTree with a log_likelihood group, or
+        ELPDData).
+    method : model weights: "stacking" (default), "BB-pseudo-BMA" or "pseudo-BMA".
+    group : compare by leave-one-group-out for this grouping factor instead of
+        leave-one-out (``logo_method``: "integrated" or "psis").
+
+    Returns
+    -------
+    DataFrame ordered best first: rank, elpd, p, elpd_diff, weight, se, dse, warning, ...,
+    and for hierbayes fits ``response`` and ``log_jacobian`` (the adjustment applied, if any).
+
+    Raises
+    ------
+    DataError
+        When the fits were fitted on different rows (naming the fits and their row counts).
+    SpecError
+        When the fits model responses that cannot be put on one scale (naming both).
+    """
+    import arviz as az
+
+    if len(fits) < 2:
+        raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")
+    if logo_method == "exact":
+        raise SpecError("compare(group=...) uses PSIS; run logo(..., method='exact') per model instead")
+    values = {str(k): v for k, v in fits.items()}
+    hb_fits = {k: v for k, v in values.items() if is_fit(v)}
+    if group is not None and len(hb_fits) < len(values):
+        raise SpecError("compare(..., group=...) needs hierbayes fits, not precomputed results")
+    items = [describe(k, v) for k, v in hb_fits.items()]
+    if items:
+        check_rows(items)
+    jacobians = log_jacobians(hb_fits, items)
+    rows = by_rows(items) if group is None else set()
+    data = {}
+    for name, value in values.items():
+        if name not in hb_fits:
+            data[name] = value
+        elif group is not None:
+            data[name] = logo(value, group, method=logo_method, log_jacobian=jacobians.get(name)).elpd_data
+        else:
+            data[name] = loo_data(value, name in rows, jacobians.get(name))
+    counts = {name: count_points(v) for name, v in data.items()}
+    if len({n for n in counts.values() if n is not None}) > 1:
+        listing = ", ".join(f"{k!r} has {n}" for k, n in counts.items())
+        raise DataError(
+            f"compare: the models have different numbers of pointwise log-likelihood terms ({listing}): "
+            "they were fitted on different rows (or cells). elpd is a sum over rows, so fits are "
+            "comparable only on the same rows"
+        )
+    if jacobians:
+        warnings.warn(adjustment_note(items, jacobians), ResponseScaleWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = az.compare(data, method=method, var_name=OBSERVED, round_to="none")
+    if items:
+        by_name = {c.name: c for c in items}
+        table["response"] = [by_name[k].response if k in by_name else None for k in table.index]
+        table["log_jacobian"] = [jacobian_text(by_name[k]) if k in jacobians else "" for k in table.index]
+    return table

@@ -1,0 +1,180 @@
+"""``Model.fit`` checks its arguments before compiling anything (issue 13, item 7), and a
+short trace is reported as Ctrl-C only when there was one."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import arviz as az
+import numpy as np
+import pytest
+
+import hierbayes as hb
+from hierbayes.errors import ArgumentError, SamplingError
+from hierbayes.sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
+
+FORMULA = "Reaction ~ Days + (1 | Subject)"
+
+
+@pytest.fixture(scope="module")
+def model() -> hb.Model:
+    return hb.Model(FORMULA, hb.datasets.load("sleepstudy"))
+
+
+@pytest.fixture()
+def no_compiling(model, monkeypatch):
+    """Fail the test if a bad argument gets as far as compiling or sampling."""
+    import pymc
+
+    def fail(*args, **kwargs):
+        pytest.fail("an invalid argument reached the compiler or the sampler")
+
+    monkeypatch.setattr(model, "compile", fail)
+    monkeypatch.setattr(pymc, "sample", fail)
+
+
+BAD = [
+    ("draws", 0, "whole number >= 1"),
+    ("draws", -5, "whole number >= 1"),
+    ("draws", 1.5, "whole number >= 1"),
+    ("draws", "100", "whole number >= 1"),
+    ("draws", True, "whole number >= 1"),
+    ("tune", -1, "whole number >= 0"),
+    ("tune", 10.0, "whole number >= 0"),
+    ("chains", 0, "whole number >= 1"),
+    ("chains", 2.5, "whole number >= 1"),
+    ("cores", 0, "whole number >= 1"),
+    ("random_seed", -3, "whole number >= 0"),
+    ("random_seed", 1.5, "whole number >= 0"),
+    ("random_seed", "seed", "whole number >= 0"),
+    ("sampler", "stan", "valid samplers are \\['nutpie', 'pymc', 'numpyro', 'blackjax'\\]"),
+    ("target_accept", 1.5, "strictly between 0 and 1"),
+    ("target_accept", 0, "strictly between 0 and 1"),
+    ("target_accept", 1, "strictly between 0 and 1"),
+    ("target_accept", float("nan"), "strictly between 0 and 1"),
+    ("target_accept", "0.9", "strictly between 0 and 1"),
+    ("progressbar", "yes", "True or False"),
+    ("progressbar", 1, "True or False"),
+]
+
+
+@pytest.mark.parametrize(("argument", "value", "needle"), BAD)
+def test_fit_rejects_invalid_argument(model, no_compiling, argument, value, needle) -> None:
+    with pytest.raises(ArgumentError, match=needle) as info:
+        model.fit(**{argument: value})
+    assert str(info.value).startswith(f"{argument}={value!r}: ")
+    assert info.value.argument == argument
+    assert isinstance(info.value, ValueError) and isinstance(info.value, hb.HierbayesError)
+
+
+def test_numpy_numbers_are_accepted_and_made_plain() -> None:
+    checked = check_sampler_arguments(
+        draws=np.int64(200), tune=np.int32(0), chains=np.uint8(2), cores=np.int64(1),
+        random_seed=np.int64(7), sampler="pymc", target_accept=np.float32(0.95), progressbar=np.bool_(False),
+    )
+    assert (checked.draws, checked.tune, checked.chains, checked.cores, checked.random_seed) == (200, 0, 2, 1, 7)
+    assert all(type(v) is int for v in (checked.draws, checked.tune, checked.chains, checked.cores, checked.random_seed))
+    assert checked.target_accept == pytest.approx(0.95) and type(checked.target_accept) is float
+    assert checked.progressbar is False
+    assert check_sampler_arguments().sampler is None
+    assert set(KNOWN_SAMPLERS) == {"nutpie", "pymc", "numpyro", "blackjax"}
+
+
+def test_sampler_backend_uses_the_shared_list() -> None:
+    from hierbayes.backends.pymc import sample
+
+    assert sample.SAMPLERS == KNOWN_SAMPLERS
+
+
+def test_run_nuts_checks_its_arguments_too(model, monkeypatch) -> None:
+    import pymc
+
+    from hierbayes.backends.pymc.sample import run_nuts
+
+    monkeypatch.setattr(pymc, "sample", lambda *a, **k: pytest.fail("reached the sampler"))
+    with pytest.raises(ArgumentError, match=r"draws=1\.5"):
+        run_nuts(object(), draws=1.5)
+
+
+def test_model_file_sampler_table_uses_the_same_rules(tmp_path) -> None:
+    from hierbayes.modelfile import load_model_file
+
+    head = "[data]\nsource = 'sleepstudy'\n[model]\nformula = 'Reaction ~ Days + (1 | Subject)'\n[sampler]\n"
+    cases = [
+        ("seed = -1", r"sampler\.seed must be a whole number >= 0, got -1"),
+        ("sampler = 'stan'", r"sampler\.sampler valid samplers are .*'numpyro'.*got 'stan'"),
+        ("draws = 1.5", r"sampler\.draws must be a whole number >= 1, got 1\.5"),
+        ("target_accept = 1.0", r"sampler\.target_accept must be a number strictly between 0 and 1.*got 1\.0"),
+    ]
+    for line, needle in cases:
+        path = tmp_path / "m.toml"
+        path.write_text(head + line + "\n")
+        with pytest.raises(hb.SpecError, match=needle):
+            load_model_file(path)
+    path.write_text(head + "draws = 10\ntune = 0\nchains = 1\nseed = 3\nsampler = 'pymc'\ntarget_accept = 0.8\n")
+    settings = load_model_file(path).sampler
+    assert (settings.draws, settings.tune, settings.chains, settings.seed, settings.sampler) == (10, 0, 1, 3, "pymc")
+
+
+# ------------------------------------------------------------- short traces and Ctrl-C
+
+
+def _short_trace(*args, draws, chains, **kwargs):
+    return az.from_dict({"posterior": {"Intercept_c": np.zeros((chains, draws // 2))}})
+
+
+def test_short_trace_without_ctrl_c_is_not_called_an_interrupt(model, monkeypatch) -> None:
+    import pymc
+
+    monkeypatch.setattr(pymc, "sample", _short_trace)
+    with pytest.raises(SamplingError) as info:
+        model.fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
+    message = str(info.value)
+    assert "Ctrl-C" not in message and "interrupted" not in message
+    assert "the pymc sampler returned 2 chains x 5 draws, but 2 x 10 were asked for" in message
+
+
+def test_short_trace_after_a_real_sigint_is_an_interrupt(model, monkeypatch) -> None:
+    """As PyMC's sequential sampler does: catch the KeyboardInterrupt, return what it has."""
+    import pymc
+
+    def interrupted_by_signal(*args, draws, chains, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        return _short_trace(draws=draws, chains=chains)
+
+    monkeypatch.setattr(pymc, "sample", interrupted_by_signal)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*\(2 chains x 5 draws of 2 x 10\)"):
+        model.fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_sbc_settings_use_the_same_rules() -> None:
+    from hierbayes.sbc import sbc
+
+    model = hb.Model(FORMULA, hb.datasets.load("sleepstudy"))
+    for kwargs, needle in [
+        ({"draws": 1.5}, r"draws=1\.5: must be a whole number >= 1"),
+        ({"target_accept": 1.0}, r"target_accept=1\.0: must be a number strictly between 0 and 1"),
+        ({"ranked_draws": 0}, r"ranked_draws=0: must be a whole number >= 1"),
+    ]:
+        with pytest.raises(SamplingError, match=needle):
+            sbc(model, n_sims=2, **kwargs)
+
+
+def test_cli_unknown_sampler_is_a_usage_error(capsys, monkeypatch, tmp_path) -> None:
+    import pymc
+
+    from hierbayes import cli
+
+    monkeypatch.setattr(pymc, "sample", lambda *a, **k: pytest.fail("reached the sampler"))
+    models = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
+    code = cli.main(["fit", str(models / "sleepstudy.toml"), "--sampler", "stan", "--out", str(tmp_path / "r"), "-q"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert "hierbayes: error: sampler='stan': valid samplers are ['nutpie', 'pymc', 'numpyro', 'blackjax']" in err
+    assert not (tmp_path / "r").exists()
