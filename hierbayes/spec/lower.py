@@ -1,15 +1,17 @@
 """Lowering of the formula AST to the :class:`~hierbayes.spec.ir.ModelSpec` IR (lme4 rules).
 
 * Left-hand side: ``y``, ``log(y)``, ``y | trials(n)`` or ``cbind(successes, failures)``.
-* Right-hand side: additive terms; ``0``/``-1`` drop the intercept, ``1`` keeps it; every
-  other term is kept as canonical text (``a:b``, ``a*b``, ``(a + b):c``, ``I(x**2)``) in the
-  order written, without duplicates.
+* Right-hand side: ``0``/``-1`` drop the intercept, ``1`` keeps it; the other operands of
+  the fixed part are expanded into R's terms by :mod:`hierbayes.spec.terms` (``a*b`` ->
+  ``a``, ``b``, ``a:b``; ``Sex/age`` -> ``Sex``, ``Sex:age``; ``(a + b)^2``; ``b %in% a``;
+  ``a*b - a:b``), ordered as R orders them (main effects first).
 * ``(lhs | factor)`` / ``(lhs || factor)`` at the top level are group terms; ``a/b`` nests
-  (one group term per level), ``a:b`` combines.
+  (one group term per level), ``a:b`` combines. Slopes are kept as canonical text.
 
 Canonical text is chosen so that ``parse_formula(spec.to_formula()) == spec`` (up to
 ``source``): single spaces around ``+``, no spaces around ``* / : **``, ``^`` written as
-``**``, parentheses only where precedence needs them, calls verbatim.
+``**`` (inside calls too: ``I(x^2)`` is ``I(x**2)``), parentheses only where precedence
+needs them, calls otherwise verbatim.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import NoReturn
 
 from ..errors import FormulaSyntaxError, SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .terms import TermExpander, call_text
 from .parser import (
     BINARY_PRECEDENCE,
     Bar,
@@ -176,7 +179,7 @@ class _Lowering:
                 "trials(...) goes after the response, as in 'y | trials(n) ~ x'", node.span
             )
         if isinstance(node, Call):
-            return node.text
+            return call_text(node)
         self._not_a_response(node)
 
     def _not_a_response(self, node: Expr) -> NoReturn:
@@ -232,11 +235,22 @@ class _Lowering:
     # -- right-hand side -----------------------------------------------------------------
 
     def rhs(self, node: Expr) -> tuple[FixedPart, tuple[GroupTerm, ...]]:
-        """The fixed part and the group terms of the right-hand side."""
-        additive = self.additive(node, allow_groups=True)
-        intercept = True if additive.intercept is None else additive.intercept
-        fixed = FixedPart(intercept=intercept, terms=additive.terms)
-        return fixed, self.group_terms(additive.groups)
+        """The fixed part (expanded into R's terms) and the group terms of the right side."""
+        intercept: bool | None = None
+        operands: list[SumItem] = []
+        groups: list[Paren] = []
+        for item in self._items(node):
+            if isinstance(item.expr, Paren) and isinstance(item.expr.body, Bar):
+                groups.append(self._group_item(item, item.expr, allow_groups=True))
+                continue
+            inner = _unwrap(item.expr)
+            if isinstance(inner, Number):
+                intercept = self._intercept(item, inner)
+                continue
+            operands.append(item)
+        terms = TermExpander(self.text).fixed_terms(operands)
+        fixed = FixedPart(intercept=True if intercept is None else intercept, terms=terms)
+        return fixed, self.group_terms(tuple(groups))
 
     def additive(self, node: Expr, allow_groups: bool) -> _Additive:
         """Split an additive expression into intercept flag, term texts and group terms."""
@@ -305,7 +319,7 @@ class _Lowering:
         if isinstance(node, Name):
             return node.canonical
         if isinstance(node, Call):
-            return node.text
+            return call_text(node)
         if isinstance(node, Number):
             self._stray_number(node)
         if isinstance(node, Paren):
