@@ -123,6 +123,16 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
     ("y ~ a*(b/c)", R(), F("a", "b", "b:c", "a:b", "a:b:c"), ()),
     ("y ~ (a*b)/c + a/b*c", R(), F("a", "b", "c", "a:b", "a:c", "a:b:c"), ()),
     ("y ~ a:(b:c) + (a:b):c", R(), F("a:b:c"), ()),
+    ("y ~ Sex/age", R(), F("Sex", "Sex:age"), ()),
+    ("y ~ age %in% Sex", R(), F("age:Sex"), ()),
+    ("y ~ a + b %in% a", R(), F("a", "b:a"), ()),
+    ("y ~ (a + b) %in% c", R(), F("a:c", "b:c"), ()),
+    ("y ~ a/(b + c)", R(), F("a", "a:b", "a:c"), ()),
+    ("y ~ a/b/c", R(), F("a", "a:b", "a:b:c"), ()),
+    ("y ~ a*b - a:b", R(), F("a", "b"), ()),
+    ("y ~ (a + b + c)^2 - a:b", R(), F("a", "b", "c", "a:c", "b:c"), ()),
+    ("y ~ a:b + c", R(), F("c", "a:b"), ()),
+    ("y ~ b:a + a:b", R(), F("b:a"), ()),
     ("y ~ x.1 + x_1 + _z", R(), F("x.1", "x_1", "_z"), ()),
     ("y ~ `my var` + `x`", R(), F("`my var`", "x"), ()),
     # responses
@@ -394,7 +404,12 @@ terms = st.recursive(
     atoms,
     lambda inner: st.one_of(
         st.tuples(
-            inner, st.sampled_from([":", "*", "/"]), inner, spaces, st.booleans(), st.booleans()
+            inner,
+            st.sampled_from([":", "*", "/", " %in% "]),
+            inner,
+            spaces,
+            st.booleans(),
+            st.booleans(),
         ).map(_combine),
         st.tuples(inner, inner, st.sampled_from([":", "*"]), atoms).map(
             lambda t: f"({t[0]} + {t[1]}){t[2]}{t[3]}"
