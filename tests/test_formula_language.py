@@ -418,3 +418,10 @@ def test_ordered_column_gets_polynomial_contrasts_and_keeps_them_on_reload() -> 
     assert plain.fixed_names == ("Intercept", "o[mid]", "o[hi]", "o[top]")
     new = design.encoder.encode_new(ORDERED.iloc[[2, 3]])
     np.testing.assert_allclose(new.X, design.X[[2, 3]])
+
+
+def test_nesting_inside_a_group_term_is_expanded_as_in_the_fixed_part() -> None:
+    design = design_of("distance ~ 1 + (Sex/age | Subject)", orthodont())
+    block = design.groups[0]
+    assert block.columns == ("Intercept", "Sex[Female]", "Sex[Male]:age", "Sex[Female]:age")
+    assert block.X.shape == (108, 4)

@@ -41,6 +41,7 @@ from .rterms import (
     constant_value,
     formulae_terms,
     ordered_columns,
+    with_ordered_only,
 )
 from .types import Design, GroupBlock
 
@@ -604,13 +605,8 @@ def _new_trials(plan: _Plan, frame: pd.DataFrame) -> np.ndarray | None:
 def _rebuild_encoder(
     spec: ModelSpec, frame: pd.DataFrame, ordered: frozenset[str] = frozenset()
 ) -> DesignEncoder:
-    """Unpickling: rebuild the encoder from the spec and the training columns (whose
-    categoricals were all made ordered; only ``ordered`` were so in the user's data)."""
-    content = {
-        c: frame[c].cat.as_unordered() if c not in ordered and c in ordered_columns(frame)
-        else frame[c] for c in frame.columns
-    }
-    return build_design(spec, pd.DataFrame(content, index=frame.index)).encoder
+    """Unpickling: rebuild the encoder from the spec and the training columns."""
+    return build_design(spec, with_ordered_only(frame, ordered)).encoder
 
 
 class DesignEncoder:

@@ -40,6 +40,7 @@ __all__ = [
     "ordered_columns",
     "poly_contrast_matrix",
     "relevel",
+    "with_ordered_only",
 ]
 
 #: The call an ordered data column is wrapped in for formulae; its labels are renamed back.
@@ -170,6 +171,20 @@ def ordered_columns(data: pd.DataFrame) -> frozenset[str]:
         str(c) for c in data.columns
         if isinstance(data[c].dtype, pd.CategoricalDtype) and data[c].cat.ordered
     )
+
+
+def with_ordered_only(frame: pd.DataFrame, ordered: frozenset[str]) -> pd.DataFrame:
+    """``frame`` with only the ``ordered`` categorical columns ordered.
+
+    The design's training frame has every categorical ordered (to keep the level order);
+    rebuilding an encoder from it needs the user's ordered columns told apart again.
+    """
+    content = {
+        c: frame[c].cat.as_unordered() if c in ordered_columns(frame) and c not in ordered
+        else frame[c]
+        for c in frame.columns
+    }
+    return pd.DataFrame(content, index=frame.index)
 
 
 def formulae_terms(terms: Iterable[str], ordered: frozenset[str] = frozenset()) -> tuple[str, ...]:
