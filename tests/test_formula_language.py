@@ -425,3 +425,8 @@ def test_nesting_inside_a_group_term_is_expanded_as_in_the_fixed_part() -> None:
     block = design.groups[0]
     assert block.columns == ("Intercept", "Sex[Female]", "Sex[Male]:age", "Sex[Female]:age")
     assert block.X.shape == (108, 4)
+
+
+def test_treatment_reference_that_is_not_a_level_lists_the_levels() -> None:
+    with pytest.raises(DataError, match=r"'x' is not a level of 'b'; its levels are \['u', 'v', 'w'\]"):
+        design_of('y ~ C(b, Treatment("x"))', FRAME)

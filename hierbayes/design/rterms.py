@@ -266,7 +266,7 @@ def constant_value(text: str) -> float | None:
 
 
 def check_relevel_references(terms: Iterable[str], frame: pd.DataFrame) -> None:
-    """Check every ``relevel(f, ref)`` in the terms names a level of ``f``.
+    """Check every ``relevel(f, ref)`` and ``C(f, Treatment(ref))`` names a level of ``f``.
 
     Raises
     ------
@@ -276,9 +276,10 @@ def check_relevel_references(terms: Iterable[str], frame: pd.DataFrame) -> None:
         For a reference that is not a level of the column; the message lists the levels.
     """
     for text in terms:
-        for call in _calls(text, "relevel"):
-            column, ref = _relevel_arguments(call)
-            if column not in frame.columns:
+        references = [_relevel_arguments(call) + (call,) for call in _calls(text, "relevel")]
+        references += [_treatment_reference(call) + (call,) for call in _calls(text, "C")]
+        for column, ref, call in references:
+            if column is None or column not in frame.columns:
                 continue  # reported as an unknown column elsewhere
             _, levels = _values_and_levels(frame[column])
             names = [_level_text(v) for v in levels]
@@ -307,6 +308,18 @@ def _relevel_arguments(call: Call) -> tuple[str, object]:
         ) from None
     column = positional[0]
     return (column[1:-1] if column.startswith("`") else column), ref
+
+
+def _treatment_reference(call: Call) -> tuple[str | None, object]:
+    """The column and reference of ``C(f, Treatment("b"))``; (None, None) for other C()."""
+    found = re.fullmatch(r"Treatment\((.+)\)", call.args[1].text) if len(call.args) == 2 else None
+    column = call.args[0].text
+    if found is None or not is_plain_name(column):
+        return None, None
+    try:
+        return column, ast.literal_eval(found.group(1).strip())
+    except (ValueError, SyntaxError):
+        return None, None
 
 
 def _calls(text: str, name: str) -> list[Call]:
