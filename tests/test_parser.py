@@ -314,6 +314,7 @@ ERRORS: list[tuple[str, type[Exception], tuple[str, ...], int | None]] = [
     ("y ~ x^0.5", FormulaSyntaxError, ("whole number after '^'", "I(x^0.5)"), 6),
     ("y ~ x^2", FormulaSyntaxError, ("crossed with itself", "just 'x'", "I(x^2)"), 5),
     ("y ~ (a:b)**3", FormulaSyntaxError, ("crossed with itself", "(a + b + c)^2"), 9),
+    ("y ~ (x^2 | g)", FormulaSyntaxError, ("crossed with itself", "I(x^2)"), 6),
     # things that belong inside calls
     ("y ~ 'a' + x", FormulaSyntaxError, ("string is only allowed inside a function call",), 4),
     ("y ~ x > 3", FormulaSyntaxError, ("'>' outside a function call", "I(x > 3)"), 6),

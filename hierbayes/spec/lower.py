@@ -267,6 +267,7 @@ class _Lowering:
                 continue
             if item.sign == "-":
                 self._removed_term(item)
+            TermExpander(self.text).terms(item.expr)  # R's checks (a power of one term...)
             terms.setdefault(self.term(item.expr), None)
         return _Additive(intercept, tuple(terms), tuple(groups))
 
