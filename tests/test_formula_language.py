@@ -235,19 +235,33 @@ def test_poly_contrasts_are_r_contr_poly() -> None:
 # ------------------------------------------------------------------------- Orthodont
 
 
-def orthodont() -> pd.DataFrame:
-    """nlme's Orthodont design (27 children, ages 8-14; R's level order Male, Female).
+# R: cat(nlme::Orthodont$distance, sep = ", ")  (rows M01 ages 8-14, M02, ..., M16, F01, ..., F11)
+ORTHODONT_DISTANCE = [
+    26, 25, 29, 31, 21.5, 22.5, 23, 26.5, 23, 22.5, 24, 27.5, 25.5, 27.5, 26.5, 27, 20, 23.5,
+    22.5, 26, 24.5, 25.5, 27, 28.5, 22, 22, 24.5, 26.5, 24, 21.5, 24.5, 25.5, 23, 20.5, 31, 26,
+    27.5, 28, 31, 31.5, 23, 23, 23.5, 25, 21.5, 23.5, 24, 28, 17, 24.5, 26, 29.5, 22.5, 25.5,
+    25.5, 26, 23, 24.5, 26, 30, 22, 21.5, 23.5, 25, 21, 20, 21.5, 23, 21, 21.5, 24, 25.5, 20.5,
+    24, 24.5, 26, 23.5, 24.5, 25, 26.5, 21.5, 23, 22.5, 23.5, 20, 21, 21, 22.5, 21.5, 22.5, 23,
+    25, 23, 23, 23.5, 24, 20, 21, 22, 21.5, 16.5, 19, 19, 19.5, 24.5, 25, 28, 28,
+]
+# R: summary(lme4::lmer(distance ~ Sex/age + (1|Subject), nlme::Orthodont))$coefficients
+ORTHODONT_LMER = {
+    "Intercept": 16.3406250,
+    "Sex[Female]": 1.0321023,
+    "Sex[Male]:age": 0.7843750,
+    "Sex[Female]:age": 0.4795455,
+}
 
-    The distances are made up: only the design matters here.
-    """
-    rng = np.random.default_rng(13)
+
+def orthodont() -> pd.DataFrame:
+    """nlme's Orthodont (27 children, ages 8-14; R's level order Male, Female)."""
     subjects = [f"M{i:02d}" for i in range(1, 17)] + [f"F{i:02d}" for i in range(1, 12)]
     rows = [(s, age) for s in subjects for age in (8, 10, 12, 14)]
     sex = ["Male" if s.startswith("M") else "Female" for s, _ in rows]
     age = np.array([a for _, a in rows], dtype=float)
     return pd.DataFrame(
         {
-            "distance": 17 + 0.6 * age + rng.normal(0, 1.5, len(rows)),
+            "distance": np.asarray(ORTHODONT_DISTANCE, dtype=float),
             "age": age,
             "Subject": [s for s, _ in rows],
             "Sex": pd.Categorical(sex, categories=["Male", "Female"]),
@@ -430,3 +444,14 @@ def test_nesting_inside_a_group_term_is_expanded_as_in_the_fixed_part() -> None:
 def test_treatment_reference_that_is_not_a_level_lists_the_levels() -> None:
     with pytest.raises(DataError, match=r"'x' is not a level of 'b'; its levels are \['u', 'v', 'w'\]"):
         design_of('y ~ C(b, Treatment("x"))', FRAME)
+
+
+@pytest.mark.slow
+def test_orthodont_sex_nested_age_matches_lmer() -> None:
+    from conftest import fit_quiet
+
+    fit = fit_quiet(hb.Model("distance ~ Sex/age + (1|Subject)", orthodont()))
+    table = fit.fixef()
+    for term, estimate in ORTHODONT_LMER.items():
+        z = (table.loc[term, "mean"] - estimate) / table.loc[term, "sd"]
+        assert abs(z) < 0.5, (term, z)
