@@ -315,6 +315,7 @@ ERRORS: list[tuple[str, type[Exception], tuple[str, ...], int | None]] = [
     ("y ~ x^2", FormulaSyntaxError, ("crossed with itself", "just 'x'", "I(x^2)"), 5),
     ("y ~ (a:b)**3", FormulaSyntaxError, ("crossed with itself", "(a + b + c)^2"), 9),
     ("y ~ (x^2 | g)", FormulaSyntaxError, ("crossed with itself", "I(x^2)"), 6),
+    ("y^2 ~ x", FormulaSyntaxError, ("response must be one variable", "as in I(y^2)"), 1),
     # things that belong inside calls
     ("y ~ 'a' + x", FormulaSyntaxError, ("string is only allowed inside a function call",), 4),
     ("y ~ x > 3", FormulaSyntaxError, ("'>' outside a function call", "I(x > 3)"), 6),

@@ -183,7 +183,7 @@ class _Lowering:
         self._not_a_response(node)
 
     def _not_a_response(self, node: Expr) -> NoReturn:
-        hint = "; wrap arithmetic in I(...)"
+        hint = f"; wrap arithmetic in I(...), as in I({self.source(node)})"
         if isinstance(node, Binary):
             self.fail(
                 f"the response must be one variable or a call such as log(y); found "
