@@ -335,6 +335,7 @@ class _TermsEncoder:
         self.names: tuple[str, ...] = ()
         self.factor_levels: dict[str, list[object]] = {}
         self._matrix = None
+        self._order = np.zeros(0, dtype=np.int64)  # R's column order (see column_names)
 
     @property
     def formula(self) -> str:
@@ -357,8 +358,9 @@ class _TermsEncoder:
         matrix = self._evaluate(frame)
         self._matrix = matrix
         X = _as_matrix(matrix.design_matrix, n)
-        labels = (label for t in matrix.terms.values() for label in t.labels)
-        self.names = column_names(labels, X.shape[1], f"{self.where} {self.formula!r}")
+        labels = [list(t.labels) for t in matrix.terms.values()]
+        self.names, self._order = column_names(labels, X.shape[1], f"{self.where} {self.formula!r}")
+        X = X[:, self._order]
         self.factor_levels = _factor_levels(matrix)
         for column, levels in self.factor_levels.items():
             checks.check_factor_levels(column, [_level_name(v) for v in levels], self.where)
@@ -390,7 +392,7 @@ class _TermsEncoder:
         self._check_levels(frame)
         with _translated(f"{self.where} {self.formula!r} on newdata"):
             values = self._matrix.evaluate_new_data(frame).design_matrix
-        return _as_matrix(values, m)
+        return _as_matrix(values, m)[:, self._order]
 
     def _check_levels(self, frame: pd.DataFrame) -> None:
         for column, levels in self.factor_levels.items():

@@ -222,13 +222,15 @@ def _wrap_ordered(factor_text: str, ordered: frozenset[str]) -> str:
     return factor_text
 
 
-def column_names(labels: Iterable[str], n_columns: int, where: str) -> tuple[str, ...]:
-    """The names of the expanded columns, checked against the number of columns.
+def column_names(
+    labels: list[list[str]], n_columns: int, where: str
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The names of the expanded columns in R's order, checked against the matrix.
 
     Parameters
     ----------
-    labels : iterable of str
-        formulae's column labels, term by term.
+    labels : list of list of str
+        formulae's column labels, one list per term.
     n_columns : int
         Number of columns of the matrix formulae built.
     where : str
@@ -236,22 +238,39 @@ def column_names(labels: Iterable[str], n_columns: int, where: str) -> tuple[str
 
     Returns
     -------
-    tuple of str
-        The labels, with ordered columns under their plain name (``x[.L]``).
+    names : tuple of str
+        The labels, with ordered columns under their plain name (``x[.L]``), in R's order.
+    order : numpy.ndarray
+        The position of each named column in formulae's matrix. formulae lists the columns
+        of an interaction of factors with the last factor varying fastest (``a[p]:b[u]``,
+        ``a[p]:b[v]``, ...); R varies the first fastest (``ap:bu``, ``aq:bu``, ...).
 
     Raises
     ------
     SpecError
         When names and columns disagree (a formulae expansion hierbayes does not handle).
     """
-    names = tuple(_ORDERED_LABEL.sub(r"\1[", label) for label in labels)
-    if len(names) != n_columns:
+    flat = [_ORDERED_LABEL.sub(r"\1[", label) for term in labels for label in term]
+    if len(flat) != n_columns:
         raise SpecError(
-            f"{where}: the expansion gives {n_columns} columns but {len(names)} names "
-            f"({', '.join(names)}); write the terms out with '+' and ':' (e.g. a + a:b "
+            f"{where}: the expansion gives {n_columns} columns but {len(flat)} names "
+            f"({', '.join(flat)}); write the terms out with '+' and ':' (e.g. a + a:b "
             "for a/b)"
         )
-    return names
+    order: list[int] = []
+    for term in labels:
+        start = len(order)
+        order.extend([start + j for j in _first_factor_fastest(term)])
+    return tuple(flat[j] for j in order), np.asarray(order, dtype=np.int64)
+
+
+def _first_factor_fastest(labels: list[str]) -> list[int]:
+    parts = [label.split(":") for label in labels]
+    if len(parts) < 2 or any(len(p) != len(parts[0]) for p in parts):
+        return list(range(len(labels)))
+    seen: list[dict[str, int]] = [{} for _ in parts[0]]
+    keys = [tuple(seen[i].setdefault(c, len(seen[i])) for i, c in enumerate(p)) for p in parts]
+    return sorted(range(len(labels)), key=lambda j: keys[j][::-1])
 
 
 def constant_value(text: str) -> float | None:
