@@ -451,3 +451,19 @@ def test_orthodont_sex_nested_age_matches_lmer() -> None:
     for term, estimate in ORTHODONT_LMER.items():
         z = (table.loc[term, "mean"] - estimate) / table.loc[term, "sd"]
         assert abs(z) < 0.5, (term, z)
+
+
+def test_levels_given_with_c_set_the_order() -> None:
+    # R: d <- data.frame(s = rep(c("lo", "mid", "hi"), 2))
+    #    model.matrix(~ ordered(s, levels = c("lo", "mid", "hi")), d)[1:3, 2:3]  (.L, .Q)
+    #    colnames(model.matrix(~ factor(s, levels = c("mid", "lo", "hi")), d))[2:3]: lo, hi
+    data = pd.DataFrame({"y": np.arange(6.0), "s": ["lo", "mid", "hi"] * 2})
+    poly = design_of('y ~ ordered(s, levels=c("lo", "mid", "hi"))', data)
+    expected = [[-0.707106781187, 0.408248290464], [0, -0.816496580928], [0.707106781187, 0.408248290464]]
+    np.testing.assert_allclose(poly.X[:3, 1:], expected, atol=1e-11)
+    treatment = design_of('y ~ factor(s, levels=c("mid", "lo", "hi"))', data)
+    assert [n.rsplit("[", 1)[1] for n in treatment.fixed_names[1:]] == ["lo]", "hi]"]
+    new = treatment.encoder.encode_new(data.iloc[[1, 2]])  # a subset of the levels
+    np.testing.assert_array_equal(new.X, [[1, 0, 0], [1, 0, 1]])
+    with pytest.raises(DataError, match=r"value\(s\) \['hi'\] are not among the levels given"):
+        design_of('y ~ ordered(s, levels=c("lo", "mid"))', data)

@@ -29,6 +29,7 @@ from ..spec.terms import expand_term_text
 
 __all__ = [
     "FORMULA_FUNCTIONS",
+    "c",
     "ORDERED_CALLEE",
     "Poly",
     "check_relevel_references",
@@ -103,9 +104,29 @@ def factor(data: object, levels: list[object] | None = None) -> object:
     """R's ``factor(x)`` / ``as.factor(x)``: formulae's ``C(x)`` with treatment contrasts.
 
     Categorical columns reach formulae as ordered categoricals, so their own level order is
-    kept and the first level is the reference, as in R.
+    kept and the first level is the reference, as in R. ``levels=c("b", "a", ...)`` sets
+    the order (the first is the reference).
     """
-    return TRANSFORMS["C"](data, levels=levels)
+    if levels is None:
+        return TRANSFORMS["C"](data)
+    values, found = _values_and_levels(data)
+    return CategoricalBox(values, None, _given_levels(found, levels, "factor"))
+
+
+def _given_levels(found: list[object], levels: list[object], callee: str) -> list[object]:
+    """``levels`` without those absent from the data; every value must be among them."""
+    missing = [_level_text(v) for v in found if v not in levels]
+    if missing:
+        raise DataError(
+            f"{callee}(..., levels=...): the value(s) {missing} are not among the levels "
+            f"given ({[_level_text(v) for v in levels]}); list every level"
+        )
+    return [v for v in levels if v in found]
+
+
+def c(*values: object) -> list[object]:
+    """R's ``c(...)``, for ``levels = c("lo", "mid", "hi")``."""
+    return list(values)
 
 
 def _level_text(value: object) -> str:
@@ -140,8 +161,7 @@ def ordered(data: object, levels: list[object] | None = None) -> CategoricalBox:
     """
     values, found = _values_and_levels(data)
     if levels is not None:
-        present = set(found)
-        found = [v for v in levels if v in present]
+        found = _given_levels(found, list(levels), "ordered")
     return CategoricalBox(values, Poly(), found)
 
 
@@ -151,6 +171,7 @@ FORMULA_FUNCTIONS: dict[str, object] = {
     "as": types.SimpleNamespace(factor=factor),
     "relevel": relevel,
     "ordered": ordered,
+    "c": c,
     ORDERED_CALLEE: ordered,
     "Poly": Poly,
     "log": np.log,
