@@ -400,6 +400,8 @@ def test_relevel_sets_the_reference_level() -> None:
 def test_relevel_to_an_unknown_level_lists_the_levels() -> None:
     with pytest.raises(DataError, match=r"'V' is not a level of 'b'; its levels are \['u', 'v', 'w'\]"):
         design_of('y ~ relevel(b, "V")', FRAME)
+    with pytest.raises(DataError, match=r"'V' is not a level of 'b'"):
+        design_of('y ~ relevel(factor(b), "V")', FRAME)
 
 
 def test_relevel_without_a_reference_says_how_to_write_it() -> None:

@@ -347,6 +347,8 @@ def _relevel_arguments(call: Call) -> tuple[str, object]:
             f"{call.text}: the reference level must be a quoted level or a number; {usage}"
         ) from None
     column = positional[0]
+    inner = re.fullmatch(r"(?:as\.factor|factor|C)\(\s*([\w.`]+)\s*\)", column)
+    column = inner.group(1) if inner else column  # relevel(factor(g), "b")
     return (column[1:-1] if column.startswith("`") else column), ref
 
 
