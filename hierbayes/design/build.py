@@ -35,7 +35,7 @@ from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
 from .rterms import (
     FORMULA_FUNCTIONS,
-    ORDERED_CALLEE,
+    FACTOR_FUNCTIONS,
     check_relevel_references,
     column_names,
     constant_value,
@@ -48,7 +48,7 @@ from .types import Design, GroupBlock
 __all__ = ["DesignEncoder", "NewData", "NewGroupBlock", "build_design"]
 
 _KNOWN_NAMES = frozenset(TRANSFORMS) | frozenset(ENCODINGS) | frozenset(FORMULA_FUNCTIONS)
-_FACTOR_CALLEES = frozenset({"C", "S", "T", "factor", "as.factor", "relevel", "ordered", ORDERED_CALLEE})
+_FACTOR_CALLEES = frozenset({"C", "S", "T", "factor", "as.factor", *FACTOR_FUNCTIONS})
 _CATEGORICAL_CALLEES = _FACTOR_CALLEES | {"B", "binary"}
 _COMPARISONS = frozenset({"==", "!="})
 
@@ -359,7 +359,7 @@ class _TermsEncoder:
         self._matrix = matrix
         X = _as_matrix(matrix.design_matrix, n)
         labels = [list(t.labels) for t in matrix.terms.values()]
-        self.names, self._order = column_names(labels, X.shape[1], f"{self.where} {self.formula!r}")
+        self.names, self._order = column_names(labels, X.shape[1], repr(self.formula))
         X = X[:, self._order]
         self.factor_levels = _factor_levels(matrix)
         for column, levels in self.factor_levels.items():

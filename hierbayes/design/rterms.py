@@ -28,6 +28,7 @@ from ..spec.parser import Call, parse
 from ..spec.terms import expand_term_text
 
 __all__ = [
+    "FACTOR_FUNCTIONS",
     "FORMULA_FUNCTIONS",
     "c",
     "ORDERED_CALLEE",
@@ -46,6 +47,8 @@ __all__ = [
 
 #: The call an ordered data column is wrapped in for formulae; its labels are renamed back.
 ORDERED_CALLEE = "ordered_column"
+#: Calls that make a factor of their first argument (besides formulae's C, S, T, factor).
+FACTOR_FUNCTIONS = ("relevel", "ordered", ORDERED_CALLEE)
 _ORDERED_LABEL = re.compile(re.escape(ORDERED_CALLEE) + r"\(([^()]*)\)\[")
 
 
@@ -229,7 +232,9 @@ def formulae_terms(terms: Iterable[str], ordered: frozenset[str] = frozenset()) 
         try:
             expanded = expand_term_text(text)
         except FormulaSyntaxError as exc:
-            raise SpecError(f"term {text!r} is not a valid formula expression ({exc.reason})") from None
+            raise SpecError(
+                f"term {text!r} is not a valid formula expression ({exc.reason})"
+            ) from None
         for term in expanded:
             factors = tuple(_wrap_ordered(f, ordered) for f in term)
             out.setdefault(frozenset(factors), ":".join(factors))

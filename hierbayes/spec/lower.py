@@ -22,7 +22,6 @@ from typing import NoReturn
 
 from ..errors import FormulaSyntaxError, SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
-from .terms import TermExpander, call_text
 from .parser import (
     BINARY_PRECEDENCE,
     Bar,
@@ -38,6 +37,7 @@ from .parser import (
     SumItem,
     parse,
 )
+from .terms import TermExpander, call_text
 
 __all__ = ["lower", "parse_formula"]
 

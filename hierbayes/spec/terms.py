@@ -118,7 +118,7 @@ class TermExpander:
         for item in items:
             if item.sign == "-":
                 self._remove(kept, item)
-        ordered = sorted(kept.values(), key=len)  # stable: R's order of terms within one degree is kept
+        ordered = sorted(kept.values(), key=len)  # stable: order within one degree is kept
         return tuple(":".join(t) for t in ordered)
 
     def _remove(self, kept: dict[frozenset[str], RTerm], item: SumItem) -> None:
