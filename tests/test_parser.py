@@ -143,6 +143,8 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
     ("cbind(s, f) ~ x + (1|g)", R("s", failures="f"), F("x"), (G("g"),)),
     ("cbind(s,n - s) ~ x", R("s", failures="n - s"), F("x"), ()),
     ("y|trials(n) ~ x", R("y", trials="n"), F("x"), ()),
+    ("y | trials(n^2) ~ x", R("y", trials="n**2"), F("x"), ()),
+    ("cbind(s, n^2 - s) ~ x", R("s", failures="n**2 - s"), F("x"), ()),
     # group terms
     ("y ~ (1 + x | g)", R(), F(), (G("g", t=("x",)),)),
     ("y ~ (x | g)", R(), F(), (G("g", t=("x",)),)),

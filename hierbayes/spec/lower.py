@@ -37,7 +37,7 @@ from .parser import (
     SumItem,
     parse,
 )
-from .terms import TermExpander, call_text
+from .terms import TermExpander, call_text, power_text
 
 __all__ = ["lower", "parse_formula"]
 
@@ -222,7 +222,7 @@ class _Lowering:
             self.fail(
                 "trials() takes one argument: the column of the number of trials", right.span
             )
-        return Response(expr, trials=right.args[0].text)
+        return Response(expr, trials=power_text(right.args[0].text))
 
     def _cbind_response(self, call: Call) -> Response:
         if len(call.args) != 2:
@@ -230,7 +230,7 @@ class _Lowering:
                 f"cbind() takes two arguments, cbind(successes, failures); got {len(call.args)}",
                 call.span,
             )
-        return Response(call.args[0].text, failures=call.args[1].text)
+        return Response(power_text(call.args[0].text), failures=power_text(call.args[1].text))
 
     # -- right-hand side -----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from ..errors import FormulaSyntaxError
 from .lexer import TokenKind, tokenize
 from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Span, Sum, SumItem, parse
 
-__all__ = ["RTerm", "TermExpander", "call_text", "expand_term_text"]
+__all__ = ["RTerm", "TermExpander", "call_text", "expand_term_text", "power_text"]
 
 #: One term: its factors' texts, without duplicates.
 type RTerm = tuple[str, ...]
@@ -52,16 +52,21 @@ def call_text(call: Call) -> str:
     str
         ``I(x**2)``; strings inside the call are left alone.
     """
-    if "^" not in call.text:
-        return call.text
+    return power_text(call.text)
+
+
+def power_text(text: str) -> str:
+    """``text`` with every ``^`` operator token written as ``**`` (``n^2`` -> ``n**2``)."""
+    if "^" not in text:
+        return text
     pieces: list[str] = []
     last = 0
-    for token in tokenize(call.text):
+    for token in tokenize(text):
         if token.kind is TokenKind.OP and token.text == "^":
-            pieces.append(call.text[last : token.start])
+            pieces.append(text[last : token.start])
             pieces.append("**")
             last = token.end
-    pieces.append(call.text[last:])
+    pieces.append(text[last:])
     return "".join(pieces)
 
 
