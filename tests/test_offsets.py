@@ -117,7 +117,10 @@ _OFFSETS = ["t", "log(t)", "log(a + 1)", "I(2 * b)"]
 def test_offsets_round_trip_through_the_formula(items):
     rhs = " + ".join(t if kind == "term" else f"offset({t})" for kind, t in items) or "1"
     spec = parse_formula(f"y ~ {rhs} + (1 | g)")
-    assert spec.fixed.terms == tuple(dict.fromkeys(t for kind, t in items if kind == "term"))
+    # terms in R's order (main effects first), the same as without the offsets
+    plain = " + ".join(t for kind, t in items if kind == "term") or "1"
+    assert spec.fixed.terms == parse_formula(f"y ~ {plain} + (1 | g)").fixed.terms
+    assert set(spec.fixed.terms) == {t for kind, t in items if kind == "term"}
     assert spec.fixed.offsets == tuple(dict.fromkeys(t for kind, t in items if kind == "offset"))
     again = parse_formula(spec.to_formula())
     assert again.fixed == spec.fixed

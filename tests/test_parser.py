@@ -74,7 +74,12 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
         F("lectage", "service"),
         (G("dept", t=("lectage",)),),
     ),
-    ("gcse ~ lrt*schgend + (lrt|school)", R("gcse"), F("lrt*schgend"), (G("school", t=("lrt",)),)),
+    (
+        "gcse ~ lrt*schgend + (lrt|school)",
+        R("gcse"),
+        F("lrt", "schgend", "lrt:schgend"),
+        (G("school", t=("lrt",)),),
+    ),
     (
         "incidence | trials(size) ~ period + (1|herd)",
         R("incidence", trials="size"),
@@ -93,14 +98,16 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
     ("y ~ x -1", R(), F("x", i=False), ()),
     ("y ~ x - 1 + 1", R(), F("x"), ()),
     ("y ~ 0 + (1|g)", R(), F(i=False), (G("g"),)),
-    # fixed terms: canonical text, order, duplicates
+    # fixed terms: expanded as R's terms() expands them, R's order, duplicates
     ("y ~ a:b", R(), F("a:b"), ()),
     ("y ~ a : b", R(), F("a:b"), ()),
-    ("y ~ a * b", R(), F("a*b"), ()),
-    ("y ~ a/b", R(), F("a/b"), ()),
-    ("y ~ (a + b):c", R(), F("(a + b):c"), ()),
-    ("y ~ (a+b) : c", R(), F("(a + b):c"), ()),
+    ("y ~ a * b", R(), F("a", "b", "a:b"), ()),
+    ("y ~ a/b", R(), F("a", "a:b"), ()),
+    ("y ~ (a + b):c", R(), F("a:c", "b:c"), ()),
+    ("y ~ (a+b) : c", R(), F("a:c", "b:c"), ()),
     ("y ~ I(x**2)", R(), F("I(x**2)"), ()),
+    ("y ~ I(x^2)", R(), F("I(x**2)"), ()),
+    ("y ~ I(x ^ 2) + log(z^2)", R(), F("I(x ** 2)", "log(z**2)"), ()),
     ("y ~ I(x ** 2)", R(), F("I(x ** 2)"), ()),
     ("y ~ C(period)", R(), F("C(period)"), ()),
     ("y ~ C(period, Sum) + log(x) + scale(z)", R(), F("C(period, Sum)", "log(x)", "scale(z)"), ()),
@@ -110,11 +117,22 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
     ("y ~ z + x", R(), F("z", "x"), ()),
     ("y ~ (x) + ((z))", R(), F("x", "z"), ()),
     ("y ~ (x + z)", R(), F("x", "z"), ()),
-    ("y ~ x^2 + a ** 2", R(), F("x**2", "a**2"), ()),
-    ("y ~ (a + b + c)**2", R(), F("(a + b + c)**2"), ()),
-    ("y ~ a*b/c", R(), F("a*(b/c)"), ()),
-    ("y ~ (a*b)/c + a/b*c", R(), F("(a*b)/c", "a/b*c"), ()),
-    ("y ~ a:(b:c) + (a:b):c", R(), F("a:(b:c)", "a:b:c"), ()),
+    ("y ~ x^1 + a ** 1", R(), F("x", "a"), ()),
+    ("y ~ (a + b + c)**2", R(), F("a", "b", "c", "a:b", "a:c", "b:c"), ()),
+    ("y ~ a*b/c", R(), F("a", "b", "a:b", "a:b:c"), ()),
+    ("y ~ a*(b/c)", R(), F("a", "b", "b:c", "a:b", "a:b:c"), ()),
+    ("y ~ (a*b)/c + a/b*c", R(), F("a", "b", "c", "a:b", "a:c", "a:b:c"), ()),
+    ("y ~ a:(b:c) + (a:b):c", R(), F("a:b:c"), ()),
+    ("y ~ Sex/age", R(), F("Sex", "Sex:age"), ()),
+    ("y ~ age %in% Sex", R(), F("age:Sex"), ()),
+    ("y ~ a + b %in% a", R(), F("a", "b:a"), ()),
+    ("y ~ (a + b) %in% c", R(), F("a:c", "b:c"), ()),
+    ("y ~ a/(b + c)", R(), F("a", "a:b", "a:c"), ()),
+    ("y ~ a/b/c", R(), F("a", "a:b", "a:b:c"), ()),
+    ("y ~ a*b - a:b", R(), F("a", "b"), ()),
+    ("y ~ (a + b + c)^2 - a:b", R(), F("a", "b", "c", "a:c", "b:c"), ()),
+    ("y ~ a:b + c", R(), F("c", "a:b"), ()),
+    ("y ~ b:a + a:b", R(), F("b:a"), ()),
     ("y ~ x.1 + x_1 + _z", R(), F("x.1", "x_1", "_z"), ()),
     ("y ~ `my var` + `x`", R(), F("`my var`", "x"), ()),
     # responses
@@ -125,6 +143,8 @@ VALID: list[tuple[str, Response, FixedPart, tuple[GroupTerm, ...]]] = [
     ("cbind(s, f) ~ x + (1|g)", R("s", failures="f"), F("x"), (G("g"),)),
     ("cbind(s,n - s) ~ x", R("s", failures="n - s"), F("x"), ()),
     ("y|trials(n) ~ x", R("y", trials="n"), F("x"), ()),
+    ("y | trials(n^2) ~ x", R("y", trials="n**2"), F("x"), ()),
+    ("cbind(s, n^2 - s) ~ x", R("s", failures="n**2 - s"), F("x"), ()),
     # group terms
     ("y ~ (1 + x | g)", R(), F(), (G("g", t=("x",)),)),
     ("y ~ (x | g)", R(), F(), (G("g", t=("x",)),)),
@@ -212,10 +232,11 @@ def test_parser_ast_keeps_spans_and_call_text() -> None:
 
 
 def test_precedence_table() -> None:
-    # '*' < '/' < ':' < '**': a*b/c:d**2 == a*(b/(c:(d**2)))
-    rhs = parse("y ~ a*b/c:d**2").rhs
-    assert isinstance(rhs, Binary) and rhs.op == "*"
-    assert isinstance(rhs.right, Binary) and rhs.right.op == "/"
+    # as in R: '*' = '/' < '%in%' < ':' < '**': a*b/c %in% d:e**2 == (a*b)/(c %in% (d:(e**2)))
+    rhs = parse("y ~ a*b/c %in% d:e**2").rhs
+    assert isinstance(rhs, Binary) and rhs.op == "/"
+    assert isinstance(rhs.left, Binary) and rhs.left.op == "*"
+    assert isinstance(rhs.right, Binary) and rhs.right.op == "%in%"
     assert isinstance(rhs.right.right, Binary) and rhs.right.right.op == ":"
     assert isinstance(rhs.right.right.right, Binary) and rhs.right.right.right.op == "**"
 
@@ -284,13 +305,19 @@ ERRORS: list[tuple[str, type[Exception], tuple[str, ...], int | None]] = [
     ("y ~ (1|(a))", FormulaSyntaxError, ("expected a grouping factor name",), 7),
     ("y ~ (1|a:a)", FormulaSyntaxError, ("'a' appears twice",), 7),
     # removal, numbers, powers
-    ("y ~ x - z", FormulaSyntaxError, ("only the intercept can be removed", "'z'"), 6),
-    ("y ~ -x", FormulaSyntaxError, ("only the intercept can be removed", "'x'"), 4),
-    ("y ~ (a - b):c", FormulaSyntaxError, ("only the intercept can be removed",), 7),
+    ("y ~ x - z", FormulaSyntaxError, ("cannot remove 'z'", "terms: x", "a*b - a:b"), 6),
+    ("y ~ -x", FormulaSyntaxError, ("cannot remove 'x'", "terms: none"), 4),
+    ("y ~ (a - b):c", FormulaSyntaxError, ("at the top level", "cannot remove 'b'"), 7),
+    ("y ~ (x - 1 | g) + (0 + x - z | h)", FormulaSyntaxError, ("only the intercept",), 25),
     ("y ~ 2 + x", FormulaSyntaxError, ("unexpected number '2'", "I(...)"), 4),
     ("y ~ x:2", FormulaSyntaxError, ("unexpected number '2'",), 6),
-    ("y ~ x**y", FormulaSyntaxError, ("whole number after '**'", "'y'"), 7),
+    ("y ~ x**y", FormulaSyntaxError, ("whole number after '**'", "'y'", "I(x^y)"), 7),
     ("y ~ x**0", FormulaSyntaxError, ("whole number after '**'", "'0'"), 7),
+    ("y ~ x^0.5", FormulaSyntaxError, ("whole number after '^'", "I(x^0.5)"), 6),
+    ("y ~ x^2", FormulaSyntaxError, ("crossed with itself", "just 'x'", "I(x^2)"), 5),
+    ("y ~ (a:b)**3", FormulaSyntaxError, ("crossed with itself", "(a + b + c)^2"), 9),
+    ("y ~ (x^2 | g)", FormulaSyntaxError, ("crossed with itself", "I(x^2)"), 6),
+    ("y^2 ~ x", FormulaSyntaxError, ("response must be one variable", "as in I(y^2)"), 1),
     # things that belong inside calls
     ("y ~ 'a' + x", FormulaSyntaxError, ("string is only allowed inside a function call",), 4),
     ("y ~ x > 3", FormulaSyntaxError, ("'>' outside a function call", "I(x > 3)"), 6),
@@ -355,6 +382,7 @@ def test_error_spans_cover_the_offending_text() -> None:
 # --------------------------------------------------------------------------------------
 
 VARIABLES = ["x", "z", "w", "Days", "x_1", "a.b", "`my var`", "`z`"]
+DISTINCT_VARIABLES = ["x", "z", "w", "Days", "x_1", "a.b", "`my var`"]
 CALLS = ["I(x**2)", "I(x ** 2)", "C(period, Sum)", "poly(x, 2)", "log(w)", "scale(z)", "C(g)"]
 FACTOR_NAMES = [f"g{i}" for i in range(12)] + ["`my school`", "Subject", "batch", "cask"]
 GROUP_LHS = [
@@ -380,14 +408,22 @@ terms = st.recursive(
     atoms,
     lambda inner: st.one_of(
         st.tuples(
-            inner, st.sampled_from([":", "*", "/"]), inner, spaces, st.booleans(), st.booleans()
+            inner,
+            st.sampled_from([":", "*", "/", " %in% "]),
+            inner,
+            spaces,
+            st.booleans(),
+            st.booleans(),
         ).map(_combine),
         st.tuples(inner, inner, st.sampled_from([":", "*"]), atoms).map(
             lambda t: f"({t[0]} + {t[1]}){t[2]}{t[3]}"
         ),
-        st.tuples(inner, st.sampled_from(["**", "^"]), st.integers(1, 3)).map(
-            lambda t: f"({t[0]}){t[1]}{t[2]}"
-        ),
+        st.tuples(inner, st.just("**"), st.just(1)).map(lambda t: f"({t[0]}){t[1]}{t[2]}"),
+        st.tuples(
+            st.lists(st.sampled_from(DISTINCT_VARIABLES), min_size=2, max_size=3, unique=True),
+            st.sampled_from(["**", "^"]),
+            st.integers(1, 3),
+        ).map(lambda t: f"({' + '.join(t[0])}){t[1]}{t[2]}"),
     ),
     max_leaves=4,
 )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -36,37 +35,23 @@ from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
 from .nesting import warn_implicit_nesting
 from .offsets import offset_vector
+from .rterms import (
+    FORMULA_FUNCTIONS,
+    FACTOR_FUNCTIONS,
+    check_relevel_references,
+    column_names,
+    constant_value,
+    formulae_terms,
+    ordered_columns,
+    with_ordered_only,
+)
 from .subset import rows_in_subset
 from .types import Design, GroupBlock
 
 __all__ = ["DesignEncoder", "NewData", "NewGroupBlock", "build_design"]
 
-def _factor(data: object, levels: list[object] | None = None) -> object:
-    """R's ``factor(x)`` / ``as.factor(x)``: formulae's ``C(x)`` with default contrasts.
-
-    Categorical columns reach formulae as ordered categoricals (see :func:`_normalize`), so
-    their own level order is kept and the first level is the reference, as in R.
-    """
-    return TRANSFORMS["C"](data, levels=levels)
-
-
-#: Functions available inside formula terms besides formulae's own (I, C, center, scale, ...):
-#: numpy ufuncs and R's factor() / as.factor().
-FORMULA_FUNCTIONS: dict[str, object] = {
-    "factor": _factor,
-    "as": types.SimpleNamespace(factor=_factor),
-    "log": np.log,
-    "log2": np.log2,
-    "log10": np.log10,
-    "log1p": np.log1p,
-    "exp": np.exp,
-    "expm1": np.expm1,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "np": np,
-}
 _KNOWN_NAMES = frozenset(TRANSFORMS) | frozenset(ENCODINGS) | frozenset(FORMULA_FUNCTIONS)
-_FACTOR_CALLEES = frozenset({"C", "S", "T", "factor", "as.factor"})
+_FACTOR_CALLEES = frozenset({"C", "S", "T", "factor", "as.factor", *FACTOR_FUNCTIONS})
 _CATEGORICAL_CALLEES = _FACTOR_CALLEES | {"B", "binary"}
 _COMPARISONS = frozenset({"==", "!="})
 
@@ -202,20 +187,24 @@ class _Plan:
     fixed: tuple[_Expr, ...]
     slopes: tuple[tuple[_Expr, ...], ...]
     offsets: tuple[_Expr, ...] = ()
+    ordered: frozenset[str] = frozenset()
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec, columns: pd.Index) -> _Plan:
+    def from_spec(cls, spec: ModelSpec, columns: pd.Index, ordered: frozenset[str]) -> _Plan:
+        """Terms expanded by R's rules (:func:`.rterms.formulae_terms`), then parsed."""
         r = spec.response
+        slopes = [formulae_terms(g.terms, ordered) for g in spec.groups]
         return cls(
             response=_parse_value(r.expr, "response", columns),
             trials=None if r.trials is None else _parse_value(r.trials, "trials", columns),
             failures=None if r.failures is None else _parse_value(r.failures, "failures", columns),
-            fixed=tuple(_parse_term(t) for t in spec.fixed.terms),
+            fixed=tuple(_parse_term(t) for t in formulae_terms(spec.fixed.terms, ordered)),
             slopes=tuple(
-                tuple(_parse_term(t, f"term in '({g.label})'") for t in g.terms)
-                for g in spec.groups
+                tuple(_parse_term(t, f"term in '({g.label})'") for t in block)
+                for g, block in zip(spec.groups, slopes, strict=True)
             ),
             offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
+            ordered=ordered,
         )
 
     def value_exprs(self) -> list[_Expr]:
@@ -358,6 +347,7 @@ class _TermsEncoder:
         self.names: tuple[str, ...] = ()
         self.factor_levels: dict[str, list[object]] = {}
         self._matrix = None
+        self._order = np.zeros(0, dtype=np.int64)  # R's column order (see column_names)
 
     @property
     def formula(self) -> str:
@@ -379,11 +369,14 @@ class _TermsEncoder:
             return np.ones((n, 1)) if self.intercept else np.zeros((n, 0))
         matrix = self._evaluate(frame)
         self._matrix = matrix
-        self.names = tuple(label for t in matrix.terms.values() for label in t.labels)
+        X = _as_matrix(matrix.design_matrix, n)
+        labels = [list(t.labels) for t in matrix.terms.values()]
+        self.names, self._order = column_names(labels, X.shape[1], repr(self.formula))
+        X = X[:, self._order]
         self.factor_levels = _factor_levels(matrix)
         for column, levels in self.factor_levels.items():
             checks.check_factor_levels(column, [_level_name(v) for v in levels], self.where)
-        return _as_matrix(matrix.design_matrix, n)
+        return X
 
     def _evaluate(self, frame: pd.DataFrame) -> object:
         try:
@@ -411,7 +404,7 @@ class _TermsEncoder:
         self._check_levels(frame)
         with _translated(f"{self.where} {self.formula!r} on newdata"):
             values = self._matrix.evaluate_new_data(frame).design_matrix
-        return _as_matrix(values, m)
+        return _as_matrix(values, m)[:, self._order]
 
     def _check_levels(self, frame: pd.DataFrame) -> None:
         for column, levels in self.factor_levels.items():
@@ -495,9 +488,10 @@ def _ravel(codes: Sequence[np.ndarray], dims: tuple[int, ...], group: str) -> np
 class _GroupEncoder:
     """Group codes and slope columns of one group term."""
 
-    def __init__(self, term: GroupTerm) -> None:
+    def __init__(self, term: GroupTerm, slopes: tuple[_Expr, ...]) -> None:
         self.term = term
-        self.slopes = _TermsEncoder(term.intercept, term.terms, f"'({term.label})'")
+        terms = tuple(e.text for e in slopes)
+        self.slopes = _TermsEncoder(term.intercept, terms, f"'({term.label})'")
         self.column_index: list[dict[str, int]] = []
         self.dims: tuple[int, ...] = ()
         self.keys = np.zeros(0, dtype=np.int64)
@@ -564,6 +558,8 @@ def _values(expr: _Expr, frame: pd.DataFrame) -> np.ndarray:
     n = frame.shape[0]
     if expr.is_column:
         return frame[expr.text].to_numpy(dtype=np.float64)
+    if not expr.names and constant_value(expr.text) is not None:  # y | trials(7)
+        return np.full(n, constant_value(expr.text))
     with _translated(f"{expr.role} {expr.text!r}"):
         common = _expand(f"0 + I({expr.text})", frame)
     values = _as_matrix(common.design_matrix, n)
@@ -620,10 +616,12 @@ def _new_trials(plan: _Plan, frame: pd.DataFrame) -> np.ndarray | None:
 # ============================================================================== encoder
 
 
-def _rebuild_encoder(spec: ModelSpec, frame: pd.DataFrame) -> DesignEncoder:
+def _rebuild_encoder(
+    spec: ModelSpec, frame: pd.DataFrame, ordered: frozenset[str] = frozenset()
+) -> DesignEncoder:
     """Unpickling: rebuild the encoder from the spec and the training columns (already
     filtered by ``spec.subset``, whose columns they may not have)."""
-    encoder = build_design(replace(spec, subset=None), frame).encoder
+    encoder = build_design(replace(spec, subset=None), with_ordered_only(frame, ordered)).encoder
     encoder.spec = spec
     return encoder
 
@@ -661,8 +659,8 @@ class DesignEncoder:
             if c not in factor_only or any(c in e.names for e in plan.term_exprs())
         ]
 
-    def __reduce__(self) -> tuple[object, tuple[ModelSpec, pd.DataFrame]]:
-        return (_rebuild_encoder, (self.spec, self._frame))
+    def __reduce__(self) -> tuple[object, tuple[ModelSpec, pd.DataFrame, frozenset[str]]]:
+        return (_rebuild_encoder, (self.spec, self._frame, self._plan.ordered))
 
     @property
     def fixed_names(self) -> tuple[str, ...]:
@@ -738,11 +736,11 @@ def _coerce_column(series: pd.Series, kind: str, column: str) -> pd.Series:
 
 
 def _fit_groups(
-    spec: ModelSpec, frame: pd.DataFrame
+    spec: ModelSpec, plan: _Plan, frame: pd.DataFrame
 ) -> tuple[tuple[_GroupEncoder, ...], list[np.ndarray]]:
     for term in spec.groups:
         checks.check_group_term(term)
-    encoders = tuple(_GroupEncoder(term) for term in spec.groups)
+    encoders = tuple(_GroupEncoder(t, b) for t, b in zip(spec.groups, plan.slopes, strict=True))
     codes = [enc.fit_codes(frame) for enc in encoders]
     for enc in encoders:
         checks.check_group_levels(enc.term, len(enc.levels))
@@ -767,7 +765,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, 
     family = get_family(spec.family)
     checks.check_dataframe(data)
     data, in_subset = rows_in_subset(spec, data)
-    plan = _Plan.from_spec(spec, data.columns)
+    plan = _Plan.from_spec(spec, data.columns, ordered_columns(data))
     needed = plan.needed(spec, data.columns)
     checks.check_columns_exist(needed, data.columns)
     selected = _select(data, list(needed), normalize=True)
@@ -825,8 +823,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
             f"the {family.name} family estimates thresholds in place of an intercept; "
             "remove '0 +' / '- 1' from the formula"
         )
-    group_encoders, codes = _fit_groups(spec, frame)
-    fixed, X = _fit_fixed(spec.fixed, frame, drop_intercept=family.thresholds)
+    check_relevel_references([e.text for e in plan.term_exprs()], frame)
+    group_encoders, codes = _fit_groups(spec, plan, frame)
+    fixed_terms = tuple(e.text for e in plan.fixed)
+    fixed, X = _fit_fixed(replace(spec.fixed, terms=fixed_terms), frame, family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
     warn_implicit_nesting(blocks)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)

@@ -50,8 +50,9 @@ class Response:
 class FixedPart:
     """The population-level (fixed) part: an intercept flag and additive term texts.
 
-    Each term is a formula expression that formulae expands (``x``, ``a:b``, ``a*b``,
-    ``I(x**2)``, ``C(g)``). Terms are kept in the order written, without duplicates.
+    Each term is a formula expression (``x``, ``a:b``, ``a*b``, ``I(x**2)``, ``C(g)``); the
+    design expands it with R's rules (:mod:`hierbayes.spec.terms`). The formula parser stores
+    the expanded terms in R's order (``Sex/age`` -> ``Sex``, ``Sex:age``), without duplicates.
     ``offsets`` are expressions added to the linear predictor with a coefficient fixed at 1
     (``offset(log(expected))`` in R, ``exposure(t)`` / ``offset(v)`` in Stata); several are
     summed. They have no prior and no row in the fixed-effects table.

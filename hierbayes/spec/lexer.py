@@ -60,7 +60,7 @@ class Token:
 
 # Longest operators first so that ``||`` wins over ``|`` and ``**`` over ``*``.
 OPERATORS: tuple[str, ...] = (
-    "||", "**", "~", "+", "-", "*", "/", ":", "|", "(", ")", ",", "^", "=",
+    "%in%", "||", "**", "~", "+", "-", "*", "/", ":", "|", "(", ")", ",", "^", "=",
 )
 # Only meaningful inside a function call such as ``I(x > 3)`` or ``C(g, levels=['a'])``.
 CALL_ONLY_OPERATORS: tuple[str, ...] = (
@@ -142,7 +142,7 @@ def _unexpected_character_message(ch: str) -> str:
         hint = "; a lone '.' (all other columns) is not supported, list the predictors"
     return (
         f"unexpected character {ch!r}; expected a name, a number or one of the operators "
-        f"~ + - * / : | || ( ) ** ^{hint}"
+        f"~ + - * / : %in% | || ( ) ** ^{hint}"
     )
 
 

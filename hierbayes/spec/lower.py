@@ -1,17 +1,19 @@
 """Lowering of the formula AST to the :class:`~hierbayes.spec.ir.ModelSpec` IR (lme4 rules).
 
 * Left-hand side: ``y``, ``log(y)``, ``y | trials(n)`` or ``cbind(successes, failures)``.
-* Right-hand side: additive terms; ``0``/``-1`` drop the intercept, ``1`` keeps it; every
-  other term is kept as canonical text (``a:b``, ``a*b``, ``(a + b):c``, ``I(x**2)``) in the
-  order written, without duplicates.
+* Right-hand side: ``0``/``-1`` drop the intercept, ``1`` keeps it; the other operands of
+  the fixed part are expanded into R's terms by :mod:`hierbayes.spec.terms` (``a*b`` ->
+  ``a``, ``b``, ``a:b``; ``Sex/age`` -> ``Sex``, ``Sex:age``; ``(a + b)^2``; ``b %in% a``;
+  ``a*b - a:b``), ordered as R orders them (main effects first).
 * ``(lhs | factor)`` / ``(lhs || factor)`` at the top level are group terms; ``a/b`` nests
-  (one group term per level), ``a:b`` combines.
+  (one group term per level), ``a:b`` combines. Slopes are kept as canonical text.
 * ``offset(expr)`` at the top level of the fixed part goes to ``FixedPart.offsets`` (added to
   the linear predictor with coefficient 1), not to the terms.
 
 Canonical text is chosen so that ``parse_formula(spec.to_formula()) == spec`` (up to
 ``source``): single spaces around ``+``, no spaces around ``* / : **``, ``^`` written as
-``**``, parentheses only where precedence needs them, calls verbatim.
+``**`` (inside calls too: ``I(x^2)`` is ``I(x**2)``), parentheses only where precedence
+needs them, calls otherwise verbatim.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .parser import (
     SumItem,
     parse,
 )
+from .terms import TermExpander, call_text, power_text
 
 __all__ = ["lower", "parse_formula"]
 
@@ -187,11 +190,11 @@ class _Lowering:
                 node.span,
             )
         if isinstance(node, Call):
-            return node.text
+            return call_text(node)
         self._not_a_response(node)
 
     def _not_a_response(self, node: Expr) -> NoReturn:
-        hint = "; wrap arithmetic in I(...)"
+        hint = f"; wrap arithmetic in I(...), as in I({self.source(node)})"
         if isinstance(node, Binary):
             self.fail(
                 f"the response must be one variable or a call such as log(y); found "
@@ -230,7 +233,7 @@ class _Lowering:
             self.fail(
                 "trials() takes one argument: the column of the number of trials", right.span
             )
-        return Response(expr, trials=right.args[0].text)
+        return Response(expr, trials=power_text(right.args[0].text))
 
     def _cbind_response(self, call: Call) -> Response:
         if len(call.args) != 2:
@@ -238,16 +241,33 @@ class _Lowering:
                 f"cbind() takes two arguments, cbind(successes, failures); got {len(call.args)}",
                 call.span,
             )
-        return Response(call.args[0].text, failures=call.args[1].text)
+        return Response(power_text(call.args[0].text), failures=power_text(call.args[1].text))
 
     # -- right-hand side -----------------------------------------------------------------
 
     def rhs(self, node: Expr) -> tuple[FixedPart, tuple[GroupTerm, ...]]:
-        """The fixed part and the group terms of the right-hand side."""
-        additive = self.additive(node, allow_groups=True)
-        intercept = True if additive.intercept is None else additive.intercept
-        fixed = FixedPart(intercept=intercept, terms=additive.terms, offsets=additive.offsets)
-        return fixed, self.group_terms(additive.groups)
+        """The fixed part (expanded into R's terms) and the group terms of the right side."""
+        intercept: bool | None = None
+        operands: list[SumItem] = []
+        groups: list[Paren] = []
+        offsets: dict[str, None] = {}
+        for item in self._items(node):
+            if isinstance(item.expr, Paren) and isinstance(item.expr.body, Bar):
+                groups.append(self._group_item(item, item.expr, allow_groups=True))
+                continue
+            inner = _unwrap(item.expr)
+            if isinstance(inner, Number):
+                intercept = self._intercept(item, inner)
+                continue
+            if isinstance(inner, Call) and inner.name == OFFSET:
+                offsets.setdefault(self.offset_expression(item, inner, True), None)
+                continue
+            operands.append(item)
+        terms = TermExpander(self.text).fixed_terms(operands)
+        fixed = FixedPart(
+            intercept=True if intercept is None else intercept, terms=terms, offsets=tuple(offsets)
+        )
+        return fixed, self.group_terms(tuple(groups))
 
     def additive(self, node: Expr, allow_groups: bool) -> _Additive:
         """Split an additive expression into intercept flag, term texts and group terms."""
@@ -268,6 +288,7 @@ class _Lowering:
                 continue
             if item.sign == "-":
                 self._removed_term(item)
+            TermExpander(self.text).terms(item.expr)  # R's checks (a power of one term...)
             terms.setdefault(self.term(item.expr), None)
         return _Additive(intercept, tuple(terms), tuple(groups), tuple(offsets))
 
@@ -344,7 +365,7 @@ class _Lowering:
                 node.span,
             )
         if isinstance(node, Call):
-            return node.text
+            return call_text(node)
         if isinstance(node, Number):
             self._stray_number(node)
         if isinstance(node, Paren):

@@ -5,8 +5,8 @@ Precedence, lowest to highest::
     ~            response ~ predictors (exactly one)
     | ||         group term, only inside parentheses (and ``y | trials(n)`` on the left)
     + -          additive terms; a leading '-' is allowed (``-1 + x``)
-    *            crossing
-    /            nesting
+    * /          crossing and nesting (one level, as in R: ``a*b/c`` is ``(a*b)/c``)
+    %in%         nesting (``b %in% a``)
     :            interaction
     ** ^         power (``(a + b)**2``)
 
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Binding power of the binary operators inside a term (``+``/``-`` bind at level 0).
-BINARY_PRECEDENCE: dict[str, int] = {"*": 1, "/": 2, ":": 3, "**": 4, "^": 4}
+BINARY_PRECEDENCE: dict[str, int] = {"*": 1, "/": 1, "%in%": 2, ":": 3, "**": 4, "^": 4}
 #: Deepest bracket nesting accepted (protects the recursive descent).
 MAX_NESTING = 64
 
@@ -362,7 +362,7 @@ class _Parser:
         if tok.kind is TokenKind.STRING or tok.is_op(*CALL_ONLY_OPERATORS, ",", "="):
             self._outside_call(tok)
         self.fail(
-            f"expected an operator (+ - * / : **) or {alternative}, found {tok.describe()}",
+            f"expected an operator (+ - * / : %in% ^) or {alternative}, found {tok.describe()}",
             Span.of(tok),
         )
 
@@ -399,7 +399,7 @@ class _Parser:
         return Sum(tuple(items), items[0].span.to(items[-1].span))
 
     def binary(self, min_precedence: int) -> Expr:
-        """Precedence climbing over ``* / : ** ^`` (all left-associative)."""
+        """Precedence climbing over ``* / %in% : ** ^`` (all left-associative)."""
         left = self.atom()
         while True:
             tok = self.peek()
