@@ -71,8 +71,10 @@ class JointFixedPrior:
 
     def log_density(self, draws: np.ndarray) -> np.ndarray:
         """Log density of ``draws`` (..., k), up to a constant."""
-        white = np.linalg.solve(self.factor(), np.moveaxis(np.asarray(draws, dtype=float), -1, 0))
-        return -0.5 * np.sum(white**2, axis=0)
+        draws = np.asarray(draws, dtype=float)
+        flat = draws.reshape(-1, draws.shape[-1]).T
+        white = np.linalg.solve(self.factor(), flat)
+        return -0.5 * np.sum(white**2, axis=0).reshape(draws.shape[:-1])
 
     def restricted(self, terms: list[str]) -> JointFixedPrior:
         """The marginal of this prior over ``terms`` (a subset): the prior of the terms that

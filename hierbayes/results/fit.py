@@ -138,7 +138,7 @@ class Fit:
         if cached is None or cached.attrs.get("threshold") != threshold:
             cached = prior_sensitivity(self, threshold)
             self._sensitivity = cached
-        return cached
+        return cached.copy()
 
     def _sensitivity_sections(self) -> list[Section]:
         """A section naming the parameters a default prior decides; none when no default
@@ -153,7 +153,7 @@ class Fit:
             return []
         table = flagged.reset_index()[["parameter", "prior", "likelihood", "diagnosis", "key"]]
         table[["prior", "likelihood"]] = table[["prior", "likelihood"]].round(3)
-        return [Section("Prior sensitivity (power-scaling)", table, advice(flagged, self.model.priors))]
+        return [Section("Prior sensitivity (power-scaling)", table, advice(flagged))]
 
     def _parameterization_line(self) -> tuple[str, ...]:
         """How each group term was sampled: centered, noncentered, marginal (integrated out

@@ -63,13 +63,14 @@ def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
 
 
 def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
-    """(label, prior key, source, component, draws (chain, draw)) per checked parameter and
+    """(label, prior key, source, component, draws (chain, draw), prior) per checked parameter and
     {component: log prior draws}."""
     rows, components = [], {}
     sources = {e.address.key(): e.source for e in priors.entries}
     if "Intercept_c" in posterior and "Intercept" in sources:
         components["Intercept"] = log_density(priors.get("Intercept"), posterior["Intercept_c"].values)
-        rows.append(("Intercept", "Intercept", sources["Intercept"], "Intercept", posterior["Intercept"].values))
+        rows.append(("Intercept", "Intercept", sources["Intercept"], "Intercept", posterior["Intercept"].values,
+                     priors.get("Intercept")))
     if "b" in posterior:
         b = posterior["b"]
         terms = [str(t) for t in b.coords[FIXED_DIM].values]
@@ -80,27 +81,28 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
         for t in terms:
             key = f"b:{t}"
             component = "b" if joint is not None and t in joint.terms else key
+            prior = priors.get("b", None, t)
             if component != "b":
-                components[key] = log_density(priors.get("b", None, t), b.sel({FIXED_DIM: t}).values)
-            rows.append((t, key, sources[key], component, b.sel({FIXED_DIM: t}).values))
+                components[key] = log_density(prior, b.sel({FIXED_DIM: t}).values)
+            rows.append((t, key, sources[key], component, b.sel({FIXED_DIM: t}).values, prior))
     for term, names in zip(spec.groups, block_names(spec)):
         if names.sd not in posterior:
             continue
         sd = posterior[names.sd]
         if names.column_dim not in sd.dims:
-            key = f"sd:{term.group}"
-            components[key] = log_density(priors.get("sd", term.group), sd.values)
-            rows.append((f"sd({term.group})", key, sources[key], key, sd.values))
+            key, prior = f"sd:{term.group}", priors.get("sd", term.group)
+            components[key] = log_density(prior, sd.values)
+            rows.append((f"sd({term.group})", key, sources[key], key, sd.values, prior))
             continue
         for col in sd.coords[names.column_dim].values:
             key = f"sd:{term.group}:{col}"
-            values = sd.sel({names.column_dim: col}).values
-            components[key] = log_density(priors.get("sd", term.group, str(col)), values)
-            rows.append((f"sd({term.group}: {col})", key, sources[key], key, values))
+            values, prior = sd.sel({names.column_dim: col}).values, priors.get("sd", term.group, str(col))
+            components[key] = log_density(prior, values)
+            rows.append((f"sd({term.group}: {col})", key, sources[key], key, values, prior))
     for name in get_family(spec.family).aux:
         if name in posterior and posterior[name].ndim == 2 and name in sources:
             components[name] = log_density(priors.get(name), posterior[name].values)
-            rows.append((name, name, sources[name], name, posterior[name].values))
+            rows.append((name, name, sources[name], name, posterior[name].values, priors.get(name)))
     return rows, components
 
 
@@ -165,22 +167,22 @@ def prior_sensitivity(fit: Fit, threshold: float = THRESHOLD) -> pd.DataFrame:
         index=pd.Index(labels, name="parameter"),
     )
     table.attrs["threshold"] = threshold
+    table.attrs["priors"] = {r[1]: r[5] for r in rows}
     return table
 
 
 def dominated_by_default(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of :func:`prior_sensitivity` where a default prior decides."""
-    return table[(table["diagnosis"] != "") & table["source"].str.startswith("default")]
+    out = table[(table["diagnosis"] != "") & table["source"].str.startswith("default")]
+    out.attrs = dict(table.attrs)
+    return out
 
 
-def advice(table: pd.DataFrame, priors: PriorTable) -> str:
+def advice(table: pd.DataFrame) -> str:
     """What to pass instead, naming the keys of the dominated parameters."""
     parts = []
     for key in table["key"]:
-        kind, *rest = key.split(":")
-        group = rest[0] if kind == "sd" and rest else None
-        term = rest[-1] if (kind == "b" or (kind == "sd" and len(rest) == 2)) else None
-        current = priors.get(kind, group, term)
+        current = table.attrs["priors"][key]
         if "sigma" in current.kwargs:
             wider = {k: (10 * v if k == "sigma" else v) for k, v in current.kwargs.items()}
             args = ", ".join(f"{k}={float(v):.3g}" for k, v in wider.items())
