@@ -39,8 +39,13 @@ def test_summary_names_a_deciding_default_prior():
     assert "'b:x': hb.Prior('Normal', mu=0, sigma=" in text
 
 
-def test_summary_stays_silent_on_a_well_identified_model(sleepstudy):
+def test_summary_stays_silent_on_a_well_identified_model(sleepstudy, monkeypatch):
+    from hierbayes.results import sensitivity
+
     fit = fit_quiet(hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy), **TINY)
+    with monkeypatch.context() as patch:  # data too large to check in passing: said so
+        patch.setattr(sensitivity, "SUMMARY_MAX_ELEMENTS", 0)
+        assert "Prior sensitivity: not checked here" in str(fit.summary())
     table = fit.prior_sensitivity()
     assert (table["diagnosis"] == "").all(), table
     assert "Prior sensitivity" not in str(fit.summary())
