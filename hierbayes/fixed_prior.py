@@ -6,7 +6,7 @@ through a few combinations, and an independent prior per column can then decide 
 estimates (Pinheiro & Bates' dialyzer model, a raw quartic interacted with blood flow:
 posterior means up to 2.4 posterior sd from lme4's).
 
-The default prior of the non-intercept coefficients ``b`` is instead joint::
+The default prior of the non-intercept coefficients ``b`` (two or more) is instead joint::
 
     b ~ MvNormal(0, s^2 n (Xc' W Xc)^-1),    s = 2.5 s_y
 
@@ -93,7 +93,8 @@ class JointFixedPrior:
         form = "= s^2 n (Xc'Xc)^-1 on the centred design" if self.centred else "(no intercept: R on the uncentred columns)"
         lines = [
             f"Sigma_b (default joint prior of {len(self.terms)} b terms): S R^-1 S {form},",
-            f"  S = diag(s / sd(x)), s = 2.5 s_y = {self.scale:.4g}, R = correlation of the columns; as",
+            f"  S = diag(s / sd(x)), s = 2.5 s_y = {self.scale:.4g} (s_y: sd(y) or the link-scale unit),",
+            "  R = correlation of the columns; as",
             "  rstanarm's QR = TRUE autoscaled prior. Equals Normal(0, s / sd(x)) per term for uncorrelated",
             "  terms; the sd shown is each term's marginal sd, widened by sqrt(VIF) for collinear terms.",
         ]
