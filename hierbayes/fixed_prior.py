@@ -4,7 +4,7 @@ Scaling each column alone (``Normal(0, 2.5 s_y / sd(x_j))``) ignores collinearit
 polynomial in ``x`` has columns that move together, the data inform their coefficients only
 through a few combinations, and an independent prior per column can then decide the
 estimates (Pinheiro & Bates' dialyzer model, a raw quartic interacted with blood flow:
-posterior means up to 2.4 posterior sd from lme4's).
+posterior means up to 2.4 posterior sd from lme4's; Orthodont's raw cubic by sex: 13).
 
 The default prior of the non-intercept coefficients ``b`` (two or more) is instead joint::
 
@@ -44,6 +44,8 @@ class JointFixedPrior:
         independent default would be), for display.
     scale : ``s = 2.5 s_y``.
     centred : whether the design was centred (models with an intercept).
+    subset_of : for the marginal over some terms (:meth:`restricted`), the number of terms
+        of the full prior; else 0.
     """
 
     terms: tuple[str, ...]
@@ -51,6 +53,7 @@ class JointFixedPrior:
     column_scales: np.ndarray
     scale: float
     centred: bool
+    subset_of: int = 0
 
     @property
     def marginal_sds(self) -> np.ndarray:
@@ -86,17 +89,21 @@ class JointFixedPrior:
             column_scales=self.column_scales[idx],
             scale=self.scale,
             centred=self.centred,
+            subset_of=self.subset_of or len(self.terms),
         )
 
     def describe(self) -> str:
         """A few lines for the prior table: the form, and the most widened terms."""
-        form = "= s^2 n (Xc'Xc)^-1 on the centred design" if self.centred else "(no intercept: R on the uncentred columns)"
+        form = "= s^2 n (Xc'Xc)^-1 on the centred design" if self.centred else "on the uncentred columns"
+        title = f"Sigma_b (default joint prior of {len(self.terms)} b terms)"
+        if self.subset_of:
+            title += f", the marginal over them of the joint prior of all {self.subset_of}"
         lines = [
-            f"Sigma_b (default joint prior of {len(self.terms)} b terms): S R^-1 S {form},",
-            f"  S = diag(s / sd(x)), s = 2.5 s_y = {self.scale:.4g} (s_y: sd(y) or the link-scale unit),",
-            "  R = correlation of the columns; as",
-            "  rstanarm's QR = TRUE autoscaled prior. Equals Normal(0, s / sd(x)) per term for uncorrelated",
-            "  terms; the sd shown is each term's marginal sd, widened by sqrt(VIF) for collinear terms.",
+            f"{title}:",
+            f"  S R^-1 S {form}; S = diag(s / sd(x)), s = 2.5 s_y = {self.scale:.4g} (s_y: sd(y) or",
+            "  the link-scale unit), R = correlation of the columns; as rstanarm's QR = TRUE autoscaled",
+            "  prior. It equals Normal(0, s / sd(x)) per term for uncorrelated terms; the sd shown is",
+            "  each term's marginal sd, widened by sqrt(VIF) for collinear terms.",
         ]
         wide = np.argsort(-self.widening)[:3]
         shown = [f"{self.terms[i]} x{self.widening[i]:.3g}" for i in wide if self.widening[i] > 1.05]
