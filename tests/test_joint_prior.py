@@ -110,6 +110,11 @@ def test_override_of_one_term_leaves_the_others_joint():
     draws = sample_prior(model.compile(), draws=4000, random_seed=4)["b"].values.reshape(-1, 3)
     assert abs(np.corrcoef(draws[:, 0], draws[:, 2])[0, 1]) < 0.05
     assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] < -0.9
+    # one default term left: no joint prior; independent priors of several families
+    mixed = hb.Model(formula, df, priors={"b:a": user, "b:x": hb.Prior("Normal", mu=0.0, sigma=2.0)})
+    assert mixed.priors.joint is None
+    draws = sample_prior(mixed.compile(), draws=4000, random_seed=5)["b"].values.reshape(-1, 3)
+    assert draws[:, 0].std() == pytest.approx(2.0, rel=0.06)
     # a class-wide override makes every term independent, with the user's prior
     every = hb.Model(formula, df, priors={"b": hb.Prior("Normal", mu=0.0, sigma=10.0)})
     assert every.priors.joint is None

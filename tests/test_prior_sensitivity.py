@@ -83,3 +83,8 @@ def test_joint_log_density_is_the_mvnormal_one():
     draws = rng.normal(size=(2, 5, 3))  # (chain, draw, term)
     diff = joint.log_density(draws) - stats.multivariate_normal(np.zeros(3), joint.covariance).logpdf(draws)
     np.testing.assert_allclose(diff, diff[0, 0], atol=1e-8)
+
+
+def test_log_density_refuses_a_correlation_prior():
+    with pytest.raises(hb.PriorError, match="no log density for a LKJ prior"):
+        log_density(hb.Prior("LKJ", eta=2.0), np.eye(2))

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import PriorError
 from ..families import get_family
 from ..params import FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
@@ -62,7 +63,9 @@ def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
             return (p["alpha"] - 1) * np.log(x) - p["beta"] * x
         case "Beta":
             return (p["alpha"] - 1) * np.log(x) + (p["beta"] - 1) * np.log1p(-x)
-    raise ValueError(f"no log density for {prior.dist}")  # LKJ: correlations are not checked
+    raise PriorError(
+        f"power-scaling has no log density for a {prior.dist} prior ({prior}); correlations are not checked"
+    )
 
 
 def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
