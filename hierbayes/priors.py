@@ -7,7 +7,9 @@ predictor with sd ``s_x`` (predictors are centred internally when there is an in
 class      default                                  note
 ========== ======================================== =========================================
 Intercept  Normal(mean(y), 2.5 s_y)                 on centred predictors
-b          Normal(0, 2.5 s_y / s_x)
+b          MvNormal(0, S R^-1 S), S = diag(2.5      joint over the b terms (two or more): see
+           s_y / s_x), R = correlation of the       below; one term: Normal(0, 2.5 s_y / s_x)
+           columns
 sd         HalfStudentT(3, s_y) / (3, s_y / s_x)    intercept / slope column of a group term
 cor        LKJ(2)                                   unstructured blocks; exchangeable: Beta(2,2)
 sigma      HalfStudentT(3, s_y)                     residual sd
@@ -42,8 +44,20 @@ Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, st
 (negbinomial, variance mu + mu^2/phi); ``shape`` Gamma(0.01, 0.01) (gamma). Ordinal
 thresholds are class ``Intercept`` with terms ``1``..``K-1`` (key ``"Intercept:2"`` for one).
 
+The joint ``b`` prior (:mod:`hierbayes.fixed_prior`) is ``s^2 n (Xc'Xc)^-1`` with ``s = 2.5
+s_y`` on the centred design: Zellner's unit-information g-prior, the same as rstanarm's
+autoscaled prior with ``QR = TRUE``. For uncorrelated columns it is the per-column
+``Normal(0, 2.5 s_y / s_x)``; a collinear column's marginal sd is that times ``sqrt(VIF)``,
+so the prior is equally weak in every direction of the coefficient space and the data
+decide even a raw polynomial with interactions. ``model.priors`` prints each term's marginal
+sd (``MvNormal(0, Sigma_b): sd=...``, source ``default (joint)``) and the form of ``Sigma_b``
+below the table; ``model.priors.joint`` holds the covariance.
+
 Overrides are a dict keyed by class (``"b"``), class and group (``"sd:school"``) or class,
-group and term (``"sd:school:lrt"``, ``"b:lrt"``); the most specific key wins.
+group and term (``"sd:school:lrt"``, ``"b:lrt"``); the most specific key wins. A ``"b"`` override gives every
+term that (independent) prior. A ``"b:x"`` override replaces the prior of ``x`` alone: ``x``
+gets it independently of the others, and the other terms keep the marginal of the joint
+default over them (their printed sds do not change; still joint among themselves).
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ from .design.offsets import response_less_offset
 from .design.types import Design
 from .errors import PriorError, did_you_mean
 from .families import get_family
+from .fixed_prior import JointFixedPrior, joint_fixed_prior
 from .params import ParamAddress
 
 # distribution -> (required parameters, optional parameters, positive parameters, support)
@@ -146,11 +161,20 @@ class ResolvedPrior:
     source: str  # "default" or the user key that set it
 
 
+#: Source of the b terms under the joint default prior.
+JOINT_SOURCE = "default (joint)"
+
+
 @dataclass(frozen=True)
 class PriorTable:
-    """All resolved priors of a model, printable like brms' ``prior_summary``."""
+    """All resolved priors of a model, printable like brms' ``prior_summary``.
+
+    ``joint`` is the default joint prior of the ``b`` terms whose source is
+    ``JOINT_SOURCE`` (their entries hold its marginals), or None.
+    """
 
     entries: tuple[ResolvedPrior, ...]
+    joint: JointFixedPrior | None = None
 
     def get(self, kind: str, group: str | None = None, term: str | None = None) -> Prior:
         for e in self.entries:
@@ -165,7 +189,9 @@ class PriorTable:
                 "class": e.address.kind,
                 "group": e.address.group or "",
                 "term": e.address.term or "",
-                "prior": str(e.prior),
+                "prior": f"MvNormal(0, Sigma_b): sd={_fmt(e.prior.kwargs['sigma'])}"
+                if e.source == JOINT_SOURCE
+                else str(e.prior),
                 "source": e.source,
             }
             for e in self.entries
@@ -173,13 +199,15 @@ class PriorTable:
         return pd.DataFrame(rows, columns=["class", "group", "term", "prior", "source"])
 
     def __str__(self) -> str:
-        return self.to_frame().to_string(index=False)
+        text = self.to_frame().to_string(index=False)
+        return text + "\n" + self.joint.describe() if self.joint is not None else text
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False)
+        note = f"<pre>{self.joint.describe()}</pre>" if self.joint is not None else ""
+        return self.to_frame().to_html(index=False) + note
 
 
 def _sd(x: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -352,6 +380,37 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
             entries.append(ResolvedPrior(addr, default, "default"))
         else:
             entries.append(ResolvedPrior(addr, overrides[chosen], f"user ({chosen})"))
-    return PriorTable(tuple(entries))
+    return _with_joint_b(design, entries)
+
+
+def default_joint_prior(design: Design) -> JointFixedPrior | None:
+    """The default joint prior of all non-intercept fixed effects (see
+    :mod:`hierbayes.fixed_prior`), or None with fewer than two of them."""
+    slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
+    _, scale = _scales(design)
+    centred = design.has_intercept or get_family(design.spec.family).thresholds
+    return joint_fixed_prior(
+        design.X[:, slope_idx], [design.fixed_names[j] for j in slope_idx], 2.5 * scale, _weights(design), centred
+    )
+
+
+def _with_joint_b(design: Design, entries: list[ResolvedPrior]) -> PriorTable:
+    """Give the b terms that kept their default the joint default prior (its marginal over
+    them when other terms were overridden); their entries hold the marginal Normal."""
+    kept = [e.address.term for e in entries if e.address.kind == "b" and e.source == "default"]
+    if len(kept) < 2:
+        return PriorTable(tuple(entries))
+    full = default_joint_prior(design)
+    if full is None:
+        return PriorTable(tuple(entries))
+    joint = full if len(kept) == len(full.terms) else full.restricted(kept)
+    sds = dict(zip(joint.terms, joint.marginal_sds))
+    out = [
+        ResolvedPrior(e.address, Prior("Normal", mu=0.0, sigma=float(sds[e.address.term])), JOINT_SOURCE)
+        if e.address.kind == "b" and e.address.term in sds
+        else e
+        for e in entries
+    ]
+    return PriorTable(tuple(out), joint)
 
 

@@ -138,8 +138,40 @@ class Fit:
             f"Intervals: {tables.interval_label(prob)}",
         )
         sections = list(self.model_sections(prob, exponentiate=exponentiate))
-        footer = ("Diagnostics: " + str(self.diagnostics),)
+        checked, sensitivity = self._sensitivity_sections()
+        sections += sensitivity
+        footer = ("Diagnostics: " + str(self.diagnostics), *checked)
         return Summary(header, tuple(sections), footer)
+
+    def prior_sensitivity(self, threshold: float = 0.05) -> pd.DataFrame:
+        """Power-scaling prior and likelihood sensitivity of the fixed effects, group sds and
+        family parameters, with a diagnosis per parameter (priorsense's; see
+        :func:`hierbayes.results.sensitivity.prior_sensitivity`)."""
+        from .sensitivity import prior_sensitivity
+
+        cached = getattr(self, "_sensitivity", None)
+        if cached is None or cached.attrs.get("threshold") != threshold:
+            cached = prior_sensitivity(self, threshold)
+            self._sensitivity = cached
+        return cached.copy()
+
+    def _sensitivity_sections(self) -> tuple[tuple[str, ...], list[Section]]:
+        """(footer note, sections): a section naming the parameters a default prior decides,
+        none when no default prior does; a note instead when the data are too large to check
+        in passing (then fit.prior_sensitivity() checks them)."""
+        from .sensitivity import SUMMARY_MAX_ELEMENTS, advice, dominated_by_default
+
+        post = self._idata.posterior
+        size = post.sizes["chain"] * post.sizes["draw"] * self.model.design.n_obs
+        if size > SUMMARY_MAX_ELEMENTS and getattr(self, "_sensitivity", None) is None:
+            return (f"Prior sensitivity: not checked here ({size:.2g} log-likelihood values); "
+                    "fit.prior_sensitivity() checks it",), []
+        flagged = dominated_by_default(self.prior_sensitivity())
+        if not len(flagged):
+            return (), []
+        table = flagged.reset_index()[["parameter", "prior", "likelihood", "diagnosis", "key"]]
+        table[["prior", "likelihood"]] = table[["prior", "likelihood"]].round(3)
+        return (), [Section("Prior sensitivity (power-scaling)", table, advice(flagged))]
 
     def _parameterization_line(self) -> tuple[str, ...]:
         """How each group term was sampled: centered, noncentered, marginal (integrated out

@@ -46,6 +46,7 @@ from .centring import (
     nested_parent,
     nesting,
 )
+from .fixed import fixed_coefficients
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
@@ -129,8 +130,7 @@ def _fixed_part(design: Design, priors: PriorTable) -> _Fixed:
     slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     b = None
     if slope_idx:
-        b_prior = _vector_prior(priors, [design.fixed_names[j] for j in slope_idx])
-        b = register("b", b_prior, dims=FIXED_DIM)
+        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
     if design.has_intercept:
         Xs = X[:, slope_idx]
         means = Xs.mean(axis=0)
@@ -140,13 +140,6 @@ def _fixed_part(design: Design, priors: PriorTable) -> _Fixed:
         return _Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)
     theta = b if b is not None else pt.zeros(0)
     return _Fixed(theta, np.ascontiguousarray(X[:, slope_idx]), False)
-
-
-def _vector_prior(priors: PriorTable, terms: list[str]):
-    from .blocks import _stacked
-
-    per_term = [priors.get("b", None, t) for t in terms]
-    return _stacked(per_term, "b")
 
 
 def _block_contribution(block: GroupBlock, u):
@@ -434,7 +427,7 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "blocks", "centring", "marginal", "likelihoods"):
+        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods"):
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
@@ -471,6 +464,8 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
         add(np.asarray(block.codes))
         add(np.asarray(block.X))
     add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))
+    if priors.joint is not None:
+        add((priors.joint.terms, np.asarray(priors.joint.covariance)))
     add(_source_digest())
     return h.hexdigest()
 

@@ -1,0 +1,204 @@
+"""Prior sensitivity by power-scaling (Kallioinen et al. 2024), with ArviZ's ``psense``.
+
+Each reported parameter's own prior (the joint ``b`` prior, a user's ``b:x`` prior, the
+intercept's, each group sd's, the residual sd's) is raised to a power near 1, and so is the
+likelihood; the change in the posterior (cumulative Jensen-Shannon distance per unit of
+log power, by Pareto-smoothed importance sampling: no refit) measures how much each
+decides the parameter. As priorsense: prior sensitivity >= 0.05 with likelihood sensitivity
+>= 0.05 is a prior-data conflict, without it a strong prior (or weak likelihood).
+
+The log priors are computed in numpy from the posterior draws and the resolved priors (up
+to constants, which cancel in the importance weights); the log-likelihood is the pointwise
+one of ``fit.idata`` summed per draw. Cost (4 x 1000 draws): sleepstudy 0.25 s, dialyzer
+(14 parameters) 0.18 s, gcse (4,059 rows) 1.6 s, mostly the log-likelihood, which
+``fit.loo()`` needs anyway. ``fit.summary()`` runs it up to ``SUMMARY_MAX_ELEMENTS``
+log-likelihood values and says when it did not.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import PriorError
+from ..families import get_family
+from ..params import FIXED_DIM, block_names
+from ..priors import JOINT_SOURCE, Prior, PriorTable
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+#: Sensitivity (CJS distance per unit of log power) above which a component decides.
+THRESHOLD = 0.05
+#: The summary checks sensitivity only up to this many draws x rows of log-likelihood.
+SUMMARY_MAX_ELEMENTS = 20_000_000
+CONFLICT = "prior-data conflict"
+STRONG = "strong prior / weak likelihood"
+
+
+def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
+    """Log density of ``prior`` at ``x`` up to an additive constant (elementwise)."""
+    p = {k: np.asarray(v, dtype=float) for k, v in prior.kwargs.items()}
+    x = np.asarray(x, dtype=float)
+    match prior.dist:
+        case "Normal":
+            return -0.5 * ((x - p["mu"]) / p["sigma"]) ** 2
+        case "StudentT":
+            return -(p["nu"] + 1) / 2 * np.log1p(((x - p["mu"]) / p["sigma"]) ** 2 / p["nu"])
+        case "Cauchy":
+            return -np.log1p(((x - p["alpha"]) / p["beta"]) ** 2)
+        case "HalfNormal":
+            return -0.5 * (x / p["sigma"]) ** 2
+        case "HalfStudentT":
+            return -(p["nu"] + 1) / 2 * np.log1p((x / p["sigma"]) ** 2 / p["nu"])
+        case "HalfCauchy":
+            return -np.log1p((x / p["beta"]) ** 2)
+        case "Exponential":
+            return -p["lam"] * x
+        case "Gamma":
+            return (p["alpha"] - 1) * np.log(x) - p["beta"] * x
+        case "Beta":
+            return (p["alpha"] - 1) * np.log(x) + (p["beta"] - 1) * np.log1p(-x)
+    raise PriorError(
+        f"power-scaling has no log density for a {prior.dist} prior ({prior}); correlations are not checked"
+    )
+
+
+def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
+    """(label, prior key, source, component, draws (chain, draw), prior) per checked parameter and
+    {component: log prior draws}."""
+    rows, components = [], {}
+    sources = {e.address.key(): e.source for e in priors.entries}
+    if "Intercept_c" in posterior and "Intercept" in sources:
+        components["Intercept"] = log_density(priors.get("Intercept"), posterior["Intercept_c"].values)
+        rows.append(("Intercept", "Intercept", sources["Intercept"], "Intercept", posterior["Intercept"].values,
+                     priors.get("Intercept")))
+    if "b" in posterior:
+        b = posterior["b"]
+        terms = [str(t) for t in b.coords[FIXED_DIM].values]
+        joint = priors.joint
+        if joint is not None:
+            draws = np.stack([b.sel({FIXED_DIM: t}).values for t in joint.terms], axis=-1)
+            components["b"] = joint.log_density(draws)
+        for t in terms:
+            key = f"b:{t}"
+            component = "b" if joint is not None and t in joint.terms else key
+            prior = priors.get("b", None, t)
+            if component != "b":
+                components[key] = log_density(prior, b.sel({FIXED_DIM: t}).values)
+            rows.append((t, key, sources[key], component, b.sel({FIXED_DIM: t}).values, prior))
+    for term, names in zip(spec.groups, block_names(spec)):
+        if names.sd not in posterior:
+            continue
+        sd = posterior[names.sd]
+        if names.column_dim not in sd.dims:
+            key, prior = f"sd:{term.group}", priors.get("sd", term.group)
+            components[key] = log_density(prior, sd.values)
+            rows.append((f"sd({term.group})", key, sources[key], key, sd.values, prior))
+            continue
+        for col in sd.coords[names.column_dim].values:
+            key = f"sd:{term.group}:{col}"
+            values, prior = sd.sel({names.column_dim: col}).values, priors.get("sd", term.group, str(col))
+            components[key] = log_density(prior, values)
+            rows.append((f"sd({term.group}: {col})", key, sources[key], key, values, prior))
+    for name in get_family(spec.family).aux:
+        if name in posterior and posterior[name].ndim == 2 and name in sources:
+            components[name] = log_density(priors.get(name), posterior[name].values)
+            rows.append((name, name, sources[name], name, posterior[name].values, priors.get(name)))
+    return rows, components
+
+
+def _summed_log_likelihood(fit: Fit) -> np.ndarray:
+    """log p(y | draw) summed over rows, (chain, draw)."""
+    tree = fit.idata
+    if "log_likelihood" in tree.children:
+        ll = tree["log_likelihood"]["y"]
+        return ll.sum([d for d in ll.dims if d not in ("chain", "draw")]).values
+    from ..predict.loglik import pointwise_log_likelihood
+
+    post = fit.posterior
+    step = max(1, 2_000_000 // max(1, fit.model.design.n_obs))
+    parts = [
+        pointwise_log_likelihood(post.isel(draw=slice(i, i + step)), fit.spec, fit.model.design).sum("obs").values
+        for i in range(0, post.sizes["draw"], step)
+    ]
+    return np.concatenate(parts, axis=1)
+
+
+def prior_sensitivity(fit: Fit, threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Power-scaling sensitivity of the fixed effects, group sds and family parameters.
+
+    Returns
+    -------
+    DataFrame
+        One row per parameter (index): ``prior`` and ``likelihood`` sensitivity,
+        ``diagnosis`` ("prior-data conflict", "strong prior / weak likelihood" or ""),
+        ``source`` of its prior ("default", "default (joint)", "user (...)") and the
+        ``key`` that overrides it in ``Model(priors={...})``.
+    """
+    from arviz_stats import psense
+
+    posterior = fit.posterior
+    rows, components = _rows(posterior, fit.spec, fit.model.priors)
+    columns = ["prior", "likelihood", "diagnosis", "source", "key"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    labels = [r[0] for r in rows]
+    theta = xr.DataArray(np.stack([r[4] for r in rows], axis=-1), dims=("chain", "draw", "parameter"),
+                         coords={"parameter": labels})
+    sample = ("chain", "draw")
+    tree = xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"theta": theta}),
+        "log_prior": xr.Dataset({c: (sample, v) for c, v in components.items()}),
+        "log_likelihood": xr.Dataset({"y": (sample, _summed_log_likelihood(fit))}),
+    })
+    likelihood = psense(tree, var_names=["theta"], group="likelihood")["theta"].values
+    prior = np.full(len(rows), np.nan)
+    for component in components:
+        idx = [i for i, r in enumerate(rows) if r[3] == component]
+        sens = psense(tree, var_names=["theta"], group="prior", group_var_names=[component],
+                      coords={"parameter": [labels[i] for i in idx]})["theta"].values
+        prior[idx] = sens
+    diagnosis = [
+        (CONFLICT if lik >= threshold else STRONG) if pri >= threshold else ""
+        for pri, lik in zip(prior, likelihood)
+    ]
+    table = pd.DataFrame(
+        {"prior": prior, "likelihood": likelihood, "diagnosis": diagnosis,
+         "source": [r[2] for r in rows], "key": [r[1] for r in rows]},
+        index=pd.Index(labels, name="parameter"),
+    )
+    table.attrs["threshold"] = threshold
+    table.attrs["priors"] = {r[1]: r[5] for r in rows}
+    return table
+
+
+def dominated_by_default(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`prior_sensitivity` where a default prior decides."""
+    out = table[(table["diagnosis"] != "") & table["source"].str.startswith("default")]
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def advice(table: pd.DataFrame) -> str:
+    """What to pass instead, naming the keys of the dominated parameters."""
+    parts = []
+    for key in table["key"]:
+        current = table.attrs["priors"][key]
+        if "sigma" in current.kwargs:
+            wider = {k: (10 * v if k == "sigma" else v) for k, v in current.kwargs.items()}
+            args = ", ".join(f"{k}={float(v):.3g}" for k, v in wider.items())
+            parts.append(f"'{key}': hb.Prior({current.dist!r}, {args})")
+        else:
+            parts.append(f"'{key}': hb.Prior(...)")
+    joint = "; model.priors shows the joint b prior" if JOINT_SOURCE in set(table["source"]) else ""
+    text = (
+        f"Default priors decide these parameters (power-scaling sensitivity >= "
+        f"{table.attrs.get('threshold', THRESHOLD)}{joint}). If that is not intended, pass wider "
+        "priors, e.g. priors={" + ", ".join(parts) + "}; fit.prior_sensitivity() has the full table."
+    )
+    return textwrap.fill(text, width=98, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)

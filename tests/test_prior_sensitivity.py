@@ -1,0 +1,90 @@
+"""Power-scaling prior sensitivity (issue 13, item 4): flagged when a prior decides, said in
+the summary when that prior is a default, silent otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import fit_quiet
+
+import hierbayes as hb
+from hierbayes.results.sensitivity import CONFLICT, STRONG, log_density
+
+TINY = dict(chains=2, draws=200, tune=200)
+
+
+def test_tight_prior_is_flagged_and_defaults_are_silent(sleepstudy):
+    tight = hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy,
+                     priors={"b:Days": hb.Prior("Normal", mu=0.0, sigma=0.01)})
+    table = fit_quiet(tight, **TINY).prior_sensitivity()
+    assert table.loc["Days", "diagnosis"] in (CONFLICT, STRONG)
+    assert table.loc["Days", "source"] == "user (b:Days)"
+    assert table.loc["Days", "key"] == "b:Days"
+    others = table.drop(index="Days")
+    assert (others["diagnosis"] == "").all(), others
+    assert set(others.index) == {"Intercept", "sd(Subject: Intercept)", "sd(Subject: Days)", "sigma"}
+
+
+def test_summary_names_a_deciding_default_prior():
+    # complete separation: the likelihood pushes the slope of x to infinity, the default prior stops it
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    df = pd.DataFrame({"y": (x > 0).astype(int), "x": x, "z": rng.normal(size=60),
+                       "g": np.repeat([f"g{i}" for i in range(6)], 10), "h": "a"})
+    fit = fit_quiet(hb.Model("y ~ x + z + (1 | g:h)", df, family="bernoulli"), **TINY)  # ':' in keys
+    assert fit.prior_sensitivity().loc["x", "diagnosis"] in (CONFLICT, STRONG)
+    text = " ".join(str(fit.summary()).split())
+    assert "Prior sensitivity (power-scaling)" in text
+    assert "'b:x': hb.Prior('Normal', mu=0, sigma=" in text
+
+
+def test_summary_stays_silent_on_a_well_identified_model(sleepstudy, monkeypatch):
+    from hierbayes.results import sensitivity
+
+    fit = fit_quiet(hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy), **TINY)
+    with monkeypatch.context() as patch:  # data too large to check in passing: said so
+        patch.setattr(sensitivity, "SUMMARY_MAX_ELEMENTS", 0)
+        assert "Prior sensitivity: not checked here" in str(fit.summary())
+    table = fit.prior_sensitivity()
+    assert (table["diagnosis"] == "").all(), table
+    assert "Prior sensitivity" not in str(fit.summary())
+
+
+@pytest.mark.parametrize(
+    "prior, scipy_name, args",
+    [
+        (hb.Prior("Normal", mu=1.0, sigma=2.0), "norm", dict(loc=1.0, scale=2.0)),
+        (hb.Prior("StudentT", nu=3.0, mu=1.0, sigma=2.0), "t", dict(df=3.0, loc=1.0, scale=2.0)),
+        (hb.Prior("HalfStudentT", nu=3.0, sigma=2.0), "t", dict(df=3.0, scale=2.0)),
+        (hb.Prior("HalfNormal", sigma=2.0), "halfnorm", dict(scale=2.0)),
+        (hb.Prior("HalfCauchy", beta=2.0), "halfcauchy", dict(scale=2.0)),
+        (hb.Prior("Gamma", alpha=2.0, beta=0.5), "gamma", dict(a=2.0, scale=2.0)),
+        (hb.Prior("Exponential", lam=0.5), "expon", dict(scale=2.0)),
+    ],
+)
+def test_log_density_matches_scipy_up_to_a_constant(prior, scipy_name, args):
+    from scipy import stats
+
+    x = np.array([0.3, 1.0, 2.5, 7.0])
+    diff = log_density(prior, x) - getattr(stats, scipy_name).logpdf(x, **args)
+    np.testing.assert_allclose(diff, diff[0], atol=1e-10)
+
+
+def test_joint_log_density_is_the_mvnormal_one():
+    from scipy import stats
+
+    from hierbayes.fixed_prior import joint_fixed_prior
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=50)
+    X = np.column_stack([x, x**2 + 0.1 * rng.normal(size=50), rng.normal(size=50)])
+    joint = joint_fixed_prior(X, ["a", "b", "c"], 2.0, None, centred=True)
+    draws = rng.normal(size=(2, 5, 3))  # (chain, draw, term)
+    diff = joint.log_density(draws) - stats.multivariate_normal(np.zeros(3), joint.covariance).logpdf(draws)
+    np.testing.assert_allclose(diff, diff[0, 0], atol=1e-8)
+
+
+def test_log_density_refuses_a_correlation_prior():
+    with pytest.raises(hb.PriorError, match="no log density for a LKJ prior"):
+        log_density(hb.Prior("LKJ", eta=2.0), np.eye(2))
