@@ -55,6 +55,11 @@ def reference_label(case: Case) -> str:
     return engine
 
 
+def cpu(out: Outcome) -> str:
+    text = _num(out.cpu_seconds, ".0f")
+    return f" ({text})" if text else ""
+
+
 def table(outcomes: list[tuple[Case, Outcome]]) -> str:
     head = ("| model | kinds | reference | max \\|z\\| (term) | divergences | R-hat | min ESS | seconds (CPU) | holds |\n"
             "|---|---|---|---|---|---|---|---|---|\n")
@@ -65,16 +70,16 @@ def table(outcomes: list[tuple[Case, Outcome]]) -> str:
         holds = "yes" if out.holds else "no: " + "; ".join(out.failures).replace("|", "\\|")
         lines.append(f"| {model.replace('|', chr(92) + '|')} | {', '.join(case.kinds)} | {reference_label(case)} | "
                      f"{z.replace('|', chr(92) + '|')} | {'' if out.divergences is None else out.divergences} | "
-                     f"{_num(out.max_rhat, '.3f')} | {_num(out.min_ess, '.0f')} | {_num(out.seconds, '.1f')} ({_num(out.cpu_seconds, '.0f')}) | {holds} |")
+                     f"{_num(out.max_rhat, '.3f')} | {_num(out.min_ess, '.0f')} | {_num(out.seconds, '.1f')}{cpu(out)} | {holds} |")
     return head + "\n".join(lines) + "\n"
 
 
-def write_table(outcomes: list[tuple[Case, Outcome]], out: str, total: float, note: str = "") -> None:
+def write_table(outcomes: list[tuple[Case, Outcome]], out: str, total: str, note: str = "") -> None:
     held = sum(o.holds for _, o in outcomes)
     text = table(outcomes)
     summary = (f"{held} of {len(outcomes)} cases hold (0 divergences, R-hat <= {MAX_RHAT}, min bulk ESS >= "
                f"{MIN_ESS}, every fixed effect within {MAX_Z} posterior sd of the reference); "
-               f"{total:.0f} s wall in one process.")
+               f"{total}.")
     print(text + "\n" + summary)
     if out:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -114,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                 records[record["case"]] = record
         outcomes = [(dataclasses.replace(c, formula=records[c.name].get("formula", c.formula)), Outcome.from_record(records[c.name]))
                     for c in CASES if c.name in records and (not names or c.name in names)]
-        write_table(outcomes, args.out, sum(o.seconds for _, o in outcomes), args.note)
+        seconds = sum(o.seconds for _, o in outcomes if math.isfinite(o.seconds))
+        write_table(outcomes, args.out, f"{seconds:.0f} s wall summed over the cases", args.note)
         return 0
     overrides = dict(item.split("=", 1) for item in args.formula)
     unknown = sorted(set(overrides) - {c.name for c in CASES})
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.jsonl:
             with open(args.jsonl, "a") as fh:
                 fh.write(json.dumps(out.to_record(case.formula), default=float) + "\n")
-    write_table(outcomes, args.out, time.perf_counter() - total_start, args.note)
+    write_table(outcomes, args.out, f"{time.perf_counter() - total_start:.0f} s wall in one process", args.note)
     return 0
 
 

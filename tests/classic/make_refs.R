@@ -140,6 +140,10 @@ run_merMod("oxboys", "lmer(height ~ age + I(age^2) + (age | Subject), data = d)"
 run_merMod("pixel", "lmer(pixel ~ day + I(day^2) + (day | Dog) + (1 | Dog:Side), data = d)", as.data.frame(nlme::Pixel))
 run_merMod("chickweight", "lmer(weight ~ Diet * (Time + I(Time^2)) + (Time | Chick), data = d)",
            as.data.frame(ChickWeight))
+# a raw quartic growth curve per diet: strongly collinear columns (Time^3, Time^4 and their interactions)
+run_merMod("chickweight_quartic",
+           "lmer(weight ~ Diet * (Time + I(Time^2) + I(Time^3) + I(Time^4)) + (Time | Chick), data = d)",
+           as.data.frame(ChickWeight))
 run_merMod("cake", "lmer(angle ~ recipe + temp + (1 | recipe:replicate), data = d)",
            lme4::cake[, c("angle", "recipe", "temp", "replicate")])
 run_merMod("early", "lmer(cog ~ age * trt + (1 | id), data = d)", mlmRev::Early)
