@@ -1,0 +1,1 @@
+"""The classic-analysis suite: cases, data and R references (see cases.py)."""
