@@ -1,6 +1,11 @@
 """Save and load fits: one netCDF file with the draws, the spec, the priors, the sampling
 settings and the training data (so encoders are rebuilt exactly).
 
+The pointwise log-likelihood is not stored unless asked (``fit.save(path, log_likelihood=True)``):
+a loaded fit recomputes it exactly from the draws, the spec and the data. Arrays of draws and
+data are compressed losslessly (deflate after byte shuffling; float64 kept exact), so the file
+stays an ordinary netCDF-4 file any reader opens.
+
 Every saved file carries a checksum of its content (:mod:`.integrity`), verified on load.
 Saving is atomic: the file is written under a temporary name in the same directory, flushed
 to disk and then renamed over the target, so an exception, a Ctrl-C or a crash mid-save
@@ -30,6 +35,13 @@ META_GROUP = "hierbayes"
 DATA_GROUP = "hierbayes_data"
 _NA_SUFFIX = ".__na__"  # boolean companion of a text column: which rows were missing
 _INDEX_PREFIX = "__index__"  # row coordinates holding the data's index labels, one per level
+#: Deflate level: on float64 draws 4 is within 0.5% of level 9 at a twentieth of its time.
+COMPRESSION_LEVEL = 4
+#: Arrays smaller than this stay uncompressed and contiguous (the HDF5 chunk index of a
+#: compressed array costs more than compression saves on them).
+MIN_COMPRESSED_BYTES = 16 * 1024
+#: Upper bound on the bytes of one compressed chunk (chunks are read whole on load).
+CHUNK_BYTES = 1 << 20
 
 
 def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
@@ -162,8 +174,48 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def save_fit(fit, path) -> None:
+def _chunk_shape(shape: tuple[int, ...], itemsize: int, dims: tuple) -> tuple[int, ...]:
+    """One chain per chunk, then the largest dimension halved until a chunk holds at most
+    :data:`CHUNK_BYTES`."""
+    chunks = list(shape)
+    if dims and dims[0] == "chain":
+        chunks[0] = 1
+    while int(np.prod(chunks)) * itemsize > CHUNK_BYTES:
+        largest = int(np.argmax(chunks))
+        chunks[largest] = -(-chunks[largest] // 2)
+    return tuple(chunks)
+
+
+def compression_encoding(tree: xr.DataTree) -> dict[str, dict[str, dict]]:
+    """netCDF encodings (``DataTree.to_netcdf(encoding=...)``) that compress every numeric
+    array of at least :data:`MIN_COMPRESSED_BYTES` losslessly: deflate with byte shuffling,
+    dtype unchanged."""
+    encoding: dict[str, dict[str, dict]] = {}
+    for node in tree.subtree:
+        group: dict[str, dict] = {}
+        for name, var in node.to_dataset(inherit=False).variables.items():
+            if var.dtype.kind not in "biuf" or var.nbytes < MIN_COMPRESSED_BYTES:
+                continue
+            group[str(name)] = {
+                "zlib": True,
+                "complevel": COMPRESSION_LEVEL,
+                "shuffle": True,
+                "chunksizes": _chunk_shape(var.shape, var.dtype.itemsize, var.dims),
+            }
+        if group:
+            encoding[node.path] = group
+    return encoding
+
+
+def save_fit(fit, path, *, log_likelihood: bool = False) -> None:
     """Write ``fit`` to ``path`` atomically: a crash mid-write leaves any old file intact.
+
+    Parameters
+    ----------
+    fit : the :class:`~hierbayes.results.fit.Fit` to save.
+    path : the file to write (replaced if it exists).
+    log_likelihood : also store the pointwise log-likelihood (by default it is left out and
+        recomputed when a loaded fit needs it).
 
     Raises
     ------
@@ -176,7 +228,7 @@ def save_fit(fit, path) -> None:
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
     model = fit.model
     meta = _meta(fit)
-    tree = fit.idata.copy()
+    tree = fit.stored_idata(log_likelihood=log_likelihood)
     tree[META_GROUP] = xr.DataTree(xr.Dataset(attrs={"meta": json.dumps(meta)}))
     tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(model.data[_used_columns(model)]))
     try:
@@ -185,7 +237,7 @@ def save_fit(fit, path) -> None:
         raise FitFileError(f"cannot save the fit to {str(path)!r}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
+        tree.to_netcdf(tmp, engine="h5netcdf", encoding=compression_encoding(tree))
         append_checksum(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
