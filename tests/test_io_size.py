@@ -7,12 +7,14 @@ import warnings
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
 import hierbayes as hb
 from hierbayes.errors import FitFileError
 from hierbayes.results.diagnostics import ConvergenceWarning
+from hierbayes.results import io as fit_io
 from hierbayes.results.integrity import UnverifiedFitWarning
 
 from conftest import fit_quiet
@@ -131,3 +133,34 @@ def test_damage_in_a_compressed_array_is_named(saved, tmp_path) -> None:
     path.write_bytes(bytes(raw))
     with pytest.raises(FitFileError, match=r"does not match the checksum.*arrays posterior/re_school"):
         hb.load(path)
+
+
+def test_text_and_categories_are_stored_as_codes() -> None:
+    data = pd.DataFrame({
+        "school": pd.Categorical(["b", "a", None, "b"], categories=["b", "a", "c"], ordered=True),
+        "note": ["x", None, "", "x"],
+        "y": [1.0, 2.0, 3.0, 4.0],
+    })
+    ds = fit_io._data_to_dataset(data)
+    assert ds["school"].dtype == np.int32 and ds["note"].dtype == np.int32
+    assert ds["school"].values.tolist() == [0, 1, -1, 0]
+    back = fit_io._dataset_to_data(ds)
+    pd.testing.assert_frame_equal(back[["school", "y"]], data[["school", "y"]])
+    assert back["note"].tolist() == ["x", None, "", "x"]
+
+
+def test_data_saved_as_text_labels_still_load() -> None:
+    """The data group as hierbayes wrote it before codes: labels, "" and a missing-value flag."""
+    old = xr.Dataset(
+        {
+            "school": ("row", np.array(["b", "a", "", "b"]), {"categories": '["b", "a", "c"]', "ordered": 0}),
+            "school.__na__": ("row", np.array([False, False, True, False])),
+            "note": ("row", np.array(["x", "", "", "x"]), {"dtype": "str"}),
+            "note.__na__": ("row", np.array([False, True, False, False])),
+        },
+        attrs={"columns": '["school", "note"]'},
+    )
+    back = fit_io._dataset_to_data(old)
+    assert back["school"].tolist()[:2] == ["b", "a"] and pd.isna(back["school"][2])
+    assert list(back["school"].cat.categories) == ["b", "a", "c"]
+    assert back["note"].tolist() == ["x", None, "", "x"]
