@@ -19,8 +19,9 @@ from hierbayes.results.integrity import UnverifiedFitWarning
 
 from conftest import fit_quiet
 
-#: Measured on this fixture: 1.2 (compressed file 0.73 MB, uncompressed 0.88 MB); the
-#: draws of the group effects are random float64 and compress least.
+#: Measured on this fixture: 1.13 (compressed file 0.58 MB, the same tree uncompressed
+#: 0.66 MB). Lossless compression of float64 draws gains little: only the sign, exponent and
+#: leading mantissa bits repeat; the big saving is leaving the log-likelihood out.
 MIN_COMPRESSION_FACTOR = 1.1
 
 
@@ -135,7 +136,7 @@ def test_damage_in_a_compressed_array_is_named(saved, tmp_path) -> None:
         hb.load(path)
 
 
-def test_text_and_categories_are_stored_as_codes() -> None:
+def test_text_and_categories_are_stored_as_codes_and_old_labels_still_read() -> None:
     data = pd.DataFrame({
         "school": pd.Categorical(["b", "a", None, "b"], categories=["b", "a", "c"], ordered=True),
         "note": ["x", None, "", "x"],
@@ -147,10 +148,7 @@ def test_text_and_categories_are_stored_as_codes() -> None:
     back = fit_io._dataset_to_data(ds)
     pd.testing.assert_frame_equal(back[["school", "y"]], data[["school", "y"]])
     assert back["note"].tolist() == ["x", None, "", "x"]
-
-
-def test_data_saved_as_text_labels_still_load() -> None:
-    """The data group as hierbayes wrote it before codes: labels, "" and a missing-value flag."""
+    # the data group as hierbayes wrote it before codes: labels, "" and a missing-value flag
     old = xr.Dataset(
         {
             "school": ("row", np.array(["b", "a", "", "b"]), {"categories": '["b", "a", "c"]', "ordered": 0}),
