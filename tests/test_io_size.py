@@ -56,6 +56,21 @@ def _read_plain(path) -> xr.DataTree:
         )
 
 
+def _as_text_labels(ds: xr.Dataset) -> xr.Dataset:
+    """A data group as format 1 stored it: text labels, "" plus a flag for missing values."""
+    frame = fit_io._dataset_to_data(ds)
+    old = ds.copy()
+    for name in list(ds.data_vars):
+        if ds[name].attrs.get("stored") != "codes":
+            continue
+        attrs = {k: v for k, v in ds[name].attrs.items() if k != "stored"}
+        missing = frame[name].isna().to_numpy()
+        old[name] = xr.DataArray(frame[name].astype(str).where(~missing, "").to_numpy(dtype=str), dims="row", attrs=attrs)
+        if missing.any():
+            old[name + ".__na__"] = xr.DataArray(missing, dims="row")
+    return old.drop_vars([v for v in ds.variables if str(v).endswith(".__values__")])
+
+
 def test_log_likelihood_left_out_by_default(fitted, saved) -> None:
     assert "log_likelihood" not in _groups(saved)
     assert {"posterior", "sample_stats", "observed_data", "hierbayes", "hierbayes_data"} <= set(_groups(saved))
@@ -111,11 +126,18 @@ def test_old_format_file_loads_and_saves_small(fitted, saved, tmp_path) -> None:
     """As hierbayes wrote fits before: log-likelihood stored, nothing compressed, no checksum."""
     old = tmp_path / "old.nc"
     tree = _read_plain(saved)
+    assert fit_io.FORMAT == "hierbayes-fit/2"
+    meta = tree[fit_io.META_GROUP].attrs["meta"]
+    tree[fit_io.META_GROUP].attrs["meta"] = meta.replace(fit_io.FORMAT, "hierbayes-fit/1")
     tree["log_likelihood"] = fitted.idata["log_likelihood"].copy()
+    labels = _as_text_labels(tree[fit_io.DATA_GROUP].to_dataset())
+    assert labels["school"].dtype.kind == "U"
+    tree[fit_io.DATA_GROUP] = xr.DataTree(labels)
     tree.to_netcdf(old, engine="h5netcdf")
     with pytest.warns(UnverifiedFitWarning):
         loaded = hb.load(old)
     np.testing.assert_array_equal(loaded.posterior["re_school"].values, fitted.posterior["re_school"].values)
+    pd.testing.assert_frame_equal(loaded.model.data, fitted.model.data[loaded.model.data.columns])
     assert abs(loaded.loo().elpd - fitted.loo().elpd) <= 1e-10
     again = tmp_path / "again.nc"
     loaded.save(again)

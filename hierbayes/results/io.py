@@ -30,7 +30,11 @@ from ..errors import FitFileError, HierbayesError
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from .integrity import append_checksum, verify_checksum, warn_unverified
 
-FORMAT = "hierbayes-fit/1"
+#: Version 2 stores text and categorical data columns as integer codes; a reader of
+#: version 1 would misread them, so it refuses the file by its format instead.
+FORMAT = "hierbayes-fit/2"
+#: Formats this version loads (version 1: data as text labels, log-likelihood stored).
+READABLE_FORMATS = ("hierbayes-fit/1", FORMAT)
 META_GROUP = "hierbayes"
 DATA_GROUP = "hierbayes_data"
 _NA_SUFFIX = ".__na__"  # boolean companion of a text column: which rows were missing
@@ -324,9 +328,10 @@ def load_fit(path):
         meta = json.loads(tree[META_GROUP].attrs["meta"])
     except (KeyError, TypeError, ValueError) as exc:
         raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
+        readable = " and ".join(repr(f) for f in READABLE_FORMATS)
         raise FitFileError(
-            f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {FORMAT!r}"
+            f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {readable}"
         )
     try:
         data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
