@@ -136,3 +136,7 @@ def test_fit_writes_a_report_folder(capsys, tmp_path):
 
     saved = hb.load(out_dir / "fit.nc")
     assert saved.posterior["sigma"].shape == (2, 60)
+    import xarray as xr
+
+    with xr.open_datatree(out_dir / "fit.nc", engine="h5netcdf") as tree:  # recomputed on load
+        assert "log_likelihood" not in tree.children

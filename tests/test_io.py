@@ -158,7 +158,7 @@ def test_load_other_format_version_and_damaged_metadata(fitted, tmp_path) -> Non
     future = tree.copy()
     future[fit_io.META_GROUP].attrs["meta"] = meta.replace(fit_io.FORMAT, "hierbayes-fit/99")
     future.to_netcdf(tmp_path / "future.nc", engine="h5netcdf")
-    with pytest.raises(FitFileError, match=r"format 'hierbayes-fit/99'; this version of hierbayes reads 'hierbayes-fit/1'"):
+    with pytest.raises(FitFileError, match=r"format 'hierbayes-fit/99'; this version of hierbayes reads 'hierbayes-fit/1' and 'hierbayes-fit/2'"):
         hb.load(tmp_path / "future.nc")
 
     broken = tree.copy()

@@ -20,6 +20,10 @@ from .report import Section, Summary, fixed_section, icc_section, varcorr_sectio
 if TYPE_CHECKING:  # the Model is only needed for predictions and saving
     from ..model import Model
 
+#: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
+#: when read, so ``fit.save`` leaves them out unless asked.
+RECOMPUTED_GROUPS = ("log_likelihood",)
+
 
 @dataclass(frozen=True)
 class SamplingInfo:
@@ -68,6 +72,21 @@ class Fit:
     @idata.setter
     def idata(self, tree: xr.DataTree) -> None:
         self._idata = tree
+
+    def stored_idata(self, log_likelihood: bool = False) -> xr.DataTree:
+        """The DataTree that :meth:`save` writes: every group held except those recomputed on
+        demand (:data:`RECOMPUTED_GROUPS`, the pointwise log-likelihood), which is computed
+        and included only with ``log_likelihood=True``."""
+        if log_likelihood:
+            from ..predict.compare import log_likelihood as pointwise
+
+            pointwise(self)  # attaches it, whatever its size
+            return self._idata.copy()
+        keep = {f"/{name}": child.to_dataset() for name, child in self._idata.children.items()
+                if name not in RECOMPUTED_GROUPS}
+        tree = xr.DataTree.from_dict(keep)
+        tree.attrs = dict(self._idata.attrs)
+        return tree
 
     @property
     def spec(self) -> ModelSpec:
@@ -197,11 +216,15 @@ class Fit:
                 pass
         return out
 
-    def save(self, path) -> None:
-        """Save draws, spec, priors and training data to one netCDF file (atomically)."""
+    def save(self, path, *, log_likelihood: bool = False) -> None:
+        """Save draws, spec, priors and training data to one compressed netCDF file
+        (atomically, with a checksum).
+
+        The pointwise log-likelihood is left out (a loaded fit recomputes it exactly when
+        ``loo()`` or ``idata`` asks); ``log_likelihood=True`` stores it too."""
         from .io import save_fit
 
-        save_fit(self, path)
+        save_fit(self, path, log_likelihood=log_likelihood)
 
     def poststratify(self, table, by=None, *, new_groups: str = "sample", random_seed=None):
         """MRP: poststratified estimates for subgroups of a population table.

@@ -168,7 +168,8 @@ def verify_checksum(path: str | Path) -> bool:
 
 
 def _stored_ranges(path: Path) -> list[tuple[str, int, int]]:
-    """(name, first byte, end byte) of every contiguous dataset h5py can locate."""
+    """(name, first byte, end byte) of every contiguous dataset and of every chunk of a
+    chunked (compressed) dataset that h5py can locate."""
     import h5py
 
     out: list[tuple[str, int, int]] = []
@@ -178,6 +179,10 @@ def _stored_ranges(path: Path) -> list[tuple[str, int, int]]:
                 offset = obj.id.get_offset()  # None for chunked or empty datasets
                 if offset is not None:
                     out.append((name, int(offset), int(offset) + obj.id.get_storage_size()))
+                elif obj.chunks is not None:
+                    for i in range(obj.id.get_num_chunks()):
+                        chunk = obj.id.get_chunk_info(i)
+                        out.append((name, int(chunk.byte_offset), int(chunk.byte_offset) + int(chunk.size)))
         f.visititems(visit)
     return out
 

@@ -1,6 +1,11 @@
 """Save and load fits: one netCDF file with the draws, the spec, the priors, the sampling
 settings and the training data (so encoders are rebuilt exactly).
 
+The pointwise log-likelihood is not stored unless asked (``fit.save(path, log_likelihood=True)``):
+a loaded fit recomputes it exactly from the draws, the spec and the data. Arrays of draws and
+data are compressed losslessly (deflate after byte shuffling; float64 kept exact), so the file
+stays an ordinary netCDF-4 file any reader opens.
+
 Every saved file carries a checksum of its content (:mod:`.integrity`), verified on load.
 Saving is atomic: the file is written under a temporary name in the same directory, flushed
 to disk and then renamed over the target, so an exception, a Ctrl-C or a crash mid-save
@@ -25,11 +30,24 @@ from ..errors import FitFileError, HierbayesError
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from .integrity import append_checksum, verify_checksum, warn_unverified
 
-FORMAT = "hierbayes-fit/1"
+#: Version 2 stores text and categorical data columns as integer codes; a reader of
+#: version 1 would misread them, so it refuses the file by its format instead.
+FORMAT = "hierbayes-fit/2"
+#: Formats this version loads (version 1: data as text labels, log-likelihood stored).
+READABLE_FORMATS = ("hierbayes-fit/1", FORMAT)
 META_GROUP = "hierbayes"
 DATA_GROUP = "hierbayes_data"
 _NA_SUFFIX = ".__na__"  # boolean companion of a text column: which rows were missing
+_VALUES_SUFFIX = ".__values__"  # the distinct labels of a text column stored as codes
+_CODES = "codes"
 _INDEX_PREFIX = "__index__"  # row coordinates holding the data's index labels, one per level
+#: Deflate level: on float64 draws 4 is within 0.5% of level 9 at a twentieth of its time.
+COMPRESSION_LEVEL = 4
+#: Arrays smaller than this stay uncompressed and contiguous (the HDF5 chunk index of a
+#: compressed array costs more than compression saves on them).
+MIN_COMPRESSED_BYTES = 16 * 1024
+#: Upper bound on the bytes of one compressed chunk (chunks are read whole on load).
+CHUNK_BYTES = 1 << 20
 
 
 def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
@@ -38,19 +56,25 @@ def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
         s = df[col]
         name = str(col)
         missing = s.isna().to_numpy()
+        # text and categories are stored as integer codes (-1: missing), which compress to
+        # a few bytes per row; one text label per row costs HDF5 16 bytes and more
         if isinstance(s.dtype, pd.CategoricalDtype):
-            attrs = {"categories": json.dumps([str(c) for c in s.cat.categories]), "ordered": int(s.cat.ordered)}
-            values = s.astype(str).where(~missing, "").to_numpy(dtype=str)
+            attrs = {
+                "categories": json.dumps([str(c) for c in s.cat.categories]),
+                "ordered": int(s.cat.ordered),
+                "stored": _CODES,
+            }
+            ds[name] = xr.DataArray(s.cat.codes.to_numpy().astype(np.int32), dims="row", attrs=attrs)
         elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-            attrs = {"dtype": str(s.dtype)}
             # nullable extension types (Int64, boolean) are stored as floats with NaN
             values = s.to_numpy() if isinstance(s.dtype, np.dtype) else s.to_numpy(dtype=float, na_value=np.nan)
+            ds[name] = xr.DataArray(values, dims="row", attrs={"dtype": str(s.dtype)})
         else:
-            attrs = {"dtype": "str"}
-            values = s.astype(str).where(~missing, "").to_numpy(dtype=str)
-        ds[name] = xr.DataArray(values, dims="row", attrs=attrs)
-        if missing.any() and attrs.get("dtype") in ("str", None):
-            ds[name + _NA_SUFFIX] = xr.DataArray(missing, dims="row")
+            labels = pd.Series(np.where(missing, None, s.astype(str).to_numpy(dtype=object)), dtype=object)
+            codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+            values_dim = name + _VALUES_SUFFIX
+            ds[name] = xr.DataArray(codes.astype(np.int32), dims="row", attrs={"dtype": "str", "stored": _CODES})
+            ds[values_dim] = xr.DataArray(np.asarray(uniques, dtype=str), dims=values_dim)
     ds.attrs["columns"] = json.dumps([str(c) for c in df.columns])
     return _with_index(ds, df.index)
 
@@ -87,11 +111,27 @@ def _saved_index(ds: xr.Dataset, n_rows: int) -> pd.Index:
     return levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels)
 
 
+def _decode_codes(ds: xr.Dataset, col: str) -> pd.Categorical | pd.Series:
+    da = ds[col]
+    codes = da.values.astype(np.int64)
+    if "categories" in da.attrs:
+        cats = json.loads(da.attrs["categories"])
+        return pd.Categorical.from_codes(codes, categories=cats, ordered=bool(da.attrs["ordered"]))
+    uniques = ds[col + _VALUES_SUFFIX].values.astype(str).astype(object)
+    labels = uniques[np.clip(codes, 0, None)] if len(uniques) else np.full(len(codes), None, dtype=object)
+    labels[codes < 0] = None
+    return pd.Series(labels, dtype=object)
+
+
 def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
     cols = json.loads(ds.attrs["columns"])
     out = {}
     for col in cols:
         da = ds[col]
+        if da.attrs.get("stored") == _CODES:
+            out[col] = _decode_codes(ds, col)
+            continue
+        # files saved before codes: text labels, "" plus a boolean companion for missing
         na = ds[col + _NA_SUFFIX].values.astype(bool) if col + _NA_SUFFIX in ds else None
         if "categories" in da.attrs:
             cats = json.loads(da.attrs["categories"])
@@ -162,8 +202,48 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def save_fit(fit, path) -> None:
+def _chunk_shape(shape: tuple[int, ...], itemsize: int, dims: tuple) -> tuple[int, ...]:
+    """One chain per chunk, then the largest dimension halved until a chunk holds at most
+    :data:`CHUNK_BYTES`."""
+    chunks = list(shape)
+    if dims and dims[0] == "chain":
+        chunks[0] = 1
+    while int(np.prod(chunks)) * itemsize > CHUNK_BYTES:
+        largest = int(np.argmax(chunks))
+        chunks[largest] = -(-chunks[largest] // 2)
+    return tuple(chunks)
+
+
+def compression_encoding(tree: xr.DataTree) -> dict[str, dict[str, dict]]:
+    """netCDF encodings (``DataTree.to_netcdf(encoding=...)``) that compress every numeric
+    array of at least :data:`MIN_COMPRESSED_BYTES` losslessly: deflate with byte shuffling,
+    dtype unchanged."""
+    encoding: dict[str, dict[str, dict]] = {}
+    for node in tree.subtree:
+        group: dict[str, dict] = {}
+        for name, var in node.to_dataset(inherit=False).variables.items():
+            if var.dtype.kind not in "biuf" or var.nbytes < MIN_COMPRESSED_BYTES:
+                continue
+            group[str(name)] = {
+                "zlib": True,
+                "complevel": COMPRESSION_LEVEL,
+                "shuffle": True,
+                "chunksizes": _chunk_shape(var.shape, var.dtype.itemsize, var.dims),
+            }
+        if group:
+            encoding[node.path] = group
+    return encoding
+
+
+def save_fit(fit, path, *, log_likelihood: bool = False) -> None:
     """Write ``fit`` to ``path`` atomically: a crash mid-write leaves any old file intact.
+
+    Parameters
+    ----------
+    fit : the :class:`~hierbayes.results.fit.Fit` to save.
+    path : the file to write (replaced if it exists).
+    log_likelihood : also store the pointwise log-likelihood (by default it is left out and
+        recomputed when a loaded fit needs it).
 
     Raises
     ------
@@ -176,7 +256,7 @@ def save_fit(fit, path) -> None:
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
     model = fit.model
     meta = _meta(fit)
-    tree = fit.idata.copy()
+    tree = fit.stored_idata(log_likelihood=log_likelihood)
     tree[META_GROUP] = xr.DataTree(xr.Dataset(attrs={"meta": json.dumps(meta)}))
     tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(model.data[_used_columns(model)]))
     try:
@@ -185,7 +265,7 @@ def save_fit(fit, path) -> None:
         raise FitFileError(f"cannot save the fit to {str(path)!r}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
+        tree.to_netcdf(tmp, engine="h5netcdf", encoding=compression_encoding(tree))
         append_checksum(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -248,9 +328,10 @@ def load_fit(path):
         meta = json.loads(tree[META_GROUP].attrs["meta"])
     except (KeyError, TypeError, ValueError) as exc:
         raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
+        readable = " and ".join(repr(f) for f in READABLE_FORMATS)
         raise FitFileError(
-            f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {FORMAT!r}"
+            f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {readable}"
         )
     try:
         data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
