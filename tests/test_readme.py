@@ -59,7 +59,10 @@ def names_bound(tree: ast.AST) -> set[str]:
 
 
 def names_read(tree: ast.AST) -> set[str]:
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    """Names a block reads."""
+    return {
+        node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 def undefined_names(blocks: list[Block]) -> dict[str, set[str]]:
@@ -94,7 +97,10 @@ def test_every_name_a_readme_block_reads_is_defined_before():
 
 
 def test_name_check_catches_a_name_defined_only_later():
-    text = "```python\nfit.predict(newdata)\n```\n\n```\nmake test\n```\n\n```python\nfit = 1\nnewdata = 2\n```\n"
+    text = (
+        "```python\nfit.predict(newdata)\n```\n\n```\nmake test\n```\n\n"
+        "```python\nfit = 1\nnewdata = 2\n```\n"
+    )
     blocks = python_blocks(text)
     assert [b.line for b in blocks] == [2, 10]
     assert undefined_names(blocks) == {"README.md block at line 2": {"fit", "newdata"}}

@@ -31,7 +31,8 @@ def test_survey_is_the_documented_simulation():
     for column in ("eth", "age", "educ", "region"):
         assert list(shipped[column].cat.categories) == list(expected[column].cat.categories), column
     truth_table = hb.datasets.load("survey_truth").set_index("state")["truth"]
-    np.testing.assert_allclose(truth_table.to_numpy(), truth.state.reindex(truth_table.index.astype(str)), atol=1e-6)
+    expected_truth = truth.state.reindex(truth_table.index.astype(str)).to_numpy()
+    np.testing.assert_allclose(truth_table.to_numpy(), expected_truth, atol=1e-6)
 
 
 def test_survey_matches_the_census_tables():
@@ -65,7 +66,8 @@ def test_predictions_repr_shows_the_first_rows_with_numbers():
     pred = _predictions(8)
     text = repr(pred)
     lines = text.splitlines()
-    assert lines[0].startswith("<hierbayes.Predictions kind='mean'") and "8 rows x 2 chains x 100 draws" in lines[0]
+    assert lines[0].startswith("<hierbayes.Predictions kind='mean'")
+    assert "8 rows x 2 chains x 100 draws" in lines[0]
     assert lines[1].split() == ["mean", "lower", "upper"]
     body = lines[2:7]
     assert [int(line.split()[0]) for line in body] == [100, 101, 102, 103, 104]

@@ -364,19 +364,22 @@ class Predictions:
         )
 
     def _footer(self, shown: int) -> str:
-        more = f"first {shown} of {self.draws.sizes['obs']} rows; " if self.draws.sizes["obs"] > shown else ""
-        return f"({more}posterior mean, {interval_label(0.95)}; .summary() for every row, .draws for the draws)"
+        rows = self.draws.sizes["obs"]
+        more = f"first {shown} of {rows} rows; " if rows > shown else ""
+        return (
+            f"({more}posterior mean, {interval_label(0.95)}; "
+            ".summary() for every row, .draws for the draws)"
+        )
 
     def __repr__(self) -> str:
-        head = self.head()
         shown = min(5, self.draws.sizes["obs"])
-        return "\n".join([self._header(), head.to_string(float_format=lambda v: f"{v:.4g}"),
-                          self._footer(shown)])
+        table = self.head(shown).to_string(float_format=lambda v: f"{v:.4g}")
+        return "\n".join([self._header(), table, self._footer(shown)])
 
     def _repr_html_(self) -> str:
         shown = min(5, self.draws.sizes["obs"])
-        header = html.escape(self._header())
-        return f"<p>{header}</p>{self.head().to_html(float_format=lambda v: f'{v:.4g}')}<p>{self._footer(shown)}</p>"
+        table = self.head(shown).to_html(float_format=lambda v: f"{v:.4g}")
+        return f"<p>{html.escape(self._header())}</p>{table}<p>{self._footer(shown)}</p>"
 
 
 def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:
