@@ -102,6 +102,21 @@ _SETS: dict[str, _DataSet] = {
         {"region": ("Northeast", "North Central", "South", "West")},
         description="MRP state-level predictors: Republican vote share and region",
     ),
+    "survey": _DataSet(
+        "mrp/survey.csv",
+        ("state", "eth", "age", "educ", "region"),
+        {
+            "eth": ("White", "Black", "Hispanic", "Other"),
+            "age": ("18-29", "30-39", "40-49", "50-59", "60-69", "70+"),
+            "educ": ("No HS", "HS", "Some college", "4-Year College", "Post-grad"),
+            "region": ("Northeast", "North Central", "South", "West"),
+        },
+        description="Simulated non-representative survey (5,000 respondents) for MRP, known truth",
+    ),
+    "survey_truth": _DataSet(
+        "mrp/survey_truth.csv", ("state",),
+        description="True state values behind the simulated MRP survey",
+    ),
 }
 
 _BY_KEY = {name.lower(): name for name in _SETS}
@@ -109,6 +124,9 @@ _ALIASES = {
     "mrp/poststrat_df": "poststrat_df",
     "poststrat": "poststrat_df",
     "mrp/statelevel_predictors": "statelevel_predictors",
+    "mrp/survey": "survey",
+    "mrp_survey": "survey",
+    "mrp/survey_truth": "survey_truth",
 }
 
 

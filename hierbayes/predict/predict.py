@@ -25,8 +25,9 @@ Three choices say what a prediction is:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -343,7 +344,15 @@ class Predictions:
         name = self.draws.name or "y"
         return xr.DataTree.from_dict({"predictions": xr.Dataset({name: self.draws})})
 
-    def __repr__(self) -> str:
+    def head(self, n: int = 5, prob: float = 0.95) -> pd.DataFrame:
+        """Posterior mean and ``prob`` interval of the first ``n`` predicted rows (index:
+        the rows' labels; one row per category for ordinal category probabilities)."""
+        first = replace(self, draws=self.draws.isel(obs=slice(0, n)), data=self.data.iloc[:n])
+        table = first.summary(prob)
+        shown = [c for c in ("category", "mean", "lower", "upper") if c in table.columns]
+        return table[shown]
+
+    def _header(self) -> str:
         s = self.draws.sizes
         note = ""
         if self.new_levels:
@@ -353,6 +362,24 @@ class Predictions:
             f"<hierbayes.Predictions kind={self.kind!r} groups={self.groups!r}{note}: "
             f"{s['obs']} rows x {s['chain']} chains x {s['draw']} draws>"
         )
+
+    def _footer(self, shown: int) -> str:
+        rows = self.draws.sizes["obs"]
+        more = f"first {shown} of {rows} rows; " if rows > shown else ""
+        return (
+            f"({more}posterior mean, {interval_label(0.95)}; "
+            ".summary() for every row, .draws for the draws)"
+        )
+
+    def __repr__(self) -> str:
+        shown = min(5, self.draws.sizes["obs"])
+        table = self.head(shown).to_string(float_format=lambda v: f"{v:.4g}")
+        return "\n".join([self._header(), table, self._footer(shown)])
+
+    def _repr_html_(self) -> str:
+        shown = min(5, self.draws.sizes["obs"])
+        table = self.head(shown).to_html(float_format=lambda v: f"{v:.4g}")
+        return f"<p>{html.escape(self._header())}</p>{table}<p>{self._footer(shown)}</p>"
 
 
 def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:
