@@ -14,7 +14,7 @@ import pytest
 
 import hierbayes as hb
 from hierbayes.design import build_design
-from hierbayes.design.nesting import ImplicitNestingWarning, implicit_nesting_pairs
+from hierbayes.design.nesting import ImplicitNestingWarning, implicit_nesting_pairs, looks_implicitly_nested
 from hierbayes.spec import parse_formula
 
 
@@ -93,3 +93,25 @@ def test_simulated_crossed_designs_do_not_warn():
     sparse = pd.DataFrame(rows, columns=["subj", "item"])
     sparse["y"] = rng.normal(size=len(sparse))
     build_quietly("y ~ 1 + (1 | subj) + (1 | item)", sparse)
+
+
+def test_survey_crossings_are_not_called_nested():
+    """The README's MRP model: demographic factors crossed on purpose, dozens of respondents per
+    cell, and interactions built with ':' (a false alarm on every MRP fit before)."""
+    survey = hb.datasets.load("survey")
+    spec = parse_formula(
+        "y ~ male + repvote + region + (1|state) + (1|eth) + (1|educ) + (1|age)"
+        " + (1|male:eth) + (1|educ:age) + (1|educ:eth)",
+        family="bernoulli",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImplicitNestingWarning)
+        build_design(spec, survey)
+
+
+def test_a_crossed_cell_with_many_rows_is_not_a_unit():
+    rng = np.random.default_rng(3)
+    outer = np.repeat(np.arange(10), 60)
+    inner = rng.integers(0, 3, size=outer.size)
+    assert not looks_implicitly_nested(outer, inner)
+    assert looks_implicitly_nested(np.repeat(np.arange(10), 6), np.tile(np.repeat(np.arange(3), 2), 10))

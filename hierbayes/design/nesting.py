@@ -13,9 +13,13 @@ The rule, for two grouping factors ``outer`` and ``inner`` of separate terms of 
    every cask occurs in one batch and there is nothing to warn about), and the labels of
    ``inner`` repeat in (nearly) every level of ``outer``: at least 75% of all
    (outer, inner) pairs occur;
-2. each (outer, inner) pair is a unit measured several times: at least half of the pairs
-   that occur have 2 or more rows;
-3. no term of the model already has both variables (``(1|batch:cask)``, ``(1|batch/cask)``).
+2. each (outer, inner) pair is a unit measured a few times: at least half of the pairs
+   that occur have 2 or more rows, and the median pair has at most 10 rows (a split plot or
+   a unit measured repeatedly, not the cell of a crossed classification such as a survey's
+   age x education cell with dozens of respondents);
+3. no term of the model already has both variables (``(1|batch:cask)``, ``(1|batch/cask)``),
+   and neither factor is itself an interaction (``(1|educ:eth)`` is a crossing the user built
+   on purpose).
 
 Pastes (10 batches x 3 cask labels, 2 rows per pair) meets all three. Penicillin (every
 sample on every plate, one row per pair) fails rule 2, as do the usual crossed designs
@@ -34,24 +38,27 @@ import numpy as np
 
 from .types import GroupBlock
 
-__all__ = ["ImplicitNestingWarning", "implicit_nesting_pairs", "warn_implicit_nesting"]
+__all__ = ["ImplicitNestingWarning", "implicit_nesting_pairs", "looks_implicitly_nested", "warn_implicit_nesting"]
 
 MIN_COVERAGE = 0.75
 MIN_SHARE_REPLICATED = 0.5
+MAX_MEDIAN_ROWS_PER_UNIT = 10
 
 
 class ImplicitNestingWarning(UserWarning):
     """Two grouping factors whose labels look nested, fitted as crossed."""
 
 
-def _looks_implicitly_nested(outer: np.ndarray, inner: np.ndarray) -> bool:
+def looks_implicitly_nested(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the codes of two grouping factors meet rules 1 and 2 of this module."""
     pairs, rows_per_pair = np.unique(np.stack([outer, inner]), axis=1, return_counts=True)
     n_pairs, n_inner, n_outer = pairs.shape[1], len(np.unique(inner)), len(np.unique(outer))
     if n_pairs <= max(n_inner, n_outer):  # one factor is nested in the other by its codes
         return False
     coverage = n_pairs / (n_inner * n_outer)
     replicated = float(np.mean(rows_per_pair >= 2))
-    return coverage >= MIN_COVERAGE and replicated >= MIN_SHARE_REPLICATED
+    few_rows = float(np.median(rows_per_pair)) <= MAX_MEDIAN_ROWS_PER_UNIT
+    return coverage >= MIN_COVERAGE and replicated >= MIN_SHARE_REPLICATED and few_rows
 
 
 def implicit_nesting_pairs(blocks: Sequence[GroupBlock]) -> list[tuple[str, str]]:
@@ -77,11 +84,13 @@ def implicit_nesting_pairs(blocks: Sequence[GroupBlock]) -> list[tuple[str, str]
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             (vars_a, codes_a, n_a), (vars_b, codes_b, n_b) = factors[first], factors[second]
+            if len(vars_a) > 1 or len(vars_b) > 1:
+                continue
             if vars_a & vars_b or any(vars_a | vars_b <= c for c in covered):
                 continue
             outer, inner = (first, second) if n_a >= n_b else (second, first)
             outer_codes, inner_codes = factors[outer][1], factors[inner][1]
-            if _looks_implicitly_nested(outer_codes, inner_codes):
+            if looks_implicitly_nested(outer_codes, inner_codes):
                 out.append((outer, inner))
     return out
 
