@@ -142,7 +142,7 @@ def parent_information(
     parent_means = np.bincount(p, weights=c, minlength=n_parents) / np.maximum(m, 1.0)
     within = float(np.sum((c - parent_means[p]) ** 2)) / (C - P)  # tau_C^2 + noise
     tau_c2 = within - noise
-    if tau_c2 <= 0:
+    if tau_c2 <= 0 and children_sampled:  # children at their parent's effect: it is all they say
         return Information(float("inf"))
     parent_noise = float(np.mean(within / m[has]))
     tau_p2 = float(np.var(parent_means[has], ddof=1)) - parent_noise
