@@ -150,7 +150,7 @@ def test_following_the_divergence_advice_removes_the_divergences():
         fit = fit_quiet(forced, target_accept=0.9)
     assert fit.diagnostics.target_accept == 0.9 and fit.diagnostics.divergences > 0
     advice = next(str(w.message) for w in record if "divergent" in str(w.message))
-    assert "target_accept=0.9)" not in advice and "fit(target_accept=0.95)" in advice
+    assert "target_accept=0.9)" not in advice and "fit(target_accept=0.99)" in advice
     # the first advice is the parameterization, named from where the divergent draws sit
     given = ast.literal_eval(re.search(r"parameterization=(\{[^}]*\})", advice).group(1))
     assert given == {"g": "noncentered"} and advice.index("parameterization=") < advice.index("target_accept=")

@@ -323,7 +323,7 @@ def test_divergences_warn_with_concrete_advice(sleep: pd.DataFrame) -> None:
     # the neck of a centred term: the first advice is the other form, then smaller steps
     first = text.split(". ", 1)[1]
     assert first.startswith("The divergent draws sit at small values of the sd of '(1 + Days | Subject)'")
-    assert first.index("parameterization={'Subject': 'noncentered'}") < first.index("fit(target_accept=0.95)")
+    assert first.index("parameterization={'Subject': 'noncentered'}") < first.index("fit(target_accept=0.99)")
 
 
 def test_divergence_advice_depends_on_where_the_divergent_draws_sit(sleep: pd.DataFrame) -> None:
@@ -332,7 +332,7 @@ def test_divergence_advice_depends_on_where_the_divergent_draws_sit(sleep: pd.Da
     out["sample_stats"]["diverging"] = sd[..., 1] > np.quantile(sd[..., 1], 0.97)  # in the sd's far tail
     text = _diagnose(out, hb.Model(FORMULA, sleep), "noncentered").problems[0]
     # a non-centred term's tail: smaller steps first, then a lighter-tailed sd prior; never "centered"
-    assert text.index("fit(target_accept=0.95)") < text.index("priors={'sd:Subject': hb.Prior('HalfNormal'")
+    assert text.index("fit(target_accept=0.99)") < text.index("priors={'sd:Subject': hb.Prior('HalfNormal'")
     assert "large values of the sd of '(1 + Days | Subject)'" in text and "'centered'" not in text
     out["sample_stats"]["diverging"] = sd[..., 1] < np.quantile(sd[..., 1], 0.03)
     text = _diagnose(out, hb.Model(FORMULA, sleep), "noncentered").problems[0]
@@ -340,7 +340,7 @@ def test_divergence_advice_depends_on_where_the_divergent_draws_sit(sleep: pd.Da
     assert "parameterization=" not in text
 
 
-@pytest.mark.parametrize("given, suggested", [(None, "0.95"), (0.9, "0.95"), (0.95, "0.99"), (0.99, None)])
+@pytest.mark.parametrize("given, suggested", [(None, "0.99"), (0.9, "0.99"), (0.95, "0.99"), (0.99, None), (0.995, None)])
 def test_divergence_advice_never_repeats_the_target_accept_in_use(sleep: pd.DataFrame, given, suggested) -> None:
     out = _sampler_output()
     out["sample_stats"]["diverging"][0, :5] = True  # no funnel in the draws
@@ -350,7 +350,7 @@ def test_divergence_advice_never_repeats_the_target_accept_in_use(sleep: pd.Data
     if suggested:
         assert f"fit(target_accept={suggested})" in text
     else:
-        assert "With target_accept already at 0.99" in text and "fit(target_accept=" not in text
+        assert f"With target_accept already at {given:g}" in text and "fit(target_accept=" not in text
         assert "priors={'sd:Subject'" in text  # what to try next
 
 
