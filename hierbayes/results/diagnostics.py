@@ -11,10 +11,12 @@ to switch between the centred and non-centred parameterization, and the prior ke
 scale of a tighter sd prior. Divergences are attributed to the term whose log sd in the
 divergent draws lies furthest from its mean over all draws (:func:`funnel_of`), and the
 side says what to change (Betancourt & Girolami 2015): at *small* sds a centred term is in
-the neck of its funnel, and non-centring it removes the neck; at *large* sds a non-centred
-term's effects are pinned by the data, the sd's tail is what the sampler cannot follow, and
-a tighter sd prior cuts that tail. The first advice is the change that removes the cause;
-raising ``target_accept`` (never to a value already set) only shrinks the step size.
+the neck of its funnel, and non-centring it (every centred term whose sd is low there)
+removes the neck: that is the first advice. Otherwise (the far tail of a non-centred
+term's sd, where the data pin its effects, or no term standing out) the first advice is
+smaller steps, ``target_accept=0.99`` (it removed the divergences of Oats, Mmmec and the
+README's MRP model; 0.95 did not always), then a sd prior; a value already set is never
+suggested again, and at 0.99 the advice is to change the model.
 """
 
 from __future__ import annotations
