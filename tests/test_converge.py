@@ -80,6 +80,19 @@ def test_few_groups_with_overwhelming_data_stay_centred():
     assert row_information(design.groups[1], design).lower() > 10
 
 
+def test_session_4_plans_are_kept():
+    """InstEval crossed: lecturers (k 5.5, 1,128 of them) hierarchically centred in their
+    departments, which stay non-centred (0.85); students integrated out. Pastes: batches
+    non-centred above their integrated-out casks; sleepstudy and gcse: integrated out."""
+    insteval = hb.Model("y ~ service + (1 | s) + (1 | d) + (1 | dept)", hb.datasets.load("InstEval")).design
+    assert plan_parameterization(insteval, None, "identity") == ["marginal", "nested", "noncentered"]
+    pastes = hb.Model("strength ~ 1 + (1 | batch/cask)", hb.datasets.load("Pastes")).design
+    assert plan_parameterization(pastes, None, "identity") == ["noncentered", "marginal"]
+    for name, formula in [("sleepstudy", "Reaction ~ Days + (Days | Subject)"), ("gcse", "gcse ~ lrt + (lrt | school)")]:
+        design = hb.Model(formula, hb.datasets.load(name)).design
+        assert plan_parameterization(design, None, "identity") == ["marginal"]
+
+
 def test_crossed_few_level_term_is_not_centred():
     """ScotsSec's shape: 19 secondary schools crossed with 148 primaries that feed them
     unevenly; the rows' estimate of k (inflated by the primaries) is above 1."""
