@@ -177,6 +177,7 @@ class Model:
             sampling_seconds=run.sampling_seconds,
             parameterization=dict(compiled.parameterization),
             random_seed=random_seed,
+            target_accept=target_accept,
         )
         fit = Fit(run.idata, self, info)
         warn_problems(fit.diagnostics)

@@ -300,9 +300,11 @@ def _sampler_output(chains: int = 4, draws: int = 200, seed: int = 0) -> dict:
     }
 
 
-def _diagnose(out: dict, model) -> Diagnostics:
+def _diagnose(out: dict, model, parameterization: str = "noncentered", target_accept=None) -> Diagnostics:
     dims = {"b": ["b_term"], "sd_Subject": ["Subject__term"]}
-    return diagnose(az.from_dict(out, dims=dims), terms_of(model, {"Subject": "noncentered"}))
+    return diagnose(
+        az.from_dict(out, dims=dims), terms_of(model, {"Subject": parameterization}), target_accept=target_accept
+    )
 
 
 def test_healthy_draws_have_no_problems(sleep: pd.DataFrame) -> None:
@@ -319,15 +321,44 @@ def test_divergences_warn_with_concrete_advice(sleep: pd.DataFrame) -> None:
     out = _sampler_output()
     sd = out["posterior"]["sd_Subject"]
     out["sample_stats"]["diverging"] = sd[..., 1] < np.quantile(sd[..., 1], 0.03)  # at small sd: a funnel
-    diag = _diagnose(out, hb.Model(FORMULA, sleep))
-    assert diag.divergences == 24 and diag.funnel_term == "Subject"
+    diag = _diagnose(out, hb.Model(FORMULA, sleep), "centered")
+    assert diag.divergences == 24 and diag.funnel_term == "Subject" and diag.funnel_side == "small"
     with pytest.warns(ConvergenceWarning) as record:
         warn_problems(diag)
     text = str(record[0].message)
     assert "24 divergent transitions out of 800 draws" in text
-    assert "fit(target_accept=0.99)" in text
-    assert "'(1 + Days | Subject)'" in text and "parameterization={'Subject': 'centered'}" in text
-    assert "priors={'sd:Subject': hb.Prior('HalfNormal', sigma=" in text
+    # the neck of a centred term: the first advice is the other form, then smaller steps
+    first = text.split(". ", 1)[1]
+    assert first.startswith("The divergent draws sit at small values of the sd of '(1 + Days | Subject)'")
+    assert first.index("parameterization={'Subject': 'noncentered'}") < first.index("fit(target_accept=0.99)")
+
+
+def test_divergence_advice_depends_on_where_the_divergent_draws_sit(sleep: pd.DataFrame) -> None:
+    out = _sampler_output()
+    sd = out["posterior"]["sd_Subject"]
+    out["sample_stats"]["diverging"] = sd[..., 1] > np.quantile(sd[..., 1], 0.97)  # in the sd's far tail
+    text = _diagnose(out, hb.Model(FORMULA, sleep), "noncentered").problems[0]
+    # a non-centred term's tail: smaller steps first, then a lighter-tailed sd prior; never "centered"
+    assert text.index("fit(target_accept=0.99)") < text.index("priors={'sd:Subject': hb.Prior('HalfNormal'")
+    assert "large values of the sd of '(1 + Days | Subject)'" in text and "'centered'" not in text
+    out["sample_stats"]["diverging"] = sd[..., 1] < np.quantile(sd[..., 1], 0.03)
+    text = _diagnose(out, hb.Model(FORMULA, sleep), "noncentered").problems[0]
+    assert "already non-centred" in text and "hb.Prior('Gamma', alpha=2" in text
+    assert "parameterization=" not in text
+
+
+@pytest.mark.parametrize("given, suggested", [(None, "0.99"), (0.9, "0.99"), (0.95, "0.99"), (0.99, None), (0.995, None)])
+def test_divergence_advice_never_repeats_the_target_accept_in_use(sleep: pd.DataFrame, given, suggested) -> None:
+    out = _sampler_output()
+    out["sample_stats"]["diverging"][0, :5] = True  # no funnel in the draws
+    text = _diagnose(out, hb.Model(FORMULA, sleep), target_accept=given).problems[0]
+    if given is not None:
+        assert f"fit(target_accept={given:g})" not in text
+    if suggested:
+        assert f"fit(target_accept={suggested})" in text
+    else:
+        assert f"With target_accept already at {given:g}" in text and "fit(target_accept=" not in text
+        assert "priors={'sd:Subject'" in text  # what to try next
 
 
 def test_rhat_ess_bfmi_and_treedepth_problems(sleep: pd.DataFrame) -> None:

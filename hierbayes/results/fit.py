@@ -37,6 +37,7 @@ class SamplingInfo:
     sampling_seconds: float | None
     parameterization: dict[str, str] = field(default_factory=dict)
     random_seed: int | None = None
+    target_accept: float | None = None
 
 
 class Fit:
@@ -51,7 +52,9 @@ class Fit:
         self._idata = idata
         self.model = model
         self.info = info
-        self.diagnostics: Diagnostics = diagnose(idata, terms_of(model, info.parameterization))
+        self.diagnostics: Diagnostics = diagnose(
+            idata, terms_of(model, info.parameterization), target_accept=info.target_accept
+        )
 
     @property
     def idata(self) -> xr.DataTree:

@@ -4,7 +4,7 @@ Fixed-effect columns are centred when the model has an intercept (as brms and rs
 the sampler sees ``Intercept_c`` and the reported ``Intercept`` is recovered as a
 deterministic. Group effects are indexed by integer codes, never multiplied by a dense Z.
 
-Each group term gets one of four parameterizations (see :func:`plan_parameterization`):
+Each group term gets one of four parameterizations, chosen by the rule of :mod:`.plan`:
 
 * ``noncentered``: ``re = z * sd`` (or ``z @ L'``), ``z ~ N(0, 1)``: best for sparse groups;
 * ``centered``: ``re ~ N(0, Sigma)`` directly: best for data-rich groups;
@@ -38,14 +38,7 @@ from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .blocks import group_effects, register
-from .centring import (
-    centre_nested,
-    effects_around_intercept,
-    effects_around_parent,
-    intercept_holder,
-    nested_parent,
-    nesting,
-)
+from .centring import effects_around_intercept, effects_around_parent, intercept_holder, nesting
 from .fixed import fixed_coefficients
 from .likelihoods import likelihood
 from .marginal import (
@@ -55,16 +48,19 @@ from .marginal import (
     marginal_from_rows,
     sufficient_statistics_loglik,
 )
+from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
+    DATA_RICH_RATIO,
+    PARAMETERIZATIONS,
+    choose_parameterization,
+    information_ratio,
+    parent_information_ratio,
+    plan_parameterization,
+)
 
-PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
 LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal")
 #: Name of the potential holding a cross-product likelihood.
 LOGLIK_POTENTIAL = "loglik_y"
-#: A group is data-rich when the data's precision on its effect exceeds this multiple of the
-#: prior's (n_j tau^2 / sigma^2): there the centred form mixes better (Papaspiliopoulos,
-#: Roberts & Skold 2007: the two forms' convergence rates are 1/(1+k) and k/(1+k)).
-DATA_RICH_RATIO = 1.0
 
 
 @dataclass(frozen=True)
@@ -157,175 +153,6 @@ def _block_contribution(block: GroupBlock, u):
         else:
             total = total + rows[:, k] * col
     return total
-
-
-# ---------------------------------------------------------------- choosing a parameterization
-
-
-def information_ratio(block: GroupBlock, design: Design) -> float:
-    """Median over groups of ``n_j tau^2 / sigma^2`` for a gaussian response: how much the
-    data say about one group's effect relative to the population distribution.
-
-    Moment estimates on the residuals of the fixed-effect least-squares fit: sigma^2 from
-    the pooled within-group variance, tau^2 from the between-group variance of the group
-    means minus their sampling noise (as in one-way ANOVA). Uses the first column of the
-    term (the intercept when it has one). O(rows).
-    """
-    n, seen, means, sigma2 = _group_means(block, design)
-    if sigma2 <= 0 or seen.sum() < 2:
-        return float("inf")
-    tau2 = float(np.var(means[seen], ddof=1) - np.mean(sigma2 / n[seen]))
-    if tau2 <= 0:
-        return 0.0
-    return float(np.median(n[seen] * tau2 / sigma2))
-
-
-def _group_means(block: GroupBlock, design: Design):
-    """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
-    within-group variance) on the term's first column (a slope without intercept: the
-    residual per unit of x)."""
-    y = response_less_offset(design)
-    X = design.X
-    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
-    col = block.X[:, 0]
-    if not np.all(col == 1.0):
-        resid = resid * col
-    n = block.rows_per_level().astype(float)
-    seen = n > 0
-    sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
-    means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
-    sigma2 = float(np.sum((resid - means[block.codes]) ** 2)) / max(len(y) - int(seen.sum()), 1)
-    return n, seen, means, sigma2
-
-
-def parent_information_ratio(
-    inner: GroupBlock, parent: np.ndarray, n_parents: int, design: Design, children_sampled: bool = True
-) -> float:
-    """``m_j tau_P^2 / tau_C^2`` (median over parents) for the parent of a nested term: its
-    effects are informed by its ``m_j`` children's effects, not by the rows directly.
-
-    Moment estimates on the child means of the fixed-effect residuals (nested ANOVA):
-    ``tau_C^2`` from their spread within parents, ``tau_P^2`` from the spread of the parents'
-    means. With the children integrated out (``children_sampled=False``) a child mean is
-    known only up to its noise too: ``m_j tau_P^2 / (tau_C^2 + sigma^2 / n)``. InstEval's
-    departments: 0.85 (14 departments of 44-144 lecturers; centred: 2 divergences at small
-    sds, non-centred: none); Pastes' batches above their integrated-out casks: 0.6 (10
-    batches of 3 casks; centred: divergences in 6 of 6 seeds).
-    """
-    n, seen, means, sigma2 = _group_means(inner, design)
-    noise = float(np.mean(sigma2 / n[seen]))
-    p, c = parent[seen], means[seen]
-    m = np.bincount(p, minlength=n_parents).astype(float)
-    has = m > 0
-    if has.sum() < 2 or len(c) <= has.sum():
-        return float("inf")
-    parent_means = np.bincount(p, weights=c, minlength=n_parents) / np.maximum(m, 1.0)
-    within = float(np.sum((c - parent_means[p]) ** 2)) / (len(c) - has.sum())
-    tau_c2 = within - noise
-    if tau_c2 <= 0:
-        return float("inf")
-    tau_p2 = float(np.var(parent_means[has], ddof=1)) - float(np.mean((tau_c2 + noise) / m[has]))
-    if tau_p2 <= 0:
-        return 0.0
-    return float(np.median(m[has]) * tau_p2 / (tau_c2 if children_sampled else tau_c2 + noise))
-
-
-def choose_parameterization(block: GroupBlock, design: Design | None = None) -> str:
-    """"centered" where groups are data-rich, else "noncentered".
-
-    For a gaussian ``design`` data-rich means :func:`information_ratio` >= DATA_RICH_RATIO;
-    for other families (or without a design) every group needs 50+ rows (and at most 100
-    groups).
-    """
-    if design is not None and design.spec.family == "gaussian":
-        return "centered" if information_ratio(block, design) >= DATA_RICH_RATIO else "noncentered"
-    counts = block.rows_per_level()
-    return "centered" if counts.min() >= 50 and block.n_levels <= 100 else "noncentered"
-
-
-def _marginal_allowed(design: Design, link: str) -> bool:
-    return design.spec.family == "gaussian" and link == "identity"
-
-
-def plan_parameterization(
-    design: Design, parameterization: dict[str, str] | str | None, link: str, integrate: bool = True
-) -> list[str]:
-    """The parameterization of every group term, in spec order.
-
-    ``parameterization`` is None (choose), one value for all terms or a dict keyed by
-    grouping factor (terms not named are chosen). Choosing: in a gaussian model with the
-    identity link the term with the most effects (levels x columns) is integrated out
-    ("marginal"); every other term is centred or not from the data, and a centred term nested
-    in another sampled term becomes "nested" (:mod:`.centring`). "marginal" given for all
-    terms applies to the largest one. At most one term can be integrated out
-    (``integrate=False``: none unless asked for).
-    """
-    blocks = design.groups
-    given: list[str | None] = []
-    for block in blocks:
-        if parameterization is None:
-            value = None
-        elif isinstance(parameterization, str):
-            value = parameterization
-        else:
-            value = parameterization.get(block.group)
-        if value is not None and value not in PARAMETERIZATIONS:
-            raise SpecError(
-                f"parameterization {value!r} for {block.group!r}: valid values are {list(PARAMETERIZATIONS)}"
-            )
-        given.append(value)
-    if not isinstance(parameterization, (str, type(None))):
-        known = {b.group for b in blocks}
-        unknown = [k for k in parameterization if k not in known]
-        if unknown:
-            raise SpecError(
-                f"parameterization given for {unknown}, which are not grouping factors of this "
-                f"model; valid names: {sorted(known)}"
-            )
-    marginal_ok = _marginal_allowed(design, link)
-    if any(v == "marginal" for v in given) and not marginal_ok:
-        raise SpecError(
-            f"parameterization 'marginal' integrates group effects out of a gaussian likelihood "
-            f"with the identity link; this model is {design.spec.family} with the {link} link. "
-            "Use 'centered' or 'noncentered'."
-        )
-    size = [b.n_levels * b.n_columns for b in blocks]
-    if isinstance(parameterization, str) and parameterization == "marginal":
-        given = [None] * len(blocks)
-        given[int(np.argmax(size))] = "marginal"
-    n_marginal = sum(v == "marginal" for v in given)
-    if n_marginal > 1:
-        names = [b.term.label for b, v in zip(blocks, given) if v == "marginal"]
-        raise SpecError(
-            f"only one group term can be integrated out ('marginal'); got {names}. Give the "
-            "others 'centered' or 'noncentered'."
-        )
-    if n_marginal == 0 and marginal_ok and integrate:
-        open_idx = [i for i, v in enumerate(given) if v is None]
-        if open_idx:
-            given[max(open_idx, key=lambda i: size[i])] = "marginal"
-    plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
-    plan = centre_nested(design, plan, given)
-    if design.spec.family == "gaussian":
-        _choose_parents(design, plan, given)
-    return plan
-
-
-def _choose_parents(design: Design, plan: list[str], given: list[str | None]) -> None:
-    """Centre or not (in place) each chosen term whose groups hold those of a nested term
-    or of the integrated-out term, by what the children say about it."""
-    blocks = design.groups
-    children = {j: (i, parent, True) for i, (j, parent) in nesting(design, plan).items()}
-    if "marginal" in plan:
-        m = plan.index("marginal")
-        for j, outer in enumerate(blocks):
-            parent = nested_parent(blocks[m], outer) if j != m and j not in children else None
-            if parent is not None:
-                children[j] = (m, parent, False)
-    for j, (i, parent, sampled) in children.items():
-        if given[j] is None and plan[j] != "nested":
-            ratio = parent_information_ratio(blocks[i], parent, blocks[j].n_levels, design, sampled)
-            plan[j] = "centered" if ratio >= DATA_RICH_RATIO else "noncentered"
 
 
 def _sufficient_statistics_pay(design: Design, sampled: list[GroupBlock]) -> bool:

@@ -1,0 +1,276 @@
+"""Which parameterization each group term gets: the planning rule.
+
+A group term's effects ``u_j ~ N(0, tau^2)`` can be sampled centred (``u`` itself) or
+non-centred (``u = tau z``, ``z ~ N(0, 1)``). Which one samples well depends on how much the
+data say about one group's effect relative to the population distribution,
+``k = n_j tau^2 / sigma^2`` for a gaussian response (the precision of the group mean over the
+prior's). Papaspiliopoulos, Roberts & Skold (2007): the two forms' convergence rates are
+``1/(1+k)`` (centred) and ``k/(1+k)`` (non-centred), so centring pays where ``k > 1``.
+
+The two failures are not alike (Betancourt & Girolami 2015). Where ``k << 1`` the centred
+posterior is a funnel: as ``tau`` shrinks the effects are squeezed into a neck the step size
+cannot enter, so NUTS diverges and the draws are biased. Where ``k >> 1`` the non-centred
+posterior is a curved ridge that NUTS crosses slowly: the ESS drops, the draws stay right.
+And ``k`` is not a number but a posterior distribution, through ``tau``: with a handful of
+groups the posterior of ``tau`` reaches far below its estimate. Six workers in nlme's
+Machines: ``k`` estimated at 6, yet 5% of the posterior of ``tau`` lies where ``k < 0.8``
+and 1% where ``k < 0.05``; centred, the fit diverges there (sd 0.55-1.4, 10-19 divergent
+transitions per seed), non-centred it does not.
+
+The rule therefore centres a term only when ``k >= 1`` (:data:`DATA_RICH_RATIO`) holds over
+all but :data:`NECK_MASS` of the posterior of ``tau``, not merely at its estimate. The lower
+bound is the classical one for a variance ratio in the one-way random-effects ANOVA
+(Searle, Casella & McCulloch 1992, sec. 3.5): the ratio of the between-group mean square to
+the noise of a group mean is ``(1 + k)`` times an ``F(J - 1, df_noise)`` variable, so
+``k_low = (1 + k_hat) / F_{1 - NECK_MASS}(J - 1, df_noise) - 1``. Few groups (small
+``J - 1``) or a poorly known noise (a parent whose children are few) widen ``F`` and keep
+the term non-centred unless its data are overwhelming (Penicillin's 6 samples,
+``k ~ 400``: centred). Many groups leave ``k_low`` close to ``k_hat``.
+
+What counts as a group's data (Gelfand, Sahu & Carlin 1995 for nested terms):
+
+* a term that is the parent of a nested term, or of the integrated-out term, is informed by
+  its ``m_j`` children's effects, not by its rows (:func:`parent_information_ratio`):
+  ``k = m_j tau_P^2 / tau_C^2`` (``/ (tau_C^2 + sigma^2/n)`` when the children are
+  integrated out), with ``df_noise`` the children's degrees of freedom within parents;
+* any other term by its rows (:func:`information_ratio`); in other families, without
+  moments on the response scale, every group needs 50+ rows (and at most 100 groups) and
+  the term at least :data:`MIN_CENTRED_LEVELS` groups.
+
+A data-rich term nested in another sampled term becomes ``"nested"`` (hierarchical
+centring, :mod:`.centring`); in a gaussian model with the identity link the term with the
+most effects is integrated out (``"marginal"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ...design.types import Design, GroupBlock
+from ...errors import SpecError
+from ...design.offsets import response_less_offset
+from .centring import centre_nested, nested_parent, nesting
+
+PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
+#: Centre where the data's precision on a group's effect is at least this multiple of the
+#: prior's (PRS 2007: the centred and non-centred rates cross at k = 1).
+DATA_RICH_RATIO = 1.0
+#: Posterior mass of tau allowed where the centred form's neck is (k < DATA_RICH_RATIO).
+#: A default fit keeps 4,000 draws: 1% is 40 of them, enough to diverge (InstEval's
+#: departments diverged at the 0.1% quantile of their sd).
+NECK_MASS = 0.01
+#: Non-gaussian families: fewer groups than this leave tau's posterior too wide to centre.
+MIN_CENTRED_LEVELS = 20
+
+
+@dataclass(frozen=True)
+class Information:
+    """How much the data say about a term's group effects relative to their distribution.
+
+    ratio : the estimate of ``k`` (median over groups); inf when the moments cannot say.
+    df_between : degrees of freedom of the between-group mean square (groups - 1).
+    df_noise : degrees of freedom of the noise of a group mean.
+    scale : ``k`` per unit of the variance ratio the F bound applies to (1 when balanced).
+    """
+
+    ratio: float
+    df_between: float = np.inf
+    df_noise: float = np.inf
+    scale: float = 1.0
+
+    def lower(self, mass: float = NECK_MASS) -> float:
+        """``k`` at the ``mass`` quantile of its approximate posterior (F bound)."""
+        if not np.isfinite(self.ratio) or not np.isfinite(self.df_between):
+            return self.ratio
+        f_obs = 1.0 + max(self.ratio, 0.0) / self.scale
+        f_crit = float(stats.f.ppf(1.0 - mass, self.df_between, self.df_noise))
+        return max(f_obs / f_crit - 1.0, 0.0) * self.scale
+
+    @property
+    def data_rich(self) -> bool:
+        """Centre: ``k >= DATA_RICH_RATIO`` over all but NECK_MASS of tau's posterior."""
+        return self.lower() >= DATA_RICH_RATIO
+
+
+def group_means(block: GroupBlock, design: Design):
+    """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
+    within-group variance) on the term's first column (a slope without intercept: the
+    residual per unit of x)."""
+    y = response_less_offset(design)
+    X = design.X
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    col = block.X[:, 0]
+    if not np.all(col == 1.0):
+        resid = resid * col
+    n = block.rows_per_level().astype(float)
+    seen = n > 0
+    sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
+    means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
+    sigma2 = float(np.sum((resid - means[block.codes]) ** 2)) / max(len(y) - int(seen.sum()), 1)
+    return n, seen, means, sigma2
+
+
+def row_information(block: GroupBlock, design: Design) -> Information:
+    """:class:`Information` of a term from its rows (gaussian response): ``n_j tau^2 /
+    sigma^2``, by moments on the fixed-effect residuals (one-way ANOVA)."""
+    n, seen, means, sigma2 = group_means(block, design)
+    J = int(seen.sum())
+    if sigma2 <= 0 or J < 2:
+        return Information(float("inf"))
+    noise = float(np.mean(sigma2 / n[seen]))  # sigma^2 / n~, n~ the harmonic mean
+    tau2 = float(np.var(means[seen], ddof=1)) - noise
+    ratio = float(np.median(n[seen] * max(tau2, 0.0) / sigma2))
+    scale = float(np.median(n[seen])) * noise / sigma2
+    return Information(ratio, J - 1, max(len(design.y) - J, 1), scale)
+
+
+def parent_information(
+    inner: GroupBlock, parent: np.ndarray, n_parents: int, design: Design, children_sampled: bool = True
+) -> Information:
+    """:class:`Information` of the parent of a nested term: its effects are informed by its
+    ``m_j`` children's effects, ``m_j tau_P^2 / tau_C^2`` (nested ANOVA moments on the
+    child means; ``/ (tau_C^2 + sigma^2/n)`` with the children integrated out)."""
+    n, seen, means, sigma2 = group_means(inner, design)
+    noise = float(np.mean(sigma2 / n[seen]))
+    p, c = parent[seen], means[seen]
+    m = np.bincount(p, minlength=n_parents).astype(float)
+    has = m > 0
+    P, C = int(has.sum()), len(c)
+    if P < 2 or C <= P:
+        return Information(float("inf"))
+    parent_means = np.bincount(p, weights=c, minlength=n_parents) / np.maximum(m, 1.0)
+    within = float(np.sum((c - parent_means[p]) ** 2)) / (C - P)  # tau_C^2 + noise
+    tau_c2 = within - noise
+    if tau_c2 <= 0 and children_sampled:  # children at their parent's effect: it is all they say
+        return Information(float("inf"))
+    parent_noise = float(np.mean(within / m[has]))
+    tau_p2 = float(np.var(parent_means[has], ddof=1)) - parent_noise
+    denominator = tau_c2 if children_sampled else within
+    ratio = float(np.median(m[has])) * max(tau_p2, 0.0) / denominator
+    scale = float(np.median(m[has])) * parent_noise / denominator
+    return Information(ratio, P - 1, C - P, scale)
+
+
+def information_ratio(block: GroupBlock, design: Design) -> float:
+    """Median over groups of ``n_j tau^2 / sigma^2`` for a gaussian response (the estimate;
+    :func:`row_information` also gives its uncertainty). O(rows)."""
+    return row_information(block, design).ratio
+
+
+def parent_information_ratio(
+    inner: GroupBlock, parent: np.ndarray, n_parents: int, design: Design, children_sampled: bool = True
+) -> float:
+    """``m_j tau_P^2 / tau_C^2`` (median over parents) for the parent of a nested term, the
+    estimate of :func:`parent_information`. InstEval's departments: 0.85; Pastes' batches
+    above their integrated-out casks: 0.6; Machines' workers above their integrated-out
+    worker:machine cells: 6, but 0.38 at the 1% lower bound (6 workers)."""
+    return parent_information(inner, parent, n_parents, design, children_sampled).ratio
+
+
+def choose_parameterization(block: GroupBlock, design: Design | None = None) -> str:
+    """"centered" where groups are data-rich over the posterior of tau, else "noncentered".
+
+    For a gaussian ``design``: :func:`row_information` is data-rich (its lower bound
+    reaches DATA_RICH_RATIO); for other families (or without a design) every group needs
+    50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
+    """
+    if design is not None and design.spec.family == "gaussian":
+        return "centered" if row_information(block, design).data_rich else "noncentered"
+    counts = block.rows_per_level()
+    rich = counts.min() >= 50 and MIN_CENTRED_LEVELS <= block.n_levels <= 100
+    return "centered" if rich else "noncentered"
+
+
+def _marginal_allowed(design: Design, link: str) -> bool:
+    return design.spec.family == "gaussian" and link == "identity"
+
+
+def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
+    """What the user gave per term (None: choose), checked."""
+    blocks = design.groups
+    given: list[str | None] = []
+    for block in blocks:
+        if parameterization is None:
+            value = None
+        elif isinstance(parameterization, str):
+            value = parameterization
+        else:
+            value = parameterization.get(block.group)
+        if value is not None and value not in PARAMETERIZATIONS:
+            raise SpecError(
+                f"parameterization {value!r} for {block.group!r}: valid values are {list(PARAMETERIZATIONS)}"
+            )
+        given.append(value)
+    if not isinstance(parameterization, (str, type(None))):
+        known = {b.group for b in blocks}
+        unknown = [k for k in parameterization if k not in known]
+        if unknown:
+            raise SpecError(
+                f"parameterization given for {unknown}, which are not grouping factors of this "
+                f"model; valid names: {sorted(known)}"
+            )
+    return given
+
+
+def plan_parameterization(
+    design: Design, parameterization: dict[str, str] | str | None, link: str, integrate: bool = True
+) -> list[str]:
+    """The parameterization of every group term, in spec order.
+
+    ``parameterization`` is None (choose), one value for all terms or a dict keyed by
+    grouping factor (terms not named are chosen). Choosing: in a gaussian model with the
+    identity link the term with the most effects (levels x columns) is integrated out
+    ("marginal"); every other term is centred or not by the rule of this module, and a
+    centred term nested in another sampled term becomes "nested" (:mod:`.centring`).
+    "marginal" given for all terms applies to the largest one. At most one term can be
+    integrated out (``integrate=False``: none unless asked for).
+    """
+    blocks = design.groups
+    given = _given_values(design, parameterization)
+    marginal_ok = _marginal_allowed(design, link)
+    if any(v == "marginal" for v in given) and not marginal_ok:
+        raise SpecError(
+            f"parameterization 'marginal' integrates group effects out of a gaussian likelihood "
+            f"with the identity link; this model is {design.spec.family} with the {link} link. "
+            "Use 'centered' or 'noncentered'."
+        )
+    size = [b.n_levels * b.n_columns for b in blocks]
+    if isinstance(parameterization, str) and parameterization == "marginal":
+        given = [None] * len(blocks)
+        given[int(np.argmax(size))] = "marginal"
+    n_marginal = sum(v == "marginal" for v in given)
+    if n_marginal > 1:
+        names = [b.term.label for b, v in zip(blocks, given) if v == "marginal"]
+        raise SpecError(
+            f"only one group term can be integrated out ('marginal'); got {names}. Give the "
+            "others 'centered' or 'noncentered'."
+        )
+    if n_marginal == 0 and marginal_ok and integrate:
+        open_idx = [i for i, v in enumerate(given) if v is None]
+        if open_idx:
+            given[max(open_idx, key=lambda i: size[i])] = "marginal"
+    plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
+    plan = centre_nested(design, plan, given)
+    if design.spec.family == "gaussian":
+        _choose_parents(design, plan, given)
+    return plan
+
+
+def _choose_parents(design: Design, plan: list[str], given: list[str | None]) -> None:
+    """Centre or not (in place) each chosen term whose groups hold those of a nested term
+    or of the integrated-out term, by what the children say about it."""
+    blocks = design.groups
+    children = {j: (i, parent, True) for i, (j, parent) in nesting(design, plan).items()}
+    if "marginal" in plan:
+        m = plan.index("marginal")
+        for j, outer in enumerate(blocks):
+            parent = nested_parent(blocks[m], outer) if j != m and j not in children else None
+            if parent is not None:
+                children[j] = (m, parent, False)
+    for j, (i, parent, sampled) in children.items():
+        if given[j] is None and plan[j] != "nested":
+            info = parent_information(blocks[i], parent, blocks[j].n_levels, design, sampled)
+            plan[j] = "centered" if info.data_rich else "noncentered"
