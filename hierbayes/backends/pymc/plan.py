@@ -49,9 +49,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
-from ...design.offsets import response_less_offset
 from .centring import centre_nested, nested_parent, nesting
 
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
