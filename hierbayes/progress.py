@@ -62,6 +62,19 @@ def _seconds(value: float) -> str:
     return f"{value // 60}:{value % 60:02d}" if value >= 60 else f"{value} s"
 
 
+def _terminal_size(stream: TextIO) -> tuple[int, int]:
+    """Columns (60-120) and lines of the stream's terminal. A pseudo-terminal may report
+    0 x 0, with which tqdm would hide the bar (it hides bars below the last line)."""
+    import os
+
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        columns, lines = size.columns, size.lines
+    except (AttributeError, OSError, ValueError):
+        columns, lines = 0, 0
+    return (min(max(columns, 60), 120) if columns else 100), (lines if lines > 0 else 24)
+
+
 class SamplingProgress:
     """Draws the progress of one NUTS run; also a record of what the sampler reported.
 
@@ -116,9 +129,10 @@ class SamplingProgress:
         return (f"NUTS[{self.sampler}]: {self.chains} chains x ({self.tune} tune + {self.draws} draws) "
                 f"on {self.devices} device(s)")
 
-    def compile_started(self, cached: bool) -> None:
-        """The host starts loading (``cached``) or compiling the sampler program."""
-        self._compile_note = "loading the cached sampler" if cached else "compiling the sampler"
+    def compile_started(self, note: str) -> None:
+        """The host starts getting the sampler program ready; ``note`` says how
+        ("compiling the sampler", "loading the cached sampler", ...)."""
+        self._compile_note = note
         self._phase_start = time.perf_counter()
         if self.mode == "off":
             return
@@ -207,7 +221,7 @@ class SamplingProgress:
             self._write(f"  {text}\n")
         elif self.mode in ("bar", "notebook") and text.startswith("compile"):
             self._stop_ticker()
-            self._write(f"\r  {text}\n")
+            self._write(f"\r  {text}".ljust(60) + "\n")
 
     def _tick_compile(self) -> None:
         start = self._phase_start
@@ -232,15 +246,16 @@ class SamplingProgress:
                 bar_class = None
         if bar_class is None:
             from tqdm.std import tqdm as bar_class
+        ncols, nrows = _terminal_size(self.stream)
         return bar_class(
             total=self.total,
             desc=f"NUTS[{self.sampler}] {self.phase}",
-            unit="draws",
+            unit=" draws",
             file=self.stream,
             mininterval=MIN_INTERVAL,
             smoothing=0.1,
-            dynamic_ncols=False,
-            ncols=110,
+            ncols=ncols,
+            nrows=nrows,
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} draws "
                        "[{elapsed}<{remaining}, {rate_fmt}{postfix}]",
             postfix=self._divergence_text(),

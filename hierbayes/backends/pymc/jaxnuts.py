@@ -349,6 +349,18 @@ def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: 
     return az.from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
 
 
+#: Compiled samplers of this process, by program key (a second fit of the same model in the
+#: same process skips loading and compiling).
+_EXECUTABLES: dict[str, tuple[dict, dict]] = {}
+_EXECUTABLES_MAX = 8
+
+
+def _remember(key: str, executables: dict, meta: dict) -> None:
+    if len(_EXECUTABLES) >= _EXECUTABLES_MAX:
+        _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
+    _EXECUTABLES[key] = (executables, meta)
+
+
 def sample_jax_cached(
     model: pm.Model,
     fingerprint: str,
@@ -391,14 +403,24 @@ def sample_jax_cached(
                                 devices=len(devices), progressbar=progressbar)
     with progress:
         t0 = time.perf_counter()
-        progress.compile_started(cached=paths is not None and os.path.exists(paths[0]))
-        loaded = _load(paths)
-        cached = loaded is not None
-        if loaded is None:
-            programs, meta = _build(model, settings, devices, chains)
-            _save(paths, programs, meta)
+        memo = _EXECUTABLES.get(key)
+        if memo is not None:
+            progress.compile_started("reusing the sampler compiled earlier in this session")
+        elif paths is not None and os.path.exists(paths[0]):
+            progress.compile_started("loading the cached sampler")
         else:
-            programs, meta = loaded
+            progress.compile_started("compiling the sampler (first fit of this model)")
+        cached = memo is not None
+        if memo is None:
+            loaded = _load(paths)
+            cached = loaded is not None
+            if loaded is None:
+                programs, meta = _build(model, settings, devices, chains)
+                _save(paths, programs, meta)
+            else:
+                programs, meta = loaded
+        else:
+            programs, meta = memo
         mesh = Mesh(np.array(devices), ("chain",))
         sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
         seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
@@ -409,16 +431,22 @@ def sample_jax_cached(
         def scalar(value: int):
             return jax.device_put(np.int32(value), replicated)
 
-        # compiled ahead of the first draw (or loaded from JAX's persistent cache)
-        init = jax.jit(programs["init"].call).lower(*args).compile()
-        carry = init(*args)
-        advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *carry).compile()
-        finish = jax.jit(programs["finish"].call).lower(*carry).compile()
-        jax.block_until_ready(carry)
+        if memo is None:
+            # compiled ahead of the first draw (or loaded from JAX's persistent cache)
+            carry_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharded)
+                           for a in programs["init"].out_avals]
+            init = jax.jit(programs["init"].call).lower(*args).compile()
+            advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *carry_specs).compile()
+            finish = jax.jit(programs["finish"].call).lower(*carry_specs).compile()
+            _remember(key, {"init": init, "advance": advance, "finish": finish}, meta)
+        else:
+            init, advance, finish = programs["init"], programs["advance"], programs["finish"]
         progress.compile_done()
         prepared = time.perf_counter()
+        carry = init(*args)
         start = 0
         if algorithm == "blackjax":  # its warm-up ran inside ``init``
+            jax.block_until_ready(carry)
             start = tune
             progress.update([tune] * chains, 0, 0)
         carry = run_chunks(advance, carry, start=start, tune=tune, draws=draws, chains=chains,
