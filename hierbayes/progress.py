@@ -184,18 +184,16 @@ class SamplingProgress:
             return
         self._closed = True
         self._stop_ticker()
+        if self._bar is not None:
+            if interrupted:
+                self._bar.set_postfix_str(self._divergence_text() + ", interrupted", refresh=True)
+            self._bar.close()
+            self._bar = None
         if interrupted and self.mode != "off":
             done, total = sum(self.chain_iterations), self.total
             seconds = time.perf_counter() - self._phase_start
-            message = f"{self.phase}: interrupted after {done} of {total} draws ({seconds:.1f} s in this phase)"
-            if self._bar is not None:
-                self._bar.set_postfix_str(self._divergence_text() + ", interrupted", refresh=True)
-                self._bar.close()
-                self._bar = None
-            self._end_phase(message)
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+            text = f"  {self.phase}: interrupted after {done} of {total} draws ({seconds:.1f} s in this phase)"
+            self._write(("\r" + text.ljust(60) if self.mode != "lines" else text) + "\n")
 
     def __enter__(self) -> SamplingProgress:
         return self
