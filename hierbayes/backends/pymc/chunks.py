@@ -40,6 +40,8 @@ def next_chunk(done: int, tune: int, total: int, previous: int, seconds: float |
         size = min(size, previous * MAX_GROWTH)
     size = max(1, size)
     limit = tune - done if done < tune else total - done
+    if limit - size < size // 4:  # no short tail chunk
+        size = limit
     return max(0, min(size, limit))
 
 
