@@ -108,7 +108,7 @@ class SamplingProgress:
         self.phase = "compile"
         #: Iterations done per chain, as last reported.
         self.chain_iterations: list[int] = [0] * chains
-        self.warmup_divergences = 0
+        self.warmup_divergences: int | None = 0
         self.divergences = 0
         self.updates = 0
         self._phase_start = time.perf_counter()
@@ -152,19 +152,20 @@ class SamplingProgress:
         if self.mode in ("bar", "notebook"):
             self._bar = self._make_bar()
 
-    def update(self, chain_iterations: Sequence[int], warmup_divergences: int, divergences: int) -> None:
+    def update(self, chain_iterations: Sequence[int], warmup_divergences: int | None, divergences: int) -> None:
         """The chains have done ``chain_iterations`` iterations (warm-up included), with
-        ``warmup_divergences`` divergent warm-up iterations and ``divergences`` divergent
-        kept draws over all chains."""
+        ``warmup_divergences`` divergent warm-up iterations (None: not counted) and
+        ``divergences`` divergent kept draws over all chains."""
         before = sum(self.chain_iterations)
         self.chain_iterations = [int(i) for i in chain_iterations]
-        self.warmup_divergences, self.divergences = int(warmup_divergences), int(divergences)
+        self.warmup_divergences = None if warmup_divergences is None else int(warmup_divergences)
+        self.divergences = int(divergences)
         self.updates += 1
         if self.phase == "warm-up" and min(self.chain_iterations) >= self.tune:
             elapsed = time.perf_counter() - self._phase_start
             n = self.chains * self.tune
             self._end_phase(f"warm-up: {n} draws in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} draws/s), "
-                            f"{self.warmup_divergences} divergences")
+                            f"divergences {self._count(self.warmup_divergences)}")
             self.phase = "sampling"
             self._phase_start = time.perf_counter()
         if self._bar is not None:
@@ -175,7 +176,7 @@ class SamplingProgress:
             elapsed = time.perf_counter() - self._phase_start
             n = self.chains * self.draws
             self._end_phase(f"sampling: {n} draws in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} draws/s), "
-                            f"{self.divergences} divergences")
+                            f"divergences {self.divergences}")
             self.phase = "done"
 
     def close(self, interrupted: bool = False) -> None:
@@ -202,9 +203,13 @@ class SamplingProgress:
         self.close(interrupted=exc_type is not None and issubclass(exc_type, KeyboardInterrupt))
 
     # -- drawing -------------------------------------------------------------------------
+    @staticmethod
+    def _count(value: int | None) -> str:
+        return "not counted" if value is None else str(value)
+
     def _divergence_text(self) -> str:
         if self.phase == "warm-up":
-            return f"divergences {self.warmup_divergences} (warm-up)"
+            return f"divergences {self._count(self.warmup_divergences)} (warm-up)"
         return f"divergences {self.divergences}"
 
     def _write(self, text: str) -> None:

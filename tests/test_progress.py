@@ -48,8 +48,8 @@ def test_lines_mode_prints_one_line_per_phase_with_rate_and_divergences():
     assert lines[0] == "NUTS[numpyro]: 2 chains x (100 tune + 100 draws) on 1 device(s)"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["compile", "warm-up", "sampling"]
     assert "loading the cached sampler took" in lines[1]
-    assert "200 draws in" in lines[2] and "draws/s" in lines[2] and "3 divergences" in lines[2]
-    assert "200 draws in" in lines[3] and "draws/s" in lines[3] and "2 divergences" in lines[3]
+    assert "200 draws in" in lines[2] and "draws/s" in lines[2] and "divergences 3" in lines[2]
+    assert "200 draws in" in lines[3] and "draws/s" in lines[3] and "divergences 2" in lines[3]
     assert "\r" not in stream.getvalue()
 
 
@@ -105,6 +105,18 @@ def test_notebook_without_ipywidgets_gets_the_text_bar(monkeypatch):
     except ImportError:
         assert "\r" in out and "100%" in out  # the text bar, redrawn with \r
     assert "compile: loading the cached sampler" in out
+
+
+def test_uncounted_warm_up_divergences_say_so():
+    stream = io.StringIO()
+    progress = make(stream)
+    with progress:
+        progress.compile_started("compiling the sampler")
+        progress.compile_done()
+        progress.update([100, 100], None, 0)  # blackjax adapts in one piece
+        progress.update([200, 200], None, 1)
+    assert "warm-up: 200 draws" in stream.getvalue() and "divergences not counted" in stream.getvalue()
+    assert "divergences 1" in stream.getvalue().splitlines()[-1]
 
 
 def test_bad_progressbar_value_is_an_error():
@@ -195,3 +207,16 @@ def test_ctrl_c_stops_within_a_second_and_the_next_fit_works(sleepstudy, monkeyp
 
     again = model.fit(**{**kwargs, "draws": 200, "tune": 200, "random_seed": 5})
     assert again.idata.posterior.sizes["draw"] == 200
+
+
+@pytest.mark.slow  # blackjax's sampler compiles for ~45 s; blackjax is an optional extra
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_blackjax_goes_through_the_same_chunked_path(sleepstudy, monkeypatch, capsys):
+    pytest.importorskip("blackjax")
+    monkeypatch.setattr(progress_module, "SamplingProgress", Recorder)
+    Recorder.runs.clear()
+    model = hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
+    model.fit(draws=200, tune=200, chains=2, random_seed=3, sampler="blackjax", progressbar=True)
+    err = capsys.readouterr().err
+    assert "NUTS[blackjax]" in err and "divergences not counted" in err and "sampling: 400 draws" in err
+    assert Recorder.runs[-1].reports[-1] == [400, 400]

@@ -445,10 +445,10 @@ def sample_jax_cached(
         prepared = time.perf_counter()
         carry = init(*args)
         start = 0
-        if algorithm == "blackjax":  # its warm-up ran inside ``init``
+        if algorithm == "blackjax":  # its warm-up ran inside ``init``, uncounted
             jax.block_until_ready(carry)
             start = tune
-            progress.update([tune] * chains, 0, 0)
+            progress.update([tune] * chains, None, 0)
         carry = run_chunks(advance, carry, start=start, tune=tune, draws=draws, chains=chains,
                            progress=progress, scalar=scalar)
         results = jax.block_until_ready(finish(*carry))
