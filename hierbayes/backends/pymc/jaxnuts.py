@@ -5,12 +5,17 @@ rewrites the PyTensor graph for JAX, traces numpyro's NUTS loop, compiles it wit
 evaluates the start point through C-compiled functions. For a small model that is 10-30 s
 before the first draw, even when nothing changed.
 
-Here the sampler for one model (its log density, the NUTS loop for all chains with warmup,
-and the map back to the constrained parameters) is one XLA program. It is exported with
-``jax.export`` and stored under the model's fingerprint (data, priors, structure, library
-versions); with JAX's persistent compilation cache the next process that fits the same model
-loads and runs it in about a second. Chains run on ``min(cores, chains)`` CPU devices
-(``shard_map``); on each CPU device its chains run one after another, on a GPU as a vmap.
+Here the sampler for one model is three XLA programs over all chains: ``init`` (NUTS
+state, draw buffers), ``advance`` (iterations ``first .. first+n-1`` of every chain, warm-up
+and draws in one loop) and ``finish`` (the map back to the constrained parameters). They are
+exported with ``jax.export`` and stored under the model's fingerprint (data, priors,
+structure, library versions); with JAX's persistent compilation cache the next process that
+fits the same model loads them in about a second, and a second fit in the same process
+reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
+progress between chunks (:mod:`hierbayes.progress`): host callbacks inside the program
+cannot be serialized with ``jax.export``. Chains run on ``min(cores, chains)`` CPU devices
+(``shard_map``); within a chunk each CPU device runs its chains one after another, a GPU
+as a vmap.
 
 The draws are the same as numpyro's (same kernel, same adaptation); the start point is
 PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale).
