@@ -220,3 +220,30 @@ def test_blackjax_goes_through_the_same_chunked_path(sleepstudy, monkeypatch, ca
     err = capsys.readouterr().err
     assert "NUTS[blackjax]" in err and "divergences not counted" in err and "sampling: 400 draws" in err
     assert Recorder.runs[-1].reports[-1] == [400, 400]
+
+
+@pytest.mark.slow  # starts a Jupyter kernel (~8 s)
+def test_a_real_jupyter_kernel_gets_a_redrawn_bar():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = f"""
+import sys; sys.path.insert(0, {root!r})
+from hierbayes.progress import SamplingProgress
+p = SamplingProgress(sampler="numpyro", chains=2, tune=100, draws=100)
+print("mode", p.mode)
+with p:
+    p.compile_started("loading the cached sampler"); p.compile_done()
+    for k in range(1, 21):
+        p.update([10 * k, 10 * k], 1, 0)
+"""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    stdout = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert "mode notebook" in stdout
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        assert stderr.count("\r") >= 2 and "100%" in stderr and "sampling" in stderr
