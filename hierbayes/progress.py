@@ -136,10 +136,8 @@ class SamplingProgress:
         self._phase_start = time.perf_counter()
         if self.mode == "off":
             return
-        if self.mode == "lines":
-            self._write(self.header() + "\n")
-        else:
-            self._write(self.header() + "\n")
+        self._write(self.header() + "\n")
+        if self.mode != "lines":  # a bar: count the seconds while compiling
             self._ticker = threading.Thread(target=self._tick_compile, daemon=True)
             self._ticker.start()
 
