@@ -408,7 +408,8 @@ def sample_jax_cached(
                                 devices=len(devices), progressbar=progressbar)
     with progress:
         t0 = time.perf_counter()
-        memo = _EXECUTABLES.get(key)
+        memo_key = f"{key}|{paths}"  # another cache directory starts afresh
+        memo = _EXECUTABLES.get(memo_key)
         if memo is not None:
             progress.compile_started("reusing the sampler compiled earlier in this session")
         elif paths is not None and os.path.exists(paths[0]):
@@ -443,7 +444,7 @@ def sample_jax_cached(
             init = jax.jit(programs["init"].call).lower(*args).compile()
             advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *carry_specs).compile()
             finish = jax.jit(programs["finish"].call).lower(*carry_specs).compile()
-            _remember(key, {"init": init, "advance": advance, "finish": finish}, meta)
+            _remember(memo_key, {"init": init, "advance": advance, "finish": finish}, meta)
         else:
             init, advance, finish = programs["init"], programs["advance"], programs["finish"]
         progress.compile_done()
