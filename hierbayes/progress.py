@@ -72,7 +72,7 @@ def _terminal_size(stream: TextIO) -> tuple[int, int]:
         columns, lines = size.columns, size.lines
     except (AttributeError, OSError, ValueError):
         columns, lines = 0, 0
-    return (min(max(columns, 60), 120) if columns else 100), (lines if lines > 0 else 24)
+    return (min(max(columns, 60), 120) if columns else 110), (lines if lines > 0 else 24)
 
 
 class SamplingProgress:
@@ -167,7 +167,7 @@ class SamplingProgress:
             self.phase = "sampling"
             self._phase_start = time.perf_counter()
         if self._bar is not None:
-            self._bar.set_description_str(f"NUTS[{self.sampler}] {self.phase}", refresh=False)
+            self._bar.set_description_str(self.phase, refresh=False)
             self._bar.set_postfix_str(self._divergence_text(), refresh=False)
             self._bar.update(sum(self.chain_iterations) - before)
         if self.phase == "sampling" and min(self.chain_iterations) >= self.tune + self.draws:
@@ -250,14 +250,14 @@ class SamplingProgress:
         ncols, nrows = _terminal_size(self.stream)
         return bar_class(
             total=self.total,
-            desc=f"NUTS[{self.sampler}] {self.phase}",
+            desc=self.phase,  # the header above names the sampler
             unit=" draws",
             file=self.stream,
             mininterval=MIN_INTERVAL,
             smoothing=0.1,
             ncols=ncols,
             nrows=nrows,
-            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} draws "
+            bar_format="  {desc:<8} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                        "[{elapsed}<{remaining}, {rate_fmt}{postfix}]",
             postfix=self._divergence_text(),
             leave=True,
