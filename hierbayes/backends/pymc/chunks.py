@@ -60,18 +60,35 @@ def run_chunks(
 
     ``advance(first, n, *carry)`` returns the new carry followed by the (chains, 2)
     divergence counts (warm-up, kept); ``scalar`` puts an int on the devices.
+
+    The next chunk is queued before the host waits for the current one: the devices never
+    wait for the host, and a device whose chains were quicker in this chunk starts the next
+    one without waiting for the others (chains do not communicate).
     """
     import time
 
     total = tune + draws
-    done, size, seconds = start, 0, None
     carry = list(carry)
-    while done < total:
-        size = next_chunk(done, tune, total, size, seconds)
-        began = time.perf_counter()
-        *carry, counts = advance(scalar(done), scalar(size), *carry)
-        counts = np.asarray(counts)  # waits for the chunk
-        seconds = time.perf_counter() - began
-        done += size
-        progress.update([done] * chains, int(counts[:, 0].sum()), int(counts[:, 1].sum()))
+    dispatched = start
+    measured: tuple[int, float] | None = None  # (size, seconds) of the last finished chunk
+    last_size = 0
+    pending: tuple[Any, int, int] | None = None  # (counts, iterations done after it, size)
+    finished_at = time.perf_counter()
+    while dispatched < total or pending is not None:
+        queued = None
+        if dispatched < total:
+            if measured is None:
+                last_size = next_chunk(dispatched, tune, total, last_size, None)
+            else:
+                last_size = next_chunk(dispatched, tune, total, measured[0], measured[1])
+            *carry, counts = advance(scalar(dispatched), scalar(last_size), *carry)
+            dispatched += last_size
+            queued = (counts, dispatched, last_size)
+        if pending is not None:
+            counts, done, size = pending
+            counts = np.asarray(counts)  # waits for that chunk
+            now = time.perf_counter()
+            measured, finished_at = (size, now - finished_at), now
+            progress.update([done] * chains, int(counts[:, 0].sum()), int(counts[:, 1].sum()))
+        pending = queued
     return carry
