@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Self, TextIO
 
 PHASES = ("compile", "warm-up", "sampling")
 #: Seconds between two redraws of a bar (tqdm's ``mininterval``).
@@ -31,7 +31,7 @@ def in_notebook() -> bool:
         return False
     try:
         name = type(shell.get_ipython()).__name__
-    except Exception:
+    except AttributeError:
         return False
     return name == "ZMQInteractiveShell"
 
@@ -58,7 +58,7 @@ def progress_mode(progressbar: bool | str, stream: TextIO) -> str:
 
 
 def _seconds(value: float) -> str:
-    value = int(round(value))
+    value = round(value)
     return f"{value // 60}:{value % 60:02d}" if value >= 60 else f"{value} s"
 
 
@@ -194,7 +194,7 @@ class SamplingProgress:
             text = f"  {self.phase}: interrupted after {done} of {total} draws ({seconds:.1f} s in this phase)"
             self._write(("\r" + text.ljust(60) if self.mode != "lines" else text) + "\n")
 
-    def __enter__(self) -> SamplingProgress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

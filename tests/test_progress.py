@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -75,12 +76,11 @@ def test_terminal_bar_redraws_in_place_at_most_ten_times_a_second():
 def test_terminal_interrupted_run_says_so():
     stream = FakeTerminal()
     progress = make(stream)
-    with pytest.raises(KeyboardInterrupt):
-        with progress:
-            progress.compile_started("compiling the sampler")
-            progress.compile_done()
-            progress.update([40, 40], 1, 0)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), progress:
+        progress.compile_started("compiling the sampler")
+        progress.compile_done()
+        progress.update([40, 40], 1, 0)
+        raise KeyboardInterrupt
     assert "interrupted" in stream.getvalue()
 
 
@@ -140,7 +140,7 @@ def test_chunks_grow_bounded_and_stop_at_the_end_of_warm_up():
 
 
 class Recorder(SamplingProgress):
-    runs: list[Recorder] = []
+    runs: ClassVar[list[Recorder]] = []
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -159,7 +159,7 @@ def test_fit_reports_every_chain_to_its_last_draw_and_the_bar_does_not_change_dr
     monkeypatch.setattr(progress_module, "SamplingProgress", Recorder)
     Recorder.runs.clear()
     model = hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
-    kwargs = dict(draws=200, tune=200, chains=2, random_seed=5, sampler="numpyro")
+    kwargs = {"draws": 200, "tune": 200, "chains": 2, "random_seed": 5, "sampler": "numpyro"}
     with_bar = model.fit(progressbar=True, **kwargs)
     err = capsys.readouterr().err  # pytest's capture is not a terminal: one line per phase
     assert "NUTS[numpyro]: 2 chains x (200 tune + 200 draws)" in err
@@ -184,7 +184,8 @@ def test_ctrl_c_stops_within_a_second_and_the_next_fit_works(sleepstudy, monkeyp
     monkeypatch.setattr(progress_module, "SamplingProgress", Recorder)
     Recorder.runs.clear()
     model = hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
-    kwargs = dict(draws=20000, tune=20000, chains=2, random_seed=1, sampler="numpyro", progressbar=False)
+    kwargs = {"draws": 20000, "tune": 20000, "chains": 2, "random_seed": 1, "sampler": "numpyro",
+              "progressbar": False}
     sent: list[float] = []
 
     def interrupt_when_running():

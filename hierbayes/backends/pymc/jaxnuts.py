@@ -386,7 +386,7 @@ def sample_jax_cached(
 
     ``chain_loop`` is how the chains on one device run: "map" (one after another, the
     default on CPUs) or "vmap" (vectorised, the default on GPUs and TPUs)."""
-    import pymc.sampling.jax  # noqa: F401  (sets XLA_FLAGS for CPU devices before JAX starts)
+    import pymc.sampling.jax  # noqa: F401, I001  (sets XLA_FLAGS for CPU devices before JAX starts)
     import jax
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
