@@ -5,12 +5,17 @@ rewrites the PyTensor graph for JAX, traces numpyro's NUTS loop, compiles it wit
 evaluates the start point through C-compiled functions. For a small model that is 10-30 s
 before the first draw, even when nothing changed.
 
-Here the sampler for one model (its log density, the NUTS loop for all chains with warmup,
-and the map back to the constrained parameters) is one XLA program. It is exported with
-``jax.export`` and stored under the model's fingerprint (data, priors, structure, library
-versions); with JAX's persistent compilation cache the next process that fits the same model
-loads and runs it in about a second. Chains run on ``min(cores, chains)`` CPU devices
-(``shard_map``); on each CPU device its chains run one after another, on a GPU as a vmap.
+Here the sampler for one model is three XLA programs over all chains: ``init`` (NUTS
+state, draw buffers), ``advance`` (iterations ``first .. first+n-1`` of every chain, warm-up
+and draws in one loop) and ``finish`` (the map back to the constrained parameters). They are
+exported with ``jax.export`` and stored under the model's fingerprint (data, priors,
+structure, library versions); with JAX's persistent compilation cache the next process that
+fits the same model loads them in about a second, and a second fit in the same process
+reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
+progress between chunks (:mod:`hierbayes.progress`): host callbacks inside the program
+cannot be serialized with ``jax.export``. Chains run on ``min(cores, chains)`` CPU devices
+(``shard_map``); within a chunk each CPU device runs its chains one after another, a GPU
+as a vmap.
 
 The draws are the same as numpyro's (same kernel, same adaptation); the start point is
 PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale).
@@ -29,7 +34,7 @@ import pymc as pm
 import xarray as xr
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 3
+PROGRAM_VERSION = 4
 MAX_TREE_DEPTH = 10
 #: Cached programs are pruned (oldest first) above this many bytes.
 CACHE_MAX_BYTES = 2 * 1024**3
@@ -70,111 +75,185 @@ def _program_key(fingerprint: str, settings: dict, n_dev: int, platform: str) ->
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _build(model: pm.Model, settings: dict, devices, chains: int):
-    """Trace and export the sampler of ``model``; returns (exported, meta)."""
+def _chain_programs(settings: dict, logp_fn, out_fn):
+    """Per-chain ``init(key, *start) -> carry``, ``advance(carry, first, n) -> carry`` (runs
+    iterations ``first .. first+n-1``) and ``finish(carry) -> draws and stats``.
+
+    The carry holds the NUTS state, the draw buffers and the divergence counts (warm-up,
+    kept); the host runs ``advance`` chunk by chunk and reports progress between chunks
+    (host callbacks inside the program would not survive ``jax.export`` serialization).
+    """
     import jax
     import jax.numpy as jnp
-    from jax import export, lax
-    from jax.sharding import Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
-    from numpyro.infer.hmc import hmc
-    from pymc.sampling.jax import get_jaxified_graph
-    from pymc.util import get_default_varnames
+    from jax import lax
 
-    from .sample import start_point
-
-    value_vars = model.value_vars
-    logp_fn = get_jaxified_graph(inputs=value_vars, outputs=[model.logp()])
-    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    out_fn = get_jaxified_graph(inputs=value_vars, outputs=outputs)
-    start = start_point(model)
     tune, draws = settings["tune"], settings["draws"]
 
-    def potential(z):
-        return -logp_fn(*z)[0]
+    def buffers_like(record):
+        return jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), jnp.result_type(x)), record)
 
-    def one_chain_blackjax(key, *init):
+    def store(buf, counts, i, record, diverging):
+        # warm-up iterations write to slot 0, which the first kept draw overwrites
+        slot = jnp.maximum(i - tune, 0)
+        buf = jax.tree.map(lambda b, x: lax.dynamic_update_index_in_dim(b, x, slot, 0), buf, record)
+        counts = counts.at[jnp.where(i < tune, 0, 1)].add(diverging.astype(jnp.int32))
+        return buf, counts
+
+    def finish(carry):
+        zs, div, steps, energy, lp, acc, eps = carry[1]
+        values = jax.vmap(lambda *z: out_fn(*z))(*zs)
+        return (*values, div, steps, energy, lp, acc, eps)
+
+    if settings["algorithm"] == "blackjax":
         import blackjax
         from blackjax.adaptation.base import get_filter_adapt_info_fn
 
         def logdensity(z):
             return logp_fn(*z)[0]
 
-        k_adapt, k_draw = jax.random.split(key)
-        adapt = blackjax.window_adaptation(
-            blackjax.nuts, logdensity, target_acceptance_rate=settings["target_accept"],
-            is_mass_matrix_diagonal=not settings["dense_mass"],
-            adaptation_info_fn=get_filter_adapt_info_fn(),
-        )
-        (state, params), _ = adapt.run(k_adapt, list(init), num_steps=tune)
-        kernel = blackjax.nuts(logdensity, **params, max_num_doublings=settings["max_tree_depth"]).step
+        def kernel(params):
+            return blackjax.nuts(logdensity, **params, max_num_doublings=settings["max_tree_depth"]).step
 
-        def step(st, k):
-            st, info = kernel(k, st)
-            return st, (st.position, info.is_divergent, info.num_integration_steps, info.energy,
-                        st.logdensity, info.acceptance_rate)
+        def bj_record(st, info, params):
+            return (st.position, info.is_divergent, info.num_integration_steps, info.energy,
+                    st.logdensity, info.acceptance_rate, params["step_size"])
 
-        _, (zs, div, steps, energy, lp, acc) = lax.scan(step, state, jax.random.split(k_draw, draws))
-        values = jax.vmap(lambda *z: out_fn(*z))(*zs)
-        eps = jnp.full((draws,), params["step_size"])
-        return (*values, div, steps, energy, lp, acc, eps)
+        def init(key, *start):
+            # blackjax's window adaptation is one scan: warm-up runs here, in one piece
+            k_adapt, k_draw = jax.random.split(key)
+            adapt = blackjax.window_adaptation(
+                blackjax.nuts, logdensity, target_acceptance_rate=settings["target_accept"],
+                is_mass_matrix_diagonal=not settings["dense_mass"],
+                adaptation_info_fn=get_filter_adapt_info_fn(),
+            )
+            (state, params), _ = adapt.run(k_adapt, list(start), num_steps=tune)
+            _, info = kernel(params)(k_draw, state)
+            record = bj_record(state, info, params)
+            counts = jnp.zeros(2, jnp.int32)
+            return (state, buffers_like(record), counts, params, jax.random.split(k_draw, max(draws, 1)))
 
-    def one_chain(key, *init):
-        init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-        k_init, k_run = jax.random.split(key)
-        del k_init
+        def advance(carry, first, n):
+            def body(i, c):
+                state, buf, counts, params, keys = c
+                state, info = kernel(params)(keys[jnp.maximum(i - tune, 0)], state)
+                buf, counts = store(buf, counts, i, bj_record(state, info, params), info.is_divergent)
+                return state, buf, counts, params, keys
+
+            return lax.fori_loop(first, first + n, body, carry)
+
+        return init, advance, finish
+
+    from numpyro.infer.hmc import hmc
+
+    def potential(z):
+        return -logp_fn(*z)[0]
+
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+
+    def record(s):
+        return (s.z, s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
+                s.adapt_state.step_size)
+
+    def init(key, *start):
+        _, k_run = jax.random.split(key)
         state = init_kernel(
-            list(init),
+            list(start),
             num_warmup=tune,
             target_accept_prob=settings["target_accept"],
             dense_mass=settings["dense_mass"],
             max_tree_depth=settings["max_tree_depth"],
             rng_key=k_run,
         )
-        # One loop over warmup and draws, so XLA compiles the NUTS kernel once (two scans
-        # would compile it twice): warmup iterations write to slot 0, which the first
-        # kept draw overwrites.
-        def record(s):
-            return (s.z, s.diverging, s.num_steps, s.energy, s.potential_energy, s.accept_prob,
-                    s.adapt_state.step_size)
+        return (state, buffers_like(record(state)), jnp.zeros(2, jnp.int32))
 
-        buffers = jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), jnp.result_type(x)), record(state))
-
-        def body(i, carry):
-            s, buf = carry
+    def advance(carry, first, n):
+        # ``init`` was traced first: numpyro's kernel keeps its settings from that call
+        def body(i, c):
+            s, buf, counts = c
             s = sample_kernel(s)
-            slot = jnp.maximum(i - tune, 0)
-            buf = jax.tree.map(lambda b, x: lax.dynamic_update_index_in_dim(b, x, slot, 0), buf, record(s))
-            return s, buf
+            buf, counts = store(buf, counts, i, record(s), s.diverging)
+            return s, buf, counts
 
-        _, (zs, div, steps, energy, pot, acc, eps) = lax.fori_loop(0, tune + draws, body, (state, buffers))
-        values = jax.vmap(lambda *z: out_fn(*z))(*zs)
-        return (*values, div, steps, energy, -pot, acc, eps)
+        return lax.fori_loop(first, first + n, body, carry)
+
+    return init, advance, finish
+
+
+def _build(model: pm.Model, settings: dict, devices, chains: int):
+    """Trace and export the sampler of ``model``: three programs (init, advance, finish)
+    over all chains; returns ({name: exported}, meta)."""
+    import jax
+    from jax import export, lax
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+    from pymc.sampling.jax import get_jaxified_graph
+    from pymc.util import get_default_varnames
+
+    from .sample import start_point
+
+    logp_fn = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
+    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
+    out_fn = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
+    start = start_point(model)
+    init, advance, finish = _chain_programs(settings, logp_fn, out_fn)
+
+    key_spec = jax.ShapeDtypeStruct((2,), np.uint32)
+    start_specs = [jax.ShapeDtypeStruct(np.shape(v), np.asarray(v).dtype) for v in start]
+    carry_shape = jax.eval_shape(init, key_spec, *start_specs)
+    carry_leaves, carry_tree = jax.tree.flatten(carry_shape)
+
+    def chain_init(key, *xs):
+        return tuple(jax.tree.leaves(init(key, *xs)))
+
+    def chain_advance(first, n, *leaves):
+        carry = advance(jax.tree.unflatten(carry_tree, leaves), first, n)
+        counts = carry[2]
+        return (*jax.tree.leaves(carry), counts)
+
+    def chain_finish(*leaves):
+        return finish(jax.tree.unflatten(carry_tree, leaves))
+
+    def over_chains(fn, n_scalars=0):
+        # On a CPU device its chains run one after another (lax.map): a vmap of chains runs
+        # every NUTS tree to the deepest chain's length and makes tracing and compiling
+        # slower. Within a chunk each chain advances by the same number of iterations.
+        if settings["chain_loop"] == "map":
+            def per_device(*args):
+                scalars, batched = args[:n_scalars], args[n_scalars:]
+                return lax.map(lambda xs: fn(*scalars, *xs), batched)
+        else:
+            def per_device(*args):
+                return jax.vmap(fn, in_axes=(None,) * n_scalars + (0,) * (len(args) - n_scalars))(*args)
+        return per_device
 
     mesh = Mesh(np.array(devices), ("chain",))
-    sharded = NamedSharding(mesh, P("chain"))
-    n_in = 1 + len(start)
-    chain_fn = one_chain_blackjax if settings["algorithm"] == "blackjax" else one_chain
-    if settings["chain_loop"] == "map":
-        # One chain after another on each CPU device. A vmap of chains runs every NUTS tree
-        # to the deepest chain's length, and batching numpyro's loops makes tracing 5x and
-        # XLA's compile 1.5x slower (gcse: 0.9 s + 4.8 s instead of 5.3 s + 7.6 s).
-        def per_device(*args):
-            return lax.map(lambda xs: chain_fn(*xs), args)
-    else:
-        per_device = jax.vmap(chain_fn)
-    body = jax.shard_map(per_device, mesh=mesh, in_specs=(P("chain"),) * n_in,
-                         out_specs=P("chain"), check_vma=False)
-    fn = jax.jit(body, in_shardings=(sharded,) * n_in, out_shardings=sharded)
-    key_spec = jax.ShapeDtypeStruct((chains, 2), np.uint32, sharding=sharded)
-    init_specs = [jax.ShapeDtypeStruct((chains, *np.shape(v)), np.asarray(v).dtype, sharding=sharded) for v in start]
-    exported = export.export(fn)(key_spec, *init_specs)
+    sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
+
+    def exported(fn, specs, n_scalars=0):
+        n_in = len(specs)
+        body = jax.shard_map(over_chains(fn, n_scalars), mesh=mesh,
+                             in_specs=(P(),) * n_scalars + (P("chain"),) * (n_in - n_scalars),
+                             out_specs=P("chain"), check_vma=False)
+        shardings = (replicated,) * n_scalars + (sharded,) * (n_in - n_scalars)
+        return export.export(jax.jit(body, in_shardings=shardings, out_shardings=sharded))(*specs)
+
+    def batched(spec):
+        return jax.ShapeDtypeStruct((chains, *spec.shape), spec.dtype, sharding=sharded)
+
+    carry_specs = [batched(s) for s in carry_leaves]
+    scalar = jax.ShapeDtypeStruct((), np.int32, sharding=replicated)
+    programs = {
+        "init": exported(chain_init, [batched(key_spec), *map(batched, start_specs)]),
+        "advance": exported(chain_advance, [scalar, scalar, *carry_specs], n_scalars=2),
+        "finish": exported(chain_finish, carry_specs),
+    }
     meta = {
         "outputs": [v.name for v in outputs],
         "start": [np.asarray(v).tolist() for v in start],
         "start_dtypes": [str(np.asarray(v).dtype) for v in start],
+        "carry_leaves": len(carry_leaves),
     }
-    return exported, meta
+    return programs, meta
 
 
 def _cache_paths(key: str) -> tuple[str, str] | None:
@@ -188,6 +267,9 @@ def _cache_paths(key: str) -> tuple[str, str] | None:
     return os.path.join(folder, key + ".bin"), os.path.join(folder, key + ".json")
 
 
+PROGRAM_NAMES = ("init", "advance", "finish")
+
+
 def _load(paths):
     from jax import export
 
@@ -197,22 +279,27 @@ def _load(paths):
         with open(paths[1]) as fh:
             meta = json.load(fh)
         with open(paths[0], "rb") as fh:
-            exported = export.deserialize(bytearray(fh.read()))
+            blob = fh.read()
+        programs, offset = {}, 0
+        for name, size in zip(PROGRAM_NAMES, meta["program_bytes"]):
+            programs[name] = export.deserialize(bytearray(blob[offset:offset + size]))
+            offset += size
     except Exception:  # a damaged or incompatible entry: rebuild it
         return None
     now = time.time()
     os.utime(paths[0], (now, now))
-    return exported, meta
+    return programs, meta
 
 
-def _save(paths, exported, meta) -> None:
+def _save(paths, programs, meta) -> None:
     if paths is None:
         return
     try:
-        blob = exported.serialize()
+        blobs = [bytes(programs[name].serialize()) for name in PROGRAM_NAMES]
     except Exception:  # serialization needs the optional 'flatbuffers' package
         return
-    for path, data, mode in ((paths[0], blob, "wb"), (paths[1], json.dumps(meta), "w")):
+    meta = {**meta, "program_bytes": [len(b) for b in blobs]}
+    for path, data, mode in ((paths[0], b"".join(blobs), "wb"), (paths[1], json.dumps(meta), "w")):
         tmp = path + f".tmp{os.getpid()}"
         with open(tmp, mode) as fh:
             fh.write(data)
@@ -267,6 +354,18 @@ def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: 
     return az.from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
 
 
+#: Compiled samplers of this process, by program key (a second fit of the same model in the
+#: same process skips loading and compiling).
+_EXECUTABLES: dict[str, tuple[dict, dict]] = {}
+_EXECUTABLES_MAX = 8
+
+
+def _remember(key: str, executables: dict, meta: dict) -> None:
+    if len(_EXECUTABLES) >= _EXECUTABLES_MAX:
+        _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
+    _EXECUTABLES[key] = (executables, meta)
+
+
 def sample_jax_cached(
     model: pm.Model,
     fingerprint: str,
@@ -287,10 +386,14 @@ def sample_jax_cached(
 
     ``chain_loop`` is how the chains on one device run: "map" (one after another, the
     default on CPUs) or "vmap" (vectorised, the default on GPUs and TPUs)."""
-    import pymc.sampling.jax  # noqa: F401  (sets XLA_FLAGS for CPU devices before JAX starts)
+    import pymc.sampling.jax  # noqa: F401, I001  (sets XLA_FLAGS for CPU devices before JAX starts)
     import jax
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
 
-    from .sample import _JaxCompileClock, enable_jax_cache
+    from ...progress import SamplingProgress
+    from .chunks import run_chunks
+    from .sample import enable_jax_cache
 
     enable_jax_cache()
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
@@ -301,33 +404,60 @@ def sample_jax_cached(
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
     key = _program_key(fingerprint, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
     paths = _cache_paths(key)
-    t0 = time.perf_counter()
-    clock = _JaxCompileClock.start()
-    loaded = _load(paths)
-    cached = loaded is not None
-    if loaded is None:
-        exported, meta = _build(model, settings, devices, chains)
-        _save(paths, exported, meta)
-    else:
-        exported, meta = loaded
-    if progressbar:
-        print(f"NUTS[{algorithm}]: {chains} chains x ({tune} tune + {draws} draws) on {len(devices)} "
-              f"device(s){' (cached sampler)' if cached else ''}", flush=True)
-    prepared = time.perf_counter()
-    from jax.sharding import Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
+    progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
+                                devices=len(devices), progressbar=progressbar)
+    with progress:
+        t0 = time.perf_counter()
+        memo_key = f"{key}|{paths}"  # another cache directory starts afresh
+        memo = _EXECUTABLES.get(memo_key)
+        if memo is not None:
+            progress.compile_started("reusing the sampler compiled earlier in this session")
+        elif paths is not None and os.path.exists(paths[0]):
+            progress.compile_started("loading the cached sampler")
+        else:
+            progress.compile_started("compiling the sampler (first fit of this model)")
+        cached = memo is not None
+        if memo is None:
+            loaded = _load(paths)
+            cached = loaded is not None
+            if loaded is None:
+                programs, meta = _build(model, settings, devices, chains)
+                _save(paths, programs, meta)
+            else:
+                programs, meta = loaded
+        else:
+            programs, meta = memo
+        mesh = Mesh(np.array(devices), ("chain",))
+        sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
+        seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        keys = jax.random.split(jax.random.PRNGKey(seed), chains)
+        inits = _inits(meta, chains, seed)
+        args = [jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
 
-    sharded = NamedSharding(Mesh(np.array(devices), ("chain",)), P("chain"))
-    seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    keys = jax.random.split(jax.random.PRNGKey(seed), chains)
-    inits = _inits(meta, chains, seed)
-    args = [jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
-    before_call = _JaxCompileClock.total
-    results = jax.block_until_ready(exported.call(*args))
+        def scalar(value: int):
+            return jax.device_put(np.int32(value), replicated)
+
+        if memo is None:
+            # compiled ahead of the first draw (or loaded from JAX's persistent cache)
+            carry_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharded)
+                           for a in programs["init"].out_avals]
+            init = jax.jit(programs["init"].call).lower(*args).compile()
+            advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *carry_specs).compile()
+            finish = jax.jit(programs["finish"].call).lower(*carry_specs).compile()
+            _remember(memo_key, {"init": init, "advance": advance, "finish": finish}, meta)
+        else:
+            init, advance, finish = programs["init"], programs["advance"], programs["finish"]
+        progress.compile_done()
+        prepared = time.perf_counter()
+        carry = init(*args)
+        start = 0
+        if algorithm == "blackjax":  # its warm-up ran inside ``init``, uncounted
+            jax.block_until_ready(carry)
+            start = tune
+            progress.update([tune] * chains, None, 0)
+        carry = run_chunks(advance, carry, start=start, tune=tune, draws=draws, chains=chains,
+                           progress=progress, scalar=scalar)
+        results = jax.block_until_ready(finish(*carry))
     done = time.perf_counter()
-    call_compile = _JaxCompileClock.total - before_call
-    sampling = max(0.0, done - prepared - call_compile)
-    compile_seconds = (prepared - t0) + call_compile
-    del clock
-    idata = _idata(model, meta, results, chains, draws, tune, sampling, algorithm)
-    return JaxRun(idata=idata, compile_seconds=compile_seconds, sampling_seconds=sampling, cached=cached)
+    idata = _idata(model, meta, results, chains, draws, tune, done - prepared, algorithm)
+    return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)
