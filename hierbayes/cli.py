@@ -153,7 +153,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     s = mf.sampler
     lines.append(
         f"sampler: {s.chains} chains x {s.draws} draws (tune {s.tune}), seed {s.seed}, "
-        f"target_accept {s.target_accept}"
+        f"target_accept {'chosen from the model' if s.target_accept is None else s.target_accept}"
     )
     lines.append("ok")
     print("\n".join(lines), file=out)

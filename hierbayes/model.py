@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 
@@ -112,7 +113,7 @@ class Model:
         cores: int | None = None,
         random_seed: int | None = None,
         sampler: str | None = None,
-        target_accept: float = 0.9,
+        target_accept: float | None = None,
         progressbar: bool = True,
     ):
         """Draw from the posterior with NUTS and return a :class:`hierbayes.Fit`.
@@ -123,7 +124,12 @@ class Model:
         cores : parallel chains; defaults to all cores (up to one per chain).
         random_seed : seed for reproducible draws.
         sampler : "nutpie", "pymc", "numpyro" or "blackjax"; default the fastest installed.
-        target_accept : NUTS target acceptance rate; raise it when divergences appear.
+        target_accept : NUTS target acceptance rate; raise it when divergences appear. None
+            (default): 0.95 when group effects are sampled (rstanarm's default for multilevel
+            models: a group sd whose posterior reaches near zero and far out is curved terrain
+            for either parameterization), 0.9 when every group term is integrated out (a
+            gaussian model with one group term: no funnel can form). See
+            :func:`hierbayes.backends.pymc.plan.default_target_accept`.
         progressbar : show the sampler's progress bar.
 
         Raises
@@ -142,6 +148,10 @@ class Model:
         from .results.fit import Fit, SamplingInfo
 
         compiled = self.compile()
+        if checked.target_accept is None:
+            from .backends.pymc.plan import default_target_accept
+
+            checked = replace(checked, target_accept=default_target_accept(compiled.parameterization))
         run = run_nuts(
             compiled,
             draws=draws,
@@ -177,7 +187,7 @@ class Model:
             sampling_seconds=run.sampling_seconds,
             parameterization=dict(compiled.parameterization),
             random_seed=random_seed,
-            target_accept=target_accept,
+            target_accept=checked.target_accept,
         )
         fit = Fit(run.idata, self, info)
         warn_problems(fit.diagnostics)

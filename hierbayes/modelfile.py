@@ -176,7 +176,7 @@ class SamplerConfig:
     cores: int | None = None
     seed: int | None = None
     sampler: str | None = None
-    target_accept: float = 0.9
+    target_accept: float | None = None
 
     def fit_kwargs(self) -> dict[str, Any]:
         return {

@@ -24,7 +24,7 @@ class SamplerArguments:
     cores: int | None
     random_seed: int | None
     sampler: str | None
-    target_accept: float
+    target_accept: float | None
     progressbar: bool
 
 
@@ -44,7 +44,7 @@ def check_sampler_arguments(
     cores: object = None,
     random_seed: object = None,
     sampler: object = None,
-    target_accept: object = 0.9,
+    target_accept: object = None,
     progressbar: object = True,
 ) -> SamplerArguments:
     """Check the NUTS settings of ``Model.fit`` and return them normalised.
@@ -57,7 +57,8 @@ def check_sampler_arguments(
     cores : chains run in parallel, a whole number >= 1, or None (all cores).
     random_seed : a whole number >= 0, or None (not reproducible).
     sampler : one of :data:`KNOWN_SAMPLERS`, or None (the fastest installed one).
-    target_accept : NUTS target acceptance rate, strictly between 0 and 1.
+    target_accept : NUTS target acceptance rate, strictly between 0 and 1, or None (chosen
+        from the model when it is compiled).
     progressbar : True or False.
 
     Returns
@@ -77,11 +78,13 @@ def check_sampler_arguments(
         random_seed = _whole("random_seed", random_seed, 0)
     if sampler is not None and sampler not in KNOWN_SAMPLERS:
         raise ArgumentError("sampler", sampler, f"valid samplers are {list(KNOWN_SAMPLERS)} or None (the fastest installed)")
-    if isinstance(target_accept, bool) or not isinstance(target_accept, numbers.Real) or not 0 < target_accept < 1:
+    if target_accept is not None and (
+        isinstance(target_accept, bool) or not isinstance(target_accept, numbers.Real) or not 0 < target_accept < 1
+    ):
         raise ArgumentError("target_accept", target_accept, "must be a number strictly between 0 and 1 (e.g. 0.9, 0.99)")
     if not isinstance(progressbar, (bool, np.bool_)):
         raise ArgumentError("progressbar", progressbar, "must be True or False")
     return SamplerArguments(
         draws=draws, tune=tune, chains=chains, cores=cores, random_seed=random_seed,
-        sampler=sampler, target_accept=float(target_accept), progressbar=bool(progressbar),
+        sampler=sampler, target_accept=None if target_accept is None else float(target_accept), progressbar=bool(progressbar),
     )

@@ -17,6 +17,7 @@ import xarray as xr
 from ...errors import SamplingError
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .compile import CompiledModel
+from .plan import default_target_accept
 
 SAMPLERS = KNOWN_SAMPLERS
 
@@ -198,7 +199,7 @@ def run_nuts(
     cores: int | None = None,
     random_seed: int | None = None,
     sampler: str | None = None,
-    target_accept: float = 0.9,
+    target_accept: float | None = None,
     progressbar: bool = True,
 ) -> SamplerRun:
     """Sample the posterior with NUTS.
@@ -214,6 +215,8 @@ def run_nuts(
     draws, tune, chains, cores = checked.draws, checked.tune, checked.chains, checked.cores
     random_seed, target_accept, progressbar = checked.random_seed, checked.target_accept, checked.progressbar
     sampler = checked.sampler or default_sampler()
+    if target_accept is None:
+        target_accept = default_target_accept(compiled.parameterization)
     if sampler not in available_samplers():
         raise SamplingError(
             f"sampler {sampler!r} is not installed; installed samplers: {available_samplers()}"

@@ -1,0 +1,139 @@
+"""How much the data say about a group term's effects in a binomial or count model.
+
+The planning rule (:mod:`.plan`) centres a term where ``k = n_j tau^2 / sigma^2``, the
+precision of a group's data on its effect over the population's, is at least 1 over the
+posterior of ``tau``. A gaussian response gives ``k`` by moments. Other families give it
+through the working-response approximation behind IRLS (McCullagh & Nelder 1989, sec.
+2.5; the same normal approximation as lme4's PQL start and the Laplace method): at a pilot
+fit of the fixed part, row ``i``'s linear predictor is known to the precision
+``W_i = (dmu_i/deta_i)^2 / Var(y_i)`` (``n p (1 - p)`` for a logit binomial, ``mu`` for a
+log-link Poisson, ``mu / (1 + mu / phi)`` for a negative binomial), and its working residual
+``(y_i - mu_i) / (dmu_i/deta_i)`` behaves like a gaussian residual of variance ``1/W_i``.
+A group's data then hold ``sum_{i in j} W_i`` of precision on its effect, so
+``k_j = tau^2 sum_{i in j} W_i``, with ``tau^2`` the between-group variance of the groups'
+weighted mean working residuals less their sampling variance (one-way ANOVA moments).
+
+The family's variance is known given the mean, so the F bound on ``k`` has infinite noise
+degrees of freedom: six data-rich departments (UCBAdmissions, 4,526 applicants) are centred
+(``k`` in the hundreds), a six-level demographic factor of a survey with a few hundred
+respondents per level is not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ...design.types import Design, GroupBlock
+
+#: Families whose row precision on the linear predictor this module knows.
+SUPPORTED_FAMILIES = ("bernoulli", "binomial", "poisson", "negbinomial")
+#: IRLS iterations of the pilot fit (it only has to land near the mean structure).
+PILOT_ITERATIONS = 8
+#: Linear predictors are kept within this range so separated data do not overflow.
+ETA_LIMIT = 15.0
+
+
+def _mean_and_slope(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, dmu/deta) per row for a probability (binomial) or a rate (log) link."""
+    if link == "logit":
+        p = 1.0 / (1.0 + np.exp(-eta))
+        return p, p * (1.0 - p)
+    if link == "probit":
+        return stats.norm.cdf(eta), stats.norm.pdf(eta)
+    if link == "cloglog":
+        p = -np.expm1(-np.exp(eta))
+        return p, np.exp(eta - np.exp(eta))
+    if link == "log":
+        mu = np.exp(eta)
+        return mu, mu
+    raise ValueError(link)
+
+
+def _trials(design: Design) -> np.ndarray:
+    return np.ones(design.n_obs) if design.trials is None else np.asarray(design.trials, dtype=float)
+
+
+def _variance(mu: np.ndarray, n: np.ndarray, family: str, inv_phi: float) -> np.ndarray:
+    if family in ("bernoulli", "binomial"):
+        return np.maximum(n * mu * (1.0 - mu), 1e-10)
+    return np.maximum(mu * (1.0 + mu * inv_phi), 1e-10)
+
+
+def _pilot_eta(design: Design, link: str, family: str) -> np.ndarray:
+    """Linear predictor of a fixed-effects-only fit by IRLS (offset included)."""
+    y = np.asarray(design.y, dtype=float)
+    n = _trials(design)
+    offset = np.zeros(design.n_obs) if design.offset is None else np.asarray(design.offset, float)
+    X = design.X if design.X.shape[1] else np.ones((design.n_obs, 1))
+    if family in ("bernoulli", "binomial"):
+        target = (y + 0.5) / (n + 1.0)
+        start = {"logit": np.log(target / (1 - target)), "probit": stats.norm.ppf(target)}
+        eta = start.get(link, np.log(-np.log1p(-target)))
+    else:
+        eta = np.log(y + 0.5)
+    beta = np.linalg.lstsq(X, eta - offset, rcond=None)[0]
+    ridge = 1e-8 * np.eye(X.shape[1])
+    for _ in range(PILOT_ITERATIONS):
+        eta = np.clip(X @ beta + offset, -ETA_LIMIT, ETA_LIMIT)
+        mu, slope = _mean_and_slope(eta, link)
+        scale = n if family in ("bernoulli", "binomial") else 1.0
+        weight = (scale * slope) ** 2 / _variance(mu, n, family, 0.0)
+        working = eta - offset + (y - scale * mu) / np.maximum(scale * slope, 1e-10)
+        XtW = X.T * weight
+        beta = np.linalg.solve(XtW @ X + ridge, XtW @ working)
+    return np.clip(X @ beta + offset, -ETA_LIMIT, ETA_LIMIT)
+
+
+def _inverse_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
+    """1/phi of a negative binomial by moments (Var = mu + mu^2 / phi), at least 0."""
+    return max(float(np.mean(((y - mu) ** 2 - mu) / np.maximum(mu, 1e-10) ** 2)), 0.0)
+
+
+def working_group_means(block: GroupBlock, design: Design, link: str):
+    """(precision per group, groups with rows, weighted group means of the working residuals,
+    1.0): the gaussian :func:`.plan.group_means` of the working response, whose rows have
+    variance ``1/W_i`` (so a group mean's noise is ``1 / sum W_i``); None where this module's
+    approximation does not apply."""
+    family = design.spec.family
+    if family not in SUPPORTED_FAMILIES or link not in ("logit", "probit", "cloglog", "log"):
+        return None
+    if not np.all(block.X[:, 0] == 1.0):
+        return None
+    y = np.asarray(design.y, dtype=float)
+    n = _trials(design)
+    mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
+    scale = n if family in ("bernoulli", "binomial") else 1.0
+    inv_phi = _inverse_dispersion(y, mu) if family == "negbinomial" else 0.0
+    weight = (scale * slope) ** 2 / _variance(mu, n, family, inv_phi)
+    residual = (y - scale * mu) / np.maximum(scale * slope, 1e-10)
+    precision = np.bincount(block.codes, weights=weight, minlength=block.n_levels)
+    seen = precision > 0
+    sums = np.bincount(block.codes, weights=weight * residual, minlength=block.n_levels)
+    means = np.divide(sums, precision, out=np.zeros_like(sums), where=seen)
+    return precision, seen, means, 1.0
+
+
+def glm_information(block: GroupBlock, design: Design, link: str):
+    """:class:`.plan.Information` of a group term of a binomial or count model, or None when
+    this approximation does not apply (another family, or a term without an intercept).
+
+    Parameters
+    ----------
+    block : the group term (its first column must be the intercept).
+    design : the model's design (response, trials, fixed columns, offset).
+    link : the resolved link function.
+    """
+    from .plan import Information
+
+    found = working_group_means(block, design, link)
+    if found is None:
+        return None
+    precision, seen, means, _ = found
+    if seen.sum() < 2:
+        return Information(float("inf"))
+    noise = 1.0 / precision[seen]
+    tau2 = float(np.var(means[seen], ddof=1) - np.mean(noise))
+    ratio = float(np.median(precision[seen]) * max(tau2, 0.0))
+    scale_k = float(np.median(precision[seen]) * np.mean(noise))
+    return Information(ratio, int(seen.sum()) - 1, np.inf, scale_k)
