@@ -135,18 +135,6 @@ def _classic(name: str) -> tuple[pd.DataFrame, str]:
     return df.astype({"Block": "category", "Variety": "category"}), "yield ~ nitro + Variety + (1 | Block/Variety)"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["Machines", "Oats"])
-def test_classic_nested_designs_converge_with_defaults(name):
-    df, formula = _classic(name)
-    model = hb.Model(formula, df)
-    for seed in (3, 4):
-        fit = model.fit(random_seed=seed, progressbar=False)  # the defaults: 4 x (1000 + 1000)
-        d = fit.diagnostics
-        assert d.divergences == 0 and d.max_r_hat <= 1.01 and d.min_ess_bulk >= 400, str(d)
-    assert list(fit.info.parameterization.values()) == ["noncentered", "marginal"]
-
-
 def _funnel_data(seed: int = 0) -> pd.DataFrame:
     """20 groups of 3 rows, tau = 0.3, sigma = 1: k = 0.27, a funnel when centred."""
     rng = np.random.default_rng(seed)
