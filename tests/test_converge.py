@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,6 @@ from hierbayes.results.diagnostics import ConvergenceWarning
 
 from conftest import fit_quiet
 
-DATA = Path(__file__).parent / "data" / "converge"
 
 
 def _nested(n_outer: int, n_inner: int, reps: int, sd_outer: float, sd_inner: float, sigma: float, seed: int = 4):
@@ -126,13 +124,6 @@ def test_lower_bound_of_k_narrows_with_more_groups():
 
 
 # ------------------------------------------------------------------ fits (slow)
-
-
-def _classic(name: str) -> tuple[pd.DataFrame, str]:
-    df = pd.read_csv(DATA / f"{name}.csv")
-    if name == "Machines":
-        return df.astype({"Worker": "category", "Machine": "category"}), "score ~ Machine + (1 | Worker/Machine)"
-    return df.astype({"Block": "category", "Variety": "category"}), "yield ~ nitro + Variety + (1 | Block/Variety)"
 
 
 def _funnel_data(seed: int = 0) -> pd.DataFrame:
