@@ -247,32 +247,28 @@ class _Lowering:
 
     def rhs(self, node: Expr) -> tuple[FixedPart, tuple[GroupTerm, ...]]:
         """The fixed part (expanded into R's terms) and the group terms of the right side."""
-        intercept: bool | None = None
-        operands: list[SumItem] = []
-        groups: list[Paren] = []
-        offsets: dict[str, None] = {}
-        for item in self._items(node):
-            if isinstance(item.expr, Paren) and isinstance(item.expr.body, Bar):
-                groups.append(self._group_item(item, item.expr, allow_groups=True))
-                continue
-            inner = _unwrap(item.expr)
-            if isinstance(inner, Number):
-                intercept = self._intercept(item, inner)
-                continue
-            if isinstance(inner, Call) and inner.name == OFFSET:
-                offsets.setdefault(self.offset_expression(item, inner, True), None)
-                continue
-            operands.append(item)
+        intercept, operands, groups, offsets = self._split(node, allow_groups=True)
         terms = TermExpander(self.text).fixed_terms(operands)
-        fixed = FixedPart(
-            intercept=True if intercept is None else intercept, terms=terms, offsets=tuple(offsets)
-        )
-        return fixed, self.group_terms(tuple(groups))
+        fixed = FixedPart(intercept=True if intercept is None else intercept, terms=terms, offsets=offsets)
+        return fixed, self.group_terms(groups)
 
     def additive(self, node: Expr, allow_groups: bool) -> _Additive:
         """Split an additive expression into intercept flag, term texts and group terms."""
-        intercept: bool | None = None
+        intercept, operands, groups, offsets = self._split(node, allow_groups)
         terms: dict[str, None] = {}
+        for item in operands:
+            if item.sign == "-":
+                self._removed_term(item)
+            TermExpander(self.text).terms(item.expr)  # R's checks (a power of one term...)
+            terms.setdefault(self.term(item.expr), None)
+        return _Additive(intercept, tuple(terms), groups, offsets)
+
+    def _split(
+        self, node: Expr, allow_groups: bool
+    ) -> tuple[bool | None, list[SumItem], tuple[Paren, ...], tuple[str, ...]]:
+        """(intercept flag, the other operands, group terms, offset expressions) of a sum."""
+        intercept: bool | None = None
+        operands: list[SumItem] = []
         groups: list[Paren] = []
         offsets: dict[str, None] = {}
         for item in self._items(node):
@@ -282,15 +278,11 @@ class _Lowering:
             inner = _unwrap(item.expr)
             if isinstance(inner, Number):
                 intercept = self._intercept(item, inner)
-                continue
-            if isinstance(inner, Call) and inner.name == OFFSET:
+            elif isinstance(inner, Call) and inner.name == OFFSET:
                 offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
-                continue
-            if item.sign == "-":
-                self._removed_term(item)
-            TermExpander(self.text).terms(item.expr)  # R's checks (a power of one term...)
-            terms.setdefault(self.term(item.expr), None)
-        return _Additive(intercept, tuple(terms), tuple(groups), tuple(offsets))
+            else:
+                operands.append(item)
+        return intercept, operands, tuple(groups), tuple(offsets)
 
     def offset_expression(self, item: SumItem, call: Call, in_fixed_part: bool) -> str:
         """The expression of ``offset(expr)``: one argument, added with '+', fixed part only."""
