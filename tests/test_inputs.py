@@ -193,3 +193,15 @@ def test_model_file_expands_the_home_directory(tmp_path, monkeypatch) -> None:
     spec = load_model_file("~/m.toml")
     assert spec.data.path == tmp_path / "d.csv"
     assert spec.load_data().shape == (24, 4)
+
+
+def test_poststrat_cells_from_pyarrow_and_polars() -> None:
+    pa = pytest.importorskip("pyarrow")
+    cells = pd.DataFrame({"state": ["a", "b", "c"], "n": [10, 20, 30]})
+    states = pd.DataFrame({"state": ["a", "b", "c"], "vote": [0.1, 0.2, 0.3]})
+    want = hb.Poststrat(cells, count="n").join(states, on="state").cells
+    table = hb.Poststrat(pa.Table.from_pandas(cells), count="n").join(pa.Table.from_pandas(states), on="state")
+    pd.testing.assert_frame_equal(table.cells, want)
+    pl = pytest.importorskip("polars")
+    table = hb.Poststrat(pl.from_pandas(cells), count="n", predictors=pl.from_pandas(states), on="state")
+    pd.testing.assert_frame_equal(table.cells, want)

@@ -23,7 +23,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_complex_dtype, is_datetime64_any_dtype, is_timedelta64_dtype
+from pandas.api.types import (
+    is_complex_dtype,
+    is_datetime64_any_dtype,
+    is_timedelta64_dtype,
+)
 
 from ..errors import DataError
 

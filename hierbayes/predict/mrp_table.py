@@ -25,7 +25,7 @@ class Poststrat:
 
     Parameters
     ----------
-    cells : pandas.DataFrame
+    cells : pandas.DataFrame (or a polars/pyarrow table, converted)
         One row per population cell (e.g. state x ethnicity x sex x age x education), with
         the model's poststratification variables as columns. It is copied, never modified.
     count : str
@@ -150,6 +150,7 @@ class Poststrat:
         keys = _as_columns(on, "on")
         if not keys:
             raise DataError("join needs at least one key column in 'on'")
+        predictors = as_pandas(predictors, "predictors")
         merged = _join_predictors(self._cells, predictors, keys, "the poststratification table")
         out = object.__new__(Poststrat)
         out._cells = merged
