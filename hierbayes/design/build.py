@@ -37,8 +37,8 @@ from .frames import as_pandas, check_column_types
 from .nesting import warn_implicit_nesting
 from .offsets import offset_vector
 from .rterms import (
-    FACTOR_FUNCTIONS,
     FORMULA_FUNCTIONS,
+    FACTOR_FUNCTIONS,
     check_relevel_references,
     column_names,
     constant_value,
