@@ -10,6 +10,7 @@ from dataclasses import replace
 import pandas as pd
 
 from .design import build_design
+from .design.frames import as_pandas
 from .design.types import Design
 from .errors import DataError, SpecError
 from .families import get_family
@@ -26,7 +27,8 @@ class Model:
     ----------
     formula : an lme4-style formula (``"y ~ x + (x | g)"``) or a ModelSpec (for example from
         the level-equation front end).
-    data : pandas DataFrame with the columns the formula uses. It is never modified.
+    data : pandas DataFrame with the columns the formula uses. It is never modified. A polars
+        DataFrame/LazyFrame or a pyarrow Table is converted (see :func:`hierbayes.design.frames.as_pandas`).
     family : response family name (``"gaussian"``, ...); see ``hierbayes.families``.
     link : link function; the family's default when None.
     priors : overrides keyed by class (``"b"``, ``"sd"``, ``"cor"``, ``"sigma"``,
@@ -58,8 +60,7 @@ class Model:
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
     ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        data = as_pandas(data)
         if missing not in ("error", "drop"):
             raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
         if isinstance(formula, ModelSpec):

@@ -95,7 +95,7 @@ class DataConfig:
 
     @property
     def path(self) -> Path:
-        return (self.base / self.source).resolve()
+        return (self.base / Path(self.source).expanduser()).resolve()
 
     def load(self) -> pd.DataFrame:
         """Read, filter and derive columns; returns a new DataFrame.
@@ -422,7 +422,7 @@ def load_model_file(path: str | Path) -> ModelFile:
         For a missing or malformed file, unknown keys (with the valid ones), or a model that
         does not parse; PriorError for malformed priors.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise SpecError(f"model file {str(path)!r} not found")
     try:

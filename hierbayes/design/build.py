@@ -33,6 +33,7 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
+from .frames import as_pandas, check_column_types
 from .nesting import warn_implicit_nesting
 from .offsets import offset_vector
 from .rterms import (
@@ -763,11 +764,13 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[_Plan, 
     the positions of its rows in ``data`` (labels may repeat, positions do not)."""
     checks.check_missing_policy(missing)
     family = get_family(spec.family)
+    data = as_pandas(data)
     checks.check_dataframe(data)
     data, in_subset = rows_in_subset(spec, data)
     plan = _Plan.from_spec(spec, data.columns, ordered_columns(data))
     needed = plan.needed(spec, data.columns)
     checks.check_columns_exist(needed, data.columns)
+    check_column_types(needed, data)
     selected = _select(data, list(needed), normalize=True)
     frame = checks.handle_missing(selected, list(needed), missing)
     if frame is selected:

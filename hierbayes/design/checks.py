@@ -89,7 +89,7 @@ def check_dataframe(data: object, what: str = "data") -> None:
         If ``data`` is not a DataFrame or has no rows.
     """
     if not isinstance(data, pd.DataFrame):
-        raise DataError(f"{what} must be a pandas DataFrame, not {type(data).__name__}")
+        raise DataError(f"{what} must be a pandas DataFrame (convert other tables with hierbayes.design.frames.as_pandas), not {type(data).__name__}")
     if data.shape[0] == 0:
         raise DataError(f"{what} is empty (0 rows); a model needs at least one observation")
     if not data.columns.is_unique:

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
+from ..design.frames import as_pandas
 from ..errors import DataError, SpecError, did_you_mean
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label, summarize
@@ -156,7 +157,7 @@ def margins(
     if kind not in ("mean", "linear"):
         raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
     model = fit.model
-    frame = (training_frame(model) if data is None else data).copy()
+    frame = (training_frame(model) if data is None else as_pandas(data)).copy()
     at = dict(at or {})
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
     _check_columns(list(at) + list(by_cols) + ([dydx] if dydx else []), frame, "margins")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.checks import describe_rows
+from ..design.frames import as_pandas
 from ..errors import DataError
 from .mrp_levels import _as_columns, _level_strings, _lookalikes, _shown
 
@@ -24,7 +25,7 @@ class Poststrat:
 
     Parameters
     ----------
-    cells : pandas.DataFrame
+    cells : pandas.DataFrame (or a polars/pyarrow table, converted)
         One row per population cell (e.g. state x ethnicity x sex x age x education), with
         the model's poststratification variables as columns. It is copied, never modified.
     count : str
@@ -53,8 +54,7 @@ class Poststrat:
         predictors: pd.DataFrame | None = None,
         on: str | Sequence[str] | None = None,
     ) -> None:
-        if not isinstance(cells, pd.DataFrame):
-            raise DataError(f"cells must be a pandas DataFrame, got {type(cells).__name__}")
+        cells = as_pandas(cells, "cells")
         if len(cells) == 0:
             raise DataError("the poststratification table has no cells")
         if not isinstance(count, str) or count not in cells.columns:
@@ -150,6 +150,7 @@ class Poststrat:
         keys = _as_columns(on, "on")
         if not keys:
             raise DataError("join needs at least one key column in 'on'")
+        predictors = as_pandas(predictors, "predictors")
         merged = _join_predictors(self._cells, predictors, keys, "the poststratification table")
         out = object.__new__(Poststrat)
         out._cells = merged
@@ -224,8 +225,7 @@ def _join_predictors(
     *,
     reset: bool = True,
 ) -> pd.DataFrame:
-    if not isinstance(predictors, pd.DataFrame):
-        raise DataError(f"predictors must be a pandas DataFrame, got {type(predictors).__name__}")
+    predictors = as_pandas(predictors, "predictors")
     for frame, name in ((cells, what), (predictors, "the predictors")):
         missing = [k for k in keys if k not in frame.columns]
         if missing:

@@ -35,6 +35,7 @@ import xarray as xr
 from scipy import special
 from scipy.stats import qmc
 
+from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
 from ..params import block_names
@@ -99,8 +100,7 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
     if newdata is None:
         rows = row_design(model)
         return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset)
-    if not isinstance(newdata, pd.DataFrame):
-        raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+    newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
     unseen: dict[str, tuple[str, ...]] = {}
     for block in new.groups:

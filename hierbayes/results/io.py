@@ -250,7 +250,7 @@ def save_fit(fit, path, *, log_likelihood: bool = False) -> None:
     FitFileError
         When the directory does not exist or is not writable (nothing is changed).
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     directory = path.parent
     if not directory.is_dir():
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
@@ -309,7 +309,7 @@ def load_fit(path):
     from ..priors import Prior
     from .fit import Fit, SamplingInfo
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise FitFileError(f"no such file: {str(path)!r}")
     if path.is_dir():
