@@ -12,7 +12,12 @@ from conftest import fit_quiet
 import hierbayes as hb
 from hierbayes.errors import ArgumentError, SpecError
 from hierbayes.results.fitted import ngroups, nobs, residual_sd
-from hierbayes.results.update import split_signed_terms, updated_formula, updated_spec
+from hierbayes.results.update import (
+    split_signed_terms,
+    updated_formula,
+    updated_model,
+    updated_spec,
+)
 from hierbayes.spec import parse_formula
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
@@ -190,3 +195,15 @@ def test_update_refits_with_the_old_settings(sleep_fit):
         old.chains, old.tune, old.random_seed, old.target_accept, old.sampler)
     assert new.model.data is sleep_fit.model.data
     assert new.spec.family == "gaussian" and new.nobs == 180
+
+
+def test_updated_model_merges_priors_and_keeps_model_arguments(sleepstudy):
+    priors = {"b:Days": hb.Prior("Normal", mu=0, sigma=5), "sigma": hb.Prior("HalfNormal", sigma=40)}
+    model = hb.Model(FORMULA, sleepstudy, priors=priors, parameterization="noncentered", missing="drop")
+    old = SimpleNamespace(model=model)
+    new = updated_model(old, ". ~ . - Days", priors={"b:Days": None, "sd": hb.Prior("HalfNormal", sigma=30)})
+    assert set(new.prior_overrides) == {"sigma", "sd"}
+    assert (new.parameterization, new.missing, new.collapse) == ("noncentered", "drop", "auto")
+    assert new.formula == "Reaction ~ 1 + (1 + Days | Subject)"
+    half = updated_model(old, data=sleepstudy.iloc[:90], family="student")
+    assert half.design.n_obs == 90 and half.spec.family == "student" and "b:Days" in half.prior_overrides

@@ -160,6 +160,19 @@ def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: 
 def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
     """Refit ``fit``'s model with changes (lme4's / brms' ``update()``); see
     :meth:`hierbayes.Fit.update`."""
+    new_model = updated_model(fit, formula, data, priors, **kwargs)
+    info = fit.info
+    fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
+                  "target_accept": info.target_accept,
+                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
+    fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
+    return new_model.fit(**fit_kwargs)
+
+
+def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
+    """The :class:`hierbayes.Model` that ``update()`` fits: the old model's spec, data, prior
+    overrides (``priors`` merged in; a value None drops a key) and Model arguments, with the
+    changes given. Keyword arguments of ``Model.fit`` are accepted and ignored here."""
     from ..model import Model
 
     unknown = [k for k in kwargs if k not in MODEL_ARGUMENTS + FIT_ARGUMENTS]
@@ -177,10 +190,4 @@ def update(fit, formula: str | None = None, data=None, priors: Mapping | None = 
     }
     if kwargs.get("covariance") is not None:
         model_kwargs["covariance"] = kwargs["covariance"]
-    new_model = Model(spec, model.data if data is None else data, **model_kwargs)
-    info = fit.info
-    fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
-                  "target_accept": info.target_accept,
-                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
-    fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
-    return new_model.fit(**fit_kwargs)
+    return Model(spec, model.data if data is None else data, **model_kwargs)
