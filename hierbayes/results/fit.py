@@ -99,6 +99,54 @@ class Fit:
     def posterior(self) -> xr.Dataset:
         return self._idata.posterior.to_dataset()
 
+    @property
+    def formula(self) -> str:
+        """The fitted lme4 formula, terms expanded (``spec.to_formula()``)."""
+        return self.spec.to_formula()
+
+    @property
+    def nobs(self) -> int:
+        """Rows of the data used (lme4's ``nobs``; the original rows of collapsed cells)."""
+        from .fitted import nobs
+
+        return nobs(self)
+
+    @property
+    def ngroups(self) -> dict[str, int]:
+        """Levels per grouping factor (lme4's ``ngrps``)."""
+        from .fitted import ngroups
+
+        return ngroups(self)
+
+    def fitted(self, kind: str = "mean", prob: float = 0.95, summary: bool = True, ndraws: int | None = None):
+        """Posterior mean, sd and interval of each training row's expected response
+        (``kind="mean"``) or linear predictor (``"linear"``), as brms' ``fitted()``; draws
+        with ``summary=False``. See :func:`hierbayes.results.fitted.fitted`."""
+        from .fitted import fitted
+
+        return fitted(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+
+    def residuals(self, kind: str = "response", prob: float = 0.95, summary: bool = True,
+                  ndraws: int | None = None):
+        """Residuals y - E[y] (``kind="response"``) or Pearson residuals (``"pearson"``) of
+        each training row, as brms' ``residuals()``. See :func:`hierbayes.results.fitted.residuals`."""
+        from .fitted import residuals
+
+        return residuals(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+
+    def update(self, formula: str | None = None, data=None, priors=None, **kwargs) -> Fit:
+        """Refit with a changed formula, data, priors, Model arguments or sampler settings
+        (lme4's / brms' ``update()``).
+
+        ``formula`` is a new formula or an R-style edit (``". ~ . + x"``, ``". ~ . - x"``,
+        ``"log(.) ~ ."``); ``priors`` are merged into the old overrides (a value None drops
+        one); everything not given (family, link, covariance, missing, parameterization,
+        collapse; draws, tune, chains, random_seed, target_accept, sampler) is kept.
+        See :mod:`hierbayes.results.update`."""
+        from .update import update
+
+        return update(self, formula, data, priors, **kwargs)
+
     def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
         equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``.

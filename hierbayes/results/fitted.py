@@ -1,0 +1,167 @@
+"""lme4/brms daily conveniences on a fit: ``nobs``, ``ngroups``, ``fitted()`` and
+``residuals()``.
+
+Fitted values and residuals are per row of the data the model used (after dropping missing
+values and applying a Stata ``if``), indexed by those rows' labels. A bernoulli/binomial
+model fitted on collapsed binomial cells (:mod:`hierbayes.design.collapse`) still has its
+row-level design, so both are per original row there too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import DataError, SpecError
+from ..families import get_family
+from ..predict.predict import as_dataarray, aux_draws, row_design, thin
+from .stats import flatten_draws, interval_label, summarize
+
+FITTED_KINDS = ("mean", "linear")
+RESIDUAL_KINDS = ("response", "pearson")
+#: Families whose residual sd is known: Pearson residuals are defined for them.
+PEARSON_FAMILIES = ("gaussian", "bernoulli", "binomial", "poisson", "negbinomial", "gamma")
+SUMMARY_COLUMNS = ("mean", "sd", "median", "lower", "upper")
+
+
+def nobs(fit) -> int:
+    """Rows of the data the fit used (lme4's ``nobs``): for collapsed binomial cells the
+    original rows, not the cells."""
+    design = fit.model.design
+    return int(getattr(design, "n_rows", design.n_obs))
+
+
+def ngroups(fit) -> dict[str, int]:
+    """Levels per grouping factor (lme4's ``ngrps``), in the order the terms name them."""
+    return {block.group: int(block.n_levels) for block in row_design(fit.model).groups}
+
+
+def _check_prob(prob: float) -> None:
+    if not 0 < prob < 1:
+        raise DataError(f"prob={prob!r} must be between 0 and 1")
+
+
+def _table(draws: xr.DataArray, prob: float, kind: str) -> pd.DataFrame:
+    """Summary per row (and category) of (chain, draw, obs[, category]) draws, indexed by
+    the rows' labels."""
+    stats = summarize(draws.drop_vars("row", errors="ignore"), prob, diagnostics=False)
+    stats = stats.reset_index()
+    labels = np.asarray(draws["row"].values)
+    reps = len(stats) // len(labels)
+    columns = (["category"] if "category" in stats.columns else []) + list(SUMMARY_COLUMNS)
+    out = stats[columns].copy()
+    out.index = pd.Index(np.repeat(labels, reps), name=None)
+    out.attrs["interval"] = interval_label(prob)
+    out.attrs["kind"] = kind
+    return out
+
+
+def fitted_draws(fit, kind: str = "mean", ndraws: int | None = None) -> xr.DataArray:
+    """(chain, draw, obs) draws of the expected response (``kind="mean"``) or of the linear
+    predictor (``"linear"``) for every training row, each row with its group effects."""
+    if kind not in FITTED_KINDS:
+        raise SpecError(f"kind={kind!r}: valid values for fitted() are {list(FITTED_KINDS)}")
+    return fit.predict(kind=kind, groups="include", ndraws=ndraws).draws
+
+
+def fitted(fit, kind: str = "mean", prob: float = 0.95, summary: bool = True, ndraws: int | None = None):
+    """Fitted values of the training rows, as lme4's / brms' ``fitted()``.
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    kind : "mean" (expected response E[y], the trials times the probability for a binomial
+        model; category probabilities for an ordinal one) or "linear" (the linear predictor).
+    prob : mass of the equal-tailed interval (``lower``, ``upper``).
+    summary : True: a DataFrame; False: the draws as an ``xarray.DataArray`` (chain, draw, obs).
+    ndraws : use about this many posterior draws (evenly thinned).
+
+    Returns
+    -------
+    pandas.DataFrame or xarray.DataArray
+        One row per row of the data the model used (index: its labels) with mean, sd,
+        median, lower, upper; or the draws.
+    """
+    _check_prob(prob)
+    draws = fitted_draws(fit, kind, ndraws)
+    return _table(draws, prob, kind) if summary else draws
+
+
+def _observed(fit) -> tuple[np.ndarray, np.ndarray | None]:
+    rows = row_design(fit.model)
+    trials = None if rows.trials is None else np.asarray(rows.trials, dtype=float)
+    return np.asarray(rows.y, dtype=float), trials
+
+
+def residual_sd(family_name: str, mu: np.ndarray, aux: dict[str, np.ndarray], trials) -> np.ndarray:
+    """The family's sd of y given its mean ``mu`` (S, n), per draw: what a Pearson residual
+    divides by."""
+    if family_name == "gaussian":
+        return np.broadcast_to(aux["sigma"], mu.shape)
+    if family_name in ("bernoulli", "binomial"):
+        n = np.ones(mu.shape[-1]) if trials is None else trials
+        p = mu / n
+        return np.sqrt(n * p * (1.0 - p))
+    if family_name == "poisson":
+        return np.sqrt(mu)
+    if family_name == "negbinomial":
+        return np.sqrt(mu + mu**2 / aux["phi"])
+    if family_name == "gamma":
+        return mu / np.sqrt(aux["shape"])
+    raise SpecError(
+        f"Pearson residuals need the {family_name} family's residual sd, which hierbayes does "
+        f"not define; families with one: {list(PEARSON_FAMILIES)} (kind='response' works for all "
+        "but ordinal families)"
+    )
+
+
+def residual_draws(fit, kind: str = "response", ndraws: int | None = None) -> xr.DataArray:
+    """(chain, draw, obs) draws of the residual of every training row: y - E[y] per draw
+    (``kind="response"``) or that divided by the family's sd of y (``"pearson"``)."""
+    if kind not in RESIDUAL_KINDS:
+        raise SpecError(f"kind={kind!r}: valid values for residuals() are {list(RESIDUAL_KINDS)}")
+    family = get_family(fit.spec.family)
+    if family.response_kind == "ordinal":
+        raise SpecError(
+            f"residuals are not defined for the ordinal family {family.name!r} (the response is "
+            "a category); use fit.fitted() for the category probabilities or fit.ppc()"
+        )
+    if kind == "pearson" and family.name not in PEARSON_FAMILIES:
+        residual_sd(family.name, np.zeros((1, 1)), {}, None)  # raises the SpecError
+    mean = fitted_draws(fit, "mean", ndraws)
+    y, trials = _observed(fit)
+    mu = flatten_draws(mean)
+    values = y[None, :] - mu
+    if kind == "pearson":
+        aux = aux_draws(thin(fit.posterior, ndraws), family)
+        values = values / residual_sd(family.name, mu, aux, trials)
+    posterior = thin(fit.posterior, ndraws)
+    return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
+
+
+def residuals(fit, kind: str = "response", prob: float = 0.95, summary: bool = True,
+              ndraws: int | None = None):
+    """Residuals of the training rows, as lme4's / brms' ``residuals()``.
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma, binomial
+        sqrt(n p (1 - p)), poisson sqrt(mu), negative binomial sqrt(mu + mu^2 / phi), gamma
+        mu / sqrt(shape)), computed per posterior draw.
+    prob : mass of the equal-tailed interval.
+    summary : True: a DataFrame (posterior mean, sd, median, interval of each row's
+        residual); False: the draws (chain, draw, obs).
+    ndraws : use about this many posterior draws (evenly thinned).
+
+    Raises
+    ------
+    SpecError
+        For an ordinal family, or Pearson residuals of a family without a residual sd.
+    """
+    _check_prob(prob)
+    draws = residual_draws(fit, kind, ndraws)
+    if not summary:
+        return draws
+    return _table(draws, prob, kind)

@@ -1,0 +1,193 @@
+"""``fit.update()``: refit a model with a changed formula, data, priors or settings, as
+lme4's / brms' ``update()``.
+
+A formula may be a whole new formula or an R ``update.formula`` edit in which ``.`` stands
+for the old side: ``". ~ . + x"`` adds ``x``, ``". ~ . - x"`` removes it, ``"log(.) ~ ."``
+changes the response, ``". ~ . - 1"`` drops the intercept. Terms are compared after
+expansion (``- a*b`` removes ``a``, ``b`` and ``a:b``; ``- (1|g/h)`` removes both group
+terms), as R's ``terms()`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from ..errors import ArgumentError, SpecError
+from ..sampler_args import KNOWN_SAMPLERS
+from ..spec import parse_formula
+from ..spec.ir import Covariance, GroupTerm, ModelSpec
+
+#: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
+MODEL_ARGUMENTS = ("family", "link", "covariance", "missing", "parameterization", "collapse")
+#: Keyword arguments that go to :meth:`hierbayes.Model.fit`.
+FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "target_accept", "progressbar")
+#: A ``.`` standing alone (not part of a number or a name such as ``x.1``).
+DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
+OPEN, CLOSE = "([{", ")]}"
+
+
+def split_signed_terms(rhs: str) -> list[tuple[str, str]]:
+    """Split a right-hand side at its top-level ``+`` and ``-`` into (sign, term text);
+    signs inside parentheses or quotes belong to their term."""
+    items: list[tuple[str, str]] = []
+    depth, quote, sign, start = 0, "", "+", 0
+    for i, ch in enumerate(rhs):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in OPEN:
+            depth += 1
+        elif ch in CLOSE:
+            depth -= 1
+        elif depth == 0 and ch in "+-":
+            items.append((sign, rhs[start:i].strip()))
+            sign, start = ch, i + 1
+    items.append((sign, rhs[start:].strip()))
+    if items and items[0] == ("+", ""):  # a leading sign: ". ~ -1 + ." or "~ + x"
+        items = items[1:]
+    for s, text in items:
+        if not text:
+            raise SpecError(f"formula update {rhs!r}: a {s!r} with no term after it")
+    return items
+
+
+def _response_text(old: ModelSpec, lhs: str) -> str:
+    lhs = lhs.strip()
+    if lhs in ("", "."):
+        return old.response.to_formula()
+    if DOT.search(lhs):
+        if old.response.trials is not None or old.response.failures is not None:
+            raise SpecError(
+                f"formula update: {lhs!r} uses '.' inside the response, which is not supported for "
+                f"the binomial response {old.response.to_formula()!r}; write the response out"
+            )
+        return DOT.sub(old.response.expr, lhs)
+    return lhs
+
+
+def _same_block(a: GroupTerm, b: GroupTerm) -> bool:
+    return a.factor == b.factor and a.intercept == b.intercept and a.terms == b.terms
+
+
+def updated_formula(old: ModelSpec, formula: str) -> str:
+    """The formula that ``formula`` makes of the model ``old`` (see the module docstring).
+
+    A formula without a standalone ``.`` on its right-hand side replaces the old one
+    (its response may still be ``.``).
+
+    Raises
+    ------
+    SpecError
+        For a formula without ``~``, a ``.`` used inside a term on the right-hand side, or a
+        removed term that is not in the model (naming it and the model's terms).
+    """
+    if not isinstance(formula, str):
+        raise SpecError(f"formula must be a string, got {type(formula).__name__}")
+    if formula.count("~") != 1:
+        raise SpecError(f"formula update {formula!r}: write one '~', as in '. ~ . + x'")
+    lhs, rhs = formula.split("~")
+    response = _response_text(old, lhs)
+    if not DOT.search(rhs):
+        return f"{response} ~ {rhs.strip()}"
+    intercept = old.fixed.intercept
+    added: list[str] = []
+    removed: list[str] = []
+    for sign, text in split_signed_terms(rhs):
+        if text == ".":
+            if sign == "-":
+                raise SpecError(f"formula update {formula!r}: '- .' (removing the old terms) is not supported")
+            continue
+        if DOT.search(text):
+            raise SpecError(
+                f"formula update {formula!r}: '.' is supported only as a whole term ('. + x'), "
+                f"not inside {text!r}"
+            )
+        if text in ("0", "1"):
+            intercept = (text == "1") == (sign == "+")
+        elif sign == "+":
+            added.append(text)
+        else:
+            removed.append(text)
+    old_rhs = replace(old.fixed, intercept=True).to_formula()
+    pieces = [old_rhs, *added, *(g.to_formula() for g in old.groups)]
+    combined = parse_formula(f"{response} ~ " + " + ".join(pieces), family=old.family, link=old.link)
+    terms, offsets, groups = list(combined.fixed.terms), list(combined.fixed.offsets), list(combined.groups)
+    for text in removed:
+        drop = parse_formula(f"{response} ~ {text}", family=old.family, link=old.link)
+        for term in drop.fixed.terms:
+            _remove(term, terms, text, "fixed term")
+        for offset in drop.fixed.offsets:
+            _remove(offset, offsets, text, "offset")
+        for block in drop.groups:
+            match = [g for g in groups if _same_block(g, block)]
+            if not match:
+                known = ", ".join(g.to_formula() for g in groups) or "none"
+                raise SpecError(
+                    f"formula update: cannot remove {text!r}: the group term {block.to_formula()!r} "
+                    f"is not in the model (its group terms: {known})"
+                )
+            groups.remove(match[0])
+    fixed = replace(combined.fixed, intercept=intercept, terms=tuple(terms), offsets=tuple(offsets))
+    return replace(combined, fixed=fixed, groups=tuple(groups)).to_formula()
+
+
+def _remove(item: str, items: list[str], text: str, what: str) -> None:
+    if item not in items:
+        known = ", ".join(items) or "none"
+        raise SpecError(f"formula update: cannot remove {text!r}: the {what} {item!r} is not in the model (its {what}s: {known})")
+    items.remove(item)
+
+
+def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: str | None) -> ModelSpec:
+    """The ModelSpec of the refit: ``old`` with a new formula (keeping its Stata ``if``
+    subset and its exchangeable / identity covariances where the same group term remains),
+    family or link. A new family without a link takes the new family's default link."""
+    new_family = old.family if family is None else family
+    new_link = link if link is not None else (old.link if family is None else None)
+    if formula is None:
+        return replace(old, family=new_family, link=new_link)
+    text = updated_formula(old, formula)
+    spec = replace(parse_formula(text, family=new_family, link=new_link), subset=old.subset)
+    kept = {g.label: g.covariance for g in old.groups
+            if g.covariance not in (Covariance.UNSTRUCTURED, Covariance.INDEPENDENT)}
+    kept = {label: cov for label, cov in kept.items() if label in {g.label for g in spec.groups}}
+    return spec.with_covariance(kept) if kept else spec
+
+
+def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
+    """Refit ``fit``'s model with changes (lme4's / brms' ``update()``); see
+    :meth:`hierbayes.Fit.update`."""
+    new_model = updated_model(fit, formula, data, priors, **kwargs)
+    info = fit.info
+    fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
+                  "target_accept": info.target_accept,
+                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
+    fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
+    return new_model.fit(**fit_kwargs)
+
+
+def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
+    """The :class:`hierbayes.Model` that ``update()`` fits: the old model's spec, data, prior
+    overrides (``priors`` merged in; a value None drops a key) and Model arguments, with the
+    changes given. Keyword arguments of ``Model.fit`` are accepted and ignored here."""
+    from ..model import Model
+
+    unknown = [k for k in kwargs if k not in MODEL_ARGUMENTS + FIT_ARGUMENTS]
+    if unknown:
+        raise ArgumentError(unknown[0], kwargs[unknown[0]],
+                            f"not an argument of update(); valid: {list(MODEL_ARGUMENTS + FIT_ARGUMENTS)}")
+    model = fit.model
+    spec = updated_spec(model.spec, formula, kwargs.get("family"), kwargs.get("link"))
+    merged = {**model.prior_overrides, **dict(priors or {})}
+    model_kwargs = {
+        "priors": {k: v for k, v in merged.items() if v is not None},
+        "missing": kwargs.get("missing", model.missing),
+        "parameterization": kwargs.get("parameterization", model.parameterization),
+        "collapse": kwargs.get("collapse", model.collapse),
+    }
+    if kwargs.get("covariance") is not None:
+        model_kwargs["covariance"] = kwargs["covariance"]
+    return Model(spec, model.data if data is None else data, **model_kwargs)

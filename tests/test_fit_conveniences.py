@@ -1,0 +1,209 @@
+"""fit.formula / nobs / ngroups / fitted() / residuals() / update() (issue 17: daily use)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import fit_quiet
+
+import hierbayes as hb
+from hierbayes.errors import ArgumentError, SpecError
+from hierbayes.results.fitted import ngroups, nobs, residual_sd
+from hierbayes.results.update import (
+    split_signed_terms,
+    updated_formula,
+    updated_model,
+    updated_spec,
+)
+from hierbayes.spec import parse_formula
+
+FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+@pytest.fixture(scope="module")
+def sleep_fit(sleepstudy):
+    # Labels that are not 0..n-1, so index checks can fail.
+    data = sleepstudy.set_index(pd.Index(np.arange(len(sleepstudy)) * 10 + 7))
+    return fit_quiet(hb.Model(FORMULA, data), chains=2, draws=200, tune=200, random_seed=3)
+
+
+# ======================================================================= formula, nobs, ngroups
+
+
+def test_formula_nobs_ngroups(sleep_fit):
+    assert sleep_fit.formula == "Reaction ~ Days + (1 + Days | Subject)"
+    assert sleep_fit.nobs == 180
+    assert sleep_fit.ngroups == {"Subject": 18}
+
+
+def test_nobs_counts_rows_not_cells_of_a_collapsed_design():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"g": rng.choice(list("abc"), 300), "x": rng.choice(["u", "v"], 300)})
+    df["y"] = rng.integers(0, 2, 300)
+    model = hb.Model("y ~ x + (1|g)", df, family="bernoulli", collapse=True)
+    assert model.design.n_obs == 6  # the cells
+    stub = SimpleNamespace(model=model)
+    assert nobs(stub) == 300
+    assert ngroups(stub) == {"g": 3}
+
+
+# ============================================================================ fitted, residuals
+
+
+def test_fitted_mean_is_the_mean_of_predict_draws(sleep_fit):
+    table = sleep_fit.fitted()
+    pred = sleep_fit.predict(kind="mean")
+    assert list(table.columns) == ["mean", "sd", "median", "lower", "upper"]
+    assert (table.index == sleep_fit.model.data.index).all()
+    np.testing.assert_allclose(table["mean"], pred.mean)
+    assert (table["lower"] < table["mean"]).all() and (table["mean"] < table["upper"]).all()
+    draws = sleep_fit.fitted(summary=False)
+    assert draws.dims == ("chain", "draw", "obs") and draws.shape == (2, 200, 180)
+    # identity link: the linear predictor is the mean
+    np.testing.assert_allclose(sleep_fit.fitted(kind="linear")["mean"], table["mean"])
+
+
+def test_residuals_are_y_minus_fitted(sleep_fit):
+    y = sleep_fit.model.data["Reaction"].to_numpy()
+    res = sleep_fit.residuals()
+    np.testing.assert_allclose(res["mean"], y - sleep_fit.fitted()["mean"], rtol=1e-10, atol=1e-8)
+    assert (res.index == sleep_fit.model.data.index).all()
+    # the residual's posterior sd is the fitted mean's
+    np.testing.assert_allclose(res["sd"], sleep_fit.fitted()["sd"], rtol=1e-8)
+
+
+def test_pearson_residuals_divide_by_sigma_per_draw(sleep_fit):
+    y = sleep_fit.model.data["Reaction"].to_numpy()
+    mu = sleep_fit.fitted(summary=False).values.reshape(400, 180)
+    sigma = sleep_fit.posterior["sigma"].values.reshape(400, 1)
+    expected = ((y - mu) / sigma).mean(axis=0)
+    np.testing.assert_allclose(sleep_fit.residuals(kind="pearson")["mean"], expected, rtol=1e-8)
+    # about residual / mean(sigma)
+    ratio = sleep_fit.residuals()["mean"] / sigma.mean()
+    np.testing.assert_allclose(sleep_fit.residuals(kind="pearson")["mean"], ratio, rtol=0.05, atol=0.02)
+
+
+def test_residual_kind_and_prob_errors(sleep_fit):
+    with pytest.raises(SpecError, match="valid values for residuals"):
+        sleep_fit.residuals(kind="deviance")
+    with pytest.raises(SpecError, match="valid values for fitted"):
+        sleep_fit.fitted(kind="response")
+    with pytest.raises(hb.errors.DataError, match="prob=1.5"):
+        sleep_fit.fitted(prob=1.5)
+
+
+def test_residual_sd_of_the_families():
+    mu = np.array([[2.0, 3.0]])
+    np.testing.assert_allclose(residual_sd("binomial", mu, {}, np.array([4.0, 6.0])), [[1.0, np.sqrt(1.5)]])
+    np.testing.assert_allclose(residual_sd("bernoulli", np.array([[0.2]]), {}, None), [[0.4]])
+    np.testing.assert_allclose(residual_sd("poisson", mu, {}, None), np.sqrt(mu))
+    np.testing.assert_allclose(residual_sd("negbinomial", mu, {"phi": np.array([[2.0]])}, None),
+                               np.sqrt(mu + mu**2 / 2))
+    np.testing.assert_allclose(residual_sd("gamma", mu, {"shape": np.array([[4.0]])}, None), mu / 2)
+    with pytest.raises(SpecError, match="Pearson residuals need the student"):
+        residual_sd("student", mu, {}, None)
+
+
+# ============================================================================ update: the formula
+
+
+OLD = parse_formula("Reaction ~ Days + (Days | Subject)")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (". ~ . + x", "Reaction ~ Days + x + (1 + Days | Subject)"),
+        (". ~ . - Days", "Reaction ~ 1 + (1 + Days | Subject)"),
+        (". ~ . - (Days|Subject) + (1|Subject)", "Reaction ~ Days + (1 | Subject)"),
+        (". ~ . - 1", "Reaction ~ 0 + Days + (1 + Days | Subject)"),
+        ("~ . + a*b - a:b", "Reaction ~ Days + a + b + (1 + Days | Subject)"),
+        ("log(.) ~ .", "log(Reaction) ~ Days + (1 + Days | Subject)"),
+        (". ~ I(Days - 1) + (1|Subject)", "Reaction ~ I(Days - 1) + (1|Subject)"),
+        ("y ~ a + (1 | g)", "y ~ a + (1 | g)"),
+        (". ~ . + offset(log(t))", "Reaction ~ Days + offset(log(t)) + (1 + Days | Subject)"),
+    ],
+)
+def test_updated_formula(edit, expected):
+    assert updated_formula(OLD, edit) == expected
+
+
+def test_removing_an_expanded_term_removes_all_its_parts():
+    old = parse_formula("y ~ a*b + (1|g/h)")
+    assert updated_formula(old, ". ~ . - a*b") == "y ~ 1 + (1 | g) + (1 | g:h)"
+    assert updated_formula(old, ". ~ . - (1|g/h)") == "y ~ a + b + a:b"
+
+
+def test_split_signed_terms_keeps_signs_inside_calls():
+    assert split_signed_terms(" . + I(x - 1) - (0 + x | g) - 1") == [
+        ("+", "."), ("+", "I(x - 1)"), ("-", "(0 + x | g)"), ("-", "1")]
+    assert split_signed_terms("-1 + .") == [("-", "1"), ("+", ".")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (". ~ . - z", "cannot remove 'z': the fixed term 'z' is not in the model"),
+        (". ~ . - (1|g)", r"the group term '\(1 \| g\)' is not in the model"),
+        ("Days", "write one '~'"),
+        (". ~ log(.)", r"'\.' is supported only as a whole term"),
+        (". ~ . +", "a '\\+' with no term after it"),
+        (". ~ - .", "removing the old terms"),
+    ],
+)
+def test_updated_formula_errors(edit, message):
+    with pytest.raises(SpecError, match=message):
+        updated_formula(OLD, edit)
+
+
+def test_dot_inside_a_binomial_response_is_refused():
+    old = parse_formula("y | trials(n) ~ x", family="binomial")
+    assert updated_formula(old, ". ~ . - x").startswith("y | trials(n) ~ 1")
+    with pytest.raises(SpecError, match="write the response out"):
+        updated_formula(old, "log(.) ~ .")
+
+
+def test_updated_spec_keeps_subset_and_covariance_and_resets_the_link_with_the_family():
+    old = parse_formula("y ~ x + (1 + x | g)").with_covariance({"g": "exchangeable"})
+    from dataclasses import replace
+
+    old = replace(old, subset="x > 0", link="log")
+    new = updated_spec(old, ". ~ . + z", None, None)
+    assert new.subset == "x > 0" and new.link == "log"
+    assert new.groups[0].covariance.value == "exchangeable"
+    assert updated_spec(old, None, "poisson", None).link is None
+    assert updated_spec(old, None, None, "identity").link == "identity"
+
+
+def test_update_refuses_an_unknown_argument(sleep_fit):
+    with pytest.raises(ArgumentError, match="iterations=5: not an argument of update"):
+        sleep_fit.update(iterations=5)
+
+
+# ======================================================================== update: one refit
+
+
+def test_update_refits_with_the_old_settings(sleep_fit):
+    new = sleep_fit.update(". ~ . - Days", progressbar=False, draws=100)
+    assert new.formula == "Reaction ~ 1 + (1 + Days | Subject)"
+    assert new.info.draws == 100
+    old = sleep_fit.info
+    assert (new.info.chains, new.info.tune, new.info.random_seed, new.info.target_accept, new.info.sampler) == (
+        old.chains, old.tune, old.random_seed, old.target_accept, old.sampler)
+    assert new.model.data is sleep_fit.model.data
+    assert new.spec.family == "gaussian" and new.nobs == 180
+
+
+def test_updated_model_merges_priors_and_keeps_model_arguments(sleepstudy):
+    priors = {"b:Days": hb.Prior("Normal", mu=0, sigma=5), "sigma": hb.Prior("HalfNormal", sigma=40)}
+    model = hb.Model(FORMULA, sleepstudy, priors=priors, parameterization="noncentered", missing="drop")
+    old = SimpleNamespace(model=model)
+    new = updated_model(old, ". ~ . - Days", priors={"b:Days": None, "sd": hb.Prior("HalfNormal", sigma=30)})
+    assert set(new.prior_overrides) == {"sigma", "sd"}
+    assert (new.parameterization, new.missing, new.collapse) == ("noncentered", "drop", "auto")
+    assert new.formula == "Reaction ~ 1 + (1 + Days | Subject)"
+    half = updated_model(old, data=sleepstudy.iloc[:90], family="student")
+    assert half.design.n_obs == 90 and half.spec.family == "student" and "b:Days" in half.prior_overrides
