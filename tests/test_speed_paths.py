@@ -426,7 +426,7 @@ def test_vectorised_chains_sample_the_same_posterior(sleepstudy, monkeypatch, tm
                                 random_seed=3, target_accept=0.9, dense_mass=True, chain_loop=loop)
         assert not run.cached and run.idata.posterior.sizes["draw"] == 400
         runs[loop] = az.summary(run.idata.posterior.to_dataset()[["Intercept", "b", "sigma", "sd_Subject"]],
-                                round_to=None)
+                                round_to="none")
     a, b = runs["map"], runs["vmap"]
     z = (a["mean"] - b["mean"]).abs() / np.sqrt(a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2)
     assert z.max() < 4.5, z
@@ -459,7 +459,7 @@ def _summaries(fit):
     post = fit.posterior[["Intercept", "b", "sd_Subject", "sigma", "re_Subject"]]
     cor = fit.posterior["cor_Subject"].isel(Subject__term=0, Subject__term_bis=1, drop=True)
     post = post.assign(cor=cor)
-    return az.summary(post, round_to=None, ci_prob=0.9)
+    return az.summary(post, round_to="none", ci_prob=0.9)
 
 
 @pytest.mark.slow
