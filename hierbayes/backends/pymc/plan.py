@@ -44,69 +44,39 @@ most effects is integrated out (``"marginal"``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
 
 import numpy as np
-from scipy import stats
 
 from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
 from .centring import centre_nested, nested_parent, nesting
+from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
 from .plan_glm import glm_information, working_group_means
 
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
-#: Centre where the data's precision on a group's effect is at least this multiple of the
-#: prior's (PRS 2007: the centred and non-centred rates cross at k = 1).
-DATA_RICH_RATIO = 1.0
-#: Posterior mass of tau allowed where the centred form's neck is (k < DATA_RICH_RATIO).
-#: A default fit keeps 4,000 draws: 1% is 40 of them, enough to diverge (InstEval's
-#: departments diverged at the 0.1% quantile of their sd).
-NECK_MASS = 0.01
 #: Non-gaussian families: fewer groups than this leave tau's posterior too wide to centre.
 MIN_CENTRED_LEVELS = 20
+_RESIDUALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-@dataclass(frozen=True)
-class Information:
-    """How much the data say about a term's group effects relative to their distribution.
-
-    ratio : the estimate of ``k`` (median over groups); inf when the moments cannot say.
-    df_between : degrees of freedom of the between-group mean square (groups - 1).
-    df_noise : degrees of freedom of the noise of a group mean.
-    scale : ``k`` per unit of the variance ratio the F bound applies to (1 when balanced).
-    """
-
-    ratio: float
-    df_between: float = np.inf
-    df_noise: float = np.inf
-    scale: float = 1.0
-
-    def lower(self, mass: float = NECK_MASS) -> float:
-        """``k`` at the ``mass`` quantile of its approximate posterior (F bound)."""
-        if not np.isfinite(self.ratio) or not np.isfinite(self.df_between):
-            return self.ratio
-        f_obs = 1.0 + max(self.ratio, 0.0) / self.scale
-        if np.isfinite(self.df_noise):
-            f_crit = float(stats.f.ppf(1.0 - mass, self.df_between, self.df_noise))
-        else:  # a known noise variance (binomial and count families): F(d, inf) = chi2(d) / d
-            f_crit = float(stats.chi2.ppf(1.0 - mass, self.df_between)) / self.df_between
-        return max(f_obs / f_crit - 1.0, 0.0) * self.scale
-
-    @property
-    def data_rich(self) -> bool:
-        """Centre: ``k >= DATA_RICH_RATIO`` over all but NECK_MASS of tau's posterior."""
-        return self.lower() >= DATA_RICH_RATIO
+def _fixed_residuals(design: Design) -> np.ndarray:
+    """y - offset minus its least-squares fit on the fixed columns, computed once per design
+    (every term's moments, its parent's and its children's, read it)."""
+    if design not in _RESIDUALS:
+        y = response_less_offset(design)
+        X = design.X
+        _RESIDUALS[design] = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    return _RESIDUALS[design]
 
 
 def group_means(block: GroupBlock, design: Design):
     """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
     within-group variance) on the term's first column (a slope without intercept: the
     residual per unit of x)."""
-    y = response_less_offset(design)
-    X = design.X
-    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    resid = _fixed_residuals(design)
     col = block.X[:, 0]
     if not np.all(col == 1.0):
         resid = resid * col
@@ -114,7 +84,7 @@ def group_means(block: GroupBlock, design: Design):
     seen = n > 0
     sums = np.bincount(block.codes, weights=resid, minlength=block.n_levels)
     means = np.divide(sums, n, out=np.zeros_like(sums), where=seen)
-    sigma2 = float(np.sum((resid - means[block.codes]) ** 2)) / max(len(y) - int(seen.sum()), 1)
+    sigma2 = float(np.sum((resid - means[block.codes]) ** 2)) / max(len(resid) - int(seen.sum()), 1)
     return n, seen, means, sigma2
 
 
@@ -122,14 +92,7 @@ def row_information(block: GroupBlock, design: Design) -> Information:
     """:class:`Information` of a term from its rows (gaussian response): ``n_j tau^2 /
     sigma^2``, by moments on the fixed-effect residuals (one-way ANOVA)."""
     n, seen, means, sigma2 = group_means(block, design)
-    J = int(seen.sum())
-    if sigma2 <= 0 or J < 2:
-        return Information(float("inf"))
-    noise = float(np.mean(sigma2 / n[seen]))  # sigma^2 / n~, n~ the harmonic mean
-    tau2 = float(np.var(means[seen], ddof=1)) - noise
-    ratio = float(np.median(n[seen] * max(tau2, 0.0) / sigma2))
-    scale = float(np.median(n[seen])) * noise / sigma2
-    return Information(ratio, J - 1, max(len(design.y) - J, 1), scale)
+    return moment_information(n, seen, means, sigma2, max(len(design.y) - int(seen.sum()), 1))
 
 
 def parent_information(

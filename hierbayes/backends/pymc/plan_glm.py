@@ -21,10 +21,13 @@ respondents per level is not.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from scipy import stats
 
 from ...design.types import Design, GroupBlock
+from .information import Information, moment_information
 
 #: Families whose row precision on the linear predictor this module knows.
 SUPPORTED_FAMILIES = ("bernoulli", "binomial", "poisson", "negbinomial")
@@ -90,23 +93,36 @@ def _inverse_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
     return max(float(np.mean(((y - mu) ** 2 - mu) / np.maximum(mu, 1e-10) ** 2)), 0.0)
 
 
+_WORKING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def working_rows(design: Design, link: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(precision ``W_i``, working residual) per row at the pilot fit, computed once per design
+    and link; None where this module's approximation does not apply."""
+    family = design.spec.family
+    if family not in SUPPORTED_FAMILIES or link not in ("logit", "probit", "cloglog", "log"):
+        return None
+    cached = _WORKING.setdefault(design, {})
+    if link not in cached:
+        y = np.asarray(design.y, dtype=float)
+        n = _trials(design)
+        mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
+        scale = n if family in ("bernoulli", "binomial") else 1.0
+        inv_phi = _inverse_dispersion(y, mu) if family == "negbinomial" else 0.0
+        weight = (scale * slope) ** 2 / _variance(mu, n, family, inv_phi)
+        cached[link] = (weight, (y - scale * mu) / np.maximum(scale * slope, 1e-10))
+    return cached[link]
+
+
 def working_group_means(block: GroupBlock, design: Design, link: str):
     """(precision per group, groups with rows, weighted group means of the working residuals,
     1.0): the gaussian :func:`.plan.group_means` of the working response, whose rows have
     variance ``1/W_i`` (so a group mean's noise is ``1 / sum W_i``); None where this module's
-    approximation does not apply."""
-    family = design.spec.family
-    if family not in SUPPORTED_FAMILIES or link not in ("logit", "probit", "cloglog", "log"):
+    approximation does not apply (another family or link, a term without an intercept)."""
+    rows = working_rows(design, link)
+    if rows is None or not np.all(block.X[:, 0] == 1.0):
         return None
-    if not np.all(block.X[:, 0] == 1.0):
-        return None
-    y = np.asarray(design.y, dtype=float)
-    n = _trials(design)
-    mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
-    scale = n if family in ("bernoulli", "binomial") else 1.0
-    inv_phi = _inverse_dispersion(y, mu) if family == "negbinomial" else 0.0
-    weight = (scale * slope) ** 2 / _variance(mu, n, family, inv_phi)
-    residual = (y - scale * mu) / np.maximum(scale * slope, 1e-10)
+    weight, residual = rows
     precision = np.bincount(block.codes, weights=weight, minlength=block.n_levels)
     seen = precision > 0
     sums = np.bincount(block.codes, weights=weight * residual, minlength=block.n_levels)
@@ -114,9 +130,10 @@ def working_group_means(block: GroupBlock, design: Design, link: str):
     return precision, seen, means, 1.0
 
 
-def glm_information(block: GroupBlock, design: Design, link: str):
-    """:class:`.plan.Information` of a group term of a binomial or count model, or None when
-    this approximation does not apply (another family, or a term without an intercept).
+def glm_information(block: GroupBlock, design: Design, link: str) -> Information | None:
+    """:class:`.information.Information` of a group term of a binomial or count model (the
+    family's variance is known given the mean: infinite noise degrees of freedom), or None
+    when this approximation does not apply.
 
     Parameters
     ----------
@@ -124,16 +141,5 @@ def glm_information(block: GroupBlock, design: Design, link: str):
     design : the model's design (response, trials, fixed columns, offset).
     link : the resolved link function.
     """
-    from .plan import Information
-
     found = working_group_means(block, design, link)
-    if found is None:
-        return None
-    precision, seen, means, _ = found
-    if seen.sum() < 2:
-        return Information(float("inf"))
-    noise = 1.0 / precision[seen]
-    tau2 = float(np.var(means[seen], ddof=1) - np.mean(noise))
-    ratio = float(np.median(precision[seen]) * max(tau2, 0.0))
-    scale_k = float(np.median(precision[seen]) * np.mean(noise))
-    return Information(ratio, int(seen.sum()) - 1, np.inf, scale_k)
+    return None if found is None else moment_information(*found, np.inf)
