@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
 import scipy.stats as st
 import xarray as xr
@@ -22,7 +21,6 @@ from hypothesis import strategies as hst
 
 import hierbayes as hb
 from hierbayes.backends.pymc.compile import compile_model
-from hierbayes.backends.pymc.sample import start_point
 from hierbayes.design import build_design
 from hierbayes.design.collapse import collapse_design, count_cells
 from hierbayes.errors import DataError, FormulaSyntaxError
@@ -35,6 +33,7 @@ from hierbayes.spec.levels import parse_levels
 from hierbayes.spec.lower import parse_formula
 
 from conftest import fit_quiet
+from pymc_checks import group_mvn, jax_function, random_points
 
 DATA = Path(__file__).parent / "data"
 
@@ -237,40 +236,17 @@ def test_gaussian_default_priors_are_those_of_y_minus_the_offset():
 # -------------------------------------------------------------------------- PyMC backend
 
 
-def _jax(model, outputs):
-    fn = pytensor.function(
-        model.value_vars, model.replace_rvs_by_values(outputs), mode="JAX", on_unused_input="ignore"
-    )
-    return lambda *args: [np.asarray(v) for v in fn(*args)]
-
-
-def _points(model, seed: int, n: int = 3):
-    rng = np.random.default_rng(seed)
-    start = start_point(model)
-    for _ in range(n):
-        yield [v + 0.5 * rng.normal(size=np.shape(v)) for v in start]
-
-
 @pytest.mark.parametrize("parameterization", ["noncentered", "centered"])
 def test_poisson_rows_likelihood_adds_the_offset(parameterization):
     df = _counts(n=80, groups=6)
     model = hb.Model("y ~ x + offset(log(t)) + (1 | g)", df, family="poisson")
     m = compile_model(model.design, model.priors, parameterization).model
-    fn = _jax(m, [m.logp(vars=[m["y"]]), m["Intercept"], m["b"], m["re_g"]])
+    fn = jax_function(m, [m.logp(vars=[m["y"]]), m["Intercept"], m["b"], m["re_g"]])
     design = model.design
-    for point in _points(m, 1):
+    for point in random_points(m, np.random.default_rng(1)):
         loglik, b0, b, re = fn(*point)
         eta = b0 + design.X[:, 1] * b[0] + re[design.groups[0].codes, 0] + np.log(df["t"].to_numpy())
         assert loglik == pytest.approx(st.poisson.logpmf(df["y"], np.exp(eta)).sum(), rel=1e-9)
-
-
-def _group_mvn(y, mean, codes, Z, cov, sigma):
-    total = 0.0
-    for j in np.unique(codes):
-        idx = codes == j
-        V = sigma**2 * np.eye(idx.sum()) + Z[idx] @ cov @ Z[idx].T
-        total += st.multivariate_normal(mean[idx], V).logpdf(y[idx])
-    return total
 
 
 def test_gaussian_marginal_likelihood_with_an_offset_is_the_dense_density():
@@ -279,14 +255,14 @@ def test_gaussian_marginal_likelihood_with_an_offset_is_the_dense_density():
     compiled = compile_model(model.design, model.priors, "marginal")
     assert compiled.likelihood == "marginal"
     m = compiled.model
-    fn = _jax(m, [m.potentials[0], m["Intercept"], m["b"], m["sd_g"], m["sigma"]])
+    fn = jax_function(m, [m.potentials[0], m["Intercept"], m["b"], m["sd_g"], m["sigma"]])
     design = model.design
     block = design.groups[0]
-    for point in _points(m, 2):
+    for point in random_points(m, np.random.default_rng(2)):
         pot, b0, b, sd, sigma = fn(*point)
         mean = design.X @ np.r_[b0, b] + df["o"].to_numpy()
         cov = np.atleast_2d(float(np.ravel(sd)[0]) ** 2)
-        expected = _group_mvn(df["y"].to_numpy(), mean, block.codes, block.X, cov, float(sigma))
+        expected = group_mvn(df["y"].to_numpy(), mean, block.codes, block.X, cov, float(sigma))
         assert pot == pytest.approx(expected, rel=1e-9)
 
 
@@ -301,9 +277,9 @@ def test_gaussian_cross_products_with_an_offset_equal_the_rows(formula):
     rows = compile_model(model.design, model.priors, "noncentered", likelihood_form="rows")
     assert fast.likelihood == "sufficient statistics"
     plain = compile_model(shifted.design, shifted.priors, "noncentered", likelihood_form="sufficient statistics")
-    f_fast, f_rows = _jax(fast.model, [fast.model.logp()]), _jax(rows.model, [rows.model.logp()])
-    f_plain = _jax(plain.model, [plain.model.logp()])
-    for point in _points(rows.model, 3):
+    f_fast, f_rows = jax_function(fast.model, [fast.model.logp()]), jax_function(rows.model, [rows.model.logp()])
+    f_plain = jax_function(plain.model, [plain.model.logp()])
+    for point in random_points(rows.model, np.random.default_rng(3)):
         assert f_fast(*point)[0] == pytest.approx(f_rows(*point)[0], rel=1e-9)
         # the same as the model of y - offset without an offset (same priors too)
         assert f_fast(*point)[0] == pytest.approx(f_plain(*point)[0], rel=1e-9)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
-import scipy.stats as st
 import xarray as xr
 
 import hierbayes as hb
@@ -27,35 +25,15 @@ from hierbayes.backends.pymc.compile import (
     plan_parameterization,
 )
 from hierbayes.backends.pymc.centring import nesting
-from hierbayes.backends.pymc.sample import cache_dir, start_point
+from hierbayes.backends.pymc.sample import cache_dir
 from hierbayes.errors import SpecError
 from hierbayes.results.conditional import conditional_group_effects
 
 from conftest import fit_quiet
+from pymc_checks import group_mvn as _group_mvn
+from pymc_checks import jax_function as _jax
+from pymc_checks import random_points as _random_points
 
-RNG_POINTS = 3
-
-
-def _jax(model, outputs):
-    """A JAX-compiled function of the model's value variables (quick to compile)."""
-    fn = pytensor.function(model.value_vars, model.replace_rvs_by_values(outputs), mode="JAX")
-    return lambda *args: [np.asarray(v) for v in fn(*args)]
-
-
-def _random_points(model, rng, n=RNG_POINTS, scale=0.5):
-    """Points around PyMC's start point, on the sampler's (unconstrained) scale."""
-    start = start_point(model)
-    for _ in range(n):
-        yield [v + scale * rng.normal(size=np.shape(v)) for v in start]
-
-
-def _group_mvn(y, mean, codes, Z, cov, sigma):
-    total = 0.0
-    for j in np.unique(codes):
-        idx = codes == j
-        V = sigma**2 * np.eye(idx.sum()) + Z[idx] @ cov @ Z[idx].T
-        total += st.multivariate_normal(mean[idx], V).logpdf(y[idx])
-    return total
 
 
 # ------------------------------------------------------------------ exact likelihood checks

@@ -52,21 +52,16 @@ K_THRESHOLD = 0.7
 # ============================================================ pointwise log-likelihood
 
 
-def pointwise_loglik(posterior: xr.Dataset, model, rows: Rows | None = None, y: np.ndarray | None = None) -> np.ndarray:
-    """(S, n) log p(y_i | theta_s) of the training rows (or ``rows`` with responses ``y``)."""
-    family = get_family(model.spec.family)
-    link = family.resolve_link(model.spec.link)
-    if family.log_likelihood is None:
-        raise SpecError(f"family {family.name!r} has no pointwise log-likelihood")
-    if rows is None:
-        rows, y = encode_rows(model), row_design(model).y
-    eta = linear_predictor(
-        posterior, model.spec, model.design.fixed_names, rows.X, rows.groups, new_groups="zero", offset=rows.offset
-    )
-    return np.asarray(family.log_likelihood(np.asarray(y, float), eta, link, aux_draws(posterior, family), rows.trials), dtype=float)
+def pointwise_loglik(posterior: xr.Dataset, model) -> np.ndarray:
+    """(S, n) log p(y_i | theta_s) of the training rows (for a fit on collapsed cells, the
+    rows before collapsing): :func:`.loglik.pointwise_log_likelihood` as one matrix."""
+    from .loglik import pointwise_log_likelihood
+
+    values = pointwise_log_likelihood(posterior, model.spec, row_design(model)).values
+    return values.reshape(-1, values.shape[-1])
 
 
-def loglik_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, coord=None) -> xr.Dataset:
+def _loglik_dataset(values: np.ndarray, posterior: xr.Dataset, dim: str = OBS_DIM, coord=None) -> xr.Dataset:
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     n = values.shape[-1]
     da = xr.DataArray(
@@ -296,7 +291,7 @@ def _gaussian_group_loglik(
 def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str, log_jacobian: np.ndarray | None = None):
     import arviz as az
 
-    ds = loglik_dataset(values, posterior, dim=group, coord=list(levels))
+    ds = _loglik_dataset(values, posterior, dim=group, coord=list(levels))
     tree = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": ds})
     jacobian = None if log_jacobian is None else xr.DataArray(log_jacobian, dims=group, coords={group: list(levels)})
     with warnings.catch_warnings():

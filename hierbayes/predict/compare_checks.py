@@ -53,11 +53,17 @@ class Comparand:
     response: str  # the response expression as written ("log(Reaction)")
     variable: str | None  # the data column under the transformation, None if unknown
     transform: str | None  # None (plain column), a key of JACOBIANS, or "other"
-    n_rows: int
     labels: pd.Index  # row labels of the training rows, in design order
     values: np.ndarray | None  # the untransformed response values of those rows
-    collapsed: bool
     cells: np.ndarray | None  # cell of every row for a collapsed fit
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.labels)
+
+    @property
+    def collapsed(self) -> bool:
+        return self.cells is not None
 
 
 def is_fit(value: object) -> bool:
@@ -88,10 +94,8 @@ def describe(name: str, fit) -> Comparand:
         response=expr,
         variable=variable,
         transform=transform,
-        n_rows=int(design.n_obs),
         labels=frame.index,
         values=values,
-        collapsed=cells is not None,
         cells=None if cells is None else np.asarray(cells),
     )
 

@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..params import OBS_DIM
-from .compare import OBSERVED, logo, loglik_dataset, loo_tree, pointwise_loglik
+from .compare import OBSERVED, logo, loo_tree
 from .compare_checks import (
     ResponseScaleWarning,
     adjustment_note,
@@ -24,6 +24,8 @@ from .compare_checks import (
     jacobian_text,
     log_jacobians,
 )
+from .loglik import log_likelihood_group
+from .predict import row_design
 
 
 def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
@@ -32,9 +34,8 @@ def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
     import arviz as az
 
     if rows:
-        tree = xr.DataTree.from_dict(
-            {"posterior": fit.posterior, "log_likelihood": loglik_dataset(pointwise_loglik(fit.posterior, fit.model), fit.posterior)}
-        )
+        loglik = log_likelihood_group(fit.posterior, fit.spec, row_design(fit.model))
+        tree = xr.DataTree.from_dict({"posterior": fit.posterior, "log_likelihood": loglik.to_dataset()})
     else:
         tree = loo_tree(fit)
     jacobian = None

@@ -44,7 +44,6 @@ class Case:
         "slopes", "polynomial", "offset", "trials", "interactions".
     source : package and help page (or book) the analysis comes from.
     terms : R's coefficient name -> hierbayes' name, where the rule above does not give it.
-    needs : a language feature the case needs (for the table, while it is being built).
     """
 
     name: str
@@ -54,7 +53,6 @@ class Case:
     source: str
     link: str | None = None
     terms: dict[str, str] = field(default_factory=dict)
-    needs: str = ""
 
     @property
     def reference(self) -> dict:
@@ -79,18 +77,17 @@ CASES: tuple[Case, ...] = (
     Case("oxide", "Thickness ~ 1 + (1 | Lot/Wafer)", "gaussian", ("nested", "3-level"),
          "nlme ?Oxide; Pinheiro & Bates 4.2"),
     Case("orthodont_nested", "distance ~ Sex/age + (1 | Subject)", "gaussian", ("intercepts", "interactions"),
-         "nlme ?Orthodont; Pinheiro & Bates 4.1", needs="a/b in the fixed part"),
+         "nlme ?Orthodont; Pinheiro & Bates 4.1"),
     Case("orthodont_slopes", "distance ~ age * Sex + (age | Subject)", "gaussian", ("slopes", "interactions"),
          "nlme ?Orthodont; Pinheiro & Bates 4.3"),
     Case("oxboys", "height ~ age + I(age^2) + (age | Subject)", "gaussian", ("slopes", "polynomial"),
-         "nlme ?Oxboys; Pinheiro & Bates 4.2", needs="^ in I()"),
+         "nlme ?Oxboys; Pinheiro & Bates 4.2"),
     Case("pixel", "pixel ~ day + I(day^2) + (day | Dog) + (1 | Dog:Side)", "gaussian",
-         ("slopes", "nested", "polynomial"), "nlme ?Pixel; Pinheiro & Bates 4.2", needs="^ in I()"),
+         ("slopes", "nested", "polynomial"), "nlme ?Pixel; Pinheiro & Bates 4.2"),
     Case("chickweight", "weight ~ Diet * (Time + I(Time^2)) + (Time | Chick)", "gaussian",
-         ("slopes", "polynomial", "interactions"), "datasets/nlme ?ChickWeight", needs="^ in I()"),
+         ("slopes", "polynomial", "interactions"), "datasets/nlme ?ChickWeight"),
     Case("chickweight_quartic", "weight ~ Diet * (Time + I(Time^2) + I(Time^3) + I(Time^4)) + (Time | Chick)",
-         "gaussian", ("slopes", "polynomial", "interactions"), "datasets/nlme ?ChickWeight (raw quartic per diet)",
-         needs="^ in I()"),
+         "gaussian", ("slopes", "polynomial", "interactions"), "datasets/nlme ?ChickWeight (raw quartic per diet)"),
     Case("cake", "angle ~ recipe + temp + (1 | recipe:replicate)", "gaussian", ("nested",), "lme4 ?cake (fm3)"),
     Case("early", "cog ~ age * trt + (1 | id)", "gaussian", ("intercepts", "interactions"), "mlmRev ?Early"),
     Case("hsb82", "mAch ~ meanses * cses + sector * cses + (cses | school)", "gaussian", ("slopes", "interactions"),
@@ -105,21 +102,21 @@ CASES: tuple[Case, ...] = (
     Case("bacteria", "y ~ trt + I(week > 2) + (1 | ID)", "bernoulli", ("intercepts",),
          "MASS ?bacteria (glmmPQL example)", terms={"I(week > 2)TRUE": "I(week > 2)"}),
     Case("verbagg", "r2 ~ (Anger + Gender + btype + situ)^2 + (1 | id) + (1 | item)", "bernoulli",
-         ("crossed", "interactions"), "lme4 ?VerbAgg", needs="(a + b + c)^2"),
+         ("crossed", "interactions"), "lme4 ?VerbAgg"),
     Case("ucbadmissions", "cbind(Admitted, Rejected) ~ Gender + (1 | Dept)", "binomial", ("intercepts", "trials"),
          "datasets ?UCBAdmissions"),
     # ---------------------------------------------------------------- Poisson (glmer Laplace)
     Case("mmmec", "deaths ~ uvb + offset(log(expected)) + (1 | nation/region)", "poisson",
-         ("nested", "3-level", "offset"), "mlmRev ?Mmmec", needs="offset()"),
+         ("nested", "3-level", "offset"), "mlmRev ?Mmmec"),
     Case("grouseticks", "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)", "poisson",
          ("3-level", "crossed"), "lme4 ?grouseticks; Elston et al. 2001"),
     Case("arabidopsis", "total.fruits ~ nutrient * amd + rack + status + (1 | popu) + (1 | gen)", "poisson",
          ("crossed", "interactions"), "lme4 ?Arabidopsis; Bolker et al. 2009"),
     Case("owls_poisson", "SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest)",
-         "poisson", ("intercepts", "offset"), "glmmTMB ?Owls", needs="offset()"),
+         "poisson", ("intercepts", "offset"), "glmmTMB ?Owls"),
     # ---------------------------------------------------------------- negative binomial (glmmTMB nbinom2)
     Case("owls_nb", "SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest)",
-         "negbinomial", ("intercepts", "offset"), "glmmTMB ?Owls", needs="offset()"),
+         "negbinomial", ("intercepts", "offset"), "glmmTMB ?Owls"),
     Case("salamanders_nb", "count ~ spp + mined + (1 | site)", "negbinomial", ("intercepts",),
          "glmmTMB ?Salamanders; Brooks et al. 2017"),
     # ---------------------------------------------------------------- ordinal (clmm, logit)
