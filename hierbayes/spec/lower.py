@@ -130,7 +130,6 @@ class _Additive:
     intercept: bool | None
     terms: tuple[str, ...]
     groups: tuple[Paren, ...]
-    offsets: tuple[str, ...] = ()
 
 
 def _unwrap(node: Expr) -> Expr:
@@ -157,6 +156,7 @@ class _Lowering:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.expander = TermExpander(text)  # R's term expansion and its checks
 
     def fail(self, message: str, span: Span) -> NoReturn:
         raise FormulaSyntaxError(message, self.text, span.start, span.length)
@@ -248,20 +248,20 @@ class _Lowering:
     def rhs(self, node: Expr) -> tuple[FixedPart, tuple[GroupTerm, ...]]:
         """The fixed part (expanded into R's terms) and the group terms of the right side."""
         intercept, operands, groups, offsets = self._split(node, allow_groups=True)
-        terms = TermExpander(self.text).fixed_terms(operands)
+        terms = self.expander.fixed_terms(operands)
         fixed = FixedPart(intercept=True if intercept is None else intercept, terms=terms, offsets=offsets)
         return fixed, self.group_terms(groups)
 
     def additive(self, node: Expr, allow_groups: bool) -> _Additive:
         """Split an additive expression into intercept flag, term texts and group terms."""
-        intercept, operands, groups, offsets = self._split(node, allow_groups)
+        intercept, operands, groups, _ = self._split(node, allow_groups)
         terms: dict[str, None] = {}
         for item in operands:
             if item.sign == "-":
                 self._removed_term(item)
-            TermExpander(self.text).terms(item.expr)  # R's checks (a power of one term...)
+            self.expander.terms(item.expr)  # R's checks: the errors of a term are said there
             terms.setdefault(self.term(item.expr), None)
-        return _Additive(intercept, tuple(terms), groups, offsets)
+        return _Additive(intercept, tuple(terms), groups)
 
     def _split(
         self, node: Expr, allow_groups: bool
@@ -347,15 +347,10 @@ class _Lowering:
     # -- term text -------------------------------------------------------------------------
 
     def term(self, node: Expr) -> str:
-        """Canonical text of one additive term (``a:b``, ``(a + b):c``, ``I(x**2)``)."""
+        """Canonical text of one additive term (``a:b``, ``(a + b):c``, ``I(x**2)``) that
+        :class:`~.terms.TermExpander` has already checked."""
         if isinstance(node, Name):
             return node.canonical
-        if isinstance(node, Call) and node.name == OFFSET:
-            self.fail(
-                f"{node.text!r} must be a term of its own, added with '+' (its coefficient "
-                "is fixed at 1, so it cannot be part of an interaction)",
-                node.span,
-            )
         if isinstance(node, Call):
             return call_text(node)
         if isinstance(node, Number):
@@ -364,25 +359,12 @@ class _Lowering:
             return self._paren_term(node)
         if isinstance(node, Sum):
             return " + ".join(self._sum_item_term(item) for item in node.items)
-        if isinstance(node, Binary):
-            return self._binary_term(node)
-        self.fail(
-            f"{node.op!r} is only allowed inside parentheses, as in (1 {node.op} g)",
-            node.op_span,
-        )
+        return self._binary_term(node)
 
     def _paren_term(self, node: Paren) -> str:
-        if isinstance(node.body, Bar):
-            self.fail(
-                "a group term cannot be part of an interaction or product; add it to the "
-                "formula with '+', as in x + (1 | g)",
-                node.span,
-            )
         return self.term(node.body)
 
     def _sum_item_term(self, item: SumItem) -> str:
-        if item.sign == "-":
-            self._removed_term(item)
         return self.term(item.expr)
 
     def _binary_term(self, node: Binary) -> str:
