@@ -21,7 +21,7 @@ def register(name: str, prior: Prior, dims=None, shape=None):
     return cls(name, **prior.kwargs, dims=dims, shape=shape)
 
 
-def _stacked(priors: list[Prior], where: str) -> Prior:
+def stacked_prior(priors: list[Prior], where: str) -> Prior:
     """One vectorised prior from per-column priors of one distribution family."""
     kinds = {p.dist for p in priors}
     if len(kinds) != 1:
@@ -37,7 +37,7 @@ def _stacked(priors: list[Prior], where: str) -> Prior:
 def _independent_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
     sds = [priors.get("sd", block.group, col) for col in block.columns]
     if len({p.dist for p in sds}) == 1:
-        stacked = _stacked(sds, block.term.label)
+        stacked = stacked_prior(sds, block.term.label)
         return _register_vector(names.sd, stacked, names.column_dim)
     parts = [register(f"{names.sd}__{i}", p) for i, p in enumerate(sds)]
     return pm.Deterministic(names.sd, pt.stack(parts), dims=names.column_dim)

@@ -11,27 +11,15 @@ read it.
 
 from __future__ import annotations
 
-import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
 from ...params import FIXED_DIM
-from ...priors import Prior, PriorTable
+from ...priors import PriorTable
+from .blocks import register, stacked_prior
 
 #: Name of the standard-normal coordinates of the joint prior.
 JOINT_Z = "b__z"
-
-
-def _register(name: str, prior: Prior, **kwargs):
-    return getattr(pm, prior.dist)(name, **prior.kwargs, **kwargs)
-
-
-def _stacked(priors: list[Prior]) -> Prior | None:
-    """One vector prior from per-term priors of one distribution, else None."""
-    if len({p.dist for p in priors}) != 1:
-        return None
-    keys = [k for k, _ in priors[0].params]
-    return Prior(priors[0].dist, **{k: np.array([p.kwargs[k] for p in priors], dtype=float) for k in keys})
 
 
 def fixed_coefficients(priors: PriorTable, terms: list[str]):
@@ -41,20 +29,18 @@ def fixed_coefficients(priors: PriorTable, terms: list[str]):
     joint_terms = set(joint.terms) if joint is not None else set()
     independent = [t for t in terms if t not in joint_terms]
     per_term = [priors.get("b", None, t) for t in independent]
-    if not joint_terms:
-        stacked = _stacked(per_term)
-        if stacked is not None:
-            return _register("b", stacked, dims=FIXED_DIM)
+    one_family = bool(per_term) and len({p.dist for p in per_term}) == 1
+    stacked = stacked_prior(per_term, "b") if one_family else None
+    if not joint_terms and stacked is not None:
+        return register("b", stacked, dims=FIXED_DIM)
     parts: dict[str, object] = {}
     if joint_terms:
         z = pm.Normal(JOINT_Z, 0.0, 1.0, shape=len(joint.terms))
         drawn = pt.dot(joint.factor(), z)
         parts.update({t: drawn[i] for i, t in enumerate(joint.terms)})
-    if independent:
-        stacked = _stacked(per_term)
-        if stacked is not None:
-            vec = _register("b__free", stacked, shape=len(independent))
-            parts.update({t: vec[i] for i, t in enumerate(independent)})
-        else:
-            parts.update({t: _register(f"b__{terms.index(t)}", p) for t, p in zip(independent, per_term)})
+    if stacked is not None:
+        vec = register("b__free", stacked, shape=len(independent))
+        parts.update({t: vec[i] for i, t in enumerate(independent)})
+    else:
+        parts.update({t: register(f"b__{terms.index(t)}", p) for t, p in zip(independent, per_term)})
     return pm.Deterministic("b", pt.stack([parts[t] for t in terms]), dims=FIXED_DIM)

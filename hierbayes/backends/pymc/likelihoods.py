@@ -19,7 +19,7 @@ from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...families import get_family, threshold_locations
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
-from .blocks import _stacked, register
+from .blocks import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
 THRESHOLD_DIM = "threshold"
@@ -110,7 +110,7 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     k = n_categories(design)
     model.add_coord(THRESHOLD_DIM, list(range(1, k)))
     per_threshold = [priors.get("Intercept", None, str(j)) for j in range(1, k)]
-    prior = _stacked(per_threshold, "Intercept")
+    prior = stacked_prior(per_threshold, "Intercept")
     # The ordered transform needs a strictly increasing starting point. The default priors
     # are centred at increasing values (their support point); only for user priors that
     # are not is an initval given (it stops pm.compute_log_likelihood, which hierbayes
