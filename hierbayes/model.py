@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import replace
 
 import pandas as pd
 
@@ -149,10 +148,6 @@ class Model:
         from .results.fit import Fit, SamplingInfo
 
         compiled = self.compile()
-        if checked.target_accept is None:
-            from .backends.pymc.plan import default_target_accept
-
-            checked = replace(checked, target_accept=default_target_accept(compiled.parameterization))
         run = run_nuts(
             compiled,
             draws=draws,
@@ -188,7 +183,7 @@ class Model:
             sampling_seconds=run.sampling_seconds,
             parameterization=dict(compiled.parameterization),
             random_seed=random_seed,
-            target_accept=checked.target_accept,
+            target_accept=run.target_accept,
         )
         fit = Fit(run.idata, self, info)
         warn_problems(fit.diagnostics)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -34,11 +35,11 @@ from ..families import get_family
 from ..spec.ir import FixedPart, GroupTerm, ModelSpec
 from . import checks
 from .frames import as_pandas, check_column_types
-from .nesting import warn_implicit_nesting
+from .nesting import ImplicitNestingWarning, warn_implicit_nesting
 from .offsets import offset_vector
 from .rterms import (
-    FORMULA_FUNCTIONS,
     FACTOR_FUNCTIONS,
+    FORMULA_FUNCTIONS,
     check_relevel_references,
     column_names,
     constant_value,
@@ -622,7 +623,9 @@ def _rebuild_encoder(
 ) -> DesignEncoder:
     """Unpickling: rebuild the encoder from the spec and the training columns (already
     filtered by ``spec.subset``, whose columns they may not have)."""
-    encoder = build_design(replace(spec, subset=None), with_ordered_only(frame, ordered)).encoder
+    with warnings.catch_warnings():  # said when the model was built, not again on loading
+        warnings.simplefilter("ignore", ImplicitNestingWarning)
+        encoder = build_design(replace(spec, subset=None), with_ordered_only(frame, ordered)).encoder
     encoder.spec = spec
     return encoder
 

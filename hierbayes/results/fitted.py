@@ -133,10 +133,9 @@ def residual_draws(fit, kind: str = "response", ndraws: int | None = None) -> xr
     y, trials = _observed(fit)
     mu = flatten_draws(mean)
     values = y[None, :] - mu
-    if kind == "pearson":
-        aux = aux_draws(thin(fit.posterior, ndraws), family)
-        values = values / residual_sd(family.name, mu, aux, trials)
     posterior = thin(fit.posterior, ndraws)
+    if kind == "pearson":
+        values = values / residual_sd(family.name, mu, aux_draws(posterior, family), trials)
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 

@@ -31,6 +31,7 @@ class SamplerRun:
     wall_seconds: float
     sampling_seconds: float | None
     compile_seconds: float | None = None
+    target_accept: float | None = None  # as used (the model's default when not given)
 
 
 def available_samplers() -> list[str]:
@@ -277,7 +278,7 @@ def run_nuts(
         compile_time = max(0.0, wall - sampling_time)
     return SamplerRun(
         idata=idata, sampler=sampler, wall_seconds=wall, sampling_seconds=sampling_time,
-        compile_seconds=compile_time,
+        compile_seconds=compile_time, target_accept=target_accept,
     )
 
 
