@@ -35,15 +35,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 
-from .errors import SpecError
 from .priors import Prior
 from .spec.ir import ModelSpec
 from .spec.stata import BAYES_DISPLAY_OPTIONS, StataOption, parse_stata
-from .spec.stata_qualifiers import split_top
+from .spec.stata_qualifiers import fail, split_top
 
 __all__ = ["StataCommand", "read_stata"]
 
@@ -79,15 +78,11 @@ class StataCommand:
         return self.model(data).fit(**{**self.fit_options, **fit_kwargs})
 
 
-def _fail(command: str, message: str) -> NoReturn:
-    raise SpecError(f"Stata command {command.strip()!r}: {message}")
-
-
 def _numbers(text: str, option: str, command: str) -> list[float]:
     try:
         return [float(v) for v in re.split(r"[,\s]+", text.strip()) if v]
     except ValueError:
-        _fail(command, f"{option}: expected numbers, found {text!r}")
+        fail(command, f"{option}: expected numbers, found {text!r}")
 
 
 def _distribution(text: str, option: str, command: str) -> Prior:
@@ -101,9 +96,9 @@ def _distribution(text: str, option: str, command: str) -> Prior:
     if name == "cauchy" and len(args) == 2:
         return Prior("Cauchy", alpha=args[0], beta=args[1])
     if name in ("normal", "t", "cauchy"):
-        _fail(command, f"{option}: {name}() needs {'2' if name != 't' else '3'} numbers "
+        fail(command, f"{option}: {name}() needs {'2' if name != 't' else '3'} numbers "
                        f"(normal(mean, variance), t(mean, variance, df), cauchy(location, scale))")
-    _fail(
+    fail(
         command,
         f"{option}: the distribution {name!r} has no hierbayes equivalent for coefficients; "
         f"use normal(mean, variance), t(mean, variance, df) or cauchy(location, scale)",
@@ -113,13 +108,13 @@ def _distribution(text: str, option: str, command: str) -> Prior:
 def _coefficient_keys(spec: ModelSpec, params: str, option: str, command: str) -> list[str]:
     groups = re.findall(r"\{([^{}]*)\}", params)
     if not groups or re.sub(r"\{[^{}]*\}", "", params).strip():
-        _fail(command, f"{option}: expected parameters in braces, as {{{spec.response.expr}:x}}")
+        fail(command, f"{option}: expected parameters in braces, as {{{spec.response.expr}:x}}")
     keys: list[str] = []
     for group in groups:
         equation, colon, names = group.partition(":")
         equation = equation.strip()
         if not colon or equation != spec.response.expr:
-            _fail(
+            fail(
                 command,
                 f"{option}: only priors on the regression coefficients ({{{spec.response.expr}:x}}, "
                 f"{{{spec.response.expr}:_cons}}, {{{spec.response.expr}:}}) translate; {{{group}}} is "
@@ -137,18 +132,18 @@ def _coefficient_keys(spec: ModelSpec, params: str, option: str, command: str) -
 def _coefficient_key(spec: ModelSpec, word: str, option: str, command: str) -> str:
     if word in ("_cons", "cons"):
         if not spec.fixed.intercept:
-            _fail(command, f"{option}: the model has no constant (noconstant)")
+            fail(command, f"{option}: the model has no constant (noconstant)")
         return "Intercept"
     term = ":".join(part.removeprefix("c.") for part in word.split("#"))
     if term in spec.fixed.terms:
         return f"b:{term}"
     if re.search(r"(^|#)(\d+|i|ib\d*)\.", word):
-        _fail(
+        fail(
             command,
             f"{option}: {word!r} is a factor-level coefficient; give its prior with the "
             f"hierbayes key of its column (e.g. 'b:C(a)[2]', listed by Model(...).priors)",
         )
-    _fail(command, f"{option}: {word!r} is not a coefficient of the model; coefficients: "
+    fail(command, f"{option}: {word!r} is not a coefficient of the model; coefficients: "
                    f"{['_cons', *spec.fixed.terms] if spec.fixed.intercept else list(spec.fixed.terms)}")
 
 
@@ -161,30 +156,30 @@ def _translate(spec: ModelSpec, options: tuple[StataOption, ...], command: str) 
         if opt.name == "prior":
             pieces = split_top(opt.arg or "", ",", maxsplit=1)
             if len(pieces) != 2 or "{" not in pieces[0]:
-                _fail(command, f"{opt.text}: expected prior({{{spec.response.expr}:x}}, normal(0, 100))")
+                fail(command, f"{opt.text}: expected prior({{{spec.response.expr}:x}}, normal(0, 100))")
             keys = _coefficient_keys(spec, pieces[0], opt.text, command)
             prior = _distribution(pieces[1], opt.text, command)
             priors.update(dict.fromkeys(keys, prior))
         elif opt.name == "normalprior":
             (sd,) = _numbers(opt.arg or "", opt.text, command) or [float("nan")]
             if not sd > 0:
-                _fail(command, f"{opt.text}: give the standard deviation, a positive number")
+                fail(command, f"{opt.text}: give the standard deviation, a positive number")
             priors.setdefault("b", Prior("Normal", mu=0.0, sigma=sd))
             priors.setdefault("Intercept", Prior("Normal", mu=0.0, sigma=sd))
         elif opt.name == "igammaprior":
-            _fail(command, f"{opt.text}: inverse-gamma priors on variances have no hierbayes "
+            fail(command, f"{opt.text}: inverse-gamma priors on variances have no hierbayes "
                            f"equivalent; hierbayes sets priors on sds (keys 'sd' and 'sigma', e.g. "
                            f"hb.Prior('HalfStudentT', nu=3, sigma=10))")
         elif opt.name in _SAMPLER:
             value = opt.arg.strip() if opt.arg else ""
             if not re.fullmatch(r"\d+", value) or (opt.name != "rseed" and int(value) < 1):
-                _fail(command, f"{opt.text}: expected a positive whole number")
+                fail(command, f"{opt.text}: expected a positive whole number")
             fit_options[_SAMPLER[opt.name]] = int(value)
         elif opt.name in _MH_ONLY:
-            _fail(command, f"{opt.text}: an option of Stata's Metropolis-Hastings sampler; "
+            fail(command, f"{opt.text}: an option of Stata's Metropolis-Hastings sampler; "
                            f"hierbayes samples with NUTS and has no equivalent")
         else:
-            _fail(command, f"unknown bayes option {opt.text!r}")
+            fail(command, f"unknown bayes option {opt.text!r}")
     return StataCommand(spec, priors, fit_options)
 
 

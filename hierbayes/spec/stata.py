@@ -33,11 +33,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import combinations
-from typing import NoReturn
 
 from ..errors import SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
-from .stata_qualifiers import Qualifiers, combine_subset, split_bayes_prefix, split_top, take_qualifiers
+from .stata_qualifiers import (
+    Qualifiers,
+    combine_subset,
+    fail,
+    split_bayes_prefix,
+    split_top,
+    take_qualifiers,
+)
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
 
@@ -70,7 +76,7 @@ _GLM_FAMILIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "gamma": ("gamma", "log", ("log",)),
     "ordinal": ("cumulative", "logit", ("logit", "probit")),
 }
-_GLM_LINKS = ("identity", "log", "logit", "probit", "cloglog")
+_GLM_LINKS = tuple(dict.fromkeys(link for *_, links in _GLM_FAMILIES.values() for link in links))
 # (full name, shortest abbreviation) as in Stata's syntax diagrams (capitals = minimum)
 _COVARIANCES = (
     ("independent", "ind", Covariance.INDEPENDENT),
@@ -102,10 +108,6 @@ class StataOption:
     text: str
 
 
-def _fail(command: str, message: str) -> NoReturn:
-    raise SpecError(f"Stata command {command.strip()!r}: {message}")
-
-
 def _words(text: str) -> list[str]:
     """Whitespace-separated words, keeping ``name(...)`` and ``i.(a b)`` together."""
     out, depth, cur = [], 0, ""
@@ -134,7 +136,7 @@ def _options(text: str, command: str) -> list[StataOption]:
     for word in _words(text):
         m = re.fullmatch(r"([A-Za-z_]+)(?:\((.*)\))?", word)
         if not m:
-            _fail(command, f"cannot read the option {word!r}")
+            fail(command, f"cannot read the option {word!r}")
         out.append(StataOption(m.group(1).lower(), m.group(2), word))
     return out
 
@@ -147,8 +149,8 @@ def _variable(spec: str, in_interaction: bool, command: str) -> list[str]:
     m = re.fullmatch(rf"(?:(?P<op>[A-Za-z0-9()]+)\.)?(?P<var>{_NAME}|\((?P<list>[^()]*)\))", spec)
     if not m:
         if re.search(r"[*?~]|\w-\w", spec):
-            _fail(command, f"wildcards and ranges ({spec!r}) need the data; list the variables")
-        _fail(command, f"cannot read the variable {spec!r}")
+            fail(command, f"wildcards and ranges ({spec!r}) need the data; list the variables")
+        fail(command, f"cannot read the variable {spec!r}")
     names = m.group("list").split() if m.group("list") is not None else [m.group("var")]
     op = (m.group("op") or "").lower()
     return [_with_operator(op, name, in_interaction, command) for name in names]
@@ -166,7 +168,7 @@ def _with_operator(op: str, name: str, in_interaction: bool, command: str) -> st
         return f"C({name}, Treatment({base.group(1)}))"
     if op in ("ib(first)", "b(first)"):
         return f"C({name})"
-    _fail(
+    fail(
         command,
         f"the operator '{op}.' in '{op}.{name}' is not supported; use i., ib#., c. or "
         f"compute the variable first (time-series operators and ibn./ib(last) need the data)",
@@ -180,7 +182,7 @@ def _interaction(unit: str, command: str, inside: bool = True) -> tuple[str, ...
     for piece in pieces:
         names = _variable(piece, inside, command)
         if len(names) != 1:
-            _fail(command, f"write the interaction {unit!r} without a variable list in parentheses")
+            fail(command, f"write the interaction {unit!r} without a variable list in parentheses")
         comps.extend(names)
     return tuple(comps)
 
@@ -189,7 +191,7 @@ def _terms(word: str, command: str) -> list[tuple[str, ...]]:
     """One varlist word -> additive terms, each a tuple of components."""
     if "##" in word:
         if any(u == "" for u in word.split("##")):
-            _fail(command, f"empty operand of '##' in {word!r}")
+            fail(command, f"empty operand of '##' in {word!r}")
         # every operand is a factor unless c.; a unit like a#b stays one product
         units = [_interaction(u, command, inside=True) for u in word.split("##")]
         out = []
@@ -219,18 +221,18 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     opts = rest[0] if rest else ""
     head, qualifiers = take_qualifiers(head, command)
     if "[" in head:
-        _fail(command, "weights are not supported")
+        fail(command, "weights are not supported")
     words = _words(head)
     if not words:
-        _fail(command, "empty command")
+        fail(command, "empty command")
     name = words[0].lower()
     if name not in STATA_COMMANDS:
-        _fail(command, f"unknown command {words[0]!r}; supported: {sorted(STATA_COMMANDS)}")
+        fail(command, f"unknown command {words[0]!r}; supported: {sorted(STATA_COMMANDS)}")
     if len(words) < 2:
-        _fail(command, f"expected a dependent variable after {words[0]!r}")
+        fail(command, f"expected a dependent variable after {words[0]!r}")
     depvar = words[1]
     if not re.fullmatch(_NAME, depvar):
-        _fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
+        fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
     return name, depvar, _varlist(" ".join(words[2:]), command), _options(opts, command), qualifiers
 
 
@@ -247,7 +249,7 @@ def _random_equation(text: str, command: str) -> tuple[_Random, list[StataOption
     level, colon, rest = text.partition(":")
     level = level.strip()
     if not colon or not re.fullmatch(_NAME, level):
-        _fail(command, f"expected 'levelvar:' after '||', found {text.strip()!r}")
+        fail(command, f"expected 'levelvar:' after '||', found {text.strip()!r}")
     body, *after = split_top(rest, ",", maxsplit=1)
     opts = after[0] if after else ""
     body, qualifiers = take_qualifiers(body, command)
@@ -256,17 +258,17 @@ def _random_equation(text: str, command: str) -> tuple[_Random, list[StataOption
     r_words = [w for w in words if w.lower().startswith("r.")]
     if r_words:
         if level != "_all" or len(words) != 1:
-            _fail(
+            fail(
                 command,
                 "R.varname is supported only alone in an '_all:' equation (a crossed random "
                 "intercept, '|| _all: R.plate'); write '|| plate:' for a nested level",
             )
         crossed = r_words[0][2:]
         if not re.fullmatch(_NAME, crossed):
-            _fail(command, f"expected a variable after 'R.', found {r_words[0]!r}")
+            fail(command, f"expected a variable after 'R.', found {r_words[0]!r}")
         words = []
     elif level == "_all":
-        _fail(command, "'_all:' needs R.varname, as in '|| _all: R.plate'")
+        fail(command, "'_all:' needs R.varname, as in '|| _all: R.plate'")
     options = _options(opts, command)
     eq = _Random(level, crossed is None, _varlist(" ".join(words), command), None, crossed)
     if crossed is not None:
@@ -291,7 +293,7 @@ def _covariance(opt: StataOption, command: str) -> Covariance:
     for full, minimum, cov in _COVARIANCES:
         if _abbrev(value, full, minimum):
             return cov
-    _fail(
+    fail(
         command,
         f"unknown covariance({opt.arg}); valid: independent, exchangeable, identity, "
         f"unstructured (Stata abbreviations ind, ex, id, un are accepted)",
@@ -307,13 +309,13 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
     if _abbrev(opt.name, "binomial", "bin") and name in (*_BINOMIAL_COMMANDS, "meglm"):
         trials = (opt.arg or "").strip()
         if not re.fullmatch(_NAME, trials):
-            _fail(command, f"binomial({opt.arg}): give the variable with the number of trials")
+            fail(command, f"binomial({opt.arg}): give the variable with the number of trials")
         state["family"], state["trials"] = "binomial", trials
         return True
     if name == "meglm" and _abbrev(opt.name, "family", "f"):
         parts = (opt.arg or "").split()
         if not parts or parts[0].lower() not in _GLM_FAMILIES:
-            _fail(command, f"family({opt.arg}): supported {sorted(_GLM_FAMILIES)}")
+            fail(command, f"family({opt.arg}): supported {sorted(_GLM_FAMILIES)}")
         stata_family = parts[0].lower()
         state["family"], default_link, _ = _GLM_FAMILIES[stata_family]
         state["stata_family"] = stata_family
@@ -322,7 +324,7 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
         if len(parts) > 1 and stata_family == "binomial":
             state["trials"] = parts[1]
         elif len(parts) > 1 and not (stata_family == "nbinomial" and parts[1].lower() == "mean"):
-            _fail(
+            fail(
                 command,
                 f"family({opt.arg}): only 'binomial #|varname' and 'nbinomial mean' take a "
                 f"second word (hierbayes' negbinomial is Stata's mean dispersion)",
@@ -331,7 +333,7 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
     if name == "meglm" and _abbrev(opt.name, "link", "l"):
         link = (opt.arg or "").strip().lower()
         if link not in _GLM_LINKS:
-            _fail(command, f"link({opt.arg}): supported {list(_GLM_LINKS)}")
+            fail(command, f"link({opt.arg}): supported {list(_GLM_LINKS)}")
         state["link"] = link
         state["link_given"] = True
         return True
@@ -339,13 +341,13 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
     if exposure or _abbrev(opt.name, "offset", "off"):
         allowed = _EXPOSURE_COMMANDS if exposure else tuple(c for c in STATA_COMMANDS if c not in ("mixed", "xtmixed"))
         if name not in allowed:
-            _fail(command, f"{opt.text}: {name} has no {'exposure' if exposure else 'offset'}() option "
+            fail(command, f"{opt.text}: {name} has no {'exposure' if exposure else 'offset'}() option "
                            f"(commands that have it: {', '.join(allowed)})")
         variable = (opt.arg or "").strip()
         if not re.fullmatch(_NAME, variable):
-            _fail(command, f"{opt.text}: give one variable, as in exposure(time) or offset(logtime)")
+            fail(command, f"{opt.text}: give one variable, as in exposure(time) or offset(logtime)")
         if state.get("offset"):
-            _fail(command, f"{opt.text}: only one of exposure() and offset() may be given")
+            fail(command, f"{opt.text}: only one of exposure() and offset() may be given")
         state["offset"] = f"log({variable})" if exposure else variable
         return True
     return False
@@ -356,7 +358,7 @@ def _check_glm_link(state: dict, command: str) -> None:
     stata_family = state.get("stata_family", "gaussian")
     _, _, links = _GLM_FAMILIES[stata_family]
     if state.get("link_given") and state["link"] not in links:
-        _fail(
+        fail(
             command,
             f"family({stata_family}) with link({state['link']}) is not available; links for "
             f"{stata_family}: {list(links)}",
@@ -419,7 +421,7 @@ def from_stata(command: str) -> ModelSpec:
     spec, bayes_options = parse_stata(command)
     for opt in bayes_options or ():
         if opt.name not in BAYES_DISPLAY_OPTIONS:
-            _fail(
+            fail(
                 command,
                 f"the bayes option {opt.text!r} sets priors or the sampler: read the command "
                 f"with hierbayes.read_stata(), which returns the spec with its priors and fit "
@@ -450,7 +452,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         if _abbrev(opt.name, "noconstant", "noc"):
             intercept = False
         elif not (_model_option(opt, state, name, command) or _is_ignored(opt)):
-            _fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
+            fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
         eq, opts, qualifiers = _random_equation(chunk, command)
@@ -459,9 +461,9 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
             handled = _apply_re_option(eq, opt, command)
             handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
             if not handled:
-                _fail(command, f"unknown option {opt.text!r}")
+                fail(command, f"unknown option {opt.text!r}")
         if not eq.intercept and not eq.terms:
-            _fail(command, f"the '{eq.level}:' equation has no effects (noconstant and no variables)")
+            fail(command, f"the '{eq.level}:' equation has no effects (noconstant and no variables)")
         randoms.append(eq)
     _check_glm_link(state, command)
     groups = []

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from ..errors import SpecError
 from .stata_expr import parse_stata_expression
 
-__all__ = ["Qualifiers", "combine_subset", "in_range_expression", "split_bayes_prefix", "split_top", "take_qualifiers"]
+__all__ = ["Qualifiers", "combine_subset", "fail", "in_range_expression", "split_bayes_prefix", "split_top", "take_qualifiers"]
 
 _OPEN, _CLOSE = "({[", ")}]"
 _BAYES_FORM = "expected 'bayes: command' or 'bayes, options: command'"
@@ -38,6 +39,11 @@ def _depths(text: str) -> list[int]:
         elif not quoted and ch in _CLOSE:
             depth -= 1
     return out
+
+
+def fail(command: str, message: str) -> NoReturn:
+    """A SpecError naming the Stata command: ``Stata command '<command>': <message>``."""
+    raise SpecError(f"Stata command {command.strip()!r}: {message}")
 
 
 def split_top(text: str, sep: str, maxsplit: int = -1) -> list[str]:
@@ -80,11 +86,11 @@ def split_bayes_prefix(text: str) -> tuple[str | None, str]:
         return None, text
     pieces = split_top(text[m.end():], ":", maxsplit=1)
     if len(pieces) != 2:
-        raise SpecError(f"Stata command {text.strip()!r}: {_BAYES_FORM}")
+        fail(text, _BAYES_FORM)
     options, command = pieces
     options = options.strip()
     if options and not options.startswith(","):
-        raise SpecError(f"Stata command {text.strip()!r}: {_BAYES_FORM} (options follow a comma)")
+        fail(text, f"{_BAYES_FORM} (options follow a comma)")
     return options.removeprefix(",").strip(), command
 
 
@@ -117,9 +123,9 @@ def take_qualifiers(body: str, command: str) -> tuple[str, Qualifiers]:
     for (pos, word), (end, _) in zip(bounds, bounds[1:]):
         text = body[pos + len(word):end].strip()
         if word in found:
-            raise SpecError(f"Stata command {command.strip()!r}: more than one '{word}' qualifier")
+            fail(command, f"more than one '{word}' qualifier")
         if not text:
-            raise SpecError(f"Stata command {command.strip()!r}: '{word}' needs {'an expression' if word == 'if' else 'a range'}")
+            fail(command, f"'{word}' needs {'an expression' if word == 'if' else 'a range'}")
         found[word] = text
     return body[: starts[0][0]], Qualifiers(found.get("if"), found.get("in"))
 
@@ -164,7 +170,7 @@ def combine_subset(qualifiers: list[Qualifiers], command: str) -> str | None:
     in_texts = [q.in_text for q in qualifiers if q.in_text]
     for word, given in (("if", if_texts), ("in", in_texts)):
         if len(given) > 1:
-            raise SpecError(f"Stata command {command.strip()!r}: more than one '{word}' qualifier")
+            fail(command, f"more than one '{word}' qualifier")
     parts = []
     try:
         if if_texts:
