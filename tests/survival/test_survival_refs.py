@@ -2,9 +2,10 @@
 
 The log-likelihood of every reference is recomputed here from the CSV and the JSON estimates with
 scipy, independently of R: survreg's fits directly, the random-intercept (frailty) fits by
-integrating each group's random intercept on a fine grid (R's script uses Gauss-Hermite quadrature). This pins down the
-parameterisation the JSON notes describe (weibull shape = 1 / scale, brms' mean-parameterised
-intercept, the hazard-ratio metric) before a hierbayes fit is compared with them.
+integrating each group's random intercept on a fine grid (make_refs.R uses Gauss-Hermite
+quadrature). This pins down the parameterisation the JSON notes describe (weibull shape =
+1 / scale, brms' mean-parameterised intercept, the hazard-ratio metric) before a hierbayes fit is
+compared with them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def load(name: str) -> dict:
 
 
 def design(data: pd.DataFrame, terms: list[str]) -> np.ndarray:
-    """Columns for hierbayes' term names: ``Intercept``, ``x``, ``f[level]``, products with ``:``."""
+    """Design columns for hierbayes' term names.
+
+    ``Intercept``, a numeric column ``x``, a factor level ``f[level]``, products with ``:``.
+    """
     cols = []
     for term in terms:
         col = np.ones(len(data))
