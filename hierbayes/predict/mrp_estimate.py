@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..design.build import NewData
+from ..design.types import NewData
 from ..errors import DataError
 from ..families import INVERSE_LINKS, get_family
 from ..params import block_names

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..design.build import _level_name
+from ..design.levels import level_name
 from ..errors import DataError
 
 _LISTED = 10
 
 
 def _names(values: Sequence[object]) -> list[str]:
-    return [_level_name(v) for v in values]
+    return [level_name(v) for v in values]
 
 
 def _shown(values: Sequence[object], limit: int = _LISTED) -> str:
@@ -42,7 +42,7 @@ def _as_columns(by: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
 
 def _level_strings(series: pd.Series) -> pd.Series:
     """The level name of every value, as the design names group levels."""
-    return series.map(_level_name).astype(object)
+    return series.map(level_name).astype(object)
 
 
 def _squash(text: str) -> str:
