@@ -15,7 +15,8 @@ from typing import Any, NoReturn
 
 from ..errors import FormulaSyntaxError
 from .levels_text import _Raw, _located
-from .lower import OFFSET, _unwrap
+from .formula_source import unwrap_parens
+from .lower import OFFSET
 from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 
 _GAMMA = re.compile(r"^(g|gamma|γ)_?\d+$")
@@ -46,7 +47,7 @@ class _Eq:
 
 
 def _star_operands(node: Expr) -> list[Expr]:
-    node = _unwrap(node)
+    node = unwrap_parens(node)
     if isinstance(node, Binary) and node.op == "*":
         return [*_star_operands(node.left), *_star_operands(node.right)]
     return [node]
@@ -66,14 +67,14 @@ class _Interpreter:
         raise FormulaSyntaxError(f"{role}: {message}", raw.text, span.start, span.length)
 
     def _name(self, node: Expr) -> str | None:
-        node = _unwrap(node)
+        node = unwrap_parens(node)
         if isinstance(node, Name) and not node.quoted:
             return node.value
         return None
 
     def components(self, raw: _Raw, role: str, node: Expr) -> tuple[str, ...]:
         """``a:b:C(g)`` -> ("a", "b", "C(g)"), rejecting what cannot be a product."""
-        node = _unwrap(node)
+        node = unwrap_parens(node)
         if isinstance(node, Binary) and node.op == ":":
             return self.components(raw, role, node.left) + self.components(raw, role, node.right)
         if isinstance(node, Name):
@@ -106,7 +107,7 @@ class _Interpreter:
     def items(self, raw: _Raw, level1: bool, role: str) -> tuple[list[_Item], bool | None]:
         out: list[_Item] = []
         intercept: bool | None = None
-        for item in raw.lowering._items(raw.rhs):
+        for item in raw.lowering.signed_items(raw.rhs):
             expr = item.expr
             if isinstance(expr, Paren) and isinstance(expr.body, Bar):
                 self._fail(
@@ -114,10 +115,10 @@ class _Interpreter:
                     "group terms like (1 | g) are not written in level equations; put the "
                     "factor after '|' at the end, as in 'b0 ~ 1 + z | school'", expr,
                 )
-            inner = _unwrap(expr)
+            inner = unwrap_parens(expr)
             if isinstance(inner, Number):
                 with _located(raw.text, role):
-                    intercept = raw.lowering._intercept(item, inner)
+                    intercept = raw.lowering.intercept_flag(item, inner)
                 continue
             if isinstance(inner, Call) and inner.name == OFFSET:
                 if not level1:
@@ -130,7 +131,7 @@ class _Interpreter:
                 continue
             if item.sign == "-":
                 with _located(raw.text, role):
-                    raw.lowering._removed_term(item)
+                    raw.lowering.fail_removed_term(item)
             out.extend(self.item(raw, level1, role, item, inner))
             if out and out[-1].kind == "intercept":
                 intercept = True

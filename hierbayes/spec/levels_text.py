@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ..errors import FormulaSyntaxError, SpecError
 from .lexer import Token, TokenKind, tokenize
-from .lower import _Lowering, _unwrap
+from .formula_source import unwrap_parens
+from .lower import Lowering
 from .parser import Expr, Name, parse
 
 _SUBSCRIPT = re.compile(r"^(?P<base>.*[^_])_(?P<sub>[ijklmnst]{1,3})$")
@@ -37,7 +38,7 @@ class _Raw:
     form: str  # "~" or "="
     lhs: Expr
     rhs: Expr
-    lowering: _Lowering
+    lowering: Lowering
     lhs_name: str | None
     lhs_subscript: str
     bar: str | None
@@ -184,12 +185,12 @@ def _parse_raw(text: str, where: str, label: int | None, first: bool) -> _Raw:
         if bar is not None:
             factor, factor_span = _parse_factor(work, bar.end, factor_end, text)
         options = _parse_options(work, comma.end, text) if comma is not None else ()
-        lhs = _unwrap(formula.lhs)
+        lhs = unwrap_parens(formula.lhs)
         name = lhs.value if isinstance(lhs, Name) else None
         subscript = subs.get(lhs.span.start, "") if isinstance(lhs, Name) else ""
         return _Raw(
             text=text, where=where, label=label, form=form, lhs=formula.lhs, rhs=formula.rhs,
-            lowering=_Lowering(text), lhs_name=name, lhs_subscript=subscript,
+            lowering=Lowering(text), lhs_name=name, lhs_subscript=subscript,
             bar=None if bar is None else bar.text, factor=factor, factor_span=factor_span,
             options=options,
         )
