@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
-from .levels_text import _split_top
+from .levels_text import split_top_level
 
 if TYPE_CHECKING:  # pandas is only needed by Levels.check_data
     import pandas as pd
@@ -49,7 +49,7 @@ class Equation:
 
 
 @dataclass(frozen=True)
-class _FixedTerm:
+class FixedTerm:
     """A combined fixed term with the equation it belongs to (for reports)."""
 
     components: tuple[str, ...]
@@ -79,7 +79,7 @@ class Levels:
     response: str
     level1: str
     equations: tuple[Equation, ...]
-    terms: tuple[_FixedTerm, ...] = field(repr=False)
+    terms: tuple[FixedTerm, ...] = field(repr=False)
     owner_slots: tuple[tuple[str, str], ...] = field(repr=False, default=())
     covariance: tuple[tuple[str, str], ...] = ()
 
@@ -204,7 +204,7 @@ def _column_key(label: str) -> frozenset[str]:
     if label == "Intercept":
         return frozenset()
     out = []
-    for part in _split_top(label, ":"):
+    for part in split_top_level(label, ":"):
         part = part.strip()
         if part.endswith("]"):
             depth = 0
