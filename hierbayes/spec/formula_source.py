@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from ..errors import FormulaSyntaxError
-from .parser import Bar, Expr, Paren, Span, SumItem
+from .formula_ast import Bar, Expr, Paren, Span, SumItem
 
 __all__ = ["FormulaSource", "is_group_term", "unwrap_parens"]
 

@@ -14,10 +14,10 @@ from itertools import combinations
 from typing import Any, NoReturn
 
 from ..errors import FormulaSyntaxError
+from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 from .formula_source import unwrap_parens
 from .levels_text import RawEquation, located_errors
 from .lower import OFFSET
-from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 
 __all__ = ["CoefficientEquation", "Interpreter", "TermItem"]
 

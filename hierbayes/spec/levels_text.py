@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import FormulaSyntaxError, SpecError
-from .lexer import Token, TokenKind, tokenize
+from .formula_ast import Expr, Name
 from .formula_source import unwrap_parens
+from .lexer import Token, TokenKind, tokenize
 from .lower import Lowering
-from .parser import Expr, Name, parse
+from .parser import parse
 
 __all__ = [
     "COVARIANCE_DECL",

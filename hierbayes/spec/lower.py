@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from ..errors import FormulaSyntaxError, SpecError
+from .formula_ast import Bar, Call, Expr, Formula, Number, Paren, Span, Sum, SumItem
 from .formula_source import is_group_term, unwrap_parens
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
 from .lower_factors import GroupFactors
 from .lower_response import OFFSET, ResponseLowering
-from .parser import Bar, Call, Expr, Formula, Number, Paren, Span, Sum, SumItem, parse
+from .parser import parse
 from .term_text import TermText
 from .terms import TermExpander
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import NoReturn
 
 from ..errors import SpecError
+from .formula_ast import Binary, Call, Expr, Name, Number, Sum
 from .formula_source import FormulaSource
 from .ir import GroupTerm
-from .parser import Binary, Call, Expr, Name, Number, Sum
 
 __all__ = ["GroupFactors"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Sum
 from .formula_source import FormulaSource, unwrap_parens
 from .ir import Response
-from .parser import Bar, Binary, Call, Expr, Name, Number, Sum
 from .terms import call_text, power_text
 
 __all__ = ["OFFSET", "ResponseLowering"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from .formula_ast import BINARY_PRECEDENCE, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 from .formula_source import FormulaSource, unwrap_parens
-from .parser import BINARY_PRECEDENCE, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
 from .terms import call_text
 
 __all__ = ["TermText"]
