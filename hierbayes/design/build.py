@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, ModelSpec
-from . import checks
+from . import checks, model_checks
 from .frames import as_pandas, check_column_types
 from .group_encoder import GroupEncoder
 from .levels import level_name
@@ -211,12 +211,12 @@ def _fit_groups(
     spec: ModelSpec, plan: DesignPlan, frame: pd.DataFrame
 ) -> tuple[tuple[GroupEncoder, ...], list[np.ndarray]]:
     for term in spec.groups:
-        checks.check_group_term(term)
+        model_checks.check_group_term(term)
     encoders = tuple(GroupEncoder(t, b) for t, b in zip(spec.groups, plan.slopes, strict=True))
     codes = [enc.fit_codes(frame) for enc in encoders]
     for enc in encoders:
-        checks.check_group_levels(enc.term, len(enc.levels))
-    checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0])
+        model_checks.check_group_levels(enc.term, len(enc.levels))
+    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0])
     return encoders, codes
 
 
@@ -226,7 +226,7 @@ def _fit_fixed(
     encoder = TermsEncoder(fixed.intercept, fixed.terms, "the fixed part", drop_intercept)
     X = encoder.fit(frame)
     checks.check_finite_matrix(X, encoder.names, "fixed-effect", frame.index)
-    checks.check_rank(X, encoder.names)
+    model_checks.check_rank(X, encoder.names)
     return encoder, X
 
 
@@ -291,7 +291,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         y, trials = response_values(plan, frame)
     else:
         (y, response_levels), trials = encoded_response(plan, frame, data, family), None
-    checks.check_response(spec, y, trials, row_index)
+    model_checks.check_response(spec, y, trials, row_index)
     if family.thresholds and not spec.fixed.intercept:
         raise SpecError(
             f"the {family.name} family estimates thresholds in place of an intercept; "

@@ -9,6 +9,9 @@ naming the term.
 from __future__ import annotations
 
 import contextlib
+import io
+import warnings
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,8 +20,7 @@ from formulae.categorical import ENCODINGS
 from formulae.environment import Environment
 from formulae.transforms import TRANSFORMS
 
-from ..errors import DataError
-from . import checks
+from ..errors import DataError, HierbayesError, SpecError
 from .rterms import FACTOR_FUNCTIONS, FORMULA_FUNCTIONS
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "KNOWN_NAMES",
     "as_matrix",
     "expand",
+    "formulae_errors",
     "translated_errors",
 ]
 
@@ -57,7 +60,7 @@ def translated_errors(what: str) -> contextlib.AbstractContextManager[None]:
     what : str
         The model text being evaluated and its role (``"term 'log(x)'"``).
     """
-    return checks.formulae_errors(what, DataError, _FUNCTION_NAMES)
+    return formulae_errors(what, DataError, _FUNCTION_NAMES)
 
 
 def expand(formula: str, frame: pd.DataFrame) -> object:
@@ -81,3 +84,49 @@ def as_matrix(values: object, n: int) -> np.ndarray:
     """``values`` as an (n, k) float64 matrix (a vector becomes one column)."""
     X = np.asarray(values, dtype=np.float64)
     return X.reshape(n, -1) if X.ndim != 2 else X
+
+
+@contextlib.contextmanager
+def formulae_errors(
+    what: str,
+    error: type[HierbayesError] = DataError,
+    known_functions: Sequence[str] = (),
+) -> Iterator[None]:
+    """Run formulae quietly and turn its exceptions into hierbayes errors naming ``what``.
+
+    formulae prints to stdout on failure and pandas 3 warns about calls formulae makes;
+    both are silenced. Numpy floating-point warnings are silenced too: non-finite results
+    are reported by :func:`hierbayes.design.checks.check_finite_matrix` instead.
+
+    Parameters
+    ----------
+    what : str
+        The term or expression being evaluated, for the message.
+    error : type
+        The exception class for failures that are not unknown names.
+    known_functions : sequence of str
+        Function names valid in terms, listed when a name is unknown.
+    """
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            warnings.catch_warnings(),
+            np.errstate(all="ignore"),
+        ):
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", category=Warning, module=r"formulae(\.|$)")
+            pandas_warnings = getattr(pd.errors, "Pandas4Warning", None)
+            if pandas_warnings is not None:
+                warnings.simplefilter("ignore", pandas_warnings)
+            yield
+    except HierbayesError:
+        raise
+    except KeyError as exc:
+        name = exc.args[0] if exc.args else "?"
+        raise SpecError(
+            f"could not evaluate {what}: {name!r} is neither a column of the data nor a known "
+            f"function (functions: {', '.join(known_functions)})"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - formulae raises many kinds; all are translated
+        raise error(f"could not evaluate {what}: {exc}") from None

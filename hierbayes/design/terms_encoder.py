@@ -10,7 +10,7 @@ from formulae.terms.call_resolver import LazyCall, LazyVariable
 from formulae.terms.variable import Variable
 
 from ..errors import DataError, SpecError
-from . import checks
+from . import checks, model_checks
 from .formulae_eval import FACTOR_CALLEES, as_matrix, expand, translated_errors
 from .levels import level_name
 from .rterms import column_names
@@ -48,7 +48,7 @@ class TermsEncoder:
         """Expand the terms on the training frame; return the (n, p) matrix."""
         X = self._fit(frame)
         if self.drop_intercept:
-            checks.check_rank(X, self.names)
+            model_checks.check_rank(X, self.names)
             self.names = self.names[1:]
             return X[:, 1:]
         return X
