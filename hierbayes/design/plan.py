@@ -129,9 +129,11 @@ class DesignPlan:
         )
 
     def value_exprs(self) -> list[ParsedText]:
+        """The response, trials and failures expressions that are present."""
         return [e for e in (self.response, self.trials, self.failures) if e is not None]
 
     def term_exprs(self) -> list[ParsedText]:
+        """Every term of the fixed part, the offsets and the slopes of all group terms."""
         return [*self.fixed, *self.offsets, *(e for block in self.slopes for e in block)]
 
     def offset(self, frame: pd.DataFrame) -> np.ndarray | None:
