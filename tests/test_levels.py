@@ -457,3 +457,18 @@ def test_source_is_the_canonical_equations_and_round_trips():
     )
     again = parse_levels(spec.source)
     assert again == spec and again.groups[0].covariance is Covariance.EXCHANGEABLE
+
+
+def test_fixed_groups_are_plain_data_for_reports(gcse):
+    spec = parse_levels(GCSE_TEXT)
+    design = build_design(spec, gcse)
+    groups = spec.levels.fixed_groups(list(design.fixed_names))
+    assert [g.title for g in groups] == [
+        "Level 2, b0 (intercept): b0 ~ 1 + C(schgend) | school",
+        "Level 2, b1 (slope of lrt): b1 ~ 1 + C(schgend) | school",
+    ]
+    assert groups[0].labels == (
+        ("Intercept", "g00"), ("C(schgend)[2]", "g01"), ("C(schgend)[3]", "g02"),
+    )
+    assert groups[1].columns == ["lrt", "lrt:C(schgend)[2]", "lrt:C(schgend)[3]"]
+    assert groups[1].gammas == ["g10", "g11", "g12"]

@@ -8,7 +8,11 @@ built. Everything needed to encode new data the same way is kept in a
 
 Data are validated before formulae evaluates anything (see :mod:`.checks`); formulae's own
 exceptions are translated into :class:`~hierbayes.errors.SpecError` /
-:class:`~hierbayes.errors.DataError` naming the term.
+:class:`~hierbayes.errors.DataError` naming the term (:mod:`.formulae_eval`).
+
+This module assembles the pieces: :mod:`.plan` (the model text parsed, columns listed),
+:mod:`.response`, :mod:`.terms_encoder` (fixed part and slopes), :mod:`.group_encoder`
+(group codes) and :mod:`.model_checks` (group terms, rank, response support).
 """
 
 from __future__ import annotations
