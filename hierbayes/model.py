@@ -10,6 +10,7 @@ import pandas as pd
 
 from .design import build_design
 from .design.frames import as_pandas
+from .design.level_checks import check_level_predictors
 from .design.types import Design
 from .errors import DataError, SpecError
 from .families import get_family
@@ -70,9 +71,8 @@ class Model:
         else:
             raise SpecError(f"formula must be a string or a ModelSpec, got {type(formula).__name__}")
         get_family(spec.family).resolve_link(spec.link)
-        check_levels = getattr(spec.levels, "check_data", None)
-        if callable(check_levels):  # level-2 predictors must be constant within their groups
-            check_levels(data)
+        if spec.levels is not None:  # level-2 predictors must be constant within their groups
+            check_level_predictors(spec.levels, data)
         if covariance:
             spec = spec.with_covariance(dict(covariance))
         self.spec: ModelSpec = spec

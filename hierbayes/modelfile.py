@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .design.level_checks import check_level_predictors
 from .errors import ArgumentError, DataError, SpecError, did_you_mean
 from .priors import Prior
 from .sampler_args import check_sampler_arguments
@@ -220,9 +221,8 @@ class ModelFile:
         from .model import Model
 
         df = self.load_data() if data is None else data
-        check = getattr(self.spec.levels, "check_data", None)
-        if callable(check):
-            check(df)
+        if self.spec.levels is not None:
+            check_level_predictors(self.spec.levels, df)
         return Model(
             self.spec,
             df,

@@ -39,6 +39,7 @@ from typing import Any
 
 import pandas as pd
 
+from .model import Model
 from .priors import Prior
 from .spec.ir import ModelSpec
 from .spec.stata import BAYES_DISPLAY_OPTIONS, StataOption, parse_stata
@@ -67,10 +68,8 @@ class StataCommand:
     priors: dict[str, Prior] = field(default_factory=dict)
     fit_options: dict[str, int] = field(default_factory=dict)
 
-    def model(self, data: pd.DataFrame, **kwargs: Any):
+    def model(self, data: pd.DataFrame, **kwargs: Any) -> Model:
         """``hierbayes.Model(spec, data, priors=priors, **kwargs)``."""
-        from .model import Model
-
         return Model(self.spec, data, priors=self.priors, **kwargs)
 
     def fit(self, data: pd.DataFrame, **fit_kwargs: Any):

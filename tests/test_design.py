@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hierbayes import datasets, families
-from hierbayes.design import Design, GroupBlock, NewData, build_design
+from hierbayes.design import Design, GroupBlock, NewData, build_design, level_name
 from hierbayes.errors import DataError, SpecError
 from hierbayes.spec.ir import FixedPart, GroupTerm, ModelSpec, Response
 
@@ -566,3 +566,9 @@ def test_datasets_load_returns_fresh_copies() -> None:
     a = datasets.load("Dyestuff")
     a.loc[0, "Yield"] = -1
     assert datasets.load("Dyestuff").loc[0, "Yield"] != -1
+
+
+def test_level_name_is_one_text_per_value():
+    assert level_name(308) == level_name(308.0) == level_name(np.int64(308)) == "308"
+    assert level_name(np.bool_(True)) == "True" and level_name("A") == "A"
+    assert level_name(2.5) == "2.5"

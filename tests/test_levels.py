@@ -13,8 +13,10 @@ import pytest
 import hierbayes as hb
 from hierbayes.design import build_design
 from hierbayes.design.centering import add_group_mean, grand_mean_center, group_mean_center
+from hierbayes.design.level_checks import check_level_predictors
 from hierbayes.errors import DataError, FormulaSyntaxError, SpecError
 from hierbayes.modelfile import load_model_file
+from hierbayes.results.report import equation_sections
 from hierbayes.spec import Covariance, parse_formula
 from hierbayes.spec.levels import levels, parse_levels
 
@@ -245,12 +247,13 @@ def test_covariance_for_unknown_factor():
 def test_level2_predictor_varying_within_groups_names_predictor_factor_and_group(gcse):
     spec = levels("gcse ~ b0 + b1*lrt", b0="1 + lrt | school", b1="1 | school")
     with pytest.raises(DataError) as info:
-        spec.levels.check_data(gcse)
+        check_level_predictors(spec.levels, gcse)
     message = str(info.value)
     assert "'lrt' is a level-2 predictor" in message
     assert "group of 'school'" in message and "school = 1 " in message
     # a school-level variable passes; the nested factor is checked as a combination
-    levels("gcse ~ b0 + b1*lrt", b0="1 + C(schgend) | school", b1="1 | school").levels.check_data(gcse)
+    school_level = levels("gcse ~ b0 + b1*lrt", b0="1 + C(schgend) | school", b1="1 | school")
+    check_level_predictors(school_level.levels, gcse)
 
 
 def test_level3_predictor_checked_on_the_nested_factor():
@@ -265,8 +268,8 @@ def test_level3_predictor_checked_on_the_nested_factor():
     )
     spec = parse_levels("y ~ p0\np0 ~ b00 + b01*X | cask\nb00 ~ 1 + W | batch\nb01 ~ 1 | batch")
     with pytest.raises(DataError, match=r"'X' is a level-2 .* batch = b, cask = y"):
-        spec.levels.check_data(df)
-    spec.levels.check_data(df.assign(X=[1, 1, 5, 5, 3, 3, 4, 4]))
+        check_level_predictors(spec.levels, df)
+    check_level_predictors(spec.levels, df.assign(X=[1, 1, 5, 5, 3, 3, 4, 4]))
 
 
 # ================================================================================ report
@@ -294,7 +297,7 @@ def _fake_fixed_table(names: tuple[str, ...]) -> pd.DataFrame:
 def test_report_sections_list_gammas_under_their_equation(gcse):
     spec = parse_levels(GCSE_TEXT)
     design = build_design(spec, gcse)
-    sections = spec.levels.report_sections(_fake_fixed_table(design.fixed_names))
+    sections = equation_sections(spec.levels, _fake_fixed_table(design.fixed_names))
     assert [s.title for s in sections] == [
         "Level 2, b0 (intercept): b0 ~ 1 + C(schgend) | school",
         "Level 2, b1 (slope of lrt): b1 ~ 1 + C(schgend) | school",
@@ -311,7 +314,7 @@ def test_report_sections_three_levels_and_level1_terms():
         "y ~ p0 + p1*a + w\np0 ~ b00 + b01*X | c\np1 ~ b10 | c\nb00 ~ 1 + W | s\nb01 ~ 1 + W | s\nb10 ~ 1"
     )
     names = ("Intercept", "a", "w", "X", "W", "X:W")
-    sections = spec.levels.report_sections(_fake_fixed_table(names))
+    sections = equation_sections(spec.levels, _fake_fixed_table(names))
     got = {s.title.split(":")[0]: list(zip(s.table["coef"], s.table["term"])) for s in sections}
     assert got == {
         "Level 3, b00 (intercept)": [("g000", "Intercept"), ("g001", "W")],
@@ -338,7 +341,7 @@ def test_centering_helpers_return_new_frames(gcse):
     np.testing.assert_allclose(ctx["lrt_school"], gcse["school"].map(means).astype(float))
     # the group mean is a valid level-2 predictor, the raw variable is not
     spec = levels("gcse ~ b0 + b1*lrt", b0="1 + lrt_school | school", b1="1 | school")
-    spec.levels.check_data(ctx)
+    check_level_predictors(spec.levels, ctx)
 
 
 def test_centering_errors():
@@ -454,3 +457,18 @@ def test_source_is_the_canonical_equations_and_round_trips():
     )
     again = parse_levels(spec.source)
     assert again == spec and again.groups[0].covariance is Covariance.EXCHANGEABLE
+
+
+def test_fixed_groups_are_plain_data_for_reports(gcse):
+    spec = parse_levels(GCSE_TEXT)
+    design = build_design(spec, gcse)
+    groups = spec.levels.fixed_groups(list(design.fixed_names))
+    assert [g.title for g in groups] == [
+        "Level 2, b0 (intercept): b0 ~ 1 + C(schgend) | school",
+        "Level 2, b1 (slope of lrt): b1 ~ 1 + C(schgend) | school",
+    ]
+    assert groups[0].labels == (
+        ("Intercept", "g00"), ("C(schgend)[2]", "g01"), ("C(schgend)[3]", "g02"),
+    )
+    assert groups[1].columns == ["lrt", "lrt:C(schgend)[2]", "lrt:C(schgend)[3]"]
+    assert groups[1].gammas == ["g10", "g11", "g12"]

@@ -23,8 +23,9 @@ from formulae.categorical import CategoricalBox, ContrastMatrix, Encoding
 from formulae.transforms import TRANSFORMS
 
 from ..errors import DataError, FormulaSyntaxError, SpecError
+from ..spec.formula_ast import Call
 from ..spec.lexer import is_plain_name
-from ..spec.parser import Call, parse
+from ..spec.parser import parse
 from ..spec.terms import expand_term_text
 
 __all__ = [

@@ -82,3 +82,50 @@ class Design:
     @property
     def has_intercept(self) -> bool:
         return bool(self.fixed_names) and self.fixed_names[0] == "Intercept"
+
+
+@dataclass(frozen=True, eq=False)
+class NewGroupBlock:
+    """One group term encoded for new data.
+
+    codes : (m,) int64 code of each row's group in the training levels, -1 for a level the
+        model was not fit with.
+    X : (m, k) float64 columns the group effects multiply (same columns as in training).
+    new_levels : names of the unseen levels, in order of first appearance.
+    new_codes : (m,) int64 index of each row's unseen level in ``new_levels``; -1 for rows
+        whose level was seen in training.
+    term : the group term.
+    """
+
+    codes: np.ndarray
+    X: np.ndarray
+    new_levels: tuple[str, ...]
+    new_codes: np.ndarray
+    term: GroupTerm | None = None
+
+    @property
+    def has_new_levels(self) -> bool:
+        return bool(self.new_levels)
+
+
+@dataclass(frozen=True, eq=False)
+class NewData:
+    """New data encoded exactly like the training data.
+
+    X : (m, p) float64 fixed-effect columns (``Design.fixed_names``).
+    groups : one :class:`NewGroupBlock` per group term, in spec order.
+    trials : (m,) binomial trials when the model has them and the new data hold the
+        needed column(s), else None.
+    row_index : the DataFrame index labels of the rows.
+    offset : (m,) summed offsets of the new rows (None when the model has none).
+    """
+
+    X: np.ndarray
+    groups: tuple[NewGroupBlock, ...]
+    trials: np.ndarray | None
+    row_index: np.ndarray | None = None
+    offset: np.ndarray | None = None
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.X.shape[0])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..design.checks import describe_rows
 from ..errors import DataError
-from .mrp_levels import _level_strings, _lookalikes, _shown
+from .mrp_levels import level_strings, lookalikes, shown
 from .mrp_table import Poststrat
 
 __all__ = ["Coverage", "check_table", "training_frame"]
@@ -71,7 +71,7 @@ def check_table(table: Poststrat, model) -> Coverage:
         two-valued numeric code (sex coded -0.5/0.5) takes other values in the table.
     """
     required = list(model.design.encoder.required)
-    missing = [c for c in required if c not in table._cells.columns]
+    missing = [c for c in required if c not in table.cell_frame.columns]
     if missing:
         uses = [model.design.encoder.required[c] for c in missing]
         offset_hint = (
@@ -79,11 +79,11 @@ def check_table(table: Poststrat, model) -> Coverage:
             if any(u.startswith("offset ") for u in uses) else ""
         )
         raise DataError(
-            f"the poststratification table lacks column(s) {_shown(missing)} that the model "
+            f"the poststratification table lacks column(s) {shown(missing)} that the model "
             f"uses ({'; '.join(f'{c}: {u}' for c, u in zip(missing, uses))}); "
             f"add group-level predictors with Poststrat.join(predictors, on=key){offset_hint}"
         )
-    cells = table._cells
+    cells = table.cell_frame
     for column in required:
         if cells[column].isna().any():
             rows = describe_rows(cells[column].isna().to_numpy(), cells.index)
@@ -93,17 +93,17 @@ def check_table(table: Poststrat, model) -> Coverage:
     level_columns, numeric_columns = _level_columns(model)
     coverage = Coverage()
     for column in level_columns:
-        s_levels = list(pd.unique(_level_strings(survey[column])))
-        t_levels = list(pd.unique(_level_strings(cells[column])))
+        s_levels = list(pd.unique(level_strings(survey[column])))
+        t_levels = list(pd.unique(level_strings(cells[column])))
         s_set, t_set = set(s_levels), set(t_levels)
         survey_only = [v for v in s_levels if v not in t_set]
         table_only = [v for v in t_levels if v not in s_set]
         _raise_on_mismatch(column, s_levels, t_levels, survey_only, table_only)
         if table_only and column not in factors:
             raise DataError(
-                f"fixed-effect factor {column!r} has level(s) {_shown(table_only)} in the "
+                f"fixed-effect factor {column!r} has level(s) {shown(table_only)} in the "
                 f"table that the survey does not have, so the model has no coefficient for "
-                f"them; levels in the survey: {_shown(s_levels)}"
+                f"them; levels in the survey: {shown(s_levels)}"
             )
         if table_only:
             coverage.table_only[column] = tuple(table_only)
@@ -129,13 +129,13 @@ def _raise_on_mismatch(column, s_levels, t_levels, survey_only, table_only) -> N
     if not set(s_levels) & set(t_levels):
         raise DataError(
             f"no level of {column!r} in the table matches the survey: survey levels "
-            f"{_shown(s_levels)}; table levels {_shown(t_levels)}"
+            f"{shown(s_levels)}; table levels {shown(t_levels)}"
         )
-    pairs = _lookalikes(survey_only, table_only)
+    pairs = lookalikes(survey_only, table_only)
     if pairs:
         listed = ", ".join(f"{a!r} (survey) vs {b!r} (table)" for a, b in pairs)
         raise DataError(
             f"levels of {column!r} are coded differently in the survey and the table: "
-            f"{listed}. Levels only in the survey: {_shown(survey_only)}; only in the table: "
-            f"{_shown(table_only)}. Recode one of them so the spellings match"
+            f"{listed}. Levels only in the survey: {shown(survey_only)}; only in the table: "
+            f"{shown(table_only)}. Recode one of them so the spellings match"
         )

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .mrp_checks import training_frame
-from .mrp_levels import _level_strings, _names, _shown
+from .mrp_levels import level_names, level_strings, shown
 from .mrp_table import Poststrat
 
 __all__ = ["composition"]
@@ -46,17 +46,17 @@ def composition(
             if c != table.count and c not in table.predictor_keys and c in survey.columns
         ]
     variables = list(variables)
-    table._require(variables, "composition")
+    table.require(variables, "composition")
     missing = [v for v in variables if v not in survey.columns]
     if missing:
-        raise DataError(f"composition: the survey has no column(s) {_shown(missing)}")
+        raise DataError(f"composition: the survey has no column(s) {shown(missing)}")
     rows = []
     weights = table.counts
     for column in variables:
-        pop = pd.Series(weights).groupby(_level_strings(table._cells[column]).to_numpy(), sort=False).sum()
-        order = _level_order(table._cells[column])
+        pop = pd.Series(weights).groupby(level_strings(table.cell_frame[column]).to_numpy(), sort=False).sum()
+        order = _level_order(table.cell_frame[column])
         pop = pop.reindex(order).fillna(0.0)
-        counts = _level_strings(survey[column]).value_counts()
+        counts = level_strings(survey[column]).value_counts()
         levels = order + [v for v in counts.index if v not in set(order)]
         for level in levels:
             n = float(counts.get(level, 0))
@@ -75,10 +75,10 @@ def composition(
 
 def _level_order(series: pd.Series) -> list[str]:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(_level_strings(series))
-        return [v for v in _names(series.cat.categories) if v in present]
+        present = set(level_strings(series))
+        return [v for v in level_names(series.cat.categories) if v in present]
     try:
         uniques = sorted(pd.unique(series.dropna()))
     except TypeError:
         uniques = list(pd.unique(series.dropna()))
-    return list(dict.fromkeys(_names(uniques)))
+    return list(dict.fromkeys(level_names(uniques)))

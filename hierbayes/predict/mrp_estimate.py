@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..design.build import NewData
+from ..design.types import NewData
 from ..errors import DataError
 from ..families import INVERSE_LINKS, get_family
 from ..params import block_names
 from .mrp_checks import check_table, training_frame
-from .mrp_levels import _as_columns, _level_strings, _shown
+from .mrp_levels import as_columns, level_strings, shown
 from .mrp_result import SUBGROUP_DIM, PoststratResult
 from .mrp_table import Poststrat
 
@@ -54,7 +54,7 @@ def _cell_mean(model, eta: np.ndarray, posterior: xr.Dataset) -> np.ndarray:
 
 def _encode(table: Poststrat, model) -> NewData:
     try:
-        return model.design.encoder.encode_new(table._cells)
+        return model.design.encoder.encode_new(table.cell_frame)
     except DataError as exc:
         raise DataError(f"poststratification table: {exc}".replace("newdata", "the table")) from None
 
@@ -113,7 +113,7 @@ def cell_predictions(
 def _labels(groups: pd.DataFrame, by: tuple[str, ...]) -> list[str]:
     if not by:
         return ["population"]
-    parts = [_level_strings(groups[c]).tolist() for c in by]
+    parts = [level_strings(groups[c]).tolist() for c in by]
     return [":".join(p) for p in zip(*parts)]
 
 
@@ -173,7 +173,7 @@ def _new_level_notes(
             "posterior draw" if new_groups == "sample" else "group effects are set to zero"
         )
         notes.append(
-            f"{group}: {len(levels)} level(s) with no respondents ({_shown(levels)}): their "
+            f"{group}: {len(levels)} level(s) with no respondents ({shown(levels)}): their "
             f"{how}{with_preds}"
         )
     return out, notes
@@ -230,7 +230,7 @@ def poststratify(
     if new_groups not in NEW_GROUP_POLICIES:
         raise DataError(f"new_groups={new_groups!r}: valid values are {list(NEW_GROUP_POLICIES)}")
     model = fit.model
-    by_columns = _as_columns(by, "by")
+    by_columns = as_columns(by, "by")
     codes, groups = table.subgroups(by_columns)
     coverage = check_table(table, model)
     new = _encode(table, model)
@@ -239,7 +239,7 @@ def poststratify(
     notes: list[str] = []
     new_levels, level_notes = _new_level_notes(model, table, new, weights, new_groups)
     if new_groups == "error" and new_levels:
-        listed = "; ".join(f"{g}: {_shown(v)}" for g, v in new_levels.items())
+        listed = "; ".join(f"{g}: {shown(v)}" for g, v in new_levels.items())
         raise DataError(
             f"the table has levels the model was not fit with (no respondents): {listed}; "
             "pass new_groups='sample' to draw their effects from the fitted population "
@@ -250,7 +250,7 @@ def poststratify(
         warnings.warn(f"poststratify: {note}", UserWarning, stacklevel=3)
     for column, levels in coverage.survey_only.items():
         notes.append(
-            f"{column}: survey level(s) {_shown(levels)} are not in the table; the estimates "
+            f"{column}: survey level(s) {shown(levels)} are not in the table; the estimates "
             "describe the table's population only"
         )
     empty = population <= 0
@@ -258,7 +258,7 @@ def poststratify(
         labels = _labels(groups, by_columns)
         notes.append(
             f"{int(empty.sum())} subgroup(s) with zero population in the table were left out: "
-            f"{_shown([labels[i] for i in np.flatnonzero(empty)])}"
+            f"{shown([labels[i] for i in np.flatnonzero(empty)])}"
         )
     keep_group = np.flatnonzero(~empty)
     remap = np.full(len(groups), -1, dtype=np.int64)
@@ -284,7 +284,7 @@ def poststratify(
         name="poststratified",
     )
     for column in by_columns:
-        draws = draws.assign_coords({column: (SUBGROUP_DIM, _level_strings(groups[column]).to_numpy())})
+        draws = draws.assign_coords({column: (SUBGROUP_DIM, level_strings(groups[column]).to_numpy())})
     respondents, sample_mean = _survey_by_group(model, by_columns, groups)
     info = groups.copy()
     info["population"] = population[keep_group]

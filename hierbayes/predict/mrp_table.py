@@ -15,7 +15,7 @@ import pandas as pd
 from ..design.checks import describe_rows
 from ..design.frames import as_pandas
 from ..errors import DataError
-from .mrp_levels import _as_columns, _level_strings, _lookalikes, _shown
+from .mrp_levels import as_columns, level_strings, lookalikes, shown
 
 __all__ = ["Poststrat"]
 
@@ -91,6 +91,15 @@ class Poststrat:
         return self._cells.copy()
 
     @property
+    def cell_frame(self) -> pd.DataFrame:
+        """The cells as the table holds them (not a copy: read it, never modify it).
+
+        For the MRP modules that read every cell (encoding, checks, composition) without
+        paying for a copy; users get :attr:`cells`.
+        """
+        return self._cells
+
+    @property
     def counts(self) -> np.ndarray:
         """(C,) population count of every cell (float)."""
         return self._cells[self.count].to_numpy(dtype=float)
@@ -112,7 +121,7 @@ class Poststrat:
 
     def margin(self, column: str) -> pd.Series:
         """Population count per level of ``column`` (categorical level order kept)."""
-        self._require([column], "margin")
+        self.require([column], "margin")
         return self._cells.groupby(column, observed=True, sort=True)[self.count].sum()
 
     def __repr__(self) -> str:
@@ -123,11 +132,25 @@ class Poststrat:
             f"count {self.count!r}{extra}>"
         )
 
-    def _require(self, columns: Sequence[str], what: str) -> None:
+    def require(self, columns: Sequence[str], what: str) -> None:
+        """Raise unless every one of ``columns`` is in the table.
+
+        Parameters
+        ----------
+        columns : sequence of str
+            Columns an operation needs.
+        what : str
+            The operation or argument, for the message (``"by"``, ``"margin"``).
+
+        Raises
+        ------
+        DataError
+            Naming the missing columns and listing the table's columns.
+        """
         missing = [c for c in columns if c not in self._cells.columns]
         if missing:
             raise DataError(
-                f"{what}: column(s) {_shown(missing)} not in the poststratification table; "
+                f"{what}: column(s) {shown(missing)} not in the poststratification table; "
                 f"its columns: {self.columns}"
             )
 
@@ -147,7 +170,7 @@ class Poststrat:
             no predictor row (listed, with close spellings), or a predictor column already
             in the table.
         """
-        keys = _as_columns(on, "on")
+        keys = as_columns(on, "on")
         if not keys:
             raise DataError("join needs at least one key column in 'on'")
         predictors = as_pandas(predictors, "predictors")
@@ -177,8 +200,8 @@ class Poststrat:
 
         ``by=None`` gives a single subgroup, the whole population.
         """
-        columns = _as_columns(by, "by")
-        self._require(columns, "by")
+        columns = as_columns(by, "by")
+        self.require(columns, "by")
         if not columns:
             return np.zeros(self.n_cells, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1))
         frame = self._cells[list(columns)]
@@ -199,7 +222,7 @@ def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
             per_column.append((codes.astype(np.int64), pd.Index(uniques)))
     if any((c < 0).any() for c, _ in per_column):
         bad = [col for col, (c, _) in zip(frame.columns, per_column) if (c < 0).any()]
-        raise DataError(f"missing values in the subgroup column(s) {_shown(bad)} of the table")
+        raise DataError(f"missing values in the subgroup column(s) {shown(bad)} of the table")
     dims = tuple(len(u) for _, u in per_column)
     key = np.ravel_multi_index(tuple(c for c, _ in per_column), dims)
     keys, codes = np.unique(key, return_inverse=True)
@@ -230,33 +253,33 @@ def _join_predictors(
         missing = [k for k in keys if k not in frame.columns]
         if missing:
             raise DataError(
-                f"key column(s) {_shown(missing)} not in {name}; its columns: "
+                f"key column(s) {shown(missing)} not in {name}; its columns: "
                 f"{list(map(str, frame.columns))}"
             )
     added = [c for c in predictors.columns if c not in keys]
     clash = [c for c in added if c in cells.columns]
     if clash:
         raise DataError(
-            f"predictor column(s) {_shown(clash)} are already in {what}; drop them from one side"
+            f"predictor column(s) {shown(clash)} are already in {what}; drop them from one side"
         )
-    pred_keys = pd.MultiIndex.from_arrays([_level_strings(predictors[k]) for k in keys])
+    pred_keys = pd.MultiIndex.from_arrays([level_strings(predictors[k]) for k in keys])
     dup = pred_keys.duplicated()
     if dup.any():
         raise DataError(
-            f"the predictors have several rows for key(s) {_shown(pred_keys[dup].unique())}; "
+            f"the predictors have several rows for key(s) {shown(pred_keys[dup].unique())}; "
             f"each {'/'.join(keys)} must appear once"
         )
-    cell_keys = pd.MultiIndex.from_arrays([_level_strings(cells[k]) for k in keys])
+    cell_keys = pd.MultiIndex.from_arrays([level_strings(cells[k]) for k in keys])
     position = pred_keys.get_indexer(cell_keys)
     if (position < 0).any():
         absent = list(dict.fromkeys(cell_keys[position < 0]))
-        shown = [a[0] if len(keys) == 1 else ":".join(a) for a in absent]
+        absent_keys = [a[0] if len(keys) == 1 else ":".join(a) for a in absent]
         known = [k[0] if len(keys) == 1 else ":".join(k) for k in pred_keys]
-        hints = _lookalikes(shown, known)
+        hints = lookalikes(absent_keys, known)
         hint = ("; close spellings: " + ", ".join(f"{a!r} ~ {b!r}" for a, b in hints)) if hints else ""
         raise DataError(
-            f"{len(shown)} key value(s) of {'/'.join(keys)} in {what} have no row in the "
-            f"predictors: {_shown(shown)}{hint}"
+            f"{len(absent_keys)} key value(s) of {'/'.join(keys)} in {what} have no row in the "
+            f"predictors: {shown(absent_keys)}{hint}"
         )
     out = cells.reset_index(drop=True).copy() if reset else cells.copy()
     for column in added:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..design.build import _level_name
+from ..design.levels import level_name
 from ..errors import DataError
 
 
@@ -61,12 +61,12 @@ def rake(
     for column, margin in margins.items():
         if column not in data.columns:
             raise DataError(f"margin {column!r} is not a column of the data")
-        names = [_level_name(v) for v in margin.index]
+        names = [level_name(v) for v in margin.index]
         targets = np.asarray(margin.to_numpy(), dtype=float)
         total = targets.sum() if total is None else total
         targets = targets * (total / targets.sum())
         index = {name: i for i, name in enumerate(names)}
-        levels = data[column].map(_level_name).to_numpy(dtype=object)
+        levels = data[column].map(level_name).to_numpy(dtype=object)
         codes = np.array([index.get(v, -1) for v in levels], dtype=np.int64)
         if (codes < 0).any():
             unknown = sorted(set(levels[codes < 0]))

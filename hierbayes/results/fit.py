@@ -15,7 +15,14 @@ from ..spec.ir import ModelSpec
 from . import tables
 from .diagnostics import Diagnostics, diagnose, terms_of
 from .icc_levels import ancestors_from_codes, ancestors_from_spec
-from .report import Section, Summary, fixed_section, icc_section, varcorr_section
+from .report import (
+    Section,
+    Summary,
+    equation_sections,
+    fixed_section,
+    icc_section,
+    varcorr_section,
+)
 
 if TYPE_CHECKING:  # the Model is only needed for predictions and saving
     from ..model import Model
@@ -254,9 +261,8 @@ class Fit:
 
     def model_sections(self, prob: float, exponentiate: bool = False) -> list[Section]:
         fixed = self.fixef(prob, exponentiate=exponentiate)
-        levels = getattr(self.spec, "levels", None)
-        hook = getattr(levels, "report_sections", None)
-        out = hook(fixed) if callable(hook) else [fixed_section(fixed)]
+        levels = self.spec.levels
+        out = [fixed_section(fixed)] if levels is None else equation_sections(levels, fixed)
         varcorr = self.varcorr(prob)
         if len(varcorr):  # group sds, the residual sd or the family's own parameters
             out.append(varcorr_section(varcorr))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..spec.levels_result import Levels
+
 
 def _fmt_table(df: pd.DataFrame, columns: list[str], digits: int = 3) -> pd.DataFrame:
     out = df[columns].copy()
@@ -86,6 +88,32 @@ def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:
     cols = ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
     note = f"{interval}; {estimate}" if estimate and estimate != "coefficient" else interval
     return Section(title, _fmt_table(t, cols), note)
+
+
+def equation_sections(levels: Levels, table: pd.DataFrame) -> list[Section]:
+    """Fixed effects grouped by the level equation they belong to, with gamma labels.
+
+    Parameters
+    ----------
+    levels : Levels
+        ``ModelSpec.levels`` of a model written as level equations.
+    table : pandas.DataFrame
+        ``Fit.fixef()``: one row per fixed-effect column, indexed by column name.
+
+    Returns
+    -------
+    list of Section
+        One section per coefficient with fixed terms (``b0``: g00, g01, ...) with a ``coef``
+        column of gamma labels, plus one for level-1 terms without an equation and one for
+        any unmatched column (see :meth:`Levels.fixed_groups`).
+    """
+    sections = []
+    for group in levels.fixed_groups([str(i) for i in table.index]):
+        section = fixed_section(table.loc[group.columns], group.title)
+        body = section.table.copy()
+        body.insert(0, "coef", group.gammas)
+        sections.append(Section(section.title, body, section.note))
+    return sections
 
 
 def varcorr_section(table: pd.DataFrame) -> Section:

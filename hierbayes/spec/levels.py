@@ -48,15 +48,15 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import SpecError
 from .ir import Covariance, ModelSpec
-from .levels_assemble import _assemble
+from .levels_assemble import assemble
 from .levels_result import Equation, Levels
 from .levels_text import (
-    _COVARIANCE_DECL,
-    _SUBSCRIPT_DECL,
-    _Raw,
-    _keyword_equation,
-    _parse_raw,
-    _split_equations,
+    COVARIANCE_DECL,
+    SUBSCRIPT_DECL,
+    RawEquation,
+    keyword_equation,
+    parse_equation,
+    split_equations,
 )
 
 __all__ = ["Equation", "Levels", "levels", "parse_levels"]
@@ -101,7 +101,7 @@ def parse_levels(
     """
     if not isinstance(text, str):
         raise SpecError(f"level equations must be a string, got {type(text).__name__}")
-    return _build(_split_equations(text, "text"), family, link, covariance, subscripts)
+    return _build(split_equations(text, "text"), family, link, covariance, subscripts)
 
 
 def levels(
@@ -146,14 +146,14 @@ def levels(
     """
     if not isinstance(level1, str):
         raise SpecError(f"the level-1 equation must be a string, got {type(level1).__name__}")
-    parts = _split_equations(level1, "text")
+    parts = split_equations(level1, "text")
     for name, value in equations.items():
         values = [value] if isinstance(value, str) else list(value)
         for i, item in enumerate(values):
             if not isinstance(item, str):
                 raise SpecError(f"equation for {name!r} must be a string, got {type(item).__name__}")
             where = f"keyword {name}" + (f"[{i}]" if len(values) > 1 else "")
-            parts.append((_keyword_equation(name, item, where), where, None))
+            parts.append((keyword_equation(name, item, where), where, None))
     return _build(parts, family, link, covariance, subscripts)
 
 
@@ -163,25 +163,25 @@ def _build(
 ) -> ModelSpec:
     cov = dict(covariance or {})
     subs = dict(subscripts or {})
-    raws: list[_Raw] = []
+    raws: list[RawEquation] = []
     for text, where, label in parts:
-        m = _COVARIANCE_DECL.match(text)
+        m = COVARIANCE_DECL.match(text)
         if m:
             cov.setdefault(m.group(1), m.group(2).lower())
             continue
-        m = _SUBSCRIPT_DECL.match(text)
+        m = SUBSCRIPT_DECL.match(text)
         if m:
             subs.setdefault(m.group(1), m.group(2))
             continue
-        raws.append(_parse_raw(text, where, label, first=not raws))
+        raws.append(parse_equation(text, where, label, first=not raws))
     if not raws:
         raise SpecError("no equations given; expected a level-1 equation such as 'y ~ b0 + b1*x'")
-    spec = _assemble(raws, subs, cov, family, link)
+    spec = assemble(raws, subs, cov, family, link)
     _check_labels(raws, spec.levels)
     return spec
 
 
-def _check_labels(raws: list[_Raw], lv: Levels) -> None:
+def _check_labels(raws: list[RawEquation], lv: Levels) -> None:
     if raws[0].label not in (None, 1):
         raise SpecError(f"the first equation is level 1, but it is labelled level {raws[0].label}")
     by_text = {}

@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 
 from ..errors import FormulaSyntaxError, SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
-from .levels_interpret import _Eq, _Interpreter, _Item
-from .levels_result import Equation, Levels, _FixedTerm
-from .levels_text import _Raw, _located, _safe_tokens
+from .levels_interpret import CoefficientEquation, Interpreter, TermItem
+from .levels_result import Equation, FixedTerm, Levels
+from .levels_text import RawEquation, located_errors, tokens_or_empty
 from .lexer import TokenKind
+
+__all__ = ["assemble"]
 
 
 @dataclass
 class _Assembly:
     """Walks the coefficient tree from level 1 down, collecting fixed and random terms."""
 
-    eqs: dict[str, list[_Eq]]
-    fixed: list[_FixedTerm] = field(default_factory=list)
+    eqs: dict[str, list[CoefficientEquation]]
+    fixed: list[FixedTerm] = field(default_factory=list)
     random: dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     bars: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)
     owners: list[tuple[str, str]] = field(default_factory=list)
@@ -33,7 +35,7 @@ class _Assembly:
         self, comps: tuple[str, ...], lv: tuple[int, ...], owner: str, prefix: str, base: bool
     ) -> None:
         order = sum(t.owner == owner for t in self.fixed)
-        term = _FixedTerm(comps, lv, owner, order, base)
+        term = FixedTerm(comps, lv, owner, order, base)
         if all(t.key != term.key for t in self.fixed):
             self.fixed.append(term)
         if all(o != owner for o, _ in self.owners):
@@ -73,7 +75,7 @@ def _join(prefix: str, index: str) -> str:
     return prefix + index
 
 
-def _nesting(eqs: dict[str, list[_Eq]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+def _nesting(eqs: dict[str, list[CoefficientEquation]]) -> dict[tuple[str, ...], tuple[str, ...]]:
     """Full (nested) grouping factor of every written factor."""
     parents: dict[tuple[str, ...], dict[tuple[str, ...], str]] = {}
     for group in eqs.values():
@@ -116,7 +118,7 @@ def _nesting(eqs: dict[str, list[_Eq]]) -> dict[tuple[str, ...], tuple[str, ...]
     return full
 
 
-def _canonical(eq: _Eq) -> str:
+def _canonical(eq: CoefficientEquation) -> str:
     parts = []
     if eq.intercept:
         parts.append("1")
@@ -163,7 +165,7 @@ def _covariance_for(
     return Covariance.UNSTRUCTURED
 
 
-def _level1(raw: _Raw, interp: _Interpreter) -> tuple[Response, list[_Item], bool | None]:
+def _level1(raw: RawEquation, interp: Interpreter) -> tuple[Response, list[TermItem], bool | None]:
     role = f"level-1 equation ({raw.where})"
     if raw.bar is not None or raw.options:
         pos = raw.factor_span[0] if raw.factor_span else 0
@@ -171,24 +173,43 @@ def _level1(raw: _Raw, interp: _Interpreter) -> tuple[Response, list[_Item], boo
             f"{role}: the level-1 equation has no grouping factor or options; factors go "
             f"in the coefficient equations ('b0 ~ 1 | school')", raw.text, max(pos - 1, 0), 1,
         )
-    with _located(raw.text, role):
+    with located_errors(raw.text, role):
         response = raw.lowering.response(raw.lhs)
     items, intercept = interp.items(raw, level1=True, role=role)
     return response, items, intercept
 
 
-def _assemble(
-    raws: list[_Raw], subscripts: Mapping[str, str], covariance: Mapping[str, str | Covariance],
+def assemble(
+    raws: list[RawEquation], subscripts: Mapping[str, str], covariance: Mapping[str, str | Covariance],
     family: str, link: str | None,
 ) -> ModelSpec:
-    interp = _Interpreter(raws, subscripts)
+    """The combined ModelSpec of parsed level equations (the level-1 equation first).
+
+    Parameters
+    ----------
+    raws : list of RawEquation
+        The equations, level 1 first.
+    subscripts : mapping
+        Subscript letter -> grouping factor (``{"j": "school"}``).
+    covariance : mapping
+        Grouping factor -> covariance structure of its random effects.
+    family, link : str, str or None
+        Stored in the spec.
+
+    Raises
+    ------
+    SpecError, FormulaSyntaxError
+        For equations that contradict each other, coefficients without an equation, nesting
+        that is not a tree, or covariance keys that name no grouping factor.
+    """
+    interp = Interpreter(raws, subscripts)
     response, l1_items, l1_intercept = _level1(raws[0], interp)
     if raws[0].lhs_name in interp.symbols:
         raise SpecError(
             f"the first equation is level 1, but its left side {raws[0].lhs_name!r} is also "
             f"defined by another equation; put the level-1 equation first"
         )
-    eqs: dict[str, list[_Eq]] = {}
+    eqs: dict[str, list[CoefficientEquation]] = {}
     for raw in raws[1:]:
         eq = interp.equation(raw)
         for other in eqs.get(eq.symbol, []):
@@ -267,7 +288,7 @@ def _assemble(
     return ModelSpec(response, fixed, groups, family=family, link=link, source=lv.text, levels=lv)
 
 
-def _level1_text(response: Response, items: list[_Item], has_b0: bool, intercept: bool | None, form: str) -> str:
+def _level1_text(response: Response, items: list[TermItem], has_b0: bool, intercept: bool | None, form: str) -> str:
     parts = []
     if not has_b0:
         implicit = intercept if intercept is not None else form == "~"
@@ -283,7 +304,7 @@ def _level1_text(response: Response, items: list[_Item], has_b0: bool, intercept
     return f"{response.to_formula()} ~ {' + '.join(parts)}"
 
 
-def _check_symbols_used(l1_items: list[_Item], eqs: dict[str, list[_Eq]]) -> None:
+def _check_symbols_used(l1_items: list[TermItem], eqs: dict[str, list[CoefficientEquation]]) -> None:
     used: dict[str, str] = {}
     for item in l1_items:
         if item.kind == "coef":
@@ -310,7 +331,7 @@ def _check_symbols_used(l1_items: list[_Item], eqs: dict[str, list[_Eq]]) -> Non
 
 
 def _group_terms(
-    asm: _Assembly, eqs: dict[str, list[_Eq]], covariance: Mapping[str, str | Covariance]
+    asm: _Assembly, eqs: dict[str, list[CoefficientEquation]], covariance: Mapping[str, str | Covariance]
 ) -> tuple[GroupTerm, ...]:
     written = {eq.group: eq.raw.factor for g in eqs.values() for eq in g}
     keys = sorted(asm.random, key=lambda g: len(g))  # outermost level first, as lme4's a/b
@@ -326,7 +347,7 @@ def _group_terms(
 
 
 def _check_covariance_keys(
-    covariance: Mapping[str, str | Covariance], eqs: dict[str, list[_Eq]],
+    covariance: Mapping[str, str | Covariance], eqs: dict[str, list[CoefficientEquation]],
     full: dict[tuple[str, ...], tuple[str, ...]],
 ) -> None:
     known = set()
@@ -347,7 +368,7 @@ def _variables(components: Sequence[str]) -> tuple[str, ...]:
     """Data variables named in term components (function and keyword names skipped)."""
     names: dict[str, None] = {}
     for text in components:
-        tokens = _safe_tokens(text)
+        tokens = tokens_or_empty(text)
         for tok, nxt in zip(tokens, tokens[1:]):
             if tok.kind is TokenKind.NAME and not nxt.is_op("(", "="):
                 names.setdefault(tok.text.strip("`"), None)

@@ -2,7 +2,7 @@
 
 Once the coefficient symbols are known (the left sides of the equations), reads every term as
 a coefficient times a carrier, a gamma (fixed predictor), an intercept, a random ``u`` or a
-residual ``e``, giving :class:`_Item` lists and one :class:`_Eq` per coefficient equation.
+residual ``e``, giving :class:`TermItem` lists and one :class:`CoefficientEquation` per coefficient equation.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from itertools import combinations
 from typing import Any, NoReturn
 
 from ..errors import FormulaSyntaxError
-from .levels_text import _Raw, _located
-from .lower import OFFSET, _unwrap
-from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
+from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Paren, Sum, SumItem
+from .formula_source import unwrap_parens
+from .levels_text import RawEquation, located_errors
+from .lower import OFFSET
+
+__all__ = ["CoefficientEquation", "Interpreter", "TermItem"]
 
 _GAMMA = re.compile(r"^(g|gamma|γ)_?\d+$")
 _COEFFICIENT_LIKE = re.compile(r"^(b|beta|β|p|pi|π)_?\d+$")
@@ -25,7 +28,16 @@ _RESIDUAL = re.compile(r"^(e|r|eps|epsilon|ε)_?\d*$")
 
 
 @dataclass
-class _Item:
+class TermItem:
+    """One term of an equation's right side, as understood.
+
+    kind : "intercept", "coef" (a coefficient times a carrier), "term" (a fixed predictor),
+        "random" (a ``u``) or "offset".
+    value : True/False for an intercept; (symbol, carrier) for a coefficient; the term's
+        components for a predictor; the expression for an offset.
+    node : the AST node, for error positions.
+    """
+
     kind: str  # "intercept", "coef", "term", "random", "offset"
     value: Any = None  # bool for intercept; (symbol, carrier) for coef; components for term;
     # the expression for offset
@@ -33,10 +45,17 @@ class _Item:
 
 
 @dataclass
-class _Eq:
-    raw: _Raw
+class CoefficientEquation:
+    """One coefficient equation (level 2 and up) with its terms read.
+
+    raw : the parsed equation; symbol : its coefficient (``b0``); items : its terms;
+    intercept / random : whether it has its own gamma / a ``u`` term; level, multiplies,
+    prefix and group are filled in by the assembly (nesting, gamma labels).
+    """
+
+    raw: RawEquation
     symbol: str
-    items: list[_Item]
+    items: list[TermItem]
     intercept: bool
     random: bool
     level: int = 0
@@ -46,34 +65,34 @@ class _Eq:
 
 
 def _star_operands(node: Expr) -> list[Expr]:
-    node = _unwrap(node)
+    node = unwrap_parens(node)
     if isinstance(node, Binary) and node.op == "*":
         return [*_star_operands(node.left), *_star_operands(node.right)]
     return [node]
 
 
-class _Interpreter:
+class Interpreter:
     """Reads the terms of every equation once the coefficient symbols are known."""
 
-    def __init__(self, raws: list[_Raw], subscripts: Mapping[str, str]) -> None:
+    def __init__(self, raws: list[RawEquation], subscripts: Mapping[str, str]) -> None:
         self.subscripts = dict(subscripts)
         self.symbols = {r.lhs_name for r in raws[1:] if r.lhs_name is not None}
 
     # -- atoms -------------------------------------------------------------------------
 
-    def _fail(self, raw: _Raw, role: str, message: str, node: Any) -> NoReturn:
+    def _fail(self, raw: RawEquation, role: str, message: str, node: Any) -> NoReturn:
         span = node.span
         raise FormulaSyntaxError(f"{role}: {message}", raw.text, span.start, span.length)
 
     def _name(self, node: Expr) -> str | None:
-        node = _unwrap(node)
+        node = unwrap_parens(node)
         if isinstance(node, Name) and not node.quoted:
             return node.value
         return None
 
-    def components(self, raw: _Raw, role: str, node: Expr) -> tuple[str, ...]:
+    def components(self, raw: RawEquation, role: str, node: Expr) -> tuple[str, ...]:
         """``a:b:C(g)`` -> ("a", "b", "C(g)"), rejecting what cannot be a product."""
-        node = _unwrap(node)
+        node = unwrap_parens(node)
         if isinstance(node, Binary) and node.op == ":":
             return self.components(raw, role, node.left) + self.components(raw, role, node.right)
         if isinstance(node, Name):
@@ -92,7 +111,7 @@ class _Interpreter:
             self._fail(raw, role, f"operator {node.op!r} is not allowed here; use I(...) for arithmetic", node)
         self._fail(raw, role, "unexpected term", node)
 
-    def crossing(self, raw: _Raw, role: str, operands: list[Expr]) -> list[tuple[str, ...]]:
+    def crossing(self, raw: RawEquation, role: str, operands: list[Expr]) -> list[tuple[str, ...]]:
         """``a*b*c`` -> a, b, c, a:b, a:c, b:c, a:b:c (R's order)."""
         parts = [self.components(raw, role, op) for op in operands]
         out = []
@@ -103,10 +122,10 @@ class _Interpreter:
 
     # -- one equation --------------------------------------------------------------------
 
-    def items(self, raw: _Raw, level1: bool, role: str) -> tuple[list[_Item], bool | None]:
-        out: list[_Item] = []
+    def items(self, raw: RawEquation, level1: bool, role: str) -> tuple[list[TermItem], bool | None]:
+        out: list[TermItem] = []
         intercept: bool | None = None
-        for item in raw.lowering._items(raw.rhs):
+        for item in raw.lowering.signed_items(raw.rhs):
             expr = item.expr
             if isinstance(expr, Paren) and isinstance(expr.body, Bar):
                 self._fail(
@@ -114,10 +133,10 @@ class _Interpreter:
                     "group terms like (1 | g) are not written in level equations; put the "
                     "factor after '|' at the end, as in 'b0 ~ 1 + z | school'", expr,
                 )
-            inner = _unwrap(expr)
+            inner = unwrap_parens(expr)
             if isinstance(inner, Number):
-                with _located(raw.text, role):
-                    intercept = raw.lowering._intercept(item, inner)
+                with located_errors(raw.text, role):
+                    intercept = raw.lowering.intercept_flag(item, inner)
                 continue
             if isinstance(inner, Call) and inner.name == OFFSET:
                 if not level1:
@@ -125,19 +144,19 @@ class _Interpreter:
                         raw, role, f"{inner.text!r}: an offset belongs in the level-1 equation, "
                         "as in 'y ~ b0 + b1*x + offset(log(t))'", inner,
                     )
-                with _located(raw.text, role):
-                    out.append(_Item("offset", raw.lowering.offset_expression(item, inner, True), inner))
+                with located_errors(raw.text, role):
+                    out.append(TermItem("offset", raw.lowering.offset_expression(item, inner, True), inner))
                 continue
             if item.sign == "-":
-                with _located(raw.text, role):
-                    raw.lowering._removed_term(item)
+                with located_errors(raw.text, role):
+                    raw.lowering.fail_removed_term(item)
             out.extend(self.item(raw, level1, role, item, inner))
             if out and out[-1].kind == "intercept":
                 intercept = True
                 out.pop()
         return out, intercept
 
-    def item(self, raw: _Raw, level1: bool, role: str, item: SumItem, inner: Expr) -> list[_Item]:
+    def item(self, raw: RawEquation, level1: bool, role: str, item: SumItem, inner: Expr) -> list[TermItem]:
         operands = _star_operands(inner)
         names = [self._name(op) for op in operands]
         symbols = [i for i, n in enumerate(names) if n in self.symbols]
@@ -145,7 +164,7 @@ class _Interpreter:
         if len(operands) == 1 and names[0] is not None and not symbols and not gammas:
             name = names[0]
             if not level1 and _RANDOM_MARKER.match(name):
-                return [_Item("random", True, inner)]
+                return [TermItem("random", True, inner)]
             if level1 and raw.form == "=" and _RESIDUAL.match(name):
                 return []
             if level1 and raw.form == "=" and re.fullmatch(r"u_?\d*", name):
@@ -169,18 +188,18 @@ class _Interpreter:
         if symbols:
             rest = [op for i, op in enumerate(operands) if i != symbols[0]]
             carrier = tuple(c for op in rest for c in self.components(raw, role, op))
-            return [_Item("coef", (names[symbols[0]], carrier), inner)]
+            return [TermItem("coef", (names[symbols[0]], carrier), inner)]
         if gammas:
             rest = [op for i, op in enumerate(operands) if i != gammas[0]]
             if len(gammas) > 1:
                 self._fail(raw, role, "a term can hold only one gamma", inner)
             if not rest:
-                return [_Item("intercept", True, inner)]
+                return [TermItem("intercept", True, inner)]
             carrier = tuple(c for op in rest for c in self.components(raw, role, op))
-            return [_Item("term", carrier, inner)]
-        return [_Item("term", comps, inner) for comps in self.crossing(raw, role, operands)]
+            return [TermItem("term", carrier, inner)]
+        return [TermItem("term", comps, inner) for comps in self.crossing(raw, role, operands)]
 
-    def equation(self, raw: _Raw) -> _Eq:
+    def equation(self, raw: RawEquation) -> CoefficientEquation:
         symbol = raw.lhs_name or ""
         role = f"equation for {symbol} ({raw.where})"
         if raw.lhs_name is None:
@@ -221,4 +240,4 @@ class _Interpreter:
                 f"as in '{symbol} ~ 1 | school'{hint}", raw.rhs,
             )
         raw.factor = factor
-        return _Eq(raw, symbol, items, intercept, random)
+        return CoefficientEquation(raw, symbol, items, intercept, random)

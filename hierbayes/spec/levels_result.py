@@ -1,20 +1,19 @@
 """The result types of level equations, one job: what ``ModelSpec.levels`` holds.
 
-:class:`Levels` and its :class:`Equation` records, the check that level-2 (and higher)
-predictors are constant within their groups, and the gamma labels that place fixed-effect
-columns under their equation in reports.
+:class:`Levels` and its :class:`Equation` records, and the gamma labels that place
+fixed-effect columns under their equation (:meth:`Levels.fixed_groups`, plain data: the
+report sections are built from it by :func:`hierbayes.results.report.equation_sections`;
+the check that level-2 predictors are constant within their groups is
+:func:`hierbayes.design.level_checks.check_level_predictors`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError
-from .levels_text import _split_top
+from .levels_text import split_top_level
 
-if TYPE_CHECKING:  # pandas is only needed by Levels.check_data
-    import pandas as pd
+__all__ = ["Equation", "FixedGroup", "FixedTerm", "Levels"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Equation:
 
 
 @dataclass(frozen=True)
-class _FixedTerm:
+class FixedTerm:
     """A combined fixed term with the equation it belongs to (for reports)."""
 
     components: tuple[str, ...]
@@ -68,18 +67,39 @@ class _FixedTerm:
 
 
 @dataclass(frozen=True)
+class FixedGroup:
+    """Fixed-effect columns of one equation, for reports.
+
+    title : the equation's heading (``"Level 2, b0 (intercept): b0 ~ 1 + z | school"``).
+    labels : (column name, gamma label) pairs, in the order of the equation's terms.
+    """
+
+    title: str
+    labels: tuple[tuple[str, str], ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [column for column, _ in self.labels]
+
+    @property
+    def gammas(self) -> list[str]:
+        return [gamma for _, gamma in self.labels]
+
+
+@dataclass(frozen=True)
 class Levels:
     """The level-equation structure of a ModelSpec (``ModelSpec.levels``).
 
     Holds the equations as understood, which combined fixed term belongs to which equation
     (so reports can list gammas under their equation) and which variables must be constant
-    within which groups (checked by :meth:`check_data`).
+    within which groups (checked by
+    :func:`hierbayes.design.level_checks.check_level_predictors`).
     """
 
     response: str
     level1: str
     equations: tuple[Equation, ...]
-    terms: tuple[_FixedTerm, ...] = field(repr=False)
+    terms: tuple[FixedTerm, ...] = field(repr=False)
     owner_slots: tuple[tuple[str, str], ...] = field(repr=False, default=())
     covariance: tuple[tuple[str, str], ...] = ()
 
@@ -98,57 +118,27 @@ class Levels:
         """The equations of one coefficient (several for crossed classifications)."""
         return tuple(e for e in self.equations if e.lhs == coefficient)
 
-    # -- validation against data -------------------------------------------------------
+    # -- fixed effects under their equations -------------------------------------------
 
-    def check_data(self, data: pd.DataFrame) -> None:
-        """Check that every level-2 (and higher) predictor is constant within its groups.
-
-        Parameters
-        ----------
-        data : pandas.DataFrame
-            The data the model will be fit to (not modified).
-
-        Raises
-        ------
-        DataError
-            Naming the predictor, the equation, the grouping factor and one group in which
-            the predictor takes two different values.
-        """
-        for eq in self.equations:
-            if not eq.group or any(f not in data.columns for f in eq.group):
-                continue
-            for name in eq.variables:
-                if name in data.columns and name not in eq.group:
-                    _check_constant(data, name, eq)
-
-    # -- reporting -----------------------------------------------------------------------
-
-    def report_sections(self, fixed_table: Any) -> list[Any]:
-        """Fixed effects grouped by the equation they belong to, with gamma labels.
+    def fixed_groups(self, columns: list[str]) -> list[FixedGroup]:
+        """Fixed-effect columns grouped by the equation they belong to, with gamma labels.
 
         Parameters
         ----------
-        fixed_table : pandas.DataFrame
-            ``Fit.fixef()``: one row per fixed-effect column, indexed by column name.
+        columns : list of str
+            The design's fixed-effect column names (``Design.fixed_names``).
 
         Returns
         -------
-        list of hierbayes.results.report.Section
-            One section per coefficient with fixed terms (``b0``: g00, g01, ...), plus one
-            for level-1 terms without an equation and one for any unmatched column.
+        list of FixedGroup
+            One group per coefficient with fixed terms (``b0``: g00, g01, ...), plus one
+            for level-1 terms without an equation and one for any unmatched column (gamma
+            labels ``""``), in the order of the equations.
         """
-        from ..results.report import Section, fixed_section
-
-        rows = _assign_rows(self, [str(i) for i in fixed_table.index])
-        sections = []
-        for owner, labels in rows:
-            names = [name for name, _ in labels]
-            sub = fixed_table.loc[names]
-            section = fixed_section(sub, self._title(owner))
-            table = section.table.copy()
-            table.insert(0, "coef", [gamma for _, gamma in labels])
-            sections.append(Section(section.title, table, section.note))
-        return sections
+        return [
+            FixedGroup(self._title(owner), tuple(labels))
+            for owner, labels in _assign_rows(self, columns)
+        ]
 
     def _title(self, owner: str | None) -> str:
         if owner is None:
@@ -204,7 +194,7 @@ def _column_key(label: str) -> frozenset[str]:
     if label == "Intercept":
         return frozenset()
     out = []
-    for part in _split_top(label, ":"):
+    for part in split_top_level(label, ":"):
         part = part.strip()
         if part.endswith("]"):
             depth = 0
@@ -216,33 +206,3 @@ def _column_key(label: str) -> frozenset[str]:
                     break
         out.append(part.replace(" ", ""))
     return frozenset(out)
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars print as plain Python values in messages."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def _check_constant(data: pd.DataFrame, name: str, eq: Equation) -> None:
-    import pandas as pd
-
-    group = list(eq.group)
-    frame = data[[*group, name]]
-    counts = frame.groupby(group, observed=True, sort=False)[name].nunique(dropna=False)
-    bad = counts[counts > 1]
-    if bad.empty:
-        return
-    key = bad.index[0] if len(group) > 1 else (bad.index[0],)
-    mask = pd.Series(True, index=frame.index)
-    for column, value in zip(group, key, strict=True):
-        mask &= frame[column] == value
-    values = [_plain(v) for v in pd.unique(frame.loc[mask, name])[:2]]
-    where = ", ".join(f"{c} = {_plain(v)}" for c, v in zip(group, key, strict=True))
-    factor = ":".join(eq.group)
-    raise DataError(
-        f"{name!r} is a level-{eq.level} predictor in the equation '{eq.text}', so it must be "
-        f"constant within each group of {factor!r}, but it varies within groups (e.g. in "
-        f"{where} it takes the values {values[0]!r} and {values[1]!r}); {len(bad)} of "
-        f"{len(counts)} groups vary. Move it to the level-{eq.level - 1} equation, or use its "
-        f"group mean (hierbayes.design.centering.add_group_mean) as the level-{eq.level} predictor"
-    )

@@ -1,4 +1,4 @@
-"""Level equations as text -> raw equations (:class:`_Raw`), one job: text handling.
+"""Level equations as text -> raw equations (:class:`RawEquation`), one job: text handling.
 
 Strips comments, splits lines and ``;`` parts, reads ``Level 2:`` labels, recognises the
 declaration lines (``j = school``, ``covariance(school) = ...``), rewrites the textbook ``=``
@@ -14,21 +14,37 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import FormulaSyntaxError, SpecError
+from .formula_ast import Expr, Name
+from .formula_source import unwrap_parens
 from .lexer import Token, TokenKind, tokenize
-from .lower import _Lowering, _unwrap
-from .parser import Expr, Name, parse
+from .lower import Lowering
+from .parser import parse
+
+__all__ = [
+    "COVARIANCE_DECL",
+    "SUBSCRIPT_DECL",
+    "RawEquation",
+    "keyword_equation",
+    "located_errors",
+    "parse_equation",
+    "split_equations",
+    "split_top_level",
+    "tokens_or_empty",
+]
 
 _SUBSCRIPT = re.compile(r"^(?P<base>.*[^_])_(?P<sub>[ijklmnst]{1,3})$")
 _LEVEL_LABEL = re.compile(r"^\s*(?:level|lvl|l)[\s-]*(\d+)\s*:\s*", re.IGNORECASE)
-_SUBSCRIPT_DECL = re.compile(r"^\s*([ijklmnst])\s*[=:]\s*([A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)*)\s*$")
-_COVARIANCE_DECL = re.compile(
+#: A subscript declaration line: ``j = school`` (letter, grouping factor).
+SUBSCRIPT_DECL = re.compile(r"^\s*([ijklmnst])\s*[=:]\s*([A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)*)\s*$")
+#: A covariance declaration line: ``covariance(school) = diagonal`` (factor, structure).
+COVARIANCE_DECL = re.compile(
     r"^\s*cov(?:ariance)?\s*\(\s*([A-Za-z_][\w.:]*)\s*\)\s*[=:]\s*([A-Za-z]+)\s*$", re.IGNORECASE
 )
 _OPTIONS = ("fixed", "random")
 
 
 @dataclass
-class _Raw:
+class RawEquation:
     """One equation after tokenizing and parsing, before its terms are interpreted."""
 
     text: str  # as given (for messages)
@@ -37,7 +53,7 @@ class _Raw:
     form: str  # "~" or "="
     lhs: Expr
     rhs: Expr
-    lowering: _Lowering
+    lowering: Lowering
     lhs_name: str | None
     lhs_subscript: str
     bar: str | None
@@ -47,7 +63,16 @@ class _Raw:
 
 
 @contextlib.contextmanager
-def _located(text: str, role: str) -> Iterator[None]:
+def located_errors(text: str, role: str) -> Iterator[None]:
+    """Context in which syntax and spec errors are prefixed with ``role`` (once).
+
+    Parameters
+    ----------
+    text : str
+        The equation, for the error's snippet.
+    role : str
+        Which equation (``"equation for b0 (line 2)"``).
+    """
     try:
         yield
     except FormulaSyntaxError as exc:
@@ -72,11 +97,11 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _split_equations(text: str, where: str) -> list[tuple[str, str, int | None]]:
+def split_equations(text: str, where: str) -> list[tuple[str, str, int | None]]:
     """(equation text, location, level label) for each non-empty line / ';' part."""
     out = []
     for n, line in enumerate(text.splitlines(), start=1):
-        for part in _split_top(_strip_comment(line), ";"):
+        for part in split_top_level(_strip_comment(line), ";"):
             label = None
             m = _LEVEL_LABEL.match(part)
             if m:
@@ -88,7 +113,8 @@ def _split_equations(text: str, where: str) -> list[tuple[str, str, int | None]]
     return out
 
 
-def _split_top(text: str, sep: str) -> list[str]:
+def split_top_level(text: str, sep: str) -> list[str]:
+    """``text`` split at each ``sep`` outside brackets (``"a(b;c);d"`` -> ``["a(b;c)", "d"]``)."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if ch in "([{":
@@ -113,7 +139,8 @@ def _top_level(tokens: list[Token]) -> Iterator[tuple[int, Token]]:
             yield i, tok
 
 
-def _safe_tokens(text: str) -> list[Token]:
+def tokens_or_empty(text: str) -> list[Token]:
+    """The tokens of ``text``, or none when it does not tokenize (the parser says why later)."""
     try:
         return tokenize(text)
     except FormulaSyntaxError:
@@ -144,13 +171,31 @@ def _textbook_text(text: str) -> tuple[str, dict[int, str]]:
     return "".join(chars), subs
 
 
-def _parse_raw(text: str, where: str, label: int | None, first: bool) -> _Raw:
+def parse_equation(text: str, where: str, label: int | None, first: bool) -> RawEquation:
+    """Parse one equation (``~`` or textbook ``=`` form) into its sides, factor and options.
+
+    Parameters
+    ----------
+    text : str
+        The equation.
+    where : str
+        Its location for messages (``"line 2"``, ``"keyword b1"``).
+    label : int or None
+        Its ``Level N:`` label.
+    first : bool
+        Whether it is the level-1 equation.
+
+    Raises
+    ------
+    FormulaSyntaxError
+        Pointing at the faulty part of ``text``.
+    """
     role = f"{'level-1 equation' if first else 'equation'} ({where})"
-    relation = next((t for _, t in _top_level(_safe_tokens(text)) if t.is_op("~", "=")), None)
+    relation = next((t for _, t in _top_level(tokens_or_empty(text)) if t.is_op("~", "=")), None)
     if relation is not None and not first:
         lhs_text = _SUBSCRIPT.sub(r"\g<base>", text[: relation.start].strip())
         role = f"equation for {lhs_text} ({where})"
-    with _located(text, role):
+    with located_errors(text, role):
         tokens = tokenize(text)
         top = list(_top_level(tokens))
         relation = next((t for _, t in top if t.is_op("~", "=")), None)
@@ -184,12 +229,12 @@ def _parse_raw(text: str, where: str, label: int | None, first: bool) -> _Raw:
         if bar is not None:
             factor, factor_span = _parse_factor(work, bar.end, factor_end, text)
         options = _parse_options(work, comma.end, text) if comma is not None else ()
-        lhs = _unwrap(formula.lhs)
+        lhs = unwrap_parens(formula.lhs)
         name = lhs.value if isinstance(lhs, Name) else None
         subscript = subs.get(lhs.span.start, "") if isinstance(lhs, Name) else ""
-        return _Raw(
+        return RawEquation(
             text=text, where=where, label=label, form=form, lhs=formula.lhs, rhs=formula.rhs,
-            lowering=_Lowering(text), lhs_name=name, lhs_subscript=subscript,
+            lowering=Lowering(text), lhs_name=name, lhs_subscript=subscript,
             bar=None if bar is None else bar.text, factor=factor, factor_span=factor_span,
             options=options,
         )
@@ -233,8 +278,15 @@ def _parse_options(work: str, start: int, text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _keyword_equation(name: str, text: str, where: str) -> str:
-    tokens = _safe_tokens(text)
+def keyword_equation(name: str, text: str, where: str) -> str:
+    """The equation text for keyword ``name=text`` (``b1="1 + z | school"``), as ``name ~ ...``.
+
+    Raises
+    ------
+    SpecError
+        When ``text`` has its own left side naming another coefficient.
+    """
+    tokens = tokens_or_empty(text)
     relation = next((t for _, t in _top_level(tokens) if t.is_op("~", "=")), None)
     if relation is None:
         return f"{name} ~ {text.strip()}"

@@ -11,9 +11,8 @@ become ``spec.subset``, a Stata expression the design evaluates with Stata's rul
 (:mod:`hierbayes.design.subset`); ``in 1/100`` is ``inrange(_n, 1, 100)``. The options of
 ``bayes`` (priors, sampler) are translated by :func:`hierbayes.read_stata`.
 
-Factor-variable notation: ``i.x`` -> ``C(x)``, ``ib3.x`` -> ``C(x, Treatment(3))``, ``c.x``
--> ``x``; ``a#b`` is the interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``.
-As in Stata, variables inside ``#``/``##`` are factors unless prefixed with ``c.``.
+Factor-variable notation (``i.x``, ``ib3.x``, ``c.x``, ``a#b``, ``a##b``) is translated by
+:mod:`hierbayes.spec.stata_varlist`.
 
 Random-effects equations follow Stata's rules: later levels are nested in earlier ones
 (``|| school: || class:`` is lme4's ``(1|school) + (1|school:class)``), the default covariance
@@ -32,7 +31,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import combinations
 
 from ..errors import SpecError
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
@@ -44,6 +42,7 @@ from .stata_qualifiers import (
     split_top,
     take_qualifiers,
 )
+from .stata_varlist import STATA_NAME, split_words, varlist_terms
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
 
@@ -96,7 +95,6 @@ _IGNORED = (
     "dispersion", "showcons", "collinear", "trace", "gradient", "showstep", "hessian",
     "showtolerance", "nonrtolerance", "nostvalues",
 )
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 @dataclass(frozen=True)
@@ -108,108 +106,18 @@ class StataOption:
     text: str
 
 
-def _words(text: str) -> list[str]:
-    """Whitespace-separated words, keeping ``name(...)`` and ``i.(a b)`` together."""
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch.isspace() and depth == 0:
-            if cur:
-                out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur:
-        out.append(cur)
-    return out
-
-
 def _abbrev(word: str, full: str, minimum: str) -> bool:
     return full.startswith(word) and len(word) >= len(minimum)
 
 
 def _options(text: str, command: str) -> list[StataOption]:
     out = []
-    for word in _words(text):
+    for word in split_words(text):
         m = re.fullmatch(r"([A-Za-z_]+)(?:\((.*)\))?", word)
         if not m:
             fail(command, f"cannot read the option {word!r}")
         out.append(StataOption(m.group(1).lower(), m.group(2), word))
     return out
-
-
-# ============================================================== factor-variable notation
-
-
-def _variable(spec: str, in_interaction: bool, command: str) -> list[str]:
-    """One ``[op.]var`` (or ``op.(a b)``) -> formula components."""
-    m = re.fullmatch(rf"(?:(?P<op>[A-Za-z0-9()]+)\.)?(?P<var>{_NAME}|\((?P<list>[^()]*)\))", spec)
-    if not m:
-        if re.search(r"[*?~]|\w-\w", spec):
-            fail(command, f"wildcards and ranges ({spec!r}) need the data; list the variables")
-        fail(command, f"cannot read the variable {spec!r}")
-    names = m.group("list").split() if m.group("list") is not None else [m.group("var")]
-    op = (m.group("op") or "").lower()
-    return [_with_operator(op, name, in_interaction, command) for name in names]
-
-
-def _with_operator(op: str, name: str, in_interaction: bool, command: str) -> str:
-    if op == "c":
-        return name
-    if op == "i" or (op == "" and in_interaction):
-        return f"C({name})"
-    if op == "":
-        return name
-    base = re.fullmatch(r"i?b\(?(\d+)\)?", op)
-    if base:
-        return f"C({name}, Treatment({base.group(1)}))"
-    if op in ("ib(first)", "b(first)"):
-        return f"C({name})"
-    fail(
-        command,
-        f"the operator '{op}.' in '{op}.{name}' is not supported; use i., ib#., c. or "
-        f"compute the variable first (time-series operators and ibn./ib(last) need the data)",
-    )
-
-
-def _interaction(unit: str, command: str, inside: bool = True) -> tuple[str, ...]:
-    """``a#c.x`` -> ("C(a)", "x"): inside '#' and '##' variables are factors unless c."""
-    pieces = unit.split("#")
-    comps: list[str] = []
-    for piece in pieces:
-        names = _variable(piece, inside, command)
-        if len(names) != 1:
-            fail(command, f"write the interaction {unit!r} without a variable list in parentheses")
-        comps.extend(names)
-    return tuple(comps)
-
-
-def _terms(word: str, command: str) -> list[tuple[str, ...]]:
-    """One varlist word -> additive terms, each a tuple of components."""
-    if "##" in word:
-        if any(u == "" for u in word.split("##")):
-            fail(command, f"empty operand of '##' in {word!r}")
-        # every operand is a factor unless c.; a unit like a#b stays one product
-        units = [_interaction(u, command, inside=True) for u in word.split("##")]
-        out = []
-        for size in range(1, len(units) + 1):
-            for combo in combinations(units, size):
-                out.append(tuple(c for unit in combo for c in unit))
-        return out
-    if "#" in word:
-        return [_interaction(word, command)]
-    return [(name,) for name in _variable(word, False, command)]
-
-
-def _varlist(text: str, command: str) -> list[str]:
-    terms: dict[str, None] = {}
-    for word in _words(text):
-        for comps in _terms(word, command):
-            terms.setdefault(":".join(comps), None)
-    return list(terms)
 
 
 # ========================================================================== the command
@@ -222,7 +130,7 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     head, qualifiers = take_qualifiers(head, command)
     if "[" in head:
         fail(command, "weights are not supported")
-    words = _words(head)
+    words = split_words(head)
     if not words:
         fail(command, "empty command")
     name = words[0].lower()
@@ -231,9 +139,9 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     if len(words) < 2:
         fail(command, f"expected a dependent variable after {words[0]!r}")
     depvar = words[1]
-    if not re.fullmatch(_NAME, depvar):
+    if not re.fullmatch(STATA_NAME, depvar):
         fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
-    return name, depvar, _varlist(" ".join(words[2:]), command), _options(opts, command), qualifiers
+    return name, depvar, varlist_terms(" ".join(words[2:]), command), _options(opts, command), qualifiers
 
 
 @dataclass
@@ -248,12 +156,12 @@ class _Random:
 def _random_equation(text: str, command: str) -> tuple[_Random, list[StataOption], Qualifiers]:
     level, colon, rest = text.partition(":")
     level = level.strip()
-    if not colon or not re.fullmatch(_NAME, level):
+    if not colon or not re.fullmatch(STATA_NAME, level):
         fail(command, f"expected 'levelvar:' after '||', found {text.strip()!r}")
     body, *after = split_top(rest, ",", maxsplit=1)
     opts = after[0] if after else ""
     body, qualifiers = take_qualifiers(body, command)
-    words = _words(body)
+    words = split_words(body)
     crossed = None
     r_words = [w for w in words if w.lower().startswith("r.")]
     if r_words:
@@ -264,13 +172,13 @@ def _random_equation(text: str, command: str) -> tuple[_Random, list[StataOption
                 "intercept, '|| _all: R.plate'); write '|| plate:' for a nested level",
             )
         crossed = r_words[0][2:]
-        if not re.fullmatch(_NAME, crossed):
+        if not re.fullmatch(STATA_NAME, crossed):
             fail(command, f"expected a variable after 'R.', found {r_words[0]!r}")
         words = []
     elif level == "_all":
         fail(command, "'_all:' needs R.varname, as in '|| _all: R.plate'")
     options = _options(opts, command)
-    eq = _Random(level, crossed is None, _varlist(" ".join(words), command), None, crossed)
+    eq = _Random(level, crossed is None, varlist_terms(" ".join(words), command), None, crossed)
     if crossed is not None:
         eq.intercept = True
         eq.covariance = Covariance.IDENTITY
@@ -308,7 +216,7 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
     """family/link/binomial/offset options; True when handled."""
     if _abbrev(opt.name, "binomial", "bin") and name in (*_BINOMIAL_COMMANDS, "meglm"):
         trials = (opt.arg or "").strip()
-        if not re.fullmatch(_NAME, trials):
+        if not re.fullmatch(STATA_NAME, trials):
             fail(command, f"binomial({opt.arg}): give the variable with the number of trials")
         state["family"], state["trials"] = "binomial", trials
         return True
@@ -344,7 +252,7 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
             fail(command, f"{opt.text}: {name} has no {'exposure' if exposure else 'offset'}() option "
                            f"(commands that have it: {', '.join(allowed)})")
         variable = (opt.arg or "").strip()
-        if not re.fullmatch(_NAME, variable):
+        if not re.fullmatch(STATA_NAME, variable):
             fail(command, f"{opt.text}: give one variable, as in exposure(time) or offset(logtime)")
         if state.get("offset"):
             fail(command, f"{opt.text}: only one of exposure() and offset() may be given")

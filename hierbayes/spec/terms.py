@@ -25,8 +25,9 @@ from collections.abc import Iterable
 from typing import NoReturn
 
 from ..errors import FormulaSyntaxError
+from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Paren, Span, Sum, SumItem
 from .lexer import TokenKind, tokenize
-from .parser import Bar, Binary, Call, Expr, Name, Number, Paren, Span, Sum, SumItem, parse
+from .parser import parse
 
 __all__ = ["RTerm", "TermExpander", "call_text", "expand_term_text", "power_text"]
 

@@ -1,4 +1,4 @@
-"""Priors: weakly informative defaults scaled to the data, and user overrides.
+"""Default priors, weakly informative and scaled to the data.
 
 Defaults follow rstanarm/brms autoscaling. For a gaussian response with sd ``s_y`` and a
 predictor with sd ``s_x`` (predictors are centred internally when there is an intercept):
@@ -52,162 +52,26 @@ so the prior is equally weak in every direction of the coefficient space and the
 decide even a raw polynomial with interactions. ``model.priors`` prints each term's marginal
 sd (``MvNormal(0, Sigma_b): sd=...``, source ``default (joint)``) and the form of ``Sigma_b``
 below the table; ``model.priors.joint`` holds the covariance.
-
-Overrides are a dict keyed by class (``"b"``), class and group (``"sd:school"``) or class,
-group and term (``"sd:school:lrt"``, ``"b:lrt"``); the most specific key wins. A ``"b"`` override gives every
-term that (independent) prior. A ``"b:x"`` override replaces the prior of ``x`` alone: ``x``
-gets it independently of the others, and the other terms keep the marginal of the joint
-default over them (their printed sds do not change; still joint among themselves).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 import numpy as np
-import pandas as pd
 
-from .design.offsets import response_less_offset
-from .design.types import Design
-from .errors import PriorError, did_you_mean
-from .families import get_family
-from .fixed_prior import JointFixedPrior, joint_fixed_prior
-from .params import ParamAddress
+from ..design.offsets import response_less_offset
+from ..design.types import Design
+from ..families import get_family, threshold_locations
+from ..fixed_prior import JointFixedPrior, joint_fixed_prior
+from ..params import ParamAddress
+from .types import Prior
 
-# distribution -> (required parameters, optional parameters, positive parameters, support)
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = {
-    "Normal": (("mu", "sigma"), (), ("sigma",), "real"),
-    "StudentT": (("nu", "mu", "sigma"), (), ("nu", "sigma"), "real"),
-    "Cauchy": (("alpha", "beta"), (), ("beta",), "real"),
-    "HalfNormal": (("sigma",), (), ("sigma",), "positive"),
-    "HalfStudentT": (("nu", "sigma"), (), ("nu", "sigma"), "positive"),
-    "HalfCauchy": (("beta",), (), ("beta",), "positive"),
-    "Exponential": (("lam",), (), ("lam",), "positive"),
-    "Gamma": (("alpha", "beta"), (), ("alpha", "beta"), "positive"),
-    "LKJ": (("eta",), (), ("eta",), "correlation"),
-    "Beta": (("alpha", "beta"), (), ("alpha", "beta"), "unit"),
-}
-CLASS_SUPPORT = {
-    "Intercept": ("real",),
-    "b": ("real",),
-    "sd": ("positive",),
-    "sigma": ("positive",),
-    "cor": ("correlation", "unit"),
-    "nu": ("positive",),
-    "phi": ("positive",),
-    "shape": ("positive",),
-}
-
-
-@dataclass(frozen=True)
-class Prior:
-    """A prior distribution by PyMC name and parameters: ``Prior("HalfNormal", sigma=10)``."""
-
-    dist: str
-    params: tuple[tuple[str, float], ...] = field(default=())
-
-    def __init__(self, dist: str, **params: float) -> None:
-        object.__setattr__(self, "dist", dist)
-        object.__setattr__(self, "params", tuple(params.items()))
-
-    @property
-    def kwargs(self) -> dict[str, float]:
-        return dict(self.params)
-
-    def __str__(self) -> str:
-        inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.params)
-        return f"{self.dist}({inner})"
-
-    def validate(self, where: str, kind: str) -> None:
-        """Raise PriorError when the distribution or its parameters are invalid for ``kind``."""
-        if self.dist not in DISTRIBUTIONS:
-            raise PriorError(
-                f"prior for {where!r}: unknown distribution {self.dist!r}."
-                f"{did_you_mean(self.dist, DISTRIBUTIONS)} Valid: {sorted(DISTRIBUTIONS)}"
-            )
-        required, optional, positive, support = DISTRIBUTIONS[self.dist]
-        if support not in CLASS_SUPPORT[kind]:
-            valid = [d for d, spec in DISTRIBUTIONS.items() if spec[3] in CLASS_SUPPORT[kind]]
-            raise PriorError(
-                f"prior for {where!r}: {self.dist} has {support} support but {kind!r} "
-                f"parameters need {' or '.join(CLASS_SUPPORT[kind])} support; use one of {valid}"
-            )
-        given = self.kwargs
-        unknown = set(given) - set(required) - set(optional)
-        missing = set(required) - set(given)
-        if unknown or missing:
-            raise PriorError(
-                f"prior for {where!r}: {self.dist} takes parameters {list(required)}; "
-                + (f"unknown {sorted(unknown)}" if unknown else f"missing {sorted(missing)}")
-            )
-        for name, value in given.items():
-            if not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-                raise PriorError(f"prior for {where!r}: {name}={value!r} must be a finite number")
-            if name in positive and value <= 0:
-                raise PriorError(f"prior for {where!r}: {name}={value!r} must be > 0")
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
-
-
-@dataclass(frozen=True)
-class ResolvedPrior:
-    """The prior of one parameter after defaults and overrides."""
-
-    address: ParamAddress
-    prior: Prior
-    source: str  # "default" or the user key that set it
-
-
-#: Source of the b terms under the joint default prior.
-JOINT_SOURCE = "default (joint)"
-
-
-@dataclass(frozen=True)
-class PriorTable:
-    """All resolved priors of a model, printable like brms' ``prior_summary``.
-
-    ``joint`` is the default joint prior of the ``b`` terms whose source is
-    ``JOINT_SOURCE`` (their entries hold its marginals), or None.
-    """
-
-    entries: tuple[ResolvedPrior, ...]
-    joint: JointFixedPrior | None = None
-
-    def get(self, kind: str, group: str | None = None, term: str | None = None) -> Prior:
-        for e in self.entries:
-            a = e.address
-            if (a.kind, a.group, a.term) == (kind, group, term):
-                return e.prior
-        raise KeyError((kind, group, term))
-
-    def to_frame(self) -> pd.DataFrame:
-        rows = [
-            {
-                "class": e.address.kind,
-                "group": e.address.group or "",
-                "term": e.address.term or "",
-                "prior": f"MvNormal(0, Sigma_b): sd={_fmt(e.prior.kwargs['sigma'])}"
-                if e.source == JOINT_SOURCE
-                else str(e.prior),
-                "source": e.source,
-            }
-            for e in self.entries
-        ]
-        return pd.DataFrame(rows, columns=["class", "group", "term", "prior", "source"])
-
-    def __str__(self) -> str:
-        text = self.to_frame().to_string(index=False)
-        return text + "\n" + self.joint.describe() if self.joint is not None else text
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        note = f"<pre>{self.joint.describe()}</pre>" if self.joint is not None else ""
-        return self.to_frame().to_html(index=False) + note
+__all__ = [
+    "default_addresses",
+    "default_joint_prior",
+    "family_location",
+    "n_categories",
+    "offset_shift",
+]
 
 
 def _sd(x: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -282,8 +146,6 @@ def n_categories(design: Design) -> int:
 def _threshold_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]]:
     """One Normal prior per ordinal threshold, centred at the link of the cumulative
     proportion P(y <= k) (so the prior implies the observed marginal distribution)."""
-    from .families import threshold_locations
-
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
     # P(y <= k) = F(threshold_k - eta): an offset in eta moves the thresholds up with it
@@ -345,44 +207,6 @@ def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
     return out
 
 
-def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) -> PriorTable:
-    """Defaults for every parameter, replaced by the most specific matching override.
-
-    Raises PriorError for keys that match no parameter (listing the valid keys) and for
-    invalid distributions or parameter values.
-    """
-    overrides = dict(overrides or {})
-    defaults = default_addresses(design)
-    valid_keys: dict[str, None] = {}
-    for addr, _ in defaults:
-        valid_keys.setdefault(addr.kind, None)
-        if addr.group is not None:
-            valid_keys.setdefault(f"{addr.kind}:{addr.group}", None)
-        valid_keys.setdefault(addr.key(), None)
-    for key, prior in overrides.items():
-        if key not in valid_keys:
-            hint = did_you_mean(key, valid_keys)
-            raise PriorError(
-                f"no parameter matches the prior key {key!r}.{hint} Valid keys for this model: "
-                f"{list(valid_keys)}"
-            )
-        if not isinstance(prior, Prior):
-            raise PriorError(f"prior for {key!r} must be a hierbayes.Prior, got {type(prior).__name__}")
-        prior.validate(key, key.split(":")[0])
-    entries = []
-    for addr, default in defaults:
-        candidates = [addr.key()]
-        if addr.group is not None and addr.term is not None:
-            candidates.append(f"{addr.kind}:{addr.group}")
-        candidates.append(addr.kind)
-        chosen = next((k for k in candidates if k in overrides), None)
-        if chosen is None:
-            entries.append(ResolvedPrior(addr, default, "default"))
-        else:
-            entries.append(ResolvedPrior(addr, overrides[chosen], f"user ({chosen})"))
-    return _with_joint_b(design, entries)
-
-
 def default_joint_prior(design: Design) -> JointFixedPrior | None:
     """The default joint prior of all non-intercept fixed effects (see
     :mod:`hierbayes.fixed_prior`), or None with fewer than two of them."""
@@ -392,25 +216,3 @@ def default_joint_prior(design: Design) -> JointFixedPrior | None:
     return joint_fixed_prior(
         design.X[:, slope_idx], [design.fixed_names[j] for j in slope_idx], 2.5 * scale, _weights(design), centred
     )
-
-
-def _with_joint_b(design: Design, entries: list[ResolvedPrior]) -> PriorTable:
-    """Give the b terms that kept their default the joint default prior (its marginal over
-    them when other terms were overridden); their entries hold the marginal Normal."""
-    kept = [e.address.term for e in entries if e.address.kind == "b" and e.source == "default"]
-    if len(kept) < 2:
-        return PriorTable(tuple(entries))
-    full = default_joint_prior(design)
-    if full is None:
-        return PriorTable(tuple(entries))
-    joint = full if len(kept) == len(full.terms) else full.restricted(kept)
-    sds = dict(zip(joint.terms, joint.marginal_sds))
-    out = [
-        ResolvedPrior(e.address, Prior("Normal", mu=0.0, sigma=float(sds[e.address.term])), JOINT_SOURCE)
-        if e.address.kind == "b" and e.address.term in sds
-        else e
-        for e in entries
-    ]
-    return PriorTable(tuple(out), joint)
-
-

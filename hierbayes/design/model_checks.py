@@ -1,0 +1,175 @@
+"""Checks of the model's structure on the data: group terms, levels, rank and response.
+
+Run by :func:`~hierbayes.design.build.build_design` once the columns are built; each raises a
+:class:`~hierbayes.errors.DataError` or :class:`~hierbayes.errors.SpecError` naming the term,
+grouping factor or columns at fault (lme4's messages where lme4 has one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import DataError, SpecError
+from ..families import get_family
+from ..spec.ir import GroupTerm, ModelSpec
+from .checks import plural, quoted_names
+
+__all__ = [
+    "check_group_levels",
+    "check_group_term",
+    "check_levels_vs_obs",
+    "check_rank",
+    "check_response",
+]
+
+_RANK_TOL = 1e-7
+_COEF_TOL = 1e-6
+
+
+def check_group_term(term: GroupTerm) -> None:
+    """A group term needs at least one column (an intercept or a slope).
+
+    Raises
+    ------
+    SpecError
+        For ``(0 | g)``.
+    """
+    if not term.intercept and not term.terms:
+        raise SpecError(
+            f"group term '({term.label})' has no columns: it removes the intercept and has no "
+            f"slopes; write '(1 | {term.group})' or add a slope"
+        )
+
+
+def check_group_levels(term: GroupTerm, n_levels: int) -> None:
+    """A grouping factor needs at least two levels.
+
+    Raises
+    ------
+    DataError
+        ``grouping factor 'g' has only 1 level; a group term needs at least 2``.
+    """
+    if n_levels < 2:
+        raise DataError(
+            f"grouping factor {term.group!r} has only {plural(n_levels, 'level')}; a group "
+            f"term needs at least 2 (term '({term.label})')"
+        )
+
+
+def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs: int) -> None:
+    """lme4's check: with group-specific slopes, levels must be fewer than observations.
+
+    Parameters
+    ----------
+    terms_and_levels : iterable of (GroupTerm, int)
+        Each group term with its number of levels.
+    n_obs : int
+        Number of observations used.
+
+    Raises
+    ------
+    DataError
+        ``number of levels of each grouping factor must be < number of observations
+        (problems: g)``.
+    """
+    problems: dict[str, None] = {}
+    for term, n_levels in terms_and_levels:
+        if term.terms and n_levels >= n_obs:
+            problems.setdefault(term.group, None)
+    if problems:
+        raise DataError(
+            "number of levels of each grouping factor must be < number of observations "
+            f"(problems: {', '.join(problems)}); a grouping factor with group-specific slopes "
+            f"needs several observations per level (n = {n_obs})"
+        )
+
+
+# ------------------------------------------------------------------------ rank deficiency
+
+
+def _dependent_columns(X: np.ndarray) -> list[int]:
+    """Columns whose distance to the span of the earlier columns is ~0 (unit-scaled)."""
+    norms = np.linalg.norm(X, axis=0)
+    safe = np.where(norms > 0, norms, 1.0)
+    R = np.linalg.qr(X / safe, mode="r")
+    diag = np.abs(np.diag(R))
+    return [j for j in range(X.shape[1]) if norms[j] == 0 or diag[j] < _RANK_TOL]
+
+
+def _explain_dependence(X: np.ndarray, names: Sequence[str]) -> list[str]:
+    """Say which earlier, independent columns each dependent column is made of."""
+    norms = np.linalg.norm(X, axis=0)
+    kept: list[int] = []
+    found: list[str] = []
+    for j in range(X.shape[1]):
+        if norms[j] == 0:
+            found.append(f"column {names[j]!r} is all zeros")
+            continue
+        xj = X[:, j] / norms[j]
+        if kept:
+            A = X[:, kept] / norms[kept]
+            coef, *_ = np.linalg.lstsq(A, xj, rcond=None)
+            if np.linalg.norm(xj - A @ coef) < 1e3 * _RANK_TOL:
+                parts = [names[k] for k, c in zip(kept, coef, strict=True) if abs(c) > _COEF_TOL]
+                found.append(f"column {names[j]!r} is a linear combination of {quoted_names(parts)}")
+                continue
+        kept.append(j)
+    return found
+
+
+def check_rank(X: np.ndarray, names: Sequence[str]) -> None:
+    """Check that the fixed-effect model matrix has full column rank.
+
+    Uses one QR decomposition; only when it finds a dependent column does it work out,
+    column by column, which earlier columns it is a combination of.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The (n, p) fixed-effect matrix.
+    names : sequence of str
+        Its column names.
+
+    Raises
+    ------
+    DataError
+        ``fixed-effect model matrix is rank deficient: column 'x2' is a linear combination
+        of 'Intercept', 'x1'``.
+    """
+    n, p = X.shape
+    if p == 0:
+        return
+    if p > n:
+        raise DataError(
+            f"fixed-effect model matrix is rank deficient: {p} columns but only "
+            f"{plural(n, 'observation')}; columns: {list(names)}"
+        )
+    if not _dependent_columns(X):
+        return
+    found = _explain_dependence(X, names) or ["its columns are (nearly) collinear"]
+    raise DataError(
+        "fixed-effect model matrix is rank deficient: "
+        + "; ".join(found)
+        + ". Remove or recode the redundant term(s)"
+    )
+
+
+# ------------------------------------------------------------------------------ response
+
+
+def check_response(
+    spec: ModelSpec, y: np.ndarray, trials: np.ndarray | None, row_labels: np.ndarray
+) -> None:
+    """Check the response against the family's support.
+
+    Raises
+    ------
+    SpecError
+        If the family is unknown.
+    DataError
+        From the family's own check, naming the rows outside the support.
+    """
+    family = get_family(spec.family)
+    family.check_response(y, spec.response.expr, trials, row_labels)

@@ -1,0 +1,92 @@
+"""The response of a model: values (and binomial trials) or an ordinal family's codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .plan import DesignPlan, as_counts, evaluate_values
+
+__all__ = ["encoded_response", "new_trials", "response_values"]
+
+
+def response_values(
+    plan: DesignPlan, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The response of every row and, for binomial models, the trials.
+
+    Parameters
+    ----------
+    plan : DesignPlan
+        The parsed model text.
+    frame : pandas.DataFrame
+        The checked used columns.
+
+    Returns
+    -------
+    y : numpy.ndarray
+        (n,) float64 response.
+    trials : numpy.ndarray or None
+        (n,) trials from ``trials(...)`` or response + ``failures(...)`` (int64 when whole
+        numbers); None when the model has neither.
+    """
+    y = evaluate_values(plan.response, frame)
+    if plan.trials is not None:
+        return y, as_counts(evaluate_values(plan.trials, frame))
+    if plan.failures is not None:
+        return y, as_counts(y + evaluate_values(plan.failures, frame))
+    return y, None
+
+
+def encoded_response(
+    plan: DesignPlan, frame: pd.DataFrame, data: pd.DataFrame, family: object
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes 0..K-1 and category labels of an ordinal response (see families.encode_ordinal).
+
+    Parameters
+    ----------
+    plan : DesignPlan
+        The parsed model text; its response must be a plain data column.
+    frame : pandas.DataFrame
+        The checked used columns.
+    data : pandas.DataFrame
+        The user's data (its column tells whether the categories are ordered).
+    family : Family
+        A family with ``encode_response``.
+
+    Raises
+    ------
+    DataError
+        For ``trials()``/``failures()`` or a response that is an expression.
+    """
+    expr = plan.response
+    if plan.trials is not None or plan.failures is not None:
+        raise DataError(f"the {family.name} family takes no trials(); write '{expr.text} ~ ...'")
+    if not expr.is_column:
+        raise DataError(
+            f"the {family.name} family needs the response to be a data column, not "
+            f"{expr.text!r}; add the column to the data"
+        )
+    raw = data[expr.text]
+    ordered = raw.cat.ordered if isinstance(raw.dtype, pd.CategoricalDtype) else None
+    return family.encode_response(frame[expr.text], expr.text, ordered, frame.index.to_numpy())
+
+
+def new_trials(plan: DesignPlan, frame: pd.DataFrame) -> np.ndarray | None:
+    """Trials for new data when the needed columns are there, else None.
+
+    Parameters
+    ----------
+    plan : DesignPlan
+        The parsed model text of the training design.
+    frame : pandas.DataFrame
+        The new rows (coerced like the training columns).
+    """
+    exprs = [plan.trials] if plan.trials is not None else []
+    if plan.failures is not None:
+        exprs = [plan.response, plan.failures]
+    if not exprs or any(n not in frame.columns for e in exprs for n in e.names):
+        return None
+    total = sum(evaluate_values(e, frame) for e in exprs)
+    return as_counts(np.asarray(total, dtype=np.float64))
