@@ -25,7 +25,7 @@ from hierbayes.errors import (
     SpecError,
 )
 from hierbayes.results.diagnostics import ConvergenceWarning, Diagnostics, diagnose, terms_of, warn_problems
-from hierbayes.results.fit import Fit, SamplingInfo
+from hierbayes.fit import Fit, SamplingInfo
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 

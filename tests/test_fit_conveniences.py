@@ -11,13 +11,9 @@ from conftest import fit_quiet
 
 import hierbayes as hb
 from hierbayes.errors import ArgumentError, SpecError
-from hierbayes.results.fitted import ngroups, nobs, residual_sd
-from hierbayes.results.update import (
-    split_signed_terms,
-    updated_formula,
-    updated_model,
-    updated_spec,
-)
+from hierbayes.predict.fitted import ngroups, nobs, residual_sd
+from hierbayes.refit import updated_model
+from hierbayes.results.update import split_signed_terms, updated_formula, updated_spec
 from hierbayes.spec import parse_formula
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"

@@ -386,8 +386,6 @@ def logo(
 
 
 def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs) -> LOGO:
-    from ..model import Model
-
     model = fit.model
     rdesign = row_design(model)
     data = training_frame(model)
@@ -404,10 +402,7 @@ def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_s
         held = codes == j
         train = data.iloc[np.flatnonzero(~held)]
         test = data.iloc[np.flatnonzero(held)]
-        refit_model = Model(
-            model.spec, train, priors=model.prior_overrides, missing=model.missing,
-            parameterization=model.parameterization,
-        )
+        refit_model = model.with_data(train)  # the same configuration, collapse included
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             refit = refit_model.fit(**kwargs)

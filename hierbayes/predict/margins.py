@@ -61,12 +61,6 @@ class Margins:
         out.attrs["groups"] = self.groups
         return out
 
-    def plot(self, x: str | None = None, prob: float = 0.95, ax=None):
-        """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
-        from ..plots import marginsplot
-
-        return marginsplot(self, x=x, prob=prob, ax=ax)
-
     def __repr__(self) -> str:
         return f"<hierbayes.Margins {self.what}: {len(self.grid)} margin(s)>\n{self.summary().to_string()}"
 

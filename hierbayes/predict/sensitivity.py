@@ -118,7 +118,7 @@ def _summed_log_likelihood(fit: Fit) -> np.ndarray:
     if "log_likelihood" in tree.children:
         ll = tree["log_likelihood"]["y"]
         return ll.sum([d for d in ll.dims if d not in ("chain", "draw")]).values
-    from ..predict.loglik import pointwise_log_likelihood
+    from .loglik import pointwise_log_likelihood
 
     post = fit.posterior
     step = max(1, 2_000_000 // max(1, fit.model.design.n_obs))

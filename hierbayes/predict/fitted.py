@@ -15,8 +15,8 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..families import get_family
-from ..predict.predict import as_dataarray, aux_draws, row_design, thin
-from .stats import flatten_draws, interval_label, summarize
+from .predict import as_dataarray, aux_draws, row_design, thin
+from ..results.stats import flatten_draws, interval_label, summarize
 
 FITTED_KINDS = ("mean", "linear")
 RESIDUAL_KINDS = ("response", "pearson")
