@@ -19,16 +19,23 @@ from .configuration import ModelConfig
 from .design.types import Design
 from .errors import SpecError
 from .families import get_family
-from .predict import compare, fitted, margins, mrp, ppc, sensitivity
+from .predict import compare, fitted, hypothesis, margins, mrp, ppc, sensitivity
 from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
 from .refit import update as refit
 from .results import tables
-from .results.diagnostics import Diagnostics, diagnose, terms_of
+from .results.diagnostics import Diagnostics, diagnose
+from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
 from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
-from .results.report import Section, Summary, fixed_section, icc_section, varcorr_section
+from .results.report import (
+    Section,
+    Summary,
+    fixed_section,
+    icc_section,
+    varcorr_section,
+)
 from .spec.ir import ModelSpec
 
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
@@ -325,8 +332,8 @@ class Fit:
 
     def hypothesis(self, statements, prob: float = 0.95):
         """Posterior probability of statements such as ``"lrt > 0.5"`` or
-        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.margins.hypothesis`."""
-        return margins.hypothesis(self, statements, prob=prob)
+        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.hypothesis.hypothesis`."""
+        return hypothesis.hypothesis(self, statements, prob=prob)
 
     def r2(self, prob: float = 0.95, ndraws: int | None = None):
         """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""

@@ -176,8 +176,8 @@ class Model:
         )
         draws, tune, chains, random_seed = checked.draws, checked.tune, checked.chains, checked.random_seed
         from .backends.pymc.sample import run_nuts
-        from .results.diagnostics import warn_problems
         from .fit import Fit, SamplingInfo
+        from .results.diagnostics import warn_problems
 
         compiled = self.compile()
         run = run_nuts(

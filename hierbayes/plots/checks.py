@@ -52,9 +52,9 @@ def ppc(check, kind: str | None = None, num_samples: int = 50):
     -------
     matplotlib.figure.Figure
     """
-    import arviz as az
-
     import warnings
+
+    import arviz as az
 
     kind = kind or default_ppc_kind(check.response_kind, check.source)
     if kind not in PPC_KINDS:

@@ -10,6 +10,7 @@ from ..errors import SpecError
 from ..results.tables import fixed_draws, varcorr_draws
 from .common import figure_of, unknown_name
 
+
 def caterpillar(fit, group: str | None = None, term: str = "Intercept", prob: float = 0.95, ax=None, sort: bool = True):
     """Caterpillar plot of one group effect: posterior mean and interval per level, sorted.
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from .common import figure_of
 
+
 def compare(table):
     """ArviZ's ``plot_compare`` of a :func:`hierbayes.compare` table (ELPD with intervals).
 

@@ -9,6 +9,7 @@ from ..errors import SpecError
 from ..predict.predict import predict, row_design, training_frame
 from .common import unknown_name
 
+
 def _typical_rows(frame, columns, x: str, by=None):
     """One row per level of ``by`` (or one row): numeric columns at their mean, others at
     their most frequent value (level-2 predictors are constant within a group)."""

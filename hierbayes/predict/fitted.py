@@ -15,8 +15,9 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..families import get_family
-from .predict import as_dataarray, aux_draws, row_design, thin
 from ..results.stats import flatten_draws, interval_label, summarize
+from .predict import aux_draws, row_design, thin
+from .predictions import as_dataarray
 
 FITTED_KINDS = ("mean", "linear")
 RESIDUAL_KINDS = ("response", "pearson")

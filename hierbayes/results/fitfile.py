@@ -20,13 +20,12 @@ import json
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-
-from dataclasses import dataclass
 
 from ..configuration import ModelConfig
 from ..errors import FitFileError
