@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from . import plots
-from .configuration import ModelConfig
+from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SpecError
 from .families import get_family
@@ -29,13 +29,7 @@ from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
 from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
-from .results.report import (
-    Section,
-    Summary,
-    fixed_section,
-    icc_section,
-    varcorr_section,
-)
+from .results.report import Section, Summary, fixed_section, icc_section, varcorr_section
 from .spec.ir import ModelSpec
 
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
@@ -62,6 +56,7 @@ class FittedModel(Protocol):
     """What a Fit needs of its model (:class:`hierbayes.Model` provides it)."""
 
     config: ModelConfig
+    built: BuiltModel
     spec: ModelSpec
     data: pd.DataFrame
     design: Design
@@ -237,7 +232,7 @@ class Fit:
         :func:`hierbayes.predict.sensitivity.prior_sensitivity`)."""
         cached = getattr(self, "_sensitivity", None)
         if cached is None or cached.attrs.get("threshold") != threshold:
-            cached = sensitivity.prior_sensitivity(self, threshold)
+            cached = sensitivity.prior_sensitivity(self.idata, self.spec, self.model.design, self.model.priors, threshold)
             self._sensitivity = cached
         return cached.copy()
 
@@ -315,7 +310,7 @@ class Fit:
         """Posterior predictive check: a :class:`~hierbayes.predict.ppc.PredictiveCheck` with
         ``.plot()`` (the check that fits the family), ``.pvalues()``, ``.grouped()``,
         ``.plot_grouped()``, ``.loo_pit()`` and ``.plot_loo_pit()``."""
-        return plots.with_plots(ppc.posterior_check(self, ndraws=ndraws, random_seed=random_seed))
+        return plots.with_plots(ppc.posterior_check(self.posterior, self.model.built, ndraws=ndraws, random_seed=random_seed))
 
     def loo(self, pointwise: bool = True):
         """PSIS-LOO cross-validation (ArviZ ``loo``) from the pointwise log-likelihood."""
@@ -328,16 +323,16 @@ class Fit:
     def margins(self, at=None, by=None, dydx=None, **kwargs):
         """Average predictions / marginal effects (Stata ``margins``); see
         :func:`hierbayes.predict.margins.margins`."""
-        return plots.with_plots(margins.margins(self, at=at, by=by, dydx=dydx, **kwargs))
+        return plots.with_plots(margins.margins(self.posterior, self.model.built, at=at, by=by, dydx=dydx, **kwargs))
 
     def hypothesis(self, statements, prob: float = 0.95):
         """Posterior probability of statements such as ``"lrt > 0.5"`` or
         ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.hypothesis.hypothesis`."""
-        return hypothesis.hypothesis(self, statements, prob=prob)
+        return hypothesis.hypothesis(self.posterior, self.spec, statements, prob=prob)
 
     def r2(self, prob: float = 0.95, ndraws: int | None = None):
         """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""
-        return margins.r2(self, prob=prob, ndraws=ndraws)
+        return margins.r2(self.posterior, self.model.built, prob=prob, ndraws=ndraws)
 
     def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95):
         """Caterpillar plot of the group effects of one grouping factor."""

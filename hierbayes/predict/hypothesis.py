@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy import special
 
 from ..errors import SpecError, did_you_mean
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label
 from ..results.tables import fixed_draws, varcorr_draws
+from ..spec.ir import ModelSpec
 
 _IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_.]")
 _FUNCTIONS = {
@@ -27,7 +29,7 @@ _COMPARISONS = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, 
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 
 
-def parameter_draws(fit) -> dict[str, np.ndarray]:
+def parameter_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndarray]:
     """Draws (S,) of every scalar parameter by the names tables print.
 
     Fixed effects by term (``Intercept``, ``lrt``, ``C(schgend)[2]``); group-level sds and
@@ -35,12 +37,11 @@ def parameter_draws(fit) -> dict[str, np.ndarray]:
     term name is unique across grouping factors, ``sd(Intercept)``; the residual sd as
     ``sigma``; family parameters by name (``phi``).
     """
-    posterior = fit.posterior
     out: dict[str, np.ndarray] = {}
     fx = fixed_draws(posterior)
     for term in fx.coords["term"].values:
         out[str(term)] = flatten_draws(fx.sel(term=term))
-    vc, labels = varcorr_draws(posterior, fit.spec)
+    vc, labels = varcorr_draws(posterior, spec)
     short: dict[str, list[str]] = {}
     for i, (group, term) in enumerate(labels):
         values = flatten_draws(vc.isel(row=i))
@@ -53,7 +54,7 @@ def parameter_draws(fit) -> dict[str, np.ndarray]:
     for term, fulls in short.items():
         if len(fulls) == 1:
             out[term] = out[fulls[0]]
-    family = get_family(fit.spec.family)
+    family = get_family(spec.family)
     for name in family.aux:
         if name in posterior and name not in out and posterior[name].ndim == 2:
             out[name] = flatten_draws(posterior[name])
@@ -181,12 +182,13 @@ def _difference(node: ast.Compare, ev: _Evaluator):
     return diff if isinstance(node.ops[0], (ast.Gt, ast.GtE)) else -diff
 
 
-def hypothesis(fit, statements: str | Sequence[str], prob: float = 0.95) -> pd.DataFrame:
+def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequence[str], prob: float = 0.95) -> pd.DataFrame:
     """Posterior probability of statements about parameters (brms' ``hypothesis``).
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    spec : the fitted model's spec (for the names of the parameters).
     statements : one or more expressions in parameter names, e.g. ``"lrt > 0.5"``,
         ``"Intercept + lrt > 0"``, ``"sd(Intercept) > 2"``, ``"exp(b) > 1.1"``,
         ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
@@ -201,7 +203,7 @@ def hypothesis(fit, statements: str | Sequence[str], prob: float = 0.95) -> pd.D
     probability of the statement) and evidence_ratio (prob / (1 - prob)).
     """
     statements = [statements] if isinstance(statements, str) else list(statements)
-    params = parameter_draws(fit)
+    params = parameter_draws(posterior, spec)
     names = list(params)
     alpha = (1 - prob) / 2
     rows = []

@@ -98,7 +98,8 @@ def _check_columns(columns: Sequence[str], frame: pd.DataFrame, what: str) -> No
 
 
 def margins(
-    fit,
+    posterior: xr.Dataset,
+    model,
     at: Mapping[str, object] | None = None,
     by: str | Sequence[str] | None = None,
     dydx: str | None = None,
@@ -120,7 +121,8 @@ def margins(
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     at : column -> value or list of values (a grid over a covariate, levels of a factor).
     by : column(s) whose levels get separate averages (``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
@@ -144,14 +146,13 @@ def margins(
     """
     if kind not in ("mean", "linear"):
         raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
-    model = fit.model
     frame = (training_frame(model) if data is None else as_pandas(data)).copy()
     at = dict(at or {})
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
     _check_columns(list(at) + list(by_cols) + ([dydx] if dydx else []), frame, "margins")
     if dydx is not None and dydx in at:
         raise SpecError(f"{dydx!r} is both in at= and dydx=; hold other columns at values, not the one you differentiate")
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     by_codes, by_table = _by_groups(frame, by_cols)
 
     def averaged(f: pd.DataFrame) -> np.ndarray:
@@ -243,12 +244,12 @@ def _effect(frame: pd.DataFrame, column: str, averaged, eps: float | None):
 # ======================================================================= R-squared
 
 
-def r2_draws(fit, *, groups: str = "include", ndraws: int | None = None, random_seed=0) -> np.ndarray:
+def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: int | None = None,
+             random_seed=0) -> np.ndarray:
     """(S,) Bayesian R^2 draws: var(mu_s) / (var(mu_s) + var(y - mu_s)) over the training
     rows, mu_s the expected responses of draw s (Gelman, Goodrich, Gabry & Vehtari 2019,
     residual-based; brms' ``bayes_R2``)."""
-    model = fit.model
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     rows = encode_rows(model)
     mu = prediction_draws(posterior, model, rows, kind="mean", groups=groups, rng=np.random.default_rng(random_seed))
     y = np.asarray(row_design(model).y, dtype=float)
@@ -259,7 +260,7 @@ def r2_draws(fit, *, groups: str = "include", ndraws: int | None = None, random_
     return var_fit / (var_fit + var_res)
 
 
-def r2(fit, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
+def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
     """Bayesian R-squared, conditional and marginal.
 
     ``conditional``: mu includes the group effects; ``marginal``: fixed effects only
@@ -272,9 +273,9 @@ def r2(fit, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
     """
     alpha = (1 - prob) / 2
     rows = {}
-    kinds = {"conditional": "include", "marginal": "marginal"} if fit.spec.groups else {"conditional": "include"}
+    kinds = {"conditional": "include", "marginal": "marginal"} if model.spec.groups else {"conditional": "include"}
     for label, groups in kinds.items():
-        d = r2_draws(fit, groups=groups, ndraws=ndraws)
+        d = r2_draws(posterior, model, groups=groups, ndraws=ndraws)
         rows[label] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)), "median": float(np.median(d)),
                        "lower": float(np.quantile(d, alpha)), "upper": float(np.quantile(d, 1 - alpha))}
     out = pd.DataFrame.from_dict(rows, orient="index")

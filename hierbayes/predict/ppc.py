@@ -33,6 +33,7 @@ import xarray as xr
 from ..errors import DataError, SpecError
 from ..families import get_family
 from ..params import OBS_DIM
+from .compare import pointwise_loglik
 from .predict import Rows, encode_rows, prediction_draws, row_design, thin
 
 OBSERVED = "y"
@@ -140,7 +141,8 @@ class PredictiveCheck:
     idata : DataTree with ``observed_data`` and ``posterior_predictive`` (or
         ``prior_predictive``) holding ``y`` with dims (chain, draw, obs); posterior checks
         also hold the (thinned) ``posterior`` and the pointwise ``log_likelihood``.
-    model : the hierbayes Model.
+    model : the built model (spec, design, data; a :class:`hierbayes.configuration.BuiltModel`
+        or the Model holding one).
     source : "posterior" or "prior".
     """
 
@@ -319,13 +321,18 @@ def replicate(posterior: xr.Dataset, model, rng: np.random.Generator, rows: Rows
     return prediction_draws(posterior, model, rows, kind="response", groups="include", rng=rng)
 
 
-def posterior_check(fit, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:
-    """Posterior predictive check of a fit: one replicated data set per posterior draw
-    (``ndraws`` thins the draws)."""
-    from .compare import pointwise_loglik
+def posterior_check(posterior: xr.Dataset, model, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:
+    """Posterior predictive check: one replicated data set of the training rows per
+    posterior draw (``ndraws`` thins the draws).
 
-    model = fit.model
-    posterior = thin(fit.posterior, ndraws)
+    Parameters
+    ----------
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
+    ndraws : thin the posterior to about this many draws.
+    random_seed : seed of the replications.
+    """
+    posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
     yrep = replicate(posterior, model, rng)
     loglik = pointwise_loglik(posterior, model)
