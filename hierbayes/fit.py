@@ -130,24 +130,24 @@ class Fit:
     @property
     def nobs(self) -> int:
         """Rows of the data used (lme4's ``nobs``; the original rows of collapsed cells)."""
-        return fitted.nobs(self)
+        return fitted.nobs(self.model.built)
 
     @property
     def ngroups(self) -> dict[str, int]:
         """Levels per grouping factor (lme4's ``ngrps``)."""
-        return fitted.ngroups(self)
+        return fitted.ngroups(self.model.built)
 
     def fitted(self, kind: str = "mean", prob: float = 0.95, summary: bool = True, ndraws: int | None = None):
         """Posterior mean, sd and interval of each training row's expected response
         (``kind="mean"``) or linear predictor (``"linear"``), as brms' ``fitted()``; draws
         with ``summary=False``. See :func:`hierbayes.predict.fitted.fitted`."""
-        return fitted.fitted(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+        return fitted.fitted(self.posterior, self.model.built, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
 
     def residuals(self, kind: str = "response", prob: float = 0.95, summary: bool = True,
                   ndraws: int | None = None):
         """Residuals y - E[y] (``kind="response"``) or Pearson residuals (``"pearson"``) of
         each training row, as brms' ``residuals()``. See :func:`hierbayes.predict.fitted.residuals`."""
-        return fitted.residuals(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+        return fitted.residuals(self.posterior, self.model.built, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
 
     def update(self, formula: str | None = None, data=None, priors=None, **kwargs) -> Fit:
         """Refit with a changed formula, data, priors, Model arguments or sampler settings
@@ -303,7 +303,7 @@ class Fit:
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
         ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
         ``new_groups`` ("sample", "zero", "error")."""
-        return predict_rows(self, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
+        return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
                        ndraws=ndraws, random_seed=random_seed)
 
     def ppc(self, ndraws: int | None = None, random_seed=None):

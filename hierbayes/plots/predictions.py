@@ -95,7 +95,7 @@ def prediction_lines(
     new[x] = np.tile(grid, len(typical))
     if isinstance(frame[group].dtype, pd.CategoricalDtype):
         new[group] = pd.Categorical(new[group], categories=frame[group].cat.categories)
-    pred = predict(fit, new, kind=kind, groups="include", ndraws=400).mean
+    pred = predict(fit.posterior, model.built, new, kind=kind, groups="include", ndraws=400).mean
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
     else:
@@ -114,7 +114,7 @@ def prediction_lines(
         for other in groups:
             if other != group and other in frame.columns:
                 pop[other] = frame[other].iloc[0]
-        mean_pop = predict(fit, pop, kind=kind, groups=population, ndraws=400).mean
+        mean_pop = predict(fit.posterior, model.built, pop, kind=kind, groups=population, ndraws=400).mean
         ax.plot(grid, mean_pop, color="k", lw=2.5, zorder=3, label=f"population ({population})")
         ax.legend(frameon=False, loc="best")
     ax.set_xlabel(x)

@@ -286,7 +286,8 @@ def prediction_draws(
 
 
 def predict(
-    fit,
+    posterior: xr.Dataset,
+    model,
     newdata: pd.DataFrame | None = None,
     *,
     kind: str = "mean",
@@ -296,11 +297,12 @@ def predict(
     ndraws: int | None = None,
     random_seed: int | np.random.Generator | None = None,
 ) -> Predictions:
-    """Predict from a fit for new rows (or the training rows).
+    """Predict from posterior draws for new rows (or the training rows).
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     newdata : DataFrame with the columns the model uses (the response is not needed); it
         is encoded with the training encoders (levels, contrasts, centring). None predicts
         the training rows. A model with an offset uses newdata's own offset columns (with
@@ -330,9 +332,8 @@ def predict(
         For a missing column, an unseen level of a fixed-effect factor, or (with
         ``new_groups="error"``) unseen group levels.
     """
-    model = fit.model
     rows = encode_rows(model, newdata)
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
     values = prediction_draws(
         posterior, model, rows, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc, rng=rng
