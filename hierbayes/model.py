@@ -43,6 +43,15 @@ class Model:
         times faster for surveys. "auto" collapses when the cells are at most half the rows;
         ``model.design`` is then a ``CollapsedDesign`` (PPC and LOO are per cell; see
         :mod:`hierbayes.design.collapse`). The fit's summary reports it.
+
+    Attributes
+    ----------
+    config : :class:`~hierbayes.configuration.ModelConfig`, everything above but the data
+        (frozen; ``missing``, ``prior_overrides``, ``parameterization`` and ``collapse`` read
+        from it).
+    built : :class:`~hierbayes.configuration.BuiltModel`, the configuration built on the data
+        (``spec``, ``data``, ``design`` and ``priors`` read from it). ``with_data(df)`` builds
+        the same configuration on other data.
     """
 
     def __init__(
@@ -81,12 +90,12 @@ class Model:
         """The same configuration (formula, family, priors, covariance, missing,
         parameterization, collapse) built on other data: priors are rescaled and rows
         collapsed for the new data, as ``Model(..., data=data)`` would."""
-        return Model.from_config(self.config, data)
+        return type(self).from_config(self.config, data)
 
     def with_config(self, data=None, **changes) -> Model:
         """A model with some configuration fields changed (see :class:`ModelConfig`), built
         on ``data`` (default: this model's data)."""
-        return Model.from_config(self.config.replace(**changes), self.data if data is None else data)
+        return type(self).from_config(self.config.replace(**changes), self.data if data is None else data)
 
     # The public attributes of the Model, read from its configuration and build.
     @property
