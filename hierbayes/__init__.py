@@ -16,8 +16,11 @@ os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max
 
 from . import datasets, plots  # noqa: E402
 from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .fit import Fit  # noqa: E402
+from .io import load_fit  # noqa: E402
 from .model import Model  # noqa: E402
 from .predict.mrp import Poststrat  # noqa: E402
+from .predict.ranking import compare as rank_fits  # noqa: E402
 from .priors import Prior  # noqa: E402
 from .sbc import sbc  # noqa: E402
 from .spec import parse_formula  # noqa: E402
@@ -32,15 +35,11 @@ __version__ = "0.1.0"
 def compare(fits, method="stacking", group=None, logo_method="integrated"):
     """Rank fits by PSIS-LOO (or leave-one-group-out for ``group``) with ArviZ's stacking
     weights; see :func:`hierbayes.predict.ranking.compare`."""
-    from .predict.ranking import compare as _compare
-
-    return _compare(fits, method=method, group=group, logo_method=logo_method)
+    return rank_fits(fits, method=method, group=group, logo_method=logo_method)
 
 
-def load(path):
+def load(path) -> Fit:
     """Load a fit saved with ``Fit.save(path)``."""
-    from .results.io import load_fit
-
     return load_fit(path)
 
 
@@ -48,6 +47,7 @@ __all__ = [
     "ArgumentError",
     "Covariance",
     "DataError",
+    "Fit",
     "FitFileError",
     "FixedPart",
     "GroupTerm",

@@ -8,15 +8,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .design import build_design
+from .configuration import BuiltModel, ModelConfig, build_model
 from .design.frames import as_pandas
-from .design.level_checks import check_level_predictors
 from .design.types import Design
-from .errors import DataError, SpecError
-from .families import get_family
-from .priors import Prior, PriorTable, resolve_priors
+from .plots import with_plots
+from .priors import Prior, PriorTable
 from .sampler_args import check_sampler_arguments
-from .spec import parse_formula
 from .spec.ir import Covariance, ModelSpec
 
 
@@ -46,6 +43,15 @@ class Model:
         times faster for surveys. "auto" collapses when the cells are at most half the rows;
         ``model.design`` is then a ``CollapsedDesign`` (PPC and LOO are per cell; see
         :mod:`hierbayes.design.collapse`). The fit's summary reports it.
+
+    Attributes
+    ----------
+    config : :class:`~hierbayes.configuration.ModelConfig`, everything above but the data
+        (frozen; ``missing``, ``prior_overrides``, ``parameterization`` and ``collapse`` read
+        from it).
+    built : :class:`~hierbayes.configuration.BuiltModel`, the configuration built on the data
+        (``spec``, ``data``, ``design`` and ``priors`` read from it). ``with_data(df)`` builds
+        the same configuration on other data.
     """
 
     def __init__(
@@ -61,33 +67,68 @@ class Model:
         collapse: bool | str = "auto",
     ) -> None:
         data = as_pandas(data)
-        if missing not in ("error", "drop"):
-            raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
-        if isinstance(formula, ModelSpec):
-            spec = formula
-        elif isinstance(formula, str):
-            get_family(family).resolve_link(link)
-            spec = parse_formula(formula, family=family, link=link)
-        else:
-            raise SpecError(f"formula must be a string or a ModelSpec, got {type(formula).__name__}")
-        get_family(spec.family).resolve_link(spec.link)
-        if spec.levels is not None:  # level-2 predictors must be constant within their groups
-            check_level_predictors(spec.levels, data)
-        if covariance:
-            spec = spec.with_covariance(dict(covariance))
-        self.spec: ModelSpec = spec
-        self.data = data
-        self.missing = missing
-        self.prior_overrides: dict[str, Prior] = dict(priors or {})
-        self.parameterization = parameterization
-        self.design: Design = build_design(spec, data, missing=missing)
-        self.priors: PriorTable = resolve_priors(self.design, self.prior_overrides)
-        from .design.collapse import collapse_for_fit
+        config = ModelConfig.from_arguments(
+            formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
+            parameterization=parameterization, collapse=collapse,
+        )
+        self._set_up(config, build_model(config, data))
 
-        # Priors are scaled on the rows above; the sampler may see binomial cells instead.
-        self.collapse = collapse
-        self.design = collapse_for_fit(self.design, collapse)
+    @classmethod
+    def from_config(cls, config: ModelConfig, data) -> Model:
+        """The model of ``config`` built on ``data`` (what ``Model(...)`` does after checking
+        its arguments)."""
+        model = cls.__new__(cls)
+        model._set_up(config, build_model(config, data))
+        return model
+
+    def _set_up(self, config: ModelConfig, built: BuiltModel) -> None:
+        self.config = config
+        self.built = built
         self._compiled = None
+
+    def with_data(self, data) -> Model:
+        """The same configuration (formula, family, priors, covariance, missing,
+        parameterization, collapse) built on other data: priors are rescaled and rows
+        collapsed for the new data, as ``Model(..., data=data)`` would."""
+        return type(self).from_config(self.config, data)
+
+    def with_config(self, data=None, **changes) -> Model:
+        """A model with some configuration fields changed (see :class:`ModelConfig`), built
+        on ``data`` (default: this model's data)."""
+        return type(self).from_config(self.config.replace(**changes), self.data if data is None else data)
+
+    # The public attributes of the Model, read from its configuration and build.
+    @property
+    def spec(self) -> ModelSpec:
+        return self.built.spec
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.built.data
+
+    @property
+    def design(self) -> Design:
+        return self.built.design
+
+    @property
+    def priors(self) -> PriorTable:
+        return self.built.priors
+
+    @property
+    def prior_overrides(self) -> dict[str, Prior]:
+        return dict(self.config.prior_overrides)
+
+    @property
+    def missing(self) -> str:
+        return self.config.missing
+
+    @property
+    def parameterization(self) -> str | Mapping[str, str] | None:
+        return self.config.parameterization
+
+    @property
+    def collapse(self) -> bool | str:
+        return self.config.collapse
 
     @property
     def formula(self) -> str:
@@ -144,8 +185,8 @@ class Model:
         )
         draws, tune, chains, random_seed = checked.draws, checked.tune, checked.chains, checked.random_seed
         from .backends.pymc.sample import run_nuts
+        from .fit import Fit, SamplingInfo
         from .results.diagnostics import warn_problems
-        from .results.fit import Fit, SamplingInfo
 
         compiled = self.compile()
         run = run_nuts(
@@ -197,7 +238,7 @@ class Model:
         from .predict.ppc import prior_check
 
         prior = sample_prior(self.compile(), draws=draws, random_seed=random_seed)
-        return prior_check(self, prior, random_seed=random_seed)
+        return with_plots(prior_check(self, prior, random_seed=random_seed))
 
     def __repr__(self) -> str:
         return f"<hierbayes.Model {self.formula!r} family={self.spec.family!r} n={self.design.n_obs}>"

@@ -57,8 +57,8 @@ from .spec.levels import parse_levels
 from .spec.stata import from_stata
 
 if TYPE_CHECKING:
+    from .fit import Fit
     from .model import Model
-    from .results.fit import Fit
 
 __all__ = ["DataConfig", "ModelFile", "SamplerConfig", "load_model_file"]
 

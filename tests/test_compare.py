@@ -25,7 +25,7 @@ def sleep():
 
 
 def test_loo_uses_the_stored_log_likelihood(sleep):
-    from hierbayes.results.fit import Fit
+    from hierbayes.fit import Fit
 
     tree = sleep._idata.copy()
     if "log_likelihood" in tree.children:
@@ -118,7 +118,7 @@ def test_exact_logo_refits_agree_with_integrated_psis(sleep):
 def _refit(fit, formula: str, data, **model_kwargs):
     """A Fit of ``formula`` on ``data`` carrying ``fit``'s draws (no sampling; no stored
     log-likelihood, so it is computed for the new model)."""
-    from hierbayes.results.fit import Fit
+    from hierbayes.fit import Fit
 
     tree = fit._idata.copy()
     if "log_likelihood" in tree.children:

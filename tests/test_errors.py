@@ -24,8 +24,14 @@ from hierbayes.errors import (
     SamplingError,
     SpecError,
 )
-from hierbayes.results.diagnostics import ConvergenceWarning, Diagnostics, diagnose, terms_of, warn_problems
-from hierbayes.results.fit import Fit, SamplingInfo
+from hierbayes.fit import Fit, SamplingInfo
+from hierbayes.results.diagnostics import (
+    ConvergenceWarning,
+    Diagnostics,
+    diagnose,
+    warn_problems,
+)
+from hierbayes.results.draw_checks import terms_of
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 

@@ -11,13 +11,9 @@ from conftest import fit_quiet
 
 import hierbayes as hb
 from hierbayes.errors import ArgumentError, SpecError
-from hierbayes.results.fitted import ngroups, nobs, residual_sd
-from hierbayes.results.update import (
-    split_signed_terms,
-    updated_formula,
-    updated_model,
-    updated_spec,
-)
+from hierbayes.predict.fitted import ngroups, nobs, residual_sd
+from hierbayes.refit import updated_model
+from hierbayes.results.update import split_signed_terms, updated_formula, updated_spec
 from hierbayes.spec import parse_formula
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
@@ -45,9 +41,8 @@ def test_nobs_counts_rows_not_cells_of_a_collapsed_design():
     df["y"] = rng.integers(0, 2, 300)
     model = hb.Model("y ~ x + (1|g)", df, family="bernoulli", collapse=True)
     assert model.design.n_obs == 6  # the cells
-    stub = SimpleNamespace(model=model)
-    assert nobs(stub) == 300
-    assert ngroups(stub) == {"g": 3}
+    assert nobs(model.built) == 300
+    assert ngroups(model.built) == {"g": 3}
 
 
 # ============================================================================ fitted, residuals

@@ -150,7 +150,7 @@ def test_fit_reads_nesting_from_the_data():
     from types import SimpleNamespace
 
     from hierbayes.design import build_design
-    from hierbayes.results.fit import Fit
+    from hierbayes.fit import Fit
 
     spec = parse_formula("strength ~ 1 + (1 | batch) + (1 | sample)")
     design = build_design(spec, hb.datasets.load("Pastes"))

@@ -13,8 +13,8 @@ import pytest
 import hierbayes as hb
 from hierbayes.design.frames import as_pandas
 from hierbayes.errors import DataError, FitFileError
+from hierbayes.fit import Fit, SamplingInfo
 from hierbayes.predict.predict import encode_rows
-from hierbayes.results.fit import Fit, SamplingInfo
 
 
 def _frame() -> pd.DataFrame:

@@ -13,7 +13,7 @@ import xarray as xr
 
 import hierbayes as hb
 from hierbayes.errors import FitFileError, HierbayesError
-from hierbayes.results import io as fit_io
+from hierbayes.results import fitfile as fit_io
 from hierbayes.results.diagnostics import ConvergenceWarning
 
 

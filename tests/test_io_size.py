@@ -14,7 +14,7 @@ import xarray as xr
 import hierbayes as hb
 from hierbayes.errors import FitFileError
 from hierbayes.results.diagnostics import ConvergenceWarning
-from hierbayes.results import io as fit_io
+from hierbayes.results import fitfile as fit_io
 from hierbayes.results.integrity import UnverifiedFitWarning
 
 from conftest import fit_quiet

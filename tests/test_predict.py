@@ -316,7 +316,7 @@ def test_bayes_r2(sleep, logit):
     mu = sleep.predict().values
     y = sleep.model.design.y
     vf, vr = mu.var(axis=1, ddof=1), (y - mu).var(axis=1, ddof=1)
-    np.testing.assert_allclose(r2_draws(sleep), vf / (vf + vr))
+    np.testing.assert_allclose(r2_draws(sleep.posterior, sleep.model.built), vf / (vf + vr))
     # with the model-based residual variance sigma^2 (ArviZ's bayesian_r2) it is close
     sigma2 = flatten_draws(sleep.posterior["sigma"]) ** 2
     assert abs(np.mean(vf / (vf + sigma2)) - table.loc["conditional", "mean"]) < 0.03

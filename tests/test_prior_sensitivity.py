@@ -9,7 +9,7 @@ import pytest
 from conftest import fit_quiet
 
 import hierbayes as hb
-from hierbayes.results.sensitivity import CONFLICT, STRONG, log_density
+from hierbayes.predict.sensitivity import CONFLICT, STRONG, log_density
 
 TINY = dict(chains=2, draws=200, tune=200)
 
@@ -40,7 +40,7 @@ def test_summary_names_a_deciding_default_prior():
 
 
 def test_summary_stays_silent_on_a_well_identified_model(sleepstudy, monkeypatch):
-    from hierbayes.results import sensitivity
+    from hierbayes.predict import sensitivity
 
     fit = fit_quiet(hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy), **TINY)
     with monkeypatch.context() as patch:  # data too large to check in passing: said so

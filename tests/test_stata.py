@@ -293,7 +293,7 @@ def test_fit_with_a_subset_summary_save_and_load(tmp_path):
     # saved fit keeps the column the filter reads
     from conftest import fit_quiet
 
-    from hierbayes.results.io import load_fit
+    from hierbayes.io import load_fit
 
     pastes = hb.datasets.load("Pastes").assign(keep=lambda d: (d["batch"] != "A").astype(int))
     model = hb.Model(from_stata("mixed strength if keep == 1 || batch:"), pastes)

@@ -1,5 +1,5 @@
-"""Expected means and marginal effects (Stata's ``margins``), posterior probabilities of
-statements about parameters (brms' ``hypothesis``) and Bayesian R-squared.
+"""Expected means and marginal effects (Stata's ``margins``) and Bayesian R-squared
+(posterior probabilities of statements about parameters are :mod:`.hypothesis`).
 
 Everything is computed per posterior draw, so each number comes with its posterior
 interval.
@@ -7,23 +7,17 @@ interval.
 
 from __future__ import annotations
 
-import ast
 import itertools
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import special
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError, did_you_mean
-from ..families import get_family
-from ..results.stats import flatten_draws, interval_label, summarize
-from ..results.tables import fixed_draws, varcorr_draws
+from ..errors import DataError, SpecError
+from ..results.stats import interval_label, summarize
 from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
 
 MARGIN_DIM = "margin"
@@ -60,12 +54,6 @@ class Margins:
         out.attrs["what"] = self.what
         out.attrs["groups"] = self.groups
         return out
-
-    def plot(self, x: str | None = None, prob: float = 0.95, ax=None):
-        """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
-        from ..plots import marginsplot
-
-        return marginsplot(self, x=x, prob=prob, ax=ax)
 
     def __repr__(self) -> str:
         return f"<hierbayes.Margins {self.what}: {len(self.grid)} margin(s)>\n{self.summary().to_string()}"
@@ -110,7 +98,8 @@ def _check_columns(columns: Sequence[str], frame: pd.DataFrame, what: str) -> No
 
 
 def margins(
-    fit,
+    posterior: xr.Dataset,
+    model,
     at: Mapping[str, object] | None = None,
     by: str | Sequence[str] | None = None,
     dydx: str | None = None,
@@ -132,7 +121,8 @@ def margins(
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     at : column -> value or list of values (a grid over a covariate, levels of a factor).
     by : column(s) whose levels get separate averages (``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
@@ -156,14 +146,13 @@ def margins(
     """
     if kind not in ("mean", "linear"):
         raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
-    model = fit.model
     frame = (training_frame(model) if data is None else as_pandas(data)).copy()
     at = dict(at or {})
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
     _check_columns(list(at) + list(by_cols) + ([dydx] if dydx else []), frame, "margins")
     if dydx is not None and dydx in at:
         raise SpecError(f"{dydx!r} is both in at= and dydx=; hold other columns at values, not the one you differentiate")
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     by_codes, by_table = _by_groups(frame, by_cols)
 
     def averaged(f: pd.DataFrame) -> np.ndarray:
@@ -252,236 +241,15 @@ def _effect(frame: pd.DataFrame, column: str, averaged, eps: float | None):
     return ((averaged(up) - averaged(down)) / (2 * h))[..., None], [f"d/d {column}"]
 
 
-# ===================================================================== hypothesis
-
-_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_.]")
-_FUNCTIONS = {
-    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
-    "inv_logit": special.expit, "expit": special.expit, "logit": special.logit,
-}
-_COMPARISONS = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal}
-_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
-
-
-def parameter_draws(fit) -> dict[str, np.ndarray]:
-    """Draws (S,) of every scalar parameter by the names tables print.
-
-    Fixed effects by term (``Intercept``, ``lrt``, ``C(schgend)[2]``); group-level sds and
-    correlations as ``sd(Intercept|school)``, ``cor(Intercept,lrt|school)`` and, when the
-    term name is unique across grouping factors, ``sd(Intercept)``; the residual sd as
-    ``sigma``; family parameters by name (``phi``).
-    """
-    posterior = fit.posterior
-    out: dict[str, np.ndarray] = {}
-    fx = fixed_draws(posterior)
-    for term in fx.coords["term"].values:
-        out[str(term)] = flatten_draws(fx.sel(term=term))
-    vc, labels = varcorr_draws(posterior, fit.spec)
-    short: dict[str, list[str]] = {}
-    for i, (group, term) in enumerate(labels):
-        values = flatten_draws(vc.isel(row=i))
-        if group == "Residual":
-            out["sigma"] = values
-            continue
-        full = f"{term[:-1]}|{group})"
-        out[full] = values
-        short.setdefault(term, []).append(full)
-    for term, fulls in short.items():
-        if len(fulls) == 1:
-            out[term] = out[fulls[0]]
-    family = get_family(fit.spec.family)
-    for name in family.aux:
-        if name in posterior and name not in out and posterior[name].ndim == 2:
-            out[name] = flatten_draws(posterior[name])
-    return out
-
-
-def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """Replace parameter names (longest first, backquoted or bare at identifier boundaries)
-    by placeholders so that Python's parser can read the rest."""
-    mapping: dict[str, str] = {}
-
-    def placeholder(name: str) -> str:
-        key = mapping.setdefault(name, f"__p{len(mapping)}")
-        return key
-
-    def backquoted(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in names:
-            raise SpecError(f"unknown parameter `{name}`.{did_you_mean(name, names)} Valid: {sorted(names)}")
-        return placeholder(name)
-
-    text = re.sub(r"`([^`]+)`", backquoted, text)
-    ident = _IDENTIFIER_CHAR
-    out, i = [], 0
-    ordered = sorted(names, key=len, reverse=True)
-    while i < len(text):
-        hit = None
-        for name in ordered:
-            if text.startswith(name, i):
-                before = text[i - 1] if i else " "
-                after = text[i + len(name)] if i + len(name) < len(text) else " "
-                if ident.match(before) or (ident.match(after) and ident.match(name[-1])):
-                    continue
-                hit = name
-                break
-        if hit is None:
-            out.append(text[i])
-            i += 1
-        else:
-            out.append(placeholder(hit))
-            i += len(hit)
-    return "".join(out), mapping
-
-
-class _Evaluator:
-    def __init__(self, values: dict[str, np.ndarray], valid: Sequence[str], text: str) -> None:
-        self.values = values
-        self.valid = valid
-        self.text = text
-
-    def __call__(self, node):
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise SpecError(f"hypothesis {self.text!r}: {type(node).__name__} is not allowed; use + - * / ** , comparisons and {sorted(_FUNCTIONS)}")
-        return method(node)
-
-    def _Expression(self, node):
-        return self(node.body)
-
-    def _Constant(self, node):
-        if not isinstance(node.value, (int, float)):
-            raise SpecError(f"hypothesis {self.text!r}: {node.value!r} is not a number")
-        return float(node.value)
-
-    def _Name(self, node):
-        if node.id in self.values:
-            return self.values[node.id]
-        raise SpecError(
-            f"hypothesis {self.text!r}: unknown parameter {node.id!r}.{did_you_mean(node.id, self.valid)} "
-            f"Valid names: {sorted(self.valid)}"
-        )
-
-    def _UnaryOp(self, node):
-        v = self(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -v
-        if isinstance(node.op, ast.UAdd):
-            return v
-        if isinstance(node.op, ast.Not):
-            return ~np.asarray(v, dtype=bool)
-        raise SpecError(f"hypothesis {self.text!r}: unsupported operator")
-
-    def _BinOp(self, node):
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            raise SpecError(f"hypothesis {self.text!r}: unsupported operator {type(node.op).__name__}")
-        return op(self(node.left), self(node.right))
-
-    def _Call(self, node):
-        name = getattr(node.func, "id", None)
-        if name in ("sd", "cor"):
-            known = sorted(v for v in self.valid if v.startswith(name + "("))
-            raise SpecError(f"hypothesis {self.text!r}: {name}(...) must name a group-level parameter; valid: {known}")
-        if name not in _FUNCTIONS or node.keywords or len(node.args) != 1:
-            raise SpecError(f"hypothesis {self.text!r}: functions are {sorted(_FUNCTIONS)} with one argument")
-        return _FUNCTIONS[name](self(node.args[0]))
-
-    def _BoolOp(self, node):
-        parts = [np.asarray(self(v), dtype=bool) for v in node.values]
-        fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        out = parts[0]
-        for p in parts[1:]:
-            out = fn(out, p)
-        return out
-
-    def _Compare(self, node):
-        left = self(node.left)
-        out = None
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            fn = _COMPARISONS.get(type(op))
-            if fn is None:
-                raise SpecError(f"hypothesis {self.text!r}: use >, >=, < or <= (a continuous parameter equals a value with probability 0)")
-            right = self(right_node)
-            part = fn(left, right)
-            out = part if out is None else out & part
-            left = right
-        return out
-
-
-def _difference(node: ast.Compare, ev: _Evaluator):
-    """lhs - rhs of a single comparison (brms' 'Estimate' of a hypothesis)."""
-    if len(node.ops) != 1:
-        return None
-    diff = ev(node.left) - ev(node.comparators[0])
-    return diff if isinstance(node.ops[0], (ast.Gt, ast.GtE)) else -diff
-
-
-def hypothesis(fit, statements: str | Sequence[str], prob: float = 0.95) -> pd.DataFrame:
-    """Posterior probability of statements about parameters (brms' ``hypothesis``).
-
-    Parameters
-    ----------
-    fit : hierbayes.Fit
-    statements : one or more expressions in parameter names, e.g. ``"lrt > 0.5"``,
-        ``"Intercept + lrt > 0"``, ``"sd(Intercept) > 2"``, ``"exp(b) > 1.1"``,
-        ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
-        be backquoted: ```C(schgend)[2]` > 0``. Without a comparison the expression's
-        posterior is summarised. ``and``/``or`` combine statements (probability only).
-    prob : width of the equal-tailed interval of the estimate.
-
-    Returns
-    -------
-    DataFrame, one row per statement: estimate (posterior mean of lhs - rhs for ``>``,
-    rhs - lhs for ``<``, or of the expression), sd, lower, upper, prob (posterior
-    probability of the statement) and evidence_ratio (prob / (1 - prob)).
-    """
-    statements = [statements] if isinstance(statements, str) else list(statements)
-    params = parameter_draws(fit)
-    names = list(params)
-    alpha = (1 - prob) / 2
-    rows = []
-    for text in statements:
-        replaced, mapping = _substitute(text, names)
-        values = {ph: params[name] for name, ph in mapping.items()}
-        try:
-            tree = ast.parse(replaced.strip(), mode="eval")
-        except SyntaxError as exc:
-            raise SpecError(f"hypothesis {text!r} does not parse ({exc.msg}); valid names: {sorted(names)}") from None
-        ev = _Evaluator(values, names, text)
-        result = np.asarray(ev(tree), dtype=float if not isinstance(tree.body, (ast.Compare, ast.BoolOp)) else bool)
-        estimate = None
-        p = math.nan
-        if result.dtype == bool:
-            p = float(np.mean(result))
-            if isinstance(tree.body, ast.Compare):
-                estimate = _difference(tree.body, ev)
-        else:
-            estimate = result
-        row = {"hypothesis": text}
-        if estimate is not None:
-            e = np.broadcast_to(np.asarray(estimate, float), (next(iter(params.values())).shape[0],))
-            row.update(estimate=float(np.mean(e)), sd=float(np.std(e, ddof=1)),
-                       lower=float(np.quantile(e, alpha)), upper=float(np.quantile(e, 1 - alpha)))
-        else:
-            row.update(estimate=math.nan, sd=math.nan, lower=math.nan, upper=math.nan)
-        row["prob"] = p
-        row["evidence_ratio"] = (p / (1 - p) if p < 1 else math.inf) if not math.isnan(p) else math.nan
-        rows.append(row)
-    out = pd.DataFrame(rows).set_index("hypothesis")
-    out.attrs["interval"] = interval_label(prob)
-    return out
-
-
 # ======================================================================= R-squared
 
 
-def r2_draws(fit, *, groups: str = "include", ndraws: int | None = None, random_seed=0) -> np.ndarray:
+def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: int | None = None,
+             random_seed=0) -> np.ndarray:
     """(S,) Bayesian R^2 draws: var(mu_s) / (var(mu_s) + var(y - mu_s)) over the training
     rows, mu_s the expected responses of draw s (Gelman, Goodrich, Gabry & Vehtari 2019,
     residual-based; brms' ``bayes_R2``)."""
-    model = fit.model
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     rows = encode_rows(model)
     mu = prediction_draws(posterior, model, rows, kind="mean", groups=groups, rng=np.random.default_rng(random_seed))
     y = np.asarray(row_design(model).y, dtype=float)
@@ -492,7 +260,7 @@ def r2_draws(fit, *, groups: str = "include", ndraws: int | None = None, random_
     return var_fit / (var_fit + var_res)
 
 
-def r2(fit, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
+def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
     """Bayesian R-squared, conditional and marginal.
 
     ``conditional``: mu includes the group effects; ``marginal``: fixed effects only
@@ -505,9 +273,9 @@ def r2(fit, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
     """
     alpha = (1 - prob) / 2
     rows = {}
-    kinds = {"conditional": "include", "marginal": "marginal"} if fit.spec.groups else {"conditional": "include"}
+    kinds = {"conditional": "include", "marginal": "marginal"} if model.spec.groups else {"conditional": "include"}
     for label, groups in kinds.items():
-        d = r2_draws(fit, groups=groups, ndraws=ndraws)
+        d = r2_draws(posterior, model, groups=groups, ndraws=ndraws)
         rows[label] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)), "median": float(np.median(d)),
                        "lower": float(np.quantile(d, alpha)), "upper": float(np.quantile(d, 1 - alpha))}
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -4,6 +4,9 @@ Replicated data sets are drawn in numpy from parameter draws (posterior or prior
 family's ``simulate``: y_rep[s] ~ p(y | theta_s) for the training rows, group effects
 included. A :class:`PredictiveCheck` then compares the data with the replications:
 
+Plots are drawn by :mod:`hierbayes.plots` (``fit.ppc()`` returns the check with its plot
+methods bound: ``plot()``, ``plot_grouped()``, ``plot_stat()``, ``plot_loo_pit()``):
+
 * ``plot()``: the check that fits the response (density overlay for continuous responses,
   a rootogram for counts and ordinal responses, a calibration (PAVA) plot for binary ones);
 * ``pvalues()``: test statistics T(y) against T(y_rep) with posterior predictive p-values
@@ -30,6 +33,7 @@ import xarray as xr
 from ..errors import DataError, SpecError
 from ..families import get_family
 from ..params import OBS_DIM
+from .compare import pointwise_loglik
 from .predict import Rows, encode_rows, prediction_draws, row_design, thin
 
 OBSERVED = "y"
@@ -137,7 +141,8 @@ class PredictiveCheck:
     idata : DataTree with ``observed_data`` and ``posterior_predictive`` (or
         ``prior_predictive``) holding ``y`` with dims (chain, draw, obs); posterior checks
         also hold the (thinned) ``posterior`` and the pointwise ``log_likelihood``.
-    model : the hierbayes Model.
+    model : the built model (spec, design, data; a :class:`hierbayes.configuration.BuiltModel`
+        or the Model holding one).
     source : "posterior" or "prior".
     """
 
@@ -269,51 +274,13 @@ class PredictiveCheck:
         """
         import arviz as az
 
-        self._need_posterior("LOO-PIT")
+        self.require_posterior("LOO-PIT")
         return np.asarray(az.loo_pit(self.idata, var_names=[OBSERVED])[OBSERVED].values)
 
-    def _need_posterior(self, what: str) -> None:
+    def require_posterior(self, what: str) -> None:
+        """Raise a SpecError naming ``what`` unless this is a posterior check."""
         if self.source != "posterior":
             raise SpecError(f"{what} needs posterior draws; this is a {self.source} predictive check")
-
-    # ------------------------------------------------------------------ plots
-
-    def plot(self, kind: str | None = None, num_samples: int = 50):
-        """The check that fits the response; see :func:`hierbayes.plots.ppc`."""
-        from ..plots import ppc
-
-        return ppc(self, kind=kind, num_samples=num_samples)
-
-    def plot_grouped(self, group: str | None = None, stat: str = "mean", prob: float = 0.95):
-        """Observed group statistics against their replications; misfits in red."""
-        from ..plots import ppc_grouped
-
-        return ppc_grouped(self, group=group, stat=stat, prob=prob)
-
-    def plot_stat(self, stat: str = "mean"):
-        """Histogram of T(y_rep) with T(y) marked and the p-value."""
-        from ..plots import ppc_stat
-
-        return ppc_stat(self, stat=stat)
-
-    def plot_loo_pit(self):
-        """ECDF of LOO-PIT values with its simultaneous envelope (ArviZ ``plot_loo_pit``)."""
-        from ..plots import loo_pit
-
-        self._need_posterior("LOO-PIT")
-        return loo_pit(self)
-
-    def _repr_png_(self) -> bytes:
-        """In a notebook, ``fit.ppc()`` shows the check that fits the response."""
-        import io
-
-        import matplotlib.pyplot as plt
-
-        fig = self.plot()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
-        plt.close(fig)
-        return buffer.getvalue()
 
     def __repr__(self) -> str:
         S, n = self.yrep.shape
@@ -354,13 +321,18 @@ def replicate(posterior: xr.Dataset, model, rng: np.random.Generator, rows: Rows
     return prediction_draws(posterior, model, rows, kind="response", groups="include", rng=rng)
 
 
-def posterior_check(fit, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:
-    """Posterior predictive check of a fit: one replicated data set per posterior draw
-    (``ndraws`` thins the draws)."""
-    from .compare import pointwise_loglik
+def posterior_check(posterior: xr.Dataset, model, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:
+    """Posterior predictive check: one replicated data set of the training rows per
+    posterior draw (``ndraws`` thins the draws).
 
-    model = fit.model
-    posterior = thin(fit.posterior, ndraws)
+    Parameters
+    ----------
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
+    ndraws : thin the posterior to about this many draws.
+    random_seed : seed of the replications.
+    """
+    posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
     yrep = replicate(posterior, model, rng)
     loglik = pointwise_loglik(posterior, model)

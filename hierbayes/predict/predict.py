@@ -25,9 +25,8 @@ Three choices say what a prediction is:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,8 +38,9 @@ from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
 from ..params import block_names
-from ..results.stats import flatten_draws, interval_label, summarize
+from ..results.stats import flatten_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
+from .predictions import Predictions, as_dataarray
 
 KINDS = ("mean", "response", "linear")
 GROUP_MODES = ("include", "exclude", "marginal")
@@ -285,122 +285,9 @@ def prediction_draws(
     return np.asarray(family.simulate(rng, eta, link, aux, trials), dtype=float)
 
 
-# ======================================================================= the result
-
-
-@dataclass(frozen=True, eq=False)
-class Predictions:
-    """Posterior draws of predictions, with a tidy summary.
-
-    draws : xarray.DataArray with dims (chain, draw, obs) (and ``category`` for the
-        category probabilities of an ordinal ``kind="mean"``); the ``row`` coordinate on
-        ``obs`` holds the index labels of the predicted rows.
-    data : the predicted rows (newdata, or the training rows).
-    kind, groups, new_groups : the choices that made the predictions.
-    new_levels : per grouping factor, the levels that were not in the training data.
-    """
-
-    draws: xr.DataArray
-    data: pd.DataFrame
-    kind: str
-    groups: str
-    new_groups: str
-    new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def values(self) -> np.ndarray:
-        """(chain * draw, obs, ...) array of the draws."""
-        return flatten_draws(self.draws)
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Posterior mean per row (per row and category for ordinal means)."""
-        return self.draws.mean(("chain", "draw")).values
-
-    def summary(self, prob: float = 0.95) -> pd.DataFrame:
-        """One row per predicted row (and category): the data columns, then mean, sd,
-        median and the ``prob`` equal-tailed interval (``lower``, ``upper``)."""
-        if not 0 < prob < 1:
-            raise DataError(f"prob={prob!r} must be between 0 and 1")
-        stats = summarize(self.draws.drop_vars("row", errors="ignore"), prob, diagnostics=False)
-        stats = stats[["mean", "sd", "median", "lower", "upper"]].reset_index()
-        n = self.draws.sizes["obs"]
-        reps = len(stats) // n
-        data = self.data.reset_index(drop=True)
-        if reps > 1:
-            data = data.loc[np.repeat(np.arange(n), reps)].reset_index(drop=True)
-        stats = stats.drop(columns=["obs"], errors="ignore")
-        out = pd.concat([data, stats], axis=1)
-        out.index = np.repeat(self.data.index.to_numpy(), reps) if reps > 1 else self.data.index
-        out.attrs["interval"] = interval_label(prob)
-        out.attrs["kind"] = self.kind
-        out.attrs["groups"] = self.groups
-        if self.new_levels:
-            out.attrs["new_levels"] = dict(self.new_levels)
-        return out
-
-    def to_datatree(self) -> xr.DataTree:
-        """An ArviZ-style DataTree with the draws in the ``predictions`` group."""
-        name = self.draws.name or "y"
-        return xr.DataTree.from_dict({"predictions": xr.Dataset({name: self.draws})})
-
-    def head(self, n: int = 5, prob: float = 0.95) -> pd.DataFrame:
-        """Posterior mean and ``prob`` interval of the first ``n`` predicted rows (index:
-        the rows' labels; one row per category for ordinal category probabilities)."""
-        first = replace(self, draws=self.draws.isel(obs=slice(0, n)), data=self.data.iloc[:n])
-        table = first.summary(prob)
-        shown = [c for c in ("category", "mean", "lower", "upper") if c in table.columns]
-        return table[shown]
-
-    def _header(self) -> str:
-        s = self.draws.sizes
-        note = ""
-        if self.new_levels:
-            shown = "; ".join(f"{g}: {len(v)} new level(s)" for g, v in self.new_levels.items())
-            note = f", new_groups={self.new_groups!r} ({shown})"
-        return (
-            f"<hierbayes.Predictions kind={self.kind!r} groups={self.groups!r}{note}: "
-            f"{s['obs']} rows x {s['chain']} chains x {s['draw']} draws>"
-        )
-
-    def _footer(self, shown: int) -> str:
-        rows = self.draws.sizes["obs"]
-        more = f"first {shown} of {rows} rows; " if rows > shown else ""
-        return (
-            f"({more}posterior mean, {interval_label(0.95)}; "
-            ".summary() for every row, .draws for the draws)"
-        )
-
-    def __repr__(self) -> str:
-        shown = min(5, self.draws.sizes["obs"])
-        table = self.head(shown).to_string(float_format=lambda v: f"{v:.4g}")
-        return "\n".join([self._header(), table, self._footer(shown)])
-
-    def _repr_html_(self) -> str:
-        shown = min(5, self.draws.sizes["obs"])
-        table = self.head(shown).to_html(float_format=lambda v: f"{v:.4g}")
-        return f"<p>{html.escape(self._header())}</p>{table}<p>{self._footer(shown)}</p>"
-
-
-def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:
-    """(S, n[, K]) numpy draws back onto the posterior's (chain, draw) grid."""
-    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    arr = np.asarray(values).reshape(chains, draws, *np.shape(values)[1:])
-    dims = ["chain", "draw", "obs"]
-    coords: dict = {
-        "chain": posterior["chain"].values,
-        "draw": posterior["draw"].values,
-        "obs": np.arange(arr.shape[2]),
-        "row": ("obs", np.asarray(row_labels)),
-    }
-    if arr.ndim == 4:
-        dims.append("category")
-        coords["category"] = list(categories) if categories is not None else np.arange(arr.shape[3])
-    return xr.DataArray(arr, dims=dims, coords=coords, name=name)
-
-
 def predict(
-    fit,
+    posterior: xr.Dataset,
+    model,
     newdata: pd.DataFrame | None = None,
     *,
     kind: str = "mean",
@@ -410,11 +297,12 @@ def predict(
     ndraws: int | None = None,
     random_seed: int | np.random.Generator | None = None,
 ) -> Predictions:
-    """Predict from a fit for new rows (or the training rows).
+    """Predict from posterior draws for new rows (or the training rows).
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     newdata : DataFrame with the columns the model uses (the response is not needed); it
         is encoded with the training encoders (levels, contrasts, centring). None predicts
         the training rows. A model with an offset uses newdata's own offset columns (with
@@ -444,9 +332,8 @@ def predict(
         For a missing column, an unseen level of a fixed-effect factor, or (with
         ``new_groups="error"``) unseen group levels.
     """
-    model = fit.model
     rows = encode_rows(model, newdata)
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
     values = prediction_draws(
         posterior, model, rows, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc, rng=rng

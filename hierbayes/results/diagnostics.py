@@ -31,19 +31,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..params import block_names
-from .mcmc_stats import convergence
+from .draw_checks import (
+    FUNNEL_SHIFT,
+    MAX_TREE_DEPTH,
+    TermInfo,
+    convergence_by_variable,
+    extreme_value,
+    funnel_of,
+    monitored,
+    sd_shifts,
+    treedepth_hits,
+)
 
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 #: kept for callers of the old constant: the bulk-ESS threshold for 4 chains
 ESS_MIN = 4 * ESS_PER_CHAIN
 BFMI_MIN = 0.3
-#: Default maximum tree depth of PyMC's, nutpie's and numpyro's NUTS.
-MAX_TREE_DEPTH = 10
-#: Divergent draws whose mean log sd lies this many posterior sds of log sd below (or above)
-#: the mean of all draws point at a funnel in that term.
-FUNNEL_SHIFT = 0.5
 #: The steps of target_accept the advice suggests, in order (the default is 0.9). One step:
 #: 0.95 left 21 divergences (19 at 0.9) on the README's MRP model, all terms non-centred; 0.99 none.
 TARGET_ACCEPT_STEPS = (0.99,)
@@ -51,39 +55,6 @@ TARGET_ACCEPT_STEPS = (0.99,)
 
 class ConvergenceWarning(UserWarning):
     """The sampler's output shows a problem; the message says what to try."""
-
-
-@dataclass(frozen=True)
-class TermInfo:
-    """What the advice needs to know about one group term of the fitted model."""
-
-    key: str  # block key (PyMC names: sd_<key>)
-    group: str  # grouping factor, as the user names it in parameterization= and priors=
-    label: str  # the term as written: "1 + Days | Subject"
-    parameterization: str  # centered / noncentered / marginal
-    sd_prior: str  # the resolved prior, printed
-    sd_scale: float | None  # its scale parameter, for a suggested tighter prior
-
-
-def terms_of(model, parameterization: dict[str, str]) -> tuple[TermInfo, ...]:
-    """One :class:`TermInfo` per group term of ``model`` (a hierbayes.Model)."""
-    out = []
-    for term, names in zip(model.spec.groups, block_names(model.spec)):
-        entries = [e for e in model.priors.entries if e.address.kind == "sd" and e.address.group == term.group]
-        prior = entries[0].prior if entries else None
-        kw = prior.kwargs if prior is not None else {}
-        scale = kw.get("sigma", kw.get("beta"))
-        out.append(
-            TermInfo(
-                key=names.key,
-                group=term.group,
-                label=term.label,
-                parameterization=parameterization.get(names.key, "noncentered"),
-                sd_prior=str(prior) if prior is not None else "?",
-                sd_scale=float(scale) if isinstance(scale, (int, float)) else None,
-            )
-        )
-    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,90 +272,12 @@ class Diagnostics:
         return f"<div><b>Diagnostics</b>: {head}" + (f"<ul>{items}</ul>" if items else " (no problems)") + "</div>"
 
 
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:] + "." if text else ""
-
-
-def monitored(posterior: xr.Dataset) -> list[str]:
-    """Parameters whose convergence we check: everything but raw/derived internals."""
-    skip_prefixes = ("z_", "L_", "Intercept_c")
-    return [v for v in posterior.data_vars if not v.startswith(skip_prefixes) and "__" not in v]
-
-
 def _as_dataset(obj) -> xr.Dataset:
     return obj.to_dataset() if hasattr(obj, "to_dataset") else obj
 
 
-def _convergence_by_variable(post: xr.Dataset, names: list[str]):
-    """Per variable: max rank R-hat, min bulk ESS, min tail ESS (over its scalars), all
-    scalars computed in one vectorised pass (:mod:`.mcmc_stats`, ArviZ's estimators)."""
-    from arviz_base import rcParams
-
-    if not names:
-        return {}, {}, {}
-    C, D = post.sizes["chain"], post.sizes["draw"]
-    blocks = [np.asarray(post[n].transpose("chain", "draw", ...).values, dtype=float).reshape(C, D, -1)
-              for n in names]
-    stacked = np.concatenate(blocks, axis=2)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        columns = convergence(stacked, rcParams["stats.ci_prob"])
-    bounds = np.cumsum([0] + [b.shape[2] for b in blocks])
-    out: tuple[dict, dict, dict] = ({}, {}, {})
-    for (values, how), table in zip(zip(columns, ("max", "min", "min")), out):
-        for name, lo, hi in zip(names, bounds[:-1], bounds[1:]):
-            vals = values[lo:hi]
-            vals = vals[np.isfinite(vals)]
-            table[name] = float(vals.max() if how == "max" else vals.min()) if vals.size else math.nan
-    return out
-
-
-def _extreme(values: dict[str, float], how: str) -> tuple[float, str]:
-    finite = {k: v for k, v in values.items() if np.isfinite(v)}
-    if not finite:
-        return math.nan, ""
-    name = max(finite, key=finite.get) if how == "max" else min(finite, key=finite.get)
-    return finite[name], name
-
-
-def _treedepth_hits(stats: xr.Dataset) -> int:
-    for key in ("reached_max_treedepth", "maxdepth_reached"):
-        if key in stats:
-            return int(stats[key].sum())
-    if "tree_depth" in stats:  # numpyro reports the depth itself
-        return int((stats["tree_depth"] >= MAX_TREE_DEPTH).sum())
-    return 0
-
-
-def sd_shifts(post: xr.Dataset, diverging: np.ndarray | None, terms: Sequence[TermInfo]) -> dict[str, float]:
-    """Per sampled term: how far its log sd in the divergent draws lies from its mean over all
-    draws, in posterior sds of log sd (the most extreme column of the term); empty without
-    divergences."""
-    if diverging is None or not diverging.any() or diverging.all():
-        return {}
-    out = {}
-    for t in terms:
-        name = f"sd_{t.key}"
-        if t.parameterization == "marginal" or name not in post:
-            continue
-        sd = post[name].transpose("chain", "draw", ...).values.reshape(diverging.size, -1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_sd = np.log(sd)
-        spread = log_sd.std(axis=0)
-        shift = (log_sd[diverging.ravel()].mean(axis=0) - log_sd.mean(axis=0)) / np.where(spread > 0, spread, np.inf)
-        shift = shift[np.isfinite(shift)]
-        if shift.size:
-            out[t.key] = float(shift[np.argmax(np.abs(shift))])
-    return out
-
-
-def funnel_of(shifts: dict[str, float]) -> tuple[str | None, str | None]:
-    """(term key, "small" or "large"): the term of :func:`sd_shifts` furthest from its mean
-    (at least FUNNEL_SHIFT); (None, None) when no term stands out."""
-    key = max(shifts, key=lambda k: abs(shifts[k]), default=None)
-    if key is None or abs(shifts[key]) <= FUNNEL_SHIFT:
-        return None, None
-    return key, "small" if shifts[key] < 0 else "large"
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "." if text else ""
 
 
 def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: float | None = None) -> Diagnostics:
@@ -400,12 +293,12 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
         The value the fit ran with; the advice never suggests it again.
     """
     post = idata.posterior.to_dataset()
-    rhat, ess_b, ess_t = _convergence_by_variable(post, monitored(post))
+    rhat, ess_b, ess_t = convergence_by_variable(post, monitored(post))
     table = pd.DataFrame({"r_hat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t})
     table.index.name = "parameter"
-    max_rhat, worst_r = _extreme(rhat, "max")
-    min_ess, worst_e = _extreme(ess_b, "min")
-    min_ess_t, _ = _extreme(ess_t, "min")
+    max_rhat, worst_r = extreme_value(rhat, "max")
+    min_ess, worst_e = extreme_value(ess_b, "min")
+    min_ess_t, _ = extreme_value(ess_t, "min")
     stats = idata.sample_stats.to_dataset() if "sample_stats" in idata.children else xr.Dataset()
     diverging = stats["diverging"].transpose("chain", "draw").values.astype(bool) if "diverging" in stats else None
     bfmi = None
@@ -426,7 +319,7 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
         worst_r_hat=worst_r,
         worst_ess=worst_e,
         min_bfmi=bfmi,
-        max_treedepth_hits=_treedepth_hits(stats),
+        max_treedepth_hits=treedepth_hits(stats),
         chains=int(post.sizes["chain"]),
         draws_per_chain=int(post.sizes["draw"]),
         funnel_term=funnel[0],

@@ -1,5 +1,5 @@
-"""``fit.update()``: refit a model with a changed formula, data, priors or settings, as
-lme4's / brms' ``update()``.
+"""Formula edits for ``fit.update()`` (lme4's / brms' ``update()``; the refit itself is
+:mod:`hierbayes.refit`).
 
 A formula may be a whole new formula or an R ``update.formula`` edit in which ``.`` stands
 for the old side: ``". ~ . + x"`` adds ``x``, ``". ~ . - x"`` removes it, ``"log(.) ~ ."``
@@ -11,18 +11,12 @@ terms), as R's ``terms()`` does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 
-from ..errors import ArgumentError, SpecError
-from ..sampler_args import KNOWN_SAMPLERS
+from ..errors import SpecError
 from ..spec import parse_formula
 from ..spec.ir import Covariance, GroupTerm, ModelSpec
 
-#: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
-MODEL_ARGUMENTS = ("family", "link", "covariance", "missing", "parameterization", "collapse")
-#: Keyword arguments that go to :meth:`hierbayes.Model.fit`.
-FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "target_accept", "progressbar")
 #: A ``.`` standing alone (not part of a number or a name such as ``x.1``).
 DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
 OPEN, CLOSE = "([{", ")]}"
@@ -155,39 +149,3 @@ def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: 
             if g.covariance not in (Covariance.UNSTRUCTURED, Covariance.INDEPENDENT)}
     kept = {label: cov for label, cov in kept.items() if label in {g.label for g in spec.groups}}
     return spec.with_covariance(kept) if kept else spec
-
-
-def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
-    """Refit ``fit``'s model with changes (lme4's / brms' ``update()``); see
-    :meth:`hierbayes.Fit.update`."""
-    new_model = updated_model(fit, formula, data, priors, **kwargs)
-    info = fit.info
-    fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
-                  "target_accept": info.target_accept,
-                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
-    fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
-    return new_model.fit(**fit_kwargs)
-
-
-def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
-    """The :class:`hierbayes.Model` that ``update()`` fits: the old model's spec, data, prior
-    overrides (``priors`` merged in; a value None drops a key) and Model arguments, with the
-    changes given. Keyword arguments of ``Model.fit`` are accepted and ignored here."""
-    from ..model import Model
-
-    unknown = [k for k in kwargs if k not in MODEL_ARGUMENTS + FIT_ARGUMENTS]
-    if unknown:
-        raise ArgumentError(unknown[0], kwargs[unknown[0]],
-                            f"not an argument of update(); valid: {list(MODEL_ARGUMENTS + FIT_ARGUMENTS)}")
-    model = fit.model
-    spec = updated_spec(model.spec, formula, kwargs.get("family"), kwargs.get("link"))
-    merged = {**model.prior_overrides, **dict(priors or {})}
-    model_kwargs = {
-        "priors": {k: v for k, v in merged.items() if v is not None},
-        "missing": kwargs.get("missing", model.missing),
-        "parameterization": kwargs.get("parameterization", model.parameterization),
-        "collapse": kwargs.get("collapse", model.collapse),
-    }
-    if kwargs.get("covariance") is not None:
-        model_kwargs["covariance"] = kwargs["covariance"]
-    return Model(spec, model.data if data is None else data, **model_kwargs)

@@ -18,19 +18,18 @@ log-likelihood values and says when it did not.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..design.types import Design
 from ..errors import PriorError
 from ..families import get_family
 from ..params import FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
-
-if TYPE_CHECKING:
-    from .fit import Fit
+from ..spec.ir import ModelSpec
+from .loglik import pointwise_log_likelihood
 
 #: Sensitivity (CJS distance per unit of log power) above which a component decides.
 THRESHOLD = 0.05
@@ -112,25 +111,30 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
     return rows, components
 
 
-def _summed_log_likelihood(fit: Fit) -> np.ndarray:
+def _summed_log_likelihood(idata: xr.DataTree, spec: ModelSpec, design: Design) -> np.ndarray:
     """log p(y | draw) summed over rows, (chain, draw)."""
-    tree = fit.idata
+    tree = idata
     if "log_likelihood" in tree.children:
         ll = tree["log_likelihood"]["y"]
         return ll.sum([d for d in ll.dims if d not in ("chain", "draw")]).values
-    from ..predict.loglik import pointwise_log_likelihood
-
-    post = fit.posterior
-    step = max(1, 2_000_000 // max(1, fit.model.design.n_obs))
+    post = idata.posterior.to_dataset()
+    step = max(1, 2_000_000 // max(1, design.n_obs))
     parts = [
-        pointwise_log_likelihood(post.isel(draw=slice(i, i + step)), fit.spec, fit.model.design).sum("obs").values
+        pointwise_log_likelihood(post.isel(draw=slice(i, i + step)), spec, design).sum("obs").values
         for i in range(0, post.sizes["draw"], step)
     ]
     return np.concatenate(parts, axis=1)
 
 
-def prior_sensitivity(fit: Fit, threshold: float = THRESHOLD) -> pd.DataFrame:
+def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, priors: PriorTable,
+                      threshold: float = THRESHOLD) -> pd.DataFrame:
     """Power-scaling sensitivity of the fixed effects, group sds and family parameters.
+
+    Parameters
+    ----------
+    idata : the fit's draws (its ``log_likelihood`` group is used when present).
+    spec, design, priors : the fitted model's spec, design and resolved priors.
+    threshold : sensitivity from which a parameter is diagnosed.
 
     Returns
     -------
@@ -142,8 +146,8 @@ def prior_sensitivity(fit: Fit, threshold: float = THRESHOLD) -> pd.DataFrame:
     """
     from arviz_stats import psense
 
-    posterior = fit.posterior
-    rows, components = _rows(posterior, fit.spec, fit.model.priors)
+    posterior = idata.posterior.to_dataset()
+    rows, components = _rows(posterior, spec, priors)
     columns = ["prior", "likelihood", "diagnosis", "source", "key"]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -154,7 +158,7 @@ def prior_sensitivity(fit: Fit, threshold: float = THRESHOLD) -> pd.DataFrame:
     tree = xr.DataTree.from_dict({
         "posterior": xr.Dataset({"theta": theta}),
         "log_prior": xr.Dataset({c: (sample, v) for c, v in components.items()}),
-        "log_likelihood": xr.Dataset({"y": (sample, _summed_log_likelihood(fit))}),
+        "log_likelihood": xr.Dataset({"y": (sample, _summed_log_likelihood(idata, spec, design))}),
     })
     likelihood = psense(tree, var_names=["theta"], group="likelihood")["theta"].values
     prior = np.full(len(rows), np.nan)

@@ -1,4 +1,5 @@
-"""Save and load fits: one netCDF file with the draws, the spec, the priors, the sampling
+"""The file format of saved fits (plain data in, plain data out; :mod:`hierbayes.io` turns
+them into a Model and a Fit): one netCDF file with the draws, the spec, the priors, the sampling
 settings and the training data (so encoders are rebuilt exactly).
 
 The pointwise log-likelihood is not stored unless asked (``fit.save(path, log_likelihood=True)``):
@@ -15,18 +16,21 @@ a missing, corrupted, truncated or foreign file.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import FitFileError, HierbayesError
+from ..configuration import ModelConfig
+from ..errors import FitFileError
+from ..priors import Prior
+from ..spec.ir import ModelSpec
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from .integrity import append_checksum, verify_checksum, warn_unverified
 
@@ -148,11 +152,12 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
     return frame
 
 
-def _used_columns(model) -> list[str]:
-    """Columns named in the formula or the row filter (identifiers), in the data's order."""
-    text = f"{model.spec.to_formula()} {model.spec.subset or ''}"
+def used_columns(spec: ModelSpec, data: pd.DataFrame) -> list[str]:
+    """Columns of ``data`` named in the formula or the row filter (identifiers), in the
+    data's order: the columns a saved fit stores."""
+    text = f"{spec.to_formula()} {spec.subset or ''}"
     names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
-    return [c for c in model.data.columns if str(c) in names]
+    return [c for c in data.columns if str(c) in names]
 
 
 def _plain(value):
@@ -164,19 +169,39 @@ def _plain(value):
     return value
 
 
-def _meta(fit) -> dict:
-    model = fit.model
-    info = dataclasses.asdict(fit.info)
+def fit_metadata(config: ModelConfig, info: dict) -> dict:
+    """The JSON-able metadata a saved fit carries: the model configuration and ``info`` (the
+    sampling settings as a dict)."""
     return {
         "format": FORMAT,
-        "spec": spec_to_dict(model.spec),
-        "priors": {k: [p.dist, {n: _plain(v) for n, v in p.params}] for k, p in model.prior_overrides.items()},
-        "missing": model.missing,
+        "spec": spec_to_dict(config.spec),
+        "priors": {k: [p.dist, {n: _plain(v) for n, v in p.params}] for k, p in config.prior_overrides.items()},
+        "missing": config.missing,
         # the user's setting (keyed by grouping factor); the compiled choice is in info
-        "model_parameterization": model.parameterization,
-        "collapse": getattr(model, "collapse", "auto"),
+        "model_parameterization": config.parameterization,
+        "collapse": config.collapse,
         "info": {k: _plain(v) for k, v in info.items()},
     }
+
+
+def config_from_metadata(meta: dict) -> ModelConfig:
+    """The model configuration saved by :func:`fit_metadata`.
+
+    Raises
+    ------
+    HierbayesError
+        When the saved spec or priors do not make a valid configuration.
+    KeyError, TypeError, ValueError
+        For damaged metadata.
+    """
+    priors = {k: Prior(dist, **params) for k, (dist, params) in meta["priors"].items()}
+    return ModelConfig(
+        spec_from_dict(meta["spec"]),
+        priors,
+        missing=meta["missing"],
+        parameterization=meta.get("model_parameterization"),
+        collapse=meta.get("collapse", "auto"),
+    )
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -235,15 +260,9 @@ def compression_encoding(tree: xr.DataTree) -> dict[str, dict[str, dict]]:
     return encoding
 
 
-def save_fit(fit, path, *, log_likelihood: bool = False) -> None:
-    """Write ``fit`` to ``path`` atomically: a crash mid-write leaves any old file intact.
-
-    Parameters
-    ----------
-    fit : the :class:`~hierbayes.results.fit.Fit` to save.
-    path : the file to write (replaced if it exists).
-    log_likelihood : also store the pointwise log-likelihood (by default it is left out and
-        recomputed when a loaded fit needs it).
+def write_fit_file(path, tree: xr.DataTree, meta: dict, data: pd.DataFrame) -> None:
+    """Write a fit's draws ``tree``, its ``meta`` (:func:`fit_metadata`) and its training
+    ``data`` to ``path`` atomically: a crash mid-write leaves any old file intact.
 
     Raises
     ------
@@ -254,11 +273,9 @@ def save_fit(fit, path, *, log_likelihood: bool = False) -> None:
     directory = path.parent
     if not directory.is_dir():
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
-    model = fit.model
-    meta = _meta(fit)
-    tree = fit.stored_idata(log_likelihood=log_likelihood)
+    tree = tree.copy()
     tree[META_GROUP] = xr.DataTree(xr.Dataset(attrs={"meta": json.dumps(meta)}))
-    tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(model.data[_used_columns(model)]))
+    tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(data))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -295,20 +312,25 @@ def _read_tree(path: Path) -> xr.DataTree:
         tree.close()
 
 
-def load_fit(path):
-    """Read a fit written by :meth:`Fit.save`.
+@dataclass(frozen=True)
+class SavedFit:
+    """The parts of a saved fit: the draws (and any other ArviZ groups), the metadata
+    (:func:`fit_metadata`) and the training data."""
+
+    idata: xr.DataTree
+    meta: dict
+    data: pd.DataFrame
+
+
+def read_fit_file(path) -> SavedFit:
+    """Read and check a file written by :func:`write_fit_file`.
 
     Raises
     ------
     FitFileError
         For a missing, empty, corrupted or truncated file, a netCDF file not written by
-        hierbayes, a file from an incompatible hierbayes version, or saved metadata the
-        model cannot be rebuilt from.
+        hierbayes, or a file from an incompatible hierbayes version.
     """
-    from ..model import Model
-    from ..priors import Prior
-    from .fit import Fit, SamplingInfo
-
     path = Path(path).expanduser()
     if not path.exists():
         raise FitFileError(f"no such file: {str(path)!r}")
@@ -335,23 +357,9 @@ def load_fit(path):
         )
     try:
         data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
-        priors = {k: Prior(dist, **params) for k, (dist, params) in meta["priors"].items()}
-        spec = spec_from_dict(meta["spec"])
-        model = Model(
-            spec,
-            data,
-            priors=priors,
-            missing=meta["missing"],
-            parameterization=meta.get("model_parameterization"),
-            collapse=meta.get("collapse", "auto"),
-        )
-        fields = {f.name for f in dataclasses.fields(SamplingInfo)}
-        info = SamplingInfo(**{k: v for k, v in meta["info"].items() if k in fields})
-    except HierbayesError as exc:
-        raise FitFileError(f"the model saved in {str(path)!r} cannot be rebuilt: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
     idata = xr.DataTree.from_dict({
         name: child.to_dataset() for name, child in tree.children.items() if name not in (META_GROUP, DATA_GROUP)
     })
-    return Fit(idata, model, info)
+    return SavedFit(idata, meta, data)

@@ -15,8 +15,9 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..families import get_family
-from ..predict.predict import as_dataarray, aux_draws, row_design, thin
-from .stats import flatten_draws, interval_label, summarize
+from ..results.stats import flatten_draws, interval_label, summarize
+from .predict import aux_draws, predict, row_design, thin
+from .predictions import as_dataarray
 
 FITTED_KINDS = ("mean", "linear")
 RESIDUAL_KINDS = ("response", "pearson")
@@ -25,16 +26,17 @@ PEARSON_FAMILIES = ("gaussian", "bernoulli", "binomial", "poisson", "negbinomial
 SUMMARY_COLUMNS = ("mean", "sd", "median", "lower", "upper")
 
 
-def nobs(fit) -> int:
-    """Rows of the data the fit used (lme4's ``nobs``): for collapsed binomial cells the
-    original rows, not the cells."""
-    design = fit.model.design
+def nobs(model) -> int:
+    """Rows of the data the built ``model`` uses (lme4's ``nobs``): for collapsed binomial
+    cells the original rows, not the cells."""
+    design = model.design
     return int(getattr(design, "n_rows", design.n_obs))
 
 
-def ngroups(fit) -> dict[str, int]:
-    """Levels per grouping factor (lme4's ``ngrps``), in the order the terms name them."""
-    return {block.group: int(block.n_levels) for block in row_design(fit.model).groups}
+def ngroups(model) -> dict[str, int]:
+    """Levels per grouping factor of the built ``model`` (lme4's ``ngrps``), in the order
+    the terms name them."""
+    return {block.group: int(block.n_levels) for block in row_design(model).groups}
 
 
 def _check_prob(prob: float) -> None:
@@ -57,20 +59,22 @@ def _table(draws: xr.DataArray, prob: float, kind: str) -> pd.DataFrame:
     return out
 
 
-def fitted_draws(fit, kind: str = "mean", ndraws: int | None = None) -> xr.DataArray:
+def fitted_draws(posterior: xr.Dataset, model, kind: str = "mean", ndraws: int | None = None) -> xr.DataArray:
     """(chain, draw, obs) draws of the expected response (``kind="mean"``) or of the linear
     predictor (``"linear"``) for every training row, each row with its group effects."""
     if kind not in FITTED_KINDS:
         raise SpecError(f"kind={kind!r}: valid values for fitted() are {list(FITTED_KINDS)}")
-    return fit.predict(kind=kind, groups="include", ndraws=ndraws).draws
+    return predict(posterior, model, kind=kind, groups="include", ndraws=ndraws).draws
 
 
-def fitted(fit, kind: str = "mean", prob: float = 0.95, summary: bool = True, ndraws: int | None = None):
+def fitted(posterior: xr.Dataset, model, kind: str = "mean", prob: float = 0.95, summary: bool = True,
+           ndraws: int | None = None):
     """Fitted values of the training rows, as lme4's / brms' ``fitted()``.
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     kind : "mean" (expected response E[y], the trials times the probability for a binomial
         model; category probabilities for an ordinal one) or "linear" (the linear predictor).
     prob : mass of the equal-tailed interval (``lower``, ``upper``).
@@ -84,12 +88,12 @@ def fitted(fit, kind: str = "mean", prob: float = 0.95, summary: bool = True, nd
         median, lower, upper; or the draws.
     """
     _check_prob(prob)
-    draws = fitted_draws(fit, kind, ndraws)
+    draws = fitted_draws(posterior, model, kind, ndraws)
     return _table(draws, prob, kind) if summary else draws
 
 
-def _observed(fit) -> tuple[np.ndarray, np.ndarray | None]:
-    rows = row_design(fit.model)
+def _observed(model) -> tuple[np.ndarray, np.ndarray | None]:
+    rows = row_design(model)
     trials = None if rows.trials is None else np.asarray(rows.trials, dtype=float)
     return np.asarray(rows.y, dtype=float), trials
 
@@ -116,12 +120,12 @@ def residual_sd(family_name: str, mu: np.ndarray, aux: dict[str, np.ndarray], tr
     )
 
 
-def residual_draws(fit, kind: str = "response", ndraws: int | None = None) -> xr.DataArray:
+def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws: int | None = None) -> xr.DataArray:
     """(chain, draw, obs) draws of the residual of every training row: y - E[y] per draw
     (``kind="response"``) or that divided by the family's sd of y (``"pearson"``)."""
     if kind not in RESIDUAL_KINDS:
         raise SpecError(f"kind={kind!r}: valid values for residuals() are {list(RESIDUAL_KINDS)}")
-    family = get_family(fit.spec.family)
+    family = get_family(model.spec.family)
     if family.response_kind == "ordinal":
         raise SpecError(
             f"residuals are not defined for the ordinal family {family.name!r} (the response is "
@@ -129,23 +133,24 @@ def residual_draws(fit, kind: str = "response", ndraws: int | None = None) -> xr
         )
     if kind == "pearson" and family.name not in PEARSON_FAMILIES:
         residual_sd(family.name, np.zeros((1, 1)), {}, None)  # raises the SpecError
-    mean = fitted_draws(fit, "mean", ndraws)
-    y, trials = _observed(fit)
+    mean = fitted_draws(posterior, model, "mean", ndraws)
+    y, trials = _observed(model)
     mu = flatten_draws(mean)
     values = y[None, :] - mu
-    posterior = thin(fit.posterior, ndraws)
+    posterior = thin(posterior, ndraws)
     if kind == "pearson":
         values = values / residual_sd(family.name, mu, aux_draws(posterior, family), trials)
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 
-def residuals(fit, kind: str = "response", prob: float = 0.95, summary: bool = True,
+def residuals(posterior: xr.Dataset, model, kind: str = "response", prob: float = 0.95, summary: bool = True,
               ndraws: int | None = None):
     """Residuals of the training rows, as lme4's / brms' ``residuals()``.
 
     Parameters
     ----------
-    fit : hierbayes.Fit
+    posterior : the posterior draws.
+    model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma, binomial
         sqrt(n p (1 - p)), poisson sqrt(mu), negative binomial sqrt(mu + mu^2 / phi), gamma
         mu / sqrt(shape)), computed per posterior draw.
@@ -160,7 +165,7 @@ def residuals(fit, kind: str = "response", prob: float = 0.95, summary: bool = T
         For an ordinal family, or Pearson residuals of a family without a residual sd.
     """
     _check_prob(prob)
-    draws = residual_draws(fit, kind, ndraws)
+    draws = residual_draws(posterior, model, kind, ndraws)
     if not summary:
         return draws
     return _table(draws, prob, kind)

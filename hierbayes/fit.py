@@ -1,31 +1,36 @@
-"""The Fit: posterior draws plus the spec, read through lme4-style tables."""
+"""The Fit: posterior draws plus the model that made them, read through lme4-style tables.
+
+A user object (top layer): its methods call the plain-data functions of
+:mod:`hierbayes.results` and :mod:`hierbayes.predict` and bind plots to what they return.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import SpecError
-from ..families import get_family
-from ..spec.ir import ModelSpec
-from . import tables
-from .diagnostics import Diagnostics, diagnose, terms_of
-from .icc_levels import ancestors_from_codes, ancestors_from_spec
-from .report import (
-    Section,
-    Summary,
-    equation_sections,
-    fixed_section,
-    icc_section,
-    varcorr_section,
-)
-
-if TYPE_CHECKING:  # the Model is only needed for predictions and saving
-    from ..model import Model
+from . import plots
+from .configuration import BuiltModel, ModelConfig
+from .design.types import Design
+from .errors import SpecError
+from .families import get_family
+from .predict import compare, fitted, hypothesis, margins, mrp, ppc, sensitivity
+from .predict.loglik import log_likelihood_group, stored_in_idata
+from .predict.predict import predict as predict_rows
+from .priors import PriorTable
+from .refit import update as refit
+from .results import tables
+from .results.diagnostics import Diagnostics, diagnose
+from .results.draw_checks import terms_of
+from .results.fitfile import fit_metadata, used_columns, write_fit_file
+from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
+from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
+from .spec.ir import ModelSpec
 
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
 #: when read, so ``fit.save`` leaves them out unless asked.
@@ -47,6 +52,21 @@ class SamplingInfo:
     target_accept: float | None = None
 
 
+class FittedModel(Protocol):
+    """What a Fit needs of its model (:class:`hierbayes.Model` provides it)."""
+
+    config: ModelConfig
+    built: BuiltModel
+    spec: ModelSpec
+    data: pd.DataFrame
+    design: Design
+    priors: PriorTable
+
+    def with_data(self, data) -> FittedModel: ...
+
+    def with_config(self, data=None, **changes) -> FittedModel: ...
+
+
 class Fit:
     """A fitted model.
 
@@ -55,7 +75,7 @@ class Fit:
     :class:`hierbayes.Model` that made the fit; it keeps the data encoders for predictions.
     """
 
-    def __init__(self, idata: xr.DataTree, model: Model, info: SamplingInfo) -> None:
+    def __init__(self, idata: xr.DataTree, model: FittedModel, info: SamplingInfo) -> None:
         self._idata = idata
         self.model = model
         self.info = info
@@ -72,8 +92,6 @@ class Fit:
         ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it
         in any case."""
         if "log_likelihood" not in self._idata.children:
-            from ..predict.loglik import log_likelihood_group, stored_in_idata
-
             post = self._idata.posterior
             if stored_in_idata(post.sizes["chain"] * post.sizes["draw"], self.model.design.n_obs):
                 self._idata["log_likelihood"] = log_likelihood_group(self.posterior, self.spec, self.model.design)
@@ -88,9 +106,7 @@ class Fit:
         demand (:data:`RECOMPUTED_GROUPS`, the pointwise log-likelihood), which is computed
         and included only with ``log_likelihood=True``."""
         if log_likelihood:
-            from ..predict.compare import log_likelihood as pointwise
-
-            pointwise(self)  # attaches it, whatever its size
+            compare.log_likelihood(self)  # attaches it, whatever its size
             return self._idata.copy()
         keep = {f"/{name}": child.to_dataset() for name, child in self._idata.children.items()
                 if name not in RECOMPUTED_GROUPS}
@@ -114,32 +130,24 @@ class Fit:
     @property
     def nobs(self) -> int:
         """Rows of the data used (lme4's ``nobs``; the original rows of collapsed cells)."""
-        from .fitted import nobs
-
-        return nobs(self)
+        return fitted.nobs(self.model.built)
 
     @property
     def ngroups(self) -> dict[str, int]:
         """Levels per grouping factor (lme4's ``ngrps``)."""
-        from .fitted import ngroups
-
-        return ngroups(self)
+        return fitted.ngroups(self.model.built)
 
     def fitted(self, kind: str = "mean", prob: float = 0.95, summary: bool = True, ndraws: int | None = None):
         """Posterior mean, sd and interval of each training row's expected response
         (``kind="mean"``) or linear predictor (``"linear"``), as brms' ``fitted()``; draws
-        with ``summary=False``. See :func:`hierbayes.results.fitted.fitted`."""
-        from .fitted import fitted
-
-        return fitted(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+        with ``summary=False``. See :func:`hierbayes.predict.fitted.fitted`."""
+        return fitted.fitted(self.posterior, self.model.built, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
 
     def residuals(self, kind: str = "response", prob: float = 0.95, summary: bool = True,
                   ndraws: int | None = None):
         """Residuals y - E[y] (``kind="response"``) or Pearson residuals (``"pearson"``) of
-        each training row, as brms' ``residuals()``. See :func:`hierbayes.results.fitted.residuals`."""
-        from .fitted import residuals
-
-        return residuals(self, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
+        each training row, as brms' ``residuals()``. See :func:`hierbayes.predict.fitted.residuals`."""
+        return fitted.residuals(self.posterior, self.model.built, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
 
     def update(self, formula: str | None = None, data=None, priors=None, **kwargs) -> Fit:
         """Refit with a changed formula, data, priors, Model arguments or sampler settings
@@ -149,10 +157,8 @@ class Fit:
         ``"log(.) ~ ."``); ``priors`` are merged into the old overrides (a value None drops
         one); everything not given (family, link, covariance, missing, parameterization,
         collapse; draws, tune, chains, random_seed, target_accept, sampler) is kept.
-        See :mod:`hierbayes.results.update`."""
-        from .update import update
-
-        return update(self, formula, data, priors, **kwargs)
+        See :mod:`hierbayes.refit`."""
+        return refit(self, formula, data, priors, **kwargs)
 
     def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
@@ -223,12 +229,10 @@ class Fit:
     def prior_sensitivity(self, threshold: float = 0.05) -> pd.DataFrame:
         """Power-scaling prior and likelihood sensitivity of the fixed effects, group sds and
         family parameters, with a diagnosis per parameter (priorsense's; see
-        :func:`hierbayes.results.sensitivity.prior_sensitivity`)."""
-        from .sensitivity import prior_sensitivity
-
+        :func:`hierbayes.predict.sensitivity.prior_sensitivity`)."""
         cached = getattr(self, "_sensitivity", None)
         if cached is None or cached.attrs.get("threshold") != threshold:
-            cached = prior_sensitivity(self, threshold)
+            cached = sensitivity.prior_sensitivity(self.idata, self.spec, self.model.design, self.model.priors, threshold)
             self._sensitivity = cached
         return cached.copy()
 
@@ -236,19 +240,17 @@ class Fit:
         """(footer note, sections): a section naming the parameters a default prior decides,
         none when no default prior does; a note instead when the data are too large to check
         in passing (then fit.prior_sensitivity() checks them)."""
-        from .sensitivity import SUMMARY_MAX_ELEMENTS, advice, dominated_by_default
-
         post = self._idata.posterior
         size = post.sizes["chain"] * post.sizes["draw"] * self.model.design.n_obs
-        if size > SUMMARY_MAX_ELEMENTS and getattr(self, "_sensitivity", None) is None:
+        if size > sensitivity.SUMMARY_MAX_ELEMENTS and getattr(self, "_sensitivity", None) is None:
             return (f"Prior sensitivity: not checked here ({size:.2g} log-likelihood values); "
                     "fit.prior_sensitivity() checks it",), []
-        flagged = dominated_by_default(self.prior_sensitivity())
+        flagged = sensitivity.dominated_by_default(self.prior_sensitivity())
         if not len(flagged):
             return (), []
         table = flagged.reset_index()[["parameter", "prior", "likelihood", "diagnosis", "key"]]
         table[["prior", "likelihood"]] = table[["prior", "likelihood"]].round(3)
-        return (), [Section("Prior sensitivity (power-scaling)", table, advice(flagged))]
+        return (), [Section("Prior sensitivity (power-scaling)", table, sensitivity.advice(flagged))]
 
     def _parameterization_line(self) -> tuple[str, ...]:
         """How each group term was sampled: centered, noncentered, marginal (integrated out
@@ -279,9 +281,10 @@ class Fit:
 
         The pointwise log-likelihood is left out (a loaded fit recomputes it exactly when
         ``loo()`` or ``idata`` asks); ``log_likelihood=True`` stores it too."""
-        from .io import save_fit
-
-        save_fit(self, path, log_likelihood=log_likelihood)
+        model = self.model
+        meta = fit_metadata(model.config, dataclasses.asdict(self.info))
+        data = model.data[used_columns(model.spec, model.data)]
+        write_fit_file(path, self.stored_idata(log_likelihood=log_likelihood), meta, data)
 
     def poststratify(self, table, by=None, *, new_groups: str = "sample", random_seed=None):
         """MRP: poststratified estimates for subgroups of a population table.
@@ -291,9 +294,7 @@ class Fit:
         (``.draws``, ``.summary(prob)``, ``.notes``); see
         :func:`hierbayes.predict.mrp.poststratify`.
         """
-        from ..predict.mrp import poststratify
-
-        return poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
+        return mrp.poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
 
     def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str = "sample",
                 n_mc: int = 128, ndraws: int | None = None, random_seed=None):
@@ -301,74 +302,52 @@ class Fit:
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
         ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
         ``new_groups`` ("sample", "zero", "error")."""
-        from ..predict.predict import predict
-
-        return predict(self, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
+        return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
                        ndraws=ndraws, random_seed=random_seed)
 
     def ppc(self, ndraws: int | None = None, random_seed=None):
         """Posterior predictive check: a :class:`~hierbayes.predict.ppc.PredictiveCheck` with
         ``.plot()`` (the check that fits the family), ``.pvalues()``, ``.grouped()``,
         ``.plot_grouped()``, ``.loo_pit()`` and ``.plot_loo_pit()``."""
-        from ..predict.ppc import posterior_check
-
-        return posterior_check(self, ndraws=ndraws, random_seed=random_seed)
+        return plots.with_plots(ppc.posterior_check(self.posterior, self.model.built, ndraws=ndraws, random_seed=random_seed))
 
     def loo(self, pointwise: bool = True):
         """PSIS-LOO cross-validation (ArviZ ``loo``) from the pointwise log-likelihood."""
-        from ..predict.compare import loo
-
-        return loo(self, pointwise=pointwise)
+        return compare.loo(self, pointwise=pointwise)
 
     def logo(self, group: str | None = None, *, method: str = "integrated", **kwargs):
         """Leave-one-group-out cross-validation; see :func:`hierbayes.predict.compare.logo`."""
-        from ..predict.compare import logo
-
-        return logo(self, group, method=method, **kwargs)
+        return compare.logo(self, group, method=method, **kwargs)
 
     def margins(self, at=None, by=None, dydx=None, **kwargs):
         """Average predictions / marginal effects (Stata ``margins``); see
         :func:`hierbayes.predict.margins.margins`."""
-        from ..predict.margins import margins
-
-        return margins(self, at=at, by=by, dydx=dydx, **kwargs)
+        return plots.with_plots(margins.margins(self.posterior, self.model.built, at=at, by=by, dydx=dydx, **kwargs))
 
     def hypothesis(self, statements, prob: float = 0.95):
         """Posterior probability of statements such as ``"lrt > 0.5"`` or
-        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.margins.hypothesis`."""
-        from ..predict.margins import hypothesis
-
-        return hypothesis(self, statements, prob=prob)
+        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.hypothesis.hypothesis`."""
+        return hypothesis.hypothesis(self.posterior, self.spec, statements, prob=prob)
 
     def r2(self, prob: float = 0.95, ndraws: int | None = None):
         """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""
-        from ..predict.margins import r2
-
-        return r2(self, prob=prob, ndraws=ndraws)
+        return margins.r2(self.posterior, self.model.built, prob=prob, ndraws=ndraws)
 
     def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95):
         """Caterpillar plot of the group effects of one grouping factor."""
-        from ..plots import caterpillar
-
-        return caterpillar(self, group=group, term=term, prob=prob)
+        return plots.caterpillar(self, group=group, term=term, prob=prob)
 
     def plot_forest(self, terms=None, prob: float = 0.95, intercept: bool | None = None):
         """Forest plot of the fixed effects."""
-        from ..plots import forest
-
-        return forest(self, terms=terms, prob=prob, intercept=intercept)
+        return plots.forest(self, terms=terms, prob=prob, intercept=intercept)
 
     def plot_variance_components(self, prob: float = 0.95):
         """Forest plot of the group-level sds, correlations and residual sd."""
-        from ..plots import variance_components
-
-        return variance_components(self, prob=prob)
+        return plots.variance_components(self, prob=prob)
 
     def plot_prediction_lines(self, x: str, group: str | None = None, **kwargs):
         """One prediction line per group over covariate ``x``, with the population line."""
-        from ..plots import prediction_lines
-
-        return prediction_lines(self, x, group=group, **kwargs)
+        return plots.prediction_lines(self, x, group=group, **kwargs)
 
     def __repr__(self) -> str:
         return f"<hierbayes.Fit {self.spec.to_formula()!r}: {self.info.chains} x {self.info.draws} draws>"

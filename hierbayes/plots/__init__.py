@@ -1,0 +1,35 @@
+"""Plots users look at before any table (matplotlib; ArviZ where it has the plot).
+
+Plots sit on the top layer: they read fits and the results of :mod:`hierbayes.predict`,
+which never import them (``fit.ppc().plot()`` works because the Fit binds the plot methods,
+see :mod:`hierbayes.plots.bound`).
+"""
+
+from __future__ import annotations
+
+from .bound import PlottedMargins, PlottedPredictiveCheck, with_plots
+from .checks import PPC_KINDS, default_ppc_kind, loo_pit, ppc, ppc_grouped, ppc_stat
+from .effects import caterpillar, forest, variance_components
+from .mrp import compare, mrp_composition, mrp_estimates, mrp_raw_vs_model
+from .predictions import marginsplot, prediction_lines
+
+__all__ = [
+    "PPC_KINDS",
+    "PlottedMargins",
+    "PlottedPredictiveCheck",
+    "caterpillar",
+    "compare",
+    "default_ppc_kind",
+    "forest",
+    "loo_pit",
+    "marginsplot",
+    "mrp_composition",
+    "mrp_estimates",
+    "mrp_raw_vs_model",
+    "ppc",
+    "ppc_grouped",
+    "ppc_stat",
+    "prediction_lines",
+    "variance_components",
+    "with_plots",
+]

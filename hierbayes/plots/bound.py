@@ -1,0 +1,65 @@
+"""Result objects with their plots bound.
+
+:mod:`hierbayes.predict` returns plain results (:class:`~hierbayes.predict.ppc.PredictiveCheck`,
+:class:`~hierbayes.predict.margins.Margins`) that know nothing of matplotlib; the user objects
+(``fit.ppc()``, ``fit.margins()``, ``model.prior_predictive()``) hand them back as these
+subclasses, whose ``plot*`` methods draw with :mod:`hierbayes.plots`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import matplotlib.pyplot as plt
+
+from ..predict.margins import Margins
+from ..predict.ppc import PredictiveCheck
+from .checks import loo_pit, ppc, ppc_grouped, ppc_stat
+from .predictions import marginsplot
+
+
+class PlottedPredictiveCheck(PredictiveCheck):
+    """A :class:`~hierbayes.predict.ppc.PredictiveCheck` with plot methods."""
+
+    def plot(self, kind: str | None = None, num_samples: int = 50):
+        """The check that fits the response; see :func:`hierbayes.plots.ppc`."""
+        return ppc(self, kind=kind, num_samples=num_samples)
+
+    def plot_grouped(self, group: str | None = None, stat: str = "mean", prob: float = 0.95):
+        """Observed group statistics against their replications; misfits in red."""
+        return ppc_grouped(self, group=group, stat=stat, prob=prob)
+
+    def plot_stat(self, stat: str = "mean"):
+        """Histogram of T(y_rep) with T(y) marked and the p-value."""
+        return ppc_stat(self, stat=stat)
+
+    def plot_loo_pit(self):
+        """ECDF of LOO-PIT values with its simultaneous envelope (ArviZ ``plot_loo_pit``)."""
+        self.require_posterior("LOO-PIT")
+        return loo_pit(self)
+
+    def _repr_png_(self) -> bytes:
+        """In a notebook, ``fit.ppc()`` shows the check that fits the response."""
+        fig = self.plot()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
+        plt.close(fig)
+        return buffer.getvalue()
+
+
+class PlottedMargins(Margins):
+    """:class:`~hierbayes.predict.margins.Margins` with Stata's ``marginsplot``."""
+
+    def plot(self, x: str | None = None, prob: float = 0.95, ax=None):
+        """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
+        return marginsplot(self, x=x, prob=prob, ax=ax)
+
+
+def with_plots(result):
+    """``result`` as its plotted subclass (a PredictiveCheck or Margins; anything else, such
+    as a hypothesis table, is returned unchanged)."""
+    for plain, plotted in ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins)):
+        if type(result) is plain:
+            return plotted(**{f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.init})
+    return result

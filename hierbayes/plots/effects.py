@@ -1,0 +1,132 @@
+"""Plots of the fitted parameters: group effects (caterpillar), fixed effects and variance
+components (forest plots)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..errors import SpecError
+from ..results.tables import fixed_draws, varcorr_draws
+from .common import figure_of, unknown_name
+
+
+def caterpillar(fit, group: str | None = None, term: str = "Intercept", prob: float = 0.95, ax=None, sort: bool = True):
+    """Caterpillar plot of one group effect: posterior mean and interval per level, sorted.
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    group : grouping factor (default: the first one).
+    term : which column of the group effect (``Intercept``, a slope name).
+    prob : interval probability.
+    ax : matplotlib axes to draw on (a new figure when None).
+    sort : order levels by their posterior mean.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tables = fit.ranef(prob)
+    if group is None:
+        group = next(iter(tables))
+    if group not in tables:
+        raise SpecError(f"no grouping factor {group!r}; valid: {list(tables)}")
+    table = tables[group]
+    terms = list(dict.fromkeys(table.columns.get_level_values(0)))
+    if term not in terms:
+        raise SpecError(f"grouping factor {group!r} has no effect {term!r}; valid: {terms}")
+    t = table[term]
+    if sort:
+        t = t.sort_values("mean")
+    n = len(t)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, max(3.0, 0.12 * n + 1.2)))
+    else:
+        fig = ax.figure
+    y = np.arange(n)
+    ax.hlines(y, t["lower"], t["upper"], color="0.45", lw=1)
+    ax.plot(t["mean"], y, "o", ms=3, color="C0")
+    ax.axvline(0, color="C3", lw=0.8, ls="--")
+    if n <= 40:
+        ax.set_yticks(y, [str(v) for v in t.index])
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{n} levels of {group} (sorted)")
+    ax.set_xlabel(f"{term} effect of {group} ({round(prob * 100)}% interval)")
+    ax.set_title(f"Group effects: {group}")
+    fig.tight_layout()
+    return fig
+
+
+
+# ================================================================ fixed effects, variances
+
+
+def forest(fit, terms=None, prob: float = 0.95, intercept: bool | None = None):
+    """Forest plot of the fixed effects (ArviZ ``plot_forest``): posterior median, 50% and
+    ``prob`` intervals per term.
+
+    Parameters
+    ----------
+    fit : hierbayes.Fit
+    terms : which fixed terms (default: all but the intercept when there are others,
+        since it usually lives on another scale).
+    prob : outer interval probability.
+    intercept : force the intercept in (True) or out (False).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import arviz as az
+    import xarray as xr
+
+    fx = fixed_draws(fit.posterior)
+    names = [str(t) for t in fx.coords["term"].values]
+    if terms is None:
+        keep_intercept = intercept if intercept is not None else len(names) == 1
+        terms = [t for t in names if t != "Intercept" or keep_intercept]
+    for t in terms:
+        if t not in names:
+            unknown_name("fixed-effect term", t, names)
+    ds = xr.Dataset({t: fx.sel(term=t, drop=True) for t in terms})
+    pc = az.plot_forest(
+        xr.DataTree.from_dict({"posterior": ds}), combined=True, backend="matplotlib",
+        ci_probs=(0.5, prob), figure_kwargs={"figsize": (6.5, 0.45 * len(terms) + 1.3)},
+    )
+    fig = figure_of(pc)
+    fig.suptitle(f"Fixed effects (median, 50% and {round(prob * 100)}% intervals)", fontsize=10)
+    fig.axes[-1].axvline(0, color="C3", lw=0.8, ls="--")
+    return fig
+
+
+def variance_components(fit, prob: float = 0.95):
+    """Forest plot of the group-level sds and correlations and the residual sd (ArviZ
+    ``plot_forest``), one row per component as in ``fit.varcorr()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import arviz as az
+    import xarray as xr
+
+    draws, labels = varcorr_draws(fit.posterior, fit.spec)
+    if not labels:
+        raise SpecError("the model has no variance components to plot")
+    ds = xr.Dataset({
+        f"{term[:-1]}|{group})" if group != "Residual" else "sigma": draws.isel(row=i, drop=True)
+        for i, (group, term) in enumerate(labels)
+    })
+    pc = az.plot_forest(
+        xr.DataTree.from_dict({"posterior": ds}), combined=True, backend="matplotlib",
+        ci_probs=(0.5, prob),
+        figure_kwargs={"figsize": (7.5, 0.45 * len(labels) + 1.3), "width_ratios": [1.3, 2]},
+    )
+    fig = figure_of(pc)
+    fig.suptitle(f"Variance components (median, 50% and {round(prob * 100)}% intervals)", fontsize=10)
+    return fig
+
+
+# ===================================================================== predictions

@@ -1,0 +1,58 @@
+"""``fit.update()``: refit a model with a changed formula, data, priors or settings, as
+lme4's / brms' ``update()``. Formula edits are :mod:`hierbayes.results.update`; the new
+model is the old one's configuration with the changes (``Model.with_config``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .errors import ArgumentError
+from .results.update import updated_spec
+from .sampler_args import KNOWN_SAMPLERS
+
+#: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
+MODEL_ARGUMENTS = ("family", "link", "covariance", "missing", "parameterization", "collapse")
+#: Keyword arguments that go to :meth:`hierbayes.Model.fit`.
+FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "target_accept", "progressbar")
+
+
+def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
+    """Refit ``fit``'s model with changes (lme4's / brms' ``update()``); see
+    :meth:`hierbayes.Fit.update`."""
+    new_model = updated_model(fit, formula, data, priors, **kwargs)
+    info = fit.info
+    fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
+                  "target_accept": info.target_accept,
+                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
+    fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
+    return new_model.fit(**fit_kwargs)
+
+
+def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
+    """The :class:`hierbayes.Model` that ``update()`` fits: the old model's configuration
+    (spec, prior overrides with ``priors`` merged in, a value None dropping a key, missing,
+    parameterization, collapse) with the changes given, on ``data`` (default: the old data).
+    Keyword arguments of ``Model.fit`` are accepted and ignored here.
+
+    Raises
+    ------
+    ArgumentError
+        For a keyword that is neither a Model nor a ``Model.fit`` argument.
+    """
+    unknown = [k for k in kwargs if k not in MODEL_ARGUMENTS + FIT_ARGUMENTS]
+    if unknown:
+        raise ArgumentError(unknown[0], kwargs[unknown[0]],
+                            f"not an argument of update(); valid: {list(MODEL_ARGUMENTS + FIT_ARGUMENTS)}")
+    model = fit.model
+    spec = updated_spec(model.spec, formula, kwargs.get("family"), kwargs.get("link"))
+    if kwargs.get("covariance") is not None:
+        spec = spec.with_covariance(dict(kwargs["covariance"]))
+    merged = {**model.prior_overrides, **dict(priors or {})}
+    changes = {
+        "spec": spec,
+        "prior_overrides": {k: v for k, v in merged.items() if v is not None},
+        "missing": kwargs.get("missing", model.missing),
+        "parameterization": kwargs.get("parameterization", model.parameterization),
+        "collapse": kwargs.get("collapse", model.collapse),
+    }
+    return model.with_config(data=data, **changes)
