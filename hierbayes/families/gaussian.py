@@ -32,6 +32,16 @@ def _log_likelihood(y, eta, link, aux, trials):
     return z
 
 
+def sigma_prior(scale_of_data):
+    """An ``aux_priors`` entry for ``sigma``: HalfStudentT(3, s) with ``s = scale_of_data(y)``,
+    on the data scale whatever the link."""
+
+    def prior(y, trials, link):
+        return "HalfStudentT", {"nu": 3.0, "sigma": float(scale_of_data(y))}
+
+    return prior
+
+
 def _response_sd(mu, aux, trials):
     return np.broadcast_to(aux["sigma"], mu.shape)
 
@@ -49,6 +59,7 @@ GAUSSIAN = register(
         intercept_location=lambda y, trials, link: centre_on_link(np.mean(y), link),
         link_scale=lambda y, trials, link: data_sd(y) if link == "identity" else 1.0,
         level1_variance=sigma_squared_level1("data scale (gaussian residual variance sigma^2)"),
+        aux_priors={"sigma": sigma_prior(data_sd)},
         normal_residuals=True,
         location_scale=True,
         response_sd=_response_sd,

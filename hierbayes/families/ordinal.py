@@ -7,14 +7,20 @@ category probabilities (brms' ``posterior_epred``) rather than a single number.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from .checks import check_real, describe_rows, describe_values, reject_trials
 from .core import Family, register
 from .links import INVERSE_LINKS, LINKS, latent_variance, log1mexp, log_cdf
 from .prior_hooks import probability_scale
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is not imported here: the spec front end (which resolves families) runs without it.
 
 
 def _check_codes(y, column, trials, row_labels) -> None:
@@ -51,7 +57,8 @@ def encode_ordinal(
         For unordered categoricals, text, non-integer or negative codes, or fewer than two
         categories, naming the column and the offending rows.
     """
-    if isinstance(series.dtype, pd.CategoricalDtype):
+    kind = getattr(series.dtype, "kind", "O")
+    if getattr(series.dtype, "name", None) == "category":
         if not ordered:
             raise DataError(
                 f"response {column!r} is an unordered categorical, so its category order is "
@@ -61,7 +68,7 @@ def encode_ordinal(
             )
         codes = series.cat.codes.to_numpy()
         labels = tuple(str(c) for c in series.cat.categories)
-    elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+    elif kind in "biuf":  # bool and numeric dtypes, pandas' nullable ones included
         y = series.to_numpy(dtype=float)
         bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
         if bad.any():

@@ -8,7 +8,7 @@ from scipy import stats
 
 from .checks import check_real_only
 from .core import Family, register, sigma_squared_level1
-from .gaussian import location_mean
+from .gaussian import location_mean, sigma_prior
 from .links import INVERSE_LINKS, per_draw
 from .prior_hooks import centre_on_link, robust_scale
 
@@ -40,7 +40,7 @@ STUDENT = register(
             "data scale (level-1 variance sigma^2, the squared t scale; the t variance "
             "sigma^2 nu/(nu-2) is larger)"
         ),
-        aux_priors={"nu": ("Gamma", {"alpha": 2.0, "beta": 0.1})},
+        aux_priors={"sigma": sigma_prior(robust_scale), "nu": ("Gamma", {"alpha": 2.0, "beta": 0.1})},
         location_scale=True,
     )
 )
