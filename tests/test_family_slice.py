@@ -17,7 +17,14 @@ import hierbayes as hb
 from hierbayes.backends.pymc import likelihoods
 from hierbayes.backends.pymc.blocks import register as register_parameter
 from hierbayes.errors import SpecError
-from hierbayes.families import FAMILIES, Family, check_positive, get_family, per_draw, register
+from hierbayes.families import (
+    FAMILIES,
+    Family,
+    check_positive,
+    get_family,
+    per_draw,
+    register,
+)
 from hierbayes.params import OBS_DIM
 
 TOY = "toy_lognormal"

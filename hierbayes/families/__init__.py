@@ -21,7 +21,13 @@ backend checks that every registered family has one.
 """
 
 from . import binomial, counts, gamma, gaussian, ordinal, student  # noqa: F401  (registers)
-from .checks import check_counts, check_positive, check_real, check_real_only, reject_trials
+from .checks import (
+    check_counts,
+    check_positive,
+    check_real,
+    check_real_only,
+    reject_trials,
+)
 from .core import (
     ALIASES,
     FAMILIES,

@@ -19,9 +19,15 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import binomln, normal_lcdf
 
 from ...design.types import Design
-from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...errors import SpecError
-from ...families import FAMILIES, Family, canonical_name, get_family, threshold_locations
+from ...families import (
+    FAMILIES,
+    Family,
+    canonical_name,
+    get_family,
+    threshold_locations,
+)
+from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
 from .blocks import register, stacked_prior
