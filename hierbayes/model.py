@@ -241,4 +241,4 @@ class Model:
         return with_plots(prior_check(self, prior, random_seed=random_seed))
 
     def __repr__(self) -> str:
-        return f"<hierbayes.Model {self.formula!r} family={self.spec.family!r} n={self.design.n_obs}>"
+        return f"<hierbayes.Model {self.formula!r} family={self.spec.family.name!r} n={self.design.n_obs}>"

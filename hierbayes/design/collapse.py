@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import SpecError
-from ..families import FAMILIES
+from ..families import FAMILIES, get_family
 from ..spec.ir import Response
 from .types import Design, GroupBlock
 
@@ -45,7 +45,6 @@ __all__ = ["CellGroupBlock", "CollapsedDesign", "collapse_design", "collapse_for
 COLLAPSE_OPTIONS = ("auto", True, False)
 #: ``collapse="auto"`` collapses when the cells are at most this share of the rows.
 AUTO_MAX_SHARE = 0.5
-COLLAPSIBLE = ("bernoulli", "binomial")
 #: Name shown for the trials of a collapsed model (``y | trials(.rows)``).
 TRIALS_LABEL = ".rows"
 
@@ -149,11 +148,11 @@ def collapse_design(design: Design) -> CollapsedDesign:
         For a family other than bernoulli/binomial, or when the binomial family is not
         available.
     """
-    family = design.spec.family
-    if family not in COLLAPSIBLE:
+    family = get_family(design.spec.family)
+    if not family.is_binomial:
         raise SpecError(
             f"only bernoulli and binomial rows can be collapsed into cells; this model's family "
-            f"is {family!r} (use collapse=False)"
+            f"is {family.name!r} (use collapse=False)"
         )
     if "binomial" not in FAMILIES:
         raise SpecError("collapsing needs the binomial family, which is not registered")
@@ -229,7 +228,7 @@ def collapse_for_fit(design: Design, collapse: bool | str = "auto") -> Design:
     if collapse is False:
         return design
     if collapse == "auto":
-        if design.spec.family not in COLLAPSIBLE or "binomial" not in FAMILIES:
+        if not get_family(design.spec.family).is_binomial or "binomial" not in FAMILIES:
             return design
         if count_cells(design) > AUTO_MAX_SHARE * design.n_obs:
             return design

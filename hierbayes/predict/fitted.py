@@ -14,15 +14,13 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, SpecError
-from ..families import get_family
+from ..families import FAMILIES, Family, get_family
 from ..results.stats import flatten_draws, interval_label, summarize
 from .predict import aux_draws, predict, row_design, thin
 from .predictions import as_dataarray
 
 FITTED_KINDS = ("mean", "linear")
 RESIDUAL_KINDS = ("response", "pearson")
-#: Families whose residual sd is known: Pearson residuals are defined for them.
-PEARSON_FAMILIES = ("gaussian", "bernoulli", "binomial", "poisson", "negbinomial", "gamma")
 SUMMARY_COLUMNS = ("mean", "sd", "median", "lower", "upper")
 
 
@@ -98,26 +96,18 @@ def _observed(model) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(rows.y, dtype=float), trials
 
 
-def residual_sd(family_name: str, mu: np.ndarray, aux: dict[str, np.ndarray], trials) -> np.ndarray:
-    """The family's sd of y given its mean ``mu`` (S, n), per draw: what a Pearson residual
-    divides by."""
-    if family_name == "gaussian":
-        return np.broadcast_to(aux["sigma"], mu.shape)
-    if family_name in ("bernoulli", "binomial"):
-        n = np.ones(mu.shape[-1]) if trials is None else trials
-        p = mu / n
-        return np.sqrt(n * p * (1.0 - p))
-    if family_name == "poisson":
-        return np.sqrt(mu)
-    if family_name == "negbinomial":
-        return np.sqrt(mu + mu**2 / aux["phi"])
-    if family_name == "gamma":
-        return mu / np.sqrt(aux["shape"])
-    raise SpecError(
-        f"Pearson residuals need the {family_name} family's residual sd, which hierbayes does "
-        f"not define; families with one: {list(PEARSON_FAMILIES)} (kind='response' works for all "
-        "but ordinal families)"
-    )
+def residual_sd(family: Family | str, mu: np.ndarray, aux: dict[str, np.ndarray], trials) -> np.ndarray:
+    """The family's sd of y given its mean ``mu`` (S, n), per draw (``Family.response_sd``):
+    what a Pearson residual divides by; SpecError for a family that defines none."""
+    family = get_family(family)
+    if family.response_sd is None:
+        with_sd = [name for name, f in FAMILIES.items() if f.response_sd is not None]
+        raise SpecError(
+            f"Pearson residuals need the {family.name} family's residual sd, which hierbayes does "
+            f"not define; families with one: {with_sd} (kind='response' works for all "
+            "but ordinal families)"
+        )
+    return family.response_sd(mu, aux, trials)
 
 
 def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws: int | None = None) -> xr.DataArray:
@@ -131,15 +121,15 @@ def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws:
             f"residuals are not defined for the ordinal family {family.name!r} (the response is "
             "a category); use fit.fitted() for the category probabilities or fit.ppc()"
         )
-    if kind == "pearson" and family.name not in PEARSON_FAMILIES:
-        residual_sd(family.name, np.zeros((1, 1)), {}, None)  # raises the SpecError
+    if kind == "pearson" and family.response_sd is None:
+        residual_sd(family, np.zeros((1, 1)), {}, None)  # raises the SpecError
     mean = fitted_draws(posterior, model, "mean", ndraws)
     y, trials = _observed(model)
     mu = flatten_draws(mean)
     values = y[None, :] - mu
     posterior = thin(posterior, ndraws)
     if kind == "pearson":
-        values = values / residual_sd(family.name, mu, aux_draws(posterior, family), trials)
+        values = values / residual_sd(family, mu, aux_draws(posterior, family), trials)
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 

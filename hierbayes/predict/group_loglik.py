@@ -120,7 +120,7 @@ def integrated_group_loglik(
     codes = np.asarray(codes)
     y = np.asarray(y, float)
     if analytic is None:
-        analytic = family.name == "gaussian" and link == "identity"
+        analytic = family.linear_gaussian(link)
     if analytic:
         return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
     mean, pchol = proposal

@@ -48,7 +48,7 @@ def _cell_mean(model, eta: np.ndarray, posterior: xr.Dataset) -> np.ndarray:
     per_trial = spec.response.trials is not None or spec.response.failures is not None
     if family.mean is None:
         return INVERSE_LINKS[link](eta)
-    trials = np.ones(eta.shape[-1]) if per_trial or family.name == "binomial" else None
+    trials = np.ones(eta.shape[-1]) if per_trial or family.takes_trials else None
     return np.asarray(family.mean(eta, link, _aux_draws(posterior, family), trials), dtype=float)
 
 

@@ -214,7 +214,7 @@ def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
 
 
 def _trials_for(family: Family, rows: Rows, kind: str, model) -> np.ndarray | None:
-    if family.name != "binomial" or rows.trials is not None or kind != "response":
+    if not family.takes_trials or rows.trials is not None or kind != "response":
         return rows.trials
     response = model.spec.response
     column = getattr(response, "trials", None) or getattr(response, "failures", None) or "the trials"
@@ -270,7 +270,7 @@ def prediction_draws(
         return eta
     aux = aux_draws(posterior, family)
     if groups == "marginal" and kind == "mean":
-        if link == "identity" and family.mean is not None and family.name in ("gaussian", "student"):
+        if link == "identity" and family.mean is not None and family.location_scale:
             return expected_response(family, eta, link, aux, trials)  # linear in u: exact
         return integrate_group_effects(
             posterior, spec, rows.groups, eta,

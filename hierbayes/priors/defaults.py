@@ -162,15 +162,12 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
     for name in family.aux:
         if name == "Intercept":
             continue  # ordinal thresholds, handled with the fixed effects
-        if name == "sigma":
-            # sigma is on the data scale whatever the link (gaussian/student with log link)
+        default = (family.aux_priors or {})[name]
+        if callable(default):  # scaled to the data (the response the parameters explain)
             link = family.resolve_link(design.spec.link)
-            data_scale = family.link_scale(_modelled_response(design, link), design.trials, "identity")
-            prior = Prior("HalfStudentT", nu=3.0, sigma=float(data_scale))
-        else:
-            dist, params = (family.aux_priors or {})[name]
-            prior = Prior(dist, **params)
-        out.append((ParamAddress(name), prior))
+            default = default(_modelled_response(design, link), design.trials, link)
+        dist, params = default
+        out.append((ParamAddress(name), Prior(dist, **params)))
     return out
 
 

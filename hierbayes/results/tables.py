@@ -103,7 +103,7 @@ def varcorr_draws(posterior: xr.Dataset, spec: ModelSpec) -> tuple[xr.DataArray,
                     arrays.append(cor.isel({names.column_dim: i, names.column_dim_bis: j}, drop=True))
                     labels.append((term.group, f"cor({columns[i]},{columns[j]})"))
     family = get_family(spec.family)
-    if "sigma" in posterior and family.name == "gaussian":
+    if "sigma" in posterior and family.normal_residuals:
         arrays.append(posterior["sigma"])
         labels.append(("Residual", "sd(Residual)"))
     else:

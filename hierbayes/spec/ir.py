@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ..families import Family, get_family
+
 
 class Covariance(StrEnum):
     """Covariance structure of the effects of one group term.
@@ -120,6 +122,9 @@ class ModelSpec:
     ``source`` keeps the text the spec came from (formula or level equations), for messages.
     ``levels`` is set by the level-equation front end so reports can group coefficients
     under the equation they belong to; the formula front end leaves it ``None``.
+    ``family`` is the resolved :class:`~hierbayes.families.Family`; a family name or alias
+    given here (``"t"``) is looked up on construction (SpecError when unknown). It compares
+    equal to its name and is saved by name (:mod:`.serialize`).
     ``subset`` is a row filter, the text of a Stata expression (``"nstu > 4"``; Stata's
     ``if`` and ``in`` qualifiers, ``in 1/100`` as ``inrange(_n, 1, 100)``): the design uses
     only the rows where it is true (:mod:`hierbayes.design.subset`, Stata's rules for
@@ -129,11 +134,14 @@ class ModelSpec:
     response: Response
     fixed: FixedPart
     groups: tuple[GroupTerm, ...] = ()
-    family: str = "gaussian"
+    family: Family = "gaussian"  # type: ignore[assignment]  # a name, resolved below
     link: str | None = None
     source: str = ""
     levels: object | None = field(default=None, compare=False)
     subset: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", get_family(self.family))
 
     def to_formula(self) -> str:
         """The combined lme4 formula of the model."""

@@ -30,7 +30,7 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
             }
             for g in spec.groups
         ],
-        "family": spec.family,
+        "family": spec.family.name,
         "link": spec.link,
         "source": spec.source,
         "levels": spec.levels is not None,

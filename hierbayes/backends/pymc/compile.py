@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -199,7 +200,7 @@ def compile_model(
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
-    gaussian_identity = design.spec.family == "gaussian" and link == "identity"
+    gaussian_identity = family.linear_gaussian(link)
     if "marginal" in plan:
         form = "marginal"
     elif gaussian_identity and likelihood_form != "rows" and (
@@ -258,9 +259,11 @@ def _source_digest() -> str:
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
-        for mod in ("hierbayes.families", "hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets"):
+        for mod in ("hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets"):
             with open(importlib.import_module(mod).__file__, "rb") as fh:
                 h.update(fh.read())
+        for path in sorted(Path(importlib.import_module("hierbayes.families").__file__).parent.glob("*.py")):
+            h.update(path.read_bytes())
         _SOURCE_DIGEST = h.hexdigest()
     return _SOURCE_DIGEST
 
@@ -281,7 +284,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
         else:
             h.update(repr(obj).encode())
 
-    add((design.spec.to_formula(), design.spec.family, link, form, tuple(plan), design.fixed_names))
+    add((design.spec.to_formula(), design.spec.family.name, link, form, tuple(plan), design.fixed_names))
     add(np.asarray(design.y) if design.offset is None else np.column_stack([design.y, design.offset]))
     add(np.asarray(design.X))
     if design.trials is not None:

@@ -1,8 +1,12 @@
 """Likelihoods per family: map the linear predictor to an observed PyMC variable ``y``.
 
-Each builder registers the family's own parameters (``sigma``, ``nu``, ``phi``, ``shape``,
-ordinal thresholds ``Intercept``) under the names ``Family.aux`` gives, so results and the
-numpy log-likelihood read them back by name.
+Each builder is registered against its family's name with :func:`likelihood_of`, once;
+on loading, :func:`check_likelihoods` makes sure every registered family
+(:data:`hierbayes.families.FAMILIES`) has one. A builder has the signature
+``(eta, design, priors, link) -> observed variable`` and registers the family's own
+parameters (``sigma``, ``nu``, ``phi``, ``shape``, ordinal thresholds ``Intercept``) under
+the names ``Family.aux`` gives, so results and the numpy log-likelihood read them back by
+name.
 """
 
 from __future__ import annotations
@@ -15,14 +19,90 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import binomln, normal_lcdf
 
 from ...design.types import Design
+from ...errors import SpecError
+from ...families import (
+    FAMILIES,
+    Family,
+    canonical_name,
+    get_family,
+    threshold_locations,
+)
 from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
-from ...families import get_family, threshold_locations
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
 from .blocks import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
 THRESHOLD_DIM = "threshold"
+#: The backend's name in messages.
+BACKEND = "pymc"
+
+LikelihoodBuilder = Callable[..., object]
+#: family name -> its PyMC likelihood builder (filled by :func:`likelihood_of`).
+LIKELIHOODS: dict[str, LikelihoodBuilder] = {}
+
+
+def likelihood_of(*families: Family | str) -> Callable[[LikelihoodBuilder], LikelihoodBuilder]:
+    """Decorator registering a builder as the PyMC likelihood of ``families``.
+
+    Parameters
+    ----------
+    *families : Family or str
+        The families (or their names) the builder serves.
+
+    Raises
+    ------
+    SpecError
+        When a family already has a different builder (one likelihood per family).
+    """
+
+    def decorate(builder: LikelihoodBuilder) -> LikelihoodBuilder:
+        for family in families:
+            name = family.name if isinstance(family, Family) else canonical_name(family)
+            if LIKELIHOODS.get(name, builder) is not builder:
+                raise SpecError(
+                    f"family {name!r} already has a likelihood in the {BACKEND} backend "
+                    f"({LIKELIHOODS[name].__qualname__}); one likelihood per family"
+                )
+            LIKELIHOODS[name] = builder
+        return builder
+
+    return decorate
+
+
+def _missing_message(name: str) -> str:
+    return (
+        f"family {name!r} has no likelihood in the {BACKEND} backend; register one with "
+        f"@likelihood_of({name!r}) from hierbayes.backends.pymc.likelihoods"
+    )
+
+
+def check_likelihoods() -> None:
+    """Every registered family has a PyMC likelihood.
+
+    Raises
+    ------
+    SpecError
+        Naming the first family without one and this backend.
+    """
+    for name in FAMILIES:
+        if name not in LIKELIHOODS:
+            raise SpecError(_missing_message(name))
+
+
+def likelihood_builder(family: Family | str) -> LikelihoodBuilder:
+    """The PyMC likelihood builder of ``family``.
+
+    Raises
+    ------
+    SpecError
+        When the family has none in this backend, naming both.
+    """
+    name = get_family(family).name
+    try:
+        return LIKELIHOODS[name]
+    except KeyError:
+        raise SpecError(_missing_message(name)) from None
 
 INVERSE_LINKS: dict[str, Callable] = {
     "identity": lambda eta: eta,
@@ -51,12 +131,14 @@ def _observed(design: Design, integer: bool = False) -> np.ndarray:
     return y.astype(np.int64) if integer else y.astype(float)
 
 
+@likelihood_of("gaussian")
 def gaussian(eta, design: Design, priors: PriorTable, link: str):
     sigma = register("sigma", priors.get("sigma"))
     mu = INVERSE_LINKS[link](eta)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
+@likelihood_of("bernoulli", "binomial")
 def binomial(eta, design: Design, priors: PriorTable, link: str):
     """Binomial (and bernoulli, n = 1) with a log-density written from log p and log(1-p)
     of the link, so probit and cloglog stay finite where p rounds to 0 or 1."""
@@ -76,10 +158,12 @@ def binomial(eta, design: Design, priors: PriorTable, link: str):
     )
 
 
+@likelihood_of("poisson")
 def poisson(eta, design: Design, priors: PriorTable, link: str):
     return pm.Poisson("y", mu=pt.exp(eta), observed=_observed(design, integer=True), dims=OBS_DIM)
 
 
+@likelihood_of("negbinomial")
 def negbinomial(eta, design: Design, priors: PriorTable, link: str):
     phi = register("phi", priors.get("phi"))
     return pm.NegativeBinomial(
@@ -87,6 +171,7 @@ def negbinomial(eta, design: Design, priors: PriorTable, link: str):
     )
 
 
+@likelihood_of("student")
 def student(eta, design: Design, priors: PriorTable, link: str):
     sigma = register("sigma", priors.get("sigma"))
     nu = register("nu", priors.get("nu"))
@@ -94,11 +179,13 @@ def student(eta, design: Design, priors: PriorTable, link: str):
     return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
+@likelihood_of("gamma")
 def gamma(eta, design: Design, priors: PriorTable, link: str):
     shape = register("shape", priors.get("shape"))
     return pm.Gamma("y", alpha=shape, beta=shape * pt.exp(-eta), observed=design.y, dims=OBS_DIM)
 
 
+@likelihood_of("cumulative")
 def cumulative(eta, design: Design, priors: PriorTable, link: str):
     """Ordinal regression: P(y <= k) = F(Intercept[k] - eta) with K-1 ordered thresholds.
 
@@ -136,21 +223,12 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
                observed=_observed(design, integer=True), dims=OBS_DIM)
 
 
-LIKELIHOODS: dict[str, Callable] = {
-    "gaussian": gaussian,
-    "bernoulli": binomial,
-    "binomial": binomial,
-    "poisson": poisson,
-    "negbinomial": negbinomial,
-    "cumulative": cumulative,
-    "student": student,
-    "gamma": gamma,
-}
-
-
 def likelihood(eta, design: Design, priors: PriorTable, link: str):
     """Register the observed variable ``y`` for the design's family; the design's offset
     (``Design.offset``, coefficient 1) is added to ``eta`` here, for every family."""
     if design.offset is not None:
         eta = eta + np.asarray(design.offset, dtype=float)
-    return LIKELIHOODS[get_family(design.spec.family).name](eta, design, priors, link)
+    return likelihood_builder(design.spec.family)(eta, design, priors, link)
+
+
+check_likelihoods()

@@ -154,7 +154,7 @@ def choose_parameterization(block: GroupBlock, design: Design | None = None) -> 
     information of :func:`.plan_glm.glm_information`; for other families (or without a
     design) every group needs 50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
     """
-    if design is not None and design.spec.family == "gaussian":
+    if design is not None and get_family(design.spec.family).normal_residuals:
         return "centered" if row_information(block, design).data_rich else "noncentered"
     if design is not None:
         link = get_family(design.spec.family).resolve_link(design.spec.link)
@@ -188,7 +188,7 @@ def default_target_accept(parameterization: dict[str, str]) -> float:
 
 
 def _marginal_allowed(design: Design, link: str) -> bool:
-    return design.spec.family == "gaussian" and link == "identity"
+    return get_family(design.spec.family).linear_gaussian(link)
 
 
 def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
@@ -257,7 +257,7 @@ def plan_parameterization(
             given[max(open_idx, key=lambda i: size[i])] = "marginal"
     plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
     plan = centre_nested(design, plan, given)
-    means_of = None if design.spec.family == "gaussian" else (lambda block: working_group_means(block, design, link))
+    means_of = None if get_family(design.spec.family).normal_residuals else (lambda block: working_group_means(block, design, link))
     _uncentre_children(design, plan, given, means_of)
     _choose_parents(design, plan, given, means_of)
     return plan

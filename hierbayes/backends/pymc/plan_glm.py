@@ -27,10 +27,9 @@ import numpy as np
 from scipy import stats
 
 from ...design.types import Design, GroupBlock
+from ...families import Family, get_family
 from .information import Information, moment_information
 
-#: Families whose row precision on the linear predictor this module knows.
-SUPPORTED_FAMILIES = ("bernoulli", "binomial", "poisson", "negbinomial")
 #: IRLS iterations of the pilot fit (it only has to land near the mean structure).
 PILOT_ITERATIONS = 8
 #: Linear predictors are kept within this range so separated data do not overflow.
@@ -57,19 +56,17 @@ def _trials(design: Design) -> np.ndarray:
     return np.ones(design.n_obs) if design.trials is None else np.asarray(design.trials, dtype=float)
 
 
-def _variance(mu: np.ndarray, n: np.ndarray, family: str, inv_phi: float) -> np.ndarray:
-    if family in ("bernoulli", "binomial"):
-        return np.maximum(n * mu * (1.0 - mu), 1e-10)
-    return np.maximum(mu * (1.0 + mu * inv_phi), 1e-10)
+def _variance(mu: np.ndarray, n: np.ndarray, family: Family, y: np.ndarray | None) -> np.ndarray:
+    return np.maximum(family.glm_variance(mu, n, y), 1e-10)
 
 
-def _pilot_eta(design: Design, link: str, family: str) -> np.ndarray:
+def _pilot_eta(design: Design, link: str, family: Family) -> np.ndarray:
     """Linear predictor of a fixed-effects-only fit by IRLS (offset included)."""
     y = np.asarray(design.y, dtype=float)
     n = _trials(design)
     offset = np.zeros(design.n_obs) if design.offset is None else np.asarray(design.offset, float)
     X = design.X if design.X.shape[1] else np.ones((design.n_obs, 1))
-    if family in ("bernoulli", "binomial"):
+    if family.is_binomial:
         target = (y + 0.5) / (n + 1.0)
         start = {"logit": np.log(target / (1 - target)), "probit": stats.norm.ppf(target)}
         eta = start.get(link, np.log(-np.log1p(-target)))
@@ -80,17 +77,12 @@ def _pilot_eta(design: Design, link: str, family: str) -> np.ndarray:
     for _ in range(PILOT_ITERATIONS):
         eta = np.clip(X @ beta + offset, -ETA_LIMIT, ETA_LIMIT)
         mu, slope = _mean_and_slope(eta, link)
-        scale = n if family in ("bernoulli", "binomial") else 1.0
-        weight = (scale * slope) ** 2 / _variance(mu, n, family, 0.0)
+        scale = n if family.is_binomial else 1.0
+        weight = (scale * slope) ** 2 / _variance(mu, n, family, None)
         working = eta - offset + (y - scale * mu) / np.maximum(scale * slope, 1e-10)
         XtW = X.T * weight
         beta = np.linalg.solve(XtW @ X + ridge, XtW @ working)
     return np.clip(X @ beta + offset, -ETA_LIMIT, ETA_LIMIT)
-
-
-def _inverse_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
-    """1/phi of a negative binomial by moments (Var = mu + mu^2 / phi), at least 0."""
-    return max(float(np.mean(((y - mu) ** 2 - mu) / np.maximum(mu, 1e-10) ** 2)), 0.0)
 
 
 _WORKING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -99,17 +91,16 @@ _WORKING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def working_rows(design: Design, link: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(precision ``W_i``, working residual) per row at the pilot fit, computed once per design
     and link; None where this module's approximation does not apply."""
-    family = design.spec.family
-    if family not in SUPPORTED_FAMILIES or link not in ("logit", "probit", "cloglog", "log"):
+    family = get_family(design.spec.family)
+    if family.glm_variance is None or link not in ("logit", "probit", "cloglog", "log"):
         return None
     cached = _WORKING.setdefault(design, {})
     if link not in cached:
         y = np.asarray(design.y, dtype=float)
         n = _trials(design)
         mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
-        scale = n if family in ("bernoulli", "binomial") else 1.0
-        inv_phi = _inverse_dispersion(y, mu) if family == "negbinomial" else 0.0
-        weight = (scale * slope) ** 2 / _variance(mu, n, family, inv_phi)
+        scale = n if family.is_binomial else 1.0
+        weight = (scale * slope) ** 2 / _variance(mu, n, family, y)
         cached[link] = (weight, (y - scale * mu) / np.maximum(scale * slope, 1e-10))
     return cached[link]
 

@@ -1,0 +1,116 @@
+"""The bernoulli (0/1) and binomial (successes out of ``trials``) families; links logit
+(default), probit, cloglog. ICCs on the latent scale of the link."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ..errors import DataError
+from .checks import check_real, describe_rows, describe_values, reject_trials
+from .core import Family, register
+from .links import INVERSE_LINKS, latent_variance, log_probabilities
+from .prior_hooks import probability_scale, proportion_location
+
+
+def _check_binary(y, column, trials, row_labels) -> None:
+    reject_trials("bernoulli", column, trials)
+    check_real(y, column, trials, row_labels)
+    bad = (y != 0) & (y != 1)
+    if bad.any():
+        raise DataError(
+            f"response {column!r} must be 0 or 1 for the bernoulli family; found "
+            f"{describe_values(bad, y)} ({describe_rows(bad, row_labels)}). For counts out of n "
+            "trials use family='binomial' with 'y | trials(n) ~ ...'"
+        )
+
+
+def _check_binomial(y, column, trials, row_labels) -> None:
+    if trials is None:
+        raise DataError(
+            f"response {column!r}: the binomial family needs the number of trials; write "
+            f"'{column} | trials(n) ~ ...' or 'cbind({column}, failures) ~ ...' (for 0/1 "
+            "responses use family='bernoulli')"
+        )
+    check_real(y, column, None, row_labels)
+    n = np.asarray(trials, dtype=float)
+    bad_n = ~np.isfinite(n) | (n < 0) | (n != np.round(n))
+    if bad_n.any():
+        raise DataError(
+            f"binomial trials of response {column!r} must be non-negative integers; found "
+            f"{describe_values(bad_n, n)} ({describe_rows(bad_n, row_labels)})"
+        )
+    bad = (y < 0) | (y != np.round(y)) | (y > n)
+    if bad.any():
+        raise DataError(
+            f"response {column!r} must hold integers between 0 and the number of trials for "
+            f"the binomial family; found {describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
+        )
+
+
+def _mean(eta, link, aux, trials):
+    p = INVERSE_LINKS[link](eta)
+    return p if trials is None else p * np.asarray(trials, dtype=float)
+
+
+def _bernoulli_simulate(rng, eta, link, aux, trials):
+    return rng.binomial(1, INVERSE_LINKS[link](eta))
+
+
+def _binomial_simulate(rng, eta, link, aux, trials):
+    n = np.ones(np.shape(eta)[-1], dtype=np.int64) if trials is None else np.asarray(trials, dtype=np.int64)
+    return rng.binomial(n, INVERSE_LINKS[link](eta))
+
+
+def _log_likelihood(y, eta, link, aux, trials):
+    y = np.asarray(y, dtype=float)
+    n = np.ones_like(y) if trials is None else np.asarray(trials, dtype=float)
+    log_p, log_q = log_probabilities(eta, link)
+    # 0 * log(0) is 0 here: a certain failure has likelihood 1 when there are no successes.
+    succ = np.where(y > 0, y * log_p, 0.0)
+    fail = np.where(n - y > 0, (n - y) * log_q, 0.0)
+    const = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+    return const + succ + fail
+
+
+def _response_sd(mu, aux, trials):
+    n = np.ones(mu.shape[-1]) if trials is None else trials
+    p = mu / n
+    return np.sqrt(n * p * (1.0 - p))
+
+
+def _glm_variance(mu, trials, y):
+    return trials * mu * (1.0 - mu)
+
+
+_COMMON = dict(
+    links=("logit", "probit", "cloglog"),
+    latent_variance=latent_variance,
+    mean=_mean,
+    log_likelihood=_log_likelihood,
+    intercept_location=proportion_location,
+    link_scale=probability_scale,
+    response_sd=_response_sd,
+    glm_variance=_glm_variance,
+)
+
+BERNOULLI = register(
+    Family(
+        name="bernoulli",
+        support="0 or 1",
+        check=_check_binary,
+        simulate=_bernoulli_simulate,
+        response_kind="binary",
+        **_COMMON,
+    )
+)
+BINOMIAL = register(
+    Family(
+        name="binomial",
+        support="integers 0..n (n trials)",
+        check=_check_binomial,
+        simulate=_binomial_simulate,
+        response_kind="binomial",
+        **_COMMON,
+    )
+)
