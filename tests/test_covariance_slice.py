@@ -120,3 +120,11 @@ def test_a_name_takes_one_builder():
         covariance_builder(CSH)(lambda block, names, priors: None)
     with pytest.raises(hb.SpecError, match="already registered with another description"):
         covariance_builder(CovarianceStructure("csh", "something else", shared_sd=True))(csh)
+
+
+def test_a_default_correlation_prior_is_checked_when_registered():
+    bad = CovarianceStructure("bad_cor", "a correlation prior on the wrong support", shared_sd=True,
+                              default_cor=("HalfNormal", {"sigma": 1.0}))
+    with pytest.raises(hb.PriorError, match="cor"):
+        covariance_builder(bad)(csh)
+    assert "bad_cor" not in registered_names()

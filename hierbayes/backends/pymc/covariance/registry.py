@@ -21,7 +21,7 @@ import pytensor.tensor as pt
 from ....design.types import GroupBlock
 from ....errors import SpecError
 from ....params import BlockNames
-from ....priors import PriorTable
+from ....priors import Prior, PriorTable
 from ....spec.covariance import Covariance, CovarianceStructure, register_structure
 
 
@@ -92,10 +92,16 @@ def covariance_builder(structure: CovarianceStructure) -> Callable[[BuildFunctio
     Raises
     ------
     SpecError
-        When another builder is already registered under the structure's name.
+        When another builder is already registered under the structure's name, or the
+        structure's name is taken by another description.
+    PriorError
+        When the structure's default correlation prior is not a valid ``cor`` prior.
     """
 
     def decorate(build: BuildFunction) -> BuildFunction:
+        if structure.default_cor is not None:
+            dist, params = structure.default_cor
+            Prior(dist, **params).validate(f"cor (default of covariance {structure.name!r})", "cor")
         register_structure(structure)
         known = _BUILDERS.get(structure.name)
         if known is not None and _identity(known.build) != _identity(build):
