@@ -188,18 +188,16 @@ def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
         sd_x = _sd(design.X[:, j], weights)
         out.append((ParamAddress("b", term=name), Prior("Normal", mu=0.0, sigma=2.5 * scale / sd_x)))
     for block in design.groups:
-        cov = block.term.covariance.value
-        shared_sd = cov in ("identity", "exchangeable")
-        if shared_sd:
+        structure = block.term.covariance.structure
+        if structure.shared_sd:
             out.append((ParamAddress("sd", block.group), Prior("HalfStudentT", nu=3.0, sigma=scale)))
         else:
             for k, col in enumerate(block.columns):
                 s = scale if col == "Intercept" else scale / _sd(block.X[:, k], weights)
                 out.append((ParamAddress("sd", block.group, col), Prior("HalfStudentT", nu=3.0, sigma=s)))
-        if block.n_columns > 1 and cov == "unstructured":
-            out.append((ParamAddress("cor", block.group), Prior("LKJ", eta=2.0)))
-        elif block.n_columns > 1 and cov == "exchangeable":
-            out.append((ParamAddress("cor", block.group), Prior("Beta", alpha=2.0, beta=2.0)))
+        if block.n_columns > 1 and structure.default_cor is not None:
+            dist, params = structure.default_cor
+            out.append((ParamAddress("cor", block.group), Prior(dist, **params)))
     out.extend(_aux_priors(design, scale))
     return out
 

@@ -7,24 +7,10 @@ stage (design, compile, results) reads only this.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from ..errors import SpecError
 from ..families import Family, get_family
-
-
-class Covariance(StrEnum):
-    """Covariance structure of the effects of one group term.
-
-    unstructured: one sd per column and an LKJ-distributed correlation matrix (lme4 ``(x|g)``).
-    independent: one sd per column, no correlation (lme4 ``(x||g)``).
-    identity: one sd shared by all columns, no correlation.
-    exchangeable: one sd shared by all columns and one common correlation.
-    """
-
-    UNSTRUCTURED = "unstructured"
-    INDEPENDENT = "independent"
-    IDENTITY = "identity"
-    EXCHANGEABLE = "exchangeable"
+from .covariance import Covariance
 
 
 @dataclass(frozen=True)
@@ -171,8 +157,6 @@ class ModelSpec:
 
         Keys are grouping factor names (``school``) or term labels (``1 + lrt | school``).
         """
-        from ..errors import SpecError
-
         known = {g.group for g in self.groups} | {g.label for g in self.groups}
         for key, value in mapping.items():
             if key not in known:
@@ -182,7 +166,7 @@ class ModelSpec:
                 )
             try:
                 Covariance(value)
-            except ValueError:
+            except SpecError:
                 raise SpecError(
                     f"unknown covariance structure {value!r} for {key!r}; valid: "
                     f"{[c.value for c in Covariance]}"

@@ -21,15 +21,13 @@ Both are shifts (no Jacobian), so the posterior of every reported parameter is u
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...params import BlockNames
 from ...priors import PriorTable
-from .blocks import group_effects
-from .marginal import covariance_factor
+from .blocks import effects_around, group_effects
 
 #: Suffix of the sampled total effects (``re_<key>__total``): "__" keeps them out of results.
 TOTAL_SUFFIX = "__total"
@@ -116,22 +114,9 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     return min(candidates, key=lambda i: (i not in tops, design.groups[i].n_levels))
 
 
-def _centred_on(block: GroupBlock, names: BlockNames, priors: PriorTable, mean):
-    """Total effects ``w ~ N(mean, Sigma)`` (J x K); registers ``re_<key> = w - mean``."""
-    dims = (names.level_dim, names.column_dim)
-    factor = covariance_factor(block, names, priors)
-    total = names.effects + TOTAL_SUFFIX
-    if factor.ndim == 2:
-        w = pm.MvNormal(total, mu=mean, chol=factor, dims=dims)
-    else:
-        w = pm.Normal(total, mu=mean, sigma=factor[None, :], dims=dims)
-    pm.Deterministic(names.effects, w - mean, dims=dims)
-    return w
-
-
 def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTable, parent_total, parent):
     """A nested term's total effects, centred on its parent's (``parent_total[parent]``)."""
-    return _centred_on(block, names, priors, parent_total[parent])
+    return effects_around(block, names, priors, parent_total[parent], names.effects + TOTAL_SUFFIX)
 
 
 def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept, centered: bool):
@@ -139,5 +124,5 @@ def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: Prior
     or ``Intercept + z sd`` (non-centred)."""
     intercept = pt.reshape(intercept, (1, 1))
     if centered:
-        return _centred_on(block, names, priors, intercept)
+        return effects_around(block, names, priors, intercept, names.effects + TOTAL_SUFFIX)
     return intercept + group_effects(block, names, priors, centered=False)

@@ -38,13 +38,13 @@ from ...errors import SpecError
 from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
-from .blocks import group_effects, register
+from .blocks import group_effects
 from .centring import effects_around_intercept, effects_around_parent, intercept_holder, nesting
+from .covariance import builder_fingerprint, covariance_factor
 from .fixed import fixed_coefficients
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
-    covariance_factor,
     marginal_from_crossproducts,
     marginal_from_rows,
     sufficient_statistics_loglik,
@@ -57,6 +57,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     parent_information_ratio,
     plan_parameterization,
 )
+from .variables import register
 
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
 LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal")
@@ -255,7 +256,8 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods"):
+        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods", "variables",
+                     "covariance.registry", "covariance.parts"):
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
@@ -291,6 +293,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
         add(np.asarray(design.trials))
     for block in design.groups:
         add((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
+        add(builder_fingerprint(block.term.covariance))
         add(np.asarray(block.codes))
         add(np.asarray(block.X))
     add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))

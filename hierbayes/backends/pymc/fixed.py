@@ -16,7 +16,7 @@ import pytensor.tensor as pt
 
 from ...params import FIXED_DIM
 from ...priors import PriorTable
-from .blocks import register, stacked_prior
+from .variables import register, stacked_prior
 
 #: Name of the standard-normal coordinates of the joint prior.
 JOINT_Z = "b__z"

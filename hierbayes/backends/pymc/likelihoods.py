@@ -30,7 +30,7 @@ from ...families import (
 from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
-from .blocks import register, stacked_prior
+from .variables import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
 THRESHOLD_DIM = "threshold"

@@ -31,27 +31,8 @@ import pytensor.tensor as pt
 from ...design.crossprod import CrossProducts
 from ...design.types import GroupBlock
 from ...linalg import cholesky_lower, solve_lower
-from ...params import BlockNames
-from ...priors import PriorTable
-from .blocks import _exchangeable_cholesky, _independent_sd, _lkj_cholesky, _scalar_sd
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-def covariance_factor(block: GroupBlock, names: BlockNames, priors: PriorTable):
-    """A factor of the block's covariance; registers ``sd_<key>`` (and ``cor_<key>``)
-    exactly as the sampled parameterizations do. Diagonal covariances give the vector of K
-    sds, the others a (K x K) ``L`` with ``L L' = Sigma``."""
-    cov = block.term.covariance.value
-    k = block.n_columns
-    if k > 1 and cov == "unstructured":
-        return _lkj_cholesky(block, names, priors)
-    if k > 1 and cov == "exchangeable":
-        return _exchangeable_cholesky(block, names, priors)
-    if cov in ("identity", "exchangeable"):
-        return pt.repeat(pt.reshape(_scalar_sd(block, names, priors), (1,)), k)
-    sd = _independent_sd(block, names, priors)
-    return sd if k > 1 else pt.reshape(sd, (1,))
 
 
 #: Up to this many effects per group the Woodbury pieces are written out element by element

@@ -1,0 +1,16 @@
+"""``identity``: one sd shared by all columns, no correlation."""
+
+from __future__ import annotations
+
+from ....design.types import GroupBlock
+from ....params import BlockNames
+from ....priors import PriorTable
+from ....spec.covariance import Covariance
+from .parts import block_sd
+from .registry import BlockCovariance, covariance_builder
+
+
+@covariance_builder(Covariance.IDENTITY.structure)
+def identity(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
+    """``Sigma = sd^2 I``."""
+    return BlockCovariance.diagonal(block_sd(block, names, priors), block.n_columns)

@@ -1,0 +1,20 @@
+"""``unstructured``: one sd per column and an LKJ-distributed correlation matrix (lme4's
+``(x | g)``)."""
+
+from __future__ import annotations
+
+from ....design.types import GroupBlock
+from ....params import BlockNames
+from ....priors import PriorTable
+from ....spec.covariance import Covariance
+from .parts import block_sd, lkj_correlation_cholesky, scaled_cholesky
+from .registry import BlockCovariance, covariance_builder
+
+
+@covariance_builder(Covariance.UNSTRUCTURED.structure)
+def unstructured(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
+    """``Sigma = diag(sd) R diag(sd)`` with ``R ~ LKJ(eta)``; a single column has just its sd."""
+    sd = block_sd(block, names, priors)
+    if block.n_columns == 1:
+        return BlockCovariance.diagonal(sd, 1)
+    return BlockCovariance.correlated(scaled_cholesky(sd, lkj_correlation_cholesky(block, names, priors)), block.n_columns)
