@@ -48,7 +48,7 @@ import pandas as pd
 
 from .errors import ArgumentError, DataError, SpecError, did_you_mean
 from .priors import Prior
-from .sampler_args import check_sampler_arguments
+from .sampler_args import SamplerConfig, field_names
 from .spec import parse_formula
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
@@ -167,30 +167,6 @@ def _level_order(values: pd.Series) -> list[str]:
 
 
 @dataclass(frozen=True)
-class SamplerConfig:
-    """NUTS settings (``Model.fit`` arguments)."""
-
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    cores: int | None = None
-    seed: int | None = None
-    sampler: str | None = None
-    target_accept: float | None = None
-
-    def fit_kwargs(self) -> dict[str, Any]:
-        return {
-            "draws": self.draws,
-            "tune": self.tune,
-            "chains": self.chains,
-            "cores": self.cores,
-            "random_seed": self.seed,
-            "sampler": self.sampler,
-            "target_accept": self.target_accept,
-        }
-
-
-@dataclass(frozen=True)
 class ModelFile:
     """A parsed model file: the spec is built, the data are read on demand."""
 
@@ -232,14 +208,14 @@ class ModelFile:
         )
 
     def fit(self, model: Model | None = None, progressbar: bool = True, **overrides: Any) -> Fit:
-        """Fit with the file's sampler settings, any of them overridden by keyword."""
-        kwargs = self.sampler.fit_kwargs()
-        unknown = set(overrides) - set(kwargs)
+        """Fit with the file's sampler settings, any of them overridden by keyword (a
+        :class:`~hierbayes.sampler_args.SamplerConfig` field; None keeps the file's value)."""
+        unknown = set(overrides) - set(field_names())
         if unknown:
-            raise SpecError(f"unknown sampler setting(s) {sorted(unknown)}; valid: {sorted(kwargs)}")
-        kwargs.update({k: v for k, v in overrides.items() if v is not None})
+            raise SpecError(f"unknown sampler setting(s) {sorted(unknown)}; valid: {sorted(field_names())}")
+        config = self.sampler.replace(progressbar=progressbar, **overrides)
         model = model if model is not None else self.build()
-        return model.fit(progressbar=progressbar, **kwargs)
+        return model.fit(**config.as_kwargs())
 
 
 # ===================================================================================== loading
@@ -375,31 +351,17 @@ def _priors(raw: Any, path: Path) -> dict[str, Prior]:
 
 
 def _sampler(raw: Any, path: Path) -> SamplerConfig:
+    """The ``[sampler]`` table (``seed`` is the file's name of ``random_seed``)."""
     table = _table(raw, path, "sampler")
     _check_keys(table, _SAMPLER_KEYS, path, "[sampler]")
-    defaults = SamplerConfig()
+    settings = {("random_seed" if key == "seed" else key): value for key, value in table.items()}
+    if "sampler" in settings:
+        settings["sampler"] = _string(settings["sampler"], path, "sampler.sampler")
     try:
-        checked = check_sampler_arguments(
-            draws=table.get("draws", defaults.draws),
-            tune=table.get("tune", defaults.tune),
-            chains=table.get("chains", defaults.chains),
-            cores=table.get("cores"),
-            random_seed=table.get("seed"),
-            sampler=_string(table.get("sampler"), path, "sampler.sampler"),
-            target_accept=table.get("target_accept", defaults.target_accept),
-        )
+        return SamplerConfig(**settings)
     except ArgumentError as exc:
         key = "seed" if exc.argument == "random_seed" else exc.argument
         raise SpecError(f"{_where(path, f'sampler.{key}')} {exc.requirement}, got {exc.value!r}") from None
-    return SamplerConfig(
-        draws=checked.draws,
-        tune=checked.tune,
-        chains=checked.chains,
-        cores=checked.cores,
-        seed=checked.random_seed,
-        sampler=checked.sampler,
-        target_accept=checked.target_accept,
-    )
 
 
 def load_model_file(path: str | Path) -> ModelFile:

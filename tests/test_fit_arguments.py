@@ -114,7 +114,7 @@ def test_model_file_sampler_table_uses_the_same_rules(tmp_path) -> None:
             load_model_file(path)
     path.write_text(head + "draws = 10\ntune = 0\nchains = 1\nseed = 3\nsampler = 'pymc'\ntarget_accept = 0.8\n")
     settings = load_model_file(path).sampler
-    assert (settings.draws, settings.tune, settings.chains, settings.seed, settings.sampler) == (10, 0, 1, 3, "pymc")
+    assert (settings.draws, settings.tune, settings.chains, settings.random_seed, settings.sampler) == (10, 0, 1, 3, "pymc")
 
 
 # ------------------------------------------------------------- short traces and Ctrl-C

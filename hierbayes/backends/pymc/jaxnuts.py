@@ -33,9 +33,10 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from .nuts_setup import MAX_TREE_DEPTH, cache_dir, enable_jax_cache, jittered_unconstrained, start_point
+
 #: Bump when the program layout changes (invalidates cached programs).
 PROGRAM_VERSION = 4
-MAX_TREE_DEPTH = 10
 #: Cached programs are pruned (oldest first) above this many bytes.
 CACHE_MAX_BYTES = 2 * 1024**3
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
@@ -189,8 +190,6 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     from pymc.sampling.jax import get_jaxified_graph
     from pymc.util import get_default_varnames
 
-    from .sample import start_point
-
     logp_fn = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
     outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
     out_fn = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
@@ -257,8 +256,6 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
 
 
 def _cache_paths(key: str) -> tuple[str, str] | None:
-    from .sample import cache_dir
-
     root = cache_dir()
     if root is None:
         return None
@@ -328,12 +325,8 @@ def _prune(folder: str) -> None:
 
 def _inits(meta: dict, chains: int, seed: int | None) -> list[np.ndarray]:
     """PyMC's jitter: the start point plus uniform(-1, 1) per chain, unconstrained scale."""
-    rng = np.random.default_rng(None if seed is None else [int(seed), 11])
-    out = []
-    for value, dtype in zip(meta["start"], meta["start_dtypes"]):
-        v = np.asarray(value, dtype=dtype)
-        out.append((v[None] + rng.uniform(-1.0, 1.0, size=(chains, *v.shape))).astype(dtype))
-    return out
+    start = [np.asarray(value, dtype=dtype) for value, dtype in zip(meta["start"], meta["start_dtypes"])]
+    return jittered_unconstrained(start, chains, seed)
 
 
 def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float,
@@ -393,7 +386,6 @@ def sample_jax_cached(
 
     from ...progress import SamplingProgress
     from .chunks import run_chunks
-    from .sample import enable_jax_cache
 
     enable_jax_cache()
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
