@@ -109,7 +109,8 @@ def test_sbc_argument_errors_do_not_fit(monkeypatch: pytest.MonkeyPatch) -> None
     def no_fit(*args, **kwargs):
         raise AssertionError("no fit should start for invalid SBC arguments")
 
-    monkeypatch.setattr(sbc_module, "_Engine", no_fit)
+    monkeypatch.setattr(sbc_module, "_run_chunk", no_fit)
+    monkeypatch.setattr(sbc_module, "_prior_draws", no_fit)
     df = pd.DataFrame({"y": np.arange(20.0), "g": np.repeat(["a", "b", "c", "d"], 5)})
     model = hb.Model("y ~ 1 + (1 | g)", df)
     with pytest.raises(SpecError, match="needs a hierbayes.Model"):

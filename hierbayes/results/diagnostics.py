@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..params import block_names
+from ..params import block_names, is_internal
 from .mcmc_stats import convergence
 
 RHAT_MAX = 1.01
@@ -307,8 +307,7 @@ def _sentence(text: str) -> str:
 
 def monitored(posterior: xr.Dataset) -> list[str]:
     """Parameters whose convergence we check: everything but raw/derived internals."""
-    skip_prefixes = ("z_", "L_", "Intercept_c")
-    return [v for v in posterior.data_vars if not v.startswith(skip_prefixes) and "__" not in v]
+    return [v for v in posterior.data_vars if not is_internal(str(v))]
 
 
 def _as_dataset(obj) -> xr.Dataset:
