@@ -4,8 +4,8 @@ prior where a NUTS fit has its posterior draws.
 ``model.fit(backend="prior", draws=100, chains=2)`` takes about a second: the model is the
 one the PyMC backend compiles, and its parameters are drawn forward from their priors (no
 log density, no gradient, no NUTS). The posterior group has the same variable names, dims
-and coords as a NUTS fit's, the observed response is in ``observed_data``, and there is no
-``sample_stats`` group (no divergences, no tree depths). Tables, predictions and plots work
+and coords as a NUTS fit's, the observed response is in ``observed_data``, and
+``sample_stats`` holds only ``diverging`` (all False; no energies, no tree depths). Tables, predictions and plots work
 on such a fit exactly as on a real one, which is what fast tests of them need; the numbers
 are the prior's, not a posterior, and the fit's ``info.sampler`` says ``"prior"``.
 """
@@ -38,7 +38,11 @@ class PriorOnlyBackend(PyMCBackend):
         start = time.perf_counter()
         draws = prior.sample_prior(compiled, draws=config.chains * config.draws, random_seed=config.random_seed)
         posterior = _as_chains(draws, config.chains, config.draws)
-        groups = {"posterior": xr.DataTree(posterior)}
+        # no divergences: a sample_stats group like a NUTS fit's, so code reading it works
+        stats = xr.Dataset({"diverging": xr.DataArray(np.zeros((config.chains, config.draws), bool),
+                                                      dims=("chain", "draw"))},
+                           coords={"chain": posterior["chain"], "draw": posterior["draw"]})
+        groups = {"posterior": xr.DataTree(posterior), "sample_stats": xr.DataTree(stats)}
         observed = _observed(compiled)
         if observed is not None:
             groups["observed_data"] = xr.DataTree(observed)
