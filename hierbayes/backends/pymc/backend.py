@@ -37,8 +37,8 @@ class PyMCBackend:
         return prior.sample_prior(compiled, draws=draws, random_seed=random_seed)
 
     def parameter_names(self, compiled: CompiledModel) -> list[str]:
-        observed = {v.name for v in compiled.model.observed_RVs}
-        return [name for name in compiled.model.named_vars if name not in observed]
+        model = compiled.model
+        return [v.name for v in (*model.free_RVs, *model.deterministics)]
 
     def free_parameter_names(self, compiled: CompiledModel) -> list[str]:
         return [v.name for v in compiled.model.free_RVs]
