@@ -215,8 +215,7 @@ def test_unknown_backend_names_the_known_ones(model, no_compiling) -> None:
 
 
 def test_a_registered_backend_is_used_by_fit(model) -> None:
-    from hierbayes.backends import SamplerRun, get_backend, register_backend
-    from hierbayes.backends import _FACTORIES  # noqa: PLC2701  (the test removes its entry)
+    from hierbayes.backends import SamplerRun, available_backends, get_backend, register_backend, unregister_backend
 
     prior = get_backend("prior")
     seen = []
@@ -235,7 +234,8 @@ def test_a_registered_backend_is_used_by_fit(model) -> None:
     try:
         fit = model.fit(backend="recording", draws=5, chains=2, random_seed=1)
     finally:
-        _FACTORIES.pop("recording")
+        unregister_backend("recording")
+    assert "recording" not in available_backends()
     assert seen[0].draws == 5 and seen[0].backend == "recording"
     assert fit.posterior.sizes["draw"] == 5
 

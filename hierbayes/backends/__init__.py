@@ -37,6 +37,7 @@ __all__ = [
     "available_backends",
     "get_backend",
     "register_backend",
+    "unregister_backend",
 ]
 
 
@@ -136,6 +137,12 @@ def register_backend(name: str, factory: Callable[[], Backend]) -> None:
         only when it is used).
     """
     _FACTORIES[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def unregister_backend(name: str) -> None:
+    """Forget the backend registered as ``name`` (nothing happens when there is none)."""
+    _FACTORIES.pop(name, None)
     _INSTANCES.pop(name, None)
 
 
