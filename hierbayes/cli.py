@@ -2,7 +2,7 @@
 
 ::
 
-    hierbayes fit models/gcse_gend.toml [--draws N --tune N --chains N --seed N --out DIR]
+    hierbayes fit models/gcse_gend.toml [--draws N --tune N --chains N --seed N --backend B --out DIR]
     hierbayes check models/gcse_gend.toml
     hierbayes formula models/gcse_gend.toml
 
@@ -83,6 +83,7 @@ def _build_parser() -> _Parser:
     fit.add_argument("--cores", type=_positive, help="chains run in parallel")
     fit.add_argument("--seed", type=_non_negative, help="random seed")
     fit.add_argument("--sampler", help="nutpie, numpyro, pymc or blackjax")
+    fit.add_argument("--backend", help="pymc (NUTS, the default) or prior (prior draws, for a quick dry run)")
     fit.add_argument("--out", type=Path, help="report folder (default: ./<name>-report)")
     fit.add_argument("--no-plots", action="store_true", help="do not draw plots")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -152,7 +153,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     lines += [f"  {line}" for line in str(model.priors).splitlines()]
     s = mf.sampler
     lines.append(
-        f"sampler: {s.chains} chains x {s.draws} draws (tune {s.tune}), seed {s.seed}, "
+        f"sampler: {s.chains} chains x {s.draws} draws (tune {s.tune}), seed {s.random_seed}, "
         f"target_accept {'chosen from the model' if s.target_accept is None else s.target_accept}"
     )
     lines.append("ok")
@@ -168,13 +169,11 @@ def cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
     _info(f"reading {mf.data.describe()}", quiet)
     model = mf.build()
     _info(f"model: {mf.spec.to_formula()} ({mf.spec.family}, {model.design.n_obs} rows)", quiet)
+    # None keeps the file's setting (SamplerConfig.replace)
     overrides = {
         "draws": args.draws, "tune": args.tune, "chains": args.chains, "cores": args.cores,
-        "seed": args.seed, "sampler": args.sampler,
+        "random_seed": args.seed, "sampler": args.sampler, "backend": args.backend,
     }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if "seed" in overrides:
-        overrides["random_seed"] = overrides.pop("seed")
     _info("compiling and sampling ...", quiet)
     try:
         fit = mf.fit(model=model, progressbar=not (args.no_progress or quiet), **overrides)

@@ -13,7 +13,7 @@ from .design.frames import as_pandas
 from .design.types import Design
 from .plots import with_plots
 from .priors import Prior, PriorTable
-from .sampler_args import check_sampler_arguments
+from .sampler_args import SamplerConfig
 from .spec.ir import Covariance, ModelSpec
 
 
@@ -135,11 +135,11 @@ class Model:
         return self.spec.to_formula()
 
     def compile(self):
-        """The PyMC model (built once and cached)."""
-        from .backends.pymc.compile import compile_model
+        """The compiled model of the default backend (built once and cached)."""
+        from .backends import get_backend
 
         if self._compiled is None:
-            self._compiled = compile_model(self.design, self.priors, self.parameterization)
+            self._compiled = get_backend().compile(self.design, self.priors, self.parameterization)
         return self._compiled
 
     @property
@@ -156,8 +156,12 @@ class Model:
         sampler: str | None = None,
         target_accept: float | None = None,
         progressbar: bool = True,
+        backend: str = "pymc",
     ):
         """Draw from the posterior with NUTS and return a :class:`hierbayes.Fit`.
+
+        The arguments are the fields of :class:`hierbayes.sampler_args.SamplerConfig`
+        (``model.fit(**config.as_kwargs())`` fits with a config).
 
         Parameters
         ----------
@@ -172,34 +176,28 @@ class Model:
             gaussian model with one group term: no funnel can form). See
             :func:`hierbayes.backends.pymc.plan.default_target_accept`.
         progressbar : show the sampler's progress bar.
+        backend : "pymc" (NUTS, the default) or "prior": draws from the prior stand in for
+            the posterior (about a second; for tests of tables, predictions and plots, not
+            for inference). See :mod:`hierbayes.backends`.
 
         Raises
         ------
         ArgumentError
-            For an invalid setting (see :func:`hierbayes.sampler_args.check_sampler_arguments`),
-            before anything is compiled.
+            For an invalid setting (see :class:`hierbayes.sampler_args.SamplerConfig`) or an
+            unknown backend, before anything is compiled.
         """
-        checked = check_sampler_arguments(
+        config = SamplerConfig(
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=random_seed,
-            sampler=sampler, target_accept=target_accept, progressbar=progressbar,
+            sampler=sampler, target_accept=target_accept, progressbar=progressbar, backend=backend,
         )
-        draws, tune, chains, random_seed = checked.draws, checked.tune, checked.chains, checked.random_seed
-        from .backends.pymc.sample import run_nuts
+        from .backends import get_backend
         from .fit import Fit, SamplingInfo
         from .results.diagnostics import warn_problems
 
+        engine = get_backend(config.backend)
         compiled = self.compile()
-        run = run_nuts(
-            compiled,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=checked.cores,
-            random_seed=random_seed,
-            sampler=checked.sampler,
-            target_accept=checked.target_accept,
-            progressbar=checked.progressbar,
-        )
+        run = engine.sample(compiled, config)
+        draws, chains, random_seed = config.draws, config.chains, config.random_seed
         if compiled.likelihood != "rows":
             from .results.conditional import complete_posterior
 
@@ -218,7 +216,7 @@ class Model:
         info = SamplingInfo(
             sampler=run.sampler,
             draws=draws,
-            tune=tune,
+            tune=config.tune,
             chains=chains,
             wall_seconds=run.wall_seconds,
             sampling_seconds=run.sampling_seconds,
@@ -227,17 +225,18 @@ class Model:
             target_accept=run.target_accept,
         )
         fit = Fit(run.idata, self, info)
-        warn_problems(fit.diagnostics)
+        if run.converged_draws:
+            warn_problems(fit.diagnostics)
         return fit
 
     def prior_predictive(self, draws: int = 500, random_seed: int | None = None):
         """Prior predictive check before any fit: data sets simulated from parameters drawn
         from the priors, as a :class:`~hierbayes.predict.ppc.PredictiveCheck` with the same
         plots and statistics as ``fit.ppc()``."""
-        from .backends.pymc.prior import sample_prior
+        from .backends import get_backend
         from .predict.ppc import prior_check
 
-        prior = sample_prior(self.compile(), draws=draws, random_seed=random_seed)
+        prior = get_backend().sample_prior(self.compile(), draws=draws, random_seed=random_seed)
         return with_plots(prior_check(self, prior, random_seed=random_seed))
 
     def __repr__(self) -> str:

@@ -47,9 +47,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .design.level_checks import check_level_predictors
-from .errors import ArgumentError, DataError, SpecError, did_you_mean
+from .errors import ArgumentError, SpecError, did_you_mean
+from .modelfile_data import DataConfig
 from .priors import Prior
-from .sampler_args import check_sampler_arguments
+from .sampler_args import SamplerConfig, field_names
 from .spec import parse_formula
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
@@ -70,125 +71,6 @@ _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
 )
 _SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Where the data come from and how they are prepared."""
-
-    source: str
-    base: Path
-    filter: str | None = None
-    factors: tuple[str, ...] = ()
-    group_mean_center: tuple[tuple[str, str], ...] = ()
-    grand_mean_center: tuple[tuple[str, str | None], ...] = ()
-    group_mean: tuple[tuple[str, str], ...] = ()
-    missing: str = "error"
-
-    @property
-    def is_file(self) -> bool:
-        s = self.source
-        return s.lower().endswith((".csv", ".csv.gz", ".tsv")) or "/" in s or "\\" in s
-
-    def describe(self) -> str:
-        text = str(self.path) if self.is_file else f"bundled data set {self.source!r}"
-        return text + (f", filter {self.filter!r}" if self.filter else "")
-
-    @property
-    def path(self) -> Path:
-        return (self.base / Path(self.source).expanduser()).resolve()
-
-    def load(self) -> pd.DataFrame:
-        """Read, filter and derive columns; returns a new DataFrame.
-
-        Raises
-        ------
-        DataError
-            For a missing file, an unknown data set, a filter pandas cannot evaluate or that
-            keeps no rows, or a bad centering request.
-        """
-        df = self._read()
-        if self.filter:
-            df = self._apply_filter(df)
-        return self._derive(df)
-
-    def _read(self) -> pd.DataFrame:
-        if not self.is_file:
-            from . import datasets
-
-            df = datasets.load(self.source)
-        else:
-            if not self.path.is_file():
-                raise DataError(f"data file {str(self.path)!r} not found (source = {self.source!r})")
-            sep = "\t" if self.source.lower().endswith(".tsv") else ","
-            try:
-                df = pd.read_csv(self.path, sep=sep, dtype={c: str for c in self.factors})
-            except (OSError, ValueError, pd.errors.ParserError) as exc:
-                raise DataError(f"cannot read {str(self.path)!r}: {exc}") from None
-        for column in self.factors:
-            if column not in df.columns:
-                raise DataError(
-                    f"factors lists {column!r}, which is not a column of the data."
-                    f"{did_you_mean(column, map(str, df.columns))}"
-                )
-            if not isinstance(df[column].dtype, pd.CategoricalDtype):
-                df[column] = pd.Categorical(df[column].astype(str), categories=_level_order(df[column]))
-        return df
-
-    def _apply_filter(self, df: pd.DataFrame) -> pd.DataFrame:
-        try:
-            out = df.query(self.filter, engine="python")
-        except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad query
-            raise DataError(
-                f"filter {self.filter!r} could not be evaluated ({type(exc).__name__}: {exc}); "
-                f"columns: {list(map(str, df.columns))}"
-            ) from None
-        if not isinstance(out, pd.DataFrame) or out.empty:
-            raise DataError(f"filter {self.filter!r} keeps no rows of {len(df)}")
-        return out
-
-    def _derive(self, df: pd.DataFrame) -> pd.DataFrame:
-        from .design.centering import add_group_mean, grand_mean_center, group_mean_center
-
-        for column, by in self.group_mean_center:
-            df = group_mean_center(df, column, by=by)
-        for column, by in self.grand_mean_center:
-            df = grand_mean_center(df, column, by=by)
-        for column, by in self.group_mean:
-            df = add_group_mean(df, column, by=by)
-        return df
-
-
-def _level_order(values: pd.Series) -> list[str]:
-    present = sorted({str(v) for v in values.dropna()})
-    try:
-        return sorted(present, key=float)
-    except ValueError:
-        return present
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """NUTS settings (``Model.fit`` arguments)."""
-
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    cores: int | None = None
-    seed: int | None = None
-    sampler: str | None = None
-    target_accept: float | None = None
-
-    def fit_kwargs(self) -> dict[str, Any]:
-        return {
-            "draws": self.draws,
-            "tune": self.tune,
-            "chains": self.chains,
-            "cores": self.cores,
-            "random_seed": self.seed,
-            "sampler": self.sampler,
-            "target_accept": self.target_accept,
-        }
 
 
 @dataclass(frozen=True)
@@ -232,14 +114,14 @@ class ModelFile:
         )
 
     def fit(self, model: Model | None = None, progressbar: bool = True, **overrides: Any) -> Fit:
-        """Fit with the file's sampler settings, any of them overridden by keyword."""
-        kwargs = self.sampler.fit_kwargs()
-        unknown = set(overrides) - set(kwargs)
+        """Fit with the file's sampler settings, any of them overridden by keyword (a
+        :class:`~hierbayes.sampler_args.SamplerConfig` field; None keeps the file's value)."""
+        unknown = set(overrides) - set(field_names())
         if unknown:
-            raise SpecError(f"unknown sampler setting(s) {sorted(unknown)}; valid: {sorted(kwargs)}")
-        kwargs.update({k: v for k, v in overrides.items() if v is not None})
+            raise SpecError(f"unknown sampler setting(s) {sorted(unknown)}; valid: {sorted(field_names())}")
+        config = self.sampler.replace(progressbar=progressbar, **overrides)
         model = model if model is not None else self.build()
-        return model.fit(progressbar=progressbar, **kwargs)
+        return model.fit(**config.as_kwargs())
 
 
 # ===================================================================================== loading
@@ -375,31 +257,17 @@ def _priors(raw: Any, path: Path) -> dict[str, Prior]:
 
 
 def _sampler(raw: Any, path: Path) -> SamplerConfig:
+    """The ``[sampler]`` table (``seed`` is the file's name of ``random_seed``)."""
     table = _table(raw, path, "sampler")
     _check_keys(table, _SAMPLER_KEYS, path, "[sampler]")
-    defaults = SamplerConfig()
+    settings = {("random_seed" if key == "seed" else key): value for key, value in table.items()}
+    if "sampler" in settings:
+        settings["sampler"] = _string(settings["sampler"], path, "sampler.sampler")
     try:
-        checked = check_sampler_arguments(
-            draws=table.get("draws", defaults.draws),
-            tune=table.get("tune", defaults.tune),
-            chains=table.get("chains", defaults.chains),
-            cores=table.get("cores"),
-            random_seed=table.get("seed"),
-            sampler=_string(table.get("sampler"), path, "sampler.sampler"),
-            target_accept=table.get("target_accept", defaults.target_accept),
-        )
+        return SamplerConfig(**settings)
     except ArgumentError as exc:
         key = "seed" if exc.argument == "random_seed" else exc.argument
         raise SpecError(f"{_where(path, f'sampler.{key}')} {exc.requirement}, got {exc.value!r}") from None
-    return SamplerConfig(
-        draws=checked.draws,
-        tune=checked.tune,
-        chains=checked.chains,
-        cores=checked.cores,
-        seed=checked.random_seed,
-        sampler=checked.sampler,
-        target_accept=checked.target_accept,
-    )
 
 
 def load_model_file(path: str | Path) -> ModelFile:

@@ -14,6 +14,42 @@ from .spec.ir import ModelSpec
 # Parameter classes a user can put a prior on.
 PRIOR_CLASSES = ("Intercept", "b", "sd", "cor", "sigma")
 
+#: The intercept on centred predictors: the parameter the sampler moves (and the one the
+#: Intercept prior is on) when the model has an intercept; ``Intercept`` is reported.
+CENTRED_INTERCEPT = "Intercept_c"
+#: Separates a parameter's name from the part naming a helper variable it is built from
+#: (``sd_g__0``, ``b__free``, ``re_g__total``).
+HELPER_SEPARATOR = "__"
+#: Prefixes of the per-block sampler variables: standard-normal effects, Cholesky factor.
+RAW_EFFECTS_PREFIX = "z_"
+CHOLESKY_PREFIX = "L_"
+
+
+def helper_name(parameter: str, part: str | int) -> str:
+    """The name of a helper variable of ``parameter`` (``helper_name("b", "free")`` is
+    ``b__free``); :func:`is_internal` recognises it."""
+    return f"{parameter}{HELPER_SEPARATOR}{part}"
+
+
+def is_internal(name: str) -> bool:
+    """Whether ``name`` is a variable the sampler needs but results do not report: the
+    centred intercept, raw (standard-normal) effects, Cholesky factors and helper
+    variables. Everything else in a posterior is a parameter of the model.
+
+    Parameters
+    ----------
+    name : a variable name of a fit's posterior.
+
+    Returns
+    -------
+    bool
+    """
+    return (
+        name == CENTRED_INTERCEPT
+        or HELPER_SEPARATOR in name
+        or name.startswith((RAW_EFFECTS_PREFIX, CHOLESKY_PREFIX))
+    )
+
 
 @dataclass(frozen=True)
 class BlockNames:
@@ -32,7 +68,7 @@ class BlockNames:
 
     @property
     def chol(self) -> str:
-        return f"L_{self.key}"
+        return f"{CHOLESKY_PREFIX}{self.key}"
 
     @property
     def rho(self) -> str:
@@ -40,7 +76,7 @@ class BlockNames:
 
     @property
     def z(self) -> str:
-        return f"z_{self.key}"
+        return f"{RAW_EFFECTS_PREFIX}{self.key}"
 
     @property
     def effects(self) -> str:

@@ -140,3 +140,14 @@ def test_fit_writes_a_report_folder(capsys, tmp_path):
 
     with xr.open_datatree(out_dir / "fit.nc", engine="h5netcdf") as tree:  # recomputed on load
         assert "log_likelihood" not in tree.children
+
+
+def test_unknown_backend_is_a_usage_error(capsys, tmp_path) -> None:
+    from hierbayes import cli
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    code = cli.main(["fit", str(models / "sleepstudy.toml"), "--backend", "stan", "--out", str(tmp_path / "r"), "-q"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert "hierbayes: error: backend='stan': valid backends are ['pymc', 'prior'" in err
+    assert not (tmp_path / "r").exists()

@@ -114,7 +114,7 @@ def test_model_file_sampler_table_uses_the_same_rules(tmp_path) -> None:
             load_model_file(path)
     path.write_text(head + "draws = 10\ntune = 0\nchains = 1\nseed = 3\nsampler = 'pymc'\ntarget_accept = 0.8\n")
     settings = load_model_file(path).sampler
-    assert (settings.draws, settings.tune, settings.chains, settings.seed, settings.sampler) == (10, 0, 1, 3, "pymc")
+    assert (settings.draws, settings.tune, settings.chains, settings.random_seed, settings.sampler) == (10, 0, 1, 3, "pymc")
 
 
 # ------------------------------------------------------------- short traces and Ctrl-C
@@ -178,3 +178,81 @@ def test_cli_unknown_sampler_is_a_usage_error(capsys, monkeypatch, tmp_path) -> 
     assert code == cli.EXIT_USAGE
     assert "hierbayes: error: sampler='stan': valid samplers are ['nutpie', 'pymc', 'numpyro', 'blackjax']" in err
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------- one SamplerConfig, backends
+
+
+def test_sampler_config_is_frozen_checked_and_has_the_fit_arguments() -> None:
+    import dataclasses
+    import inspect
+
+    from hierbayes.sampler_args import SamplerConfig
+
+    config = SamplerConfig(draws=np.int64(10), chains=2)
+    assert (config.draws, config.chains, config.backend) == (10, 2, "pymc") and type(config.draws) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.draws = 5  # type: ignore[misc]
+    assert config.replace(tune=0, sampler=None).tune == 0 and config.replace(sampler=None).sampler is None
+    with pytest.raises(ArgumentError, match=r"tune=-1: must be a whole number >= 0"):
+        config.replace(tune=-1)
+    with pytest.raises(ArgumentError, match=r"thin=2: is not a sampler setting"):
+        config.replace(thin=2)
+    fit_arguments = [p for p in inspect.signature(hb.Model.fit).parameters if p != "self"]
+    assert list(config.as_kwargs()) == fit_arguments
+    defaults = {p.name: p.default for p in inspect.signature(hb.Model.fit).parameters.values() if p.name != "self"}
+    assert SamplerConfig().as_kwargs() == defaults
+
+
+def test_unknown_backend_names_the_known_ones(model, no_compiling) -> None:
+    from hierbayes.backends import available_backends, get_backend
+
+    assert {"pymc", "prior"} <= set(available_backends())
+    with pytest.raises(ArgumentError, match=r"backend='stan': valid backends are \['pymc', 'prior'"):
+        model.fit(backend="stan")
+    with pytest.raises(ArgumentError, match=r"backend='stan'"):
+        get_backend("stan")
+
+
+def test_a_registered_backend_is_used_by_fit(model) -> None:
+    from hierbayes.backends import SamplerRun, available_backends, get_backend, register_backend, unregister_backend
+
+    prior = get_backend("prior")
+    seen = []
+
+    class Recording:
+        name = "recording"
+
+        def __getattr__(self, attr):
+            return getattr(prior, attr)
+
+        def sample(self, compiled, config) -> SamplerRun:
+            seen.append(config)
+            return prior.sample(compiled, config)
+
+    register_backend("recording", Recording)
+    try:
+        fit = model.fit(backend="recording", draws=5, chains=2, random_seed=1)
+    finally:
+        unregister_backend("recording")
+    assert "recording" not in available_backends()
+    assert seen[0].draws == 5 and seen[0].backend == "recording"
+    assert fit.posterior.sizes["draw"] == 5
+
+
+def test_prior_backend_draws_have_the_posterior_names_and_dims() -> None:
+    from hierbayes.backends import get_backend
+
+    df = hb.datasets.load("sleepstudy")
+    model = hb.Model("Reaction ~ Days + (Days | Subject)", df, parameterization="noncentered")
+    fit = model.fit(backend="prior", draws=50, chains=3, random_seed=2)
+    posterior = fit.posterior
+    assert (posterior.sizes["chain"], posterior.sizes["draw"]) == (3, 50)
+    assert set(posterior.data_vars) == set(get_backend().parameter_names(model.compile()))
+    assert posterior["re_Subject"].dims == ("chain", "draw", "Subject__level", "Subject__term")
+    assert posterior["b"].coords["b_term"].values.tolist() == ["Days"]
+    assert fit.info.sampler == "prior" and not fit.idata.sample_stats["diverging"].values.any()
+    np.testing.assert_array_equal(fit.idata.observed_data["y"].values, df["Reaction"].to_numpy())
+    again = model.fit(backend="prior", draws=50, chains=3, random_seed=2)
+    np.testing.assert_array_equal(again.posterior["sigma"].values, posterior["sigma"].values)
+    assert not fit.fixef().empty and not fit.varcorr().empty

@@ -19,8 +19,9 @@ from hierbayes.results.diagnostics import ConvergenceWarning
 
 @pytest.fixture(scope="module")
 def fitted():
-    """One small real fit (2 chains x 100 draws) with a text column holding missing values
-    in the data, a user prior and an interaction grouping factor."""
+    """One small fit (2 chains x 100 draws; prior draws in place of NUTS: saving and loading
+    need some draws, not a posterior) with a text column holding missing values in the data,
+    a user prior and an interaction grouping factor."""
     df = hb.datasets.load("Pastes")
     df = df.assign(note=np.where(np.arange(len(df)) % 7 == 0, None, "ok"), weight=np.linspace(1.0, 2.0, len(df)))
     model = hb.Model(
@@ -30,7 +31,7 @@ def fitted():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 200 draws: low ESS is expected
-        return model.fit(draws=100, tune=100, chains=2, random_seed=3, progressbar=False)
+        return model.fit(backend="prior", draws=100, chains=2, random_seed=3, progressbar=False)
 
 
 def _same_draws(a: xr.DataTree, b: xr.DataTree) -> None:

@@ -36,7 +36,7 @@ def test_shipped_files_parse(path):
     mf = load_model_file(path)
     assert mf.name == path.stem
     assert mf.description
-    assert mf.sampler.seed is not None and mf.sampler.chains >= 1
+    assert mf.sampler.random_seed is not None and mf.sampler.chains >= 1
 
 
 def test_gcse_file_reads_filtered_data():
@@ -84,9 +84,9 @@ def test_priors_and_sampler_settings(tmp_path):
         "sigma": Prior("HalfStudentT", nu=3.0, sigma=50.0),
         "sd:Subject": Prior("HalfNormal", sigma=30.0),
     }
-    assert mf.sampler.fit_kwargs() == {
+    assert mf.sampler.as_kwargs() == {
         "draws": 200, "tune": 100, "chains": 2, "cores": None, "random_seed": 5,
-        "sampler": "numpyro", "target_accept": 0.95,
+        "sampler": "numpyro", "target_accept": 0.95, "progressbar": True, "backend": "pymc",
     }
     model = mf.build()
     assert model.priors.get("sd", "Subject", "Days") == Prior("HalfNormal", sigma=30.0)

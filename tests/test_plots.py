@@ -27,7 +27,9 @@ def _render(fig, path) -> None:
 
 @pytest.fixture(scope="module")
 def sleep():
-    return sleep_fit()
+    # Rendering needs some draws, not a posterior: prior draws in place of NUTS (about a second).
+    df = hb.datasets.load("sleepstudy")
+    return hb.Model("Reaction ~ Days + (Days | Subject)", df).fit(backend="prior", draws=200, chains=2, random_seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +52,18 @@ PLOTS = {
     "ppc_pit": lambda f, c: c.plot("pit"),
     "ppc_stat": lambda f, c: c.plot_stat("sd"),
     "ppc_grouped": lambda f, c: c.plot_grouped(stat="sd"),
-    "loo_pit": lambda f, c: c.plot_loo_pit(),
 }
 
 
 @pytest.mark.parametrize("name", list(PLOTS))
 def test_gaussian_plots_render(name, sleep, sleep_check, tmp_path):
     _render(PLOTS[name](sleep, sleep_check), tmp_path / f"{name}.png")
+
+
+def test_loo_pit_renders(tmp_path):
+    # LOO-PIT reweights the draws towards each left-out row: it needs a posterior (NUTS)
+    check = sleep_fit().ppc(ndraws=300, random_seed=1)
+    _render(check.plot_loo_pit(), tmp_path / "loo_pit.png")
 
 
 def test_count_and_binary_checks_render(tmp_path):

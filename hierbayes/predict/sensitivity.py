@@ -26,7 +26,7 @@ import xarray as xr
 from ..design.types import Design
 from ..errors import PriorError
 from ..families import get_family
-from ..params import FIXED_DIM, block_names
+from ..params import CENTRED_INTERCEPT, FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
 from ..spec.ir import ModelSpec
 from .loglik import pointwise_log_likelihood
@@ -72,8 +72,8 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
     {component: log prior draws}."""
     rows, components = [], {}
     sources = {e.address.key(): e.source for e in priors.entries}
-    if "Intercept_c" in posterior and "Intercept" in sources:
-        components["Intercept"] = log_density(priors.get("Intercept"), posterior["Intercept_c"].values)
+    if CENTRED_INTERCEPT in posterior and "Intercept" in sources:
+        components["Intercept"] = log_density(priors.get("Intercept"), posterior[CENTRED_INTERCEPT].values)
         rows.append(("Intercept", "Intercept", sources["Intercept"], "Intercept", posterior["Intercept"].values,
                      priors.get("Intercept")))
     if "b" in posterior:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..params import block_names
+from ..params import block_names, is_internal
 from .mcmc_stats import convergence
 
 #: Default maximum tree depth of PyMC's, nutpie's and numpyro's NUTS.
@@ -57,8 +57,7 @@ def terms_of(model, parameterization: dict[str, str]) -> tuple[TermInfo, ...]:
 
 def monitored(posterior: xr.Dataset) -> list[str]:
     """Parameters whose convergence we check: everything but raw/derived internals."""
-    skip_prefixes = ("z_", "L_", "Intercept_c")
-    return [v for v in posterior.data_vars if not v.startswith(skip_prefixes) and "__" not in v]
+    return [v for v in posterior.data_vars if not is_internal(str(v))]
 
 
 def convergence_by_variable(post: xr.Dataset, names: list[str]):

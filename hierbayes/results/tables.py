@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from ..families import get_family, icc_level1_variance
-from ..params import FIXED_DIM, BlockNames, block_names
+from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
 from .icc_levels import ancestors_from_spec, stata_level_label
 from .stats import STAT_COLUMNS, interval_label, summarize
@@ -174,10 +174,10 @@ def coef(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> dict[str
 def mean_linear_predictor(posterior: xr.Dataset) -> xr.DataArray | float:
     """Fixed part of the linear predictor at the covariate means, per draw.
 
-    That is the intercept on centred predictors (``Intercept_c``) when the model has one,
-    else the reported ``Intercept``, else 0.
+    That is the intercept on centred predictors (``params.CENTRED_INTERCEPT``) when the model
+    has one, else the reported ``Intercept``, else 0.
     """
-    for name in ("Intercept_c", "Intercept"):
+    for name in (CENTRED_INTERCEPT, "Intercept"):
         if name in posterior and posterior[name].ndim == 2:
             return posterior[name]
     return 0.0

@@ -33,11 +33,11 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained, start_point
+from .program_cache import cache_paths, load_programs, save_programs
+
 #: Bump when the program layout changes (invalidates cached programs).
 PROGRAM_VERSION = 4
-MAX_TREE_DEPTH = 10
-#: Cached programs are pruned (oldest first) above this many bytes.
-CACHE_MAX_BYTES = 2 * 1024**3
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
 
 
@@ -189,8 +189,6 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     from pymc.sampling.jax import get_jaxified_graph
     from pymc.util import get_default_varnames
 
-    from .sample import start_point
-
     logp_fn = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
     outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
     out_fn = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
@@ -256,84 +254,10 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
     return programs, meta
 
 
-def _cache_paths(key: str) -> tuple[str, str] | None:
-    from .sample import cache_dir
-
-    root = cache_dir()
-    if root is None:
-        return None
-    folder = os.path.join(root, "programs")
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, key + ".bin"), os.path.join(folder, key + ".json")
-
-
-PROGRAM_NAMES = ("init", "advance", "finish")
-
-
-def _load(paths):
-    from jax import export
-
-    if paths is None or not (os.path.exists(paths[0]) and os.path.exists(paths[1])):
-        return None
-    try:
-        with open(paths[1]) as fh:
-            meta = json.load(fh)
-        with open(paths[0], "rb") as fh:
-            blob = fh.read()
-        programs, offset = {}, 0
-        for name, size in zip(PROGRAM_NAMES, meta["program_bytes"]):
-            programs[name] = export.deserialize(bytearray(blob[offset:offset + size]))
-            offset += size
-    except Exception:  # a damaged or incompatible entry: rebuild it
-        return None
-    now = time.time()
-    os.utime(paths[0], (now, now))
-    return programs, meta
-
-
-def _save(paths, programs, meta) -> None:
-    if paths is None:
-        return
-    try:
-        blobs = [bytes(programs[name].serialize()) for name in PROGRAM_NAMES]
-    except Exception:  # serialization needs the optional 'flatbuffers' package
-        return
-    meta = {**meta, "program_bytes": [len(b) for b in blobs]}
-    for path, data, mode in ((paths[0], b"".join(blobs), "wb"), (paths[1], json.dumps(meta), "w")):
-        tmp = path + f".tmp{os.getpid()}"
-        with open(tmp, mode) as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    _prune(os.path.dirname(paths[0]))
-
-
-def _prune(folder: str) -> None:
-    entries = []
-    for name in os.listdir(folder):
-        if name.endswith(".bin"):
-            path = os.path.join(folder, name)
-            st = os.stat(path)
-            entries.append((st.st_mtime, st.st_size, path))
-    total = sum(e[1] for e in entries)
-    for _, size, path in sorted(entries):
-        if total <= CACHE_MAX_BYTES:
-            break
-        for p in (path, path[:-4] + ".json"):
-            try:
-                os.remove(p)
-            except OSError:
-                pass
-        total -= size
-
-
 def _inits(meta: dict, chains: int, seed: int | None) -> list[np.ndarray]:
     """PyMC's jitter: the start point plus uniform(-1, 1) per chain, unconstrained scale."""
-    rng = np.random.default_rng(None if seed is None else [int(seed), 11])
-    out = []
-    for value, dtype in zip(meta["start"], meta["start_dtypes"]):
-        v = np.asarray(value, dtype=dtype)
-        out.append((v[None] + rng.uniform(-1.0, 1.0, size=(chains, *v.shape))).astype(dtype))
-    return out
+    start = [np.asarray(value, dtype=dtype) for value, dtype in zip(meta["start"], meta["start_dtypes"])]
+    return jittered_unconstrained(start, chains, seed)
 
 
 def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float,
@@ -393,7 +317,6 @@ def sample_jax_cached(
 
     from ...progress import SamplingProgress
     from .chunks import run_chunks
-    from .sample import enable_jax_cache
 
     enable_jax_cache()
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
@@ -403,7 +326,7 @@ def sample_jax_cached(
     if settings["chain_loop"] not in ("map", "vmap"):
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
     key = _program_key(fingerprint, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
-    paths = _cache_paths(key)
+    paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)
     with progress:
@@ -418,11 +341,11 @@ def sample_jax_cached(
             progress.compile_started("compiling the sampler (first fit of this model)")
         cached = memo is not None
         if memo is None:
-            loaded = _load(paths)
+            loaded = load_programs(paths)
             cached = loaded is not None
             if loaded is None:
                 programs, meta = _build(model, settings, devices, chains)
-                _save(paths, programs, meta)
+                save_programs(paths, programs, meta)
             else:
                 programs, meta = loaded
         else:

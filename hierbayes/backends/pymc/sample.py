@@ -8,30 +8,24 @@ import signal
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 
-import numpy as np
 import pymc as pm
-import xarray as xr
 
 from ...errors import SamplingError
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
+from .. import SamplerRun
 from .compile import CompiledModel
+from .jaxnuts import sample_jax_cached
+from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable from here as before)
+    cache_dir,
+    enable_jax_cache,
+    free_size,
+    jittered_start,
+    start_point,
+)
 from .plan import default_target_accept
 
 SAMPLERS = KNOWN_SAMPLERS
-
-
-@dataclass(frozen=True)
-class SamplerRun:
-    """Draws and timings of one sampling run."""
-
-    idata: xr.DataTree
-    sampler: str
-    wall_seconds: float
-    sampling_seconds: float | None
-    compile_seconds: float | None = None
-    target_accept: float | None = None  # as used (the model's default when not given)
 
 
 def available_samplers() -> list[str]:
@@ -53,41 +47,10 @@ def default_sampler() -> str:
     return "pymc"
 
 
-#: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
-CACHE_ENV = "HIERBAYES_CACHE_DIR"
 #: Models with at most this many free scalars get a dense mass matrix under numpyro: they are
 #: the integrated ("marginal") models, whose few parameters are correlated.
 DENSE_MASS_MAX = 40
 _JAX_SAMPLERS = ("numpyro", "blackjax")
-
-
-def cache_dir() -> str | None:
-    """Directory of the persistent compile caches (``$HIERBAYES_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/hierbayes`` or ``~/.cache/hierbayes``); None when set to "off"."""
-    value = os.environ.get(CACHE_ENV)
-    if value is not None:
-        return None if value.strip().lower() in ("", "off", "0", "none") else value
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "hierbayes")
-
-
-def enable_jax_cache() -> str | None:
-    """Turn on JAX's persistent compilation cache, so a model compiled once (same structure
-    and data) loads in about a second in later processes. A cache directory the user set for
-    JAX (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is kept. Returns the directory."""
-    import jax
-
-    current = jax.config.jax_compilation_cache_dir
-    if current:
-        return current
-    root = cache_dir()
-    if root is None:
-        return None
-    path = os.path.join(root, "jax")
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    return path
 
 
 class _JaxCompileClock:
@@ -124,66 +87,11 @@ class _JaxCompileClock:
 
 
 def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -> dict:
+    # MAX_TREE_DEPTH is the default of PyMC's, nutpie's and numpyro's NUTS, so it is not passed
     options: dict = {"target_accept": target_accept}
     if sampler in _JAX_SAMPLERS:
         options["dense_mass"] = free_size(compiled.model) <= DENSE_MASS_MAX
     return options
-
-
-def _python_mode():
-    from pytensor.compile.mode import Mode
-
-    return Mode(linker="py", optimizer="fast_compile")
-
-
-def start_point(model: pm.Model) -> list[np.ndarray]:
-    """PyMC's start point (support points or initvals) on the sampler's unconstrained
-    scale, one array per value variable, evaluated without compiling C or numba code."""
-    import pytensor
-    from pymc.initial_point import make_initial_point_expression
-
-    start = make_initial_point_expression(
-        free_rvs=model.free_RVs,
-        rvs_to_transforms=model.rvs_to_transforms,
-        initval_strategies=model.rvs_to_initial_values,
-        jitter_rvs=set(),
-        default_strategy="support_point",
-        return_transformed=True,
-    )
-    return [np.asarray(v) for v in pytensor.function([], start, mode=_python_mode())()]
-
-
-def jittered_start(model: pm.Model, chains: int, seed: int | None) -> list[dict]:
-    """Per-chain start values: PyMC's start point with its U(-1, 1) jitter on the sampler's
-    (unconstrained) scale, computed with PyTensor's Python linker.
-
-    PyMC's own JAX path evaluates the start point through C-compiled functions and checks
-    the log density op by op in JAX (dozens of tiny XLA compiles): tens of seconds before
-    the first draw on a fresh install. Same start distribution, none of that cost.
-    """
-    import pytensor
-
-    unconstrained = start_point(model)
-    constrain = pytensor.function(model.value_vars, model.replace_rvs_by_values(model.free_RVs), mode=_python_mode())
-    rng = np.random.default_rng(None if seed is None else [int(seed), 11])
-    out = []
-    for _ in range(chains):
-        jittered = [np.asarray(v) + rng.uniform(-1.0, 1.0, size=np.shape(v)) for v in unconstrained]
-        values = constrain(*jittered)
-        out.append({rv.name: np.asarray(v) for rv, v in zip(model.free_RVs, values)})
-    return out
-
-
-def free_size(model: pm.Model) -> int:
-    """Number of free scalars the sampler sees (from dims and static shapes, no compiling)."""
-    total = 0
-    for rv in model.free_RVs:
-        dims = model.named_vars_to_dims.get(rv.name)
-        if dims:
-            total += int(np.prod([len(model.coords[d]) for d in dims]))
-        else:
-            total += int(np.prod([1 if s is None else s for s in rv.type.shape]))
-    return total
 
 
 def default_cores(chains: int) -> int:
@@ -284,8 +192,6 @@ def run_nuts(
 
 def _sample_cached(compiled: CompiledModel, kwargs: dict):
     """numpyro's NUTS from a compiled program cached on disk (see :mod:`.jaxnuts`)."""
-    from .jaxnuts import sample_jax_cached
-
     return sample_jax_cached(
         compiled.model,
         compiled.fingerprint,

@@ -1,0 +1,132 @@
+"""What every NUTS path of the PyMC backend shares: the start point and its jitter, the
+maximum tree depth, the size of the model, and the on-disk compile caches.
+
+Used by :mod:`.sample` (``pm.sample`` and the cached JAX path), :mod:`.jaxnuts` (the cached
+numpyro/blackjax programs) and :mod:`.refit` (SBC's refits of one compiled log density), so
+the three start and bound their chains the same way. It imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pymc as pm
+
+#: Maximum tree depth of NUTS (numpyro's, PyMC's and nutpie's default): a trajectory has at
+#: most ``2**MAX_TREE_DEPTH - 1`` leapfrog steps.
+MAX_TREE_DEPTH = 10
+#: Start values are the start point plus uniform(-JITTER, JITTER) per unconstrained scalar
+#: (PyMC's ``jitter+adapt_diag``).
+JITTER = 1.0
+#: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
+CACHE_ENV = "HIERBAYES_CACHE_DIR"
+
+
+def treedepth_hits(n_steps: np.ndarray) -> np.ndarray:
+    """Whether each transition used the maximum number of leapfrog steps."""
+    return np.asarray(n_steps) >= 2**MAX_TREE_DEPTH - 1
+
+
+def cache_dir() -> str | None:
+    """Directory of the persistent compile caches (``$HIERBAYES_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/hierbayes`` or ``~/.cache/hierbayes``); None when set to "off"."""
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else value
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "hierbayes")
+
+
+def enable_jax_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache, so a model compiled once (same structure
+    and data) loads in about a second in later processes. A cache directory the user set for
+    JAX (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is kept. Returns the directory."""
+    import jax
+
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return current
+    root = cache_dir()
+    if root is None:
+        return None
+    path = os.path.join(root, "jax")
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return path
+
+
+def python_mode():
+    """PyTensor's Python linker without graph rewrites: for one-off functions, where
+    compiling C or numba code would cost far more than running them."""
+    from pytensor.compile.mode import Mode
+
+    return Mode(linker="py", optimizer="fast_compile")
+
+
+def start_point(model: pm.Model) -> list[np.ndarray]:
+    """PyMC's start point (support points or initvals) on the sampler's unconstrained
+    scale, one array per value variable, evaluated without compiling C or numba code."""
+    import pytensor
+    from pymc.initial_point import make_initial_point_expression
+
+    start = make_initial_point_expression(
+        free_rvs=model.free_RVs,
+        rvs_to_transforms=model.rvs_to_transforms,
+        initval_strategies=model.rvs_to_initial_values,
+        jitter_rvs=set(),
+        default_strategy="support_point",
+        return_transformed=True,
+    )
+    return [np.asarray(v) for v in pytensor.function([], start, mode=python_mode())()]
+
+
+def jitter_rng(seed: int | None) -> np.random.Generator:
+    """The generator of the start-point jitter for a run seeded with ``seed``."""
+    return np.random.default_rng(None if seed is None else [int(seed), 11])
+
+
+def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
+    """Per value variable, ``(chains, *shape)`` start values: ``start`` plus
+    uniform(-JITTER, JITTER), on the unconstrained scale."""
+    rng = jitter_rng(seed)
+    out = []
+    for value in start:
+        v = np.asarray(value)
+        out.append((v[None] + rng.uniform(-JITTER, JITTER, size=(chains, *v.shape))).astype(v.dtype))
+    return out
+
+
+def jittered_start(model: pm.Model, chains: int, seed: int | None) -> list[dict]:
+    """Per-chain start values: PyMC's start point with its U(-1, 1) jitter on the sampler's
+    (unconstrained) scale, computed with PyTensor's Python linker, mapped to the
+    constrained scale (one dict of free variable values per chain).
+
+    PyMC's own JAX path evaluates the start point through C-compiled functions and checks
+    the log density op by op in JAX (dozens of tiny XLA compiles): tens of seconds before
+    the first draw on a fresh install. Same start distribution, none of that cost.
+    """
+    import pytensor
+
+    unconstrained = start_point(model)
+    constrain = pytensor.function(model.value_vars, model.replace_rvs_by_values(model.free_RVs), mode=python_mode())
+    rng = jitter_rng(seed)
+    out = []
+    for _ in range(chains):
+        jittered = [np.asarray(v) + rng.uniform(-JITTER, JITTER, size=np.shape(v)) for v in unconstrained]
+        values = constrain(*jittered)
+        out.append({rv.name: np.asarray(v) for rv, v in zip(model.free_RVs, values)})
+    return out
+
+
+def free_size(model: pm.Model) -> int:
+    """Number of free scalars the sampler sees (from dims and static shapes, no compiling)."""
+    total = 0
+    for rv in model.free_RVs:
+        dims = model.named_vars_to_dims.get(rv.name)
+        if dims:
+            total += int(np.prod([len(model.coords[d]) for d in dims]))
+        else:
+            total += int(np.prod([1 if s is None else s for s in rv.type.shape]))
+    return total

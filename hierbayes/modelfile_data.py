@@ -1,0 +1,108 @@
+"""The ``[data]`` table of a model file (:mod:`hierbayes.modelfile`): where the data come
+from and how they are prepared (filter, categorical columns, centred predictors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError, did_you_mean
+
+__all__ = ["DataConfig"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data come from and how they are prepared."""
+
+    source: str
+    base: Path
+    filter: str | None = None
+    factors: tuple[str, ...] = ()
+    group_mean_center: tuple[tuple[str, str], ...] = ()
+    grand_mean_center: tuple[tuple[str, str | None], ...] = ()
+    group_mean: tuple[tuple[str, str], ...] = ()
+    missing: str = "error"
+
+    @property
+    def is_file(self) -> bool:
+        s = self.source
+        return s.lower().endswith((".csv", ".csv.gz", ".tsv")) or "/" in s or "\\" in s
+
+    def describe(self) -> str:
+        text = str(self.path) if self.is_file else f"bundled data set {self.source!r}"
+        return text + (f", filter {self.filter!r}" if self.filter else "")
+
+    @property
+    def path(self) -> Path:
+        return (self.base / Path(self.source).expanduser()).resolve()
+
+    def load(self) -> pd.DataFrame:
+        """Read, filter and derive columns; returns a new DataFrame.
+
+        Raises
+        ------
+        DataError
+            For a missing file, an unknown data set, a filter pandas cannot evaluate or that
+            keeps no rows, or a bad centering request.
+        """
+        df = self._read()
+        if self.filter:
+            df = self._apply_filter(df)
+        return self._derive(df)
+
+    def _read(self) -> pd.DataFrame:
+        if not self.is_file:
+            from . import datasets
+
+            df = datasets.load(self.source)
+        else:
+            if not self.path.is_file():
+                raise DataError(f"data file {str(self.path)!r} not found (source = {self.source!r})")
+            sep = "\t" if self.source.lower().endswith(".tsv") else ","
+            try:
+                df = pd.read_csv(self.path, sep=sep, dtype={c: str for c in self.factors})
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                raise DataError(f"cannot read {str(self.path)!r}: {exc}") from None
+        for column in self.factors:
+            if column not in df.columns:
+                raise DataError(
+                    f"factors lists {column!r}, which is not a column of the data."
+                    f"{did_you_mean(column, map(str, df.columns))}"
+                )
+            if not isinstance(df[column].dtype, pd.CategoricalDtype):
+                df[column] = pd.Categorical(df[column].astype(str), categories=_level_order(df[column]))
+        return df
+
+    def _apply_filter(self, df: pd.DataFrame) -> pd.DataFrame:
+        try:
+            out = df.query(self.filter, engine="python")
+        except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad query
+            raise DataError(
+                f"filter {self.filter!r} could not be evaluated ({type(exc).__name__}: {exc}); "
+                f"columns: {list(map(str, df.columns))}"
+            ) from None
+        if not isinstance(out, pd.DataFrame) or out.empty:
+            raise DataError(f"filter {self.filter!r} keeps no rows of {len(df)}")
+        return out
+
+    def _derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        from .design.centering import add_group_mean, grand_mean_center, group_mean_center
+
+        for column, by in self.group_mean_center:
+            df = group_mean_center(df, column, by=by)
+        for column, by in self.grand_mean_center:
+            df = grand_mean_center(df, column, by=by)
+        for column, by in self.group_mean:
+            df = add_group_mean(df, column, by=by)
+        return df
+
+
+def _level_order(values: pd.Series) -> list[str]:
+    present = sorted({str(v) for v in values.dropna()})
+    try:
+        return sorted(present, key=float)
+    except ValueError:
+        return present
