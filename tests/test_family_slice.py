@@ -15,7 +15,7 @@ import pytest
 
 import hierbayes as hb
 from hierbayes.backends.pymc import likelihoods
-from hierbayes.backends.pymc.blocks import register as register_parameter
+from hierbayes.backends.pymc.variables import register as register_parameter
 from hierbayes.errors import SpecError
 from hierbayes.families import (
     FAMILIES,
