@@ -1,7 +1,7 @@
 """A known truth over the real census cells, a non-representative survey drawn from it,
 and the design-based estimates MRP is compared with (raw sample means, raked weights).
 
-Used by ``examples/mrp_states.py``, ``bench/mrp_collapse.py`` and ``tests/test_mrp.py``; the
+Used by ``examples/mrp_states.py``, ``bench/mrp_collapse.py`` and ``tests/predict/test_mrp.py``; the
 survey shipped as ``hb.datasets.load("survey")`` is ``simulate_survey(simulate_truth(20240601),
 n=5000, seed=2)`` (its state truth: ``hb.datasets.load("survey_truth")``).
 

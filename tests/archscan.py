@@ -2,7 +2,7 @@
 reports what the architecture contract forbids: import cycles, heavy numerical back ends outside
 ``backends/``, private names imported across modules and oversized modules.
 
-Used by tests/test_architecture.py on hierbayes and, to prove each check can fail, on small
+Used by tests/user/test_architecture.py on hierbayes and, to prove each check can fail, on small
 packages written by the tests.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+
+# Tests are laid out like the package (tests/spec, tests/design, ...). A few test modules share
+# cached fits or tables with a sibling folder's module (``from test_predict import sleep_fit``):
+# each folder is importable by module name, as pytest itself imports them (rootdir-less,
+# "prepend" mode), so a shared module is imported once.
+for _folder in sorted(Path(__file__).parent.iterdir()):
+    if _folder.is_dir() and any(_folder.glob("test_*.py")) and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 REFS = Path(__file__).parent / "refs"
 # Small but honest: 4 chains x 500 draws gives posterior means to ~0.05 posterior sd.

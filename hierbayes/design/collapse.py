@@ -17,7 +17,7 @@ What changes with a collapsed fit
   resolved on the row-level data before collapsing, see :func:`collapse_for_fit`). One
   detail: the compiler centres the fixed-effect columns at their mean over the cells, not
   over the rows, so the weak intercept prior (sd 2.5 on the link scale) sits at a slightly
-  different reference point; its effect is far below Monte Carlo error (tests/test_mrp.py
+  different reference point; its effect is far below Monte Carlo error (tests/predict/test_mrp.py
   compares the two fits). Centring with the trials as weights would make it exact.
 * Observed data, the posterior predictive and PPC: per cell, ``y`` is the number of
   successes out of ``trials`` rows. Its predictive distribution is exactly that of the sum

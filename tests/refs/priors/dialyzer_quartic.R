@@ -1,4 +1,4 @@
-# Reference for tests/test_joint_prior.py: Pinheiro & Bates' (2000, sec. 5.2) dialyzer model,
+# Reference for tests/priors/test_joint_prior.py: Pinheiro & Bates' (2000, sec. 5.2) dialyzer model,
 # a raw 4th-degree polynomial in transmembrane pressure interacted with blood flow (QB),
 # fitted by lme4 (REML). Run from this directory: Rscript dialyzer_quartic.R
 suppressMessages({library(lme4); library(nlme, warn.conflicts = FALSE); library(jsonlite)})

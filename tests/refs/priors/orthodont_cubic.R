@@ -1,4 +1,4 @@
-# Reference for tests/test_joint_prior.py: nlme's Orthodont with a raw cubic in age interacted
+# Reference for tests/priors/test_joint_prior.py: nlme's Orthodont with a raw cubic in age interacted
 # with sex (4 ages: the cubic is saturated, its raw columns almost collinear, VIF up to 7.6e5),
 # fitted by lme4 (REML). Run from this directory: Rscript orthodont_cubic.R
 suppressMessages({library(lme4); library(nlme, warn.conflicts = FALSE); library(jsonlite)})

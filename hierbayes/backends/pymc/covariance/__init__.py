@@ -4,7 +4,7 @@
 builders share (sds, LKJ and exchangeable correlation factors). Importing this package
 registers the built-in structures (one module each). To add a structure, define its
 :class:`~hierbayes.spec.covariance.CovarianceStructure` and decorate its build function with
-:func:`covariance_builder` (see ``tests/test_covariance_slice.py``).
+:func:`covariance_builder` (see ``tests/backends/test_covariance_slice.py``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from hierbayes import cli
 from hierbayes.errors import SamplingError
 from test_levels import HAND_WRITTEN
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 SHIPPED = sorted(MODELS.glob("*.toml"))
 
@@ -145,7 +145,7 @@ def test_fit_writes_a_report_folder(capsys, tmp_path):
 def test_unknown_backend_is_a_usage_error(capsys, tmp_path) -> None:
     from hierbayes import cli
 
-    models = Path(__file__).resolve().parents[1] / "models"
+    models = Path(__file__).resolve().parents[2] / "models"
     code = cli.main(["fit", str(models / "sleepstudy.toml"), "--backend", "stan", "--out", str(tmp_path / "r"), "-q"])
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE

@@ -19,7 +19,7 @@ from hierbayes.priors import JOINT_SOURCE
 
 from conftest import fit_quiet
 
-REFS = Path(__file__).parent / "refs" / "priors"
+REFS = Path(__file__).parent.parent / "refs" / "priors"
 DIALYZER = (
     "rate ~ (pressure + I(pressure**2) + I(pressure**3) + I(pressure**4)) * QB"
     " + (pressure + I(pressure**2) || Subject)"

@@ -23,7 +23,7 @@ from hierbayes.spec import (
 from hierbayes.spec.lexer import TokenKind, tokenize
 from hierbayes.spec.parser import Bar, Binary, Call, Paren, Sum, parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 U = Covariance.UNSTRUCTURED
 IND = Covariance.INDEPENDENT
 

@@ -227,7 +227,7 @@ def test_blackjax_goes_through_the_same_chunked_path(sleepstudy, monkeypatch, ca
 def test_a_real_jupyter_kernel_gets_a_redrawn_bar():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     code = f"""
 import sys; sys.path.insert(0, {root!r})
 from hierbayes.progress import SamplingProgress

@@ -17,7 +17,7 @@ import pytest
 
 import archscan
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "hierbayes"
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "hierbayes"
 PROJECT = PACKAGE.parent
 
 

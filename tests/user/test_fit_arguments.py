@@ -172,7 +172,7 @@ def test_cli_unknown_sampler_is_a_usage_error(capsys, monkeypatch, tmp_path) -> 
     from hierbayes import cli
 
     monkeypatch.setattr(pymc, "sample", lambda *a, **k: pytest.fail("reached the sampler"))
-    models = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
+    models = __import__("pathlib").Path(__file__).resolve().parents[2] / "models"
     code = cli.main(["fit", str(models / "sleepstudy.toml"), "--sampler", "stan", "--out", str(tmp_path / "r"), "-q"])
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE

@@ -31,7 +31,7 @@ from hierbayes.params import FIXED_DIM, block_names
 from hierbayes.predict.mrp import Poststrat, cell_predictions, check_table, composition, poststratify
 from hierbayes.predict.raking import rake
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import mrp_simulation as sim  # noqa: E402

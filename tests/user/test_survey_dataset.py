@@ -14,7 +14,7 @@ import xarray as xr
 import hierbayes as hb
 from hierbayes.predict.predict import Predictions
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import mrp_simulation as sim  # noqa: E402

@@ -4,7 +4,7 @@ works when a fit diverges.
 * The plan (no sampling): a term with a handful of groups is centred only when its data
   dominate the prior over the posterior of its sd, not at the sd's estimate (nlme's
   Machines and Oats designs: 6 outer groups, k estimated at 5-8, non-centred).
-* Machines and Oats fitted with the defaults: in the classic suite (tests/test_classic.py).
+* Machines and Oats fitted with the defaults: in the classic suite (tests/statistical/test_classic.py).
 * Slow: a fit forced into a funnel prints advice that, followed, removes the divergences.
 """
 

@@ -35,7 +35,7 @@ from hierbayes.spec.lower import parse_formula
 from conftest import fit_quiet
 from pymc_checks import group_mvn, jax_function, random_points
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def _counts(seed: int = 3, n: int = 300, groups: int = 12) -> pd.DataFrame:

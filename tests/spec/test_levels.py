@@ -20,7 +20,7 @@ from hierbayes.results.report import equation_sections
 from hierbayes.spec import Covariance, parse_formula
 from hierbayes.spec.levels import levels, parse_levels
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 # Every shipped level-equation model and the lme4 formula written by hand.
 HAND_WRITTEN = {

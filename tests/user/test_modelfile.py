@@ -12,7 +12,7 @@ from hierbayes.errors import DataError, PriorError, SpecError
 from hierbayes.modelfile import load_model_file
 from hierbayes.priors import Prior
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 SHIPPED = sorted(MODELS.glob("*.toml"))
 
 
