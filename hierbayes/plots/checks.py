@@ -78,8 +78,6 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
     -------
     matplotlib.figure.Figure
     """
-    import arviz as az
-
     kind = checked_plot_kind(kind, check.response_kind, check.source)
     if order is not None and kind != "intervals":
         raise SpecError(f"order={order!r} applies to kind='intervals' only, not kind={kind!r}")
@@ -89,23 +87,16 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
         return ppc_scatter_avg(check)
     if kind == "error_hist":
         return ppc_error_hist(check, min(num_samples, 6))
-    tree, name = _named(check)
-    group = check.group
-    if kind == "density":
-        pc = az.plot_ppc_dist(tree, group=group, num_samples=num_samples, backend="matplotlib")
-    elif kind == "ecdf":
-        pc = az.plot_ppc_dist_pit(tree, group=group, kind="ecdf", num_samples=num_samples, backend="matplotlib")
-    elif kind == "intervals":
+    if kind == "intervals":
         return ppc_intervals(check, order)
-    elif kind == "rootogram":
-        pc = az.plot_ppc_rootogram(tree, group=group, backend="matplotlib")
-    elif kind == "calibration":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "always uses observed_data": intended
-            pc = az.plot_ppc_pava(tree, group=group, data_type="binary", backend="matplotlib")
-    else:
-        pc = az.plot_ppc_pit(tree, group=group, backend="matplotlib")
-    fig = figure_of(pc)
+    tree, name = _named(check)
+    with warnings.catch_warnings():
+        # ArviZ suggests other plots for discrete or binary data; the kind was chosen for them
+        warnings.filterwarnings("ignore", message=r"(?s).*look (discrete|binary)", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"(?s).*always uses observed_data", category=UserWarning)
+        # ArviZ's rootogram of a variable with two values (binary) trips its own dims guess
+        warnings.filterwarnings("ignore", message=r"Found chain dimension to be longer", category=UserWarning)
+        fig = figure_of(_arviz_check(tree, check.group, kind, num_samples))
     if kind == "ecdf":
         fig.suptitle(f"{name}: {check.source} predictive check ({_DESCRIPTIONS[kind]})", fontsize=10)
         if not fig.get_constrained_layout():
@@ -114,6 +105,21 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
             ax.set_title(title, fontsize=9)
         return fig
     return retitle(fig, f"{name}: {check.source} predictive check ({kind})")
+
+
+def _arviz_check(tree, group: str, kind: str, num_samples: int):
+    """The ArviZ PlotCollection of ``kind`` (density, ecdf, rootogram, calibration, pit)."""
+    import arviz as az
+
+    if kind == "density":
+        return az.plot_ppc_dist(tree, group=group, num_samples=num_samples, backend="matplotlib")
+    if kind == "ecdf":
+        return az.plot_ppc_dist_pit(tree, group=group, kind="ecdf", num_samples=num_samples, backend="matplotlib")
+    if kind == "rootogram":
+        return az.plot_ppc_rootogram(tree, group=group, backend="matplotlib")
+    if kind == "calibration":
+        return az.plot_ppc_pava(tree, group=group, data_type="binary", backend="matplotlib")
+    return az.plot_ppc_pit(tree, group=group, backend="matplotlib")
 
 
 def ppc_intervals(check, order: str | None = None):
