@@ -18,7 +18,12 @@ from test_predict import count_data, logit_data  # noqa: E402
 
 import hierbayes as hb  # noqa: E402
 from hierbayes.plots.common import MAX_FIGURE_HEIGHT, row_figure_height, thinned_rows  # noqa: E402
-from hierbayes.predict.ppc_kinds import PLOT_KINDS, checked_plot_kind, default_plot_kind, plot_kinds  # noqa: E402
+from hierbayes.predict.ppc_kinds import (  # noqa: E402
+    PLOT_KINDS,
+    checked_plot_kind,
+    default_plot_kind,
+    plot_kinds,
+)
 
 
 def _render(fig, path) -> Figure:
