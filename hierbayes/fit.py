@@ -333,9 +333,10 @@ class Fit:
         """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""
         return margins.r2(self.posterior, self.model.built, prob=prob, ndraws=ndraws)
 
-    def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95):
-        """Caterpillar plot of the group effects of one grouping factor."""
-        return plots.caterpillar(self, group=group, term=term, prob=prob)
+    def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95, **kwargs):
+        """Caterpillar plot of the group effects of one grouping factor (``kwargs``: see
+        :func:`hierbayes.plots.caterpillar`, e.g. ``extremes=20``)."""
+        return plots.caterpillar(self, group=group, term=term, prob=prob, **kwargs)
 
     def plot_forest(self, terms=None, prob: float = 0.95, intercept: bool | None = None):
         """Forest plot of the fixed effects."""

@@ -22,9 +22,10 @@ from .predictions import marginsplot
 class PlottedPredictiveCheck(PredictiveCheck):
     """A :class:`~hierbayes.predict.ppc.PredictiveCheck` with plot methods."""
 
-    def plot(self, kind: str | None = None, num_samples: int = 50):
-        """The check that fits the response; see :func:`hierbayes.plots.ppc`."""
-        return ppc(self, kind=kind, num_samples=num_samples)
+    def plot(self, kind: str | None = None, num_samples: int = 50, order: str | None = None):
+        """The check that fits the response, or ``kind`` (one of ``self.plot_kinds``); see
+        :func:`hierbayes.plots.ppc`."""
+        return ppc(self, kind=kind, num_samples=num_samples, order=order)
 
     def plot_grouped(self, group: str | None = None, stat: str = "mean", prob: float = 0.95):
         """Observed group statistics against their replications; misfits in red."""

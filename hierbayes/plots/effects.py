@@ -8,11 +8,19 @@ import numpy as np
 
 from ..errors import SpecError
 from ..results.tables import fixed_draws, varcorr_draws
-from .common import figure_of, unknown_name
+from .common import figure_of, row_figure_height, thinned_rows, unknown_name
 
 
-def caterpillar(fit, group: str | None = None, term: str = "Intercept", prob: float = 0.95, ax=None, sort: bool = True):
+def caterpillar(
+    fit, group: str | None = None, term: str = "Intercept", prob: float = 0.95, ax=None, sort: bool = True,
+    extremes: int | None = None, max_labels: int = 40,
+):
     """Caterpillar plot of one group effect: posterior mean and interval per level, sorted.
+
+    Readable at any number of levels: up to ``max_labels`` levels every level is named; beyond
+    that the figure height is capped and the labels thinned to every k-th level (always
+    naming the first and last, the extremes of a sorted plot); ``extremes`` shows only the
+    levels with the largest absolute effects, all named.
 
     Parameters
     ----------
@@ -22,6 +30,8 @@ def caterpillar(fit, group: str | None = None, term: str = "Intercept", prob: fl
     prob : interval probability.
     ax : matplotlib axes to draw on (a new figure when None).
     sort : order levels by their posterior mean.
+    extremes : show only this many levels: those with the largest absolute posterior mean.
+    max_labels : name every level up to this many levels.
 
     Returns
     -------
@@ -37,27 +47,36 @@ def caterpillar(fit, group: str | None = None, term: str = "Intercept", prob: fl
     if term not in terms:
         raise SpecError(f"grouping factor {group!r} has no effect {term!r}; valid: {terms}")
     t = table[term]
-    if sort:
-        t = t.sort_values("mean")
+    n_levels = len(t)
+    if extremes is not None:
+        if int(extremes) != extremes or extremes < 1:
+            raise SpecError(f"extremes={extremes!r}: give a positive number of levels to show")
+        t = t.loc[t["mean"].abs().sort_values(ascending=False, kind="stable").index[: int(extremes)]]
+    if sort or extremes is not None:
+        t = t.sort_values("mean", kind="stable")
     n = len(t)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, max(3.0, 0.12 * n + 1.2)))
+        fig, ax = plt.subplots(figsize=(6.5, row_figure_height(n)))
     else:
         fig = ax.figure
     y = np.arange(n)
-    ax.hlines(y, t["lower"], t["upper"], color="0.45", lw=1)
-    ax.plot(t["mean"], y, "o", ms=3, color="C0")
+    ax.hlines(y, t["lower"], t["upper"], color="0.45", lw=1 if n <= 100 else 0.7)
+    ax.plot(t["mean"], y, "o", ms=3 if n <= 100 else 2, color="C0")
     ax.axvline(0, color="C3", lw=0.8, ls="--")
-    if n <= 40:
-        ax.set_yticks(y, [str(v) for v in t.index])
+    ax.set_ylim(-0.8, n - 0.2)
+    labels = [str(v) for v in t.index]
+    if n <= max_labels:
+        ax.set_yticks(y, labels)
     else:
-        ax.set_yticks([])
-        ax.set_ylabel(f"{n} levels of {group} (sorted)")
+        shown = thinned_rows(n, fig.get_figheight())
+        ax.set_yticks(shown, [labels[i] for i in shown], fontsize=7)
+        every = "" if len(shown) == n else f", 1 in {-(-n // len(shown))} named"
+        ax.set_ylabel(f"{n} levels of {group}{' (sorted)' if sort else ''}{every}")
     ax.set_xlabel(f"{term} effect of {group} ({round(prob * 100)}% interval)")
-    ax.set_title(f"Group effects: {group}")
+    shown_of = f": the {n} most extreme of {n_levels} levels" if extremes is not None and n < n_levels else ""
+    ax.set_title(f"Group effects: {group}{shown_of}")
     fig.tight_layout()
     return fig
-
 
 
 # ================================================================ fixed effects, variances

@@ -34,6 +34,7 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
+from .ppc_kinds import plot_kinds
 from .predict import Rows, encode_rows, prediction_draws, row_design, thin
 
 OBSERVED = "y"
@@ -175,6 +176,11 @@ class PredictiveCheck:
         if kind == "binomial" and trials is not None and np.all(trials == 1):
             return "binary"
         return kind
+
+    @property
+    def plot_kinds(self) -> tuple[str, ...]:
+        """The ``kind`` values ``plot()`` accepts for this response (the default first)."""
+        return plot_kinds(self.response_kind)
 
     # ------------------------------------------------------------------ statistics
 

@@ -1,0 +1,192 @@
+"""The kinds of ``fit.ppc().plot(kind=...)``: which fit which response, what the new ones
+(ecdf, intervals, scatter_avg, error_hist) draw, the errors for the others; caterpillar
+plots that stay readable with 200 groups. Prior draws stand in for a posterior (fast)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from test_predict import count_data, logit_data  # noqa: E402
+
+import hierbayes as hb  # noqa: E402
+from hierbayes.plots.common import MAX_FIGURE_HEIGHT, row_figure_height, thinned_rows  # noqa: E402
+from hierbayes.predict.ppc_kinds import (  # noqa: E402
+    PLOT_KINDS,
+    checked_plot_kind,
+    default_plot_kind,
+    plot_kinds,
+)
+
+
+def _render(fig, path) -> Figure:
+    assert isinstance(fig, Figure)
+    fig.savefig(path, dpi=50)
+    assert path.stat().st_size > 5_000
+    return fig
+
+
+@pytest.fixture(scope="module")
+def sleep_check():
+    df = hb.datasets.load("sleepstudy")
+    fit = hb.Model("Reaction ~ Days + (Days | Subject)", df).fit(backend="prior", draws=100, chains=2, random_seed=1)
+    return fit.ppc(random_seed=1)
+
+
+@pytest.fixture(scope="module")
+def count_check():
+    fit = hb.Model("y ~ x + (1 | g)", count_data(), family="poisson").fit(backend="prior", draws=60, chains=2, random_seed=1)
+    return fit.ppc(random_seed=1)
+
+
+@pytest.fixture(scope="module")
+def binary_check():
+    fit = hb.Model("y ~ x + arm + (1 | g)", logit_data(), family="bernoulli").fit(backend="prior", draws=60, chains=2, random_seed=1)
+    return fit.ppc(random_seed=1)
+
+
+@pytest.fixture(scope="module")
+def many_groups():
+    rng = np.random.default_rng(1)
+    groups = np.repeat([f"school{i:03d}" for i in range(200)], 4)
+    x = rng.normal(size=groups.size)
+    y = 1 + 0.5 * x + np.repeat(rng.normal(size=200), 4) + rng.normal(size=groups.size)
+    df = pd.DataFrame({"y": y, "x": x, "g": groups})
+    return hb.Model("y ~ x + (1 | g)", df).fit(backend="prior", draws=50, chains=2, random_seed=1)
+
+
+def test_kinds_per_response_and_defaults():
+    assert plot_kinds("continuous")[0] == "density"
+    for kind in ("ecdf", "intervals", "scatter_avg", "error_hist"):
+        assert kind in plot_kinds("continuous") and kind in plot_kinds("count")
+    # counts and binary data get their bar plots (rootogram), binary no error histograms
+    assert default_plot_kind("count") == default_plot_kind("binomial") == default_plot_kind("ordinal") == "rootogram"
+    assert "rootogram" in plot_kinds("binary") and "error_hist" not in plot_kinds("binary")
+    assert default_plot_kind("binary") == "calibration" and default_plot_kind("binary", "prior") == "stat"
+    assert checked_plot_kind(None, "count") == "rootogram"
+    assert checked_plot_kind("ecdf", "count") == "ecdf"
+    assert set(PLOT_KINDS) == {"continuous", "count", "binomial", "binary", "ordinal"}
+
+
+def test_unknown_kind_lists_the_valid_ones_for_the_response(sleep_check, binary_check):
+    with pytest.raises(hb.SpecError, match=r"valid PPC kinds for a continuous response are \['density', 'ecdf'"):
+        sleep_check.plot("violin")
+    with pytest.raises(hb.SpecError, match="a plot for binary responses"):
+        sleep_check.plot("calibration")
+    with pytest.raises(hb.SpecError, match=r"binary response are \['calibration', 'rootogram', 'pit', 'stat'\]"):
+        binary_check.plot("error_hist")
+    with pytest.raises(hb.SpecError, match="order='fitted' applies to kind='intervals' only"):
+        sleep_check.plot("density", order="fitted")
+    with pytest.raises(hb.SpecError, match=r"order='Age': not a column of the data; use 'fitted' or one of \['Reaction'"):
+        sleep_check.plot("intervals", order="Age")
+    assert sleep_check.plot_kinds == plot_kinds("continuous")
+
+
+@pytest.mark.parametrize("kind", ["ecdf", "intervals", "scatter_avg", "error_hist"])
+def test_new_kinds_render_for_a_continuous_response(kind, sleep_check, tmp_path):
+    _render(sleep_check.plot(kind), tmp_path / f"{kind}.png")
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kind", ["ecdf", "intervals", "error_hist"])
+def test_kinds_render_for_counts(kind, count_check, tmp_path):
+    _render(count_check.plot(kind), tmp_path / f"{kind}.png")
+    plt.close("all")
+
+
+def test_binary_kinds_render(binary_check, tmp_path):
+    for kind in binary_check.plot_kinds:
+        _render(binary_check.plot(kind), tmp_path / f"{kind}.png")
+    plt.close("all")
+
+
+def test_ecdf_pairs_the_overlay_with_the_pit_difference(sleep_check):
+    fig = sleep_check.plot("ecdf")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["ECDFs: data (black) and replications", "PIT-ECDF minus uniform"]
+    plt.close(fig)
+
+
+def _observed_heights(fig) -> np.ndarray:
+    """The y values of the black observed markers of an intervals plot."""
+    (observed,) = [
+        c for c in fig.axes[0].collections
+        if isinstance(c, PathCollection) and np.allclose(c.get_facecolor()[0][:3], 0)
+    ]
+    return np.asarray(observed.get_offsets())[:, 1]
+
+
+def test_intervals_follow_the_requested_order(sleep_check):
+    y = sleep_check.y
+    np.testing.assert_allclose(_observed_heights(sleep_check.plot("intervals")), y)
+    by_fit = np.argsort(sleep_check.yrep.mean(axis=0), kind="stable")
+    fig = sleep_check.plot("intervals", order="fitted")
+    np.testing.assert_allclose(_observed_heights(fig), y[by_fit])
+    assert fig.axes[0].get_xlabel() == "observations ordered by the predictive mean"
+    days = np.asarray(sleep_check.model.data["Days"])
+    np.testing.assert_allclose(_observed_heights(sleep_check.plot("intervals", order="Days")), y[np.argsort(days, kind="stable")])
+    plt.close("all")
+
+
+def test_scatter_avg_plots_data_against_the_predictive_mean(sleep_check):
+    fig = sleep_check.plot("scatter_avg")
+    (points,) = fig.axes[0].collections
+    xy = np.asarray(points.get_offsets())
+    np.testing.assert_allclose(xy[:, 0], sleep_check.yrep.mean(axis=0))
+    np.testing.assert_allclose(xy[:, 1], sleep_check.y)
+    plt.close(fig)
+
+
+def test_error_hist_shows_a_few_single_draws(sleep_check):
+    fig = sleep_check.plot("error_hist")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 6
+    n = sleep_check.y.size
+    for ax in panels:  # every panel holds all n errors of one draw
+        assert sum(p.get_height() for p in ax.patches) == n
+    fewer = sleep_check.plot("error_hist", num_samples=2)
+    assert len([ax for ax in fewer.axes if ax.get_visible()]) == 2
+    plt.close("all")
+
+
+def test_thinned_rows_keep_the_ends_and_do_not_overlap():
+    assert thinned_rows(10, 11.0).tolist() == list(range(10))
+    rows = thinned_rows(200, 11.0)
+    assert rows[0] == 0 and rows[-1] == 199
+    steps = np.diff(rows)
+    assert steps.min() >= 2 and len(rows) < 100
+    assert row_figure_height(5) == 3.0 and row_figure_height(1000) == MAX_FIGURE_HEIGHT
+
+
+def test_caterpillar_with_200_groups_stays_readable(many_groups, tmp_path):
+    fig = _render(many_groups.plot_caterpillar(), tmp_path / "caterpillar200.png")
+    assert fig.get_figheight() <= MAX_FIGURE_HEIGHT
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert 30 <= len(labels) < 100
+    # sorted: the lowest and the highest level are among those named
+    means = many_groups.ranef()["g"]["Intercept"]["mean"].sort_values(kind="stable")
+    assert labels[0] == means.index[0] and labels[-1] == means.index[-1]
+    assert "200 levels of g (sorted), 1 in" in ax.get_ylabel()
+    plt.close(fig)
+
+
+def test_caterpillar_shows_the_most_extreme_levels(many_groups, tmp_path):
+    fig = _render(many_groups.plot_caterpillar(extremes=20), tmp_path / "caterpillar20.png")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    means = many_groups.ranef()["g"]["Intercept"]["mean"]
+    extreme = means.abs().sort_values(ascending=False, kind="stable").index[:20]
+    assert sorted(labels) == sorted(extreme)
+    assert [means[name] for name in labels] == sorted(means[extreme])  # sorted by effect
+    assert "the 20 most extreme of 200 levels" in ax.get_title()
+    with pytest.raises(hb.SpecError, match="extremes=0"):
+        many_groups.plot_caterpillar(extremes=0)
+    plt.close("all")
