@@ -141,7 +141,7 @@ def trace(posterior: xr.Dataset, var_names=None, max_panels: int = 12):
     """
     chosen = select_scalars(posterior, var_names, max_panels)
     rows = max(1, len(chosen.labels))
-    fig, axes = plt.subplots(rows, 2, figsize=(9, 1.5 * rows + 0.9), squeeze=False,
+    fig, axes = plt.subplots(rows, 2, figsize=(9, 1.2 * rows + 0.9), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 2.2]})
     for (left, right), label, values in zip(axes, chosen.labels, chosen.draws):
         low, high = np.nanmin(values), np.nanmax(values)
