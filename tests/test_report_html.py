@@ -80,6 +80,15 @@ def test_trace_leaves_out_constant_scalars_and_names_them():
     plt.close(fig)
 
 
+def test_trace_treats_rounding_noise_as_constant():
+    noisy = 1 + np.random.default_rng(0).choice([0.0, 2.2e-16], (2, 30))  # a unit diagonal after arithmetic
+    posterior = xr.Dataset({"one": (("chain", "draw"), noisy), "nan": (("chain", "draw"), np.full((2, 30), np.nan))})
+    assert select_scalars(posterior, ["one", "nan"]).constant == ("one", "nan")
+    fig = trace(posterior, ["one"])
+    assert fig.hierbayes_note == "constant, not drawn: one" and "no varying scalar" in fig.axes[0].texts[0].get_text()
+    plt.close(fig)
+
+
 def test_trace_caps_the_panels_and_says_how_many_were_left_out():
     chosen = select_scalars(_posterior_with_constants(), max_panels=2)
     assert chosen.labels == ("mu", "cor_g[x, Intercept]") and chosen.dropped == ("b[x1]", "b[x2]", "b[x3]")
