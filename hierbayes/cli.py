@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from .errors import HierbayesError, SamplingError
+from .report_html import write_html_report
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_SAMPLING", "EXIT_USAGE", "main"]
 
@@ -84,7 +85,7 @@ def _build_parser() -> _Parser:
     fit.add_argument("--seed", type=_non_negative, help="random seed")
     fit.add_argument("--sampler", help="nutpie, numpyro, pymc or blackjax")
     fit.add_argument("--backend", help="pymc (NUTS, the default) or prior (prior draws, for a quick dry run)")
-    fit.add_argument("--out", type=Path, help="report folder (default: ./<name>-report)")
+    fit.add_argument("--out", type=Path, help="report folder with index.html (default: ./<name>-report)")
     fit.add_argument("--no-plots", action="store_true", help="do not draw plots")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
     fit.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
@@ -195,7 +196,9 @@ def cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def write_report(fit, mf, folder: Path, plots: bool = True, quiet: bool = True) -> list[str]:
-    """Write summary (text, HTML), priors, formula, draws and plots into ``folder``.
+    """Write the HTML report (``index.html``, self-contained; see
+    :func:`hierbayes.report_html.write_html_report`), its CSV tables and PNG plots, plus the
+    summary as text and HTML, priors, model description and the fit itself into ``folder``.
 
     Returns the file names written (relative to ``folder``).
     """
@@ -213,9 +216,13 @@ def write_report(fit, mf, folder: Path, plots: bool = True, quiet: bool = True) 
         written.append(name)
     fit.save(folder / "fit.nc")
     written.append("fit.nc")
-    if plots:
-        written += _plots(fit, folder / "plots", quiet)
-    return written
+    details = {"model file": str(mf.path), "data": mf.data.describe()}
+    if mf.description:
+        details["description"] = mf.description
+    report = write_html_report(fit, folder, title=f"hierbayes: {mf.name}", details=details, plots=plots)
+    for note in report.notes:
+        _info(f"report: {note}", quiet)
+    return written + report.files
 
 
 def _model_text(mf) -> str:
@@ -237,52 +244,6 @@ def _html_page(title: str, body: str) -> str:
         " td,th{padding:2px 8px;text-align:right} th{border-bottom:1px solid #999}</style>"
         f"</head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n"
     )
-
-
-def _plots(fit, folder: Path, quiet: bool) -> list[str]:
-    """Trace plot (ArviZ) and one caterpillar plot per group effect; failures only warn."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    try:
-        import arviz as az
-
-        posterior = fit.idata.posterior
-        names = [
-            v for v in posterior.data_vars
-            if v in ("Intercept", "b", "sigma") or str(v).startswith(("sd_", "cor_"))
-        ]
-        pc = az.plot_trace_dist(fit.idata, var_names=names or None, backend="matplotlib")
-        pc.savefig(folder / "trace.png")
-        written.append("plots/trace.png")
-    except Exception as exc:  # noqa: BLE001 - a plot must never lose a finished fit
-        _info(f"warning: trace plot not drawn ({type(exc).__name__}: {exc})", quiet)
-    finally:
-        plt.close("all")
-    try:
-        from .plots import caterpillar
-
-        for group, table in fit.ranef().items():
-            terms = list(dict.fromkeys(table.columns.get_level_values(0)))
-            for term in terms[:6]:
-                fig = caterpillar(fit, group=group, term=term)
-                name = f"caterpillar_{_safe(group)}_{_safe(term)}.png"
-                fig.savefig(folder / name, dpi=100)
-                plt.close(fig)
-                written.append(f"plots/{name}")
-    except Exception as exc:  # noqa: BLE001
-        _info(f"warning: caterpillar plots not drawn ({type(exc).__name__}: {exc})", quiet)
-    finally:
-        plt.close("all")
-    return written
-
-
-def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(text)).strip("_") or "x"
 
 
 # =================================================================================== main

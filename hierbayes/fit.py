@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -19,11 +20,13 @@ from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SpecError
 from .families import get_family
+from .plots.trace import trace
 from .predict import compare, fitted, hypothesis, margins, mrp, ppc, sensitivity
 from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
 from .refit import update as refit
+from .report_html import write_html_report
 from .results import tables
 from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
@@ -349,6 +352,18 @@ class Fit:
     def plot_prediction_lines(self, x: str, group: str | None = None, **kwargs):
         """One prediction line per group over covariate ``x``, with the population line."""
         return plots.prediction_lines(self, x, group=group, **kwargs)
+
+    def plot_trace(self, var_names=None, max_panels: int = 12):
+        """Trace plot: per scalar parameter, each chain's density and its draws over
+        iterations; constant scalars (a correlation's unit diagonal) are left out and named.
+        See :func:`hierbayes.plots.trace.trace`."""
+        return trace(self.posterior, var_names=var_names, max_panels=max_panels)
+
+    def report(self, path, *, title: str | None = None, plots: bool = True) -> Path:
+        """Write a self-contained HTML report (summary, diagnostics, trace, caterpillar and
+        predictive-check plots) with the tables as CSV into folder ``path``; returns the path
+        of its ``index.html``. See :func:`hierbayes.report_html.write_html_report`."""
+        return write_html_report(self, path, title=title, plots=plots).index
 
     def __repr__(self) -> str:
         return f"<hierbayes.Fit {self.spec.to_formula()!r}: {self.info.chains} x {self.info.draws} draws>"

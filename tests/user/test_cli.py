@@ -129,6 +129,11 @@ def test_fit_writes_a_report_folder(capsys, tmp_path):
     plots = sorted(p.name for p in (out_dir / "plots").glob("*.png"))
     assert "trace.png" in plots
     assert "caterpillar_Subject_Intercept.png" in plots and "caterpillar_Subject_Days.png" in plots
+    assert "ppc.png" in plots and "ppc_grouped_Subject.png" in plots
+    page = (out_dir / "index.html").read_text()  # self-contained: every plot embedded
+    assert "<title>hierbayes: sleepstudy</title>" in page and "<b>model file</b>" in page
+    assert page.count("src='data:image/png;base64,") == len(plots) and "class='failed'" not in page
+    assert (out_dir / "diagnostics.csv").is_file() and (out_dir / "ranef_Subject.csv").is_file()
     assert f"report written to {out_dir}" in err
     ours = [line for line in err.splitlines() if "warning" in line.lower()]
     assert all(line.startswith("hierbayes: warning: ") for line in ours), ours
