@@ -13,10 +13,11 @@ import io
 
 import matplotlib.pyplot as plt
 
+from ..predict.conditional import ConditionalEffects
 from ..predict.margins import Margins
 from ..predict.ppc import PredictiveCheck
 from .checks import loo_pit, ppc, ppc_grouped, ppc_stat
-from .predictions import marginsplot
+from .predictions import conditional_effects_plot, marginsplot
 
 
 class PlottedPredictiveCheck(PredictiveCheck):
@@ -56,10 +57,20 @@ class PlottedMargins(Margins):
         return marginsplot(self, x=x, prob=prob, ax=ax)
 
 
+class PlottedConditionalEffects(ConditionalEffects):
+    """:class:`~hierbayes.predict.conditional.ConditionalEffects` with brms' plot."""
+
+    def plot(self, prob: float = 0.95, ax=None):
+        """The predictions against ``x`` with interval bands, one colour per ``by`` value."""
+        return conditional_effects_plot(self, prob=prob, ax=ax)
+
+
 def with_plots(result):
-    """``result`` as its plotted subclass (a PredictiveCheck or Margins; anything else, such
-    as a hypothesis table, is returned unchanged)."""
-    for plain, plotted in ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins)):
+    """``result`` as its plotted subclass (a PredictiveCheck, Margins or ConditionalEffects;
+    anything else, such as a hypothesis table, is returned unchanged)."""
+    pairs = ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins),
+             (ConditionalEffects, PlottedConditionalEffects))
+    for plain, plotted in pairs:
         if type(result) is plain:
             return plotted(**{f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.init})
     return result
