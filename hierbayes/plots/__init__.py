@@ -7,7 +7,12 @@ see :mod:`hierbayes.plots.bound`).
 
 from __future__ import annotations
 
-from .bound import PlottedConditionalEffects, PlottedMargins, PlottedPredictiveCheck, with_plots
+from .bound import (
+    PlottedConditionalEffects,
+    PlottedMargins,
+    PlottedPredictiveCheck,
+    with_plots,
+)
 from .checks import PPC_KINDS, default_ppc_kind, loo_pit, ppc, ppc_grouped, ppc_stat
 from .effects import caterpillar, forest, variance_components
 from .mrp import compare, mrp_composition, mrp_estimates, mrp_raw_vs_model

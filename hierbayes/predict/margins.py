@@ -17,8 +17,8 @@ import xarray as xr
 
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
-from ..results.stats import interval_label, summarize
 from ..families import get_family
+from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
 from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
