@@ -328,7 +328,7 @@ class Fit:
         """Every pairwise difference (and odds / rate ratio where it means something) of the
         margins at the levels of factor ``over``, within ``by`` groups, with P(difference > 0)
         (emmeans ``pairs()``, Stata ``margins, pwcompare``); ``fit.margins(over).pairs()``."""
-        return margins.contrasts(self.posterior, self.model.built, over, by, **kwargs)
+        return plots.with_plots(margins.contrasts(self.posterior, self.model.built, over, by, **kwargs))
 
     def conditional_effects(self, x: str, by: str | None = None, **kwargs):
         """Predictions over ``x`` (and ``by``) with the other predictors at their mean /

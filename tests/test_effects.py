@@ -224,3 +224,15 @@ def test_pairwise_on_plain_draws():
     table = pairwise(draws, grid, "arm", "mean").summary()
     np.testing.assert_allclose(table["mean"], [1.0, 2.0, 1.0])
     np.testing.assert_allclose(table["p_gt_0"], [1.0, 1.0, 1.0])
+
+
+def test_contrasts_plot(logit, gcse, tmp_path):
+    for name, fig in {"odds": logit.contrasts("arm").plot(ratio=True),
+                      "pairs": logit.margins("arm").pairs().plot(),
+                      "by": gcse.contrasts("schgend").plot(prob=0.9)}.items():
+        assert "Pairwise contrasts" in fig.axes[0].get_title()
+        fig.savefig(tmp_path / f"{name}.png", dpi=50)
+        plt.close(fig)
+        assert (tmp_path / f"{name}.png").stat().st_size > 3_000
+    with pytest.raises(hb.SpecError, match="no ratio"):
+        gcse.contrasts("schgend").plot(ratio=True)

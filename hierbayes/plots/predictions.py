@@ -213,3 +213,35 @@ def conditional_effects_plot(effects, prob: float = 0.95, ax=None):
     fig.text(0.01, 0.01, f"held at: {note or 'nothing'}; group effects: {effects.groups}", fontsize=7, color="0.35")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def contrasts_plot(contrasts, prob: float = 0.95, ratio: bool = False, ax=None):
+    """Pairwise contrasts as a forest: each difference (or, with ``ratio=True``, ratio on a
+    log axis) with its ``prob`` interval and P(difference > 0), a line at no difference.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = contrasts.summary(prob)
+    if ratio and "ratio" not in table.columns:
+        raise SpecError(f"these contrasts have no ratio (what={contrasts.what!r}); use ratio=False")
+    others = [c for c in contrasts.grid.columns if c != "contrast"]
+    labels = [", ".join([str(r["contrast"])] + [f"{c}={r[c]}" for c in others]) for _, r in table.iterrows()]
+    centre, low, high = ("ratio", "ratio_lower", "ratio_upper") if ratio else ("mean", "lower", "upper")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.35 * len(table)))
+    else:
+        fig = ax.figure
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(table[centre], y, xerr=[table[centre] - table[low], table[high] - table[centre]],
+                fmt="o", color="C0", capsize=3, ms=5)
+    ax.axvline(1.0 if ratio else 0.0, color="0.4", lw=0.8, ls="--")
+    ax.set_yticks(y, [f"{lab}   P(>0)={p:.2f}" for lab, p in zip(labels, table["p_gt_0"], strict=True)])
+    if ratio:
+        ax.set_xscale("log")
+    name = contrasts.ratio_kind if ratio else f"difference ({contrasts.what})"
+    ax.set_xlabel(f"{name} ({round(prob * 100)}% interval)")
+    ax.set_title(f"Pairwise contrasts of {contrasts.over}")
+    fig.tight_layout()
+    return fig
