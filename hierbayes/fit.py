@@ -21,7 +21,7 @@ from .design.types import Design
 from .errors import SpecError
 from .families import get_family
 from .plots.trace import trace
-from .predict import compare, fitted, hypothesis, margins, mrp, ppc, sensitivity
+from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity
 from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
@@ -326,6 +326,18 @@ class Fit:
         """Average predictions / marginal effects (Stata ``margins``); see
         :func:`hierbayes.predict.margins.margins`."""
         return plots.with_plots(margins.margins(self.posterior, self.model.built, at=at, by=by, dydx=dydx, **kwargs))
+
+    def contrasts(self, over: str, by=None, **kwargs):
+        """Every pairwise difference (and odds / rate ratio where it means something) of the
+        margins at the levels of factor ``over``, within ``by`` groups, with P(difference > 0)
+        (emmeans ``pairs()``, Stata ``margins, pwcompare``); ``fit.margins(over).pairs()``."""
+        return plots.with_plots(margins.contrasts(self.posterior, self.model.built, over, by, **kwargs))
+
+    def conditional_effects(self, x: str, by: str | None = None, **kwargs):
+        """Predictions over ``x`` (and ``by``) with the other predictors at their mean /
+        reference level and group effects zero (brms ``conditional_effects``); ``.summary()``,
+        ``.plot()``. See :func:`hierbayes.predict.conditional.conditional_effects`."""
+        return plots.with_plots(conditional.conditional_effects(self.posterior, self.model.built, x, by, **kwargs))
 
     def hypothesis(self, statements, prob: float = 0.95):
         """Posterior probability of statements such as ``"lrt > 0.5"`` or

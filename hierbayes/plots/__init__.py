@@ -7,18 +7,25 @@ see :mod:`hierbayes.plots.bound`).
 
 from __future__ import annotations
 
-from .bound import PlottedMargins, PlottedPredictiveCheck, with_plots
+from .bound import (
+    PlottedConditionalEffects,
+    PlottedMargins,
+    PlottedPredictiveCheck,
+    with_plots,
+)
 from .checks import PPC_KINDS, default_ppc_kind, loo_pit, ppc, ppc_grouped, ppc_stat
 from .effects import caterpillar, forest, variance_components
 from .mrp import compare, mrp_composition, mrp_estimates, mrp_raw_vs_model
-from .predictions import marginsplot, prediction_lines
+from .predictions import conditional_effects_plot, marginsplot, prediction_lines
 
 __all__ = [
     "PPC_KINDS",
+    "PlottedConditionalEffects",
     "PlottedMargins",
     "PlottedPredictiveCheck",
     "caterpillar",
     "compare",
+    "conditional_effects_plot",
     "default_ppc_kind",
     "forest",
     "loo_pit",

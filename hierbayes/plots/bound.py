@@ -13,10 +13,12 @@ import io
 
 import matplotlib.pyplot as plt
 
+from ..predict.conditional import ConditionalEffects
+from ..predict.contrasts import Contrasts
 from ..predict.margins import Margins
 from ..predict.ppc import PredictiveCheck
 from .checks import loo_pit, ppc, ppc_grouped, ppc_stat
-from .predictions import marginsplot
+from .predictions import conditional_effects_plot, contrasts_plot, marginsplot
 
 
 class PlottedPredictiveCheck(PredictiveCheck):
@@ -56,11 +58,33 @@ class PlottedMargins(Margins):
         """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
         return marginsplot(self, x=x, prob=prob, ax=ax)
 
+    def pairs(self, over: str | None = None) -> PlottedContrasts:
+        """Pairwise contrasts (see :meth:`Margins.pairs`) with a ``.plot()``."""
+        return with_plots(super().pairs(over))
+
+
+class PlottedContrasts(Contrasts):
+    """:class:`~hierbayes.predict.contrasts.Contrasts` with a forest plot."""
+
+    def plot(self, prob: float = 0.95, ratio: bool = False, ax=None):
+        """Each difference (``ratio=True``: ratio) with its interval and P(> 0)."""
+        return contrasts_plot(self, prob=prob, ratio=ratio, ax=ax)
+
+
+class PlottedConditionalEffects(ConditionalEffects):
+    """:class:`~hierbayes.predict.conditional.ConditionalEffects` with brms' plot."""
+
+    def plot(self, prob: float = 0.95, ax=None):
+        """The predictions against ``x`` with interval bands, one colour per ``by`` value."""
+        return conditional_effects_plot(self, prob=prob, ax=ax)
+
 
 def with_plots(result):
-    """``result`` as its plotted subclass (a PredictiveCheck or Margins; anything else, such
-    as a hypothesis table, is returned unchanged)."""
-    for plain, plotted in ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins)):
+    """``result`` as its plotted subclass (a PredictiveCheck, Margins, ConditionalEffects or Contrasts;
+    anything else, such as a hypothesis table, is returned unchanged)."""
+    pairs = ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins),
+             (ConditionalEffects, PlottedConditionalEffects), (Contrasts, PlottedContrasts))
+    for plain, plotted in pairs:
         if type(result) is plain:
             return plotted(**{f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.init})
     return result

@@ -1,4 +1,5 @@
-"""Plots of predictions: one line per group over a covariate, and Stata's ``marginsplot``."""
+"""Plots of predictions: one line per group over a covariate, Stata's ``marginsplot`` and
+brms' ``conditional_effects`` plot."""
 
 from __future__ import annotations
 
@@ -172,3 +173,75 @@ def marginsplot(margins, x: str | None = None, prob: float = 0.95, ax=None):
 
 
 # ================================================================ predictive checks
+
+
+def conditional_effects_plot(effects, prob: float = 0.95, ax=None):
+    """brms' ``conditional_effects`` plot: the predictions against ``x`` with ``prob``
+    bands (a numeric ``x``) or intervals (a factor), one colour per ``by`` value; the
+    values the other predictors are held at are in the caption.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = effects.summary(prob)
+    x, by = effects.x, effects.by
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    else:
+        fig = ax.figure
+    parts = list(table.groupby(by, sort=False)) if by else [(None, table)]
+    for i, (value, part) in enumerate(parts):
+        color = f"C{i % 10}"
+        label = None if by is None else f"{by} = {value:.3g}" if isinstance(value, float) else f"{by} = {value}"
+        if effects.x_is_factor:
+            positions = np.arange(len(part)) + (i - (len(parts) - 1) / 2) * 0.12
+            ax.errorbar(positions, part["mean"], yerr=[part["mean"] - part["lower"], part["upper"] - part["mean"]],
+                        fmt="o", color=color, capsize=3, ms=5, label=label)
+            ax.set_xticks(np.arange(len(part)), [str(v) for v in part[x]])
+        else:
+            ax.fill_between(part[x], part["lower"], part["upper"], color=color, alpha=0.2, lw=0)
+            ax.plot(part[x], part["mean"], color=color, label=label)
+    what = {"mean": "expected response", "linear": "linear predictor", "response": "prediction"}[effects.kind]
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{what} ({round(prob * 100)}% interval)")
+    ax.set_title(f"Conditional effect of {x}" + (f" by {by}" if by else ""))
+    if by:
+        ax.legend(frameon=False, fontsize=8)
+    held = {c: v for c, v in effects.held.items()}
+    note = ", ".join(f"{c} = {v:.3g}" if isinstance(v, float) else f"{c} = {v}" for c, v in held.items())
+    fig.text(0.01, 0.01, f"held at: {note or 'nothing'}; group effects: {effects.groups}", fontsize=7, color="0.35")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def contrasts_plot(contrasts, prob: float = 0.95, ratio: bool = False, ax=None):
+    """Pairwise contrasts as a forest: each difference (or, with ``ratio=True``, ratio on a
+    log axis) with its ``prob`` interval and P(difference > 0), a line at no difference.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = contrasts.summary(prob)
+    if ratio and "ratio" not in table.columns:
+        raise SpecError(f"these contrasts have no ratio (what={contrasts.what!r}); use ratio=False")
+    others = [c for c in contrasts.grid.columns if c != "contrast"]
+    labels = [", ".join([str(r["contrast"])] + [f"{c}={r[c]}" for c in others]) for _, r in table.iterrows()]
+    centre, low, high = ("ratio", "ratio_lower", "ratio_upper") if ratio else ("mean", "lower", "upper")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.35 * len(table)))
+    else:
+        fig = ax.figure
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(table[centre], y, xerr=[table[centre] - table[low], table[high] - table[centre]],
+                fmt="o", color="C0", capsize=3, ms=5)
+    ax.axvline(1.0 if ratio else 0.0, color="0.4", lw=0.8, ls="--")
+    ax.set_yticks(y, [f"{lab}   P(>0)={p:.2f}" for lab, p in zip(labels, table["p_gt_0"], strict=True)])
+    if ratio:
+        ax.set_xscale("log")
+    name = contrasts.ratio_kind if ratio else f"difference ({contrasts.what})"
+    ax.set_xlabel(f"{name} ({round(prob * 100)}% interval)")
+    ax.set_title(f"Pairwise contrasts of {contrasts.over}")
+    fig.tight_layout()
+    return fig

@@ -17,7 +17,10 @@ import xarray as xr
 
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
+from ..families import get_family
 from ..results.stats import interval_label, summarize
+from .conditional import check_predictor, factor_levels
+from .contrasts import Contrasts, pairwise
 from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
 
 MARGIN_DIM = "margin"
@@ -43,6 +46,8 @@ class Margins:
     by: tuple[str, ...] = ()
     dydx: str | None = None
     groups: str = "marginal"
+    family: str = ""
+    link: str = ""
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per margin: the grid columns, then mean, sd, median, lower, upper."""
@@ -54,6 +59,18 @@ class Margins:
         out.attrs["what"] = self.what
         out.attrs["groups"] = self.groups
         return out
+
+    def pairs(self, over: str | None = None) -> Contrasts:
+        """Every pairwise difference (and, where it means something, ratio) between the
+        levels of grid column ``over`` (default: the only ``at`` column, else the only
+        ``by`` column), within each combination of the other columns; see
+        :func:`hierbayes.predict.contrasts.pairwise`."""
+        if over is None:
+            candidates = self.at if len(self.at) == 1 else self.by if not self.at and len(self.by) == 1 else ()
+            if len(candidates) != 1:
+                raise SpecError(f"pairs(): say which column's levels to compare, over= one of {list(self.grid.columns)}")
+            over = candidates[0]
+        return pairwise(self.draws, self.grid, over, self.what, family=self.family, link=self.link)
 
     def __repr__(self) -> str:
         return f"<hierbayes.Margins {self.what}: {len(self.grid)} margin(s)>\n{self.summary().to_string()}"
@@ -100,7 +117,7 @@ def _check_columns(columns: Sequence[str], frame: pd.DataFrame, what: str) -> No
 def margins(
     posterior: xr.Dataset,
     model,
-    at: Mapping[str, object] | None = None,
+    at: Mapping[str, object] | str | Sequence[str] | None = None,
     by: str | Sequence[str] | None = None,
     dydx: str | None = None,
     *,
@@ -123,7 +140,8 @@ def margins(
     ----------
     posterior : the posterior draws.
     model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
-    at : column -> value or list of values (a grid over a covariate, levels of a factor).
+    at : column -> value or list of values (a grid over a covariate, levels of a factor);
+        a factor's name (or a list of names) means all its levels (Stata's ``margins arm``).
     by : column(s) whose levels get separate averages (``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
         (central finite difference) and the contrast with the first level for a factor.
@@ -147,7 +165,7 @@ def margins(
     if kind not in ("mean", "linear"):
         raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
     frame = (training_frame(model) if data is None else as_pandas(data)).copy()
-    at = dict(at or {})
+    at = _levels_of_factors(model, at)
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
     _check_columns(list(at) + list(by_cols) + ([dydx] if dydx else []), frame, "margins")
     if dydx is not None and dydx in at:
@@ -189,7 +207,46 @@ def margins(
     da = xr.DataArray(values.reshape(chains, draws, -1), dims=("chain", "draw", MARGIN_DIM),
                       coords={MARGIN_DIM: np.arange(values.shape[1])}, name="margin")
     what = "dydx" if dydx else kind
-    return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups)
+    family = get_family(model.spec.family)
+    return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups,
+                   family.name, family.resolve_link(model.spec.link))
+
+
+def contrasts(posterior: xr.Dataset, model, over: str, by: str | Sequence[str] | None = None,
+              **kwargs) -> Contrasts:
+    """Pairwise comparisons of the margins at every level of the factor ``over``, within
+    each ``by`` group (emmeans' ``pairs()``, Stata's ``margins over, pwcompare``).
+
+    Parameters
+    ----------
+    posterior, model : as for :func:`margins`.
+    over : a factor of the model whose levels are compared.
+    by : column(s) whose levels get separate comparisons.
+    **kwargs : passed to :func:`margins` (``kind``, ``groups``, ``ndraws``, ...).
+
+    Returns
+    -------
+    Contrasts
+        ``.summary(prob)``: one row per pair ("b - a"), the difference's interval, P(> 0)
+        and, where it means something, the odds / rate ratio.
+
+    Raises
+    ------
+    SpecError
+        For ``over`` not a predictor of the model, or numeric in it.
+    """
+    check_predictor(model, over, "over", factor=True)
+    return margins(posterior, model, at=over, by=by, **kwargs).pairs(over)
+
+
+def _levels_of_factors(model, at) -> dict:
+    """``at`` as a dict: a factor's name (or names) stands for all its levels."""
+    if at is None or isinstance(at, Mapping):
+        return dict(at or {})
+    names = [at] if isinstance(at, str) else list(at)
+    for name in names:
+        check_predictor(model, name, "at", factor=True)
+    return {name: factor_levels(model, name) for name in names}
 
 
 def category_values(model, n_categories: int) -> np.ndarray:

@@ -1,0 +1,143 @@
+"""Pairwise comparisons of margins (emmeans' ``pairs()``, Stata's ``margins, pwcompare``).
+
+Every pair of levels of one margin column is compared draw by draw: the difference
+(later level minus earlier level, labelled ``"b - a"``), its interval and the posterior
+probability that it is positive; and, where a ratio means something, the ratio:
+
+* expected probabilities of a bernoulli model: the odds ratio of the two margins;
+* expected responses under a log link: the ratio of the means (rate ratio);
+* linear predictors under a logit / log / cloglog link: exp(difference), the odds ratio /
+  rate ratio / hazard ratio.
+
+The functions take plain draws and a grid (they know nothing of :class:`.margins.Margins`,
+whose ``pairs()`` calls them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import DataError, SpecError
+from ..results.stats import flatten_draws, interval_label, summarize
+
+CONTRAST_DIM = "contrast"
+#: link -> name of exp(difference of linear predictors)
+LINEAR_RATIOS = {"logit": "odds ratio", "log": "rate ratio", "cloglog": "hazard ratio"}
+
+
+def ratio_kind(what: str, family: str, link: str) -> str | None:
+    """The ratio that means something for margins of ``what`` ("mean"/"linear") under
+    ``family`` and ``link``: "odds ratio", "rate ratio", "hazard ratio" or None."""
+    if what == "linear":
+        return LINEAR_RATIOS.get(link)
+    if what == "mean" and family == "bernoulli":
+        return "odds ratio"
+    if what == "mean" and link == "log":
+        return "rate ratio"
+    return None
+
+
+def _ratio(later: np.ndarray, earlier: np.ndarray, what: str, kind: str) -> np.ndarray:
+    if what == "linear":
+        return np.exp(later - earlier)
+    if kind == "odds ratio":
+        return (later / (1 - later)) / (earlier / (1 - earlier))
+    return later / earlier
+
+
+@dataclass(frozen=True, eq=False)
+class Contrasts:
+    """Posterior draws of pairwise differences (and ratios) of margins.
+
+    draws : xarray.DataArray (chain, draw, contrast) of the differences.
+    grid : one row per contrast: ``contrast`` ("b - a") and the columns held fixed.
+    over : the column whose levels are compared.
+    ratios : the ratio draws (same dims) or None; ``ratio_kind`` names them.
+    """
+
+    draws: xr.DataArray
+    grid: pd.DataFrame
+    over: str
+    what: str
+    ratios: xr.DataArray | None = None
+    ratio_kind: str | None = None
+
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+        """One row per pair: ``contrast``, the fixed columns, the difference's mean, sd,
+        median, lower, upper, ``p_gt_0`` (posterior probability that it is > 0) and, with
+        a ratio, its posterior median ``ratio`` and interval ``ratio_lower``, ``ratio_upper``."""
+        if not 0 < prob < 1:
+            raise DataError(f"prob={prob!r} must be between 0 and 1")
+        stats = summarize(self.draws, prob, diagnostics=False)[["mean", "sd", "median", "lower", "upper"]]
+        out = pd.concat([self.grid.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
+        out["p_gt_0"] = (flatten_draws(self.draws) > 0).mean(axis=0)
+        if self.ratios is not None:
+            r = summarize(self.ratios, prob, diagnostics=False).reset_index(drop=True)
+            out["ratio"], out["ratio_lower"], out["ratio_upper"] = r["median"], r["lower"], r["upper"]
+        out.attrs.update(interval=interval_label(prob), over=self.over, what=self.what,
+                         difference="later level minus earlier level")
+        if self.ratio_kind:
+            out.attrs["ratio"] = f"{self.ratio_kind} (later level / earlier level)"
+        return out
+
+    def __repr__(self) -> str:
+        ratio = f", {self.ratio_kind}s" if self.ratio_kind else ""
+        return (f"<hierbayes.Contrasts of {self.over} ({self.what} differences{ratio}): "
+                f"{len(self.grid)} pair(s)>\n{self.summary().to_string()}")
+
+
+def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, family: str = "",
+             link: str = "") -> Contrasts:
+    """Every pairwise difference of the margins in ``draws`` (chain, draw, margin) between
+    the levels of grid column ``over``, within each combination of the other grid columns.
+
+    Parameters
+    ----------
+    draws : the margins' draws, one column per row of ``grid``.
+    grid : the margins' grid.
+    over : the grid column whose levels are compared.
+    what : "mean" or "linear" (what the margins are).
+    family, link : the model's family and link (they decide which ratio is reported).
+
+    Returns
+    -------
+    Contrasts
+
+    Raises
+    ------
+    SpecError
+        For ``over`` not in the grid, fewer than two levels, or margins of effects.
+    """
+    if what not in ("mean", "linear"):
+        raise SpecError(f"pairwise comparisons are of predictions ('mean' or 'linear'), not of {what!r} margins")
+    if over not in grid.columns:
+        raise SpecError(f"over={over!r} is not a column of the margins; columns: {list(grid.columns)}")
+    kind = ratio_kind(what, family, link)
+    values = flatten_draws(draws)
+    others = [c for c in grid.columns if c != over]
+    grid = grid.reset_index(drop=True)
+    parts = grid.groupby(others, sort=False, dropna=False) if others else [((), grid)]
+    diffs, ratios, rows = [], [], []
+    for key, part in parts:
+        if len(part) < 2:
+            raise SpecError(f"{over!r} has one level in the margins; nothing to compare")
+        for i, j in itertools.combinations(part.index, 2):
+            diffs.append(values[:, j] - values[:, i])
+            if kind:
+                ratios.append(_ratio(values[:, j], values[:, i], what, kind))
+            row = {"contrast": f"{grid.at[j, over]} - {grid.at[i, over]}"}
+            row.update(zip(others, key if isinstance(key, tuple) else (key,), strict=True))
+            rows.append(row)
+
+    def as_draws(columns: list[np.ndarray], name: str) -> xr.DataArray:
+        stacked = np.stack(columns, axis=1).reshape(draws.sizes["chain"], draws.sizes["draw"], -1)
+        return xr.DataArray(stacked, dims=("chain", "draw", CONTRAST_DIM),
+                            coords={CONTRAST_DIM: np.arange(stacked.shape[2])}, name=name)
+
+    return Contrasts(as_draws(diffs, "difference"), pd.DataFrame(rows), over, what,
+                     as_draws(ratios, "ratio") if kind else None, kind)

@@ -1,0 +1,238 @@
+"""Conditional effects (brms' ``conditional_effects``) and pairwise contrasts of margins
+(emmeans' ``pairs()``): numbers checked against closed forms computed from the draws.
+
+Prior draws (``backend="prior"``) stand in for a posterior: the identities checked hold
+draw by draw, whatever the draws are.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy.special import expit  # noqa: E402
+
+import hierbayes as hb  # noqa: E402
+from hierbayes.predict.contrasts import pairwise, ratio_kind  # noqa: E402
+from hierbayes.results.stats import flatten_draws  # noqa: E402
+
+PRIOR = dict(backend="prior", draws=100, chains=2, random_seed=1)
+
+
+@pytest.fixture(scope="module")
+def gcse():
+    df = hb.datasets.load("gcse")
+    df = df[df.nstu > 4]
+    return hb.Model("gcse ~ lrt * C(schgend) + (1 | school)", df).fit(**PRIOR)
+
+
+@pytest.fixture(scope="module")
+def logit():
+    rng = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"x": rng.normal(size=n), "arm": rng.choice(["a", "b", "c"], n),
+                       "g": rng.choice([f"s{k}" for k in range(10)], n)})
+    df["y"] = rng.binomial(1, expit(0.3 * df["x"]))
+    return hb.Model("y ~ x + arm + (1 | g)", df, family="bernoulli").fit(**PRIOR)
+
+
+@pytest.fixture(scope="module")
+def counts():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"x": rng.normal(size=120), "arm": rng.choice(["a", "b"], 120),
+                       "g": rng.choice(["g1", "g2", "g3"], 120)})
+    df["y"] = rng.poisson(2.0, 120)
+    return hb.Model("y ~ x + arm + (1 | g)", df, family="poisson").fit(**PRIOR)
+
+
+def coef(fit, term: str) -> np.ndarray:
+    return flatten_draws(fit.posterior["b"].sel(b_term=term))
+
+
+# ============================================================ conditional effects
+
+
+def test_numeric_x_by_factor_is_the_closed_form(gcse):
+    ce = gcse.conditional_effects("lrt", by="schgend", n_points=7)
+    table = ce.summary()
+    assert list(table.columns[:2]) == ["lrt", "schgend"] and len(table) == 21
+    lrt = gcse.model.data.loc[gcse.model.data.nstu > 4, "lrt"]
+    np.testing.assert_allclose(table["lrt"].iloc[:7], np.linspace(lrt.min(), lrt.max(), 7))
+    a = flatten_draws(gcse.posterior["Intercept"])
+    values = flatten_draws(ce.draws)
+    for k, row in table.iterrows():
+        s = int(row["schgend"])
+        expected = a + coef(gcse, "lrt") * row["lrt"]
+        if s != 1:
+            expected = expected + coef(gcse, f"C(schgend)[{s}]") + coef(gcse, f"lrt:C(schgend)[{s}]") * row["lrt"]
+        np.testing.assert_allclose(values[:, k], expected, rtol=1e-9, atol=1e-9)
+    assert ce.held == {} and "school" not in ce.conditions()  # group effects zero
+
+
+def test_factor_x_holds_numbers_at_their_mean(gcse):
+    ce = gcse.conditional_effects("schgend")
+    data = gcse.model.data[gcse.model.data.nstu > 4]
+    assert ce.held == {"lrt": pytest.approx(data["lrt"].mean())}
+    assert list(ce.summary()["schgend"]) == [1, 2, 3]
+    m = data["lrt"].mean()
+    expected = (flatten_draws(gcse.posterior["Intercept"]) + coef(gcse, "lrt") * m
+                + coef(gcse, "C(schgend)[3]") + coef(gcse, "lrt:C(schgend)[3]") * m)
+    np.testing.assert_allclose(flatten_draws(ce.draws)[:, 2], expected, rtol=1e-9)
+    assert "lrt = " in ce.conditions() and ce.summary().attrs["held"] == ce.held
+
+
+def test_numeric_by_uses_mean_and_one_sd(gcse):
+    ce = gcse.conditional_effects("schgend", by="lrt")
+    lrt = gcse.model.data.loc[gcse.model.data.nstu > 4, "lrt"]
+    expected = [lrt.mean() - lrt.std(), lrt.mean(), lrt.mean() + lrt.std()]
+    np.testing.assert_allclose(sorted(set(ce.grid["lrt"])), expected)
+
+
+def test_logit_mean_is_inverse_link_of_linear_and_reference_level(logit):
+    lin = logit.conditional_effects("x", n_points=5, kind="linear")
+    mean = logit.conditional_effects("x", n_points=5)
+    np.testing.assert_allclose(flatten_draws(mean.draws), expit(flatten_draws(lin.draws)), rtol=1e-12)
+    assert mean.held == {"arm": "a"}  # the reference level; no arm coefficient enters
+    x = lin.grid["x"].to_numpy()
+    expected = flatten_draws(logit.posterior["Intercept"])[:, None] + coef(logit, "x")[:, None] * x[None]
+    np.testing.assert_allclose(flatten_draws(lin.draws), expected, rtol=1e-9, atol=1e-9)
+    held = logit.conditional_effects("x", n_points=3, conditions={"arm": "b"}, kind="linear")
+    np.testing.assert_allclose(flatten_draws(held.draws) - flatten_draws(lin.draws)[:, [0, 2, 4]],
+                               np.repeat(coef(logit, "arm[b]")[:, None], 3, axis=1), rtol=1e-9, atol=1e-9)
+
+
+def test_prediction_interval_is_wider(gcse):
+    mean = gcse.conditional_effects("lrt", n_points=3).summary()
+    response = gcse.conditional_effects("lrt", n_points=3, kind="response").summary()
+    assert ((response["upper"] - response["lower"]) > (mean["upper"] - mean["lower"])).all()
+
+
+def test_conditional_effects_errors_name_the_variable(logit):
+    with pytest.raises(hb.SpecError, match="'nope' is not a predictor"):
+        logit.conditional_effects("nope")
+    with pytest.raises(hb.SpecError, match="by='zzz'"):
+        logit.conditional_effects("x", by="zzz")
+    with pytest.raises(hb.SpecError, match="by='x' is also x"):
+        logit.conditional_effects("x", by="x")
+    with pytest.raises(hb.SpecError, match="conditions='w'"):
+        logit.conditional_effects("x", conditions={"w": 1})
+    with pytest.raises(hb.SpecError, match="x='g' is a grouping factor"):
+        logit.conditional_effects("g")
+    with pytest.raises(hb.SpecError, match="kind='pps'"):
+        logit.conditional_effects("x", kind="pps")
+    with pytest.raises(hb.DataError, match="prob=2"):
+        logit.conditional_effects("x", n_points=3).summary(prob=2)
+
+
+def test_grouping_factor_with_its_own_effects(logit):
+    ce = logit.conditional_effects("g", groups="include", kind="linear")
+    re = flatten_draws(logit.posterior["re_g"].sel(g__term="Intercept"))
+    levels = list(logit.posterior["g__level"].values)
+    base = flatten_draws(logit.posterior["Intercept"]) + coef(logit, "x") * ce.held["x"]
+    for k, level in enumerate(ce.grid["g"]):
+        np.testing.assert_allclose(flatten_draws(ce.draws)[:, k], base + re[:, levels.index(level)], rtol=1e-9, atol=1e-9)
+
+
+def test_conditional_effects_plot(gcse, logit, tmp_path):
+    for name, effects in {"numeric": gcse.conditional_effects("lrt", by="schgend"),
+                          "factor": logit.conditional_effects("arm", by="x")}.items():
+        fig = effects.plot()
+        assert fig.axes[0].get_xlabel() == effects.x
+        fig.savefig(tmp_path / f"{name}.png", dpi=50)
+        plt.close(fig)
+        assert (tmp_path / f"{name}.png").stat().st_size > 5_000
+
+
+# ==================================================================== contrasts
+
+
+def test_pairs_are_differences_of_margins_with_odds_ratios(logit):
+    m = logit.margins("arm", groups="exclude")
+    assert list(m.grid["arm"]) == ["a", "b", "c"]
+    c = m.pairs()
+    table = c.summary()
+    assert list(table["contrast"]) == ["b - a", "c - a", "c - b"]
+    p = flatten_draws(m.draws)
+    diff = flatten_draws(c.draws)
+    for k, (j, i) in enumerate([(1, 0), (2, 0), (2, 1)]):
+        np.testing.assert_allclose(diff[:, k], p[:, j] - p[:, i], rtol=1e-12)
+        odds = (p[:, j] / (1 - p[:, j])) / (p[:, i] / (1 - p[:, i]))
+        assert table["ratio"][k] == pytest.approx(np.median(odds))
+        assert table["p_gt_0"][k] == pytest.approx(np.mean(p[:, j] > p[:, i]))
+        assert table["lower"][k] == pytest.approx(np.quantile(p[:, j] - p[:, i], 0.025))
+    assert table.attrs["ratio"].startswith("odds ratio") and table.attrs["over"] == "arm"
+
+
+def test_linear_pairs_give_the_coefficient_and_its_exp(logit):
+    table = logit.contrasts("arm", kind="linear", groups="exclude").summary()
+    b = coef(logit, "arm[b]")
+    np.testing.assert_allclose(table.loc[0, "mean"], b.mean(), rtol=1e-9)
+    np.testing.assert_allclose(table.loc[0, "ratio"], np.median(np.exp(b)), rtol=1e-9)
+
+
+def test_log_link_mean_pairs_are_rate_ratios(counts):
+    table = counts.contrasts("arm", groups="exclude").summary()
+    b = coef(counts, "arm[b]")
+    # a log link: each row's mean is multiplied by exp(b), so is their average
+    assert table.loc[0, "ratio"] == pytest.approx(np.median(np.exp(b)), rel=1e-9)
+    assert table.attrs["ratio"].startswith("rate ratio")
+
+
+def test_contrasts_within_by_groups(logit):
+    data = logit.model.data
+    data_by = logit.contrasts("arm", by="g", groups="exclude").summary()
+    assert len(data_by) == 3 * data["g"].nunique()
+    assert set(data_by.columns[:2]) == {"contrast", "g"}
+
+
+def test_ratio_kinds():
+    assert ratio_kind("mean", "gaussian", "identity") is None
+    assert ratio_kind("linear", "bernoulli", "cloglog") == "hazard ratio"
+    assert ratio_kind("mean", "negbinomial", "log") == "rate ratio"
+
+
+def test_contrast_errors_name_the_variable(logit, gcse):
+    with pytest.raises(hb.SpecError, match="over='x' is numeric"):
+        logit.contrasts("x")
+    with pytest.raises(hb.SpecError, match="at='x' is numeric"):
+        logit.margins("x")
+    with pytest.raises(hb.SpecError, match="over='nope' is not a predictor"):
+        logit.contrasts("nope")
+    with pytest.raises(hb.SpecError, match="say which column"):
+        gcse.margins(at={"schgend": [1, 2], "lrt": [0, 1]}).pairs()
+    with pytest.raises(hb.SpecError, match="over='w' is not a column"):
+        gcse.margins("schgend").pairs(over="w")
+    with pytest.raises(hb.SpecError, match="not of 'dydx'"):
+        logit.margins(dydx="arm").pairs(over="term")
+    with pytest.raises(hb.SpecError, match="'arm' has one level"):
+        logit.margins(at={"arm": ["a"]}).pairs()
+    assert list(gcse.contrasts("schgend").summary()["contrast"]) == ["2 - 1", "3 - 1", "3 - 2"]
+    assert "ratio" not in gcse.contrasts("schgend").summary().columns  # identity link: none
+
+
+def test_pairwise_on_plain_draws():
+    import xarray as xr
+
+    values = np.arange(12.0).reshape(1, 4, 3)
+    draws = xr.DataArray(values, dims=("chain", "draw", "margin"))
+    grid = pd.DataFrame({"arm": ["a", "b", "c"]})
+    table = pairwise(draws, grid, "arm", "mean").summary()
+    np.testing.assert_allclose(table["mean"], [1.0, 2.0, 1.0])
+    np.testing.assert_allclose(table["p_gt_0"], [1.0, 1.0, 1.0])
+
+
+def test_contrasts_plot(logit, gcse, tmp_path):
+    for name, fig in {"odds": logit.contrasts("arm").plot(ratio=True),
+                      "pairs": logit.margins("arm").pairs().plot(),
+                      "by": gcse.contrasts("schgend").plot(prob=0.9)}.items():
+        assert "Pairwise contrasts" in fig.axes[0].get_title()
+        fig.savefig(tmp_path / f"{name}.png", dpi=50)
+        plt.close(fig)
+        assert (tmp_path / f"{name}.png").stat().st_size > 3_000
+    with pytest.raises(hb.SpecError, match="no ratio"):
+        gcse.contrasts("schgend").plot(ratio=True)
