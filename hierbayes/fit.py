@@ -159,7 +159,7 @@ class Fit:
         ``formula`` is a new formula or an R-style edit (``". ~ . + x"``, ``". ~ . - x"``,
         ``"log(.) ~ ."``); ``priors`` are merged into the old overrides (a value None drops
         one); everything not given (family, link, covariance, missing, parameterization,
-        collapse; draws, tune, chains, random_seed, target_accept, sampler) is kept.
+        collapse; draws, tune, chains, random_seed, target_accept, sampler, backend) is kept.
         See :mod:`hierbayes.refit`."""
         return refit(self, formula, data, priors, **kwargs)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .backends.prior_only import SAMPLER_NAME as PRIOR_SAMPLER
 from .errors import ArgumentError
 from .results.update import updated_spec
 from .sampler_args import KNOWN_SAMPLERS
@@ -13,7 +14,8 @@ from .sampler_args import KNOWN_SAMPLERS
 #: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
 MODEL_ARGUMENTS = ("family", "link", "covariance", "missing", "parameterization", "collapse")
 #: Keyword arguments that go to :meth:`hierbayes.Model.fit`.
-FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "target_accept", "progressbar")
+FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "target_accept", "progressbar",
+                 "backend")
 
 
 def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
@@ -23,7 +25,9 @@ def update(fit, formula: str | None = None, data=None, priors: Mapping | None = 
     info = fit.info
     fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
                   "target_accept": info.target_accept,
-                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None}
+                  "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None,
+                  # a fit made of prior draws is refitted the same way, not by NUTS
+                  "backend": "prior" if info.sampler == PRIOR_SAMPLER else "pymc"}
     fit_kwargs.update({k: v for k, v in kwargs.items() if k in FIT_ARGUMENTS})
     return new_model.fit(**fit_kwargs)
 

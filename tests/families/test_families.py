@@ -395,6 +395,7 @@ def _sd_median(fit, group: str) -> float:
     return float(vc[(vc.group == group) & (vc.term == "sd(Intercept)")]["median"].iloc[0])
 
 
+@pytest.mark.slow
 def test_cbpp_binomial_against_glmer(cbpp_fit) -> None:
     ref = load_ref("lme4", "cbpp_binom")
     _check_fixed(cbpp_fit, lme4_fixed(ref))
@@ -403,6 +404,7 @@ def test_cbpp_binomial_against_glmer(cbpp_fit) -> None:
     assert cbpp_fit.diagnostics.divergences == 0
 
 
+@pytest.mark.slow
 def test_cbpp_odds_ratios_and_latent_icc(cbpp_fit) -> None:
     link = cbpp_fit.fixef()
     odds = cbpp_fit.fixef(exponentiate=True)
@@ -419,6 +421,7 @@ def test_cbpp_odds_ratios_and_latent_icc(cbpp_fit) -> None:
     assert icc.loc[0, "mean"] == pytest.approx(np.mean(sd**2 / (sd**2 + math.pi**2 / 3)), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_epilepsy_poisson_against_glmer_and_brms(epilepsy_fit) -> None:
     ref = load_ref("lme4", "epilepsy_pois")
     _check_fixed(epilepsy_fit, lme4_fixed(ref))
@@ -439,6 +442,7 @@ def test_epilepsy_poisson_against_glmer_and_brms(epilepsy_fit) -> None:
     assert abs(ours_sd["mean"] - sd_brms["mean"]) / sd_brms["sd"] < 0.5
 
 
+@pytest.mark.slow
 def test_epilepsy_rate_ratios_and_count_icc(epilepsy_fit) -> None:
     irr = epilepsy_fit.fixef(exponentiate=True)
     assert irr.attrs["estimate"] == "incidence-rate ratio"
@@ -481,6 +485,7 @@ def test_pointwise_loglik_in_chunks_of_draws_equals_one_pass(monkeypatch) -> Non
         np.testing.assert_allclose(whole.values[c], one.values[0], rtol=1e-12)  # BLAS blocking
 
 
+@pytest.mark.slow
 def test_loo_from_stored_loglik(cbpp_fit, epilepsy_fit) -> None:
     import arviz as az
 
@@ -503,6 +508,7 @@ def recovery_fits():
     return {case: fit_family(*case, seed=101 + i) for i, case in enumerate(cases)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [("poisson", "log"), ("negbinomial", "log"), ("cumulative", "logit"),
                                   ("student", "identity"), ("gamma", "log")])
 def test_single_simulation_recovery(recovery_fits, case) -> None:
@@ -516,6 +522,7 @@ def test_single_simulation_recovery(recovery_fits, case) -> None:
     assert fit.diagnostics.divergences == 0
 
 
+@pytest.mark.slow
 def test_ordinal_fit_reports_thresholds_and_loo(recovery_fits) -> None:
     import arviz as az
 
@@ -560,6 +567,7 @@ def rows_and_cells_fits():
     return a, b
 
 
+@pytest.mark.slow
 def test_bernoulli_rows_and_binomial_cells_give_the_same_posterior(rows_and_cells_fits) -> None:
     """Means within 4 Monte Carlo standard errors (sd / sqrt(ESS), combined) and sds within
     4 standard errors of an sd estimate (about sd / sqrt(2 ESS)); also recovers the truth."""

@@ -11,6 +11,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import hierbayes as hb
+from hierbayes import plots
 from hierbayes.params import block_names
 from hierbayes.predict import compare as C
 from hierbayes.predict.linpred import block_covariance_cholesky, fixed_coefficients
@@ -44,9 +45,12 @@ def test_loo_uses_the_stored_log_likelihood(sleep):
     assert res.elpd < lpd and lpd - res.elpd == pytest.approx(res.p, rel=1e-6)
 
 
-def test_compare_prefers_negative_binomial_for_overdispersed_counts():
+def test_compare_prefers_negative_binomial_for_overdispersed_counts(tmp_path):
     fits = {"poisson": count_fit("poisson"), "negbinomial": count_fit("negbinomial")}
     table = hb.compare(fits)
+    figure = plots.compare(table)  # the comparison plot renders (here: its fits are made once)
+    figure.savefig(tmp_path / "compare.png", dpi=60)
+    assert (tmp_path / "compare.png").stat().st_size > 5_000
     assert list(table.index) == ["negbinomial", "poisson"]
     assert table.loc["negbinomial", "weight"] > 0.9
     diff = table.loc["poisson", "elpd_diff"]

@@ -41,6 +41,7 @@ def fixed_inside(fit, beta: np.ndarray) -> None:
             assert fe.loc[term, "lower"] <= value <= fe.loc[term, "upper"], term
 
 
+@pytest.mark.slow
 def test_unstructured_recovery():
     sd = np.array([1.0, 0.5, 0.8])
     cor = np.array([[1, 0.5, -0.3], [0.5, 1, 0.2], [-0.3, 0.2, 1]])
@@ -55,6 +56,7 @@ def test_unstructured_recovery():
     fixed_inside(fit, np.array([2.0, 1.0, -0.5]))
 
 
+@pytest.mark.slow
 def test_independent_recovery():
     sd = np.array([1.2, 0.6])
     df = simulate(np.diag(sd**2), np.array([1.0, 0.5]), 0.7, seed=12)
@@ -67,6 +69,7 @@ def test_independent_recovery():
     fixed_inside(fit, np.array([1.0, 0.5]))
 
 
+@pytest.mark.slow
 def test_identity_recovery():
     df = simulate(np.eye(2) * 0.8**2, np.array([1.0, 0.5]), 0.7, seed=13)
     fit = fit_quiet(hb.Model("y ~ x1 + (x1 | g)", data=df, covariance={"g": "identity"}))
@@ -79,6 +82,7 @@ def test_identity_recovery():
     fixed_inside(fit, np.array([1.0, 0.5]))
 
 
+@pytest.mark.slow
 def test_exchangeable_recovery():
     K, s, rho = 3, 0.9, 0.4
     cov = s**2 * ((1 - rho) * np.eye(K) + rho * np.ones((K, K)))

@@ -37,6 +37,7 @@ def sleep_fit(sleepstudy):
     return fit_quiet(hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy))
 
 
+@pytest.mark.slow
 def test_sleepstudy_against_lme4_reml(sleep_fit):
     ref = load_ref("lme4", "sleep_slopes")
     check_fixed(sleep_fit, {"Intercept": 251.41, "Days": 10.47})
@@ -98,6 +99,7 @@ def gcse_rs_fit(gcse):
     return fit_quiet(hb.Model("gcse ~ lrt + (lrt | school)", data=gcse))
 
 
+@pytest.mark.slow
 def test_gcse_random_intercept_matches_stata(gcse, gcse_ri_fit):
     assert len(gcse) == 4057 and gcse["school"].nunique() == 64
     check_fixed(gcse_ri_fit, {"lrt": 0.5633, "Intercept": 0.0316})
@@ -106,6 +108,7 @@ def test_gcse_random_intercept_matches_stata(gcse, gcse_ri_fit):
     check_sd(vc, ("Residual", "sd(Residual)"), 7.523, 0.10)
 
 
+@pytest.mark.slow
 def test_gcse_random_slope_matches_stata(gcse_rs_fit):
     check_fixed(gcse_rs_fit, {"lrt": 0.5568, "Intercept": -0.1078})
     vc = _varcorr(gcse_rs_fit)
@@ -115,6 +118,7 @@ def test_gcse_random_slope_matches_stata(gcse_rs_fit):
     assert abs(vc[("school", "cor(Intercept,lrt)")]["mean"] - 0.497) < 0.15
 
 
+@pytest.mark.slow
 def test_penicillin_crossed_against_lme4():
     ref = load_ref("lme4", "penicillin_crossed")
     fit = fit_quiet(hb.Model("diameter ~ 1 + (1|plate) + (1|sample)", data=hb.datasets.load("Penicillin")))
@@ -130,6 +134,7 @@ def test_penicillin_crossed_against_lme4():
             assert row["lower"] < value < row["upper"]
 
 
+@pytest.mark.slow
 def test_pastes_nested_against_lme4():
     ref = load_ref("lme4", "pastes_nested")
     fit = fit_quiet(hb.Model("strength ~ 1 + (1|batch/cask)", data=hb.datasets.load("Pastes")))

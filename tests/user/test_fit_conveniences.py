@@ -181,14 +181,22 @@ def test_update_refuses_an_unknown_argument(sleep_fit):
 # ======================================================================== update: one refit
 
 
-def test_update_refits_with_the_old_settings(sleep_fit):
-    new = sleep_fit.update(". ~ . - Days", progressbar=False, draws=100)
+def test_update_refits_with_the_old_settings(sleep_fit, monkeypatch):
+    calls = []
+    monkeypatch.setattr(hb.Model, "fit", lambda model, **kwargs: calls.append((model, kwargs)) or "refitted")
+    assert sleep_fit.update(". ~ . - Days", progressbar=False, draws=100) == "refitted"
+    (model, kwargs), old = calls[0], sleep_fit.info
+    assert model.formula == "Reaction ~ 1 + (1 + Days | Subject)" and model.data is sleep_fit.model.data
+    assert kwargs == {"draws": 100, "tune": old.tune, "chains": old.chains, "random_seed": old.random_seed,
+                      "target_accept": old.target_accept, "sampler": old.sampler, "backend": "pymc",
+                      "progressbar": False}
+
+
+def test_update_of_prior_draws_refits_with_prior_draws(sleepstudy):
+    prior_fit = hb.Model(FORMULA, sleepstudy).fit(backend="prior", chains=2, draws=50, random_seed=3)
+    new = prior_fit.update(". ~ . - Days", draws=40)  # not NUTS: the fit was made of prior draws
+    assert new.info.sampler == "prior" and new.posterior["sigma"].shape == (2, 40)
     assert new.formula == "Reaction ~ 1 + (1 + Days | Subject)"
-    assert new.info.draws == 100
-    old = sleep_fit.info
-    assert (new.info.chains, new.info.tune, new.info.random_seed, new.info.target_accept, new.info.sampler) == (
-        old.chains, old.tune, old.random_seed, old.target_accept, old.sampler)
-    assert new.model.data is sleep_fit.model.data
     assert new.spec.family == "gaussian" and new.nobs == 180
 
 
