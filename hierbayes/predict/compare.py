@@ -89,11 +89,23 @@ def loo_tree(fit) -> xr.DataTree:
     return xr.DataTree.from_dict({"posterior": fit.posterior, "log_likelihood": ll})
 
 
+#: PSIS smooths the largest 20% of the importance weights (at most 3 sqrt(S)) with a
+#: generalised Pareto fit, which needs at least 5 of them.
+MIN_LOO_DRAWS = 25
+
+
 def loo(fit, pointwise: bool = True):
     """PSIS-LOO (ArviZ ``loo``) of a fit: ``.elpd``, ``.se``, ``.p``, ``.pareto_k``,
     ``.elpd_i``; ``.warning`` is True when some Pareto k exceed the threshold."""
     import arviz as az
 
+    n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    if n_draws < MIN_LOO_DRAWS:
+        raise SpecError(
+            f"loo() needs at least {MIN_LOO_DRAWS} posterior draws (chains x draws) to fit the "
+            f"Pareto tail of the importance weights; this fit has {n_draws}: refit with more "
+            f"draws, e.g. fit(draws=500)"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)

@@ -249,3 +249,11 @@ def test_exact_logo_adds_the_log_jacobian_per_level(sleep, monkeypatch):
     np.testing.assert_allclose(got.pointwise["elpd"], expected)
     assert got.elpd == pytest.approx(sum(expected))
     assert C.logo(sleep, "Subject", method="exact", levels=levels[:2]) is fixed
+
+
+def test_loo_with_too_few_draws_is_a_hierbayes_error(sleepstudy) -> None:
+    model = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy)
+    few = model.fit(backend="prior", chains=2, draws=10, random_seed=1)
+    with pytest.raises(hb.SpecError, match=r"at least 25 posterior draws .* this fit has 20"):
+        few.loo()
+    assert np.isfinite(model.fit(backend="prior", chains=1, draws=25, random_seed=1).loo().elpd_i).any()

@@ -31,7 +31,8 @@ def fitted(gcse):
     already in ``fit.idata`` (as after ``loo()``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = fit_quiet(hb.Model("gcse ~ lrt + (lrt | school)", gcse), chains=2, draws=200, tune=200)
+        # sizes, compression and round trips do not depend on how the draws were made: prior draws
+        fit = fit_quiet(hb.Model("gcse ~ lrt + (lrt | school)", gcse), chains=2, draws=200, tune=200, backend="prior")
     assert "log_likelihood" in fit.idata.children
     return fit
 
@@ -111,10 +112,13 @@ def test_draws_are_compressed_losslessly(fitted, saved, tmp_path) -> None:
 def test_loo_and_predict_after_load_equal_the_original(fitted, saved) -> None:
     assert "log_likelihood" not in _groups(saved)  # recomputed, not read back
     loaded = hb.load(saved)
+    original = fitted.idata["log_likelihood"]["y"].values
+    recomputed = loaded.idata["log_likelihood"]["y"].values  # what loo() of the loaded fit uses
+    assert np.isfinite(original).all()
+    np.testing.assert_allclose(recomputed, original, rtol=0, atol=1e-10)
+    # LOO of prior draws is not meaningful (pareto k > 1), but it is the same computation
     a, b = fitted.loo(), loaded.loo()
-    assert abs(a.elpd - b.elpd) <= 1e-10 and abs(a.p - b.p) <= 1e-10
-    np.testing.assert_allclose(np.asarray(b.elpd_i), np.asarray(a.elpd_i), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(b.pareto_k), np.asarray(a.pareto_k), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(b.elpd_i), np.asarray(a.elpd_i), rtol=0, atol=1e-10, equal_nan=True)
     new = fitted.model.data.iloc[:7]
     np.testing.assert_array_equal(
         loaded.predict(new, kind="response", random_seed=2).draws.values,
