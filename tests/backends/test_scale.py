@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import json, os, resource, sys, time, tracemalloc
@@ -52,6 +54,7 @@ def _run(rows: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # big data: InstEval's 73,421 rows
 def test_insteval_crossed_builds_and_compiles_without_dense_group_matrices():
     result = _run(0)
     print(result)
@@ -65,6 +68,7 @@ def test_insteval_crossed_builds_and_compiles_without_dense_group_matrices():
     assert result["peak_mb"] < 2500, result
 
 
+@pytest.mark.slow  # big data: InstEval's 73,421 rows
 def test_build_memory_grows_linearly_in_rows():
     """A quarter of the rows (and fewer levels) must not need more than about a quarter of the
     build memory plus a constant: rows x levels would grow quadratically here."""

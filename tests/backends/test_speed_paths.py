@@ -390,6 +390,7 @@ def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     assert cache_dir() == str(tmp_path / "hierbayes")
 
 
+@pytest.mark.slow  # two samplers compiled and run to 400 draws
 def test_vectorised_chains_sample_the_same_posterior(sleepstudy, monkeypatch, tmp_path):
     """chain_loop="vmap" (the GPU default) against "map" (the CPU default), both on CPU."""
     import arviz as az

@@ -14,6 +14,7 @@ from hierbayes.predict.sensitivity import CONFLICT, STRONG, log_density
 TINY = dict(chains=2, draws=200, tune=200)
 
 
+@pytest.mark.slow  # a model of its own compiled; the summary tests below stay fast
 def test_tight_prior_is_flagged_and_defaults_are_silent(sleepstudy):
     tight = hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy,
                      priors={"b:Days": hb.Prior("Normal", mu=0.0, sigma=0.01)})
