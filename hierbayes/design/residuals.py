@@ -155,7 +155,7 @@ def residual_design(
     mask = rows >= 0
     grid = np.where(mask, times[np.maximum(rows, 0)], 0.0)
     if structure.time is not None:
-        _check_repeats(structure, frame, codes, times, levels)
+        _check_repeats(structure, group, frame, codes, times, levels)
     if T < kind.min_times:
         raise DataError(
             f"residuals {kind.name}: needs groups with at least {kind.min_times} time points; "
@@ -193,7 +193,7 @@ def residual_design(
     )
 
 
-def _check_repeats(structure, frame, codes, times, levels) -> None:
+def _check_repeats(structure, group, frame, codes, times, levels) -> None:
     key = pd.DataFrame({"g": codes, "t": times})
     dup = np.flatnonzero(key.duplicated(keep=False).to_numpy())
     if dup.size:
@@ -201,6 +201,6 @@ def _check_repeats(structure, frame, codes, times, levels) -> None:
         rows = dup[codes[dup] == j]
         raise DataError(
             f"residuals: time {structure.time!r} repeats within group {levels[j]!r} of "
-            f"{structure.group or 'the residual groups'!r} (rows {_labels(frame, rows)}); each "
+            f"{group!r} (rows {_labels(frame, rows)}); each "
             "time point may occur once per group"
         )

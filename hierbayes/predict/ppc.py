@@ -36,6 +36,7 @@ from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .ppc_kinds import plot_kinds
 from .predict import Rows, encode_rows, prediction_draws, row_design, thin
+from .rside_predict import residual_noise
 
 OBSERVED = "y"
 
@@ -322,7 +323,12 @@ def _discrete(model) -> bool:
 
 
 def replicate(posterior: xr.Dataset, model, rng: np.random.Generator, rows: Rows | None = None) -> np.ndarray:
-    """(S, n) replicated responses of the training rows, one data set per draw."""
+    """(S, n) replicated responses of the training rows, one data set per draw (with a
+    residual structure, the residuals of a group drawn jointly from its block covariance)."""
+    rd = getattr(model.design, "residuals", None)
+    if rd is not None and rows is None:  # residuals drawn from each group's block covariance
+        mean = prediction_draws(posterior, model, encode_rows(model), kind="mean", groups="include", rng=rng)
+        return mean + residual_noise(posterior, rd, rng)
     rows = rows if rows is not None else encode_rows(model)
     return prediction_draws(posterior, model, rows, kind="response", groups="include", rng=rng)
 

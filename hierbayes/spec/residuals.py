@@ -23,6 +23,12 @@ from typing import Any
 
 from ..errors import SpecError
 
+#: Posterior dimension names of the structure's parameters: per ``by`` level, per level with
+#: its own sd ratio (all but the reference), and the visits of a correlation matrix.
+BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
+#: Posterior name of the residual sd ratios to the reference level.
+SD_RATIO = "sigma_ratio"
+
 #: What a kind's time variable is: not used, a number (distances), or a visit label.
 TIME_USES = ("none", "numeric", "integer", "levels")
 

@@ -24,10 +24,9 @@ import pytensor.tensor as pt
 
 from ...design.residuals import ResidualDesign
 from ...errors import SpecError
+from ...spec.residuals import BY_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-#: Dimension names of the structure's parameters.
-BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
 
 
 def residual_plan(plan: list[str], rd: ResidualDesign) -> list[str]:
@@ -95,7 +94,7 @@ def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int):
     """The residual sd of each row: ``sigma`` times the row's registered ``sigma_ratio``."""
     if not rd.sd_levels:
         return pt.ones(n_rows) * sigma
-    ratio = pm.LogNormal("sigma_ratio", mu=0.0, sigma=1.0, dims=SD_DIM)
+    ratio = pm.LogNormal(SD_RATIO, mu=0.0, sigma=1.0, dims=SD_DIM)
     full = pt.concatenate([pt.ones(1), ratio])
     return sigma * full[rd.sd_codes]
 
