@@ -38,6 +38,20 @@ def _ar1(params, times, xp):
     return xp.abs(phi) ** d * (1.0 + odd * (xp.sign(phi) - 1.0))
 
 
+def _lag_independent(params, gaps, xp):
+    return np.zeros(gaps.shape)
+
+
+def _lag_ar1(params, gaps, xp):
+    odd = np.mod(gaps, 2.0)
+    phi = params["ar1_phi"][:, None]
+    return xp.abs(phi) ** gaps * (1.0 + odd * (xp.sign(phi) - 1.0))
+
+
+def _lag_exponential(params, gaps, xp):
+    return xp.exp(-gaps / params["exp_range"][:, None])
+
+
 def _exponential(params, times, xp):
     d = _distances(times)
     return xp.exp(-d / params["exp_range"][:, None, None])
@@ -53,7 +67,7 @@ def _unstructured(params, times, xp):
 INDEPENDENT = register_residual_kind(ResidualKind(
     "independent", "independent residuals (with by=: one residual sd per level, nlme's varIdent)",
     aliases=("ind", "identity", "varident"), parameters=(), time="none", min_times=1,
-    correlation=_independent,
+    correlation=_independent, lag_correlation=_lag_independent,
 ))
 EXCHANGEABLE = register_residual_kind(ResidualKind(
     "exchangeable", "one common correlation between any two residuals of a group (compound symmetry)",
@@ -65,13 +79,13 @@ AR1 = register_residual_kind(ResidualKind(
     "ar1", "first-order autoregressive over integer times: corr = phi^|t_i - t_j|",
     aliases=("ar 1", "ar", "ar(1)", "corAR1"),
     parameters=(ResidualParameter("ar1_phi", "symmetric", "AR(1) correlation at lag 1"),),
-    time="integer", min_times=2, correlation=_ar1,
+    time="integer", min_times=2, correlation=_ar1, lag_correlation=_lag_ar1,
 ))
 EXPONENTIAL = register_residual_kind(ResidualKind(
     "exponential", "exponential in continuous time: corr = exp(-|t_i - t_j| / range)",
     aliases=("exp", "corExp"),
     parameters=(ResidualParameter("exp_range", "positive", "range of the exponential correlation (time units)"),),
-    time="numeric", min_times=2, correlation=_exponential,
+    time="numeric", min_times=2, correlation=_exponential, lag_correlation=_lag_exponential,
 ))
 UNSTRUCTURED = register_residual_kind(ResidualKind(
     "unstructured", "a free correlation between every two visits and a residual sd per visit (MMRM)",

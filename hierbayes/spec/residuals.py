@@ -68,6 +68,11 @@ class ResidualKind:
     sd_by_time : True when the residual sd varies by visit (unstructured): one sd ratio per
         time level besides the first.
     allows_by : whether ``by=`` is allowed.
+    lag_correlation : for a Markov structure in one time dimension (AR(1), exponential,
+        independent), ``(params, gaps, xp) -> (J, T-1)`` correlations of consecutive rows
+        ``gaps`` apart; the correlation of rows further apart is their product. The
+        likelihood then whitens the residuals in O(T) per group instead of factorising a
+        dense T x T matrix. None for other structures.
     """
 
     name: str
@@ -79,6 +84,7 @@ class ResidualKind:
     correlation: Callable[..., Any] = field(compare=False)
     sd_by_time: bool = False
     allows_by: bool = True
+    lag_correlation: Callable[..., Any] | None = field(default=None, compare=False)
 
 
 _KINDS: dict[str, ResidualKind] = {}
