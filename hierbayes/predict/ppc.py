@@ -35,8 +35,8 @@ from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .ppc_kinds import plot_kinds
-from .predict import Rows, encode_rows, prediction_draws, row_design, thin
-from .rside_predict import residual_noise
+from .predict import row_design, thin
+from .replicate import replicate
 
 OBSERVED = "y"
 
@@ -320,17 +320,6 @@ def _tree(posterior: xr.Dataset, y: np.ndarray, yrep: np.ndarray, source: str, l
 
 def _discrete(model) -> bool:
     return response_kind(get_family(model.spec.family)) != "continuous"
-
-
-def replicate(posterior: xr.Dataset, model, rng: np.random.Generator, rows: Rows | None = None) -> np.ndarray:
-    """(S, n) replicated responses of the training rows, one data set per draw (with a
-    residual structure, the residuals of a group drawn jointly from its block covariance)."""
-    rd = getattr(model.design, "residuals", None)
-    if rd is not None and rows is None:  # residuals drawn from each group's block covariance
-        mean = prediction_draws(posterior, model, encode_rows(model), kind="mean", groups="include", rng=rng)
-        return mean + residual_noise(posterior, rd, rng)
-    rows = rows if rows is not None else encode_rows(model)
-    return prediction_draws(posterior, model, rows, kind="response", groups="include", rng=rng)
 
 
 def posterior_check(posterior: xr.Dataset, model, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:
