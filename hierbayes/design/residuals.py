@@ -80,6 +80,9 @@ def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[Gro
     """(codes, levels, block index, group name) of the residual groups."""
     name = structure.group
     if name is None:
+        if not blocks and structure.spec.min_times == 1:  # each row its own group
+            n = len(frame)
+            return np.arange(n), tuple(str(i) for i in range(n)), None, None
         if not blocks:
             raise SpecError(
                 f"residuals {structure.describe()}: the model has no group terms; name the "
@@ -90,8 +93,11 @@ def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[Gro
     for i, block in enumerate(blocks):
         if block.term.group == name:
             return block.codes, tuple(block.levels), i, name
-    values = _column(frame, name, "group").astype(str).to_numpy()
-    levels, codes = np.unique(values, return_inverse=True)
+    parts = name.split(":") if name not in frame.columns else [name]
+    values = _column(frame, parts[0], "group").astype(str)
+    for part in parts[1:]:  # groups of a combination of columns ('school:class')
+        values = values + ":" + _column(frame, part, "group").astype(str)
+    levels, codes = np.unique(values.to_numpy(), return_inverse=True)
     return codes, tuple(levels), None, name
 
 
