@@ -1,5 +1,5 @@
-"""brms' residual-structure terms in a formula: ``ar(time = t, gr = g)``, ``unstr(time = v,
-gr = g)`` and ``cosy(gr = g)`` at the top of the fixed part become the spec's residual
+"""brms' residual-structure terms in a formula: ``ar(time = t, gr = g)``, ``ma()``,
+``arma()``, ``unstr(time = v, gr = g)`` and ``cosy(gr = g)`` at the top of the fixed part become the spec's residual
 structure (:mod:`.residuals`), as ``residuals=hb.residuals(...)`` would."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ RESIDUAL_TERMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ar": ("ar1", ("time", "gr", "p", "cov")),
     "unstr": ("unstructured", ("time", "gr")),
     "cosy": ("exchangeable", ("time", "gr")),
+    "ma": ("ma1", ("time", "gr", "q", "cov")),
+    "arma": ("arma11", ("time", "gr", "p", "q", "cov")),
 }
 
 
@@ -47,8 +49,8 @@ class ResidualTerms:
             if name not in names:
                 self.fail(f"{call.text!r}: unknown argument {name!r}; {call.name}() takes {list(names)}", arg.span)
             given[name] = value
-        if given.get("p", "1") != "1":
-            self.fail(f"{call.text!r}: only p = 1 is supported (AR(1))", call.span)
+        if given.get("p", "1") != "1" or given.get("q", "1") != "1":
+            self.fail(f"{call.text!r}: only p = 1 and q = 1 are supported", call.span)
         if given.get("cov", "FALSE").upper() not in ("FALSE", "F"):
             self.fail(f"{call.text!r}: cov = TRUE is not supported", call.span)
         time = given.get("time")

@@ -57,6 +57,24 @@ def _exponential(params, times, xp):
     return xp.exp(-d / params["exp_range"][:, None, None])
 
 
+def _ma1(params, times, xp):
+    d = _distances(times)
+    theta = params["ma1_theta"][:, None, None]
+    return (d == 0) + (d == 1) * (theta / (1.0 + theta**2))
+
+
+def _arma11(params, times, xp):
+    # lag d >= 1: phi^(d-1) (1 + phi theta)(phi + theta) / (1 + 2 phi theta + theta^2)
+    d = _distances(times)
+    phi = params["arma_phi"][:, None, None]
+    theta = params["arma_theta"][:, None, None]
+    lag1 = (1.0 + phi * theta) * (phi + theta) / (1.0 + 2.0 * phi * theta + theta**2)
+    lagged = np.maximum(d - 1.0, 0.0)
+    odd = np.mod(lagged, 2.0)
+    power = xp.abs(phi) ** lagged * (1.0 + odd * (xp.sign(phi) - 1.0))
+    return (d == 0) + (d > 0) * lag1 * power
+
+
 def _unstructured(params, times, xp):
     cor = params["unstr_cor"]  # (J, L, L)
     codes = np.asarray(times, dtype=int)
@@ -92,4 +110,17 @@ UNSTRUCTURED = register_residual_kind(ResidualKind(
     aliases=("un", "unstr", "corSymm", "symmetric"),
     parameters=(ResidualParameter("unstr_cor", "correlation", "residual correlation between visits"),),
     time="levels", min_times=2, correlation=_unstructured, sd_by_time=True, allows_by=False,
+))
+MA1 = register_residual_kind(ResidualKind(
+    "ma1", "first-order moving average over integer times: corr = theta / (1 + theta^2) at lag 1, 0 beyond",
+    aliases=("ma 1", "ma", "ma(1)"),
+    parameters=(ResidualParameter("ma1_theta", "symmetric", "MA(1) coefficient"),),
+    time="integer", min_times=2, correlation=_ma1,
+))
+ARMA11 = register_residual_kind(ResidualKind(
+    "arma11", "ARMA(1,1) over integer times",
+    aliases=("arma", "arma(1,1)", "arma 1 1"),
+    parameters=(ResidualParameter("arma_phi", "symmetric", "ARMA(1,1) autoregressive coefficient"),
+                ResidualParameter("arma_theta", "symmetric", "ARMA(1,1) moving-average coefficient")),
+    time="integer", min_times=2, correlation=_arma11,
 ))

@@ -4,7 +4,7 @@
 ``mixed y i.visit##i.arm || id:, noconstant residuals(unstructured, t(visit))``: the
 residual groups are those of the equation the option is written in (Stata's lowest level);
 an equation with ``noconstant`` and no variables names the groups only. Kinds: independent,
-exchangeable, ar 1, unstructured, exponential; ``t()`` and ``by()`` as in Stata.
+exchangeable, ar 1, ma 1, unstructured, exponential; ``t()`` and ``by()`` as in Stata.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from .stata_qualifiers import fail, split_top
 
 #: Stata's residual types (and their shortest abbreviations) -> hierbayes kinds.
 _KINDS = (("independent", "ind", "independent"), ("exchangeable", "exc", "exchangeable"),
-          ("ar", "ar", "ar1"), ("unstructured", "un", "unstructured"), ("exponential", "exp", "exponential"))
-_NOT_YET = ("ma", "banded", "toeplitz")
+          ("ar", "ar", "ar1"), ("unstructured", "un", "unstructured"), ("exponential", "exp", "exponential"),
+          ("ma", "ma", "ma1"))
+_NOT_YET = ("banded", "toeplitz")
 _OPTION = re.compile(r"(?<![A-Za-z_])res(?:i(?:d(?:u(?:a(?:l(?:s)?)?)?)?)?)?\(", re.IGNORECASE)
 
 
@@ -42,10 +43,10 @@ def _parse(arg: str, command: str) -> ResidualStructure:
     if kind is None:
         later = " (not yet supported)" if word in _NOT_YET else ""
         fail(command, f"residuals({rtype.strip()}): unknown residual type {words[0]!r}{later}; "
-                      f"supported: independent, exchangeable, ar 1, unstructured, exponential")
-    if kind == "ar1" and words[1:] != ["1"]:
-        fail(command, f"residuals({rtype.strip()}): only 'ar 1' is supported")
-    if kind != "ar1" and len(words) > 1:
+                      f"supported: independent, exchangeable, ar 1, ma 1, unstructured, exponential")
+    if kind in ("ar1", "ma1") and words[1:] != ["1"]:
+        fail(command, f"residuals({rtype.strip()}): only '{words[0].lower()} 1' is supported")
+    if kind not in ("ar1", "ma1") and len(words) > 1:
         fail(command, f"residuals({rtype.strip()}): {words[0]!r} takes no number")
     found = {"t": None, "by": None}
     for opt in (opts[0] if opts else "").replace(",", " ").split():

@@ -62,3 +62,18 @@ def test_markov_route_equals_dense_and_direct(kind, param, raw, corr):
     dense = _loglik(rd, resid, Z, True, {param: raw})
     assert markov == pytest.approx(dense, rel=1e-9)
     assert markov == pytest.approx(_direct(df, rd, resid, Z, corr), rel=1e-9)
+
+
+def test_dense_route_equals_direct_for_arma():
+    df = _data()
+    m = hb.Model("y ~ x + (1 + x | g)", df, residuals=hb.residuals("arma11", time="t"))
+    rd = m.design.residuals
+    resid = np.random.default_rng(2).normal(size=len(df))
+    phi, theta = np.tanh(0.3), np.tanh(-0.2)  # interval transform of (-1, 1) at 0.6 and -0.4
+
+    def corr(d):
+        lag1 = (1 + phi * theta) * (phi + theta) / (1 + 2 * phi * theta + theta**2)
+        return np.where(d == 0, 1.0, lag1 * phi ** np.maximum(d - 1, 0))
+
+    value = _loglik(rd, resid, m.design.groups[0].X, True, {"arma_phi_interval__": 0.6, "arma_theta_interval__": -0.4})
+    assert value == pytest.approx(_direct(df, rd, resid, m.design.groups[0].X, corr), rel=1e-9)

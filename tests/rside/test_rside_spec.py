@@ -144,3 +144,24 @@ def test_by_must_be_constant_within_groups_for_parameters():
 def test_group_column_not_in_data():
     with pytest.raises(DataError, match="group column 'subject' is not in the data"):
         hb.Model("y ~ x", _panel(), residuals=hb.residuals("ar1", time="t", group="subject"))
+
+
+def _arma_autocorrelation(phi: float, theta: float, lags: int) -> np.ndarray:
+    psi = np.array([1.0, phi + theta] + [phi ** (k - 1) * (phi + theta) for k in range(2, 400)])
+    gamma = np.array([np.sum(psi[: len(psi) - h] * psi[h:]) for h in range(lags)])
+    return gamma / gamma[0]
+
+
+@pytest.mark.parametrize("kind, params, phi, theta", [
+    ("arma11", {"arma_phi": np.array([0.6]), "arma_theta": np.array([-0.3])}, 0.6, -0.3),
+    ("arma11", {"arma_phi": np.array([-0.5]), "arma_theta": np.array([0.4])}, -0.5, 0.4),
+    ("ma1", {"ma1_theta": np.array([0.7])}, 0.0, 0.7),
+    ("ar1", {"ar1_phi": np.array([-0.8])}, -0.8, 0.0),
+])
+def test_time_series_correlations_are_the_process_autocorrelations(kind, params, phi, theta):
+    times = np.array([[1.0, 2.0, 3.0, 5.0, 8.0]])
+    C = residual_kind(kind).correlation(params, times, np)[0]
+    expected = _arma_autocorrelation(phi, theta, 8)
+    lags = np.abs(times[0][:, None] - times[0][None, :]).astype(int)
+    np.testing.assert_allclose(C, expected[lags], atol=1e-12)
+    assert np.linalg.eigvalsh(C).min() > 0

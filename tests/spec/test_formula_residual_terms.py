@@ -12,6 +12,8 @@ from hierbayes.errors import FormulaSyntaxError
     ("y ~ x + ar(time = t, gr = Mare) + (1|Mare)", "y ~ x + (1 | Mare)", hb.residuals("ar1", time="t", group="Mare")),
     ("y ~ x + ar(t, Mare, 1, FALSE)", "y ~ x", hb.residuals("ar1", time="t", group="Mare")),
     ("y ~ x + unstr(visit, Subject)", "y ~ x", hb.residuals("unstructured", time="visit", group="Subject")),
+    ("y ~ x + ma(time = t, gr = g)", "y ~ x", hb.residuals("ma1", time="t", group="g")),
+    ("y ~ x + arma(t, g, 1, 1)", "y ~ x", hb.residuals("arma11", time="t", group="g")),
     ("y ~ x + cosy(gr = g) + (1|g)", "y ~ x + (1 | g)", hb.residuals("exchangeable", group="g")),
 ])
 def test_terms(formula, rhs, expected):
@@ -21,7 +23,7 @@ def test_terms(formula, rhs, expected):
 
 
 @pytest.mark.parametrize("formula, message", [
-    ("y ~ x + ar(time = t, gr = g, p = 2)", r"only p = 1 is supported"),
+    ("y ~ x + ar(time = t, gr = g, p = 2)", r"only p = 1 and q = 1 are supported"),
     ("y ~ x + ar(time = t, cov = TRUE)", r"cov = TRUE is not supported"),
     ("y ~ x + ar(gr = g)", r"needs time="),
     ("y ~ x + ar(t, g) + cosy(gr = g)", r"already has a residual structure"),

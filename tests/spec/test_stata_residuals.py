@@ -19,6 +19,7 @@ from hierbayes.errors import SpecError
     ("mixed y x || school: || class:, res(exchangeable)", "y ~ x + (1 | school) + (1 | school:class)",
      hb.residuals("exchangeable", group="school:class")),
     ("mixed y x, residuals(ind, by(arm))", "y ~ x", hb.residuals("independent", by="arm")),
+    ("mixed y x || id:, residuals(ma 1, t(t))", "y ~ x + (1 | id)", hb.residuals("ma1", time="t", group="id")),
 ])
 def test_residuals_option(command, formula, expected):
     spec = hb.from_stata(command)
