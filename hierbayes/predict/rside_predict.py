@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ..design.residuals import ResidualDesign
+from ..errors import DataError
 from ..results.rside_conditional import residual_covariance, structure_draws
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -48,3 +49,25 @@ def conditional_loglik(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndar
         ll = -0.5 * LOG_2PI + 0.5 * np.log(q) - 0.5 * g**2 / q
         out[s, rd.rows[rd.mask]] = ll[rd.mask]
     return out
+
+
+def row_sd_ratio(posterior: xr.Dataset, rd: ResidualDesign | None, frame) -> np.ndarray | None:
+    """(S, n) ratio of each row's residual sd to ``sigma`` (from its ``by`` level, or its
+    visit for unstructured), for simulating new responses; None when the sd is one.
+
+    Raises
+    ------
+    DataError
+        When the column is missing or holds levels the model was not fitted on.
+    """
+    if rd is None or not rd.sd_levels:
+        return None
+    column = rd.structure.by if rd.structure.by is not None else rd.structure.time
+    if column not in frame.columns:
+        raise DataError(f"new responses need the column {column!r}: the residual sd differs by its level")
+    values = frame[column].astype(str).to_numpy()
+    index = {level: i for i, level in enumerate(rd.sd_levels)}
+    unknown = sorted({v for v in values if v not in index})
+    if unknown:
+        raise DataError(f"{column!r} has levels the model has no residual sd for: {unknown}; known: {list(rd.sd_levels)}")
+    return structure_draws(posterior, rd)["ratio"][:, [index[v] for v in values]]

@@ -190,3 +190,19 @@ def test_unstructured_recovery():
     np.testing.assert_allclose(est, cor, atol=0.12)
     ratio = post["sigma_ratio"].median(("chain", "draw")).values
     np.testing.assert_allclose(ratio, sd[1:] / sd[0], rtol=0.15)
+
+
+def test_new_responses_use_the_sd_of_their_level():
+    df = _ar1_panel(10, 4, 0.0, seed=6)
+    df["site"] = np.where(df["g"] < "s005", "north", "south")
+    fit = hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="site")).fit(
+        backend="prior", draws=300, chains=2, random_seed=1, progressbar=False
+    )
+    post = fit.idata.posterior
+    noise = (fit.predict(kind="response", random_seed=1).draws - fit.predict(kind="mean").draws).values
+    sd = post["sigma"].values[..., None] * np.where(df["site"] == "south", post["sigma_ratio"].values[..., 0:1], 1.0)
+    assert np.mean((noise / sd) ** 2) == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(hb.DataError, match="new responses need the column 'site'"):
+        fit.predict(df.drop(columns="site"), kind="response")
+    with pytest.raises(hb.DataError, match=r"'site' has levels the model has no residual sd for: \['east'\]"):
+        fit.predict(df.assign(site="east"), kind="response")
