@@ -30,6 +30,7 @@ from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
 from .spec.ir import Covariance, ModelSpec
+from .spec.residuals import ResidualStructure
 
 #: Values of ``missing``.
 MISSING_POLICIES = ("error", "drop")
@@ -47,6 +48,8 @@ class ModelConfig:
     parameterization : "centered", "noncentered", "marginal", "nested", a dict per grouping
         factor, or None (chosen from the data when compiling).
     collapse : "auto", True or False (fit bernoulli / binomial rows as binomial cells).
+    The residual structure (``Model(residuals=...)``) is part of the spec
+    (``spec.residuals``), so ``with_data``, ``with_config`` and saved fits keep it.
     """
 
     spec: ModelSpec
@@ -74,6 +77,7 @@ class ModelConfig:
         missing: str = "error",
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
+        residuals: ResidualStructure | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -97,6 +101,8 @@ class ModelConfig:
         get_family(spec.family).resolve_link(spec.link)
         if covariance:
             spec = spec.with_covariance(dict(covariance))
+        if residuals is not None:
+            spec = dataclasses.replace(spec, residuals=residuals)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse)
 
     @property

@@ -260,9 +260,11 @@ class Fit:
         and drawn afterwards) or nested (centred on the term it is nested in); override with
         Model(parameterization=...)."""
         chosen = self.info.parameterization
+        rs = self.spec.residuals
+        lines = ("Residuals: " + rs.describe(),) if rs is not None else ()
         if not chosen:
-            return ()
-        return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()),)
+            return lines
+        return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()), *lines)
 
     def model_sections(self, prob: float, exponentiate: bool = False) -> list[Section]:
         fixed = self.fixef(prob, exponentiate=exponentiate)

@@ -43,6 +43,9 @@ class Model:
         times faster for surveys. "auto" collapses when the cells are at most half the rows;
         ``model.design`` is then a ``CollapsedDesign`` (PPC and LOO are per cell; see
         :mod:`hierbayes.design.collapse`). The fit's summary reports it.
+    residuals : a residual (R-side) structure of a gaussian model,
+        ``hb.residuals("ar1", time="t", group="Mare", by=None)`` (see
+        :func:`hierbayes.spec.residuals.residuals`); None: independent residuals.
 
     Attributes
     ----------
@@ -65,11 +68,12 @@ class Model:
         missing: str = "error",
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
+        residuals=None,
     ) -> None:
         data = as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
-            parameterization=parameterization, collapse=collapse,
+            parameterization=parameterization, collapse=collapse, residuals=residuals,
         )
         self._set_up(config, build_model(config, data))
 

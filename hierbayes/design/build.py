@@ -33,6 +33,7 @@ from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
 from .plan import DesignPlan
+from .residuals import residual_design
 from .response import encoded_response, new_trials, response_values
 from .rterms import check_relevel_references, ordered_columns, with_ordered_only
 from .subset import rows_in_subset
@@ -320,4 +321,18 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         encoder=encoder,
         row_positions=positions,
         offset=plan.offset(frame),
+        residuals=_residuals(spec, data, positions, blocks),
     )
+
+
+def _residuals(spec: ModelSpec, data: pd.DataFrame, positions: np.ndarray, blocks):
+    """The residual structure on the rows used (gaussian, identity link only)."""
+    if spec.residuals is None:
+        return None
+    family = get_family(spec.family)
+    if not family.linear_gaussian(family.resolve_link(spec.link)):
+        raise SpecError(
+            f"residuals={spec.residuals.describe()}: residual structures need a gaussian model with "
+            f"the identity link (this one is {family.name}, link {family.resolve_link(spec.link)!r})"
+        )
+    return residual_design(spec.residuals, as_pandas(data).iloc[positions], blocks)

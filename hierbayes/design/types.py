@@ -62,6 +62,8 @@ class Design:
     offset : (n,) float64 sum of the model's offsets (``FixedPart.offsets``), added to the
         linear predictor with coefficient 1; None when the model has none (see
         :mod:`hierbayes.design.offsets`).
+    residuals : the residual (R-side) structure laid out on the rows
+        (:class:`hierbayes.design.residuals.ResidualDesign`), or None.
     """
 
     spec: ModelSpec
@@ -74,6 +76,7 @@ class Design:
     encoder: object | None = field(default=None, repr=False)
     row_positions: np.ndarray | None = field(default=None, repr=False)
     offset: np.ndarray | None = field(default=None, repr=False)
+    residuals: object | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

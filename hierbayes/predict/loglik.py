@@ -1,7 +1,8 @@
 """Pointwise log-likelihood from posterior draws, in numpy (no PyMC, no recompilation).
 
 ``log p(y_i | theta_s)`` for every draw s and observation i, conditional on the group
-effects (as brms and rstanarm store it), from :func:`linear_predictor` and the family's
+effects (as brms and rstanarm store it); with a residual structure, of ``y_i`` given the
+other rows of its group (:mod:`.rside_predict`), from :func:`linear_predictor` and the family's
 ``log_likelihood``. ArviZ's ``loo``/``compare`` read it from ``idata.log_likelihood["y"]``.
 """
 
@@ -16,6 +17,7 @@ from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
 from .linpred import linear_predictor
+from .rside_predict import conditional_loglik
 
 #: Rows of draws handled at once, to bound the temporary arrays on large data.
 _CHUNK_ELEMENTS = 2_000_000
@@ -71,6 +73,11 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         eta = linear_predictor(
             part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
         )
+        if design.residuals is not None:  # correlated rows: y_i given the rest of its group
+            values[:, draws, :] = conditional_loglik(part, design.residuals, y[None, :] - eta).reshape(
+                n_chain, -1, design.n_obs
+            )
+            continue
         aux = aux_draws(part, family)
         values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
             n_chain, -1, design.n_obs

@@ -35,7 +35,8 @@ from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .ppc_kinds import plot_kinds
-from .predict import Rows, encode_rows, prediction_draws, row_design, thin
+from .predict import row_design, thin
+from .replicate import replicate
 
 OBSERVED = "y"
 
@@ -319,12 +320,6 @@ def _tree(posterior: xr.Dataset, y: np.ndarray, yrep: np.ndarray, source: str, l
 
 def _discrete(model) -> bool:
     return response_kind(get_family(model.spec.family)) != "continuous"
-
-
-def replicate(posterior: xr.Dataset, model, rng: np.random.Generator, rows: Rows | None = None) -> np.ndarray:
-    """(S, n) replicated responses of the training rows, one data set per draw."""
-    rows = rows if rows is not None else encode_rows(model)
-    return prediction_draws(posterior, model, rows, kind="response", groups="include", rng=rng)
 
 
 def posterior_check(posterior: xr.Dataset, model, *, ndraws: int | None = None, random_seed=None) -> PredictiveCheck:

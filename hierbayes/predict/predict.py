@@ -41,6 +41,7 @@ from ..params import block_names
 from ..results.stats import flatten_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .predictions import Predictions, as_dataarray
+from .rside_predict import row_sd_ratio
 
 KINDS = ("mean", "response", "linear")
 GROUP_MODES = ("include", "exclude", "marginal")
@@ -269,6 +270,9 @@ def prediction_draws(
     if kind == "linear":
         return eta
     aux = aux_draws(posterior, family)
+    ratio = row_sd_ratio(posterior, model.design.residuals, rows.frame) if kind == "response" else None
+    if ratio is not None:  # a residual sd per by level or visit
+        aux = {**aux, "sigma": aux["sigma"] * ratio}
     if groups == "marginal" and kind == "mean":
         if link == "identity" and family.mean is not None and family.location_scale:
             return expected_response(family, eta, link, aux, trials)  # linear in u: exact

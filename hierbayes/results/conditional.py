@@ -26,6 +26,7 @@ from ..design.offsets import response_less_offset
 from ..design.types import Design, GroupBlock
 from ..linalg import cholesky_lower, solve_lower
 from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names
+from .rside_conditional import rside_group_effects
 from .stats import flatten_draws
 
 #: Upper bound on (draws x rows) or (draws x groups x K x K) values held at once.
@@ -179,7 +180,8 @@ def complete_posterior(
     observed variable."""
     posterior = idata.posterior.to_dataset()
     rng = np.random.default_rng(None if random_seed is None else [int(random_seed), 7])
-    new = {key: conditional_group_effects(posterior, design, key, rng) for key in marginal_keys}
+    draw = conditional_group_effects if getattr(design, "residuals", None) is None else rside_group_effects
+    new = {key: draw(posterior, design, key, rng) for key in marginal_keys}
     if new:
         for da in new.values():
             posterior[da.name] = da

@@ -153,10 +153,13 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def used_columns(spec: ModelSpec, data: pd.DataFrame) -> list[str]:
-    """Columns of ``data`` named in the formula or the row filter (identifiers), in the
-    data's order: the columns a saved fit stores."""
+    """Columns of ``data`` named in the formula, the row filter (identifiers) or the residual
+    structure, in the data's order: the columns a saved fit stores."""
     text = f"{spec.to_formula()} {spec.subset or ''}"
     names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
+    if spec.residuals is not None:  # the residual structure's time, group and by columns
+        rs = spec.residuals
+        names |= {c for c in (rs.time, rs.by, rs.group) if c is not None}
     return [c for c in data.columns if str(c) in names]
 
 

@@ -16,6 +16,7 @@ from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
 from .icc_levels import ancestors_from_spec, stata_level_label
+from .rside_tables import residual_structure_rows
 from .stats import STAT_COLUMNS, interval_label, summarize
 
 
@@ -106,6 +107,9 @@ def varcorr_draws(posterior: xr.Dataset, spec: ModelSpec) -> tuple[xr.DataArray,
     if "sigma" in posterior and family.normal_residuals:
         arrays.append(posterior["sigma"])
         labels.append(("Residual", "sd(Residual)"))
+        for label, da in residual_structure_rows(posterior, spec):
+            arrays.append(da)
+            labels.append(label)
     else:
         # Family parameters (student sigma and nu, negbinomial phi, gamma shape).
         for name in family.aux:

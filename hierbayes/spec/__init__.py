@@ -1,6 +1,8 @@
 """Model specification: the IR and the lme4 formula front end."""
 
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from . import residual_kinds  # noqa: F401  (registers the built-in residual structures)
 from .lower import parse_formula
+from .residuals import ResidualStructure, residuals
 
-__all__ = ["Covariance", "FixedPart", "GroupTerm", "ModelSpec", "Response", "parse_formula"]
+__all__ = ["Covariance", "FixedPart", "GroupTerm", "ModelSpec", "Response", "ResidualStructure", "parse_formula", "residuals"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from ..errors import SpecError
 from ..families import Family, get_family
 from .covariance import Covariance
+from .residuals import ResidualStructure
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class ModelSpec:
     ``if`` and ``in`` qualifiers, ``in 1/100`` as ``inrange(_n, 1, 100)``): the design uses
     only the rows where it is true (:mod:`hierbayes.design.subset`, Stata's rules for
     missing values). ``None`` uses every row.
+    ``residuals`` is the residual (R-side) structure of a gaussian model
+    (:mod:`.residuals`); None for independent residuals with one sd.
     """
 
     response: Response
@@ -125,9 +128,14 @@ class ModelSpec:
     source: str = ""
     levels: object | None = field(default=None, compare=False)
     subset: str | None = None
+    residuals: ResidualStructure | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))
+        if self.residuals is not None and not isinstance(self.residuals, ResidualStructure):
+            raise SpecError(
+                f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"
+            )
 
     def to_formula(self) -> str:
         """The combined lme4 formula of the model."""

@@ -27,6 +27,7 @@ from .formula_ast import Bar, Call, Expr, Formula, Number, Paren, Span, Sum, Sum
 from .formula_source import is_group_term, unwrap_parens
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
 from .lower_factors import GroupFactors
+from .lower_residuals import RESIDUAL_TERMS, ResidualTerms
 from .lower_response import OFFSET, ResponseLowering
 from .parser import parse
 from .term_text import TermText
@@ -105,7 +106,8 @@ def lower(
     lowering = Lowering(text)
     response = lowering.response(formula.lhs)
     fixed, groups = lowering.rhs(formula.rhs)
-    return ModelSpec(response, fixed, groups, family=family, link=link, source=text)
+    return ModelSpec(response, fixed, groups, family=family, link=link, source=text,
+                     residuals=lowering.residual_found)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class _Additive:
     groups: tuple[Paren, ...]
 
 
-class Lowering(ResponseLowering, GroupFactors, TermText):
+class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
     """AST -> IR for one formula text (kept for error positions and snippets).
 
     Parameters
@@ -168,6 +170,8 @@ class Lowering(ResponseLowering, GroupFactors, TermText):
                 intercept = self.intercept_flag(item, inner)
             elif isinstance(inner, Call) and inner.name == OFFSET:
                 offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
+            elif isinstance(inner, Call) and inner.name in RESIDUAL_TERMS:  # brms' ar(), unstr(), cosy()
+                self.residual_term(item, inner, allow_groups)
             else:
                 operands.append(item)
         return intercept, operands, tuple(groups), tuple(offsets)

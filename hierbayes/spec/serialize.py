@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .residuals import ResidualStructure
 
 
 def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
         "source": spec.source,
         "levels": spec.levels is not None,
         "subset": spec.subset,
+        "residuals": None if spec.residuals is None else spec.residuals.to_dict(),
     }
 
 
@@ -48,7 +50,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         saved = {":".join(g["factor"]): g["covariance"] for g in d["groups"]}
         if any(saved[g.group] != g.covariance.value for g in spec.groups):
             spec = spec.with_covariance(saved)
-        return replace(spec, subset=d.get("subset"))
+        return replace(spec, subset=d.get("subset"), residuals=_residuals(d))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -69,4 +71,10 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         link=d["link"],
         source=d.get("source", ""),
         subset=d.get("subset"),
+        residuals=_residuals(d),
     )
+
+
+def _residuals(d: dict[str, Any]) -> ResidualStructure | None:
+    saved = d.get("residuals")
+    return None if saved is None else ResidualStructure.from_dict(saved)

@@ -42,6 +42,7 @@ from .stata_qualifiers import (
     split_top,
     take_qualifiers,
 )
+from .stata_residuals import take_residuals_option, with_residuals
 from .stata_varlist import STATA_NAME, split_words, varlist_terms
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
@@ -350,6 +351,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
     text = text.removeprefix(".").strip()
     prefix, text = split_bayes_prefix(text)
     bayes_options = None if prefix is None else tuple(_options(prefix, command))
+    text, residual = take_residuals_option(text, command)
     chunks = split_top(text, "||")
     name, depvar, fixed_terms, fe_opts, qualifiers = _fixed_equation(chunks[0], command)
     all_qualifiers = [qualifiers]
@@ -392,4 +394,4 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
     )
-    return spec, bayes_options
+    return with_residuals(spec, residual), bayes_options

@@ -57,10 +57,11 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     parent_information_ratio,
     plan_parameterization,
 )
+from .rside import residual_loglik, residual_plan
 from .variables import register
 
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
-LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal")
+LIKELIHOOD_FORMS = ("rows", "sufficient statistics", "marginal", "residual structure")
 #: Name of the potential holding a cross-product likelihood.
 LOGLIK_POTENTIAL = "loglik_y"
 
@@ -196,13 +197,20 @@ def compile_model(
     link = family.resolve_link(design.spec.link)
     if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
         raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
-    plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows")
+    rd = design.residuals
+    plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows" and rd is None)
+    if rd is not None:
+        if likelihood_form not in (None, "residual structure"):
+            raise SpecError(f"likelihood_form={likelihood_form!r}: a model with residuals= has its own likelihood")
+        plan = residual_plan(plan, rd)
     if likelihood_form == "rows" and "marginal" in plan:
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
     gaussian_identity = family.linear_gaussian(link)
-    if "marginal" in plan:
+    if rd is not None:
+        form = "residual structure"
+    elif "marginal" in plan:
         form = "marginal"
     elif gaussian_identity and likelihood_form != "rows" and (
         likelihood_form == "sufficient statistics" or _sufficient_statistics_pay(design, sampled)
@@ -236,6 +244,13 @@ def compile_model(
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
             likelihood(eta, design, priors, link)
+        elif rd is not None:
+            sigma = register("sigma", priors.get("sigma"))
+            eta = fixed.eta(intercept=holder is None)
+            for (block, _), u in zip(blocks, effects):
+                eta = eta + _block_contribution(block, u)
+            Z = design.groups[rd.block].X if rd.block is not None else None
+            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z))
         else:
             sigma = register("sigma", priors.get("sigma"))
             add_loglik(
@@ -256,12 +271,13 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods", "variables",
+        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods", "variables", "rside",
                      "covariance.registry", "covariance.parts"):
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
                 h.update(fh.read())
-        for mod in ("hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets"):
+        for mod in ("hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets",
+                    "hierbayes.spec.residual_kinds", "hierbayes.design.residuals"):
             with open(importlib.import_module(mod).__file__, "rb") as fh:
                 h.update(fh.read())
         for path in sorted(Path(importlib.import_module("hierbayes.families").__file__).parent.glob("*.py")):
@@ -287,6 +303,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
             h.update(repr(obj).encode())
 
     add((design.spec.to_formula(), design.spec.family.name, link, form, tuple(plan), design.fixed_names))
+    add(design.spec.residuals)
     add(np.asarray(design.y) if design.offset is None else np.column_stack([design.y, design.offset]))
     add(np.asarray(design.X))
     if design.trials is not None:

@@ -1,0 +1,177 @@
+"""The gaussian likelihood with a residual (R-side) structure, group by group.
+
+For residual group j (rows ordered by time, padded to the largest group T):
+
+    y_j ~ N(X_j b + (sampled group terms), V_j),   V_j = D_j C_j D_j + Z_j Sigma Z_j',
+
+with ``C_j`` the structure's correlations at the group's times
+(:mod:`hierbayes.spec.residual_kinds`), ``D_j`` the residual sds (``sigma`` times the sd
+ratio of the row's ``by`` level or visit) and ``Z_j Sigma Z_j'`` the group term whose groups
+are the residual groups (integrated out; drawn afterwards by
+:mod:`hierbayes.results.rside_conditional`). Padding rows get a unit variance and a zero
+residual, so they add nothing. Markov structures in one time dimension (independent, AR(1),
+exponential: ``ResidualKind.lag_correlation``) whiten the residuals row by row (AR(1)'s
+tridiagonal precision) and add the group term by Woodbury: O(J T K^2), cheap to compile.
+Other structures use a dense batched Cholesky of the (J, T, T) ``V``: O(J T^3).
+
+The structure's parameters are registered under their reported names (``ar1_phi``,
+``exp_range``, ``exch_rho``, ``unstr_cor``, ``sigma_ratio``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.residuals import ResidualDesign
+from ...errors import SpecError
+from ...spec.residuals import BY_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
+from .marginal import batched_cholesky_terms
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def residual_plan(plan: list[str], rd: ResidualDesign) -> list[str]:
+    """The parameterization with the residual groups' term integrated out and no other.
+
+    Raises
+    ------
+    SpecError
+        When another term was asked to be integrated out ("marginal").
+    """
+    out = list(plan)
+    for i, how in enumerate(out):
+        if how == "marginal" and i != rd.block:
+            raise SpecError(
+                f"with residuals={rd.structure.describe()} only the group term of "
+                f"{rd.structure.group!r} can be integrated out ('marginal')"
+            )
+    if rd.block is not None:
+        out[rd.block] = "marginal"
+    return out
+
+
+def _add_coords(rd: ResidualDesign) -> None:
+    model = pm.modelcontext(None)
+    if rd.by_levels and rd.kind.parameters:
+        model.add_coord(BY_DIM, list(rd.by_levels))
+    if rd.sd_levels:
+        model.add_coord(SD_DIM, list(rd.sd_levels[1:]))
+    if rd.time_levels:
+        model.add_coord(TIME_DIM, list(rd.time_levels))
+        model.add_coord(TIME_DIM_BIS, list(rd.time_levels))
+
+
+def _time_span(rd: ResidualDesign) -> float:
+    t = np.where(rd.mask, rd.times, np.nan)
+    span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
+    span = span[np.isfinite(span) & (span > 0)]
+    return float(span.max()) if span.size else 1.0
+
+
+def _register_parameter(param, rd: ResidualDesign):
+    """One structure parameter, per ``by`` level when there is one; returns its value per
+    group ((J,) or (J, L, L))."""
+    dims = BY_DIM if rd.by_levels else None
+    if param.support == "symmetric":
+        value = pm.Uniform(param.name, -1.0, 1.0, dims=dims)
+    elif param.support == "unit_lower":
+        lower = -1.0 / max(rd.max_size - 1, 1) + 1e-6
+        value = pm.Uniform(param.name, lower, 1.0, dims=dims)
+    elif param.support == "positive":
+        value = pm.LogNormal(param.name, mu=float(np.log(_time_span(rd) / 2.0)), sigma=1.0, dims=dims)
+    elif param.support == "correlation":
+        k = len(rd.time_levels)
+        chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=1.0)
+        cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
+        return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+    else:  # pragma: no cover - the registry checks supports
+        raise SpecError(f"residual parameter {param.name!r}: unknown support {param.support!r}")
+    if rd.by_levels:
+        return value[rd.by_codes]
+    return pt.ones(rd.n_groups) * value
+
+
+def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int):
+    """The residual sd of each row: ``sigma`` times the row's registered ``sigma_ratio``."""
+    if not rd.sd_levels:
+        return pt.ones(n_rows) * sigma
+    ratio = pm.LogNormal(SD_RATIO, mu=0.0, sigma=1.0, dims=SD_DIM)
+    full = pt.concatenate([pt.ones(1), ratio])
+    return sigma * full[rd.sd_codes]
+
+
+def residual_loglik(resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray | None = None):
+    """Log-likelihood of the (n,) residuals ``resid`` under the structure of ``rd``.
+
+    Parameters
+    ----------
+    resid : y - offset - X b - (sampled group terms), (n,) tensor.
+    rd : the residual design.
+    sigma : the residual sd (of the reference level).
+    factor : the integrated term's covariance factor ((K, K) Cholesky or (K,) sds), or None.
+    Z : (n, K) columns of the integrated term.
+    """
+    _add_coords(rd)
+    n = int(rd.mask.sum())
+    params = {p.name: _register_parameter(p, rd) for p in rd.kind.parameters}
+    sd_rows = residual_sd_rows(rd, sigma, n)
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    sd = sd_rows[take] * m + (1.0 - m)  # padding: unit sd, zero residual
+    r = resid[take] * m
+    Zp = None if factor is None else Z[take] * m[:, :, None]  # (J, T, K)
+    if rd.kind.lag_correlation is not None:
+        return _markov_loglik(rd, params, n, sd, r, factor, Zp)
+    return _dense_loglik(rd, params, n, sd, r, factor, Zp)
+
+
+def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
+    """V_j factorised densely (any structure): O(J T^3)."""
+    T = rd.rows.shape[1]
+    m = rd.mask.astype(float)
+    C = rd.kind.correlation(params, rd.times, pt)
+    C = C * (m[:, :, None] * m[:, None, :]) + np.eye(T)[None] * (1.0 - m)[:, :, None]
+    V = sd[:, :, None] * C * sd[:, None, :]
+    if factor is not None:
+        ZL = pt.tensordot(Zp, factor, axes=[[2], [0]]) if factor.ndim == 2 else Zp * factor
+        V = V + pt.matmul(ZL, ZL.dimshuffle(0, 2, 1))
+    chol = pt.linalg.cholesky(V)
+    logdet = 2.0 * pt.sum(pt.log(pt.diagonal(chol, axis1=1, axis2=2)))
+    alpha = pt.linalg.solve_triangular(chol, r[:, :, None], lower=True)
+    return -0.5 * (n * LOG_2PI + logdet + pt.sum(alpha**2))
+
+
+def _markov_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
+    """A Markov structure (rows ordered by time): the residuals are whitened by their
+    innovations ``(e_t - rho_t e_{t-1}) / sqrt(1 - rho_t^2)``, ``rho_t`` the correlation of
+    consecutive rows; the integrated term enters by Woodbury on the whitened columns."""
+    m = rd.mask.astype(float)
+    both = m[:, 1:] * m[:, :-1]
+    gaps = np.where(both > 0, np.diff(rd.times, axis=1), 1.0)
+    rho = rd.kind.lag_correlation(params, gaps, pt) * both
+    scale = pt.sqrt(1.0 - rho**2)
+
+    def whiten(x):
+        return pt.concatenate([x[:, :1], (x[:, 1:] - rho * x[:, :-1]) / scale], axis=1)
+
+    e = whiten(r / sd)
+    logdet = 2.0 * pt.sum(pt.log(sd)) + pt.sum(pt.log(1.0 - rho**2))
+    rr = pt.sum(e**2)
+    if factor is None:
+        return -0.5 * (n * LOG_2PI + logdet + rr)
+    k = Zp.shape[2]
+    Zw = [whiten(Zp[:, :, c] / sd) for c in range(k)]
+    ZZ = [[pt.sum(Zw[a] * Zw[b], axis=1) for b in range(k)] for a in range(k)]
+    Zr = [pt.sum(Zw[a] * e, axis=1) for a in range(k)]
+    if factor.ndim == 1:
+        w = [Zr[a] * factor[a] for a in range(k)]
+        A = [[ZZ[a][b] * (factor[a] * factor[b]) for b in range(k)] for a in range(k)]
+    else:
+        w = [sum(Zr[c] * factor[c, a] for c in range(k)) for a in range(k)]
+        right = [[sum(ZZ[c][d] * factor[d, b] for d in range(k)) for b in range(k)] for c in range(k)]
+        A = [[sum(factor[c, a] * right[c][b] for c in range(k)) for b in range(k)] for a in range(k)]
+    M = [[(1.0 if a == b else 0.0) + A[a][b] for b in range(k)] for a in range(k)]
+    logdet_m, quad = batched_cholesky_terms(M, w, k)
+    return -0.5 * (n * LOG_2PI + logdet + pt.sum(logdet_m) + rr - pt.sum(quad))

@@ -1,0 +1,212 @@
+"""The arrays of a residual (R-side) structure: the rows of each residual group, padded to
+the largest group, their times, and the levels of ``by=`` (numpy only).
+
+Checks the data against the structure: the time, group and by columns exist, times are not
+missing, not repeated within a group and (for AR) whole numbers, and the largest group has
+as many time points as the structure needs. Every message names the column, the group and
+the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, SpecError
+from ..spec.residuals import ResidualKind, ResidualStructure
+from .types import GroupBlock
+
+#: Rows listed in a message at most.
+_SHOW = 5
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualDesign:
+    """A residual structure laid out on the rows of a design.
+
+    structure : the structure, its ``group`` filled in.
+    kind : its registered description.
+    group_levels : the J residual groups.
+    rows : (J, T) row positions in the design of each group's rows (ordered by time),
+        -1 where a group has fewer than T rows.
+    mask : (J, T) True for real rows.
+    times : (J, T) float time values (visit codes for unstructured); 0 in the padding.
+    time_levels : the visits (unstructured), else ().
+    by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
+    sd_levels : the levels with their own residual sd (by levels, or visits for
+        unstructured); the first is the reference (its sd is ``sigma``), () when the sd is
+        one. ``sd_codes`` (n,) each row's level.
+    block : index of the group term whose groups are the residual groups (its effects
+        are integrated out with the residuals), or None.
+    """
+
+    structure: ResidualStructure
+    kind: ResidualKind
+    group_levels: tuple[str, ...]
+    rows: np.ndarray
+    mask: np.ndarray
+    times: np.ndarray
+    time_levels: tuple[str, ...]
+    by_levels: tuple[str, ...]
+    by_codes: np.ndarray
+    sd_levels: tuple[str, ...]
+    sd_codes: np.ndarray | None
+    block: int | None
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.rows.shape[0])
+
+    @property
+    def max_size(self) -> int:
+        return int(self.rows.shape[1])
+
+
+def _labels(frame: pd.DataFrame, positions) -> str:
+    labels = [str(x) for x in frame.index[np.asarray(positions)[:_SHOW]]]
+    more = len(positions) - _SHOW
+    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+
+
+def _column(frame: pd.DataFrame, name: str, what: str) -> pd.Series:
+    if name not in frame.columns:
+        raise DataError(f"residuals: the {what} column {name!r} is not in the data")
+    return frame[name]
+
+
+def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[GroupBlock, ...]):
+    """(codes, levels, block index, group name) of the residual groups."""
+    name = structure.group
+    if name is None:
+        if not blocks and structure.spec.min_times == 1:  # each row its own group
+            n = len(frame)
+            return np.arange(n), tuple(str(i) for i in range(n)), None, None
+        if not blocks:
+            raise SpecError(
+                f"residuals {structure.describe()}: the model has no group terms; name the "
+                "groups with group= (the subject column of an MMRM)"
+            )
+        index = max(range(len(blocks)), key=lambda i: blocks[i].n_levels)
+        name = blocks[index].term.group
+    for i, block in enumerate(blocks):
+        if block.term.group == name:
+            return block.codes, tuple(block.levels), i, name
+    parts = name.split(":") if name not in frame.columns else [name]
+    values = _column(frame, parts[0], "group").astype(str)
+    for part in parts[1:]:  # groups of a combination of columns ('school:class')
+        values = values + ":" + _column(frame, part, "group").astype(str)
+    levels, codes = np.unique(values.to_numpy(), return_inverse=True)
+    return codes, tuple(levels), None, name
+
+
+def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame):
+    """Time values per row (visit codes for levels) and the visits."""
+    n = len(frame)
+    if structure.time is None:
+        return np.zeros(n), ()
+    raw = _column(frame, structure.time, "time")
+    missing = np.flatnonzero(raw.isna().to_numpy())
+    if missing.size:
+        raise DataError(
+            f"residuals: the time column {structure.time!r} is missing in {missing.size} rows "
+            f"(rows {_labels(frame, missing)})"
+        )
+    if kind.time == "levels":
+        levels, codes = np.unique(raw.to_numpy(), return_inverse=True)
+        return codes.astype(float), tuple(str(v) for v in levels)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise DataError(
+            f"residuals {kind.name}: the time column {structure.time!r} must be numeric; "
+            f"rows {_labels(frame, bad)} are not"
+        )
+    if kind.time == "integer":
+        frac = np.flatnonzero(values != np.round(values))
+        if frac.size:
+            raise DataError(
+                f"residuals {kind.name}: the time column {structure.time!r} must hold whole numbers "
+                f"(AR lags count time steps); rows {_labels(frame, frac)} do not (use 'exponential' "
+                "for continuous time)"
+            )
+    return values, ()
+
+
+def residual_design(
+    structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[GroupBlock, ...]
+) -> ResidualDesign:
+    """Lay ``structure`` out on the rows of ``frame`` (the design's rows, in order).
+
+    Raises
+    ------
+    DataError
+        For a missing column, missing or non-numeric times, times repeated within a group,
+        too few time points, or a ``by`` that changes within a group.
+    SpecError
+        When the model has no group terms and ``group`` is not given.
+    """
+    kind = structure.spec
+    codes, levels, block, group = _groups(structure, frame, blocks)
+    times, time_levels = _times(kind, structure, frame)
+    J = len(levels)
+    order = np.lexsort((times, codes))
+    sizes = np.bincount(codes, minlength=J)
+    T = int(sizes.max())
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    slot = np.arange(len(order)) - starts[codes[order]]
+    rows = np.full((J, T), -1, dtype=int)
+    rows[codes[order], slot] = order
+    mask = rows >= 0
+    grid = np.where(mask, times[np.maximum(rows, 0)], 0.0)
+    if structure.time is not None:
+        _check_repeats(structure, group, frame, codes, times, levels)
+    if T < kind.min_times:
+        raise DataError(
+            f"residuals {kind.name}: needs groups with at least {kind.min_times} time points; "
+            f"the largest group of {group!r} ({levels[int(np.argmax(sizes))]!r}, rows "
+            f"{_labels(frame, np.flatnonzero(codes == int(np.argmax(sizes))))}) has {T}"
+        )
+    if kind.time == "levels" and len(time_levels) < kind.min_times:
+        raise DataError(
+            f"residuals {kind.name}: the time column {structure.time!r} has {len(time_levels)} "
+            f"visit(s); the structure needs at least {kind.min_times}"
+        )
+    by_levels, by_codes, sd_levels, sd_codes = (), np.zeros(J, dtype=int), (), None
+    if structure.by is not None:
+        values = _column(frame, structure.by, "by").astype(str).to_numpy()
+        by_lv, row_by = np.unique(values, return_inverse=True)
+        by_levels = tuple(str(v) for v in by_lv)
+        first = np.full(J, -1)
+        first[codes[order][::-1]] = row_by[order][::-1]
+        changes = np.flatnonzero(row_by != first[codes])
+        if kind.parameters and changes.size:
+            j = codes[changes[0]]
+            raise DataError(
+                f"residuals {kind.name}: by={structure.by!r} must be constant within each group of "
+                f"{group!r} (one set of structure parameters per group); group {levels[j]!r} has "
+                f"several levels (rows {_labels(frame, np.flatnonzero(codes == j))})"
+            )
+        by_codes, sd_levels, sd_codes = first, by_levels, row_by
+    elif kind.sd_by_time:
+        sd_levels, sd_codes = time_levels, times.astype(int)
+    if len(sd_levels) == 1:
+        sd_levels, sd_codes = (), None
+    return ResidualDesign(
+        replace(structure, group=group), kind, levels, rows, mask, grid, time_levels,
+        by_levels, by_codes, sd_levels, sd_codes, block,
+    )
+
+
+def _check_repeats(structure, group, frame, codes, times, levels) -> None:
+    key = pd.DataFrame({"g": codes, "t": times})
+    dup = np.flatnonzero(key.duplicated(keep=False).to_numpy())
+    if dup.size:
+        j = codes[dup[0]]
+        rows = dup[codes[dup] == j]
+        raise DataError(
+            f"residuals: time {structure.time!r} repeats within group {levels[j]!r} of "
+            f"{group!r} (rows {_labels(frame, rows)}); each "
+            "time point may occur once per group"
+        )

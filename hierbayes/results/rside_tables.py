@@ -1,0 +1,49 @@
+"""Rows of a residual (R-side) structure for ``varcorr()`` and the summary: the structure's
+parameters (AR phi, exponential range, common or per-visit correlations) and the residual sd
+ratios, with the same statistics as the group-level sds."""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from ..spec.ir import ModelSpec
+from ..spec.residuals import BY_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
+
+#: The group label of the rows (as lme4's "Residual").
+GROUP = "Residual"
+
+
+def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tuple[tuple[str, str], xr.DataArray]]:
+    """((group, term), draws) of every structure parameter; [] without a structure.
+
+    Labels: ``ar1_phi`` (``ar1_phi[level]`` per ``by`` level), ``exp_range``, ``exch_rho``,
+    ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)``, ``sd_ratio(level)``
+    (the residual sd of a level over that of the reference level).
+    """
+    rs = spec.residuals
+    if rs is None:
+        return []
+    rows: list[tuple[tuple[str, str], xr.DataArray]] = []
+    for p in rs.spec.parameters:
+        if p.name not in posterior:
+            continue
+        da = posterior[p.name]
+        if TIME_DIM in da.dims:
+            visits = [str(v) for v in da.coords[TIME_DIM].values]
+            pairs = []
+            for i in range(len(visits)):
+                for j in range(i + 1, len(visits)):
+                    cell = da.isel({TIME_DIM: i, TIME_DIM_BIS: j}, drop=True)
+                    pairs.append(cell)
+                    rows.append(((GROUP, f"{p.name}({visits[i]},{visits[j]})"), cell))
+            rows.append(((GROUP, f"{p.name}(mean)"), sum(pairs) / len(pairs)))
+        elif BY_DIM in da.dims:
+            for level in da.coords[BY_DIM].values:
+                rows.append(((GROUP, f"{p.name}[{level}]"), da.sel({BY_DIM: level}, drop=True)))
+        else:
+            rows.append(((GROUP, p.name), da))
+    if SD_RATIO in posterior:
+        ratio = posterior[SD_RATIO]
+        for level in ratio.coords[SD_DIM].values:
+            rows.append(((GROUP, f"sd_ratio({level})"), ratio.sel({SD_DIM: level}, drop=True)))
+    return rows

@@ -1,0 +1,204 @@
+"""Residual (R-side) structures of gaussian models: the IR object and the registry of kinds.
+
+A :class:`ResidualStructure` says how the residuals of one group (a subject, a mare) are
+correlated over a time variable, as Stata's ``mixed ..., residuals(ar 1, t(time) by(arm))``
+and nlme's ``correlation=`` / ``weights=varIdent`` say it. Users write
+
+>>> import hierbayes as hb
+>>> rs = hb.residuals("ar1", time="Time", group="Mare")
+
+Each kind is one registered :class:`ResidualKind` (:mod:`.residual_kinds` holds the built-in
+ones): its parameters, the prior of each, how many time points it needs and the builder of
+the within-group correlation matrix. The builder is written against an array module ``xp``
+(numpy or ``pytensor.tensor``), so the backend and the numpy results use the same code.
+
+No PyMC here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+
+#: Posterior dimension names of the structure's parameters: per ``by`` level, per level with
+#: its own sd ratio (all but the reference), and the visits of a correlation matrix.
+BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
+#: Posterior name of the residual sd ratios to the reference level.
+SD_RATIO = "sigma_ratio"
+
+#: What a kind's time variable is: not used, a number (distances), or a visit label.
+TIME_USES = ("none", "numeric", "integer", "levels")
+
+
+@dataclass(frozen=True)
+class ResidualParameter:
+    """One parameter of a residual structure.
+
+    name : the posterior name (``ar1_phi``); with ``by=`` it has one entry per level.
+    support : "symmetric" (in (-1, 1)), "unit_lower" (in (lower, 1), the lower bound from
+        the largest group), "positive" or "correlation" (a correlation matrix over the time
+        levels).
+    description : one line for tables and messages.
+    """
+
+    name: str
+    support: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ResidualKind:
+    """A registered residual structure.
+
+    Parameters
+    ----------
+    name : the canonical name (``"ar1"``).
+    description : one line for documentation and messages.
+    aliases : other spellings users bring (Stata's ``"ar 1"``, ``"exp"``, ``"un"``).
+    parameters : the structure's own parameters (besides sigma and the sd ratios).
+    time : how the time variable is read (one of :data:`TIME_USES`).
+    min_times : fewest distinct time points the largest group must have.
+    correlation : ``(params, times, xp) -> (J, T, T)`` correlations within each group;
+        ``params`` maps parameter names to per-group values ((J,) or (J, L, L) for a
+        correlation matrix), ``times`` is (J, T) (time values, or visit codes for
+        ``time="levels"``; padding is masked afterwards).
+    sd_by_time : True when the residual sd varies by visit (unstructured): one sd ratio per
+        time level besides the first.
+    allows_by : whether ``by=`` is allowed.
+    lag_correlation : for a Markov structure in one time dimension (AR(1), exponential,
+        independent), ``(params, gaps, xp) -> (J, T-1)`` correlations of consecutive rows
+        ``gaps`` apart; the correlation of rows further apart is their product. The
+        likelihood then whitens the residuals in O(T) per group instead of factorising a
+        dense T x T matrix. None for other structures.
+    """
+
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    parameters: tuple[ResidualParameter, ...]
+    time: str
+    min_times: int
+    correlation: Callable[..., Any] = field(compare=False)
+    sd_by_time: bool = False
+    allows_by: bool = True
+    lag_correlation: Callable[..., Any] | None = field(default=None, compare=False)
+
+
+_KINDS: dict[str, ResidualKind] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_residual_kind(kind: ResidualKind) -> ResidualKind:
+    """Register ``kind`` under its name and aliases (once).
+
+    Raises
+    ------
+    SpecError
+        When the name or an alias is already taken by another kind, or ``kind.time`` is not
+        one of :data:`TIME_USES`.
+    """
+    if kind.time not in TIME_USES:
+        raise SpecError(f"residual structure {kind.name!r}: time={kind.time!r}; valid: {list(TIME_USES)}")
+    for spelling in (kind.name, *kind.aliases):
+        owner = _ALIASES.get(_normal(spelling))
+        if owner is not None and owner != kind.name:
+            raise SpecError(f"residual structure name {spelling!r} is already taken by {owner!r}")
+    known = _KINDS.get(kind.name)
+    if known is not None and known != kind:
+        raise SpecError(f"residual structure {kind.name!r} is already registered")
+    _KINDS[kind.name] = kind
+    for spelling in (kind.name, *kind.aliases):
+        _ALIASES[_normal(spelling)] = kind.name
+    return kind
+
+
+def _normal(spelling: str) -> str:
+    return "".join(spelling.lower().split())
+
+
+def residual_kind(name: str) -> ResidualKind:
+    """The registered kind of ``name`` or one of its aliases.
+
+    Raises
+    ------
+    SpecError
+        For an unknown name, listing the registered ones.
+    """
+    found = _ALIASES.get(_normal(name)) if isinstance(name, str) else None
+    if found is None:
+        raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()}")
+    return _KINDS[found]
+
+
+def residual_kind_names() -> list[str]:
+    """Canonical names of the registered residual structures."""
+    return list(_KINDS)
+
+
+@dataclass(frozen=True)
+class ResidualStructure:
+    """The residual covariance of a gaussian model, within groups.
+
+    kind : a registered kind's canonical name (see :func:`residual_kind`).
+    time : the column ordering the rows within a group (required by every kind but
+        ``independent`` and ``exchangeable``).
+    group : the grouping column (or grouping factor of a group term, ``batch:cask``); None
+        for the model's innermost grouping factor (the one with the most levels).
+    by : a column: one set of structure parameters and one residual sd per level (for
+        ``independent``: a residual sd per level, nlme's ``varIdent``).
+    """
+
+    kind: str
+    time: str | None = None
+    group: str | None = None
+    by: str | None = None
+
+    @property
+    def spec(self) -> ResidualKind:
+        """The registered description of the kind."""
+        return residual_kind(self.kind)
+
+    def describe(self) -> str:
+        """``ar1(time=t, group=Mare)`` for messages and summaries."""
+        parts = [f"{k}={v}" for k, v in (("time", self.time), ("group", self.group), ("by", self.by)) if v]
+        return f"{self.kind}({', '.join(parts)})"
+
+    def to_dict(self) -> dict[str, str | None]:
+        """A JSON-serialisable form (saved fits, model files)."""
+        return {"kind": self.kind, "time": self.time, "group": self.group, "by": self.by}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, str | None]) -> ResidualStructure:
+        """Inverse of :meth:`to_dict`."""
+        return residuals(d["kind"], time=d.get("time"), group=d.get("group"), by=d.get("by"))
+
+
+def residuals(kind: str, time: str | None = None, group: str | None = None, by: str | None = None) -> ResidualStructure:
+    """A residual structure for ``hb.Model(..., residuals=...)``.
+
+    Parameters
+    ----------
+    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "exponential",
+        "unstructured" (Stata's names and nlme's ``corAR1``-style names are accepted).
+    time : the time (or visit) column; required by ar1, exponential and unstructured.
+    group : the grouping column; default the model's innermost grouping factor (required
+        when the model has no group terms, as in MMRM).
+    by : a column with one set of structure parameters and one residual sd per level.
+
+    Raises
+    ------
+    SpecError
+        For an unknown kind, a missing ``time`` or a ``by`` the kind does not allow.
+    """
+    spec = residual_kind(kind)
+    for arg, value in (("time", time), ("group", group), ("by", by)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise SpecError(f"residuals({spec.name!r}): {arg}= must be a column name, got {value!r}")
+    if spec.time in ("numeric", "integer", "levels") and time is None:
+        raise SpecError(f"residuals({spec.name!r}) needs time=: the column ordering the rows within a group")
+    if by is not None and not spec.allows_by:
+        raise SpecError(f"residuals({spec.name!r}) does not take by= yet")
+    return ResidualStructure(spec.name, time, group, by)

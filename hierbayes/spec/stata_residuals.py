@@ -1,0 +1,92 @@
+"""Stata's ``residuals(rspec)`` option of ``mixed``: the residual (R-side) structure.
+
+``mixed y x || id:, residuals(ar 1, t(time) by(arm))`` and the MMRM spelling
+``mixed y i.visit##i.arm || id:, noconstant residuals(unstructured, t(visit))``: the
+residual groups are those of the equation the option is written in (Stata's lowest level);
+an equation with ``noconstant`` and no variables names the groups only. Kinds: independent,
+exchangeable, ar 1, ma 1, unstructured, exponential; ``t()`` and ``by()`` as in Stata.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .ir import ModelSpec
+from .residuals import ResidualStructure, residuals
+from .stata_qualifiers import fail, split_top
+
+#: Stata's residual types (and their shortest abbreviations) -> hierbayes kinds.
+_KINDS = (("independent", "ind", "independent"), ("exchangeable", "exc", "exchangeable"),
+          ("ar", "ar", "ar1"), ("unstructured", "un", "unstructured"), ("exponential", "exp", "exponential"),
+          ("ma", "ma", "ma1"))
+_NOT_YET = ("banded", "toeplitz")
+_OPTION = re.compile(r"(?<![A-Za-z_])res(?:i(?:d(?:u(?:a(?:l(?:s)?)?)?)?)?)?\(", re.IGNORECASE)
+
+
+def _close(text: str, start: int, command: str) -> int:
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    fail(command, "residuals( has no closing parenthesis")
+
+
+def _parse(arg: str, command: str) -> ResidualStructure:
+    rtype, *opts = split_top(arg, ",", maxsplit=1)
+    words = rtype.split()
+    if not words:
+        fail(command, "residuals() needs a residual type, as in residuals(ar 1, t(time))")
+    word = words[0].lower()
+    kind = next((k for full, short, k in _KINDS if full.startswith(word) and len(word) >= len(short)), None)
+    if kind is None:
+        later = " (not yet supported)" if word in _NOT_YET else ""
+        fail(command, f"residuals({rtype.strip()}): unknown residual type {words[0]!r}{later}; "
+                      f"supported: independent, exchangeable, ar 1, ma 1, unstructured, exponential")
+    if kind in ("ar1", "ma1") and words[1:] != ["1"]:
+        fail(command, f"residuals({rtype.strip()}): only '{words[0].lower()} 1' is supported")
+    if kind not in ("ar1", "ma1") and len(words) > 1:
+        fail(command, f"residuals({rtype.strip()}): {words[0]!r} takes no number")
+    found = {"t": None, "by": None}
+    for opt in (opts[0] if opts else "").replace(",", " ").split():
+        m = re.fullmatch(r"(t|by)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)", opt.strip(), re.IGNORECASE)
+        if not m:
+            fail(command, f"residuals(): cannot read the option {opt!r}; use t(varname) and by(varname)")
+        found[m.group(1).lower()] = m.group(2)
+    return residuals(kind, time=found["t"], by=found["by"])
+
+
+def take_residuals_option(text: str, command: str) -> tuple[str, tuple[ResidualStructure, str | None] | None]:
+    """``text`` without its ``residuals(...)`` option, and (the structure, the level whose
+    groups it is within, or None when written in the fixed equation)."""
+    m = _OPTION.search(text)
+    if m is None:
+        return text, None
+    end = _close(text, m.end() - 1, command)
+    structure = _parse(text[m.end():end], command)
+    before, after = text[: m.start()], text[end + 1 :]
+    if _OPTION.search(after):
+        fail(command, "residuals() is given twice")
+    equations = split_top(before, "||")
+    level = equations[-1].partition(":")[0].strip() if len(equations) > 1 else None
+    rest = before + after
+    last = split_top(rest, "||")
+    if level is not None and len(last) > 1:
+        body, _, opts = last[-1].partition(",")
+        bare = re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*", body)
+        if bare and re.fullmatch(r"\s*noc(?:o(?:n(?:s(?:t(?:a(?:n(?:t)?)?)?)?)?)?)?\s*", opts, re.IGNORECASE):
+            rest = "||".join(last[:-1])  # '|| id:, noconstant': the groups only
+    return rest, (structure, level)
+
+
+def with_residuals(spec: ModelSpec, found: tuple[ResidualStructure, str | None] | None) -> ModelSpec:
+    """``spec`` with the structure of :func:`take_residuals_option`, its groups those of the
+    group term of ``level`` (or the column ``level`` when that equation names groups only)."""
+    if found is None:
+        return spec
+    structure, level = found
+    group = level
+    if level is not None:
+        group = next((g.group for g in reversed(spec.groups) if g.factor[-1] == level), level)
+    return replace(spec, residuals=replace(structure, group=group))

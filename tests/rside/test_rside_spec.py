@@ -1,0 +1,167 @@
+"""Residual structures: the spelling, the IR, saving, and the data checks (no sampling)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierbayes as hb
+from hierbayes.errors import DataError, SpecError
+from hierbayes.spec.residuals import ResidualKind, register_residual_kind, residual_kind
+from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
+
+
+def _panel(n_groups: int = 4, n_times: int = 3, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = [(f"g{j}", t, "a" if j % 2 else "b") for j in range(n_groups) for t in range(1, n_times + 1)]
+    df = pd.DataFrame(rows, columns=["g", "t", "arm"])
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = df["x"] + rng.normal(size=len(df))
+    return df
+
+
+@pytest.mark.parametrize("spelling, name", [
+    ("ar 1", "ar1"), ("AR1", "ar1"), ("corAR1", "ar1"), ("exp", "exponential"),
+    ("un", "unstructured"), ("exchangeable", "exchangeable"), ("cosy", "exchangeable"),
+    ("independent", "independent"),
+])
+def test_kind_spellings(spelling, name):
+    assert residual_kind(spelling).name == name
+
+
+def test_unknown_kind_lists_the_valid_ones():
+    with pytest.raises(SpecError, match="unknown residual structure 'ar7'.*'ar1'"):
+        hb.residuals("ar7", time="t")
+
+
+def test_time_required():
+    with pytest.raises(SpecError, match="needs time="):
+        hb.residuals("ar1")
+
+
+def test_bad_argument_and_by_not_allowed():
+    with pytest.raises(SpecError, match="group= must be a column name"):
+        hb.residuals("ar1", time="t", group=3)
+    with pytest.raises(SpecError, match="does not take by="):
+        hb.residuals("unstructured", time="t", by="arm")
+
+
+def test_spec_rejects_other_objects():
+    spec = hb.parse_formula("y ~ x + (1|g)")
+    with pytest.raises(SpecError, match="residuals= takes hb.residuals"):
+        dataclasses.replace(spec, residuals="ar1")
+
+
+def test_a_name_taken_by_another_kind_is_refused():
+    other = ResidualKind("myar", "x", aliases=("ar1",), parameters=(), time="none", min_times=1,
+                         correlation=lambda p, t, xp: None)
+    with pytest.raises(SpecError, match="already taken by 'ar1'"):
+        register_residual_kind(other)
+    with pytest.raises(SpecError, match="time='sometimes'"):
+        register_residual_kind(dataclasses.replace(other, aliases=(), time="sometimes"))
+
+
+def test_model_keeps_the_structure_through_config_and_saving():
+    df = _panel()
+    rs = hb.residuals("ar1", time="t", group="g")
+    m = hb.Model("y ~ x + (1|g)", df, residuals=rs)
+    assert m.spec.residuals == rs
+    assert m.with_data(df).spec.residuals == rs
+    assert m.with_config(missing="drop").spec.residuals == rs
+    assert spec_from_dict(spec_to_dict(m.spec)) == m.spec
+    rd = m.design.residuals
+    assert rd.rows.shape == (4, 3) and rd.mask.all() and rd.block == 0
+    np.testing.assert_array_equal(rd.times[0], [1, 2, 3])
+
+
+def test_default_group_is_the_innermost_and_mmrm_needs_one():
+    df = _panel()
+    df["site"] = np.where(df["g"].isin(["g0", "g1"]), "s1", "s2")
+    m = hb.Model("y ~ x + (1|site) + (1|g)", df, residuals=hb.residuals("exp", time="t"))
+    assert m.design.residuals.structure.group == "g" and m.design.residuals.block == 1
+    with pytest.raises(SpecError, match="no group terms; name the groups with group="):
+        hb.Model("y ~ x", df, residuals=hb.residuals("unstructured", time="t"))
+    mmrm = hb.Model("y ~ x", df, residuals=hb.residuals("unstructured", time="t", group="g"))
+    assert mmrm.design.residuals.block is None
+    assert mmrm.design.residuals.sd_levels == ("1", "2", "3")
+
+
+def test_gaussian_identity_only():
+    df = _panel()
+    df["y"] = (df["y"] > 0).astype(int)
+    with pytest.raises(SpecError, match="need a gaussian model with the identity link.*bernoulli"):
+        hb.Model("y ~ x + (1|g)", df, family="bernoulli", residuals=hb.residuals("ar1", time="t"))
+
+
+def test_missing_time_column_and_values():
+    df = _panel()
+    with pytest.raises(DataError, match="time column 'when' is not in the data"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="when"))
+    df.loc[4, "t"] = np.nan
+    with pytest.raises(DataError, match=r"time column 't' is missing in 1 rows \(rows 4\)"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t"))
+
+
+def test_duplicated_times_name_group_and_rows():
+    df = _panel()
+    df.loc[5, "t"] = 1  # group g1: rows 3 and 5 at t = 1
+    with pytest.raises(DataError, match=r"time 't' repeats within group 'g1' of 'g' \(rows 3, 5\)"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t"))
+
+
+def test_too_few_time_points():
+    df = _panel(n_times=1)
+    df["x2"] = np.arange(len(df))
+    with pytest.raises(DataError, match=r"at least 2 time points; the largest group of 'g' \('g0', rows 0\) has 1"):
+        hb.Model("y ~ x", df, residuals=hb.residuals("ar1", time="t", group="g"))
+
+
+def test_ar_times_must_be_whole_numbers_and_numeric():
+    df = _panel()
+    df["t"] = df["t"] + 0.5 * (df.index == 2)
+    with pytest.raises(DataError, match=r"must hold whole numbers.*rows 2 do not.*'exponential'"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t"))
+    df["t"] = "early"
+    with pytest.raises(DataError, match="time column 't' must be numeric; rows 0, 1, 2, 3, 4 and 7 more"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("exp", time="t"))
+
+
+def test_by_must_be_constant_within_groups_for_parameters():
+    df = _panel()
+    df.loc[1, "arm"] = "a"  # g0 is arm b elsewhere
+    with pytest.raises(DataError, match=r"by='arm' must be constant within each group of 'g' \(one set of structure parameters per group\); group 'g0' has several levels \(rows 0, 1, 2\)"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t", by="arm"))
+    # a residual sd per level (varIdent) may change within a group
+    m = hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="arm"))
+    assert m.design.residuals.sd_levels == ("a", "b")
+    with pytest.raises(DataError, match="by column 'Arm' is not in the data"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="Arm"))
+
+
+def test_group_column_not_in_data():
+    with pytest.raises(DataError, match="group column 'subject' is not in the data"):
+        hb.Model("y ~ x", _panel(), residuals=hb.residuals("ar1", time="t", group="subject"))
+
+
+def _arma_autocorrelation(phi: float, theta: float, lags: int) -> np.ndarray:
+    psi = np.array([1.0, phi + theta] + [phi ** (k - 1) * (phi + theta) for k in range(2, 400)])
+    gamma = np.array([np.sum(psi[: len(psi) - h] * psi[h:]) for h in range(lags)])
+    return gamma / gamma[0]
+
+
+@pytest.mark.parametrize("kind, params, phi, theta", [
+    ("arma11", {"arma_phi": np.array([0.6]), "arma_theta": np.array([-0.3])}, 0.6, -0.3),
+    ("arma11", {"arma_phi": np.array([-0.5]), "arma_theta": np.array([0.4])}, -0.5, 0.4),
+    ("ma1", {"ma1_theta": np.array([0.7])}, 0.0, 0.7),
+    ("ar1", {"ar1_phi": np.array([-0.8])}, -0.8, 0.0),
+])
+def test_time_series_correlations_are_the_process_autocorrelations(kind, params, phi, theta):
+    times = np.array([[1.0, 2.0, 3.0, 5.0, 8.0]])
+    C = residual_kind(kind).correlation(params, times, np)[0]
+    expected = _arma_autocorrelation(phi, theta, 8)
+    lags = np.abs(times[0][:, None] - times[0][None, :]).astype(int)
+    np.testing.assert_allclose(C, expected[lags], atol=1e-12)
+    assert np.linalg.eigvalsh(C).min() > 0

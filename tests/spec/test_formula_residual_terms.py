@@ -1,0 +1,37 @@
+"""brms' residual-structure terms in formulas: ar(), unstr(), cosy() (spec/lower_residuals.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+import hierbayes as hb
+from hierbayes.errors import FormulaSyntaxError
+
+
+@pytest.mark.parametrize("formula, rhs, expected", [
+    ("y ~ x + ar(time = t, gr = Mare) + (1|Mare)", "y ~ x + (1 | Mare)", hb.residuals("ar1", time="t", group="Mare")),
+    ("y ~ x + ar(t, Mare, 1, FALSE)", "y ~ x", hb.residuals("ar1", time="t", group="Mare")),
+    ("y ~ x + unstr(visit, Subject)", "y ~ x", hb.residuals("unstructured", time="visit", group="Subject")),
+    ("y ~ x + ma(time = t, gr = g)", "y ~ x", hb.residuals("ma1", time="t", group="g")),
+    ("y ~ x + arma(t, g, 1, 1)", "y ~ x", hb.residuals("arma11", time="t", group="g")),
+    ("y ~ x + cosy(gr = g) + (1|g)", "y ~ x + (1 | g)", hb.residuals("exchangeable", group="g")),
+])
+def test_terms(formula, rhs, expected):
+    spec = hb.parse_formula(formula)
+    assert spec.to_formula() == rhs
+    assert spec.residuals == expected
+
+
+@pytest.mark.parametrize("formula, message", [
+    ("y ~ x + ar(time = t, gr = g, p = 2)", r"only p = 1 and q = 1 are supported"),
+    ("y ~ x + ar(time = t, cov = TRUE)", r"cov = TRUE is not supported"),
+    ("y ~ x + ar(gr = g)", r"needs time="),
+    ("y ~ x + ar(t, g) + cosy(gr = g)", r"already has a residual structure"),
+    ("y ~ x + (ar(t, g) | g)", r"inside a group term"),
+    ("y ~ x - ar(t, g)", r"cannot be removed with '-'"),
+    ("y ~ x + ar(tm = t)", r"unknown argument 'tm'; ar\(\) takes \['time', 'gr', 'p', 'cov'\]"),
+    ("y ~ x + unstr(a, b, c)", r"unstr\(\) takes at most 2 arguments"),
+])
+def test_term_errors(formula, message):
+    with pytest.raises(FormulaSyntaxError, match=message):
+        hb.parse_formula(formula)
