@@ -29,6 +29,7 @@ from .errors import DataError, SpecError
 from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
+from .spec.distributional import with_distributional
 from .spec.ir import Covariance, ModelSpec
 
 #: Values of ``missing``.
@@ -74,6 +75,7 @@ class ModelConfig:
         missing: str = "error",
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
+        distributional: Mapping[str, str] | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -83,7 +85,8 @@ class ModelConfig:
             For an unknown ``missing`` policy.
         SpecError
             For a formula that is neither a string nor a ModelSpec, or that does not parse,
-            and for an unknown family or link.
+            and for an unknown family or link; for a ``distributional`` formula of a
+            parameter the family does not have.
         """
         if missing not in MISSING_POLICIES:
             raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
@@ -97,6 +100,8 @@ class ModelConfig:
         get_family(spec.family).resolve_link(spec.link)
         if covariance:
             spec = spec.with_covariance(dict(covariance))
+        if distributional:
+            spec = with_distributional(spec, dict(distributional))
         return cls(spec, dict(priors or {}), missing, parameterization, collapse)
 
     @property

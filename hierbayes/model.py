@@ -43,6 +43,13 @@ class Model:
         times faster for surveys. "auto" collapses when the cells are at most half the rows;
         ``model.design`` is then a ``CollapsedDesign`` (PPC and LOO are per cell; see
         :mod:`hierbayes.design.collapse`). The fit's summary reports it.
+    **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
+        ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
+        (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by
+        row, on the log scale (``log(nu - 1)`` for nu); its coefficients are
+        ``Intercept_sigma``, ``b_sigma``, ``sd_sigma_g`` (priors keyed the same way:
+        ``"b_sigma"``, ``"sd_sigma:g"``). Any other keyword is a SpecError naming the
+        family's parameters. See :mod:`hierbayes.spec.distributional`.
 
     Attributes
     ----------
@@ -65,11 +72,12 @@ class Model:
         missing: str = "error",
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
+        **distributional: str,
     ) -> None:
         data = as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
-            parameterization=parameterization, collapse=collapse,
+            parameterization=parameterization, collapse=collapse, distributional=distributional,
         )
         self._set_up(config, build_model(config, data))
 

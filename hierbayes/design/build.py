@@ -28,6 +28,8 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, ModelSpec
 from . import checks, model_checks
+from ..spec.distributional import aux_spec
+from .distributional import aux_needed
 from .frames import as_pandas, check_column_types
 from .group_encoder import GroupEncoder
 from .levels import level_name
@@ -244,6 +246,8 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
     data, in_subset = rows_in_subset(spec, data)
     plan = DesignPlan.from_spec(spec, data.columns, ordered_columns(data))
     needed = plan.needed(spec, data.columns)
+    for column, user in aux_needed(spec, data.columns, ordered_columns(data)).items():
+        needed.setdefault(column, user)
     checks.check_columns_exist(needed, data.columns)
     check_column_types(needed, data)
     selected = _select(data, list(needed), normalize=True)
@@ -309,6 +313,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     warn_implicit_nesting(blocks)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
     encoder.response_levels = response_levels
+    used_rows = as_pandas(data).iloc[positions]
+    distributional = tuple(
+        (name, build_design(aux_spec(spec, name), used_rows)) for name in spec.aux_formulas
+    )
     return Design(
         spec=spec,
         y=y,
@@ -320,4 +328,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         encoder=encoder,
         row_positions=positions,
         offset=plan.offset(frame),
+        distributional=distributional,
     )

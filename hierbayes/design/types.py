@@ -62,6 +62,9 @@ class Design:
     offset : (n,) float64 sum of the model's offsets (``FixedPart.offsets``), added to the
         linear predictor with coefficient 1; None when the model has none (see
         :mod:`hierbayes.design.offsets`).
+    distributional : (parameter, Design) pairs, one per distributional sub-model of the spec
+        (``sigma ~ x + (1|g)``): the sub-model's columns on the same rows, with its own
+        encoder (see :mod:`hierbayes.design.distributional`); empty without one.
     """
 
     spec: ModelSpec
@@ -74,10 +77,16 @@ class Design:
     encoder: object | None = field(default=None, repr=False)
     row_positions: np.ndarray | None = field(default=None, repr=False)
     offset: np.ndarray | None = field(default=None, repr=False)
+    distributional: tuple[tuple[str, Design], ...] = field(default=(), repr=False)
 
     @property
     def n_obs(self) -> int:
         return int(self.X.shape[0])
+
+    @property
+    def aux_designs(self) -> dict[str, Design]:
+        """Parameter name -> the Design of its sub-model (empty when none is modelled)."""
+        return dict(self.distributional)
 
     @property
     def has_intercept(self) -> bool:
