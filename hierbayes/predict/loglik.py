@@ -15,6 +15,7 @@ from ..families import Family, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
+from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import linear_predictor
 
 #: Rows of draws handled at once, to bound the temporary arrays on large data.
@@ -29,12 +30,18 @@ def stored_in_idata(n_draws: int, n_obs: int) -> bool:
     return n_draws * n_obs <= MAX_STORED_ELEMENTS
 
 
-def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
+def aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec | None = None,
+              design: Design | None = None) -> dict[str, np.ndarray]:
     """The family's own parameters as arrays for the numpy callables of a Family.
 
     Scalars per draw come back as (S, 1) so they broadcast against an (S, n) linear
-    predictor; ordinal thresholds ``Intercept`` as (S, K-1).
+    predictor; ordinal thresholds ``Intercept`` as (S, K-1); parameters a distributional
+    formula of ``spec`` models as (S, n) on the rows of ``design``.
     """
+    if spec is not None and spec.distributional:
+        out = constant_aux_draws(posterior, family, spec)
+        out.update(modelled_aux_draws(posterior, spec, design.aux_designs, design.aux_designs))
+        return out
     out: dict[str, np.ndarray] = {}
     for name in family.aux:
         draws = flatten_draws(posterior[name])
@@ -71,7 +78,7 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         eta = linear_predictor(
             part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
         )
-        aux = aux_draws(part, family)
+        aux = aux_draws(part, family, spec, design)
         values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
             n_chain, -1, design.n_obs
         )
