@@ -92,3 +92,12 @@ def constant_aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec) -
         a = flatten_draws(posterior[name])
         out[name] = a[:, None] if a.ndim == 1 else a
     return out
+
+
+def training_aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
+    """Every family parameter on the training rows of ``design``: (S, 1) draws, (S, n) for
+    the parameters a distributional formula models."""
+    out = constant_aux_draws(posterior, family, spec)
+    if spec.distributional:
+        out.update(modelled_aux_draws(posterior, spec, design.aux_designs, design.aux_designs))
+    return out

@@ -15,7 +15,7 @@ from ..families import Family, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
-from .distributional import constant_aux_draws, modelled_aux_draws
+from .distributional import training_aux_draws
 from .linpred import linear_predictor
 
 #: Rows of draws handled at once, to bound the temporary arrays on large data.
@@ -39,9 +39,7 @@ def aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec | None = No
     formula of ``spec`` models as (S, n) on the rows of ``design``.
     """
     if spec is not None and spec.distributional:
-        out = constant_aux_draws(posterior, family, spec)
-        out.update(modelled_aux_draws(posterior, spec, design.aux_designs, design.aux_designs))
-        return out
+        return training_aux_draws(posterior, family, spec, design)
     out: dict[str, np.ndarray] = {}
     for name in family.aux:
         draws = flatten_draws(posterior[name])
