@@ -238,3 +238,19 @@ def test_small_fit_saves_and_loads(tmp_path, data):
     loaded = hb.load(tmp_path / "fit.nc")
     assert loaded.spec == fit.spec
     pd.testing.assert_frame_equal(loaded.fixef(dpar="sigma"), table)
+
+
+def test_model_file_key(tmp_path, data):
+    from hierbayes.modelfile import load_model_file
+
+    data.to_csv(tmp_path / "d.csv", index=False)
+    path = tmp_path / "m.toml"
+    path.write_text(
+        '[data]\nsource = "d.csv"\n[model]\nformula = "y ~ x + (1|g)"\n'
+        'distributional = { sigma = "~ z + (1|g)" }\n'
+    )
+    model = load_model_file(path).build()
+    assert model.spec.aux_formulas["sigma"].to_formula() == "~ z + (1 | g)"
+    path.write_text('[data]\nsource = "d.csv"\n[model]\nformula = "y ~ x"\ndistributional = { nu = "~ z" }\n')
+    with pytest.raises(SpecError, match="'nu'.*Valid names: \\['sigma'\\]"):
+        load_model_file(path)
