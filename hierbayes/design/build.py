@@ -130,6 +130,8 @@ class DesignEncoder:
         self._groups = groups
         self._frame = frame
         self.required: dict[str, str] = plan.needed(spec, frame.columns, response=False)
+        for column, user in aux_needed(spec, frame.columns, plan.ordered).items():
+            self.required.setdefault(column, user)  # new data need them for the sub-models
         self._kinds = {c: _column_kind(frame[c]) for c in self.required}
         factor_only = {f for g in spec.groups for f in g.factor}
         self._term_columns = [

@@ -254,3 +254,17 @@ def test_model_file_key(tmp_path, data):
     path.write_text('[data]\nsource = "d.csv"\n[model]\nformula = "y ~ x"\ndistributional = { nu = "~ z" }\n')
     with pytest.raises(SpecError, match="'nu'.*Valid names: \\['sigma'\\]"):
         load_model_file(path)
+
+
+def test_update_keeps_formulas_and_new_data_need_their_columns(prior_fit, data):
+    from hierbayes.results.update import updated_spec
+
+    spec = prior_fit.spec
+    assert updated_spec(spec, ". ~ . + z", None, None).distributional == spec.distributional
+    assert updated_spec(spec, None, "student", None).distributional == spec.distributional
+    assert updated_spec(spec, None, "poisson", None).distributional == ()
+    assert "z" in prior_fit.model.design.encoder.required
+    with pytest.raises(DataError, match="'z'"):
+        prior_fit.predict(data.drop(columns="z").head(3))
+    effects = prior_fit.conditional_effects("z")
+    assert effects is not None
