@@ -67,3 +67,32 @@ def test_orthodont_residual_sd_by_sex_matches_nlme_varident():
     assert female == pytest.approx(ref["residual_sd"], rel=0.2)
     subject_sd = float(post["sd_Subject"].median())
     assert subject_sd == pytest.approx(ref["random_effects"][0]["sd"], rel=0.2)
+
+
+@pytest.mark.slow
+def test_sbc_sigma_formula_with_group_term():
+    import time
+
+    rng = np.random.default_rng(21)
+    J, n = 8, 12
+    df = pd.DataFrame({
+        "g": np.repeat([f"g{j}" for j in range(J)], n),
+        "x": np.tile(np.linspace(-1.0, 1.0, n), J),
+    })
+    df["y"] = rng.normal(size=len(df))  # placeholder: SBC simulates the response
+    priors = {
+        "Intercept_sigma": hb.Prior("Normal", mu=0.0, sigma=0.5),
+        "b_sigma": hb.Prior("Normal", mu=0.0, sigma=0.5),
+        "sd_sigma": hb.Prior("HalfNormal", sigma=0.5),
+        "sd": hb.Prior("HalfNormal", sigma=1.0),
+    }
+    model = hb.Model("y ~ x + (1 | g)", df, sigma="~ x + (1 | g)", priors=priors)
+    start = time.perf_counter()
+    res = hb.sbc(model, n_sims=60, draws=200, tune=200, chains=2, random_seed=7, executor="process", workers=2)
+    print(f"\n[sigma ~ x + (1|g)] wall {time.perf_counter() - start:.0f} s\n{res}")
+    assert set(res.parameters) == {
+        "Intercept", "b[x]", "sd_g[Intercept]", "Intercept_sigma", "b_sigma[x]", "sd_sigma_g[Intercept]",
+    }
+    assert (res.fits["error"] == "").all()
+    table = res.uniformity(bins=10)
+    assert table[table["p_value"] <= 0.01].empty, table
