@@ -268,3 +268,32 @@ def test_update_keeps_formulas_and_new_data_need_their_columns(prior_fit, data):
         prior_fit.predict(data.drop(columns="z").head(3))
     effects = prior_fit.conditional_effects("z")
     assert effects is not None
+
+
+def test_sub_model_without_intercept(data):
+    model = hb.Model("y ~ x", data, sigma="~ 0 + z")
+    assert model.design.aux_designs["sigma"].fixed_names == ("z",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+    post = fit.posterior
+    assert "Intercept_sigma" not in post
+    ll = pointwise_log_likelihood(post, fit.spec, model.design).values.reshape(-1, model.design.n_obs)
+    sigma = np.exp(flatten_draws(post["b_sigma"])[:, :1] * data["z"].to_numpy()[None, :])
+    eta = flatten_draws(post["Intercept"])[:, None] + flatten_draws(post["b"])[:, :1] * data["x"].to_numpy()[None, :]
+    np.testing.assert_allclose(ll, stats.norm.logpdf(data["y"].to_numpy()[None, :], eta, sigma), rtol=1e-8)
+
+
+@pytest.mark.parametrize("formula", ["~ 0 + z", "~ z"])
+def test_pymc_likelihood_uses_per_row_sigma(data, formula):
+    model = hb.Model("y ~ x", data, sigma=formula)
+    pm_model = model.compile().model
+    logp = pm_model.compile_fn(pm_model.logp(vars=[pm_model["y"]], sum=False)[0], point_fn=True)
+    point = {"Intercept_c": np.array(0.3), "b": np.array([0.9]), "b_sigma": np.array([0.4])}
+    x, z = data["x"].to_numpy(), data["z"].to_numpy()
+    log_sigma = 0.4 * z
+    if formula == "~ z":  # the sampler's intercept is on centred predictors
+        point["Intercept_sigma__c"] = np.array(-0.2)
+        log_sigma = -0.2 + 0.4 * (z - z.mean())
+    expected = stats.norm.logpdf(data["y"].to_numpy(), 0.3 + 0.9 * (x - x.mean()), np.exp(log_sigma))
+    np.testing.assert_allclose(logp(point), expected, rtol=1e-6)

@@ -71,7 +71,8 @@ def _fixed_eta(sub: Design, names: AuxNames, priors: PriorTable):
         model.add_coord(names.fixed_dim, terms)
         b = register(names.b, stacked_prior([priors.get("b", None, t) for t in terms], names.b), dims=names.fixed_dim)
     Xs = sub.X[:, slopes]
-    means = Xs.mean(axis=0) if slopes else np.zeros(0)
+    # centred on the column means when an intercept absorbs them (as the main fixed part)
+    means = Xs.mean(axis=0) if sub.has_intercept else np.zeros(len(slopes))
     if b is not None:
         eta = eta + pt.dot(Xs - means, b)
     if sub.has_intercept:
