@@ -288,7 +288,8 @@ def test_sub_model_without_intercept(data):
 def test_pymc_likelihood_uses_per_row_sigma(data, formula):
     model = hb.Model("y ~ x", data, sigma=formula)
     pm_model = model.compile().model
-    logp = pm_model.compile_fn(pm_model.logp(vars=[pm_model["y"]], sum=False)[0], point_fn=True)
+    outs = pm_model.logp(vars=[pm_model["y"]], sum=False)[0]
+    logp = pm_model.compile_fn(outs, point_fn=True, mode="FAST_COMPILE")
     point = {"Intercept_c": np.array(0.3), "b": np.array([0.9]), "b_sigma": np.array([0.4])}
     x, z = data["x"].to_numpy(), data["z"].to_numpy()
     log_sigma = 0.4 * z
