@@ -1,7 +1,7 @@
 """Distributional formulas: sub-models of a family's auxiliary parameters.
 
 ``hb.Model("y ~ x + (1|g)", data, sigma="~ x + (1|g)")`` models the residual sd by row, as
-brms' ``bf(y ~ x + (1|g), sigma ~ x + (1|g)))``. Each formula is one-sided (``"~ x"``; the
+brms' ``bf(y ~ x + (1|g), sigma ~ x + (1|g))``. Each formula is one-sided (``"~ x"``; the
 ``~`` may be left out, and ``"sigma ~ x"`` is accepted when the name agrees) and is read by
 the lme4 formula parser, so it takes everything the main formula's right-hand side takes.
 """
