@@ -29,6 +29,7 @@ from .errors import DataError, SpecError
 from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
+from .spec.distributional import with_distributional
 from .spec.ir import Covariance, ModelSpec
 from .spec.residuals import ResidualStructure
 
@@ -78,6 +79,7 @@ class ModelConfig:
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
         residuals: ResidualStructure | None = None,
+        distributional: Mapping[str, str] | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -87,7 +89,8 @@ class ModelConfig:
             For an unknown ``missing`` policy.
         SpecError
             For a formula that is neither a string nor a ModelSpec, or that does not parse,
-            and for an unknown family or link.
+            and for an unknown family or link; for a ``distributional`` formula of a
+            parameter the family does not have.
         """
         if missing not in MISSING_POLICIES:
             raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
@@ -103,6 +106,8 @@ class ModelConfig:
             spec = spec.with_covariance(dict(covariance))
         if residuals is not None:
             spec = dataclasses.replace(spec, residuals=residuals)
+        if distributional:
+            spec = with_distributional(spec, dict(distributional))
         return cls(spec, dict(priors or {}), missing, parameterization, collapse)
 
     @property

@@ -27,7 +27,7 @@ from .predict.predict import predict as predict_rows
 from .priors import PriorTable
 from .refit import update as refit
 from .report_html import write_html_report
-from .results import tables
+from .results import distributional, tables
 from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
@@ -163,13 +163,16 @@ class Fit:
         See :mod:`hierbayes.refit`."""
         return refit(self, formula, data, priors, **kwargs)
 
-    def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
+    def fixef(self, prob: float = 0.95, exponentiate: bool = False, dpar: str | None = None) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
         equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``.
 
         Coefficients are on the link scale; ``exponentiate=True`` summarises exp(draws):
         odds ratios (logit), incidence-rate ratios (poisson, negbinomial), hazard ratios
-        (cloglog), named in ``attrs["estimate"]``."""
+        (cloglog), named in ``attrs["estimate"]``. ``dpar="sigma"``: the coefficients of
+        the formula of a family parameter (``Model(..., sigma="~ x")``), on its log scale."""
+        if dpar is not None:
+            return distributional.aux_fixef(self.posterior, self.spec, dpar, prob)
         return tables.fixef(self.posterior, prob, spec=self.spec, exponentiate=exponentiate)
 
     def ranef(self, prob: float = 0.95) -> dict[str, pd.DataFrame]:
@@ -181,9 +184,12 @@ class Fit:
         """Group-specific coefficients (fixed + group effect) per grouping factor."""
         return tables.coef(self.posterior, self.spec, prob)
 
-    def varcorr(self, prob: float = 0.95) -> pd.DataFrame:
+    def varcorr(self, prob: float = 0.95, dpar: str | None = None) -> pd.DataFrame:
         """Group-level sds, correlations and the residual sd: columns group, term, mean, sd,
-        median, lower, upper, r_hat, ess_bulk, ess_tail."""
+        median, lower, upper, r_hat, ess_bulk, ess_tail (``dpar="sigma"``: those of the
+        formula of a family parameter, on its log scale)."""
+        if dpar is not None:
+            return distributional.aux_varcorr(self.posterior, self.spec, dpar, prob)
         return tables.varcorr(self.posterior, self.spec, prob)
 
     def icc(self, prob: float = 0.95) -> pd.DataFrame:
@@ -213,6 +219,7 @@ class Fit:
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in design.groups) or "none"
         header = (
             f"Formula: {spec.to_formula()}",
+            *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional),
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
             *((f"Offset: {' + '.join(spec.fixed.offsets)} (coefficient fixed at 1)",) if spec.fixed.offsets else ()),
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
@@ -273,6 +280,7 @@ class Fit:
         varcorr = self.varcorr(prob)
         if len(varcorr):  # group sds, the residual sd or the family's own parameters
             out.append(varcorr_section(varcorr))
+        out += distributional.aux_sections(self.posterior, self.spec, prob)
         if self.spec.groups:
             try:
                 out.append(icc_section(self.icc(prob)))

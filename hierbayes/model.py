@@ -46,6 +46,13 @@ class Model:
     residuals : a residual (R-side) structure of a gaussian model,
         ``hb.residuals("ar1", time="t", group="Mare", by=None)`` (see
         :func:`hierbayes.spec.residuals.residuals`); None: independent residuals.
+    **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
+        ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
+        (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by
+        row, on the log scale (``log(nu - 1)`` for nu); its coefficients are
+        ``Intercept_sigma``, ``b_sigma``, ``sd_sigma_g`` (priors keyed the same way:
+        ``"b_sigma"``, ``"sd_sigma:g"``). Any other keyword is a SpecError naming the
+        family's parameters. See :mod:`hierbayes.spec.distributional`.
 
     Attributes
     ----------
@@ -69,11 +76,13 @@ class Model:
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
         residuals=None,
+        **distributional: str,
     ) -> None:
         data = as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
             parameterization=parameterization, collapse=collapse, residuals=residuals,
+            distributional=distributional,
         )
         self._set_up(config, build_model(config, data))
 

@@ -24,6 +24,7 @@
     # or: formula = "gcse ~ lrt * C(schgend) + (lrt | school)"
     # or: stata = "mixed gcse c.lrt##i.schgend || school: lrt, covariance(unstructured)"
     covariance = { school = "unstructured" }
+    # distributional = { sigma = "~ lrt" }   # a formula per family parameter
 
     [priors]
     sigma = { dist = "HalfStudentT", nu = 3, sigma = 10 }
@@ -52,6 +53,7 @@ from .modelfile_data import DataConfig
 from .priors import Prior
 from .sampler_args import SamplerConfig, field_names
 from .spec import parse_formula
+from .spec.distributional import with_distributional
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
 from .spec.levels import parse_levels
@@ -69,6 +71,7 @@ _DATA_KEYS = (
 )
 _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
+    "distributional",
 )
 _SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
 
@@ -220,6 +223,9 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
         spec = spec.with_covariance(covariance) if covariance else spec
     else:
         spec = _levels_value(value, path, family, link, covariance, subscripts)
+    distributional = _table(table.get("distributional"), path, "model.distributional")
+    if distributional:  # distributional = { sigma = "~ x + (1|g)" }
+        spec = with_distributional(spec, distributional)
     return spec, kind
 
 

@@ -127,3 +127,43 @@ class ParamAddress:
     def key(self) -> str:
         """The text key used in prior dictionaries: ``sd``, ``sd:school``, ``sd:school:lrt``."""
         return ":".join(p for p in (self.kind, self.group, self.term) if p is not None)
+
+
+@dataclass(frozen=True)
+class AuxNames:
+    """Names of the coefficients of a distributional sub-model (``sigma ~ x + (1|g)``).
+
+    ``Intercept_sigma`` (sampled on centred predictors as ``Intercept_sigma__c``),
+    ``b_sigma`` with dim ``b_sigma_term``; group blocks are keyed ``sigma_<key>``
+    (``sd_sigma_g``, ``re_sigma_g``, dims ``sigma_g__level`` ...).
+    """
+
+    aux: str
+
+    @property
+    def intercept(self) -> str:
+        return f"Intercept_{self.aux}"
+
+    @property
+    def centred_intercept(self) -> str:
+        return helper_name(self.intercept, "c")
+
+    @property
+    def b(self) -> str:
+        return f"b_{self.aux}"
+
+    @property
+    def fixed_dim(self) -> str:
+        return f"b_{self.aux}_term"
+
+    def blocks(self, spec: ModelSpec) -> tuple[BlockNames, ...]:
+        """The :class:`BlockNames` of the sub-model's group terms, keyed ``<aux>_<key>``."""
+        from .spec.distributional import aux_spec
+
+        return tuple(
+            BlockNames(key=f"{self.aux}_{n.key}", group=n.group) for n in block_names(aux_spec(spec, self.aux))
+        )
+
+    def prior_class(self, kind: str) -> str:
+        """The prior class of ``kind`` in this sub-model: ``b`` -> ``b_sigma``."""
+        return f"{kind}_{self.aux}"

@@ -33,7 +33,7 @@ from .backends import get_backend
 from .design.types import Design
 from .errors import ArgumentError, SamplingError, SpecError, did_you_mean
 from .families import get_family
-from .params import block_names
+from .params import AuxNames, block_names
 from .priors import PriorTable
 from .sbc_executors import EXECUTORS, MAIN_GUARD, run_dask, run_processes, run_serial
 from .sbc_result import SBC_DEFAULTS, SBCResult, SBCSettings, convergence, rank_bins, rank_of_truth
@@ -83,7 +83,8 @@ class _SimResult:
 
 def default_targets(model) -> list[str]:
     """Names of the population parameters: Intercept, b, sd_*, cor_* (rho_* for
-    exchangeable blocks) and the family's own parameters (sigma)."""
+    exchangeable blocks), the family's own parameters (sigma) and the coefficients and sds of
+    distributional sub-models (Intercept_sigma, b_sigma, sd_sigma_g)."""
     backend = get_backend()
     present = set(backend.parameter_names(model.compile()))
     out = [n for n in ("Intercept", "b") if n in present]
@@ -94,6 +95,9 @@ def default_targets(model) -> list[str]:
         elif names.cor in present:
             out.append(names.cor)
     out += [a for a in get_family(model.spec.family).aux if a in present]
+    for aux in model.spec.aux_formulas:  # distributional sub-models (sigma ~ x + (1|g))
+        names = AuxNames(aux)
+        out += [names.intercept, names.b, *(n.sd for n in names.blocks(model.spec))]
     return [n for n in out if n in present]
 
 

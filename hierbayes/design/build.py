@@ -28,6 +28,8 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import FixedPart, ModelSpec
 from . import checks, model_checks
+from ..spec.distributional import aux_spec
+from .distributional import aux_needed
 from .frames import as_pandas, check_column_types
 from .group_encoder import GroupEncoder
 from .levels import level_name
@@ -129,6 +131,8 @@ class DesignEncoder:
         self._groups = groups
         self._frame = frame
         self.required: dict[str, str] = plan.needed(spec, frame.columns, response=False)
+        for column, user in aux_needed(spec, frame.columns, plan.ordered).items():
+            self.required.setdefault(column, user)  # new data need them for the sub-models
         self._kinds = {c: _column_kind(frame[c]) for c in self.required}
         factor_only = {f for g in spec.groups for f in g.factor}
         self._term_columns = [
@@ -245,6 +249,8 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
     data, in_subset = rows_in_subset(spec, data)
     plan = DesignPlan.from_spec(spec, data.columns, ordered_columns(data))
     needed = plan.needed(spec, data.columns)
+    for column, user in aux_needed(spec, data.columns, ordered_columns(data)).items():
+        needed.setdefault(column, user)
     checks.check_columns_exist(needed, data.columns)
     check_column_types(needed, data)
     selected = _select(data, list(needed), normalize=True)
@@ -310,6 +316,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     warn_implicit_nesting(blocks)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
     encoder.response_levels = response_levels
+    used_rows = as_pandas(data).iloc[positions]
+    distributional = tuple(
+        (name, build_design(aux_spec(spec, name), used_rows)) for name in spec.aux_formulas
+    )
     return Design(
         spec=spec,
         y=y,
@@ -322,6 +332,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         row_positions=positions,
         offset=plan.offset(frame),
         residuals=_residuals(spec, data, positions, blocks),
+        distributional=distributional,
     )
 
 

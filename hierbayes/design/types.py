@@ -64,6 +64,9 @@ class Design:
         :mod:`hierbayes.design.offsets`).
     residuals : the residual (R-side) structure laid out on the rows
         (:class:`hierbayes.design.residuals.ResidualDesign`), or None.
+    distributional : (parameter, Design) pairs, one per distributional sub-model of the spec
+        (``sigma ~ x + (1|g)``): the sub-model's columns on the same rows, with its own
+        encoder (see :mod:`hierbayes.design.distributional`); empty without one.
     """
 
     spec: ModelSpec
@@ -77,10 +80,16 @@ class Design:
     row_positions: np.ndarray | None = field(default=None, repr=False)
     offset: np.ndarray | None = field(default=None, repr=False)
     residuals: object | None = field(default=None, repr=False)
+    distributional: tuple[tuple[str, Design], ...] = field(default=(), repr=False)
 
     @property
     def n_obs(self) -> int:
         return int(self.X.shape[0])
+
+    @property
+    def aux_designs(self) -> dict[str, Design]:
+        """Parameter name -> the Design of its sub-model (empty when none is modelled)."""
+        return dict(self.distributional)
 
     @property
     def has_intercept(self) -> bool:

@@ -10,7 +10,8 @@ every registered family has one.
 Conventions of the numpy callables ``mean``, ``simulate`` and ``log_likelihood``:
 ``eta`` is the linear predictor, shape (S, n) for S posterior draws (or (n,));
 ``aux`` maps each name in ``Family.aux`` to its draws: shape (S,) or (S, 1) per draw (a
-scalar also works), except the cumulative thresholds ``aux["Intercept"]`` of shape
+scalar also works), (S, n) per draw and row when a distributional formula models it
+(``sigma="~ x"``, :mod:`.distributional`), except the cumulative thresholds ``aux["Intercept"]`` of shape
 (S, K-1) (or (K-1,)); ``trials`` is None or (n,).
 """
 

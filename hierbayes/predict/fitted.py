@@ -16,7 +16,8 @@ import xarray as xr
 from ..errors import DataError, SpecError
 from ..families import FAMILIES, Family, get_family
 from ..results.stats import flatten_draws, interval_label, summarize
-from .predict import aux_draws, predict, row_design, thin
+from .distributional import training_aux_draws
+from .predict import predict, row_design, thin
 from .predictions import as_dataarray
 
 FITTED_KINDS = ("mean", "linear")
@@ -129,7 +130,8 @@ def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws:
     values = y[None, :] - mu
     posterior = thin(posterior, ndraws)
     if kind == "pearson":
-        values = values / residual_sd(family, mu, aux_draws(posterior, family), trials)
+        aux = training_aux_draws(posterior, family, model.spec, row_design(model))
+        values = values / residual_sd(family, mu, aux, trials)
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 

@@ -107,6 +107,11 @@ def integrated_group_loglik(
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
     drop = group_blocks(model, group)
+    if spec.distributional:
+        raise SpecError(
+            f"leave-one-group-out is not available yet for models with a formula for "
+            f"{list(spec.aux_formulas)}; method='psis' and fit.loo() are"
+        )
     aux = aux_draws(posterior, family)
     base = linear_predictor(
         posterior, spec, model.design.fixed_names, rows.X, without_blocks(rows.groups, drop), new_groups="sample", rng=rng,

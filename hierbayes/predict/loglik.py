@@ -16,6 +16,7 @@ from ..families import Family, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
+from .distributional import training_aux_draws
 from .linpred import linear_predictor
 from .rside_predict import conditional_loglik
 
@@ -31,12 +32,16 @@ def stored_in_idata(n_draws: int, n_obs: int) -> bool:
     return n_draws * n_obs <= MAX_STORED_ELEMENTS
 
 
-def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
+def aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec | None = None,
+              design: Design | None = None) -> dict[str, np.ndarray]:
     """The family's own parameters as arrays for the numpy callables of a Family.
 
     Scalars per draw come back as (S, 1) so they broadcast against an (S, n) linear
-    predictor; ordinal thresholds ``Intercept`` as (S, K-1).
+    predictor; ordinal thresholds ``Intercept`` as (S, K-1); parameters a distributional
+    formula of ``spec`` models as (S, n) on the rows of ``design``.
     """
+    if spec is not None and spec.distributional:
+        return training_aux_draws(posterior, family, spec, design)
     out: dict[str, np.ndarray] = {}
     for name in family.aux:
         draws = flatten_draws(posterior[name])
@@ -78,7 +83,7 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
                 n_chain, -1, design.n_obs
             )
             continue
-        aux = aux_draws(part, family)
+        aux = aux_draws(part, family, spec, design)
         values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
             n_chain, -1, design.n_obs
         )

@@ -39,6 +39,7 @@ from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
 from ..params import block_names
 from ..results.stats import flatten_draws
+from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .predictions import Predictions, as_dataarray
 from .rside_predict import row_sd_ratio
@@ -59,7 +60,8 @@ class Rows:
     X : (n, p) fixed-effect columns; groups : one block per group term (codes, X and,
     for new data, ``new_levels``/``new_codes``); trials : (n,) or None; frame : the rows
     as given (for tidy output); new_levels : grouping factor -> unseen levels; offset :
-    (n,) the rows' summed offsets, evaluated on these rows (None without offsets).
+    (n,) the rows' summed offsets, evaluated on these rows (None without offsets); aux :
+    parameter -> the rows encoded for its distributional sub-model (``sigma ~ x``).
     """
 
     X: np.ndarray
@@ -68,6 +70,7 @@ class Rows:
     frame: pd.DataFrame
     new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     offset: np.ndarray | None = None
+    aux: dict = field(default_factory=dict)
 
     @property
     def n_obs(self) -> int:
@@ -100,16 +103,18 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
     design = model.design
     if newdata is None:
         rows = row_design(model)
-        return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset)
+        return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
+                    aux=rows.aux_designs)
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
+    aux = {name: sub.encoder.encode_new(newdata) for name, sub in design.distributional}
     unseen: dict[str, tuple[str, ...]] = {}
     for block in new.groups:
         if block.new_levels:
             group = block.term.group if block.term is not None else "?"
             unseen[group] = tuple(dict.fromkeys(unseen.get(group, ()) + tuple(block.new_levels)))
     frame = newdata.loc[new.row_index] if newdata.index.is_unique else newdata
-    return Rows(new.X, new.groups, new.trials, frame, unseen, new.offset)
+    return Rows(new.X, new.groups, new.trials, frame, unseen, new.offset, aux)
 
 
 # ============================================================== posterior pieces
@@ -127,8 +132,11 @@ def thin(posterior: xr.Dataset, ndraws: int | None) -> xr.Dataset:
     return posterior.isel(draw=keep)
 
 
-def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
-    """Each family parameter as (S, 1) draws ((S, K-1) for ordinal thresholds)."""
+def aux_draws(posterior: xr.Dataset, family: Family, spec=None) -> dict[str, np.ndarray]:
+    """Each family parameter as (S, 1) draws ((S, K-1) for ordinal thresholds); with
+    ``spec``, those a distributional formula models are left out (see :func:`rows_aux_draws`)."""
+    if spec is not None:
+        return constant_aux_draws(posterior, family, spec)
     out = {}
     for name in family.aux:
         if name not in posterior:
@@ -136,6 +144,21 @@ def aux_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
         a = flatten_draws(posterior[name])
         out[name] = a[:, None] if a.ndim == 1 else a
     return out
+
+
+def rows_aux_draws(
+    posterior: xr.Dataset, model, rows: Rows, *, groups: str = "include", new_groups: str = "sample",
+    rng: np.random.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """Every family parameter for ``rows``: (S, 1) draws, or (S, n) for the parameters a
+    distributional formula models (:mod:`.distributional`)."""
+    spec = model.spec
+    aux = aux_draws(posterior, get_family(spec.family), spec)
+    if spec.distributional:
+        aux.update(modelled_aux_draws(
+            posterior, spec, model.design.aux_designs, rows.aux, groups=groups, new_groups=new_groups, rng=rng,
+        ))
+    return aux
 
 
 def expected_response(family: Family, eta: np.ndarray, link: str, aux, trials) -> np.ndarray:
@@ -269,7 +292,7 @@ def prediction_draws(
     )
     if kind == "linear":
         return eta
-    aux = aux_draws(posterior, family)
+    aux = rows_aux_draws(posterior, model, rows, groups=groups, new_groups=new_groups, rng=rng)
     ratio = row_sd_ratio(posterior, model.design.residuals, rows.frame) if kind == "response" else None
     if ratio is not None:  # a residual sd per by level or visit
         aux = {**aux, "sigma": aux["sigma"] * ratio}

@@ -63,6 +63,7 @@ from ..design.types import Design
 from ..families import get_family, threshold_locations
 from ..fixed_prior import JointFixedPrior, joint_fixed_prior
 from ..params import ParamAddress
+from .distributional import aux_default_addresses
 from .types import Prior
 
 __all__ = [
@@ -159,9 +160,10 @@ def _threshold_priors(design: Design, scale: float) -> list[tuple[ParamAddress, 
 def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]]:
     family = get_family(design.spec.family)
     out = []
+    modelled = design.spec.aux_formulas
     for name in family.aux:
-        if name == "Intercept":
-            continue  # ordinal thresholds, handled with the fixed effects
+        if name == "Intercept" or name in modelled:
+            continue  # ordinal thresholds, handled with the fixed effects; sub-models apart
         default = (family.aux_priors or {})[name]
         if callable(default):  # scaled to the data (the response the parameters explain)
             link = family.resolve_link(design.spec.link)
@@ -199,6 +201,7 @@ def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
             dist, params = structure.default_cor
             out.append((ParamAddress("cor", block.group), Prior(dist, **params)))
     out.extend(_aux_priors(design, scale))
+    out.extend(aux_default_addresses(design))
     return out
 
 

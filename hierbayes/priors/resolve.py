@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..design.types import Design
 from ..errors import PriorError, did_you_mean
 from .defaults import default_addresses, default_joint_prior
+from .distributional import base_class
 from .types import JOINT_SOURCE, Prior, PriorTable, ResolvedPrior
 
 __all__ = ["resolve_priors"]
@@ -40,7 +41,7 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
             )
         if not isinstance(prior, Prior):
             raise PriorError(f"prior for {key!r} must be a hierbayes.Prior, got {type(prior).__name__}")
-        prior.validate(key, key.split(":")[0])
+        prior.validate(key, base_class(key.split(":")[0]))
     entries = []
     for addr, default in defaults:
         candidates = [addr.key()]

@@ -153,9 +153,11 @@ def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def used_columns(spec: ModelSpec, data: pd.DataFrame) -> list[str]:
-    """Columns of ``data`` named in the formula, the row filter (identifiers) or the residual
-    structure, in the data's order: the columns a saved fit stores."""
+    """Columns of ``data`` named in the formula, the distributional formulas, the row filter
+    (identifiers) or the residual structure, in the data's order: the columns a saved fit
+    stores."""
     text = f"{spec.to_formula()} {spec.subset or ''}"
+    text += " " + " ".join(sub.to_formula() for _, sub in spec.distributional)
     names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
     if spec.residuals is not None:  # the residual structure's time, group and by columns
         rs = spec.residuals

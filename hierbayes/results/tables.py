@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import SpecError
 from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
@@ -198,6 +199,11 @@ def residual_variance(
     """
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
+    if spec.distributional:
+        raise SpecError(
+            f"no ICC when {list(spec.aux_formulas)} varies by row (a distributional formula): "
+            "the level-1 variance differs between rows"
+        )
     aux = {name: posterior[name] for name in family.aux if name in posterior}
     return icc_level1_variance(family, link, mean_linear_predictor(posterior), group_variance, aux)
 

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from ..errors import SpecError
 from ..spec import parse_formula
-from ..spec.ir import Covariance, GroupTerm, ModelSpec
+from ..families import get_family
+from ..spec.ir import Covariance, GroupTerm, ModelSpec, modellable_aux
 
 #: A ``.`` standing alone (not part of a number or a name such as ``x.1``).
 DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
@@ -138,13 +139,19 @@ def _remove(item: str, items: list[str], text: str, what: str) -> None:
 def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: str | None) -> ModelSpec:
     """The ModelSpec of the refit: ``old`` with a new formula (keeping its Stata ``if``
     subset and its exchangeable / identity covariances where the same group term remains),
-    family or link. A new family without a link takes the new family's default link."""
+    family or link. A new family without a link takes the new family's default link.
+    Distributional formulas (``sigma="~ x"``) are kept for the parameters the family has."""
     new_family = old.family if family is None else family
     new_link = link if link is not None else (old.link if family is None else None)
+    # distributional formulas are kept for the parameters the (new) family still has
+    valid = modellable_aux(get_family(new_family))
+    distributional = tuple((name, sub) for name, sub in old.distributional if name in valid)
     if formula is None:
-        return replace(old, family=new_family, link=new_link)
+        return replace(old, family=new_family, link=new_link, distributional=distributional)
     text = updated_formula(old, formula)
-    spec = replace(parse_formula(text, family=new_family, link=new_link), subset=old.subset)
+    spec = replace(
+        parse_formula(text, family=new_family, link=new_link), subset=old.subset, distributional=distributional
+    )
     kept = {g.label: g.covariance for g in old.groups
             if g.covariance not in (Covariance.UNSTRUCTURED, Covariance.INDEPENDENT)}
     kept = {label: cov for label, cov in kept.items() if label in {g.label for g in spec.groups}}

@@ -8,10 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..families import Family, get_family
 from .covariance import Covariance
 from .residuals import ResidualStructure
+
+
+def modellable_aux(family: Family) -> tuple[str, ...]:
+    """The family parameters a distributional formula can model (ordinal thresholds cannot)."""
+    return tuple(a for a in family.aux if a != "Intercept")
+
+
+def check_aux_names(family: Family, names) -> None:
+    """SpecError for a name that is not a modellable parameter of ``family``, naming the valid ones."""
+    valid = modellable_aux(family)
+    for name in names:
+        if name not in valid:
+            if not valid:
+                raise SpecError(
+                    f"a formula was given for {name!r}, but family {family.name!r} has no "
+                    "auxiliary parameter a formula can model"
+                )
+            raise SpecError(
+                f"a formula was given for {name!r}, which is not a parameter of family "
+                f"{family.name!r}.{did_you_mean(str(name), valid)} Valid names: {list(valid)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,26 @@ class GroupTerm:
 
 
 @dataclass(frozen=True)
+class AuxFormula:
+    """The sub-model of one auxiliary (family) parameter: ``sigma ~ x + (1|g)``.
+
+    A fixed part and group terms, as in the main formula, on the parameter's own link scale
+    (log for sigma, phi and shape; log(nu - 1) for nu): see
+    :mod:`hierbayes.families.distributional`.
+    """
+
+    fixed: FixedPart
+    groups: tuple[GroupTerm, ...] = ()
+
+    def to_formula(self) -> str:
+        """The one-sided formula (``~ x + (1 | g)``)."""
+        rhs = self.fixed.to_formula()
+        for g in self.groups:
+            rhs += " + " + g.to_formula()
+        return f"~ {rhs}"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A whole model: response, fixed part, group terms, family and link.
 
@@ -118,6 +159,9 @@ class ModelSpec:
     missing values). ``None`` uses every row.
     ``residuals`` is the residual (R-side) structure of a gaussian model
     (:mod:`.residuals`); None for independent residuals with one sd.
+    ``distributional`` holds the sub-models of auxiliary parameters (``sigma ~ x + (1|g)``)
+    as (parameter name, :class:`AuxFormula`) pairs; empty for a model whose family
+    parameters are single numbers. Names must be among the family's parameters (SpecError).
     """
 
     response: Response
@@ -129,6 +173,7 @@ class ModelSpec:
     levels: object | None = field(default=None, compare=False)
     subset: str | None = None
     residuals: ResidualStructure | None = None
+    distributional: tuple[tuple[str, AuxFormula], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))
@@ -136,6 +181,18 @@ class ModelSpec:
             raise SpecError(
                 f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"
             )
+        if self.distributional:
+            check_aux_names(self.family, [name for name, _ in self.distributional])
+        if self.residuals is not None and "sigma" in dict(self.distributional):
+            raise SpecError(
+                f"residuals={self.residuals.describe()} and a sigma formula cannot be combined: "
+                "the residual structure has one sd (or one per 'by' level); drop one of them"
+            )
+
+    @property
+    def aux_formulas(self) -> dict[str, AuxFormula]:
+        """Auxiliary parameter name -> its sub-model (empty when none is modelled)."""
+        return dict(self.distributional)
 
     def to_formula(self) -> str:
         """The combined lme4 formula of the model."""

@@ -5,12 +5,54 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .ir import AuxFormula, Covariance, FixedPart, GroupTerm, ModelSpec, Response
 from .residuals import ResidualStructure
+
+
+def _fixed_to_dict(fixed: FixedPart) -> dict[str, Any]:
+    return {"intercept": fixed.intercept, "terms": list(fixed.terms), "offsets": list(fixed.offsets)}
+
+
+def _fixed_from_dict(d: dict[str, Any]) -> FixedPart:
+    return FixedPart(intercept=d["intercept"], terms=tuple(d["terms"]), offsets=tuple(d.get("offsets", ())))
+
+
+def _groups_to_list(groups) -> list[dict[str, Any]]:
+    return [
+        {"factor": list(g.factor), "intercept": g.intercept, "terms": list(g.terms), "covariance": g.covariance.value}
+        for g in groups
+    ]
+
+
+def _groups_from_list(groups) -> tuple[GroupTerm, ...]:
+    return tuple(
+        GroupTerm(
+            factor=tuple(g["factor"]), intercept=g["intercept"], terms=tuple(g["terms"]),
+            covariance=Covariance(g["covariance"]),
+        )
+        for g in groups
+    )
+
+
+def _distributional_from_dict(d: dict[str, Any]) -> tuple[tuple[str, AuxFormula], ...]:
+    return tuple(
+        (name, AuxFormula(_fixed_from_dict(sub["fixed"]), _groups_from_list(sub["groups"])))
+        for name, sub in d.get("distributional", {}).items()
+    )
 
 
 def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
     """A JSON-serialisable description of ``spec`` (level-equation metadata excluded)."""
+    out = _spec_dict(spec)
+    if spec.distributional:  # absent otherwise: files of models without it are unchanged
+        out["distributional"] = {
+            name: {"fixed": _fixed_to_dict(sub.fixed), "groups": _groups_to_list(sub.groups)}
+            for name, sub in spec.distributional
+        }
+    return out
+
+
+def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
     return {
         "response": {
             "expr": spec.response.expr,
@@ -50,7 +92,8 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         saved = {":".join(g["factor"]): g["covariance"] for g in d["groups"]}
         if any(saved[g.group] != g.covariance.value for g in spec.groups):
             spec = spec.with_covariance(saved)
-        return replace(spec, subset=d.get("subset"), residuals=_residuals(d))
+        return replace(spec, subset=d.get("subset"), residuals=_residuals(d),
+                       distributional=_distributional_from_dict(d))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -72,6 +115,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         source=d.get("source", ""),
         subset=d.get("subset"),
         residuals=_residuals(d),
+        distributional=_distributional_from_dict(d),
     )
 
 

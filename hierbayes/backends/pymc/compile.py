@@ -41,6 +41,7 @@ from ...priors import PriorTable
 from .blocks import group_effects
 from .centring import effects_around_intercept, effects_around_parent, intercept_holder, nesting
 from .covariance import builder_fingerprint, covariance_factor
+from .distributional import aux_predictors, fingerprint_parts, modelled_aux
 from .fixed import fixed_coefficients
 from .likelihoods import likelihood
 from .marginal import (
@@ -207,7 +208,8 @@ def compile_model(
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
-    gaussian_identity = family.linear_gaussian(link)
+    # a sigma that varies by row (distributional formula) leaves no closed form: rows only
+    gaussian_identity = family.linear_gaussian(link) and not design.distributional
     if rd is not None:
         form = "residual structure"
     elif "marginal" in plan:
@@ -243,7 +245,8 @@ def compile_model(
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
-            likelihood(eta, design, priors, link)
+            with modelled_aux(aux_predictors(design, priors)):
+                likelihood(eta, design, priors, link)
         elif rd is not None:
             sigma = register("sigma", priors.get("sigma"))
             eta = fixed.eta(intercept=holder is None)
@@ -271,7 +274,8 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "blocks", "centring", "fixed", "marginal", "likelihoods", "variables", "rside",
+        for name in ("compile", "distributional", "blocks", "centring", "fixed", "marginal", "likelihoods",
+                     "variables", "rside",
                      "covariance.registry", "covariance.parts"):
             mod = importlib.import_module(f"{__package__}.{name}")
             with open(mod.__file__, "rb") as fh:
@@ -316,6 +320,8 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))
     if priors.joint is not None:
         add((priors.joint.terms, np.asarray(priors.joint.covariance)))
+    for part in fingerprint_parts(design):
+        add(part)
     add(_source_digest())
     return h.hexdigest()
 

@@ -6,7 +6,8 @@ on loading, :func:`check_likelihoods` makes sure every registered family
 ``(eta, design, priors, link) -> observed variable`` and registers the family's own
 parameters (``sigma``, ``nu``, ``phi``, ``shape``, ordinal thresholds ``Intercept``) under
 the names ``Family.aux`` gives, so results and the numpy log-likelihood read them back by
-name.
+name; it gets each of them from :func:`.distributional.aux_parameter`, which returns the
+per-row values when a distributional formula models the parameter (``sigma ~ x``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from ...families import (
 from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
-from .variables import register, stacked_prior
+from .distributional import aux_parameter
+from .variables import stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
 THRESHOLD_DIM = "threshold"
@@ -133,7 +135,7 @@ def _observed(design: Design, integer: bool = False) -> np.ndarray:
 
 @likelihood_of("gaussian")
 def gaussian(eta, design: Design, priors: PriorTable, link: str):
-    sigma = register("sigma", priors.get("sigma"))
+    sigma = aux_parameter("sigma", priors)
     mu = INVERSE_LINKS[link](eta)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
@@ -165,7 +167,7 @@ def poisson(eta, design: Design, priors: PriorTable, link: str):
 
 @likelihood_of("negbinomial")
 def negbinomial(eta, design: Design, priors: PriorTable, link: str):
-    phi = register("phi", priors.get("phi"))
+    phi = aux_parameter("phi", priors)
     return pm.NegativeBinomial(
         "y", mu=pt.exp(eta), alpha=phi, observed=_observed(design, integer=True), dims=OBS_DIM
     )
@@ -173,15 +175,15 @@ def negbinomial(eta, design: Design, priors: PriorTable, link: str):
 
 @likelihood_of("student")
 def student(eta, design: Design, priors: PriorTable, link: str):
-    sigma = register("sigma", priors.get("sigma"))
-    nu = register("nu", priors.get("nu"))
+    sigma = aux_parameter("sigma", priors)
+    nu = aux_parameter("nu", priors)
     mu = INVERSE_LINKS[link](eta)
     return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
 @likelihood_of("gamma")
 def gamma(eta, design: Design, priors: PriorTable, link: str):
-    shape = register("shape", priors.get("shape"))
+    shape = aux_parameter("shape", priors)
     return pm.Gamma("y", alpha=shape, beta=shape * pt.exp(-eta), observed=design.y, dims=OBS_DIM)
 
 

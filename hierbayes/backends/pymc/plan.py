@@ -188,7 +188,8 @@ def default_target_accept(parameterization: dict[str, str]) -> float:
 
 
 def _marginal_allowed(design: Design, link: str) -> bool:
-    return get_family(design.spec.family).linear_gaussian(link)
+    # a distributional formula (sigma by row) has no closed-form marginal likelihood
+    return get_family(design.spec.family).linear_gaussian(link) and not design.distributional
 
 
 def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
@@ -234,6 +235,12 @@ def plan_parameterization(
     blocks = design.groups
     given = _given_values(design, parameterization)
     marginal_ok = _marginal_allowed(design, link)
+    if any(v == "marginal" for v in given) and design.distributional:
+        raise SpecError(
+            "parameterization 'marginal' integrates group effects out of a gaussian likelihood "
+            "with one residual sd; this model has a formula for "
+            f"{[name for name, _ in design.distributional]}. Use 'centered' or 'noncentered'."
+        )
     if any(v == "marginal" for v in given) and not marginal_ok:
         raise SpecError(
             f"parameterization 'marginal' integrates group effects out of a gaussian likelihood "

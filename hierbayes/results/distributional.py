@@ -1,0 +1,81 @@
+"""Tables of distributional sub-models (``sigma ~ x + (1|g)``): the coefficients of each
+modelled family parameter on its own link scale, in a block of their own.
+
+:func:`aux_posterior` renames the sub-model's draws (``Intercept_sigma``, ``b_sigma``,
+``sd_sigma_g``, ``re_sigma_g``) to the names a main model's coefficients have, so the tables
+and the linear predictor of the main model serve the sub-model unchanged.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+
+from ..errors import SpecError
+from ..families.distributional import aux_link_label
+from ..params import FIXED_DIM, AuxNames, block_names
+from ..spec.distributional import aux_spec
+from ..spec.ir import ModelSpec
+from . import tables
+from .report import Section, fixed_section, varcorr_section
+
+
+def aux_posterior(posterior: xr.Dataset, spec: ModelSpec, name: str) -> xr.Dataset:
+    """The draws of the sub-model of ``name`` under a main model's names (``Intercept``,
+    ``b``, ``sd_g``, ``cor_g``, ``re_g``), as a Dataset."""
+    names = AuxNames(name)
+    out: dict[str, xr.DataArray] = {}
+    if names.intercept in posterior:
+        out["Intercept"] = posterior[names.intercept]
+    if names.b in posterior:
+        out["b"] = posterior[names.b].rename({names.fixed_dim: FIXED_DIM})
+    for main, aux in zip(block_names(aux_spec(spec, name)), names.blocks(spec)):
+        dims = {
+            aux.level_dim: main.level_dim, aux.column_dim: main.column_dim,
+            aux.column_dim_bis: main.column_dim_bis,
+        }
+        for old, new in ((aux.sd, main.sd), (aux.cor, main.cor), (aux.effects, main.effects)):
+            if old in posterior:
+                var = posterior[old]
+                out[new] = var.rename({k: v for k, v in dims.items() if k in var.dims})
+    return xr.Dataset(out)
+
+
+def check_dpar(spec: ModelSpec, dpar: str) -> None:
+    """SpecError when ``dpar`` is not a parameter a formula of ``spec`` models."""
+    if dpar not in spec.aux_formulas:
+        raise SpecError(
+            f"dpar={dpar!r}: this model has a formula for {list(spec.aux_formulas) or 'no parameter'}"
+        )
+
+
+def aux_fixef(posterior: xr.Dataset, spec: ModelSpec, dpar: str, prob: float = 0.95) -> pd.DataFrame:
+    """The fixed coefficients of the sub-model of ``dpar`` (one row per term), on its
+    link scale (``attrs["estimate"]``: ``coefficient (log scale)``)."""
+    check_dpar(spec, dpar)
+    table = tables.fixef(aux_posterior(posterior, spec, dpar), prob)
+    table.attrs["estimate"] = f"coefficient ({aux_link_label(dpar)} scale)"
+    table.attrs["interval"] = tables.interval_label(prob)
+    return table
+
+
+def aux_varcorr(posterior: xr.Dataset, spec: ModelSpec, dpar: str, prob: float = 0.95) -> pd.DataFrame:
+    """Group-level sds and correlations of the sub-model of ``dpar`` (log scale)."""
+    check_dpar(spec, dpar)
+    sub = aux_spec(spec, dpar)
+    if not sub.groups:
+        return pd.DataFrame(columns=["group", "term", *tables.STAT_COLUMNS])
+    return tables.varcorr(aux_posterior(posterior, spec, dpar), sub, prob)
+
+
+def aux_sections(posterior: xr.Dataset, spec: ModelSpec, prob: float) -> list[Section]:
+    """The summary's blocks of every sub-model: fixed coefficients and group sds."""
+    out = []
+    for name in spec.aux_formulas:
+        title = f"{name} ({aux_link_label(name)} scale): {spec.aux_formulas[name].to_formula()}"
+        out.append(fixed_section(aux_fixef(posterior, spec, name, prob), title))
+        varcorr = aux_varcorr(posterior, spec, name, prob)
+        if len(varcorr):
+            section = varcorr_section(varcorr)
+            out.append(Section(f"{name} ({aux_link_label(name)} scale): group-level sds", section.table, section.note))
+    return out
