@@ -127,8 +127,8 @@ def residual_loglik(resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray
     return _dense_loglik(rd, params, n, sd, r, factor, Zp)
 
 
-def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
-    """V_j factorised densely (any structure): O(J T^3)."""
+def _covariance(rd: ResidualDesign, params, sd, factor, Zp):
+    """The (J, T, T) block covariances ``V_j`` (padding: identity)."""
     T = rd.rows.shape[1]
     m = rd.mask.astype(float)
     C = rd.kind.correlation(params, rd.times, pt)
@@ -137,10 +137,38 @@ def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
     if factor is not None:
         ZL = pt.tensordot(Zp, factor, axes=[[2], [0]]) if factor.ndim == 2 else Zp * factor
         V = V + pt.matmul(ZL, ZL.dimshuffle(0, 2, 1))
-    chol = pt.linalg.cholesky(V)
+    return V
+
+
+def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
+    """V_j factorised densely (any structure): O(J T^3)."""
+    chol = pt.linalg.cholesky(_covariance(rd, params, sd, factor, Zp))
     logdet = 2.0 * pt.sum(pt.log(pt.diagonal(chol, axis1=1, axis2=2)))
     alpha = pt.linalg.solve_triangular(chol, r[:, :, None], lower=True)
     return -0.5 * (n * LOG_2PI + logdet + pt.sum(alpha**2))
+
+
+def residual_rows_likelihood(name: str, eta, y: np.ndarray, rd: ResidualDesign, sigma):
+    """The same likelihood as an observed random variable (for prior simulation): the
+    groups' responses padded to (J, T), each group ~ MvNormal(eta_j, R_j), the group terms
+    sampled in ``eta``. Padding rows have mean 0 and unit variance; :func:`unpad` drops them.
+    """
+    _add_coords(rd)
+    n = int(rd.mask.sum())
+    params = {p.name: _register_parameter(p, rd) for p in rd.kind.parameters}
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    sd = residual_sd_rows(rd, sigma, n)[take] * m + (1.0 - m)
+    chol = pt.linalg.cholesky(_covariance(rd, params, sd, None, None))
+    observed = np.asarray(y, dtype=float)[take] * m
+    return pm.MvNormal(name, mu=eta[take] * m, chol=chol, observed=observed)
+
+
+def unpad(values: np.ndarray, rd: ResidualDesign) -> np.ndarray:
+    """(..., J, T) padded group responses -> (..., n) in the design's row order."""
+    out = np.empty((*values.shape[:-2], int(rd.mask.sum())))
+    out[..., rd.rows[rd.mask]] = values[..., rd.mask]
+    return out
 
 
 def _markov_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
