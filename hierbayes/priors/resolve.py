@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..design.types import Design
 from ..errors import PriorError, did_you_mean
 from .defaults import default_addresses, default_joint_prior
+from .residual import check_residual_bounds, residual_prior_classes
 from .types import JOINT_SOURCE, Prior, PriorTable, ResolvedPrior
 
 __all__ = ["resolve_priors"]
@@ -25,6 +26,7 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
     """
     overrides = dict(overrides or {})
     defaults = default_addresses(design)
+    residual_classes = residual_prior_classes(design)
     valid_keys: dict[str, None] = {}
     for addr, _ in defaults:
         valid_keys.setdefault(addr.kind, None)
@@ -40,7 +42,9 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
             )
         if not isinstance(prior, Prior):
             raise PriorError(f"prior for {key!r} must be a hierbayes.Prior, got {type(prior).__name__}")
-        prior.validate(key, key.split(":")[0])
+        kind = key.split(":")[0]
+        prior.validate(key, kind, residual_classes.get(kind))
+        check_residual_bounds(key, prior, design)
     entries = []
     for addr, default in defaults:
         candidates = [addr.key()]

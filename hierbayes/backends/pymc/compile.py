@@ -248,14 +248,15 @@ def compile_model(
                 likelihood(eta, design, priors, link)
             else:
                 offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
-                residual_rows_likelihood("y", eta + offset, design.y, rd, register("sigma", priors.get("sigma")))
+                sigma = register("sigma", priors.get("sigma"))
+                residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors)
         elif rd is not None:
             sigma = register("sigma", priors.get("sigma"))
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
             Z = design.groups[rd.block].X if rd.block is not None else None
-            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z))
+            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
         else:
             sigma = register("sigma", priors.get("sigma"))
             add_loglik(
