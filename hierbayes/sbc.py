@@ -37,6 +37,7 @@ from .params import AuxNames, block_names
 from .priors import PriorTable
 from .sbc_executors import EXECUTORS, MAIN_GUARD, run_dask, run_processes, run_serial
 from .sbc_result import SBC_DEFAULTS, SBCResult, SBCSettings, convergence, rank_bins, rank_of_truth
+from .spec.residuals import SD_RATIO
 
 __all__ = ["SBCResult", "SBCSettings", "rank_bins", "rank_of_truth", "sbc"]
 
@@ -98,12 +99,25 @@ def default_targets(model) -> list[str]:
     for aux in model.spec.aux_formulas:  # distributional sub-models (sigma ~ x + (1|g))
         names = AuxNames(aux)
         out += [names.intercept, names.b, *(n.sd for n in names.blocks(model.spec))]
+    out += _structure_parameters(model.design)
     return [n for n in out if n in present]
 
 
-def correlation_names(spec) -> frozenset[str]:
-    """Names of the correlation matrices (only their lower triangle is ranked)."""
-    return frozenset(names.cor for names in block_names(spec))
+def _structure_parameters(design: Design, support: str | None = None) -> list[str]:
+    """The residual structure's parameters (``ar1_phi``, ``unstr_cor``, ``sigma_ratio``...),
+    only those of one ``support`` when given."""
+    rd = getattr(design, "residuals", None)
+    if rd is None:
+        return []
+    out = [p.name for p in rd.kind.parameters if support is None or p.support == support]
+    return out + ([SD_RATIO] if rd.sd_levels and support is None else [])
+
+
+def correlation_names(spec, design: Design | None = None) -> frozenset[str]:
+    """Names of the correlation matrices (only their lower triangle is ranked): the group
+    terms' and a residual structure's (unstructured)."""
+    residual = _structure_parameters(design, "correlation") if design is not None else []
+    return frozenset([names.cor for names in block_names(spec)] + residual)
 
 
 def _scalar_positions(shape: tuple[int, ...], triangle: bool) -> list[tuple[int, ...]]:
@@ -220,7 +234,7 @@ def _prior_draws(model, pins: dict[str, str], targets: list[str], n_sims: int, s
                 f"var_names: {name!r} is not a parameter of the model's prior (it is drawn after sampling)"
             )
         arr = sim.values[name]  # (n_sims, *shape)
-        triangle = name in correlation_names(model.spec)
+        triangle = name in correlation_names(model.spec, model.design)
         labels += _labels(name, sim.labels[name], arr.shape[1:], triangle)
         values.append(_flatten(arr, 1, triangle))
     truth = pd.DataFrame(np.concatenate(values, axis=1), columns=labels)
@@ -258,7 +272,8 @@ def sbc(
         chains, so ranks run from 0 to L. L+1 should have divisors for binning (99 -> 100).
     var_names : sequence of str, optional
         Parameter names to rank; default the population parameters (Intercept, b,
-        sd_*, cor_* off-diagonal, sigma).
+        sd_*, cor_* off-diagonal, sigma) and a residual structure's (``ar1_phi``,
+        ``unstr_cor`` off-diagonal, ``sigma_ratio``...).
     random_seed : int, optional
         Seeds the prior draws and every fit.
     executor : {"process", "dask", "serial"}, optional
@@ -322,7 +337,7 @@ def sbc(
         targets=tuple(targets),
         settings=settings,
         reference_y=tuple(y[: min(5, n_sims)]),
-        matrices=correlation_names(model.spec),
+        matrices=correlation_names(model.spec, model.design),
     )
 
     done: list[_SimResult] = []

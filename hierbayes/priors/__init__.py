@@ -15,6 +15,7 @@ from .defaults import (
     n_categories,
     offset_shift,
 )
+from .residual import structure_defaults
 from .resolve import resolve_priors
 from .types import CLASS_SUPPORT, DISTRIBUTIONS, JOINT_SOURCE, Prior, PriorTable, ResolvedPrior
 
@@ -31,4 +32,5 @@ __all__ = [
     "n_categories",
     "offset_shift",
     "resolve_priors",
+    "structure_defaults",
 ]

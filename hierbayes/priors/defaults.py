@@ -43,6 +43,8 @@ Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, st
 ``nu`` Gamma(2, 0.1) (student; Juarez & Steel 2010); ``phi`` Gamma(0.01, 0.01)
 (negbinomial, variance mu + mu^2/phi); ``shape`` Gamma(0.01, 0.01) (gamma). Ordinal
 thresholds are class ``Intercept`` with terms ``1``..``K-1`` (key ``"Intercept:2"`` for one).
+A residual structure's parameters (``ar1_phi``, ``unstr_cor``, ``sigma_ratio``...) have the
+defaults of :mod:`.residual`.
 
 The joint ``b`` prior (:mod:`hierbayes.fixed_prior`) is ``s^2 n (Xc'Xc)^-1`` with ``s = 2.5
 s_y`` on the centred design: Zellner's unit-information g-prior, the same as rstanarm's
@@ -64,6 +66,7 @@ from ..families import get_family, threshold_locations
 from ..fixed_prior import JointFixedPrior, joint_fixed_prior
 from ..params import ParamAddress
 from .distributional import aux_default_addresses
+from .residual import residual_defaults
 from .types import Prior
 
 __all__ = [
@@ -202,6 +205,7 @@ def default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
             out.append((ParamAddress("cor", block.group), Prior(dist, **params)))
     out.extend(_aux_priors(design, scale))
     out.extend(aux_default_addresses(design))
+    out.extend(residual_defaults(design))
     return out
 
 

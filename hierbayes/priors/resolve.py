@@ -13,6 +13,7 @@ from ..design.types import Design
 from ..errors import PriorError, did_you_mean
 from .defaults import default_addresses, default_joint_prior
 from .distributional import base_class
+from .residual import check_residual_bounds, residual_prior_classes
 from .types import JOINT_SOURCE, Prior, PriorTable, ResolvedPrior
 
 __all__ = ["resolve_priors"]
@@ -26,6 +27,7 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
     """
     overrides = dict(overrides or {})
     defaults = default_addresses(design)
+    residual_classes = residual_prior_classes(design)
     valid_keys: dict[str, None] = {}
     for addr, _ in defaults:
         valid_keys.setdefault(addr.kind, None)
@@ -41,7 +43,10 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
             )
         if not isinstance(prior, Prior):
             raise PriorError(f"prior for {key!r} must be a hierbayes.Prior, got {type(prior).__name__}")
-        prior.validate(key, base_class(key.split(":")[0]))
+        kind = key.split(":")[0]
+        supports = residual_classes.get(kind)  # a residual structure's parameter, else a class
+        prior.validate(key, kind if supports is not None else base_class(kind), supports)
+        check_residual_bounds(key, prior, design)
     entries = []
     for addr, default in defaults:
         candidates = [addr.key()]

@@ -33,6 +33,8 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     "Gamma": (("alpha", "beta"), (), ("alpha", "beta"), "positive"),
     "LKJ": (("eta",), (), ("eta",), "correlation"),
     "Beta": (("alpha", "beta"), (), ("alpha", "beta"), "unit"),
+    "LogNormal": (("mu", "sigma"), (), ("sigma",), "positive"),
+    "Uniform": (("lower", "upper"), (), (), "interval"),
 }
 CLASS_SUPPORT = {
     "Intercept": ("real",),
@@ -65,19 +67,21 @@ class Prior:
         inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.params)
         return f"{self.dist}({inner})"
 
-    def validate(self, where: str, kind: str) -> None:
-        """Raise PriorError when the distribution or its parameters are invalid for ``kind``."""
+    def validate(self, where: str, kind: str, supports: tuple[str, ...] | None = None) -> None:
+        """Raise PriorError when the distribution or its parameters are invalid for ``kind``
+        (a class of :data:`CLASS_SUPPORT`, or any class with its ``supports`` given)."""
         if self.dist not in DISTRIBUTIONS:
             raise PriorError(
                 f"prior for {where!r}: unknown distribution {self.dist!r}."
                 f"{did_you_mean(self.dist, DISTRIBUTIONS)} Valid: {sorted(DISTRIBUTIONS)}"
             )
         required, optional, positive, support = DISTRIBUTIONS[self.dist]
-        if support not in CLASS_SUPPORT[kind]:
-            valid = [d for d, spec in DISTRIBUTIONS.items() if spec[3] in CLASS_SUPPORT[kind]]
+        supports = CLASS_SUPPORT[kind] if supports is None else supports
+        if support not in supports:
+            valid = [d for d, spec in DISTRIBUTIONS.items() if spec[3] in supports]
             raise PriorError(
                 f"prior for {where!r}: {self.dist} has {support} support but {kind!r} "
-                f"parameters need {' or '.join(CLASS_SUPPORT[kind])} support; use one of {valid}"
+                f"parameters need {' or '.join(supports)} support; use one of {valid}"
             )
         given = self.kwargs
         unknown = set(given) - set(required) - set(optional)
@@ -92,6 +96,8 @@ class Prior:
                 raise PriorError(f"prior for {where!r}: {name}={value!r} must be a finite number")
             if name in positive and value <= 0:
                 raise PriorError(f"prior for {where!r}: {name}={value!r} must be > 0")
+        if support == "interval" and given["lower"] >= given["upper"]:
+            raise PriorError(f"prior for {where!r}: lower={given['lower']!r} must be below upper={given['upper']!r}")
 
 
 def _fmt(v: float) -> str:

@@ -62,6 +62,8 @@ def test_summary_stays_silent_on_a_well_identified_model(sleepstudy, monkeypatch
         (hb.Prior("HalfCauchy", beta=2.0), "halfcauchy", dict(scale=2.0)),
         (hb.Prior("Gamma", alpha=2.0, beta=0.5), "gamma", dict(a=2.0, scale=2.0)),
         (hb.Prior("Exponential", lam=0.5), "expon", dict(scale=2.0)),
+        (hb.Prior("LogNormal", mu=0.5, sigma=0.8), "lognorm", dict(s=0.8, scale=float(np.exp(0.5)))),
+        (hb.Prior("Uniform", lower=0.0, upper=8.0), "uniform", dict(loc=0.0, scale=8.0)),
     ],
 )
 def test_log_density_matches_scipy_up_to_a_constant(prior, scipy_name, args):

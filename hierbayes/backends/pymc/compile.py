@@ -58,7 +58,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     parent_information_ratio,
     plan_parameterization,
 )
-from .rside import residual_loglik, residual_plan
+from .rside import residual_loglik, residual_plan, residual_rows_likelihood
 from .variables import register
 
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
@@ -201,16 +201,17 @@ def compile_model(
     rd = design.residuals
     plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows" and rd is None)
     if rd is not None:
-        if likelihood_form not in (None, "residual structure"):
+        if likelihood_form not in (None, "residual structure", "rows"):
             raise SpecError(f"likelihood_form={likelihood_form!r}: a model with residuals= has its own likelihood")
-        plan = residual_plan(plan, rd)
+        if likelihood_form != "rows":  # rows: every group term sampled, the residuals MvNormal per group
+            plan = residual_plan(plan, rd)
     if likelihood_form == "rows" and "marginal" in plan:
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
     # a sigma that varies by row (distributional formula) leaves no closed form: rows only
     gaussian_identity = family.linear_gaussian(link) and not design.distributional
-    if rd is not None:
+    if rd is not None and likelihood_form != "rows":
         form = "residual structure"
     elif "marginal" in plan:
         form = "marginal"
@@ -245,15 +246,20 @@ def compile_model(
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
-            with modelled_aux(aux_predictors(design, priors)):
-                likelihood(eta, design, priors, link)
+            if rd is None:
+                with modelled_aux(aux_predictors(design, priors)):
+                    likelihood(eta, design, priors, link)
+            else:
+                offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
+                sigma = register("sigma", priors.get("sigma"))
+                residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors)
         elif rd is not None:
             sigma = register("sigma", priors.get("sigma"))
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
             Z = design.groups[rd.block].X if rd.block is not None else None
-            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z))
+            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
         else:
             sigma = register("sigma", priors.get("sigma"))
             add_loglik(

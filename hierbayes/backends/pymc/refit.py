@@ -26,6 +26,7 @@ from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
+from .rside import unpad
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, enable_jax_cache, start_point
 
 #: Jittered candidate start points per chain; the first with a finite log density is used.
@@ -187,7 +188,8 @@ def simulate_prior(
     """True parameters and simulated responses from the model's prior.
 
     The draws come from the row-level form of the model (one observed ``y``; a term the fit
-    integrates out is sampled here), which has the same prior and likelihood. A target that
+    integrates out is sampled here; with a residual structure, each residual group's rows are
+    one multivariate normal), which has the same prior and likelihood. A target that
     is not in the prior (drawn only after sampling) is left out of ``values``.
     """
     rows = {g: ("noncentered" if how == "marginal" else how) for g, how in parameterization.items()}
@@ -211,4 +213,6 @@ def simulate_prior(
             axes.append([str(c) for c in coords] if coords is not None else [str(i) for i in range(size)])
         labels[name] = axes
     y = np.asarray(prior.prior_predictive[obs].values)[0]
+    if design.residuals is not None:  # (n_sims, J, T) padded groups -> (n_sims, n) rows
+        y = unpad(y, design.residuals)
     return PriorSimulation(values=values, labels=labels, y=y)

@@ -15,7 +15,8 @@ tridiagonal precision) and add the group term by Woodbury: O(J T K^2), cheap to 
 Other structures use a dense batched Cholesky of the (J, T, T) ``V``: O(J T^3).
 
 The structure's parameters are registered under their reported names (``ar1_phi``,
-``exp_range``, ``exch_rho``, ``unstr_cor``, ``sigma_ratio``).
+``exp_range``, ``exch_rho``, ``unstr_cor``, ``sigma_ratio``), with the model's resolved
+priors on them (defaults: :mod:`hierbayes.priors.residual`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import pytensor.tensor as pt
 
 from ...design.residuals import ResidualDesign
 from ...errors import SpecError
+from ...priors import Prior, PriorTable, structure_defaults
 from ...spec.residuals import BY_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 from .marginal import batched_cholesky_terms
+from .variables import register
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -63,46 +66,49 @@ def _add_coords(rd: ResidualDesign) -> None:
         model.add_coord(TIME_DIM_BIS, list(rd.time_levels))
 
 
-def _time_span(rd: ResidualDesign) -> float:
-    t = np.where(rd.mask, rd.times, np.nan)
-    span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
-    span = span[np.isfinite(span) & (span > 0)]
-    return float(span.max()) if span.size else 1.0
+def _structure_priors(rd: ResidualDesign, priors: PriorTable | None) -> dict[str, Prior]:
+    """The prior of each structure parameter: the model's resolved one, else the default."""
+    out = {}
+    for address, default in structure_defaults(rd):
+        try:
+            out[address.kind] = default if priors is None else priors.get(address.kind)
+        except KeyError:
+            out[address.kind] = default
+    return out
 
 
-def _register_parameter(param, rd: ResidualDesign):
+def _register_parameter(param, rd: ResidualDesign, prior: Prior):
     """One structure parameter, per ``by`` level when there is one; returns its value per
     group ((J,) or (J, L, L))."""
     dims = BY_DIM if rd.by_levels else None
-    if param.support == "symmetric":
-        value = pm.Uniform(param.name, -1.0, 1.0, dims=dims)
-    elif param.support == "unit_lower":
-        lower = -1.0 / max(rd.max_size - 1, 1) + 1e-6
-        value = pm.Uniform(param.name, lower, 1.0, dims=dims)
-    elif param.support == "positive":
-        value = pm.LogNormal(param.name, mu=float(np.log(_time_span(rd) / 2.0)), sigma=1.0, dims=dims)
-    elif param.support == "correlation":
+    if param.support == "correlation":
         k = len(rd.time_levels)
-        chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=1.0)
+        chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=float(prior.kwargs["eta"]))
         cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
         return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
-    else:  # pragma: no cover - the registry checks supports
-        raise SpecError(f"residual parameter {param.name!r}: unknown support {param.support!r}")
+    value = register(param.name, prior, dims=dims)
     if rd.by_levels:
         return value[rd.by_codes]
     return pt.ones(rd.n_groups) * value
 
 
-def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int):
+def _parameters(rd: ResidualDesign, priors: PriorTable | None) -> dict:
+    chosen = _structure_priors(rd, priors)
+    return {p.name: _register_parameter(p, rd, chosen[p.name]) for p in rd.kind.parameters}
+
+
+def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int, priors: PriorTable | None = None):
     """The residual sd of each row: ``sigma`` times the row's registered ``sigma_ratio``."""
     if not rd.sd_levels:
         return pt.ones(n_rows) * sigma
-    ratio = pm.LogNormal(SD_RATIO, mu=0.0, sigma=1.0, dims=SD_DIM)
+    ratio = register(SD_RATIO, _structure_priors(rd, priors)[SD_RATIO], dims=SD_DIM)
     full = pt.concatenate([pt.ones(1), ratio])
     return sigma * full[rd.sd_codes]
 
 
-def residual_loglik(resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray | None = None):
+def residual_loglik(
+    resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray | None = None, priors: PriorTable | None = None
+):
     """Log-likelihood of the (n,) residuals ``resid`` under the structure of ``rd``.
 
     Parameters
@@ -112,11 +118,12 @@ def residual_loglik(resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray
     sigma : the residual sd (of the reference level).
     factor : the integrated term's covariance factor ((K, K) Cholesky or (K,) sds), or None.
     Z : (n, K) columns of the integrated term.
+    priors : the model's resolved priors (the structure's parameters' defaults when None).
     """
     _add_coords(rd)
     n = int(rd.mask.sum())
-    params = {p.name: _register_parameter(p, rd) for p in rd.kind.parameters}
-    sd_rows = residual_sd_rows(rd, sigma, n)
+    params = _parameters(rd, priors)
+    sd_rows = residual_sd_rows(rd, sigma, n, priors)
     take = np.maximum(rd.rows, 0)
     m = rd.mask.astype(float)
     sd = sd_rows[take] * m + (1.0 - m)  # padding: unit sd, zero residual
@@ -127,8 +134,8 @@ def residual_loglik(resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray
     return _dense_loglik(rd, params, n, sd, r, factor, Zp)
 
 
-def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
-    """V_j factorised densely (any structure): O(J T^3)."""
+def _covariance(rd: ResidualDesign, params, sd, factor, Zp):
+    """The (J, T, T) block covariances ``V_j`` (padding: identity)."""
     T = rd.rows.shape[1]
     m = rd.mask.astype(float)
     C = rd.kind.correlation(params, rd.times, pt)
@@ -137,10 +144,38 @@ def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
     if factor is not None:
         ZL = pt.tensordot(Zp, factor, axes=[[2], [0]]) if factor.ndim == 2 else Zp * factor
         V = V + pt.matmul(ZL, ZL.dimshuffle(0, 2, 1))
-    chol = pt.linalg.cholesky(V)
+    return V
+
+
+def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
+    """V_j factorised densely (any structure): O(J T^3)."""
+    chol = pt.linalg.cholesky(_covariance(rd, params, sd, factor, Zp))
     logdet = 2.0 * pt.sum(pt.log(pt.diagonal(chol, axis1=1, axis2=2)))
     alpha = pt.linalg.solve_triangular(chol, r[:, :, None], lower=True)
     return -0.5 * (n * LOG_2PI + logdet + pt.sum(alpha**2))
+
+
+def residual_rows_likelihood(name: str, eta, y: np.ndarray, rd: ResidualDesign, sigma, priors: PriorTable):
+    """The same likelihood as an observed random variable (for prior simulation): the
+    groups' responses padded to (J, T), each group ~ MvNormal(eta_j, R_j), the group terms
+    sampled in ``eta``. Padding rows have mean 0 and unit variance; :func:`unpad` drops them.
+    """
+    _add_coords(rd)
+    n = int(rd.mask.sum())
+    params = _parameters(rd, priors)
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    sd = residual_sd_rows(rd, sigma, n, priors)[take] * m + (1.0 - m)
+    chol = pt.linalg.cholesky(_covariance(rd, params, sd, None, None))
+    observed = np.asarray(y, dtype=float)[take] * m
+    return pm.MvNormal(name, mu=eta[take] * m, chol=chol, observed=observed)
+
+
+def unpad(values: np.ndarray, rd: ResidualDesign) -> np.ndarray:
+    """(..., J, T) padded group responses -> (..., n) in the design's row order."""
+    out = np.empty((*values.shape[:-2], int(rd.mask.sum())))
+    out[..., rd.rows[rd.mask]] = values[..., rd.mask]
+    return out
 
 
 def _markov_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
