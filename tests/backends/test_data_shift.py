@@ -62,4 +62,3 @@ def test_totals_are_located_at_the_groups_mean_linear_predictor():
 def test_the_data_shift_leaves_the_density_unchanged(monkeypatch):
     model = hb.Model("y ~ uvb + x + (1 | nation/region)", _regions(), family="poisson")
     _assert_same_density_as_plainly_centred(model, {"nation": "centered", "nation:region": "nested"}, monkeypatch)
-    _assert_same_density_as_plainly_centred(model, {"nation": "noncentered", "nation:region": "nested"}, monkeypatch)
