@@ -12,10 +12,20 @@ Carlin 1995) makes the data inform the sampled coordinates directly:
   ``w_j ~ N(u_parent(j), Sigma)`` and ``re_<key> = w - u_parent``; the parent then adds
   nothing to the linear predictor, since ``w`` carries it;
 * the top of a chain of nested terms, or else a centred random intercept (the *intercept
-  holder*): ``v_j ~ N(Intercept_c, sd^2)`` and ``re_<key> = v - Intercept_c`` (non-centred:
-  ``v = Intercept_c + z sd``); the linear predictor then leaves out the fixed intercept.
+  holder*): ``v_j ~ N(Intercept_c + xbar_j b, sd^2)`` and ``re_<key> = v - Intercept_c -
+  xbar_j b`` (non-centred: ``v = Intercept_c + xbar_j b + z sd``); the linear predictor then
+  leaves out the fixed intercept.
 
-Both are shifts (no Jacobian), so the posterior of every reported parameter is unchanged.
+``xbar_j`` is group ``j``'s mean of the (centred) fixed-effect columns, so each total effect's
+location is the group's mean linear predictor (the *data shift*; Gelfand, Sahu & Carlin 1995
+put group-level covariates in the mean of the centred effects likewise): a nested term's
+location is its parent's total plus ``(xbar_child - xbar_parent) b``, and the rows of the
+chain's lowest term see only the within-group columns ``x_i - xbar_j``. What the data fix is a
+group's mean linear predictor; without the shift a covariate that varies between groups
+(uvb between mmmec's regions, Variety between Oats' plots) makes that a ridge between ``b``
+and the total effects, which NUTS crosses slowly or, with few groups, diverges on.
+
+All are shifts (no Jacobian), so the posterior of every reported parameter is unchanged.
 """
 
 from __future__ import annotations
@@ -114,15 +124,58 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     return min(candidates, key=lambda i: (i not in tops, design.groups[i].n_levels))
 
 
-def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTable, parent_total, parent):
-    """A nested term's total effects, centred on its parent's (``parent_total[parent]``)."""
-    return effects_around(block, names, priors, parent_total[parent], names.effects + TOTAL_SUFFIX)
+def holder_chain(holder: int, nests: dict[int, tuple[int, np.ndarray]]) -> list[int]:
+    """The intercept holder and the terms drawn around it, top down (``nests`` from
+    :func:`nesting`)."""
+    below = {j: i for i, (j, _) in nests.items()}
+    chain = [holder]
+    while chain[-1] in below:
+        chain.append(below[chain[-1]])
+    return chain
 
 
-def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept, centered: bool):
-    """The intercept holder's effects plus the model intercept: centred on the intercept,
-    or ``Intercept + z sd`` (non-centred)."""
-    intercept = pt.reshape(intercept, (1, 1))
+def column_means(block: GroupBlock, X: np.ndarray) -> np.ndarray:
+    """(J, q) mean of each column of ``X`` (n, q) over each group's rows (0 for a group
+    without rows)."""
+    n = np.bincount(block.codes, minlength=block.n_levels).astype(float)
+    sums = np.stack([np.bincount(block.codes, weights=X[:, k], minlength=block.n_levels)
+                     for k in range(X.shape[1])], axis=1) if X.shape[1] else np.zeros((block.n_levels, 0))
+    return sums / np.maximum(n, 1.0)[:, None]
+
+
+def data_shift(design: Design, chain: list[int], slopes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """(per term of ``chain``, its groups' means of the centred slope columns ``slopes``;
+    the rows' within-group columns ``slopes - xbar`` of the chain's lowest term)."""
+    means = [column_means(design.groups[i], slopes) for i in chain]
+    leaf = design.groups[chain[-1]]
+    return means, slopes - means[-1][leaf.codes]
+
+
+def _located(mean, xbar: np.ndarray, b):
+    """``mean`` (broadcasting to (J, 1)) plus ``xbar b`` as a (J, 1) tensor."""
+    if b is None or xbar.shape[1] == 0:
+        return mean
+    return mean + pt.dot(xbar, b)[:, None]
+
+
+def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTable, parent_total, parent,
+                          xbar_step: np.ndarray | None = None, b=None):
+    """A nested term's total effects, centred on its parent's (``parent_total[parent]``)
+    plus ``xbar_step b`` (its groups' covariate means less their parent's)."""
+    mean = parent_total[parent]
+    if xbar_step is not None:
+        mean = _located(mean, xbar_step, b)
+    return effects_around(block, names, priors, mean, names.effects + TOTAL_SUFFIX)
+
+
+def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept, centered: bool,
+                             xbar: np.ndarray | None = None, b=None):
+    """The intercept holder's effects plus the model intercept and ``xbar b`` (its groups'
+    covariate means times the slopes): centred on them, or ``location + z sd``
+    (non-centred)."""
+    location = pt.reshape(intercept, (1, 1))
+    if xbar is not None:
+        location = _located(location, xbar, b)
     if centered:
-        return effects_around(block, names, priors, intercept, names.effects + TOTAL_SUFFIX)
-    return intercept + group_effects(block, names, priors, centered=False)
+        return effects_around(block, names, priors, location, names.effects + TOTAL_SUFFIX)
+    return location + group_effects(block, names, priors, centered=False)

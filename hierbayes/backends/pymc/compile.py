@@ -39,7 +39,14 @@ from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .blocks import group_effects
-from .centring import effects_around_intercept, effects_around_parent, intercept_holder, nesting
+from .centring import (
+    data_shift,
+    effects_around_intercept,
+    effects_around_parent,
+    holder_chain,
+    intercept_holder,
+    nesting,
+)
 from .covariance import builder_fingerprint, covariance_factor
 from .distributional import aux_predictors, fingerprint_parts, modelled_aux
 from .fixed import fixed_coefficients
@@ -226,20 +233,31 @@ def compile_model(
     holder = intercept_holder(design, plan, form, nests)
     with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
         fixed = _fixed_part(design, priors)
+        # the data shift (centring.py): totals located at their groups' mean linear predictor
+        chain = holder_chain(holder, nests) if holder is not None else []
+        xbar: dict[int, np.ndarray] = {}
+        if chain:
+            means, within = data_shift(design, chain, fixed.X[:, 1:])
+            xbar = dict(zip(chain, means))
+            fixed = _Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
+        slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
         effects: list = [None] * len(blocks)
         L = None
         for i, ((block, names), how) in enumerate(zip(blocks, plan)):
             if how == "marginal":
                 L = covariance_factor(block, names, priors)
             elif i == holder:
-                effects[i] = effects_around_intercept(block, names, priors, fixed.theta[0], how == "centered")
+                effects[i] = effects_around_intercept(
+                    block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes
+                )
             elif how != "nested":
                 effects[i] = group_effects(block, names, priors, centered=how == "centered")
         # parents have fewer groups than their nested terms: build them first
         for i in sorted(nests, key=lambda i: blocks[i][0].n_levels):
             j, parent = nests[i]
             block, names = blocks[i]
-            effects[i] = effects_around_parent(block, names, priors, effects[j], parent)
+            step = xbar[i] - xbar[j][parent] if i in xbar else None
+            effects[i] = effects_around_parent(block, names, priors, effects[j], parent, step, slopes)
         for j, _ in nests.values():
             effects[j] = None  # its nested term's total effect carries it
         if form == "rows":
