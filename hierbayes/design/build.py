@@ -29,6 +29,7 @@ from ..families import get_family
 from ..spec.ir import FixedPart, ModelSpec
 from . import checks, model_checks
 from .frames import as_pandas, check_column_types
+from .censoring import censoring_of
 from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
@@ -296,6 +297,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     else:
         (y, response_levels), trials = encoded_response(plan, frame, data, family), None
     model_checks.check_response(spec, y, trials, row_index)
+    upper_rows = None if spec.response.cens_upper is None else as_pandas(data).iloc[positions]
+    censoring = censoring_of(spec.response, plan, frame, y, family, upper_rows)
     if family.thresholds and not spec.fixed.intercept:
         raise SpecError(
             f"the {family.name} family estimates thresholds in place of an intercept; "
@@ -320,4 +323,5 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         encoder=encoder,
         row_positions=positions,
         offset=plan.offset(frame),
+        censoring=censoring,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..families import Censoring
 from ..spec.ir import GroupTerm, ModelSpec
 
 
@@ -62,6 +63,9 @@ class Design:
     offset : (n,) float64 sum of the model's offsets (``FixedPart.offsets``), added to the
         linear predictor with coefficient 1; None when the model has none (see
         :mod:`hierbayes.design.offsets`).
+    censoring : per-row censoring codes, interval upper bounds and truncation bounds
+        (``y | cens(c, y2) + trunc(lb, ub)``); None when the model has neither (see
+        :mod:`hierbayes.design.censoring`).
     """
 
     spec: ModelSpec
@@ -74,6 +78,7 @@ class Design:
     encoder: object | None = field(default=None, repr=False)
     row_positions: np.ndarray | None = field(default=None, repr=False)
     offset: np.ndarray | None = field(default=None, repr=False)
+    censoring: Censoring | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

@@ -72,6 +72,10 @@ class Family:
         (binomial and count families), for the working-response information of the
         parameterization rule; ``y`` given: a dispersion parameter is estimated from it by
         moments, None: at its Poisson limit. None when that approximation does not apply.
+    log_cdf, log_ccdf : (y, eta, link, aux, trials) -> log P(Y <= y), log P(Y > y), like
+        ``log_likelihood``; what censored and truncated rows contribute
+        (:func:`hierbayes.families.censoring.censored_log_likelihood`). None: the family
+        cannot be censored.
     """
 
     name: str
@@ -94,6 +98,8 @@ class Family:
     location_scale: bool = False
     response_sd: Callable | None = None
     glm_variance: Callable | None = None
+    log_cdf: Callable | None = None
+    log_ccdf: Callable | None = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Family):

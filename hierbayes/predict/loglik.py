@@ -2,7 +2,7 @@
 
 ``log p(y_i | theta_s)`` for every draw s and observation i, conditional on the group
 effects (as brms and rstanarm store it), from :func:`linear_predictor` and the family's
-``log_likelihood``. ArviZ's ``loo``/``compare`` read it from ``idata.log_likelihood["y"]``.
+``log_likelihood`` (censored and truncated rows: :func:`~hierbayes.families.censored_log_likelihood`). ArviZ's ``loo``/``compare`` read it from ``idata.log_likelihood["y"]``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..design.types import Design
-from ..families import Family, get_family
+from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
@@ -72,7 +72,8 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
             part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
         )
         aux = aux_draws(part, family)
-        values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
+        ll = censored_log_likelihood(family, y, eta, link, aux, design.trials, design.censoring)
+        values[:, draws, :] = ll.reshape(
             n_chain, -1, design.n_obs
         )
     coords = {

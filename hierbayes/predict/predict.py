@@ -58,7 +58,9 @@ class Rows:
     X : (n, p) fixed-effect columns; groups : one block per group term (codes, X and,
     for new data, ``new_levels``/``new_codes``); trials : (n,) or None; frame : the rows
     as given (for tidy output); new_levels : grouping factor -> unseen levels; offset :
-    (n,) the rows' summed offsets, evaluated on these rows (None without offsets).
+    (n,) the rows' summed offsets, evaluated on these rows (None without offsets);
+    censoring : the training rows' censoring (``Design.censoring``) for log-likelihoods of
+    observed rows, None for new data.
     """
 
     X: np.ndarray
@@ -67,6 +69,7 @@ class Rows:
     frame: pd.DataFrame
     new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     offset: np.ndarray | None = None
+    censoring: object | None = None
 
     @property
     def n_obs(self) -> int:
@@ -99,7 +102,10 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
     design = model.design
     if newdata is None:
         rows = row_design(model)
-        return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset)
+        return Rows(
+            rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
+            censoring=rows.censoring,
+        )
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
     unseen: dict[str, tuple[str, ...]] = {}

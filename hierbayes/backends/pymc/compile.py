@@ -201,7 +201,7 @@ def compile_model(
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
-    gaussian_identity = family.linear_gaussian(link)
+    gaussian_identity = family.linear_gaussian(link) and design.censoring is None
     if "marginal" in plan:
         form = "marginal"
     elif gaussian_identity and likelihood_form != "rows" and (
@@ -291,6 +291,10 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     add(np.asarray(design.X))
     if design.trials is not None:
         add(np.asarray(design.trials))
+    if design.censoring is not None:
+        c = design.censoring
+        for a in (c.code, c.upper, c.lb, c.ub):
+            add(np.asarray(np.nan if a is None else a, dtype=float))
     for block in design.groups:
         add((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
         add(builder_fingerprint(block.term.covariance))

@@ -188,7 +188,8 @@ def default_target_accept(parameterization: dict[str, str]) -> float:
 
 
 def _marginal_allowed(design: Design, link: str) -> bool:
-    return get_family(design.spec.family).linear_gaussian(link)
+    # censored or truncated rows have no closed-form marginal: group effects are sampled
+    return get_family(design.spec.family).linear_gaussian(link) and design.censoring is None
 
 
 def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
