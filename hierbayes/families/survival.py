@@ -27,6 +27,9 @@ from .links import per_draw
 from .prior_hooks import data_sd
 
 _PI2 = np.pi**2
+#: How the tables label these families' coefficients and their exponentials.
+AFT_SCALE = "log-time (AFT) scale"
+TIME_RATIO = "time ratio"
 
 
 def _log_y(y) -> np.ndarray:
@@ -90,6 +93,8 @@ WEIBULL = register(
         aux_priors={"shape": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         log_cdf=_weibull_log_cdf,
         log_ccdf=_weibull_log_ccdf,
+        coefficient_scale=AFT_SCALE,
+        ratio=TIME_RATIO,
     )
 )
 
@@ -117,6 +122,8 @@ EXPONENTIAL = register(
         latent_variance=lambda link: _PI2 / 6,
         log_cdf=_exponential_log_cdf,
         log_ccdf=lambda y, eta, link, aux, trials: -np.asarray(y, dtype=float) * np.exp(-eta),
+        coefficient_scale=AFT_SCALE,
+        ratio=TIME_RATIO,
     )
 )
 
@@ -141,6 +148,8 @@ LOGNORMAL = register(
         aux_priors={"sigma": ("HalfStudentT", {"nu": 3.0, "sigma": 2.5})},
         log_cdf=lambda y, eta, link, aux, trials: stats.norm.logcdf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
         log_ccdf=lambda y, eta, link, aux, trials: stats.norm.logsf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
+        coefficient_scale=AFT_SCALE,
+        ratio=TIME_RATIO,
     )
 )
 
@@ -183,5 +192,7 @@ LOGLOGISTIC = register(
         aux_priors={"shape": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         log_cdf=lambda y, eta, link, aux, trials: -np.logaddexp(0.0, -_loglogistic_t(y, eta, aux)[1]),
         log_ccdf=lambda y, eta, link, aux, trials: -np.logaddexp(0.0, _loglogistic_t(y, eta, aux)[1]),
+        coefficient_scale=AFT_SCALE,
+        ratio=TIME_RATIO,
     )
 )

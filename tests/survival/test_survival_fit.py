@@ -295,6 +295,8 @@ def test_kidney_weibull_fast_fit_and_loo() -> None:
     assert ll.shape[-1] == 76 and np.isfinite(ll.values).all()
     table = fixed_summary(fit)
     assert table.loc["sex[female]", "mean"] == pytest.approx(1.6, abs=0.6)  # survreg: 1.61
+    assert fit.fixef().attrs["estimate"] == "coefficient (log-time (AFT) scale)"
+    assert fit.fixef(exponentiate=True).attrs["estimate"] == "time ratio"
 
 
 def test_censored_gaussian_is_not_integrated_out() -> None:
