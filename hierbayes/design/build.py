@@ -31,6 +31,7 @@ from . import checks, model_checks
 from ..spec.distributional import aux_spec
 from .distributional import aux_needed
 from .frames import as_pandas, check_column_types
+from .censoring import censoring_of
 from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
@@ -303,6 +304,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     else:
         (y, response_levels), trials = encoded_response(plan, frame, data, family), None
     model_checks.check_response(spec, y, trials, row_index)
+    upper_rows = None if spec.response.cens_upper is None else as_pandas(data).iloc[positions]
+    censoring = censoring_of(spec.response, plan, frame, y, family, upper_rows)
     if family.thresholds and not spec.fixed.intercept:
         raise SpecError(
             f"the {family.name} family estimates thresholds in place of an intercept; "
@@ -333,6 +336,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         offset=plan.offset(frame),
         residuals=_residuals(spec, data, positions, blocks),
         distributional=distributional,
+        censoring=censoring,
     )
 
 

@@ -109,6 +109,8 @@ class DesignPlan:
     slopes: tuple[tuple[ParsedText, ...], ...]
     offsets: tuple[ParsedText, ...] = ()
     ordered: frozenset[str] = frozenset()
+    cens: ParsedText | None = None
+    trunc: tuple[ParsedText | None, ParsedText | None] = (None, None)
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, columns: pd.Index, ordered: frozenset[str]) -> DesignPlan:
@@ -126,11 +128,18 @@ class DesignPlan:
             ),
             offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
             ordered=ordered,
+            # the indicator may hold text ("right"): a column, never used as numbers here
+            cens=None if r.cens is None else ParsedText(r.cens, "censoring indicator", (r.cens,), (), True),
+            trunc=tuple(
+                None if b is None else _parse_value(b, "truncation bound", columns)
+                for b in (r.trunc_lb, r.trunc_ub)
+            ),
         )
 
     def value_exprs(self) -> list[ParsedText]:
-        """The response, trials and failures expressions that are present."""
-        return [e for e in (self.response, self.trials, self.failures) if e is not None]
+        """The response, trials, failures, censoring and truncation expressions present."""
+        exprs = (self.response, self.trials, self.failures, self.cens, *self.trunc)
+        return [e for e in exprs if e is not None]
 
     def term_exprs(self) -> list[ParsedText]:
         """Every term of the fixed part, the offsets and the slopes of all group terms."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..families import Censoring
 from ..spec.ir import GroupTerm, ModelSpec
 
 
@@ -67,6 +68,9 @@ class Design:
     distributional : (parameter, Design) pairs, one per distributional sub-model of the spec
         (``sigma ~ x + (1|g)``): the sub-model's columns on the same rows, with its own
         encoder (see :mod:`hierbayes.design.distributional`); empty without one.
+    censoring : per-row censoring codes, interval upper bounds and truncation bounds
+        (``y | cens(c, y2) + trunc(lb, ub)``); None when the model has neither (see
+        :mod:`hierbayes.design.censoring`).
     """
 
     spec: ModelSpec
@@ -81,6 +85,7 @@ class Design:
     offset: np.ndarray | None = field(default=None, repr=False)
     residuals: object | None = field(default=None, repr=False)
     distributional: tuple[tuple[str, Design], ...] = field(default=(), repr=False)
+    censoring: Censoring | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

@@ -11,7 +11,14 @@ negbinomial [negativebinomial] log                     phi: var = mu + mu^2 / ph
 cumulative                     logit, probit           Intercept: K-1 ordered thresholds
 student [t]                    identity, log           sigma, nu
 gamma                          log                     shape: var = mu^2 / shape
+weibull                        log (of the mean)       shape (brms'; survreg's scale = 1/shape)
+exponential                    log (of the mean)
+lognormal                      identity (of log y)     sigma
+loglogistic                    log (of the median)     shape (Stata's gamma = 1/shape)
 ============================== ======================= ========================================
+
+Continuous families with ``log_cdf`` / ``log_ccdf`` can be censored and truncated
+(``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`).
 
 :mod:`.core` holds the :class:`Family` object and the registry, :mod:`.links` the numpy
 links, :mod:`.checks` and :mod:`.prior_hooks` what families share. A new family is one
@@ -20,7 +27,7 @@ likelihood registered in each backend (``hierbayes.backends.pymc.likelihoods``);
 backend checks that every registered family has one.
 """
 
-from . import binomial, counts, gamma, gaussian, ordinal, student  # noqa: F401  (registers)
+from . import binomial, counts, gamma, gaussian, ordinal, student, survival  # noqa: F401  (registers)
 from .checks import (
     check_counts,
     check_positive,
@@ -28,6 +35,7 @@ from .checks import (
     check_real_only,
     reject_trials,
 )
+from .censoring import CENSORING_CODES, Censoring, censored_log_likelihood, log_diff
 from .core import (
     ALIASES,
     FAMILIES,
@@ -52,6 +60,8 @@ from .ordinal import encode_ordinal, threshold_locations
 
 __all__ = [
     "ALIASES",
+    "CENSORING_CODES",
+    "Censoring",
     "FAMILIES",
     "Family",
     "INVERSE_LINKS",
@@ -61,6 +71,7 @@ __all__ = [
     "PROBIT_UNIT",
     "RATIO_LABELS",
     "canonical_name",
+    "censored_log_likelihood",
     "check_counts",
     "check_positive",
     "check_real",
@@ -69,6 +80,7 @@ __all__ = [
     "get_family",
     "icc_level1_variance",
     "latent_variance",
+    "log_diff",
     "log_probabilities",
     "per_draw",
     "register",

@@ -73,6 +73,13 @@ class Family:
         (binomial and count families), for the working-response information of the
         parameterization rule; ``y`` given: a dispersion parameter is estimated from it by
         moments, None: at its Poisson limit. None when that approximation does not apply.
+    log_cdf, log_ccdf : (y, eta, link, aux, trials) -> log P(Y <= y), log P(Y > y), like
+        ``log_likelihood``; what censored and truncated rows contribute
+        (:func:`hierbayes.families.censoring.censored_log_likelihood`). None: the family
+        cannot be censored.
+    coefficient_scale : what the coefficients are on, for tables ("log-time (AFT) scale");
+        None: the link's scale.
+    ratio : what exp(coefficient) is called whatever the link ("time ratio"); None: by link.
     """
 
     name: str
@@ -95,6 +102,10 @@ class Family:
     location_scale: bool = False
     response_sd: Callable | None = None
     glm_variance: Callable | None = None
+    log_cdf: Callable | None = None
+    log_ccdf: Callable | None = None
+    coefficient_scale: str | None = None
+    ratio: str | None = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Family):
@@ -164,6 +175,8 @@ class Family:
         """What exp(coefficient) is called for this family and link ("odds ratio",
         "incidence-rate ratio", "hazard ratio"); SpecError when it has no ratio meaning."""
         link = self.resolve_link(link)
+        if self.ratio is not None:
+            return self.ratio
         label = RATIO_LABELS.get(link)
         if link == "log" and self.response_kind == "count":
             label = "incidence-rate ratio"

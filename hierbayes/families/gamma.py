@@ -25,6 +25,16 @@ def _log_likelihood(y, eta, link, aux, trials):
     return a * (np.log(a) - eta) + (a - 1.0) * np.log(y) - a * y * np.exp(-eta) - special.gammaln(a)
 
 
+def _log_cdf(y, eta, link, aux, trials):
+    a = per_draw(aux["shape"], eta)
+    return np.log(special.gammainc(a, a * np.asarray(y, dtype=float) * np.exp(-eta)))
+
+
+def _log_ccdf(y, eta, link, aux, trials):
+    a = per_draw(aux["shape"], eta)
+    return np.log(special.gammaincc(a, a * np.asarray(y, dtype=float) * np.exp(-eta)))
+
+
 def _level1(link, mean_eta, group_variance, aux):
     return np.log1p(1.0 / aux["shape"]), (
         "latent log scale: level-1 variance log(1 + 1/shape) (log-normal approximation, "
@@ -47,5 +57,7 @@ GAMMA = register(
         level1_variance=_level1,
         aux_priors={"shape": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         response_sd=lambda mu, aux, trials: mu / np.sqrt(aux["shape"]),
+        log_cdf=_log_cdf,
+        log_ccdf=_log_ccdf,
     )
 )

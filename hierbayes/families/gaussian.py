@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from .checks import check_real
 from .core import Family, register, sigma_squared_level1
@@ -30,6 +31,14 @@ def _log_likelihood(y, eta, link, aux, trials):
     z *= -0.5
     z -= np.log(sigma) + _HALF_LOG_2PI
     return z
+
+
+def _log_cdf(y, eta, link, aux, trials):
+    return stats.norm.logcdf(y, INVERSE_LINKS[link](eta), per_draw(aux["sigma"], eta))
+
+
+def _log_ccdf(y, eta, link, aux, trials):
+    return stats.norm.logsf(y, INVERSE_LINKS[link](eta), per_draw(aux["sigma"], eta))
 
 
 def sigma_prior(scale_of_data):
@@ -63,5 +72,7 @@ GAUSSIAN = register(
         normal_residuals=True,
         location_scale=True,
         response_sd=_response_sd,
+        log_cdf=_log_cdf,
+        log_ccdf=_log_ccdf,
     )
 )

@@ -24,6 +24,16 @@ def _log_likelihood(y, eta, link, aux, trials):
     return stats.t.logpdf(y, per_draw(aux["nu"], eta), mu, per_draw(aux["sigma"], eta))
 
 
+def _log_cdf(y, eta, link, aux, trials):
+    mu = INVERSE_LINKS[link](eta)
+    return stats.t.logcdf(y, per_draw(aux["nu"], eta), mu, per_draw(aux["sigma"], eta))
+
+
+def _log_ccdf(y, eta, link, aux, trials):
+    mu = INVERSE_LINKS[link](eta)
+    return stats.t.logsf(y, per_draw(aux["nu"], eta), mu, per_draw(aux["sigma"], eta))
+
+
 STUDENT = register(
     Family(
         name="student",
@@ -42,5 +52,7 @@ STUDENT = register(
         ),
         aux_priors={"sigma": sigma_prior(robust_scale), "nu": ("Gamma", {"alpha": 2.0, "beta": 0.1})},
         location_scale=True,
+        log_cdf=_log_cdf,
+        log_ccdf=_log_ccdf,
     )
 )

@@ -282,6 +282,8 @@ def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_s
             warnings.simplefilter("ignore")
             refit = refit_model.fit(**kwargs)
         rows = encode_rows(refit_model, test)
+        if rdesign.censoring is not None:
+            rows = dataclasses.replace(rows, censoring=rdesign.censoring.take(held))
         local = np.zeros(int(held.sum()), dtype=np.int64)
         ll = integrated_group_loglik(
             refit.posterior, refit_model, rows, rdesign.y[held], group, local, 1,

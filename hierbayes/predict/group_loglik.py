@@ -12,7 +12,7 @@ import xarray as xr
 from scipy import special
 
 from ..errors import SpecError
-from ..families import get_family
+from ..families import censored_log_likelihood, get_family
 from ..params import block_names
 from .linpred import block_covariance_cholesky, linear_predictor
 from .predict import Rows, aux_draws
@@ -125,7 +125,7 @@ def integrated_group_loglik(
     codes = np.asarray(codes)
     y = np.asarray(y, float)
     if analytic is None:
-        analytic = family.linear_gaussian(link)
+        analytic = family.linear_gaussian(link) and rows.censoring is None
     if analytic:
         return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
     mean, pchol = proposal
@@ -138,7 +138,7 @@ def integrated_group_loglik(
         v = np.einsum("skl,jl->sjk", chol_inv, u)
         log_prior = -0.5 * np.sum(v * v, axis=-1) - logdet[:, None] - K / 2 * np.log(2 * np.pi)  # (S, J)
         eta = base + (Z * u[codes]).sum(axis=1)[None, :]
-        ll = np.asarray(family.log_likelihood(y, eta, link, aux, rows.trials), dtype=float)
+        ll = np.asarray(censored_log_likelihood(family, y, eta, link, aux, rows.trials, rows.censoring), dtype=float)
         acc = np.logaddexp(acc, group_sums(ll, codes, n_levels) + log_prior - log_q[None, :])
     return acc - np.log(n_mc)
 

@@ -3,7 +3,9 @@
 ``log p(y_i | theta_s)`` for every draw s and observation i, conditional on the group
 effects (as brms and rstanarm store it); with a residual structure, of ``y_i`` given the
 other rows of its group (:mod:`.rside_predict`), from :func:`linear_predictor` and the family's
-``log_likelihood``. ArviZ's ``loo``/``compare`` read it from ``idata.log_likelihood["y"]``.
+``log_likelihood`` (censored and truncated rows:
+:func:`~hierbayes.families.censored_log_likelihood`). ArviZ's ``loo``/``compare`` read it
+from ``idata.log_likelihood["y"]``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ..design.types import Design
-from ..families import Family, get_family
+from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
@@ -84,7 +86,8 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
             )
             continue
         aux = aux_draws(part, family, spec, design)
-        values[:, draws, :] = family.log_likelihood(y, eta, link, aux, design.trials).reshape(
+        ll = censored_log_likelihood(family, y, eta, link, aux, design.trials, design.censoring)
+        values[:, draws, :] = ll.reshape(
             n_chain, -1, design.n_obs
         )
     coords = {

@@ -61,7 +61,9 @@ class Rows:
     for new data, ``new_levels``/``new_codes``); trials : (n,) or None; frame : the rows
     as given (for tidy output); new_levels : grouping factor -> unseen levels; offset :
     (n,) the rows' summed offsets, evaluated on these rows (None without offsets); aux :
-    parameter -> the rows encoded for its distributional sub-model (``sigma ~ x``).
+    parameter -> the rows encoded for its distributional sub-model (``sigma ~ x``);
+    censoring : the training rows' censoring (``Design.censoring``) for log-likelihoods of
+    observed rows, None for new data.
     """
 
     X: np.ndarray
@@ -71,6 +73,7 @@ class Rows:
     new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     offset: np.ndarray | None = None
     aux: dict = field(default_factory=dict)
+    censoring: object | None = None
 
     @property
     def n_obs(self) -> int:
@@ -103,8 +106,10 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
     design = model.design
     if newdata is None:
         rows = row_design(model)
-        return Rows(rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
-                    aux=rows.aux_designs)
+        return Rows(
+            rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
+            aux=rows.aux_designs, censoring=rows.censoring,
+        )
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
     aux = {name: sub.encoder.encode_new(newdata) for name, sub in design.distributional}

@@ -66,7 +66,7 @@ def fixef(
     if spec is not None:
         family = get_family(spec.family)
         link = family.resolve_link(spec.link)
-        label = f"coefficient ({link} scale)"
+        label = f"coefficient ({family.coefficient_scale or f'{link} scale'})"
         if exponentiate:
             label = family.ratio_label(link)
     elif exponentiate:

@@ -37,23 +37,42 @@ def check_aux_names(family: Family, names) -> None:
 
 @dataclass(frozen=True)
 class Response:
-    """The left-hand side: a response expression, optionally with binomial trials.
+    """The left-hand side: a response expression, optionally with binomial trials,
+    censoring or truncation (brms' addition terms after ``|``).
 
     ``expr`` is a column name or an expression formulae can evaluate (``log(y)``).
     ``trials`` is the column of the number of trials (``y | trials(n)``); ``failures`` the
     column of failures (``cbind(successes, failures)``). At most one of them is set.
+    ``cens`` is the column of per-row censoring indicators (``y | cens(c)``: "left",
+    "none", "right", "interval" or -1, 0, 1, 2) and ``cens_upper`` the column of the upper
+    bounds of interval-censored rows (``cens(c, y2)``). ``trunc_lb`` / ``trunc_ub`` are the
+    truncation bounds (``trunc(lb = 0, ub = 10)``), a number or a column, as written.
     """
 
     expr: str
     trials: str | None = None
     failures: str | None = None
+    cens: str | None = None
+    cens_upper: str | None = None
+    trunc_lb: str | None = None
+    trunc_ub: str | None = None
+
+    @property
+    def censored(self) -> bool:
+        """Whether rows may be censored (``cens(c)``) or the outcome truncated (``trunc()``)."""
+        return any(v is not None for v in (self.cens, self.trunc_lb, self.trunc_ub))
 
     def to_formula(self) -> str:
-        if self.trials is not None:
-            return f"{self.expr} | trials({self.trials})"
         if self.failures is not None:
             return f"cbind({self.expr}, {self.failures})"
-        return self.expr
+        additions = [] if self.trials is None else [f"trials({self.trials})"]
+        if self.cens is not None:
+            upper = "" if self.cens_upper is None else f", {self.cens_upper}"
+            additions.append(f"cens({self.cens}{upper})")
+        bounds = [f"{k} = {v}" for k, v in (("lb", self.trunc_lb), ("ub", self.trunc_ub)) if v is not None]
+        if bounds:
+            additions.append(f"trunc({', '.join(bounds)})")
+        return f"{self.expr} | {' + '.join(additions)}" if additions else self.expr
 
 
 @dataclass(frozen=True)
@@ -183,6 +202,11 @@ class ModelSpec:
             )
         if self.distributional:
             check_aux_names(self.family, [name for name, _ in self.distributional])
+        if self.response.censored and (self.residuals is not None or self.distributional):
+            raise SpecError(
+                f"{self.response.to_formula()}: censored or truncated responses cannot yet be "
+                "combined with a residual structure or a distributional formula"
+            )
         if self.residuals is not None and "sigma" in dict(self.distributional):
             raise SpecError(
                 f"residuals={self.residuals.describe()} and a sigma formula cannot be combined: "

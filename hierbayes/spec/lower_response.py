@@ -1,16 +1,20 @@
-"""The left-hand side of a formula: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``."""
+"""The left-hand side of a formula: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``,
+``y | cens(c, y2) + trunc(lb = 0)``."""
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Sum
+from .formula_ast import Bar, Binary, Call, CallArg, Expr, Name, Number, Sum
+from .lexer import is_plain_name
 from .formula_source import FormulaSource, unwrap_parens
 from .ir import Response
 from .terms import call_text, power_text
 
 __all__ = ["OFFSET", "ResponseLowering"]
 
+#: brms' addition terms after '|' in the response that hierbayes reads.
+ADDITION_TERMS = ("trials", "cens", "trunc")
 #: ``offset(expr)``: added to the linear predictor with coefficient 1 (FixedPart.offsets).
 OFFSET = "offset"
 
@@ -24,7 +28,7 @@ class ResponseLowering(FormulaSource):
         """The left-hand side: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``."""
         node = unwrap_parens(node)
         if isinstance(node, Bar):
-            return self._trials_response(node)
+            return self._addition_response(node)
         if isinstance(node, Call) and node.name == "cbind":
             return self._cbind_response(node)
         return Response(self._response_expr(node))
@@ -67,7 +71,9 @@ class ResponseLowering(FormulaSource):
             self.fail(f"expected a response variable, found the number {node.text!r}", node.span)
         self.fail("a group term cannot be the response", node.span)
 
-    def _trials_response(self, bar: Bar) -> Response:
+    def _addition_response(self, bar: Bar) -> Response:
+        """``y | trials(n)``, ``y | cens(c[, y2])``, ``y | trunc(lb = , ub = )`` and sums of
+        them (``y | cens(c) + trunc(lb = 0)``): brms' addition terms."""
         if bar.op != "|":
             self.fail("expected '|' before trials(...) in the response, found '||'", bar.op_span)
         left = unwrap_parens(bar.left)
@@ -78,16 +84,80 @@ class ResponseLowering(FormulaSource):
             )
         expr = self._response_expr(left)
         right = unwrap_parens(bar.right)
-        if not (isinstance(right, Call) and right.name == "trials"):
+        items = [i.expr for i in right.items] if isinstance(right, Sum) else [right]
+        fields: dict[str, str | None] = {}
+        seen: set[str] = set()
+        for item in items:
+            item = unwrap_parens(item)
+            if not (isinstance(item, Call) and item.name in ADDITION_TERMS):
+                self.fail(
+                    f"unknown addition term {self.source(item)!r} in the response; expected "
+                    "trials(n) after '|', or cens(c), cens(c, y2), trunc(lb = , ub = ), "
+                    "as in 'y | cens(c) + trunc(lb = 0) ~ x'",
+                    item.span,
+                )
+            if item.name in seen:
+                self.fail(f"{item.name}() is given twice in the response", item.span)
+            seen.add(item.name)
+            fields.update(getattr(self, f"_{item.name}_addition")(item))
+        if "trials" in seen and len(seen) > 1:
             self.fail(
-                f"expected trials(n) after '|' in the response, found {self.source(right)!r}",
+                "trials() cannot be combined with cens() or trunc(): censoring and truncation "
+                "are for continuous and survival-time responses",
                 right.span,
             )
-        if len(right.args) != 1:
+        return Response(expr, **fields)
+
+    def _trials_addition(self, call: Call) -> dict[str, str | None]:
+        if len(call.args) != 1:
+            self.fail("trials() takes one argument: the column of the number of trials", call.span)
+        return {"trials": power_text(call.args[0].text)}
+
+    def _cens_addition(self, call: Call) -> dict[str, str | None]:
+        if not 1 <= len(call.args) <= 2:
             self.fail(
-                "trials() takes one argument: the column of the number of trials", right.span
+                "cens() takes the column of censoring indicators and, for interval-censored "
+                f"rows, the column of upper bounds: cens(c) or cens(c, y2); got {len(call.args)} "
+                "arguments",
+                call.span,
             )
-        return Response(expr, trials=power_text(right.args[0].text))
+        names = [self._addition_column(call, a, ("y2",) if i else ("x",)) for i, a in enumerate(call.args)]
+        return {"cens": names[0], "cens_upper": names[1] if len(names) > 1 else None}
+
+    def _trunc_addition(self, call: Call) -> dict[str, str | None]:
+        bounds: dict[str, str | None] = {}
+        for i, arg in enumerate(call.args):
+            key, _, value = arg.text.partition("=")
+            if value:
+                key, value = key.strip(), value.strip()
+            else:
+                key, value = (("lb", "ub")[i] if i < 2 else "?"), arg.text
+            if key not in ("lb", "ub") or key in bounds:
+                self.fail(
+                    f"trunc() takes a lower bound lb and an upper bound ub, as in "
+                    f"trunc(lb = 0, ub = 10); found {arg.text!r}",
+                    arg.span,
+                )
+            bounds[key] = self._bound_text(value, arg)
+        if not bounds:
+            self.fail("trunc() needs lb, ub or both, as in trunc(lb = 0)", call.span)
+        return {"trunc_lb": bounds.get("lb"), "trunc_ub": bounds.get("ub")}
+
+    def _addition_column(self, call: Call, arg: CallArg, keys: tuple[str, ...]) -> str:
+        key, _, value = arg.text.partition("=")
+        text = value.strip() if value and key.strip() in keys else arg.text
+        if not is_plain_name(text.strip("`")):
+            self.fail(f"{call.name}() needs a column name here, found {arg.text!r}", arg.span)
+        return text.strip("`")
+
+    def _bound_text(self, value: str, arg: CallArg) -> str:
+        try:
+            return repr(float(value)) if float(value) != int(float(value)) else str(int(float(value)))
+        except (ValueError, OverflowError):
+            pass
+        if not is_plain_name(value.strip("`")):
+            self.fail(f"a truncation bound is a number or a column name, found {value!r}", arg.span)
+        return value.strip("`")
 
     def _cbind_response(self, call: Call) -> Response:
         if len(call.args) != 2:

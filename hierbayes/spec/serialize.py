@@ -58,6 +58,11 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
             "expr": spec.response.expr,
             "trials": spec.response.trials,
             "failures": spec.response.failures,
+            **{
+                k: getattr(spec.response, k)
+                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub")
+                if getattr(spec.response, k) is not None
+            },
         },
         "fixed": {
             "intercept": spec.fixed.intercept,

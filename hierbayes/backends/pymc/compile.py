@@ -217,7 +217,8 @@ def compile_model(
     blocks = list(zip(design.groups, block_names(design.spec)))
     sampled = [b for (b, _), how in zip(blocks, plan) if how != "marginal"]
     # a sigma that varies by row (distributional formula) leaves no closed form: rows only
-    gaussian_identity = family.linear_gaussian(link) and not design.distributional
+    gaussian_identity = (family.linear_gaussian(link) and not design.distributional
+                         and design.censoring is None)
     if rd is not None and likelihood_form != "rows":
         form = "residual structure"
     elif "marginal" in plan:
@@ -336,6 +337,10 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     add(np.asarray(design.X))
     if design.trials is not None:
         add(np.asarray(design.trials))
+    if design.censoring is not None:
+        c = design.censoring
+        for a in (c.code, c.upper, c.lb, c.ub):
+            add(np.asarray(np.nan if a is None else a, dtype=float))
     for block in design.groups:
         add((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
         add(builder_fingerprint(block.term.covariance))

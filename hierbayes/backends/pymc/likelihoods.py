@@ -31,8 +31,9 @@ from ...families import (
 from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
+from .censored import observe
 from .distributional import aux_parameter
-from .variables import stacked_prior
+from .variables import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
 THRESHOLD_DIM = "threshold"
@@ -137,6 +138,9 @@ def _observed(design: Design, integer: bool = False) -> np.ndarray:
 def gaussian(eta, design: Design, priors: PriorTable, link: str):
     sigma = aux_parameter("sigma", priors)
     mu = INVERSE_LINKS[link](eta)
+    if design.censoring is not None:
+        make = lambda e, s: pm.Normal.dist(mu=INVERSE_LINKS[link](e), sigma=s)  # noqa: E731
+        return observe(design, make, eta, sigma, link=link)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
@@ -178,13 +182,69 @@ def student(eta, design: Design, priors: PriorTable, link: str):
     sigma = aux_parameter("sigma", priors)
     nu = aux_parameter("nu", priors)
     mu = INVERSE_LINKS[link](eta)
+    if design.censoring is not None:
+        make = lambda m, s, n: pm.StudentT.dist(nu=n, mu=INVERSE_LINKS[link](m), sigma=s)  # noqa: E731
+
+        def logccdf(value, m, s, n):  # P(Y > v) = P(Y < 2 mu - v) by symmetry
+            return pm.logcdf(make(m, s, n), 2.0 * INVERSE_LINKS[link](m) - value)
+
+        return observe(design, make, eta, sigma, nu, link=link, logccdf=logccdf)
     return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
 @likelihood_of("gamma")
 def gamma(eta, design: Design, priors: PriorTable, link: str):
     shape = aux_parameter("shape", priors)
+    if design.censoring is not None:
+        return observe(
+            design, lambda e, a: pm.Gamma.dist(alpha=a, beta=a * pt.exp(-e)), eta, shape, link=link,
+            logccdf=lambda value, e, a: pt.log(pt.gammaincc(a, a * value * pt.exp(-e))),
+        )
     return pm.Gamma("y", alpha=shape, beta=shape * pt.exp(-eta), observed=design.y, dims=OBS_DIM)
+
+
+# -- survival-time families (hierbayes.families.survival): coefficients on log time
+
+
+@likelihood_of("weibull")
+def weibull(eta, design: Design, priors: PriorTable, link: str):
+    """Mean-parameterised (brms): E[y] = exp(eta), Weibull scale exp(eta) / Gamma(1 + 1/shape)."""
+    shape = register("shape", priors.get("shape"))
+
+    def log_scale(e, k):
+        return e - pt.gammaln(1.0 + 1.0 / k)
+
+    def make(e, k):
+        return pm.Weibull.dist(alpha=k, beta=pt.exp(log_scale(e, k)))
+
+    def logccdf(value, e, k):
+        return -pt.exp(k * (pt.log(value) - log_scale(e, k)))
+
+    return observe(design, make, eta, shape, link=link, logccdf=logccdf)
+
+
+@likelihood_of("exponential")
+def exponential(eta, design: Design, priors: PriorTable, link: str):
+    return observe(
+        design, lambda e: pm.Exponential.dist(scale=pt.exp(e)), eta, link=link,
+        logccdf=lambda value, e: -value * pt.exp(-e),
+    )
+
+
+@likelihood_of("lognormal")
+def lognormal(eta, design: Design, priors: PriorTable, link: str):
+    sigma = register("sigma", priors.get("sigma"))
+    return observe(design, lambda e, s: pm.LogNormal.dist(mu=e, sigma=s), eta, sigma, link=link)
+
+
+@likelihood_of("loglogistic")
+def loglogistic(eta, design: Design, priors: PriorTable, link: str):
+    """log y ~ Logistic(eta, 1 / shape): the median is exp(eta)."""
+    shape = register("shape", priors.get("shape"))
+    return observe(
+        design, lambda e, k: pm.Logistic.dist(mu=e, s=1.0 / k), eta, shape, on_log=True, link=link,
+        logccdf=lambda value, e, k: -pt.softplus(k * (value - e)),
+    )
 
 
 @likelihood_of("cumulative")

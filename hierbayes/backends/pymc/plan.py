@@ -188,8 +188,10 @@ def default_target_accept(parameterization: dict[str, str]) -> float:
 
 
 def _marginal_allowed(design: Design, link: str) -> bool:
-    # a distributional formula (sigma by row) has no closed-form marginal likelihood
-    return get_family(design.spec.family).linear_gaussian(link) and not design.distributional
+    # a distributional formula (sigma by row) and censored or truncated rows have no
+    # closed-form marginal likelihood: group effects are sampled
+    family = get_family(design.spec.family)
+    return family.linear_gaussian(link) and not design.distributional and design.censoring is None
 
 
 def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:

@@ -1,0 +1,142 @@
+"""The observed ``y`` of a censored or truncated response, and of the survival families.
+
+:func:`observe` registers ``y`` as a ``pm.CustomDist`` whose log-density per row is the
+distribution's log density (exact rows), log CDF (left-censored: the value is below ``y``),
+log survival function (right-censored) or log probability of the interval (``y``, ``upper``),
+minus the log probability of the truncation interval. The rows of each kind are fixed by the
+data, so each kind's expression is built on its own rows only (no ``switch`` whose unused
+branch could put NaN in the gradient).
+
+A distribution is given as ``make(eta, *aux) -> PyMC distribution`` (``pm.Weibull.dist(...)``);
+``on_log=True`` says the distribution is that of log(y) (log-logistic: a logistic on log
+time), the density then gaining the Jacobian -log(y). The pointwise log-likelihood LOO reads
+is computed in numpy by :func:`hierbayes.families.censored_log_likelihood`; this is what the
+sampler sees, the same quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.types import Design
+from ...families import Censoring, get_family
+from ...params import OBS_DIM
+
+__all__ = ["observe"]
+
+_KINDS = (0, -1, 1, 2)
+
+
+def _rows(param, idx: np.ndarray):
+    """A parameter at the rows ``idx`` when it is given per row, else unchanged (scalars
+    reach the logp as broadcastable length-1 vectors)."""
+    shape = getattr(getattr(param, "type", None), "shape", ())
+    return param[..., idx] if len(shape) >= 1 and shape[-1] != 1 else param
+
+
+def _log_diff(log_a, log_b):
+    """log(a - b) from log a > log b."""
+    return log_a + pt.log1mexp(log_b - log_a)
+
+
+def _kind_logp(kind: int, dist, value, upper, survival):
+    if kind == 0:
+        return pm.logp(dist, value)
+    if kind == -1:
+        return pm.logcdf(dist, value)
+    if kind == 1:
+        return survival(dist, value)
+    return _log_diff(pm.logcdf(dist, upper), pm.logcdf(dist, value))
+
+
+def _survival(logccdf: Callable | None, params) -> Callable:
+    """(dist, value) -> log P(Y > value): the family's own expression when given (PyMC 6 has
+    ``logccdf`` only for Normal and LogNormal; elsewhere it is log1mexp(logcdf), which is
+    -inf in the far right tail, where right-censored survival times often are)."""
+    if logccdf is None:
+        return pm.logccdf
+    return lambda dist, value: logccdf(value, *params)
+
+
+def _truncation(censoring: Censoring, make, params, on_log: bool, logccdf: Callable | None):
+    """log P(lb < Y < ub) per row (rows without a bound on a side: no term for it)."""
+    dist = make(*params)
+    survival = _survival(logccdf, params)
+    scale = np.log if on_log else (lambda a: a)
+    lb = None if censoring.lb is None else np.asarray(censoring.lb, float)
+    ub = None if censoring.ub is None else np.asarray(censoring.ub, float)
+    if on_log and lb is not None and np.all(lb <= 0):
+        lb = None  # a log-scale distribution has no mass below 0: P(Y > 0) = 1
+    if lb is not None and ub is not None:
+        return _log_diff(pm.logcdf(dist, scale(ub)), pm.logcdf(dist, scale(lb)))
+    if lb is not None:
+        return survival(dist, scale(lb))
+    if ub is not None:
+        return pm.logcdf(dist, scale(ub))
+    return 0.0
+
+
+def observe(
+    design: Design, make: Callable, eta, *aux, on_log: bool = False, link: str | None = None,
+    logccdf: Callable | None = None,
+):
+    """Register the observed ``y`` (dims ``obs``) of ``design`` under the distribution
+    ``make(eta, *aux)``, with the design's censoring and truncation (``Design.censoring``).
+
+    Parameters
+    ----------
+    design : Design
+        Response, censoring codes, interval upper bounds and truncation bounds.
+    make : callable
+        (eta, *aux) -> an unregistered PyMC distribution (``pm.X.dist``) of y, or of log(y)
+        with ``on_log``.
+    eta : tensor (n,)
+        The linear predictor (offset included).
+    *aux : tensors
+        The family's parameters, in ``Family.aux`` order (scalars or per-row vectors).
+    on_log : bool
+        ``make`` gives the distribution of log(y).
+    link : str or None
+        The link, for drawing new responses with the family's numpy ``simulate``.
+    logccdf : callable or None
+        (value, eta, *aux) -> log P(Y > value) (of log y with ``on_log``), numerically
+        stable in the right tail; None: PyMC's ``logccdf`` of the distribution.
+    """
+    family = get_family(design.spec.family)
+    censoring = design.censoring
+    if censoring is None:
+        censoring = Censoring(np.zeros(design.n_obs, dtype=np.int8))
+    groups = {k: np.flatnonzero(censoring.code == k) for k in _KINDS}
+    y = np.asarray(design.y, dtype=float)
+    upper = None if censoring.upper is None else np.asarray(censoring.upper, float)
+    truncated = censoring.lb is not None or censoring.ub is not None
+
+    def logp(value, eta, *aux):
+        out = pt.zeros(value.shape, dtype="float64")
+        for kind, idx in groups.items():
+            if idx.size == 0:
+                continue
+            params = (eta[idx], *(_rows(a, idx) for a in aux))
+            dist = make(*params)
+            v = value[idx]
+            bound = None if upper is None else upper[idx]
+            if on_log:
+                v, bound = pt.log(v), None if bound is None else np.log(bound)
+            part = _kind_logp(kind, dist, v, bound, _survival(logccdf, params))
+            if on_log and kind == 0:
+                part = part - v
+            out = pt.set_subtensor(out[idx], part)
+        if truncated:
+            out = out - _truncation(censoring, make, (eta, *aux), on_log, logccdf)
+        return out
+
+    def random(eta, *aux, rng=None, size=None):
+        values = dict(zip(family.aux, aux, strict=True))
+        draws = family.simulate(rng, np.asarray(eta, dtype=float), link, values, None)
+        return np.broadcast_to(draws, size) if size is not None else draws
+
+    return pm.CustomDist("y", eta, *aux, logp=logp, random=random, observed=y, dims=OBS_DIM)

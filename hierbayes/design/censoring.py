@@ -1,0 +1,145 @@
+"""Per-row censoring and truncation of the response (``y | cens(c, y2) + trunc(lb, ub)``).
+
+Reads the censoring indicator (brms' spelling: "left", "none", "right", "interval", or -1, 0,
+1, 2; true / false as right-censored / exact), the upper bounds of interval-censored rows and
+the truncation bounds, and checks them against the response, into a
+:class:`~hierbayes.families.Censoring` stored as ``Design.censoring``. New data for
+predictions need none of these columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, SpecError
+from ..families import CENSORING_CODES, Censoring, Family
+from ..families.checks import describe_rows, describe_values
+from ..spec.ir import Response
+from .plan import DesignPlan, evaluate_values
+
+__all__ = ["censoring_of"]
+
+_VALID = "'left', 'none', 'right', 'interval' (or -1, 0, 1, 2; true / false for right / none)"
+
+
+def _codes(series: pd.Series, column: str, row_labels: np.ndarray) -> np.ndarray:
+    """The int8 codes of an indicator column; DataError naming the column and bad rows."""
+    raw = series.to_numpy(dtype=object)
+    codes = np.zeros(raw.shape[0], dtype=np.int8)
+    bad = np.zeros(raw.shape[0], dtype=bool)
+    for i, value in enumerate(raw):
+        if isinstance(value, (bool, np.bool_)):
+            codes[i] = 1 if value else 0
+        elif isinstance(value, str):
+            code = CENSORING_CODES.get(value.strip().lower())
+            bad[i] = code is None
+            codes[i] = 0 if code is None else code
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = np.nan
+            bad[i] = number not in (-1.0, 0.0, 1.0, 2.0)
+            codes[i] = 0 if bad[i] else int(number)
+    if bad.any():
+        shown = ", ".join(repr(v) for v in dict.fromkeys(raw[bad].tolist()).keys())
+        raise DataError(
+            f"censoring indicator column {column!r} has values that are not {_VALID}: "
+            f"{shown} ({describe_rows(bad, row_labels)})"
+        )
+    return codes
+
+
+def _upper(response: Response, codes: np.ndarray, y: np.ndarray, rows: pd.DataFrame | None, row_labels) -> np.ndarray | None:
+    interval = codes == 2
+    name = response.cens_upper
+    if name is None:
+        if interval.any():
+            raise DataError(
+                f"censoring indicator {response.cens!r} marks interval-censored rows "
+                f"({describe_rows(interval, row_labels)}) but no upper bound is given; write "
+                f"'{response.expr} | cens({response.cens}, y2)' with y2 the column of upper bounds"
+            )
+        return None
+    if rows is None or name not in rows.columns:
+        raise DataError(f"column {name!r} (upper bounds of interval-censored rows, cens(..., {name})) is not in the data")
+    upper = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    missing = interval & ~np.isfinite(upper)
+    if missing.any():
+        raise DataError(
+            f"upper bound column {name!r} is missing or not a finite number at interval-censored "
+            f"rows ({describe_rows(missing, row_labels)})"
+        )
+    below = interval & np.isfinite(upper) & (upper <= y)
+    if below.any():
+        raise DataError(
+            f"upper bound {name!r} must be above the response {response.expr!r} at "
+            f"interval-censored rows; found {name} = {describe_values(below, upper)} with "
+            f"{response.expr} = {describe_values(below, y)} ({describe_rows(below, row_labels)})"
+        )
+    return np.where(interval, upper, np.nan)
+
+
+def _bounds(plan: DesignPlan, frame: pd.DataFrame, y: np.ndarray, row_labels) -> tuple:
+    lb, ub = (None if e is None else evaluate_values(e, frame) for e in plan.trunc)
+    if lb is not None and ub is not None and np.any(lb >= ub):
+        bad = lb >= ub
+        raise DataError(f"truncation bounds: lb must be below ub ({describe_rows(bad, row_labels)})")
+    for bound, side, outside in ((lb, "lb", lambda b: y < b), (ub, "ub", lambda b: y > b)):
+        if bound is not None and np.any(outside(bound)):
+            bad = outside(bound)
+            word = "below the lower" if side == "lb" else "above the upper"
+            raise DataError(
+                f"response {plan.response.text!r} has values {word} truncation bound {side} = "
+                f"{plan.trunc[side == 'ub'].text}: {describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
+            )
+    return lb, ub
+
+
+def censoring_of(
+    response: Response,
+    plan: DesignPlan,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    family: Family,
+    rows: pd.DataFrame | None = None,
+) -> Censoring | None:
+    """The :class:`Censoring` of the rows of ``frame``; None when the model has neither
+    ``cens()`` nor ``trunc()``.
+
+    Parameters
+    ----------
+    response : the model's Response (its ``cens``, ``cens_upper``, ``trunc_*`` columns).
+    plan : the parsed model text (censoring indicator and truncation bounds).
+    frame : the checked used columns, one row per used row.
+    y : (n,) the response of those rows.
+    family : the response family; it must have ``log_cdf`` / ``log_ccdf``.
+    rows : the user's data at the same rows (the upper-bound column is read from it; it may
+        be missing at rows that are not interval-censored).
+
+    Raises
+    ------
+    SpecError
+        When the family cannot be censored.
+    DataError
+        For indicator values that are not one of the four kinds, interval rows without an
+        upper bound above the response, or responses outside the truncation bounds.
+    """
+    if not response.censored:
+        return None
+    if family.log_cdf is None or family.log_ccdf is None:
+        raise SpecError(
+            f"the {family.name} family cannot be censored or truncated (cens()/trunc()); "
+            "censoring is available for gaussian, student, gamma, lognormal, weibull, "
+            "exponential and loglogistic"
+        )
+    labels = frame.index.to_numpy()
+    y = np.asarray(y, dtype=float)
+    if response.cens is None:
+        codes = np.zeros(y.shape[0], dtype=np.int8)
+    else:
+        codes = _codes(frame[response.cens], response.cens, labels)
+    upper = _upper(response, codes, y, rows, labels)
+    lb, ub = _bounds(plan, frame, y, labels)
+    return Censoring(codes, upper, lb, ub)
