@@ -45,6 +45,7 @@ def test_loo_uses_the_stored_log_likelihood(sleep):
     assert res.elpd < lpd and lpd - res.elpd == pytest.approx(res.p, rel=1e-6)
 
 
+@pytest.mark.slow  # two models of their own fitted to 4 x 400 draws
 def test_compare_prefers_negative_binomial_for_overdispersed_counts(tmp_path):
     fits = {"poisson": count_fit("poisson"), "negbinomial": count_fit("negbinomial")}
     table = hb.compare(fits)

@@ -288,13 +288,14 @@ def kidney_fit(family: str, **kwargs):
         return model.fit(progressbar=False, **kwargs)
 
 
-def test_kidney_weibull_fast_fit_and_loo() -> None:
-    fit = kidney_fit("weibull", draws=150, tune=300, chains=2, random_seed=2)
+def test_kidney_weibull_draws_loglik_and_labels() -> None:
+    # prior draws (no compile): names, the censored pointwise log-likelihood and the labels;
+    # the posterior against survreg and the ML frailty fit is in the slow reference tests
+    fit = kidney_fit("weibull", draws=150, chains=2, random_seed=2, backend="prior")
     assert set(fit.posterior["shape"].dims) == {"chain", "draw"}
     ll = fit.idata["log_likelihood"]["y"]
-    assert ll.shape[-1] == 76 and np.isfinite(ll.values).all()
-    table = fixed_summary(fit)
-    assert table.loc["sex[female]", "mean"] == pytest.approx(1.6, abs=0.6)  # survreg: 1.61
+    # no NaN; -inf only where a prior draw puts an observed time impossibly far in a tail
+    assert ll.shape[-1] == 76 and not np.isnan(ll.values).any() and np.isfinite(ll.values).mean() > 0.5
     assert fit.fixef().attrs["estimate"] == "coefficient (log-time (AFT) scale)"
     assert fit.fixef(exponentiate=True).attrs["estimate"] == "time ratio"
 
