@@ -22,6 +22,7 @@ def negbin_check():
     return count_fit("negbinomial").ppc(random_seed=1)
 
 
+@pytest.mark.slow  # two count models of their own, 4 x 400 draws (shared with the comparison)
 def test_overdispersed_counts_flag_poisson_not_negbinomial(poisson_check, negbin_check):
     pois = poisson_check.pvalues()
     nb = negbin_check.pvalues()
@@ -36,6 +37,7 @@ def test_overdispersed_counts_flag_poisson_not_negbinomial(poisson_check, negbin
     assert 0.05 < nb.loc["prop_zero", "p_value"] < 0.95
 
 
+@pytest.mark.slow  # two count models of their own, 4 x 400 draws (shared with the comparison)
 def test_grouped_check_marks_misfitting_groups(poisson_check, negbin_check):
     pois = poisson_check.grouped(stats=("mean", "sd"))
     nb = negbin_check.grouped(stats=("mean", "sd"))

@@ -33,8 +33,11 @@ def check_sd(vc: dict, key: tuple[str, str], value: float, rel: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def sleep_fit(sleepstudy):
-    return fit_quiet(hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy))
+def sleep_fit():
+    # the fit test_predict makes (4 chains x 400 draws): made once per test process
+    from test_predict import sleep_fit as shared_sleep_fit
+
+    return shared_sleep_fit()
 
 
 @pytest.mark.slow
