@@ -92,7 +92,7 @@ def test_toy_structure_nested(data):
 
 def test_toy_structure_samples_and_recovers(data):
     model = hb.Model("y ~ x1 + x2 + (x1 + x2 | g)", data=data, covariance={"g": "csh"})
-    fit = fit_quiet(model)
+    fit = fit_quiet(model, chains=2, draws=400, tune=400)
     vc = fit.varcorr(prob=0.99).set_index(["group", "term"])
     sds = vc.loc["g"].loc[["sd(Intercept)", "sd(x1)", "sd(x2)"]]
     assert sds["mean"].nunique() == 3, "one sd per column"

@@ -60,6 +60,7 @@ def test_gaussian_plots_render(name, sleep, sleep_check, tmp_path):
     _render(PLOTS[name](sleep, sleep_check), tmp_path / f"{name}.png")
 
 
+@pytest.mark.slow  # a NUTS fit of its own process; test_ppc checks LOO-PIT's values fast
 def test_loo_pit_renders(tmp_path):
     # LOO-PIT reweights the draws towards each left-out row: it needs a posterior (NUTS)
     check = sleep_fit().ppc(ndraws=300, random_seed=1)
