@@ -27,7 +27,7 @@ from ..design.types import Design, GroupBlock
 from ..linalg import cholesky_lower, solve_lower
 from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names
 from .rside_conditional import rside_group_effects
-from .stats import flatten_draws
+from .stats import flatten_draws, group_effects_array
 
 #: Upper bound on (draws x rows) or (draws x groups x K x K) values held at once.
 _CHUNK_ELEMENTS = 4_000_000
@@ -155,17 +155,7 @@ def conditional_group_effects(
         else:
             Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
         out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
-    return xr.DataArray(
-        out.reshape(n_chain, n_draw, J, k),
-        dims=("chain", "draw", names.level_dim, names.column_dim),
-        coords={
-            "chain": posterior["chain"].values,
-            "draw": posterior["draw"].values,
-            names.level_dim: list(block.levels),
-            names.column_dim: list(block.columns),
-        },
-        name=names.effects,
-    )
+    return group_effects_array(out, posterior, block, names)
 
 
 def complete_posterior(

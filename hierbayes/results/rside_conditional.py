@@ -20,7 +20,7 @@ from ..design.offsets import response_less_offset
 from ..design.residuals import ResidualDesign
 from ..design.types import Design
 from ..params import FIXED_DIM, block_names
-from .stats import flatten_draws
+from .stats import flatten_draws, group_effects_array
 
 
 def _factor_draws(posterior: xr.Dataset, names, k: int) -> np.ndarray:
@@ -119,14 +119,4 @@ def rside_group_effects(posterior: xr.Dataset, design: Design, key: str, rng: np
         mean = np.linalg.solve(P, np.einsum("jtk,jt->jk", A, b)[:, :, None])[:, :, 0]
         noise = np.linalg.solve(np.swapaxes(cp, 1, 2), rng.standard_normal((J, k, 1)))[:, :, 0]
         out[s] = (mean + noise) @ L[s].T
-    return xr.DataArray(
-        out.reshape(n_chain, n_draw, J, k),
-        dims=("chain", "draw", names.level_dim, names.column_dim),
-        coords={
-            "chain": posterior["chain"].values,
-            "draw": posterior["draw"].values,
-            names.level_dim: list(block.levels),
-            names.column_dim: list(block.columns),
-        },
-        name=names.effects,
-    )
+    return group_effects_array(out, posterior, block, names)

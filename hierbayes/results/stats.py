@@ -58,3 +58,20 @@ def flatten_draws(da: xr.DataArray) -> np.ndarray:
     rest = [d for d in da.dims if d not in SAMPLE_DIMS]
     v = da.transpose("chain", "draw", *rest).values
     return v.reshape(-1, *v.shape[2:])
+
+
+def group_effects_array(values: np.ndarray, posterior: xr.Dataset, block, names) -> xr.DataArray:
+    """Draws of one block's group effects, ``values`` of shape (chains * draws, J, K), as the
+    posterior's ``names.effects`` variable (chain, draw, level, column)."""
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    return xr.DataArray(
+        values.reshape(n_chain, n_draw, *values.shape[1:]),
+        dims=("chain", "draw", names.level_dim, names.column_dim),
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            names.level_dim: list(block.levels),
+            names.column_dim: list(block.columns),
+        },
+        name=names.effects,
+    )
