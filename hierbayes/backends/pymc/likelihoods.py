@@ -33,6 +33,7 @@ from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
+from .ordinal_probit import ordered_probit
 from .variables import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
@@ -280,9 +281,10 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
         shift = pt.dot(design.X.mean(axis=0), model["b"])
     pm.Deterministic("Intercept", cut_c + shift, dims=THRESHOLD_DIM)
     eta_c = eta - shift
-    cls = pm.OrderedLogistic if link == "logit" else pm.OrderedProbit
-    return cls("y", eta=eta_c, cutpoints=cut_c, compute_p=False,
-               observed=_observed(design, integer=True), dims=OBS_DIM)
+    observed = _observed(design, integer=True)
+    if link == "probit":
+        return ordered_probit("y", eta_c, cut_c, observed)
+    return pm.OrderedLogistic("y", eta=eta_c, cutpoints=cut_c, compute_p=False, observed=observed, dims=OBS_DIM)
 
 
 def likelihood(eta, design: Design, priors: PriorTable, link: str):
