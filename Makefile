@@ -22,10 +22,10 @@ demo: install
 	MPLBACKEND=Agg $(PY) examples/demo_gcse.py
 
 test: install
-	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
 test-slow: install
-	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) -q -m slow || [ $$? -eq 5 ]
+	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m slow || [ $$? -eq 5 ]
 
 bench: install
 	$(PY) bench/run.py

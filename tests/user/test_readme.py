@@ -126,7 +126,9 @@ def monkeypatch_module():
         yield patch
 
 
+# both slow tests read one README session: on one xdist worker (`--dist loadgroup`) it runs once
 @pytest.mark.slow
+@pytest.mark.xdist_group("readme_session")
 def test_readme_runs_top_to_bottom(readme_session):
     assert readme_session["fit"].model.spec.family == "bernoulli"
     assert Path("school_effects.png").stat().st_size > 0
@@ -136,6 +138,7 @@ def test_readme_runs_top_to_bottom(readme_session):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("readme_session")
 @pytest.mark.xfail(
     reason="issue 13 open: the README's MRP model still diverges with defaults (15-27 divergences "
     "at seed 1, at large sds of its 4- and 5-level factors, non-centred; target_accept=0.99 "
