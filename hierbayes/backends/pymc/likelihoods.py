@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from pymc.distributions.dist_math import binomln, normal_lcdf
+from pymc.distributions.dist_math import binomln
 
 from ...design.types import Design
 from ...errors import SpecError
@@ -123,7 +123,14 @@ def log_probabilities(eta, link: str):
     if link == "logit":
         return -pt.softplus(-eta), -pt.softplus(eta)
     if link == "probit":
-        return normal_lcdf(0.0, 1.0, eta), normal_lcdf(0.0, 1.0, -eta)
+        # one erfcx for both: log Phi of the non-positive one of (eta, -eta), then the other as
+        # log(1 - Phi); PyMC's normal_lcdf twice evaluated erfcx and erfc in both
+        below = pt.switch(pt.gt(eta, 0.0), -eta, eta)
+        half = -below / np.sqrt(2.0)
+        log_tail = pt.log(0.5 * pt.erfcx(half)) - half**2
+        log_body = pt.log1mexp(log_tail)
+        positive = pt.gt(eta, 0.0)
+        return pt.switch(positive, log_body, log_tail), pt.switch(positive, log_tail, log_body)
     if link == "cloglog":
         rate = pt.exp(eta)
         return pt.log1mexp(-rate), -rate
@@ -140,7 +147,7 @@ def gaussian(eta, design: Design, priors: PriorTable, link: str):
     sigma = aux_parameter("sigma", priors)
     mu = INVERSE_LINKS[link](eta)
     if design.censoring is not None:
-        make = lambda e, s: pm.Normal.dist(mu=INVERSE_LINKS[link](e), sigma=s)  # noqa: E731
+        make = lambda e, s: pm.Normal.dist(mu=INVERSE_LINKS[link](e), sigma=s)
         return observe(design, make, eta, sigma, link=link)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
@@ -184,7 +191,7 @@ def student(eta, design: Design, priors: PriorTable, link: str):
     nu = aux_parameter("nu", priors)
     mu = INVERSE_LINKS[link](eta)
     if design.censoring is not None:
-        make = lambda m, s, n: pm.StudentT.dist(nu=n, mu=INVERSE_LINKS[link](m), sigma=s)  # noqa: E731
+        make = lambda m, s, n: pm.StudentT.dist(nu=n, mu=INVERSE_LINKS[link](m), sigma=s)
 
         def logccdf(value, m, s, n):  # P(Y > v) = P(Y < 2 mu - v) by symmetry
             return pm.logcdf(make(m, s, n), 2.0 * INVERSE_LINKS[link](m) - value)

@@ -1,4 +1,4 @@
-"""The cumulative probit log-probability of the observed category (backends/pymc/ordinal_probit)."""
+"""Probit log-probabilities: the ordinal one of the observed category (backends/pymc/ordinal_probit) and the binary one (likelihoods.log_probabilities)."""
 
 import numpy as np
 import pytensor.tensor as pt
@@ -38,3 +38,15 @@ def test_gradient_is_finite_in_the_tails() -> None:
     # d/d eta log Phi(c0 - eta) at eta = -0.5 is -phi(z) / Phi(z), z = c0 + 0.5
     z = CUTS[0] + 0.5
     np.testing.assert_allclose(grad[4], -stats.norm.pdf(z) / stats.norm.cdf(z), rtol=1e-9)
+
+
+def test_binary_probit_log_probabilities_match_log_ndtr_and_have_the_right_slope_at_zero() -> None:
+    from hierbayes.backends.pymc.likelihoods import log_probabilities
+
+    eta = pt.dvector("eta")
+    log_p, log_q = log_probabilities(eta, "probit")
+    values = np.array([-40.0, -5.0, -0.3, 0.0, 0.3, 5.0, 40.0])
+    np.testing.assert_allclose(log_p.eval({eta: values}), special.log_ndtr(values), rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(log_q.eval({eta: values}), special.log_ndtr(-values), rtol=1e-10, atol=1e-300)
+    slope = pt.grad(log_p.sum(), eta).eval({eta: np.array([0.0])})
+    np.testing.assert_allclose(slope, stats.norm.pdf(0) / 0.5, rtol=1e-12)
