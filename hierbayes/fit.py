@@ -221,6 +221,7 @@ class Fit:
             f"Formula: {spec.to_formula()}",
             *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional),
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
+            *((f"Response: {design.response_coding}",) if getattr(design, "response_coding", None) else ()),
             *((f"Offset: {' + '.join(spec.fixed.offsets)} (coefficient fixed at 1)",) if spec.fixed.offsets else ()),
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),

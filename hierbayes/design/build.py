@@ -260,7 +260,13 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
         positions = np.arange(len(data))
     else:
         positions = np.flatnonzero(~checks.incomplete_rows(selected, list(needed)))
+    coding = None
+    response = plan.response.text
+    if family.recode_response is not None and plan.response.is_column and response in frame.columns:
+        recoded, coding = family.recode_response(frame[response], response)
+        frame = frame.assign(**{response: recoded})
     _check_types(plan, frame, encoded_response=family.encode_response is not None)
+    frame.attrs["response_coding"] = coding
     return plan, frame, in_subset[positions]
 
 
@@ -337,6 +343,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         residuals=_residuals(spec, data, positions, blocks),
         distributional=distributional,
         censoring=censoring,
+        response_coding=frame.attrs.get("response_coding"),
     )
 
 

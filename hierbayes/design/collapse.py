@@ -201,6 +201,7 @@ def collapse_design(design: Design) -> CollapsedDesign:
         encoder=_CellEncoder(design.encoder, bernoulli=design.trials is None),
         source=design,
         cell_of_row=cell.astype(np.int64),
+        response_coding=design.response_coding,
     )
 
 

@@ -86,6 +86,7 @@ class Design:
     residuals: object | None = field(default=None, repr=False)
     distributional: tuple[tuple[str, Design], ...] = field(default=(), repr=False)
     censoring: Censoring | None = field(default=None, repr=False)
+    response_coding: str | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from ..errors import DataError
@@ -23,6 +24,46 @@ def _check_binary(y, column, trials, row_labels) -> None:
             f"{describe_values(bad, y)} ({describe_rows(bad, row_labels)}). For counts out of n "
             "trials use family='binomial' with 'y | trials(n) ~ ...'"
         )
+
+
+def recode_binary(series: pd.Series, column: str) -> tuple[pd.Series, str | None]:
+    """A two-valued text, categorical or boolean response as 0/1, as R's glm/glmer read a factor.
+
+    Parameters
+    ----------
+    series : the response column (rows used by the model).
+    column : its name, for messages.
+
+    Returns
+    -------
+    The 0/1 column and a line saying which value is 1 (None for numbers, left to the check).
+    The first value (category order of a categorical, else sorted) is 0, the second 1, as the
+    first level of an R factor is the failure.
+
+    Raises
+    ------
+    DataError
+        For text or categories with other than two distinct values.
+    """
+    kind = getattr(series.dtype, "kind", "O")
+    if kind in "iuf":
+        return series, None
+    if kind == "b":
+        return series.astype(int), None
+    present = set(series.dropna().unique())
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        levels = [c for c in series.cat.categories if c in present]
+    else:
+        levels = sorted(present, key=str)
+    if len(levels) != 2:
+        shown = ", ".join(repr(v) for v in levels[:6]) + (", ..." if len(levels) > 6 else "")
+        raise DataError(
+            f"response {column!r} of the bernoulli family holds {len(levels)} distinct values "
+            f"({shown}); a text or categorical response needs exactly two (the first in category "
+            "or sorted order counts as 0, the second as 1), else recode it as 0/1"
+        )
+    coded = pd.Series((series == levels[1]).to_numpy(dtype=int), index=series.index, name=series.name)
+    return coded, f"{column} = 1 for {levels[1]!r}, 0 for {levels[0]!r} (the second value is the success, as in R)"
 
 
 def _check_binomial(y, column, trials, row_labels) -> None:
@@ -101,6 +142,7 @@ BERNOULLI = register(
         check=_check_binary,
         simulate=_bernoulli_simulate,
         response_kind="binary",
+        recode_response=recode_binary,
         **_COMMON,
     )
 )

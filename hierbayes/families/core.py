@@ -60,6 +60,8 @@ class Family:
     thresholds : True for ordinal families: K-1 ordered thresholds named ``Intercept``
         replace the intercept (the design drops the intercept column).
     encode_response : for ordinal families, :func:`hierbayes.families.encode_ordinal`.
+    recode_response : ``(series, column) -> (numeric series, note or None)``, run on a response
+        column before the numeric checks (bernoulli: two-valued text as 0/1).
     aux_priors : aux name -> (distribution, parameters) of the default prior, or a
         callable (y, trials, link) -> (distribution, parameters) when data-scaled.
     normal_residuals : y = mean + e with e ~ N(0, sigma^2) (``sigma`` in ``aux``): with the
@@ -97,6 +99,7 @@ class Family:
     level1_variance: Callable | None = None
     thresholds: bool = False
     encode_response: Callable | None = None
+    recode_response: Callable | None = None
     aux_priors: dict | None = None
     normal_residuals: bool = False
     location_scale: bool = False
