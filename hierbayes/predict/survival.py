@@ -212,7 +212,7 @@ def survival_curves(
     link = family.resolve_link(spec.link)
     times = default_times(model) if times is None else np.atleast_1d(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
-        raise DataError(f"times={list(np.ravel(times))}: give one or more finite times")
+        raise DataError(f"times={[float(t) for t in np.ravel(times)]}: give one or more finite times")
     probs = check_probabilities(quantiles)
     given = None
     if newdata is not None:
