@@ -251,3 +251,26 @@ def test_icc_on_the_latent_log_time_scale() -> None:
     expected = 0.25 / (0.25 + np.pi**2 / 6 / k**2)
     assert icc["mean"].iloc[0] == pytest.approx(expected, rel=1e-8)
     assert "latent log-time scale" in " ".join(map(str, [*icc.attrs.values(), *icc.columns, *icc.astype(str).values.ravel()]))
+
+
+# ------------------------------------------------------------------ fits (slow)
+
+# predict(survreg(Surv(time, status) ~ age + sex + disease, data = kd, dist = "lognormal"),
+#         newdata = PROFILES, type = "quantile", p = 0.5)   (R 4.2, survival 3.5)
+SURVREG_LOGNORMAL_MEDIAN = [27.05188034, 86.84275744, 247.18544811]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("family", "reference"), [("weibull", SURVREG_MEDIAN), ("lognormal", SURVREG_LOGNORMAL_MEDIAN)])
+def test_kidney_median_survival_agrees_with_survreg(family: str, reference: list[float]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hb.Model(FORMULA, data=kidney(), family=family).fit(draws=500, chains=2, random_seed=1, progressbar=False)
+    median = fit.survival(PROFILES).median_survival(prob=0.9)
+    # weakly informative priors, 76 rows: the posterior median of the median survival time
+    # sits near the ML prediction, which lies well inside the 90% interval
+    for row, ml in zip(median.itertuples(), reference, strict=True):
+        assert row.lower < ml < row.upper
+        assert row.median == pytest.approx(ml, rel=0.25)
+    result = fit.ppc(ndraws=200, random_seed=1).kaplan_meier()
+    assert result.summary(0.9)["outside"].mean() < 0.1
