@@ -220,6 +220,13 @@ def survival_curves(
         given = set(newdata.columns)
         if re != "include":
             newdata = _with_group_columns(model, newdata)
+        else:
+            missing = [f for f in dict.fromkeys(f for g in spec.groups for f in g.factor) if f not in given]
+            if missing:
+                raise DataError(
+                    f"re='include' gives each profile its own group's effects, but newdata has no "
+                    f"grouping column {missing}; add it, or pass re='new' (a new group) or re='exclude'"
+                )
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
