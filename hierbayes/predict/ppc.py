@@ -55,6 +55,7 @@ GROUPED_STATISTICS = ("mean", "sd", "var", "min", "max", "prop_zero")
 
 DEFAULT_STATISTICS = {
     "continuous": ("mean", "sd", "min", "max"),
+    "censored": ("mean", "sd", "min", "max"),
     "count": ("mean", "var", "prop_zero", "max"),
     "binomial": ("mean", "var"),
     "binary": ("mean",),
