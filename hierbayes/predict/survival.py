@@ -17,7 +17,7 @@ effects a profile gets:
     uncertainty of the parameters (a new patient's curve);
 ``"marginal"``
     the population-averaged curve E_u[S(t | u)], integrated per draw (Gauss-Hermite in one
-    dimension); its quantiles are not computed (the mixture has no closed form).
+    dimension); its quantiles solve E_u[S(t | u)] = 1 - p by bisection.
 
 Profiles with ``re`` other than ``"include"`` need no grouping column.
 """
@@ -50,7 +50,7 @@ class SurvivalCurves:
     draws : (S, n, T) S(t) per posterior draw, profile and time.
     times : (T,) the times.
     profiles : the profiles' columns the model uses, one row per profile.
-    quantile_draws : (S, n, P) quantiles of the uncensored outcome (None for ``re="marginal"``).
+    quantile_draws : (S, n, P) quantiles of the uncensored outcome.
     probs : (P,) the probabilities of those quantiles (0.5: the median survival time).
     re : how group effects entered (see the module docstring).
     prob : the default width of the intervals.
@@ -60,7 +60,7 @@ class SurvivalCurves:
     draws: np.ndarray
     times: np.ndarray
     profiles: pd.DataFrame
-    quantile_draws: np.ndarray | None
+    quantile_draws: np.ndarray
     probs: np.ndarray
     re: str
     prob: float = 0.9
@@ -98,18 +98,7 @@ class SurvivalCurves:
     def quantiles(self, prob: float | None = None) -> pd.DataFrame:
         """One row per profile and probability p: the p-quantile of the uncensored outcome
         (``p = 0.5``: the median survival time), its posterior ``median`` and central ``prob``
-        interval.
-
-        Raises
-        ------
-        SpecError
-            For ``re="marginal"`` curves.
-        """
-        if self.quantile_draws is None:
-            raise SpecError(
-                "survival-time quantiles of population-averaged curves (re='marginal') are not "
-                "computed; use re='new' for a new group's or re='exclude' for the typical group's"
-            )
+        interval."""
         alpha = (1 - self._prob(prob)) / 2
         lower, median, upper = np.quantile(self.quantile_draws, [alpha, 0.5, 1 - alpha], axis=0)
         n, P = median.shape
@@ -162,6 +151,39 @@ def _new_group_effects(posterior, spec, blocks, rng: np.random.Generator) -> np.
         z = rng.standard_normal((chol.shape[0], Xb.shape[0], chol.shape[1]))
         total = total + np.einsum("snk,nk->sn", np.einsum("skl,snl->snk", chol, z), Xb)
     return total
+
+
+def _marginal_quantiles(posterior, spec, rows, eta, family, link, aux, probs, n_mc: int, seed: int,
+                        iterations: int = 60) -> np.ndarray:
+    """(S, n, P) p-quantiles of the population-averaged outcome: the t with
+    E_u[S(t | u)] = 1 - p, by bisection per draw and profile (on log t for times).
+
+    The quantile of a mixture lies between the quantiles of its extreme components, so the
+    search starts between the conditional quantiles at u = -/+ 9 sd of the profile's summed
+    group effects (the quantile grows with eta for every family with a quantile function)."""
+    var = 0.0
+    for _, chol, Xb in group_effect_draws(posterior, spec, rows.groups):
+        var = var + np.sum(np.einsum("skl,nk->snl", chol, Xb) ** 2, axis=-1)
+    spread = 9.0 * np.sqrt(var) * np.ones_like(eta)
+    out = np.empty((*eta.shape, probs.size))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for i, p in enumerate(probs):
+            lo = outcome_quantiles(family, [p], eta - spread, link, aux, rows.trials)[..., 0]
+            hi = outcome_quantiles(family, [p], eta + spread, link, aux, rows.trials)[..., 0]
+            positive = bool(np.all(lo > 0))  # times: bisect on the log scale
+            to, back = (np.log, np.exp) if positive else (np.asarray, np.asarray)
+            lo, hi = to(lo), to(hi)
+            for _ in range(iterations):
+                mid = 0.5 * (lo + hi)
+                t = back(mid)
+                surv = integrate_group_effects(
+                    posterior, spec, rows.groups, eta, lambda e, t=t: np.exp(family.log_ccdf(t, e, link, aux, rows.trials)),
+                    n_mc=n_mc, rng=np.random.default_rng(seed),
+                )
+                below = surv > 1 - p  # S(t) above 1 - p: the quantile is later
+                lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+            out[..., i] = back(0.5 * (lo + hi))
+    return out
 
 
 def survival_curves(
@@ -238,11 +260,12 @@ def survival_curves(
     if re == "new":
         eta = eta + _new_group_effects(posterior, spec, rows.groups, rng)
     if re == "marginal":
+        seed = int(rng.integers(2**32))  # the same integration points for every evaluation
         draws = integrate_group_effects(
             posterior, spec, rows.groups, eta, lambda e: survival_probabilities(family, times, e, link, aux, rows.trials),
-            n_mc=n_mc, rng=rng,
+            n_mc=n_mc, rng=np.random.default_rng(seed),
         )
-        q = None
+        q = _marginal_quantiles(posterior, spec, rows, eta, family, link, aux, probs, n_mc, seed)
     else:
         draws = survival_probabilities(family, times, eta, link, aux, rows.trials)
         q = outcome_quantiles(family, probs, eta, link, aux, rows.trials)

@@ -117,8 +117,9 @@ def test_group_effects_include_exclude_new_marginal() -> None:
     for i, t in enumerate((10.0, 50.0)):
         direct = np.trapezoid(np.exp(-(t / np.exp(eta0 + sd * z)) ** k) * stats.norm.pdf(z), z)
         assert marginal.summary()["median"].iloc[i] == pytest.approx(direct, rel=1e-6)
-    with pytest.raises(SpecError, match="re='marginal'"):
-        marginal.quantiles()
+    # its median solves E_u[S(t | u)] = 1/2
+    t = marginal.median_survival()["median"].iloc[0]
+    assert np.trapezoid(np.exp(-(t / np.exp(eta0 + sd * z)) ** k) * stats.norm.pdf(z), z) == pytest.approx(0.5, abs=1e-6)
 
 
 def test_default_times_plot_and_errors() -> None:
@@ -276,3 +277,17 @@ def test_kidney_median_survival_agrees_with_survreg(family: str, reference: list
         assert row.median == pytest.approx(ml, rel=0.25)
     result = fit.ppc(ndraws=200, random_seed=1).kaplan_meier()
     assert result.summary(0.9)["outside"].mean() < 0.1
+
+
+def test_marginal_curve_and_quantiles_of_a_censored_gaussian() -> None:
+    # tobit with a random intercept: the population-averaged outcome is N(mu, sigma^2 + sd^2)
+    data = pd.read_csv(SURV / "data" / "tobit_sim.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hb.Model("y | cens(censored) ~ x + (1 | g)", data=data).fit(
+            draws=20, chains=2, backend="prior", progressbar=False, random_seed=1)
+    set_draws(fit, Intercept=0.5, b=[1.0], sigma=1.0, sd_g=0.8)
+    curves = fit.survival(pd.DataFrame({"x": [0.3]}), times=[0.8, 2.0], re="marginal", quantiles=[0.5, 0.9])
+    total = np.sqrt(1 + 0.8**2)
+    np.testing.assert_allclose(curves.summary()["median"], stats.norm.sf([0.8, 2.0], 0.8, total), rtol=1e-6)
+    np.testing.assert_allclose(curves.quantiles()["median"], stats.norm.ppf([0.5, 0.9], 0.8, total), rtol=1e-6)
