@@ -36,7 +36,15 @@ from ..errors import DataError, SpecError
 from ..families import get_family, outcome_quantiles, survival_probabilities
 from ..families.time_to_event import check_probabilities
 from .linpred import linear_predictor
-from .predict import encode_rows, group_effect_draws, integrate_group_effects, row_design, rows_aux_draws, thin, training_frame
+from .predict import (
+    encode_rows,
+    group_effect_draws,
+    integrate_group_effects,
+    row_design,
+    rows_aux_draws,
+    thin,
+    training_frame,
+)
 
 RE_MODES = ("include", "exclude", "new", "marginal")
 #: Times of the default grid: from 0 to the largest observed time.

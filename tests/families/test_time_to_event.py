@@ -8,7 +8,12 @@ import pytest
 from scipy import special, stats
 
 from hierbayes.errors import DataError, SpecError
-from hierbayes.families import get_family, log_hazard_ph, outcome_quantiles, survival_probabilities
+from hierbayes.families import (
+    get_family,
+    log_hazard_ph,
+    outcome_quantiles,
+    survival_probabilities,
+)
 
 AUX = {"weibull": {"shape": 1.7}, "exponential": {}, "lognormal": {"sigma": 0.8},
        "loglogistic": {"shape": 2.5}, "gaussian": {"sigma": 1.3}, "student": {"sigma": 1.3, "nu": 5.0},

@@ -25,7 +25,7 @@ from hierbayes.predict.km import kaplan_meier, km_check, step_values
 from hierbayes.predict.survival import survival_curves
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 SURV = Path(__file__).parents[1] / "survival"
 FACTORS = json.loads((SURV / "data" / "factors.json").read_text())
