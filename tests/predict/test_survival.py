@@ -291,3 +291,27 @@ def test_marginal_curve_and_quantiles_of_a_censored_gaussian() -> None:
     total = np.sqrt(1 + 0.8**2)
     np.testing.assert_allclose(curves.summary()["median"], stats.norm.sf([0.8, 2.0], 0.8, total), rtol=1e-6)
     np.testing.assert_allclose(curves.quantiles()["median"], stats.norm.ppf([0.5, 0.9], 0.8, total), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_kidney_frailty_hazard_ratios_agree_with_ml() -> None:
+    # tests/survival/refs/kidney_weibull_frailty.json: ML with the gaussian frailty integrated
+    # out (make_refs.R's ml_ghq); derived.ph holds -b / scale (log hazard ratios) and their SEs
+    ref = json.loads((SURV / "refs" / "kidney_weibull_frailty.json").read_text())
+    ml = {c["term_r"]: c for c in ref["derived"]["ph"]["coefficients"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hb.Model(FORMULA + " + (1 | patient)", data=kidney(), family="weibull").fit(
+            draws=500, chains=2, random_seed=1, progressbar=False)
+    sex = fit.margins(at="sex", kind="log_hazard", groups="exclude").pairs().summary()
+    disease = fit.contrasts("disease", kind="log_hazard", groups="exclude").summary().set_index("contrast")
+    for table, row, term in ((sex, 0, "sexfemale"), (disease, "GN - other", "diseaseGN"),
+                             (disease, "AN - other", "diseaseAN"), (disease, "PKD - other", "diseasePKD")):
+        got = table.loc[row]
+        assert abs(got["median"] - ml[term]["estimate"]) < ml[term]["se"], (term, got["median"])
+        assert got["ratio_lower"] < ml[term]["hazard_ratio"] < got["ratio_upper"]
+    # a new patient's median survival is wider than the typical patient's
+    profile = PROFILES.iloc[:1]
+    typical = fit.survival(profile, re="exclude").median_survival().iloc[0]
+    new = fit.survival(profile, re="new", random_seed=1).median_survival().iloc[0]
+    assert new["upper"] / new["lower"] > typical["upper"] / typical["lower"]
