@@ -233,7 +233,8 @@ def survival_curves(
     SpecError
         For an unknown ``re``, or a family without a survival or quantile function.
     DataError
-        For missing columns, negative or non-finite ``times``, probabilities outside (0, 1).
+        For missing columns (a grouping column with ``re="include"``), non-finite ``times``,
+        probabilities outside (0, 1).
     """
     if re not in RE_MODES:
         raise SpecError(f"re={re!r}: valid values are {list(RE_MODES)}")
