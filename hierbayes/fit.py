@@ -2,6 +2,9 @@
 
 A user object (top layer): its methods call the plain-data functions of
 :mod:`hierbayes.results` and :mod:`hierbayes.predict` and bind plots to what they return.
+
+Size: the one object users call every result through; each method is a delegation of a few
+lines with its docstring, and splitting them across classes would split the user's API.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from .design.types import Design
 from .errors import SpecError
 from .families import get_family
 from .plots.trace import trace
-from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity
+from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
 from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
@@ -318,6 +321,16 @@ class Fit:
         ``new_groups`` ("sample", "zero", "error")."""
         return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
                        ndraws=ndraws, random_seed=random_seed)
+
+    def survival(self, newdata=None, times=None, re: str = "include", prob: float = 0.9, *,
+                 quantiles=(0.5,), ndraws: int | None = None, random_seed=None):
+        """Survival curves S(t) per row of ``newdata`` (a profile) and quantiles of the
+        uncensored outcome (``.median_survival()``), with intervals and ``.plot()``; ``re``:
+        "include" (own group), "exclude" (u = 0), "new" (a new group) or "marginal"
+        (population-averaged). See :func:`hierbayes.predict.survival.survival_curves`."""
+        return plots.with_plots(survival.survival_curves(
+            self.posterior, self.model.built, newdata, times=times, re=re, quantiles=quantiles, prob=prob,
+            ndraws=ndraws, random_seed=random_seed))
 
     def ppc(self, ndraws: int | None = None, random_seed=None):
         """Posterior predictive check: a :class:`~hierbayes.predict.ppc.PredictiveCheck` with

@@ -18,7 +18,8 @@ loglogistic                    log (of the median)     shape (Stata's gamma = 1/
 ============================== ======================= ========================================
 
 Continuous families with ``log_cdf`` / ``log_ccdf`` can be censored and truncated
-(``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`).
+(``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`); :mod:`.time_to_event` gives their
+survival probabilities, quantiles and (weibull, exponential) log hazards for predictions.
 
 :mod:`.core` holds the :class:`Family` object and the registry, :mod:`.links` the numpy
 links, :mod:`.checks` and :mod:`.prior_hooks` what families share. A new family is one
@@ -57,6 +58,7 @@ from .links import (
     per_draw,
 )
 from .ordinal import encode_ordinal, threshold_locations
+from .time_to_event import log_hazard_ph, outcome_quantiles, survival_probabilities
 
 __all__ = [
     "ALIASES",
@@ -81,9 +83,12 @@ __all__ = [
     "icc_level1_variance",
     "latent_variance",
     "log_diff",
+    "log_hazard_ph",
     "log_probabilities",
+    "outcome_quantiles",
     "per_draw",
     "register",
     "reject_trials",
+    "survival_probabilities",
     "threshold_locations",
 ]

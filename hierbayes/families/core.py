@@ -82,6 +82,13 @@ class Family:
     coefficient_scale : what the coefficients are on, for tables ("log-time (AFT) scale");
         None: the link's scale.
     ratio : what exp(coefficient) is called whatever the link ("time ratio"); None: by link.
+    quantile : (p, eta, link, aux, trials) -> the p-quantile of the uncensored, untruncated
+        response (p a scalar in (0, 1)), like ``mean``; what median survival times and
+        prediction quantiles use (:mod:`.time_to_event`). None: not available.
+    ph_log_hazard : (eta, link, aux, trials) -> the log hazard at time 1, for families with
+        proportional hazards (exponential, weibull): log h(t) is this plus a function of t and
+        the family parameters alone, so a difference of two values is a log hazard ratio at
+        every t. None: the hazards of two linear predictors are not proportional.
     """
 
     name: str
@@ -109,6 +116,8 @@ class Family:
     log_ccdf: Callable | None = None
     coefficient_scale: str | None = None
     ratio: str | None = None
+    quantile: Callable | None = None
+    ph_log_hazard: Callable | None = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Family):

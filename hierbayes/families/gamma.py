@@ -35,6 +35,11 @@ def _log_ccdf(y, eta, link, aux, trials):
     return np.log(special.gammaincc(a, a * np.asarray(y, dtype=float) * np.exp(-eta)))
 
 
+def _quantile(p, eta, link, aux, trials):
+    a = per_draw(aux["shape"], eta)
+    return special.gammaincinv(a, p) * np.exp(eta) / a
+
+
 def _level1(link, mean_eta, group_variance, aux):
     return np.log1p(1.0 / aux["shape"]), (
         "latent log scale: level-1 variance log(1 + 1/shape) (log-normal approximation, "
@@ -59,5 +64,6 @@ GAMMA = register(
         response_sd=lambda mu, aux, trials: mu / np.sqrt(aux["shape"]),
         log_cdf=_log_cdf,
         log_ccdf=_log_ccdf,
+        quantile=_quantile,
     )
 )

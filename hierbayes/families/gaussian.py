@@ -74,5 +74,6 @@ GAUSSIAN = register(
         response_sd=_response_sd,
         log_cdf=_log_cdf,
         log_ccdf=_log_ccdf,
+        quantile=lambda p, eta, link, aux, trials: INVERSE_LINKS[link](eta) + per_draw(aux["sigma"], eta) * stats.norm.ppf(p),
     )
 )

@@ -34,6 +34,10 @@ def _log_ccdf(y, eta, link, aux, trials):
     return stats.t.logsf(y, per_draw(aux["nu"], eta), mu, per_draw(aux["sigma"], eta))
 
 
+def _quantile(p, eta, link, aux, trials):
+    return INVERSE_LINKS[link](eta) + per_draw(aux["sigma"], eta) * stats.t.ppf(p, per_draw(aux["nu"], eta))
+
+
 STUDENT = register(
     Family(
         name="student",
@@ -54,5 +58,6 @@ STUDENT = register(
         location_scale=True,
         log_cdf=_log_cdf,
         log_ccdf=_log_ccdf,
+        quantile=_quantile,
     )
 )

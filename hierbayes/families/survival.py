@@ -13,6 +13,10 @@ the family:
 * ``lognormal`` (identity link, brms): log T ~ Normal(eta, sigma); E[T] = exp(eta + sigma^2 / 2).
 * ``loglogistic`` (log link on the median; Stata's ``distribution(loglogistic)``): log T =
   eta + W / k with W standard logistic, shape k (Stata's gamma is 1/k); the median is exp(eta).
+
+Each family also gives its quantile function in closed form (median survival times) and, for
+the two with proportional hazards (weibull, exponential), the log hazard at time 1 that hazard
+ratios are differences of: log h(t) = log k + (k - 1) log t - k log(scale).
 """
 
 from __future__ import annotations
@@ -70,6 +74,22 @@ def _weibull_simulate(rng, eta, link, aux, trials):
     return np.exp(eta - special.gammaln(1.0 + 1.0 / k)) * rng.weibull(k)
 
 
+def _cumulative_hazard(p) -> float:
+    """-log(1 - p): the unit-exponential p-quantile."""
+    return float(-np.log1p(-p))
+
+
+def _weibull_quantile(p, eta, link, aux, trials):
+    k = per_draw(aux["shape"], eta)
+    return np.exp(eta - special.gammaln(1.0 + 1.0 / k) + np.log(_cumulative_hazard(p)) / k)
+
+
+def _weibull_ph_log_hazard(eta, link, aux, trials):
+    """log h(1) = log k - k log(scale): h(t) = k t^(k-1) / scale^k."""
+    k = per_draw(aux["shape"], eta)
+    return np.log(k) - k * (eta - special.gammaln(1.0 + 1.0 / k))
+
+
 def _latent(label: str, variance) -> object:
     def level1(link, mean_eta, group_variance, aux):
         return variance(aux), f"latent log-time scale ({label})"
@@ -95,6 +115,8 @@ WEIBULL = register(
         log_ccdf=_weibull_log_ccdf,
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
+        quantile=_weibull_quantile,
+        ph_log_hazard=_weibull_ph_log_hazard,
     )
 )
 
@@ -124,6 +146,8 @@ EXPONENTIAL = register(
         log_ccdf=lambda y, eta, link, aux, trials: -np.asarray(y, dtype=float) * np.exp(-eta),
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
+        quantile=lambda p, eta, link, aux, trials: np.exp(eta) * _cumulative_hazard(p),
+        ph_log_hazard=lambda eta, link, aux, trials: -np.asarray(eta, dtype=float),
     )
 )
 
@@ -150,6 +174,7 @@ LOGNORMAL = register(
         log_ccdf=lambda y, eta, link, aux, trials: stats.norm.logsf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
+        quantile=lambda p, eta, link, aux, trials: np.exp(eta + per_draw(aux["sigma"], eta) * special.ndtri(p)),
     )
 )
 
@@ -194,5 +219,6 @@ LOGLOGISTIC = register(
         log_ccdf=lambda y, eta, link, aux, trials: -np.logaddexp(0.0, _loglogistic_t(y, eta, aux)[1]),
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
+        quantile=lambda p, eta, link, aux, trials: np.exp(eta + special.logit(p) / per_draw(aux["shape"], eta)),
     )
 )

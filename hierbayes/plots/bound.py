@@ -15,10 +15,13 @@ import matplotlib.pyplot as plt
 
 from ..predict.conditional import ConditionalEffects
 from ..predict.contrasts import Contrasts
+from ..predict.km import km_check
 from ..predict.margins import Margins
 from ..predict.ppc import PredictiveCheck
+from ..predict.survival import SurvivalCurves
 from .checks import loo_pit, ppc, ppc_grouped, ppc_stat
 from .predictions import conditional_effects_plot, contrasts_plot, marginsplot
+from .survival import survival_plot
 
 
 class PlottedPredictiveCheck(PredictiveCheck):
@@ -36,6 +39,11 @@ class PlottedPredictiveCheck(PredictiveCheck):
     def plot_stat(self, stat: str = "mean"):
         """Histogram of T(y_rep) with T(y) marked and the p-value."""
         return ppc_stat(self, stat=stat)
+
+    def kaplan_meier(self, grid=None):
+        """The data's Kaplan-Meier curve against the replicates' (censored alike), as numbers:
+        a :class:`~hierbayes.predict.km.KaplanMeierCheck` with ``.summary(prob)``."""
+        return km_check(self, grid)
 
     def plot_loo_pit(self):
         """ECDF of LOO-PIT values with its simultaneous envelope (ArviZ ``plot_loo_pit``)."""
@@ -79,11 +87,21 @@ class PlottedConditionalEffects(ConditionalEffects):
         return conditional_effects_plot(self, prob=prob, ax=ax)
 
 
+class PlottedSurvivalCurves(SurvivalCurves):
+    """:class:`~hierbayes.predict.survival.SurvivalCurves` with a plot."""
+
+    def plot(self, prob: float | None = None, ax=None, max_profiles: int = 20):
+        """One line per profile (the posterior median of S(t)) with its ``prob`` band."""
+        return survival_plot(self, prob=prob, ax=ax, max_profiles=max_profiles)
+
+
 def with_plots(result):
-    """``result`` as its plotted subclass (a PredictiveCheck, Margins, ConditionalEffects or Contrasts;
-    anything else, such as a hypothesis table, is returned unchanged)."""
+    """``result`` as its plotted subclass (a PredictiveCheck, Margins, ConditionalEffects,
+    Contrasts or SurvivalCurves; anything else, such as a hypothesis table, is returned
+    unchanged)."""
     pairs = ((PredictiveCheck, PlottedPredictiveCheck), (Margins, PlottedMargins),
-             (ConditionalEffects, PlottedConditionalEffects), (Contrasts, PlottedContrasts))
+             (ConditionalEffects, PlottedConditionalEffects), (Contrasts, PlottedContrasts),
+             (SurvivalCurves, PlottedSurvivalCurves))
     for plain, plotted in pairs:
         if type(result) is plain:
             return plotted(**{f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.init})

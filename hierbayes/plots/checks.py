@@ -16,6 +16,7 @@ from ..params import OBS_DIM
 from ..predict.ppc import bayes_p_value
 from ..predict.ppc_kinds import ALL_PLOT_KINDS, checked_plot_kind, default_plot_kind
 from .common import figure_of, retitle, row_figure_height
+from .survival import ppc_km
 
 # Every kind ``ppc()`` draws; which ones fit a response: ``check.plot_kinds``.
 PPC_KINDS = ALL_PLOT_KINDS
@@ -64,7 +65,9 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
     * ``scatter_avg``: observed values against the posterior predictive mean (matplotlib);
     * ``error_hist``: histograms of y - y_rep for a few single draws (matplotlib);
     * ``stat``: the distribution of the replicated mean against the observed one (the
-      default for a prior check of a binary response).
+      default for a prior check of a binary response);
+    * ``km``: Kaplan-Meier curves of the data and of replicates censored the way the data
+      were (the default for right-censored responses; :func:`hierbayes.plots.survival.ppc_km`).
 
     Parameters
     ----------
@@ -83,6 +86,8 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
         raise SpecError(f"order={order!r} applies to kind='intervals' only, not kind={kind!r}")
     if kind == "stat":
         return ppc_stat(check, "mean")
+    if kind == "km":
+        return ppc_km(check, num_samples)
     if kind == "scatter_avg":
         return ppc_scatter_avg(check)
     if kind == "error_hist":

@@ -163,7 +163,7 @@ def marginsplot(margins, x: str | None = None, prob: float = 0.95, ax=None):
     if margins.what == "dydx":
         ax.axhline(0, color="0.4", lw=0.8, ls="--")
     ax.set_xlabel(x or "")
-    ylabel = {"mean": "expected response", "linear": "linear prediction", "dydx": f"effect of {margins.dydx}"}[margins.what]
+    ylabel = {"mean": "expected response", "linear": "linear prediction", "log_hazard": "log hazard at t = 1", "dydx": f"effect of {margins.dydx}"}[margins.what]
     ax.set_ylabel(f"{ylabel} ({round(prob * 100)}% interval)")
     ax.set_title(f"Margins ({margins.groups} over group effects)")
     if 1 < len(parts) <= 10:

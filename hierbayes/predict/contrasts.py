@@ -7,7 +7,9 @@ probability that it is positive; and, where a ratio means something, the ratio:
 * expected probabilities of a bernoulli model: the odds ratio of the two margins;
 * expected responses under a log link: the ratio of the means (rate ratio);
 * linear predictors under a logit / log / cloglog link: exp(difference), the odds ratio /
-  rate ratio / hazard ratio.
+  rate ratio / hazard ratio;
+* log hazards of a proportional-hazards family (weibull, exponential): the hazard ratio;
+* expected times and linear predictors of a survival family: the time ratio.
 
 The functions take plain draws and a grid (they know nothing of :class:`.margins.Margins`,
 whose ``pairs()`` calls them).
@@ -23,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, SpecError
+from ..families import FAMILIES
 from ..results.stats import flatten_draws, interval_label, summarize
 
 CONTRAST_DIM = "contrast"
@@ -32,7 +35,13 @@ LINEAR_RATIOS = {"logit": "odds ratio", "log": "rate ratio", "cloglog": "hazard 
 
 def ratio_kind(what: str, family: str, link: str) -> str | None:
     """The ratio that means something for margins of ``what`` ("mean"/"linear") under
-    ``family`` and ``link``: "odds ratio", "rate ratio", "hazard ratio" or None."""
+    ``family`` and ``link``: "odds ratio", "rate ratio", "hazard ratio", the family's own
+    ratio ("time ratio") or None."""
+    if what == "log_hazard":
+        return "hazard ratio"
+    named = FAMILIES.get(family)
+    if what in ("mean", "linear") and named is not None and named.ratio is not None:
+        return named.ratio  # survival families: exp(difference) and ratios of means are time ratios
     if what == "linear":
         return LINEAR_RATIOS.get(link)
     if what == "mean" and family == "bernoulli":
@@ -43,7 +52,7 @@ def ratio_kind(what: str, family: str, link: str) -> str | None:
 
 
 def _ratio(later: np.ndarray, earlier: np.ndarray, what: str, kind: str) -> np.ndarray:
-    if what == "linear":
+    if what in ("linear", "log_hazard"):
         return np.exp(later - earlier)
     if kind == "odds ratio":
         return (later / (1 - later)) / (earlier / (1 - earlier))
@@ -101,7 +110,7 @@ def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, f
     draws : the margins' draws, one column per row of ``grid``.
     grid : the margins' grid.
     over : the grid column whose levels are compared.
-    what : "mean" or "linear" (what the margins are).
+    what : "mean", "linear" or "log_hazard" (what the margins are).
     family, link : the model's family and link (they decide which ratio is reported).
 
     Returns
@@ -113,8 +122,8 @@ def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, f
     SpecError
         For ``over`` not in the grid, fewer than two levels, or margins of effects.
     """
-    if what not in ("mean", "linear"):
-        raise SpecError(f"pairwise comparisons are of predictions ('mean' or 'linear'), not of {what!r} margins")
+    if what not in ("mean", "linear", "log_hazard"):
+        raise SpecError(f"pairwise comparisons are of predictions ('mean', 'linear' or 'log_hazard'), not of {what!r} margins")
     if over not in grid.columns:
         raise SpecError(f"over={over!r} is not a column of the margins; columns: {list(grid.columns)}")
     kind = ratio_kind(what, family, link)

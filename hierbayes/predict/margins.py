@@ -17,13 +17,16 @@ import xarray as xr
 
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
-from ..families import get_family
+from ..families import get_family, log_hazard_ph
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
-from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
+from .predict import encode_rows, prediction_draws, row_design, rows_aux_draws, thin, training_frame
 
 MARGIN_DIM = "margin"
+#: What a margin averages: the expected response, the linear predictor, or (weibull,
+#: exponential) the log hazard at time 1, whose differences are log hazard ratios.
+MARGIN_KINDS = ("mean", "linear", "log_hazard")
 
 
 # ======================================================================== margins
@@ -146,7 +149,10 @@ def margins(
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
         (central finite difference) and the contrast with the first level for a factor.
     kind : "mean" (expected response; for an ordinal response the expected category, on
-        its labels when they are numbers, else on the codes 0..K-1) or "linear".
+        its labels when they are numbers, else on the codes 0..K-1), "linear" or
+        "log_hazard" (families with proportional hazards, weibull and exponential: the log
+        hazard at time 1; ``pairs()`` of these margins are hazard ratios, the same at every
+        time, as Stata's ``mestreg`` reports them).
     groups : "marginal" (default: group effects integrated out, population-averaged),
         "exclude" (group effects zero, Stata's fixed-portion ``xb``) or "include" (each row's
         own group effects).
@@ -162,8 +168,11 @@ def margins(
     Margins
         ``.summary(prob)`` is the table, ``.plot()`` the ``marginsplot``.
     """
-    if kind not in ("mean", "linear"):
-        raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response) or 'linear'")
+    if kind not in MARGIN_KINDS:
+        raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response), 'linear' or 'log_hazard'")
+    family = get_family(model.spec.family)
+    if kind == "log_hazard":
+        log_hazard_ph(family, np.zeros((1, 1)), "log", {name: np.ones(1) for name in family.aux})  # PH family?
     frame = (training_frame(model) if data is None else as_pandas(data)).copy()
     at = _levels_of_factors(model, at)
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
@@ -175,10 +184,14 @@ def margins(
 
     def averaged(f: pd.DataFrame) -> np.ndarray:
         rows = encode_rows(model, f)
+        rng = np.random.default_rng(random_seed)
         values = prediction_draws(
-            posterior, model, rows, kind=kind, groups=groups, new_groups="sample",
-            n_mc=n_mc, rng=np.random.default_rng(random_seed),
+            posterior, model, rows, kind="linear" if kind == "log_hazard" else kind, groups=groups,
+            new_groups="sample", n_mc=n_mc, rng=rng,
         )
+        if kind == "log_hazard":  # linear in eta: group effects average out exactly
+            aux = rows_aux_draws(posterior, model, rows, groups=groups, rng=rng)
+            values = log_hazard_ph(family, values, family.resolve_link(model.spec.link), aux, rows.trials)
         if values.ndim == 3:  # ordinal category probabilities -> expected category value
             values = values @ category_values(model, values.shape[2])
         return np.stack([values[:, by_codes == g].mean(axis=1) for g in range(len(by_table))], axis=1)
@@ -207,7 +220,6 @@ def margins(
     da = xr.DataArray(values.reshape(chains, draws, -1), dims=("chain", "draw", MARGIN_DIM),
                       coords={MARGIN_DIM: np.arange(values.shape[1])}, name="margin")
     what = "dydx" if dydx else kind
-    family = get_family(model.spec.family)
     return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups,
                    family.name, family.resolve_link(model.spec.link))
 

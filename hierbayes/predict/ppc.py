@@ -34,6 +34,7 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
+from .km import km_censoring
 from .ppc_kinds import plot_kinds
 from .predict import row_design, thin
 from .replicate import replicate
@@ -54,6 +55,7 @@ GROUPED_STATISTICS = ("mean", "sd", "var", "min", "max", "prop_zero")
 
 DEFAULT_STATISTICS = {
     "continuous": ("mean", "sd", "min", "max"),
+    "censored": ("mean", "sd", "min", "max"),
     "count": ("mean", "var", "prop_zero", "max"),
     "binomial": ("mean", "var"),
     "binary": ("mean",),
@@ -176,7 +178,8 @@ class PredictiveCheck:
         trials = row_design(self.model).trials
         if kind == "binomial" and trials is not None and np.all(trials == 1):
             return "binary"
-        return kind
+        right = km_censoring(self.model)
+        return "censored" if right is not None and right.any() else kind
 
     @property
     def plot_kinds(self) -> tuple[str, ...]:

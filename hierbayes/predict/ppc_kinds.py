@@ -11,7 +11,10 @@ from ..errors import SpecError
 
 # Per response kind; the first is the default of a posterior check.
 PLOT_KINDS: dict[str, tuple[str, ...]] = {
-    "continuous": ("density", "ecdf", "pit", "intervals", "scatter_avg", "error_hist", "stat"),
+    "continuous": ("density", "ecdf", "pit", "intervals", "scatter_avg", "error_hist", "stat", "km"),
+    # right-censored (survival) data: Kaplan-Meier curves of the data and of replicates
+    # censored alike (:mod:`.km`); the other kinds compare uncensored replicates with the data
+    "censored": ("km", "density", "ecdf", "intervals", "scatter_avg", "stat"),
     "count": ("rootogram", "density", "ecdf", "pit", "intervals", "scatter_avg", "error_hist", "stat"),
     "binomial": ("rootogram", "density", "ecdf", "pit", "intervals", "scatter_avg", "error_hist", "stat"),
     "binary": ("calibration", "rootogram", "pit", "stat"),
@@ -23,8 +26,8 @@ ALL_PLOT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(k for kinds in PLOT_KINDS.
 
 
 def plot_kinds(kind_of_response: str) -> tuple[str, ...]:
-    """The PPC plot kinds valid for a response kind (continuous, count, binomial, binary,
-    ordinal), the default first; an unknown response kind gets the continuous ones.
+    """The PPC plot kinds valid for a response kind (continuous, censored, count, binomial,
+    binary, ordinal), the default first; an unknown response kind gets the continuous ones.
 
     Parameters
     ----------

@@ -72,7 +72,9 @@ def test_kinds_per_response_and_defaults():
     assert default_plot_kind("binary") == "calibration" and default_plot_kind("binary", "prior") == "stat"
     assert checked_plot_kind(None, "count") == "rootogram"
     assert checked_plot_kind("ecdf", "count") == "ecdf"
-    assert set(PLOT_KINDS) == {"continuous", "count", "binomial", "binary", "ordinal"}
+    assert set(PLOT_KINDS) == {"continuous", "censored", "count", "binomial", "binary", "ordinal"}
+    # right-censored responses: Kaplan-Meier curves first (tests/predict/test_survival.py)
+    assert default_plot_kind("censored") == "km" and "km" in plot_kinds("continuous")
 
 
 def test_unknown_kind_lists_the_valid_ones_for_the_response(sleep_check, binary_check):
