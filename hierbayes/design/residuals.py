@@ -32,7 +32,8 @@ class ResidualDesign:
     rows : (J, T) row positions in the design of each group's rows (ordered by time),
         -1 where a group has fewer than T rows.
     mask : (J, T) True for real rows.
-    times : (J, T) float time values (visit codes for unstructured); 0 in the padding.
+    times : (J, T) float time values (visit codes for unstructured); the padding repeats the
+        group's last time.
     time_levels : the visits (unstructured), else ().
     by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
     sd_levels : the levels with their own residual sd (by levels, or visits for
@@ -62,6 +63,17 @@ class ResidualDesign:
     @property
     def max_size(self) -> int:
         return int(self.rows.shape[1])
+
+    @property
+    def n_lags(self) -> int:
+        """The longest time span within a group (integer times): the lags the data have."""
+        t = np.where(self.mask, self.times, np.nan)
+        span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
+        return int(np.nanmax(span)) if np.isfinite(span).any() else 0
+
+    def parameter_size(self, param) -> int:
+        """The length of a "partial" (per-lag) parameter: its ``size``, else :attr:`n_lags`."""
+        return int(param.size) if param.size is not None else max(self.n_lags, 1)
 
 
 def _labels(frame: pd.DataFrame, positions) -> str:
@@ -159,7 +171,9 @@ def residual_design(
     rows = np.full((J, T), -1, dtype=int)
     rows[codes[order], slot] = order
     mask = rows >= 0
-    grid = np.where(mask, times[np.maximum(rows, 0)], 0.0)
+    # the padding repeats the group's last time, so distances never exceed a group's span
+    last = times[rows[np.arange(J), sizes - 1]]
+    grid = np.where(mask, times[np.maximum(rows, 0)], last[:, None])
     if structure.time is not None:
         _check_repeats(structure, group, frame, codes, times, levels)
     if T < kind.min_times:

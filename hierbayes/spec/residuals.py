@@ -26,6 +26,8 @@ from ..errors import SpecError
 #: Posterior dimension names of the structure's parameters: per ``by`` level, per level with
 #: its own sd ratio (all but the reference), and the visits of a correlation matrix.
 BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
+#: Posterior dimension of a per-lag parameter (support "partial"): lags 1, 2, ...
+LAG_DIM = "resid_lag"
 #: Posterior name of the residual sd ratios to the reference level.
 SD_RATIO = "sigma_ratio"
 
@@ -39,14 +41,19 @@ class ResidualParameter:
 
     name : the posterior name (``ar1_phi``); with ``by=`` it has one entry per level.
     support : "symmetric" (in (-1, 1)), "unit_lower" (in (lower, 1), the lower bound from
-        the largest group), "positive" or "correlation" (a correlation matrix over the time
-        levels).
+        the largest group), "positive", "correlation" (a correlation matrix over the time
+        levels) or "partial" (a vector over lags 1, 2, ..., each in (-1, 1): partial
+        autocorrelations, which any stationary correlation over integer lags has and which
+        keep it positive definite).
     description : one line for tables and messages.
+    size : for "partial", the number of lags; None for every lag the data have (the longest
+        time span within a group).
     """
 
     name: str
     support: str
     description: str
+    size: int | None = None
 
 
 @dataclass(frozen=True)
