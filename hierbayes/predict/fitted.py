@@ -15,6 +15,7 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..families import FAMILIES, Family, get_family
+from ..results.rside_conditional import structure_draws
 from ..results.stats import flatten_draws, interval_label, summarize
 from .distributional import training_aux_draws
 from .predict import predict, row_design, thin
@@ -132,6 +133,9 @@ def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws:
     if kind == "pearson":
         aux = training_aux_draws(posterior, family, model.spec, row_design(model))
         values = values / residual_sd(family, mu, aux, trials)
+        rd = getattr(model.design, "residuals", None)
+        if rd is not None and rd.sd_codes is not None:  # by= or per-visit sds: the row's own sd
+            values = values / structure_draws(posterior, rd)["ratio"][:, rd.sd_codes]
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 
@@ -143,7 +147,8 @@ def residuals(posterior: xr.Dataset, model, kind: str = "response", prob: float 
     ----------
     posterior : the posterior draws.
     model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
-    kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma, binomial
+    kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma (times the
+        row's sd ratio with a residual structure's ``by=`` or unstructured visits), binomial
         sqrt(n p (1 - p)), poisson sqrt(mu), negative binomial sqrt(mu + mu^2 / phi), gamma
         mu / sqrt(shape)), computed per posterior draw.
     prob : mass of the equal-tailed interval.

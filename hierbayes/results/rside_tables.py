@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..errors import SpecError
+
 from ..spec.ir import ModelSpec
 from ..spec.residuals import BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 
@@ -72,3 +74,21 @@ def _lag_rows(da: xr.DataArray, name: str, kind) -> list[tuple[tuple[str, str], 
             values = cor[:, i].reshape(part.sizes["chain"], part.sizes["draw"])
             rows.append(((GROUP, f"cor{tag}(lag {k})"), xr.DataArray(values, dims=("chain", "draw"))))
     return rows
+
+
+def check_icc_residuals(spec: ModelSpec) -> None:
+    """Raise SpecError when the residual variance (an ICC's level-1 variance) differs between
+    rows: a residual structure with ``by=`` or with an sd per visit (unstructured)."""
+    rs = spec.residuals
+    if rs is None:
+        return
+    if rs.by is not None:
+        raise SpecError(
+            f"no ICC with residuals {rs.describe()}: the residual variance differs by level of "
+            f"{rs.by!r}, so there is no single level-1 variance; see varcorr() for the sds"
+        )
+    if rs.spec.sd_by_time:
+        raise SpecError(
+            f"no ICC with residuals {rs.describe()}: the residual variance differs by visit "
+            f"({rs.time!r}); see varcorr() for the sds and correlations"
+        )

@@ -105,5 +105,7 @@ def test_toeplitz_recovery():
     table = fit.varcorr().set_index("term")
     for k in range(1, 5):
         row = table.loc[f"cor(lag {k})"]
-        assert abs(row["mean"] - acf[k]) < 0.1, (k, row["mean"])
+        # lag 4 rests on one pair per subject (visits 1 and 5): judge each lag by its own sd
+        assert abs(row["mean"] - acf[k]) < 3 * row["sd"], (k, row["mean"], row["sd"])
+    assert table.loc["cor(lag 1)", "sd"] < 0.05
     assert abs(float(fit.fixef().loc["x", "mean"]) - 0.5) < 0.1
