@@ -36,8 +36,8 @@ class ResidualDesign:
         group's last time.
     time_levels : the visits (unstructured), else ().
     by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
-    sd_levels : the levels with their own residual sd (by levels, or visits for
-        unstructured); the first is the reference (its sd is ``sigma``), () when the sd is
+    sd_levels : the levels with their own residual sd (by levels, visits for unstructured,
+        ``"level:visit"`` pairs for unstructured with ``by=``); the first is the reference (its sd is ``sigma``), () when the sd is
         one. ``sd_codes`` (n,) each row's level.
     block : index of the group term whose groups are the residual groups (its effects
         are integrated out with the residuals), or None.
@@ -203,6 +203,8 @@ def residual_design(
                 f"several levels (rows {_labels(frame, np.flatnonzero(codes == j))})"
             )
         by_codes, sd_levels, sd_codes = first, by_levels, row_by
+        if kind.sd_by_time:  # an sd per (by level, visit)
+            sd_levels, sd_codes = _by_visit_levels(by_levels, row_by, time_levels, times.astype(int))
     elif kind.sd_by_time:
         sd_levels, sd_codes = time_levels, times.astype(int)
     if len(sd_levels) == 1:
@@ -224,3 +226,11 @@ def _check_repeats(structure, group, frame, codes, times, levels) -> None:
             f"{group!r} (rows {_labels(frame, rows)}); each "
             "time point may occur once per group"
         )
+
+
+def _by_visit_levels(by_levels, row_by, time_levels, row_visit):
+    """The (by level, visit) pairs present, as ``"level:visit"`` labels, and each row's code."""
+    pair = row_by * len(time_levels) + row_visit
+    present, codes = np.unique(pair, return_inverse=True)
+    labels = tuple(f"{by_levels[c // len(time_levels)]}:{time_levels[c % len(time_levels)]}" for c in present)
+    return labels, codes

@@ -62,12 +62,16 @@ def row_sd_ratio(posterior: xr.Dataset, rd: ResidualDesign | None, frame) -> np.
     """
     if rd is None or not rd.sd_levels:
         return None
-    column = rd.structure.by if rd.structure.by is not None else rd.structure.time
-    if column not in frame.columns:
-        raise DataError(f"new responses need the column {column!r}: the residual sd differs by its level")
-    values = frame[column].astype(str).to_numpy()
+    columns = [c for c in (rd.structure.by, rd.structure.time if rd.kind.sd_by_time else None) if c is not None]
+    for column in columns:
+        if column not in frame.columns:
+            raise DataError(f"new responses need the column {column!r}: the residual sd differs by its level")
+    values = frame[columns[0]].astype(str).to_numpy()
+    for column in columns[1:]:  # unstructured with by=: "level:visit"
+        values = np.char.add(np.char.add(values.astype(str), ":"), frame[column].astype(str).to_numpy().astype(str))
     index = {level: i for i, level in enumerate(rd.sd_levels)}
-    unknown = sorted({v for v in values if v not in index})
+    unknown = sorted({str(v) for v in values if v not in index})
     if unknown:
-        raise DataError(f"{column!r} has levels the model has no residual sd for: {unknown}; known: {list(rd.sd_levels)}")
+        raise DataError(f"{' x '.join(repr(c) for c in columns)} has levels the model has no residual sd for: "
+                        f"{unknown}; known: {list(rd.sd_levels)}")
     return structure_draws(posterior, rd)["ratio"][:, [index[v] for v in values]]

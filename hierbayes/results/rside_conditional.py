@@ -62,7 +62,7 @@ def residual_covariance(draws: dict[str, np.ndarray], s: int, rd: ResidualDesign
     params = {}
     for p in rd.kind.parameters:
         value = draws[p.name][s]
-        if rd.by_levels and p.support != "correlation":  # the by level is the first axis
+        if rd.by_levels:  # the by level is the first axis
             params[p.name] = value[rd.by_codes]
         else:
             params[p.name] = np.broadcast_to(value, (J, *np.shape(value)))

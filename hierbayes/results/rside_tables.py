@@ -20,7 +20,8 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
     """((group, term), draws) of every structure parameter; [] without a structure.
 
     Labels: ``ar1_phi`` (``ar1_phi[level]`` per ``by`` level), ``exp_range``, ``exch_rho``,
-    ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)``, ``sd_ratio(level)``
+    ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)`` (``unstr_cor[level](v1,v2)``
+    per ``by`` level), ``sd_ratio(level)`` (``sd_ratio(level:visit)`` with both)
     (the residual sd of a level over that of the reference level); a per-lag parameter
     (``toep_pacf``) gives ``toep_pacf(k)`` per lag and the lag correlations it implies,
     ``cor(lag k)`` (``[level]`` per ``by`` level).
@@ -34,14 +35,11 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
             continue
         da = posterior[p.name]
         if TIME_DIM in da.dims:
-            visits = [str(v) for v in da.coords[TIME_DIM].values]
-            pairs = []
-            for i in range(len(visits)):
-                for j in range(i + 1, len(visits)):
-                    cell = da.isel({TIME_DIM: i, TIME_DIM_BIS: j}, drop=True)
-                    pairs.append(cell)
-                    rows.append(((GROUP, f"{p.name}({visits[i]},{visits[j]})"), cell))
-            rows.append(((GROUP, f"{p.name}(mean)"), sum(pairs) / len(pairs)))
+            if BY_DIM in da.dims:
+                for level in da.coords[BY_DIM].values:
+                    rows.extend(_visit_pairs(da.sel({BY_DIM: level}, drop=True), f"{p.name}[{level}]"))
+            else:
+                rows.extend(_visit_pairs(da, p.name))
         elif LAG_DIM in da.dims:
             rows.extend(_lag_rows(da, p.name, rs.spec))
         elif BY_DIM in da.dims:
@@ -53,6 +51,19 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
         ratio = posterior[SD_RATIO]
         for level in ratio.coords[SD_DIM].values:
             rows.append(((GROUP, f"sd_ratio({level})"), ratio.sel({SD_DIM: level}, drop=True)))
+    return rows
+
+
+def _visit_pairs(da: xr.DataArray, name: str) -> list[tuple[tuple[str, str], xr.DataArray]]:
+    """``name(v1,v2)`` for every pair of visits of a correlation matrix, and their mean."""
+    visits = [str(v) for v in da.coords[TIME_DIM].values]
+    rows, pairs = [], []
+    for i in range(len(visits)):
+        for j in range(i + 1, len(visits)):
+            cell = da.isel({TIME_DIM: i, TIME_DIM_BIS: j}, drop=True)
+            pairs.append(cell)
+            rows.append(((GROUP, f"{name}({visits[i]},{visits[j]})"), cell))
+    rows.append(((GROUP, f"{name}(mean)"), sum(pairs) / len(pairs)))
     return rows
 
 

@@ -82,10 +82,14 @@ def _register_parameter(param, rd: ResidualDesign, prior: Prior):
     group ((J,), (J, lags) or (J, L, L))."""
     dims = BY_DIM if rd.by_levels else None
     if param.support == "correlation":
-        k = len(rd.time_levels)
-        chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=float(prior.kwargs["eta"]))
-        cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
-        return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+        k, eta = len(rd.time_levels), float(prior.kwargs["eta"])
+        if not rd.by_levels:
+            chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=eta)
+            cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
+            return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+        chols = [pm.LKJCorr(f"{param.name}_chol_{i}", n=k, eta=eta) for i in range(len(rd.by_levels))]
+        cor = pm.Deterministic(param.name, pt.stack([c @ c.T for c in chols]), dims=(BY_DIM, TIME_DIM, TIME_DIM_BIS))
+        return cor[rd.by_codes]
     if param.support == "partial":  # one value per lag (and per by level)
         pm.modelcontext(None).add_coord(LAG_DIM, list(range(1, rd.parameter_size(param) + 1)))
         value = register(param.name, prior, dims=(BY_DIM, LAG_DIM) if rd.by_levels else LAG_DIM)
