@@ -188,12 +188,14 @@ def residuals(kind: str, time: str | None = None, group: str | None = None, by: 
 
     Parameters
     ----------
-    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "exponential",
-        "unstructured" (Stata's names and nlme's ``corAR1``-style names are accepted).
+    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "ar2", "ar3", "ma1",
+        "arma11", "toeplitz" (a correlation per lag), "exponential", "unstructured" (Stata's
+        names and nlme's ``corAR1``-style names are accepted).
     time : the time (or visit) column; required by ar1, exponential and unstructured.
     group : the grouping column; default the model's innermost grouping factor (required
         when the model has no group terms, as in MMRM).
-    by : a column with one set of structure parameters and one residual sd per level.
+    by : a column with one set of structure parameters and one residual sd per level
+        (unstructured: a correlation matrix per level and a residual sd per level and visit).
 
     Raises
     ------
