@@ -51,6 +51,23 @@ def conditional_loglik(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndar
     return out
 
 
+def normalized_residuals(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndarray) -> np.ndarray:
+    """(S, n) residuals whitened within each group, nlme's ``type = "normalized"``: with
+    ``R_j = L_j L_j'`` the group's residual covariance (rows in time order), ``L_j^-1 r_j``;
+    uncorrelated with unit variance when the structure is right. ``resid`` (S, n) is y minus
+    the linear predictor with the group effects."""
+    draws = structure_draws(posterior, rd)
+    S, n = resid.shape
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    out = np.empty((S, n))
+    for s in range(S):
+        chol = np.linalg.cholesky(residual_covariance(draws, s, rd))
+        e = np.linalg.solve(chol, (resid[s][take] * m)[:, :, None])[:, :, 0]
+        out[s, rd.rows[rd.mask]] = e[rd.mask]
+    return out
+
+
 def row_sd_ratio(posterior: xr.Dataset, rd: ResidualDesign | None, frame) -> np.ndarray | None:
     """(S, n) ratio of each row's residual sd to ``sigma`` (from its ``by`` level, or its
     visit for unstructured), for simulating new responses; None when the sd is one.

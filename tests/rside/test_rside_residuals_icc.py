@@ -1,5 +1,6 @@
-"""Pearson residuals and ICCs of models with a residual structure: the Pearson residual
-divides by the row's own residual sd (by= level or visit); an ICC is refused where the
+"""Pearson and normalized residuals and ICCs of models with a residual structure: the
+Pearson residual divides by the row's own residual sd (by= level or visit), the normalized one
+whitens each group (nlme's type = "normalized"); an ICC is refused where the
 residual variance differs between rows and carries a note where the residuals correlate."""
 
 from __future__ import annotations
@@ -39,6 +40,20 @@ def test_pearson_residuals_divide_by_the_rows_own_sd(rs, column):
     codes = [levels.index(str(v)) for v in _panel()[column]]
     sd = post["sigma"].values[..., None] * ratio[..., codes]
     np.testing.assert_allclose(pearson, response / sd, rtol=1e-10)
+
+
+def test_normalized_residuals_are_the_ar1_innovations():
+    fit = _fit("y ~ x + (1|g)", hb.residuals("ar1", time="t"))
+    r = fit.residuals(kind="response", summary=False).values.reshape(60, 10, 4)  # rows: g-major, t
+    z = fit.residuals(kind="normalized", summary=False).values.reshape(60, 10, 4)
+    post = fit.idata.posterior
+    phi, sigma = post["ar1_phi"].values.reshape(60, 1, 1), post["sigma"].values.reshape(60, 1, 1)
+    np.testing.assert_allclose(z[:, :, :1], r[:, :, :1] / sigma, rtol=1e-9)
+    innovations = (r[:, :, 1:] - phi * r[:, :, :-1]) / (sigma * np.sqrt(1 - phi**2))
+    np.testing.assert_allclose(z[:, :, 1:], innovations, rtol=1e-8, atol=1e-10)
+    plain = _fit("y ~ x + (1|g)", None)
+    np.testing.assert_allclose(plain.residuals(kind="normalized", summary=False).values,
+                               plain.residuals(kind="pearson", summary=False).values)
 
 
 def test_icc_refused_where_the_residual_variance_differs_between_rows():
