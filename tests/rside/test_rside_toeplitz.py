@@ -3,6 +3,8 @@ correlations from partial autocorrelations, the likelihood, priors, tables, and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -15,6 +17,26 @@ import hierbayes as hb
 from hierbayes.backends.pymc.rside import residual_loglik
 from hierbayes.errors import PriorError
 from hierbayes.spec.residual_toeplitz import lag_correlations
+
+
+HERE = Path(__file__).parent
+
+#: nlme 3.1.162 on tests/rside/data/ovary_ar1.csv (Mare as character):
+#:   f <- lme(follicles ~ s + c, data = d, random = ~ 1 | Mare, correlation = corARMA(form = ~ t | Mare, p = 2))
+#: REML: Phi = (0.5386104929, 0.1446712294) -> partial autocorrelations (Phi1 / (1 - Phi2), Phi2);
+#: fixed effects with their SEs; and update(f, method = "ML") printed with digits = 15.
+OVARY_AR2 = {
+    "pacf": (0.5386104929 / (1 - 0.1446712294), 0.1446712294),
+    "fixed": {"Intercept": (12.1445487990, 0.9473707554), "s": (-2.8992271831, 0.5110786234), "c": (-0.8652938278, 0.5432926142)},
+}
+OVARY_AR2_ML = {"phi": (0.530446364861415, 0.142710531756482), "beta": (12.146675107636, -2.90849469376433, -0.866070191992681),
+                "sigma": 3.71692050698617, "tau": 2.52427399564755, "logLik": -773.965417012101}
+
+
+def _ovary() -> pd.DataFrame:
+    data = pd.read_csv(HERE / "data" / "ovary_ar1.csv")
+    data["Mare"] = data["Mare"].astype(str)
+    return data
 
 
 def _panel(n: int, acf: np.ndarray, seed: int, drop=(3, 7, 12)) -> pd.DataFrame:
@@ -109,3 +131,35 @@ def test_toeplitz_recovery():
         assert abs(row["mean"] - acf[k]) < 3 * row["sd"], (k, row["mean"], row["sd"])
     assert table.loc["cor(lag 1)", "sd"] < 0.05
     assert abs(float(fit.fixef().loc["x", "mean"]) - 0.5) < 0.1
+
+
+def test_ar2_likelihood_is_nlmes_corarma_at_its_ml_estimates():
+    data = _ovary()
+    model = hb.Model("follicles ~ s + c + (1|Mare)", data, residuals=hb.residuals("ar2", time="t"))
+    ml = OVARY_AR2_ML
+    phi1, phi2 = ml["phi"]
+    partial = np.array([phi1 / (1 - phi2), phi2])
+    resid = data["follicles"].to_numpy(float) - np.column_stack(
+        [np.ones(len(data)), data["s"], data["c"]]) @ np.asarray(ml["beta"])
+    with pm.Model() as m:
+        value = residual_loglik(pt.as_tensor(resid), model.design.residuals, pt.as_tensor(ml["sigma"]),
+                                pt.as_tensor(np.array([ml["tau"]])), model.design.groups[0].X)
+    point = m.initial_point()
+    point["ar2_pacf_interval__"] = 2 * np.arctanh(partial)
+    expr = m.replace_rvs_by_values([value])[0]
+    got = float(m.compile_fn(expr, inputs=m.value_vars, point_fn=True, mode="FAST_COMPILE")(point))
+    assert got == pytest.approx(ml["logLik"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_ar2_against_nlme():
+    fit = hb.Model("follicles ~ s + c + (1|Mare)", _ovary(), residuals=hb.residuals("ar2", time="t")).fit(
+        draws=1000, tune=1000, chains=2, random_seed=1, progressbar=False
+    )
+    fixef = fit.fixef()
+    for term, (estimate, _) in OVARY_AR2["fixed"].items():
+        assert abs(fixef.loc[term, "mean"] - estimate) < 0.5 * fixef.loc[term, "sd"], term
+    pacf = fit.idata.posterior["ar2_pacf"].values.reshape(-1, 2)
+    assert np.median(pacf[:, 0]) == pytest.approx(OVARY_AR2["pacf"][0], rel=0.2)
+    # the lag-2 partial (0.145, nlme's 95% 0.02-0.27) is judged by the interval, not within 20%
+    assert np.quantile(pacf[:, 1], 0.025) < OVARY_AR2["pacf"][1] < np.quantile(pacf[:, 1], 0.975)
