@@ -151,7 +151,8 @@ class Fit:
 
     def residuals(self, kind: str = "response", prob: float = 0.95, summary: bool = True,
                   ndraws: int | None = None):
-        """Residuals y - E[y] (``kind="response"``) or Pearson residuals (``"pearson"``) of
+        """Residuals y - E[y] (``kind="response"``), Pearson (``"pearson"``) or, with a residual
+        structure, whitened within groups (``"normalized"``, nlme's) residuals of
         each training row, as brms' ``residuals()``. See :func:`hierbayes.predict.fitted.residuals`."""
         return fitted.residuals(self.posterior, self.model.built, kind=kind, prob=prob, summary=summary, ndraws=ndraws)
 

@@ -32,11 +32,12 @@ class ResidualDesign:
     rows : (J, T) row positions in the design of each group's rows (ordered by time),
         -1 where a group has fewer than T rows.
     mask : (J, T) True for real rows.
-    times : (J, T) float time values (visit codes for unstructured); 0 in the padding.
+    times : (J, T) float time values (visit codes for unstructured); the padding repeats the
+        group's last time.
     time_levels : the visits (unstructured), else ().
     by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
-    sd_levels : the levels with their own residual sd (by levels, or visits for
-        unstructured); the first is the reference (its sd is ``sigma``), () when the sd is
+    sd_levels : the levels with their own residual sd (by levels, visits for unstructured,
+        ``"level:visit"`` pairs for unstructured with ``by=``); the first is the reference (its sd is ``sigma``), () when the sd is
         one. ``sd_codes`` (n,) each row's level.
     block : index of the group term whose groups are the residual groups (its effects
         are integrated out with the residuals), or None.
@@ -62,6 +63,17 @@ class ResidualDesign:
     @property
     def max_size(self) -> int:
         return int(self.rows.shape[1])
+
+    @property
+    def n_lags(self) -> int:
+        """The longest time span within a group (integer times): the lags the data have."""
+        t = np.where(self.mask, self.times, np.nan)
+        span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
+        return int(np.nanmax(span)) if np.isfinite(span).any() else 0
+
+    def parameter_size(self, param) -> int:
+        """The length of a "partial" (per-lag) parameter: its ``size``, else :attr:`n_lags`."""
+        return int(param.size) if param.size is not None else max(self.n_lags, 1)
 
 
 def _labels(frame: pd.DataFrame, positions) -> str:
@@ -159,7 +171,9 @@ def residual_design(
     rows = np.full((J, T), -1, dtype=int)
     rows[codes[order], slot] = order
     mask = rows >= 0
-    grid = np.where(mask, times[np.maximum(rows, 0)], 0.0)
+    # the padding repeats the group's last time, so distances never exceed a group's span
+    last = times[rows[np.arange(J), sizes - 1]]
+    grid = np.where(mask, times[np.maximum(rows, 0)], last[:, None])
     if structure.time is not None:
         _check_repeats(structure, group, frame, codes, times, levels)
     if T < kind.min_times:
@@ -189,6 +203,8 @@ def residual_design(
                 f"several levels (rows {_labels(frame, np.flatnonzero(codes == j))})"
             )
         by_codes, sd_levels, sd_codes = first, by_levels, row_by
+        if kind.sd_by_time:  # an sd per (by level, visit)
+            sd_levels, sd_codes = _by_visit_levels(by_levels, row_by, time_levels, times.astype(int))
     elif kind.sd_by_time:
         sd_levels, sd_codes = time_levels, times.astype(int)
     if len(sd_levels) == 1:
@@ -210,3 +226,11 @@ def _check_repeats(structure, group, frame, codes, times, levels) -> None:
             f"{group!r} (rows {_labels(frame, rows)}); each "
             "time point may occur once per group"
         )
+
+
+def _by_visit_levels(by_levels, row_by, time_levels, row_visit):
+    """The (by level, visit) pairs present, as ``"level:visit"`` labels, and each row's code."""
+    pair = row_by * len(time_levels) + row_visit
+    present, codes = np.unique(pair, return_inverse=True)
+    labels = tuple(f"{by_levels[c // len(time_levels)]}:{time_levels[c % len(time_levels)]}" for c in present)
+    return labels, codes

@@ -15,13 +15,15 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..families import FAMILIES, Family, get_family
+from ..results.rside_conditional import structure_draws
 from ..results.stats import flatten_draws, interval_label, summarize
 from .distributional import training_aux_draws
 from .predict import predict, row_design, thin
 from .predictions import as_dataarray
+from .rside_predict import normalized_residuals
 
 FITTED_KINDS = ("mean", "linear")
-RESIDUAL_KINDS = ("response", "pearson")
+RESIDUAL_KINDS = ("response", "pearson", "normalized")
 SUMMARY_COLUMNS = ("mean", "sd", "median", "lower", "upper")
 
 
@@ -122,16 +124,21 @@ def residual_draws(posterior: xr.Dataset, model, kind: str = "response", ndraws:
             f"residuals are not defined for the ordinal family {family.name!r} (the response is "
             "a category); use fit.fitted() for the category probabilities or fit.ppc()"
         )
-    if kind == "pearson" and family.response_sd is None:
+    if kind != "response" and family.response_sd is None:
         residual_sd(family, np.zeros((1, 1)), {}, None)  # raises the SpecError
+    rd = getattr(model.design, "residuals", None)
     mean = fitted_draws(posterior, model, "mean", ndraws)
     y, trials = _observed(model)
     mu = flatten_draws(mean)
     values = y[None, :] - mu
     posterior = thin(posterior, ndraws)
-    if kind == "pearson":
+    if kind == "normalized" and rd is not None:
+        values = normalized_residuals(posterior, rd, values)
+    elif kind != "response":  # pearson; normalized without a residual structure is the same
         aux = training_aux_draws(posterior, family, model.spec, row_design(model))
         values = values / residual_sd(family, mu, aux, trials)
+        if rd is not None and rd.sd_codes is not None:  # by= or per-visit sds: the row's own sd
+            values = values / structure_draws(posterior, rd)["ratio"][:, rd.sd_codes]
     return as_dataarray(values, posterior, mean["row"].values, f"residual_{kind}")
 
 
@@ -143,9 +150,12 @@ def residuals(posterior: xr.Dataset, model, kind: str = "response", prob: float 
     ----------
     posterior : the posterior draws.
     model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
-    kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma, binomial
+    kind : "response" (y - E[y]) or "pearson" ((y - E[y]) / sd(y): gaussian sigma (times the
+        row's sd ratio with a residual structure's ``by=`` or unstructured visits), binomial
         sqrt(n p (1 - p)), poisson sqrt(mu), negative binomial sqrt(mu + mu^2 / phi), gamma
-        mu / sqrt(shape)), computed per posterior draw.
+        mu / sqrt(shape)), computed per posterior draw; or "normalized" (nlme's: with a
+        residual structure, each group's residuals whitened by its residual covariance,
+        ``L^-1 r`` in time order; otherwise the Pearson residuals).
     prob : mass of the equal-tailed interval.
     summary : True: a DataFrame (posterior mean, sd, median, interval of each row's
         residual); False: the draws (chain, draw, obs).

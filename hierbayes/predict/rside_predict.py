@@ -51,6 +51,23 @@ def conditional_loglik(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndar
     return out
 
 
+def normalized_residuals(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndarray) -> np.ndarray:
+    """(S, n) residuals whitened within each group, nlme's ``type = "normalized"``: with
+    ``R_j = L_j L_j'`` the group's residual covariance (rows in time order), ``L_j^-1 r_j``;
+    uncorrelated with unit variance when the structure is right. ``resid`` (S, n) is y minus
+    the linear predictor with the group effects."""
+    draws = structure_draws(posterior, rd)
+    S, n = resid.shape
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    out = np.empty((S, n))
+    for s in range(S):
+        chol = np.linalg.cholesky(residual_covariance(draws, s, rd))
+        e = np.linalg.solve(chol, (resid[s][take] * m)[:, :, None])[:, :, 0]
+        out[s, rd.rows[rd.mask]] = e[rd.mask]
+    return out
+
+
 def row_sd_ratio(posterior: xr.Dataset, rd: ResidualDesign | None, frame) -> np.ndarray | None:
     """(S, n) ratio of each row's residual sd to ``sigma`` (from its ``by`` level, or its
     visit for unstructured), for simulating new responses; None when the sd is one.
@@ -62,12 +79,16 @@ def row_sd_ratio(posterior: xr.Dataset, rd: ResidualDesign | None, frame) -> np.
     """
     if rd is None or not rd.sd_levels:
         return None
-    column = rd.structure.by if rd.structure.by is not None else rd.structure.time
-    if column not in frame.columns:
-        raise DataError(f"new responses need the column {column!r}: the residual sd differs by its level")
-    values = frame[column].astype(str).to_numpy()
+    columns = [c for c in (rd.structure.by, rd.structure.time if rd.kind.sd_by_time else None) if c is not None]
+    for column in columns:
+        if column not in frame.columns:
+            raise DataError(f"new responses need the column {column!r}: the residual sd differs by its level")
+    values = frame[columns[0]].astype(str).to_numpy()
+    for column in columns[1:]:  # unstructured with by=: "level:visit"
+        values = np.char.add(np.char.add(values.astype(str), ":"), frame[column].astype(str).to_numpy().astype(str))
     index = {level: i for i, level in enumerate(rd.sd_levels)}
-    unknown = sorted({v for v in values if v not in index})
+    unknown = sorted({str(v) for v in values if v not in index})
     if unknown:
-        raise DataError(f"{column!r} has levels the model has no residual sd for: {unknown}; known: {list(rd.sd_levels)}")
+        raise DataError(f"{' x '.join(repr(c) for c in columns)} has levels the model has no residual sd for: "
+                        f"{unknown}; known: {list(rd.sd_levels)}")
     return structure_draws(posterior, rd)["ratio"][:, [index[v] for v in values]]

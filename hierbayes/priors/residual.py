@@ -9,6 +9,8 @@ support:
 support      default                                     user priors allowed
 ============ =========================================== ====================================
 symmetric    Uniform(-1, 1)  (ar1_phi, ma1_theta, ...)   Uniform within [-1, 1]
+partial      Uniform(-1, 1) at each lag (toep_pacf,      Uniform within [-1, 1]
+             ar2_pacf)
 unit_lower   Uniform(-1/(T-1) + 1e-6, 1)  (exch_rho;     Uniform within that range
              T the largest group)
 positive     LogNormal(log(span / 2), 1)  (exp_range;    positive support (HalfNormal, Gamma,
@@ -38,6 +40,7 @@ SUPPORT_PRIORS = {
     "unit_lower": ("interval",),
     "positive": ("positive",),
     "correlation": ("correlation",),
+    "partial": ("interval",),
 }
 
 
@@ -75,7 +78,7 @@ def structure_defaults(rd) -> list[tuple[ParamAddress, Prior]]:
     """The default prior of each parameter of the residual design ``rd``."""
     out = []
     for param in rd.kind.parameters:
-        if param.support == "symmetric":
+        if param.support in ("symmetric", "partial"):
             prior = Prior("Uniform", lower=-1.0, upper=1.0)
         elif param.support == "unit_lower":
             prior = Prior("Uniform", lower=_lower_exchangeable(rd.max_size), upper=1.0)
@@ -95,9 +98,9 @@ def check_residual_bounds(key: str, prior: Prior, design: Design) -> None:
     if rd is None or prior.dist != "Uniform":
         return
     support = {p.name: p.support for p in rd.kind.parameters}.get(key)
-    if support not in ("symmetric", "unit_lower"):
+    if support not in ("symmetric", "unit_lower", "partial"):
         return
-    lower = -1.0 if support == "symmetric" else _lower_exchangeable(rd.max_size)
+    lower = _lower_exchangeable(rd.max_size) if support == "unit_lower" else -1.0
     lo, hi = prior.kwargs["lower"], prior.kwargs["upper"]
     if lo < lower or hi > 1.0:
         raise PriorError(

@@ -62,10 +62,10 @@ def residual_covariance(draws: dict[str, np.ndarray], s: int, rd: ResidualDesign
     params = {}
     for p in rd.kind.parameters:
         value = draws[p.name][s]
-        if p.support == "correlation":
-            params[p.name] = np.broadcast_to(value, (J, *value.shape))
+        if rd.by_levels:  # the by level is the first axis
+            params[p.name] = value[rd.by_codes]
         else:
-            params[p.name] = value[rd.by_codes] if rd.by_levels else np.full(J, float(value))
+            params[p.name] = np.broadcast_to(value, (J, *np.shape(value)))
     C = np.asarray(rd.kind.correlation(params, rd.times, np), dtype=float)
     m = rd.mask.astype(float)
     C = C * (m[:, :, None] * m[:, None, :]) + np.eye(T)[None] * (1.0 - m)[:, :, None]

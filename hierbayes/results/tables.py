@@ -17,7 +17,7 @@ from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec
 from .icc_levels import ancestors_from_spec, stata_level_label
-from .rside_tables import residual_structure_rows
+from .rside_tables import check_icc_residuals, residual_structure_rows
 from .stats import STAT_COLUMNS, interval_label, summarize
 
 
@@ -204,6 +204,7 @@ def residual_variance(
             f"no ICC when {list(spec.aux_formulas)} varies by row (a distributional formula): "
             "the level-1 variance differs between rows"
         )
+    check_icc_residuals(spec)
     aux = {name: posterior[name] for name in family.aux if name in posterior}
     return icc_level1_variance(family, link, mean_linear_predictor(posterior), group_variance, aux)
 
@@ -276,6 +277,11 @@ def icc(
     table.attrs["interval"] = interval_label(prob)
     table.attrs["scale"] = scale
     table.attrs["measures"] = ICC_MEASURES_NOTE
+    if spec.residuals is not None and spec.residuals.spec.parameters:
+        table.attrs["residuals"] = (
+            f"residuals {spec.residuals.describe()}: the residuals of a group are correlated too, "
+            "so the share is a variance share, not the correlation of two responses of a group"
+        )
     return table
 
 

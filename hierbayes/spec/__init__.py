@@ -2,6 +2,7 @@
 
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
 from . import residual_kinds  # noqa: F401  (registers the built-in residual structures)
+from . import residual_toeplitz  # noqa: F401  (Toeplitz and AR(p))
 from .lower import parse_formula
 from .residuals import ResidualStructure, residuals
 

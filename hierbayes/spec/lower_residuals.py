@@ -49,8 +49,11 @@ class ResidualTerms:
             if name not in names:
                 self.fail(f"{call.text!r}: unknown argument {name!r}; {call.name}() takes {list(names)}", arg.span)
             given[name] = value
-        if given.get("p", "1") != "1" or given.get("q", "1") != "1":
-            self.fail(f"{call.text!r}: only p = 1 and q = 1 are supported", call.span)
+        if call.name == "ar" and given.get("p", "1") in ("2", "3"):  # AR(2), AR(3)
+            kind = f"ar{given['p']}"
+        elif given.get("p", "1") != "1" or given.get("q", "1") != "1":
+            self.fail(f"{call.text!r}: supported are ar() with p = 1, 2 or 3 and ma()/arma() with "
+                      "p = 1 and q = 1", call.span)
         if given.get("cov", "FALSE").upper() not in ("FALSE", "F"):
             self.fail(f"{call.text!r}: cov = TRUE is not supported", call.span)
         time = given.get("time")

@@ -76,7 +76,7 @@ def _arma11(params, times, xp):
 
 
 def _unstructured(params, times, xp):
-    cor = params["unstr_cor"]  # (J, L, L)
+    cor = params["unstr_cor"]  # (J, L, L): each group's matrix (its by level's)
     codes = np.asarray(times, dtype=int)
     J = codes.shape[0]
     return cor[np.arange(J)[:, None, None], codes[:, :, None], codes[:, None, :]]
@@ -109,7 +109,7 @@ UNSTRUCTURED = register_residual_kind(ResidualKind(
     "unstructured", "a free correlation between every two visits and a residual sd per visit (MMRM)",
     aliases=("un", "unstr", "corSymm", "symmetric"),
     parameters=(ResidualParameter("unstr_cor", "correlation", "residual correlation between visits"),),
-    time="levels", min_times=2, correlation=_unstructured, sd_by_time=True, allows_by=False,
+    time="levels", min_times=2, correlation=_unstructured, sd_by_time=True,
 ))
 MA1 = register_residual_kind(ResidualKind(
     "ma1", "first-order moving average over integer times: corr = theta / (1 + theta^2) at lag 1, 0 beyond",

@@ -26,6 +26,8 @@ from ..errors import SpecError
 #: Posterior dimension names of the structure's parameters: per ``by`` level, per level with
 #: its own sd ratio (all but the reference), and the visits of a correlation matrix.
 BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
+#: Posterior dimension of a per-lag parameter (support "partial"): lags 1, 2, ...
+LAG_DIM = "resid_lag"
 #: Posterior name of the residual sd ratios to the reference level.
 SD_RATIO = "sigma_ratio"
 
@@ -39,14 +41,19 @@ class ResidualParameter:
 
     name : the posterior name (``ar1_phi``); with ``by=`` it has one entry per level.
     support : "symmetric" (in (-1, 1)), "unit_lower" (in (lower, 1), the lower bound from
-        the largest group), "positive" or "correlation" (a correlation matrix over the time
-        levels).
+        the largest group), "positive", "correlation" (a correlation matrix over the time
+        levels) or "partial" (a vector over lags 1, 2, ..., each in (-1, 1): partial
+        autocorrelations, which any stationary correlation over integer lags has and which
+        keep it positive definite).
     description : one line for tables and messages.
+    size : for "partial", the number of lags; None for every lag the data have (the longest
+        time span within a group).
     """
 
     name: str
     support: str
     description: str
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -181,12 +188,14 @@ def residuals(kind: str, time: str | None = None, group: str | None = None, by: 
 
     Parameters
     ----------
-    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "exponential",
-        "unstructured" (Stata's names and nlme's ``corAR1``-style names are accepted).
+    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "ar2", "ar3", "ma1",
+        "arma11", "toeplitz" (a correlation per lag), "exponential", "unstructured" (Stata's
+        names and nlme's ``corAR1``-style names are accepted).
     time : the time (or visit) column; required by ar1, exponential and unstructured.
     group : the grouping column; default the model's innermost grouping factor (required
         when the model has no group terms, as in MMRM).
-    by : a column with one set of structure parameters and one residual sd per level.
+    by : a column with one set of structure parameters and one residual sd per level
+        (unstructured: a correlation matrix per level and a residual sd per level and visit).
 
     Raises
     ------

@@ -115,8 +115,9 @@ CASES = {
     "ovary_ar1": ("follicles ~ s + c + (1|Mare)", hb.residuals("ar1", time="t", group="Mare"), "ar1_phi", "phi"),
     "orthodont_varident": ("distance ~ age * Sex + (1|Subject)", hb.residuals("independent", by="Sex"), "sigma_ratio", "sd_ratio"),
     "orthodont_unstructured": ("distance ~ age * Sex", hb.residuals("unstructured", time="visit", group="Subject"), "unstr_cor", "mean_correlation"),
-    "bodyweight_exp": ("weight ~ Time * Diet + (1|Rat)", hb.residuals("exponential", time="Time"), "exp_range", "range"),
 }
+# bodyweight_exp (exponential range): tests/rside/test_rside_bodyweight.py says why its range is
+# compared with the exact posterior rather than with nlme's REML estimate.
 
 
 def _reference_value(ref: dict, key: str) -> float:
@@ -133,16 +134,8 @@ def _posterior_value(post, name: str) -> float:
     return float(np.median(draws))
 
 
-#: Measured at seed 1 (2 x 1000 draws): fixed effects hold; the posterior of the exponential
-#: range is wide and right-skewed (median 59.7, 95% 17-379; mode of log range 44.5) against
-#: REML's 37.5 (95% 7-198), so its median is 59% above nlme's.
-_NOT_YET = {"bodyweight_exp": "exp_range posterior median 59.7 vs REML 37.5 (wide, skewed posterior)"}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_NOT_YET[n])) if n in _NOT_YET else n for n in CASES
-])
+@pytest.mark.parametrize("name", list(CASES))
 def test_against_nlme(name):
     formula, rs, param, key = CASES[name]
     ref, data = _load(name)

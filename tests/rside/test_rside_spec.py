@@ -45,8 +45,11 @@ def test_time_required():
 def test_bad_argument_and_by_not_allowed():
     with pytest.raises(SpecError, match="group= must be a column name"):
         hb.residuals("ar1", time="t", group=3)
-    with pytest.raises(SpecError, match="does not take by="):
-        hb.residuals("unstructured", time="t", by="arm")
+    no_by = register_residual_kind(dataclasses.replace(
+        residual_kind("exchangeable"), name="exch_no_by", aliases=(), allows_by=False))
+    with pytest.raises(SpecError, match=r"residuals\('exch_no_by'\) does not take by="):
+        hb.residuals(no_by.name, by="arm")
+    assert hb.residuals("unstructured", time="t", by="arm").by == "arm"
 
 
 def test_spec_rejects_other_objects():

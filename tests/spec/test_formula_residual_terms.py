@@ -14,6 +14,8 @@ from hierbayes.errors import FormulaSyntaxError
     ("y ~ x + unstr(visit, Subject)", "y ~ x", hb.residuals("unstructured", time="visit", group="Subject")),
     ("y ~ x + ma(time = t, gr = g)", "y ~ x", hb.residuals("ma1", time="t", group="g")),
     ("y ~ x + arma(t, g, 1, 1)", "y ~ x", hb.residuals("arma11", time="t", group="g")),
+    ("y ~ x + ar(time = t, gr = g, p = 2)", "y ~ x", hb.residuals("ar2", time="t", group="g")),
+    ("y ~ x + ar(t, g, 3)", "y ~ x", hb.residuals("ar3", time="t", group="g")),
     ("y ~ x + cosy(gr = g) + (1|g)", "y ~ x + (1 | g)", hb.residuals("exchangeable", group="g")),
 ])
 def test_terms(formula, rhs, expected):
@@ -23,7 +25,8 @@ def test_terms(formula, rhs, expected):
 
 
 @pytest.mark.parametrize("formula, message", [
-    ("y ~ x + ar(time = t, gr = g, p = 2)", r"only p = 1 and q = 1 are supported"),
+    ("y ~ x + ar(time = t, gr = g, p = 4)", r"supported are ar\(\) with p = 1, 2 or 3 and ma\(\)/arma\(\) with p = 1 and q = 1"),
+    ("y ~ x + arma(t, g, 2, 1)", r"supported are ar\(\) with p = 1, 2 or 3"),
     ("y ~ x + ar(time = t, cov = TRUE)", r"cov = TRUE is not supported"),
     ("y ~ x + ar(gr = g)", r"needs time="),
     ("y ~ x + ar(t, g) + cosy(gr = g)", r"already has a residual structure"),

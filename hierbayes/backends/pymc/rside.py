@@ -28,7 +28,7 @@ import pytensor.tensor as pt
 from ...design.residuals import ResidualDesign
 from ...errors import SpecError
 from ...priors import Prior, PriorTable, structure_defaults
-from ...spec.residuals import BY_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
+from ...spec.residuals import BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 from .marginal import batched_cholesky_terms
 from .variables import register
 
@@ -79,13 +79,23 @@ def _structure_priors(rd: ResidualDesign, priors: PriorTable | None) -> dict[str
 
 def _register_parameter(param, rd: ResidualDesign, prior: Prior):
     """One structure parameter, per ``by`` level when there is one; returns its value per
-    group ((J,) or (J, L, L))."""
+    group ((J,), (J, lags) or (J, L, L))."""
     dims = BY_DIM if rd.by_levels else None
     if param.support == "correlation":
-        k = len(rd.time_levels)
-        chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=float(prior.kwargs["eta"]))
-        cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
-        return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+        k, eta = len(rd.time_levels), float(prior.kwargs["eta"])
+        if not rd.by_levels:
+            chol = pm.LKJCorr(f"{param.name}_chol", n=k, eta=eta)
+            cor = pm.Deterministic(param.name, chol @ chol.T, dims=(TIME_DIM, TIME_DIM_BIS))
+            return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+        chols = [pm.LKJCorr(f"{param.name}_chol_{i}", n=k, eta=eta) for i in range(len(rd.by_levels))]
+        cor = pm.Deterministic(param.name, pt.stack([c @ c.T for c in chols]), dims=(BY_DIM, TIME_DIM, TIME_DIM_BIS))
+        return cor[rd.by_codes]
+    if param.support == "partial":  # one value per lag (and per by level)
+        pm.modelcontext(None).add_coord(LAG_DIM, list(range(1, rd.parameter_size(param) + 1)))
+        value = register(param.name, prior, dims=(BY_DIM, LAG_DIM) if rd.by_levels else LAG_DIM)
+        size = rd.parameter_size(param)
+        per_group = value[rd.by_codes] if rd.by_levels else pt.broadcast_to(value[None], (rd.n_groups, size))
+        return pt.specify_shape(per_group, (rd.n_groups, size))  # builders read the number of lags
     value = register(param.name, prior, dims=dims)
     if rd.by_levels:
         return value[rd.by_codes]
