@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from ..errors import DataError
@@ -26,12 +25,12 @@ def _check_binary(y, column, trials, row_labels) -> None:
         )
 
 
-def recode_binary(series: pd.Series, column: str) -> tuple[pd.Series, str | None]:
+def recode_binary(series, column: str) -> tuple[object, str | None]:
     """A two-valued text, categorical or boolean response as 0/1, as R's glm/glmer read a factor.
 
     Parameters
     ----------
-    series : the response column (rows used by the model).
+    series : pandas.Series, the response column (rows used by the model).
     column : its name, for messages.
 
     Returns
@@ -51,7 +50,7 @@ def recode_binary(series: pd.Series, column: str) -> tuple[pd.Series, str | None
     if kind == "b":
         return series.astype(int), None
     present = set(series.dropna().unique())
-    if isinstance(series.dtype, pd.CategoricalDtype):
+    if getattr(series.dtype, "name", None) == "category":  # families stay free of pandas imports
         levels = [c for c in series.cat.categories if c in present]
     else:
         levels = sorted(present, key=str)
@@ -62,8 +61,7 @@ def recode_binary(series: pd.Series, column: str) -> tuple[pd.Series, str | None
             f"({shown}); a text or categorical response needs exactly two (the first in category "
             "or sorted order counts as 0, the second as 1), else recode it as 0/1"
         )
-    coded = pd.Series((series == levels[1]).to_numpy(dtype=int), index=series.index, name=series.name)
-    return coded, f"{column} = 1 for {levels[1]!r}, 0 for {levels[0]!r} (the second value is the success, as in R)"
+    return series.eq(levels[1]).astype(int), f"{column} = 1 for {levels[1]!r}, 0 for {levels[0]!r} (the second value is the success, as in R)"
 
 
 def _check_binomial(y, column, trials, row_labels) -> None:
