@@ -151,7 +151,7 @@ def data_shift(design: Design, chain: list[int], slopes: np.ndarray) -> tuple[li
     return means, slopes - means[-1][leaf.codes]
 
 
-def _located(mean, xbar: np.ndarray, b):
+def located(mean, xbar: np.ndarray, b):
     """``mean`` (broadcasting to (J, 1)) plus ``xbar b`` as a (J, 1) tensor."""
     if b is None or xbar.shape[1] == 0:
         return mean
@@ -164,7 +164,7 @@ def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTab
     plus ``xbar_step b`` (its groups' covariate means less their parent's)."""
     mean = parent_total[parent]
     if xbar_step is not None:
-        mean = _located(mean, xbar_step, b)
+        mean = located(mean, xbar_step, b)
     return effects_around(block, names, priors, mean, names.effects + TOTAL_SUFFIX)
 
 
@@ -175,7 +175,7 @@ def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: Prior
     (non-centred)."""
     location = pt.reshape(intercept, (1, 1))
     if xbar is not None:
-        location = _located(location, xbar, b)
+        location = located(location, xbar, b)
     if centered:
         return effects_around(block, names, priors, location, names.effects + TOTAL_SUFFIX)
     return location + group_effects(block, names, priors, centered=False)
