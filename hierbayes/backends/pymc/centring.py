@@ -59,21 +59,31 @@ def nested_parent(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
 
 def _assign_parents(blocks, inner_ok: list[bool], parent_ok: list[bool]) -> dict[int, tuple[int, np.ndarray]]:
     """Inner term -> (parent term, parent codes), inner terms taken from the most groups
-    down, each to the closest (most groups) free parent it is nested in."""
+    down, each to a free parent it is nested in: the closest one in a chain (``c`` in
+    ``(1 | a/b/c)`` goes to ``b``), and among parents crossed with each other (``educ:eth``
+    in ``educ`` and in ``eth``) the one with the fewest groups, whose sd the data say least
+    about and which gains most from being drawn through its children (and, at the top of a
+    chain of random intercepts, integrated out: :mod:`.integrated_top`)."""
     by_size = sorted(range(len(blocks)), key=lambda i: -blocks[i].n_levels)
     out: dict[int, tuple[int, np.ndarray]] = {}
     taken: set[int] = set()
     for i in by_size:
         if not inner_ok[i]:
             continue
+        found = {}
         for j in by_size:
             if j == i or j in taken or not parent_ok[j]:
                 continue
             parent = nested_parent(blocks[i], blocks[j])
             if parent is not None:
-                out[i] = (j, parent)
-                taken.add(j)
-                break
+                found[j] = parent
+        if found:
+            def rank(j: int) -> tuple[int, int]:
+                outside = sum(nested_parent(blocks[j], blocks[k]) is None for k in found if k != j)
+                return outside, blocks[j].n_levels
+            j = min(found, key=rank)
+            out[i] = (j, found[j])
+            taken.add(j)
     return out
 
 
