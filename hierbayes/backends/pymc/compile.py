@@ -15,7 +15,9 @@ Each group term gets one of four parameterizations, chosen by the rule of :mod:`
 * ``nested``: a data-rich term whose groups are nested in those of another sampled term with
   the same columns (lecturers within departments) draws each group's total effect around its
   parent's (hierarchical centring, :mod:`.centring`); chosen instead of ``centered``. A centred
-  random intercept is likewise drawn around the model's intercept.
+  random intercept is likewise drawn around the model's intercept. The top of a chain of
+  nested random intercepts is integrated out exactly and drawn from its conditional given its
+  children (:mod:`.integrated_top`).
 
 The likelihood is written per row (``y`` observed, the offset added to eta) unless a gaussian
 model can use the cross-products of ``y - offset`` instead (``CompiledModel.likelihood``).
