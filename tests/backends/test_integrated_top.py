@@ -56,3 +56,34 @@ def test_the_top_is_drawn_from_the_prior_and_carried_by_its_children():
     # a priori re_site / sd_site and re_plot / sd_plot are standard normal
     assert abs(np.std(re_site / sd_site[:, None]) - 1.0) < 0.05
     assert abs(np.std(re_plot / prior["sd_site_plot"].values.ravel()[:, None]) - 1.0) < 0.05
+
+
+def test_crossed_interactions_go_to_the_parent_with_fewest_groups():
+    from hierbayes.backends.pymc.centring import nesting
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": rng.normal(size=240), "a": pd.Categorical(rng.integers(0, 4, 240)),
+                       "b": pd.Categorical(rng.integers(0, 6, 240))})
+    design = hb.Model("y ~ 1 + (1 | b) + (1 | a) + (1 | a:b)", df).design
+    (j, _), = nesting(design, ["noncentered", "noncentered", "nested"]).values()
+    assert design.groups[j].group == "a"  # 4 groups, not b's 6
+    # in a chain the closest parent still takes it: c around b around a
+    chain = pd.DataFrame({"y": rng.normal(size=72), "a": pd.Categorical(np.repeat(np.arange(3), 24)),
+                          "b": pd.Categorical(np.repeat(np.arange(12), 6)),
+                          "c": pd.Categorical(np.repeat(np.arange(36), 2))})
+    design = hb.Model("y ~ 1 + (1 | a) + (1 | b) + (1 | c)", chain).design
+    assert {i: j for i, (j, _) in nesting(design, ["centered", "nested", "nested"]).items()} == {1: 0, 2: 1}
+
+
+def test_mrp_plan_draws_interactions_around_the_smallest_factors():
+    from hierbayes.backends.pymc.plan import plan_parameterization
+
+    survey = hb.datasets.load("survey")
+    design = hb.Model("y ~ male + repvote + region + (1|state) + (1|eth) + (1|educ) + (1|age)"
+                      " + (1|male:eth) + (1|educ:age) + (1|educ:eth)", survey, family="bernoulli").design
+    plan = plan_parameterization(design, None, "logit")
+    # male:eth looks data-rich by its rows (k 9.5) but not within eth (k 0.8): not centred
+    assert plan == ["noncentered"] * 5 + ["nested", "nested"]
+    from hierbayes.backends.pymc.centring import nesting
+    parents = {design.groups[i].group: design.groups[j].group for i, (j, _) in nesting(design, plan).items()}
+    assert parents == {"educ:age": "educ", "educ:eth": "eth"}
