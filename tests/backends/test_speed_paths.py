@@ -138,9 +138,34 @@ def _nested_sim(seed=7, dept_sd=0.5, n_dept=8):
                          "lect": pd.Categorical(lect), "stud": pd.Categorical(stud)})
 
 
+def _integrated_tops(design, compiled) -> list[tuple[str, str, np.ndarray]]:
+    """(top key, child key, parent codes) of every chain top integrated out
+    (backends/pymc/integrated_top.py)."""
+    from hierbayes.backends.pymc.centring import nesting
+    from hierbayes.backends.pymc.integrated_top import integrable
+
+    keys = list(compiled.parameterization)
+    plan = list(compiled.parameterization.values())
+    return [(keys[j], keys[i], parent) for i, (j, parent) in nesting(design, plan).items()
+            if plan[j] != "nested" and integrable(design.groups[j]) and integrable(design.groups[i])]
+
+
+def _log_jacobian(tops, sds: dict, noncentred: set) -> float:
+    """log |dv / dzeta| of the integrated tops, v = mean + spread zeta per top group (or
+    of ``z = v / tau`` where the plain model is non-centred)."""
+    total = 0.0
+    for top, child, parent in tops:
+        tau, sd = float(np.ravel(sds[top])[0]), float(np.ravel(sds[child])[0])
+        m = np.bincount(parent).astype(float)
+        shrink = m * tau**2 / (m * tau**2 + sd**2)
+        total += float(np.sum((0.0 if top in noncentred else np.log(tau)) + 0.5 * np.log1p(-shrink)))
+    return total
+
+
 def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood_form=None):
     """Hierarchical centring is a shift: at corresponding points (``re_<key>`` read off the
-    shifted model) the log density equals the plainly centred model's."""
+    shifted model) the log density equals the plainly centred model's, plus the log Jacobian
+    of a chain top integrated out (its effects drawn as ``mean + spread zeta``)."""
     from hierbayes.backends.pymc import compile as compile_module
     from hierbayes.backends.pymc import plan as plan_module
 
@@ -150,6 +175,8 @@ def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood
     assert any(how == "nested" for how in shifted.parameterization.values())
     nested = [k for k in keys if shifted.parameterization[k] == "nested"]
     assert {f"re_{k}__total" for k in nested} <= {v.name for v in m.value_vars}
+    tops = _integrated_tops(model.design, shifted)
+    sd_keys = sorted({k for top, child, _ in tops for k in (top, child)})
     with monkeypatch.context() as patch:
         patch.setattr(compile_module, "intercept_holder", lambda *a: None)
         patch.setattr(plan_module, "centre_nested", lambda design, plan, given: plan)
@@ -157,15 +184,18 @@ def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood
         plain_plan = {g: ("centered" if how == "nested" else how) for g, how in plan.items()}
         plain = compile_model(model.design, model.priors, plain_plan, likelihood_form=likelihood_form)
     assert plain.likelihood == shifted.likelihood
-    f_shifted = _jax(m, [m.logp(), *[m[f"re_{k}"] for k in keys]])
+    f_shifted = _jax(m, [m.logp(), *[m[f"re_{k}"] for k in keys], *[m[f"sd_{k}"] for k in sd_keys]])
     f_plain = _jax(plain.model, [plain.model.logp()])
     rng = np.random.default_rng(6)
     for point in _random_points(m, rng):
-        lp, *effects = f_shifted(*point)
+        lp, *out = f_shifted(*point)
+        effects, sds = out[:len(keys)], dict(zip(sd_keys, out[len(keys):]))
         values = dict(zip([v.name for v in m.value_vars], point))
         values.update({f"re_{k}": e for k, e in zip(keys, effects)})
+        noncentred = {top for top, _, _ in tops if shifted.parameterization[top] == "noncentered"}
+        values.update({f"z_{k}": values[f"re_{k}"] / np.ravel(sds[k])[0] for k in noncentred})
         other = [values[v.name] for v in plain.model.value_vars]
-        assert lp == pytest.approx(f_plain(*other)[0], rel=1e-10)
+        assert lp == pytest.approx(f_plain(*other)[0] + _log_jacobian(tops, sds, noncentred), rel=1e-10)
 
 
 def test_hierarchical_centring_is_a_shift_of_the_centred_model(monkeypatch):

@@ -46,10 +46,6 @@ def test_compare_fixed_matches_names_across_programs() -> None:
 #: docs/classic_analyses.md). Issue 13 stays open on them; each still runs, and one that starts
 #: to hold shows as XPASS.
 KNOWN_FAILURES = {
-    "grouseticks": "min bulk ESS 329-389 < 400 at seeds 1-3 (347/275/370 before the data shift), on "
-    "sd_LOCATION and sd_BROOD: 35 of 63 locations hold one brood, so the split of the variance "
-    "between locations, broods and ticks is weakly identified; LOCATION centred (ESS 52), BROOD "
-    "non-centred (14 divergences) or INDEX drawn around BROOD (ESS 364) are no better",
     "contraception_nested": "R-hat 1.011 > 1.01 at seed 1 (1.005, 1.003 at seeds 2-3), min ESS "
     "501 on sd_district, whose posterior sits at 0 (lme4: 8e-5, singular); both terms are "
     "non-centred, which the data shift leaves unchanged; drawing urban around district gives 8 "

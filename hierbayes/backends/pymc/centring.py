@@ -59,21 +59,31 @@ def nested_parent(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
 
 def _assign_parents(blocks, inner_ok: list[bool], parent_ok: list[bool]) -> dict[int, tuple[int, np.ndarray]]:
     """Inner term -> (parent term, parent codes), inner terms taken from the most groups
-    down, each to the closest (most groups) free parent it is nested in."""
+    down, each to a free parent it is nested in: the closest one in a chain (``c`` in
+    ``(1 | a/b/c)`` goes to ``b``), and among parents crossed with each other (``educ:eth``
+    in ``educ`` and in ``eth``) the one with the fewest groups, whose sd the data say least
+    about and which gains most from being drawn through its children (and, at the top of a
+    chain of random intercepts, integrated out: :mod:`.integrated_top`)."""
     by_size = sorted(range(len(blocks)), key=lambda i: -blocks[i].n_levels)
     out: dict[int, tuple[int, np.ndarray]] = {}
     taken: set[int] = set()
     for i in by_size:
         if not inner_ok[i]:
             continue
+        found = {}
         for j in by_size:
             if j == i or j in taken or not parent_ok[j]:
                 continue
             parent = nested_parent(blocks[i], blocks[j])
             if parent is not None:
-                out[i] = (j, parent)
-                taken.add(j)
-                break
+                found[j] = parent
+        if found:
+            def rank(j: int) -> tuple[int, int]:
+                outside = sum(nested_parent(blocks[j], blocks[k]) is None for k in found if k != j)
+                return outside, blocks[j].n_levels
+            j = min(found, key=rank)
+            out[i] = (j, found[j])
+            taken.add(j)
     return out
 
 
@@ -151,7 +161,7 @@ def data_shift(design: Design, chain: list[int], slopes: np.ndarray) -> tuple[li
     return means, slopes - means[-1][leaf.codes]
 
 
-def _located(mean, xbar: np.ndarray, b):
+def located(mean, xbar: np.ndarray, b):
     """``mean`` (broadcasting to (J, 1)) plus ``xbar b`` as a (J, 1) tensor."""
     if b is None or xbar.shape[1] == 0:
         return mean
@@ -164,7 +174,7 @@ def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTab
     plus ``xbar_step b`` (its groups' covariate means less their parent's)."""
     mean = parent_total[parent]
     if xbar_step is not None:
-        mean = _located(mean, xbar_step, b)
+        mean = located(mean, xbar_step, b)
     return effects_around(block, names, priors, mean, names.effects + TOTAL_SUFFIX)
 
 
@@ -175,7 +185,7 @@ def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: Prior
     (non-centred)."""
     location = pt.reshape(intercept, (1, 1))
     if xbar is not None:
-        location = _located(location, xbar, b)
+        location = located(location, xbar, b)
     if centered:
         return effects_around(block, names, priors, location, names.effects + TOTAL_SUFFIX)
     return location + group_effects(block, names, priors, centered=False)

@@ -15,7 +15,9 @@ Each group term gets one of four parameterizations, chosen by the rule of :mod:`
 * ``nested``: a data-rich term whose groups are nested in those of another sampled term with
   the same columns (lecturers within departments) draws each group's total effect around its
   parent's (hierarchical centring, :mod:`.centring`); chosen instead of ``centered``. A centred
-  random intercept is likewise drawn around the model's intercept.
+  random intercept is likewise drawn around the model's intercept. The top of a chain of
+  nested random intercepts is integrated out exactly and drawn from its conditional given its
+  children (:mod:`.integrated_top`).
 
 The likelihood is written per row (``y`` observed, the offset added to eta) unless a gaussian
 model can use the cross-products of ``y - offset`` instead (``CompiledModel.likelihood``).
@@ -44,12 +46,15 @@ from .centring import (
     effects_around_intercept,
     effects_around_parent,
     holder_chain,
+    TOTAL_SUFFIX,
     intercept_holder,
+    located,
     nesting,
 )
 from .covariance import builder_fingerprint, covariance_factor
 from .distributional import aux_predictors, fingerprint_parts, modelled_aux
 from .fixed import fixed_coefficients
+from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
@@ -244,7 +249,12 @@ def compile_model(
         slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
         effects: list = [None] * len(blocks)
         L = None
+        # the top of a chain of nested random intercepts is integrated out (integrated_top.py)
+        tops = {j: i for i, (j, _) in nests.items()
+                if plan[j] != "nested" and integrable(blocks[j][0]) and integrable(blocks[i][0])}
         for i, ((block, names), how) in enumerate(zip(blocks, plan)):
+            if i in tops:
+                continue
             if how == "marginal":
                 L = covariance_factor(block, names, priors)
             elif i == holder:
@@ -258,6 +268,12 @@ def compile_model(
             j, parent = nests[i]
             block, names = blocks[i]
             step = xbar[i] - xbar[j][parent] if i in xbar else None
+            if j in tops:
+                where = located(pt.reshape(fixed.theta[0], (1, 1)), xbar[j], slopes) if j == holder else None
+                shift = located(pt.zeros((block.n_levels, 1)), step, slopes) if step is not None else None
+                effects[i] = integrated_nest(blocks[j], blocks[i], parent, priors, where, shift,
+                                             names.effects + TOTAL_SUFFIX)
+                continue
             effects[i] = effects_around_parent(block, names, priors, effects[j], parent, step, slopes)
         for j, _ in nests.values():
             effects[j] = None  # its nested term's total effect carries it
@@ -299,7 +315,7 @@ def _source_digest() -> str:
         import importlib
 
         h = hashlib.sha256()
-        for name in ("compile", "distributional", "blocks", "centring", "fixed", "marginal", "likelihoods",
+        for name in ("compile", "distributional", "blocks", "centring", "integrated_top", "fixed", "marginal", "likelihoods",
                      "variables", "rside",
                      "covariance.registry", "covariance.parts"):
             mod = importlib.import_module(f"{__package__}.{name}")

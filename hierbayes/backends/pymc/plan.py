@@ -307,6 +307,19 @@ def _uncentre_children(design: Design, plan: list[str], given: list[str | None],
             continue
         if not child_information(blocks[i], parent, blocks[j].n_levels, design, means_of).data_rich:
             plan[i] = "noncentered"
+    # a centred term nested in another sampled term but not drawn around it (that parent
+    # took another child): its rows inform its total, the parent's effect included, so it is
+    # judged by its spread within that parent alike
+    for i, inner in enumerate(blocks):
+        if given[i] is not None or plan[i] != "centered":
+            continue
+        if means_of is not None and means_of(inner) is None:
+            continue
+        for j, outer in enumerate(blocks):
+            parent = nested_parent(inner, outer) if j != i and plan[j] != "marginal" else None
+            if parent is not None and not child_information(inner, parent, outer.n_levels, design, means_of).data_rich:
+                plan[i] = "noncentered"
+                break
 
 
 def _choose_parents(design: Design, plan: list[str], given: list[str | None], means_of=None) -> None:
