@@ -225,6 +225,7 @@ class Fit:
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
+            *((design.weights.describe(),) if getattr(design, "weights", None) is not None else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
             *self._parameterization_line(),

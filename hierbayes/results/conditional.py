@@ -133,12 +133,13 @@ def conditional_group_effects(
     sigma = flatten_draws(posterior["sigma"]).reshape(S)
     L = covariance_factor_draws(posterior, names, k)
     others = [(b, flatten_draws(posterior[n.effects])) for i, (b, n) in enumerate(zip(design.groups, all_names)) if i != m]
+    w = design.row_weights  # level-1 weights: the rows' variances are sigma^2 / w
     if others:
-        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J).ZZ
+        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J, w).ZZ
         indicators = [_indicator(block, c) for c in range(k)]
         per_chunk = max(1, _CHUNK_ELEMENTS // max(len(y), J * k * k))
     else:
-        g = group_cross_products(block.codes, block.X, design.X, y, J)
+        g = group_cross_products(block.codes, block.X, design.X, y, J, w)
         ZZ = g.ZZ
         per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     out = np.empty((S, J, k))
@@ -151,6 +152,8 @@ def conditional_group_effects(
                 for c in range(ob.n_columns):
                     contrib += u[sl][:, ob.codes, c] * ob.X[None, :, c]
                 r -= contrib
+            if w is not None:
+                r = r * w[None, :]
             Zr = np.stack([(ind @ r.T).T for ind in indicators], axis=-1)
         else:
             Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])

@@ -119,18 +119,22 @@ def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_fi
     return woodbury_loglik(cp.n, rr, Zr, g.ZZ, L, sigma)
 
 
-def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray):
+def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weights: np.ndarray | None = None):
     """Integrated likelihood when other group terms are sampled: ``resid`` (n,) is
-    ``y - X b - (other terms)`` and is summed per group of ``block``."""
+    ``y - X b - (other terms)`` and is summed per group of ``block``; with level-1
+    ``weights`` the sums are weighted (``ZZ`` must be too, see
+    :func:`hierbayes.design.crossprod.group_cross_products`)."""
     J, k = block.n_levels, block.n_columns
     zeros = pt.zeros((J,))
+    wr = resid if weights is None else resid * np.asarray(weights, dtype=float)
     cols = []
     for c in range(k):
         col = block.X[:, c]
-        term = resid if np.all(col == 1.0) else resid * col
+        term = wr if np.all(col == 1.0) else wr * col
         cols.append(pt.inc_subtensor(zeros[block.codes], term))
     Zr = pt.stack(cols, axis=1)
-    return woodbury_loglik(block.codes.shape[0], pt.sum(resid**2), Zr, ZZ, L, sigma)
+    n = block.codes.shape[0] if weights is None else float(np.sum(weights))
+    return woodbury_loglik(n, pt.sum(wr * resid), Zr, ZZ, L, sigma)
 
 
 def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_first: bool):
