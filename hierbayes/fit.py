@@ -2,6 +2,9 @@
 
 A user object (top layer): its methods call the plain-data functions of
 :mod:`hierbayes.results` and :mod:`hierbayes.predict` and bind plots to what they return.
+
+Size: one method per user-facing question on a fit (tables, checks, predictions, saving);
+each is a few lines delegating to the layers below.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
 from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
+from .results.weights_adjust import adjusted_posterior
 from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
 from .spec.ir import ModelSpec
 
@@ -206,6 +210,16 @@ class Fit:
             return spec_nesting
         return ancestors_from_codes(codes, spec_nesting)
 
+    def adjust_intervals(self) -> Fit:
+        """The fit with its fixed effects, sigma and group sds moved to the sandwich covariance
+        of a weighted pseudo-posterior (Williams & Savitsky; gaussian models with one group
+        term: :mod:`hierbayes.results.weights_adjust`); the summary says so."""
+        tree = self._idata.copy()
+        tree["posterior"] = xr.DataTree(adjusted_posterior(self.posterior, self.model.design))
+        if "log_likelihood" in tree.children:
+            del tree["log_likelihood"]
+        return Fit(tree, self.model, self.info)
+
     def diagnose(self) -> Diagnostics:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
         return self.diagnostics
@@ -230,6 +244,7 @@ class Fit:
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
             *self._parameterization_line(),
             f"Intervals: {tables.interval_label(prob)}",
+            *((f"Interval adjustment: {note}",) if (note := self.posterior.attrs.get("interval_adjustment")) else ()),
         )
         sections = list(self.model_sections(prob, exponentiate=exponentiate))
         checked, sensitivity = self._sensitivity_sections()

@@ -53,8 +53,8 @@ class Weights:
         total = "" if self.rows is None else f"; row weights sum to {self.rows.sum():.6g}"
         if self.scaling == "none" and not self.groups:
             return "Weights: " + "; ".join(parts) + total + " (frequency weights: rows counted w times)"
-        return ("Weights: " + "; ".join(parts) + total + " (sampling weights, pseudo-posterior; "
-                "intervals not adjusted for the sampling design)")
+        return ("Weights: " + "; ".join(parts) + total + " (sampling weights, pseudo-posterior: "
+                "fit.adjust_intervals() adjusts its intervals for the design)")
 
 
 def _values(rows: pd.DataFrame, column: str, what: str) -> np.ndarray:

@@ -41,7 +41,7 @@ def test_level2_weights_set_on_blocks_and_rows():
     only2 = hb.Model("y ~ x + (1|g)", _data(), group_weights={"g": "w2"})
     np.testing.assert_allclose(only2.design.row_weights, [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
     line = model.design.weights.describe()
-    assert "level 1 'w'" in line and "level 2 (g) 'w2'" in line and "not adjusted" in line
+    assert "level 1 'w'" in line and "level 2 (g) 'w2'" in line and "adjust_intervals" in line
     assert "frequency weights" in hb.Model("y | weights(w) ~ x", _data()).design.weights.describe()
     assert hb.Model("y ~ x + (1|g)", _data()).design.weights is None
 
