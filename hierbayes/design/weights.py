@@ -146,6 +146,8 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
         block = by_group[group]
         values = _values(rows, col, f"level-2 weight ({group})")
         per_group = _group_values(block, values, col, labels)
+        if spec.weight_scaling != "none":  # level 2 too: mean 1 over the sampled groups
+            per_group = per_group * len(per_group) / per_group.sum()
         groups.append((group, col, per_group))
         # level-1 weights are conditional on the group (Stata's convention): a row's
         # log-likelihood carries its inclusion weight w_i|j w_j (Savitsky & Williams)

@@ -14,7 +14,9 @@ factor (the one with most levels) before use, as Stata's ``pwscale()``:
 * ``"effective"``: ``w_i sum_j w / sum_j w^2`` (they sum to the effective sample size);
 * ``"none"``: as given (frequency weights; brms' default).
 
-Level-2 weights are used as given. As in Stata, level-1 weights are conditional on the
+Level-2 weights are used as given with ``"none"``; with ``"size"`` or ``"effective"`` they are
+scaled to mean 1 over the groups sampled (Savitsky & Williams' normalisation; the sandwich
+adjustment of :mod:`hierbayes.results.weights_adjust` does not depend on either scale). As in Stata, level-1 weights are conditional on the
 group (the inverse probability of selecting the row given that its group was selected): with
 level-2 weights a row's log-likelihood is weighted by ``w_i|j w_j``, its inclusion weight
 (Savitsky & Williams' pseudo-posterior). Give brms' unconditional row weights without
