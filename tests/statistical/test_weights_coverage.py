@@ -83,3 +83,26 @@ def test_marginal_and_sampled_weighted_paths_agree():
         assert np.all(np.abs(ta["mean"].to_numpy() - tb["mean"].to_numpy()) < 0.15 * ta["sd"].to_numpy())
     re_a, re_b = a.posterior["re_g"].mean(("chain", "draw")), b.posterior["re_g"].mean(("chain", "draw"))
     np.testing.assert_allclose(re_a, re_b, atol=0.1)
+
+
+@pytest.mark.slow
+def test_agrees_with_glmmtmb_weighted_pseudo_likelihood():
+    """mlmRev's Exam with weights 1 + (row mod 3): glmmTMB's weighted maximum likelihood
+    (equal to lme4 on the rows repeated; tests/statistical/make_weights_ref.R) against the
+    posterior means, within 0.5 posterior sd."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parents[1] / "refs" / "glmmtmb" / "exam_weighted.json").read_text())
+    df = hb.datasets.load("Exam")
+    df["w"] = 1 + np.arange(len(df)) % 3
+    fit = hb.Model("normexam | weights(w) ~ standLRT + sex + (1|school)", df).fit(
+        draws=1000, tune=1000, chains=2, random_seed=1, progressbar=False
+    )
+    fixed = fit.fixef()
+    for term, name in (("(Intercept)", "Intercept"), ("standLRT", "standLRT"), ("sexM", "sex[M]")):
+        row = fixed.loc[name]
+        assert abs(row["mean"] - ref["fixed"][term]) < 0.5 * row["sd"], (term, row["mean"], ref["fixed"][term])
+    vc = fit.varcorr().set_index("group")
+    for group, value in (("school", ref["sd_school"]), ("Residual", ref["sigma"])):
+        assert abs(vc.loc[group, "mean"] - value) < 0.5 * vc.loc[group, "sd"], (group, vc.loc[group, "mean"], value)
