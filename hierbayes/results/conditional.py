@@ -16,6 +16,7 @@ sampled parameterizations, so every table and prediction reads them unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -126,6 +127,9 @@ def conditional_group_effects(
     all_names = block_names(design.spec)
     m = next(i for i, n in enumerate(all_names) if n.key == key)
     block, names = design.groups[m], all_names[m]
+    w2 = block.prior_weights  # level-2 weights: drawn on Z / sqrt(w_j), scaled back below
+    if w2 is not None:
+        block = replace(block, X=block.X / np.sqrt(w2)[block.codes][:, None])
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     S, J, k = n_chain * n_draw, block.n_levels, block.n_columns
     y = response_less_offset(design)
@@ -158,6 +162,8 @@ def conditional_group_effects(
         else:
             Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
         out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
+    if w2 is not None:
+        out /= np.sqrt(w2)[None, :, None]
     return group_effects_array(out, posterior, block, names)
 
 

@@ -89,13 +89,30 @@ def test_level2_weights_add_the_weighted_prior_of_the_effects():
     assert compiled.compile_logp()(point) == pytest.approx(expected, rel=1e-10)
 
 
-def test_level2_weighted_terms_are_not_integrated_out():
+def test_level2_weighted_term_integrated_out_exactly():
+    """The integrated likelihood with level-1 and level-2 weights is the sum of the groups'
+    weighted integrals (results/weights_adjust.py's, checked against quadrature there)."""
+    from hierbayes.results.weights_adjust import _cluster_loglik, _Parameters
+
     df = _data()
-    df["w2"] = 1.5
-    model = hb.Model("y ~ x + (1|g)", df, group_weights={"g": "w2"}, priors=PRIORS)
-    assert model.compile().parameterization["g"] != "marginal"
-    with pytest.raises(SpecError, match="cannot integrate out the effects of '\\(1 \\| g\\)'"):
-        hb.Model("y ~ x + (1|g)", df, group_weights={"g": "w2"}, parameterization="marginal").compile()
+    df["w2"] = df["g"].astype(int).map(lambda j: 0.5 + 0.25 * j)
+    model = hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"}, priors=PRIORS)
+    compiled = model.compile()
+    assert compiled.parameterization == {"g": "marginal"}
+    pm_model = compiled.model
+    point = {k: v + 0.3 for k, v in pm_model.initial_point().items()}
+    values = pm_model.compile_fn(
+        [pm_model[n] for n in ("loglik_y", "Intercept", "b", "sigma", "sd_g")],
+        inputs=pm_model.value_vars, on_unused_input="ignore",
+    )(point)
+    potential, intercept, b, sigma, sd = (np.ravel(v) for v in values)
+    fit = model.fit(draws=5, chains=1, random_seed=1, progressbar=False, backend="prior")
+    design = model.design
+    theta = np.concatenate([intercept, b, np.log(sigma), np.log(sd)])
+    par = _Parameters(fit.posterior, design)
+    groups = _cluster_loglik(theta, par, design, np.asarray(design.y), design.row_weights, design.groups[0].prior_weights)
+    assert float(potential[0]) == pytest.approx(groups.sum(), rel=1e-9)
+    assert np.all(np.isfinite(fit.posterior["re_g"].values))
 
 
 def test_conditional_draws_of_integrated_effects_match_repeated_rows():

@@ -67,14 +67,16 @@ def test_weighted_fit_covers_where_unweighted_is_biased():
 
 
 @pytest.mark.slow
-def test_marginal_and_sampled_weighted_paths_agree():
+@pytest.mark.parametrize("group_weights", [None, {"g": "w2"}])
+def test_marginal_and_sampled_weighted_paths_agree(group_weights):
     rng = np.random.default_rng(5)
     g = np.repeat(np.arange(12), 8)
     x = rng.normal(size=g.size)
     df = pd.DataFrame({"y": 1 + 0.5 * x + rng.normal(0, 1, 12)[g] + rng.normal(size=g.size), "x": x,
-                       "g": g.astype(str), "w": rng.uniform(0.3, 3.0, g.size)})
+                       "g": g.astype(str), "w": rng.uniform(0.3, 3.0, g.size), "w2": rng.uniform(0.5, 4.0, 12)[g]})
     kw = dict(draws=1000, tune=1000, chains=2, random_seed=3, progressbar=False)
-    fits = {p: hb.Model("y | weights(w) ~ x + (1|g)", df, weight_scaling="size", parameterization=p).fit(**kw)
+    fits = {p: hb.Model("y | weights(w) ~ x + (1|g)", df, weight_scaling="size", parameterization=p,
+                        group_weights=group_weights).fit(**kw)
             for p in ("marginal", "noncentered")}
     a, b = (fits[p] for p in ("marginal", "noncentered"))
     for table in ("fixef", "varcorr"):

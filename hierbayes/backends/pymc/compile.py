@@ -55,6 +55,7 @@ from .marginal import (
     add_loglik,
     marginal_from_crossproducts,
     marginal_from_rows,
+    prior_weighted_block,
     sufficient_statistics_loglik,
 )
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
@@ -373,15 +374,15 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
         )
         return sufficient_statistics_loglik(fixed.theta, u, sigma, cp, fixed.intercept_first)
     m = plan.index("marginal")
-    block = design.groups[m]
+    block, prior_term = prior_weighted_block(design.groups[m], L)  # level-2 weights: scaled Z
     if len(blocks) == 1:
         cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels,
                             weights=design.row_weights)
-        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
+        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first) + prior_term
     eta = fixed.eta(intercept=with_intercept)
     for i, ((other, _), u) in enumerate(zip(blocks, effects)):
         if i != m:
             eta = eta + _block_contribution(other, u)
     w = design.row_weights
     ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels, w).ZZ
-    return marginal_from_rows(y - eta, block, L, sigma, ZZ, w)
+    return marginal_from_rows(y - eta, block, L, sigma, ZZ, w) + prior_term

@@ -24,6 +24,8 @@ Both are added with ``pm.Potential`` (there is no per-row observed variable).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -150,6 +152,23 @@ def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_f
         rr = rr + pt.sum(u[:, :, None] * pt.as_tensor(g.ZZ) * u[:, None, :])
     s2 = sigma**2
     return -0.5 * (cp.n * (LOG_2PI + pt.log(s2)) + rr / s2)
+
+
+def prior_weighted_block(block: GroupBlock, L):
+    """An integrated term with level-2 weights ``w_j`` (``block.prior_weights``): the block
+    with ``Z`` divided by ``sqrt(w_j)`` and the log-density term to add.
+
+    ``N(u | 0, Sigma)^w = N(u | 0, Sigma / w) (2 pi)^(-k(w-1)/2) |Sigma|^(-(w-1)/2) w^(-k/2)``, and
+    ``u ~ N(0, Sigma / w)`` with columns ``Z`` is ``u* ~ N(0, Sigma)`` with ``Z / sqrt(w)``: the
+    same Woodbury likelihood on the scaled block (results/conditional.py scales its draws back).
+    """
+    w = block.prior_weights
+    if w is None or np.all(w == 1.0):
+        return block, 0.0
+    k = block.n_columns
+    log_det_L = pt.sum(pt.log(pt.diag(L))) if L.ndim == 2 else pt.sum(pt.log(L))
+    scaled = replace(block, X=block.X / np.sqrt(w)[block.codes][:, None])
+    return scaled, -float(np.sum(w - 1.0)) * (log_det_L + 0.5 * k * LOG_2PI) - 0.5 * k * float(np.sum(np.log(w)))
 
 
 def add_loglik(name: str, value) -> None:

@@ -253,13 +253,6 @@ def plan_parameterization(
     if isinstance(parameterization, str) and parameterization == "marginal":
         given = [None] * len(blocks)
         given[int(np.argmax(size))] = "marginal"
-    for b, v in zip(blocks, given):
-        if v == "marginal" and b.prior_weights is not None:
-            raise SpecError(
-                f"parameterization 'marginal' cannot integrate out the effects of "
-                f"'({b.term.label})': they have level-2 weights (group_weights); use 'centered' "
-                "or 'noncentered'"
-            )
     n_marginal = sum(v == "marginal" for v in given)
     if n_marginal > 1:
         names = [b.term.label for b, v in zip(blocks, given) if v == "marginal"]
@@ -268,8 +261,7 @@ def plan_parameterization(
             "others 'centered' or 'noncentered'."
         )
     if n_marginal == 0 and marginal_ok and integrate:
-        # level-2 weighted effects are sampled (their weighted prior is a potential)
-        open_idx = [i for i, v in enumerate(given) if v is None and blocks[i].prior_weights is None]
+        open_idx = [i for i, v in enumerate(given) if v is None]
         if open_idx:
             given[max(open_idx, key=lambda i: size[i])] = "marginal"
     plan = [v if v is not None else choose_parameterization(b, design) for b, v in zip(blocks, given)]
