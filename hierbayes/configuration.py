@@ -25,6 +25,7 @@ from .design.collapse import collapse_for_fit
 from .design.frames import as_pandas
 from .design.level_checks import check_level_predictors
 from .design.types import Design
+from .design.weights import check_weighted_family
 from .errors import DataError, SpecError
 from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
@@ -32,6 +33,7 @@ from .spec import parse_formula
 from .spec.distributional import with_distributional
 from .spec.ir import Covariance, ModelSpec
 from .spec.residuals import ResidualStructure
+from .spec.weights import with_weights
 
 #: Values of ``missing``.
 MISSING_POLICIES = ("error", "drop")
@@ -80,6 +82,9 @@ class ModelConfig:
         collapse: bool | str = "auto",
         residuals: ResidualStructure | None = None,
         distributional: Mapping[str, str] | None = None,
+        weights: str | None = None,
+        group_weights: Mapping[str, str] | None = None,
+        weight_scaling: str | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -90,7 +95,8 @@ class ModelConfig:
         SpecError
             For a formula that is neither a string nor a ModelSpec, or that does not parse,
             and for an unknown family or link; for a ``distributional`` formula of a
-            parameter the family does not have.
+            parameter the family does not have; for weights the model cannot take
+            (:func:`hierbayes.spec.weights.with_weights`).
         """
         if missing not in MISSING_POLICIES:
             raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
@@ -108,6 +114,8 @@ class ModelConfig:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
             spec = with_distributional(spec, dict(distributional))
+        if weights is not None or group_weights is not None or weight_scaling is not None:
+            spec = with_weights(spec, weights, group_weights, weight_scaling)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse)
 
     @property
@@ -163,4 +171,7 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     design = build_design(spec, data, missing=config.missing)
     priors = resolve_priors(design, dict(config.prior_overrides))
     # Priors are scaled on the rows above; the sampler may see binomial cells instead.
+    if design.weights is not None:  # cells would lose the rows' weights
+        check_weighted_family(spec, config.collapse)
+        return BuiltModel(spec, data, design, priors)
     return BuiltModel(spec, data, collapse_for_fit(design, config.collapse), priors)

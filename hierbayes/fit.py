@@ -35,6 +35,7 @@ from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
 from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
+from .results.weights_adjust import adjusted_posterior
 from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
 from .spec.ir import ModelSpec
 
@@ -210,6 +211,16 @@ class Fit:
             return spec_nesting
         return ancestors_from_codes(codes, spec_nesting)
 
+    def adjust_intervals(self) -> Fit:
+        """The fit with its fixed effects, sigma and group sds moved to the sandwich covariance
+        of a weighted pseudo-posterior (Williams & Savitsky; gaussian models with one group
+        term: :mod:`hierbayes.results.weights_adjust`); the summary says so."""
+        tree = self._idata.copy()
+        tree["posterior"] = xr.DataTree(adjusted_posterior(self.posterior, self.model.design))
+        if "log_likelihood" in tree.children:
+            del tree["log_likelihood"]
+        return Fit(tree, self.model, self.info)
+
     def diagnose(self) -> Diagnostics:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
         return self.diagnostics
@@ -230,10 +241,12 @@ class Fit:
             f"Observations: {getattr(design, 'n_rows', design.n_obs)}   Groups: {groups}",
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
+            *((design.weights.describe(),) if getattr(design, "weights", None) is not None else ()),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
             *self._parameterization_line(),
             f"Intervals: {tables.interval_label(prob)}",
+            *((f"Interval adjustment: {note}",) if (note := self.posterior.attrs.get("interval_adjustment")) else ()),
         )
         sections = list(self.model_sections(prob, exponentiate=exponentiate))
         checked, sensitivity = self._sensitivity_sections()

@@ -46,6 +46,14 @@ class Model:
     residuals : a residual (R-side) structure of a gaussian model,
         ``hb.residuals("ar1", time="t", group="Mare", by=None)`` (see
         :func:`hierbayes.spec.residuals.residuals`); None: independent residuals.
+    weights : the column of level-1 weights (as ``y | weights(w) ~ ...``): each row's
+        log-likelihood is multiplied by its weight. Unscaled integer weights are frequency
+        weights (the posterior of the data with rows repeated); sampling weights give a
+        pseudo-posterior (see :mod:`hierbayes.spec.weights`).
+    group_weights : level-2 sampling weights per grouping factor, ``{"school": "w2"}``: each
+        group's effects enter the prior with its weight (constant within groups).
+    weight_scaling : "none" (default), "size" or "effective": Stata's scalings of level-1
+        weights within the groups of the innermost grouping factor.
     **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
         ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
         (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by
@@ -76,13 +84,17 @@ class Model:
         parameterization: str | Mapping[str, str] | None = None,
         collapse: bool | str = "auto",
         residuals=None,
+        weights: str | None = None,
+        group_weights: Mapping[str, str] | None = None,
+        weight_scaling: str | None = None,
         **distributional: str,
     ) -> None:
         data = as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
             parameterization=parameterization, collapse=collapse, residuals=residuals,
-            distributional=distributional,
+            distributional=distributional, weights=weights, group_weights=group_weights,
+            weight_scaling=weight_scaling,
         )
         self._set_up(config, build_model(config, data))
 

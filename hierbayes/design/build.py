@@ -42,6 +42,7 @@ from .rterms import check_relevel_references, ordered_columns, with_ordered_only
 from .subset import rows_in_subset
 from .terms_encoder import TermsEncoder
 from .types import Design, NewData
+from .weights import apply_group_weights, weights_of
 
 __all__ = ["DesignEncoder", "build_design"]
 
@@ -323,6 +324,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     fixed, X = _fit_fixed(replace(spec.fixed, terms=fixed_terms), frame, family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
     warn_implicit_nesting(blocks)
+    weights = weights_of(spec, as_pandas(data).iloc[positions], blocks)
+    blocks = apply_group_weights(blocks, weights)
     encoder = DesignEncoder(spec, plan, fixed, group_encoders, frame)
     encoder.response_levels = response_levels
     used_rows = as_pandas(data).iloc[positions]
@@ -344,6 +347,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         distributional=distributional,
         censoring=censoring,
         response_coding=frame.attrs.get("response_coding"),
+        weights=weights,
     )
 
 

@@ -21,6 +21,8 @@ class GroupBlock:
         intercept). Never a dense rows x levels matrix.
     columns : the k column names (``Intercept``, ``Days``, ``period[2]``...).
     levels : the J group level names, in code order.
+    prior_weights : (J,) level-2 weights of the groups (``group_weights=``): group j's
+        effects enter the prior with weight ``prior_weights[j]``; None when unweighted.
     """
 
     term: GroupTerm
@@ -28,6 +30,7 @@ class GroupBlock:
     X: np.ndarray
     columns: tuple[str, ...]
     levels: tuple[str, ...]
+    prior_weights: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def group(self) -> str:
@@ -71,6 +74,8 @@ class Design:
     censoring : per-row censoring codes, interval upper bounds and truncation bounds
         (``y | cens(c, y2) + trunc(lb, ub)``); None when the model has neither (see
         :mod:`hierbayes.design.censoring`).
+    weights : the level-1 and level-2 weights (:class:`hierbayes.design.weights.Weights`:
+        ``weights.rows`` the (n,) scaled level-1 weights or None); None when unweighted.
     """
 
     spec: ModelSpec
@@ -87,6 +92,12 @@ class Design:
     distributional: tuple[tuple[str, Design], ...] = field(default=(), repr=False)
     censoring: Censoring | None = field(default=None, repr=False)
     response_coding: str | None = field(default=None, repr=False)
+    weights: object | None = field(default=None, repr=False)
+
+    @property
+    def row_weights(self) -> np.ndarray | None:
+        """(n,) level-1 weights of the rows (scaled), or None when the model has none."""
+        return None if self.weights is None else self.weights.rows
 
     @property
     def n_obs(self) -> int:

@@ -64,7 +64,8 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
     -------
     xarray.DataArray
         Named ``y``, float64, dims (chain, draw, obs) with the ``obs`` coordinate 0..n-1 as
-        in the PyMC model.
+        in the PyMC model. A weighted model's values are multiplied by the rows' weights
+        (``Design.row_weights``), the terms its likelihood sums (as brms' ``log_lik``).
     """
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
@@ -90,6 +91,9 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         values[:, draws, :] = ll.reshape(
             n_chain, -1, design.n_obs
         )
+    weights = getattr(design, "row_weights", None)
+    if weights is not None:
+        values *= weights[None, None, :]
     coords = {
         "chain": posterior.coords["chain"].values,
         "draw": posterior.coords["draw"].values,

@@ -156,7 +156,8 @@ def margins(
     groups : "marginal" (default: group effects integrated out, population-averaged),
         "exclude" (group effects zero, Stata's fixed-portion ``xb``) or "include" (each row's
         own group effects).
-    data : rows to average over (default: the training rows).
+    data : rows to average over (default: the training rows, averaged with the model's row
+        weights when it has weights; given rows are averaged with equal weights).
     n_mc : integration points for ``groups="marginal"`` with a non-identity link.
     eps : finite-difference step for a numeric ``dydx`` (default 1e-4 x its sd).
     ndraws : thin the posterior to about this many draws.
@@ -181,6 +182,11 @@ def margins(
         raise SpecError(f"{dydx!r} is both in at= and dydx=; hold other columns at values, not the one you differentiate")
     posterior = thin(posterior, ndraws)
     by_codes, by_table = _by_groups(frame, by_cols)
+    # the training rows of a weighted model are averaged with their weights (Stata's margins
+    # after a weighted fit): the averages estimate population quantities
+    weights = getattr(model.design, "row_weights", None) if data is None else None
+    if weights is None:
+        weights = np.ones(len(frame))
 
     def averaged(f: pd.DataFrame) -> np.ndarray:
         rows = encode_rows(model, f)
@@ -194,7 +200,10 @@ def margins(
             values = log_hazard_ph(family, values, family.resolve_link(model.spec.link), aux, rows.trials)
         if values.ndim == 3:  # ordinal category probabilities -> expected category value
             values = values @ category_values(model, values.shape[2])
-        return np.stack([values[:, by_codes == g].mean(axis=1) for g in range(len(by_table))], axis=1)
+        return np.stack(
+            [np.average(values[:, by_codes == g], axis=1, weights=weights[by_codes == g]) for g in range(len(by_table))],
+            axis=1,
+        )
 
     at_names = list(at)
     combos = list(itertools.product(*[_as_values(at[c]) for c in at_names])) or [()]

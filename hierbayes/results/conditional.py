@@ -16,6 +16,7 @@ sampled parameterizations, so every table and prediction reads them unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -126,6 +127,9 @@ def conditional_group_effects(
     all_names = block_names(design.spec)
     m = next(i for i, n in enumerate(all_names) if n.key == key)
     block, names = design.groups[m], all_names[m]
+    w2 = block.prior_weights  # level-2 weights: drawn on Z / sqrt(w_j), scaled back below
+    if w2 is not None:
+        block = replace(block, X=block.X / np.sqrt(w2)[block.codes][:, None])
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     S, J, k = n_chain * n_draw, block.n_levels, block.n_columns
     y = response_less_offset(design)
@@ -133,12 +137,13 @@ def conditional_group_effects(
     sigma = flatten_draws(posterior["sigma"]).reshape(S)
     L = covariance_factor_draws(posterior, names, k)
     others = [(b, flatten_draws(posterior[n.effects])) for i, (b, n) in enumerate(zip(design.groups, all_names)) if i != m]
+    w = design.row_weights  # level-1 weights: the rows' variances are sigma^2 / w
     if others:
-        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J).ZZ
+        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J, w).ZZ
         indicators = [_indicator(block, c) for c in range(k)]
         per_chunk = max(1, _CHUNK_ELEMENTS // max(len(y), J * k * k))
     else:
-        g = group_cross_products(block.codes, block.X, design.X, y, J)
+        g = group_cross_products(block.codes, block.X, design.X, y, J, w)
         ZZ = g.ZZ
         per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     out = np.empty((S, J, k))
@@ -151,10 +156,14 @@ def conditional_group_effects(
                 for c in range(ob.n_columns):
                     contrib += u[sl][:, ob.codes, c] * ob.X[None, :, c]
                 r -= contrib
+            if w is not None:
+                r = r * w[None, :]
             Zr = np.stack([(ind @ r.T).T for ind in indicators], axis=-1)
         else:
             Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
         out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
+    if w2 is not None:
+        out /= np.sqrt(w2)[None, :, None]
     return group_effects_array(out, posterior, block, names)
 
 

@@ -162,6 +162,7 @@ def used_columns(spec: ModelSpec, data: pd.DataFrame) -> list[str]:
     if spec.residuals is not None:  # the residual structure's time, group and by columns
         rs = spec.residuals
         names |= {c for c in (rs.time, rs.by, rs.group) if c is not None}
+    names |= {column for _, column in spec.group_weights}  # level-2 weights (level 1: in the formula)
     return [c for c in data.columns if str(c) in names]
 
 

@@ -12,6 +12,7 @@ from ..errors import SpecError, did_you_mean
 from ..families import Family, get_family
 from .covariance import Covariance
 from .residuals import ResidualStructure
+from .weights import check_weights
 
 
 def modellable_aux(family: Family) -> tuple[str, ...]:
@@ -47,6 +48,9 @@ class Response:
     "none", "right", "interval" or -1, 0, 1, 2) and ``cens_upper`` the column of the upper
     bounds of interval-censored rows (``cens(c, y2)``). ``trunc_lb`` / ``trunc_ub`` are the
     truncation bounds (``trunc(lb = 0, ub = 10)``), a number or a column, as written.
+    ``weights`` is the column of level-1 (observation) weights (``y | weights(w)``,
+    ``Model(weights="w")``, Stata's ``[pw=w]``): each row's log-likelihood is multiplied by
+    its weight (see :mod:`hierbayes.spec.weights`).
     """
 
     expr: str
@@ -56,6 +60,7 @@ class Response:
     cens_upper: str | None = None
     trunc_lb: str | None = None
     trunc_ub: str | None = None
+    weights: str | None = None
 
     @property
     def censored(self) -> bool:
@@ -64,7 +69,8 @@ class Response:
 
     def to_formula(self) -> str:
         if self.failures is not None:
-            return f"cbind({self.expr}, {self.failures})"
+            lhs = f"cbind({self.expr}, {self.failures})"
+            return lhs if self.weights is None else f"{lhs} | weights({self.weights})"
         additions = [] if self.trials is None else [f"trials({self.trials})"]
         if self.cens is not None:
             upper = "" if self.cens_upper is None else f", {self.cens_upper}"
@@ -72,6 +78,8 @@ class Response:
         bounds = [f"{k} = {v}" for k, v in (("lb", self.trunc_lb), ("ub", self.trunc_ub)) if v is not None]
         if bounds:
             additions.append(f"trunc({', '.join(bounds)})")
+        if self.weights is not None:
+            additions.append(f"weights({self.weights})")
         return f"{self.expr} | {' + '.join(additions)}" if additions else self.expr
 
 
@@ -193,9 +201,12 @@ class ModelSpec:
     subset: str | None = None
     residuals: ResidualStructure | None = None
     distributional: tuple[tuple[str, AuxFormula], ...] = ()
+    group_weights: tuple[tuple[str, str], ...] = ()
+    weight_scaling: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))
+        check_weights(self)
         if self.residuals is not None and not isinstance(self.residuals, ResidualStructure):
             raise SpecError(
                 f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"

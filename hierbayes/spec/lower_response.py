@@ -1,8 +1,9 @@
 """The left-hand side of a formula: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``,
-``y | cens(c, y2) + trunc(lb = 0)``."""
+``y | cens(c, y2) + trunc(lb = 0)``, ``y | weights(w)``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NoReturn
 
 from .formula_ast import Bar, Binary, Call, CallArg, Expr, Name, Number, Sum
@@ -14,7 +15,7 @@ from .terms import call_text, power_text
 __all__ = ["OFFSET", "ResponseLowering"]
 
 #: brms' addition terms after '|' in the response that hierbayes reads.
-ADDITION_TERMS = ("trials", "cens", "trunc")
+ADDITION_TERMS = ("trials", "cens", "trunc", "weights")
 #: ``offset(expr)``: added to the linear predictor with coefficient 1 (FixedPart.offsets).
 OFFSET = "offset"
 
@@ -77,14 +78,17 @@ class ResponseLowering(FormulaSource):
         if bar.op != "|":
             self.fail("expected '|' before trials(...) in the response, found '||'", bar.op_span)
         left = unwrap_parens(bar.left)
+        right = unwrap_parens(bar.right)
+        items = [i.expr for i in right.items] if isinstance(right, Sum) else [right]
         if isinstance(left, Call) and left.name == "cbind":
+            only = unwrap_parens(items[0])
+            if len(items) == 1 and isinstance(only, Call) and only.name == "weights":
+                return replace(self._cbind_response(left), **self._weights_addition(only))
             self.fail(
                 "use either cbind(successes, failures) or 'y | trials(n)', not both",
                 bar.op_span,
             )
         expr = self._response_expr(left)
-        right = unwrap_parens(bar.right)
-        items = [i.expr for i in right.items] if isinstance(right, Sum) else [right]
         fields: dict[str, str | None] = {}
         seen: set[str] = set()
         for item in items:
@@ -93,14 +97,14 @@ class ResponseLowering(FormulaSource):
                 self.fail(
                     f"unknown addition term {self.source(item)!r} in the response; expected "
                     "trials(n) after '|', or cens(c), cens(c, y2), trunc(lb = , ub = ), "
-                    "as in 'y | cens(c) + trunc(lb = 0) ~ x'",
+                    "weights(w), as in 'y | cens(c) + trunc(lb = 0) ~ x'",
                     item.span,
                 )
             if item.name in seen:
                 self.fail(f"{item.name}() is given twice in the response", item.span)
             seen.add(item.name)
             fields.update(getattr(self, f"_{item.name}_addition")(item))
-        if "trials" in seen and len(seen) > 1:
+        if "trials" in seen and len(seen - {"weights"}) > 1:
             self.fail(
                 "trials() cannot be combined with cens() or trunc(): censoring and truncation "
                 "are for continuous and survival-time responses",
@@ -112,6 +116,14 @@ class ResponseLowering(FormulaSource):
         if len(call.args) != 1:
             self.fail("trials() takes one argument: the column of the number of trials", call.span)
         return {"trials": power_text(call.args[0].text)}
+
+    def _weights_addition(self, call: Call) -> dict[str, str | None]:
+        if len(call.args) != 1:
+            self.fail(
+                f"weights() takes one argument: the column of the weights; got {len(call.args)}",
+                call.span,
+            )
+        return {"weights": self._addition_column(call, call.args[0], ("x",))}
 
     def _cens_addition(self, call: Call) -> dict[str, str | None]:
         if not 1 <= len(call.args) <= 2:

@@ -60,7 +60,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
             "failures": spec.response.failures,
             **{
                 k: getattr(spec.response, k)
-                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub")
+                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub", "weights")
                 if getattr(spec.response, k) is not None
             },
         },
@@ -84,6 +84,8 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         "levels": spec.levels is not None,
         "subset": spec.subset,
         "residuals": None if spec.residuals is None else spec.residuals.to_dict(),
+        **({"group_weights": [list(p) for p in spec.group_weights]} if spec.group_weights else {}),
+        **({"weight_scaling": spec.weight_scaling} if spec.weight_scaling != "none" else {}),
     }
 
 
@@ -97,8 +99,10 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         saved = {":".join(g["factor"]): g["covariance"] for g in d["groups"]}
         if any(saved[g.group] != g.covariance.value for g in spec.groups):
             spec = spec.with_covariance(saved)
+        if d["response"].get("weights") is not None:
+            spec = replace(spec, response=replace(spec.response, weights=d["response"]["weights"]))
         return replace(spec, subset=d.get("subset"), residuals=_residuals(d),
-                       distributional=_distributional_from_dict(d))
+                       distributional=_distributional_from_dict(d), **_weights(d))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -121,7 +125,15 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         subset=d.get("subset"),
         residuals=_residuals(d),
         distributional=_distributional_from_dict(d),
+        **_weights(d),
     )
+
+
+def _weights(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "group_weights": tuple(tuple(p) for p in d.get("group_weights", ())),
+        "weight_scaling": d.get("weight_scaling", "none"),
+    }
 
 
 def _residuals(d: dict[str, Any]) -> ResidualStructure | None:

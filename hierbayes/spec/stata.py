@@ -25,6 +25,10 @@ poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit 
 gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(t)`` and
 ``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
+Weights (``[pw=w1]``, ``|| school:, pweight(w2)``, ``pwscale()``): :mod:`.stata_weights`.
+
+Size: the command grammar in one module (qualifiers, varlists, residuals and weights are
+read by their own modules).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .stata_qualifiers import (
 )
 from .stata_residuals import take_residuals_option, with_residuals
 from .stata_varlist import STATA_NAME, split_words, varlist_terms
+from .stata_weights import level_weight, take_weight, weight_scaling, with_stata_weights
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
 
@@ -124,13 +129,12 @@ def _options(text: str, command: str) -> list[StataOption]:
 # ========================================================================== the command
 
 
-def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[StataOption], Qualifiers]:
+def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[StataOption], Qualifiers, str | None]:
     """(command name, depvar, fixed terms, options, if/in) of ``cmd depvar indepvars [if] [in] [, opts]``."""
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
+    head, weight = take_weight(head, command)
     head, qualifiers = take_qualifiers(head, command)
-    if "[" in head:
-        fail(command, "weights are not supported")
     words = split_words(head)
     if not words:
         fail(command, "empty command")
@@ -142,7 +146,7 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     depvar = words[1]
     if not re.fullmatch(STATA_NAME, depvar):
         fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
-    return name, depvar, varlist_terms(" ".join(words[2:]), command), _options(opts, command), qualifiers
+    return name, depvar, varlist_terms(" ".join(words[2:]), command), _options(opts, command), qualifiers, weight
 
 
 @dataclass
@@ -353,14 +357,16 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
     bayes_options = None if prefix is None else tuple(_options(prefix, command))
     text, residual = take_residuals_option(text, command)
     chunks = split_top(text, "||")
-    name, depvar, fixed_terms, fe_opts, qualifiers = _fixed_equation(chunks[0], command)
+    name, depvar, fixed_terms, fe_opts, qualifiers, weight = _fixed_equation(chunks[0], command)
     all_qualifiers = [qualifiers]
     family, link = STATA_COMMANDS[name]
-    state: dict = {"family": family, "link": link}
+    state: dict = {"family": family, "link": link, "level_weights": {}}
     intercept = True
     for opt in fe_opts:
         if _abbrev(opt.name, "noconstant", "noc"):
             intercept = False
+        elif weight_scaling(opt.name, opt.arg, command):
+            state["pwscale"] = weight_scaling(opt.name, opt.arg, command)
         elif not (_model_option(opt, state, name, command) or _is_ignored(opt)):
             fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
@@ -369,6 +375,8 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         all_qualifiers.append(qualifiers)
         for opt in opts:
             handled = _apply_re_option(eq, opt, command)
+            if level_weight(opt.name, opt.arg, command):
+                handled = bool(state["level_weights"].setdefault(eq.level, opt.arg.strip()))
             handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
             if not handled:
                 fail(command, f"unknown option {opt.text!r}")
@@ -394,4 +402,6 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
     )
+    factors = [(eq.level, ":".join(f)) for eq, f in zip(randoms, _full_factors(randoms))]
+    spec = with_stata_weights(spec, weight, state["level_weights"], factors, state.get("pwscale"))
     return with_residuals(spec, residual), bayes_options

@@ -119,7 +119,7 @@ def test_prompt_and_line_continuation():
     ("command", "needle"),
     [
         ("regress y x", "unknown command 'regress'"),
-        ("mixed y x [fw=w] || g:", "weights are not supported"),
+        ("mixed y x [aw=w] || g:", "only pweight"),
         ("mixed y x* || g:", "wildcards and ranges"),
         ("mixed y L.x || g:", "operator 'l.'"),
         ("mixed y x || g:, cov(banded)", "unknown covariance(banded)"),

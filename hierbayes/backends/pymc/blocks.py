@@ -4,12 +4,18 @@ drawn around a given mean.
 The block's covariance comes from the builder of its structure
 (:mod:`.covariance`), which registers ``sd_<key>`` (and ``cor_<key>`` for correlated blocks)
 as named variables so results can read them.
+
+Level-2 weights (``GroupBlock.prior_weights``) raise group j's prior density of its effects to
+the power ``w_j``: a potential adds ``(w_j - 1) log N(u_j | 0, Sigma)``, which is right in
+every parameterization (the non-centred ``z`` has density ``N(u | 0, Sigma) |L|``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.tensor.slinalg import solve_triangular
 
 from ...design.types import GroupBlock
 from ...params import BlockNames
@@ -31,13 +37,36 @@ def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, cent
     dims = (names.level_dim, names.column_dim)
     if cov.cholesky is not None:
         if centered:
-            return pm.MvNormal(names.effects, mu=pt.zeros(block.n_columns), chol=cov.cholesky, dims=dims)
+            u = pm.MvNormal(names.effects, mu=pt.zeros(block.n_columns), chol=cov.cholesky, dims=dims)
+        else:
+            z = pm.Normal(names.z, 0.0, 1.0, dims=dims)
+            u = pm.Deterministic(names.effects, z @ cov.cholesky.T, dims=dims)
+    elif centered:
+        u = pm.Normal(names.effects, 0.0, cov.sd, dims=dims)
+    else:
         z = pm.Normal(names.z, 0.0, 1.0, dims=dims)
-        return pm.Deterministic(names.effects, z @ cov.cholesky.T, dims=dims)
-    if centered:
-        return pm.Normal(names.effects, 0.0, cov.sd, dims=dims)
-    z = pm.Normal(names.z, 0.0, 1.0, dims=dims)
-    return pm.Deterministic(names.effects, z * cov.sd, dims=dims)
+        u = pm.Deterministic(names.effects, z * cov.sd, dims=dims)
+    weighted_prior(block, names, u, cov.factor)
+    return u
+
+
+def prior_logp_rows(u, factor):
+    """(J,) ``log N(u_j | 0, Sigma)`` of the rows of ``u`` (J x K); ``factor`` is the
+    Cholesky factor of Sigma (K x K) or the sd (scalar or K-vector) of diagonal effects."""
+    k = u.shape[1]
+    if factor.ndim == 2:
+        x = solve_triangular(factor, u.T, lower=True)  # (K, J)
+        return -0.5 * pt.sum(x**2, axis=0) - pt.sum(pt.log(pt.diag(factor))) - 0.5 * k * np.log(2.0 * np.pi)
+    sd = pt.ones((k,)) * factor
+    return pt.sum(-0.5 * (u / sd[None, :]) ** 2 - pt.log(sd)[None, :], axis=1) - 0.5 * k * np.log(2.0 * np.pi)
+
+
+def weighted_prior(block: GroupBlock, names: BlockNames, u, factor) -> None:
+    """With level-2 weights, the potential ``sum_j (w_j - 1) log N(u_j | 0, Sigma)``."""
+    w = block.prior_weights
+    if w is None or np.all(w == 1.0):
+        return
+    pm.Potential(f"prior_weights_{names.key}", pt.sum(np.asarray(w - 1.0, dtype=float) * prior_logp_rows(u, factor)))
 
 
 def effects_around(block: GroupBlock, names: BlockNames, priors: PriorTable, mean, total: str):
@@ -57,5 +86,6 @@ def effects_around(block: GroupBlock, names: BlockNames, priors: PriorTable, mea
         w = pm.MvNormal(total, mu=mean, chol=factor, dims=dims)
     else:
         w = pm.Normal(total, mu=mean, sigma=factor[None, :], dims=dims)
-    pm.Deterministic(names.effects, w - mean, dims=dims)
+    u = pm.Deterministic(names.effects, w - mean, dims=dims)
+    weighted_prior(block, names, u, factor)
     return w

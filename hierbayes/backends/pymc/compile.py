@@ -60,6 +60,7 @@ from .marginal import (
     add_loglik,
     marginal_from_crossproducts,
     marginal_from_rows,
+    prior_weighted_block,
     sufficient_statistics_loglik,
 )
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
@@ -145,7 +146,8 @@ def _fixed_part(design: Design, priors: PriorTable) -> _Fixed:
         b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
     if design.has_intercept:
         Xs = X[:, slope_idx]
-        means = Xs.mean(axis=0)
+        w = design.row_weights  # weighted means: frequency weights centre as repeated rows do
+        means = Xs.mean(axis=0) if w is None else np.average(Xs, axis=0, weights=w)
         ic = register("Intercept_c", priors.get("Intercept"))
         pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
         theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
@@ -353,6 +355,10 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     add(np.asarray(design.X))
     if design.trials is not None:
         add(np.asarray(design.trials))
+    if design.weights is not None:
+        add(design.weights.rows if design.weights.rows is not None else "no level-1 weights")
+        for block in design.groups:
+            add(block.prior_weights if block.prior_weights is not None else "unweighted")
     if design.censoring is not None:
         c = design.censoring
         for a in (c.code, c.upper, c.lb, c.ub):
@@ -380,17 +386,19 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
         cp = cross_products(
             fixed.X, y, y_shift=shift,
             codes=block.codes if block else None, Z=block.X if block else None,
-            n_levels=block.n_levels if block else None,
+            n_levels=block.n_levels if block else None, weights=design.row_weights,
         )
         return sufficient_statistics_loglik(fixed.theta, u, sigma, cp, fixed.intercept_first)
     m = plan.index("marginal")
-    block = design.groups[m]
+    block, prior_term = prior_weighted_block(design.groups[m], L)  # level-2 weights: scaled Z
     if len(blocks) == 1:
-        cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels)
-        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
+        cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels,
+                            weights=design.row_weights)
+        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first) + prior_term
     eta = fixed.eta(intercept=with_intercept)
     for i, ((other, _), u) in enumerate(zip(blocks, effects)):
         if i != m:
             eta = eta + _block_contribution(other, u)
-    ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels).ZZ
-    return marginal_from_rows(y - eta, block, L, sigma, ZZ)
+    w = design.row_weights
+    ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels, w).ZZ
+    return marginal_from_rows(y - eta, block, L, sigma, ZZ, w) + prior_term

@@ -294,12 +294,24 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     return pm.OrderedLogistic("y", eta=eta_c, cutpoints=cut_c, compute_p=False, observed=observed, dims=OBS_DIM)
 
 
+#: Name of the potential that turns the observed ``y``'s log-likelihood into the weighted one.
+WEIGHTS_POTENTIAL = "loglik_weights"
+
+
 def likelihood(eta, design: Design, priors: PriorTable, link: str):
     """Register the observed variable ``y`` for the design's family; the design's offset
-    (``Design.offset``, coefficient 1) is added to ``eta`` here, for every family."""
+    (``Design.offset``, coefficient 1) is added to ``eta`` here, for every family.
+
+    With level-1 weights ``w`` (``Design.row_weights``) the model's log density gains
+    ``sum (w_i - 1) log p(y_i)``, so each row counts ``w_i`` times, whatever the family."""
     if design.offset is not None:
         eta = eta + np.asarray(design.offset, dtype=float)
-    return likelihood_builder(design.spec.family)(eta, design, priors, link)
+    y = likelihood_builder(design.spec.family)(eta, design, priors, link)
+    w = design.row_weights
+    if w is not None and not np.all(w == 1.0):
+        value = pm.modelcontext(None).rvs_to_values[y]
+        pm.Potential(WEIGHTS_POTENTIAL, pt.sum(np.asarray(w - 1.0, dtype=float) * pm.logp(y, value)))
+    return y
 
 
 check_likelihoods()

@@ -24,6 +24,8 @@ Both are added with ``pm.Potential`` (there is no per-row observed variable).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -119,18 +121,22 @@ def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_fi
     return woodbury_loglik(cp.n, rr, Zr, g.ZZ, L, sigma)
 
 
-def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray):
+def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weights: np.ndarray | None = None):
     """Integrated likelihood when other group terms are sampled: ``resid`` (n,) is
-    ``y - X b - (other terms)`` and is summed per group of ``block``."""
+    ``y - X b - (other terms)`` and is summed per group of ``block``; with level-1
+    ``weights`` the sums are weighted (``ZZ`` must be too, see
+    :func:`hierbayes.design.crossprod.group_cross_products`)."""
     J, k = block.n_levels, block.n_columns
     zeros = pt.zeros((J,))
+    wr = resid if weights is None else resid * np.asarray(weights, dtype=float)
     cols = []
     for c in range(k):
         col = block.X[:, c]
-        term = resid if np.all(col == 1.0) else resid * col
+        term = wr if np.all(col == 1.0) else wr * col
         cols.append(pt.inc_subtensor(zeros[block.codes], term))
     Zr = pt.stack(cols, axis=1)
-    return woodbury_loglik(block.codes.shape[0], pt.sum(resid**2), Zr, ZZ, L, sigma)
+    n = block.codes.shape[0] if weights is None else float(np.sum(weights))
+    return woodbury_loglik(n, pt.sum(wr * resid), Zr, ZZ, L, sigma)
 
 
 def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_first: bool):
@@ -146,6 +152,23 @@ def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_f
         rr = rr + pt.sum(u[:, :, None] * pt.as_tensor(g.ZZ) * u[:, None, :])
     s2 = sigma**2
     return -0.5 * (cp.n * (LOG_2PI + pt.log(s2)) + rr / s2)
+
+
+def prior_weighted_block(block: GroupBlock, L):
+    """An integrated term with level-2 weights ``w_j`` (``block.prior_weights``): the block
+    with ``Z`` divided by ``sqrt(w_j)`` and the log-density term to add.
+
+    ``N(u | 0, Sigma)^w = N(u | 0, Sigma / w) (2 pi)^(-k(w-1)/2) |Sigma|^(-(w-1)/2) w^(-k/2)``, and
+    ``u ~ N(0, Sigma / w)`` with columns ``Z`` is ``u* ~ N(0, Sigma)`` with ``Z / sqrt(w)``: the
+    same Woodbury likelihood on the scaled block (results/conditional.py scales its draws back).
+    """
+    w = block.prior_weights
+    if w is None or np.all(w == 1.0):
+        return block, 0.0
+    k = block.n_columns
+    log_det_L = pt.sum(pt.log(pt.diag(L))) if L.ndim == 2 else pt.sum(pt.log(L))
+    scaled = replace(block, X=block.X / np.sqrt(w)[block.codes][:, None])
+    return scaled, -float(np.sum(w - 1.0)) * (log_det_L + 0.5 * k * LOG_2PI) - 0.5 * k * float(np.sum(np.log(w)))
 
 
 def add_loglik(name: str, value) -> None:

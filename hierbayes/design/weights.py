@@ -1,0 +1,174 @@
+"""Level-1 and level-2 weights read from the data and checked (``y | weights(w)``,
+``group_weights={"school": "w2"}``); the scalings of :mod:`hierbayes.spec.weights`.
+
+Weights are read from the rows the model uses. A missing, non-numeric, non-finite or negative
+weight is a DataError naming the column and rows, whatever ``missing=`` says (a row without
+its weight cannot be counted); so is a level-2 weight that varies within a group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, SpecError
+from ..spec.ir import ModelSpec
+from .checks import describe_rows
+from .types import GroupBlock
+
+__all__ = ["Weights", "apply_group_weights", "weights_of"]
+
+
+@dataclass(frozen=True, eq=False)
+class Weights:
+    """The weights of a design.
+
+    rows : (n,) the weight of each row's log-likelihood: the level-1 weight after scaling
+        times the level-2 weights of the row's groups (level-1 weights are conditional on the
+        group, as in Stata; Savitsky & Williams' joint inclusion weights).
+    column : the level-1 weight column (None without).
+    scaling : "none", "size" or "effective".
+    scaling_group : the grouping factor within whose groups level-1 weights were scaled.
+    groups : (grouping factor, column, (J,) weights) per level-2 weight.
+    """
+
+    rows: np.ndarray | None
+    column: str | None
+    scaling: str
+    scaling_group: str | None
+    groups: tuple[tuple[str, str, np.ndarray], ...] = ()
+
+    def describe(self) -> str:
+        """One line for the fit's summary: which weights and which scaling were used."""
+        parts = []
+        if self.column is not None:
+            how = {"none": "unscaled", "size": "scaled to the group sizes",
+                   "effective": "scaled to the effective group sizes"}[self.scaling]
+            where = f" within {self.scaling_group}" if self.scaling != "none" else ""
+            parts.append(f"level 1 {self.column!r} ({how}{where})")
+        for group, column, _ in self.groups:
+            parts.append(f"level 2 ({group}) {column!r} on the group effects' prior")
+        total = "" if self.rows is None else f"; row weights sum to {self.rows.sum():.6g}"
+        if self.scaling == "none" and not self.groups:
+            return "Weights: " + "; ".join(parts) + total + " (frequency weights: rows counted w times)"
+        return ("Weights: " + "; ".join(parts) + total + " (sampling weights, pseudo-posterior: "
+                "fit.adjust_intervals() adjusts its intervals for the design)")
+
+
+def _values(rows: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    if column not in rows.columns:
+        raise DataError(f"{what} column {column!r} is not in the data")
+    series = rows[column]
+    labels = rows.index.to_numpy()
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    text = ~series.isna().to_numpy() & np.isnan(values)
+    if text.any():
+        raise DataError(f"{what} column {column!r} has values that are not numbers ({describe_rows(text, labels)})")
+    missing = np.isnan(values)
+    if missing.any():
+        raise DataError(
+            f"{what} column {column!r} has missing values ({describe_rows(missing, labels)}); "
+            "every row the model uses needs a weight"
+        )
+    infinite = ~np.isfinite(values)
+    if infinite.any():
+        raise DataError(f"{what} column {column!r} has infinite values ({describe_rows(infinite, labels)})")
+    negative = values < 0
+    if negative.any():
+        raise DataError(f"{what} column {column!r} has negative values ({describe_rows(negative, labels)})")
+    if not values.sum() > 0:
+        raise DataError(f"{what} column {column!r} is zero at every row")
+    return values
+
+
+def _scaled(w: np.ndarray, codes: np.ndarray, n_levels: int, scaling: str, group: str, levels) -> np.ndarray:
+    if scaling == "none":
+        return w
+    total = np.bincount(codes, weights=w, minlength=n_levels)
+    empty = total <= 0
+    if empty.any():
+        shown = ", ".join(str(levels[j]) for j in np.flatnonzero(empty)[:5])
+        raise DataError(
+            f"weight_scaling={scaling!r}: the level-1 weights of {group} {shown} sum to zero, so "
+            "they cannot be scaled; drop those groups or use weight_scaling='none'"
+        )
+    if scaling == "size":
+        factor = np.bincount(codes, minlength=n_levels) / total
+    else:
+        factor = total / np.bincount(codes, weights=w * w, minlength=n_levels)
+    return w * factor[codes]
+
+
+def _group_values(block: GroupBlock, values: np.ndarray, column: str, labels) -> np.ndarray:
+    """(J,) the weight of each group; DataError when it varies within a group."""
+    J = block.n_levels
+    first = np.full(J, np.nan)
+    _, at = np.unique(block.codes, return_index=True)  # the first row of each group
+    first[block.codes[at]] = values[at]
+    varies = values != first[block.codes]
+    if varies.any():
+        bad = np.unique(block.codes[varies])
+        shown = ", ".join(str(block.levels[j]) for j in bad[:5])
+        raise DataError(
+            f"level-2 weight column {column!r} varies within groups of {block.group} ({shown}; "
+            f"{describe_rows(varies, labels)}): a group's weight must be the same on all its rows"
+        )
+    return first
+
+
+def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ...]) -> Weights | None:
+    """The checked, scaled weights of ``spec`` on ``rows`` (the data at the rows used); None
+    for an unweighted model.
+
+    Raises
+    ------
+    DataError
+        For a missing column, missing, non-numeric, infinite or negative weights, weights that
+        are zero everywhere (or, when scaling, in a whole group), and level-2 weights that
+        vary within a group.
+    """
+    column = spec.response.weights
+    if column is None and not spec.group_weights:
+        return None
+    labels = rows.index.to_numpy()
+    by_group = {b.group: b for b in reversed(blocks)}
+    w = None
+    inner = None
+    if column is not None:
+        w = _values(rows, column, "weight")
+        if spec.weight_scaling != "none":
+            inner = max(by_group.values(), key=lambda b: b.n_levels)
+            w = _scaled(w, inner.codes, inner.n_levels, spec.weight_scaling, inner.group, inner.levels)
+    groups = []
+    for group, col in spec.group_weights:
+        block = by_group[group]
+        values = _values(rows, col, f"level-2 weight ({group})")
+        per_group = _group_values(block, values, col, labels)
+        if spec.weight_scaling != "none":  # level 2 too: mean 1 over the sampled groups
+            per_group = per_group * len(per_group) / per_group.sum()
+        groups.append((group, col, per_group))
+        # level-1 weights are conditional on the group (Stata's convention): a row's
+        # log-likelihood carries its inclusion weight w_i|j w_j (Savitsky & Williams)
+        w = (np.ones(len(rows)) if w is None else w) * per_group[block.codes]
+    return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups))
+
+
+def apply_group_weights(blocks: tuple[GroupBlock, ...], weights: Weights | None) -> tuple[GroupBlock, ...]:
+    """The blocks with their level-2 weights set (``GroupBlock.prior_weights``)."""
+    if weights is None or not weights.groups:
+        return blocks
+    per_group = {group: values for group, _, values in weights.groups}
+    return tuple(
+        replace(b, prior_weights=per_group[b.group]) if b.group in per_group else b for b in blocks
+    )
+
+
+def check_weighted_family(spec: ModelSpec, collapse) -> None:
+    """SpecError for a weighted model that cannot be collapsed into binomial cells."""
+    if collapse is True and (spec.response.weights is not None or spec.group_weights):
+        raise SpecError(
+            "collapse=True fits identical rows as one binomial cell, which drops their weights; "
+            "use collapse='auto' or False with weights"
+        )

@@ -1,0 +1,162 @@
+"""The interval adjustment of a weighted (pseudo-) posterior, after Williams & Savitsky (2021,
+"Uncertainty estimation for pseudo-Bayesian inference under complex sampling").
+
+A posterior from sampling weights has the curvature of the weighted log-likelihood, ``H``,
+as its inverse covariance, but the sampling variance of the estimator is the sandwich
+``H^-1 J H^-1``, with ``J`` the variance of the weighted score over the primary sampling
+units (the groups). Draws are moved so that their covariance becomes the sandwich:
+
+    theta_adj = theta_bar + (theta - theta_bar) R2^-1 R1,   R1'R1 = V_post J V_post,  R2'R2 = V_post,
+
+with ``V_post`` the posterior covariance (standing for ``H^-1``) and ``J = C/(C-1) sum_c (s_c -
+s_bar)(s_c - s_bar)'`` from the scores ``s_c`` of each group's weighted marginal (group effects
+integrated out) log-likelihood at the posterior mean, by central differences.
+
+Available for gaussian models (identity link) with one group term, whose groups' marginal
+likelihood has a closed form: the fixed effects, ``log sigma`` and the log group sds are
+adjusted (correlations held at their posterior mean; the group effects' draws are left as
+they are). Each cluster's contribution is ``log int prod_i p(y_i | u)^{w_i} p(u)^{w_j} du``,
+the term the pseudo-posterior integrates (:mod:`hierbayes.design.weights`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..design.crossprod import group_cross_products
+from ..design.offsets import response_less_offset
+from ..design.types import Design
+from ..errors import SpecError
+from ..families import get_family
+from ..params import FIXED_DIM, block_names
+from .stats import flatten_draws
+
+__all__ = ["ADJUSTMENT_LABEL", "adjusted_posterior"]
+
+#: What the summary says of adjusted intervals.
+ADJUSTMENT_LABEL = "Williams & Savitsky (2021) sandwich adjustment of the pseudo-posterior"
+
+
+def _check(design: Design) -> None:
+    family = get_family(design.spec.family)
+    link = family.resolve_link(design.spec.link)
+    if not family.linear_gaussian(link) or len(design.groups) != 1 or design.residuals is not None \
+            or design.distributional or design.censoring is not None:
+        raise SpecError(
+            "the interval adjustment of weighted fits is available for gaussian models (identity "
+            "link) with one group term and no residual structure, censoring or sigma formula; "
+            f"this model is {family.name} with {len(design.groups)} group term(s)"
+        )
+
+
+class _Parameters:
+    """theta = (fixed effects, log sigma, log sds) and the posterior draws of it."""
+
+    def __init__(self, posterior: xr.Dataset, design: Design) -> None:
+        self.names = block_names(design.spec)[0]
+        self.k = design.groups[0].n_columns
+        fixed = []
+        for name in design.fixed_names:
+            da = posterior["Intercept"] if name == "Intercept" else posterior["b"].sel({FIXED_DIM: name})
+            fixed.append(flatten_draws(da))
+        S = flatten_draws(posterior["sigma"]).shape[0]
+        self.p = len(fixed)
+        sd = flatten_draws(posterior[self.names.sd]).reshape(S, -1)
+        self.n_sd = sd.shape[1]
+        self.draws = np.column_stack([*fixed, np.log(flatten_draws(posterior["sigma"])), np.log(sd)])
+        cor = posterior.get(self.names.cor)
+        self.cor_chol = np.eye(self.k)
+        if cor is not None:
+            mean_cor = flatten_draws(cor).mean(axis=0)
+            self.cor_chol = np.linalg.cholesky(mean_cor + 1e-12 * np.eye(self.k))
+
+    def unpack(self, theta: np.ndarray):
+        beta = theta[: self.p]
+        sigma = np.exp(theta[self.p])
+        sd = np.broadcast_to(np.exp(theta[self.p + 1 :]), (self.k,))
+        return beta, sigma, sd[:, None] * self.cor_chol
+
+
+def _cluster_loglik(theta, par: _Parameters, design: Design, y, w, w2) -> np.ndarray:
+    """(J,) each group's weighted marginal log-likelihood at ``theta``."""
+    beta, sigma, L = par.unpack(theta)
+    block = design.groups[0]
+    r = y - design.X @ beta
+    g = group_cross_products(block.codes, block.X, np.zeros((len(r), 0)), r, block.n_levels, w)
+    Lj = L[None, :, :] / np.sqrt(w2)[:, None, None]
+    s2 = sigma**2
+    A = np.einsum("jca,jcd,jdb->jab", Lj, g.ZZ, Lj)
+    M = np.eye(par.k)[None] + A / s2
+    v = np.einsum("jca,jc->ja", Lj, g.Zy)
+    _, logdet = np.linalg.slogdet(M)
+    quad = np.einsum("ja,ja->j", v, np.linalg.solve(M, v[..., None])[..., 0])
+    log_det_L = np.sum(np.log(np.abs(np.diag(L))))
+    # p(u)^w = N(u | 0, Sigma / w) (2 pi)^(-k(w-1)/2) |Sigma|^(-(w-1)/2) w^(-k/2); the 2 pi
+    # terms of the rows and of p(u) are in n log(2 pi sigma^2) and the integral's own
+    prior_power = -(w2 - 1.0) * (log_det_L + 0.5 * par.k * np.log(2 * np.pi)) - 0.5 * par.k * np.log(w2)
+    return -0.5 * (g.n * np.log(2 * np.pi * s2) + logdet + (g.yy - quad / s2) / s2) + prior_power
+
+
+def cluster_scores(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """((J, P) scores of each group's weighted marginal log-likelihood at the posterior mean
+    of theta, (S, P) draws of theta)."""
+    _check(design)
+    par = _Parameters(posterior, design)
+    y = response_less_offset(design)
+    w = design.row_weights if design.row_weights is not None else np.ones(design.n_obs)
+    block = design.groups[0]
+    w2 = block.prior_weights if block.prior_weights is not None else np.ones(block.n_levels)
+    theta = par.draws.mean(axis=0)
+    scores = np.empty((block.n_levels, theta.size))
+    for a in range(theta.size):
+        h = 1e-5 * max(1.0, abs(theta[a]))
+        up, down = theta.copy(), theta.copy()
+        up[a] += h
+        down[a] -= h
+        scores[:, a] = (_cluster_loglik(up, par, design, y, w, w2) - _cluster_loglik(down, par, design, y, w, w2)) / (2 * h)
+    return scores, par.draws
+
+
+def adjusted_posterior(posterior: xr.Dataset, design: Design) -> xr.Dataset:
+    """A copy of ``posterior`` whose fixed effects, ``sigma`` and group sds are adjusted to the
+    sandwich covariance (see the module docstring); ``attrs["interval_adjustment"]`` says so.
+
+    Raises
+    ------
+    SpecError
+        For a model the adjustment is not available for (see above), or fewer than 3 groups.
+    """
+    scores, draws = cluster_scores(posterior, design)
+    C = scores.shape[0]
+    if C < 3:
+        raise SpecError(f"the interval adjustment needs at least 3 groups (primary sampling units); got {C}")
+    centred = scores - scores.mean(axis=0)
+    J = C / (C - 1) * centred.T @ centred
+    mean = draws.mean(axis=0)
+    V = np.atleast_2d(np.cov(draws, rowvar=False))
+    sandwich = V @ J @ V
+    P = V.shape[0]
+    R1 = np.linalg.cholesky(sandwich + 1e-12 * np.trace(sandwich) / P * np.eye(P)).T
+    R2 = np.linalg.cholesky(V + 1e-12 * np.trace(V) / P * np.eye(P)).T
+    adjusted = mean + (draws - mean) @ np.linalg.solve(R2, R1)
+    return _written_back(posterior, design, adjusted)
+
+
+def _written_back(posterior: xr.Dataset, design: Design, theta: np.ndarray) -> xr.Dataset:
+    out = posterior.copy()
+    shape = (posterior.sizes["chain"], posterior.sizes["draw"])
+    names = block_names(design.spec)[0]
+    for j, name in enumerate(design.fixed_names):
+        if name == "Intercept":
+            out["Intercept"] = (posterior["Intercept"].dims, theta[:, j].reshape(shape))
+        else:
+            b = out["b"].copy()
+            b.loc[{FIXED_DIM: name}] = theta[:, j].reshape(shape)
+            out["b"] = b
+    p = len(design.fixed_names)
+    out["sigma"] = (posterior["sigma"].dims, np.exp(theta[:, p]).reshape(shape))
+    sd = posterior[names.sd]
+    out[names.sd] = (sd.dims, np.exp(theta[:, p + 1 :]).reshape(sd.shape))
+    out.attrs = {**posterior.attrs, "interval_adjustment": ADJUSTMENT_LABEL}
+    return out

@@ -1,0 +1,135 @@
+"""Weighted likelihoods: integer level-1 weights give exactly the log density of the data with
+rows repeated, on every likelihood form (rows, gaussian cross-products, one term integrated out
+with or without other sampled terms); level-2 weights add (w_j - 1) log N(u_j | 0, Sigma)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import hierbayes as hb
+from hierbayes.errors import SpecError
+
+PRIORS = {
+    "Intercept": hb.Prior("Normal", mu=0, sigma=5),
+    "b": hb.Prior("Normal", mu=0, sigma=2),
+    "sd": hb.Prior("Exponential", lam=1),
+    "sigma": hb.Prior("Exponential", lam=1),
+}
+
+
+def _data(seed: int = 1, n: int = 48) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g, h, x = rng.integers(0, 8, n), rng.integers(0, 4, n), rng.normal(size=n)
+    y = 1 + 0.5 * x + rng.normal(0, 1, 8)[g] + rng.normal(0, 0.5, 4)[h] + rng.normal(0, 1, n)
+    return pd.DataFrame({
+        "y": y, "x": x, "g": g.astype(str), "h": h.astype(str), "c": rng.poisson(2, n),
+        "w": rng.integers(1, 4, n).astype(float),
+    })
+
+
+def _logps(formula: str, family: str = "gaussian", priors=PRIORS, parameterization=None):
+    """(weighted, repeated rows) log densities at one point, and the compiled weighted model."""
+    df = _data()
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True)
+    weighted = hb.Model(formula, df, family=family, priors=priors, weights="w", parameterization=parameterization)
+    compiled = weighted.compile()
+    plan = dict(compiled.parameterization)
+    repeated = hb.Model(formula, rep, family=family, priors=priors, parameterization=plan).compile()
+    point = {k: v + 0.3 for k, v in compiled.model.initial_point().items()}
+    return compiled.model.compile_logp()(point), repeated.model.compile_logp()(point), compiled
+
+
+@pytest.mark.parametrize(
+    "formula, parameterization, form",
+    [
+        ("y ~ x + (1|g)", None, "marginal"),
+        ("y ~ x + (x|g)", "noncentered", "sufficient statistics"),
+        ("y ~ x + (1|g) + (1|h)", None, "marginal"),
+        ("y ~ x + (1|g) + (1|h)", "noncentered", "rows"),
+    ],
+)
+def test_gaussian_frequency_weights_are_repeated_rows(formula, parameterization, form):
+    weighted, repeated, compiled = _logps(formula, parameterization=parameterization)
+    assert compiled.likelihood == form
+    assert weighted == pytest.approx(repeated, rel=1e-10, abs=1e-8)
+
+
+def test_row_likelihood_frequency_weights_are_repeated_rows():
+    priors = {k: v for k, v in PRIORS.items() if k != "sigma"}
+    weighted, repeated, compiled = _logps("c ~ x + (1|g)", "poisson", priors)
+    assert compiled.likelihood == "rows"
+    assert weighted == pytest.approx(repeated, rel=1e-10)
+
+
+def test_level2_weights_add_the_weighted_prior_of_the_effects():
+    df = _data()
+    df["w2"] = df["g"].astype(int).map(lambda j: 0.5 + 0.25 * j)
+    kw = dict(priors=PRIORS, parameterization="centered")
+    plain = hb.Model("y ~ x + (1|g)", df, **kw).compile().model
+    weighted = hb.Model("y ~ x + (1|g)", df, group_weights={"g": "w2"}, **kw)
+    compiled = weighted.compile().model
+    point = {k: v + 0.3 for k, v in plain.initial_point().items()}
+    re = point["re_g"][:, 0]
+    sd = np.exp(point["sd_g_log__"])
+    w2 = weighted.design.groups[0].prior_weights
+    rows = weighted.design.row_weights
+    # the rows carry w_j too (level-1 weights 1 conditional on the group)
+    eta = point["Intercept_c"] + (df["x"] - np.average(df["x"], weights=rows)) * point["b"][0] + re[weighted.design.groups[0].codes]
+    sigma = np.exp(point["sigma_log__"])
+    loglik = stats.norm.logpdf(df["y"], eta, sigma)
+    eta0 = point["Intercept_c"] + (df["x"] - df["x"].mean()) * point["b"][0] + re[weighted.design.groups[0].codes]
+    expected = (
+        plain.compile_logp()(point)
+        - stats.norm.logpdf(df["y"], eta0, sigma).sum() + (rows * loglik).sum()
+        + ((w2 - 1) * stats.norm.logpdf(re, 0, sd)).sum()
+    )
+    assert compiled.compile_logp()(point) == pytest.approx(expected, rel=1e-10)
+
+
+def test_level2_weighted_term_integrated_out_exactly():
+    """The integrated likelihood with level-1 and level-2 weights is the sum of the groups'
+    weighted integrals (results/weights_adjust.py's, checked against quadrature there)."""
+    from hierbayes.results.weights_adjust import _cluster_loglik, _Parameters
+
+    df = _data()
+    df["w2"] = df["g"].astype(int).map(lambda j: 0.5 + 0.25 * j)
+    model = hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"}, priors=PRIORS)
+    compiled = model.compile()
+    assert compiled.parameterization == {"g": "marginal"}
+    pm_model = compiled.model
+    point = {k: v + 0.3 for k, v in pm_model.initial_point().items()}
+    values = pm_model.compile_fn(
+        [pm_model[n] for n in ("loglik_y", "Intercept", "b", "sigma", "sd_g")],
+        inputs=pm_model.value_vars, on_unused_input="ignore",
+    )(point)
+    potential, intercept, b, sigma, sd = (np.ravel(v) for v in values)
+    fit = model.fit(draws=5, chains=1, random_seed=1, progressbar=False, backend="prior")
+    design = model.design
+    theta = np.concatenate([intercept, b, np.log(sigma), np.log(sd)])
+    par = _Parameters(fit.posterior, design)
+    groups = _cluster_loglik(theta, par, design, np.asarray(design.y), design.row_weights, design.groups[0].prior_weights)
+    assert float(potential[0]) == pytest.approx(groups.sum(), rel=1e-9)
+    assert np.all(np.isfinite(fit.posterior["re_g"].values))
+
+
+def test_conditional_draws_of_integrated_effects_match_repeated_rows():
+    """Prior draws stand in for the posterior: the exact conditional draws of the integrated
+    effects (results/conditional.py) are those of the repeated data, draw for draw."""
+    df = _data()
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True)
+    kw = dict(draws=20, tune=0, chains=1, random_seed=3, progressbar=False, backend="prior")
+    a = hb.Model("y ~ x + (1|g)", df, weights="w", priors=PRIORS).fit(**kw)
+    b = hb.Model("y ~ x + (1|g)", rep, priors=PRIORS).fit(**kw)
+    assert a.info.parameterization == {"g": "marginal"}
+    np.testing.assert_allclose(a.posterior["re_g"].values, b.posterior["re_g"].values, rtol=1e-8, atol=1e-10)
+
+
+def test_summary_names_the_weights():
+    fit = hb.Model("y ~ x + (1|g)", _data(), weights="w", weight_scaling="size", priors=PRIORS).fit(
+        draws=20, chains=1, random_seed=1, progressbar=False, backend="prior"
+    )
+    text = str(fit.summary())
+    assert "Weights: level 1 'w' (scaled to the group sizes within g)" in text

@@ -1,0 +1,74 @@
+"""The Williams & Savitsky interval adjustment: each group's weighted marginal log-likelihood
+(the integral the pseudo-posterior takes) against quadrature, and the adjusted draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+import hierbayes as hb
+from hierbayes.errors import SpecError
+from hierbayes.results.weights_adjust import ADJUSTMENT_LABEL, _cluster_loglik, _Parameters, adjusted_posterior
+
+
+def _data(seed: int = 4, J: int = 6, n: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(size=J * n)
+    return pd.DataFrame({
+        "y": 1 + 0.5 * x + rng.normal(0, 1, J)[g] + rng.normal(0, 1, J * n), "x": x,
+        "g": g.astype(str), "w": rng.uniform(0.5, 3.0, J * n), "w2": rng.uniform(1.0, 3.0, J)[g],
+    })
+
+
+@pytest.fixture(scope="module")
+def prior_fit():
+    model = hb.Model("y ~ x + (1|g)", _data(), weights="w", group_weights={"g": "w2"})
+    return model.fit(draws=40, chains=2, random_seed=2, progressbar=False, backend="prior")
+
+
+def test_cluster_loglik_is_the_weighted_integral(prior_fit):
+    design = prior_fit.model.design
+    par = _Parameters(prior_fit.posterior, design)
+    theta = np.array([0.8, 0.4, np.log(0.9), np.log(1.3)])
+    w, w2 = design.row_weights, design.groups[0].prior_weights
+    y = np.asarray(design.y)
+    got = _cluster_loglik(theta, par, design, y, w, w2)
+    codes = design.groups[0].codes
+    for j in range(design.groups[0].n_levels):
+        rows = codes == j
+        mu = design.X[rows] @ theta[:2]
+
+        def integrand(u, rows=rows, mu=mu, j=j):
+            loglik = (w[rows] * stats.norm.logpdf(y[rows], mu + u, 0.9)).sum()
+            return np.exp(loglik + w2[j] * stats.norm.logpdf(u, 0, 1.3))
+
+        value, _ = integrate.quad(integrand, -15, 15, epsabs=0, epsrel=1e-11, limit=200)
+        assert got[j] == pytest.approx(np.log(value), rel=1e-7)
+
+
+def test_adjusted_draws_keep_means_and_change_spread(prior_fit):
+    adjusted = prior_fit.adjust_intervals()
+    before, after = prior_fit.posterior, adjusted.posterior
+    assert after.attrs["interval_adjustment"] == ADJUSTMENT_LABEL
+    assert float(after["Intercept"].mean()) == pytest.approx(float(before["Intercept"].mean()))
+    assert float(np.log(after["sigma"]).mean()) == pytest.approx(float(np.log(before["sigma"]).mean()))
+    assert float(after["b"].std()) != pytest.approx(float(before["b"].std()))
+    assert "Interval adjustment: Williams & Savitsky" in str(adjusted.summary())
+
+
+def test_adjustment_refused_where_unavailable():
+    df = _data()
+    df["c"] = np.random.default_rng(1).poisson(2, len(df))
+    fit = hb.Model("c ~ x + (1|g)", df, family="poisson", weights="w").fit(
+        draws=10, chains=1, random_seed=1, progressbar=False, backend="prior"
+    )
+    with pytest.raises(SpecError, match="available for gaussian models"):
+        fit.adjust_intervals()
+    small = hb.Model("y ~ x + (1|g)", _data(J=2, n=6), weights="w").fit(
+        draws=10, chains=1, random_seed=1, progressbar=False, backend="prior"
+    )
+    with pytest.raises(SpecError, match="at least 3 groups"):
+        adjusted_posterior(small.posterior, small.model.design)
