@@ -57,6 +57,7 @@ from .links import (
     per_draw,
 )
 from .ordinal import encode_ordinal, threshold_locations
+from .survival import METRICS, PROPORTIONAL_HAZARDS
 
 __all__ = [
     "ALIASES",
@@ -68,6 +69,8 @@ __all__ = [
     "LATENT_VARIANCES",
     "LINKS",
     "LOGIT_LATENT_VARIANCE",
+    "METRICS",
+    "PROPORTIONAL_HAZARDS",
     "PROBIT_UNIT",
     "RATIO_LABELS",
     "canonical_name",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..errors import SpecError, did_you_mean
-from ..families import Family, get_family
+from ..families import METRICS, PROPORTIONAL_HAZARDS, Family, get_family
 from .covariance import Covariance
 from .residuals import ResidualStructure
 
@@ -33,6 +33,20 @@ def check_aux_names(family: Family, names) -> None:
                 f"a formula was given for {name!r}, which is not a parameter of family "
                 f"{family.name!r}.{did_you_mean(str(name), valid)} Valid names: {list(valid)}"
             )
+
+
+def check_metric(family: Family, metric: str) -> None:
+    """SpecError for a coefficient metric the family does not have (see ``ModelSpec.metric``)."""
+    if metric not in METRICS:
+        raise SpecError(f"metric={metric!r} is not one of {list(METRICS)} (log time, hazard ratio, log hazard ratio)")
+    if metric != "aft" and family.name not in PROPORTIONAL_HAZARDS:
+        raise SpecError(
+            f"metric={metric!r}: hazard ratios are defined for the proportional-hazards families "
+            f"{sorted(PROPORTIONAL_HAZARDS)}, not for {family.name!r}"
+            + (" (an accelerated failure time family: use metric='aft')" if family.coefficient_scale else "")
+        )
+    if metric == "aft" and family.coefficient_scale is None:
+        raise SpecError(f"metric='aft' (log time) is for survival families, not for {family.name!r}")
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,10 @@ class ModelSpec:
     ``distributional`` holds the sub-models of auxiliary parameters (``sigma ~ x + (1|g)``)
     as (parameter name, :class:`AuxFormula`) pairs; empty for a model whose family
     parameters are single numbers. Names must be among the family's parameters (SpecError).
+    ``metric`` is how tables show the coefficients of a survival family by default: "aft"
+    (log time), "hr" (hazard ratios) or "loghr" (log hazard ratios), the last two for the
+    proportional-hazards families (weibull, exponential) only; None is "aft" (Stata's
+    ``mestreg`` sets "hr", or "loghr" with ``nohr`` and "aft" with ``time``).
     """
 
     response: Response
@@ -193,9 +211,12 @@ class ModelSpec:
     subset: str | None = None
     residuals: ResidualStructure | None = None
     distributional: tuple[tuple[str, AuxFormula], ...] = ()
+    metric: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))
+        if self.metric is not None:
+            check_metric(self.family, self.metric)
         if self.residuals is not None and not isinstance(self.residuals, ResidualStructure):
             raise SpecError(
                 f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"

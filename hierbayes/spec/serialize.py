@@ -84,6 +84,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         "levels": spec.levels is not None,
         "subset": spec.subset,
         "residuals": None if spec.residuals is None else spec.residuals.to_dict(),
+        **({"metric": spec.metric} if spec.metric is not None else {}),
     }
 
 
@@ -98,7 +99,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         if any(saved[g.group] != g.covariance.value for g in spec.groups):
             spec = spec.with_covariance(saved)
         return replace(spec, subset=d.get("subset"), residuals=_residuals(d),
-                       distributional=_distributional_from_dict(d))
+                       distributional=_distributional_from_dict(d), metric=d.get("metric"))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -121,6 +122,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         subset=d.get("subset"),
         residuals=_residuals(d),
         distributional=_distributional_from_dict(d),
+        metric=d.get("metric"),
     )
 
 
