@@ -61,6 +61,16 @@ class Response:
     "none", "right", "interval" or -1, 0, 1, 2) and ``cens_upper`` the column of the upper
     bounds of interval-censored rows (``cens(c, y2)``). ``trunc_lb`` / ``trunc_ub`` are the
     truncation bounds (``trunc(lb = 0, ub = 10)``), a number or a column, as written.
+
+    Censoring read from the data the way Stata's commands describe it (at most one of these,
+    and not with ``cens``): ``event`` is the failure indicator of a survival time
+    (``t | event(d)``, Stata's ``stset t, failure(d)``: rows with ``d == 0`` are
+    right-censored at ``t``); ``tobit_ll`` / ``tobit_ul`` are the censoring limits of
+    ``metobit`` (``y | tobit(ll = 0, ul = 10)``, a number or a column: rows with
+    ``y <= ll`` are left-censored at ``ll``, rows with ``y >= ul`` right-censored at ``ul``);
+    ``intreg_upper`` is the upper end of ``meintreg`` (``ylow | intreg(yup)``: missing
+    ``ylow`` is left-censored at ``yup``, missing ``yup`` right-censored at ``ylow``, equal
+    ends are exact values, others intervals).
     """
 
     expr: str
@@ -70,11 +80,23 @@ class Response:
     cens_upper: str | None = None
     trunc_lb: str | None = None
     trunc_ub: str | None = None
+    event: str | None = None
+    tobit_ll: str | None = None
+    tobit_ul: str | None = None
+    intreg_upper: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name, on in (("cens()", self.cens), ("event()", self.event), ("intreg()", self.intreg_upper),
+                                       ("tobit()", self.tobit_ll or self.tobit_ul)) if on is not None]
+        if len(given) > 1:
+            raise SpecError(f"{' and '.join(given)} both say how rows are censored; give one of them")
 
     @property
     def censored(self) -> bool:
-        """Whether rows may be censored (``cens(c)``) or the outcome truncated (``trunc()``)."""
-        return any(v is not None for v in (self.cens, self.trunc_lb, self.trunc_ub))
+        """Whether rows may be censored (``cens(c)``, ``event()``, ``tobit()``,
+        ``intreg()``) or the outcome truncated (``trunc()``)."""
+        fields = (self.cens, self.trunc_lb, self.trunc_ub, self.event, self.tobit_ll, self.tobit_ul, self.intreg_upper)
+        return any(v is not None for v in fields)
 
     def to_formula(self) -> str:
         if self.failures is not None:
@@ -83,6 +105,13 @@ class Response:
         if self.cens is not None:
             upper = "" if self.cens_upper is None else f", {self.cens_upper}"
             additions.append(f"cens({self.cens}{upper})")
+        if self.event is not None:
+            additions.append(f"event({self.event})")
+        limits = [f"{k} = {v}" for k, v in (("ll", self.tobit_ll), ("ul", self.tobit_ul)) if v is not None]
+        if limits:
+            additions.append(f"tobit({', '.join(limits)})")
+        if self.intreg_upper is not None:
+            additions.append(f"intreg({self.intreg_upper})")
         bounds = [f"{k} = {v}" for k, v in (("lb", self.trunc_lb), ("ub", self.trunc_ub)) if v is not None]
         if bounds:
             additions.append(f"trunc({', '.join(bounds)})")

@@ -60,7 +60,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
             "failures": spec.response.failures,
             **{
                 k: getattr(spec.response, k)
-                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub")
+                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub", "event", "tobit_ll", "tobit_ul", "intreg_upper")
                 if getattr(spec.response, k) is not None
             },
         },

@@ -23,7 +23,9 @@ bernoulli with a logit / probit / cloglog link (binomial with ``binomial(n)``); 
 poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit / probit;
 ``meglm`` with ``family()`` (gaussian, bernoulli, binomial, poisson, nbinomial [mean],
 gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(t)`` and
-``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. Estimation and display options (``mle``, ``reml``,
+``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. ``metobit`` (``ll()``, ``ul()``),
+``meintreg`` (two dependent variables) and ``mestreg`` (``distribution()``, ``time``, ``nohr``;
+the stset variables as ``from_stata(..., time=, failure=)``) are read by :mod:`.stata_survival`. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
 """
 
@@ -33,7 +35,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
+from .stata_options import BAYES_DISPLAY_OPTIONS, is_ignored
 from .stata_qualifiers import (
     Qualifiers,
     combine_subset,
@@ -43,6 +46,7 @@ from .stata_qualifiers import (
     take_qualifiers,
 )
 from .stata_residuals import take_residuals_option, with_residuals
+from .stata_survival import SURVIVAL_COMMANDS, depvar_count, survival_option, survival_response
 from .stata_varlist import STATA_NAME, split_words, varlist_terms
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
@@ -63,6 +67,7 @@ STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
     "meologit": ("cumulative", "logit"),
     "meoprobit": ("cumulative", "probit"),
     "meglm": ("gaussian", None),
+    **SURVIVAL_COMMANDS,  # metobit, meintreg, mestreg: spec/stata_survival.py
 }
 _EXPOSURE_COMMANDS = ("mepoisson", "xtmepoisson", "meqrpoisson", "menbreg", "meglm")
 _BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
@@ -84,20 +89,6 @@ _COVARIANCES = (
     ("identity", "id", Covariance.IDENTITY),
     ("unstructured", "un", Covariance.UNSTRUCTURED),
 )
-# Options that only change estimation or display; a Bayesian fit has nothing to do with them.
-_IGNORED = (
-    "mle", "reml", "variance", "stddeviations", "stddev", "nolog", "log", "noheader",
-    "nogroup", "nostderr", "noretable", "nofetable", "estmetric", "or", "irr", "eform",
-    "level", "vce", "iterate", "tolerance", "ltolerance", "nrtolerance", "difficult",
-    "technique", "intpoints", "intmethod", "laplace", "dfmethod", "small", "nolrtest",
-    "startvalues", "startgrid", "from", "emiterate", "emtolerance", "emonly", "emlog",
-    "emdots", "matsqrt", "matlog", "coeflegend", "baselevels", "allbaselevels",
-    "noemptycells", "cformat", "pformat", "sformat", "nocnsreport", "notable",
-    "dispersion", "showcons", "collinear", "trace", "gradient", "showstep", "hessian",
-    "showtolerance", "nonrtolerance", "nostvalues",
-)
-
-
 @dataclass(frozen=True)
 class StataOption:
     """One option as written: ``cov(un)`` -> name ``cov``, arg ``un``, text ``cov(un)``."""
@@ -124,8 +115,8 @@ def _options(text: str, command: str) -> list[StataOption]:
 # ========================================================================== the command
 
 
-def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[StataOption], Qualifiers]:
-    """(command name, depvar, fixed terms, options, if/in) of ``cmd depvar indepvars [if] [in] [, opts]``."""
+def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str], list[StataOption], Qualifiers]:
+    """(command name, depvars, fixed terms, options, if/in) of ``cmd depvar indepvars [if] [in] [, opts]``."""
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
     head, qualifiers = take_qualifiers(head, command)
@@ -137,12 +128,14 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     name = words[0].lower()
     if name not in STATA_COMMANDS:
         fail(command, f"unknown command {words[0]!r}; supported: {sorted(STATA_COMMANDS)}")
-    if len(words) < 2:
-        fail(command, f"expected a dependent variable after {words[0]!r}")
-    depvar = words[1]
-    if not re.fullmatch(STATA_NAME, depvar):
-        fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
-    return name, depvar, varlist_terms(" ".join(words[2:]), command), _options(opts, command), qualifiers
+    n_dep = depvar_count(name)
+    if len(words) < 1 + n_dep:
+        fail(command, f"expected {'a' if n_dep == 1 else n_dep} dependent variable{'s' * (n_dep > 1)} after {words[0]!r}")
+    depvars = words[1:1 + n_dep]
+    for depvar in depvars:
+        if not re.fullmatch(STATA_NAME, depvar):
+            fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
+    return name, depvars, varlist_terms(" ".join(words[1 + n_dep:]), command), _options(opts, command), qualifiers
 
 
 @dataclass
@@ -207,10 +200,6 @@ def _covariance(opt: StataOption, command: str) -> Covariance:
         f"unknown covariance({opt.arg}); valid: independent, exchangeable, identity, "
         f"unstructured (Stata abbreviations ind, ex, id, un are accepted)",
     )
-
-
-def _is_ignored(opt: StataOption) -> bool:
-    return any(full.startswith(opt.name) and len(opt.name) >= min(3, len(full)) for full in _IGNORED)
 
 
 def _model_option(opt: StataOption, state: dict, name: str, command: str) -> bool:
@@ -288,15 +277,7 @@ def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
     return out
 
 
-# bayes-prefix options that only change what Stata prints: nothing to translate.
-BAYES_DISPLAY_OPTIONS = (
-    "dots", "nodots", "clevel", "hpd", "eqlabel", "noheader", "nomodelsummary", "notable",
-    "nomesummary", "show", "noshow", "showreffects", "melabel", "nolegend", "chainsdetail",
-    "nochainsdetail", "batch", "remargl", "nogroup", "noshowreffects", "or", "irr", "eform",
-)
-
-
-def from_stata(command: str) -> ModelSpec:
+def from_stata(command: str, *, time: str | None = None, failure: str | None = None) -> ModelSpec:
     """Translate a Stata multilevel command into a :class:`ModelSpec`.
 
     Parameters
@@ -307,6 +288,9 @@ def from_stata(command: str) -> ModelSpec:
         qualifiers (after the fixed varlist or at the end of any equation, before its comma;
         kept as ``spec.subset``) and the ``bayes:`` prefix are accepted. Priors and sampler
         options of ``bayes, ...:`` are read by :func:`hierbayes.read_stata`.
+    time, failure : str, optional
+        ``mestreg``: the survival-time and failure variables of ``stset time, failure(failure)``
+        (:mod:`.stata_survival`); without ``failure`` every time is a failure.
 
     Returns
     -------
@@ -327,7 +311,7 @@ def from_stata(command: str) -> ModelSpec:
     >>> from_stata("xtmixed gcse lrt || school: lrt if nstu > 4, mle").subset
     'nstu > 4'
     """
-    spec, bayes_options = parse_stata(command)
+    spec, bayes_options = parse_stata(command, time=time, failure=failure)
     for opt in bayes_options or ():
         if opt.name not in BAYES_DISPLAY_OPTIONS:
             fail(
@@ -339,7 +323,9 @@ def from_stata(command: str) -> ModelSpec:
     return spec
 
 
-def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
+def parse_stata(
+    command: str, *, time: str | None = None, failure: str | None = None
+) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
     """The :class:`ModelSpec` of a Stata command and the options of its ``bayes`` prefix.
 
     The options are ``None`` without a ``bayes`` prefix and ``()`` for ``bayes:``; see
@@ -353,7 +339,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
     bayes_options = None if prefix is None else tuple(_options(prefix, command))
     text, residual = take_residuals_option(text, command)
     chunks = split_top(text, "||")
-    name, depvar, fixed_terms, fe_opts, qualifiers = _fixed_equation(chunks[0], command)
+    name, depvars, fixed_terms, fe_opts, qualifiers = _fixed_equation(chunks[0], command)
     all_qualifiers = [qualifiers]
     family, link = STATA_COMMANDS[name]
     state: dict = {"family": family, "link": link}
@@ -361,7 +347,8 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
     for opt in fe_opts:
         if _abbrev(opt.name, "noconstant", "noc"):
             intercept = False
-        elif not (_model_option(opt, state, name, command) or _is_ignored(opt)):
+        elif not (_model_option(opt, state, name, command) or survival_option(opt, state, name, command)
+                  or is_ignored(opt)):
             fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
@@ -369,7 +356,8 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         all_qualifiers.append(qualifiers)
         for opt in opts:
             handled = _apply_re_option(eq, opt, command)
-            handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
+            handled = handled or _model_option(opt, state, name, command) or survival_option(opt, state, name, command)
+            handled = handled or is_ignored(opt)
             if not handled:
                 fail(command, f"unknown option {opt.text!r}")
         if not eq.intercept and not eq.terms:
@@ -383,7 +371,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         if size == 1:
             cov = Covariance.UNSTRUCTURED  # one effect: every structure is the same model
         groups.append(GroupTerm(factor, eq.intercept, tuple(eq.terms), cov))
-    response = Response(depvar, trials=state.get("trials"))
+    response, metric = survival_response(name, depvars, state, command, time, failure)
     offsets = (state["offset"],) if state.get("offset") else ()
     spec = ModelSpec(
         response=response,
@@ -393,5 +381,6 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         link=state["link"],
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
+        metric=metric,
     )
     return with_residuals(spec, residual), bayes_options
