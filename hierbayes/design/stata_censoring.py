@@ -85,14 +85,14 @@ def _interval(plan: DesignPlan, frame: pd.DataFrame, lo: np.ndarray, labels) -> 
     both = lo_missing & hi_missing
     if both.any():
         raise DataError(
-            f"interval ends {low!r} and {up!r} are both missing at {describe_rows(both, labels)}; "
+            f"interval ends {low!r} and {up!r} are both missing ({describe_rows(both, labels)}); "
             "such rows carry no information (Stata's meintreg leaves them out): drop them"
         )
     below = ~lo_missing & ~hi_missing & (hi < lo)
     if below.any():
         raise DataError(
-            f"the upper end {up!r} is below the lower end {low!r} at {describe_rows(below, labels)}: "
-            f"{up} = {describe_values(below, hi)}, {low} = {describe_values(below, lo)}"
+            f"the upper end {up!r} is below the lower end {low!r}: {up} = {describe_values(below, hi)}, "
+            f"{low} = {describe_values(below, lo)} ({describe_rows(below, labels)})"
         )
     codes = np.select([lo_missing, hi_missing, lo == hi], [-1, 1, 0], 2).astype(np.int8)
     y = np.where(lo_missing, hi, lo)
