@@ -80,6 +80,8 @@ def metric_draws(
 
 #: The table note of each hazard metric (what was computed per draw).
 METRIC_NOTES = {
-    "hr": "hazard ratio = exp(-shape * coefficient) draw by draw; Intercept: baseline hazard",
-    "loghr": "log hazard ratio = -shape * coefficient draw by draw; Intercept: log baseline hazard",
+    "hr": "hazard ratio = exp(-shape * coefficient) draw by draw; Intercept: baseline hazard; "
+          "group sds stay on the log-time scale (times shape on the log-hazard scale)",
+    "loghr": "log hazard ratio = -shape * coefficient draw by draw; Intercept: log baseline hazard; "
+             "group sds stay on the log-time scale (times shape on the log-hazard scale)",
 }

@@ -209,3 +209,13 @@ def test_unknown_prior_key_is_a_prior_error(tmp_path):
 def test_missing_file():
     with pytest.raises(SpecError, match="not found"):
         load_model_file("does/not/exist.toml")
+
+
+@pytest.mark.parametrize("family", ["weibull", "lognormal"])
+def test_kidney_files_build_the_censored_frailty_model(family):
+    mf = load_model_file(MODELS / f"kidney_{family}.toml")
+    assert mf.spec.to_formula() == "time | cens(censored) ~ age + sex + disease + (1 | patient)"
+    assert mf.spec.family.name == family
+    design = mf.build().design
+    assert design.censoring.counts() == {"none": 58, "right": 18}
+    assert list(design.fixed_names) == ["Intercept", "age", "sex[female]", "disease[GN]", "disease[AN]", "disease[PKD]"]
