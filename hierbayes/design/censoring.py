@@ -135,7 +135,7 @@ def censoring_of(
         raise SpecError(
             f"the {family.name} family cannot be censored or truncated (cens()/trunc()); "
             "censoring is available for gaussian, student, gamma, lognormal, weibull, "
-            "exponential and loglogistic"
+            "exponential, loglogistic, poisson and negbinomial"
         )
     labels = frame.index.to_numpy()
     y = np.asarray(y, dtype=float)
@@ -147,4 +147,9 @@ def censoring_of(
         codes = _codes(frame[response.cens], response.cens, labels)
         upper = _upper(response, codes, y, rows, labels)
     lb, ub = _bounds(plan, frame, y, labels)
+    if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
+        raise SpecError(
+            f"the {family.name} family can be left- or right-censored (cens(c)), not "
+            "interval-censored or truncated"
+        )
     return Censoring(codes, upper, lb, ub)

@@ -35,7 +35,7 @@ from .checks import (
     check_real_only,
     reject_trials,
 )
-from .censoring import CENSORING_CODES, Censoring, censored_log_likelihood, log_diff
+from .censoring import CENSORING_CODES, Censoring, CensoringRule, censored_log_likelihood, log_diff
 from .core import (
     ALIASES,
     FAMILIES,
@@ -63,6 +63,7 @@ __all__ = [
     "ALIASES",
     "CENSORING_CODES",
     "Censoring",
+    "CensoringRule",
     "FAMILIES",
     "Family",
     "INVERSE_LINKS",
