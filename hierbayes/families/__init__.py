@@ -18,7 +18,8 @@ loglogistic                    log (of the median)     shape (Stata's gamma = 1/
 ============================== ======================= ========================================
 
 Continuous families with ``log_cdf`` / ``log_ccdf`` can be censored and truncated
-(``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`).
+(``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`); poisson and negbinomial can be left-
+or right-censored (:mod:`.counts`).
 
 :mod:`.core` holds the :class:`Family` object and the registry, :mod:`.links` the numpy
 links, :mod:`.checks` and :mod:`.prior_hooks` what families share. A new family is one

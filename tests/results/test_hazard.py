@@ -133,3 +133,17 @@ def test_weibull_hazard_ratios_agree_with_survreg() -> None:
     hr = fit.fixef(metric="hr")
     sex = [f["term"] for f in REF["fixed_effects"] if f["term_r"] == "sexfemale"][0]
     assert hr.loc[sex, "median"] == pytest.approx(0.1896, rel=0.35)
+
+
+def test_mestreg_fits_default_to_hazard_ratios_and_nohr_to_log_hazards() -> None:
+    data = kidney().assign(infected=lambda d: 1 - d["censored"])
+    command = "mestreg age i.sex || patient:, distribution(weibull)"
+    for options, estimate in (("", "hazard ratio"), (" nohr", "coefficient (log-hazard (proportional hazards) scale)"),
+                              (" time", "coefficient (log-time (AFT) scale)")):
+        spec = hb.from_stata(command + options, time="time", failure="infected")
+        fit = hb.Model(spec, data).fit(draws=20, chains=1, random_seed=1, backend="prior", progressbar=False)
+        assert fit.fixef().attrs["estimate"] == estimate
+        assert fit.fixef(metric="aft").attrs["estimate"] == "coefficient (log-time (AFT) scale)"
+    assert "Fixed effects (hazard ratios)" in str(hb.Model(hb.from_stata(command, time="time", failure="infected"), data)
+                                                  .fit(draws=20, chains=1, random_seed=1, backend="prior",
+                                                       progressbar=False).summary())
