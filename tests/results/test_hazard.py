@@ -147,3 +147,12 @@ def test_mestreg_fits_default_to_hazard_ratios_and_nohr_to_log_hazards() -> None
     assert "Fixed effects (hazard ratios)" in str(hb.Model(hb.from_stata(command, time="time", failure="infected"), data)
                                                   .fit(draws=20, chains=1, random_seed=1, backend="prior",
                                                        progressbar=False).summary())
+
+
+def test_update_keeps_the_metric_while_the_family_has_it() -> None:
+    from hierbayes.results.update import updated_spec
+
+    spec = hb.from_stata("mestreg age || patient:, distribution(weibull)", time="time", failure="infected")
+    assert updated_spec(spec, ". ~ . + sex", None, None).metric == "hr"
+    assert updated_spec(spec, None, "exponential", None).metric == "hr"
+    assert updated_spec(spec, None, "lognormal", None).metric is None
