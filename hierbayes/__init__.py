@@ -16,6 +16,7 @@ os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max
 
 from . import datasets, plots  # noqa: E402
 from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .families import CensoringRule  # noqa: E402
 from .fit import Fit  # noqa: E402
 from .io import load_fit  # noqa: E402
 from .model import Model  # noqa: E402
@@ -46,6 +47,7 @@ def load(path) -> Fit:
 
 __all__ = [
     "ArgumentError",
+    "CensoringRule",
     "Covariance",
     "DataError",
     "Fit",

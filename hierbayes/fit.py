@@ -168,17 +168,20 @@ class Fit:
         See :mod:`hierbayes.refit`."""
         return refit(self, formula, data, priors, **kwargs)
 
-    def fixef(self, prob: float = 0.95, exponentiate: bool = False, dpar: str | None = None) -> pd.DataFrame:
+    def fixef(self, prob: float = 0.95, exponentiate: bool = False, dpar: str | None = None,
+              metric: str | None = None) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
         equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``.
 
         Coefficients are on the link scale; ``exponentiate=True`` summarises exp(draws):
         odds ratios (logit), incidence-rate ratios (poisson, negbinomial), hazard ratios
         (cloglog), named in ``attrs["estimate"]``. ``dpar="sigma"``: the coefficients of
-        the formula of a family parameter (``Model(..., sigma="~ x")``), on its log scale."""
+        the formula of a family parameter (``Model(..., sigma="~ x")``), on its log scale.
+        ``metric`` (survival families): "aft" log time, "hr" hazard ratios, "loghr" log
+        hazard ratios (weibull, exponential); default ``spec.metric`` (Stata's mestreg: "hr")."""
         if dpar is not None:
             return distributional.aux_fixef(self.posterior, self.spec, dpar, prob)
-        return tables.fixef(self.posterior, prob, spec=self.spec, exponentiate=exponentiate)
+        return tables.fixef(self.posterior, prob, spec=self.spec, exponentiate=exponentiate, metric=metric)
 
     def ranef(self, prob: float = 0.95) -> dict[str, pd.DataFrame]:
         """Group effects (deviations from the fixed effects) per grouping factor: one row per
@@ -225,9 +228,11 @@ class Fit:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
         return self.diagnostics
 
-    def summary(self, prob: float = 0.95, exponentiate: bool = False) -> Summary:
+    def summary(self, prob: float = 0.95, exponentiate: bool = False, metric: str | None = None) -> Summary:
         """A report like lme4's ``summary()`` / Stata's ``mixed`` table; with
-        ``exponentiate=True`` the fixed effects are odds / incidence-rate ratios."""
+        ``exponentiate=True`` the fixed effects are odds / incidence-rate ratios; ``metric``
+        ("aft", "hr", "loghr") chooses the scale of a survival model's coefficients (default
+        ``spec.metric``: hazard ratios for Stata's mestreg, log time otherwise)."""
         spec = self.spec
         family = get_family(spec.family)
         design = self.model.design
@@ -248,7 +253,7 @@ class Fit:
             f"Intervals: {tables.interval_label(prob)}",
             *((f"Interval adjustment: {note}",) if (note := self.posterior.attrs.get("interval_adjustment")) else ()),
         )
-        sections = list(self.model_sections(prob, exponentiate=exponentiate))
+        sections = list(self.model_sections(prob, exponentiate=exponentiate, metric=metric))
         checked, sensitivity = self._sensitivity_sections()
         sections += sensitivity
         footer = ("Diagnostics: " + str(self.diagnostics), *checked)
@@ -291,8 +296,8 @@ class Fit:
             return lines
         return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()), *lines)
 
-    def model_sections(self, prob: float, exponentiate: bool = False) -> list[Section]:
-        fixed = self.fixef(prob, exponentiate=exponentiate)
+    def model_sections(self, prob: float, exponentiate: bool = False, metric: str | None = None) -> list[Section]:
+        fixed = self.fixef(prob, exponentiate=exponentiate, metric=metric)
         levels = self.spec.levels
         out = [fixed_section(fixed)] if levels is None else equation_sections(levels, fixed)
         varcorr = self.varcorr(prob)

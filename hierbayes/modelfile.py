@@ -23,6 +23,7 @@
     '''
     # or: formula = "gcse ~ lrt * C(schgend) + (lrt | school)"
     # or: stata = "mixed gcse c.lrt##i.schgend || school: lrt, covariance(unstructured)"
+    #     (mestreg: with time = "t" and failure = "d", the variables of stset)
     covariance = { school = "unstructured" }
     # distributional = { sigma = "~ lrt" }   # a formula per family parameter
 
@@ -71,7 +72,7 @@ _DATA_KEYS = (
 )
 _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
-    "distributional",
+    "distributional", "time", "failure",
 )
 _SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
 
@@ -213,7 +214,8 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
         spec = parse_formula(_string(value, path, "model.formula"), family=family, link=link)
         spec = spec.with_covariance(covariance) if covariance else spec
     elif kind == "stata":
-        spec = from_stata(_string(value, path, "model.stata"))
+        spec = from_stata(_string(value, path, "model.stata"), time=_string(table.get("time"), path, "model.time"),
+                          failure=_string(table.get("failure"), path, "model.failure"))
         if "family" in table or "link" in table:
             spec = replace(
                 spec,

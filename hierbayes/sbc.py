@@ -24,19 +24,19 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .backends import get_backend
 from .design.types import Design
-from .errors import ArgumentError, SamplingError, SpecError, did_you_mean
-from .families import get_family
+from .errors import SamplingError, SpecError, did_you_mean
+from .families import CensoringRule, get_family
 from .params import AuxNames, block_names
 from .priors import PriorTable
 from .sbc_executors import EXECUTORS, MAIN_GUARD, run_dask, run_processes, run_serial
-from .sbc_result import SBC_DEFAULTS, SBCResult, SBCSettings, convergence, rank_bins, rank_of_truth
+from .sbc_result import SBCResult, SBCSettings, convergence, rank_bins, rank_of_truth, sbc_settings
 from .spec.residuals import SD_RATIO
 
 __all__ = ["SBCResult", "SBCSettings", "rank_bins", "rank_of_truth", "sbc"]
@@ -193,21 +193,6 @@ def _fit_one(refit, job: _Job, sim: _Sim) -> _SimResult:
 # ======================================================================== sbc()
 
 
-def _settings(draws: int, tune: int, chains: int, target_accept: float, ranked_draws: int) -> SBCSettings:
-    try:
-        config = SBC_DEFAULTS.replace(draws=draws, tune=tune, chains=chains, target_accept=target_accept)
-    except ArgumentError as exc:
-        raise SamplingError(str(exc)) from None
-    if isinstance(ranked_draws, bool) or not isinstance(ranked_draws, (int, np.integer)) or ranked_draws < 1:
-        raise SamplingError(f"ranked_draws={ranked_draws!r}: must be a whole number >= 1")
-    if ranked_draws > config.draws * config.chains:
-        raise SamplingError(
-            f"ranked_draws={ranked_draws} exceeds the {config.draws * config.chains} posterior draws "
-            f"({config.chains} chains x {config.draws}); lower it or draw more"
-        )
-    return SBCSettings(config, int(ranked_draws))
-
-
 def _pinned(model, compiled) -> dict[str, str]:
     """The compiled parameterization as a dict per grouping factor, so that every rebuild
     (with a simulated response) makes the same choice instead of choosing from the data."""
@@ -256,6 +241,7 @@ def sbc(
     executor: str | None = None,
     client=None,
     workers: int | None = None,
+    censor: CensoringRule | None = None,
 ) -> SBCResult:
     """Simulation-based calibration of a model and the NUTS sampler.
 
@@ -284,6 +270,10 @@ def sbc(
         A Dask client to run the fits on; implies ``executor="dask"``.
     workers : int, optional
         Processes (or LocalCluster workers); default the number of CPUs.
+    censor : hierbayes.CensoringRule, optional
+        How a censored model's data are censored (needed for one: a fixed pattern of censored
+        rows cannot be simulated): each simulated response is cut at the rule's left / right
+        limits, and each fit sees the rows its own response censors.
 
     Returns
     -------
@@ -305,7 +295,11 @@ def sbc(
         raise SpecError(f"sbc() needs a hierbayes.Model, got {type(model).__name__}")
     if not isinstance(n_sims, (int, np.integer)) or n_sims < 2:
         raise SamplingError(f"n_sims={n_sims!r}: must be an integer >= 2")
-    settings = _settings(draws, tune, chains, target_accept, ranked_draws)
+    settings = sbc_settings(draws, tune, chains, target_accept, ranked_draws)
+    if (censor is None) != (model.design.censoring is None):
+        raise SpecError("a censoring rule was given but the model has no cens() in its response" if censor else
+                        "SBC of a censored model needs its censoring mechanism: sbc(..., censor="
+                        "hb.CensoringRule(left=0)) (limits: a number or one per row)")
     executor = executor or ("dask" if client is not None else "process")
     if executor not in EXECUTORS:
         raise SamplingError(f"executor={executor!r}: valid executors are {list(EXECUTORS)}")
@@ -327,11 +321,15 @@ def sbc(
     prior_seed, *fit_seeds = (int(s.generate_state(1)[0]) for s in seeds.spawn(n_sims + 1))
     pins = _pinned(model, compiled)
     truth, y = _prior_draws(model, pins, targets, n_sims, prior_seed)
+    design = model.design
+    if censor is not None:
+        design = replace(design, censoring=censor.censoring(y[0], design.censoring))
+        y = censor.apply(y)
     sims = [_Sim(i, y[i], truth.iloc[i].to_numpy(), fit_seeds[i]) for i in range(n_sims)]
     job = _Job(
         token=uuid.uuid4().hex,
         backend=settings.config.backend,
-        design=model.design,
+        design=design,
         priors=model.priors,
         parameterization=pins,
         targets=tuple(targets),

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import SpecError, did_you_mean
+from .errors import ArgumentError, SamplingError, SpecError, did_you_mean
 from .sampler_args import SamplerConfig
 
-__all__ = ["SBC_DEFAULTS", "SBCResult", "SBCSettings", "convergence", "rank_bins", "rank_of_truth"]
+__all__ = ["SBC_DEFAULTS", "SBCResult", "SBCSettings", "convergence", "rank_bins", "rank_of_truth", "sbc_settings"]
 
 #: Sampler settings of SBC's fits unless told otherwise: short runs (many fits), a fixed
 #: target acceptance rate.
@@ -236,3 +236,19 @@ def convergence(values: np.ndarray) -> tuple[float, float]:
     return float(np.nanmax(rhat)) if np.isfinite(rhat).any() else math.nan, (
         float(np.nanmin(ess)) if np.isfinite(ess).any() else math.nan
     )
+
+
+def sbc_settings(draws: int, tune: int, chains: int, target_accept: float, ranked_draws: int) -> SBCSettings:
+    """The settings of an SBC run, checked (SamplingError for invalid values)."""
+    try:
+        config = SBC_DEFAULTS.replace(draws=draws, tune=tune, chains=chains, target_accept=target_accept)
+    except ArgumentError as exc:
+        raise SamplingError(str(exc)) from None
+    if isinstance(ranked_draws, bool) or not isinstance(ranked_draws, (int, np.integer)) or ranked_draws < 1:
+        raise SamplingError(f"ranked_draws={ranked_draws!r}: must be a whole number >= 1")
+    if ranked_draws > config.draws * config.chains:
+        raise SamplingError(
+            f"ranked_draws={ranked_draws} exceeds the {config.draws * config.chains} posterior draws "
+            f"({config.chains} chains x {config.draws}); lower it or draw more"
+        )
+    return SBCSettings(config, int(ranked_draws))

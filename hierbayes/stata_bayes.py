@@ -182,7 +182,7 @@ def _translate(spec: ModelSpec, options: tuple[StataOption, ...], command: str) 
     return StataCommand(spec, priors, fit_options)
 
 
-def read_stata(command: str) -> StataCommand:
+def read_stata(command: str, *, time: str | None = None, failure: str | None = None) -> StataCommand:
     """Read a Stata command, with the priors and sampler options of its ``bayes`` prefix.
 
     Parameters
@@ -190,6 +190,8 @@ def read_stata(command: str) -> StataCommand:
     command : str
         A command :func:`hierbayes.from_stata` reads, optionally prefixed with ``bayes:`` or
         ``bayes, options:`` (see the module docstring for the translated options).
+    time, failure : str, optional
+        ``mestreg``'s survival-time and failure variables (as for :func:`hierbayes.from_stata`).
 
     Returns
     -------
@@ -208,6 +210,6 @@ def read_stata(command: str) -> StataCommand:
     >>> cmd.priors, cmd.fit_options
     ({'b:x': Prior(dist='Normal', params=(('mu', 0.0), ('sigma', 10.0)))}, {'random_seed': 1})
     """
-    spec, options = parse_stata(command)
+    spec, options = parse_stata(command, time=time, failure=failure)
     return _translate(spec, options or (), command)
 

@@ -32,6 +32,7 @@ from ..spec.distributional import aux_spec
 from .distributional import aux_needed
 from .frames import as_pandas, check_column_types
 from .censoring import censoring_of
+from .stata_censoring import stata_censoring
 from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
@@ -256,11 +257,12 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
     checks.check_columns_exist(needed, data.columns)
     check_column_types(needed, data)
     selected = _select(data, list(needed), normalize=True)
-    frame = checks.handle_missing(selected, list(needed), missing)
+    complete = [c for c in needed if c not in plan.may_be_missing()]  # intreg(): missing = unbounded
+    frame = checks.handle_missing(selected, complete, missing)
     if frame is selected:
         positions = np.arange(len(data))
     else:
-        positions = np.flatnonzero(~checks.incomplete_rows(selected, list(needed)))
+        positions = np.flatnonzero(~checks.incomplete_rows(selected, complete))
     coding = None
     response = plan.response.text
     if family.recode_response is not None and plan.response.is_column and response in frame.columns:
@@ -310,9 +312,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
         y, trials = response_values(plan, frame)
     else:
         (y, response_levels), trials = encoded_response(plan, frame, data, family), None
+    y, limited = stata_censoring(plan, frame, y)
     model_checks.check_response(spec, y, trials, row_index)
     upper_rows = None if spec.response.cens_upper is None else as_pandas(data).iloc[positions]
-    censoring = censoring_of(spec.response, plan, frame, y, family, upper_rows)
+    censoring = censoring_of(spec.response, plan, frame, y, family, upper_rows, limited)
     if family.thresholds and not spec.fixed.intercept:
         raise SpecError(
             f"the {family.name} family estimates thresholds in place of an intercept; "

@@ -104,6 +104,7 @@ def censoring_of(
     y: np.ndarray,
     family: Family,
     rows: pd.DataFrame | None = None,
+    limited: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> Censoring | None:
     """The :class:`Censoring` of the rows of ``frame``; None when the model has neither
     ``cens()`` nor ``trunc()``.
@@ -117,6 +118,8 @@ def censoring_of(
     family : the response family; it must have ``log_cdf`` / ``log_ccdf``.
     rows : the user's data at the same rows (the upper-bound column is read from it; it may
         be missing at rows that are not interval-censored).
+    limited : (codes, upper) from Stata's ``event()`` / ``tobit()`` / ``intreg()``
+        (:mod:`.stata_censoring`), used in place of ``cens()``.
 
     Raises
     ------
@@ -132,14 +135,21 @@ def censoring_of(
         raise SpecError(
             f"the {family.name} family cannot be censored or truncated (cens()/trunc()); "
             "censoring is available for gaussian, student, gamma, lognormal, weibull, "
-            "exponential and loglogistic"
+            "exponential, loglogistic, poisson and negbinomial"
         )
     labels = frame.index.to_numpy()
     y = np.asarray(y, dtype=float)
-    if response.cens is None:
-        codes = np.zeros(y.shape[0], dtype=np.int8)
+    if limited is not None:
+        codes, upper = limited
+    elif response.cens is None:
+        codes, upper = np.zeros(y.shape[0], dtype=np.int8), None
     else:
         codes = _codes(frame[response.cens], response.cens, labels)
-    upper = _upper(response, codes, y, rows, labels)
+        upper = _upper(response, codes, y, rows, labels)
     lb, ub = _bounds(plan, frame, y, labels)
+    if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
+        raise SpecError(
+            f"the {family.name} family can be left- or right-censored (cens(c)), not "
+            "interval-censored or truncated"
+        )
     return Censoring(codes, upper, lb, ub)

@@ -111,6 +111,10 @@ class DesignPlan:
     ordered: frozenset[str] = frozenset()
     cens: ParsedText | None = None
     trunc: tuple[ParsedText | None, ParsedText | None] = (None, None)
+    #: Stata's censoring: failure indicator, tobit limits (ll, ul), upper ends of intervals
+    event: ParsedText | None = None
+    tobit: tuple[ParsedText | None, ParsedText | None] = (None, None)
+    intreg: ParsedText | None = None
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, columns: pd.Index, ordered: frozenset[str]) -> DesignPlan:
@@ -134,12 +138,24 @@ class DesignPlan:
                 None if b is None else _parse_value(b, "truncation bound", columns)
                 for b in (r.trunc_lb, r.trunc_ub)
             ),
+            event=None if r.event is None else _parse_value(r.event, "failure indicator", columns),
+            tobit=tuple(
+                None if b is None else _parse_value(b, "censoring limit", columns)
+                for b in (r.tobit_ll, r.tobit_ul)
+            ),
+            intreg=None if r.intreg_upper is None else _parse_value(r.intreg_upper, "upper end", columns),
         )
 
     def value_exprs(self) -> list[ParsedText]:
         """The response, trials, failures, censoring and truncation expressions present."""
-        exprs = (self.response, self.trials, self.failures, self.cens, *self.trunc)
+        exprs = (self.response, self.trials, self.failures, self.cens, *self.trunc, self.event, *self.tobit, self.intreg)
         return [e for e in exprs if e is not None]
+
+    def may_be_missing(self) -> tuple[str, ...]:
+        """Columns whose missing values mean something (the ends of ``intreg()`` intervals)."""
+        if self.intreg is None:
+            return ()
+        return tuple(e.text for e in (self.response, self.intreg) if e.is_column)
 
     def term_exprs(self) -> list[ParsedText]:
         """Every term of the fixed part, the offsets and the slopes of all group terms."""

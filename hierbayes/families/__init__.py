@@ -19,7 +19,8 @@ loglogistic                    log (of the median)     shape (Stata's gamma = 1/
 
 Continuous families with ``log_cdf`` / ``log_ccdf`` can be censored and truncated
 (``y | cens(c, y2) + trunc(lb, ub)``, :mod:`.censoring`); :mod:`.time_to_event` gives their
-survival probabilities, quantiles and (weibull, exponential) log hazards for predictions.
+survival probabilities, quantiles and (weibull, exponential) log hazards for predictions; poisson and negbinomial can be left- or right-censored
+(:mod:`.counts`).
 
 :mod:`.core` holds the :class:`Family` object and the registry, :mod:`.links` the numpy
 links, :mod:`.checks` and :mod:`.prior_hooks` what families share. A new family is one
@@ -36,7 +37,7 @@ from .checks import (
     check_real_only,
     reject_trials,
 )
-from .censoring import CENSORING_CODES, Censoring, censored_log_likelihood, log_diff
+from .censoring import CENSORING_CODES, Censoring, CensoringRule, censored_log_likelihood, log_diff
 from .core import (
     ALIASES,
     FAMILIES,
@@ -59,17 +60,21 @@ from .links import (
 )
 from .ordinal import encode_ordinal, threshold_locations
 from .time_to_event import log_hazard_ph, outcome_quantiles, survival_probabilities
+from .survival import METRICS, PROPORTIONAL_HAZARDS
 
 __all__ = [
     "ALIASES",
     "CENSORING_CODES",
     "Censoring",
+    "CensoringRule",
     "FAMILIES",
     "Family",
     "INVERSE_LINKS",
     "LATENT_VARIANCES",
     "LINKS",
     "LOGIT_LATENT_VARIANCE",
+    "METRICS",
+    "PROPORTIONAL_HAZARDS",
     "PROBIT_UNIT",
     "RATIO_LABELS",
     "canonical_name",

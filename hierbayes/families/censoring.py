@@ -21,11 +21,59 @@ import numpy as np
 from ..errors import SpecError
 from .core import Family
 
-__all__ = ["CENSORING_CODES", "Censoring", "censored_log_likelihood", "log_diff"]
+__all__ = ["CENSORING_CODES", "Censoring", "CensoringRule", "censored_log_likelihood", "log_diff"]
 
 #: Indicator values of ``cens(c)`` (brms' spelling) -> code.
 CENSORING_CODES: dict[str, int] = {"left": -1, "none": 0, "right": 1, "interval": 2}
 LEFT, NONE, RIGHT, INTERVAL = -1, 0, 1, 2
+
+
+@dataclass(frozen=True, eq=False)
+class CensoringRule:
+    """A censoring mechanism with known limits (type I censoring), for simulating censored
+    data (SBC): a value at or below ``left`` is observed as left-censored at ``left``, one at
+    or above ``right`` as right-censored at ``right``. Each limit is a number, one number per
+    row, or None.
+    """
+
+    left: float | np.ndarray | None = None
+    right: float | np.ndarray | None = None
+
+    def masks(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(left-censored, right-censored) rows of ``y`` as boolean masks (None without the limit)."""
+        y = np.asarray(y, dtype=float)
+        left = None if self.left is None else y <= np.asarray(self.left, dtype=float)
+        right = None if self.right is None else y >= np.asarray(self.right, dtype=float)
+        return left, right
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (any leading dims, rows last) with censored values replaced by their limit."""
+        y = np.asarray(y, dtype=float)
+        if self.left is not None:
+            y = np.maximum(y, np.asarray(self.left, dtype=float))
+        if self.right is not None:
+            y = np.minimum(y, np.asarray(self.right, dtype=float))
+        return y
+
+    def censoring(self, y: np.ndarray, current: Censoring | None) -> Censoring:
+        """The :class:`Censoring` of response ``y`` under this rule, for a design whose own
+        censoring is ``current``; SpecError when that censoring cannot be simulated this way
+        (truncation, interval-censored rows) or the model has none."""
+        if current is None:
+            raise SpecError("a censoring rule was given but the model has no cens() in its response")
+        if current.lb is not None or current.ub is not None or current.upper is not None:
+            raise SpecError(
+                "SBC simulates censoring by limits (left / right); a truncated or interval-censored "
+                "model cannot be simulated that way"
+            )
+        if self.left is None and self.right is None:
+            raise SpecError("the censoring rule needs left, right or both")
+        left, right = self.masks(y)
+        code = np.zeros(np.shape(y)[-1], dtype=np.int8)
+        for mask, value in ((left, -1), (right, 1)):
+            if mask is not None:
+                code[mask] = value
+        return Censoring(code, rule=self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,12 +85,16 @@ class Censoring:
         when no row is interval-censored.
     lb, ub : (n,) float64 truncation bounds (``-inf`` / ``inf`` when absent); None without
         truncation on that side.
+    rule : a :class:`CensoringRule` when the codes follow from the response by known limits
+        (SBC's simulated data): the backend then reads the codes from whatever response the
+        model is built with, so one compiled graph serves every simulated data set.
     """
 
     code: np.ndarray
     upper: np.ndarray | None = None
     lb: np.ndarray | None = None
     ub: np.ndarray | None = None
+    rule: CensoringRule | None = None
 
     @property
     def n_obs(self) -> int:

@@ -1,6 +1,9 @@
 """The count families: poisson and negbinomial (NB2, alias ``negativebinomial``), log link.
 
 ICCs on the latent log scale by the log-normal approximation (Nakagawa et al. 2017).
+Censoring (``y | cens(c)``, left and right only) as brms / Stan read it for counts: a
+right-censored ``y`` means Y > y (a top-coded "10 or more" is right-censored at 9), a
+left-censored one Y <= y.
 """
 
 from __future__ import annotations
@@ -26,6 +29,29 @@ def _poisson_simulate(rng, eta, link, aux, trials):
 def _poisson_log_likelihood(y, eta, link, aux, trials):
     y = np.asarray(y, dtype=float)
     return y * eta - np.exp(eta) - special.gammaln(y + 1)
+
+
+def _poisson_log_cdf(y, eta, link, aux, trials):
+    """log P(Y <= y) = log Q(y + 1, mu) (regularized upper incomplete gamma)."""
+    with np.errstate(divide="ignore"):
+        return np.log(special.gammaincc(np.asarray(y, dtype=float) + 1.0, np.exp(eta)))
+
+
+def _poisson_log_ccdf(y, eta, link, aux, trials):
+    """log P(Y > y) = log P(y + 1, mu) (regularized lower incomplete gamma)."""
+    with np.errstate(divide="ignore"):
+        return np.log(special.gammainc(np.asarray(y, dtype=float) + 1.0, np.exp(eta)))
+
+
+def _negbinomial_tail(y, eta, aux, upper: bool):
+    """log P(Y > y) (``upper``) or log P(Y <= y) of NB2 through the regularized incomplete beta."""
+    y = np.asarray(y, dtype=float)
+    phi = per_draw(aux["phi"], eta)
+    p_success = phi / (phi + np.exp(eta))
+    with np.errstate(divide="ignore"):
+        if upper:
+            return np.log(special.betainc(y + 1.0, phi, 1.0 - p_success))
+        return np.log(special.betainc(phi, y + 1.0, p_success))
 
 
 def _poisson_level1(link, mean_eta, group_variance, aux):
@@ -55,6 +81,8 @@ POISSON = register(
         level1_variance=_poisson_level1,
         response_sd=lambda mu, aux, trials: np.sqrt(mu),
         glm_variance=_poisson_glm_variance,
+        log_cdf=_poisson_log_cdf,
+        log_ccdf=_poisson_log_ccdf,
     )
 )
 
@@ -123,5 +151,7 @@ NEGBINOMIAL = register(
         aux_priors={"phi": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         response_sd=lambda mu, aux, trials: np.sqrt(mu + mu**2 / aux["phi"]),
         glm_variance=_negbinomial_glm_variance,
+        log_cdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=False),
+        log_ccdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=True),
     )
 )

@@ -7,9 +7,13 @@ the family:
 
 * ``weibull`` (log link on the mean, brms): E[T] = exp(eta), shape k; the Weibull scale is
   exp(eta) / Gamma(1 + 1/k). survreg's scale is 1/k and its intercept
-  eta - lgamma(1 + 1/k); slopes and group sds are the same. Log-hazard coefficients
-  (Stata's default metric) are -k b.
-* ``exponential`` (log link on the mean): E[T] = exp(eta), rate exp(-eta): the weibull with k = 1.
+  eta - lgamma(1 + 1/k); slopes and group sds are the same. The hazard is
+  h(t) = k t^(k-1) lambda^-k with lambda = exp(eta) / Gamma(1 + 1/k), so
+  log h(t | x) = log k + (k-1) log t - k (eta - lgamma(1 + 1/k)): the log-hazard
+  (proportional hazards, Stata's default metric) slopes are -k b, hazard ratios exp(-k b),
+  and the log baseline hazard (Stata's ``_cons``) is -k (b0 - lgamma(1 + 1/k)).
+* ``exponential`` (log link on the mean): E[T] = exp(eta), rate exp(-eta): the weibull with k = 1
+  (hazard ratios exp(-b), log baseline hazard -b0).
 * ``lognormal`` (identity link, brms): log T ~ Normal(eta, sigma); E[T] = exp(eta + sigma^2 / 2).
 * ``loglogistic`` (log link on the median; Stata's ``distribution(loglogistic)``): log T =
   eta + W / k with W standard logistic, shape k (Stata's gamma is 1/k); the median is exp(eta).
@@ -34,6 +38,11 @@ _PI2 = np.pi**2
 #: How the tables label these families' coefficients and their exponentials.
 AFT_SCALE = "log-time (AFT) scale"
 TIME_RATIO = "time ratio"
+#: Proportional-hazards families -> the name of their shape parameter (None: shape 1).
+#: Their coefficients can also be read as log hazard ratios: -shape * b (see the docstring).
+PROPORTIONAL_HAZARDS: dict[str, str | None] = {"weibull": "shape", "exponential": None}
+#: Coefficient metrics a table can show: log time (AFT), hazard ratio, log hazard ratio.
+METRICS = ("aft", "hr", "loghr")
 
 
 def _log_y(y) -> np.ndarray:

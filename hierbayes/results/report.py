@@ -84,9 +84,13 @@ def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:
         cols = ["term", "median", "lower", "upper", "r_hat", "ess_bulk"]
         body = _fmt_table(t, cols).rename(columns={"median": estimate})
         note = f"{estimate}: posterior median of exp(coefficient); {interval} of exp(coefficient)"
+        if table.attrs.get("note"):
+            note = f"{estimate}: posterior median; {interval}; {table.attrs['note']}"
         return Section(f"{title} ({estimate}s)", body, note)
     cols = ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
     note = f"{interval}; {estimate}" if estimate and estimate != "coefficient" else interval
+    if table.attrs.get("note"):
+        note += f"; {table.attrs['note']}"
     return Section(title, _fmt_table(t, cols), note)
 
 

@@ -15,7 +15,8 @@ import xarray as xr
 from ..errors import SpecError
 from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
-from ..spec.ir import ModelSpec
+from ..spec.ir import ModelSpec, check_metric
+from .hazard import METRIC_NOTES, metric_draws
 from .icc_levels import ancestors_from_spec, stata_level_label
 from .rside_tables import check_icc_residuals, residual_structure_rows
 from .stats import STAT_COLUMNS, interval_label, summarize
@@ -50,6 +51,7 @@ def fixef(
     *,
     spec: ModelSpec | None = None,
     exponentiate: bool = False,
+    metric: str | None = None,
 ) -> pd.DataFrame:
     """One row per fixed term: mean, sd, median, interval, r_hat, ess_bulk, ess_tail.
 
@@ -60,8 +62,30 @@ def fixef(
     ``melogit, or``. ``attrs["estimate"]`` names the scale ("coefficient (logit scale)",
     "odds ratio", ...). ``spec`` is needed for the label and to refuse links without a
     ratio meaning (SpecError).
+
+    ``metric`` (survival families, needs ``spec``; default ``spec.metric``): "aft" log-time
+    coefficients (with ``exponentiate``: time ratios), "hr" hazard ratios, "loghr" log hazard
+    ratios (weibull and exponential only, :mod:`.hazard`; with ``exponentiate``: hazard ratios).
     """
     draws = fixed_draws(posterior)
+    metric = metric if metric is not None else (spec.metric if spec is not None else None)
+    if metric is not None:
+        if spec is None:
+            raise SpecError("fixef(metric=...) needs the spec")
+        family = get_family(spec.family)
+        check_metric(family, metric)
+        if exponentiate and metric == "loghr":
+            metric = "hr"
+        if metric != "aft" or not exponentiate:
+            draws, label, exponentiated = metric_draws(draws, posterior, family, metric)
+            table = summarize(draws, prob)
+            table.index.name = "term"
+            table.attrs["estimate"] = label
+            table.attrs["exponentiated"] = exponentiated
+            table.attrs["metric"] = metric
+            if metric in METRIC_NOTES:
+                table.attrs["note"] = METRIC_NOTES[metric]
+            return table
     label = "coefficient"
     if spec is not None:
         family = get_family(spec.family)

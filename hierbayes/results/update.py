@@ -16,7 +16,7 @@ from dataclasses import replace
 from ..errors import SpecError
 from ..spec import parse_formula
 from ..families import get_family
-from ..spec.ir import Covariance, GroupTerm, ModelSpec, modellable_aux
+from ..spec.ir import Covariance, GroupTerm, ModelSpec, check_metric, modellable_aux
 
 #: A ``.`` standing alone (not part of a number or a name such as ``x.1``).
 DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
@@ -146,11 +146,18 @@ def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: 
     # distributional formulas are kept for the parameters the (new) family still has
     valid = modellable_aux(get_family(new_family))
     distributional = tuple((name, sub) for name, sub in old.distributional if name in valid)
+    metric = old.metric  # the table metric (hazard ratios) is kept while the family has it
+    try:
+        if metric is not None:
+            check_metric(get_family(new_family), metric)
+    except SpecError:
+        metric = None
     if formula is None:
-        return replace(old, family=new_family, link=new_link, distributional=distributional)
+        return replace(old, family=new_family, link=new_link, distributional=distributional, metric=metric)
     text = updated_formula(old, formula)
     spec = replace(
-        parse_formula(text, family=new_family, link=new_link), subset=old.subset, distributional=distributional
+        parse_formula(text, family=new_family, link=new_link), subset=old.subset, distributional=distributional,
+        metric=metric,
     )
     kept = {g.label: g.covariance for g in old.groups
             if g.covariance not in (Covariance.UNSTRUCTURED, Covariance.INDEPENDENT)}

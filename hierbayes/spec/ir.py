@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..errors import SpecError, did_you_mean
-from ..families import Family, get_family
+from ..families import METRICS, PROPORTIONAL_HAZARDS, Family, get_family
 from .covariance import Covariance
 from .residuals import ResidualStructure
 from .weights import check_weights
@@ -36,6 +36,20 @@ def check_aux_names(family: Family, names) -> None:
             )
 
 
+def check_metric(family: Family, metric: str) -> None:
+    """SpecError for a coefficient metric the family does not have (see ``ModelSpec.metric``)."""
+    if metric not in METRICS:
+        raise SpecError(f"metric={metric!r} is not one of {list(METRICS)} (log time, hazard ratio, log hazard ratio)")
+    if metric != "aft" and family.name not in PROPORTIONAL_HAZARDS:
+        raise SpecError(
+            f"metric={metric!r}: hazard ratios are defined for the proportional-hazards families "
+            f"{sorted(PROPORTIONAL_HAZARDS)}, not for {family.name!r}"
+            + (" (an accelerated failure time family: use metric='aft')" if family.coefficient_scale else "")
+        )
+    if metric == "aft" and family.coefficient_scale is None:
+        raise SpecError(f"metric='aft' (log time) is for survival families, not for {family.name!r}")
+
+
 @dataclass(frozen=True)
 class Response:
     """The left-hand side: a response expression, optionally with binomial trials,
@@ -51,6 +65,16 @@ class Response:
     ``weights`` is the column of level-1 (observation) weights (``y | weights(w)``,
     ``Model(weights="w")``, Stata's ``[pw=w]``): each row's log-likelihood is multiplied by
     its weight (see :mod:`hierbayes.spec.weights`).
+
+    Censoring read from the data the way Stata's commands describe it (at most one of these,
+    and not with ``cens``): ``event`` is the failure indicator of a survival time
+    (``t | event(d)``, Stata's ``stset t, failure(d)``: rows with ``d == 0`` are
+    right-censored at ``t``); ``tobit_ll`` / ``tobit_ul`` are the censoring limits of
+    ``metobit`` (``y | tobit(ll = 0, ul = 10)``, a number or a column: rows with
+    ``y <= ll`` are left-censored at ``ll``, rows with ``y >= ul`` right-censored at ``ul``);
+    ``intreg_upper`` is the upper end of ``meintreg`` (``ylow | intreg(yup)``: missing
+    ``ylow`` is left-censored at ``yup``, missing ``yup`` right-censored at ``ylow``, equal
+    ends are exact values, others intervals).
     """
 
     expr: str
@@ -61,11 +85,23 @@ class Response:
     trunc_lb: str | None = None
     trunc_ub: str | None = None
     weights: str | None = None
+    event: str | None = None
+    tobit_ll: str | None = None
+    tobit_ul: str | None = None
+    intreg_upper: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name, on in (("cens()", self.cens), ("event()", self.event), ("intreg()", self.intreg_upper),
+                                       ("tobit()", self.tobit_ll or self.tobit_ul)) if on is not None]
+        if len(given) > 1:
+            raise SpecError(f"{' and '.join(given)} both say how rows are censored; give one of them")
 
     @property
     def censored(self) -> bool:
-        """Whether rows may be censored (``cens(c)``) or the outcome truncated (``trunc()``)."""
-        return any(v is not None for v in (self.cens, self.trunc_lb, self.trunc_ub))
+        """Whether rows may be censored (``cens(c)``, ``event()``, ``tobit()``,
+        ``intreg()``) or the outcome truncated (``trunc()``)."""
+        fields = (self.cens, self.trunc_lb, self.trunc_ub, self.event, self.tobit_ll, self.tobit_ul, self.intreg_upper)
+        return any(v is not None for v in fields)
 
     def to_formula(self) -> str:
         if self.failures is not None:
@@ -75,6 +111,13 @@ class Response:
         if self.cens is not None:
             upper = "" if self.cens_upper is None else f", {self.cens_upper}"
             additions.append(f"cens({self.cens}{upper})")
+        if self.event is not None:
+            additions.append(f"event({self.event})")
+        limits = [f"{k} = {v}" for k, v in (("ll", self.tobit_ll), ("ul", self.tobit_ul)) if v is not None]
+        if limits:
+            additions.append(f"tobit({', '.join(limits)})")
+        if self.intreg_upper is not None:
+            additions.append(f"intreg({self.intreg_upper})")
         bounds = [f"{k} = {v}" for k, v in (("lb", self.trunc_lb), ("ub", self.trunc_ub)) if v is not None]
         if bounds:
             additions.append(f"trunc({', '.join(bounds)})")
@@ -189,6 +232,10 @@ class ModelSpec:
     ``distributional`` holds the sub-models of auxiliary parameters (``sigma ~ x + (1|g)``)
     as (parameter name, :class:`AuxFormula`) pairs; empty for a model whose family
     parameters are single numbers. Names must be among the family's parameters (SpecError).
+    ``metric`` is how tables show the coefficients of a survival family by default: "aft"
+    (log time), "hr" (hazard ratios) or "loghr" (log hazard ratios), the last two for the
+    proportional-hazards families (weibull, exponential) only; None is "aft" (Stata's
+    ``mestreg`` sets "hr", or "loghr" with ``nohr`` and "aft" with ``time``).
     """
 
     response: Response
@@ -203,10 +250,13 @@ class ModelSpec:
     distributional: tuple[tuple[str, AuxFormula], ...] = ()
     group_weights: tuple[tuple[str, str], ...] = ()
     weight_scaling: str = "none"
+    metric: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))
         check_weights(self)
+        if self.metric is not None:
+            check_metric(self.family, self.metric)
         if self.residuals is not None and not isinstance(self.residuals, ResidualStructure):
             raise SpecError(
                 f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"

@@ -1,5 +1,7 @@
 """The left-hand side of a formula: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``,
-``y | cens(c, y2) + trunc(lb = 0)``, ``y | weights(w)``."""
+``y | cens(c, y2) + trunc(lb = 0)``, ``y | weights(w)``; and the censoring of Stata's commands
+written the same way: ``t | event(d)`` (mestreg), ``y | tobit(ll = 0, ul = 10)`` (metobit),
+``ylow | intreg(yup)`` (meintreg)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from .terms import call_text, power_text
 __all__ = ["OFFSET", "ResponseLowering"]
 
 #: brms' addition terms after '|' in the response that hierbayes reads.
-ADDITION_TERMS = ("trials", "cens", "trunc", "weights")
+ADDITION_TERMS = ("trials", "cens", "trunc", "event", "tobit", "intreg", "weights")
+#: The addition terms that say how rows are censored (one at most).
+_CENSORING_TERMS = ("cens", "event", "tobit", "intreg")
 #: ``offset(expr)``: added to the linear predictor with coefficient 1 (FixedPart.offsets).
 OFFSET = "offset"
 
@@ -104,6 +108,9 @@ class ResponseLowering(FormulaSource):
                 self.fail(f"{item.name}() is given twice in the response", item.span)
             seen.add(item.name)
             fields.update(getattr(self, f"_{item.name}_addition")(item))
+        censoring = [f"{name}()" for name in _CENSORING_TERMS if name in seen]
+        if len(censoring) > 1:
+            self.fail(f"{' and '.join(censoring)} both say how rows are censored; give one of them", right.span)
         if "trials" in seen and len(seen - {"weights"}) > 1:
             self.fail(
                 "trials() cannot be combined with cens() or trunc(): censoring and truncation "
@@ -137,23 +144,42 @@ class ResponseLowering(FormulaSource):
         return {"cens": names[0], "cens_upper": names[1] if len(names) > 1 else None}
 
     def _trunc_addition(self, call: Call) -> dict[str, str | None]:
+        bounds = self._two_bounds(call, ("lb", "ub"), "a lower bound lb and an upper bound ub")
+        return {"trunc_lb": bounds.get("lb"), "trunc_ub": bounds.get("ub")}
+
+    def _tobit_addition(self, call: Call) -> dict[str, str | None]:
+        limits = self._two_bounds(call, ("ll", "ul"), "a left-censoring limit ll and a right-censoring limit ul")
+        return {"tobit_ll": limits.get("ll"), "tobit_ul": limits.get("ul")}
+
+    def _event_addition(self, call: Call) -> dict[str, str | None]:
+        if len(call.args) != 1:
+            self.fail("event() takes one argument: the column of failure indicators (0 = censored)", call.span)
+        return {"event": self._addition_column(call, call.args[0], ())}
+
+    def _intreg_addition(self, call: Call) -> dict[str, str | None]:
+        if len(call.args) != 1:
+            self.fail("intreg() takes one argument: the column of the upper ends of the intervals", call.span)
+        return {"intreg_upper": self._addition_column(call, call.args[0], ())}
+
+    def _two_bounds(self, call: Call, keys: tuple[str, str], what: str) -> dict[str, str | None]:
+        """``name(a = v, b = w)`` (or positional) -> {a: v, b: w}, each a number or a column."""
         bounds: dict[str, str | None] = {}
         for i, arg in enumerate(call.args):
             key, _, value = arg.text.partition("=")
             if value:
                 key, value = key.strip(), value.strip()
             else:
-                key, value = (("lb", "ub")[i] if i < 2 else "?"), arg.text
-            if key not in ("lb", "ub") or key in bounds:
+                key, value = (keys[i] if i < 2 else "?"), arg.text
+            if key not in keys or key in bounds:
                 self.fail(
-                    f"trunc() takes a lower bound lb and an upper bound ub, as in "
-                    f"trunc(lb = 0, ub = 10); found {arg.text!r}",
+                    f"{call.name}() takes {what}, as in {call.name}({keys[0]} = 0, {keys[1]} = 10); "
+                    f"found {arg.text!r}",
                     arg.span,
                 )
             bounds[key] = self._bound_text(value, arg)
         if not bounds:
-            self.fail("trunc() needs lb, ub or both, as in trunc(lb = 0)", call.span)
-        return {"trunc_lb": bounds.get("lb"), "trunc_ub": bounds.get("ub")}
+            self.fail(f"{call.name}() needs {keys[0]}, {keys[1]} or both, as in {call.name}({keys[0]} = 0)", call.span)
+        return bounds
 
     def _addition_column(self, call: Call, arg: CallArg, keys: tuple[str, ...]) -> str:
         key, _, value = arg.text.partition("=")
@@ -168,7 +194,7 @@ class ResponseLowering(FormulaSource):
         except (ValueError, OverflowError):
             pass
         if not is_plain_name(value.strip("`")):
-            self.fail(f"a truncation bound is a number or a column name, found {value!r}", arg.span)
+            self.fail(f"a bound or limit is a number or a column name, found {value!r}", arg.span)
         return value.strip("`")
 
     def _cbind_response(self, call: Call) -> Response:

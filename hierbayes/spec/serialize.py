@@ -60,7 +60,8 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
             "failures": spec.response.failures,
             **{
                 k: getattr(spec.response, k)
-                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub", "weights")
+                for k in ("cens", "cens_upper", "trunc_lb", "trunc_ub", "event", "tobit_ll", "tobit_ul", "intreg_upper",
+                          "weights")
                 if getattr(spec.response, k) is not None
             },
         },
@@ -86,6 +87,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         "residuals": None if spec.residuals is None else spec.residuals.to_dict(),
         **({"group_weights": [list(p) for p in spec.group_weights]} if spec.group_weights else {}),
         **({"weight_scaling": spec.weight_scaling} if spec.weight_scaling != "none" else {}),
+        **({"metric": spec.metric} if spec.metric is not None else {}),
     }
 
 
@@ -102,7 +104,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         if d["response"].get("weights") is not None:
             spec = replace(spec, response=replace(spec.response, weights=d["response"]["weights"]))
         return replace(spec, subset=d.get("subset"), residuals=_residuals(d),
-                       distributional=_distributional_from_dict(d), **_weights(d))
+                       distributional=_distributional_from_dict(d), metric=d.get("metric"), **_weights(d))
     return ModelSpec(
         response=Response(**d["response"]),
         fixed=FixedPart(
@@ -126,6 +128,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         residuals=_residuals(d),
         distributional=_distributional_from_dict(d),
         **_weights(d),
+        metric=d.get("metric"),
     )
 
 

@@ -23,7 +23,9 @@ bernoulli with a logit / probit / cloglog link (binomial with ``binomial(n)``); 
 poisson; ``menbreg`` negbinomial; ``meologit`` / ``meoprobit`` cumulative logit / probit;
 ``meglm`` with ``family()`` (gaussian, bernoulli, binomial, poisson, nbinomial [mean],
 gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(t)`` and
-``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. Estimation and display options (``mle``, ``reml``,
+``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. ``metobit`` (``ll()``, ``ul()``),
+``meintreg`` (two dependent variables) and ``mestreg`` (``distribution()``, ``time``, ``nohr``;
+the stset variables as ``from_stata(..., time=, failure=)``) are read by :mod:`.stata_survival`. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
 Weights (``[pw=w1]``, ``|| school:, pweight(w2)``, ``pwscale()``): :mod:`.stata_weights`.
 
@@ -37,7 +39,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
+from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
+from .stata_options import BAYES_DISPLAY_OPTIONS, is_ignored
 from .stata_qualifiers import (
     Qualifiers,
     combine_subset,
@@ -47,6 +50,7 @@ from .stata_qualifiers import (
     take_qualifiers,
 )
 from .stata_residuals import take_residuals_option, with_residuals
+from .stata_survival import SURVIVAL_COMMANDS, depvar_count, survival_option, survival_response
 from .stata_varlist import STATA_NAME, split_words, varlist_terms
 from .stata_weights import level_weight, take_weight, weight_scaling, with_stata_weights
 
@@ -68,6 +72,7 @@ STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
     "meologit": ("cumulative", "logit"),
     "meoprobit": ("cumulative", "probit"),
     "meglm": ("gaussian", None),
+    **SURVIVAL_COMMANDS,  # metobit, meintreg, mestreg: spec/stata_survival.py
 }
 _EXPOSURE_COMMANDS = ("mepoisson", "xtmepoisson", "meqrpoisson", "menbreg", "meglm")
 _BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
@@ -89,20 +94,6 @@ _COVARIANCES = (
     ("identity", "id", Covariance.IDENTITY),
     ("unstructured", "un", Covariance.UNSTRUCTURED),
 )
-# Options that only change estimation or display; a Bayesian fit has nothing to do with them.
-_IGNORED = (
-    "mle", "reml", "variance", "stddeviations", "stddev", "nolog", "log", "noheader",
-    "nogroup", "nostderr", "noretable", "nofetable", "estmetric", "or", "irr", "eform",
-    "level", "vce", "iterate", "tolerance", "ltolerance", "nrtolerance", "difficult",
-    "technique", "intpoints", "intmethod", "laplace", "dfmethod", "small", "nolrtest",
-    "startvalues", "startgrid", "from", "emiterate", "emtolerance", "emonly", "emlog",
-    "emdots", "matsqrt", "matlog", "coeflegend", "baselevels", "allbaselevels",
-    "noemptycells", "cformat", "pformat", "sformat", "nocnsreport", "notable",
-    "dispersion", "showcons", "collinear", "trace", "gradient", "showstep", "hessian",
-    "showtolerance", "nonrtolerance", "nostvalues",
-)
-
-
 @dataclass(frozen=True)
 class StataOption:
     """One option as written: ``cov(un)`` -> name ``cov``, arg ``un``, text ``cov(un)``."""
@@ -129,8 +120,8 @@ def _options(text: str, command: str) -> list[StataOption]:
 # ========================================================================== the command
 
 
-def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[StataOption], Qualifiers, str | None]:
-    """(command name, depvar, fixed terms, options, if/in) of ``cmd depvar indepvars [if] [in] [, opts]``."""
+def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str], list[StataOption], Qualifiers, str | None]:
+    """(command name, depvars, fixed terms, options, if/in, weight) of ``cmd depvar indepvars [if] [in] [weight] [, opts]``."""
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
     head, weight = take_weight(head, command)
@@ -141,12 +132,14 @@ def _fixed_equation(text: str, command: str) -> tuple[str, str, list[str], list[
     name = words[0].lower()
     if name not in STATA_COMMANDS:
         fail(command, f"unknown command {words[0]!r}; supported: {sorted(STATA_COMMANDS)}")
-    if len(words) < 2:
-        fail(command, f"expected a dependent variable after {words[0]!r}")
-    depvar = words[1]
-    if not re.fullmatch(STATA_NAME, depvar):
-        fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
-    return name, depvar, varlist_terms(" ".join(words[2:]), command), _options(opts, command), qualifiers, weight
+    n_dep = depvar_count(name)
+    if len(words) < 1 + n_dep:
+        fail(command, f"expected {'a' if n_dep == 1 else n_dep} dependent variable{'s' * (n_dep > 1)} after {words[0]!r}")
+    depvars = words[1:1 + n_dep]
+    for depvar in depvars:
+        if not re.fullmatch(STATA_NAME, depvar):
+            fail(command, f"the dependent variable must be a variable name, found {depvar!r}")
+    return name, depvars, varlist_terms(" ".join(words[1 + n_dep:]), command), _options(opts, command), qualifiers, weight
 
 
 @dataclass
@@ -211,10 +204,6 @@ def _covariance(opt: StataOption, command: str) -> Covariance:
         f"unknown covariance({opt.arg}); valid: independent, exchangeable, identity, "
         f"unstructured (Stata abbreviations ind, ex, id, un are accepted)",
     )
-
-
-def _is_ignored(opt: StataOption) -> bool:
-    return any(full.startswith(opt.name) and len(opt.name) >= min(3, len(full)) for full in _IGNORED)
 
 
 def _model_option(opt: StataOption, state: dict, name: str, command: str) -> bool:
@@ -292,15 +281,7 @@ def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
     return out
 
 
-# bayes-prefix options that only change what Stata prints: nothing to translate.
-BAYES_DISPLAY_OPTIONS = (
-    "dots", "nodots", "clevel", "hpd", "eqlabel", "noheader", "nomodelsummary", "notable",
-    "nomesummary", "show", "noshow", "showreffects", "melabel", "nolegend", "chainsdetail",
-    "nochainsdetail", "batch", "remargl", "nogroup", "noshowreffects", "or", "irr", "eform",
-)
-
-
-def from_stata(command: str) -> ModelSpec:
+def from_stata(command: str, *, time: str | None = None, failure: str | None = None) -> ModelSpec:
     """Translate a Stata multilevel command into a :class:`ModelSpec`.
 
     Parameters
@@ -311,6 +292,9 @@ def from_stata(command: str) -> ModelSpec:
         qualifiers (after the fixed varlist or at the end of any equation, before its comma;
         kept as ``spec.subset``) and the ``bayes:`` prefix are accepted. Priors and sampler
         options of ``bayes, ...:`` are read by :func:`hierbayes.read_stata`.
+    time, failure : str, optional
+        ``mestreg``: the survival-time and failure variables of ``stset time, failure(failure)``
+        (:mod:`.stata_survival`); without ``failure`` every time is a failure.
 
     Returns
     -------
@@ -331,7 +315,7 @@ def from_stata(command: str) -> ModelSpec:
     >>> from_stata("xtmixed gcse lrt || school: lrt if nstu > 4, mle").subset
     'nstu > 4'
     """
-    spec, bayes_options = parse_stata(command)
+    spec, bayes_options = parse_stata(command, time=time, failure=failure)
     for opt in bayes_options or ():
         if opt.name not in BAYES_DISPLAY_OPTIONS:
             fail(
@@ -343,7 +327,9 @@ def from_stata(command: str) -> ModelSpec:
     return spec
 
 
-def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
+def parse_stata(
+    command: str, *, time: str | None = None, failure: str | None = None
+) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
     """The :class:`ModelSpec` of a Stata command and the options of its ``bayes`` prefix.
 
     The options are ``None`` without a ``bayes`` prefix and ``()`` for ``bayes:``; see
@@ -357,7 +343,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
     bayes_options = None if prefix is None else tuple(_options(prefix, command))
     text, residual = take_residuals_option(text, command)
     chunks = split_top(text, "||")
-    name, depvar, fixed_terms, fe_opts, qualifiers, weight = _fixed_equation(chunks[0], command)
+    name, depvars, fixed_terms, fe_opts, qualifiers, weight = _fixed_equation(chunks[0], command)
     all_qualifiers = [qualifiers]
     family, link = STATA_COMMANDS[name]
     state: dict = {"family": family, "link": link, "level_weights": {}}
@@ -367,7 +353,8 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
             intercept = False
         elif weight_scaling(opt.name, opt.arg, command):
             state["pwscale"] = weight_scaling(opt.name, opt.arg, command)
-        elif not (_model_option(opt, state, name, command) or _is_ignored(opt)):
+        elif not (_model_option(opt, state, name, command) or survival_option(opt, state, name, command)
+                  or is_ignored(opt)):
             fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
@@ -377,7 +364,8 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
             handled = _apply_re_option(eq, opt, command)
             if level_weight(opt.name, opt.arg, command):
                 handled = bool(state["level_weights"].setdefault(eq.level, opt.arg.strip()))
-            handled = handled or _model_option(opt, state, name, command) or _is_ignored(opt)
+            handled = handled or _model_option(opt, state, name, command) or survival_option(opt, state, name, command)
+            handled = handled or is_ignored(opt)
             if not handled:
                 fail(command, f"unknown option {opt.text!r}")
         if not eq.intercept and not eq.terms:
@@ -391,7 +379,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         if size == 1:
             cov = Covariance.UNSTRUCTURED  # one effect: every structure is the same model
         groups.append(GroupTerm(factor, eq.intercept, tuple(eq.terms), cov))
-    response = Response(depvar, trials=state.get("trials"))
+    response, metric = survival_response(name, depvars, state, command, time, failure)
     offsets = (state["offset"],) if state.get("offset") else ()
     spec = ModelSpec(
         response=response,
@@ -401,6 +389,7 @@ def parse_stata(command: str) -> tuple[ModelSpec, tuple[StataOption, ...] | None
         link=state["link"],
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
+        metric=metric,
     )
     factors = [(eq.level, ":".join(f)) for eq, f in zip(randoms, _full_factors(randoms))]
     spec = with_stata_weights(spec, weight, state["level_weights"], factors, state.get("pwscale"))

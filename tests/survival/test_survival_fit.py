@@ -137,8 +137,10 @@ DESIGN_ERRORS = [
     ("y | trunc(lb = 2) ~ x", {}, "gaussian", DataError, ("below the lower truncation bound lb = 2", "rows 0")),
     ("y | trunc(ub = 5) ~ x", {}, "gaussian", DataError, ("above the upper truncation bound ub = 5", "rows 5")),
     ("y | trunc(lb = 7, ub = 0) ~ x", {}, "gaussian", DataError, ("lb must be below ub",)),
+    ("y | cens(c) ~ x", {"y": [1, 0, 1, 1, 0, 1], "c": ["none"] * 6}, "bernoulli", SpecError,
+     ("bernoulli family cannot be censored",)),
     ("y | cens(c, y2) ~ x", {"y": [1, 2, 3, 4, 5, 6]}, "poisson", SpecError,
-     ("poisson family cannot be censored",)),
+     ("poisson family can be left- or right-censored (cens(c)), not interval-censored or truncated",)),
 ]
 
 
@@ -152,8 +154,8 @@ def test_design_errors(formula, change, family, error, words) -> None:
 
 
 def test_numpy_loglik_refuses_family_without_cdf() -> None:
-    with pytest.raises(SpecError, match="poisson family cannot be censored"):
-        censored_log_likelihood(get_family("poisson"), np.ones(2), np.zeros(2), "log", {}, None,
+    with pytest.raises(SpecError, match="bernoulli family cannot be censored"):
+        censored_log_likelihood(get_family("bernoulli"), np.ones(2), np.zeros(2), "logit", {}, None,
                                 Censoring(np.array([0, 1], dtype=np.int8)))
 
 

@@ -209,3 +209,33 @@ def test_unknown_prior_key_is_a_prior_error(tmp_path):
 def test_missing_file():
     with pytest.raises(SpecError, match="not found"):
         load_model_file("does/not/exist.toml")
+
+
+@pytest.mark.parametrize("family", ["weibull", "lognormal"])
+def test_kidney_files_build_the_censored_frailty_model(family):
+    mf = load_model_file(MODELS / f"kidney_{family}.toml")
+    assert mf.spec.to_formula() == "time | cens(censored) ~ age + sex + disease + (1 | patient)"
+    assert mf.spec.family.name == family
+    design = mf.build().design
+    assert design.censoring.counts() == {"none": 58, "right": 18}
+    assert list(design.fixed_names) == ["Intercept", "age", "sex[female]", "disease[GN]", "disease[AN]", "disease[PKD]"]
+
+
+def test_mestreg_file_names_the_stset_variables(tmp_path):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"t": rng.weibull(1.5, 24) + 0.1, "d": np.tile([1, 1, 0], 8),
+                       "x": rng.normal(size=24), "id": np.repeat(list("abcdef"), 4)})
+    df.to_csv(tmp_path / "surv.csv", index=False)
+    path = write(tmp_path, """
+        name = "m"
+        description = "weibull frailty"
+        [data]
+        source = "surv.csv"
+        [model]
+        stata = "mestreg x || id:, distribution(weibull)"
+        time = "t"
+        failure = "d"
+        """)
+    mf = load_model_file(path)
+    assert mf.spec.to_formula() == "t | event(d) ~ x + (1 | id)" and mf.spec.metric == "hr"
+    assert mf.build().design.censoring.counts() == {"none": 16, "right": 8}

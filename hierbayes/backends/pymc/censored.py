@@ -110,8 +110,10 @@ def observe(
     censoring = design.censoring
     if censoring is None:
         censoring = Censoring(np.zeros(design.n_obs, dtype=np.int8))
-    groups = {k: np.flatnonzero(censoring.code == k) for k in _KINDS}
     y = np.asarray(design.y, dtype=float)
+    if censoring.rule is not None:
+        return _observe_by_rule(censoring.rule, y, family, make, eta, aux, on_log, link, logccdf)
+    groups = {k: np.flatnonzero(censoring.code == k) for k in _KINDS}
     upper = None if censoring.upper is None else np.asarray(censoring.upper, float)
     truncated = censoring.lb is not None or censoring.ub is not None
 
@@ -134,9 +136,33 @@ def observe(
             out = out - _truncation(censoring, make, (eta, *aux), on_log, logccdf)
         return out
 
+    return pm.CustomDist("y", eta, *aux, logp=logp, random=_random(family, link), observed=y, dims=OBS_DIM)
+
+
+def _random(family, link):
     def random(eta, *aux, rng=None, size=None):
         values = dict(zip(family.aux, aux, strict=True))
         draws = family.simulate(rng, np.asarray(eta, dtype=float), link, values, None)
         return np.broadcast_to(draws, size) if size is not None else draws
 
-    return pm.CustomDist("y", eta, *aux, logp=logp, random=random, observed=y, dims=OBS_DIM)
+    return random
+
+
+def _observe_by_rule(rule, y, family, make, eta, aux, on_log, link, logccdf):
+    """The censored likelihood when the codes follow from ``y`` by known limits (SBC): every
+    row's density, log CDF and / or log survival are computed and the row's own one chosen by
+    masks that are constants of the graph, so responses with different censored rows give
+    graphs of the same shape (the refitter lifts the masks as data)."""
+    left, right = rule.masks(y)
+
+    def logp(value, eta, *aux):
+        dist = make(eta, *aux)
+        v = pt.log(value) if on_log else value
+        out = pm.logp(dist, v) - (v if on_log else 0.0)
+        if left is not None:
+            out = pt.switch(left, pm.logcdf(dist, v), out)
+        if right is not None:
+            out = pt.switch(right, _survival(logccdf, (eta, *aux))(dist, v), out)
+        return out
+
+    return pm.CustomDist("y", eta, *aux, logp=logp, random=_random(family, link), observed=y, dims=OBS_DIM)

@@ -174,12 +174,18 @@ def binomial(eta, design: Design, priors: PriorTable, link: str):
 
 @likelihood_of("poisson")
 def poisson(eta, design: Design, priors: PriorTable, link: str):
+    if design.censoring is not None:  # log P(Y > y) = log P(y + 1, mu), the regularized lower gamma
+        return observe(design, lambda e: pm.Poisson.dist(mu=pt.exp(e)), eta, link=link,
+                       logccdf=lambda value, e: pt.log(pt.gammainc(value + 1.0, pt.exp(e))))
     return pm.Poisson("y", mu=pt.exp(eta), observed=_observed(design, integer=True), dims=OBS_DIM)
 
 
 @likelihood_of("negbinomial")
 def negbinomial(eta, design: Design, priors: PriorTable, link: str):
     phi = aux_parameter("phi", priors)
+    if design.censoring is not None:  # log P(Y > y) = log I_{mu / (mu + phi)}(y + 1, phi)
+        return observe(design, lambda e, a: pm.NegativeBinomial.dist(mu=pt.exp(e), alpha=a), eta, phi, link=link,
+                       logccdf=lambda value, e, a: pt.log(pt.betainc(value + 1.0, a, pt.exp(e) / (pt.exp(e) + a))))
     return pm.NegativeBinomial(
         "y", mu=pt.exp(eta), alpha=phi, observed=_observed(design, integer=True), dims=OBS_DIM
     )
