@@ -10,7 +10,7 @@ continuous one is refused before the groupby (its distinct values are estimated 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from ..errors import DataError, SpecError
 from ..families import get_family
 from ..spec.ir import ModelSpec, Response
 from .build import build_design
-from .collapse import TRIALS_LABEL, collapse_design
+from .collapse import TRIALS_LABEL, CollapsedDesign, collapse_design
 from .dask_frames import COMPUTE_HINT, check_reducible_spec, compute, dask_plan, reduced_gaussian_design
 from .types import Design
 
@@ -26,6 +26,25 @@ __all__ = ["MAX_CELLS", "dask_designs"]
 
 #: At most this many distinct values of one numeric predictor, and of cells.
 MAX_CELLS = 200_000
+#: The column of rows per cell in the cell table of a Poisson model (its offset is the log).
+POISSON_ROWS = "cell_rows"
+
+
+@dataclass(frozen=True, eq=False)
+class DaskCellDesign(CollapsedDesign):
+    """Binomial cells counted by Dask; ``rows`` is the number of rows of the data."""
+
+    rows: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return self.rows
+
+    def describe(self) -> str:
+        return (
+            f"Collapsed: {self.rows} rows counted by Dask into {self.n_cells} "
+            "binomial cells of identical predictors (same posterior; PPC and LOO are per cell)"
+        )
 
 
 def _cell_table(spec: ModelSpec, ddf, missing: str) -> tuple[pd.DataFrame, list[str]]:
@@ -78,7 +97,7 @@ def _cell_spec(spec: ModelSpec) -> ModelSpec:
     if family.is_binomial:
         trials = spec.response.trials or TRIALS_LABEL
         return replace(spec, family="binomial", response=Response(spec.response.expr, trials=trials))
-    return replace(spec, fixed=replace(spec.fixed, offsets=(*spec.fixed.offsets, f"log({TRIALS_LABEL})")))
+    return replace(spec, fixed=replace(spec.fixed, offsets=(*spec.fixed.offsets, f"log({POISSON_ROWS})")))
 
 
 def dask_designs(spec: ModelSpec, ddf, missing: str = "error") -> tuple[Design, Design]:
@@ -108,8 +127,13 @@ def dask_designs(spec: ModelSpec, ddf, missing: str = "error") -> tuple[Design, 
     if spec.fixed.offsets:
         raise SpecError(f"offsets are not reduced from a Dask DataFrame yet; {COMPUTE_HINT}")
     cells, _ = _cell_table(spec, ddf, missing)
+    rows = int(cells[TRIALS_LABEL].sum())
+    if not family.is_binomial:
+        cells = cells.rename(columns={TRIALS_LABEL: POISSON_ROWS})
     design = build_design(_cell_spec(spec), cells)
     if family.is_binomial:
-        return design, collapse_design(design)
+        collapsed = collapse_design(design)
+        fields = {f: getattr(collapsed, f) for f in collapsed.__dataclass_fields__}
+        return design, DaskCellDesign(**fields, rows=rows)
     return design, design
 
