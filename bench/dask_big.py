@@ -97,7 +97,14 @@ def main() -> None:
     fit_s = time.perf_counter() - start
     fixef = fit.fixef()["mean"]
     varcorr = fit.varcorr()
-    truth = TRUTH_GAUSSIAN if args.family == "gaussian" else TRUTH_BERNOULLI
+    truth = dict(TRUTH_GAUSSIAN if args.family == "gaussian" else TRUTH_BERNOULLI)
+    # the values of this data set's group effects (what the data can recover with 200 groups)
+    sds = [v for k, v in truth.items() if k.startswith("sd_")]
+    u = _group_effects(args.groups, args.seed, tuple(sds))
+    truth["realized_Intercept"] = truth["Intercept"] + float(u[:, 0].mean())
+    if args.family == "gaussian":
+        truth["realized_x"] = truth["x"] + float(u[:, 1].mean())
+    truth["realized_sd"] = [float(s) for s in u.std(axis=0, ddof=1)]
     estimates = {"Intercept": float(fixef["Intercept"])}
     if args.family == "gaussian":
         estimates["x"] = float(fixef["x"])

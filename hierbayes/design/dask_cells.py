@@ -10,7 +10,7 @@ continuous one is refused before the groupby (its distinct values are estimated 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -35,6 +35,8 @@ class DaskCellDesign(CollapsedDesign):
     """Binomial cells counted by Dask; ``rows`` is the number of rows of the data."""
 
     rows: int = 0
+    #: the cell table (one row per cell; the response column holds successes)
+    training_rows: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -134,6 +136,6 @@ def dask_designs(spec: ModelSpec, ddf, missing: str = "error") -> tuple[Design, 
     if family.is_binomial:
         collapsed = collapse_design(design)
         fields = {f: getattr(collapsed, f) for f in collapsed.__dataclass_fields__}
-        return design, DaskCellDesign(**fields, rows=rows)
+        return design, DaskCellDesign(**fields, rows=rows, training_rows=cells)
     return design, design
 

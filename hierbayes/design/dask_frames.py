@@ -28,7 +28,10 @@ from .plan import DesignPlan, evaluate_values
 from .reduced import ReducedDesign, ReducedGroupBlock, ReducedStats, chunk_stats, pseudo_rows
 from .rterms import ordered_columns
 
-__all__ = ["COMPUTE_HINT", "compute", "dask_plan", "is_dask_frame", "reduced_gaussian_design", "template_frame"]
+__all__ = [
+    "COMPUTE_HINT", "compute", "counted_cells", "dask_plan", "is_dask_frame", "reduced_gaussian_design",
+    "template_frame",
+]
 
 #: Rows of the template taken from the head of the data.
 TEMPLATE_ROWS = 2000
@@ -62,6 +65,23 @@ def compute(*graphs):
 
     with ProgressBar(minimum=2.0):
         return dask.compute(*graphs)
+
+
+def counted_cells(ddf, count: str) -> pd.DataFrame:
+    """A Dask table of poststratification cells (or of rows, each with its count) as a
+    pandas table: ``count`` summed over the rows of identical cells, counted by Dask.
+
+    Raises
+    ------
+    DataError
+        When ``count`` is not a column.
+    """
+    columns = [str(c) for c in ddf.columns]
+    if count not in columns:
+        raise DataError(f"count column {count!r} is not in the table; columns: {columns}")
+    keys = [c for c in columns if c != count]
+    (cells,) = compute(ddf.groupby(keys, observed=True, dropna=False)[count].sum())
+    return cells.reset_index()
 
 
 def check_reducible_spec(spec: ModelSpec) -> None:
@@ -217,7 +237,7 @@ def reduced_gaussian_design(spec: ModelSpec, ddf, missing: str = "error") -> Red
     )
     return ReducedDesign(
         spec=spec, y=y, X=X, fixed_names=base.fixed_names, groups=groups,
-        row_index=np.arange(len(y)), encoder=encoder, stats=stats,
+        row_index=np.arange(len(y)), encoder=encoder, stats=stats, training_rows=template,
     )
 
 

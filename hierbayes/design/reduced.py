@@ -149,6 +149,9 @@ class ReducedDesign(Design):
     (see the module docstring); ``n_obs`` counts the data's rows."""
 
     stats: ReducedStats | None = field(default=None, repr=False)
+    #: a few real rows (the template of :mod:`.dask_frames`: the first rows and a row per
+    #: level), for the checks of predictions and poststratification tables
+    training_rows: object | None = field(default=None, repr=False)
 
     @property
     def n_obs(self) -> int:

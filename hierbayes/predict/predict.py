@@ -90,6 +90,9 @@ def row_design(model):
 def training_frame(model) -> pd.DataFrame:
     """The rows of the training data the model used (after dropping missing values), in
     design order, by position: index labels may repeat."""
+    held = getattr(model.design, "training_rows", None)
+    if held is not None:  # a model from a Dask DataFrame: its cells, or a sample of its rows
+        return held
     data = model.data
     design = row_design(model)
     if design.row_positions is None:

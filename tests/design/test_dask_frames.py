@@ -155,3 +155,19 @@ def test_missing_values_error_or_drop(monkeypatch):
     bern.loc[3, "a"] = None
     with pytest.raises(DataError, match="column 'a' has 1 missing values"):
         hb.Model("y ~ a + (1|g)", data=dd.from_pandas(bern, npartitions=2), family="bernoulli")
+
+
+def test_poststratification_cells_counted_by_dask():
+    df = _bernoulli(n=600)
+    fit = hb.Model("y ~ a + b + (1|g)", data=dd.from_pandas(df, npartitions=2), family="bernoulli").fit(
+        backend="prior", draws=40, chains=2, random_seed=1)
+    census = df[["a", "b", "g"]].assign(n=1)  # rows, each counting one person
+    table = hb.Poststrat(dd.from_pandas(census, npartitions=3), count="n")
+    reference = hb.Poststrat(census.groupby(["a", "b", "g"], as_index=False)["n"].sum(), count="n")
+    by_dask = fit.poststratify(table, by="a", random_seed=2).summary()
+    by_pandas = fit.poststratify(reference, by="a", random_seed=2).summary()
+    a, b = by_dask.sort_index(), by_pandas.sort_index()
+    assert list(map(str, a.index)) == list(map(str, b.index))
+    np.testing.assert_allclose(a.to_numpy(dtype=float), b.to_numpy(dtype=float), rtol=1e-3)  # cell order
+    with pytest.raises(DataError, match="count column 'm' is not in the table"):
+        hb.Poststrat(dd.from_pandas(census, npartitions=1), count="m")
