@@ -41,6 +41,7 @@ from ..params import block_names
 from ..results.stats import flatten_draws
 from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
+from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray
 from .rside_predict import row_sd_ratio
 
@@ -84,6 +85,12 @@ def row_design(model):
     """The row-level Design of a model: for a bernoulli/binomial model fitted on collapsed
     binomial cells (``hierbayes.design.collapse``), the rows before collapsing."""
     source = getattr(model.design, "source", None)
+    if not holds_rows(model.design):
+        raise SpecError(
+            "this needs the training rows (PPC, fitted values and residuals of the data, R2); the "
+            "model was fitted from a Dask DataFrame and holds only per-group cross-products: "
+            "predict new rows with fit.predict(newdata), or refit a sample with a pandas DataFrame"
+        )
     return source if source is not None else model.design
 
 

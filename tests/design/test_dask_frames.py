@@ -171,3 +171,22 @@ def test_poststratification_cells_counted_by_dask():
     np.testing.assert_allclose(a.to_numpy(dtype=float), b.to_numpy(dtype=float), rtol=1e-3)  # cell order
     with pytest.raises(DataError, match="count column 'm' is not in the table"):
         hb.Poststrat(dd.from_pandas(census, npartitions=1), count="m")
+
+
+def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities():
+    df = _gaussian(n=600)
+    fit = hb.Model("y ~ x + (x | g)", data=dd.from_pandas(df, npartitions=2)).fit(
+        backend="prior", draws=30, chains=2, random_seed=1)
+    assert fit.predict(df.head(4)).summary().shape[0] == 4
+    assert list(fit.ranef()["g"].index) == sorted(df["g"].unique())
+    with pytest.raises(SpecError, match="this needs the training rows .* fitted from a Dask DataFrame"):
+        fit.ppc()
+
+
+def test_fixed_effects_only_gaussian_uses_the_statistics():
+    df = _gaussian(n=400)
+    model = hb.Model("y ~ x + z", data=dd.from_pandas(df, npartitions=2))
+    reference = hb.Model("y ~ x + z", data=df)
+    assert model.compile().likelihood == "sufficient statistics"
+    got, want = _logp_pair(model, reference)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
