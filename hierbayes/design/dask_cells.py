@@ -19,7 +19,13 @@ from ..families import get_family
 from ..spec.ir import ModelSpec, Response
 from .build import build_design
 from .collapse import TRIALS_LABEL, CollapsedDesign, collapse_design
-from .dask_frames import COMPUTE_HINT, check_reducible_spec, compute, dask_plan, reduced_gaussian_design
+from .dask_frames import (
+    COMPUTE_HINT,
+    check_reducible_spec,
+    compute,
+    dask_plan,
+    reduced_gaussian_design,
+)
 from .types import Design
 
 __all__ = ["MAX_CELLS", "dask_designs"]
@@ -50,7 +56,7 @@ class DaskCellDesign(CollapsedDesign):
 
 
 def _cell_table(spec: ModelSpec, ddf, missing: str) -> tuple[pd.DataFrame, list[str]]:
-    plan, needed = dask_plan(spec, ddf)
+    _, needed = dask_plan(spec, ddf)
     response = spec.response
     outcome = [response.expr] + [c for c in (response.trials,) if c is not None]
     not_columns = [c for c in outcome if c not in needed or c != c.strip()]

@@ -25,7 +25,13 @@ from ..families import get_family
 from ..spec.ir import ModelSpec
 from .build import build_design
 from .plan import DesignPlan, evaluate_values
-from .reduced import ReducedDesign, ReducedGroupBlock, ReducedStats, chunk_stats, pseudo_rows
+from .reduced import (
+    ReducedDesign,
+    ReducedGroupBlock,
+    ReducedStats,
+    chunk_stats,
+    pseudo_rows,
+)
 from .rterms import ordered_columns
 
 __all__ = [

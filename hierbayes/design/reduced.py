@@ -54,7 +54,7 @@ class ReducedStats:
 
     @property
     def n_rows(self) -> int:
-        return int(round(float(self.n.sum())))
+        return round(float(self.n.sum()))
 
     @property
     def D(self) -> int:
@@ -86,7 +86,7 @@ class ReducedStats:
                 Zy=self.S[:, iz, iy] - d * self.s[:, iz],
                 yy=self.S[:, iy, iy] - 2 * d * self.s[:, iy] + self.n * d * d,
             )
-        return CrossProducts(n=int(round(N)), XX=XX, Xy=Xy, yy=yy, y_shift=float(y_shift), groups=g)
+        return CrossProducts(n=round(N), XX=XX, Xy=Xy, yy=yy, y_shift=float(y_shift), groups=g)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The arrays, for fingerprints."""
@@ -114,7 +114,6 @@ def pseudo_rows(stats: ReducedStats) -> np.ndarray:
     """2r rows (r the rank of the covariance of w) with exactly the global mean and
     population covariance of w; constant columns (an intercept) stay exactly constant."""
     mu, C = stats.mean_cov()
-    D = len(mu)
     scale = np.sqrt(np.maximum(np.diag(C), 0.0))
     varying = scale > 1e-12 * np.maximum(1.0, np.abs(mu))
     idx = np.flatnonzero(varying)

@@ -8,11 +8,11 @@ import pytest
 
 dd = pytest.importorskip("dask.dataframe")
 
-import hierbayes as hb  # noqa: E402
-from hierbayes.design.crossprod import cross_products  # noqa: E402
-from hierbayes.design.dask_cells import DaskCellDesign  # noqa: E402
-from hierbayes.design.reduced import ReducedDesign, pseudo_rows  # noqa: E402
-from hierbayes.errors import DataError, SpecError  # noqa: E402
+import hierbayes as hb
+from hierbayes.design.crossprod import cross_products
+from hierbayes.design.dask_cells import DaskCellDesign
+from hierbayes.design.reduced import ReducedDesign, pseudo_rows
+from hierbayes.errors import DataError, SpecError
 
 
 def _gaussian(n=2000, J=25, seed=1) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def test_reduced_statistics_equal_the_row_cross_products():
 @pytest.mark.slow
 def test_gaussian_fit_matches_pandas_fit():
     df = _gaussian(n=1500)
-    kw = dict(draws=300, tune=300, chains=2, random_seed=3, progressbar=False)
+    kw = {"draws": 300, "tune": 300, "chains": 2, "random_seed": 3, "progressbar": False}
     fit = hb.Model("y ~ x + (x | g)", data=dd.from_pandas(df, npartitions=3)).fit(**kw)
     ref = hb.Model("y ~ x + (x | g)", data=df).fit(**kw)
     a, b = fit.fixef(), ref.fixef()

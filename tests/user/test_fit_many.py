@@ -9,7 +9,7 @@ import pytest
 import hierbayes as hb
 from hierbayes.errors import ArgumentError
 
-FAST = dict(backend="prior", draws=50, chains=2, random_seed=1)
+FAST = {"backend": "prior", "draws": 50, "chains": 2, "random_seed": 1}
 
 
 @pytest.fixture(scope="module")
