@@ -34,6 +34,7 @@ import xarray as xr
 from scipy import special
 from scipy.stats import qmc
 
+from ..design.dask_frames import compute, is_dask_frame
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
@@ -120,6 +121,8 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
             rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
             aux=rows.aux_designs, censoring=rows.censoring,
         )
+    if is_dask_frame(newdata):  # a Dask table of cells: the draws are per row anyway
+        (newdata,) = compute(newdata)
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
     aux = {name: sub.encoder.encode_new(newdata) for name, sub in design.distributional}

@@ -178,6 +178,8 @@ def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities():
     fit = hb.Model("y ~ x + (x | g)", data=dd.from_pandas(df, npartitions=2)).fit(
         backend="prior", draws=30, chains=2, random_seed=1)
     assert fit.predict(df.head(4)).summary().shape[0] == 4
+    by_dask = fit.predict(dd.from_pandas(df.head(6), npartitions=2), random_seed=1).summary()
+    np.testing.assert_allclose(by_dask["mean"], fit.predict(df.head(6), random_seed=1).summary()["mean"])
     assert list(fit.ranef()["g"].index) == sorted(df["g"].unique())
     with pytest.raises(SpecError, match="this needs the training rows .* fitted from a Dask DataFrame"):
         fit.ppc()
