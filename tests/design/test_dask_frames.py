@@ -12,7 +12,7 @@ import hierbayes as hb
 from hierbayes.design.crossprod import cross_products
 from hierbayes.design.dask_cells import DaskCellDesign
 from hierbayes.design.reduced import ReducedDesign, pseudo_rows
-from hierbayes.errors import DataError, SpecError
+from hierbayes.errors import DataError, FitFileError, SpecError
 
 
 def _gaussian(n=2000, J=25, seed=1) -> pd.DataFrame:
@@ -173,7 +173,7 @@ def test_poststratification_cells_counted_by_dask():
         hb.Poststrat(dd.from_pandas(census, npartitions=1), count="m")
 
 
-def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities():
+def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities(tmp_path):
     df = _gaussian(n=600)
     fit = hb.Model("y ~ x + (x | g)", data=dd.from_pandas(df, npartitions=2)).fit(
         backend="prior", draws=30, chains=2, random_seed=1)
@@ -183,6 +183,8 @@ def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities():
     assert list(fit.ranef()["g"].index) == sorted(df["g"].unique())
     with pytest.raises(SpecError, match="this needs the training rows .* fitted from a Dask DataFrame"):
         fit.ppc()
+    with pytest.raises(FitFileError, match="fitted from a Dask DataFrame and a saved fit holds its training data"):
+        fit.save(tmp_path / "fit.nc")
 
 
 def test_fixed_effects_only_gaussian_uses_the_statistics():
