@@ -22,8 +22,9 @@ from .errors import SpecError
 from .families import get_family
 from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity
-from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
+from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
+from .predict.loglik import holds_rows
 from .priors import PriorTable
 from .refit import update as refit
 from .report_html import write_html_report
