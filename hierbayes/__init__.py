@@ -18,6 +18,7 @@ from . import datasets, plots  # noqa: E402
 from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
 from .families import CensoringRule  # noqa: E402
 from .fit import Fit  # noqa: E402
+from .fit_many import fit_many  # noqa: E402
 from .io import load_fit  # noqa: E402
 from .model import Model  # noqa: E402
 from .predict.mrp import Poststrat  # noqa: E402
@@ -67,6 +68,7 @@ __all__ = [
     "StataCommand",
     "compare",
     "datasets",
+    "fit_many",
     "from_stata",
     "levels",
     "parse_levels",

@@ -22,6 +22,8 @@ import pandas as pd
 
 from .design import build_design
 from .design.collapse import collapse_for_fit
+from .design.dask_cells import dask_designs
+from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.level_checks import check_level_predictors
 from .design.types import Design
@@ -164,6 +166,10 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     DataError
         For data the design cannot be built from (missing columns or values, ...).
     """
+    if is_dask_frame(data):  # reductions of the partitions, never the rows together
+        design, fit_design = dask_designs(config.spec, data, missing=config.missing)
+        priors = resolve_priors(design, dict(config.prior_overrides))
+        return BuiltModel(config.spec, data, fit_design, priors)
     data = as_pandas(data)
     spec = config.spec
     if spec.levels is not None:  # level-2 predictors must be constant within their groups

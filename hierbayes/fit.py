@@ -27,6 +27,7 @@ from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
 from .predict.loglik import log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
+from .predict.loglik import holds_rows
 from .priors import PriorTable
 from .refit import update as refit
 from .report_html import write_html_report
@@ -100,7 +101,8 @@ class Fit:
         in any case."""
         if "log_likelihood" not in self._idata.children:
             post = self._idata.posterior
-            if stored_in_idata(post.sizes["chain"] * post.sizes["draw"], self.model.design.n_obs):
+            design = self.model.design
+            if holds_rows(design) and stored_in_idata(post.sizes["chain"] * post.sizes["draw"], design.n_obs):
                 self._idata["log_likelihood"] = log_likelihood_group(self.posterior, self.spec, self.model.design)
         return self._idata
 
@@ -274,6 +276,8 @@ class Fit:
         none when no default prior does; a note instead when the data are too large to check
         in passing (then fit.prior_sensitivity() checks them)."""
         post = self._idata.posterior
+        if not holds_rows(self.model.design):
+            return ("Prior sensitivity: not available (fitted from per-group cross-products)",), []
         size = post.sizes["chain"] * post.sizes["draw"] * self.model.design.n_obs
         if size > sensitivity.SUMMARY_MAX_ELEMENTS and getattr(self, "_sensitivity", None) is None:
             return (f"Prior sensitivity: not checked here ({size:.2g} log-likelihood values); "

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from .configuration import BuiltModel, ModelConfig, build_model
+from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
 from .plots import with_plots
@@ -26,6 +27,9 @@ class Model:
         the level-equation front end).
     data : pandas DataFrame with the columns the formula uses. It is never modified. A polars
         DataFrame/LazyFrame or a pyarrow Table is converted (see :func:`hierbayes.design.frames.as_pandas`).
+        A Dask DataFrame is reduced partition by partition (gaussian: per-group cross-products;
+        bernoulli, binomial, poisson: cells of identical categorical predictors), see
+        :mod:`hierbayes.design.dask_frames` and ``docs/cluster.md``.
     family : response family name (``"gaussian"``, ...); see ``hierbayes.families``.
     link : link function; the family's default when None.
     priors : overrides keyed by class (``"b"``, ``"sd"``, ``"cor"``, ``"sigma"``,
@@ -89,7 +93,7 @@ class Model:
         weight_scaling: str | None = None,
         **distributional: str,
     ) -> None:
-        data = as_pandas(data)
+        data = data if is_dask_frame(data) else as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
             parameterization=parameterization, collapse=collapse, residuals=residuals,
@@ -228,10 +232,10 @@ class Model:
 
             # Integrated-out group effects: exact conditional draws, stored as re_<key>.
             complete_posterior(run.idata, self.design, compiled.marginal_keys, random_seed)
-        from .predict.loglik import stored_in_idata
+        from .predict.loglik import holds_rows, stored_in_idata
 
         # The pointwise log-likelihood (for LOO) is added when fit.idata is first read.
-        if not stored_in_idata(chains * draws, self.design.n_obs):
+        if holds_rows(self.design) and not stored_in_idata(chains * draws, self.design.n_obs):
             warnings.warn(
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
                 "rows) will not be stored in fit.idata to save memory; fit.loo() computes it "

@@ -1,4 +1,5 @@
-"""Where SBC's fits run: this process, a pool of spawned processes, or a Dask cluster.
+"""Where SBC's (and ``fit_many``'s) fits run: this process, a pool of threads or of spawned
+processes, or a Dask cluster.
 
 Each executor calls ``run_chunk(job, sims)`` on chunks of simulations and collects the
 results in ``done`` as they finish (so an interrupted run keeps the finished ones).
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from .errors import SamplingError
 
-__all__ = ["EXECUTORS", "MAIN_GUARD", "chunks", "run_dask", "run_processes", "run_serial"]
+__all__ = ["EXECUTORS", "MAIN_GUARD", "chunks", "run_dask", "run_processes", "run_serial", "run_threads"]
 
 EXECUTORS = ("process", "dask", "serial")
 #: ``run_chunk(job, sims) -> results``; module-level, so that it pickles.
@@ -30,6 +31,19 @@ def run_serial(run_chunk: RunChunk, job, sims: list, done: list) -> None:
     """Fit the simulations one by one in this process; results are appended to ``done``."""
     for sim in sims:
         done.extend(run_chunk(job, [sim]))
+
+
+def run_threads(run_chunk: RunChunk, job, sims: list, workers: int, done: list) -> None:
+    """Fit the simulations on ``workers`` threads of this process (one at a time each)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(run_chunk, job, [sim]) for sim in sims]
+        try:
+            for future in as_completed(futures):
+                done.extend(future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 MAIN_GUARD = (

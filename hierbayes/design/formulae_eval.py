@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 
@@ -86,6 +88,47 @@ def as_matrix(values: object, n: int) -> np.ndarray:
     return X.reshape(n, -1) if X.ndim != 2 else X
 
 
+_QUIET_LOCK = threading.Lock()
+_QUIET: dict[str, object] = {"depth": 0, "stdout": None, "warnings": None}
+
+
+def _quiet_filters() -> None:
+    warnings.simplefilter("ignore", FutureWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", category=Warning, module=r"formulae(\.|$)")
+    pandas_warnings = getattr(pd.errors, "Pandas4Warning", None)
+    if pandas_warnings is not None:
+        warnings.simplefilter("ignore", pandas_warnings)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """stdout swallowed and formulae's warnings ignored while any thread evaluates formulae.
+
+    ``redirect_stdout`` and ``catch_warnings`` swap process-wide state and restore what they
+    saw on entry; nested in several threads at once (Dask's threads encoding partitions,
+    ``fit_many``'s threads) they can leave ``sys.stdout`` a StringIO for good. The first
+    thread in swaps, the last one out restores."""
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            _QUIET["stdout"] = sys.stdout
+            sys.stdout = io.StringIO()
+            catcher = warnings.catch_warnings()
+            catcher.__enter__()
+            _quiet_filters()
+            _QUIET["warnings"] = catcher
+        _QUIET["depth"] += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0:
+                sys.stdout = _QUIET["stdout"]
+                _QUIET["warnings"].__exit__(None, None, None)
+                _QUIET["stdout"] = _QUIET["warnings"] = None
+
+
 @contextlib.contextmanager
 def formulae_errors(
     what: str,
@@ -108,17 +151,7 @@ def formulae_errors(
         Function names valid in terms, listed when a name is unknown.
     """
     try:
-        with (
-            contextlib.redirect_stdout(io.StringIO()),
-            warnings.catch_warnings(),
-            np.errstate(all="ignore"),
-        ):
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.filterwarnings("ignore", category=Warning, module=r"formulae(\.|$)")
-            pandas_warnings = getattr(pd.errors, "Pandas4Warning", None)
-            if pandas_warnings is not None:
-                warnings.simplefilter("ignore", pandas_warnings)
+        with _quiet(), np.errstate(all="ignore"):
             yield
     except HierbayesError:
         raise

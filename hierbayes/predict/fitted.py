@@ -37,7 +37,7 @@ def nobs(model) -> int:
 def ngroups(model) -> dict[str, int]:
     """Levels per grouping factor of the built ``model`` (lme4's ``ngrps``), in the order
     the terms name them."""
-    return {block.group: int(block.n_levels) for block in row_design(model).groups}
+    return {block.group: int(block.n_levels) for block in model.design.groups}
 
 
 def _check_prob(prob: float) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..design.reduced import ReducedDesign
 from ..design.types import Design
+from ..errors import SpecError
 from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
 from ..results.stats import flatten_draws
@@ -26,6 +28,12 @@ from .rside_predict import conditional_loglik
 _CHUNK_ELEMENTS = 2_000_000
 #: fit.idata holds the log-likelihood only up to this many values (8 bytes each).
 MAX_STORED_ELEMENTS = 200_000_000
+
+
+def holds_rows(design: Design) -> bool:
+    """False for a design held as sufficient statistics (a model fitted from a Dask
+    DataFrame): it has no rows to give a pointwise log-likelihood."""
+    return not isinstance(design, ReducedDesign)
 
 
 def stored_in_idata(n_draws: int, n_obs: int) -> bool:
@@ -67,6 +75,12 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         in the PyMC model. A weighted model's values are multiplied by the rows' weights
         (``Design.row_weights``), the terms its likelihood sums (as brms' ``log_lik``).
     """
+    if not holds_rows(design):
+        raise SpecError(
+            "the pointwise log-likelihood (LOO, LOGO, prior sensitivity) needs the rows; this model "
+            "was fitted from a Dask DataFrame and holds only per-group cross-products: compare "
+            "such models with their posterior, or refit a sample with a pandas DataFrame"
+        )
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.checks import describe_rows
+from ..design.dask_frames import counted_cells, is_dask_frame
 from ..design.frames import as_pandas
 from ..errors import DataError
 from .mrp_levels import as_columns, level_strings, lookalikes, shown
@@ -28,6 +29,8 @@ class Poststrat:
     cells : pandas.DataFrame (or a polars/pyarrow table, converted)
         One row per population cell (e.g. state x ethnicity x sex x age x education), with
         the model's poststratification variables as columns. It is copied, never modified.
+        A Dask DataFrame (of cells, or of census rows each with its count) is counted into
+        cells by Dask: ``count`` summed over identical rows.
     count : str
         The column holding the population count of each cell (people, voters, weights).
         Counts must be finite and >= 0; cells with zero count are allowed (they have no
@@ -54,6 +57,8 @@ class Poststrat:
         predictors: pd.DataFrame | None = None,
         on: str | Sequence[str] | None = None,
     ) -> None:
+        if is_dask_frame(cells):  # cells counted by Dask: the table the posterior meets is small
+            cells = counted_cells(cells, count)
         cells = as_pandas(cells, "cells")
         if len(cells) == 0:
             raise DataError("the poststratification table has no cells")

@@ -34,6 +34,7 @@ import xarray as xr
 from scipy import special
 from scipy.stats import qmc
 
+from ..design.dask_frames import compute, is_dask_frame
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
@@ -41,6 +42,7 @@ from ..params import block_names
 from ..results.stats import flatten_draws
 from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
+from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray
 from .rside_predict import row_sd_ratio
 
@@ -84,12 +86,21 @@ def row_design(model):
     """The row-level Design of a model: for a bernoulli/binomial model fitted on collapsed
     binomial cells (``hierbayes.design.collapse``), the rows before collapsing."""
     source = getattr(model.design, "source", None)
+    if not holds_rows(model.design):
+        raise SpecError(
+            "this needs the training rows (PPC, fitted values and residuals of the data, R2); the "
+            "model was fitted from a Dask DataFrame and holds only per-group cross-products: "
+            "predict new rows with fit.predict(newdata), or refit a sample with a pandas DataFrame"
+        )
     return source if source is not None else model.design
 
 
 def training_frame(model) -> pd.DataFrame:
     """The rows of the training data the model used (after dropping missing values), in
     design order, by position: index labels may repeat."""
+    held = getattr(model.design, "training_rows", None)
+    if held is not None:  # a model from a Dask DataFrame: its cells, or a sample of its rows
+        return held
     data = model.data
     design = row_design(model)
     if design.row_positions is None:
@@ -110,6 +121,8 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
             rows.X, rows.groups, rows.trials, training_frame(model), offset=rows.offset,
             aux=rows.aux_designs, censoring=rows.censoring,
         )
+    if is_dask_frame(newdata):  # a Dask table of cells: the draws are per row anyway
+        (newdata,) = compute(newdata)
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
     aux = {name: sub.encoder.encode_new(newdata) for name, sub in design.distributional}

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 import xarray as xr
 
 from ..design.crossprod import group_cross_products
+from ..design.reduced import ReducedDesign
 from ..design.offsets import response_less_offset
 from ..design.types import Design, GroupBlock
 from ..linalg import cholesky_lower, solve_lower
@@ -142,6 +143,10 @@ def conditional_group_effects(
         ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J, w).ZZ
         indicators = [_indicator(block, c) for c in range(k)]
         per_chunk = max(1, _CHUNK_ELEMENTS // max(len(y), J * k * k))
+    elif isinstance(design, ReducedDesign):  # pseudo-rows: read the statistics (raw y)
+        g = design.stats.cross_products(np.eye(design.X.shape[1]), 0.0).groups
+        ZZ = g.ZZ
+        per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     else:
         g = group_cross_products(block.codes, block.X, design.X, y, J, w)
         ZZ = g.ZZ
@@ -185,7 +190,8 @@ def complete_posterior(
         for da in new.values():
             posterior[da.name] = da
         idata["posterior"] = xr.DataTree(posterior)
-    if observed and "observed_data" not in idata.children:
+    # a ReducedDesign has pseudo-rows only: the data's rows are not observed here
+    if observed and "observed_data" not in idata.children and not isinstance(design, ReducedDesign):
         y = np.asarray(design.y)
         idata["observed_data"] = xr.DataTree(
             xr.Dataset({"y": xr.DataArray(y, dims=(OBS_DIM,), coords={OBS_DIM: np.arange(len(y))})})

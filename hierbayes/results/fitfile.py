@@ -28,6 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from ..configuration import ModelConfig
+from ..design.dask_frames import is_dask_frame
 from ..errors import FitFileError
 from ..priors import Prior
 from ..spec.ir import ModelSpec
@@ -276,6 +277,11 @@ def write_fit_file(path, tree: xr.DataTree, meta: dict, data: pd.DataFrame) -> N
         When the directory does not exist or is not writable (nothing is changed).
     """
     path = Path(path).expanduser()
+    if is_dask_frame(data):  # a saved fit holds its training data, which would not fit
+        raise FitFileError(
+            f"cannot save the fit to {str(path)!r}: it was fitted from a Dask DataFrame and a saved "
+            "fit holds its training data; keep the draws with fit.idata.to_netcdf(path) instead"
+        )
     directory = path.parent
     if not directory.is_dir():
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")

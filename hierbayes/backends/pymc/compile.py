@@ -35,6 +35,7 @@ import pytensor.tensor as pt
 
 from ...design.crossprod import cross_products, group_cross_products
 from ...design.offsets import response_less_offset
+from ...design.reduced import ReducedDesign
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
@@ -373,13 +374,29 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
         add((priors.joint.terms, np.asarray(priors.joint.covariance)))
     for part in fingerprint_parts(design):
         add(part)
+    if isinstance(design, ReducedDesign):
+        for arr in design.stats.arrays():
+            add(arr)
     add(_source_digest())
     return h.hexdigest()
+
+
+def _reduced_cross_products(design: ReducedDesign, fixed: _Fixed, shift: float):
+    """The cross-products of the columns the sampler sees, from the design's statistics
+    (``fixed.X`` is the design's pseudo-rows times a p x p' matrix A, recovered exactly)."""
+    A = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
+    return design.stats.cross_products(A, shift)
 
 
 def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
     y = response_less_offset(design)  # a writeable copy (numba refuses read-only constants)
     shift = float(y.mean()) if fixed.intercept_first else 0.0
+    if isinstance(design, ReducedDesign):  # the rows are pseudo-rows: read the statistics
+        cp = _reduced_cross_products(design, fixed, shift)
+        if "marginal" in plan:
+            return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
+        u = next((e for e in effects if e is not None), None)
+        return sufficient_statistics_loglik(fixed.theta, u, sigma, cp, fixed.intercept_first)
     if "marginal" not in plan:
         u = next((e for e in effects if e is not None), None)
         block = design.groups[0] if design.groups else None
