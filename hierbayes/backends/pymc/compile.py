@@ -25,9 +25,7 @@ model can use the cross-products of ``y - offset`` instead (``CompiledModel.like
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -43,17 +41,18 @@ from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .blocks import group_effects
 from .centring import (
+    TOTAL_SUFFIX,
     data_shift,
     effects_around_intercept,
     effects_around_parent,
     holder_chain,
-    TOTAL_SUFFIX,
     intercept_holder,
     located,
     nesting,
 )
-from .covariance import builder_fingerprint, covariance_factor
-from .distributional import aux_predictors, fingerprint_parts, modelled_aux
+from .covariance import covariance_factor
+from .distributional import aux_predictors, modelled_aux
+from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
 from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
@@ -308,77 +307,6 @@ def compile_model(
         model=model, parameterization=chosen, link=link, likelihood=form,
         fingerprint=fingerprint(design, priors, plan, form, link),
     )
-
-
-def _source_digest() -> str:
-    """Digest of the modules that turn a design into a PyMC model (cached samplers built
-    by older code are not reused)."""
-    global _SOURCE_DIGEST
-    if _SOURCE_DIGEST is None:
-        import importlib
-
-        h = hashlib.sha256()
-        for name in ("compile", "distributional", "blocks", "centring", "integrated_top", "fixed", "marginal", "likelihoods",
-                     "variables", "rside",
-                     "covariance.registry", "covariance.parts"):
-            mod = importlib.import_module(f"{__package__}.{name}")
-            with open(mod.__file__, "rb") as fh:
-                h.update(fh.read())
-        for mod in ("hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets",
-                    "hierbayes.spec.residual_kinds", "hierbayes.design.residuals"):
-            with open(importlib.import_module(mod).__file__, "rb") as fh:
-                h.update(fh.read())
-        for path in sorted(Path(importlib.import_module("hierbayes.families").__file__).parent.glob("*.py")):
-            h.update(path.read_bytes())
-        _SOURCE_DIGEST = h.hexdigest()
-    return _SOURCE_DIGEST
-
-
-_SOURCE_DIGEST: str | None = None
-
-
-def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, link: str) -> str:
-    """A digest of everything the compiled model depends on: data arrays, priors, structure
-    and the compiling code. Equal fingerprints mean identical PyMC models."""
-    h = hashlib.sha256()
-
-    def add(obj) -> None:
-        if isinstance(obj, np.ndarray):
-            arr = np.ascontiguousarray(obj)
-            h.update(f"{arr.dtype}{arr.shape}".encode())
-            h.update(arr.tobytes())
-        else:
-            h.update(repr(obj).encode())
-
-    add((design.spec.to_formula(), design.spec.family.name, link, form, tuple(plan), design.fixed_names))
-    add(design.spec.residuals)
-    add(np.asarray(design.y) if design.offset is None else np.column_stack([design.y, design.offset]))
-    add(np.asarray(design.X))
-    if design.trials is not None:
-        add(np.asarray(design.trials))
-    if design.weights is not None:
-        add(design.weights.rows if design.weights.rows is not None else "no level-1 weights")
-        for block in design.groups:
-            add(block.prior_weights if block.prior_weights is not None else "unweighted")
-    if design.censoring is not None:
-        c = design.censoring
-        for a in (c.code, c.upper, c.lb, c.ub):
-            add(np.asarray(np.nan if a is None else a, dtype=float))
-    for block in design.groups:
-        add((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
-        add(builder_fingerprint(block.term.covariance))
-        add(np.asarray(block.codes))
-        add(np.asarray(block.X))
-    add(tuple((e.address.key(), e.prior.dist, e.prior.params) for e in priors.entries))
-    if priors.joint is not None:
-        add((priors.joint.terms, np.asarray(priors.joint.covariance)))
-    for part in fingerprint_parts(design):
-        add(part)
-    if isinstance(design, ReducedDesign):
-        for arr in design.stats.arrays():
-            add(arr)
-    add(_source_digest())
-    return h.hexdigest()
 
 
 def _reduced_cross_products(design: ReducedDesign, fixed: _Fixed, shift: float):
