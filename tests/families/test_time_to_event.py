@@ -75,8 +75,8 @@ def test_errors_name_the_family_and_the_probabilities() -> None:
         log_hazard_ph(get_family("lognormal"), np.zeros((1, 1)), "identity", {"sigma": 1.0})
     with pytest.raises(SpecError, match="the poisson family has no quantile function"):
         outcome_quantiles(get_family("poisson"), [0.5], np.zeros((1, 1)), "log", {})
-    with pytest.raises(SpecError, match="the poisson family has no survival function"):
-        survival_probabilities(get_family("poisson"), [1.0], np.zeros((1, 1)), "log", {})
+    with pytest.raises(SpecError, match="the bernoulli family has no survival function"):
+        survival_probabilities(get_family("bernoulli"), [1.0], np.zeros((1, 1)), "logit", {})
     with pytest.raises(DataError, match=r"quantiles=\[0.5, 1.0\]: every probability must be strictly between 0 and 1"):
         outcome_quantiles(get_family("weibull"), [0.5, 1.0], np.zeros((1, 1)), "log", {"shape": 1.0})
 

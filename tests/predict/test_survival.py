@@ -140,8 +140,8 @@ def test_default_times_plot_and_errors() -> None:
         fit.survival(PROFILES, quantiles=[0.0])
     with pytest.raises(SpecError, match=r"add 0.5 for the median"):
         fit.survival(PROFILES, quantiles=[0.25]).median_survival()
-    with pytest.raises(SpecError, match="the poisson family has no survival function"):
-        survival_curves(fit.posterior, hb.Model("status ~ age", data=kidney(), family="poisson").built, None)
+    with pytest.raises(SpecError, match="the bernoulli family has no survival function"):
+        survival_curves(fit.posterior, hb.Model("status ~ age", data=kidney(), family="bernoulli").built, None)
 
 
 def test_predict_gives_the_uncensored_outcome() -> None:
