@@ -30,6 +30,13 @@ backend checks that every registered family has one.
 """
 
 from . import binomial, counts, gamma, gaussian, ordinal, student, survival  # noqa: F401  (registers)
+from .censoring import (
+    CENSORING_CODES,
+    Censoring,
+    CensoringRule,
+    censored_log_likelihood,
+    log_diff,
+)
 from .checks import (
     check_counts,
     check_positive,
@@ -37,7 +44,6 @@ from .checks import (
     check_real_only,
     reject_trials,
 )
-from .censoring import CENSORING_CODES, Censoring, CensoringRule, censored_log_likelihood, log_diff
 from .core import (
     ALIASES,
     FAMILIES,
@@ -45,6 +51,7 @@ from .core import (
     canonical_name,
     get_family,
     icc_level1_variance,
+    proportional_hazards,
     register,
 )
 from .links import (
@@ -59,8 +66,8 @@ from .links import (
     per_draw,
 )
 from .ordinal import encode_ordinal, threshold_locations
+from .survival import METRICS
 from .time_to_event import log_hazard_ph, outcome_quantiles, survival_probabilities
-from .survival import METRICS, PROPORTIONAL_HAZARDS
 
 __all__ = [
     "ALIASES",
@@ -74,7 +81,7 @@ __all__ = [
     "LINKS",
     "LOGIT_LATENT_VARIANCE",
     "METRICS",
-    "PROPORTIONAL_HAZARDS",
+    "proportional_hazards",
     "PROBIT_UNIT",
     "RATIO_LABELS",
     "canonical_name",

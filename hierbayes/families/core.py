@@ -281,3 +281,13 @@ def sigma_squared_level1(label: str) -> Callable:
         return aux["sigma"] ** 2, label
 
     return level1
+
+
+def proportional_hazards() -> dict[str, str | None]:
+    """Families with proportional hazards (a ``ph_log_hazard``) -> their shape parameter
+    (None: shape 1, the exponential). Their coefficients read as log hazard ratios -shape * b."""
+    return {
+        name: (family.aux[0] if family.aux else None)
+        for name, family in FAMILIES.items()
+        if family.ph_log_hazard is not None
+    }

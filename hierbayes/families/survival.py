@@ -38,9 +38,6 @@ _PI2 = np.pi**2
 #: How the tables label these families' coefficients and their exponentials.
 AFT_SCALE = "log-time (AFT) scale"
 TIME_RATIO = "time ratio"
-#: Proportional-hazards families -> the name of their shape parameter (None: shape 1).
-#: Their coefficients can also be read as log hazard ratios: -shape * b (see the docstring).
-PROPORTIONAL_HAZARDS: dict[str, str | None] = {"weibull": "shape", "exponential": None}
 #: Coefficient metrics a table can show: log time (AFT), hazard ratio, log hazard ratio.
 METRICS = ("aft", "hr", "loghr")
 

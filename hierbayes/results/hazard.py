@@ -18,7 +18,7 @@ import xarray as xr
 from scipy import special
 
 from ..errors import SpecError
-from ..families import PROPORTIONAL_HAZARDS, Family
+from ..families import Family, proportional_hazards
 
 __all__ = ["HAZARD_LABEL", "LOG_HAZARD_SCALE", "METRIC_NOTES", "log_hazard_draws", "metric_draws"]
 
@@ -44,12 +44,13 @@ def log_hazard_draws(draws: xr.DataArray, posterior: xr.Dataset, family: Family)
     SpecError
         For another family, or a weibull whose shape is modelled per row.
     """
-    if family.name not in PROPORTIONAL_HAZARDS:
+    hazards = proportional_hazards()
+    if family.name not in hazards:
         raise SpecError(
             f"hazard ratios are defined for the proportional-hazards families "
-            f"{sorted(PROPORTIONAL_HAZARDS)}, not for {family.name!r}"
+            f"{sorted(hazards)}, not for {family.name!r}"
         )
-    shape_name = PROPORTIONAL_HAZARDS[family.name]
+    shape_name = hazards[family.name]
     if shape_name is None:
         k = xr.ones_like(draws.isel(term=0, drop=True))
     else:

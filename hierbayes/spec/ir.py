@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..errors import SpecError, did_you_mean
-from ..families import METRICS, PROPORTIONAL_HAZARDS, Family, get_family
+from ..families import METRICS, Family, get_family, proportional_hazards
 from .covariance import Covariance
 from .residuals import ResidualStructure
 from .weights import check_weights
@@ -40,10 +40,10 @@ def check_metric(family: Family, metric: str) -> None:
     """SpecError for a coefficient metric the family does not have (see ``ModelSpec.metric``)."""
     if metric not in METRICS:
         raise SpecError(f"metric={metric!r} is not one of {list(METRICS)} (log time, hazard ratio, log hazard ratio)")
-    if metric != "aft" and family.name not in PROPORTIONAL_HAZARDS:
+    if metric != "aft" and family.ph_log_hazard is None:
         raise SpecError(
             f"metric={metric!r}: hazard ratios are defined for the proportional-hazards families "
-            f"{sorted(PROPORTIONAL_HAZARDS)}, not for {family.name!r}"
+            f"{sorted(proportional_hazards())}, not for {family.name!r}"
             + (" (an accelerated failure time family: use metric='aft')" if family.coefficient_scale else "")
         )
     if metric == "aft" and family.coefficient_scale is None:
