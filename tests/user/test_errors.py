@@ -275,14 +275,16 @@ def test_truncated_trace_after_ctrl_c_is_not_a_fit(sleep: pd.DataFrame, monkeypa
     import pymc
 
     def truncated(*args, draws, chains, **kwargs):
-        try:  # a real Ctrl-C, caught as PyMC catches it
-            os.kill(os.getpid(), signal.SIGINT)
+        try:  # Ctrl-C, caught as PyMC catches it: CPython runs the Python-level handler, as here
+            # (os.kill's delivery can be deferred in a test worker whose threads block SIGINT)
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
         except KeyboardInterrupt:
             pass
         return az.from_dict({"posterior": {"Intercept_c": np.zeros((chains, draws // 2))}})
 
     monkeypatch.undo()
     monkeypatch.setattr(pymc, "sample", truncated)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a known start: Python's own handler
     with pytest.raises(SamplingError, match=r"interrupted.*\(2 chains x 5 draws of 2 x 10\)"):
         hb.Model(FORMULA, sleep).fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
 
