@@ -39,14 +39,15 @@ def _logps(formula: str, family: str = "gaussian", priors=PRIORS, parameterizati
     plan = dict(compiled.parameterization)
     repeated = hb.Model(formula, rep, family=family, priors=priors, parameterization=plan).compile()
     point = {k: v + 0.3 for k, v in compiled.model.initial_point().items()}
-    return compiled.model.compile_logp()(point), repeated.model.compile_logp()(point), compiled
+    return compiled.model.compile_logp(mode="FAST_COMPILE")(point), repeated.model.compile_logp(mode="FAST_COMPILE")(point), compiled
 
 
 @pytest.mark.parametrize(
     "formula, parameterization, form",
     [
         ("y ~ x + (1|g)", None, "marginal"),
-        ("y ~ x + (x|g)", "noncentered", "sufficient statistics"),
+        # LKJ + sufficient statistics: ~35 s of cold compilation, so in the slow suite
+        pytest.param("y ~ x + (x|g)", "noncentered", "sufficient statistics", marks=pytest.mark.slow),
         ("y ~ x + (1|g) + (1|h)", None, "marginal"),
         ("y ~ x + (1|g) + (1|h)", "noncentered", "rows"),
     ],
@@ -82,13 +83,14 @@ def test_level2_weights_add_the_weighted_prior_of_the_effects():
     loglik = stats.norm.logpdf(df["y"], eta, sigma)
     eta0 = point["Intercept_c"] + (df["x"] - df["x"].mean()) * point["b"][0] + re[weighted.design.groups[0].codes]
     expected = (
-        plain.compile_logp()(point)
+        plain.compile_logp(mode="FAST_COMPILE")(point)
         - stats.norm.logpdf(df["y"], eta0, sigma).sum() + (rows * loglik).sum()
         + ((w2 - 1) * stats.norm.logpdf(re, 0, sd)).sum()
     )
-    assert compiled.compile_logp()(point) == pytest.approx(expected, rel=1e-10)
+    assert compiled.compile_logp(mode="FAST_COMPILE")(point) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.slow  # ~30 s of cold compilation
 def test_level2_weighted_term_integrated_out_exactly():
     """The integrated likelihood with level-1 and level-2 weights is the sum of the groups'
     weighted integrals (results/weights_adjust.py's, checked against quadrature there)."""

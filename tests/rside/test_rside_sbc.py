@@ -53,7 +53,7 @@ def test_row_form_has_the_likelihood_of_the_fitted_form() -> None:
     rng = np.random.default_rng(2)
     point = {k: v + rng.uniform(-0.4, 0.4, size=np.shape(v)) for k, v in point.items()}
     assert set(point) == set(rows.initial_point())
-    np.testing.assert_allclose(rows.compile_logp()(point), fitted.compile_logp()(point), rtol=1e-10)
+    np.testing.assert_allclose(rows.compile_logp(mode="FAST_COMPILE")(point), fitted.compile_logp(mode="FAST_COMPILE")(point), rtol=1e-10)
 
 
 def test_structure_parameters_are_default_targets() -> None:
@@ -65,6 +65,7 @@ def test_structure_parameters_are_default_targets() -> None:
     assert "ar1_phi" not in correlation_names(ar1.spec, ar1.design)
 
 
+@pytest.mark.slow  # 25-65 s: compiles the prior simulation of an MMRM
 def test_simulated_responses_follow_the_rows() -> None:
     # shuffled rows: a response simulated per group must land on its own rows, so the
     # visit-3 rows (sd sigma * sigma_ratio[v3]) are told apart by their spread
