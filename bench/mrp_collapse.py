@@ -33,8 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
-import hierbayes as hb  # noqa: E402
 import mrp_simulation as sim  # noqa: E402
+
+import hierbayes as hb  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -193,9 +193,10 @@ class _JaxClock:
 
 def _posterior_stats(posterior, skip_prefixes=()) -> tuple[float, float, int]:
     """(min bulk ESS, max R-hat, number of scalars) over every reported parameter."""
+    import warnings
+
     import arviz as az
     import numpy as np
-    import warnings
 
     names = [v for v in posterior.data_vars if not v.startswith(skip_prefixes)]
     ds = posterior[names]

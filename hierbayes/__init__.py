@@ -27,8 +27,8 @@ from .priors import Prior  # noqa: E402
 from .sbc import sbc  # noqa: E402
 from .spec import parse_formula  # noqa: E402
 from .spec.ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response  # noqa: E402
-from .spec.residuals import residuals  # noqa: E402
 from .spec.levels import Levels, levels, parse_levels  # noqa: E402
+from .spec.residuals import residuals  # noqa: E402
 from .spec.stata import from_stata  # noqa: E402
 from .stata_bayes import StataCommand, read_stata  # noqa: E402
 

@@ -25,9 +25,8 @@ from .errors import SpecError
 from .families import get_family
 from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
-from .predict.loglik import log_likelihood_group, stored_in_idata
+from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
-from .predict.loglik import holds_rows
 from .priors import PriorTable
 from .refit import update as refit
 from .report_html import write_html_report
@@ -36,8 +35,8 @@ from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
 from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
-from .results.weights_adjust import adjusted_posterior
 from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
+from .results.weights_adjust import adjusted_posterior
 from .spec.ir import ModelSpec
 
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data

@@ -74,7 +74,8 @@ def run_dask(run_chunk: RunChunk, job, sims: list, workers: int, client, done: l
     """Fit chunks of simulations on a Dask cluster (``client``'s, or a LocalCluster of
     ``workers`` processes started and closed here); returns the number of workers."""
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise SamplingError(
             "executor='dask' needs dask.distributed: pip install 'dask[distributed]'"

@@ -26,13 +26,12 @@ import pandas as pd
 
 from ..errors import DataError, SpecError
 from ..families import get_family
+from ..spec.distributional import aux_spec
 from ..spec.ir import FixedPart, ModelSpec
 from . import checks, model_checks
-from ..spec.distributional import aux_spec
+from .censoring import censoring_of
 from .distributional import aux_needed
 from .frames import as_pandas, check_column_types
-from .censoring import censoring_of
-from .stata_censoring import stata_censoring
 from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
@@ -40,6 +39,7 @@ from .plan import DesignPlan
 from .residuals import residual_design
 from .response import encoded_response, new_trials, response_values
 from .rterms import check_relevel_references, ordered_columns, with_ordered_only
+from .stata_censoring import stata_censoring
 from .subset import rows_in_subset
 from .terms_encoder import TermsEncoder
 from .types import Design, NewData

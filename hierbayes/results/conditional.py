@@ -23,8 +23,8 @@ import scipy.sparse as sp
 import xarray as xr
 
 from ..design.crossprod import group_cross_products
-from ..design.reduced import ReducedDesign
 from ..design.offsets import response_less_offset
+from ..design.reduced import ReducedDesign
 from ..design.types import Design, GroupBlock
 from ..linalg import cholesky_lower, solve_lower
 from ..params import FIXED_DIM, OBS_DIM, BlockNames, block_names

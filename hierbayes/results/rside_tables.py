@@ -8,7 +8,6 @@ import numpy as np
 import xarray as xr
 
 from ..errors import SpecError
-
 from ..spec.ir import ModelSpec
 from ..spec.residuals import BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 

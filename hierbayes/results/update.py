@@ -14,8 +14,8 @@ import re
 from dataclasses import replace
 
 from ..errors import SpecError
-from ..spec import parse_formula
 from ..families import get_family
+from ..spec import parse_formula
 from ..spec.ir import Covariance, GroupTerm, ModelSpec, check_metric, modellable_aux
 
 #: A ``.`` standing alone (not part of a number or a name such as ``x.1``).

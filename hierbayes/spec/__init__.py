@@ -1,8 +1,10 @@
 """Model specification: the IR and the lme4 formula front end."""
 
+from . import (
+    residual_kinds,  # noqa: F401  (registers the built-in residual structures)
+    residual_toeplitz,  # noqa: F401  (Toeplitz and AR(p))
+)
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec, Response
-from . import residual_kinds  # noqa: F401  (registers the built-in residual structures)
-from . import residual_toeplitz  # noqa: F401  (Toeplitz and AR(p))
 from .lower import parse_formula
 from .residuals import ResidualStructure, residuals
 

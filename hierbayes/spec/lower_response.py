@@ -9,9 +9,9 @@ from dataclasses import replace
 from typing import NoReturn
 
 from .formula_ast import Bar, Binary, Call, CallArg, Expr, Name, Number, Sum
-from .lexer import is_plain_name
 from .formula_source import FormulaSource, unwrap_parens
 from .ir import Response
+from .lexer import is_plain_name
 from .terms import call_text, power_text
 
 __all__ = ["OFFSET", "ResponseLowering"]

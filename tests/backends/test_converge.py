@@ -16,8 +16,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fit_quiet
 
 import hierbayes as hb
+from hierbayes.backends.pymc.centring import nested_parent
 from hierbayes.backends.pymc.plan import (
     DATA_RICH_RATIO,
     Information,
@@ -25,11 +27,7 @@ from hierbayes.backends.pymc.plan import (
     plan_parameterization,
     row_information,
 )
-from hierbayes.backends.pymc.centring import nested_parent
 from hierbayes.results.diagnostics import ConvergenceWarning
-
-from conftest import fit_quiet
-
 
 
 def _nested(n_outer: int, n_inner: int, reps: int, sd_outer: float, sd_inner: float, sigma: float, seed: int = 4):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fit_quiet
 
 import hierbayes as hb
-from conftest import fit_quiet
 from hierbayes.backends.pymc.compile import compile_model
 from hierbayes.backends.pymc.covariance import (
     BlockCovariance,

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pymc_checks import jax_function as _jax
+from pymc_checks import random_points as _random_points
+from test_speed_paths import _assert_same_density_as_plainly_centred
 
 import hierbayes as hb
 from hierbayes.backends.pymc.centring import column_means, data_shift, holder_chain
 from hierbayes.backends.pymc.compile import compile_model
-
-from pymc_checks import jax_function as _jax
-from pymc_checks import random_points as _random_points
-from test_speed_paths import _assert_same_density_as_plainly_centred
 
 
 def _regions(seed: int = 2) -> pd.DataFrame:

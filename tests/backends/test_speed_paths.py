@@ -14,8 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import fit_quiet
+from pymc_checks import group_mvn as _group_mvn
+from pymc_checks import jax_function as _jax
+from pymc_checks import random_points as _random_points
 
 import hierbayes as hb
+from hierbayes.backends.pymc.centring import nesting
 from hierbayes.backends.pymc.compile import (
     DATA_RICH_RATIO,
     choose_parameterization,
@@ -24,17 +29,9 @@ from hierbayes.backends.pymc.compile import (
     parent_information_ratio,
     plan_parameterization,
 )
-from hierbayes.backends.pymc.centring import nesting
 from hierbayes.backends.pymc.sample import cache_dir
 from hierbayes.errors import SpecError
 from hierbayes.results.conditional import conditional_group_effects
-
-from conftest import fit_quiet
-from pymc_checks import group_mvn as _group_mvn
-from pymc_checks import jax_function as _jax
-from pymc_checks import random_points as _random_points
-
-
 
 # ------------------------------------------------------------------ exact likelihood checks
 

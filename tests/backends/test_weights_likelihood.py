@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 import hierbayes as hb
-from hierbayes.errors import SpecError
 
 PRIORS = {
     "Intercept": hb.Prior("Normal", mu=0, sigma=5),

@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 import scipy.stats as st
 import xarray as xr
+from conftest import fit_quiet
 from hypothesis import given, settings
 from hypothesis import strategies as hst
+from pymc_checks import group_mvn, jax_function, random_points
 
 import hierbayes as hb
 from hierbayes.backends.pymc.compile import compile_model
@@ -31,9 +33,6 @@ from hierbayes.priors import resolve_priors
 from hierbayes.results.conditional import conditional_group_effects
 from hierbayes.spec.levels import parse_levels
 from hierbayes.spec.lower import parse_formula
-
-from conftest import fit_quiet
-from pymc_checks import group_mvn, jax_function, random_points
 
 DATA = Path(__file__).parent.parent / "data"
 

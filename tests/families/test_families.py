@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import fit_quiet, lme4_fixed, load_ref
 from scipy import integrate, special, stats
 
 import hierbayes as hb
-from conftest import fit_quiet, lme4_fixed, load_ref
 from hierbayes.errors import DataError, PriorError, SpecError
 from hierbayes.families import FAMILIES, get_family, icc_level1_variance
 from hierbayes.predict.loglik import pointwise_log_likelihood

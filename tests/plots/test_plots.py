@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from test_predict import count_data, logit_data, sleep_fit  # noqa: E402
 
 import hierbayes as hb  # noqa: E402
 from hierbayes import plots  # noqa: E402
-from test_predict import count_data, logit_data, sleep_fit  # noqa: E402
 
 
 def _render(fig, path) -> None:

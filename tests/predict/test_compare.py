@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from scipy.special import logsumexp
+from test_predict import count_fit, sleep_fit
 
 import hierbayes as hb
 from hierbayes import plots
@@ -17,7 +18,6 @@ from hierbayes.predict import compare as C
 from hierbayes.predict.linpred import block_covariance_cholesky, fixed_coefficients
 from hierbayes.predict.predict import encode_rows, thin
 from hierbayes.results.stats import flatten_draws
-from test_predict import count_fit, sleep_fit
 
 
 @pytest.fixture(scope="module")

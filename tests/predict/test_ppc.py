@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_predict import count_fit, logit_fit, sleep_fit
 
 import hierbayes as hb
 from hierbayes.results.stats import flatten_draws
-from test_predict import count_fit, logit_fit, sleep_fit
 
 
 @pytest.fixture(scope="module")

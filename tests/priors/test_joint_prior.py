@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fit_quiet
 
 import hierbayes as hb
 from hierbayes.priors import JOINT_SOURCE
-
-from conftest import fit_quiet
 
 REFS = Path(__file__).parent.parent / "refs" / "priors"
 DIALYZER = (

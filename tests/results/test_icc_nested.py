@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import load_ref
 
 import hierbayes as hb
 from hierbayes.params import block_names
@@ -20,7 +21,6 @@ from hierbayes.results.icc_levels import ancestors_from_codes, ancestors_from_sp
 from hierbayes.results.report import icc_section
 from hierbayes.spec import parse_formula
 from hierbayes.spec.stata import from_stata
-from conftest import load_ref
 
 
 def fake_posterior(spec: hb.ModelSpec, variances: dict[str, float], residual_sd: float | None = None,

@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import fit_quiet
 
 import hierbayes as hb
 from hierbayes.errors import FitFileError
-from hierbayes.results.diagnostics import ConvergenceWarning
 from hierbayes.results import fitfile as fit_io
+from hierbayes.results.diagnostics import ConvergenceWarning
 from hierbayes.results.integrity import UnverifiedFitWarning
-
-from conftest import fit_quiet
 
 #: Measured on this fixture: 1.13 (compressed file 0.58 MB, the same tree uncompressed
 #: 0.66 MB). Lossless compression of float64 draws gains little: only the sign, exponent and

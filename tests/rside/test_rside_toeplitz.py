@@ -18,7 +18,6 @@ from hierbayes.backends.pymc.rside import residual_loglik
 from hierbayes.errors import PriorError
 from hierbayes.spec.residual_toeplitz import lag_correlations
 
-
 HERE = Path(__file__).parent
 
 #: nlme 3.1.162 on tests/rside/data/ovary_ar1.csv (Mare as character):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from classic.cases import CASES, MAX_Z, compare_fixed, load_data, outcome_of, fit_case, reference_fixed
+from classic.cases import CASES, MAX_Z, compare_fixed, fit_case, load_data, outcome_of, reference_fixed
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fit_quiet
 
 import hierbayes as hb
-from conftest import fit_quiet
 
 
 def simulate(cov: np.ndarray, beta: np.ndarray, sigma: float, J: int = 40, n: int = 15, seed: int = 0) -> pd.DataFrame:

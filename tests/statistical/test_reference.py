@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fit_quiet, lme4_fixed, load_ref
 
 import hierbayes as hb
-from conftest import fit_quiet, lme4_fixed, load_ref
 
 
 def _varcorr(fit) -> dict[tuple[str, str], dict]:

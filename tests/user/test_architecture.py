@@ -13,9 +13,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import archscan
+import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "hierbayes"
 PROJECT = PACKAGE.parent

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_levels import HAND_WRITTEN
 
 from hierbayes import cli
 from hierbayes.errors import SamplingError
-from test_levels import HAND_WRITTEN
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"

@@ -269,7 +269,6 @@ def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tm
 
 def test_truncated_trace_after_ctrl_c_is_not_a_fit(sleep: pd.DataFrame, monkeypatch) -> None:
     """PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws so far."""
-    import os
     import signal
 
     import pymc

@@ -3,7 +3,6 @@ short trace is reported as Ctrl-C only when there was one."""
 
 from __future__ import annotations
 
-import os
 import signal
 
 import arviz as az

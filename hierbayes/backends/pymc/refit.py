@@ -26,8 +26,8 @@ from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
-from .rside import unpad
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, enable_jax_cache, start_point
+from .rside import unpad
 
 #: Jittered candidate start points per chain; the first with a finite log density is used.
 START_TRIES = 10
