@@ -178,11 +178,16 @@ def test_fit_reports_every_chain_to_its_last_draw_and_the_bar_does_not_change_dr
 
 @pytest.mark.slow  # about 35 s on 2 loaded cores: compiles a 2 x 40,000-iteration sampler
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_ctrl_c_stops_within_a_second_and_the_next_fit_works(sleepstudy, monkeypatch):
+def test_ctrl_c_stops_within_a_second_and_the_next_fit_works(sleepstudy, monkeypatch, request):
     """SIGINT from a timer thread while the chains run: the fit ends within a second with
     the interrupted message, and the same model fits again in the same process."""
     monkeypatch.setattr(progress_module, "SamplingProgress", Recorder)
     Recorder.runs.clear()
+    # a known start: in one full slow run on 2 xdist workers the worker no longer raised
+    # KeyboardInterrupt at SIGINT after earlier tests (cause not found; alone this passes)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     model = hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
     kwargs = {"draws": 20000, "tune": 20000, "chains": 2, "random_seed": 1, "sampler": "numpyro",
               "progressbar": False}
