@@ -120,8 +120,11 @@ class Refitter:
                 z + jax.random.uniform(k, (START_TRIES, *z.shape), minval=-JITTER, maxval=JITTER, dtype=z.dtype)
                 for z, k in zip(z0, keys)
             ]
-            lp = jax.vmap(lambda *zs: logp_fn(*zs, *data)[0])(*cands)
-            first = jnp.argmax(jnp.isfinite(lp))
+            def usable(*zs):  # a finite log density AND gradient (NUTS cannot leave a NaN gradient)
+                value, grads = jax.value_and_grad(lambda zz: logp_fn(*zz, *data)[0])(list(zs))
+                return jnp.isfinite(value) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in grads]))
+
+            first = jnp.argmax(jax.vmap(usable)(*cands))
             return [c[first] for c in cands]
 
         def one_chain(key, data):
