@@ -36,14 +36,9 @@ def residual_noise(posterior: xr.Dataset, rd: ResidualDesign, rng: np.random.Gen
 def conditional_loglik(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndarray) -> np.ndarray:
     """(S, n) log density of each row's residual given the other rows of its group;
     ``resid`` (S, n) is y minus the linear predictor (group effects included)."""
-    draws = structure_draws(posterior, rd)
-    S, n = resid.shape
-    take = np.maximum(rd.rows, 0)
-    m = rd.mask.astype(float)
-    out = np.empty((S, n))
-    for s in range(S):
-        Q = np.linalg.inv(residual_covariance(draws, s, rd))
-        r = resid[s][take] * m
+    out = np.empty(resid.shape)
+    for s, cov, r in _grouped_draws(posterior, rd, resid):
+        Q = np.linalg.inv(cov)
         g = np.einsum("jab,jb->ja", Q, r)
         q = np.diagonal(Q, axis1=1, axis2=2)
         ll = -0.5 * LOG_2PI + 0.5 * np.log(q) - 0.5 * g**2 / q
@@ -51,19 +46,24 @@ def conditional_loglik(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndar
     return out
 
 
+def _grouped_draws(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndarray):
+    """Per draw s: (s, the groups' residual covariances (J, T, T), the residuals laid out as
+    (J, T) with padded slots 0)."""
+    draws = structure_draws(posterior, rd)
+    take = np.maximum(rd.rows, 0)
+    m = rd.mask.astype(float)
+    for s in range(resid.shape[0]):
+        yield s, residual_covariance(draws, s, rd), resid[s][take] * m
+
+
 def normalized_residuals(posterior: xr.Dataset, rd: ResidualDesign, resid: np.ndarray) -> np.ndarray:
     """(S, n) residuals whitened within each group, nlme's ``type = "normalized"``: with
     ``R_j = L_j L_j'`` the group's residual covariance (rows in time order), ``L_j^-1 r_j``;
     uncorrelated with unit variance when the structure is right. ``resid`` (S, n) is y minus
     the linear predictor with the group effects."""
-    draws = structure_draws(posterior, rd)
-    S, n = resid.shape
-    take = np.maximum(rd.rows, 0)
-    m = rd.mask.astype(float)
-    out = np.empty((S, n))
-    for s in range(S):
-        chol = np.linalg.cholesky(residual_covariance(draws, s, rd))
-        e = np.linalg.solve(chol, (resid[s][take] * m)[:, :, None])[:, :, 0]
+    out = np.empty(resid.shape)
+    for s, cov, r in _grouped_draws(posterior, rd, resid):
+        e = np.linalg.solve(np.linalg.cholesky(cov), r[:, :, None])[:, :, 0]
         out[s, rd.rows[rd.mask]] = e[rd.mask]
     return out
 
