@@ -70,3 +70,21 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     if not hits:
         return ""
     return " Did you mean " + " or ".join(repr(h) for h in hits) + "?"
+
+
+def refuse_unknown_arguments(
+    function: str, given: dict[str, object], known: Iterable[str], aliases: dict[str, str] | None = None,
+    advice: str = "",
+) -> None:
+    """Raise ArgumentError for the first of ``given`` (keyword arguments a function does not take),
+    naming what the user probably meant: ``aliases`` maps other packages' spellings (brms'
+    ``adapt_delta``, PyMC's ``seed``) to ours, else a close match among ``known``."""
+    if not given:
+        return
+    name = next(iter(given))
+    aliases = aliases or {}
+    if name in aliases:
+        hint = f" Did you mean {aliases[name]!r}?"
+    else:
+        hint = did_you_mean(name, known)
+    raise ArgumentError(name, given[name], f"{function}() takes no argument {name!r}.{hint}{advice}")

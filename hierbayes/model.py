@@ -3,6 +3,7 @@ sample -> results). Each stage is usable on its own; this class only wires them.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 
@@ -14,7 +15,8 @@ from .design.frames import as_pandas
 from .design.types import Design
 from .plots import with_plots
 from .priors import Prior, PriorTable
-from .sampler_args import SamplerConfig
+from .errors import refuse_unknown_arguments
+from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
 
 
@@ -186,6 +188,7 @@ class Model:
         target_accept: float | None = None,
         progressbar: bool = True,
         backend: str = "pymc",
+        **unknown: object,
     ):
         """Draw from the posterior with NUTS and return a :class:`hierbayes.Fit`.
 
@@ -213,8 +216,13 @@ class Model:
         ------
         ArgumentError
             For an invalid setting (see :class:`hierbayes.sampler_args.SamplerConfig`) or an
-            unknown backend, before anything is compiled.
+            unknown backend, before anything is compiled, and for an argument fit() does not
+            take (naming the one meant: ``seed`` is ``random_seed``, brms' ``adapt_delta`` is
+            ``target_accept``, ``iter``/``warmup`` are ``draws``/``tune``).
         """
+        refuse_unknown_arguments(
+            "fit", unknown, [f.name for f in dataclasses.fields(SamplerConfig)], FIT_ALIASES
+        )
         config = SamplerConfig(
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=random_seed,
             sampler=sampler, target_accept=target_accept, progressbar=progressbar, backend=backend,

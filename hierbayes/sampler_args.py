@@ -24,6 +24,16 @@ KNOWN_SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The backend ``Model.fit`` uses unless told otherwise (see :mod:`hierbayes.backends`).
 DEFAULT_BACKEND = "pymc"
 
+#: Other packages' names of fit()'s arguments (PyMC, brms/rstan, numpyro, bambi), for the
+#: "did you mean" of an unknown argument.
+FIT_ALIASES = {
+    "seed": "random_seed", "random_state": "random_seed", "rng_seed": "random_seed",
+    "adapt_delta": "target_accept", "iter": "draws", "num_samples": "draws", "samples": "draws",
+    "n_draws": "draws", "warmup": "tune", "num_warmup": "tune", "n_tune": "tune",
+    "num_chains": "chains", "n_chains": "chains", "nuts_sampler": "sampler", "progress_bar": "progressbar",
+    "progress": "progressbar", "refresh": "progressbar",
+}
+
 
 def _whole(name: str, value: object, minimum: int) -> int:
     # bool is an int subclass; True draws is a mistake, not 1

@@ -20,7 +20,7 @@ from scipy import special
 from ..errors import SpecError
 from ..families import Family, proportional_hazards
 
-__all__ = ["HAZARD_LABEL", "LOG_HAZARD_SCALE", "METRIC_NOTES", "log_hazard_draws", "metric_draws"]
+__all__ = ["HAZARD_LABEL", "LOG_HAZARD_SCALE", "METRIC_NOTES", "log_hazard_draws", "metric_draws", "metric_note"]
 
 HAZARD_LABEL = "hazard ratio"
 LOG_HAZARD_SCALE = "log-hazard (proportional hazards) scale"
@@ -86,3 +86,26 @@ METRIC_NOTES = {
     "loghr": "log hazard ratio = -shape * coefficient draw by draw; Intercept: log baseline hazard; "
              "group sds stay on the log-time scale (times shape on the log-hazard scale)",
 }
+
+
+def metric_note(metric: str, draws: xr.DataArray, posterior: xr.Dataset, family: Family) -> str | None:
+    """The table note of ``metric``: what was computed per draw, and for the AFT metric of a
+    family with a shape (weibull) how its Intercept differs from survreg's and Stata's.
+
+    The weibull is fitted with brms' log link on the mean, so its Intercept is log mean time;
+    survreg and ``mestreg, time`` report the log scale ``b0 - lgamma(1 + 1/k)`` as ``_cons``
+    (the slopes are the same). Users compare that number, so the note gives it.
+    """
+    if metric in METRIC_NOTES:
+        return METRIC_NOTES[metric]
+    shape_name = proportional_hazards().get(family.name)
+    if metric != "aft" or shape_name is None or "Intercept" not in draws.coords["term"].values:
+        return None
+    k = posterior[shape_name]
+    if set(k.dims) != {"chain", "draw"}:
+        return None
+    cons = (draws.sel(term="Intercept") - special.gammaln(1.0 + 1.0 / k)).values.ravel()
+    return (
+        f"Intercept: log mean time (brms' {family.name}); survreg's and Stata's (mestreg, time) _cons "
+        f"= Intercept - lgamma(1 + 1/{shape_name}): mean {cons.mean():.3f}, sd {cons.std(ddof=1):.3f}"
+    )

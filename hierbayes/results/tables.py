@@ -16,7 +16,7 @@ from ..errors import SpecError
 from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec, check_metric
-from .hazard import METRIC_NOTES, metric_draws
+from .hazard import metric_draws, metric_note
 from .icc_levels import ancestors_from_spec, stata_level_label
 from .rside_tables import check_icc_residuals, residual_structure_rows
 from .stats import STAT_COLUMNS, interval_label, summarize
@@ -77,14 +77,16 @@ def fixef(
         if exponentiate and metric == "loghr":
             metric = "hr"
         if metric != "aft" or not exponentiate:
+            draws_in = draws
             draws, label, exponentiated = metric_draws(draws, posterior, family, metric)
             table = summarize(draws, prob)
             table.index.name = "term"
             table.attrs["estimate"] = label
             table.attrs["exponentiated"] = exponentiated
             table.attrs["metric"] = metric
-            if metric in METRIC_NOTES:
-                table.attrs["note"] = METRIC_NOTES[metric]
+            note = metric_note(metric, draws_in, posterior, family)
+            if note is not None:
+                table.attrs["note"] = note
             return table
     label = "coefficient"
     if spec is not None:
@@ -95,12 +97,15 @@ def fixef(
             label = family.ratio_label(link)
     elif exponentiate:
         label = "exp(coefficient)"
+    note = metric_note("aft", draws, posterior, get_family(spec.family)) if spec is not None else None
     if exponentiate:
         draws = np.exp(draws)
     table = summarize(draws, prob)
     table.index.name = "term"
     table.attrs["estimate"] = label
     table.attrs["exponentiated"] = bool(exponentiate)
+    if note is not None and not exponentiate:
+        table.attrs["note"] = note
     return table
 
 

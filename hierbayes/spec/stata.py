@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SpecError
+from ..errors import SpecError, refuse_unknown_arguments
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
 from .stata_options import BAYES_DISPLAY_OPTIONS, is_ignored
 from .stata_qualifiers import (
@@ -281,7 +281,7 @@ def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
     return out
 
 
-def from_stata(command: str, *, time: str | None = None, failure: str | None = None) -> ModelSpec:
+def from_stata(command: str, *, time: str | None = None, failure: str | None = None, **unknown: object) -> ModelSpec:
     """Translate a Stata multilevel command into a :class:`ModelSpec`.
 
     Parameters
@@ -307,6 +307,8 @@ def from_stata(command: str, *, time: str | None = None, failure: str | None = N
     SpecError
         For an unsupported command, option or notation, naming it, and for ``bayes``
         options other than display options (pointing to :func:`hierbayes.read_stata`).
+    ArgumentError
+        For another keyword argument (``data=`` says to pass the spec to ``hb.Model``).
 
     Examples
     --------
@@ -315,6 +317,8 @@ def from_stata(command: str, *, time: str | None = None, failure: str | None = N
     >>> from_stata("xtmixed gcse lrt || school: lrt if nstu > 4, mle").subset
     'nstu > 4'
     """
+    advice = " from_stata() returns a spec: fit it with hb.Model(spec, data).fit()" if "data" in unknown else ""
+    refuse_unknown_arguments("from_stata", unknown, ["time", "failure"], advice=advice)
     spec, bayes_options = parse_stata(command, time=time, failure=failure)
     for opt in bayes_options or ():
         if opt.name not in BAYES_DISPLAY_OPTIONS:

@@ -156,3 +156,23 @@ def test_update_keeps_the_metric_while_the_family_has_it() -> None:
     assert updated_spec(spec, ". ~ . + sex", None, None).metric == "hr"
     assert updated_spec(spec, None, "exponential", None).metric == "hr"
     assert updated_spec(spec, None, "lognormal", None).metric is None
+
+
+def test_weibull_aft_tables_give_survregs_intercept(prior_fit) -> None:
+    """The weibull's Intercept is log mean time (brms); survreg and ``mestreg, time`` report
+    ``_cons = Intercept - lgamma(1 + 1/shape)`` (the slopes agree): the AFT table says so
+    and gives that number, computed draw by draw."""
+    post = prior_fit.posterior
+    k = post["shape"].values
+    cons = post["Intercept"].values - np.vectorize(math.lgamma)(1 + 1 / k)
+    for table in (prior_fit.fixef(), prior_fit.fixef(metric="aft")):
+        assert "_cons = Intercept - lgamma(1 + 1/shape)" in table.attrs["note"]
+        assert f"mean {cons.mean():.3f}" in table.attrs["note"]
+    assert "note" not in prior_fit.fixef(exponentiate=True).attrs
+    assert "_cons = Intercept" in str(prior_fit.summary())
+
+
+def test_lognormal_aft_table_has_no_intercept_note() -> None:
+    model = hb.Model(KIDNEY, data=kidney(), family="lognormal")
+    fit = model.fit(draws=20, chains=1, random_seed=1, backend="prior", progressbar=False)
+    assert "note" not in fit.fixef().attrs

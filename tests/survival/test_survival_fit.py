@@ -12,6 +12,7 @@ compared on brms' mean scale (``derived.brms``).
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -350,6 +351,31 @@ def test_kidney_lognormal_frailty_matches_reference() -> None:
     fit = kidney_fit("lognormal", draws=500, chains=2, random_seed=1)
     check_fixed(fit, ref, 1.0)
     assert float(fit.posterior["sigma"].median()) == pytest.approx(ref["scale"], rel=0.25)
+
+
+@pytest.mark.slow
+def test_rats_stata_mestreg_matches_ml_frailty() -> None:
+    """survival's rats (100 litters of 3) through Stata's command, as a Stata user writes it after
+    ``stset time, failure(status)``, with every default; against the quadrature ML fit of the same
+    weibull frailty model (make_refs.R). Slopes within 0.5 posterior sd; the Intercept is brms'
+    log mean time, and the table's note gives survreg's / Stata's ``_cons``, compared too."""
+    ref = load_ref("rats_weibull_frailty")
+    data = pd.read_csv(HERE / "data" / "rats.csv")
+    spec = hb.from_stata("mestreg rx i.sex || litter:, distribution(weibull) time", time="time", failure="status")
+    fit = hb.Model(spec, data).fit(random_seed=1, progressbar=False)
+    assert fit.diagnostics.divergences == 0
+    table = fit.fixef()
+    assert table["r_hat"].max() <= 1.01
+    names = {"Intercept": "Intercept", "rx": "rx", "sex[m]": "C(sex)[m]"}
+    for f in ref["fixed_effects"]:
+        row = table.loc[names[f["term"]]]
+        target = ref["derived"]["brms"]["Intercept"] if f["term"] == "Intercept" else f["estimate"]
+        assert abs(row["mean"] - target) < 0.5 * row["sd"], (f["term"], row["mean"], target)
+    cons = float(re.search(r": mean (-?[0-9.]+), sd", table.attrs["note"]).group(1))
+    assert abs(cons - ref["fixed_effects"][0]["estimate"]) < 0.5 * table.loc["Intercept", "sd"]
+    assert float(fit.posterior["shape"].median()) == pytest.approx(1 / ref["scale"], rel=0.1)
+    lo, hi = ref["group_effects"][0]["sd_ci95"]
+    assert lo < float(fit.posterior["sd_litter"].median()) < hi
 
 
 def gaussian_fit(data: pd.DataFrame, formula: str):

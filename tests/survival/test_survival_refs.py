@@ -57,7 +57,7 @@ def row_loglik(ref: dict, data: pd.DataFrame, eta: np.ndarray) -> np.ndarray:
         values = data[name].to_numpy()
         return values[:, None] if eta.ndim == 2 else values
 
-    if ref["data"] == "data/kidney.csv":
+    if ref["data"] in ("data/kidney.csv", "data/rats.csv"):
         t, event = col("time").astype(float), col("status") == 1
         if ref["family"] == "weibull":
             dist = stats.weibull_min(c=1 / scale, scale=np.exp(eta))
@@ -89,6 +89,7 @@ WITH_GROUP = {
     "interval_sim_frailty": "g",
     "blackmore_tobit_frailty": "subject",
     "tobit_sim_frailty": "g",
+    "rats_weibull_frailty": "litter",
 }
 
 

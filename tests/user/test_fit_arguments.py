@@ -199,9 +199,10 @@ def test_sampler_config_is_frozen_checked_and_has_the_fit_arguments() -> None:
         config.replace(tune=-1)
     with pytest.raises(ArgumentError, match=r"thin=2: is not a sampler setting"):
         config.replace(thin=2)
-    fit_arguments = [p for p in inspect.signature(hb.Model.fit).parameters if p != "self"]
+    fit_arguments = [p for p in inspect.signature(hb.Model.fit).parameters if p not in ("self", "unknown")]
     assert list(config.as_kwargs()) == fit_arguments
-    defaults = {p.name: p.default for p in inspect.signature(hb.Model.fit).parameters.values() if p.name != "self"}
+    defaults = {p.name: p.default for p in inspect.signature(hb.Model.fit).parameters.values()
+                if p.name not in ("self", "unknown")}
     assert SamplerConfig().as_kwargs() == defaults
 
 
@@ -257,3 +258,20 @@ def test_prior_backend_draws_have_the_posterior_names_and_dims() -> None:
     again = model.fit(backend="prior", draws=50, chains=3, random_seed=2)
     np.testing.assert_array_equal(again.posterior["sigma"].values, posterior["sigma"].values)
     assert not fit.fixef().empty and not fit.varcorr().empty
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [("seed", "random_seed"), ("adapt_delta", "target_accept"), ("warmup", "tune"), ("iter", "draws"),
+     ("chain", "chains")],
+)
+def test_unknown_arguments_name_the_one_meant(model, no_compiling, given, meant) -> None:
+    with pytest.raises(ArgumentError, match=rf"fit\(\) takes no argument '{given}'\. Did you mean '{meant}'"):
+        model.fit(**{given: 1})
+
+
+def test_from_stata_with_data_says_where_data_goes() -> None:
+    with pytest.raises(ArgumentError, match=r"from_stata\(\) returns a spec: fit it with hb.Model\(spec, data\)"):
+        hb.from_stata("mixed y x || g:", data=None)
+    with pytest.raises(ArgumentError, match=r"takes no argument 'failures'\. Did you mean 'failure'"):
+        hb.from_stata("mixed y x || g:", failures="d")
