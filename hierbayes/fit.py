@@ -23,13 +23,11 @@ from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SpecError
 from .families import get_family
-from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
 from .refit import update as refit
-from .report_html import write_html_report
 from .results import distributional, tables
 from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
@@ -415,12 +413,16 @@ class Fit:
         """Trace plot: per scalar parameter, each chain's density and its draws over
         iterations; constant scalars (a correlation's unit diagonal) are left out and named.
         See :func:`hierbayes.plots.trace.trace`."""
+        from .plots.trace import trace
+
         return trace(self.posterior, var_names=var_names, max_panels=max_panels)
 
     def report(self, path, *, title: str | None = None, plots: bool = True) -> Path:
         """Write a self-contained HTML report (summary, diagnostics, trace, caterpillar and
         predictive-check plots) with the tables as CSV into folder ``path``; returns the path
         of its ``index.html``. See :func:`hierbayes.report_html.write_html_report`."""
+        from .report_html import write_html_report  # loads matplotlib
+
         return write_html_report(self, path, title=title, plots=plots).index
 
     def __repr__(self) -> str:

@@ -26,7 +26,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -305,7 +304,9 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
     if "energy" in stats:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            values = np.asarray(_as_dataset(az.bfmi(idata))["energy"].values, dtype=float).ravel()
+            from arviz_stats import bfmi  # ArviZ's statistics, without its plotting
+
+            values = np.asarray(_as_dataset(bfmi(idata))["energy"].values, dtype=float).ravel()
         values = values[np.isfinite(values)]
         bfmi = float(values.min()) if values.size else None
     shifts = sd_shifts(post, diverging, terms)
