@@ -38,7 +38,7 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
         }
     )
     if diagnostics:
-        import arviz as az  # imported on first use: it takes most of a second
+        import arviz_stats as az  # on first use; `arviz` would import its plotting (matplotlib) too
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
