@@ -84,9 +84,19 @@ class Fit:
         self._idata = idata
         self.model = model
         self.info = info
-        self.diagnostics: Diagnostics = diagnose(
-            idata, terms_of(model, info.parameterization), target_accept=info.target_accept
-        )
+        self._sampled = idata  # the draws the diagnostics describe, even if fit.idata is replaced
+        self._diagnostics: Diagnostics | None = None
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        """Divergences, R-hat, ESS and E-BFMI of the draws (:func:`hierbayes.results.diagnostics.diagnose`),
+        computed on first use and kept (``Model.fit`` reads them at once to warn of problems;
+        a loaded fit reads them only when asked)."""
+        if self._diagnostics is None:
+            self._diagnostics = diagnose(
+                self._sampled, terms_of(self.model, self.info.parameterization), target_accept=self.info.target_accept
+            )
+        return self._diagnostics
 
     @property
     def idata(self) -> xr.DataTree:
