@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from .errors import HierbayesError, SamplingError
-from .report_html import write_html_report
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_SAMPLING", "EXIT_USAGE", "main"]
 
@@ -219,6 +218,8 @@ def write_report(fit, mf, folder: Path, plots: bool = True, quiet: bool = True) 
     details = {"model file": str(mf.path), "data": mf.data.describe()}
     if mf.description:
         details["description"] = mf.description
+    from .report_html import write_html_report  # matplotlib: imported for the report, not for `--help`
+
     report = write_html_report(fit, folder, title=f"hierbayes: {mf.name}", details=details, plots=plots)
     for note in report.notes:
         _info(f"report: {note}", quiet)

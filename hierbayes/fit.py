@@ -23,13 +23,11 @@ from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SpecError
 from .families import get_family
-from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
 from .refit import update as refit
-from .report_html import write_html_report
 from .results import distributional, tables
 from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
@@ -86,9 +84,19 @@ class Fit:
         self._idata = idata
         self.model = model
         self.info = info
-        self.diagnostics: Diagnostics = diagnose(
-            idata, terms_of(model, info.parameterization), target_accept=info.target_accept
-        )
+        self._sampled = idata  # the draws the diagnostics describe, even if fit.idata is replaced
+        self._diagnostics: Diagnostics | None = None
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        """Divergences, R-hat, ESS and E-BFMI of the draws (:func:`hierbayes.results.diagnostics.diagnose`),
+        computed on first use and kept (``Model.fit`` reads them at once to warn of problems;
+        a loaded fit reads them only when asked)."""
+        if self._diagnostics is None:
+            self._diagnostics = diagnose(
+                self._sampled, terms_of(self.model, self.info.parameterization), target_accept=self.info.target_accept
+            )
+        return self._diagnostics
 
     @property
     def idata(self) -> xr.DataTree:
@@ -415,12 +423,16 @@ class Fit:
         """Trace plot: per scalar parameter, each chain's density and its draws over
         iterations; constant scalars (a correlation's unit diagonal) are left out and named.
         See :func:`hierbayes.plots.trace.trace`."""
+        from .plots.trace import trace
+
         return trace(self.posterior, var_names=var_names, max_panels=max_panels)
 
     def report(self, path, *, title: str | None = None, plots: bool = True) -> Path:
         """Write a self-contained HTML report (summary, diagnostics, trace, caterpillar and
         predictive-check plots) with the tables as CSV into folder ``path``; returns the path
         of its ``index.html``. See :func:`hierbayes.report_html.write_html_report`."""
+        from .report_html import write_html_report  # loads matplotlib
+
         return write_html_report(self, path, title=title, plots=plots).index
 
     def __repr__(self) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .backends.prior_only import SAMPLER_NAME as PRIOR_SAMPLER
 from .errors import ArgumentError
 from .results.update import updated_spec
 from .sampler_args import KNOWN_SAMPLERS
@@ -21,6 +20,8 @@ FIT_ARGUMENTS = ("draws", "tune", "chains", "cores", "random_seed", "sampler", "
 def update(fit, formula: str | None = None, data=None, priors: Mapping | None = None, **kwargs):
     """Refit ``fit``'s model with changes (lme4's / brms' ``update()``); see
     :meth:`hierbayes.Fit.update`."""
+    from .backends.prior_only import SAMPLER_NAME as PRIOR_SAMPLER  # loads PyMC
+
     new_model = updated_model(fit, formula, data, priors, **kwargs)
     info = fit.info
     fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,

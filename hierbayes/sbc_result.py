@@ -225,7 +225,7 @@ def rank_of_truth(draws: np.ndarray, truth: np.ndarray, ranked_draws: int, seed:
 def convergence(values: np.ndarray) -> tuple[float, float]:
     """Max rank R-hat and min bulk ESS over the scalars of ``values`` (chains, draws, scalars);
     NaN when none is finite."""
-    import arviz as az
+    import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
     import xarray as xr
 
     ds = xr.Dataset({"v": (("chain", "draw", "p"), values)})

@@ -3,7 +3,8 @@
 :mod:`hierbayes.predict` returns plain results (:class:`~hierbayes.predict.ppc.PredictiveCheck`,
 :class:`~hierbayes.predict.margins.Margins`) that know nothing of matplotlib; the user objects
 (``fit.ppc()``, ``fit.margins()``, ``model.prior_predictive()``) hand them back as these
-subclasses, whose ``plot*`` methods draw with :mod:`hierbayes.plots`.
+subclasses, whose ``plot*`` methods draw with :mod:`hierbayes.plots` (imported by the
+methods, so matplotlib loads with the first plot, not with the package).
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from __future__ import annotations
 import dataclasses
 import io
 
-import matplotlib.pyplot as plt
-
 from ..predict.conditional import ConditionalEffects
 from ..predict.contrasts import Contrasts
 from ..predict.km import km_check
 from ..predict.margins import Margins
 from ..predict.ppc import PredictiveCheck
 from ..predict.survival import SurvivalCurves
-from .checks import loo_pit, ppc, ppc_grouped, ppc_stat
-from .predictions import conditional_effects_plot, contrasts_plot, marginsplot
-from .survival import survival_plot
 
 
 class PlottedPredictiveCheck(PredictiveCheck):
@@ -30,14 +26,20 @@ class PlottedPredictiveCheck(PredictiveCheck):
     def plot(self, kind: str | None = None, num_samples: int = 50, order: str | None = None):
         """The check that fits the response, or ``kind`` (one of ``self.plot_kinds``); see
         :func:`hierbayes.plots.ppc`."""
+        from .checks import ppc
+
         return ppc(self, kind=kind, num_samples=num_samples, order=order)
 
     def plot_grouped(self, group: str | None = None, stat: str = "mean", prob: float = 0.95):
         """Observed group statistics against their replications; misfits in red."""
+        from .checks import ppc_grouped
+
         return ppc_grouped(self, group=group, stat=stat, prob=prob)
 
     def plot_stat(self, stat: str = "mean"):
         """Histogram of T(y_rep) with T(y) marked and the p-value."""
+        from .checks import ppc_stat
+
         return ppc_stat(self, stat=stat)
 
     def kaplan_meier(self, grid=None):
@@ -48,10 +50,14 @@ class PlottedPredictiveCheck(PredictiveCheck):
     def plot_loo_pit(self):
         """ECDF of LOO-PIT values with its simultaneous envelope (ArviZ ``plot_loo_pit``)."""
         self.require_posterior("LOO-PIT")
+        from .checks import loo_pit
+
         return loo_pit(self)
 
     def _repr_png_(self) -> bytes:
         """In a notebook, ``fit.ppc()`` shows the check that fits the response."""
+        import matplotlib.pyplot as plt
+
         fig = self.plot()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
@@ -64,6 +70,8 @@ class PlottedMargins(Margins):
 
     def plot(self, x: str | None = None, prob: float = 0.95, ax=None):
         """Stata's ``marginsplot``: the margins against ``x`` with interval bands."""
+        from .predictions import marginsplot
+
         return marginsplot(self, x=x, prob=prob, ax=ax)
 
     def pairs(self, over: str | None = None) -> PlottedContrasts:
@@ -76,6 +84,8 @@ class PlottedContrasts(Contrasts):
 
     def plot(self, prob: float = 0.95, ratio: bool = False, ax=None):
         """Each difference (``ratio=True``: ratio) with its interval and P(> 0)."""
+        from .predictions import contrasts_plot
+
         return contrasts_plot(self, prob=prob, ratio=ratio, ax=ax)
 
 
@@ -84,6 +94,8 @@ class PlottedConditionalEffects(ConditionalEffects):
 
     def plot(self, prob: float = 0.95, ax=None):
         """The predictions against ``x`` with interval bands, one colour per ``by`` value."""
+        from .predictions import conditional_effects_plot
+
         return conditional_effects_plot(self, prob=prob, ax=ax)
 
 
@@ -92,6 +104,8 @@ class PlottedSurvivalCurves(SurvivalCurves):
 
     def plot(self, prob: float | None = None, ax=None, max_profiles: int = 20):
         """One line per profile (the posterior median of S(t)) with its ``prob`` band."""
+        from .survival import survival_plot
+
         return survival_plot(self, prob=prob, ax=ax, max_profiles=max_profiles)
 
 

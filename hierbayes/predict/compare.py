@@ -97,7 +97,7 @@ MIN_LOO_DRAWS = 25
 def loo(fit, pointwise: bool = True):
     """PSIS-LOO (ArviZ ``loo``) of a fit: ``.elpd``, ``.se``, ``.p``, ``.pareto_k``,
     ``.elpd_i``; ``.warning`` is True when some Pareto k exceed the threshold."""
-    import arviz as az
+    import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
     n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
     if n_draws < MIN_LOO_DRAWS:
@@ -164,7 +164,7 @@ def _proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str, log_jacobian: np.ndarray | None = None):
-    import arviz as az
+    import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
     ds = _loglik_dataset(values, posterior, dim=group, coord=list(levels))
     tree = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": ds})

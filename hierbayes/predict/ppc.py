@@ -282,7 +282,7 @@ class PredictiveCheck:
         Uniform on (0, 1) for a well-calibrated model; a U shape means the predictive
         distributions are too narrow, a hump that they are too wide.
         """
-        import arviz as az
+        import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
         self.require_posterior("LOO-PIT")
         return np.asarray(az.loo_pit(self.idata, var_names=[OBSERVED])[OBSERVED].values)

@@ -31,7 +31,7 @@ from .predict import row_design
 def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
     """PSIS-LOO of a fit for compare(): by rows for a collapsed fit when ``rows``, with the
     log-Jacobian of its response transformation added to each row."""
-    import arviz as az
+    import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
     if rows:
         loglik = log_likelihood_group(fit.posterior, fit.spec, row_design(fit.model))
@@ -75,7 +75,7 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     SpecError
         When the fits model responses that cannot be put on one scale (naming both).
     """
-    import arviz as az
+    import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
     if len(fits) < 2:
         raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -39,6 +38,8 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
         }
     )
     if diagnostics:
+        import arviz_stats as az  # on first use; `arviz` would import its plotting (matplotlib) too
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             arr = xr.DataArray(values, dims=("chain", "draw", "__row__"))

@@ -262,7 +262,7 @@ def _inits(meta: dict, chains: int, seed: int | None) -> list[np.ndarray]:
 
 def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float,
            library: str = "numpyro"):
-    import arviz as az
+    from arviz_base import from_dict  # not `arviz`: it imports its plotting, and matplotlib
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
 
     n_out = len(meta["outputs"])
@@ -275,7 +275,7 @@ def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: 
     if observed:
         groups["observed_data"] = {k: np.asarray(v) for k, v in observed.items()}
     attrs = {"posterior": {"inference_library": library, "sampling_time": seconds, "tuning_steps": tune}}
-    return az.from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
+    return from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
 
 
 #: Compiled samplers of this process, by program key (a second fit of the same model in the
