@@ -60,6 +60,8 @@ def _visit_pairs(da: xr.DataArray, name: str) -> list[tuple[tuple[str, str], xr.
     for i in range(len(visits)):
         for j in range(i + 1, len(visits)):
             cell = da.isel({TIME_DIM: i, TIME_DIM_BIS: j}, drop=True)
+            if not np.any(cell.values):  # outside a band (banded k): zero by construction
+                continue
             pairs.append(cell)
             rows.append(((GROUP, f"{name}({visits[i]},{visits[j]})"), cell))
     rows.append(((GROUP, f"{name}(mean)"), sum(pairs) / len(pairs)))

@@ -31,6 +31,8 @@ from ..errors import SpecError
 BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
 #: Posterior dimension of a per-lag parameter (support "partial"): lags 1, 2, ...
 LAG_DIM = "resid_lag"
+#: Posterior dimension of the free entries of a banded correlation's factor (support "banded").
+BAND_DIM = "resid_band"
 #: Posterior name of the residual sd ratios to the reference level.
 SD_RATIO = "sigma_ratio"
 
