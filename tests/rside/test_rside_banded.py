@@ -4,6 +4,7 @@ the multivariate normal, tables, and the errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +94,21 @@ def test_prior_draws_tables_and_predictions():
 
 
 @pytest.mark.slow
-def test_banded_fit_samples():
-    df = _orthodont()
-    fit = hb.Model("distance ~ age * Sex", df, residuals=hb.residuals("banded", order=1, time="visit", group="Subject")).fit(
-        draws=150, tune=150, chains=2, random_seed=2, progressbar=False)
+def test_banded_with_a_full_band_is_nlmes_unstructured_mmrm():
+    """banded 3 over 4 visits is the unstructured covariance: against nlme's corSymm REML fit
+    (tests/rside/refs/orthodont_unstructured.json, made by tests/rside/make_refs.R)."""
+    ref = json.loads((HERE / "refs" / "orthodont_unstructured.json").read_text())
+    fit = hb.Model("distance ~ age * Sex", _orthodont(),
+                   residuals=hb.residuals("banded", order=3, time="visit", group="Subject")).fit(
+        draws=400, tune=400, chains=2, random_seed=2, progressbar=False)
     table = fit.varcorr().set_index("term")
-    assert -1 < table.loc["band_cor(1,2)", "mean"] < 1 and "band_cor(1,3)" not in table.index
-    assert abs(fit.fixef().loc["age", "mean"] - 0.48) < 0.3
+    for cell in ref["structure"]["correlations"]:
+        assert table.loc[f"band_cor({cell['visit1']},{cell['visit2']})", "mean"] == pytest.approx(cell["corr"], abs=0.15)
+    mean = np.mean([c["corr"] for c in ref["structure"]["correlations"]])
+    assert table.loc["band_cor(mean)", "mean"] == pytest.approx(mean, rel=0.2)
+    fixef = fit.fixef()
+    for row in ref["fixed_effects"]:
+        assert abs(fixef.loc[row["term"], "mean"] - row["estimate"]) < 0.5 * fixef.loc[row["term"], "sd"], row["term"]
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
