@@ -2,7 +2,8 @@
 
 Each is one parameter vector of "partial" support: values in (-1, 1), one per coefficient.
 
-* AR(p): the partial autocorrelations of the process (as :mod:`.residual_toeplitz`).
+* AR(p): the partial autocorrelations of the process (as :mod:`.residual_toeplitz` does for
+  p = 2, 3).
 * MA(q): the moving-average polynomial ``1 + theta_1 z + ... + theta_q z^q`` is written with
   the Durbin-Levinson recursion run on the q values (the coefficients of a stationary AR
   polynomial ``1 - a_1 z - ... - a_q z^q``) and ``theta_j = (-1)^(j+1) a_j``: its roots are
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .residual_toeplitz import lag_correlations
 from .residuals import ResidualKind, ResidualParameter, residual_kind
 
 
@@ -136,7 +136,7 @@ def ar_kind(order: tuple[int, ...]) -> ResidualKind:
     if p <= 3:
         return residual_kind(f"ar{p}")
     return _partial_kind(f"ar{p}", f"ar{p}_pacf", f"AR({p}) partial autocorrelations", p,
-                         lambda v, n, xp: lag_correlations(v, n, xp), p + 1, order)
+                         _arma_acf(p, 0), p + 1, order)
 
 
 def ma_kind(order: tuple[int, ...]) -> ResidualKind:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .residual_arma import toeplitz_kind
 from .residuals import ResidualKind, ResidualParameter, register_residual_kind
 
 
@@ -51,17 +52,11 @@ def _by_lag(name: str):
     return correlation
 
 
-def _toeplitz_of_order(order: tuple[int, ...]) -> ResidualKind:
-    from .residual_arma import toeplitz_kind  # imports this module
-
-    return toeplitz_kind(order)
-
-
 TOEPLITZ = register_residual_kind(ResidualKind(
     "toeplitz", "Toeplitz over integer times: one correlation per lag (SAS TOEP), as partial autocorrelations",
     aliases=("toep",),
     parameters=(ResidualParameter("toep_pacf", "partial", "partial autocorrelation at each lag"),),
-    time="integer", min_times=2, correlation=_by_lag("toep_pacf"), order_args=("k",), with_order=_toeplitz_of_order,
+    time="integer", min_times=2, correlation=_by_lag("toep_pacf"), order_args=("k",), with_order=toeplitz_kind,
 ))
 AR2 = register_residual_kind(ResidualKind(
     "ar2", "second-order autoregressive over integer times (partial autocorrelations at lags 1, 2)",
