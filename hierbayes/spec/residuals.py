@@ -114,6 +114,7 @@ class ResidualKind:
 
 _KINDS: dict[str, ResidualKind] = {}
 _ALIASES: dict[str, str] = {}
+_MADE: set[str] = set()  # kinds made by ``with_order`` (not listed as valid names)
 
 
 def register_residual_kind(kind: ResidualKind) -> ResidualKind:
@@ -168,7 +169,9 @@ def residual_kind(name: str) -> ResidualKind:
         if n_args == 1 or len(digits) == n_args:
             order = (int(digits),) if n_args == 1 else tuple(int(d) for d in digits)
             return ordered_kind(_KINDS[base], order)
-    raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()}")
+    ordered = [re.sub(r"\d+$", "", k.name) for k in _KINDS.values() if k.with_order is not None]
+    raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()} ({', '.join(ordered)} "
+                    "take an order: hb.residuals('ma', order=2) or 'ma2')")
 
 
 def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:
@@ -193,12 +196,13 @@ def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:
     kind = base.with_order(tuple(int(o) for o in order))
     if kind.name not in _KINDS:
         register_residual_kind(kind)
+        _MADE.add(kind.name)
     return _KINDS[kind.name]
 
 
 def residual_kind_names() -> list[str]:
-    """Canonical names of the registered residual structures."""
-    return list(_KINDS)
+    """Canonical names of the registered residual structures (not those made for an order)."""
+    return [name for name in _KINDS if name not in _MADE]
 
 
 @dataclass(frozen=True)
