@@ -187,3 +187,25 @@ def test_likelihood_with_by_and_gaps_is_the_multivariate_normal():
         V = (1.5 if arm == "b" else 1.0) ** 2 * sl.toeplitz(acf)[np.ix_(t - 1, t - 1)]
         expected += float(pm.logp(pm.MvNormal.dist(np.zeros(len(t)), V), rows["y"].to_numpy()).eval())
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+#: nlme 3.1.162 REML: lme(follicles ~ s + c, data = d, random = ~ 1 | Mare,
+#:   correlation = corARMA(form = ~ t | Mare, q = 2)); Theta (95%: 0.367-0.669, 0.185-0.386), fixed effects and SEs.
+OVARY_MA2_REML = {"theta": (0.5150502392, 0.2887460570),
+                  "fixed": {"Intercept": (12.1979433330, 0.9435933718), "s": (-3.1167940010, 0.4224282030),
+                            "c": (-0.8693156365, 0.4111099730)}}
+
+
+@pytest.mark.slow
+def test_ma2_fit_against_nlme():
+    fit = hb.Model("follicles ~ s + c + (1|Mare)", _ovary(), residuals=hb.residuals("ma", order=2, time="t")).fit(
+        draws=600, tune=600, chains=2, random_seed=1, progressbar=False)
+    fixef = fit.fixef()
+    for term, (estimate, _) in OVARY_MA2_REML["fixed"].items():
+        assert abs(fixef.loc[term, "mean"] - estimate) < 0.5 * fixef.loc[term, "sd"], term
+    values = fit.idata.posterior["ma2_pacf"].values.reshape(-1, 2)
+    theta = np.array([[float(a) for a in ma_coefficients(list(v))] for v in values])
+    for k in range(2):
+        assert np.median(theta[:, k]) == pytest.approx(OVARY_MA2_REML["theta"][k], rel=0.2), k
+    table = fit.varcorr().set_index("term")
+    assert list(table.index[-4:]) == ["ma2_pacf(1)", "ma2_pacf(2)", "cor(lag 1)", "cor(lag 2)"]
