@@ -113,8 +113,8 @@ def test_banded_with_a_full_band_is_nlmes_unstructured_mmrm():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({}, hb.SpecError, r"residuals\('banded'\) needs order= \(k\), as in hb.residuals\('banded', order=1, time=...\)"),
-    ({"order": 4}, hb.DataError, r"residuals banded4: needs groups with at least 5 time points; the largest group of "
-                                 r"'Subject' \('F01', rows 64, 65, 66, 67\) has 4"),
+    ({"order": 4}, hb.DataError, (r"residuals banded4: needs groups with at least 5 time points; the largest group of "
+                                  r"'Subject' \('F01', rows 64, 65, 66, 67\) has 4")),
 ])
 def test_errors(kwargs, error, message):
     with pytest.raises(error, match=message):

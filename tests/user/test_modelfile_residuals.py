@@ -83,7 +83,7 @@ def test_cli_fit_of_the_shipped_file(capsys, tmp_path):
     out_dir = tmp_path / "r"
     code = cli.main(["fit", str(MODELS / "ovary_ar1.toml"), "--draws", "200", "--tune", "200", "--chains", "2",
                      "--out", str(out_dir), "--no-progress"])
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert code == cli.EXIT_OK, err
     assert "ar1_phi" in (out_dir / "summary.txt").read_text()
     assert "residuals: ar1(time=t)" in (out_dir / "model.txt").read_text()
