@@ -209,3 +209,10 @@ def test_ma2_fit_against_nlme():
         assert np.median(theta[:, k]) == pytest.approx(OVARY_MA2_REML["theta"][k], rel=0.2), k
     table = fit.varcorr().set_index("term")
     assert list(table.index[-4:]) == ["ma2_pacf(1)", "ma2_pacf(2)", "cor(lag 1)", "cor(lag 2)"]
+
+
+def test_integer_lag_structures_refuse_fractional_times_and_point_to_exponential():
+    df = pd.DataFrame({"id": np.repeat(["a", "b"], 3), "t": [1, 2, 3, 1, 2.5, 3], "y": np.arange(6.0)})
+    with pytest.raises(hb.DataError, match=r"residuals ma2: the time column 't' must hold whole numbers \(AR lags count "
+                                          r"time steps\); rows 4 do not \(use 'exponential' for continuous time\)"):
+        hb.Model("y ~ 1", df, residuals=hb.residuals("ma", order=2, time="t", group="id"))
