@@ -18,7 +18,9 @@ from .ir import ModelSpec
 from .residuals import ResidualStructure, residuals
 from .stata_qualifiers import fail, split_top
 
-#: Stata's residual types (and their shortest abbreviations) -> (hierbayes kind, takes #).
+#: Stata's residual types (and their shortest abbreviations) -> (hierbayes kind, takes #). As in
+#: Stata, ``toeplitz`` without # estimates every observed lag, ``banded`` without # is
+#: ``unstructured`` and ``banded 0`` a residual sd per time level (``independent`` by it).
 _KINDS = (("independent", "ind", "independent", False), ("exchangeable", "exc", "exchangeable", False),
           ("ar", "ar", "ar", True), ("unstructured", "un", "unstructured", False),
           ("exponential", "exp", "exponential", False), ("ma", "ma", "ma", True),
@@ -46,19 +48,32 @@ def _parse(arg: str, command: str) -> ResidualStructure:
         fail(command, f"residuals({rtype.strip()}): unknown residual type {words[0]!r}; supported: independent, "
                       "exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential")
     kind, numbered = found_kind
-    if numbered and (len(words) != 2 or not words[1].isdigit() or int(words[1]) < 1):
-        fail(command, f"residuals({rtype.strip()}): give the order as one whole number >= 1, as in "
-                      f"residuals({words[0].lower()} 1, t(time))")
+    optional = kind in ("toeplitz", "banded")
+    if numbered and not (optional and len(words) == 1):
+        smallest = 0 if kind == "banded" else 1
+        if len(words) != 2 or not words[1].isdigit() or int(words[1]) < smallest:
+            fail(command, f"residuals({rtype.strip()}): give the order as one whole number >= {smallest}, as in "
+                          f"residuals({words[0].lower()} 1, t(time))")
     if not numbered and len(words) > 1:
         fail(command, f"residuals({rtype.strip()}): {words[0]!r} takes no number")
+    order = int(words[1]) if numbered and len(words) == 2 else None
     found = {"t": None, "by": None}
     for opt in (opts[0] if opts else "").replace(",", " ").split():
         m = re.fullmatch(r"(t|by)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)", opt.strip(), re.IGNORECASE)
         if not m:
             fail(command, f"residuals(): cannot read the option {opt!r}; use t(varname) and by(varname)")
         found[m.group(1).lower()] = m.group(2)
+    if kind == "banded" and order is None:
+        kind = "unstructured"
+    elif kind == "banded" and order == 0:  # uncorrelated, an sd per time level
+        if found["by"] is not None:
+            fail(command, f"residuals({rtype.strip()}, by()): a residual sd per time level and by() level is "
+                          "not supported; use banded 1 or drop by()")
+        if found["t"] is None:
+            fail(command, f"residuals({rtype.strip()}) needs t(varname): the time levels with their own sd")
+        kind, order, found = "independent", None, {"t": None, "by": found["t"]}
     try:
-        return residuals(kind, time=found["t"], by=found["by"], order=int(words[1]) if numbered else None)
+        return residuals(kind, time=found["t"], by=found["by"], order=order)
     except SpecError as err:
         fail(command, str(err))
 
