@@ -41,8 +41,8 @@ def test_residuals_option(command, formula, expected):
 
 
 @pytest.mark.parametrize("command, message", [
-    ("mixed y x || id:, residuals(ar, t(t))", r"residuals\(ar\): give the order as one whole number >= 1, as in "
-     r"residuals\(ar 1, t\(time\)\)"),
+    ("mixed y x || id:, residuals(ar, t(t))", (r"residuals\(ar\): give the order as one whole number >= 1, as in "
+                                               r"residuals\(ar 1, t\(time\)\)")),
     ("mixed y x || id:, residuals(ma 0, t(t))", r"residuals\(ma 0\): give the order as one whole number >= 1"),
     ("mixed y x || id:, residuals(banded -1, t(t))", r"residuals\(banded -1\): give the order as one whole number >= 0"),
     ("mixed y x || id:, residuals(banded 0, t(t) by(arm))", r"a residual sd per time level and by\(\) level is not"),
