@@ -33,6 +33,14 @@ def test_the_shipped_level_equation_file_has_an_ar1_structure_within_mare():
     assert rd.structure.group == "Mare" and rd.n_groups == 11 and rd.block == 0
 
 
+def test_the_shipped_mmrm_formula_file():
+    mf = load_model_file(MODELS / "orthodont_mmrm.toml")
+    assert mf.kind == "formula" and mf.spec.groups == ()
+    assert mf.spec.residuals == hb.residuals("unstructured", time="visit", group="Subject")
+    rd = mf.build().design.residuals
+    assert rd.time_levels == ("1", "2", "3", "4") and rd.n_groups == 27 and rd.block is None
+
+
 @pytest.mark.parametrize("body", [
     'formula = "follicles ~ s + c + (1 | Mare)"',
     'levels = """\nfollicles ~ b0 + b1*s + b2*c\nb0 ~ 1 | Mare\nb1 ~ 1\nb2 ~ 1\n"""',
