@@ -149,6 +149,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     elif mf.kind == "stata":
         lines.append(f"stata: {mf.spec.source}")
     lines.append(f"formula: {mf.spec.to_formula()}")
+    if mf.spec.residuals is not None:
+        lines.append(f"residuals: {mf.spec.residuals.describe()}")
     lines.append("priors:")
     lines += [f"  {line}" for line in str(model.priors).splitlines()]
     s = mf.sampler
@@ -231,6 +233,8 @@ def _model_text(mf) -> str:
     if mf.spec.levels is not None:
         lines += ["level equations:", *[f"  {x}" for x in str(mf.spec.levels).splitlines()]]
     lines.append(f"formula: {mf.spec.to_formula()}")
+    if mf.spec.residuals is not None:
+        lines.append(f"residuals: {mf.spec.residuals.describe()}")
     lines.append(f"family: {mf.spec.family}, link: {mf.spec.link or 'default'}")
     return "\n".join(lines) + "\n"
 

@@ -27,6 +27,14 @@
     covariance = { school = "unstructured" }
     # distributional = { sigma = "~ lrt" }   # a formula per family parameter
 
+    # [residuals]                   # a residual (R-side) structure of a gaussian model
+    #                               # (or in [model]: residuals = { kind = "ar", time = "t" })
+    # kind = "ar"                   # hb.residuals' kinds: ar, ma, arma, toeplitz, banded,
+    # order = 1                     #   unstructured, exchangeable, exponential, independent
+    # time = "t"                    # order: p, q or k (arma: [p, q])
+    # group = "id"                  # default the innermost grouping factor
+    # by = "arm"
+
     [priors]
     sigma = { dist = "HalfStudentT", nu = 3, sigma = 10 }
     "sd:school" = { dist = "HalfNormal", sigma = 5 }
@@ -58,6 +66,7 @@ from .spec.distributional import with_distributional
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
 from .spec.levels import parse_levels
+from .spec.residuals import residuals
 from .spec.stata import from_stata
 
 if TYPE_CHECKING:
@@ -66,13 +75,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DataConfig", "ModelFile", "SamplerConfig", "load_model_file"]
 
-_TOP_KEYS = ("name", "description", "data", "model", "priors", "sampler")
+_TOP_KEYS = ("name", "description", "data", "model", "residuals", "priors", "sampler")
+_RESIDUAL_KEYS = ("kind", "time", "group", "by", "order")
 _DATA_KEYS = (
     "source", "filter", "factors", "group_mean_center", "grand_mean_center", "group_mean", "missing",
 )
 _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
-    "distributional", "time", "failure",
+    "distributional", "time", "failure", "residuals",
 )
 _SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
 
@@ -248,6 +258,32 @@ def _levels_value(
     )
 
 
+def _residuals(raw: Any, spec: ModelSpec, path: Path) -> ModelSpec:
+    """``spec`` with the structure of the ``[residuals]`` table (unchanged without one)."""
+    table = _table(raw, path, "residuals")
+    if not table:
+        return spec
+    _check_keys(table, _RESIDUAL_KEYS, path, "[residuals]")
+    kind = _string(table.get("kind"), path, "residuals.kind", required=True)
+    columns = {key: _string(table.get(key), path, f"residuals.{key}") for key in ("time", "group", "by")}
+    order = table.get("order")
+    if order is not None:
+        whole = isinstance(order, int) and not isinstance(order, bool)
+        pair = isinstance(order, list) and len(order) == 2 and all(type(o) is int for o in order)
+        if not (whole or pair):
+            raise SpecError(f"{_where(path, 'residuals.order')} must be a whole number (p, q or k) or a "
+                            f"list [p, q] (arma), got {order!r}")
+        order = tuple(order) if pair else order
+    if spec.residuals is not None:
+        raise SpecError(f"{path.name}: [residuals] and the model's own residual structure "
+                        f"({spec.residuals.describe()}) are both given; keep one")
+    try:
+        structure = residuals(kind, order=order, **columns)
+    except SpecError as exc:
+        raise SpecError(f"{path.name}: [residuals]: {exc}") from None
+    return replace(spec, residuals=structure)
+
+
 def _priors(raw: Any, path: Path) -> dict[str, Prior]:
     out = {}
     for key, value in _table(raw, path, "priors").items():
@@ -289,8 +325,8 @@ def load_model_file(path: str | Path) -> ModelFile:
     Returns
     -------
     ModelFile
-        With the ModelSpec built (formula, level equations or Stata command), priors and
-        sampler settings.
+        With the ModelSpec built (formula, level equations or Stata command, and the
+        ``[residuals]`` structure), priors and sampler settings.
 
     Raises
     ------
@@ -312,6 +348,9 @@ def load_model_file(path: str | Path) -> ModelFile:
     if not model_table:
         raise SpecError(f"{path.name}: a [model] table with formula, levels or stata is required")
     spec, kind = _model_spec(model_table, path)
+    if "residuals" in raw and "residuals" in model_table:
+        raise SpecError(f"{path.name}: give the residual structure once: [residuals] or model.residuals")
+    spec = _residuals(raw.get("residuals", model_table.get("residuals")), spec, path)
     parameterization = model_table.get("parameterization")
     return ModelFile(
         path=path,

@@ -72,7 +72,10 @@ class ResidualDesign:
         return int(np.nanmax(span)) if np.isfinite(span).any() else 0
 
     def parameter_size(self, param) -> int:
-        """The length of a "partial" (per-lag) parameter: its ``size``, else :attr:`n_lags`."""
+        """The length of a "partial" (per-lag) or "banded" parameter: its ``size`` (a number
+        or a function of this design), else :attr:`n_lags`."""
+        if callable(param.size):
+            return int(param.size(self))
         return int(param.size) if param.size is not None else max(self.n_lags, 1)
 
 

@@ -16,6 +16,8 @@ unit_lower   Uniform(-1/(T-1) + 1e-6, 1)  (exch_rho;     Uniform within that ran
 positive     LogNormal(log(span / 2), 1)  (exp_range;    positive support (HalfNormal, Gamma,
              span the longest time span of a group)      LogNormal, ...)
 correlation  LKJ(1)  (unstr_cor)                         LKJ
+banded       Uniform(-1, 1) on each canonical partial    Uniform within [-1, 1]
+             correlation of the banded factor (band_cor)
 ============ =========================================== ====================================
 
 The residual sd ratios (``sigma_ratio``, with ``by=`` or unstructured) get LogNormal(0, 1)
@@ -41,6 +43,7 @@ SUPPORT_PRIORS = {
     "positive": ("positive",),
     "correlation": ("correlation",),
     "partial": ("interval",),
+    "banded": ("interval",),
 }
 
 
@@ -78,7 +81,7 @@ def structure_defaults(rd) -> list[tuple[ParamAddress, Prior]]:
     """The default prior of each parameter of the residual design ``rd``."""
     out = []
     for param in rd.kind.parameters:
-        if param.support in ("symmetric", "partial"):
+        if param.support in ("symmetric", "partial", "banded"):
             prior = Prior("Uniform", lower=-1.0, upper=1.0)
         elif param.support == "unit_lower":
             prior = Prior("Uniform", lower=_lower_exchangeable(rd.max_size), upper=1.0)
@@ -98,7 +101,7 @@ def check_residual_bounds(key: str, prior: Prior, design: Design) -> None:
     if rd is None or prior.dist != "Uniform":
         return
     support = {p.name: p.support for p in rd.kind.parameters}.get(key)
-    if support not in ("symmetric", "unit_lower", "partial"):
+    if support not in ("symmetric", "unit_lower", "partial", "banded"):
         return
     lower = _lower_exchangeable(rd.max_size) if support == "unit_lower" else -1.0
     lo, hi = prior.kwargs["lower"], prior.kwargs["upper"]

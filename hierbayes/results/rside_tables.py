@@ -20,7 +20,7 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
 
     Labels: ``ar1_phi`` (``ar1_phi[level]`` per ``by`` level), ``exp_range``, ``exch_rho``,
     ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)`` (``unstr_cor[level](v1,v2)``
-    per ``by`` level), ``sd_ratio(level)`` (``sd_ratio(level:visit)`` with both)
+    per ``by`` level; ``band_cor`` likewise for the pairs within the band of ``banded k``), ``sd_ratio(level)`` (``sd_ratio(level:visit)`` with both)
     (the residual sd of a level over that of the reference level); a per-lag parameter
     (``toep_pacf``) gives ``toep_pacf(k)`` per lag and the lag correlations it implies,
     ``cor(lag k)`` (``[level]`` per ``by`` level).
@@ -60,6 +60,8 @@ def _visit_pairs(da: xr.DataArray, name: str) -> list[tuple[tuple[str, str], xr.
     for i in range(len(visits)):
         for j in range(i + 1, len(visits)):
             cell = da.isel({TIME_DIM: i, TIME_DIM_BIS: j}, drop=True)
+            if not np.any(cell.values):  # outside a band (banded k): zero by construction
+                continue
             pairs.append(cell)
             rows.append(((GROUP, f"{name}({visits[i]},{visits[j]})"), cell))
     rows.append(((GROUP, f"{name}(mean)"), sum(pairs) / len(pairs)))

@@ -1,5 +1,5 @@
 """brms' residual-structure terms in a formula: ``ar(time = t, gr = g)``, ``ma()``,
-``arma()``, ``unstr(time = v, gr = g)`` and ``cosy(gr = g)`` at the top of the fixed part become the spec's residual
+``arma()`` (any orders p and q), ``unstr(time = v, gr = g)`` and ``cosy(gr = g)`` at the top of the fixed part become the spec's residual
 structure (:mod:`.residuals`), as ``residuals=hb.residuals(...)`` would."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from .residuals import ResidualStructure, residuals
 
 #: brms term -> (hierbayes kind, brms' argument names in order).
 RESIDUAL_TERMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ar": ("ar1", ("time", "gr", "p", "cov")),
+    "ar": ("ar", ("time", "gr", "p", "cov")),
     "unstr": ("unstructured", ("time", "gr")),
     "cosy": ("exchangeable", ("time", "gr")),
-    "ma": ("ma1", ("time", "gr", "q", "cov")),
-    "arma": ("arma11", ("time", "gr", "p", "q", "cov")),
+    "ma": ("ma", ("time", "gr", "q", "cov")),
+    "arma": ("arma", ("time", "gr", "p", "q", "cov")),
 }
 
 
@@ -49,16 +49,16 @@ class ResidualTerms:
             if name not in names:
                 self.fail(f"{call.text!r}: unknown argument {name!r}; {call.name}() takes {list(names)}", arg.span)
             given[name] = value
-        if call.name == "ar" and given.get("p", "1") in ("2", "3"):  # AR(2), AR(3)
-            kind = f"ar{given['p']}"
-        elif given.get("p", "1") != "1" or given.get("q", "1") != "1":
-            self.fail(f"{call.text!r}: supported are ar() with p = 1, 2 or 3 and ma()/arma() with "
-                      "p = 1 and q = 1", call.span)
+        orders = [given.get(a, "1") for a in {"ar": ("p",), "ma": ("q",), "arma": ("p", "q")}.get(call.name, ())]
+        if not all(o.isdigit() and int(o) >= 1 for o in orders):
+            self.fail(f"{call.text!r}: the orders p and q must be whole numbers >= 1", call.span)
+        order = None if not orders else tuple(int(o) for o in orders)
         if given.get("cov", "FALSE").upper() not in ("FALSE", "F"):
             self.fail(f"{call.text!r}: cov = TRUE is not supported", call.span)
         time = given.get("time")
         try:
             self.residual_found = residuals(kind, time=None if time in (None, "NA") else time,
-                                            group=None if given.get("gr") in (None, "NA") else given["gr"])
+                                            group=None if given.get("gr") in (None, "NA") else given["gr"],
+                                            order=order)
         except SpecError as err:
             self.fail(f"{call.text!r}: {err}", call.span)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .residual_arma import ar_kind, arma_kind, ma_kind
 from .residuals import ResidualKind, ResidualParameter, register_residual_kind
 
 
@@ -98,6 +99,7 @@ AR1 = register_residual_kind(ResidualKind(
     aliases=("ar 1", "ar", "ar(1)", "corAR1"),
     parameters=(ResidualParameter("ar1_phi", "symmetric", "AR(1) correlation at lag 1"),),
     time="integer", min_times=2, correlation=_ar1, lag_correlation=_lag_ar1,
+    order_args=("p",), with_order=ar_kind,
 ))
 EXPONENTIAL = register_residual_kind(ResidualKind(
     "exponential", "exponential in continuous time: corr = exp(-|t_i - t_j| / range)",
@@ -115,12 +117,12 @@ MA1 = register_residual_kind(ResidualKind(
     "ma1", "first-order moving average over integer times: corr = theta / (1 + theta^2) at lag 1, 0 beyond",
     aliases=("ma 1", "ma", "ma(1)"),
     parameters=(ResidualParameter("ma1_theta", "symmetric", "MA(1) coefficient"),),
-    time="integer", min_times=2, correlation=_ma1,
+    time="integer", min_times=2, correlation=_ma1, order_args=("q",), with_order=ma_kind,
 ))
 ARMA11 = register_residual_kind(ResidualKind(
     "arma11", "ARMA(1,1) over integer times",
     aliases=("arma", "arma(1,1)", "arma 1 1"),
     parameters=(ResidualParameter("arma_phi", "symmetric", "ARMA(1,1) autoregressive coefficient"),
                 ResidualParameter("arma_theta", "symmetric", "ARMA(1,1) moving-average coefficient")),
-    time="integer", min_times=2, correlation=_arma11,
+    time="integer", min_times=2, correlation=_arma11, order_args=("p", "q"), with_order=arma_kind,
 ))

@@ -8,13 +8,16 @@ of a stationary process, so the T x T matrix ``r_|t_i - t_j|`` is positive defin
 constraints, and every positive definite Toeplitz correlation has exactly one such vector.
 AR(p) is the vector with ``pi_d = 0`` beyond p. ``pi_1`` is the lag-1 correlation.
 
-Registered here and nowhere else (see :mod:`.residuals`).
+``toeplitz`` with an order (Stata's ``toeplitz k``, zero beyond lag k) and AR/MA/ARMA of
+other orders are in :mod:`.residual_arma`. Registered here and nowhere else (see
+:mod:`.residuals`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .residual_arma import toeplitz_kind
 from .residuals import ResidualKind, ResidualParameter, register_residual_kind
 
 
@@ -53,7 +56,7 @@ TOEPLITZ = register_residual_kind(ResidualKind(
     "toeplitz", "Toeplitz over integer times: one correlation per lag (SAS TOEP), as partial autocorrelations",
     aliases=("toep",),
     parameters=(ResidualParameter("toep_pacf", "partial", "partial autocorrelation at each lag"),),
-    time="integer", min_times=2, correlation=_by_lag("toep_pacf"),
+    time="integer", min_times=2, correlation=_by_lag("toep_pacf"), order_args=("k",), with_order=toeplitz_kind,
 ))
 AR2 = register_residual_kind(ResidualKind(
     "ar2", "second-order autoregressive over integer times (partial autocorrelations at lags 1, 2)",

@@ -17,9 +17,12 @@ No PyMC here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..errors import SpecError
 
@@ -28,6 +31,8 @@ from ..errors import SpecError
 BY_DIM, SD_DIM, TIME_DIM, TIME_DIM_BIS = "resid_by", "resid_sd_level", "resid_time", "resid_time_bis"
 #: Posterior dimension of a per-lag parameter (support "partial"): lags 1, 2, ...
 LAG_DIM = "resid_lag"
+#: Posterior dimension of the free entries of a banded correlation's factor (support "banded").
+BAND_DIM = "resid_band"
 #: Posterior name of the residual sd ratios to the reference level.
 SD_RATIO = "sigma_ratio"
 
@@ -46,14 +51,17 @@ class ResidualParameter:
         autocorrelations, which any stationary correlation over integer lags has and which
         keep it positive definite).
     description : one line for tables and messages.
+        "banded" is a banded correlation matrix over the time levels, sampled as the
+        canonical partial correlations of its banded Cholesky factor (each in (-1, 1)).
     size : for "partial", the number of lags; None for every lag the data have (the longest
-        time span within a group).
+        time span within a group); a callable ``(residual design) -> int`` for a length that
+        depends on the data (the band entries of "banded").
     """
 
     name: str
     support: str
     description: str
-    size: int | None = None
+    size: int | Callable[..., int] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,12 @@ class ResidualKind:
     sd_by_time : True when the residual sd varies by visit (unstructured): one sd ratio per
         time level besides the first.
     allows_by : whether ``by=`` is allowed.
+    order_args : the names of the orders the kind takes (``("p",)`` for AR(p), ``("p", "q")``
+        for ARMA, ``("k",)`` for Toeplitz(k)); () when it takes none.
+    with_order : ``(orders) -> ResidualKind``: the kind of those orders (registered on first
+        use, named like ``ma2``, ``arma21``, ``toeplitz2``); None when the kind takes none.
+    order_required : True when the kind needs an order (``banded``).
+    order : the orders of a kind made by ``with_order``.
     lag_correlation : for a Markov structure in one time dimension (AR(1), exponential,
         independent), ``(params, gaps, xp) -> (J, T-1)`` correlations of consecutive rows
         ``gaps`` apart; the correlation of rows further apart is their product. The
@@ -92,10 +106,15 @@ class ResidualKind:
     sd_by_time: bool = False
     allows_by: bool = True
     lag_correlation: Callable[..., Any] | None = field(default=None, compare=False)
+    order_args: tuple[str, ...] = ()
+    with_order: Callable[[tuple[int, ...]], ResidualKind] | None = field(default=None, compare=False)
+    order_required: bool = False
+    order: tuple[int, ...] = ()
 
 
 _KINDS: dict[str, ResidualKind] = {}
 _ALIASES: dict[str, str] = {}
+_MADE: set[str] = set()  # kinds made by ``with_order`` (not listed as valid names)
 
 
 def register_residual_kind(kind: ResidualKind) -> ResidualKind:
@@ -123,26 +142,67 @@ def register_residual_kind(kind: ResidualKind) -> ResidualKind:
 
 
 def _normal(spelling: str) -> str:
-    return "".join(spelling.lower().split())
+    return "".join(c for c in spelling.lower() if not c.isspace() and c not in "(),")
+
+
+_ORDERED = re.compile(r"(.*?[a-z])(\d+)")
 
 
 def residual_kind(name: str) -> ResidualKind:
-    """The registered kind of ``name`` or one of its aliases.
+    """The registered kind of ``name`` or one of its aliases; a name ending in orders
+    (``ma2``, ``ma 2``, ``arma(2,1)``, ``toeplitz 2``) gives the kind of those orders.
 
     Raises
     ------
     SpecError
         For an unknown name, listing the registered ones.
     """
-    found = _ALIASES.get(_normal(name)) if isinstance(name, str) else None
-    if found is None:
-        raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()}")
-    return _KINDS[found]
+    key = _normal(name) if isinstance(name, str) else ""
+    found = _ALIASES.get(key)
+    if found is not None:
+        return _KINDS[found]
+    m = _ORDERED.fullmatch(key)
+    base = _ALIASES.get(m.group(1)) if m else None
+    if base is not None and _KINDS[base].with_order is not None:
+        digits = m.group(2)
+        n_args = len(_KINDS[base].order_args)
+        if n_args == 1 or len(digits) == n_args:
+            order = (int(digits),) if n_args == 1 else tuple(int(d) for d in digits)
+            return ordered_kind(_KINDS[base], order)
+    ordered = [re.sub(r"\d+$", "", k.name) for k in _KINDS.values() if k.with_order is not None]
+    raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()} ({', '.join(ordered)} "
+                    "take an order: hb.residuals('ma', order=2) or 'ma2')")
+
+
+def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:
+    """The kind ``base`` of orders ``order`` (registered on first use).
+
+    Raises
+    ------
+    SpecError
+        When ``base`` takes no order, or the orders are not whole numbers >= 1 or do not match
+        the kind's ``order_args``.
+    """
+    if base.with_order is None:
+        raise SpecError(f"residuals({base.name!r}) takes no order=")
+    if len(order) != len(base.order_args) or not all(
+        isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 1 for o in order
+    ):
+        names = ", ".join(base.order_args)
+        raise SpecError(
+            f"residuals({base.name!r}): order= must be {len(base.order_args)} whole number(s) >= 1 "
+            f"({names}), got {order if len(order) != 1 else order[0]!r}"
+        )
+    kind = base.with_order(tuple(int(o) for o in order))
+    if kind.name not in _KINDS:
+        register_residual_kind(kind)
+        _MADE.add(kind.name)
+    return _KINDS[kind.name]
 
 
 def residual_kind_names() -> list[str]:
-    """Canonical names of the registered residual structures."""
-    return list(_KINDS)
+    """Canonical names of the registered residual structures (not those made for an order)."""
+    return [name for name in _KINDS if name not in _MADE]
 
 
 @dataclass(frozen=True)
@@ -183,26 +243,45 @@ class ResidualStructure:
         return residuals(d["kind"], time=d.get("time"), group=d.get("group"), by=d.get("by"))
 
 
-def residuals(kind: str, time: str | None = None, group: str | None = None, by: str | None = None) -> ResidualStructure:
+def residuals(
+    kind: str,
+    time: str | None = None,
+    group: str | None = None,
+    by: str | None = None,
+    order: int | tuple[int, ...] | None = None,
+) -> ResidualStructure:
     """A residual structure for ``hb.Model(..., residuals=...)``.
 
     Parameters
     ----------
-    kind : "independent", "exchangeable", "ar1" (Stata ``ar 1``), "ar2", "ar3", "ma1",
-        "arma11", "toeplitz" (a correlation per lag), "exponential", "unstructured" (Stata's
-        names and nlme's ``corAR1``-style names are accepted).
+    kind : "independent", "exchangeable", "ar" (AR(p), Stata ``ar #``), "ma" (MA(q)),
+        "arma" (ARMA(p, q)), "toeplitz" (a correlation per lag; with ``order=k`` zero beyond
+        lag k), "banded" (unstructured within ``order`` visits, zero beyond), "exponential",
+        "unstructured" (Stata's names and nlme's ``corAR1``-style names are accepted; ``ar2``,
+        ``ma 2``, ``toeplitz 2`` carry the order in the name).
     time : the time (or visit) column; required by ar1, exponential and unstructured.
     group : the grouping column; default the model's innermost grouping factor (required
         when the model has no group terms, as in MMRM).
     by : a column with one set of structure parameters and one residual sd per level
         (unstructured: a correlation matrix per level and a residual sd per level and visit).
+    order : the order of ar (p), ma (q), toeplitz and banded (k), or (p, q) for arma.
 
     Raises
     ------
     SpecError
-        For an unknown kind, a missing ``time`` or a ``by`` the kind does not allow.
+        For an unknown kind, a missing ``time``, a ``by`` the kind does not allow, an order
+        the kind does not take or a missing one it needs.
     """
     spec = residual_kind(kind)
+    if order is not None:
+        if any(c.isdigit() for c in kind):  # 'ma2' with order=3
+            raise SpecError(f"residuals({kind!r}) already names its order; drop order={order!r}")
+        spec = ordered_kind(spec, tuple(order) if isinstance(order, (tuple, list)) else (order,))
+    elif spec.order_required:
+        raise SpecError(
+            f"residuals({spec.name!r}) needs order= ({', '.join(spec.order_args)}), as in "
+            f"hb.residuals({spec.name!r}, order=1, time=...)"
+        )
     for arg, value in (("time", time), ("group", group), ("by", by)):
         if value is not None and (not isinstance(value, str) or not value):
             raise SpecError(f"residuals({spec.name!r}): {arg}= must be a column name, got {value!r}")

@@ -4,7 +4,8 @@
 ``mixed y i.visit##i.arm || id:, noconstant residuals(unstructured, t(visit))``: the
 residual groups are those of the equation the option is written in (Stata's lowest level);
 an equation with ``noconstant`` and no variables names the groups only. Kinds: independent,
-exchangeable, ar 1, ma 1, unstructured, exponential; ``t()`` and ``by()`` as in Stata.
+exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; ``t()`` and
+``by()`` as in Stata.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..errors import SpecError
 from .ir import ModelSpec
 from .residuals import ResidualStructure, residuals
 from .stata_qualifiers import fail, split_top
 
-#: Stata's residual types (and their shortest abbreviations) -> hierbayes kinds.
-_KINDS = (("independent", "ind", "independent"), ("exchangeable", "exc", "exchangeable"),
-          ("ar", "ar", "ar1"), ("unstructured", "un", "unstructured"), ("exponential", "exp", "exponential"),
-          ("ma", "ma", "ma1"))
-_NOT_YET = ("banded", "toeplitz")
+#: Stata's residual types (and their shortest abbreviations) -> (hierbayes kind, takes #). As in
+#: Stata, ``toeplitz`` without # estimates every observed lag, ``banded`` without # is
+#: ``unstructured`` and ``banded 0`` a residual sd per time level (``independent`` by it).
+_KINDS = (("independent", "ind", "independent", False), ("exchangeable", "exc", "exchangeable", False),
+          ("ar", "ar", "ar", True), ("unstructured", "un", "unstructured", False),
+          ("exponential", "exp", "exponential", False), ("ma", "ma", "ma", True),
+          ("banded", "ba", "banded", True), ("toeplitz", "toe", "toeplitz", True))
 _OPTION = re.compile(r"(?<![A-Za-z_])res(?:i(?:d(?:u(?:a(?:l(?:s)?)?)?)?)?)?\(", re.IGNORECASE)
 
 
@@ -39,22 +43,39 @@ def _parse(arg: str, command: str) -> ResidualStructure:
     if not words:
         fail(command, "residuals() needs a residual type, as in residuals(ar 1, t(time))")
     word = words[0].lower()
-    kind = next((k for full, short, k in _KINDS if full.startswith(word) and len(word) >= len(short)), None)
-    if kind is None:
-        later = " (not yet supported)" if word in _NOT_YET else ""
-        fail(command, f"residuals({rtype.strip()}): unknown residual type {words[0]!r}{later}; "
-                      f"supported: independent, exchangeable, ar 1, ma 1, unstructured, exponential")
-    if kind in ("ar1", "ma1") and words[1:] != ["1"]:
-        fail(command, f"residuals({rtype.strip()}): only '{words[0].lower()} 1' is supported")
-    if kind not in ("ar1", "ma1") and len(words) > 1:
+    found_kind = next(((k, n) for full, short, k, n in _KINDS if full.startswith(word) and len(word) >= len(short)), None)
+    if found_kind is None:
+        fail(command, f"residuals({rtype.strip()}): unknown residual type {words[0]!r}; supported: independent, "
+                      "exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential")
+    kind, numbered = found_kind
+    optional = kind in ("toeplitz", "banded")
+    if numbered and not (optional and len(words) == 1):
+        smallest = 0 if kind == "banded" else 1
+        if len(words) != 2 or not words[1].isdigit() or int(words[1]) < smallest:
+            fail(command, f"residuals({rtype.strip()}): give the order as one whole number >= {smallest}, as in "
+                          f"residuals({words[0].lower()} 1, t(time))")
+    if not numbered and len(words) > 1:
         fail(command, f"residuals({rtype.strip()}): {words[0]!r} takes no number")
+    order = int(words[1]) if numbered and len(words) == 2 else None
     found = {"t": None, "by": None}
     for opt in (opts[0] if opts else "").replace(",", " ").split():
         m = re.fullmatch(r"(t|by)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)", opt.strip(), re.IGNORECASE)
         if not m:
             fail(command, f"residuals(): cannot read the option {opt!r}; use t(varname) and by(varname)")
         found[m.group(1).lower()] = m.group(2)
-    return residuals(kind, time=found["t"], by=found["by"])
+    if kind == "banded" and order is None:
+        kind = "unstructured"
+    elif kind == "banded" and order == 0:  # uncorrelated, an sd per time level
+        if found["by"] is not None:
+            fail(command, f"residuals({rtype.strip()}, by()): a residual sd per time level and by() level is "
+                          "not supported; use banded 1 or drop by()")
+        if found["t"] is None:
+            fail(command, f"residuals({rtype.strip()}) needs t(varname): the time levels with their own sd")
+        kind, order, found = "independent", None, {"t": None, "by": found["t"]}
+    try:
+        return residuals(kind, time=found["t"], by=found["by"], order=order)
+    except SpecError as err:
+        fail(command, str(err))
 
 
 def take_residuals_option(text: str, command: str) -> tuple[str, tuple[ResidualStructure, str | None] | None]:

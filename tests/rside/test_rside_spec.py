@@ -33,8 +33,9 @@ def test_kind_spellings(spelling, name):
 
 
 def test_unknown_kind_lists_the_valid_ones():
-    with pytest.raises(SpecError, match="unknown residual structure 'ar7'.*'ar1'"):
-        hb.residuals("ar7", time="t")
+    with pytest.raises(SpecError, match=r"unknown residual structure 'ar7x'.*'ar1'.*\(banded, ar, ma, arma, "
+                                        r"toeplitz take an order: hb.residuals\('ma', order=2\) or 'ma2'\)"):
+        hb.residuals("ar7x", time="t")
 
 
 def test_time_required():

@@ -16,6 +16,10 @@ from hierbayes.errors import FormulaSyntaxError
     ("y ~ x + arma(t, g, 1, 1)", "y ~ x", hb.residuals("arma11", time="t", group="g")),
     ("y ~ x + ar(time = t, gr = g, p = 2)", "y ~ x", hb.residuals("ar2", time="t", group="g")),
     ("y ~ x + ar(t, g, 3)", "y ~ x", hb.residuals("ar3", time="t", group="g")),
+    ("y ~ x + ar(t, g, 4)", "y ~ x", hb.residuals("ar", order=4, time="t", group="g")),
+    ("y ~ x + ma(time = t, gr = g, q = 2)", "y ~ x", hb.residuals("ma", order=2, time="t", group="g")),
+    ("y ~ x + arma(t, g, 2, 1)", "y ~ x", hb.residuals("arma", order=(2, 1), time="t", group="g")),
+    ("y ~ x + arma(time = t, gr = g, p = 1, q = 2)", "y ~ x", hb.residuals("arma12", time="t", group="g")),
     ("y ~ x + cosy(gr = g) + (1|g)", "y ~ x + (1 | g)", hb.residuals("exchangeable", group="g")),
 ])
 def test_terms(formula, rhs, expected):
@@ -25,8 +29,8 @@ def test_terms(formula, rhs, expected):
 
 
 @pytest.mark.parametrize("formula, message", [
-    ("y ~ x + ar(time = t, gr = g, p = 4)", r"supported are ar\(\) with p = 1, 2 or 3 and ma\(\)/arma\(\) with p = 1 and q = 1"),
-    ("y ~ x + arma(t, g, 2, 1)", r"supported are ar\(\) with p = 1, 2 or 3"),
+    ("y ~ x + ar(time = t, gr = g, p = 0)", r"the orders p and q must be whole numbers >= 1"),
+    ("y ~ x + arma(t, g, 2, 0.5)", r"the orders p and q must be whole numbers >= 1"),
     ("y ~ x + ar(time = t, cov = TRUE)", r"cov = TRUE is not supported"),
     ("y ~ x + ar(gr = g)", r"needs time="),
     ("y ~ x + ar(t, g) + cosy(gr = g)", r"already has a residual structure"),

@@ -20,6 +20,19 @@ from hierbayes.errors import SpecError
      hb.residuals("exchangeable", group="school:class")),
     ("mixed y x, residuals(ind, by(arm))", "y ~ x", hb.residuals("independent", by="arm")),
     ("mixed y x || id:, residuals(ma 1, t(t))", "y ~ x + (1 | id)", hb.residuals("ma1", time="t", group="id")),
+    ("mixed y x || id:, residuals(ar 2, t(t))", "y ~ x + (1 | id)", hb.residuals("ar2", time="t", group="id")),
+    ("mixed y x || id:, residuals(ar 3, t(t))", "y ~ x + (1 | id)", hb.residuals("ar", order=3, time="t", group="id")),
+    ("mixed y x || id:, residuals(ma 2, t(t))", "y ~ x + (1 | id)", hb.residuals("ma", order=2, time="t", group="id")),
+    ("mixed y x || id:, residuals(toeplitz 2, t(t))", "y ~ x + (1 | id)",
+     hb.residuals("toeplitz", order=2, time="t", group="id")),
+    ("mixed y i.visit || id:, noconstant residuals(banded 1, t(visit) by(arm))", "y ~ C(visit)",
+     hb.residuals("banded", order=1, time="visit", group="id", by="arm")),
+    ("mixed y x || id:, residuals(toe 1, t(t))", "y ~ x + (1 | id)", hb.residuals("toeplitz1", time="t", group="id")),
+    ("mixed y x || id:, residuals(toeplitz, t(t))", "y ~ x + (1 | id)", hb.residuals("toeplitz", time="t", group="id")),
+    ("mixed y i.visit || id:, noconstant residuals(banded, t(visit))", "y ~ C(visit)",
+     hb.residuals("unstructured", time="visit", group="id")),
+    ("mixed y i.visit || id:, noconstant residuals(banded 0, t(visit))", "y ~ C(visit)",
+     hb.residuals("independent", group="id", by="visit")),
 ])
 def test_residuals_option(command, formula, expected):
     spec = hb.from_stata(command)
@@ -28,8 +41,14 @@ def test_residuals_option(command, formula, expected):
 
 
 @pytest.mark.parametrize("command, message", [
-    ("mixed y x || id:, residuals(ar 2, t(t))", r"residuals\(ar 2\): only 'ar 1' is supported"),
-    ("mixed y x || id:, residuals(toeplitz 2, t(t))", r"unknown residual type 'toeplitz' \(not yet supported\)"),
+    ("mixed y x || id:, residuals(ar, t(t))", (r"residuals\(ar\): give the order as one whole number >= 1, as in "
+                                               r"residuals\(ar 1, t\(time\)\)")),
+    ("mixed y x || id:, residuals(ma 0, t(t))", r"residuals\(ma 0\): give the order as one whole number >= 1"),
+    ("mixed y x || id:, residuals(banded -1, t(t))", r"residuals\(banded -1\): give the order as one whole number >= 0"),
+    ("mixed y x || id:, residuals(banded 0, t(t) by(arm))", r"a residual sd per time level and by\(\) level is not"),
+    ("mixed y x || id:, residuals(banded 0)", r"residuals\(banded 0\) needs t\(varname\)"),
+    ("mixed y x || id:, residuals(toeplitz 1.5, t(t))", r"give the order as one whole number"),
+    ("mixed y x || id:, residuals(banded 1)", r"residuals\('banded1'\) needs time="),
     ("mixed y x || id:, residuals(wiggly, t(t))", r"unknown residual type 'wiggly'; supported: independent"),
     ("mixed y x || id:, residuals(ar 1, tt(t))", r"cannot read the option 'tt\(t\)'; use t\(varname\)"),
     ("mixed y x || id:, residuals(un 3, t(v))", r"'un' takes no number"),

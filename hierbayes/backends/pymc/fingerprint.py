@@ -30,7 +30,9 @@ def _source_digest() -> str:
         for path in sorted(Path(__file__).parent.rglob("*.py")):
             h.update(path.read_bytes())
         for mod in ("hierbayes.params", "hierbayes.design.crossprod", "hierbayes.design.offsets",
-                    "hierbayes.spec.residual_kinds", "hierbayes.spec.residual_toeplitz", "hierbayes.design.residuals",
+                    "hierbayes.spec.residual_kinds", "hierbayes.spec.residual_toeplitz",
+                    "hierbayes.spec.residual_arma", "hierbayes.spec.residual_banded", "hierbayes.spec.residuals",
+                    "hierbayes.design.residuals",
                     "hierbayes.design.weights", "hierbayes.design.reduced"):
             with open(importlib.import_module(mod).__file__, "rb") as fh:
                 h.update(fh.read())

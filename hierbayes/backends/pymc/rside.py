@@ -28,7 +28,8 @@ import pytensor.tensor as pt
 from ...design.residuals import ResidualDesign
 from ...errors import SpecError
 from ...priors import Prior, PriorTable, structure_defaults
-from ...spec.residuals import BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
+from ...spec.residual_banded import band_pairs, banded_correlation
+from ...spec.residuals import BAND_DIM, BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 from .marginal import batched_cholesky_terms
 from .variables import register
 
@@ -90,6 +91,8 @@ def _register_parameter(param, rd: ResidualDesign, prior: Prior):
         chols = [pm.LKJCorr(f"{param.name}_chol_{i}", n=k, eta=eta) for i in range(len(rd.by_levels))]
         cor = pm.Deterministic(param.name, pt.stack([c @ c.T for c in chols]), dims=(BY_DIM, TIME_DIM, TIME_DIM_BIS))
         return cor[rd.by_codes]
+    if param.support == "banded":
+        return _banded_parameter(param, rd, prior)
     if param.support == "partial":  # one value per lag (and per by level)
         pm.modelcontext(None).add_coord(LAG_DIM, list(range(1, rd.parameter_size(param) + 1)))
         value = register(param.name, prior, dims=(BY_DIM, LAG_DIM) if rd.by_levels else LAG_DIM)
@@ -100,6 +103,21 @@ def _register_parameter(param, rd: ResidualDesign, prior: Prior):
     if rd.by_levels:
         return value[rd.by_codes]
     return pt.ones(rd.n_groups) * value
+
+
+def _banded_parameter(param, rd: ResidualDesign, prior: Prior):
+    """A banded correlation over the visits from its canonical partial correlations
+    (``<name>_cpc``, one per band entry), per ``by`` level; reported as the matrix ``name``."""
+    k, band = len(rd.time_levels), rd.kind.order[0]
+    labels = [f"{rd.time_levels[i]},{rd.time_levels[j]}" for i, j in band_pairs(k, band)]
+    pm.modelcontext(None).add_coord(BAND_DIM, labels)
+    cpc = register(f"{param.name}_cpc", prior, dims=(BY_DIM, BAND_DIM) if rd.by_levels else BAND_DIM)
+    if not rd.by_levels:
+        cor = pm.Deterministic(param.name, banded_correlation(cpc, k, band, pt), dims=(TIME_DIM, TIME_DIM_BIS))
+        return pt.broadcast_to(cor[None], (rd.n_groups, k, k))
+    mats = pt.stack([banded_correlation(cpc[i], k, band, pt) for i in range(len(rd.by_levels))])
+    cor = pm.Deterministic(param.name, mats, dims=(BY_DIM, TIME_DIM, TIME_DIM_BIS))
+    return cor[rd.by_codes]
 
 
 def _parameters(rd: ResidualDesign, priors: PriorTable | None) -> dict:
