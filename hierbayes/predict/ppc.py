@@ -41,7 +41,7 @@ from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .km import km_censoring
 from .ppc_kinds import plot_kinds
-from .ppc_weights import WEIGHTS_NOTE, check_weights, weighted_statistics
+from .ppc_weights import WEIGHTS_NOTE, inclusion_weights, weighted_statistics
 from .predict import row_design, thin
 from .replicate import replicate
 
@@ -190,7 +190,7 @@ class PredictiveCheck:
     @property
     def weights(self) -> np.ndarray | None:
         """(n,) the rows' inclusion weights of a weighted fit (:mod:`.ppc_weights`), else None."""
-        return check_weights(self.model)
+        return inclusion_weights(self.model)
 
     def _stats(self, stats) -> dict[str, Callable]:
         return weighted_statistics(_resolve_stats(stats, self.response_kind), self.weights, STATISTICS)

@@ -8,6 +8,9 @@ on the group, as in Stata). With frequency weights this is exactly the check of 
 each row repeated ``w`` times. brms' ``pp_check`` ignores weights; a survey statistician
 expects the weighted distribution, which is what hierbayes shows, and says so.
 
+The same weights average the training rows in margins (:mod:`.margins`) and give the
+typical values of conditional effects (:mod:`.conditional`).
+
 Weighted: the test statistics ``mean``, ``sd``, ``var``, ``median`` and ``prop_zero``
 (``min`` and ``max`` are the same with positive weights; a row of weight zero is left out of
 them), the density and ECDF plots. A statistic given as a callable receives the rows
@@ -20,9 +23,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .predict import row_design
-
-__all__ = ["WEIGHTED_STATISTICS", "WEIGHTS_NOTE", "check_weights", "weighted_quantile", "weighted_statistics"]
+__all__ = ["WEIGHTED_STATISTICS", "WEIGHTS_NOTE", "inclusion_weights", "weighted_quantile", "weighted_statistics"]
 
 #: The built-in statistics whose value the weights change.
 WEIGHTED_STATISTICS = ("mean", "sd", "var", "median", "prop_zero")
@@ -30,9 +31,10 @@ WEIGHTED_STATISTICS = ("mean", "sd", "var", "median", "prop_zero")
 WEIGHTS_NOTE = "weighted by each row's inclusion weight (level-1 x level-2 weights, as given)"
 
 
-def check_weights(model) -> np.ndarray | None:
-    """(n,) the rows' inclusion weights, or None for an unweighted model."""
-    weights = getattr(row_design(model), "weights", None)
+def inclusion_weights(model) -> np.ndarray | None:
+    """(n,) the training rows' inclusion weights, or None for an unweighted model (weighted
+    designs are never collapsed, so these are the rows of the data)."""
+    weights = getattr(model.design, "weights", None)
     if weights is None:
         return None
     return np.asarray(weights.inclusion, dtype=float)

@@ -100,3 +100,21 @@ def test_unweighted_fit_is_unchanged():
     table = check.pvalues("sd")
     assert "weights" not in table.attrs
     assert table.loc["sd", "observed"] == pytest.approx(df["y"].std(ddof=1))
+
+
+def test_margins_and_conditional_effects_use_the_inclusion_weights():
+    """Scaled weights are for the likelihood; population averages use the weights as given."""
+    from hierbayes.predict.conditional import typical_values
+    from hierbayes.predict.margins import margins
+
+    rng = np.random.default_rng(6)
+    g = np.repeat(np.arange(4), 5)
+    df = pd.DataFrame({"y": rng.normal(size=20), "x": rng.normal(size=20), "g": g.astype(str),
+                       "w1": rng.uniform(1, 5, 20), "w2": np.array([1.0, 2.0, 8.0, 3.0])[g]})
+    fit = hb.Model("y ~ x + (1|g)", df, weights="w1", group_weights={"g": "w2"}, weight_scaling="size").fit(**KW)
+    w = df["w1"] * df["w2"]
+    assert typical_values(fit.model.built)["x"] == pytest.approx(np.average(df["x"], weights=w))
+    post = fit.posterior
+    table = margins(post, fit.model.built, kind="linear", groups="exclude").summary()
+    expected = post["Intercept"].values + post["b"].values[..., 0] * np.average(df["x"], weights=w)
+    assert table["mean"].iloc[0] == pytest.approx(expected.mean(), rel=1e-8)
