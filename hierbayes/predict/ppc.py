@@ -22,7 +22,7 @@ strong evidence of misfit, while a moderate one is only weak evidence of fit.
 
 Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
 
-Size: about 410 lines: the check object with its statistics, grouped checks and LOO-PIT,
+Size: about 415 lines: the check object with its statistics, grouped checks and LOO-PIT,
 and the two builders of it (posterior and prior) read best in one place.
 """
 
@@ -311,7 +311,8 @@ class PredictiveCheck:
 
     def __repr__(self) -> str:
         S, n = self.yrep.shape
-        return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows>"
+        weighted = f", {WEIGHTS_NOTE}" if self.weights is not None else ""
+        return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows{weighted}>"
 
 
 # ======================================================================= building
