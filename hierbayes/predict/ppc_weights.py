@@ -8,6 +8,11 @@ on the group, as in Stata). With frequency weights this is exactly the check of 
 each row repeated ``w`` times. brms' ``pp_check`` ignores weights; a survey statistician
 expects the weighted distribution, which is what hierbayes shows, and says so.
 
+The level-1 column is read as conditional on the group. Stata's ``pwscale(size)`` also accepts
+the overall weight there (PISA's ``w_fstuwt`` in Stata's manual example), which the likelihood
+cannot tell apart after scaling; these population weights then count the level-2 weight twice:
+give ``w_fstuwt / wnrschbw`` as the level-1 weight (the fit is the same).
+
 The same weights average the training rows in margins (:mod:`.margins`) and give the
 typical values of conditional effects (:mod:`.conditional`).
 
