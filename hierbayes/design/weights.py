@@ -32,6 +32,9 @@ class Weights:
     scaling : "none", "size" or "effective".
     scaling_group : the grouping factor within whose groups level-1 weights were scaled.
     groups : (grouping factor, column, (J,) weights) per level-2 weight.
+    inclusion : (n,) each row's weights as given, unscaled: the level-1 weight times its
+        groups' level-2 weights (the weight of a row in a weighted estimate of the population's
+        distribution, which weighted predictive checks use).
     """
 
     rows: np.ndarray | None
@@ -39,6 +42,7 @@ class Weights:
     scaling: str
     scaling_group: str | None
     groups: tuple[tuple[str, str, np.ndarray], ...] = ()
+    inclusion: np.ndarray | None = None
 
     def describe(self) -> str:
         """One line for the fit's summary: which weights and which scaling were used."""
@@ -136,8 +140,10 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
     by_group = {b.group: b for b in reversed(blocks)}
     w = None
     inner = None
+    inclusion = np.ones(len(rows))
     if column is not None:
         w = _values(rows, column, "weight")
+        inclusion = w.copy()
         if spec.weight_scaling != "none":
             inner = max(by_group.values(), key=lambda b: b.n_levels)
             w = _scaled(w, inner.codes, inner.n_levels, spec.weight_scaling, inner.group, inner.levels)
@@ -146,13 +152,14 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
         block = by_group[group]
         values = _values(rows, col, f"level-2 weight ({group})")
         per_group = _group_values(block, values, col, labels)
+        inclusion = inclusion * per_group[block.codes]
         if spec.weight_scaling != "none":  # level 2 too: mean 1 over the sampled groups
             per_group = per_group * len(per_group) / per_group.sum()
         groups.append((group, col, per_group))
         # level-1 weights are conditional on the group (Stata's convention): a row's
         # log-likelihood carries its inclusion weight w_i|j w_j (Savitsky & Williams)
         w = (np.ones(len(rows)) if w is None else w) * per_group[block.codes]
-    return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups))
+    return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups), inclusion)
 
 
 def apply_group_weights(blocks: tuple[GroupBlock, ...], weights: Weights | None) -> tuple[GroupBlock, ...]:

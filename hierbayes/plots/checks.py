@@ -16,6 +16,8 @@ from ..params import OBS_DIM
 from ..predict.ppc import bayes_p_value
 from ..predict.ppc_kinds import ALL_PLOT_KINDS, checked_plot_kind, default_plot_kind
 from .common import figure_of, retitle, row_figure_height
+from ..predict.ppc_weights import WEIGHTED_STATISTICS
+from .checks_weighted import weighted_distribution
 from .survival import ppc_km
 
 # Every kind ``ppc()`` draws; which ones fit a response: ``check.plot_kinds``.
@@ -69,6 +71,10 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
     * ``km``: Kaplan-Meier curves of the data and of replicates censored the way the data
       were (the default for right-censored responses; :func:`hierbayes.plots.survival.ppc_km`).
 
+    A weighted fit's density and ECDF checks and test statistics weight the data and the
+    replications by the rows' inclusion weights (:mod:`hierbayes.predict.ppc_weights`); the
+    per-row checks say that they are unweighted.
+
     Parameters
     ----------
     check : hierbayes.predict.ppc.PredictiveCheck
@@ -84,6 +90,15 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
     kind = checked_plot_kind(kind, check.response_kind, check.source)
     if order is not None and kind != "intervals":
         raise SpecError(f"order={order!r} applies to kind='intervals' only, not kind={kind!r}")
+    if check.weights is not None and kind in ("density", "ecdf"):
+        return weighted_distribution(check, kind, num_samples)
+    fig = _ppc_figure(check, kind, num_samples, order)
+    if check.weights is not None and kind not in ("stat", "km"):
+        fig.text(0.005, 0.005, "weighted fit: this check is per row, unweighted", fontsize=7, color="0.4")
+    return fig
+
+
+def _ppc_figure(check, kind: str, num_samples: int, order: str | None):
     if kind == "stat":
         return ppc_stat(check, "mean")
     if kind == "km":
@@ -234,7 +249,8 @@ def ppc_stat(check, stat: str = "mean", ax=None):
     ax.hist(reps, bins=40, color="C0", alpha=0.6)
     ax.axvline(observed, color="k", lw=2, label=f"T(y) = {observed:.4g}")
     ax.set_xlabel(f"{stat} of replicated data")
-    ax.set_title(f"{check.source.capitalize()} predictive {stat}: p = {p:.3f}")
+    weighted = "weighted " if check.weights is not None and stat in WEIGHTED_STATISTICS else ""
+    ax.set_title(f"{check.source.capitalize()} predictive {weighted}{stat}: p = {p:.3f}")
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig

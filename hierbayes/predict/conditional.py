@@ -3,7 +3,8 @@ predictor with every other predictor held at one typical value.
 
 What "typical" is, stated in every result's ``held`` (and in ``summary().attrs``):
 
-* a numeric predictor (offset columns included) is held at its mean over the training rows;
+* a numeric predictor (offset columns included) is held at its mean over the training rows
+  (a weighted fit's: weighted by the rows' inclusion weights, a population mean);
 * a factor (a text/categorical column, or a number written ``C(x)`` in the formula) is held
   at its reference level, the first level of the training data;
 * group effects are zero by default (``groups="exclude"``, brms' ``re_formula = NA``), so
@@ -26,6 +27,7 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..results.stats import interval_label, summarize
+from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, thin, training_frame
 
 POINT_DIM = "point"
@@ -84,6 +86,7 @@ def check_predictor(model, column: str, argument: str, *, factor: bool = False) 
 def typical_values(model, conditions: Mapping[str, object] | None = None) -> dict[str, object]:
     """Each predictor's typical value (see the module docstring), ``conditions`` overriding."""
     frame = training_frame(model)
+    weights = inclusion_weights(model)
     conditions = dict(conditions or {})
     for column in conditions:
         check_predictor(model, column, "conditions")
@@ -93,8 +96,8 @@ def typical_values(model, conditions: Mapping[str, object] | None = None) -> dic
             held[column] = conditions[column]
         elif is_factor(model, column):
             held[column] = factor_levels(model, column)[0]
-        else:
-            held[column] = float(frame[column].mean())
+        else:  # a weighted fit: the weighted (population) mean, as Stata's margins, atmeans
+            held[column] = float(np.average(frame[column].astype(float), weights=weights))
     return held
 
 

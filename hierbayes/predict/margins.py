@@ -21,6 +21,7 @@ from ..families import get_family, log_hazard_ph
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
+from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, row_design, rows_aux_draws, thin, training_frame
 
 MARGIN_DIM = "margin"
@@ -182,9 +183,10 @@ def margins(
         raise SpecError(f"{dydx!r} is both in at= and dydx=; hold other columns at values, not the one you differentiate")
     posterior = thin(posterior, ndraws)
     by_codes, by_table = _by_groups(frame, by_cols)
-    # the training rows of a weighted model are averaged with their weights (Stata's margins
-    # after a weighted fit): the averages estimate population quantities
-    weights = getattr(model.design, "row_weights", None) if data is None else None
+    # the training rows of a weighted model are averaged with their inclusion weights (level-1
+    # x level-2 as given, not as scaled for the likelihood): the averages estimate population
+    # quantities, as Stata's margins after a weighted fit
+    weights = inclusion_weights(model) if data is None else None
     if weights is None:
         weights = np.ones(len(frame))
 

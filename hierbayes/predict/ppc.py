@@ -19,6 +19,11 @@ methods bound: ``plot()``, ``plot_grouped()``, ``plot_stat()``, ``plot_loo_pit()
 Posterior predictive p-values are not uniform under a correct model (they concentrate
 near 1/2, because the data were used to fit), so an extreme one (say < 0.01 or > 0.99) is
 strong evidence of misfit, while a moderate one is only weak evidence of fit.
+
+Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
+
+Size: about 415 lines: the check object with its statistics, grouped checks and LOO-PIT,
+and the two builders of it (posterior and prior) read best in one place.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .km import km_censoring
 from .ppc_kinds import plot_kinds
+from .ppc_weights import WEIGHTS_NOTE, inclusion_weights, weighted_statistics
 from .predict import row_design, thin
 from .replicate import replicate
 
@@ -182,6 +188,14 @@ class PredictiveCheck:
         return "censored" if right is not None and right.any() else kind
 
     @property
+    def weights(self) -> np.ndarray | None:
+        """(n,) the rows' inclusion weights of a weighted fit (:mod:`.ppc_weights`), else None."""
+        return inclusion_weights(self.model)
+
+    def _stats(self, stats) -> dict[str, Callable]:
+        return weighted_statistics(_resolve_stats(stats, self.response_kind), self.weights, STATISTICS)
+
+    @property
     def plot_kinds(self) -> tuple[str, ...]:
         """The ``kind`` values ``plot()`` accepts for this response (the default first)."""
         return plot_kinds(self.response_kind)
@@ -201,12 +215,13 @@ class PredictiveCheck:
         Returns
         -------
         DataFrame indexed by statistic: observed, rep_mean, rep_lower, rep_upper, p_value
-        (Pr(T(y_rep) > T(y))) and ``extreme`` (p outside [(1-prob)/2, (1+prob)/2]).
+        (Pr(T(y_rep) > T(y))) and ``extreme`` (p outside [(1-prob)/2, (1+prob)/2]). A
+        weighted fit's built-in statistics are weighted (``attrs["weights"]`` says so).
         """
         y, yrep = self.y, self.yrep
         alpha = (1 - prob) / 2
         rows = []
-        for name, fn in _resolve_stats(stats, self.response_kind).items():
+        for name, fn in self._stats(stats).items():
             t_obs = float(fn(y))
             t_rep = np.asarray(fn(yrep), dtype=float)
             p = float(bayes_p_value(t_rep, t_obs))
@@ -217,11 +232,13 @@ class PredictiveCheck:
             })
         out = pd.DataFrame(rows).set_index("statistic")
         out.attrs["source"] = self.source
+        if self.weights is not None:
+            out.attrs["weights"] = WEIGHTS_NOTE
         return out
 
     def statistic_draws(self, stat: str | Callable) -> tuple[float, np.ndarray]:
         """(T(y), T(y_rep) per draw) for one statistic."""
-        (name, fn), = _resolve_stats((stat,), self.response_kind).items()
+        (name, fn), = self._stats((stat,)).items()
         return float(fn(self.y)), np.asarray(fn(self.yrep), dtype=float)
 
     def group_index(self, group: str | None = None) -> GroupIndex:
@@ -294,7 +311,8 @@ class PredictiveCheck:
 
     def __repr__(self) -> str:
         S, n = self.yrep.shape
-        return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows>"
+        weighted = f", {WEIGHTS_NOTE}" if self.weights is not None else ""
+        return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows{weighted}>"
 
 
 # ======================================================================= building

@@ -368,6 +368,9 @@ def parse_stata(
             handled = _apply_re_option(eq, opt, command)
             if level_weight(opt.name, opt.arg, command):
                 handled = bool(state["level_weights"].setdefault(eq.level, opt.arg.strip()))
+            elif chunk is chunks[-1] and weight_scaling(opt.name, opt.arg, command):
+                # after the last equation's comma Stata also reads the command's options
+                handled = bool(state.setdefault("pwscale", weight_scaling(opt.name, opt.arg, command)))
             handled = handled or _model_option(opt, state, name, command) or survival_option(opt, state, name, command)
             handled = handled or is_ignored(opt)
             if not handled:

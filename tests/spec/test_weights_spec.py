@@ -86,6 +86,9 @@ def test_stata_weights():
     assert spec.subset == "z > 1" and spec.weight_scaling == "effective"
     assert spec.group_weights == (("school:class", "w3"),)
     assert from_stata("melogit y x [fw=n] || g:").response.weights == "n"
+    # the manual's spelling: pwscale() among the options after the last equation's comma
+    spec = from_stata("mixed isei female [pw=w_fstuwt] || id_school:, pweight(wnrschbw) pwscale(size) nolog")
+    assert spec.weight_scaling == "size" and spec.group_weights == (("id_school", "wnrschbw"),)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +99,8 @@ def test_stata_weights():
         ("mixed y x [pw w] || school:", "cannot read the weight"),
         ("mixed y x, pwscale(size) || school:", r"pwscale\(size\) scales level-1 weights"),
         ("mixed y x [pw=w], pwscale(gk) || school:", "supported size and effective"),
+        ("mixed y x [pw=w] || school:, pwscale(size) || class:", r"unknown option 'pwscale\(size\)'"),
+        ("mixed y x || school:, pweight(w2) pwscale(size)", r"pwscale\(size\) scales level-1 weights"),
         ("mixed y x || school:, pweight()", r"pweight\(\): give one weight variable"),
     ],
 )
