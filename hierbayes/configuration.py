@@ -26,6 +26,7 @@ from .design.dask_cells import dask_designs
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.level_checks import check_level_predictors
+from .design.missing import build_imputed_design
 from .design.types import Design
 from .design.weights import check_weighted_family
 from .errors import DataError, SpecError
@@ -38,7 +39,7 @@ from .spec.residuals import ResidualStructure
 from .spec.weights import with_weights
 
 #: Values of ``missing``.
-MISSING_POLICIES = ("error", "drop")
+MISSING_POLICIES = ("error", "drop", "model")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ModelConfig:
     ----------
     spec : the parsed model (terms, family, link, covariance structures, Stata subset).
     prior_overrides : prior overrides keyed as ``Model(priors=...)`` takes them.
-    missing : "error" or "drop".
+    missing : "error", "drop" or "model" (impute holes, :mod:`hierbayes.design.missing`).
     parameterization : "centered", "noncentered", "marginal", "nested", a dict per grouping
         factor, or None (chosen from the data when compiling).
     collapse : "auto", True or False (fit bernoulli / binomial rows as binomial cells).
@@ -65,7 +66,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_POLICIES:
-            raise DataError(f"missing={self.missing!r}: valid values are 'error' and 'drop'")
+            raise DataError(f"missing={self.missing!r}: valid values are 'error', 'drop' and 'model'")
         if not isinstance(self.spec, ModelSpec):
             raise SpecError(f"formula must be a string or a ModelSpec, got {type(self.spec).__name__}")
         get_family(self.spec.family).resolve_link(self.spec.link)
@@ -101,7 +102,7 @@ class ModelConfig:
             (:func:`hierbayes.spec.weights.with_weights`).
         """
         if missing not in MISSING_POLICIES:
-            raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
+            raise DataError(f"missing={missing!r}: valid values are 'error', 'drop' and 'model'")
         if isinstance(formula, ModelSpec):
             spec = formula
         elif isinstance(formula, str):
@@ -166,6 +167,8 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     DataError
         For data the design cannot be built from (missing columns or values, ...).
     """
+    if is_dask_frame(data) and config.missing == "model":
+        raise DataError("missing='model' needs the rows in memory; a Dask DataFrame takes 'error' or 'drop'")
     if is_dask_frame(data):  # reductions of the partitions, never the rows together
         design, fit_design = dask_designs(config.spec, data, missing=config.missing)
         priors = resolve_priors(design, dict(config.prior_overrides))
@@ -174,6 +177,9 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     spec = config.spec
     if spec.levels is not None:  # level-2 predictors must be constant within their groups
         check_level_predictors(spec.levels, data)
+    if config.missing == "model":  # holes imputed as parameters: the rows stay rows
+        design = build_imputed_design(spec, data)
+        return BuiltModel(spec, data, design, resolve_priors(design, dict(config.prior_overrides)))
     design = build_design(spec, data, missing=config.missing)
     priors = resolve_priors(design, dict(config.prior_overrides))
     # Priors are scaled on the rows above; the sampler may see binomial cells instead.

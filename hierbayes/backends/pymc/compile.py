@@ -54,6 +54,7 @@ from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
+from .imputation import has_imputation, imputation_shift
 from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
 from .marginal import (
@@ -213,6 +214,11 @@ def compile_model(
     if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
         raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
     rd = design.residuals
+    if has_imputation(design):  # the design moves with the imputed values: rows only
+        if likelihood_form not in (None, "rows"):
+            raise SpecError(f"likelihood_form={likelihood_form!r}: a model with imputed predictors "
+                            "(missing='model') has the rows likelihood only")
+        likelihood_form = "rows"
     plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows" and rd is None)
     if rd is not None:
         if likelihood_form not in (None, "residual structure", "rows"):
@@ -283,6 +289,9 @@ def compile_model(
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
+            if has_imputation(design):
+                eta = eta + imputation_shift(design, fixed.theta[1:] if fixed.intercept_first else fixed.theta,
+                                             design.n_obs)
             if rd is None:
                 with modelled_aux(aux_predictors(design, priors)):
                     likelihood(eta, design, priors, link)
