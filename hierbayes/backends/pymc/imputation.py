@@ -83,3 +83,44 @@ def imputation_shift(design: Design, slopes, n: int):
             total = total + slopes[j - offset] * loading * moved
         shift = pt.inc_subtensor(shift[col.rows], total)
     return shift
+
+
+def _imputation_draws(design: Design, n_sims: int, random_seed: int) -> dict[str, np.ndarray]:
+    """(n_sims, ...) draws of the imputation models' free variables given the observed
+    values: NUTS on those models alone, thinned evenly (they do not involve the outcome)."""
+    with pm.Model() as model:
+        for col in design.imputation.columns:
+            if len(col.rows):
+                _column_model(col, model)
+        per_chain = max(500, 5 * n_sims)
+        idata = pm.sample(draws=per_chain, tune=500, chains=2, random_seed=random_seed, progressbar=False,
+                          compute_convergence_checks=False, target_accept=0.95)
+    names = [v.name for v in model.free_RVs]
+    out = {}
+    for name in names:
+        flat = np.asarray(idata.posterior[name].values).reshape((-1, *idata.posterior[name].shape[2:]))
+        out[name] = flat[np.linspace(0, len(flat) - 1, n_sims).astype(int)]
+    return out
+
+
+def conditioned_prior(pm_model: pm.Model, design: Design, var_names: list[str], obs: str, n_sims: int,
+                      random_seed: int):
+    """Prior draws and simulated responses of a model with imputed predictors, the
+    imputation models conditioned on the observed predictor values (a simulation keeps the
+    predictors, so their holes and models have the posterior given them as prior).
+
+    Returns an object with ``prior`` (the draws of ``var_names`` and every free variable)
+    and ``prior_predictive`` (``obs``), as ``pm.sample_prior_predictive`` gives.
+    """
+    from types import SimpleNamespace
+
+    free = [v.name for v in pm_model.free_RVs]
+    names = list(dict.fromkeys([*free, *var_names]))
+    prior = pm.sample_prior_predictive(draws=n_sims, model=pm_model, var_names=names, random_seed=random_seed).prior
+    prior = prior.to_dataset() if hasattr(prior, "to_dataset") else prior
+    for name, values in _imputation_draws(design, n_sims, random_seed).items():
+        prior[name].values[0] = values
+    keep = [n for n in prior.data_vars if n in free]
+    simulated = pm.sample_posterior_predictive(prior[keep], model=pm_model, var_names=[obs], random_seed=random_seed,
+                                               progressbar=False)
+    return SimpleNamespace(prior=prior, prior_predictive=simulated.posterior_predictive)
