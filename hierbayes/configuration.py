@@ -34,6 +34,7 @@ from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
 from .spec.distributional import with_distributional
+from .spec.missing_terms import strip_mi
 from .spec.ir import Covariance, ModelSpec
 from .spec.residuals import ResidualStructure
 from .spec.weights import with_weights
@@ -54,6 +55,8 @@ class ModelConfig:
     parameterization : "centered", "noncentered", "marginal", "nested", a dict per grouping
         factor, or None (chosen from the data when compiling).
     collapse : "auto", True or False (fit bernoulli / binomial rows as binomial cells).
+    impute : the columns brms' ``mi()`` marked in the formula (then ``missing="model"``, and
+        holes elsewhere are errors); empty: every column with holes, when ``missing="model"``.
     The residual structure (``Model(residuals=...)``) is part of the spec
     (``spec.residuals``), so ``with_data``, ``with_config`` and saved fits keep it.
     """
@@ -63,6 +66,7 @@ class ModelConfig:
     missing: str = "error"
     parameterization: str | Mapping[str, str] | None = None
     collapse: bool | str = "auto"
+    impute: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_POLICIES:
@@ -103,6 +107,12 @@ class ModelConfig:
         """
         if missing not in MISSING_POLICIES:
             raise DataError(f"missing={missing!r}: valid values are 'error', 'drop' and 'model'")
+        marked: tuple[str, ...] = ()
+        if isinstance(formula, str):
+            formula, marked = strip_mi(formula)
+            if marked and missing == "drop":
+                raise DataError(f"mi({', '.join(marked)}) in the formula imputes; it contradicts missing='drop'")
+            missing = "model" if marked else missing
         if isinstance(formula, ModelSpec):
             spec = formula
         elif isinstance(formula, str):
@@ -119,7 +129,7 @@ class ModelConfig:
             spec = with_distributional(spec, dict(distributional))
         if weights is not None or group_weights is not None or weight_scaling is not None:
             spec = with_weights(spec, weights, group_weights, weight_scaling)
-        return cls(spec, dict(priors or {}), missing, parameterization, collapse)
+        return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)
 
     @property
     def family(self) -> str:
@@ -178,7 +188,7 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     if spec.levels is not None:  # level-2 predictors must be constant within their groups
         check_level_predictors(spec.levels, data)
     if config.missing == "model":  # holes imputed as parameters: the rows stay rows
-        design = build_imputed_design(spec, data)
+        design = build_imputed_design(spec, data, config.impute)
         return BuiltModel(spec, data, design, resolve_priors(design, dict(config.prior_overrides)))
     design = build_design(spec, data, missing=config.missing)
     priors = resolve_priors(design, dict(config.prior_overrides))

@@ -162,8 +162,11 @@ def _standardized(W: np.ndarray) -> np.ndarray:
     return (W - W.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def build_imputed_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
+def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str, ...] = ()) -> Design:
     """The design of ``spec`` on ``data`` with holes in predictors imputed (see the module).
+
+    ``marked``: the columns brms' ``mi()`` marked (:mod:`hierbayes.spec.missing_terms`); when
+    given, a hole in any other column is an error.
 
     Raises
     ------
@@ -190,6 +193,11 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     slope_users = _slope_users(plan)
     term_columns = {n for e in plan.fixed for n in e.names}
     holes = [c for c in needed if c != response and c not in factors and data[c].isna().any()]
+    unmarked = [c for c in (*holes, *([response] if response and data[response].isna().any() else []))
+                if marked and c not in marked]
+    if unmarked:
+        raise DataError(f"column(s) {unmarked} have missing values but are not marked with mi() (a response: "
+                        "'y | mi() ~ ...'); mark them or fill them")
     filled = data.copy()
     levels: dict[str, str | None] = {}
     for c in holes:

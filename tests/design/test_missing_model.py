@@ -152,3 +152,20 @@ def test_dask_frames_are_refused():
     frame = dd.from_pandas(_data(), npartitions=2)
     with pytest.raises(DataError, match="needs the rows in memory"):
         hb.Model("y ~ x + (1 | g)", frame, missing="model")
+
+
+def test_brms_mi_spelling_marks_columns_and_implies_missing_model():
+    df = _data()
+    df.loc[[5], "y"] = np.nan
+    model = hb.Model("y | mi() ~ mi(x) * z + mi(w) + (1 | g)", df)
+    assert model.missing == "model" and model.config.impute == ("y", "x", "w")
+    assert model.formula == hb.Model("y ~ x * z + w + (1 | g)", df, missing="model").formula
+    assert {c.name for c in model.design.imputation.columns} == {"x", "w"}
+    with pytest.raises(DataError, match=r"column\(s\) \['w'\] have missing values but are not marked with mi\(\)"):
+        hb.Model("y | mi() ~ mi(x) + w + (1 | g)", df)
+    with pytest.raises(DataError, match=r"column\(s\) \['y'\] have missing values"):
+        hb.Model("y ~ mi(x) + mi(w) + (1 | g)", df)
+    with pytest.raises(SpecError, match="mi\\(\\) takes one column name"):
+        hb.Model("y ~ mi(log(x)) + (1 | g)", df)
+    with pytest.raises(DataError, match="contradicts missing='drop'"):
+        hb.Model("y ~ mi(x) + (1 | g)", df, missing="drop")
