@@ -34,8 +34,8 @@ from .families import get_family
 from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
 from .spec.distributional import with_distributional
-from .spec.missing_terms import strip_mi
 from .spec.ir import Covariance, ModelSpec
+from .spec.missing_terms import strip_mi
 from .spec.residuals import ResidualStructure
 from .spec.weights import with_weights
 

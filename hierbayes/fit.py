@@ -25,7 +25,8 @@ from .errors import SpecError
 from .families import get_family
 from .plots.trace import trace
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
-from .predict.imputed import imputation_lines, imputed as imputed_values
+from .predict.imputed import imputation_lines
+from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable

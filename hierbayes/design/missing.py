@@ -39,7 +39,7 @@ from .plan import DesignPlan
 from .rterms import ordered_columns
 from .types import Design
 
-__all__ = ["ImputedColumn", "Imputation", "build_imputed_design"]
+__all__ = ["Imputation", "ImputedColumn", "build_imputed_design"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,10 +221,9 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the rows without a response are dropped on purpose
         design = build_design(spec, filled, missing="drop" if y_missing else "error")
-    if design.weights is not None or design.censoring is not None or design.distributional:
-        if holes:
-            raise SpecError("missing='model' does not yet combine imputed predictors with weights, "
-                            "censoring or distributional formulas")
+    if (design.weights is not None or design.censoring is not None or design.distributional) and holes:
+        raise SpecError("missing='model' does not yet combine imputed predictors with weights, "
+                        "censoring or distributional formulas")
     response_rows = np.flatnonzero(data[response].isna().to_numpy()) if y_missing else np.zeros(0, np.int64)
     columns = _imputed_columns(design, data, filled, holes, levels)
     return replace(design, imputation=Imputation(columns, response_rows))

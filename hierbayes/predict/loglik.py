@@ -16,9 +16,9 @@ import xarray as xr
 from ..design.reduced import ReducedDesign
 from ..design.types import Design
 from ..errors import SpecError
-from ..results.imputed import imputation_eta_shift
 from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
+from ..results.imputed import imputation_eta_shift
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
 from .distributional import training_aux_draws

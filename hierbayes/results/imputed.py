@@ -9,7 +9,7 @@ import xarray as xr
 
 from ..design.types import Design
 
-__all__ = ["imputed_predictor_table", "imputation_eta_shift"]
+__all__ = ["imputation_eta_shift", "imputed_predictor_table"]
 
 
 def imputation_eta_shift(posterior: xr.Dataset, design: Design) -> np.ndarray | None:

@@ -169,3 +169,29 @@ def test_brms_mi_spelling_marks_columns_and_implies_missing_model():
         hb.Model("y ~ mi(log(x)) + (1 | g)", df)
     with pytest.raises(DataError, match="contradicts missing='drop'"):
         hb.Model("y ~ mi(x) + (1 | g)", df, missing="drop")
+
+
+def test_imputed_predictors_with_weights_are_refused():
+    df = _data()
+    df["wt"] = 1.0 + (np.arange(len(df)) % 3)
+    with pytest.raises(SpecError, match="does not yet combine imputed predictors with weights"):
+        hb.Model("y ~ x + (1 | g)", df, weights="wt", missing="model")
+
+
+def test_too_few_observed_values_are_refused():
+    df = _data()
+    df.loc[2:, "x"] = np.nan
+    with pytest.raises(DataError, match="column 'x' has fewer than 3 observed values"):
+        hb.Model("y ~ x + (1 | g)", df, missing="model")
+
+
+def test_training_row_predictions_use_the_imputed_values():
+    df = _data()
+    fit = hb.Model("y ~ x + z + (1 | g)", df, missing="model").fit(
+        backend="prior", draws=30, chains=1, random_seed=2, progressbar=False)
+    post = fit.posterior
+    eta = fit.predict(kind="linear", groups="exclude").values  # (draws, rows)
+    x = post["Ymi_x"].values[0]  # (draws, 4) for rows 3, 10, 20, 41
+    b = post["b"].values[0]  # columns x, z
+    expected = post["Intercept"].values[0][:, None] + b[:, :1] * x + b[:, 1:] * df.z.to_numpy()[[3, 10, 20, 41]]
+    np.testing.assert_allclose(eta[:, [3, 10, 20, 41]], expected, rtol=1e-8)
