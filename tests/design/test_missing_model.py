@@ -195,3 +195,15 @@ def test_training_row_predictions_use_the_imputed_values():
     b = post["b"].values[0]  # columns x, z
     expected = post["Intercept"].values[0][:, None] + b[:, :1] * x + b[:, 1:] * df.z.to_numpy()[[3, 10, 20, 41]]
     np.testing.assert_allclose(eta[:, [3, 10, 20, 41]], expected, rtol=1e-8)
+
+
+def test_compile_fingerprint_sees_where_the_holes_are():
+    from hierbayes.backends.pymc.compile import compile_model
+
+    df = _data()
+    filled = df.copy()
+    filled["x"] = df.x.fillna(df.x.mean())  # the very design of df, without holes
+    a = hb.Model("y ~ x + (1 | g)", df, missing="model")
+    b = hb.Model("y ~ x + (1 | g)", filled)
+    np.testing.assert_array_equal(a.design.X, b.design.X)
+    assert compile_model(a.design, a.priors).fingerprint != compile_model(b.design, b.priors, likelihood_form="rows").fingerprint

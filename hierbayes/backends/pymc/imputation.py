@@ -24,7 +24,7 @@ from ...design.types import Design
 from ...priors.missing import imputation_priors
 from .variables import register
 
-__all__ = ["has_imputation", "imputation_shift", "unit_dim"]
+__all__ = ["conditioned_prior", "has_imputation", "imputation_parts", "imputation_shift", "unit_dim"]
 
 
 def has_imputation(design: Design) -> bool:
@@ -124,3 +124,18 @@ def conditioned_prior(pm_model: pm.Model, design: Design, var_names: list[str], 
     simulated = pm.sample_posterior_predictive(prior[keep], model=pm_model, var_names=[obs], random_seed=random_seed,
                                                progressbar=False)
     return SimpleNamespace(prior=prior, prior_predictive=simulated.posterior_predictive)
+
+
+def imputation_parts(design: Design) -> list:
+    """What the compiled model depends on in the imputed columns (for the compile fingerprint)."""
+    if not has_imputation(design):
+        return []
+    parts: list = []
+    for col in design.imputation.columns:
+        parts.append((col.name, col.level, col.group, col.n_groups, col.labels, col.predictors,
+                      tuple(j for j, _ in col.loadings)))
+        parts += [np.asarray(a, dtype=float) for a in (col.rows, col.unit, col.fill, col.observed, col.W_obs, col.W_mis)]
+        parts += [np.asarray(m, dtype=float) for _, m in col.loadings]
+        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis) if a is not None]
+        parts.append(tuple(sorted((k, str(p)) for k, p in imputation_priors(col.observed).items())))
+    return parts
