@@ -115,7 +115,7 @@ class Imputation:
 
 def _level_of(observed: pd.Series, frame: pd.DataFrame, factors: list[str]) -> str | None:
     """The coarsest grouping factor the column is constant within (among observed rows),
-    when its groups hold on average more than one observed row."""
+    when some group holds more than one observed row (else constancy says nothing)."""
     best = None
     for f in factors:
         keep = observed.notna()
@@ -289,8 +289,7 @@ def _imputed_columns(design: Design, data, filled, holes, levels) -> tuple[Imput
 def _column(design, rows_data, fill, c, level, hole, loadings, complete) -> ImputedColumn:
     rows = np.flatnonzero(hole)
     X = design.X
-    values = rows_data[c].to_numpy(dtype=float)
-    filled_values = np.where(hole, np.nan, values)
+    values = rows_data[c].to_numpy(dtype=float)  # NaN at the holes
     if level is None:
         block = max(design.groups, key=lambda b: b.n_levels) if design.groups else None
         W = _standardized(X[:, complete])
@@ -309,13 +308,13 @@ def _column(design, rows_data, fill, c, level, hole, loadings, complete) -> Impu
     frame = pd.DataFrame(X[:, complete]).groupby(code)
     level2 = [k for k in range(len(complete)) if (frame[k].nunique() <= 1).all()]
     Wg = _standardized(frame.first().to_numpy()[:, level2])
-    observed_g = pd.Series(filled_values).groupby(code).first().to_numpy()
+    observed_g = pd.Series(values).groupby(code).first().to_numpy()
     has = ~np.isnan(observed_g)
     mis_groups = np.flatnonzero(~has)
     unit_of = -np.ones(len(groups), dtype=np.int64)
     unit_of[mis_groups] = np.arange(len(mis_groups))
-    imputed_rows = rows[~has[code[rows]]]  # rows of groups with a known value are filled exactly
-    keep = np.isin(np.arange(len(rows)), np.flatnonzero(~has[code[rows]]))
+    keep = ~has[code[rows]]  # rows of groups with a known value are filled exactly
+    imputed_rows = rows[keep]
     return ImputedColumn(
         name=c, level=level, rows=imputed_rows, unit=unit_of[code[imputed_rows]],
         labels=tuple(groups[mis_groups]), fill=fill[rows][keep],
