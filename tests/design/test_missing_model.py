@@ -207,3 +207,18 @@ def test_compile_fingerprint_sees_where_the_holes_are():
     b = hb.Model("y ~ x + (1 | g)", filled)
     np.testing.assert_array_equal(a.design.X, b.design.X)
     assert compile_model(a.design, a.priors).fingerprint != compile_model(b.design, b.priors, likelihood_form="rows").fingerprint
+
+
+def test_other_families_and_models_without_group_terms_compile():
+    from hierbayes.backends.pymc.compile import compile_model
+
+    df = _data()
+    df["k"] = (df.y > 1).astype(float)
+    m = hb.Model("k ~ x + z + (1 | g)", df, family="bernoulli", missing="model")
+    compiled = compile_model(m.design, m.priors)
+    assert "Ymi_x" in {v.name for v in compiled.model.free_RVs} and compiled.likelihood == "rows"
+    plain = hb.Model("y ~ x + z", df, missing="model")
+    (col,) = plain.design.imputation.columns
+    assert col.group is None and col.describe() == "gaussian: x ~ 1 + z"
+    assert np.isfinite(compile_model(plain.design, plain.priors).model.compile_logp()(
+        compile_model(plain.design, plain.priors).model.initial_point()))
