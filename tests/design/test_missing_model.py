@@ -222,3 +222,9 @@ def test_other_families_and_models_without_group_terms_compile():
     assert col.group is None and col.describe() == "gaussian: x ~ 1 + z"
     assert np.isfinite(compile_model(plain.design, plain.priors).model.compile_logp()(
         compile_model(plain.design, plain.priors).model.initial_point()))
+
+
+def test_marginal_parameterization_is_refused_with_imputed_predictors():
+    m = hb.Model("y ~ x + (1 | g)", _data(), missing="model", parameterization="marginal")
+    with pytest.raises(SpecError, match="with imputed predictors \\(missing='model'\\) the design moves"):
+        m.compile()

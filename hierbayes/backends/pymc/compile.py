@@ -225,6 +225,9 @@ def compile_model(
             raise SpecError(f"likelihood_form={likelihood_form!r}: a model with residuals= has its own likelihood")
         if likelihood_form != "rows":  # rows: every group term sampled, the residuals MvNormal per group
             plan = residual_plan(plan, rd)
+    if "marginal" in plan and has_imputation(design):
+        raise SpecError("parameterization 'marginal' integrates a group term out over a fixed design; with imputed "
+                        "predictors (missing='model') the design moves, so the group effects are sampled")
     if likelihood_form == "rows" and "marginal" in plan:
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
