@@ -26,6 +26,7 @@ from .design.dask_cells import dask_designs
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.level_checks import check_level_predictors
+from .design.missing import build_imputed_design
 from .design.types import Design
 from .design.weights import check_weighted_family
 from .errors import DataError, SpecError
@@ -34,11 +35,12 @@ from .priors import Prior, PriorTable, resolve_priors
 from .spec import parse_formula
 from .spec.distributional import with_distributional
 from .spec.ir import Covariance, ModelSpec
+from .spec.missing_terms import strip_mi
 from .spec.residuals import ResidualStructure
 from .spec.weights import with_weights
 
 #: Values of ``missing``.
-MISSING_POLICIES = ("error", "drop")
+MISSING_POLICIES = ("error", "drop", "model")
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,12 @@ class ModelConfig:
     ----------
     spec : the parsed model (terms, family, link, covariance structures, Stata subset).
     prior_overrides : prior overrides keyed as ``Model(priors=...)`` takes them.
-    missing : "error" or "drop".
+    missing : "error", "drop" or "model" (impute holes, :mod:`hierbayes.design.missing`).
     parameterization : "centered", "noncentered", "marginal", "nested", a dict per grouping
         factor, or None (chosen from the data when compiling).
     collapse : "auto", True or False (fit bernoulli / binomial rows as binomial cells).
+    impute : the columns brms' ``mi()`` marked in the formula (then ``missing="model"``, and
+        holes elsewhere are errors); empty: every column with holes, when ``missing="model"``.
     The residual structure (``Model(residuals=...)``) is part of the spec
     (``spec.residuals``), so ``with_data``, ``with_config`` and saved fits keep it.
     """
@@ -62,10 +66,11 @@ class ModelConfig:
     missing: str = "error"
     parameterization: str | Mapping[str, str] | None = None
     collapse: bool | str = "auto"
+    impute: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_POLICIES:
-            raise DataError(f"missing={self.missing!r}: valid values are 'error' and 'drop'")
+            raise DataError(f"missing={self.missing!r}: valid values are 'error', 'drop' and 'model'")
         if not isinstance(self.spec, ModelSpec):
             raise SpecError(f"formula must be a string or a ModelSpec, got {type(self.spec).__name__}")
         get_family(self.spec.family).resolve_link(self.spec.link)
@@ -101,7 +106,13 @@ class ModelConfig:
             (:func:`hierbayes.spec.weights.with_weights`).
         """
         if missing not in MISSING_POLICIES:
-            raise DataError(f"missing={missing!r}: valid values are 'error' and 'drop'")
+            raise DataError(f"missing={missing!r}: valid values are 'error', 'drop' and 'model'")
+        marked: tuple[str, ...] = ()
+        if isinstance(formula, str):
+            formula, marked = strip_mi(formula)
+            if marked and missing == "drop":
+                raise DataError(f"mi({', '.join(marked)}) in the formula imputes; it contradicts missing='drop'")
+            missing = "model" if marked else missing
         if isinstance(formula, ModelSpec):
             spec = formula
         elif isinstance(formula, str):
@@ -118,7 +129,7 @@ class ModelConfig:
             spec = with_distributional(spec, dict(distributional))
         if weights is not None or group_weights is not None or weight_scaling is not None:
             spec = with_weights(spec, weights, group_weights, weight_scaling)
-        return cls(spec, dict(priors or {}), missing, parameterization, collapse)
+        return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)
 
     @property
     def family(self) -> str:
@@ -166,6 +177,8 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     DataError
         For data the design cannot be built from (missing columns or values, ...).
     """
+    if is_dask_frame(data) and config.missing == "model":
+        raise DataError("missing='model' needs the rows in memory; a Dask DataFrame takes 'error' or 'drop'")
     if is_dask_frame(data):  # reductions of the partitions, never the rows together
         design, fit_design = dask_designs(config.spec, data, missing=config.missing)
         priors = resolve_priors(design, dict(config.prior_overrides))
@@ -174,6 +187,9 @@ def build_model(config: ModelConfig, data) -> BuiltModel:
     spec = config.spec
     if spec.levels is not None:  # level-2 predictors must be constant within their groups
         check_level_predictors(spec.levels, data)
+    if config.missing == "model":  # holes imputed as parameters: the rows stay rows
+        design = build_imputed_design(spec, data, config.impute)
+        return BuiltModel(spec, data, design, resolve_priors(design, dict(config.prior_overrides)))
     design = build_design(spec, data, missing=config.missing)
     priors = resolve_priors(design, dict(config.prior_overrides))
     # Priors are scaled on the rows above; the sampler may see binomial cells instead.

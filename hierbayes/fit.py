@@ -24,6 +24,8 @@ from .design.types import Design
 from .errors import SpecError
 from .families import get_family
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
+from .predict.imputed import imputation_lines
+from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
 from .priors import PriorTable
@@ -256,6 +258,7 @@ class Fit:
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
             *((design.weights.describe(),) if getattr(design, "weights", None) is not None else ()),
+            *(imputation_lines(design)),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
             *self._parameterization_line(),
@@ -351,6 +354,12 @@ class Fit:
         ``new_groups`` ("sample", "zero", "error")."""
         return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
                        ndraws=ndraws, random_seed=random_seed)
+
+    def imputed(self, prob: float = 0.9, draws: bool = False, random_seed=None):
+        """The values ``missing="model"`` imputed: a table (column, level, unit, mean, sd,
+        interval, model) or, with ``draws=True``, an xarray Dataset of their draws; see
+        :func:`hierbayes.predict.imputed.imputed`."""
+        return imputed_values(self.posterior, self.model.built, prob, draws, random_seed)
 
     def survival(self, newdata=None, times=None, re: str = "include", prob: float = 0.9, *,
                  quantiles=(0.5,), ndraws: int | None = None, random_seed=None):

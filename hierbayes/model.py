@@ -40,7 +40,11 @@ class Model:
     covariance : covariance structure per grouping factor: ``{"school": "exchangeable"}``;
         one of unstructured, independent, identity, exchangeable.
     missing : "error" (default) raises on missing values in used columns; "drop" drops
-        those rows with a warning saying how many.
+        those rows with a warning saying how many; "model" keeps them and imputes holes in
+        continuous fixed-effect predictors as parameters with their own gaussian models (a
+        column constant within groups once per group) and leaves missing gaussian responses
+        out of the likelihood (``fit.imputed()``; :mod:`hierbayes.design.missing`). brms'
+        ``y | mi() ~ mi(x) + ...`` in the formula means the same for the marked columns.
     parameterization : "centered" / "noncentered" / "marginal" (gaussian: integrated out) /
         "nested" (drawn around the effects of the term it is nested in) for all group terms, a
         dict per grouping factor, or None to choose from the data (reported on the fit).

@@ -192,8 +192,8 @@ def _data_config(raw: Any, path: Path) -> DataConfig:
     if not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
         raise SpecError(f"{_where(path, 'data.factors')} must be a list of column names")
     missing = table.get("missing", "error")
-    if missing not in ("error", "drop"):
-        raise SpecError(f"{_where(path, 'data.missing')} = {missing!r}: valid values are 'error' and 'drop'")
+    if missing not in ("error", "drop", "model"):
+        raise SpecError(f"{_where(path, 'data.missing')} = {missing!r}: valid values are 'error', 'drop' and 'model'")
     return DataConfig(
         source=_string(table.get("source"), path, "data.source", required=True),
         base=path.parent,

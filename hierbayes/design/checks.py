@@ -180,7 +180,8 @@ def handle_missing(
     n_bad = int(incomplete.sum())
     if missing == "error":
         advice = (
-            "Remove or impute them, or pass missing='drop' to drop incomplete rows"
+            "Remove or impute them, pass missing='drop' to drop incomplete rows, or missing='model' to "
+            "impute continuous predictors and gaussian responses in the model"
             if what == "data"
             else "Every row needs values to be encoded; remove or impute them"
         )

@@ -76,6 +76,8 @@ class Design:
         :mod:`hierbayes.design.censoring`).
     weights : the level-1 and level-2 weights (:class:`hierbayes.design.weights.Weights`:
         ``weights.rows`` the (n,) scaled level-1 weights or None); None when unweighted.
+    imputation : the imputed predictors and missing responses of ``missing="model"``
+        (:class:`hierbayes.design.missing.Imputation`); None otherwise.
     """
 
     spec: ModelSpec
@@ -93,6 +95,7 @@ class Design:
     censoring: Censoring | None = field(default=None, repr=False)
     response_coding: str | None = field(default=None, repr=False)
     weights: object | None = field(default=None, repr=False)
+    imputation: object | None = field(default=None, repr=False)
 
     @property
     def row_weights(self) -> np.ndarray | None:

@@ -18,6 +18,7 @@ from ..design.types import Design
 from ..errors import SpecError
 from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
+from ..results.imputed import imputation_eta_shift
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
 from .distributional import training_aux_draws
@@ -95,6 +96,9 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         eta = linear_predictor(
             part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
         )
+        shift = imputation_eta_shift(part, design)  # missing="model": the holes' imputed values
+        if shift is not None:
+            eta = eta + shift
         if design.residuals is not None:  # correlated rows: y_i given the rest of its group
             values[:, draws, :] = conditional_loglik(part, design.residuals, y[None, :] - eta).reshape(
                 n_chain, -1, design.n_obs

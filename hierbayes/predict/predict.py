@@ -39,6 +39,7 @@ from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family
 from ..params import block_names
+from ..results.imputed import imputation_eta_shift
 from ..results.stats import flatten_draws
 from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
@@ -308,6 +309,9 @@ def prediction_draws(
         posterior, spec, fixed_names, rows.X, rows.groups,
         include_groups=groups == "include", new_groups=new_groups, rng=rng, offset=rows.offset,
     )
+    if rows.X is model.design.X:  # the training rows: holes missing="model" imputed hold fill values
+        shift = imputation_eta_shift(posterior, model.design)
+        eta = eta if shift is None else eta + shift
     if kind == "linear":
         return eta
     aux = rows_aux_draws(posterior, model, rows, groups=groups, new_groups=new_groups, rng=rng)

@@ -168,6 +168,8 @@ def test_levels_as_a_table(tmp_path):
         ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'\n[priors]\nsigma = {dist='Normal', mu='a'}", SpecError, "must be a number"),
         ("[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x\n", SpecError, "invalid TOML"),
         ("oops = 1\n[data]\nsource = 'gcse'\n[model]\nformula = 'y ~ x'", SpecError, "unknown key 'oops'"),
+        ("[data]\nsource = 'gcse'\nmissing = 'impute'\n[model]\nformula = 'y ~ x'", SpecError,
+         "valid values are 'error', 'drop' and 'model'"),
     ],
 )
 def test_file_errors(tmp_path, text, error, needle):

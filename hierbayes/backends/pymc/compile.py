@@ -54,6 +54,7 @@ from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
+from .imputation import has_imputation, imputation_shift
 from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
 from .marginal import (
@@ -213,12 +214,20 @@ def compile_model(
     if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
         raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
     rd = design.residuals
+    if has_imputation(design):  # the design moves with the imputed values: rows only
+        if likelihood_form not in (None, "rows"):
+            raise SpecError(f"likelihood_form={likelihood_form!r}: a model with imputed predictors "
+                            "(missing='model') has the rows likelihood only")
+        likelihood_form = "rows"
     plan = plan_parameterization(design, parameterization, link, integrate=likelihood_form != "rows" and rd is None)
     if rd is not None:
         if likelihood_form not in (None, "residual structure", "rows"):
             raise SpecError(f"likelihood_form={likelihood_form!r}: a model with residuals= has its own likelihood")
         if likelihood_form != "rows":  # rows: every group term sampled, the residuals MvNormal per group
             plan = residual_plan(plan, rd)
+    if "marginal" in plan and has_imputation(design):
+        raise SpecError("parameterization 'marginal' integrates a group term out over a fixed design; with imputed "
+                        "predictors (missing='model') the design moves, so the group effects are sampled")
     if likelihood_form == "rows" and "marginal" in plan:
         raise SpecError("likelihood_form='rows' cannot integrate a group term out; drop 'marginal'")
     blocks = list(zip(design.groups, block_names(design.spec)))
@@ -283,6 +292,9 @@ def compile_model(
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
+            if has_imputation(design):
+                eta = eta + imputation_shift(design, fixed.theta[1:] if fixed.intercept_first else fixed.theta,
+                                             design.n_obs)
             if rd is None:
                 with modelled_aux(aux_predictors(design, priors)):
                     likelihood(eta, design, priors, link)

@@ -15,6 +15,7 @@ from ...design.types import Design
 from ...priors import PriorTable
 from .covariance import builder_fingerprint
 from .distributional import fingerprint_parts
+from .imputation import imputation_parts
 
 
 def _source_digest() -> str:
@@ -81,6 +82,8 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     if priors.joint is not None:
         add((priors.joint.terms, np.asarray(priors.joint.covariance)))
     for part in fingerprint_parts(design):
+        add(part)
+    for part in imputation_parts(design):  # missing="model": the imputed columns' arrays
         add(part)
     if isinstance(design, ReducedDesign):
         for arr in design.stats.arrays():

@@ -26,6 +26,7 @@ from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
+from .imputation import conditioned_prior, has_imputation
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, enable_jax_cache, start_point
 from .rside import unpad
 
@@ -200,9 +201,12 @@ def simulate_prior(
         warnings.simplefilter("ignore")
         pm_model = compile_model(design, priors, rows, likelihood_form="rows").model
         obs = pm_model.observed_RVs[0].name
-        prior = pm.sample_prior_predictive(
-            draws=n_sims, model=pm_model, var_names=[*targets, obs], random_seed=random_seed
-        )
+        if has_imputation(design):  # the imputation models conditioned on the observed predictors
+            prior = conditioned_prior(pm_model, design, list(targets), obs, n_sims, random_seed)
+        else:
+            prior = pm.sample_prior_predictive(
+                draws=n_sims, model=pm_model, var_names=[*targets, obs], random_seed=random_seed
+            )
     values, labels = {}, {}
     for name in targets:
         if name not in prior.prior:

@@ -1,0 +1,141 @@
+"""The PyMC slice of ``missing="model"`` (:mod:`hierbayes.design.missing`): the imputed
+values of each predictor column are parameters with their own gaussian model, and they move
+the linear predictor of the rows with a hole.
+
+For a column ``x`` the model registers ``mi_x_Intercept``, ``mi_x_b`` (standardized complete
+predictors), ``mi_x_sd`` and ``mi_x_z`` (a non-centred random intercept of one grouping
+factor, level-1 columns only), ``mi_x_sigma``, and the imputed values ``Ymi_x`` (dims
+``mi_x_unit``: rows, or groups for a level-2 column). The observed values enter as a
+potential ``mi_x_observed``. The outcome's linear predictor gets
+``sum_j b_j * m_ij * (Ymi_x[unit_i] - fill_i)`` at the rows with a hole (the design holds
+``fill_i``; ``m_ij`` the column's loading on fixed column j).
+
+The design changes with the parameters, so no group term can be integrated out and the
+cross-products forms do not apply: a model with imputed predictors has the rows likelihood.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.types import Design
+from ...priors.missing import imputation_priors
+from .variables import register
+
+__all__ = ["conditioned_prior", "has_imputation", "imputation_parts", "imputation_shift", "unit_dim"]
+
+
+def has_imputation(design: Design) -> bool:
+    """Whether the design has imputed predictors (then only the rows likelihood applies)."""
+    imputation = getattr(design, "imputation", None)
+    return imputation is not None and bool(imputation.columns)
+
+
+def unit_dim(name: str) -> str:
+    """The dimension of the imputed values of column ``name``."""
+    return f"mi_{name}_unit"
+
+
+def _column_model(col, model: pm.Model):
+    """Register the imputation model of one column; returns the imputed values."""
+    priors = imputation_priors(col.observed)
+    p = f"mi_{col.name}"
+    model.add_coord(unit_dim(col.name), [str(v) for v in col.labels])
+    alpha = register(f"{p}_Intercept", priors["Intercept"])
+    mu_obs = alpha + pt.zeros(len(col.observed))
+    mu_mis = alpha + pt.zeros(col.n_values)
+    if col.W_obs.shape[1]:
+        gamma = register(f"{p}_b", priors["b"], shape=col.W_obs.shape[1])
+        mu_obs = mu_obs + pt.dot(col.W_obs, gamma)
+        mu_mis = mu_mis + pt.dot(col.W_mis, gamma)
+    if col.group is not None and col.n_groups > 1:
+        sd = register(f"{p}_sd", priors["sd"])
+        a = pm.Normal(f"{p}_z", 0.0, 1.0, shape=col.n_groups) * sd
+        mu_obs = mu_obs + a[col.codes_obs]
+        mu_mis = mu_mis + a[col.codes_mis]
+    sigma = register(f"{p}_sigma", priors["sigma"])
+    observed = np.asarray(col.observed, dtype=float)
+    pm.Potential(f"{p}_observed", pm.logp(pm.Normal.dist(mu_obs, sigma), observed).sum())
+    return pm.Normal(col.parameter, mu_mis, sigma, dims=unit_dim(col.name))
+
+
+def imputation_shift(design: Design, slopes, n: int):
+    """The (n,) change of the linear predictor the imputed values make.
+
+    Parameters
+    ----------
+    design : a design with ``design.imputation``.
+    slopes : the coefficient vector of the non-intercept fixed columns (design order).
+    n : the number of rows.
+    """
+    model = pm.modelcontext(None)
+    offset = 1 if design.has_intercept else 0
+    shift = pt.zeros(n)
+    for col in design.imputation.columns:
+        if not len(col.rows):
+            continue
+        values = _column_model(col, model)
+        moved = values[col.unit] - col.fill
+        total = 0.0
+        for j, loading in col.loadings:
+            total = total + slopes[j - offset] * loading * moved
+        shift = pt.inc_subtensor(shift[col.rows], total)
+    return shift
+
+
+def _imputation_draws(design: Design, n_sims: int, random_seed: int) -> dict[str, np.ndarray]:
+    """(n_sims, ...) draws of the imputation models' free variables given the observed
+    values: NUTS on those models alone, thinned evenly (they do not involve the outcome)."""
+    with pm.Model() as model:
+        for col in design.imputation.columns:
+            if len(col.rows):
+                _column_model(col, model)
+        per_chain = max(500, 5 * n_sims)
+        idata = pm.sample(draws=per_chain, tune=500, chains=2, random_seed=random_seed, progressbar=False,
+                          compute_convergence_checks=False, target_accept=0.95)
+    names = [v.name for v in model.free_RVs]
+    out = {}
+    for name in names:
+        flat = np.asarray(idata.posterior[name].values).reshape((-1, *idata.posterior[name].shape[2:]))
+        out[name] = flat[np.linspace(0, len(flat) - 1, n_sims).astype(int)]
+    return out
+
+
+def conditioned_prior(pm_model: pm.Model, design: Design, var_names: list[str], obs: str, n_sims: int,
+                      random_seed: int):
+    """Prior draws and simulated responses of a model with imputed predictors, the
+    imputation models conditioned on the observed predictor values (a simulation keeps the
+    predictors, so their holes and models have the posterior given them as prior).
+
+    Returns an object with ``prior`` (the draws of ``var_names`` and every free variable)
+    and ``prior_predictive`` (``obs``), as ``pm.sample_prior_predictive`` gives.
+    """
+    from types import SimpleNamespace
+
+    free = [v.name for v in pm_model.free_RVs]
+    names = list(dict.fromkeys([*free, *var_names]))
+    prior = pm.sample_prior_predictive(draws=n_sims, model=pm_model, var_names=names, random_seed=random_seed).prior
+    prior = prior.to_dataset() if hasattr(prior, "to_dataset") else prior
+    for name, values in _imputation_draws(design, n_sims, random_seed).items():
+        prior[name].values[0] = values
+    keep = [n for n in prior.data_vars if n in free]
+    simulated = pm.sample_posterior_predictive(prior[keep], model=pm_model, var_names=[obs], random_seed=random_seed,
+                                               progressbar=False)
+    return SimpleNamespace(prior=prior, prior_predictive=simulated.posterior_predictive)
+
+
+def imputation_parts(design: Design) -> list:
+    """What the compiled model depends on in the imputed columns (for the compile fingerprint)."""
+    if not has_imputation(design):
+        return []
+    parts: list = []
+    for col in design.imputation.columns:
+        parts.append((col.name, col.level, col.group, col.n_groups, col.labels, col.predictors,
+                      tuple(j for j, _ in col.loadings)))
+        parts += [np.asarray(a, dtype=float) for a in (col.rows, col.unit, col.fill, col.observed, col.W_obs, col.W_mis)]
+        parts += [np.asarray(m, dtype=float) for _, m in col.loadings]
+        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis) if a is not None]
+        parts.append(tuple(sorted((k, str(p)) for k, p in imputation_priors(col.observed).items())))
+    return parts

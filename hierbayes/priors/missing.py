@@ -1,0 +1,29 @@
+"""Default priors of the imputation models of ``missing="model"``
+(:mod:`hierbayes.design.missing`), scaled on each column's observed values as the outcome
+model's defaults are scaled on the response: an intercept around the observed mean, slopes
+on standardized predictors and the residual and group sds on the scale of the column."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .types import Prior
+
+__all__ = ["imputation_priors"]
+
+
+def imputation_priors(observed: np.ndarray) -> dict[str, Prior]:
+    """Priors keyed ``Intercept``, ``b``, ``sd`` and ``sigma`` for one imputed column.
+
+    Parameters
+    ----------
+    observed : the column's observed values (rows or groups).
+    """
+    observed = np.asarray(observed, dtype=float)
+    scale = float(np.std(observed)) if observed.size > 1 and np.std(observed) > 0 else 1.0
+    return {
+        "Intercept": Prior("Normal", mu=float(np.mean(observed)), sigma=2.5 * scale),
+        "b": Prior("Normal", mu=0.0, sigma=2.5 * scale),
+        "sd": Prior("HalfStudentT", nu=3.0, sigma=scale),
+        "sigma": Prior("HalfStudentT", nu=3.0, sigma=scale),
+    }

@@ -1,0 +1,59 @@
+"""Draws of the values ``missing="model"`` imputed (:mod:`hierbayes.design.missing`) and the
+change they make to the training rows' linear predictor, read from the posterior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..design.types import Design
+
+__all__ = ["imputation_eta_shift", "imputed_predictor_table"]
+
+
+def imputation_eta_shift(posterior: xr.Dataset, design: Design) -> np.ndarray | None:
+    """(chain * draw, n) change of the training rows' linear predictor by the imputed
+    values (the design holds fill values at the holes), or None without imputed predictors.
+
+    ``b_j * m_ij * (x_i - fill_i)`` summed over the fixed columns j an imputed column x enters.
+    """
+    imputation = getattr(design, "imputation", None)
+    if imputation is None or not imputation.columns:
+        return None
+    b = posterior["b"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    names = [n for n in design.fixed_names if n != "Intercept"]
+    offset = 1 if design.has_intercept else 0
+    shift = np.zeros((b.shape[0], design.n_obs))
+    for col in imputation.columns:
+        if not len(col.rows):
+            continue
+        x = posterior[col.parameter].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        moved = x[:, col.unit] - col.fill[None, :]
+        for j, loading in col.loadings:
+            k = names.index(design.fixed_names[j]) if offset else j
+            shift[:, col.rows] += b[:, k, None] * loading[None, :] * moved
+    return shift
+
+
+def _interval(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
+    tail = (1 - prob) / 2
+    return np.quantile(draws, tail, axis=0), np.quantile(draws, 1 - tail, axis=0)
+
+
+def imputed_predictor_table(posterior: xr.Dataset, design: Design, prob: float = 0.9) -> pd.DataFrame:
+    """One row per imputed predictor value: column, level (``row`` or the grouping factor),
+    unit (row label or group), posterior mean, sd, equal-tailed interval and the model."""
+    frames = []
+    for col in getattr(design, "imputation", None).columns if design.imputation is not None else ():
+        if not col.n_values:
+            continue
+        draws = posterior[col.parameter].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        lower, upper = _interval(draws, prob)
+        frames.append(pd.DataFrame({
+            "column": col.name, "level": col.level or "row", "unit": list(col.labels),
+            "mean": draws.mean(axis=0), "sd": draws.std(axis=0), "lower": lower, "upper": upper,
+            "model": col.describe(),
+        }))
+    columns = ["column", "level", "unit", "mean", "sd", "lower", "upper", "model"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
