@@ -2,7 +2,8 @@
 
 60 groups of 15 rows, one simulated design per model; each replication draws new frailties
 and a new response from the truth, censors it by the study's mechanism (tobit: left at 0;
-weibull and lognormal: right at the end of follow-up) and refits the model with one compiled
+interval-censored gaussian, Stata's meintreg: values known only to within bins half a residual
+sd wide, open below and above; weibull and lognormal: right at the end of follow-up) and refits the model with one compiled
 log density (the backend's refitter, as SBC and the families' coverage study do). The slope and
 the frailty sd must be inside their 90% intervals at the rate a coverage study expects:
 Binomial(R, 0.9) covering replications, so at least 13 of 20 (P(X <= 12) = 4e-4).
@@ -32,11 +33,13 @@ FOLLOW_UP = 4.0
 #: truth per model: intercept, slope of x, frailty sd, family parameter (name, value)
 TRUTH = {
     "tobit": (0.4, 0.5, 0.5, ("sigma", 1.0)),
+    "intreg": (0.4, 0.5, 0.5, ("sigma", 1.0)),
     "weibull": (0.8, 0.5, 0.5, ("shape", 1.5)),
     "lognormal": (0.6, 0.5, 0.5, ("sigma", 0.8)),
 }
 RULES = {
     "tobit": hb.CensoringRule(left=0.0),
+    "intreg": hb.CensoringRule(interval=np.arange(-1.0, 2.01, 0.5)),
     "weibull": hb.CensoringRule(right=FOLLOW_UP),
     "lognormal": hb.CensoringRule(right=FOLLOW_UP),
 }
@@ -53,7 +56,7 @@ def simulate(kind: str, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     b0, b1, sd, (_, aux) = TRUTH[kind]
     u = rng.normal(0.0, sd, G)
     eta = b0 + b1 * x + np.repeat(u, N)
-    if kind == "tobit":
+    if kind in ("tobit", "intreg"):
         return eta + aux * rng.standard_normal(eta.size)
     if kind == "weibull":  # brms: the mean is exp(eta), the scale exp(eta) / Gamma(1 + 1/k)
         return np.exp(eta - special.gammaln(1.0 + 1.0 / aux)) * rng.weibull(aux, eta.size)
@@ -69,8 +72,12 @@ def model_for(kind: str) -> tuple[hb.Model, list[np.ndarray]]:
     left, right = rule.masks(ys[0])
     df["y"] = ys[0]
     df["c"] = np.where(left if left is not None else right, "left" if left is not None else "right", "none")
-    family = {"tobit": "gaussian"}.get(kind, kind)
-    return hb.Model("y | cens(c) ~ x + (1 | g)", df, family=family), ys
+    family = {"tobit": "gaussian", "intreg": "gaussian"}.get(kind, kind)
+    if rule.interval is None:
+        return hb.Model("y | cens(c) ~ x + (1 | g)", df, family=family), ys
+    df["c"] = np.select([left, right, rule.inside(ys[0])], ["left", "right", "interval"], "none")
+    df["y2"] = rule.upper(ys[0])
+    return hb.Model("y | cens(c, y2) ~ x + (1 | g)", df, family=family), ys
 
 
 def test_the_studies_censor_a_fair_share_of_rows() -> None:
@@ -79,6 +86,10 @@ def test_the_studies_censor_a_fair_share_of_rows() -> None:
         left, right = RULES[kind].masks(np.stack(ys))
         share = float(np.mean(left if left is not None else right))
         assert 0.1 < share < 0.45, (kind, share)
+    # interval censoring: every row in a bin or beyond the edges, a few rows in each tail
+    model, ys = model_for("intreg")
+    counts = model.design.censoring.counts()
+    assert set(counts) == {"left", "interval", "right"} and min(counts.values()) > 30, counts
 
 
 @pytest.mark.slow
