@@ -23,7 +23,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.types import Design
-from ...families import Censoring, get_family
+from ...families import Censoring, get_family, truncated_draws
 from ...params import OBS_DIM
 
 __all__ = ["observe"]
@@ -147,13 +147,21 @@ def observe(
             out = out - _truncation(censoring, make, (eta, *aux), on_log, logccdf, logcdf)
         return out
 
-    return pm.CustomDist("y", eta, *aux, logp=logp, random=_random(family, link), observed=y, dims=OBS_DIM)
+    return pm.CustomDist("y", eta, *aux, logp=logp, random=_random(family, link, censoring), observed=y, dims=OBS_DIM)
 
 
-def _random(family, link):
+def _random(family, link, censoring: Censoring | None = None):
+    """New responses (prior and posterior predictive draws from PyMC), from the truncated
+    distribution when the response is truncated."""
+    lb, ub = (None, None) if censoring is None else (censoring.lb, censoring.ub)
+
     def random(eta, *aux, rng=None, size=None):
         values = dict(zip(family.aux, aux, strict=True))
-        draws = family.simulate(rng, np.asarray(eta, dtype=float), link, values, None)
+        eta = np.asarray(eta, dtype=float)
+        if lb is None and ub is None:
+            draws = family.simulate(rng, eta, link, values, None)
+        else:
+            draws = truncated_draws(family, rng, eta, link, values, None, lb, ub)
         return np.broadcast_to(draws, size) if size is not None else draws
 
     return random
