@@ -92,6 +92,17 @@ def test_predictive_checks_of_a_truncated_model_respect_the_bound() -> None:
     fit = model.fit(backend="prior", draws=200, chains=1, random_seed=2)
     assert fit.ppc(random_seed=3).yrep.min() >= 0
     assert fit.predict(kind="response", random_seed=4).draws.min() >= 0
+    new = pd.DataFrame({"x": [-3.0, 0.0, 3.0], "g": [0, 1, 99]})  # constant bound: read from the model
+    assert fit.predict(new, kind="response", random_seed=5).draws.min() >= 0
+
+
+def test_new_data_of_a_model_whose_bounds_vary_by_row_needs_the_training_rows() -> None:
+    model = _truncated_model()
+    data = model.data.assign(lo=np.minimum(model.data["y"], 0.0) - np.arange(40) % 2)
+    fit = hb.Model("y | trunc(lb = lo) ~ x + (1 | g)", data).fit(backend="prior", draws=50, chains=1, random_seed=2)
+    assert np.all(fit.predict(kind="response", random_seed=4).draws.values >= data["lo"].to_numpy())
+    with pytest.raises(SpecError, match="bounds, which vary by row in this model and are not read from new data"):
+        fit.predict(data.head(3), kind="response")
 
 
 def test_the_backends_own_draws_respect_the_bound() -> None:

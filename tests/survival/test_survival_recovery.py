@@ -6,7 +6,8 @@ interval-censored gaussian, Stata's meintreg: values known only to within bins h
 sd wide, open below and above; weibull and lognormal: right at the end of follow-up) and refits the model with one compiled
 log density (the backend's refitter, as SBC and the families' coverage study do). The slope and
 the frailty sd must be inside their 90% intervals at the rate a coverage study expects:
-Binomial(R, 0.9) covering replications, so at least 13 of 20 (P(X <= 12) = 4e-4).
+Binomial(R, 0.9) covering replications, so at least 13 of 20 (P(X <= 12) = 4e-4; 10 of 15
+for the interval-censored study, P(X <= 9) = 2e-3).
 
 Fast: the simulated designs censor what they should (share of censored rows). Slow: the study.
 """
@@ -27,7 +28,10 @@ from hierbayes.params import block_names
 from hierbayes.sampler_args import SamplerConfig
 
 G, N = 60, 15
-REPS = 20
+#: replications per model and the fewest covering ones allowed: P(Binomial(R, 0.9) < k) is
+#: 4e-4 for (20, 13) and 2e-3 for (15, 10). The interval-censored refits cost three times a
+#: tobit's (six CDFs per row), so that study runs 15 to stay within the slow suite's budget.
+RUNS = {"tobit": (20, 13), "intreg": (15, 10), "weibull": (20, 13), "lognormal": (20, 13)}
 PROB = 0.9
 FOLLOW_UP = 4.0
 #: truth per model: intercept, slope of x, frailty sd, family parameter (name, value)
@@ -68,7 +72,8 @@ def model_for(kind: str) -> tuple[hb.Model, list[np.ndarray]]:
     censored response."""
     df = design_frame()
     rule = RULES[kind]
-    ys = [rule.apply(simulate(kind, df["x"].to_numpy(), np.random.default_rng(4000 + r))) for r in range(REPS)]
+    reps = RUNS[kind][0]
+    ys = [rule.apply(simulate(kind, df["x"].to_numpy(), np.random.default_rng(4000 + r))) for r in range(reps)]
     left, right = rule.masks(ys[0])
     df["y"] = ys[0]
     df["c"] = np.where(left if left is not None else right, "left" if left is not None else "right", "none")
@@ -114,7 +119,8 @@ def test_slope_and_frailty_sd_cover_at_the_nominal_rate(kind: str) -> None:
             flat = np.asarray(d).reshape(-1)
             lo, hi = np.quantile(flat, [alpha, 1 - alpha])
             covered[name] += int(lo < truth < hi)
-    print(f"{kind}: covered {covered} of {REPS}, {divergences} divergences")  # pytest -s
-    assert min(covered.values()) >= 13, (kind, covered)
+    reps, fewest = RUNS[kind]
+    print(f"{kind}: covered {covered} of {reps}, {divergences} divergences")  # pytest -s
+    assert min(covered.values()) >= fewest, (kind, covered)
     # a chain stuck at its start (every draw divergent) once passed this study unnoticed
-    assert divergences <= 0.01 * REPS * 2 * 300, (kind, divergences)
+    assert divergences <= 0.01 * reps * 2 * 300, (kind, divergences)

@@ -182,14 +182,14 @@ def _observe_by_rule(rule, y, family, make, eta, aux, on_log, link, logccdf, log
         dist = make(eta, *aux)
         survival, cdf = _survival(logccdf, (eta, *aux)), _cdf(logcdf, (eta, *aux))
         v = pt.log(value) if on_log else value
-        out = pm.logp(dist, v) - (v if on_log else 0.0)
+        if inside is None:
+            out = pm.logp(dist, v) - (v if on_log else 0.0)
+        else:  # bin edges leave no exact row: the interval probability is the default
+            out = _interval_logp(dist, v, np.log(upper) if on_log else upper, survival, cdf)
         if left is not None:
             out = pt.switch(left, cdf(dist, v), out)
         if right is not None:
             out = pt.switch(right, survival(dist, v), out)
-        if inside is not None:
-            hi = np.log(upper) if on_log else upper
-            out = pt.switch(inside, _interval_logp(dist, v, hi, survival, cdf), out)
         return out
 
     return pm.CustomDist("y", eta, *aux, logp=logp, random=_random(family, link), observed=y, dims=OBS_DIM)
