@@ -147,7 +147,7 @@ class Censoring:
 
     def take(self, rows: np.ndarray) -> Censoring:
         """The censoring of a subset of rows (integer positions or a boolean mask)."""
-        pick = lambda a: None if a is None else np.asarray(a)[rows]  # noqa: E731
+        pick = lambda a: None if a is None else np.asarray(a)[rows]
         return Censoring(self.code[rows], pick(self.upper), pick(self.lb), pick(self.ub))
 
     def counts(self) -> dict[str, int]:

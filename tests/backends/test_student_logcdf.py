@@ -31,7 +31,7 @@ def _functions(mode: str):
     from pymc.sampling.jax import get_jaxified_graph
 
     fn = get_jaxified_graph(inputs=[value, nu], outputs=[out])
-    total = lambda v, n: fn(v, n)[0].sum()  # noqa: E731
+    total = lambda v, n: fn(v, n)[0].sum()
     grad = jax.jit(jax.grad(total, argnums=(0, 1)))
     return lambda v, n: (np.asarray(fn(v, n)[0]), *(np.asarray(g) for g in grad(v, n)))
 

@@ -65,7 +65,7 @@ def _register_jax() -> None:
             ha, hb = STEP * a, STEP * b
             # differences of log I: I is about x^a in the left tail, so differences of I
             # itself are off by (h log x)^2 / 6 relative, which grows into the tail
-            log_i = lambda a_, b_: jnp.log(jbetainc(a_, b_, x))  # noqa: E731
+            log_i = lambda a_, b_: jnp.log(jbetainc(a_, b_, x))
             positive = out > 0.0
             d_a = jnp.where(positive, out * (log_i(a + ha, b) - log_i(a - ha, b)) / (2.0 * ha), 0.0)
             d_b = jnp.where(positive, out * (log_i(a, b + hb) - log_i(a, b - hb)) / (2.0 * hb), 0.0)
