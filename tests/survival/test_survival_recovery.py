@@ -28,10 +28,11 @@ from hierbayes.params import block_names
 from hierbayes.sampler_args import SamplerConfig
 
 G, N = 60, 15
-#: replications per model and the fewest covering ones allowed: P(Binomial(R, 0.9) < k) is
-#: 4e-4 for (20, 13) and 2e-3 for (15, 10). The interval-censored refits cost three times a
-#: tobit's (six CDFs per row), so that study runs 15 to stay within the slow suite's budget.
-RUNS = {"tobit": (20, 13), "intreg": (15, 10), "weibull": (20, 13), "lognormal": (20, 13)}
+#: replications per model, the fewest covering ones allowed (P(Binomial(R, 0.9) < k) is 4e-4
+#: for (20, 13) and 2e-3 for (15, 10)) and NUTS draws (= tune) per chain. An interval-censored
+#: refit costs several times a tobit's (four CDFs per row), so that study runs 15 replications
+#: of 200 draws to stay within the slow suite's budget.
+RUNS = {"tobit": (20, 13, 300), "intreg": (15, 10, 200), "weibull": (20, 13, 300), "lognormal": (20, 13, 300)}
 PROB = 0.9
 FOLLOW_UP = 4.0
 #: truth per model: intercept, slope of x, frailty sd, family parameter (name, value)
@@ -105,7 +106,8 @@ def test_slope_and_frailty_sd_cover_at_the_nominal_rate(kind: str) -> None:
     design = replace(model.design, censoring=rule.censoring(ys[0], model.design.censoring))
     compiled = model.compile()
     parameterization = {n.group: compiled.parameterization[n.key] for n in block_names(model.spec)}
-    config = SamplerConfig(draws=300, tune=300, chains=2, progressbar=False,
+    reps, fewest, draws = RUNS[kind]
+    config = SamplerConfig(draws=draws, tune=draws, chains=2, progressbar=False,
                            target_accept=default_target_accept(compiled.parameterization))
     refit = get_backend("pymc").refitter(design, model.priors, parameterization, ["b", "sd_g"], config, ys[:3])
     _, slope, sd, _ = TRUTH[kind]
@@ -113,14 +115,13 @@ def test_slope_and_frailty_sd_cover_at_the_nominal_rate(kind: str) -> None:
     divergences = 0
     alpha = (1 - PROB) / 2
     for rep, y in enumerate(ys):
-        draws, div, _ = refit(y, 500 + rep)
+        fitted, div, _ = refit(y, 500 + rep)
         divergences += int(div)
-        for name, d, truth in (("slope", draws[0], slope), ("sd", draws[1], sd)):
+        for name, d, truth in (("slope", fitted[0], slope), ("sd", fitted[1], sd)):
             flat = np.asarray(d).reshape(-1)
             lo, hi = np.quantile(flat, [alpha, 1 - alpha])
             covered[name] += int(lo < truth < hi)
-    reps, fewest = RUNS[kind]
     print(f"{kind}: covered {covered} of {reps}, {divergences} divergences")  # pytest -s
     assert min(covered.values()) >= fewest, (kind, covered)
     # a chain stuck at its start (every draw divergent) once passed this study unnoticed
-    assert divergences <= 0.01 * reps * 2 * 300, (kind, divergences)
+    assert divergences <= 0.01 * reps * 2 * draws, (kind, divergences)
