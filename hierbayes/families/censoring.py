@@ -31,24 +31,70 @@ LEFT, NONE, RIGHT, INTERVAL = -1, 0, 1, 2
 @dataclass(frozen=True, eq=False)
 class CensoringRule:
     """A censoring mechanism with known limits (type I censoring), for simulating censored
-    data (SBC): a value at or below ``left`` is observed as left-censored at ``left``, one at
-    or above ``right`` as right-censored at ``right``. Each limit is a number, one number per
+    data (SBC, coverage studies).
+
+    Limits: a value at or below ``left`` is observed as left-censored at ``left``, one at or
+    above ``right`` as right-censored at ``right``. Each limit is a number, one number per
     row, or None.
+
+    Intervals (a lab's reporting bins, a visit schedule): ``interval`` holds increasing bin
+    edges ``e_0 < ... < e_K``; a value in ``[e_k, e_k+1)`` is observed only as that interval
+    (interval-censored, stored as its lower edge ``e_k``), one at or above ``e_K`` as
+    right-censored at ``e_K``, one below ``e_0`` as left-censored just below ``e_0`` (stored
+    one floating-point step below it, so that the stored response alone tells each row's
+    kind: the first bin's rows are stored as ``e_0`` itself). Not combined with limits.
     """
 
     left: float | np.ndarray | None = None
     right: float | np.ndarray | None = None
+    interval: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.interval is None:
+            return
+        if self.left is not None or self.right is not None:
+            raise SpecError("a censoring rule takes either interval edges or left / right limits, not both "
+                            "(values beyond the edges are already left- / right-censored)")
+        edges = np.asarray(self.interval, dtype=float)
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+            raise SpecError(f"interval: the bin edges must be at least two finite, strictly increasing numbers; "
+                            f"got {np.asarray(self.interval).tolist()!r}")
+        object.__setattr__(self, "interval", edges)
 
     def masks(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(left-censored, right-censored) rows of ``y`` as boolean masks (None without the limit)."""
         y = np.asarray(y, dtype=float)
+        if self.interval is not None:
+            return y < self.interval[0], y >= self.interval[-1]
         left = None if self.left is None else y <= np.asarray(self.left, dtype=float)
         right = None if self.right is None else y >= np.asarray(self.right, dtype=float)
         return left, right
 
-    def apply(self, y: np.ndarray) -> np.ndarray:
-        """``y`` (any leading dims, rows last) with censored values replaced by their limit."""
+    def inside(self, y: np.ndarray) -> np.ndarray | None:
+        """Interval-censored rows of ``y`` (boolean mask; None for a rule without edges)."""
+        if self.interval is None:
+            return None
         y = np.asarray(y, dtype=float)
+        return (y >= self.interval[0]) & (y < self.interval[-1])
+
+    def upper(self, y: np.ndarray) -> np.ndarray | None:
+        """The upper edge of each interval-censored row of a response this rule has censored
+        (NaN on the other rows); None for a rule without edges."""
+        if self.interval is None:
+            return None
+        y = np.asarray(y, dtype=float)
+        k = np.clip(np.searchsorted(self.interval, y, side="right"), 0, self.interval.size - 1)
+        return np.where(self.inside(y), self.interval[k], np.nan)
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (any leading dims, rows last) with censored values replaced by their limit
+        (interval-censored ones by their interval's lower edge)."""
+        y = np.asarray(y, dtype=float)
+        if self.interval is not None:
+            edges = self.interval
+            k = np.searchsorted(edges, y, side="right") - 1
+            below = np.nextafter(edges[0], -np.inf)
+            return np.where(k < 0, below, edges[np.clip(k, 0, edges.size - 1)])
         if self.left is not None:
             y = np.maximum(y, np.asarray(self.left, dtype=float))
         if self.right is not None:
@@ -58,22 +104,21 @@ class CensoringRule:
     def censoring(self, y: np.ndarray, current: Censoring | None) -> Censoring:
         """The :class:`Censoring` of response ``y`` under this rule, for a design whose own
         censoring is ``current``; SpecError when that censoring cannot be simulated this way
-        (truncation, interval-censored rows) or the model has none."""
+        (truncation) or the model has none."""
         if current is None:
             raise SpecError("a censoring rule was given but the model has no cens() in its response")
-        if current.lb is not None or current.ub is not None or current.upper is not None:
+        if current.lb is not None or current.ub is not None:
             raise SpecError(
-                "SBC simulates censoring by limits (left / right); a truncated or interval-censored "
-                "model cannot be simulated that way"
+                "SBC simulates censoring by limits or interval edges; a truncated model cannot be simulated that way"
             )
-        if self.left is None and self.right is None:
-            raise SpecError("the censoring rule needs left, right or both")
+        if self.left is None and self.right is None and self.interval is None:
+            raise SpecError("the censoring rule needs left, right or both, or interval edges")
         left, right = self.masks(y)
         code = np.zeros(np.shape(y)[-1], dtype=np.int8)
-        for mask, value in ((left, -1), (right, 1)):
+        for mask, value in ((left, -1), (right, 1), (self.inside(y), 2)):
             if mask is not None:
                 code[mask] = value
-        return Censoring(code, rule=self)
+        return Censoring(code, upper=self.upper(self.apply(y)), rule=self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +147,7 @@ class Censoring:
 
     def take(self, rows: np.ndarray) -> Censoring:
         """The censoring of a subset of rows (integer positions or a boolean mask)."""
-        pick = lambda a: None if a is None else np.asarray(a)[rows]  # noqa: E731
+        pick = lambda a: None if a is None else np.asarray(a)[rows]
         return Censoring(self.code[rows], pick(self.upper), pick(self.lb), pick(self.ub))
 
     def counts(self) -> dict[str, int]:

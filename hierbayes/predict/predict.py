@@ -37,7 +37,7 @@ from scipy.stats import qmc
 from ..design.dask_frames import compute, is_dask_frame
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
-from ..families import INVERSE_LINKS, Family, get_family
+from ..families import INVERSE_LINKS, Family, get_family, truncated_draws, truncation_bounds
 from ..params import block_names
 from ..results.imputed import imputation_eta_shift
 from ..results.stats import flatten_draws
@@ -331,6 +331,9 @@ def prediction_draws(
         return expected_response(family, eta, link, aux, trials)
     if family.simulate is None:
         raise SpecError(f"family {family.name!r} cannot simulate new responses")
+    bounds = truncation_bounds(rows.censoring, model.design.censoring, rows.n_obs)
+    if bounds is not None:
+        return truncated_draws(family, rng, eta, link, aux, trials, *bounds)
     return np.asarray(family.simulate(rng, eta, link, aux, trials), dtype=float)
 
 

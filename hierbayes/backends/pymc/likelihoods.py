@@ -34,6 +34,7 @@ from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
 from .ordinal_probit import ordered_probit
+from .special import betainc, student_t_logcdf
 from .variables import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
@@ -148,7 +149,11 @@ def gaussian(eta, design: Design, priors: PriorTable, link: str):
     mu = INVERSE_LINKS[link](eta)
     if design.censoring is not None:
         make = lambda e, s: pm.Normal.dist(mu=INVERSE_LINKS[link](e), sigma=s)
-        return observe(design, make, eta, sigma, link=link)
+
+        def logccdf(value, e, s):  # P(Y > v) = P(Y < 2 mu - v): PyMC's own logccdf is off by ~1e-8
+            return pm.logcdf(make(e, s), 2.0 * INVERSE_LINKS[link](e) - value)
+
+        return observe(design, make, eta, sigma, link=link, logccdf=logccdf)
     return pm.Normal("y", mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
@@ -183,9 +188,12 @@ def poisson(eta, design: Design, priors: PriorTable, link: str):
 @likelihood_of("negbinomial")
 def negbinomial(eta, design: Design, priors: PriorTable, link: str):
     phi = aux_parameter("phi", priors)
-    if design.censoring is not None:  # log P(Y > y) = log I_{mu / (mu + phi)}(y + 1, phi)
-        return observe(design, lambda e, a: pm.NegativeBinomial.dist(mu=pt.exp(e), alpha=a), eta, phi, link=link,
-                       logccdf=lambda value, e, a: pt.log(pt.betainc(value + 1.0, a, pt.exp(e) / (pt.exp(e) + a))))
+    if design.censoring is not None:  # log P(Y > y) = log I_{mu / (mu + phi)}(y + 1, phi); betainc of .special:
+        return observe(                # differentiable in phi on JAX too
+            design, lambda e, a: pm.NegativeBinomial.dist(mu=pt.exp(e), alpha=a), eta, phi, link=link,
+            logccdf=lambda value, e, a: pt.log(betainc(value + 1.0, a, pt.exp(e) / (pt.exp(e) + a))),
+            logcdf=lambda value, e, a: pt.log(betainc(a, value + 1.0, a / (pt.exp(e) + a))),
+        )
     return pm.NegativeBinomial(
         "y", mu=pt.exp(eta), alpha=phi, observed=_observed(design, integer=True), dims=OBS_DIM
     )
@@ -199,10 +207,13 @@ def student(eta, design: Design, priors: PriorTable, link: str):
     if design.censoring is not None:
         make = lambda m, s, n: pm.StudentT.dist(nu=n, mu=INVERSE_LINKS[link](m), sigma=s)
 
-        def logccdf(value, m, s, n):  # P(Y > v) = P(Y < 2 mu - v) by symmetry
-            return pm.logcdf(make(m, s, n), 2.0 * INVERSE_LINKS[link](m) - value)
+        def logcdf(value, m, s, n):  # differentiable in nu on JAX too (.special)
+            return student_t_logcdf(value, n, INVERSE_LINKS[link](m), s)
 
-        return observe(design, make, eta, sigma, nu, link=link, logccdf=logccdf)
+        def logccdf(value, m, s, n):  # P(Y > v) = P(Y < 2 mu - v) by symmetry
+            return logcdf(2.0 * INVERSE_LINKS[link](m) - value, m, s, n)
+
+        return observe(design, make, eta, sigma, nu, link=link, logccdf=logccdf, logcdf=logcdf)
     return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y, dims=OBS_DIM)
 
 
