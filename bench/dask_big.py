@@ -2,8 +2,8 @@
 
     # gaussian random slope, 200 groups (the target is --rows 100000000)
     .venv/bin/python bench/dask_big.py --rows 10000000
-    # bernoulli with five categorical predictors and (1|g) (target: --rows 20000000)
-    .venv/bin/python bench/dask_big.py --family bernoulli --rows 2000000
+    # bernoulli, five categorical survey predictors and (1|g) over 50 states (target: --rows 20000000)
+    .venv/bin/python bench/dask_big.py --family bernoulli --rows 20000000
 
 The parquet files are written once per (family, rows, seed) in chunks of ``--chunk`` rows
 (one file per chunk, never the whole table in memory) under ``--dir`` and reused. Prints one
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -24,7 +25,11 @@ import pandas as pd
 
 TRUTH_GAUSSIAN = {"Intercept": 1.0, "x": 0.5, "sd_g_Intercept": 0.8, "sd_g_x": 0.3, "sigma": 1.0}
 TRUTH_BERNOULLI = {"Intercept": -0.5, "sd_g_Intercept": 0.5}
-LEVELS = {"a1": 2, "a2": 3, "a3": 4, "a4": 5, "a5": 3}  # level k of a_i has effect 0.2 * k * (-1)^i
+# a survey's respondents: five demographic predictors, random intercepts of 50 states;
+# 2 x 4 x 4 x 3 x 3 = 288 combinations x 50 states = 14,400 cells (all seen from ~10^6 rows).
+# Level k of the i-th predictor has effect 0.2 * k * (-1)^i.
+LEVELS = {"sex": 2, "age": 4, "educ": 4, "race": 3, "income": 3}
+STATES = 50
 
 
 def _group_effects(groups: int, seed: int, sds: tuple[float, ...]) -> np.ndarray:
@@ -70,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=("gaussian", "bernoulli"), default="gaussian")
     parser.add_argument("--rows", type=int, default=10**7)
-    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--groups", type=int, default=None, help="default 200 (gaussian), 50 (bernoulli)")
     parser.add_argument("--chunk", type=int, default=10**6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", default="/tmp/hierbayes-dask-big")
@@ -78,6 +83,9 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
     args = parser.parse_args()
+    if args.groups is None:
+        args.groups = 200 if args.family == "gaussian" else STATES
+    load_start = os.getloadavg()
 
     import dask.dataframe as dd
 
@@ -110,11 +118,14 @@ def main() -> None:
         estimates["x"] = float(fixef["x"])
     else:
         estimates.update({n: float(v) for n, v in fixef.items() if n != "Intercept"})
+        truth["coefficients"] = {f"{name}[l{k}]": round(0.2 * k * (-1) ** i, 2)
+                                 for i, (name, levels) in enumerate(LEVELS.items()) for k in range(1, levels)}
     estimates["varcorr"] = varcorr.round(4).astype(str).to_dict(orient="records")
     print(json.dumps({
         "family": args.family, "rows": args.rows, "groups": args.groups, "partitions": ddf.npartitions,
         "write_s": round(write_s, 1), "reduce_s": round(reduce_s, 1), "fit_s": round(fit_s, 1),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "cells": getattr(model.design, "n_cells", None), "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
         "design": model.design.describe(), "diagnostics": str(fit.diagnostics),
         "truth": truth, "estimates": estimates,
     }, indent=1))
