@@ -7,7 +7,8 @@
 
 The parquet files are written once per (family, rows, seed) in chunks of ``--chunk`` rows
 (one file per chunk, never the whole table in memory) under ``--dir`` and reused. Prints one
-JSON line: seconds to write, to reduce (Model(...) on dd.read_parquet), to fit, peak
+JSON line: seconds to write, to reduce (Model(...) on dd.read_parquet), to fit (of which
+sampling; the rest is building and compiling the program), leapfrog steps per draw, peak
 resident memory of this process (ru_maxrss), and the estimates next to the truth.
 """
 
@@ -126,6 +127,10 @@ def main() -> None:
         "write_s": round(write_s, 1), "reduce_s": round(reduce_s, 1), "fit_s": round(fit_s, 1),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "cells": getattr(model.design, "n_cells", None), "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
+        "sampler": fit.info.sampler,
+        "sampling_s": None if fit.info.sampling_seconds is None else round(fit.info.sampling_seconds, 1),
+        "parameterization": fit.info.parameterization,
+        "mean_leapfrog_steps": round(float(fit.idata["sample_stats"]["n_steps"].mean()), 1),
         "design": model.design.describe(), "diagnostics": str(fit.diagnostics),
         "truth": truth, "estimates": estimates,
     }, indent=1))
