@@ -100,6 +100,19 @@ def test_bernoulli_categorical_cells_same_model_as_pandas():
     np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
+@pytest.mark.slow
+def test_bernoulli_cells_fit_matches_pandas_fit():
+    df = _bernoulli(n=2000)
+    kw = {"draws": 300, "tune": 300, "chains": 2, "random_seed": 4, "progressbar": False}
+    formula = "y ~ a + b + (1|g)"
+    fit = hb.Model(formula, data=dd.from_pandas(df, npartitions=3), family="bernoulli").fit(**kw)
+    ref = hb.Model(formula, data=df, family="bernoulli").fit(**kw)
+    a, b = fit.fixef(), ref.fixef()
+    np.testing.assert_allclose(a["mean"], b["mean"], atol=0.25 * b["sd"].max())
+    np.testing.assert_allclose(fit.varcorr()["mean"], ref.varcorr()["mean"], atol=0.25 * ref.varcorr()["sd"].max())
+    assert "counted by Dask into" in str(fit.summary())
+
+
 def test_poisson_cells_hold_the_counts_and_rows():
     df = _bernoulli()
     df["c"] = df["y"] + df["k"]
