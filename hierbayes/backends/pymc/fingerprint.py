@@ -17,7 +17,7 @@ from .covariance import builder_fingerprint
 from .distributional import fingerprint_parts
 
 
-def _source_digest() -> str:
+def source_digest() -> str:
     """Digest of the modules that turn a design into a PyMC model (cached samplers built
     by older code are not reused)."""
     global _SOURCE_DIGEST
@@ -83,5 +83,5 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     if isinstance(design, ReducedDesign):
         for arr in design.stats.arrays():
             add(arr)
-    add(_source_digest())
+    add(source_digest())
     return h.hexdigest()
