@@ -10,8 +10,8 @@ import pymc as pm
 import pytest
 
 import hierbayes as hb
-from hierbayes.backends.pymc.graph_data import lift_constants, structure_key
-from hierbayes.backends.pymc.jaxnuts import sample_jax_cached, sampler_graph
+from hierbayes.backends.pymc.graph_data import lift_constants, sampler_graph, structure_key
+from hierbayes.backends.pymc.jaxnuts import sample_jax_cached
 from hierbayes.backends.pymc.nuts_setup import python_mode
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
@@ -38,6 +38,10 @@ def test_the_key_ignores_data_values_and_priors_scaled_to_them(sleep):
     # the data did change: the lifted constants (y, cross-products, prior scales) differ
     assert len(one.lifted.data) == len(two.lifted.data)
     assert any(not np.array_equal(a, b) for a, b in zip(one.lifted.data, two.lifted.data))
+    # a group term integrated out reads the rows through per-group cross-products: another
+    # number of rows per subject, the same program
+    fewer_rows = sleep[sleep["Days"] < 8].reset_index(drop=True)
+    assert _key(FORMULA, fewer_rows).lifted.key == one.lifted.key
 
 
 def test_the_key_follows_structure_and_shapes(sleep):

@@ -6,19 +6,20 @@ codes, cross-products, data-scaled prior scales). :func:`lift_constants` replace
 constants by typed inputs and returns their values; the compiled function then takes them
 as arguments. Two callers, one mechanism:
 
-- the cached NUTS programs (:mod:`.jaxnuts`) lift by *kind* (:func:`is_data_constant`) and
-  are stored under :attr:`LiftedGraph.key`, a digest of the graph's structure in which a
-  lifted constant counts by its type and shape and every other constant by its value. Equal
-  keys mean one program computes both graphs, whatever the data; a new data set of the same
-  shapes reuses the program from disk.
+- the cached NUTS programs (:mod:`.jaxnuts`, through :func:`sampler_graph`) lift by *kind*
+  (:func:`is_data_constant`) and are stored under :attr:`LiftedGraph.key`, a digest of the
+  graph's structure in which a lifted constant counts by its type and shape and every other
+  constant by its value. Equal keys mean one program computes both graphs, whatever the
+  data; a new data set of the same shapes reuses the program from disk.
 - the refitter of SBC (:mod:`.refit`) lifts the constants that differ between reference
   responses.
 
 Which constants are data: float64 ones (numpy arrays and scalars computed from the data,
 among them the default priors' scales; PyTensor types Python literals such as ``0.5`` or
 ``2`` with the smallest dtype that holds them, so they stay constants and rewrites keep
-specializing on them), and integer arrays used as indices or in arithmetic (group codes,
-trials), never an integer that gives a shape (JAX needs shapes at trace time).
+specializing on them), and integer or boolean arrays used as indices or in arithmetic (group codes,
+trials, censoring masks), never an integer that gives a shape (JAX needs shapes at trace
+time).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def is_data_constant(const, clients: dict) -> bool:
     data = np.asarray(const.data)
     if data.dtype == np.float64:
         return True
-    if data.dtype.kind in "iu" and data.ndim >= 1:
+    if data.dtype.kind in "iub" and data.ndim >= 1:  # codes, trials, censoring masks
         return _values_only(const, clients)
     return False
 
@@ -181,3 +182,27 @@ def structure_key(inputs: Sequence, outputs: Sequence) -> str:
             ids[out] = f"n{n}.{k}"
     h.update(("out:" + ",".join(ref(v) for v in outputs)).encode())
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class SamplerGraph:
+    """The log density and the outputs of a model with its data as arguments: the draws'
+    names, the graph with its data constants lifted, and the start point."""
+
+    value_vars: list
+    output_names: list[str]
+    lifted: LiftedGraph
+    start: list[np.ndarray]
+
+
+def sampler_graph(model) -> SamplerGraph:
+    """The model's log density and constrained outputs over its value variables, with the
+    data constants lifted into arguments (:func:`.graph_data.lift_constants`)."""
+    from pymc.util import get_default_varnames
+
+    from .nuts_setup import start_point
+
+    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
+    lifted = lift_constants(model.value_vars, [model.logp(), *outputs])
+    return SamplerGraph(value_vars=list(model.value_vars), output_names=[v.name for v in outputs],
+                        lifted=lifted, start=start_point(model))

@@ -8,10 +8,12 @@ before the first draw, even when nothing changed.
 Here the sampler for one model is three XLA programs over all chains: ``init`` (NUTS
 state, draw buffers), ``advance`` (iterations ``first .. first+n-1`` of every chain, warm-up
 and draws in one loop) and ``finish`` (the map back to the constrained parameters). They are
-exported with ``jax.export`` and stored under the model's fingerprint (data, priors,
-structure, library versions); with JAX's persistent compilation cache the next process that
-fits the same model loads them in about a second, and a second fit in the same process
-reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
+exported with ``jax.export`` and stored under a key of the model's structure and shapes
+(:mod:`.graph_data`: the data constants of the graph, priors scaled to the data among them,
+are arguments of the programs, not part of them) and the library versions; with JAX's
+persistent compilation cache the next process that fits the same model, or the same model
+to another data set of the same shapes, loads them in about a second, and a second fit in
+the same process reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
 progress between chunks (:mod:`hierbayes.progress`): host callbacks inside the program
 cannot be serialized with ``jax.export``. Chains run on ``min(cores, chains)`` CPU devices
 (``shard_map``); within a chunk each CPU device runs its chains one after another, a GPU
@@ -34,8 +36,8 @@ import pymc as pm
 import xarray as xr
 
 from .fingerprint import source_digest
-from .graph_data import LiftedGraph, lift_constants
-from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained, start_point
+from .graph_data import SamplerGraph, sampler_graph
+from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained
 from .program_cache import cache_paths, load_programs, save_programs
 
 #: Bump when the program layout changes (invalidates cached programs).
@@ -185,28 +187,6 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
         return lax.fori_loop(first, first + n, body, carry)
 
     return init, advance, finish
-
-
-@dataclass(frozen=True)
-class SamplerGraph:
-    """The log density and the outputs of a model with its data as arguments: the draws'
-    names, the graph with its data constants lifted, and the start point."""
-
-    value_vars: list
-    output_names: list[str]
-    lifted: LiftedGraph
-    start: list[np.ndarray]
-
-
-def sampler_graph(model: pm.Model) -> SamplerGraph:
-    """The model's log density and constrained outputs over its value variables, with the
-    data constants lifted into arguments (:func:`.graph_data.lift_constants`)."""
-    from pymc.util import get_default_varnames
-
-    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    lifted = lift_constants(model.value_vars, [model.logp(), *outputs])
-    return SamplerGraph(value_vars=list(model.value_vars), output_names=[v.name for v in outputs],
-                        lifted=lifted, start=start_point(model))
 
 
 def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
