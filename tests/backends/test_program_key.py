@@ -44,6 +44,12 @@ def test_the_key_ignores_data_values_and_priors_scaled_to_them(sleep):
     assert _key(FORMULA, fewer_rows).lifted.key == one.lifted.key
 
 
+def test_the_key_ignores_the_scales_of_given_priors(sleep):
+    keys = {_key(FORMULA, sleep, priors={"sd": hb.Prior("HalfNormal", sigma=s)}).lifted.key for s in (30, 52.5)}
+    assert len(keys) == 1
+    assert _key(FORMULA, sleep, priors={"sd": hb.Prior("Exponential", lam=0.1)}).lifted.key not in keys
+
+
 def test_the_key_follows_structure_and_shapes(sleep):
     base = _key(FORMULA, sleep).lifted.key
     assert _key("Reaction ~ Days + (Days || Subject)", sleep).lifted.key != base  # structure
