@@ -1,7 +1,8 @@
 """The fingerprint of a compiled model: a digest of the data arrays, priors, structure and
-the code that compiles them. The NUTS program cache (:mod:`.jaxnuts`) is keyed by it, so
-equal fingerprints must mean identical PyMC models and any change of the compiling code
-must change it."""
+the code that compiles them; equal fingerprints mean identical PyMC models. The NUTS program
+cache (:mod:`.jaxnuts`) is keyed by the graph's structure instead (:mod:`.graph_data`, the
+data are arguments), plus :func:`source_digest`, so any change of the compiling code
+changes its key."""
 
 from __future__ import annotations
 

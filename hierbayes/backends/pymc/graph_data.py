@@ -106,11 +106,10 @@ def _constants_and_clients(outputs: Sequence) -> tuple[list, dict]:
 def _shared_as_constants(outputs: Sequence) -> list:
     """Shared variables replaced by constants holding their values (as PyMC's JAX bridge
     does), so they are lifted or digested like any constant."""
+    import pytensor.tensor as pt
     from pytensor.compile import SharedVariable
     from pytensor.graph.replace import graph_replace
     from pytensor.graph.traversal import graph_inputs
-
-    import pytensor.tensor as pt
 
     shared = [v for v in graph_inputs(outputs) if isinstance(v, SharedVariable)]
     if not shared:
