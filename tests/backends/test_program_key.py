@@ -6,7 +6,9 @@ rebuilt."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pymc as pm
+import pytensor
 import pytest
 
 import hierbayes as hb
@@ -53,15 +55,17 @@ def test_the_key_ignores_the_scales_of_given_priors(sleep):
 def test_the_key_follows_structure_and_shapes(sleep):
     base = _key(FORMULA, sleep).lifted.key
     assert _key("Reaction ~ Days + (Days || Subject)", sleep).lifted.key != base  # structure
-    fewer_groups = sleep[sleep["Subject"] != sleep["Subject"].iloc[0]].reset_index(drop=True)
-    fewer_groups = fewer_groups.assign(Subject=fewer_groups["Subject"].astype(str))
-    assert _key(FORMULA, fewer_groups).lifted.key != base  # 17 subjects, not 18
+    subjects = sleep["Subject"].astype(str)
+    fewer = sleep.assign(Subject=subjects)[subjects != subjects.iloc[0]].reset_index(drop=True)
+    assert _key(FORMULA, fewer).lifted.key == base  # 17 subjects: the same bucket of groups as 18
+    copies = sleep.assign(Subject=subjects)[subjects.isin(subjects.unique()[:6])]
+    copies = copies.assign(Subject=copies["Subject"] + "b")
+    more = pd.concat([sleep.assign(Subject=subjects), copies], ignore_index=True)
+    assert _key(FORMULA, more).lifted.key != base  # 24 subjects: the next bucket
     assert _key(FORMULA, sleep, family="student").lifted.key != base  # another likelihood
 
 
 def test_lifted_graph_computes_the_same_log_density(sleep):
-    import pytensor
-
     model = hb.Model(FORMULA, sleep).compile().model
     logp = model.logp()
     graph = lift_constants(model.value_vars, [logp])
@@ -82,6 +86,21 @@ def test_structure_key_reads_constant_values_that_are_not_lifted():
     assert structure_key([x], [x * np.float32(2.0)]) != structure_key([x], [x * np.float32(3.0)])
     assert structure_key([x], [x * np.float32(2.0)]) == structure_key([x], [x * np.float32(2.0)])
     assert structure_key([x], [x * 2.0]) != structure_key([x], [x + 2.0])
+
+
+def test_padded_groups_add_nothing_to_the_log_density(sleep, monkeypatch):
+    from hierbayes.backends.pymc import compile as compile_module
+    from hierbayes.backends.pymc.graph_data import size_bucket
+
+    assert [size_bucket(n) for n in (1, 2, 3, 16, 17, 18, 23, 24)] == [1, 2, 3, 16, 23, 23, 23, 32]
+    model = hb.Model(FORMULA, sleep)
+    values = []
+    for bucket in (size_bucket, lambda n: n):
+        monkeypatch.setattr(compile_module, "size_bucket", bucket)
+        pm_model = compile_module.compile_model(model.design, model.priors, None).model
+        point = [np.asarray(pm_model.initial_point()[v.name]) + 0.13 for v in pm_model.value_vars]
+        values.append(pytensor.function(pm_model.value_vars, pm_model.logp(), mode=python_mode())(*point))
+    assert abs(values[0] - values[1]) <= 1e-10 * abs(values[1])
 
 
 def _toy(y):
