@@ -428,7 +428,7 @@ def test_vectorised_chains_sample_the_same_posterior(sleepstudy, monkeypatch, tm
     compiled = hb.Model("Reaction ~ Days + (Days || Subject)", sleepstudy).compile()
     runs = {}
     for loop in ("map", "vmap"):
-        run = sample_jax_cached(compiled.model, compiled.fingerprint, draws=400, tune=400, chains=4, cores=2,
+        run = sample_jax_cached(compiled.model, draws=400, tune=400, chains=4, cores=2,
                                 random_seed=3, target_accept=0.9, dense_mass=True, chain_loop=loop)
         assert not run.cached and run.idata.posterior.sizes["draw"] == 400
         runs[loop] = az.summary(run.idata.posterior.to_dataset()[["Intercept", "b", "sigma", "sd_Subject"]],
@@ -437,7 +437,7 @@ def test_vectorised_chains_sample_the_same_posterior(sleepstudy, monkeypatch, tm
     z = (a["mean"] - b["mean"]).abs() / np.sqrt(a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2)
     assert z.max() < 4.5, z
     with pytest.raises(ValueError, match="chain_loop"):
-        sample_jax_cached(compiled.model, compiled.fingerprint, draws=10, tune=10, chains=2, cores=1,
+        sample_jax_cached(compiled.model, draws=10, tune=10, chains=2, cores=1,
                           random_seed=1, target_accept=0.9, dense_mass=False, chain_loop="pmap")
 
 

@@ -54,6 +54,7 @@ from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
+from .graph_data import size_bucket
 from .imputation import has_imputation, imputation_shift
 from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
@@ -349,7 +350,10 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
     m = plan.index("marginal")
     block, prior_term = prior_weighted_block(design.groups[m], L)  # level-2 weights: scaled Z
     if len(blocks) == 1:
-        cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=block.n_levels,
+        # groups padded to a size bucket: a padded group has no rows, so zero cross-products
+        # and a zero log-likelihood term; data sets of similar sizes share one program
+        levels = block.n_levels if design.weights is not None else size_bucket(block.n_levels)
+        cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=levels,
                             weights=design.row_weights)
         return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first) + prior_term
     eta = fixed.eta(intercept=with_intercept)

@@ -1,7 +1,8 @@
 """The fingerprint of a compiled model: a digest of the data arrays, priors, structure and
-the code that compiles them. The NUTS program cache (:mod:`.jaxnuts`) is keyed by it, so
-equal fingerprints must mean identical PyMC models and any change of the compiling code
-must change it."""
+the code that compiles them; equal fingerprints mean identical PyMC models. The NUTS program
+cache (:mod:`.jaxnuts`) is keyed by the graph's structure instead (:mod:`.graph_data`, the
+data are arguments), plus :func:`source_digest`, so any change of the compiling code
+changes its key."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .distributional import fingerprint_parts
 from .imputation import imputation_parts
 
 
-def _source_digest() -> str:
+def source_digest() -> str:
     """Digest of the modules that turn a design into a PyMC model (cached samplers built
     by older code are not reused)."""
     global _SOURCE_DIGEST
@@ -88,5 +89,5 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
     if isinstance(design, ReducedDesign):
         for arr in design.stats.arrays():
             add(arr)
-    add(_source_digest())
+    add(source_digest())
     return h.hexdigest()

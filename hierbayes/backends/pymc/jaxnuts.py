@@ -8,10 +8,12 @@ before the first draw, even when nothing changed.
 Here the sampler for one model is three XLA programs over all chains: ``init`` (NUTS
 state, draw buffers), ``advance`` (iterations ``first .. first+n-1`` of every chain, warm-up
 and draws in one loop) and ``finish`` (the map back to the constrained parameters). They are
-exported with ``jax.export`` and stored under the model's fingerprint (data, priors,
-structure, library versions); with JAX's persistent compilation cache the next process that
-fits the same model loads them in about a second, and a second fit in the same process
-reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
+exported with ``jax.export`` and stored under a key of the model's structure and shapes
+(:mod:`.graph_data`: the data constants of the graph, priors scaled to the data among them,
+are arguments of the programs, not part of them) and the library versions; with JAX's
+persistent compilation cache the next process that fits the same model, or the same model
+to another data set of the same shapes, loads them in about a second, and a second fit in
+the same process reuses them. The host calls ``advance`` chunk by chunk (:mod:`.chunks`) and draws the
 progress between chunks (:mod:`hierbayes.progress`): host callbacks inside the program
 cannot be serialized with ``jax.export``. Chains run on ``min(cores, chains)`` CPU devices
 (``shard_map``); within a chunk each CPU device runs its chains one after another, a GPU
@@ -33,11 +35,13 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained, start_point
+from .fingerprint import source_digest
+from .graph_data import SamplerGraph, sampler_graph
+from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained
 from .program_cache import cache_paths, load_programs, save_programs
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 4
+PROGRAM_VERSION = 5
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
 
 
@@ -69,15 +73,20 @@ def _devices(chains: int, cores: int):
     return devices[:n]
 
 
-def _program_key(fingerprint: str, settings: dict, n_dev: int, platform: str) -> str:
-    text = json.dumps({"model": fingerprint, "settings": settings, "devices": n_dev, "platform": platform,
+def _program_key(graph: SamplerGraph, settings: dict, n_dev: int, platform: str) -> str:
+    """The cache key of a sampler: the graph's structure with its data as arguments (not the
+    data's values), the draws' names, the settings, devices and library versions."""
+    text = json.dumps({"graph": graph.lifted.key, "outputs": graph.output_names, "code": source_digest(),
+                       "settings": settings, "devices": n_dev, "platform": platform,
                        "versions": _versions()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _chain_programs(settings: dict, logp_fn, out_fn):
-    """Per-chain ``init(key, *start) -> carry``, ``advance(carry, first, n) -> carry`` (runs
-    iterations ``first .. first+n-1``) and ``finish(carry) -> draws and stats``.
+    """Per-chain ``init(data, key, *start) -> carry``, ``advance(carry, first, n, data) -> carry``
+    (runs iterations ``first .. first+n-1``) and ``finish(carry, data) -> draws and stats``;
+    ``data`` are the lifted constants of the graph (:mod:`.graph_data`), the last arguments
+    of ``logp_fn`` and ``out_fn``.
 
     The carry holds the NUTS state, the draw buffers and the divergence counts (warm-up,
     kept); the host runs ``advance`` chunk by chunk and reports progress between chunks
@@ -99,43 +108,43 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
         counts = counts.at[jnp.where(i < tune, 0, 1)].add(diverging.astype(jnp.int32))
         return buf, counts
 
-    def finish(carry):
+    def finish(carry, data):
         zs, div, steps, energy, lp, acc, eps = carry[1]
-        values = jax.vmap(lambda *z: out_fn(*z))(*zs)
+        values = jax.vmap(lambda *z: out_fn(*z, *data))(*zs)
         return (*values, div, steps, energy, lp, acc, eps)
 
     if settings["algorithm"] == "blackjax":
         import blackjax
         from blackjax.adaptation.base import get_filter_adapt_info_fn
 
-        def logdensity(z):
-            return logp_fn(*z)[0]
+        def density(data):
+            return lambda z: logp_fn(*z, *data)[0]
 
-        def kernel(params):
-            return blackjax.nuts(logdensity, **params, max_num_doublings=settings["max_tree_depth"]).step
+        def kernel(params, data):
+            return blackjax.nuts(density(data), **params, max_num_doublings=settings["max_tree_depth"]).step
 
         def bj_record(st, info, params):
             return (st.position, info.is_divergent, info.num_integration_steps, info.energy,
                     st.logdensity, info.acceptance_rate, params["step_size"])
 
-        def init(key, *start):
+        def init(data, key, *start):
             # blackjax's window adaptation is one scan: warm-up runs here, in one piece
             k_adapt, k_draw = jax.random.split(key)
             adapt = blackjax.window_adaptation(
-                blackjax.nuts, logdensity, target_acceptance_rate=settings["target_accept"],
+                blackjax.nuts, density(data), target_acceptance_rate=settings["target_accept"],
                 is_mass_matrix_diagonal=not settings["dense_mass"],
                 adaptation_info_fn=get_filter_adapt_info_fn(),
             )
             (state, params), _ = adapt.run(k_adapt, list(start), num_steps=tune)
-            _, info = kernel(params)(k_draw, state)
+            _, info = kernel(params, data)(k_draw, state)
             record = bj_record(state, info, params)
             counts = jnp.zeros(2, jnp.int32)
             return (state, buffers_like(record), counts, params, jax.random.split(k_draw, max(draws, 1)))
 
-        def advance(carry, first, n):
+        def advance(carry, first, n, data):
             def body(i, c):
                 state, buf, counts, params, keys = c
-                state, info = kernel(params)(keys[jnp.maximum(i - tune, 0)], state)
+                state, info = kernel(params, data)(keys[jnp.maximum(i - tune, 0)], state)
                 buf, counts = store(buf, counts, i, bj_record(state, info, params), info.is_divergent)
                 return state, buf, counts, params, keys
 
@@ -145,16 +154,16 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
 
     from numpyro.infer.hmc import hmc
 
-    def potential(z):
-        return -logp_fn(*z)[0]
+    def potential_fn_gen(*data):  # the data are arguments of the programs (graph_data.py)
+        return lambda z: -logp_fn(*z, *data)[0]
 
-    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
     def record(s):
         return (s.z, s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
                 s.adapt_state.step_size)
 
-    def init(key, *start):
+    def init(data, key, *start):
         _, k_run = jax.random.split(key)
         state = init_kernel(
             list(start),
@@ -162,15 +171,16 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
             target_accept_prob=settings["target_accept"],
             dense_mass=settings["dense_mass"],
             max_tree_depth=settings["max_tree_depth"],
+            model_args=tuple(data),
             rng_key=k_run,
         )
         return (state, buffers_like(record(state)), jnp.zeros(2, jnp.int32))
 
-    def advance(carry, first, n):
+    def advance(carry, first, n, data):
         # ``init`` was traced first: numpyro's kernel keeps its settings from that call
         def body(i, c):
             s, buf, counts = c
-            s = sample_kernel(s)
+            s = sample_kernel(s, model_args=tuple(data))
             buf, counts = store(buf, counts, i, record(s), s.diverging)
             return s, buf, counts
 
@@ -179,37 +189,41 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
     return init, advance, finish
 
 
-def _build(model: pm.Model, settings: dict, devices, chains: int):
-    """Trace and export the sampler of ``model``: three programs (init, advance, finish)
-    over all chains; returns ({name: exported}, meta)."""
+def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
+    """Trace and export the sampler of ``graph``: three programs (init, advance, finish)
+    over all chains, each taking the data as arguments; returns ({name: exported}, meta)."""
     import jax
     from jax import export, lax
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
     from pymc.sampling.jax import get_jaxified_graph
-    from pymc.util import get_default_varnames
 
-    logp_fn = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
-    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    out_fn = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
-    start = start_point(model)
+    lifted = graph.lifted
+    inputs = [*graph.value_vars, *lifted.data_inputs]
+    logp_fn = get_jaxified_graph(inputs=inputs, outputs=lifted.outputs[:1])
+    out_fn = get_jaxified_graph(inputs=inputs, outputs=lifted.outputs[1:])
+    start = graph.start
     init, advance, finish = _chain_programs(settings, logp_fn, out_fn)
 
+    n_data = len(lifted.data)
+    data_specs = [jax.ShapeDtypeStruct(d.shape, d.dtype) for d in lifted.data]
     key_spec = jax.ShapeDtypeStruct((2,), np.uint32)
     start_specs = [jax.ShapeDtypeStruct(np.shape(v), np.asarray(v).dtype) for v in start]
-    carry_shape = jax.eval_shape(init, key_spec, *start_specs)
+    carry_shape = jax.eval_shape(init, data_specs, key_spec, *start_specs)
     carry_leaves, carry_tree = jax.tree.flatten(carry_shape)
 
-    def chain_init(key, *xs):
-        return tuple(jax.tree.leaves(init(key, *xs)))
+    # argument order of every program: scalars, data (replicated), then per-chain arrays
+    def chain_init(*args):
+        return tuple(jax.tree.leaves(init(args[:n_data], *args[n_data:])))
 
-    def chain_advance(first, n, *leaves):
-        carry = advance(jax.tree.unflatten(carry_tree, leaves), first, n)
+    def chain_advance(first, n, *args):
+        data, leaves = args[:n_data], args[n_data:]
+        carry = advance(jax.tree.unflatten(carry_tree, leaves), first, n, data)
         counts = carry[2]
         return (*jax.tree.leaves(carry), counts)
 
-    def chain_finish(*leaves):
-        return finish(jax.tree.unflatten(carry_tree, leaves))
+    def chain_finish(*args):
+        return finish(jax.tree.unflatten(carry_tree, args[n_data:]), args[:n_data])
 
     def over_chains(fn, n_scalars=0):
         # On a CPU device its chains run one after another (lax.map): a vmap of chains runs
@@ -240,33 +254,28 @@ def _build(model: pm.Model, settings: dict, devices, chains: int):
 
     carry_specs = [batched(s) for s in carry_leaves]
     scalar = jax.ShapeDtypeStruct((), np.int32, sharding=replicated)
+    data = [jax.ShapeDtypeStruct(d.shape, d.dtype, sharding=replicated) for d in data_specs]
     programs = {
-        "init": exported(chain_init, [batched(key_spec), *map(batched, start_specs)]),
-        "advance": exported(chain_advance, [scalar, scalar, *carry_specs], n_scalars=2),
-        "finish": exported(chain_finish, carry_specs),
+        "init": exported(chain_init, [*data, batched(key_spec), *map(batched, start_specs)], n_scalars=n_data),
+        "advance": exported(chain_advance, [scalar, scalar, *data, *carry_specs], n_scalars=2 + n_data),
+        "finish": exported(chain_finish, [*data, *carry_specs], n_scalars=n_data),
     }
-    meta = {
-        "outputs": [v.name for v in outputs],
-        "start": [np.asarray(v).tolist() for v in start],
-        "start_dtypes": [str(np.asarray(v).dtype) for v in start],
-        "carry_leaves": len(carry_leaves),
-    }
+    meta = {"outputs": graph.output_names, "carry_leaves": len(carry_leaves), "data": len(data_specs)}
     return programs, meta
 
 
-def _inits(meta: dict, chains: int, seed: int | None) -> list[np.ndarray]:
+def _inits(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
     """PyMC's jitter: the start point plus uniform(-1, 1) per chain, unconstrained scale."""
-    start = [np.asarray(value, dtype=dtype) for value, dtype in zip(meta["start"], meta["start_dtypes"])]
     return jittered_unconstrained(start, chains, seed)
 
 
-def _idata(model: pm.Model, meta: dict, results, chains: int, draws: int, tune: int, seconds: float,
+def _idata(model: pm.Model, output_names: list[str], results, chains: int, draws: int, tune: int, seconds: float,
            library: str = "numpyro"):
     from arviz_base import from_dict  # not `arviz`: it imports its plotting, and matplotlib
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
 
-    n_out = len(meta["outputs"])
-    posterior = {name: np.asarray(v) for name, v in zip(meta["outputs"], results[:n_out])}
+    n_out = len(output_names)
+    posterior = {name: np.asarray(v) for name, v in zip(output_names, results[:n_out])}
     stats = {name: np.asarray(v) for name, v in zip(_STATS, results[n_out:])}
     stats["tree_depth"] = np.log2(np.maximum(stats["n_steps"], 1)).astype(int) + 1
     coords, dims = coords_and_dims_for_inferencedata(model)
@@ -292,7 +301,6 @@ def _remember(key: str, executables: dict, meta: dict) -> None:
 
 def sample_jax_cached(
     model: pm.Model,
-    fingerprint: str,
     *,
     algorithm: str = "numpyro",
     draws: int,
@@ -306,7 +314,9 @@ def sample_jax_cached(
     chain_loop: str | None = None,
 ) -> JaxRun:
     """Sample ``model`` with NUTS (numpyro's, or blackjax's with ``algorithm="blackjax"``)
-    from a cached (or newly built) XLA program.
+    from a cached (or newly built) XLA program. The program is keyed by the model's
+    structure and shapes; the data (every data constant of the graph, priors scaled to the
+    data included) are its arguments, so another data set of the same shapes reuses it.
 
     ``chain_loop`` is how the chains on one device run: "map" (one after another, the
     default on CPUs) or "vmap" (vectorised, the default on GPUs and TPUs)."""
@@ -325,12 +335,13 @@ def sample_jax_cached(
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
-    key = _program_key(fingerprint, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
+    t0 = time.perf_counter()
+    graph = sampler_graph(model)
+    key = _program_key(graph, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)
     with progress:
-        t0 = time.perf_counter()
         memo_key = f"{key}|{paths}"  # another cache directory starts afresh
         memo = _EXECUTABLES.get(memo_key)
         if memo is not None:
@@ -344,7 +355,7 @@ def sample_jax_cached(
             loaded = load_programs(paths)
             cached = loaded is not None
             if loaded is None:
-                programs, meta = _build(model, settings, devices, chains)
+                programs, meta = _build(graph, settings, devices, chains)
                 save_programs(paths, programs, meta)
             else:
                 programs, meta = loaded
@@ -354,8 +365,9 @@ def sample_jax_cached(
         sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
         seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
         keys = jax.random.split(jax.random.PRNGKey(seed), chains)
-        inits = _inits(meta, chains, seed)
-        args = [jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
+        inits = _inits(graph.start, chains, seed)
+        data = [jax.device_put(d, replicated) for d in graph.lifted.data]
+        args = [*data, jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
 
         def scalar(value: int):
             return jax.device_put(np.int32(value), replicated)
@@ -365,8 +377,8 @@ def sample_jax_cached(
             carry_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharded)
                            for a in programs["init"].out_avals]
             init = jax.jit(programs["init"].call).lower(*args).compile()
-            advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *carry_specs).compile()
-            finish = jax.jit(programs["finish"].call).lower(*carry_specs).compile()
+            advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *data, *carry_specs).compile()
+            finish = jax.jit(programs["finish"].call).lower(*data, *carry_specs).compile()
             _remember(memo_key, {"init": init, "advance": advance, "finish": finish}, meta)
         else:
             init, advance, finish = programs["init"], programs["advance"], programs["finish"]
@@ -378,9 +390,9 @@ def sample_jax_cached(
             jax.block_until_ready(carry)
             start = tune
             progress.update([tune] * chains, None, 0)
-        carry = run_chunks(advance, carry, start=start, tune=tune, draws=draws, chains=chains,
-                           progress=progress, scalar=scalar)
-        results = jax.block_until_ready(finish(*carry))
+        carry = run_chunks(lambda first, n, *c: advance(first, n, *data, *c), carry, start=start, tune=tune,
+                           draws=draws, chains=chains, progress=progress, scalar=scalar)
+        results = jax.block_until_ready(finish(*data, *carry))
     done = time.perf_counter()
-    idata = _idata(model, meta, results, chains, draws, tune, done - prepared, algorithm)
+    idata = _idata(model, graph.output_names, results, chains, draws, tune, done - prepared, algorithm)
     return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)

@@ -118,7 +118,7 @@ def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_fi
     th = shifted_theta(theta, cp, intercept_first)
     rr = residual_ss(th, cp)
     Zr = g.Zy - (pt.tensordot(pt.as_tensor(g.ZX), th, axes=[[2], [0]]) if cp.XX.shape[0] else 0.0)
-    return woodbury_loglik(cp.n, rr, Zr, g.ZZ, L, sigma)
+    return woodbury_loglik(np.float64(cp.n), rr, Zr, g.ZZ, L, sigma)
 
 
 def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weights: np.ndarray | None = None):
@@ -151,7 +151,8 @@ def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_f
             rr = rr + 2.0 * pt.sum(u * pt.tensordot(pt.as_tensor(g.ZX), th, axes=[[2], [0]]))
         rr = rr + pt.sum(u[:, :, None] * pt.as_tensor(g.ZZ) * u[:, None, :])
     s2 = sigma**2
-    return -0.5 * (cp.n * (LOG_2PI + pt.log(s2)) + rr / s2)
+    # the row count as float64 data (graph_data.py lifts it): other row counts, same program
+    return -0.5 * (np.float64(cp.n) * (LOG_2PI + pt.log(s2)) + rr / s2)
 
 
 def prior_weighted_block(block: GroupBlock, L):

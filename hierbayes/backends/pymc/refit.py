@@ -3,7 +3,8 @@
 Only the response changes between SBC's simulations (the predictors, groups and priors are
 those of the model), so the model's log density is compiled to JAX once per process and
 every fit runs numpyro's NUTS through its ``potential_fn_gen`` interface, with the
-data-dependent constants of the graph as arguments. The fits use the likelihood form
+data-dependent constants of the graph as arguments (:mod:`.graph_data`, the mechanism the
+cached NUTS programs of :mod:`.jaxnuts` use too). The fits use the likelihood form
 ``Model.fit`` uses (rows, cross-products, or a group term integrated out), without a JAX
 recompilation per data set. Tree depth and start-point jitter are those of every other
 NUTS path (:mod:`.nuts_setup`).
@@ -26,6 +27,7 @@ from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
+from .graph_data import graph_constants, lift_constants
 from .imputation import conditioned_prior, has_imputation
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, enable_jax_cache, start_point
 from .rside import unpad
@@ -40,16 +42,12 @@ class GraphChanged(Exception):
 
 def _build(design: Design, priors: PriorTable, parameterization: dict[str, str], y: np.ndarray):
     """The PyMC model for response ``y``, its log density and the graph's constants."""
-    from pytensor.graph.traversal import graph_inputs
-    from pytensor.tensor.variable import TensorConstant
-
     y = np.asarray(y, dtype=np.asarray(design.y).dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         compiled = compile_model(replace(design, y=y), priors, parameterization)
         logp = compiled.model.logp()
-    consts = [v for v in graph_inputs([logp]) if isinstance(v, TensorConstant)]
-    return compiled.model, logp, consts
+    return compiled.model, logp, graph_constants([logp])
 
 
 class Refitter:
@@ -84,7 +82,6 @@ class Refitter:
         import jax.numpy as jnp
         from jax import lax
         from numpyro.infer.hmc import hmc
-        from pytensor.graph.replace import graph_replace
 
         enable_jax_cache()  # a later SBC of the same model loads the compiled fit from disk
         self.design, self.priors, self.parameterization = design, priors, dict(parameterization)
@@ -101,10 +98,10 @@ class Refitter:
             if any(not np.array_equal(consts[i].data, c[i].data) for _, _, c in builds[1:])
         ]
         self.reference = consts
-        data_in = [consts[i].type() for i in self.lifted]
-        logp = graph_replace([logp], dict(zip([consts[i] for i in self.lifted], data_in)), strict=True)[0]
+        lifted = set(self.lifted)
         value_vars = pm_model.value_vars
-        logp_fn = get_jaxified_graph(inputs=[*value_vars, *data_in], outputs=[logp])
+        graph = lift_constants(value_vars, [logp], lift=lambda i, const, clients: i in lifted)
+        logp_fn = get_jaxified_graph(inputs=[*value_vars, *graph.data_inputs], outputs=graph.outputs)
         target_vars = pm_model.replace_rvs_by_values([pm_model[n] for n in self.targets])
         target_fn = get_jaxified_graph(inputs=value_vars, outputs=target_vars)
         z0 = [jnp.asarray(v) for v in start_point(pm_model)]

@@ -194,7 +194,6 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
     """numpyro's NUTS from a compiled program cached on disk (see :mod:`.jaxnuts`)."""
     return sample_jax_cached(
         compiled.model,
-        compiled.fingerprint,
         algorithm=kwargs["nuts_sampler"],
         draws=kwargs["draws"],
         tune=kwargs["tune"],

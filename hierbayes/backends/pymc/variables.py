@@ -24,7 +24,11 @@ def register(name: str, prior: Prior, dims=None, shape=None):
     The PyMC random variable.
     """
     cls = getattr(pm, prior.dist)
-    return cls(name, **prior.kwargs, dims=dims, shape=shape)
+    # float parameters as float64 data: arguments of the cached sampler (graph_data.py), so
+    # other prior scales reuse the compiled program (a Python float would be a literal)
+    kwargs = {k: np.float64(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+              for k, v in prior.kwargs.items()}
+    return cls(name, **kwargs, dims=dims, shape=shape)
 
 
 def stacked_prior(priors: list[Prior], where: str) -> Prior:
