@@ -44,8 +44,7 @@ def test_compare_fixed_matches_names_across_programs() -> None:
 #: Cases that do not yet hold with defaults at seed 1, with what was measured (bench/classic.py,
 #: docs/classic_analyses.md). Issue 13 stays open on them; each still runs, and one that starts
 #: to hold shows as XPASS.
-KNOWN_FAILURES = {
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _case_params():
