@@ -29,6 +29,7 @@ from .compile import compile_model
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
 from .rside import unpad
 
+
 class GraphChanged(Exception):
     """The graph built for a response differs from the reference graph beyond its data."""
 
