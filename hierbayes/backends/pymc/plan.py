@@ -54,6 +54,7 @@ from ...errors import SpecError
 from ...families import get_family
 from .centring import centre_nested, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
+from .integrated_top import integrated_tops
 from .plan_glm import glm_information, working_group_means
 
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
@@ -310,14 +311,18 @@ def _uncentre_children(design: Design, plan: list[str], given: list[str | None],
             plan[i] = "noncentered"
     # a centred term nested in another sampled term but not drawn around it (that parent
     # took another child): its rows inform its total, the parent's effect included, so it is
-    # judged by its spread within that parent alike
+    # judged by its spread within that parent alike. A parent integrated out as the top of a
+    # chain (:mod:`.integrated_top`) is no sampled effect to share a total with: the child is
+    # judged by its rows (the README's MRP model: male:eth inside eth, whose effects its
+    # child educ:eth carries; non-centred, 3-6 divergences at the upper tail of its sd)
+    tops = integrated_tops(blocks, plan, nesting(design, plan))
     for i, inner in enumerate(blocks):
         if given[i] is not None or plan[i] != "centered":
             continue
         if means_of is not None and means_of(inner) is None:
             continue
         for j, outer in enumerate(blocks):
-            parent = nested_parent(inner, outer) if j != i and plan[j] != "marginal" else None
+            parent = nested_parent(inner, outer) if j != i and plan[j] != "marginal" and j not in tops else None
             if parent is not None and not child_information(inner, parent, outer.n_levels, design, means_of).data_rich:
                 plan[i] = "noncentered"
                 break
