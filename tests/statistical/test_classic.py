@@ -44,12 +44,7 @@ def test_compare_fixed_matches_names_across_programs() -> None:
 #: Cases that do not yet hold with defaults at seed 1, with what was measured (bench/classic.py,
 #: docs/classic_analyses.md). Issue 13 stays open on them; each still runs, and one that starts
 #: to hold shows as XPASS.
-KNOWN_FAILURES = {
-    "contraception_nested": "R-hat 1.011 > 1.01 at seed 1 (1.005, 1.003 at seeds 2-3), min ESS "
-    "501 on sd_district, whose posterior sits at 0 (lme4: 8e-5, singular); both terms are "
-    "non-centred, which the data shift leaves unchanged; drawing urban around district gives 8 "
-    "divergences",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _case_params():

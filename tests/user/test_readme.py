@@ -139,13 +139,6 @@ def test_readme_runs_top_to_bottom(readme_session):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("readme_session")
-@pytest.mark.xfail(
-    reason="issue 13 open: the README's MRP model still diverges with defaults, far less since "
-    "eth and educ are integrated out as tops of educ:eth and educ:age (random_seed 1: 52 -> 3 "
-    "divergences, R-hat 1.008, min ESS 495; random_seed 2: 6), at mid-to-large sds of the "
-    "non-centred male:eth (8 cells, 2 per ethnicity)",
-    strict=False,
-)
 def test_readme_mrp_fit_is_clean_with_defaults(readme_session):
     """The flagship example: the README's MRP model, default settings, no divergences."""
     fit = readme_session["fit"]

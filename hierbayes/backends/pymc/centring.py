@@ -104,6 +104,15 @@ def nesting(design: Design, plan: list[str]) -> dict[int, tuple[int, np.ndarray]
     return out
 
 
+def free_parents(design: Design, plan: list[str], inner_ok: list[bool]) -> dict[int, tuple[int, np.ndarray]]:
+    """Inner term -> (parent term, parent codes) for the terms marked in ``inner_ok``, each
+    to a sampled term it is nested in that no "nested" term of ``plan`` is drawn around yet
+    (chosen as :func:`nesting` chooses)."""
+    taken = {j for j, _ in nesting(design, plan).values()}
+    parent_ok = [how != "marginal" and j not in taken for j, how in enumerate(plan)]
+    return _assign_parents(design.groups, inner_ok, parent_ok)
+
+
 def centre_nested(design: Design, plan: list[str], given: list[str | None]) -> list[str]:
     """``plan`` with every chosen "centered" term that is nested in another sampled term
     made "nested" (terms the user named keep what they were given)."""

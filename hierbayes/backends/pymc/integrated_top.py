@@ -41,6 +41,13 @@ def integrable(block: GroupBlock) -> bool:
     return block.n_columns == 1 and bool(np.all(block.X[:, 0] == 1.0))
 
 
+def integrated_tops(blocks: list[GroupBlock], plan: list[str], nests: dict) -> dict[int, int]:
+    """Parent term -> its nested child for every top of a chain of nested random intercepts
+    (``nests`` from :func:`.centring.nesting`): the terms this module integrates out."""
+    return {j: i for i, (j, _) in nests.items()
+            if plan[j] != "nested" and integrable(blocks[j]) and integrable(blocks[i])}
+
+
 def _scalar_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
     cov = block_covariance(block, names, priors)
     return cov.cholesky[0, 0] if cov.cholesky is not None else pt.reshape(cov.factor, (-1,))[0]

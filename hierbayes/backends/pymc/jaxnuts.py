@@ -20,7 +20,8 @@ cannot be serialized with ``jax.export``. Chains run on ``min(cores, chains)`` C
 as a vmap.
 
 The draws are the same as numpyro's (same kernel, same adaptation); the start point is
-PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale).
+PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale), the first of a few such
+points whose log density and gradient are finite (:func:`.nuts_setup.first_usable`).
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ import xarray as xr
 
 from .fingerprint import source_digest
 from .graph_data import SamplerGraph, sampler_graph
-from .nuts_setup import MAX_TREE_DEPTH, enable_jax_cache, jittered_unconstrained
+from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jittered_candidates
 from .program_cache import cache_paths, load_programs, save_programs
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 5
+PROGRAM_VERSION = 6
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
 
 
@@ -127,8 +128,9 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
             return (st.position, info.is_divergent, info.num_integration_steps, info.energy,
                     st.logdensity, info.acceptance_rate, params["step_size"])
 
-        def init(data, key, *start):
+        def init(data, key, *candidates):
             # blackjax's window adaptation is one scan: warm-up runs here, in one piece
+            start = _start_of(logp_fn, data, candidates)
             k_adapt, k_draw = jax.random.split(key)
             adapt = blackjax.window_adaptation(
                 blackjax.nuts, density(data), target_acceptance_rate=settings["target_accept"],
@@ -163,10 +165,10 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
         return (s.z, s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
                 s.adapt_state.step_size)
 
-    def init(data, key, *start):
+    def init(data, key, *candidates):
         _, k_run = jax.random.split(key)
         state = init_kernel(
-            list(start),
+            _start_of(logp_fn, data, candidates),
             num_warmup=tune,
             target_accept_prob=settings["target_accept"],
             dense_mass=settings["dense_mass"],
@@ -208,7 +210,7 @@ def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
     n_data = len(lifted.data)
     data_specs = [jax.ShapeDtypeStruct(d.shape, d.dtype) for d in lifted.data]
     key_spec = jax.ShapeDtypeStruct((2,), np.uint32)
-    start_specs = [jax.ShapeDtypeStruct(np.shape(v), np.asarray(v).dtype) for v in start]
+    start_specs = [jax.ShapeDtypeStruct((START_TRIES, *np.shape(v)), np.asarray(v).dtype) for v in start]
     carry_shape = jax.eval_shape(init, data_specs, key_spec, *start_specs)
     carry_leaves, carry_tree = jax.tree.flatten(carry_shape)
 
@@ -265,8 +267,15 @@ def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
 
 
 def _inits(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
-    """PyMC's jitter: the start point plus uniform(-1, 1) per chain, unconstrained scale."""
-    return jittered_unconstrained(start, chains, seed)
+    """PyMC's jitter: per chain START_TRIES candidates, the start point plus uniform(-1, 1) on
+    the unconstrained scale; ``init`` starts at the first usable one (:func:`_start_of`)."""
+    return jittered_candidates(start, chains, seed)
+
+
+def _start_of(logp_fn, data, candidates) -> list:
+    """Inside ``init``: the first candidate start whose log density and gradient are finite
+    (:func:`.nuts_setup.first_usable`, the rule SBC's refits share)."""
+    return first_usable(lambda z: logp_fn(*z, *data)[0], list(candidates))
 
 
 def _idata(model: pm.Model, output_names: list[str], results, chains: int, draws: int, tune: int, seconds: float,

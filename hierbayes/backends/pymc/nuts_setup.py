@@ -1,5 +1,6 @@
-"""What every NUTS path of the PyMC backend shares: the start point and its jitter, the
-maximum tree depth, the size of the model, and the on-disk compile caches.
+"""What every NUTS path of the PyMC backend shares: the start point and its jitter (and the
+rule a jittered start must pass), the maximum tree depth, the size of the model, and the
+on-disk compile caches.
 
 Used by :mod:`.sample` (``pm.sample`` and the cached JAX path), :mod:`.jaxnuts` (the cached
 numpyro/blackjax programs) and :mod:`.refit` (SBC's refits of one compiled log density), so
@@ -19,6 +20,9 @@ MAX_TREE_DEPTH = 10
 #: Start values are the start point plus uniform(-JITTER, JITTER) per unconstrained scalar
 #: (PyMC's ``jitter+adapt_diag``).
 JITTER = 1.0
+#: Jittered start points drawn per chain; the chain starts at the first one whose log density
+#: and gradient are finite (:func:`usable`), the first one when none is.
+START_TRIES = 10
 #: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
 CACHE_ENV = "HIERBAYES_CACHE_DIR"
 
@@ -89,35 +93,77 @@ def jitter_rng(seed: int | None) -> np.random.Generator:
 
 def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
     """Per value variable, ``(chains, *shape)`` start values: ``start`` plus
-    uniform(-JITTER, JITTER), on the unconstrained scale."""
+    uniform(-JITTER, JITTER), on the unconstrained scale (no check; see
+    :func:`jittered_candidates`)."""
+    return [c[:, 0] for c in jittered_candidates(start, chains, seed)]
+
+
+def jittered_candidates(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
+    """Per value variable, ``(chains, START_TRIES, *shape)`` candidate start values: ``start``
+    plus uniform(-JITTER, JITTER) on the unconstrained scale. Candidate 0 of every chain is
+    drawn first (the jitter PyMC would use); the others are the fallbacks :func:`first_usable`
+    and :func:`jittered_start` pick from."""
     rng = jitter_rng(seed)
-    out = []
-    for value in start:
-        v = np.asarray(value)
-        out.append((v[None] + rng.uniform(-JITTER, JITTER, size=(chains, *v.shape))).astype(v.dtype))
-    return out
+    values = [np.asarray(v) for v in start]
+    first = [v[None] + rng.uniform(-JITTER, JITTER, size=(chains, *v.shape)) for v in values]
+    rest = [v[None, None] + rng.uniform(-JITTER, JITTER, size=(chains, START_TRIES - 1, *v.shape)) for v in values]
+    return [np.concatenate([f[:, None], r], axis=1).astype(v.dtype) for f, r, v in zip(first, rest, values)]
+
+
+def usable(value, grads, xp=np):
+    """Whether NUTS can start at a point: its log density ``value`` and every array in
+    ``grads`` (the gradient) are finite. A finite density is not enough: from a point whose
+    gradient is NaN every leapfrog step is NaN, so the chain never moves and every draw is
+    divergent (a tobit refit sat at one for all 300 draws). ``xp``: numpy or ``jax.numpy``."""
+    ok = xp.isfinite(value)
+    for g in grads:
+        ok = ok & xp.all(xp.isfinite(g))
+    return ok
+
+
+def first_usable(logp, candidates: list):
+    """JAX: the first of the candidates (per value variable, ``(tries, *shape)``) that is
+    :func:`usable` for the log density ``logp(list_of_values) -> scalar``, as a list of
+    values; the first candidate when none is. Traceable (used inside the compiled samplers)."""
+    import jax
+    import jax.numpy as jnp
+
+    def ok(*zs):
+        value, grads = jax.value_and_grad(logp)(list(zs))
+        return usable(value, grads, jnp)
+
+    first = jnp.argmax(jax.vmap(ok)(*candidates))
+    return [c[first] for c in candidates]
 
 
 def jittered_start(model: pm.Model, chains: int, seed: int | None) -> list[dict]:
     """Per-chain start values: PyMC's start point with its U(-1, 1) jitter on the sampler's
-    (unconstrained) scale, computed with PyTensor's Python linker, mapped to the
-    constrained scale (one dict of free variable values per chain).
+    (unconstrained) scale, the first of :data:`START_TRIES` jittered points that is
+    :func:`usable`, mapped to the constrained scale (one dict of free variable values per
+    chain). Evaluated with PyTensor's Python linker.
 
     PyMC's own JAX path evaluates the start point through C-compiled functions and checks
-    the log density op by op in JAX (dozens of tiny XLA compiles): tens of seconds before
-    the first draw on a fresh install. Same start distribution, none of that cost.
+    the log density (not its gradient) op by op in JAX (dozens of tiny XLA compiles): tens
+    of seconds before the first draw on a fresh install. Same start distribution, none of
+    that cost.
     """
     import pytensor
 
-    unconstrained = start_point(model)
+    candidates = jittered_candidates(start_point(model), chains, seed)
+    logp = model.logp()
+    check = pytensor.function(model.value_vars, [logp, *pytensor.grad(logp, model.value_vars)], mode=python_mode())
     constrain = pytensor.function(model.value_vars, model.replace_rvs_by_values(model.free_RVs), mode=python_mode())
-    rng = jitter_rng(seed)
     out = []
-    for _ in range(chains):
-        jittered = [np.asarray(v) + rng.uniform(-JITTER, JITTER, size=np.shape(v)) for v in unconstrained]
-        values = constrain(*jittered)
+    for chain in range(chains):
+        tries = [[c[chain, t] for c in candidates] for t in range(START_TRIES)]
+        chosen = next((z for z in tries if usable(*_split(check(*z)))), tries[0])
+        values = constrain(*chosen)
         out.append({rv.name: np.asarray(v) for rv, v in zip(model.free_RVs, values)})
     return out
+
+
+def _split(outputs: list) -> tuple:
+    return outputs[0], outputs[1:]
 
 
 def free_size(model: pm.Model) -> int:

@@ -52,8 +52,9 @@ from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
-from .centring import centre_nested, nested_parent, nesting
+from .centring import centre_nested, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
+from .integrated_top import integrated_tops
 from .plan_glm import glm_information, working_group_means
 
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
@@ -268,6 +269,7 @@ def plan_parameterization(
     plan = centre_nested(design, plan, given)
     means_of = None if get_family(design.spec.family).normal_residuals else (lambda block: working_group_means(block, design, link))
     _uncentre_children(design, plan, given, means_of)
+    _nest_unsplit_children(design, plan, given, means_of)
     _choose_parents(design, plan, given, means_of)
     return plan
 
@@ -309,17 +311,47 @@ def _uncentre_children(design: Design, plan: list[str], given: list[str | None],
             plan[i] = "noncentered"
     # a centred term nested in another sampled term but not drawn around it (that parent
     # took another child): its rows inform its total, the parent's effect included, so it is
-    # judged by its spread within that parent alike
+    # judged by its spread within that parent alike. A parent integrated out as the top of a
+    # chain (:mod:`.integrated_top`) is no sampled effect to share a total with: the child is
+    # judged by its rows (the README's MRP model: male:eth inside eth, whose effects its
+    # child educ:eth carries; non-centred, 3-6 divergences at the upper tail of its sd)
+    tops = integrated_tops(blocks, plan, nesting(design, plan))
     for i, inner in enumerate(blocks):
         if given[i] is not None or plan[i] != "centered":
             continue
         if means_of is not None and means_of(inner) is None:
             continue
         for j, outer in enumerate(blocks):
-            parent = nested_parent(inner, outer) if j != i and plan[j] != "marginal" else None
+            parent = nested_parent(inner, outer) if j != i and plan[j] != "marginal" and j not in tops else None
             if parent is not None and not child_information(inner, parent, outer.n_levels, design, means_of).data_rich:
                 plan[i] = "noncentered"
                 break
+
+
+def _nest_unsplit_children(design: Design, plan: list[str], given: list[str | None], means_of=None) -> None:
+    """Draw (in place) a chosen non-centred term around a sampled term it is nested in
+    ("nested") when the data cannot split the effect between the two: its parent's
+    effects are not informed apart from its children's (:func:`parent_information` below
+    DATA_RICH_RATIO at its estimate: the children's totals vary as much within parents as
+    between), while the children's own spread within their parents is (:func:`child_information`
+    at least DATA_RICH_RATIO at its estimate, and above 0 over all but NECK_MASS of the
+    posterior of its sd, so the centred children have no neck to enter).
+
+    Non-centred, both terms then add to the linear predictor ``tau_P z_j + tau_C z_jk`` and
+    the likelihood sees only their sum: a ridge between each parent's effect and its
+    children's (exact for a parent with one child) that NUTS crosses slowly. mlmRev's
+    Contraception, ``(1 | district/urban)``: 1.7 cells per district, 18 of 60 districts
+    with one; parent ratio 0, children 1.6 (lower bound 0.38): non-centred R-hat 1.011 and
+    ESS 501 on ``sd_district``; drawn around ``district``, 1.004 and 1,147."""
+    blocks = design.groups
+    inner_ok = [g is None and how == "noncentered" for how, g in zip(plan, given)]
+    for i, (j, parent) in free_parents(design, plan, inner_ok).items():
+        if means_of is not None and means_of(blocks[i]) is None:
+            continue
+        split = parent_information(blocks[i], parent, blocks[j].n_levels, design, True, means_of)
+        within = child_information(blocks[i], parent, blocks[j].n_levels, design, means_of)
+        if split.ratio < DATA_RICH_RATIO <= within.ratio and within.lower() > 0:
+            plan[i] = "nested"
 
 
 def _choose_parents(design: Design, plan: list[str], given: list[str | None], means_of=None) -> None:

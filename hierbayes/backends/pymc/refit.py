@@ -29,11 +29,8 @@ from .. import PriorSimulation
 from .compile import compile_model
 from .graph_data import graph_constants, lift_constants
 from .imputation import conditioned_prior, has_imputation
-from .nuts_setup import JITTER, MAX_TREE_DEPTH, enable_jax_cache, start_point
+from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
 from .rside import unpad
-
-#: Jittered candidate start points per chain; the first with a finite log density is used.
-START_TRIES = 10
 
 
 class GraphChanged(Exception):
@@ -112,18 +109,13 @@ class Refitter:
 
         def initial(key, data):
             # the start point plus uniform(-JITTER, JITTER): the first of START_TRIES jittered
-            # points with a finite log density
+            # points with a finite log density and gradient
             keys = jax.random.split(key, len(z0))
             cands = [
                 z + jax.random.uniform(k, (START_TRIES, *z.shape), minval=-JITTER, maxval=JITTER, dtype=z.dtype)
                 for z, k in zip(z0, keys)
             ]
-            def usable(*zs):  # a finite log density AND gradient (NUTS cannot leave a NaN gradient)
-                value, grads = jax.value_and_grad(lambda zz: logp_fn(*zz, *data)[0])(list(zs))
-                return jnp.isfinite(value) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in grads]))
-
-            first = jnp.argmax(jax.vmap(usable)(*cands))
-            return [c[first] for c in cands]
+            return first_usable(lambda zs: logp_fn(*zs, *data)[0], cands)
 
         def one_chain(key, data):
             k_init, k_run = jax.random.split(key)
