@@ -60,7 +60,7 @@ def test_the_cached_numpyro_sampler_starts_where_the_gradient_is_finite(monkeypa
     model = _kinked_model()
     naive = jittered_unconstrained(start_point(model), 2, SEED)[0]
     assert (naive <= KINK).any()
-    run = sample_jax_cached(model, "test-start-point-kink", draws=200, tune=200, chains=2, cores=1,
+    run = sample_jax_cached(model, draws=200, tune=200, chains=2, cores=1,
                             random_seed=SEED, target_accept=0.9, dense_mass=False)
     stats, x = run.idata.sample_stats, run.idata.posterior["x"].values
     assert int(stats["diverging"].values.sum()) == 0

@@ -22,6 +22,9 @@ as a vmap.
 The draws are the same as numpyro's (same kernel, same adaptation); the start point is
 PyMC's (support point + uniform(-1, 1) jitter on the unconstrained scale), the first of a few such
 points whose log density and gradient are finite (:func:`.nuts_setup.first_usable`).
+
+Size: the programs of both kernels (numpyro, blackjax), their export and their host loop are
+one unit; the cache file format and the data lifting live in their own modules.
 """
 
 from __future__ import annotations
