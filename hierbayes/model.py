@@ -13,9 +13,9 @@ from .configuration import BuiltModel, ModelConfig, build_model
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
+from .errors import refuse_unknown_arguments
 from .plots import with_plots
 from .priors import Prior, PriorTable
-from .errors import refuse_unknown_arguments
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
 

@@ -15,9 +15,9 @@ from ..errors import SpecError
 from ..params import OBS_DIM
 from ..predict.ppc import bayes_p_value
 from ..predict.ppc_kinds import ALL_PLOT_KINDS, checked_plot_kind, default_plot_kind
-from .common import figure_of, retitle, row_figure_height
 from ..predict.ppc_weights import WEIGHTED_STATISTICS
 from .checks_weighted import weighted_distribution
+from .common import figure_of, retitle, row_figure_height
 from .survival import ppc_km
 
 # Every kind ``ppc()`` draws; which ones fit a response: ``check.plot_kinds``.
