@@ -104,3 +104,11 @@ def test_summary_and_spec_name_the_method():
     from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
 
     assert spec_from_dict(spec_to_dict(model.spec)).weight_method == "pml"
+
+
+def test_from_stata_keeps_the_pseudo_posterior_and_takes_pml():
+    command = "mixed y x [pw=w] || g:, pweight(w2)"
+    assert hb.Model(hb.from_stata(command), _data(), priors=PRIORS).spec.weight_method == "pseudo-posterior"
+    model = hb.Model(hb.from_stata(command), _data(), priors=PRIORS, weight_method="pml")
+    assert model.spec.weight_method == "pml"
+    assert model.compile().parameterization == {"g": "marginal"}

@@ -18,7 +18,8 @@ effects' prior by ``w_j`` and integrates afterwards, so the curvature term of th
 not multiplied by ``w_j``. The fixed effects still agree with Stata within 0.5 posterior sd;
 the variance components are compared with the maximum of the Savitsky & Williams
 pseudo-likelihood computed by our own code (closed form for the linear model; the same code
-with the PML target reproduces WeMix), not with an established package.
+with the PML target reproduces WeMix), not with an established package. With
+``weight_method="pml"`` hierbayes has Stata's target, and every parameter agrees with Stata.
 """
 
 from __future__ import annotations
