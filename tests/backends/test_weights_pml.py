@@ -112,3 +112,26 @@ def test_from_stata_keeps_the_pseudo_posterior_and_takes_pml():
     model = hb.Model(hb.from_stata(command), _data(), priors=PRIORS, weight_method="pml")
     assert model.spec.weight_method == "pml"
     assert model.compile().parameterization == {"g": "marginal"}
+
+
+@pytest.mark.slow  # ~30 s of cold compilation
+def test_sandwich_cluster_terms_are_the_pml_groups():
+    """The interval adjustment's per-group terms (results/weights_adjust.py) sum to the PML
+    log-likelihood the sampler sees."""
+    from hierbayes.results.weights_adjust import _cluster_loglik, _Parameters
+
+    df = _data()
+    model = hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"}, weight_method="pml", priors=PRIORS)
+    pm_model = model.compile().model
+    point = {k: v + 0.3 for k, v in pm_model.initial_point().items()}
+    values = pm_model.compile_fn(
+        [pm_model[n] for n in ("loglik_y", "Intercept", "b", "sigma", "sd_g")],
+        inputs=pm_model.value_vars, on_unused_input="ignore",
+    )(point)
+    potential, intercept, b, sigma, sd = (np.ravel(v) for v in values)
+    fit = model.fit(draws=5, chains=1, random_seed=1, progressbar=False, backend="prior")
+    design = model.design
+    theta = np.concatenate([intercept, b, np.log(sigma), np.log(sd)])
+    par = _Parameters(fit.posterior, design)
+    groups = _cluster_loglik(theta, par, design, np.asarray(design.y), design.row_weights, design.groups[0].prior_weights)
+    assert float(potential[0]) == pytest.approx(groups.sum(), rel=1e-9)
