@@ -68,7 +68,7 @@ def test_pml_log_density_is_the_weighted_integrated_likelihood(scaling):
 
 def test_pml_differs_from_the_pseudo_posterior():
     df = _data()
-    kw = dict(weights="w", group_weights={"g": "w2"}, priors=PRIORS)
+    kw = {"weights": "w", "group_weights": {"g": "w2"}, "priors": PRIORS}
     pp = hb.Model("y ~ x + (1|g)", df, **kw).compile().model
     pml = hb.Model("y ~ x + (1|g)", df, weight_method="pml", **kw).compile().model
     point = {k: v + 0.3 for k, v in pp.initial_point().items()}

@@ -60,8 +60,8 @@ from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
-    marginal_from_crossproducts,
     check_pml,
+    marginal_from_crossproducts,
     marginal_from_rows,
     prior_weighted_block,
     sufficient_statistics_loglik,
