@@ -92,6 +92,7 @@ class ModelConfig:
         weights: str | None = None,
         group_weights: Mapping[str, str] | None = None,
         weight_scaling: str | None = None,
+        weight_method: str | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -127,8 +128,8 @@ class ModelConfig:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
             spec = with_distributional(spec, dict(distributional))
-        if weights is not None or group_weights is not None or weight_scaling is not None:
-            spec = with_weights(spec, weights, group_weights, weight_scaling)
+        if any(a is not None for a in (weights, group_weights, weight_scaling, weight_method)):
+            spec = with_weights(spec, weights, group_weights, weight_scaling, weight_method)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)
 
     @property

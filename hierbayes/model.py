@@ -64,6 +64,9 @@ class Model:
         group's effects enter the prior with its weight (constant within groups).
     weight_scaling : "none" (default), "size" or "effective": Stata's scalings of level-1
         weights within the groups of the innermost grouping factor.
+    weight_method : "pseudo-posterior" (default; Savitsky & Williams, brms' ``gr(pw=)``) or
+        "pml": each group's integrated likelihood raised to its level-2 weight, the target of
+        Stata's ``mixed [pw=] || g:, pweight()`` and WeMix (gaussian, identity link only).
     **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
         ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
         (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by
@@ -97,6 +100,7 @@ class Model:
         weights: str | None = None,
         group_weights: Mapping[str, str] | None = None,
         weight_scaling: str | None = None,
+        weight_method: str | None = None,
         **distributional: str,
     ) -> None:
         data = data if is_dask_frame(data) else as_pandas(data)
@@ -104,7 +108,7 @@ class Model:
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
             parameterization=parameterization, collapse=collapse, residuals=residuals,
             distributional=distributional, weights=weights, group_weights=group_weights,
-            weight_scaling=weight_scaling,
+            weight_scaling=weight_scaling, weight_method=weight_method,
         )
         self._set_up(config, build_model(config, data))
 

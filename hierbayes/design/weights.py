@@ -35,6 +35,7 @@ class Weights:
     inclusion : (n,) each row's weights as given, unscaled: the level-1 weight times its
         groups' level-2 weights (the weight of a row in a weighted estimate of the population's
         distribution, which weighted predictive checks use).
+    method : "pseudo-posterior" or "pml" (:data:`hierbayes.spec.weights.WEIGHT_METHODS`).
     """
 
     rows: np.ndarray | None
@@ -43,6 +44,7 @@ class Weights:
     scaling_group: str | None
     groups: tuple[tuple[str, str, np.ndarray], ...] = ()
     inclusion: np.ndarray | None = None
+    method: str = "pseudo-posterior"
 
     def describe(self) -> str:
         """One line for the fit's summary: which weights and which scaling were used."""
@@ -52,11 +54,16 @@ class Weights:
                    "effective": "scaled to the effective group sizes"}[self.scaling]
             where = f" within {self.scaling_group}" if self.scaling != "none" else ""
             parts.append(f"level 1 {self.column!r} ({how}{where})")
+        pml = self.method == "pml"
         for group, column, _ in self.groups:
-            parts.append(f"level 2 ({group}) {column!r} on the group effects' prior")
+            on = "on the group's integrated likelihood" if pml else "on the group effects' prior"
+            parts.append(f"level 2 ({group}) {column!r} {on}")
         total = "" if self.rows is None else f"; row weights sum to {self.rows.sum():.6g}"
         if self.scaling == "none" and not self.groups:
             return "Weights: " + "; ".join(parts) + total + " (frequency weights: rows counted w times)"
+        if pml:
+            return ("Weights: " + "; ".join(parts) + total + " (sampling weights, weight_method='pml': "
+                    "Stata's / WeMix's pseudo-maximum likelihood target)")
         return ("Weights: " + "; ".join(parts) + total + " (sampling weights, pseudo-posterior: "
                 "fit.adjust_intervals() adjusts its intervals for the design)")
 
@@ -159,7 +166,8 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
         # level-1 weights are conditional on the group (Stata's convention): a row's
         # log-likelihood carries its inclusion weight w_i|j w_j (Savitsky & Williams)
         w = (np.ones(len(rows)) if w is None else w) * per_group[block.codes]
-    return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups), inclusion)
+    return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups), inclusion,
+                   spec.weight_method)
 
 
 def apply_group_weights(blocks: tuple[GroupBlock, ...], weights: Weights | None) -> tuple[GroupBlock, ...]:

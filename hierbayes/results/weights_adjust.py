@@ -16,7 +16,9 @@ Available for gaussian models (identity link) with one group term, whose groups'
 likelihood has a closed form: the fixed effects, ``log sigma`` and the log group sds are
 adjusted (correlations held at their posterior mean; the group effects' draws are left as
 they are). Each cluster's contribution is ``log int prod_i p(y_i | u)^{w_i} p(u)^{w_j} du``,
-the term the pseudo-posterior integrates (:mod:`hierbayes.design.weights`).
+the term the pseudo-posterior integrates (:mod:`hierbayes.design.weights`); with
+``weight_method="pml"``, ``w_j log int prod_i p(y_i | u)^{w_i|j} p(u) du`` (Stata's robust
+standard errors are this sandwich at the maximum).
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ def _cluster_loglik(theta, par: _Parameters, design: Design, y, w, w2) -> np.nda
     v = np.einsum("jca,jc->ja", Lj, g.Zy)
     _, logdet = np.linalg.slogdet(M)
     quad = np.einsum("ja,ja->j", v, np.linalg.solve(M, v[..., None])[..., 0])
+    if design.weights is not None and design.weights.method == "pml":
+        # Stata's target, w_j log int prod_i p(y_i | u)^{w_i|j} p(u) du: only log det M_j lacks w_j
+        # (see hierbayes.backends.pymc.marginal.prior_weighted_block)
+        return -0.5 * (g.n * np.log(2 * np.pi * s2) + w2 * logdet + (g.yy - quad / s2) / s2)
     log_det_L = np.sum(np.log(np.abs(np.diag(L))))
     # p(u)^w = N(u | 0, Sigma / w) (2 pi)^(-k(w-1)/2) |Sigma|^(-(w-1)/2) w^(-k/2); the 2 pi
     # terms of the rows and of p(u) are in n log(2 pi sigma^2) and the integral's own

@@ -250,6 +250,7 @@ class ModelSpec:
     distributional: tuple[tuple[str, AuxFormula], ...] = ()
     group_weights: tuple[tuple[str, str], ...] = ()
     weight_scaling: str = "none"
+    weight_method: str = "pseudo-posterior"
     metric: str | None = None
 
     def __post_init__(self) -> None:

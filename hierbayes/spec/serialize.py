@@ -87,6 +87,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         "residuals": None if spec.residuals is None else spec.residuals.to_dict(),
         **({"group_weights": [list(p) for p in spec.group_weights]} if spec.group_weights else {}),
         **({"weight_scaling": spec.weight_scaling} if spec.weight_scaling != "none" else {}),
+        **({"weight_method": spec.weight_method} if spec.weight_method != "pseudo-posterior" else {}),
         **({"metric": spec.metric} if spec.metric is not None else {}),
     }
 
@@ -136,6 +137,7 @@ def _weights(d: dict[str, Any]) -> dict[str, Any]:
     return {
         "group_weights": tuple(tuple(p) for p in d.get("group_weights", ())),
         "weight_scaling": d.get("weight_scaling", "none"),
+        "weight_method": d.get("weight_method", "pseudo-posterior"),
     }
 
 

@@ -5,6 +5,10 @@
 weights ``w2`` on ``school`` (:mod:`hierbayes.spec.weights`: as in Stata, ``w1`` is conditional
 on the school). ``[fw=w]`` is a frequency weight (a row counted w times). ``aweight`` and
 ``iweight`` have no likelihood meaning here and are refused.
+
+The spec keeps hierbayes' default ``weight_method="pseudo-posterior"`` (a command means the same
+model whatever the family); Stata's own estimator for ``mixed`` is the pseudo-maximum likelihood:
+``hb.Model(hb.from_stata(cmd), data, weight_method="pml")`` reproduces its numbers.
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ group (the inverse probability of selecting the row given that its group was sel
 level-2 weights a row's log-likelihood is weighted by ``w_i|j w_j``, its inclusion weight
 (Savitsky & Williams' pseudo-posterior). Give brms' unconditional row weights without
 ``group_weights``, or divide them by the group's weight.
+
+``weight_method="pml"`` targets Stata's ``mixed [pw=] || g:, pweight()`` and WeMix instead: the
+pseudo-maximum likelihood raises each group's *integrated* likelihood (its level-1 weighted
+rows, effects integrated out) to the power ``w_j``. It is exact only where the group effects are
+integrated analytically: a gaussian model with the identity link.
 """
 
 from __future__ import annotations
@@ -30,16 +35,41 @@ from collections.abc import Mapping
 
 from ..errors import SpecError
 
-__all__ = ["WEIGHT_SCALINGS", "check_weights", "with_weights"]
+__all__ = ["WEIGHT_METHODS", "WEIGHT_SCALINGS", "check_weights", "with_weights"]
 
 #: Values of ``weight_scaling``.
 WEIGHT_SCALINGS = ("none", "size", "effective")
+#: Values of ``weight_method``: Savitsky & Williams' pseudo-posterior, or Stata's / WeMix's
+#: pseudo-maximum likelihood target.
+WEIGHT_METHODS = ("pseudo-posterior", "pml")
+
+
+def _check_method(spec) -> None:
+    method = spec.weight_method
+    if method not in WEIGHT_METHODS:
+        raise SpecError(f"weight_method={method!r}: valid values are {list(WEIGHT_METHODS)}")
+    if method != "pml":
+        return
+    if not spec.group_weights:
+        raise SpecError(
+            "weight_method='pml' raises each group's integrated likelihood to its level-2 weight, "
+            "but the model has no group_weights; with level-1 weights only the pseudo-posterior "
+            "already has the PML target (leave weight_method unset)"
+        )
+    if spec.family.name != "gaussian" or spec.link not in (None, "identity"):
+        raise SpecError(
+            f"weight_method='pml' needs the group effects integrated out exactly, which only a "
+            f"gaussian model with the identity link does; the group effects of a {spec.family.name} "
+            "model are sampled, and a sampled effect has no integrated likelihood to weight. "
+            "Use weight_method='pseudo-posterior'"
+        )
 
 
 def check_weights(spec) -> None:
     """SpecError for weights a model cannot take: an unknown scaling, a scaling without
     level-1 weights or without groups, level-2 weights of a factor the model does not have,
     weights with a residual (R-side) structure."""
+    _check_method(spec)
     scaling = spec.weight_scaling
     if scaling not in WEIGHT_SCALINGS:
         raise SpecError(f"weight_scaling={scaling!r}: valid values are {list(WEIGHT_SCALINGS)}")
@@ -79,9 +109,10 @@ def with_weights(
     weights: str | None = None,
     group_weights: Mapping[str, str] | None = None,
     weight_scaling: str | None = None,
+    weight_method: str | None = None,
 ):
     """``spec`` with level-1 ``weights`` (a column name), level-2 ``group_weights``
-    ({grouping factor: column}) and ``weight_scaling`` set; arguments left None keep the
+    ({grouping factor: column}), ``weight_scaling`` and ``weight_method`` set; arguments left None keep the
     spec's own (``y | weights(w)`` in the formula).
 
     Raises
@@ -110,4 +141,6 @@ def with_weights(
         changes["group_weights"] = tuple((str(k), v) for k, v in group_weights.items())
     if weight_scaling is not None:
         changes["weight_scaling"] = weight_scaling
+    if weight_method is not None:
+        changes["weight_method"] = weight_method
     return dataclasses.replace(spec, **changes)

@@ -60,6 +60,7 @@ from .integrated_top import integrable, integrated_nest
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
+    check_pml,
     marginal_from_crossproducts,
     marginal_from_rows,
     prior_weighted_block,
@@ -246,6 +247,7 @@ def compile_model(
         form = "sufficient statistics"
     else:
         form = "rows"
+    check_pml(design, plan, form)
     chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
     nests = nesting(design, plan)
     holder = intercept_holder(design, plan, form, nests)
@@ -348,18 +350,19 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
         )
         return sufficient_statistics_loglik(fixed.theta, u, sigma, cp, fixed.intercept_first)
     m = plan.index("marginal")
-    block, prior_term = prior_weighted_block(design.groups[m], L)  # level-2 weights: scaled Z
+    method = design.weights.method if design.weights is not None else "pseudo-posterior"
+    block, prior_term, lw = prior_weighted_block(design.groups[m], L, method)  # level-2 weights: scaled Z
     if len(blocks) == 1:
         # groups padded to a size bucket: a padded group has no rows, so zero cross-products
         # and a zero log-likelihood term; data sets of similar sizes share one program
         levels = block.n_levels if design.weights is not None else size_bucket(block.n_levels)
         cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=levels,
                             weights=design.row_weights)
-        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first) + prior_term
+        return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first, lw) + prior_term
     eta = fixed.eta(intercept=with_intercept)
     for i, ((other, _), u) in enumerate(zip(blocks, effects)):
         if i != m:
             eta = eta + _block_contribution(other, u)
     w = design.row_weights
     ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels, w).ZZ
-    return marginal_from_rows(y - eta, block, L, sigma, ZZ, w) + prior_term
+    return marginal_from_rows(y - eta, block, L, sigma, ZZ, w, lw) + prior_term

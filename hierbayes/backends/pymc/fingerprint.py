@@ -68,6 +68,7 @@ def fingerprint(design: Design, priors: PriorTable, plan: list[str], form: str, 
         add(np.asarray(design.trials))
     if design.weights is not None:
         add(design.weights.rows if design.weights.rows is not None else "no level-1 weights")
+        add(design.weights.method)
         for block in design.groups:
             add(block.prior_weights if block.prior_weights is not None else "unweighted")
     if design.censoring is not None:

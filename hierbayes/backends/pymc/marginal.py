@@ -31,7 +31,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.crossprod import CrossProducts
-from ...design.types import GroupBlock
+from ...design.types import Design, GroupBlock
+from ...errors import SpecError
 from ...linalg import cholesky_lower, solve_lower
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -81,18 +82,21 @@ def _woodbury_pieces(Zr, ZZ: np.ndarray, L, k: int):
     return [w[:, a] for a in range(k)], [[A[:, a, b] for b in range(k)] for a in range(k)]
 
 
-def woodbury_loglik(n_rows: int, rr, Zr, ZZ: np.ndarray, L, sigma):
+def woodbury_loglik(n_rows: int, rr, Zr, ZZ: np.ndarray, L, sigma, logdet_weights: np.ndarray | None = None):
     """Gaussian log-likelihood with one group term integrated out.
 
     n_rows : total rows; rr : sum of squared residuals (scalar tensor);
     Zr : (J, K) per-group ``Z_j' r_j``; ZZ : (J, K, K) per-group ``Z_j' Z_j``;
-    L : (K, K) covariance factor, or (K,) sds of a diagonal covariance; sigma : residual sd.
+    L : (K, K) covariance factor, or (K,) sds of a diagonal covariance; sigma : residual sd;
+    logdet_weights : (J,) multipliers of each group's ``log det M_j`` (see :func:`prior_weighted_block`).
     """
     k = ZZ.shape[1]
     s2 = sigma**2
     w, A = _woodbury_pieces(Zr, ZZ, L, k)
     M = [[(1.0 if a == b else 0.0) + A[a][b] / s2 for b in range(k)] for a in range(k)]
     logdet, quad = batched_cholesky_terms(M, w, k)
+    if logdet_weights is not None:
+        logdet = logdet * np.asarray(logdet_weights, dtype=float)
     return -0.5 * (
         n_rows * (LOG_2PI + pt.log(s2)) + pt.sum(logdet) + (rr - pt.sum(quad) / s2) / s2
     )
@@ -112,16 +116,17 @@ def residual_ss(theta, cp: CrossProducts):
     return cp.yy - 2.0 * pt.dot(theta, cp.Xy) + pt.dot(theta, pt.dot(cp.XX, theta))
 
 
-def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_first: bool):
+def marginal_from_crossproducts(theta, L, sigma, cp: CrossProducts, intercept_first: bool, logdet_weights=None):
     """Integrated likelihood of a model with one group term (cross-products only)."""
     g = cp.groups
     th = shifted_theta(theta, cp, intercept_first)
     rr = residual_ss(th, cp)
     Zr = g.Zy - (pt.tensordot(pt.as_tensor(g.ZX), th, axes=[[2], [0]]) if cp.XX.shape[0] else 0.0)
-    return woodbury_loglik(np.float64(cp.n), rr, Zr, g.ZZ, L, sigma)
+    return woodbury_loglik(np.float64(cp.n), rr, Zr, g.ZZ, L, sigma, logdet_weights)
 
 
-def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weights: np.ndarray | None = None):
+def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weights: np.ndarray | None = None,
+                       logdet_weights: np.ndarray | None = None):
     """Integrated likelihood when other group terms are sampled: ``resid`` (n,) is
     ``y - X b - (other terms)`` and is summed per group of ``block``; with level-1
     ``weights`` the sums are weighted (``ZZ`` must be too, see
@@ -136,7 +141,7 @@ def marginal_from_rows(resid, block: GroupBlock, L, sigma, ZZ: np.ndarray, weigh
         cols.append(pt.inc_subtensor(zeros[block.codes], term))
     Zr = pt.stack(cols, axis=1)
     n = block.codes.shape[0] if weights is None else float(np.sum(weights))
-    return woodbury_loglik(n, pt.sum(wr * resid), Zr, ZZ, L, sigma)
+    return woodbury_loglik(n, pt.sum(wr * resid), Zr, ZZ, L, sigma, logdet_weights)
 
 
 def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_first: bool):
@@ -155,21 +160,47 @@ def sufficient_statistics_loglik(theta, u, sigma, cp: CrossProducts, intercept_f
     return -0.5 * (np.float64(cp.n) * (LOG_2PI + pt.log(s2)) + rr / s2)
 
 
-def prior_weighted_block(block: GroupBlock, L):
+def prior_weighted_block(block: GroupBlock, L, method: str = "pseudo-posterior"):
     """An integrated term with level-2 weights ``w_j`` (``block.prior_weights``): the block
-    with ``Z`` divided by ``sqrt(w_j)`` and the log-density term to add.
+    with ``Z`` divided by ``sqrt(w_j)``, the log-density term to add and the (J,) multipliers
+    of the groups' ``log det M_j`` (None: all 1).
 
     ``N(u | 0, Sigma)^w = N(u | 0, Sigma / w) (2 pi)^(-k(w-1)/2) |Sigma|^(-(w-1)/2) w^(-k/2)``, and
     ``u ~ N(0, Sigma / w)`` with columns ``Z`` is ``u* ~ N(0, Sigma)`` with ``Z / sqrt(w)``: the
     same Woodbury likelihood on the scaled block (results/conditional.py scales its draws back).
+
+    ``method="pml"`` (Stata's target, ``w_j log ∫ prod_i f(y_ij | u)^(w_i|j) N(u | 0, Sigma) du``):
+    the rows carry ``w_i|j w_j``, so on the scaled block ``Z_j'W Z_j`` is the level-1 weighted
+    cross-product and the quadratic and residual terms are already ``w_j`` times group j's;
+    only ``log det M_j`` lacks the factor ``w_j``, and no prior term is added.
     """
     w = block.prior_weights
     if w is None or np.all(w == 1.0):
-        return block, 0.0
+        return block, 0.0, None
     k = block.n_columns
-    log_det_L = pt.sum(pt.log(pt.diag(L))) if L.ndim == 2 else pt.sum(pt.log(L))
     scaled = replace(block, X=block.X / np.sqrt(w)[block.codes][:, None])
-    return scaled, -float(np.sum(w - 1.0)) * (log_det_L + 0.5 * k * LOG_2PI) - 0.5 * k * float(np.sum(np.log(w)))
+    if method == "pml":
+        return scaled, 0.0, np.asarray(w, dtype=float)
+    log_det_L = pt.sum(pt.log(pt.diag(L))) if L.ndim == 2 else pt.sum(pt.log(L))
+    term = -float(np.sum(w - 1.0)) * (log_det_L + 0.5 * k * LOG_2PI) - 0.5 * k * float(np.sum(np.log(w)))
+    return scaled, term, None
+
+
+def check_pml(design: Design, plan: list[str], form: str) -> None:
+    """SpecError for ``weight_method="pml"`` when a level-2 weighted group term is not
+    integrated out analytically (its effects are sampled: the group's integrated likelihood,
+    which PML raises to ``w_j``, is then not available in closed form)."""
+    if design.weights is None or design.weights.method != "pml":
+        return
+    for block, how in zip(design.groups, plan):
+        if block.prior_weights is not None and (how != "marginal" or form != "marginal"):
+            raise SpecError(
+                f"weight_method='pml' needs the effects of {block.group!r} (which has level-2 "
+                f"weights) integrated out, but they are sampled ({how!r}, likelihood {form!r}); "
+                "PML raises each group's integrated likelihood to its weight, which is exact only "
+                "for the one gaussian group term integrated out. Use weight_method='pseudo-posterior' "
+                "or parameterization='marginal' for that term"
+            )
 
 
 def add_loglik(name: str, value) -> None:
