@@ -34,7 +34,7 @@ from ..families import get_family
 from ..params import FIXED_DIM, block_names
 from .stats import flatten_draws
 
-__all__ = ["ADJUSTMENT_LABEL", "adjusted_posterior"]
+__all__ = ["ADJUSTMENT_LABEL", "adjusted_posterior", "group_log_likelihoods"]
 
 #: What the summary says of adjusted intervals.
 ADJUSTMENT_LABEL = "Williams & Savitsky (2021) sandwich adjustment of the pseudo-posterior"
@@ -104,15 +104,58 @@ def _cluster_loglik(theta, par: _Parameters, design: Design, y, w, w2) -> np.nda
     return -0.5 * (g.n * np.log(2 * np.pi * s2) + logdet + (g.yy - quad / s2) / s2) + prior_power
 
 
+def _weights(design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """(row weights, the group term's level-2 weights), ones where there are none."""
+    w = design.row_weights if design.row_weights is not None else np.ones(design.n_obs)
+    block = design.groups[0]
+    w2 = block.prior_weights if block.prior_weights is not None else np.ones(block.n_levels)
+    return w, w2
+
+
+def group_log_likelihoods(posterior: xr.Dataset, design: Design, theta: np.ndarray | None = None) -> np.ndarray:
+    """Each group's weighted marginal log-likelihood (its effects integrated out).
+
+    Parameters
+    ----------
+    posterior
+        Draws of the fit; give the correlations of the group effects (held at their mean)
+        and, without ``theta``, the point.
+    design
+        The fit's design: a gaussian model (identity link) with one group term.
+    theta
+        ``(fixed effects, log sigma, log group sds)``, in the order of ``design.fixed_names``
+        and the block's sds; the posterior mean of these by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(J,)``: the terms whose scores give the sandwich's ``J`` (with
+        ``weight_method="pml"``, Stata's per-group PML terms); they sum to the weighted
+        integrated log-likelihood.
+
+    Raises
+    ------
+    SpecError
+        For a model the adjustment is not available for.
+    """
+    _check(design)
+    par = _Parameters(posterior, design)
+    w, w2 = _weights(design)
+    point = par.draws.mean(axis=0) if theta is None else np.asarray(theta, dtype=np.float64)
+    if point.shape != (par.draws.shape[1],):
+        raise SpecError(f"theta has {point.size} values; this model has {par.draws.shape[1]} "
+                        "(fixed effects, log sigma, log group sds)")
+    return _cluster_loglik(point, par, design, response_less_offset(design), w, w2)
+
+
 def cluster_scores(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, np.ndarray]:
     """((J, P) scores of each group's weighted marginal log-likelihood at the posterior mean
     of theta, (S, P) draws of theta)."""
     _check(design)
     par = _Parameters(posterior, design)
     y = response_less_offset(design)
-    w = design.row_weights if design.row_weights is not None else np.ones(design.n_obs)
+    w, w2 = _weights(design)
     block = design.groups[0]
-    w2 = block.prior_weights if block.prior_weights is not None else np.ones(block.n_levels)
     theta = par.draws.mean(axis=0)
     scores = np.empty((block.n_levels, theta.size))
     for a in range(theta.size):

@@ -10,7 +10,7 @@ from scipy import integrate, stats
 
 import hierbayes as hb
 from hierbayes.errors import SpecError
-from hierbayes.results.weights_adjust import ADJUSTMENT_LABEL, _cluster_loglik, _Parameters, adjusted_posterior
+from hierbayes.results.weights_adjust import ADJUSTMENT_LABEL, adjusted_posterior, group_log_likelihoods
 
 
 def _data(seed: int = 4, J: int = 6, n: int = 5) -> pd.DataFrame:
@@ -31,11 +31,10 @@ def prior_fit():
 
 def test_cluster_loglik_is_the_weighted_integral(prior_fit):
     design = prior_fit.model.design
-    par = _Parameters(prior_fit.posterior, design)
     theta = np.array([0.8, 0.4, np.log(0.9), np.log(1.3)])
     w, w2 = design.row_weights, design.groups[0].prior_weights
     y = np.asarray(design.y)
-    got = _cluster_loglik(theta, par, design, y, w, w2)
+    got = group_log_likelihoods(prior_fit.posterior, design, theta)
     codes = design.groups[0].codes
     for j in range(design.groups[0].n_levels):
         rows = codes == j
@@ -47,6 +46,16 @@ def test_cluster_loglik_is_the_weighted_integral(prior_fit):
 
         value, _ = integrate.quad(integrand, -15, 15, epsabs=0, epsrel=1e-11, limit=200)
         assert got[j] == pytest.approx(np.log(value), rel=1e-7)
+
+
+def test_group_log_likelihoods_default_to_the_posterior_mean(prior_fit):
+    design = prior_fit.model.design
+    post = prior_fit.posterior
+    mean = [float(post["Intercept"].mean()), float(post["b"].mean()),
+            float(np.log(post["sigma"]).mean()), float(np.log(post["sd_g"]).mean())]
+    np.testing.assert_allclose(group_log_likelihoods(post, design), group_log_likelihoods(post, design, np.array(mean)))
+    with pytest.raises(SpecError, match=r"theta has 3 values; this model has 4 \(fixed effects, log sigma, log group sds\)"):
+        group_log_likelihoods(post, design, np.zeros(3))
 
 
 def test_adjusted_draws_keep_means_and_change_spread(prior_fit):
