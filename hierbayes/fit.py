@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -34,7 +33,7 @@ from .results import distributional, tables
 from .results.diagnostics import Diagnostics, diagnose
 from .results.draw_checks import terms_of
 from .results.fitfile import fit_metadata, used_columns, write_fit_file
-from .results.icc_levels import ancestors_from_codes, ancestors_from_spec
+from .results.icc_levels import ancestors_of
 from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
 from .results.weights_adjust import adjusted_posterior
 from .spec.ir import ModelSpec
@@ -215,15 +214,8 @@ class Fit:
         """Intraclass correlations per grouping factor: the variance share of every factor
         and, for nested factors, the conditional ICC that Stata's ``estat icc`` reports
         (see :func:`tables.icc`); nesting is read from the terms and from the data."""
-        return tables.icc(self.posterior, self.spec, prob, nested_in=self._nesting())
-
-    def _nesting(self) -> dict[str, tuple[str, ...]]:
-        spec_nesting = ancestors_from_spec(self.spec)
-        blocks = getattr(self.model.design, "groups", ())
-        codes = {b.group: np.asarray(b.codes) for b in blocks}
-        if len(codes) < 2:
-            return spec_nesting
-        return ancestors_from_codes(codes, spec_nesting)
+        nesting = ancestors_of(self.spec, getattr(self.model.design, "groups", ()))
+        return tables.icc(self.posterior, self.spec, prob, nested_in=nesting)
 
     def adjust_intervals(self) -> Fit:
         """The fit with its fixed effects, sigma and group sds moved to the sandwich covariance

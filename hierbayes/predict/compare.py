@@ -150,7 +150,7 @@ def _factor_codes(model, group: str) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.asarray(block.codes), tuple(block.levels)
 
 
-def _proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+def group_effects_proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
     """Per level of the held-out factor: mean (J, K) and Cholesky (J, K, K) of the fit's
     posterior of its effects (all blocks of the factor stacked), the importance proposal."""
     posterior = fit.posterior
@@ -250,7 +250,7 @@ def logo(
         values = group_sums(pointwise_loglik(posterior, model), codes, J)
     else:
         values = integrated_group_loglik(
-            posterior, model, rows, row_design(model).y, group, codes, J, _proposal(fit, drop), n_mc=n_mc, rng=rng
+            posterior, model, rows, row_design(model).y, group, codes, J, group_effects_proposal(fit, drop), n_mc=n_mc, rng=rng
         )
     result = _psis(values, posterior, all_levels, group, jacobian)
     k = np.asarray(result.pareto_k.values if hasattr(result.pareto_k, "values") else result.pareto_k, float)
@@ -268,7 +268,7 @@ def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_s
     unknown = [v for v in chosen if v not in all_levels]
     if unknown:
         raise DataError(f"levels {unknown} are not levels of {group!r}; valid: {list(all_levels)[:20]}")
-    mean, pchol = _proposal(fit, drop)
+    mean, pchol = group_effects_proposal(fit, drop)
     kwargs = {"draws": 500, "tune": 500, "chains": 4, "progressbar": False, "random_seed": random_seed}
     kwargs.update(fit_kwargs)
     out = []

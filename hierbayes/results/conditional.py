@@ -72,9 +72,12 @@ def _indicator(block: GroupBlock, column: int) -> sp.csr_matrix:
 _UNROLL_MAX_K = 6
 
 
-def _solve_unrolled(M: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+def solve_unrolled(M: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     """x = C^-T (C^-1 b + z) for M = C C' (lower C), batched over leading dims: the mean
-    M^-1 b plus the noise C^-T z, which has covariance M^-1."""
+    M^-1 b plus the noise C^-T z, which has covariance M^-1.
+
+    Written out element by element (for k up to ``_UNROLL_MAX_K``); ``M`` is (..., k, k),
+    ``b`` and ``z`` (..., k); returns (..., k)."""
     k = M.shape[-1]
     C = cholesky_lower([[M[..., i, j] for j in range(k)] for i in range(k)], k, np.sqrt)
     a = solve_lower(C, [b[..., r] for r in range(k)])
@@ -101,7 +104,7 @@ def _draw_chunk(Zr, ZZ, L, sigma, rng):
     w = Zr @ L  # w[s, j] = L[s]' Zr[s, j]
     z = rng.standard_normal(w.shape)
     if k <= _UNROLL_MAX_K:
-        v = _solve_unrolled(M, w / s2, z)
+        v = solve_unrolled(M, w / s2, z)
     else:
         C = np.linalg.cholesky(M)
         mean = np.linalg.solve(M, (w / s2)[..., None])[..., 0]

@@ -55,7 +55,10 @@ MIN_COMPRESSED_BYTES = 16 * 1024
 CHUNK_BYTES = 1 << 20
 
 
-def _data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
+def data_to_dataset(df: pd.DataFrame) -> xr.Dataset:
+    """The data group of a saved fit: one ``row`` variable per column (text and categories as
+    integer codes, -1 missing), the column order and non-default row labels in its attributes;
+    :func:`dataset_to_data` reads it back."""
     ds = xr.Dataset()
     for col in df.columns:
         s = df[col]
@@ -128,7 +131,9 @@ def _decode_codes(ds: xr.Dataset, col: str) -> pd.Categorical | pd.Series:
     return pd.Series(labels, dtype=object)
 
 
-def _dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
+def dataset_to_data(ds: xr.Dataset) -> pd.DataFrame:
+    """The data frame a data group holds (written by :func:`data_to_dataset`, or by format 1's
+    text labels with missing-value flags): dtypes, categories, missing values and row labels."""
     cols = json.loads(ds.attrs["columns"])
     out = {}
     for col in cols:
@@ -287,7 +292,7 @@ def write_fit_file(path, tree: xr.DataTree, meta: dict, data: pd.DataFrame) -> N
         raise FitFileError(f"cannot save the fit to {str(path)!r}: directory {str(directory)!r} does not exist")
     tree = tree.copy()
     tree[META_GROUP] = xr.DataTree(xr.Dataset(attrs={"meta": json.dumps(meta)}))
-    tree[DATA_GROUP] = xr.DataTree(_data_to_dataset(data))
+    tree[DATA_GROUP] = xr.DataTree(data_to_dataset(data))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -368,7 +373,7 @@ def read_fit_file(path) -> SavedFit:
             f"{str(path)!r} has format {meta.get('format')!r}; this version of hierbayes reads {readable}"
         )
     try:
-        data = _dataset_to_data(tree[DATA_GROUP].to_dataset())
+        data = dataset_to_data(tree[DATA_GROUP].to_dataset())
     except (KeyError, TypeError, ValueError) as exc:
         raise FitFileError(f"{str(path)!r} has damaged hierbayes metadata ({type(exc).__name__}: {exc})") from None
     idata = xr.DataTree.from_dict({

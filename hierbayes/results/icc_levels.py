@@ -26,9 +26,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..design.types import GroupBlock
 from ..spec.ir import ModelSpec
 
-__all__ = ["ancestors_from_codes", "ancestors_from_spec", "stata_level_label"]
+__all__ = ["ancestors_from_codes", "ancestors_from_spec", "ancestors_of", "stata_level_label"]
 
 
 def ancestors_from_spec(spec: ModelSpec) -> dict[str, tuple[str, ...]]:
@@ -52,6 +53,29 @@ def ancestors_from_spec(spec: ModelSpec) -> dict[str, tuple[str, ...]]:
         outer = [f for f, v in factors.items() if v < variables]
         out[group] = tuple(sorted(outer, key=lambda f: len(factors[f])))
     return out
+
+
+def ancestors_of(spec: ModelSpec, blocks: Sequence[GroupBlock]) -> dict[str, tuple[str, ...]]:
+    """Grouping factor -> the factors it is nested in, by its variables and by the data.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    blocks : sequence of GroupBlock
+        The design's group blocks (their codes); with fewer than two factors only the
+        variables count.
+
+    Returns
+    -------
+    dict
+        As :func:`ancestors_from_codes`.
+    """
+    spec_nesting = ancestors_from_spec(spec)
+    codes = {b.group: np.asarray(b.codes) for b in blocks}
+    if len(codes) < 2:
+        return spec_nesting
+    return ancestors_from_codes(codes, spec_nesting)
 
 
 def ancestors_from_codes(

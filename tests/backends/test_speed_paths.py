@@ -341,7 +341,7 @@ def test_conditional_draws_with_other_terms_use_their_effects():
 
 @pytest.mark.parametrize("k", [2, 3, 6])
 def test_unrolled_cholesky_solves_equal_lapack(k):
-    from hierbayes.results.conditional import _solve_unrolled
+    from hierbayes.results.conditional import solve_unrolled
 
     rng = np.random.default_rng(k)
     A = rng.normal(size=(50, 9, k, k))
@@ -349,7 +349,7 @@ def test_unrolled_cholesky_solves_equal_lapack(k):
     b, z = rng.normal(size=(2, 50, 9, k))
     C = np.linalg.cholesky(M)
     expected = np.linalg.solve(M, b[..., None])[..., 0] + np.linalg.solve(np.swapaxes(C, -1, -2), z[..., None])[..., 0]
-    np.testing.assert_allclose(_solve_unrolled(M, b, z), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(solve_unrolled(M, b, z), expected, rtol=1e-9, atol=1e-12)
 
 
 # ------------------------------------------------------------------ choosing the parameterization

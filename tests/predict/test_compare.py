@@ -68,7 +68,7 @@ def test_integrated_group_likelihood_is_exact_for_gaussian(sleep):
     model = sleep.model
     rows = encode_rows(model)
     codes = model.design.groups[0].codes
-    prop = C._proposal(sleep, [True])
+    prop = C.group_effects_proposal(sleep, [True])
     got = C.integrated_group_loglik(post, model, rows, model.design.y, "Subject", codes, 18, prop, rng=np.random.default_rng(0))
     beta = fixed_coefficients(post, model.design.fixed_names)
     L = block_covariance_cholesky(post, block_names(model.spec)[0])

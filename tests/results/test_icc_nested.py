@@ -147,15 +147,12 @@ def test_summary_section_labels_both_measures():
 
 def test_fit_reads_nesting_from_the_data():
     # (1|batch) + (1|sample): sample labels are unique across batches, nested by the data
-    from types import SimpleNamespace
-
     from hierbayes.design import build_design
-    from hierbayes.fit import Fit
+    from hierbayes.results.icc_levels import ancestors_of
 
     spec = parse_formula("strength ~ 1 + (1 | batch) + (1 | sample)")
     design = build_design(spec, hb.datasets.load("Pastes"))
-    fake_fit = SimpleNamespace(spec=spec, model=SimpleNamespace(design=design))
-    nesting = Fit._nesting(fake_fit)
+    nesting = ancestors_of(spec, design.groups)
     assert nesting == {"batch": (), "sample": ("batch",)}
     table = tables.icc(fake_posterior(spec, {"batch": 1.0, "sample": 2.0}, 1.0), spec, nested_in=nesting)
     assert row(table, "sample", "conditional (Stata: sample|batch)")["mean"] == pytest.approx(0.75)

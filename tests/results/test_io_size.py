@@ -58,7 +58,7 @@ def _read_plain(path) -> xr.DataTree:
 
 def _as_text_labels(ds: xr.Dataset) -> xr.Dataset:
     """A data group as format 1 stored it: text labels, "" plus a flag for missing values."""
-    frame = fit_io._dataset_to_data(ds)
+    frame = fit_io.dataset_to_data(ds)
     old = ds.copy()
     for name in list(ds.data_vars):
         if ds[name].attrs.get("stored") != "codes":
@@ -168,10 +168,10 @@ def test_text_and_categories_are_stored_as_codes_and_old_labels_still_read() -> 
         "note": ["x", None, "", "x"],
         "y": [1.0, 2.0, 3.0, 4.0],
     })
-    ds = fit_io._data_to_dataset(data)
+    ds = fit_io.data_to_dataset(data)
     assert ds["school"].dtype == np.int32 and ds["note"].dtype == np.int32
     assert ds["school"].values.tolist() == [0, 1, -1, 0]
-    back = fit_io._dataset_to_data(ds)
+    back = fit_io.dataset_to_data(ds)
     pd.testing.assert_frame_equal(back[["school", "y"]], data[["school", "y"]])
     assert back["note"].tolist() == ["x", None, "", "x"]
     # the data group as hierbayes wrote it before codes: labels, "" and a missing-value flag
@@ -184,7 +184,7 @@ def test_text_and_categories_are_stored_as_codes_and_old_labels_still_read() -> 
         },
         attrs={"columns": '["school", "note"]'},
     )
-    back = fit_io._dataset_to_data(old)
+    back = fit_io.dataset_to_data(old)
     assert back["school"].tolist()[:2] == ["b", "a"] and pd.isna(back["school"][2])
     assert list(back["school"].cat.categories) == ["b", "a", "c"]
     assert back["note"].tolist() == ["x", None, "", "x"]

@@ -68,13 +68,13 @@ def test_round_trip(fitted, tmp_path) -> None:
 
 def test_text_column_missing_values_survive(fitted, tmp_path) -> None:
     data = fitted.model.data[["note", "batch"]]
-    ds = fit_io._data_to_dataset(data)
-    back = fit_io._dataset_to_data(ds)
+    ds = fit_io.data_to_dataset(data)
+    back = fit_io.dataset_to_data(ds)
     assert back["note"].isna().tolist() == data["note"].isna().tolist()
     assert back.loc[1, "note"] == "ok"
     assert list(back["batch"].cat.categories) == list(data["batch"].cat.categories)
     nullable = pd.DataFrame({"k": pd.array([1, None, 3], dtype="Int64")})
-    assert fit_io._dataset_to_data(fit_io._data_to_dataset(nullable))["k"].isna().tolist() == [False, True, False]
+    assert fit_io.dataset_to_data(fit_io.data_to_dataset(nullable))["k"].isna().tolist() == [False, True, False]
 
 
 def test_save_overwrites_atomically(fitted, tmp_path, monkeypatch) -> None:
@@ -187,7 +187,7 @@ def test_load_other_format_version_and_damaged_metadata(fitted, tmp_path) -> Non
 )
 def test_row_labels_survive(index) -> None:
     data = pd.DataFrame({"y": np.arange(6.0), "g": pd.Categorical(list("xyxyxy"))}, index=index)
-    back = fit_io._dataset_to_data(fit_io._data_to_dataset(data))
+    back = fit_io.dataset_to_data(fit_io.data_to_dataset(data))
     pd.testing.assert_index_equal(back.index, data.index)
     pd.testing.assert_frame_equal(back, data, check_freq=False)
 
