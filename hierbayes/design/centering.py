@@ -18,7 +18,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -82,6 +82,30 @@ def _group_means(df: pd.DataFrame, columns: list[str], by: list[str]) -> pd.Data
     return df.groupby(by, observed=True, sort=False)[columns].transform("mean")
 
 
+def _derived(
+    df: pd.DataFrame,
+    columns: str | Sequence[str],
+    by: str | Sequence[str] | None,
+    name: str | Mapping[str, str] | None,
+    suffix: str,
+    values: Callable[[list[str], list[str] | None], pd.DataFrame],
+) -> pd.DataFrame:
+    """The arguments checked, then a copy of ``df`` with ``values(columns, groups)[c]`` as the
+    new column of each given column ``c``."""
+    cols = _as_list(columns, "columns")
+    groups = None if by is None else _as_list(by, "by")
+    _check_columns(df, cols, "column")
+    if groups is not None:
+        _check_columns(df, groups, "grouping column")
+    _check_numeric(df, cols)
+    names = _names(cols, suffix, name, df)
+    new = values(cols, groups)
+    out = df.copy()
+    for column, new_name in names.items():
+        out[new_name] = new[column]
+    return out
+
+
 def group_mean_center(
     df: pd.DataFrame,
     columns: str | Sequence[str],
@@ -116,16 +140,7 @@ def group_mean_center(
     DataError
         For an unknown or non-numeric column, missing group labels or a name clash.
     """
-    cols, groups = _as_list(columns, "columns"), _as_list(by, "by")
-    _check_columns(df, cols, "column")
-    _check_columns(df, groups, "grouping column")
-    _check_numeric(df, cols)
-    names = _names(cols, suffix, name, df)
-    means = _group_means(df, cols, groups)
-    out = df.copy()
-    for column, new in names.items():
-        out[new] = df[column] - means[column]
-    return out
+    return _derived(df, columns, by, name, suffix, lambda cols, groups: df[cols] - _group_means(df, cols, groups))
 
 
 def grand_mean_center(
@@ -157,21 +172,14 @@ def grand_mean_center(
     pandas.DataFrame
         A copy of ``df`` with one new column per centred column.
     """
-    cols = _as_list(columns, "columns")
-    _check_columns(df, cols, "column")
-    _check_numeric(df, cols)
-    names = _names(cols, suffix, name, df)
-    if by is None:
-        centre = df[cols].mean()
-    else:
-        groups = _as_list(by, "by")
-        _check_columns(df, groups, "grouping column")
+
+    def centred(cols: list[str], groups: list[str] | None) -> pd.DataFrame:
+        if groups is None:
+            return df[cols] - df[cols].mean()
         _group_means(df, cols, groups)  # validates the group labels
-        centre = df.groupby(groups, observed=True, sort=False)[cols].mean().mean()
-    out = df.copy()
-    for column, new in names.items():
-        out[new] = df[column] - centre[column]
-    return out
+        return df[cols] - df.groupby(groups, observed=True, sort=False)[cols].mean().mean()
+
+    return _derived(df, columns, by, name, suffix, centred)
 
 
 def add_group_mean(
@@ -206,13 +214,4 @@ def add_group_mean(
     pandas.DataFrame
         A copy of ``df`` with one new column per given column, constant within groups.
     """
-    cols, groups = _as_list(columns, "columns"), _as_list(by, "by")
-    _check_columns(df, cols, "column")
-    _check_columns(df, groups, "grouping column")
-    _check_numeric(df, cols)
-    names = _names(cols, suffix, name, df)
-    means = _group_means(df, cols, groups)
-    out = df.copy()
-    for column, new in names.items():
-        out[new] = means[column]
-    return out
+    return _derived(df, columns, by, name, suffix, lambda cols, groups: _group_means(df, cols, groups))

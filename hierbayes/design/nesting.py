@@ -88,8 +88,9 @@ def implicit_nesting_pairs(blocks: Sequence[GroupBlock]) -> list[tuple[str, str]
                 continue
             if vars_a & vars_b or any(vars_a | vars_b <= c for c in covered):
                 continue
-            outer, inner = (first, second) if n_a >= n_b else (second, first)
-            outer_codes, inner_codes = factors[outer][1], factors[inner][1]
+            (outer, outer_codes), (inner, inner_codes) = (
+                ((first, codes_a), (second, codes_b)) if n_a >= n_b else ((second, codes_b), (first, codes_a))
+            )
             if looks_implicitly_nested(outer_codes, inner_codes):
                 out.append((outer, inner))
     return out

@@ -79,43 +79,35 @@ def reject_trials(family: str, column: str, trials) -> None:
         )
 
 
-def check_counts(family: str) -> ResponseCheck:
-    """A check for non-negative integer counts (no trials), naming ``family`` in messages."""
+def _check_where(family: str, bad_of: Callable[[np.ndarray], np.ndarray] | None, requirement: str) -> ResponseCheck:
+    """A check refusing trials, non-finite values and the values ``bad_of`` marks (a
+    DataError saying the response ``requirement`` for ``family``)."""
 
     def check(y, column, trials, row_labels) -> None:
         reject_trials(family, column, trials)
         check_real(y, column, trials, row_labels)
-        bad = (y < 0) | (y != np.round(y))
+        if bad_of is None:
+            return
+        bad = bad_of(y)
         if bad.any():
             raise DataError(
-                f"response {column!r} must hold non-negative integer counts for the {family} "
-                f"family; found {describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
-            )
-
-    return check
-
-
-def check_positive(family: str) -> ResponseCheck:
-    """A check for strictly positive real responses (no trials), naming ``family``."""
-
-    def check(y, column, trials, row_labels) -> None:
-        reject_trials(family, column, trials)
-        check_real(y, column, trials, row_labels)
-        bad = y <= 0
-        if bad.any():
-            raise DataError(
-                f"response {column!r} must be > 0 for the {family} family; found "
+                f"response {column!r} {requirement} for the {family} family; found "
                 f"{describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
             )
 
     return check
 
 
+def check_counts(family: str) -> ResponseCheck:
+    """A check for non-negative integer counts (no trials), naming ``family`` in messages."""
+    return _check_where(family, lambda y: (y < 0) | (y != np.round(y)), "must hold non-negative integer counts")
+
+
+def check_positive(family: str) -> ResponseCheck:
+    """A check for strictly positive real responses (no trials), naming ``family``."""
+    return _check_where(family, lambda y: y <= 0, "must be > 0")
+
+
 def check_real_only(family: str) -> ResponseCheck:
     """A check for finite real responses (no trials), naming ``family``."""
-
-    def check(y, column, trials, row_labels) -> None:
-        reject_trials(family, column, trials)
-        check_real(y, column, trials, row_labels)
-
-    return check
+    return _check_where(family, None, "")

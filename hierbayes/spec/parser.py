@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from ..errors import FormulaSyntaxError
+from . import formula_ast
 from .formula_ast import (
     BINARY_PRECEDENCE,
     Bar,
@@ -48,23 +49,7 @@ from .lexer import (
 )
 
 # The AST types are re-exported: callers that parse also name the nodes.
-__all__ = [
-    "BINARY_PRECEDENCE",
-    "MAX_NESTING",
-    "Bar",
-    "Binary",
-    "Call",
-    "CallArg",
-    "Expr",
-    "Formula",
-    "Name",
-    "Number",
-    "Paren",
-    "Span",
-    "Sum",
-    "SumItem",
-    "parse",
-]
+__all__ = [*formula_ast.__all__, "MAX_NESTING", "parse"]
 
 #: Deepest bracket nesting accepted (protects the recursive descent).
 MAX_NESTING = 64

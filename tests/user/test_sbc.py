@@ -55,7 +55,6 @@ def test_rank_bins_divide_the_possible_ranks() -> None:
 
 
 def _result(ranks: pd.DataFrame, L: int = 99) -> SBCResult:
-    n = len(ranks)
     fits = pd.DataFrame(
         {"divergences": 0, "treedepth_hits": 0, "max_r_hat": 1.0, "min_ess_bulk": 500.0, "seconds": 1.0, "error": ""},
         index=ranks.index,

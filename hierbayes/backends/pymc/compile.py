@@ -56,7 +56,7 @@ from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
 from .graph_data import size_bucket
 from .imputation import has_imputation, imputation_shift
-from .integrated_top import integrable, integrated_nest
+from .integrated_top import integrated_nest, integrated_tops
 from .likelihoods import likelihood
 from .marginal import (
     add_loglik,
@@ -264,8 +264,7 @@ def compile_model(
         effects: list = [None] * len(blocks)
         L = None
         # the top of a chain of nested random intercepts is integrated out (integrated_top.py)
-        tops = {j: i for i, (j, _) in nests.items()
-                if plan[j] != "nested" and integrable(blocks[j][0]) and integrable(blocks[i][0])}
+        tops = integrated_tops([b for b, _ in blocks], plan, nests)
         for i, ((block, names), how) in enumerate(zip(blocks, plan)):
             if i in tops:
                 continue
