@@ -1,7 +1,8 @@
 """Per-row censoring and truncation of the response (``y | cens(c, y2) + trunc(lb, ub)``).
 
-Reads the censoring indicator (brms' spelling: "left", "none", "right", "interval", or -1, 0,
-1, 2; true / false as right-censored / exact), the upper bounds of interval-censored rows and
+Reads the censoring indicator (a column in brms' spelling: "left", "none", "right", "interval", or -1, 0,
+1, 2; true / false as right-censored / exact; or an expression over columns giving the codes,
+``cens(1 - status)``), the upper bounds of interval-censored rows and
 the truncation bounds, and checks them against the response, into a
 :class:`~hierbayes.families.Censoring` stored as ``Design.censoring``. New data for
 predictions need none of these columns.
@@ -23,8 +24,9 @@ __all__ = ["censoring_of"]
 _VALID = "'left', 'none', 'right', 'interval' (or -1, 0, 1, 2; true / false for right / none)"
 
 
-def _codes(series: pd.Series, column: str, row_labels: np.ndarray) -> np.ndarray:
-    """The int8 codes of an indicator column; DataError naming the column and bad rows."""
+def _codes(series: pd.Series, what: str, row_labels: np.ndarray) -> np.ndarray:
+    """The int8 codes of an indicator (``what``: "column 'c'" or "'1 - status'"); DataError
+    naming it and the bad rows."""
     raw = series.to_numpy(dtype=object)
     codes = np.zeros(raw.shape[0], dtype=np.int8)
     bad = np.zeros(raw.shape[0], dtype=bool)
@@ -45,7 +47,7 @@ def _codes(series: pd.Series, column: str, row_labels: np.ndarray) -> np.ndarray
     if bad.any():
         shown = ", ".join(repr(v) for v in dict.fromkeys(raw[bad].tolist()).keys())
         raise DataError(
-            f"censoring indicator column {column!r} has values that are not {_VALID}: "
+            f"censoring indicator {what} has values that are not {_VALID}: "
             f"{shown} ({describe_rows(bad, row_labels)})"
         )
     return codes
@@ -144,7 +146,12 @@ def censoring_of(
     elif response.cens is None:
         codes, upper = np.zeros(y.shape[0], dtype=np.int8), None
     else:
-        codes = _codes(frame[response.cens], response.cens, labels)
+        indicator = plan.cens
+        if indicator.is_column:
+            codes = _codes(frame[indicator.text], f"column {indicator.text!r}", labels)
+        else:  # an expression over columns (cens(1 - status)): numbers
+            values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
+            codes = _codes(values, repr(indicator.text), labels)
         upper = _upper(response, codes, y, rows, labels)
     lb, ub = _bounds(plan, frame, y, labels)
     if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):

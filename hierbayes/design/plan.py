@@ -21,6 +21,7 @@ from formulae.terms.terms import GroupSpecificTerm, Term
 
 from ..errors import DataError, SpecError
 from ..spec.ir import ModelSpec
+from ..spec.lexer import is_plain_name
 from .formulae_eval import CATEGORICAL_CALLEES, KNOWN_NAMES, as_matrix, expand, translated_errors
 from .offsets import offset_vector
 from .rterms import constant_value, formulae_terms
@@ -98,6 +99,14 @@ def _parse_value(text: str, role: str, columns: pd.Index) -> ParsedText:
     return ParsedText(text, role, parsed.names, parsed.numeric, is_column=False)
 
 
+def _parse_indicator(text: str, columns: pd.Index) -> ParsedText:
+    """The censoring indicator: a column, which may hold text ("right") and is never used
+    as numbers here, or an expression over columns giving the codes (``1 - status``)."""
+    if text in columns or is_plain_name(text):
+        return ParsedText(text, "censoring indicator", (text,), (), True)
+    return _parse_value(text, "censoring indicator", columns)
+
+
 @dataclass(frozen=True)
 class DesignPlan:
     """Every piece of text of a spec, parsed, before any data are evaluated."""
@@ -132,8 +141,7 @@ class DesignPlan:
             ),
             offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
             ordered=ordered,
-            # the indicator may hold text ("right"): a column, never used as numbers here
-            cens=None if r.cens is None else ParsedText(r.cens, "censoring indicator", (r.cens,), (), True),
+            cens=None if r.cens is None else _parse_indicator(r.cens, columns),
             trunc=tuple(
                 None if b is None else _parse_value(b, "truncation bound", columns)
                 for b in (r.trunc_lb, r.trunc_ub)

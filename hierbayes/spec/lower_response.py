@@ -140,8 +140,17 @@ class ResponseLowering(FormulaSource):
                 "arguments",
                 call.span,
             )
-        names = [self._addition_column(call, a, ("y2",) if i else ("x",)) for i, a in enumerate(call.args)]
-        return {"cens": names[0], "cens_upper": names[1] if len(names) > 1 else None}
+        upper = self._addition_column(call, call.args[1], ("y2",)) if len(call.args) > 1 else None
+        return {"cens": self._indicator_text(call.args[0]), "cens_upper": upper}
+
+    def _indicator_text(self, arg: CallArg) -> str:
+        """The censoring indicator: a column (text or codes) or an expression over columns
+        giving the codes, as in ``cens(1 - status)`` with ``status`` 1 at an event."""
+        key, _, value = arg.text.partition("=")
+        text = value.strip() if value and key.strip() == "x" and not value.startswith("=") else arg.text
+        if is_plain_name(text.strip("`")):
+            return text.strip("`")
+        return power_text(text)
 
     def _trunc_addition(self, call: Call) -> dict[str, str | None]:
         bounds = self._two_bounds(call, ("lb", "ub"), "a lower bound lb and an upper bound ub")

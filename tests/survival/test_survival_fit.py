@@ -70,7 +70,7 @@ SYNTAX_ERRORS = [
     ("y | foo(c) ~ x", ("unknown addition term 'foo(c)'",), 4),
     ("y | cens(c) + cens(d) ~ x", ("cens() is given twice",), 14),
     ("y | cens(a, b, c) ~ x", ("cens() takes", "got 3"), 4),
-    ("y | cens(log(c)) ~ x", ("needs a column name", "log(c)"), 9),
+    ("y | cens(c, log(y2)) ~ x", ("needs a column name", "log(y2)"), 12),
     ("y | trunc(lb=0, lb=1) ~ x", ("trunc() takes a lower bound lb", "'lb=1'"), 16),
     ("y | trunc(mid=3) ~ x", ("'mid=3'",), 10),
     ("y | trunc(lb = log(x)) ~ x", ("number or a column name", "log(x)"), 10),

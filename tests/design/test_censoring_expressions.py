@@ -1,0 +1,60 @@
+"""``y | cens(expr)``: a censoring indicator computed from columns, as survival users write
+it (``status`` 1 at an event, so ``cens(1 - status)`` marks the right-censored rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierbayes as hb
+from hierbayes.errors import DataError
+from hierbayes.spec import parse_formula
+from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "time": [1.0, 2.5, 3.0, 4.2, 5.0, 6.1],
+        "x": [0.1, 0.5, -0.3, 1.2, 0.7, -1.0],
+        "status": [1, 0, 1, 1, 0, 0],
+    })
+
+
+def test_indicator_expression_is_kept_in_the_spec() -> None:
+    spec = parse_formula("time | cens(1 - status) ~ x")
+    assert spec.response.cens == "1 - status"
+    assert "time | cens(1 - status)" in spec.to_formula()
+    assert spec_from_dict(spec_to_dict(spec)).response.cens == "1 - status"
+    assert parse_formula("time | cens(x = 1 - status) ~ x").response.cens == "1 - status"
+    assert parse_formula("time | cens(status == 0) ~ x").response.cens == "status == 0"
+    assert parse_formula("time | cens(`status`) ~ x").response.cens == "status"
+
+
+@pytest.mark.parametrize("indicator", ["1 - status", "status == 0", "(1 - status)^2"])
+def test_indicator_expression_gives_the_codes(indicator) -> None:
+    data = _frame()
+    expected = (1 - data["status"]).tolist()  # 1: right-censored, 0: event
+    model = hb.Model(f"time | cens({indicator}) ~ x", data=data, family="weibull")
+    assert model.design.censoring.code.tolist() == expected
+    by_column = hb.Model("time | cens(c) ~ x", data=data.assign(c=1 - data["status"]), family="weibull")
+    assert by_column.design.censoring.code.tolist() == expected
+    assert model.design.censoring.counts() == {"none": 3, "right": 3}
+
+
+def test_indicator_expression_with_a_missing_column_names_it() -> None:
+    with pytest.raises(DataError, match=r"'stat'.*censoring indicator '1 - stat'"):
+        hb.Model("time | cens(1 - stat) ~ x", data=_frame(), family="weibull")
+
+
+def test_indicator_expression_with_values_that_are_not_codes() -> None:
+    with pytest.raises(DataError, match=r"censoring indicator '2 \* status \+ 1' has values that are not .*3\.0.*rows 0, 2, 3"):
+        hb.Model("time | cens(2 * status + 1) ~ x", data=_frame(), family="weibull")
+
+
+def test_indicator_expression_fits() -> None:
+    fit = hb.Model("time | cens(1 - status) ~ x", data=_frame(), family="weibull").fit(
+        draws=20, chains=1, random_seed=1, progressbar=False, backend="prior"
+    )
+    assert np.all(np.isfinite(fit.posterior["Intercept"].values))
+    assert "cens(1 - status)" in str(fit.summary())
