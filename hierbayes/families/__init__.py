@@ -68,7 +68,7 @@ from .links import (
 from .ordinal import encode_ordinal, threshold_locations
 from .survival import METRICS
 from .time_to_event import log_hazard_ph, outcome_quantiles, survival_probabilities
-from .truncation import truncated_draws, truncation_bounds
+from .truncation import truncated_draws
 
 __all__ = [
     "ALIASES",
@@ -104,6 +104,5 @@ __all__ = [
     "reject_trials",
     "survival_probabilities",
     "truncated_draws",
-    "truncation_bounds",
     "threshold_locations",
 ]

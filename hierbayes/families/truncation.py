@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
-from .censoring import Censoring
 from .core import Family
 
-__all__ = ["FAR_TAIL", "ROUNDS", "truncated_draws", "truncation_bounds"]
+__all__ = ["FAR_TAIL", "ROUNDS", "truncated_draws"]
 
 #: Redraws of out-of-bounds values of a family without a quantile function.
 ROUNDS = 1000
@@ -116,28 +115,3 @@ def truncated_draws(family: Family, rng: np.random.Generator, eta, link: str, au
     if family.quantile is not None and family.log_cdf is not None and family.response_kind != "count":
         return _by_inverse_cdf(family, rng, eta, link, aux, trials, lb, ub)
     return _by_rejection(family, rng, eta, link, aux, trials, lb, ub)
-
-
-def truncation_bounds(rows: Censoring | None, training: Censoring | None, n_obs: int) -> tuple | None:
-    """(lb, ub) of a truncated response at the rows of a prediction: the training rows' own
-    (``rows`` given), or for new data the training bounds when they are the same on every row
-    (``trunc(lb = 0)``); None for a response that is not truncated.
-
-    Raises
-    ------
-    SpecError
-        For new data when the bounds vary by row (they are not read from new data).
-    """
-    source = rows if rows is not None else training
-    if source is None or (source.lb is None and source.ub is None):
-        return None
-    if rows is not None:
-        return rows.lb, rows.ub
-    for bound in (source.lb, source.ub):
-        if bound is not None and np.unique(bound).size > 1:
-            raise SpecError(
-                "new responses of a truncated outcome need each row's truncation bounds, which vary "
-                "by row in this model and are not read from new data; predict kind='mean', or "
-                "kind='response' for the training rows"
-            )
-    return tuple(None if b is None else np.full(n_obs, b[0]) for b in (source.lb, source.ub))

@@ -37,7 +37,7 @@ from scipy.stats import qmc
 from ..design.dask_frames import compute, is_dask_frame
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError
-from ..families import INVERSE_LINKS, Family, get_family, truncated_draws, truncation_bounds
+from ..families import INVERSE_LINKS, Family, get_family, truncated_draws
 from ..params import block_names
 from ..results.imputed import imputation_eta_shift
 from ..results.stats import flatten_draws
@@ -46,6 +46,7 @@ from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predi
 from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray
 from .rside_predict import row_sd_ratio
+from .truncated_rows import prediction_bounds
 
 KINDS = ("mean", "response", "linear")
 GROUP_MODES = ("include", "exclude", "marginal")
@@ -331,7 +332,7 @@ def prediction_draws(
         return expected_response(family, eta, link, aux, trials)
     if family.simulate is None:
         raise SpecError(f"family {family.name!r} cannot simulate new responses")
-    bounds = truncation_bounds(rows.censoring, model.design.censoring, rows.n_obs)
+    bounds = prediction_bounds(model, rows)
     if bounds is not None:
         return truncated_draws(family, rng, eta, link, aux, trials, *bounds)
     return np.asarray(family.simulate(rng, eta, link, aux, trials), dtype=float)

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import hierbayes as hb
-from hierbayes.errors import SpecError
+from hierbayes.errors import DataError, SpecError
 from hierbayes.families import get_family, truncated_draws
 
 S, N = 4000, 3
@@ -96,13 +96,47 @@ def test_predictive_checks_of_a_truncated_model_respect_the_bound() -> None:
     assert fit.predict(new, kind="response", random_seed=5).draws.min() >= 0
 
 
-def test_new_data_of_a_model_whose_bounds_vary_by_row_needs_the_training_rows() -> None:
-    model = _truncated_model()
-    data = model.data.assign(lo=np.minimum(model.data["y"], 0.0) - np.arange(40) % 2)
-    fit = hb.Model("y | trunc(lb = lo) ~ x + (1 | g)", data).fit(backend="prior", draws=50, chains=1, random_seed=2)
-    assert np.all(fit.predict(kind="response", random_seed=4).draws.values >= data["lo"].to_numpy())
-    with pytest.raises(SpecError, match="bounds, which vary by row in this model and are not read from new data"):
-        fit.predict(data.head(3), kind="response")
+@pytest.fixture(scope="module")
+def row_bounds_fit():
+    """``trunc(lb = lo, ub = hi)`` with bounds that vary by row."""
+    data = _truncated_model().data
+    data = data.assign(lo=np.minimum(data["y"], 0.0) - np.arange(40) % 2, hi=data["y"] + 1.0 + np.arange(40) % 3)
+    fit = hb.Model("y | trunc(lb = lo, ub = hi) ~ x + (1 | g)", data).fit(backend="prior", draws=50, chains=1, random_seed=2)
+    return fit, data
+
+
+def test_training_rows_keep_their_own_bounds(row_bounds_fit) -> None:
+    fit, data = row_bounds_fit
+    draws = fit.predict(kind="response", random_seed=4).draws.values
+    assert np.all(draws >= data["lo"].to_numpy()) and np.all(draws <= data["hi"].to_numpy())
+
+
+def test_new_data_bounds_that_vary_by_row_are_read_from_the_new_data(row_bounds_fit) -> None:
+    fit, _ = row_bounds_fit
+    # bounds unlike any of the training rows': the draws can only respect them if they are read
+    new = pd.DataFrame({"x": [0.0, 1.0, -1.0], "g": [0, 1, 99], "lo": [5.0, -2.0, 10.0], "hi": [5.5, -1.5, 10.1]})
+    draws = fit.predict(new, kind="response", random_seed=5).draws.values
+    assert np.all(draws >= new["lo"].to_numpy()) and np.all(draws <= new["hi"].to_numpy())
+    assert draws[..., 0].min() >= 5.0 and draws[..., 2].min() >= 10.0
+
+
+def test_new_data_without_the_bound_column_is_refused_naming_it(row_bounds_fit) -> None:
+    fit, data = row_bounds_fit
+    with pytest.raises(DataError, match=r"truncation bound lb = lo, which varies by row: add column 'lo' to the new data"):
+        fit.predict(data[["x", "g", "hi"]].head(3), kind="response")
+    with pytest.raises(DataError, match=r"truncation bound ub = hi, which varies by row: add column 'hi'"):
+        fit.predict(data[["x", "g", "lo"]].head(3), kind="response")
+    # the mean needs no bounds
+    assert fit.predict(data[["x", "g"]].head(3), kind="mean").draws.shape[-1] == 3
+
+
+def test_new_data_bounds_missing_or_crossed_are_refused(row_bounds_fit) -> None:
+    fit, _ = row_bounds_fit
+    new = pd.DataFrame({"x": [0.0, 1.0], "g": [0, 1], "lo": [0.0, np.nan], "hi": [1.0, 2.0]})
+    with pytest.raises(DataError, match=r"truncation bound lb = lo: column 'lo' of the new data is missing or not a number \(rows 1\)"):
+        fit.predict(new, kind="response")
+    with pytest.raises(DataError, match=r"truncation bounds of the new data: lb must be below ub \(rows 1\)"):
+        fit.predict(new.assign(lo=[0.0, 3.0]), kind="response")
 
 
 def test_the_backends_own_draws_respect_the_bound() -> None:
