@@ -66,7 +66,10 @@ class _Sim:
 
 
 @dataclass(frozen=True)
-class _SimResult:
+class SimResult:
+    """One simulation's outcome: the ranks of its true values, the posterior means and sds,
+    the sampler's diagnostics and the wall time (``error`` when the fit failed)."""
+
     index: int
     ranks: np.ndarray
     post_mean: np.ndarray
@@ -148,7 +151,7 @@ def _labels(name: str, axes: list[list[str]], shape: tuple[int, ...], triangle: 
 _REFITTERS: dict[str, object] = {}
 
 
-def _run_chunk(job: _Job, sims: Sequence[_Sim]) -> list[_SimResult]:
+def run_chunk(job: _Job, sims: Sequence[_Sim]) -> list[SimResult]:
     """Fit a chunk of simulations; the backend's refit function is built once per process
     and reused."""
     refit = _REFITTERS.get(job.token)
@@ -165,11 +168,11 @@ def _run_chunk(job: _Job, sims: Sequence[_Sim]) -> list[_SimResult]:
             n = len(sim.truth)
             nan = np.full(n, np.nan)
             error = f"{type(exc).__name__}: {exc}"
-            out.append(_SimResult(sim.index, nan, nan, nan, 0, 0, math.nan, math.nan, 0.0, error))
+            out.append(SimResult(sim.index, nan, nan, nan, 0, 0, math.nan, math.nan, 0.0, error))
     return out
 
 
-def _fit_one(refit, job: _Job, sim: _Sim) -> _SimResult:
+def _fit_one(refit, job: _Job, sim: _Sim) -> SimResult:
     start = time.perf_counter()
     draws, divergences, hits = refit(sim.y, sim.seed)
     values = np.concatenate(
@@ -177,7 +180,7 @@ def _fit_one(refit, job: _Job, sim: _Sim) -> _SimResult:
     )  # (chains, draws, scalars)
     ranks = rank_of_truth(values, sim.truth, job.settings.ranked_draws, sim.seed)
     rhat, ess = convergence(values)
-    return _SimResult(
+    return SimResult(
         index=sim.index,
         ranks=ranks,
         post_mean=values.mean(axis=(0, 1)),
@@ -208,7 +211,7 @@ def _pinned(model, compiled) -> dict[str, str]:
     return pins
 
 
-def _prior_draws(model, pins: dict[str, str], targets: list[str], n_sims: int, seed: int):
+def prior_draws(model, pins: dict[str, str], targets: list[str], n_sims: int, seed: int):
     """True parameters (one column per ranked scalar) and simulated responses from the
     model's prior (the backend's ``simulate_prior``)."""
     sim = get_backend().simulate_prior(model.design, model.priors, pins, targets, n_sims, seed)
@@ -320,7 +323,7 @@ def sbc(
     seeds = np.random.SeedSequence(random_seed)
     prior_seed, *fit_seeds = (int(s.generate_state(1)[0]) for s in seeds.spawn(n_sims + 1))
     pins = _pinned(model, compiled)
-    truth, y = _prior_draws(model, pins, targets, n_sims, prior_seed)
+    truth, y = prior_draws(model, pins, targets, n_sims, prior_seed)
     design = model.design
     if censor is not None:
         design = replace(design, censoring=censor.censoring(y[0], design.censoring))
@@ -338,17 +341,17 @@ def sbc(
         matrices=correlation_names(model.spec, model.design),
     )
 
-    done: list[_SimResult] = []
+    done: list[SimResult] = []
     start = time.perf_counter()
     try:
         if executor == "serial":
-            run_serial(_run_chunk, job, sims, done)
+            run_serial(run_chunk, job, sims, done)
             n_workers = 1
         elif executor == "process":
-            run_processes(_run_chunk, job, sims, workers, done)
+            run_processes(run_chunk, job, sims, workers, done)
             n_workers = workers
         else:
-            n_workers = run_dask(_run_chunk, job, sims, workers, client, done)
+            n_workers = run_dask(run_chunk, job, sims, workers, client, done)
     except KeyboardInterrupt:
         partial = _assemble(done, truth, settings, time.perf_counter() - start, executor, workers, model)
         err = SamplingError(

@@ -237,7 +237,7 @@ def logo(
     rng = np.random.default_rng(random_seed)
     jacobian = None if log_jacobian is None else np.bincount(codes, weights=np.asarray(log_jacobian, float), minlength=J)
     if method == "exact":
-        result = _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs)
+        result = exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs)
         if jacobian is None:
             return result
         table = result.pointwise.assign(elpd=result.pointwise["elpd"] + jacobian[[all_levels.index(v) for v in result.pointwise[group]]])
@@ -260,7 +260,9 @@ def logo(
     return LOGO(group, method, float(result.elpd), float(result.se), table, _note(method, n_bad, J), result)
 
 
-def _exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs) -> LOGO:
+def exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs) -> LOGO:
+    """Exact leave-one-group-out: the model refitted without each chosen level of ``group``
+    and that level's integrated likelihood under the refit (``logo(method="exact")``)."""
     model = fit.model
     rdesign = row_design(model)
     data = training_frame(model)

@@ -26,7 +26,7 @@ from .linpred import linear_predictor
 from .rside_predict import conditional_loglik
 
 #: Rows of draws handled at once, to bound the temporary arrays on large data.
-_CHUNK_ELEMENTS = 2_000_000
+CHUNK_ELEMENTS = 2_000_000
 #: fit.idata holds the log-likelihood only up to this many values (8 bytes each).
 MAX_STORED_ELEMENTS = 200_000_000
 
@@ -89,7 +89,7 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
     values = np.empty((n_chain, n_draw, design.n_obs))
     # a few draws at a time: the linear predictor's temporaries (group effects gathered per
     # row and slope) would otherwise be several times the size of the result
-    step = max(1, _CHUNK_ELEMENTS // max(1, design.n_obs))
+    step = max(1, CHUNK_ELEMENTS // max(1, design.n_obs))
     for start in range(0, n_draw, step):
         draws = slice(start, start + step)
         part = posterior.isel(draw=draws)

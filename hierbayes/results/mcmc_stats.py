@@ -131,14 +131,14 @@ def ess_bulk(draws: np.ndarray) -> np.ndarray:
 
 #: Scalars are processed in blocks of at most this many draws x scalars (the ranks need a
 #: dozen temporaries the size of the block).
-_BLOCK_VALUES = 2_000_000
+BLOCK_VALUES = 2_000_000
 
 
 def convergence(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rank R-hat, bulk ESS, tail ESS) of (chain, draw, P) draws, the ranks of the split
     chains computed once for R-hat and bulk ESS, in blocks of scalars to bound memory."""
     C, D, P = np.shape(draws)
-    step = max(1, _BLOCK_VALUES // max(1, C * D))
+    step = max(1, BLOCK_VALUES // max(1, C * D))
     if P > step:
         parts = [convergence(draws[:, :, i:i + step], prob) for i in range(0, P, step)]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]

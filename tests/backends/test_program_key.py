@@ -119,11 +119,11 @@ def test_new_data_reuse_the_program_and_a_damaged_entry_is_rebuilt(tmp_path, mon
     monkeypatch.setenv("HIERBAYES_CACHE_DIR", str(tmp_path))
     from hierbayes.backends.pymc import jaxnuts
 
-    monkeypatch.setattr(jaxnuts, "_EXECUTABLES", {})  # nothing compiled earlier in this process
+    monkeypatch.setattr(jaxnuts, "EXECUTABLES", {})  # nothing compiled earlier in this process
     rng = np.random.default_rng(0)
     first = _run(_toy(rng.normal(0.0, 1.0, 30)))
     assert not first.cached
-    jaxnuts._EXECUTABLES.clear()  # as a new process would: from disk
+    jaxnuts.EXECUTABLES.clear()  # as a new process would: from disk
     y = rng.normal(5.0, 1.0, 30)
     second = _run(_toy(y))
     assert second.cached, "same structure and shapes, other data: the program should be reused"
@@ -131,7 +131,7 @@ def test_new_data_reuse_the_program_and_a_damaged_entry_is_rebuilt(tmp_path, mon
     assert abs(float(second.idata.posterior["mu"].mean()) - y.mean()) < 0.5
     (entry,) = (tmp_path / "programs").glob("*.bin")
     entry.write_bytes(b"damaged")
-    jaxnuts._EXECUTABLES.clear()
+    jaxnuts.EXECUTABLES.clear()
     third = _run(_toy(y))
     assert not third.cached and entry.stat().st_size > 100  # rebuilt and stored again
     np.testing.assert_array_equal(third.idata.posterior["mu"], second.idata.posterior["mu"])

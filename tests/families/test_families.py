@@ -486,7 +486,7 @@ def test_pointwise_loglik_in_chunks_of_draws_equals_one_pass(monkeypatch) -> Non
         for k, v in flat.data_vars.items()
     }).assign_coords({d: flat.coords[d] for d in flat.coords if d not in ("chain", "draw")})
     whole = pointwise_log_likelihood(draws, model.spec, model.design)
-    monkeypatch.setattr(loglik, "_CHUNK_ELEMENTS", 1)  # one draw (of every chain) at a time
+    monkeypatch.setattr(loglik, "CHUNK_ELEMENTS", 1)  # one draw (of every chain) at a time
     chunked = pointwise_log_likelihood(draws, model.spec, model.design)
     np.testing.assert_array_equal(whole.values, chunked.values)
     for c in range(3):

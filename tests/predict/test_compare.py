@@ -242,7 +242,7 @@ def test_exact_logo_adds_the_log_jacobian_per_level(sleep, monkeypatch):
     levels = list(sleep.model.design.groups[0].levels)
     table = pd.DataFrame({"Subject": levels[:2], "n": [10, 10], "elpd": [-40.0, -50.0]})
     fixed = C.LOGO("Subject", "exact", -90.0, 1.0, table, "exact")
-    monkeypatch.setattr(C, "_exact_logo", lambda *args: fixed)
+    monkeypatch.setattr(C, "exact_logo", lambda *args: fixed)
     jac = np.arange(sleep.model.design.n_obs, dtype=float)
     codes = sleep.model.design.groups[0].codes
     got = C.logo(sleep, "Subject", method="exact", levels=levels[:2], log_jacobian=jac)

@@ -48,7 +48,7 @@ def test_same_numbers_as_arviz(C, D):
 def test_convergence_in_one_call_equals_the_three_estimators(monkeypatch):
     import hierbayes.results.mcmc_stats as ms
 
-    monkeypatch.setattr(ms, "_BLOCK_VALUES", 4 * 400 * 7)  # blocks of 7 scalars
+    monkeypatch.setattr(ms, "BLOCK_VALUES", 4 * 400 * 7)  # blocks of 7 scalars
     x = _chains(np.random.default_rng(3))
     with np.errstate(all="ignore"):
         rhat, bulk, tail = convergence(x, 0.89)

@@ -258,7 +258,7 @@ def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tm
 
     monkeypatch.undo()  # the real run_nuts, with both sampling paths interrupted
     monkeypatch.setattr(pymc, "sample", interrupted)
-    monkeypatch.setattr(sample, "_sample_cached", interrupted)
+    monkeypatch.setattr(sample, "sample_jax_cached", interrupted)
     monkeypatch.chdir(tmp_path)
     model = hb.Model(FORMULA, sleep)
     with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and no file was written"):

@@ -108,8 +108,8 @@ def test_sbc_argument_errors_do_not_fit(monkeypatch: pytest.MonkeyPatch) -> None
     def no_fit(*args, **kwargs):
         raise AssertionError("no fit should start for invalid SBC arguments")
 
-    monkeypatch.setattr(sbc_module, "_run_chunk", no_fit)
-    monkeypatch.setattr(sbc_module, "_prior_draws", no_fit)
+    monkeypatch.setattr(sbc_module, "run_chunk", no_fit)
+    monkeypatch.setattr(sbc_module, "prior_draws", no_fit)
     df = pd.DataFrame({"y": np.arange(20.0), "g": np.repeat(["a", "b", "c", "d"], 5)})
     model = hb.Model("y ~ 1 + (1 | g)", df)
     with pytest.raises(SpecError, match="needs a hierbayes.Model"):
@@ -131,7 +131,7 @@ def test_dask_client_receives_the_fits(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_chunk(job, sims):  # runs on the worker (a pickled copy): report the chunk size
         n = len(sims[0].truth)
         return [
-            sbc_module._SimResult(s.index, np.full(n, s.index), s.truth, np.ones(n), 0, len(sims), 1.0, 400.0, 0.1)
+            sbc_module.SimResult(s.index, np.full(n, s.index), s.truth, np.ones(n), 0, len(sims), 1.0, 400.0, 0.1)
             for s in sims
         ]
 
@@ -139,8 +139,8 @@ def test_dask_client_receives_the_fits(monkeypatch: pytest.MonkeyPatch) -> None:
         truth = pd.DataFrame({"Intercept": np.arange(n_sims) * 0.5, "sd_g[Intercept]": 1.0, "sigma": 2.0})
         return truth, np.zeros((n_sims, 20))
 
-    monkeypatch.setattr(sbc_module, "_run_chunk", fake_chunk)
-    monkeypatch.setattr(sbc_module, "_prior_draws", fake_prior)
+    monkeypatch.setattr(sbc_module, "run_chunk", fake_chunk)
+    monkeypatch.setattr(sbc_module, "prior_draws", fake_prior)
     df = pd.DataFrame({"y": np.linspace(0.0, 1.0, 20), "g": np.repeat(["a", "b", "c", "d"], 5)})
     model = hb.Model("y ~ 1 + (1 | g)", df)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
@@ -162,13 +162,13 @@ def test_ctrl_c_keeps_the_finished_simulations(monkeypatch: pytest.MonkeyPatch) 
             raise KeyboardInterrupt
         done.extend(s.index for s in sims)
         n = len(sims[0].truth)
-        return [sbc_module._SimResult(s.index, np.zeros(n), s.truth, np.ones(n), 0, 0, 1.0, 400.0, 0.1) for s in sims]
+        return [sbc_module.SimResult(s.index, np.zeros(n), s.truth, np.ones(n), 0, 0, 1.0, 400.0, 0.1) for s in sims]
 
     def fake_prior(model, pins, targets, n_sims, seed):
         return pd.DataFrame({"Intercept": np.zeros(n_sims), "sd_g[Intercept]": 1.0, "sigma": 2.0}), np.zeros((n_sims, 20))
 
-    monkeypatch.setattr(sbc_module, "_run_chunk", fake_chunk)
-    monkeypatch.setattr(sbc_module, "_prior_draws", fake_prior)
+    monkeypatch.setattr(sbc_module, "run_chunk", fake_chunk)
+    monkeypatch.setattr(sbc_module, "prior_draws", fake_prior)
     df = pd.DataFrame({"y": np.linspace(0.0, 1.0, 20), "g": np.repeat(["a", "b", "c", "d"], 5)})
     with pytest.raises(SamplingError, match=r"interrupted by the user after 3 of 10 fits.*\.partial") as info:
         hb.sbc(hb.Model("y ~ 1 + (1 | g)", df), n_sims=10, executor="serial")

@@ -301,14 +301,14 @@ def _idata(model: pm.Model, output_names: list[str], results, chains: int, draws
 
 #: Compiled samplers of this process, by program key (a second fit of the same model in the
 #: same process skips loading and compiling).
-_EXECUTABLES: dict[str, tuple[dict, dict]] = {}
-_EXECUTABLES_MAX = 8
+EXECUTABLES: dict[str, tuple[dict, dict]] = {}
+EXECUTABLES_MAX = 8
 
 
 def _remember(key: str, executables: dict, meta: dict) -> None:
-    if len(_EXECUTABLES) >= _EXECUTABLES_MAX:
-        _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
-    _EXECUTABLES[key] = (executables, meta)
+    if len(EXECUTABLES) >= EXECUTABLES_MAX:
+        EXECUTABLES.pop(next(iter(EXECUTABLES)))
+    EXECUTABLES[key] = (executables, meta)
 
 
 def sample_jax_cached(
@@ -355,7 +355,7 @@ def sample_jax_cached(
                                 devices=len(devices), progressbar=progressbar)
     with progress:
         memo_key = f"{key}|{paths}"  # another cache directory starts afresh
-        memo = _EXECUTABLES.get(memo_key)
+        memo = EXECUTABLES.get(memo_key)
         if memo is not None:
             progress.compile_started("reusing the sampler compiled earlier in this session")
         elif paths is not None and os.path.exists(paths[0]):
