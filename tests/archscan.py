@@ -129,3 +129,41 @@ def oversized(result: Scan) -> list[tuple[str, int, str]]:
         elif lines > SIZE_NEEDS_REASON and SIZE_REASON_MARKER not in docstring:
             out.append((module, lines, f"over {SIZE_NEEDS_REASON} lines without a '{SIZE_REASON_MARKER}' reason"))
     return out
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(test_dir: pathlib.Path, package: str) -> list[tuple[str, int, str]]:
+    """(file, line, what) for every private name of ``package`` that a test file reaches:
+    ``from package.x import _y``, ``x._y`` with ``x`` imported from the package (a module or
+    a class), and ``monkeypatch.setattr(x, "_y", ...)``."""
+    out = []
+    for path in sorted(test_dir.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        bound: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == package:
+                for alias in node.names:
+                    if _private(alias.name):
+                        out.append((str(path), node.lineno, f"from {node.module} import {alias.name}"))
+                    bound.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.split(".")[0] == package)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and "import_module" in ast.unparse(node.value.func):
+                if node.value.args and isinstance(node.value.args[0], ast.Constant) and str(node.value.args[0].value).startswith(package):
+                    bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _private(node.attr):
+                base = node.value
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                if isinstance(base, ast.Name) and base.id in bound:
+                    out.append((str(path), node.lineno, ast.unparse(node)))
+            elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("setattr") and len(node.args) >= 2:
+                target, name = node.args[0], node.args[1]
+                if isinstance(target, ast.Name) and target.id in bound and isinstance(name, ast.Constant) \
+                        and isinstance(name.value, str) and _private(name.value):
+                    out.append((str(path), node.lineno, f"setattr({target.id}, {name.value!r})"))
+    return sorted(set(out))

@@ -37,6 +37,10 @@ def test_no_private_name_imported_across_modules(hierbayes_scan):
     assert hierbayes_scan.private == []
 
 
+def test_tests_reach_no_private_name_of_the_package():
+    assert archscan.private_uses(PROJECT / "tests", "hierbayes") == []
+
+
 def test_module_sizes(hierbayes_scan):
     assert archscan.oversized(hierbayes_scan) == []
 
@@ -88,6 +92,28 @@ def test_scan_finds_pymc_outside_backends(tmp_path):
 def test_scan_finds_a_private_name_imported_across_modules(tmp_path):
     root = _package(tmp_path, {"a.py": "_hidden = 1\n", "b.py": "from .a import _hidden, __doc__\n"})
     assert archscan.scan(root).private == [("toy.b", "toy.a", "_hidden")]
+
+
+def test_scan_finds_private_names_reached_by_tests(tmp_path):
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_a.py").write_text(textwrap.dedent("""
+        import importlib
+        import toy.a as a
+        from toy.b import _hidden, __doc__, Public
+        from other import _fine
+        m = importlib.import_module("toy.c")
+
+        def test(monkeypatch):
+            a._helper()
+            Public._method()
+            monkeypatch.setattr(m, "_state", 1)
+            monkeypatch.setattr(m, "public", 1)
+            _fine._x
+    """))
+    found = [(line, what) for _, line, what in archscan.private_uses(tests, "toy")]
+    assert found == [(4, "from toy.b import _hidden"), (9, "a._helper"), (10, "Public._method"),
+                     (11, "setattr(m, '_state')")]
 
 
 def test_scan_finds_oversized_modules(tmp_path):
