@@ -1,5 +1,5 @@
 """missing="model": which holes are imputed, at which level, with which loadings; the
-refusals (grouping factor, categorical, binary, nonlinear terms, slopes, products of two
+refusals (grouping factor, categorical, nonlinear terms, slopes, products of two
 imputed columns, non-gaussian responses, unknown policy)."""
 
 import numpy as np
@@ -100,12 +100,12 @@ def test_categorical_predictor_with_holes_is_refused():
         hb.Model("y ~ x + c + (1 | g)", df, missing="model")
 
 
-def test_binary_predictor_with_holes_is_refused():
+def test_binary_predictor_with_holes_is_imputed_not_refused():  # tests/design/test_missing_binary.py
     df = _data()
     df["d"] = (np.arange(len(df)) % 2).astype(float)
     df.loc[7, "d"] = np.nan
-    with pytest.raises(DataError, match="binary predictor 'd'"):
-        hb.Model("y ~ d + (1 | g)", df, missing="model")
+    (col,) = [c for c in hb.Model("y ~ d + (1 | g)", df, missing="model").design.imputation.columns]
+    assert col.kind == "binary" and col.parameter == "Pmi_d"
 
 
 def test_nonlinear_term_is_refused_naming_it():
