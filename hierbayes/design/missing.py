@@ -69,6 +69,9 @@ class ImputedColumn:
     kind : "gaussian" (a continuous column: the imputed values are parameters) or "binary" (a
         0/1 column: summed out of the likelihood, the fill is 0, and the posterior holds the
         probability that each imputed value is 1).
+    weights_obs, weights_mis : with sampling weights, the weights of the observed / imputed
+        units (a row's weight ``Design.row_weights``; a group's level-2 weight, 1 without
+        one); None unweighted.
     """
 
     name: str
@@ -87,6 +90,8 @@ class ImputedColumn:
     codes_mis: np.ndarray | None = field(default=None, repr=False)
     n_groups: int = 0
     kind: str = "gaussian"
+    weights_obs: np.ndarray | None = field(default=None, repr=False)
+    weights_mis: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_values(self) -> int:
@@ -241,17 +246,40 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the rows without a response are dropped on purpose
         design = build_design(spec, filled, missing="drop" if y_missing else "error")
-    if (design.weights is not None or design.censoring is not None or design.distributional) and holes:
-        raise SpecError("missing='model' does not yet combine imputed predictors with weights, "
-                        "censoring or distributional formulas")
+    if (design.censoring is not None or design.distributional) and holes:
+        raise SpecError("missing='model' does not yet combine imputed predictors with censoring or "
+                        "distributional formulas")
     response_rows = np.flatnonzero(data[response].isna().to_numpy()) if y_missing else np.zeros(0, np.int64)
-    columns = tuple(replace(c, kind=kinds[c.name]) for c in _imputed_columns(design, data, filled, holes, levels))
+    columns = tuple(_weighted(replace(c, kind=kinds[c.name]), design, data)
+                    for c in _imputed_columns(design, data, filled, holes, levels))
     binary = [c.name for c in columns if c.kind == "binary" and len(c.rows)]
     if binary and spec.residuals is not None:
         raise SpecError(f"missing='model': binary predictor(s) {binary} with holes are summed out of each row's "
                         "likelihood, which a residual structure (correlated rows) does not allow; use missing='drop'")
     _check_binary_overlap(columns)
     return replace(design, imputation=Imputation(columns, response_rows))
+
+
+def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> ImputedColumn:
+    """``col`` with the weights of its units: a level-1 column's rows weigh their row weights,
+    a level-2 column's groups their level-2 weights (1 when that level has none)."""
+    if design.weights is None:
+        return col
+    if col.level is None:
+        w = design.row_weights
+        hole = np.zeros(design.n_obs, dtype=bool)
+        hole[col.rows] = True
+        return replace(col, weights_obs=w[~hole], weights_mis=w[hole])
+    g = data[col.level].iloc[design.row_positions].to_numpy().astype(str)
+    groups = np.unique(g)
+    per_group = pd.Series(1.0, index=groups)
+    for factor, _, values in design.weights.groups:
+        if factor == col.level:
+            block = next(b for b in design.groups if b.group == factor)
+            per_group = pd.Series(np.asarray(values, dtype=float), index=[str(v) for v in block.levels])
+    missing = set(col.labels)
+    return replace(col, weights_obs=per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
+                   weights_mis=per_group.loc[list(col.labels)].to_numpy())
 
 
 def _check_binary_overlap(columns: tuple[ImputedColumn, ...]) -> None:

@@ -59,8 +59,9 @@ def test_compiled_model_sums_the_holes_out():
     assert compiled.likelihood == "rows"
 
 
-def _numpy_pmi(fit, df, formula_rows, col, level):
-    """P(x = 1 | parameters, y) per draw and imputed unit, from the draws with numpy."""
+def _numpy_pmi(fit, df, col, level):
+    """P(x = 1 | parameters, y) per draw and imputed unit, from the draws with numpy (with
+    weights: rows count their row weights, the imputation model its unit's weight)."""
     post = fit.posterior
     S = post.sizes["chain"] * post.sizes["draw"]
     flat = {k: post[k].values.reshape(S, *post[k].shape[2:]) for k in post.data_vars}
@@ -73,20 +74,29 @@ def _numpy_pmi(fit, df, formula_rows, col, level):
     ll1 = norm.logpdf(df.y.to_numpy()[None, :], eta + step[:, None], flat["sigma"][:, None])
     s0 = np.zeros((S, c.n_values))
     s1 = np.zeros((S, c.n_values))
-    np.add.at(s0.T, c.unit, ll0[:, c.rows].T)
-    np.add.at(s1.T, c.unit, ll1[:, c.rows].T)
+    rw = np.ones(len(df)) if design.row_weights is None else design.row_weights
+    np.add.at(s0.T, c.unit, (rw * ll0)[:, c.rows].T)
+    np.add.at(s1.T, c.unit, (rw * ll1)[:, c.rows].T)
     a = flat[f"mi_{col}_Intercept"][:, None] + (flat[f"mi_{col}_b"] @ c.W_mis.T if c.W_mis.shape[1] else 0.0)
     if level is None:
         a = a + (flat[f"mi_{col}_z"] * flat[f"mi_{col}_sd"][:, None])[:, c.codes_mis]
-    return expit(a + s1 - s0), flat[c.parameter]
+    wu = 1.0 if c.weights_mis is None else c.weights_mis
+    return expit(wu * a + s1 - s0), flat[c.parameter]
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize(("col", "level"), [("d", None), ("w", "g")])
-def test_posterior_probability_matches_a_numpy_recomputation(col, level):
+def test_posterior_probability_matches_a_numpy_recomputation(col, level, weighted):
     df = _data()
-    fit = hb.Model("y ~ d + w + z + (1 | g)", df, missing="model", parameterization="noncentered").fit(
+    df["wt"] = 0.5 + (np.arange(len(df)) % 4) / 2
+    df["w2"] = 1.0 + df.g.str[1:].astype(int) % 4
+    weights = {"weights": "wt", "group_weights": {"g": "w2"}} if weighted else {}
+    fit = hb.Model("y ~ d + w + z + (1 | g)", df, missing="model", parameterization="noncentered", **weights).fit(
         backend="prior", draws=40, chains=1, random_seed=3, progressbar=False)
-    expected, got = _numpy_pmi(fit, df, None, col, level)
+    if weighted:
+        c = next(c for c in fit.model.design.imputation.columns if c.name == col)
+        assert c.weights_mis is not None and np.ptp(c.weights_mis) > 0
+    expected, got = _numpy_pmi(fit, df, col, level)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
     table = fit.imputed().query("column == @col")
     assert table["model"].str.contains(f"values are P\\({col} = 1 \\| data\\)").all()

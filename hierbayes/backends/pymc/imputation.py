@@ -8,7 +8,9 @@ factor, level-1 columns only), ``mi_x_sigma``, and the imputed values ``Ymi_x`` 
 ``mi_x_unit``: rows, or groups for a level-2 column). The observed values enter as a
 potential ``mi_x_observed``. The outcome's linear predictor gets
 ``sum_j b_j * m_ij * (Ymi_x[unit_i] - fill_i)`` at the rows with a hole (the design holds
-``fill_i``; ``m_ij`` the column's loading on fixed column j).
+``fill_i``; ``m_ij`` the column's loading on fixed column j). With sampling weights the
+observed values' log densities are weighted by their units' weights, and each imputed value's
+by its unit's (the potential ``mi_x_weights`` adds ``(w - 1) log p(x)``), as the outcome's rows.
 
 The design changes with the parameters, so no group term can be integrated out and the
 cross-products forms do not apply: a model with imputed predictors has the rows likelihood.
@@ -68,8 +70,15 @@ def _column_model(col, model: pm.Model):
     mu_obs, mu_mis = submodel_means(col, priors)
     sigma = register(f"{p}_sigma", priors["sigma"])
     observed = np.asarray(col.observed, dtype=float)
-    pm.Potential(f"{p}_observed", pm.logp(pm.Normal.dist(mu_obs, sigma), observed).sum())
-    return pm.Normal(col.parameter, mu_mis, sigma, dims=unit_dim(col.name))
+    lp = pm.logp(pm.Normal.dist(mu_obs, sigma), observed)
+    if col.weights_obs is not None:
+        lp = lp * np.asarray(col.weights_obs, dtype=float)
+    pm.Potential(f"{p}_observed", lp.sum())
+    values = pm.Normal(col.parameter, mu_mis, sigma, dims=unit_dim(col.name))
+    if col.weights_mis is not None:  # an imputed unit counts its weight's times, as its observed value would
+        extra = np.asarray(col.weights_mis, dtype=float) - 1.0
+        pm.Potential(f"{p}_weights", pt.sum(extra * pm.logp(pm.Normal.dist(mu_mis, sigma), values)))
+    return values
 
 
 def imputation_shift(design: Design, slopes, n: int):
@@ -151,7 +160,8 @@ def imputation_parts(design: Design) -> list:
                       tuple(j for j, _ in col.loadings)))
         parts += [np.asarray(a, dtype=float) for a in (col.rows, col.unit, col.fill, col.observed, col.W_obs, col.W_mis)]
         parts += [np.asarray(m, dtype=float) for _, m in col.loadings]
-        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis) if a is not None]
+        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis, col.weights_obs, col.weights_mis)
+                  if a is not None]
         table = binary_imputation_priors if col.kind == "binary" else imputation_priors
         parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed).items())))
     return parts

@@ -14,7 +14,10 @@ is the deterministic ``Pmi_d`` (dims ``mi_d_unit``); its mean over the draws is
 
 Both likelihoods are the observed variable's log density, ``L1`` by replacing the linear
 predictor with the one where the holes hold 1, so every family and link works the same way.
-With level-1 weights each row's log density counts ``w_i`` times in both.
+With sampling weights, as for a continuous column and for group effects, the hidden value is
+a latent of its unit: the rows' log densities count their row weights and the imputation
+model's probabilities their unit's weight ``w_u`` (a row's weight; a group's level-2 weight),
+``log(p^w_u L1 + (1 - p)^w_u L0)``; the observed values count their units' weights.
 """
 
 from __future__ import annotations
@@ -39,14 +42,14 @@ def binary_columns(design: Design) -> list:
     return [c for c in imputation.columns if c.kind == "binary" and len(c.rows)]
 
 
-def _logit_of_missing(col, weights: np.ndarray | None):
+def _logit_of_missing(col):
     """Register the logistic imputation model of ``col``; its logit at the imputed units."""
     priors = binary_imputation_priors(col.observed)
     eta_obs, eta_mis = submodel_means(col, priors)
     observed = np.asarray(col.observed, dtype=float)
     lp = pm.logp(pm.Bernoulli.dist(logit_p=eta_obs), observed)
-    if weights is not None:
-        lp = lp * weights
+    if col.weights_obs is not None:
+        lp = lp * np.asarray(col.weights_obs, dtype=float)
     pm.Potential(f"mi_{col.name}_observed", lp.sum())
     return eta_mis
 
@@ -59,7 +62,7 @@ def _replaced(out, old, new, rvs):
     return clone_get_equiv(blockers, [out], copy_inputs=False, copy_orphans=False, memo=memo)[out]
 
 
-def sum_out_binary_holes(design: Design, y, eta, slopes, observed_weights: dict | None = None) -> None:
+def sum_out_binary_holes(design: Design, y, eta, slopes) -> None:
     """Add the mixture potential and ``Pmi_<column>`` of every imputed binary column.
 
     Parameters
@@ -68,7 +71,6 @@ def sum_out_binary_holes(design: Design, y, eta, slopes, observed_weights: dict 
     y : the observed variable the likelihood registered (its log density is ``L0``).
     eta : the linear predictor ``y`` was built on (before the offset), with 0 at the holes.
     slopes : the coefficient vector of the non-intercept fixed columns (design order).
-    observed_weights : column name -> weights of its imputation model's observed units.
     """
     columns = binary_columns(design)
     if not columns:
@@ -88,7 +90,8 @@ def sum_out_binary_holes(design: Design, y, eta, slopes, observed_weights: dict 
         s0 = pt.inc_subtensor(s0[col.unit], lp0[col.rows])
         s1 = pt.zeros(col.n_values)
         s1 = pt.inc_subtensor(s1[col.unit], lp1[col.rows])
-        a = _logit_of_missing(col, (observed_weights or {}).get(col.name))
-        mixture = pt.logaddexp(s0 - pt.softplus(a), s1 - pt.softplus(-a))
+        a = _logit_of_missing(col)
+        wu = 1.0 if col.weights_mis is None else np.asarray(col.weights_mis, dtype=float)
+        mixture = pt.logaddexp(s0 - wu * pt.softplus(a), s1 - wu * pt.softplus(-a))
         pm.Potential(f"mi_{col.name}_mixture", pt.sum(mixture - s0))
-        pm.Deterministic(col.parameter, pt.sigmoid(a + s1 - s0), dims=unit_dim(col.name))
+        pm.Deterministic(col.parameter, pt.sigmoid(wu * a + s1 - s0), dims=unit_dim(col.name))
