@@ -24,6 +24,10 @@ level-2 column: the product over the group's rows) by ``p L(x=1) + (1 - p) L(x=0
 (:mod:`hierbayes.backends.pymc.imputation_binary`). At most one binary column may be imputed
 in a row.
 
+With sampling weights the imputation models weigh their units as the outcome model does:
+observed values and imputed values count their row's weight (a level-2 column: the group's
+level-2 weight, 1 without one).
+
 Refused: missing grouping factors, text or categorical predictors (any number of levels),
 two binary holes in one row, Dask data.
 """
