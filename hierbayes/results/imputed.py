@@ -14,11 +14,12 @@ from ..design.types import Design
 __all__ = ["imputation_eta_shift", "imputed_predictor_table", "imputed_value_draws"]
 
 
-def imputation_eta_shift(posterior: xr.Dataset, design: Design) -> np.ndarray | None:
+def imputation_eta_shift(posterior: xr.Dataset, design: Design, binary: bool = True) -> np.ndarray | None:
     """(chain * draw, n) change of the training rows' linear predictor by the imputed
     values (the design holds fill values at the holes), or None without imputed predictors.
 
     ``b_j * m_ij * (x_i - fill_i)`` summed over the fixed columns j an imputed column x enters.
+    ``binary=False`` leaves binary holes at 0 (the pointwise log-likelihood sums them out).
     """
     imputation = getattr(design, "imputation", None)
     if imputation is None or not imputation.columns:
@@ -28,7 +29,7 @@ def imputation_eta_shift(posterior: xr.Dataset, design: Design) -> np.ndarray | 
     offset = 1 if design.has_intercept else 0
     shift = np.zeros((b.shape[0], design.n_obs))
     for col in imputation.columns:
-        if not len(col.rows):
+        if not len(col.rows) or (not binary and col.kind == "binary"):
             continue
         x = imputed_value_draws(posterior, col)
         moved = x[:, col.unit] - col.fill[None, :]

@@ -63,7 +63,9 @@ def test_binary_holes_at_both_levels_recover_the_slopes_and_probabilities():
         assert p[hidden == 1].mean() - p[hidden == 0].mean() > 0.15, (col, p, hidden)
     draws = fit.imputed(draws=True)["Pmi_w"].values
     assert draws.min() >= 0 and draws.max() <= 1 and draws.std() > 0.05
-    assert np.isfinite(fit.loo().elpd)  # the pointwise log-likelihood with drawn 0/1 values
+    # the pointwise log-likelihood sums the holes out (drawn 0/1 values gave Pareto k up to 1.26 here)
+    loo = fit.loo()
+    assert np.isfinite(loo.elpd) and float(np.max(loo.pareto_k)) < 0.7  # measured 0.55
 
 
 @pytest.mark.slow  # about 4 minutes on a busy 2-core machine: 4 data sets, each fitted twice

@@ -6,7 +6,7 @@ structure, simulation)."""
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
+from scipy.special import expit, log_expit
 from scipy.stats import norm
 
 import hierbayes as hb
@@ -77,11 +77,12 @@ def _numpy_pmi(fit, df, col, level):
     rw = np.ones(len(df)) if design.row_weights is None else design.row_weights
     np.add.at(s0.T, c.unit, (rw * ll0)[:, c.rows].T)
     np.add.at(s1.T, c.unit, (rw * ll1)[:, c.rows].T)
-    a = flat[f"mi_{col}_Intercept"][:, None] + (flat[f"mi_{col}_b"] @ c.W_mis.T if c.W_mis.shape[1] else 0.0)
+    a = flat[f"mi_{col}_Intercept"][:, None] + (flat[f"mi_{col}_b"] @ c.W_mis.T if c.W_mis.shape[1]
+                                                 else np.zeros((1, c.n_values)))
     if level is None:
         a = a + (flat[f"mi_{col}_z"] * flat[f"mi_{col}_sd"][:, None])[:, c.codes_mis]
     wu = 1.0 if c.weights_mis is None else c.weights_mis
-    return expit(wu * a + s1 - s0), flat[c.parameter]
+    return expit(wu * a + s1 - s0), flat[c.parameter], (c, ll0, ll1, rw, wu * a)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -96,8 +97,17 @@ def test_posterior_probability_matches_a_numpy_recomputation(col, level, weighte
     if weighted:
         c = next(c for c in fit.model.design.imputation.columns if c.name == col)
         assert c.weights_mis is not None and np.ptp(c.weights_mis) > 0
-    expected, got = _numpy_pmi(fit, df, col, level)
+    expected, got, (c, ll0, ll1, rw, a) = _numpy_pmi(fit, df, col, level)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    # the pointwise log-likelihood: the mixture the model used (level 1), given the group's other rows (level 2)
+    from hierbayes.predict.loglik import pointwise_log_likelihood
+
+    pointwise = pointwise_log_likelihood(fit.posterior, fit.model.spec, fit.model.design).values[0]
+    for i, u in zip(c.rows, c.unit, strict=True):
+        others = [k for k, v in zip(c.rows, c.unit, strict=True) if v == u and k != i]
+        logit_q = a[:, u] + (rw[others] * (ll1[:, others] - ll0[:, others])).sum(axis=1)
+        mix = np.logaddexp(log_expit(logit_q) + ll1[:, i], log_expit(-logit_q) + ll0[:, i])
+        np.testing.assert_allclose(pointwise[:, i], rw[i] * mix, rtol=1e-6)
     table = fit.imputed().query("column == @col")
     assert table["model"].str.contains(f"values are P\\({col} = 1 \\| data\\)").all()
     assert ((table["mean"] >= 0) & (table["mean"] <= 1)).all()
