@@ -160,3 +160,16 @@ def test_simulating_a_model_with_binary_holes_is_refused():
     m = hb.Model("y ~ d + z + (1 | g)", _data().drop(columns="w"), missing="model")
     with pytest.raises(SpecError, match=r"imputed binary predictors \['d'\] is not supported"):
         hb.sbc(m, n_sims=2, draws=10, tune=10, chains=1, ranked_draws=9, executor="serial", random_seed=1)
+
+
+def test_other_families_sum_the_holes_out_too():
+    df = _data().drop(columns="w")
+    df["k"] = (df.y > 1.2).astype(float)
+    df["c"] = np.round(np.exp(df.y / 2)).astype(float)
+    for formula, family in (("k ~ d + z + (1 | g)", "bernoulli"), ("c ~ d + z + (1 | g)", "poisson")):
+        m = hb.Model(formula, df, family=family, missing="model")
+        model = m.compile().model
+        assert np.isfinite(model.compile_logp()(model.initial_point()))
+        fit = m.fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+        p = fit.posterior["Pmi_d"].values
+        assert p.shape == (1, 20, 4) and (p >= 0).all() and (p <= 1).all() and p.std() > 0
