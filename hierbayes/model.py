@@ -42,7 +42,8 @@ class Model:
     missing : "error" (default) raises on missing values in used columns; "drop" drops
         those rows with a warning saying how many; "model" keeps them and imputes holes in
         continuous fixed-effect predictors as parameters with their own gaussian models (a
-        column constant within groups once per group) and leaves missing gaussian responses
+        column constant within groups once per group), sums holes in binary 0/1 predictors out
+        of the likelihood under their own logistic models, and leaves missing gaussian responses
         out of the likelihood (``fit.imputed()``; :mod:`hierbayes.design.missing`). brms'
         ``y | mi() ~ mi(x) + ...`` in the formula means the same for the marked columns.
     parameterization : "centered" / "noncentered" / "marginal" (gaussian: integrated out) /

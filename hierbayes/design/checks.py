@@ -181,7 +181,7 @@ def handle_missing(
     if missing == "error":
         advice = (
             "Remove or impute them, pass missing='drop' to drop incomplete rows, or missing='model' to "
-            "impute continuous predictors and gaussian responses in the model"
+            "impute continuous and binary predictors and gaussian responses in the model"
             if what == "data"
             else "Every row needs values to be encoded; remove or impute them"
         )

@@ -17,8 +17,19 @@ a gaussian regression on the complete fixed-effect columns plus a random interce
 grouping factor with the most levels. Missing responses (gaussian only) are left out of the
 likelihood; their predictive draws come from the fit (``fit.imputed()``).
 
+A binary column (observed values all 0 or 1) gets the same predictors in a logistic
+regression, and its holes are summed out instead of sampled (NUTS has no discrete
+parameters): the design holds 0 there, and the backend replaces the row's likelihood (a
+level-2 column: the product over the group's rows) by ``p L(x=1) + (1 - p) L(x=0)``
+(:mod:`hierbayes.backends.pymc.imputation_binary`). At most one binary column may be imputed
+in a row.
+
+With sampling weights the imputation models weigh their units as the outcome model does:
+observed values and imputed values count their row's weight (a level-2 column: the group's
+level-2 weight, 1 without one).
+
 Refused: missing grouping factors, text or categorical predictors (any number of levels),
-binary 0/1 predictors (a discrete imputation needs a marginalised likelihood), Dask data.
+two binary holes in one row, Dask data.
 """
 
 from __future__ import annotations
@@ -59,6 +70,12 @@ class ImputedColumn:
     predictors : their names.
     group : the grouping factor of the level-1 random intercept, or None.
     codes_obs, codes_mis : that factor's codes of the observed / imputed units; n_groups.
+    kind : "gaussian" (a continuous column: the imputed values are parameters) or "binary" (a
+        0/1 column: summed out of the likelihood, the fill is 0, and the posterior holds the
+        probability that each imputed value is 1).
+    weights_obs, weights_mis : with sampling weights, the weights of the observed / imputed
+        units (a row's weight ``Design.row_weights``; a group's level-2 weight, 1 without
+        one); None unweighted.
     """
 
     name: str
@@ -76,6 +93,9 @@ class ImputedColumn:
     codes_obs: np.ndarray | None = field(default=None, repr=False)
     codes_mis: np.ndarray | None = field(default=None, repr=False)
     n_groups: int = 0
+    kind: str = "gaussian"
+    weights_obs: np.ndarray | None = field(default=None, repr=False)
+    weights_mis: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_values(self) -> int:
@@ -83,14 +103,16 @@ class ImputedColumn:
 
     @property
     def parameter(self) -> str:
-        """The posterior variable of the imputed values (brms: ``Xmi``)."""
-        return f"Ymi_{self.name}"
+        """The posterior variable of the imputed values (brms: ``Xmi``); for a binary column
+        ``Pmi_<name>``, the posterior probability that each imputed value is 1."""
+        return f"Pmi_{self.name}" if self.kind == "binary" else f"Ymi_{self.name}"
 
     def describe(self) -> str:
         """The imputation model in formula notation."""
         rhs = " + ".join(("1", *self.predictors, *([f"(1 | {self.group})"] if self.group else [])))
         where = "" if self.level is None else f", one value per {self.level}"
-        return f"gaussian: {self.name} ~ {rhs}{where}"
+        model = "logistic" if self.kind == "binary" else "gaussian"
+        return f"{model}: {self.name} ~ {rhs}{where}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,13 +168,17 @@ def _check_column(name: str, series: pd.Series, slope_users: dict[str, str], ter
             "continuous numeric predictors are imputed; use missing='drop' or fill them"
         )
     values = series.dropna().to_numpy(dtype=float)
-    if values.size and np.isin(values, (0.0, 1.0)).all():
-        raise DataError(
-            f"missing='model': binary predictor {name!r} (0/1) has missing values; discrete predictors are "
-            "not imputed yet; use missing='drop' or fill them"
-        )
     if values.size < 3:
         raise DataError(f"missing='model': column {name!r} has fewer than 3 observed values to impute from")
+    if is_binary(series) and np.unique(values).size < 2:
+        raise DataError(f"missing='model': binary predictor {name!r} has only the value {values[0]:g} among its "
+                        "observed values; its imputation model needs both 0 and 1")
+
+
+def is_binary(series: pd.Series) -> bool:
+    """Whether a numeric column's observed values are all 0 or 1 (imputed by a logistic model)."""
+    values = series.dropna().to_numpy(dtype=float)
+    return bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
 
 
 def _standardized(W: np.ndarray) -> np.ndarray:
@@ -171,8 +197,9 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     Raises
     ------
     DataError
-        For a missing grouping factor, a categorical or binary predictor with holes, a
-        missing non-gaussian response or holes in columns that are not fixed-effect predictors.
+        For a missing grouping factor, a categorical predictor with holes, two binary columns
+        missing in one row, a binary column observed at one value only, a missing
+        non-gaussian response or holes in columns that are not fixed-effect predictors.
     SpecError
         For an imputed column inside a group term, a nonlinear transformation or a product
         of two imputed columns, naming the term.
@@ -200,16 +227,18 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
                         "'y | mi() ~ ...'); mark them or fill them")
     filled = data.copy()
     levels: dict[str, str | None] = {}
+    kinds: dict[str, str] = {}
     for c in holes:
         _check_column(c, data[c], slope_users, term_columns)
         level = _level_of(data[c], data, factors)
         levels[c] = level
+        kinds[c] = "binary" if is_binary(data[c]) else "gaussian"
         if level is None:
-            filled[c] = data[c].fillna(data[c].mean())
-        else:  # a group's known value where it has one, else the mean of the groups' values
+            filled[c] = data[c].fillna(0.0 if kinds[c] == "binary" else data[c].mean())
+        else:  # a group's known value where it has one, else the mean of the groups' values (binary: 0)
             known = data[c].groupby(data[level].to_numpy(), sort=False).transform("first")
             per_group = data[c].groupby(data[level].to_numpy(), sort=False).first()
-            filled[c] = data[c].fillna(known).fillna(per_group.mean())
+            filled[c] = data[c].fillna(known).fillna(0.0 if kinds[c] == "binary" else per_group.mean())
     y_missing = response is not None and data[response].isna().any()
     if y_missing:
         family = get_family(spec.family)
@@ -221,12 +250,55 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the rows without a response are dropped on purpose
         design = build_design(spec, filled, missing="drop" if y_missing else "error")
-    if (design.weights is not None or design.censoring is not None or design.distributional) and holes:
-        raise SpecError("missing='model' does not yet combine imputed predictors with weights, "
-                        "censoring or distributional formulas")
+    if (design.censoring is not None or design.distributional) and holes:
+        raise SpecError("missing='model' does not yet combine imputed predictors with censoring or "
+                        "distributional formulas")
     response_rows = np.flatnonzero(data[response].isna().to_numpy()) if y_missing else np.zeros(0, np.int64)
-    columns = _imputed_columns(design, data, filled, holes, levels)
+    columns = tuple(_weighted(replace(c, kind=kinds[c.name]), design, data)
+                    for c in _imputed_columns(design, data, filled, holes, levels))
+    binary = [c.name for c in columns if c.kind == "binary" and len(c.rows)]
+    if binary and spec.residuals is not None:
+        raise SpecError(f"missing='model': binary predictor(s) {binary} with holes are summed out of each row's "
+                        "likelihood, which a residual structure (correlated rows) does not allow; use missing='drop'")
+    _check_binary_overlap(columns)
     return replace(design, imputation=Imputation(columns, response_rows))
+
+
+def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> ImputedColumn:
+    """``col`` with the weights of its units: a level-1 column's rows weigh their row weights,
+    a level-2 column's groups their level-2 weights (1 when that level has none)."""
+    if design.weights is None:
+        return col
+    if col.level is None:
+        w = design.row_weights
+        hole = np.zeros(design.n_obs, dtype=bool)
+        hole[col.rows] = True
+        return replace(col, weights_obs=w[~hole], weights_mis=w[hole])
+    g = data[col.level].iloc[design.row_positions].to_numpy().astype(str)
+    groups = np.unique(g)
+    per_group = pd.Series(1.0, index=groups)
+    for factor, _, values in design.weights.groups:
+        if factor == col.level:
+            block = next(b for b in design.groups if b.group == factor)
+            per_group = pd.Series(np.asarray(values, dtype=float), index=[str(v) for v in block.levels])
+    missing = set(col.labels)
+    return replace(col, weights_obs=per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
+                   weights_mis=per_group.loc[list(col.labels)].to_numpy())
+
+
+def _check_binary_overlap(columns: tuple[ImputedColumn, ...]) -> None:
+    """Each binary hole is summed out of its row's (level 2: its group's) likelihood on its
+    own; two binary columns missing in one row would need a sum over their combinations."""
+    binary = [c for c in columns if c.kind == "binary"]
+    for i, a in enumerate(binary):
+        for b in binary[i + 1:]:
+            shared = np.intersect1d(a.rows, b.rows)
+            if len(shared):
+                raise DataError(
+                    f"missing='model': binary predictors {a.name!r} and {b.name!r} are both missing (or imputed "
+                    f"for the row's group) in {len(shared)} row(s); at most one binary column can be imputed per "
+                    "row; use missing='drop' or fill one of them"
+                )
 
 
 def _slope_users(plan: DesignPlan) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """``fit.imputed()``: the values ``missing="model"`` imputed, as a tidy table or as draws.
 
-Predictor holes are parameters of the model (``Ymi_<column>`` in the posterior); missing
+Predictor holes are parameters of the model (``Ymi_<column>`` in the posterior; a binary
+column's holes are summed out and ``Pmi_<column>`` holds the probability each is 1, so its
+table's mean is ``P(x = 1 | data)``); missing
 gaussian responses are not in the likelihood and are drawn here from the posterior
 predictive distribution of their rows (``kind="response"``), as brms' ``mi()`` response
 imputation gives the same distribution. Rows missing both the response and a predictor get
@@ -59,7 +61,8 @@ def imputed(posterior: xr.Dataset, built, prob: float = 0.9, draws: bool = False
     prob : the interval's probability.
     draws : False: a DataFrame with one row per imputed value (column, level, unit, mean,
         sd, lower, upper, model); True: an ``xarray.Dataset`` of draws, one variable per
-        column (``Ymi_x`` with dims chain, draw, ``mi_x_unit``; the response's on ``obs``).
+        column (``Ymi_x`` with dims chain, draw, ``mi_x_unit``; a binary column's ``Pmi_x``,
+        the probability of 1; the response's on ``obs``).
 
     Raises
     ------

@@ -19,6 +19,7 @@ from ..errors import SpecError
 from ..families import Family, censored_log_likelihood, get_family
 from ..params import OBS_DIM
 from ..results.imputed import imputation_eta_shift
+from ..results.imputed_binary import binary_hole_loglik
 from ..results.stats import flatten_draws
 from ..spec.ir import ModelSpec
 from .distributional import training_aux_draws
@@ -96,7 +97,8 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
         eta = linear_predictor(
             part, spec, design.fixed_names, design.X, design.groups, offset=design.offset
         )
-        shift = imputation_eta_shift(part, design)  # missing="model": the holes' imputed values
+        # missing="model": the holes' imputed values (binary holes stay at 0: summed out below)
+        shift = imputation_eta_shift(part, design, binary=False)
         if shift is not None:
             eta = eta + shift
         if design.residuals is not None:  # correlated rows: y_i given the rest of its group
@@ -105,7 +107,13 @@ def pointwise_log_likelihood(posterior: xr.Dataset, spec: ModelSpec, design: Des
             )
             continue
         aux = aux_draws(part, family, spec, design)
-        ll = censored_log_likelihood(family, y, eta, link, aux, design.trials, design.censoring)
+
+        def rows_loglik(eta, aux=aux):
+            return censored_log_likelihood(family, y, eta, link, aux, design.trials, design.censoring)
+
+        ll = binary_hole_loglik(part, design, eta, rows_loglik)
+        if ll is None:
+            ll = rows_loglik(eta)
         values[:, draws, :] = ll.reshape(
             n_chain, -1, design.n_obs
         )

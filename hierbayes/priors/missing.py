@@ -9,7 +9,7 @@ import numpy as np
 
 from .types import Prior
 
-__all__ = ["imputation_priors"]
+__all__ = ["binary_imputation_priors", "imputation_priors"]
 
 
 def imputation_priors(observed: np.ndarray) -> dict[str, Prior]:
@@ -26,4 +26,22 @@ def imputation_priors(observed: np.ndarray) -> dict[str, Prior]:
         "b": Prior("Normal", mu=0.0, sigma=2.5 * scale),
         "sd": Prior("HalfStudentT", nu=3.0, sigma=scale),
         "sigma": Prior("HalfStudentT", nu=3.0, sigma=scale),
+    }
+
+
+def binary_imputation_priors(observed: np.ndarray) -> dict[str, Prior]:
+    """Priors keyed ``Intercept``, ``b`` and ``sd`` of the logistic imputation model of a 0/1
+    column: the intercept around the logit of the observed share of ones, slopes of
+    standardized predictors and the group sd on the logit scale.
+
+    Parameters
+    ----------
+    observed : the column's observed 0/1 values (rows or groups).
+    """
+    observed = np.asarray(observed, dtype=float)
+    share = float(np.clip(np.mean(observed), 0.02, 0.98)) if observed.size else 0.5
+    return {
+        "Intercept": Prior("Normal", mu=float(np.log(share / (1 - share))), sigma=2.5),
+        "b": Prior("Normal", mu=0.0, sigma=2.5),
+        "sd": Prior("HalfStudentT", nu=3.0, sigma=1.0),
     }

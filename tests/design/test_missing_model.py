@@ -1,5 +1,5 @@
 """missing="model": which holes are imputed, at which level, with which loadings; the
-refusals (grouping factor, categorical, binary, nonlinear terms, slopes, products of two
+refusals (grouping factor, categorical, nonlinear terms, slopes, products of two
 imputed columns, non-gaussian responses, unknown policy)."""
 
 import numpy as np
@@ -100,12 +100,12 @@ def test_categorical_predictor_with_holes_is_refused():
         hb.Model("y ~ x + c + (1 | g)", df, missing="model")
 
 
-def test_binary_predictor_with_holes_is_refused():
+def test_binary_predictor_with_holes_is_imputed_not_refused():  # tests/design/test_missing_binary.py
     df = _data()
     df["d"] = (np.arange(len(df)) % 2).astype(float)
     df.loc[7, "d"] = np.nan
-    with pytest.raises(DataError, match="binary predictor 'd'"):
-        hb.Model("y ~ d + (1 | g)", df, missing="model")
+    (col,) = [c for c in hb.Model("y ~ d + (1 | g)", df, missing="model").design.imputation.columns]
+    assert col.kind == "binary" and col.parameter == "Pmi_d"
 
 
 def test_nonlinear_term_is_refused_naming_it():
@@ -171,11 +171,24 @@ def test_brms_mi_spelling_marks_columns_and_implies_missing_model():
         hb.Model("y ~ mi(x) + (1 | g)", df, missing="drop")
 
 
-def test_imputed_predictors_with_weights_are_refused():
+def test_imputed_predictors_with_weights_weigh_their_units():
     df = _data()
     df["wt"] = 1.0 + (np.arange(len(df)) % 3)
-    with pytest.raises(SpecError, match="does not yet combine imputed predictors with weights"):
-        hb.Model("y ~ x + (1 | g)", df, weights="wt", missing="model")
+    df["w2"] = 1.0 + df.g.str[1:].astype(int) % 2
+    m = hb.Model("y ~ x + w + (1 | g)", df, weights="wt", group_weights={"g": "w2"}, missing="model")
+    cols = {c.name: c for c in m.design.imputation.columns}
+    rw = m.design.row_weights
+    np.testing.assert_allclose(cols["x"].weights_mis, rw[[3, 10, 20, 41]])
+    np.testing.assert_allclose(cols["x"].weights_obs, np.delete(rw, [3, 10, 20, 41]))
+    np.testing.assert_allclose(cols["w"].weights_mis, [1.0, 2.0])  # s2, s5
+    assert len(cols["w"].weights_obs) == 10
+    compiled = m.compile()
+    assert {"mi_x_weights", "mi_w_weights"} <= {p.name for p in compiled.model.potentials}
+
+
+def test_imputed_predictors_with_a_distributional_formula_are_refused():
+    with pytest.raises(SpecError, match="does not yet combine imputed predictors with censoring or distributional"):
+        hb.Model("y ~ x + (1 | g)", _data(), sigma="~ z", missing="model")
 
 
 def test_too_few_observed_values_are_refused():

@@ -56,6 +56,7 @@ from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
 from .graph_data import size_bucket
 from .imputation import has_imputation, imputation_shift
+from .imputation_binary import sum_out_binary_holes
 from .integrated_top import integrated_nest, integrated_tops
 from .likelihoods import likelihood
 from .marginal import (
@@ -295,11 +296,13 @@ def compile_model(
             for (block, _), u in zip(blocks, effects):
                 eta = eta + _block_contribution(block, u)
             if has_imputation(design):
-                eta = eta + imputation_shift(design, fixed.theta[1:] if fixed.intercept_first else fixed.theta,
-                                             design.n_obs)
+                slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
+                eta = eta + imputation_shift(design, slopes_all, design.n_obs)
             if rd is None:
                 with modelled_aux(aux_predictors(design, priors)):
-                    likelihood(eta, design, priors, link)
+                    y_rv = likelihood(eta, design, priors, link)
+                if has_imputation(design):  # binary holes summed out of their rows' likelihood
+                    sum_out_binary_holes(design, y_rv, eta, slopes_all)
             else:
                 offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
                 sigma = register("sigma", priors.get("sigma"))

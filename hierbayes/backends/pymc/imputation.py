@@ -8,10 +8,13 @@ factor, level-1 columns only), ``mi_x_sigma``, and the imputed values ``Ymi_x`` 
 ``mi_x_unit``: rows, or groups for a level-2 column). The observed values enter as a
 potential ``mi_x_observed``. The outcome's linear predictor gets
 ``sum_j b_j * m_ij * (Ymi_x[unit_i] - fill_i)`` at the rows with a hole (the design holds
-``fill_i``; ``m_ij`` the column's loading on fixed column j).
+``fill_i``; ``m_ij`` the column's loading on fixed column j). With sampling weights the
+observed values' log densities are weighted by their units' weights, and each imputed value's
+by its unit's (the potential ``mi_x_weights`` adds ``(w - 1) log p(x)``), as the outcome's rows.
 
 The design changes with the parameters, so no group term can be integrated out and the
 cross-products forms do not apply: a model with imputed predictors has the rows likelihood.
+Binary (0/1) columns are summed out of that likelihood instead (``imputation_binary.py``).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.types import Design
-from ...priors.missing import imputation_priors
+from ...errors import SpecError
+from ...priors.missing import binary_imputation_priors, imputation_priors
 from .variables import register
 
-__all__ = ["conditioned_prior", "has_imputation", "imputation_parts", "imputation_shift", "unit_dim"]
+__all__ = ["conditioned_prior", "has_imputation", "imputation_parts", "imputation_shift", "submodel_means", "unit_dim"]
 
 
 def has_imputation(design: Design) -> bool:
@@ -38,11 +42,12 @@ def unit_dim(name: str) -> str:
     return f"mi_{name}_unit"
 
 
-def _column_model(col, model: pm.Model):
-    """Register the imputation model of one column; returns the imputed values."""
-    priors = imputation_priors(col.observed)
+def submodel_means(col, priors: dict) -> tuple:
+    """Register the linear part of one column's imputation model (``mi_<x>_Intercept``,
+    ``mi_<x>_b``, ``mi_<x>_sd``, ``mi_<x>_z``); returns its values at the observed and at the
+    imputed units. The coordinate of the imputed units is added too."""
     p = f"mi_{col.name}"
-    model.add_coord(unit_dim(col.name), [str(v) for v in col.labels])
+    pm.modelcontext(None).add_coord(unit_dim(col.name), [str(v) for v in col.labels])
     alpha = register(f"{p}_Intercept", priors["Intercept"])
     mu_obs = alpha + pt.zeros(len(col.observed))
     mu_mis = alpha + pt.zeros(col.n_values)
@@ -55,10 +60,25 @@ def _column_model(col, model: pm.Model):
         a = pm.Normal(f"{p}_z", 0.0, 1.0, shape=col.n_groups) * sd
         mu_obs = mu_obs + a[col.codes_obs]
         mu_mis = mu_mis + a[col.codes_mis]
+    return mu_obs, mu_mis
+
+
+def _column_model(col, model: pm.Model):
+    """Register the imputation model of one (continuous) column; returns the imputed values."""
+    priors = imputation_priors(col.observed)
+    p = f"mi_{col.name}"
+    mu_obs, mu_mis = submodel_means(col, priors)
     sigma = register(f"{p}_sigma", priors["sigma"])
     observed = np.asarray(col.observed, dtype=float)
-    pm.Potential(f"{p}_observed", pm.logp(pm.Normal.dist(mu_obs, sigma), observed).sum())
-    return pm.Normal(col.parameter, mu_mis, sigma, dims=unit_dim(col.name))
+    lp = pm.logp(pm.Normal.dist(mu_obs, sigma), observed)
+    if col.weights_obs is not None:
+        lp = lp * np.asarray(col.weights_obs, dtype=float)
+    pm.Potential(f"{p}_observed", lp.sum())
+    values = pm.Normal(col.parameter, mu_mis, sigma, dims=unit_dim(col.name))
+    if col.weights_mis is not None:  # an imputed unit counts its weight's times, as its observed value would
+        extra = np.asarray(col.weights_mis, dtype=float) - 1.0
+        pm.Potential(f"{p}_weights", pt.sum(extra * pm.logp(pm.Normal.dist(mu_mis, sigma), values)))
+    return values
 
 
 def imputation_shift(design: Design, slopes, n: int):
@@ -74,7 +94,7 @@ def imputation_shift(design: Design, slopes, n: int):
     offset = 1 if design.has_intercept else 0
     shift = pt.zeros(n)
     for col in design.imputation.columns:
-        if not len(col.rows):
+        if not len(col.rows) or col.kind == "binary":  # binary holes: imputation_binary.py
             continue
         values = _column_model(col, model)
         moved = values[col.unit] - col.fill
@@ -114,6 +134,10 @@ def conditioned_prior(pm_model: pm.Model, design: Design, var_names: list[str], 
     """
     from types import SimpleNamespace
 
+    binary = [c.name for c in design.imputation.columns if c.kind == "binary" and len(c.rows)]
+    if binary:
+        raise SpecError(f"simulating from a model with imputed binary predictors {binary} is not supported yet "
+                        "(SBC, prior predictive draws): their holes are summed out, not parameters")
     free = [v.name for v in pm_model.free_RVs]
     names = list(dict.fromkeys([*free, *var_names]))
     prior = pm.sample_prior_predictive(draws=n_sims, model=pm_model, var_names=names, random_seed=random_seed).prior
@@ -132,10 +156,12 @@ def imputation_parts(design: Design) -> list:
         return []
     parts: list = []
     for col in design.imputation.columns:
-        parts.append((col.name, col.level, col.group, col.n_groups, col.labels, col.predictors,
+        parts.append((col.name, col.kind, col.level, col.group, col.n_groups, col.labels, col.predictors,
                       tuple(j for j, _ in col.loadings)))
         parts += [np.asarray(a, dtype=float) for a in (col.rows, col.unit, col.fill, col.observed, col.W_obs, col.W_mis)]
         parts += [np.asarray(m, dtype=float) for _, m in col.loadings]
-        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis) if a is not None]
-        parts.append(tuple(sorted((k, str(p)) for k, p in imputation_priors(col.observed).items())))
+        parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis, col.weights_obs, col.weights_mis)
+                  if a is not None]
+        table = binary_imputation_priors if col.kind == "binary" else imputation_priors
+        parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed).items())))
     return parts
