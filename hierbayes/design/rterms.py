@@ -186,6 +186,14 @@ FORMULA_FUNCTIONS: dict[str, object] = {
     "expm1": np.expm1,
     "sqrt": np.sqrt,
     "abs": np.abs,
+    # R's trigonometric functions and its constant pi (nlme's Ovary: sin(2*pi*Time))
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "pi": np.pi,
     "np": np,
 }
 

@@ -46,6 +46,15 @@ class ResponseLowering(FormulaSource):
             self.fail(
                 "trials(...) goes after the response, as in 'y | trials(n) ~ x'", node.span
             )
+        if isinstance(node, Call) and node.name == "Surv":
+            time, status = (a.text for a in node.args[:2]) if len(node.args) >= 2 else ("time", "status")
+            self.fail(
+                f"R's {node.text!r} is not a response here; write brms' '{time} | cens(1 - {status})' "
+                f"({status} 1 = event, 0 = censored; with R's 1/2 coding, cens(2 - {status})) or "
+                f"Stata's '{time} | event({status})', with family='weibull', 'exponential', "
+                "'lognormal' or 'loglogistic'",
+                node.span,
+            )
         if isinstance(node, Call) and node.name == OFFSET:
             self.fail(
                 f"{node.text!r} cannot be the response; an offset goes on the right-hand "

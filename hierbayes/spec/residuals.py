@@ -286,7 +286,14 @@ def residuals(
         if value is not None and (not isinstance(value, str) or not value):
             raise SpecError(f"residuals({spec.name!r}): {arg}= must be a column name, got {value!r}")
     if spec.time in ("numeric", "integer", "levels") and time is None:
-        raise SpecError(f"residuals({spec.name!r}) needs time=: the column ordering the rows within a group")
+        hint = (
+            "; nlme's corAR1() / corARMA() without form= count the rows in their data order: "
+            "give that count as a column, e.g. df['t'] = df.groupby('id').cumcount() + 1"
+            if spec.time == "integer" else ""
+        )
+        raise SpecError(
+            f"residuals({spec.name!r}) needs time=: the column ordering the rows within a group{hint}"
+        )
     if by is not None and not spec.allows_by:
         raise SpecError(f"residuals({spec.name!r}) does not take by= yet")
     return ResidualStructure(spec.name, time, group, by)

@@ -114,6 +114,8 @@ CASES: tuple[Case, ...] = (
          ("crossed", "interactions"), "lme4 ?Arabidopsis; Bolker et al. 2009"),
     Case("owls_poisson", "SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest)",
          "poisson", ("intercepts", "offset"), "glmmTMB ?Owls"),
+    Case("epil", "y ~ lbase * trt + lage + V4 + (1 | subject)", "poisson", ("intercepts", "interactions"),
+         "MASS ?epil; Thall & Vail 1990"),
     # ---------------------------------------------------------------- negative binomial (glmmTMB nbinom2)
     Case("owls_nb", "SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest)",
          "negbinomial", ("intercepts", "offset"), "glmmTMB ?Owls"),

@@ -194,6 +194,9 @@ run_merMod("arabidopsis", "glmer(total.fruits ~ nutrient * amd + rack + status +
            arab[, c("total.fruits", "nutrient", "amd", "rack", "status", "popu", "gen")])
 owls <- glmmTMB::Owls[, c("SiblingNegotiation", "FoodTreatment", "SexParent", "BroodSize", "Nest")]
 run_merMod("owls_poisson", "glmer(SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest), family = poisson, data = d)", owls)
+# Thall & Vail's epilepsy trial, 59 patients x 4 two-week periods (MASS ?epil, glmmPQL's example as a glmer)
+run_merMod("epil", "glmer(y ~ lbase * trt + lage + V4 + (1 | subject), family = poisson, data = d)",
+           MASS::epil[, c("y", "lbase", "trt", "lage", "V4", "subject")])
 
 ## ---------------------------------------------------------------- negative binomial (glmmTMB nbinom2)
 run_glmmTMB("owls_nb", "glmmTMB(SiblingNegotiation ~ FoodTreatment * SexParent + offset(log(BroodSize)) + (1 | Nest), family = nbinom2, data = d)", owls)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import hierbayes as hb
-from hierbayes.errors import DataError
+from hierbayes.errors import DataError, SpecError
 from hierbayes.spec import parse_formula
 from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
 
@@ -58,3 +58,11 @@ def test_indicator_expression_fits() -> None:
     )
     assert np.all(np.isfinite(fit.posterior["Intercept"].values))
     assert "cens(1 - status)" in str(fit.summary())
+
+
+@pytest.mark.parametrize("formula", ["Surv(time, status) ~ x", "Surv(time, status) | weights(x) ~ x"])
+def test_r_surv_response_says_how_to_write_it(formula: str) -> None:
+    # survreg's Surv(time, status): status 1 = event; R's 1/2 coding has 2 = event
+    with pytest.raises(SpecError, match=r"R's 'Surv\(time, status\)' is not a response here; write brms' "
+                                        r"'time \| cens\(1 - status\)'.*cens\(2 - status\).*'time \| event\(status\)'"):
+        hb.Model(formula, _frame(), family="weibull")

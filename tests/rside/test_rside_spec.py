@@ -43,6 +43,14 @@ def test_time_required():
         hb.residuals("ar1")
 
 
+def test_time_required_says_how_to_count_rows_as_nlme_does():
+    # nlme's corAR1() without form= orders by the rows; hierbayes needs that order as a column
+    with pytest.raises(SpecError, match=r"corAR1\(\).*df\.groupby\('id'\)\.cumcount\(\) \+ 1"):
+        hb.residuals("ar", order=1)
+    with pytest.raises(SpecError, match=r"needs time=: the column ordering the rows within a group$"):
+        hb.residuals("unstructured")
+
+
 def test_bad_argument_and_by_not_allowed():
     with pytest.raises(SpecError, match="group= must be a column name"):
         hb.residuals("ar1", time="t", group=3)
