@@ -32,7 +32,7 @@ from .checks import check_positive
 from .core import Family, register
 from .counts import log_mean
 from .links import per_draw
-from .prior_hooks import data_sd
+from .prior_hooks import unit_scale
 
 _PI2 = np.pi**2
 #: How the tables label these families' coefficients and their exponentials.
@@ -45,11 +45,6 @@ METRICS = ("aft", "hr", "loghr")
 def _log_y(y) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(np.asarray(y, dtype=float))
-
-
-def _log_sd(y, trials, link) -> float:
-    """The link-scale unit: the sd of log time."""
-    return data_sd(_log_y(y))
 
 
 def _weibull_log_z(y, eta, aux) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +109,7 @@ WEIBULL = register(
         simulate=_weibull_simulate,
         log_likelihood=_weibull_loglik,
         intercept_location=lambda y, trials, link: float(np.log(np.mean(y))),
-        link_scale=_log_sd,
+        link_scale=unit_scale,
         level1_variance=_latent("level-1 variance pi^2 / (6 shape^2)", lambda aux: _PI2 / 6 / aux["shape"] ** 2),
         aux_priors={"shape": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         log_cdf=_weibull_log_cdf,
@@ -146,7 +141,7 @@ EXPONENTIAL = register(
         simulate=lambda rng, eta, link, aux, trials: rng.exponential(np.exp(eta)),
         log_likelihood=_exponential_loglik,
         intercept_location=lambda y, trials, link: float(np.log(np.mean(y))),
-        link_scale=_log_sd,
+        link_scale=unit_scale,
         latent_variance=lambda link: _PI2 / 6,
         log_cdf=_exponential_log_cdf,
         log_ccdf=lambda y, eta, link, aux, trials: -np.asarray(y, dtype=float) * np.exp(-eta),
@@ -173,7 +168,7 @@ LOGNORMAL = register(
         simulate=lambda rng, eta, link, aux, trials: np.exp(rng.normal(eta, per_draw(aux["sigma"], eta))),
         log_likelihood=_lognormal_loglik,
         intercept_location=lambda y, trials, link: float(np.mean(_log_y(y))),
-        link_scale=_log_sd,
+        link_scale=unit_scale,
         level1_variance=_latent("level-1 variance sigma^2", lambda aux: aux["sigma"] ** 2),
         aux_priors={"sigma": ("HalfStudentT", {"nu": 3.0, "sigma": 2.5})},
         log_cdf=lambda y, eta, link, aux, trials: stats.norm.logcdf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
@@ -218,7 +213,7 @@ LOGLOGISTIC = register(
         simulate=_loglogistic_simulate,
         log_likelihood=_loglogistic_loglik,
         intercept_location=lambda y, trials, link: float(np.log(np.median(y))),
-        link_scale=_log_sd,
+        link_scale=unit_scale,
         level1_variance=_latent("level-1 variance pi^2 / (3 shape^2)", lambda aux: _PI2 / 3 / aux["shape"] ** 2),
         aux_priors={"shape": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         log_cdf=lambda y, eta, link, aux, trials: -np.logaddexp(0.0, -_loglogistic_t(y, eta, aux)[1]),

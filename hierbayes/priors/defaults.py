@@ -26,6 +26,8 @@ bernoulli/binomial (logit)  logit(successes / trials)        1
 ... (cloglog)               cloglog(successes / trials)      1
 poisson, negbinomial (log)  log(mean(y))                     1
 gamma (log)                 log(mean(y))                     1
+survival families (log)     log(mean(y))                     1 (not sd(log y): censored
+                                                             times would shrink it)
 student (identity)          median(y)                        MAD(y) (normal-consistent)
 cumulative                  thresholds: link(P(y <= k))      1 (logit) / 0.627 (probit)
 =========================== ================================ ===============================
