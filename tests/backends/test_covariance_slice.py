@@ -90,6 +90,7 @@ def test_toy_structure_nested(data):
     assert np.isfinite(compiled.model.compile_logp(mode="FAST_COMPILE")(point))
 
 
+@pytest.mark.slow
 def test_toy_structure_samples_and_recovers(data):
     model = hb.Model("y ~ x1 + x2 + (x1 + x2 | g)", data=data, covariance={"g": "csh"})
     fit = fit_quiet(model, chains=2, draws=400, tune=400)

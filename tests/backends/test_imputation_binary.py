@@ -45,6 +45,7 @@ def binary_mar_sample(seed: int, J: int = 40, n: int = 8, on_outcome: bool = Fal
     return df, d[miss], w[lose]
 
 
+@pytest.mark.slow
 def test_binary_holes_at_both_levels_recover_the_slopes_and_probabilities():
     # measured with this sample's seeds 1-4 (d truth 1.0, w 1.5; mean [90% interval]): d 1.05 [0.82, 1.26],
     # 0.99 [0.76, 1.24], 0.74 [0.52, 0.97], 1.10 [0.84, 1.38]; w 1.83 [1.49, 2.17], 1.67 [1.31, 2.02],

@@ -65,6 +65,7 @@ def test_the_key_follows_structure_and_shapes(sleep):
     assert _key(FORMULA, sleep, family="student").lifted.key != base  # another likelihood
 
 
+@pytest.mark.slow
 def test_lifted_graph_computes_the_same_log_density(sleep):
     model = hb.Model(FORMULA, sleep).compile().model
     logp = model.logp()
@@ -88,6 +89,7 @@ def test_structure_key_reads_constant_values_that_are_not_lifted():
     assert structure_key([x], [x * 2.0]) != structure_key([x], [x + 2.0])
 
 
+@pytest.mark.slow
 def test_padded_groups_add_nothing_to_the_log_density(sleep, monkeypatch):
     from hierbayes.backends.pymc import compile as compile_module
     from hierbayes.backends.pymc.graph_data import size_bucket

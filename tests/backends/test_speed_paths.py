@@ -195,6 +195,7 @@ def _assert_same_density_as_plainly_centred(model, plan, monkeypatch, likelihood
         assert lp == pytest.approx(f_plain(*other)[0] + _log_jacobian(tops, sds, noncentred), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_hierarchical_centring_is_a_shift_of_the_centred_model(monkeypatch):
     pastes = hb.Model("strength ~ 1 + (1 | batch/cask)", hb.datasets.load("Pastes"))
     _assert_same_density_as_plainly_centred(

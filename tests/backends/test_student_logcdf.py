@@ -54,6 +54,7 @@ def _scipy_grads(t: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 @pytest.mark.parametrize("mode", ["jax", "pytensor"])
+@pytest.mark.slow
 def test_student_logcdf_and_its_gradient_match_scipy(mode: str) -> None:
     t, nu = _grid()
     value, d_t, d_nu = _functions(mode)(t, nu)
@@ -64,6 +65,7 @@ def test_student_logcdf_and_its_gradient_match_scipy(mode: str) -> None:
     assert np.all(np.isfinite(d_nu)) and np.all(np.isfinite(d_t))
 
 
+@pytest.mark.slow
 def test_pytensor_betainc_has_no_shape_gradient_on_jax_but_ours_has() -> None:
     a, b, x = pt.dscalar("a"), pt.dscalar("b"), pt.dscalar("x")
     import jax

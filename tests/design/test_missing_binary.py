@@ -162,6 +162,7 @@ def test_simulating_a_model_with_binary_holes_is_refused():
         hb.sbc(m, n_sims=2, draws=10, tune=10, chains=1, ranked_draws=9, executor="serial", random_seed=1)
 
 
+@pytest.mark.slow
 def test_other_families_sum_the_holes_out_too():
     df = _data().drop(columns="w")
     df["k"] = (df.y > 1.2).astype(float)

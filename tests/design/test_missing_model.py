@@ -222,6 +222,7 @@ def test_compile_fingerprint_sees_where_the_holes_are():
     assert compile_model(a.design, a.priors).fingerprint != compile_model(b.design, b.priors, likelihood_form="rows").fingerprint
 
 
+@pytest.mark.slow
 def test_other_families_and_models_without_group_terms_compile():
     from hierbayes.backends.pymc.compile import compile_model
 

@@ -226,6 +226,7 @@ def test_ppc_residuals_and_logo_message(prior_fit):
         prior_fit.logo("g")
 
 
+@pytest.mark.slow
 def test_small_fit_saves_and_loads(tmp_path, data):
     model = hb.Model("y ~ x", data, sigma="~ z")
     with warnings.catch_warnings():

@@ -85,6 +85,7 @@ def _toy_data(seed: int = 3) -> pd.DataFrame:
 
 
 @pytest.mark.filterwarnings("ignore::hierbayes.results.diagnostics.ConvergenceWarning")  # a short run
+@pytest.mark.slow
 def test_a_family_defined_in_a_test_compiles_and_fits(registries) -> None:
     toy = _register_toy()
     model = hb.Model("y ~ x + (1 | g)", _toy_data(), family=TOY)

@@ -27,6 +27,7 @@ def test_tight_prior_is_flagged_and_defaults_are_silent(sleepstudy):
     assert set(others.index) == {"Intercept", "sd(Subject: Intercept)", "sd(Subject: Days)", "sigma"}
 
 
+@pytest.mark.slow
 def test_summary_names_a_deciding_default_prior():
     # complete separation: the likelihood pushes the slope of x to infinity, the default prior stops it
     rng = np.random.default_rng(1)

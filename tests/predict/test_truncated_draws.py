@@ -139,6 +139,7 @@ def test_new_data_bounds_missing_or_crossed_are_refused(row_bounds_fit) -> None:
         fit.predict(new.assign(lo=[0.0, 3.0]), kind="response")
 
 
+@pytest.mark.slow
 def test_the_backends_own_draws_respect_the_bound() -> None:
     import pymc as pm
 

@@ -97,6 +97,7 @@ def test_conditional_draws_match_independent_residuals():
     np.testing.assert_allclose(a.std("draw"), b.std("draw"), rtol=0.08)
 
 
+@pytest.mark.slow
 def test_small_ar1_fit():
     df = _ar1_panel(20, 6, 0.6, seed=11, sd_group=0.5)
     fit = hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar 1", time="t", group="g")).fit(
