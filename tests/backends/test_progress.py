@@ -153,6 +153,7 @@ class Recorder(SamplingProgress):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.slow
 def test_fit_reports_every_chain_to_its_last_draw_and_the_bar_does_not_change_draws(
     sleepstudy, monkeypatch, capsys
 ):

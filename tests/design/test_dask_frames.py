@@ -43,6 +43,7 @@ def _logp_pair(model, reference, shift=0.3):
     return np.array([f(point), f(moved)]), np.array([f0(point), f0(moved)])
 
 
+@pytest.mark.slow
 def test_gaussian_random_slope_same_model_as_pandas():
     df = _gaussian()
     model = hb.Model("y ~ x + z + (x | g)", data=dd.from_pandas(df, npartitions=4))
@@ -186,6 +187,7 @@ def test_poststratification_cells_counted_by_dask():
         hb.Poststrat(dd.from_pandas(census, npartitions=1), count="m")
 
 
+@pytest.mark.slow
 def test_reduced_gaussian_fit_predicts_new_rows_and_refuses_row_quantities(tmp_path):
     df = _gaussian(n=600)
     fit = hb.Model("y ~ x + (x | g)", data=dd.from_pandas(df, npartitions=2)).fit(

@@ -90,6 +90,7 @@ def test_loo_pit_is_uniform_for_the_right_model(negbin_check):
     assert ks < 1.63 / np.sqrt(400)
 
 
+@pytest.mark.slow
 def test_binary_check_uses_calibration():
     check = logit_fit().ppc(ndraws=400, random_seed=1)
     assert check.response_kind == "binary"

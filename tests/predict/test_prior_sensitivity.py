@@ -41,6 +41,7 @@ def test_summary_names_a_deciding_default_prior():
     assert "'b:x': hb.Prior('Normal', mu=0, sigma=" in text
 
 
+@pytest.mark.slow
 def test_summary_stays_silent_on_a_well_identified_model(sleepstudy, monkeypatch):
     from hierbayes.predict import sensitivity
 

@@ -104,6 +104,7 @@ def test_interval_rule_stores_each_row_so_its_kind_can_be_read_back() -> None:
     np.testing.assert_array_equal(BINS.apply(stored), stored)
 
 
+@pytest.mark.slow
 def test_interval_rule_mask_form_has_the_log_density_of_the_row_group_form() -> None:
     model = tobit_model()
     rng = np.random.default_rng(3)
