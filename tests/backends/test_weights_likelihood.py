@@ -129,11 +129,9 @@ def _pml_by_hand(y, eta, a, codes, w2, sigma, tau) -> float:
     return total
 
 
-@pytest.mark.parametrize("scaling", ["none", "size"])
-def test_pml_log_density_is_the_weighted_integrated_likelihood(scaling):
-    df = _data()
-    model = hb.Model("y ~ x + (1|g)", df, weights="wr", group_weights={"g": "w2"}, weight_scaling=scaling,
-                     weight_method="pml", priors=PRIORS)
+def _integrated_terms_at_a_point(model):
+    """(loglik potential, Intercept, b, sigma, sd_g) of a model whose group term is integrated
+    out, at its initial point shifted by 0.3."""
     compiled = model.compile()
     assert compiled.parameterization == {"g": "marginal"}
     pm_model = compiled.model
@@ -142,7 +140,15 @@ def test_pml_log_density_is_the_weighted_integrated_likelihood(scaling):
         [pm_model[n] for n in ("loglik_y", "Intercept", "b", "sigma", "sd_g")],
         inputs=pm_model.value_vars, on_unused_input="ignore", mode="FAST_COMPILE",
     )(point)
-    potential, intercept, b, sigma, sd = (np.ravel(v) for v in values)
+    return tuple(np.ravel(v) for v in values)
+
+
+@pytest.mark.parametrize("scaling", ["none", "size"])
+def test_pml_log_density_is_the_weighted_integrated_likelihood(scaling):
+    df = _data()
+    model = hb.Model("y ~ x + (1|g)", df, weights="wr", group_weights={"g": "w2"}, weight_scaling=scaling,
+                     weight_method="pml", priors=PRIORS)
+    potential, intercept, b, sigma, sd = _integrated_terms_at_a_point(model)
     block = model.design.groups[0]
     w2 = block.prior_weights
     a = model.design.row_weights / w2[block.codes]  # level-1 weights (scaled), conditional on the group
@@ -207,15 +213,7 @@ def test_level2_weighted_term_integrated_out_is_the_sum_of_the_groups(method, we
     against quadrature there), with ``pml`` Stata's per-group PML terms."""
     model = hb.Model("y ~ x + (1|g)", _data(), weights=weights, group_weights={"g": "w2"},
                      weight_method=method, priors=PRIORS)
-    compiled = model.compile()
-    assert compiled.parameterization == {"g": "marginal"}
-    pm_model = compiled.model
-    point = {k: v + 0.3 for k, v in pm_model.initial_point().items()}
-    values = pm_model.compile_fn(
-        [pm_model[n] for n in ("loglik_y", "Intercept", "b", "sigma", "sd_g")],
-        inputs=pm_model.value_vars, on_unused_input="ignore",
-    )(point)
-    potential, intercept, b, sigma, sd = (np.ravel(v) for v in values)
+    potential, intercept, b, sigma, sd = _integrated_terms_at_a_point(model)
     fit = model.fit(draws=5, chains=1, random_seed=1, progressbar=False, backend="prior")
     theta = np.concatenate([intercept, b, np.log(sigma), np.log(sd)])
     groups = group_log_likelihoods(fit.posterior, model.design, theta)
