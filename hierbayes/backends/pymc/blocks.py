@@ -23,7 +23,8 @@ from ...priors import PriorTable
 from .covariance import block_covariance
 
 
-def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, centered: bool):
+def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, centered: bool,
+                  precision: np.ndarray | None = None):
     """Build the (J x K) group effects of ``block`` and return them as a tensor.
 
     Parameters
@@ -32,9 +33,19 @@ def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, cent
     priors : the resolved priors.
     centered : draw the effects themselves (``re_<key> ~ N(0, Sigma)``), else standard
         normal ``z_<key>`` scaled by a factor of ``Sigma``.
+    precision : (J,) the data's precision on each group's effect, for the adaptive form of a
+        one-column term (:mod:`.adaptive`): ``z_<key> ~ N(0, 1 + k)``, ``re = sd z / sqrt(1 + k)``,
+        ``k = precision sd^2``; ``centered`` is then ignored.
     """
     cov = block_covariance(block, names, priors)
     dims = (names.level_dim, names.column_dim)
+    if precision is not None:
+        sd = cov.sd if cov.cholesky is None else cov.cholesky[0, 0]
+        spread = pt.sqrt(1.0 + np.asarray(precision, dtype=float)[:, None] * pt.square(sd))
+        z = pm.Normal(names.z, 0.0, spread, dims=dims)
+        u = pm.Deterministic(names.effects, z * sd / spread, dims=dims)
+        weighted_prior(block, names, u, cov.factor)
+        return u
     if cov.cholesky is not None:
         if centered:
             u = pm.MvNormal(names.effects, mu=pt.zeros(block.n_columns), chol=cov.cholesky, dims=dims)

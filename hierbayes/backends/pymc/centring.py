@@ -188,13 +188,13 @@ def effects_around_parent(block: GroupBlock, names: BlockNames, priors: PriorTab
 
 
 def effects_around_intercept(block: GroupBlock, names: BlockNames, priors: PriorTable, intercept, centered: bool,
-                             xbar: np.ndarray | None = None, b=None):
+                             xbar: np.ndarray | None = None, b=None, precision: np.ndarray | None = None):
     """The intercept holder's effects plus the model intercept and ``xbar b`` (its groups'
     covariate means times the slopes): centred on them, or ``location + z sd``
-    (non-centred)."""
+    (non-centred; adaptive given the groups' ``precision``, :mod:`.adaptive`)."""
     location = pt.reshape(intercept, (1, 1))
     if xbar is not None:
         location = located(location, xbar, b)
     if centered:
         return effects_around(block, names, priors, location, names.effects + TOTAL_SUFFIX)
-    return location + group_effects(block, names, priors, centered=False)
+    return location + group_effects(block, names, priors, centered=False, precision=precision)

@@ -39,6 +39,7 @@ from ...errors import SpecError
 from ...families import get_family
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
+from .adaptive import adapt_plan
 from .blocks import group_effects
 from .centring import (
     TOTAL_SUFFIX,
@@ -71,6 +72,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     DATA_RICH_RATIO,
     PARAMETERIZATIONS,
     choose_parameterization,
+    given_values,
     information_ratio,
     parent_information_ratio,
     plan_parameterization,
@@ -249,9 +251,12 @@ def compile_model(
     else:
         form = "rows"
     check_pml(design, plan, form)
-    chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
     nests = nesting(design, plan)
     holder = intercept_holder(design, plan, form, nests)
+    tops = integrated_tops([b for b, _ in blocks], plan, nests)
+    kept = set(tops) | ({holder} if holder is not None and plan[holder] == "centered" else set())
+    plan, precision = adapt_plan(design, plan, given_values(design, parameterization), link, kept)
+    chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
     with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
         fixed = _fixed_part(design, priors)
         # the data shift (centring.py): totals located at their groups' mean linear predictor
@@ -265,7 +270,6 @@ def compile_model(
         effects: list = [None] * len(blocks)
         L = None
         # the top of a chain of nested random intercepts is integrated out (integrated_top.py)
-        tops = integrated_tops([b for b, _ in blocks], plan, nests)
         for i, ((block, names), how) in enumerate(zip(blocks, plan)):
             if i in tops:
                 continue
@@ -273,10 +277,10 @@ def compile_model(
                 L = covariance_factor(block, names, priors)
             elif i == holder:
                 effects[i] = effects_around_intercept(
-                    block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes
+                    block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes, precision.get(i)
                 )
             elif how != "nested":
-                effects[i] = group_effects(block, names, priors, centered=how == "centered")
+                effects[i] = group_effects(block, names, priors, how == "centered", precision.get(i))
         # parents have fewer groups than their nested terms: build them first
         for i in sorted(nests, key=lambda i: blocks[i][0].n_levels):
             j, parent = nests[i]

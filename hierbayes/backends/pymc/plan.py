@@ -57,7 +57,9 @@ from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_informa
 from .integrated_top import integrated_tops
 from .plan_glm import glm_information, working_group_means
 
-PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested")
+#: Effects scaled by their data's precision at the current sd (:mod:`.adaptive`).
+ADAPTIVE = "adaptive"
+PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested", ADAPTIVE)
 #: Non-gaussian families: fewer groups than this leave tau's posterior too wide to centre.
 MIN_CENTRED_LEVELS = 20
 _RESIDUALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -195,8 +197,9 @@ def _marginal_allowed(design: Design, link: str) -> bool:
     return family.linear_gaussian(link) and not design.distributional and design.censoring is None
 
 
-def _given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
-    """What the user gave per term (None: choose), checked."""
+def given_values(design: Design, parameterization: dict[str, str] | str | None) -> list[str | None]:
+    """What the user gave per term (None: choose), checked against the terms' names and
+    PARAMETERIZATIONS."""
     blocks = design.groups
     given: list[str | None] = []
     for block in blocks:
@@ -236,7 +239,7 @@ def plan_parameterization(
     integrated out (``integrate=False``: none unless asked for).
     """
     blocks = design.groups
-    given = _given_values(design, parameterization)
+    given = given_values(design, parameterization)
     marginal_ok = _marginal_allowed(design, link)
     if any(v == "marginal" for v in given) and design.distributional:
         raise SpecError(

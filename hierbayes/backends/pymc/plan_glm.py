@@ -61,7 +61,8 @@ def _variance(mu: np.ndarray, n: np.ndarray, family: Family, y: np.ndarray | Non
 
 
 def _pilot_eta(design: Design, link: str, family: Family) -> np.ndarray:
-    """Linear predictor of a fixed-effects-only fit by IRLS (offset included)."""
+    """Linear predictor of a fixed-effects-only fit by IRLS (offset included; level-1 weights
+    weight the rows, so frequency weights give the fit of the repeated rows)."""
     y = np.asarray(design.y, dtype=float)
     n = _trials(design)
     offset = np.zeros(design.n_obs) if design.offset is None else np.asarray(design.offset, float)
@@ -80,6 +81,8 @@ def _pilot_eta(design: Design, link: str, family: Family) -> np.ndarray:
         scale = n if family.is_binomial else 1.0
         weight = (scale * slope) ** 2 / _variance(mu, n, family, None)
         working = eta - offset + (y - scale * mu) / np.maximum(scale * slope, 1e-10)
+        if design.row_weights is not None:  # a weighted row counts as that many rows
+            weight = weight * design.row_weights
         XtW = X.T * weight
         beta = np.linalg.solve(XtW @ X + ridge, XtW @ working)
     return np.clip(X @ beta + offset, -ETA_LIMIT, ETA_LIMIT)
