@@ -52,7 +52,7 @@ class ModelConfig:
     spec : the parsed model (terms, family, link, covariance structures, Stata subset).
     prior_overrides : prior overrides keyed as ``Model(priors=...)`` takes them.
     missing : "error", "drop" or "model" (impute holes, :mod:`hierbayes.design.missing`).
-    parameterization : "centered", "noncentered", "marginal", "nested", a dict per grouping
+    parameterization : "centered", "noncentered", "marginal", "nested", "adaptive", a dict per grouping
         factor, or None (chosen from the data when compiling).
     collapse : "auto", True or False (fit bernoulli / binomial rows as binomial cells).
     impute : the columns brms' ``mi()`` marked in the formula (then ``missing="model"``, and

@@ -47,7 +47,9 @@ class Model:
         out of the likelihood (``fit.imputed()``; :mod:`hierbayes.design.missing`). brms'
         ``y | mi() ~ mi(x) + ...`` in the formula means the same for the marked columns.
     parameterization : "centered" / "noncentered" / "marginal" (gaussian: integrated out) /
-        "nested" (drawn around the effects of the term it is nested in) for all group terms, a
+        "nested" (drawn around the effects of the term it is nested in) / "adaptive" (a
+        one-column term scaled by its data's precision at the current sd, centred where the
+        data are rich and non-centred where not, group by group) for all group terms, a
         dict per grouping factor, or None to choose from the data (reported on the fit).
     collapse : "auto" (default), True or False. Bernoulli (and binomial) rows with identical
         predictors and group codes are fitted as binomial cells: the same posterior, several

@@ -4,7 +4,7 @@ Fixed-effect columns are centred when the model has an intercept (as brms and rs
 the sampler sees ``Intercept_c`` and the reported ``Intercept`` is recovered as a
 deterministic. Group effects are indexed by integer codes, never multiplied by a dense Z.
 
-Each group term gets one of four parameterizations, chosen by the rule of :mod:`.plan`:
+Each group term gets one of five parameterizations, chosen by the rule of :mod:`.plan`:
 
 * ``noncentered``: ``re = z * sd`` (or ``z @ L'``), ``z ~ N(0, 1)``: best for sparse groups;
 * ``centered``: ``re ~ N(0, Sigma)`` directly: best for data-rich groups;
@@ -18,6 +18,9 @@ Each group term gets one of four parameterizations, chosen by the rule of :mod:`
   random intercept is likewise drawn around the model's intercept. The top of a chain of
   nested random intercepts is integrated out exactly and drawn from its conditional given its
   children (:mod:`.integrated_top`).
+* ``adaptive``: a one-column term the rule would centre or not, sampled on its own: its
+  effects scaled by their data's precision at the current sd (:mod:`.adaptive`), which is
+  centred where a group's data are rich and non-centred where not, at every value of the sd.
 
 The likelihood is written per row (``y`` observed, the offset added to eta) unless a gaussian
 model can use the cross-products of ``y - offset`` instead (``CompiledModel.likelihood``).
