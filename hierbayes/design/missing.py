@@ -26,7 +26,11 @@ in a row.
 
 With sampling weights the imputation models weigh their units as the outcome model does:
 observed values and imputed values count their row's weight (a level-2 column: the group's
-level-2 weight, 1 without one).
+level-2 weight, 1 without one); their predictors are standardized, and their default priors
+scaled, with the same weights. Frequency weights (whole numbers, no scaling, no level-2
+weights) are exact: a row of weight w with a level-1 hole becomes w rows of weight 1, each
+with its own hole (:mod:`hierbayes.design.missing_frequency`), and a level-1 column's fill is
+its frequency-weighted mean.
 
 Refused: missing grouping factors, text or categorical predictors (any number of levels),
 two binary holes in one row, Dask data.
@@ -50,7 +54,8 @@ from ..spec.ir import ModelSpec
 from . import checks
 from .build import build_design
 from .frames import as_pandas
-from .missing_columns import imputed_columns
+from .missing_columns import imputed_columns, reweighted
+from .missing_frequency import expand_frequency_holes, frequency_weights
 from .missing_types import Imputation, ImputedColumn
 from .plan import DesignPlan
 from .rterms import ordered_columns
@@ -143,16 +148,22 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     if unmarked:
         raise DataError(f"column(s) {unmarked} have missing values but are not marked with mi() (a response: "
                         "'y | mi() ~ ...'); mark them or fill them")
-    filled = data.copy()
     levels: dict[str, str | None] = {}
     kinds: dict[str, str] = {}
     for c in holes:
         _check_column(c, data[c], slope_users, term_columns)
-        level = _level_of(data[c], data, factors)
-        levels[c] = level
+        levels[c] = _level_of(data[c], data, factors)
         kinds[c] = "binary" if is_binary(data[c]) else "gaussian"
+    original = data
+    expansion = expand_frequency_holes(spec, data, [c for c in holes if levels[c] is None], response)
+    if expansion is not None:
+        data = expansion.data
+    freq = frequency_weights(spec, data)
+    filled = data.copy()
+    for c in holes:
+        level = levels[c]
         if level is None:
-            filled[c] = data[c].fillna(0.0 if kinds[c] == "binary" else data[c].mean())
+            filled[c] = data[c].fillna(0.0 if kinds[c] == "binary" else _mean(data[c], freq))
         else:  # a group's known value where it has one, else the mean of the groups' values (binary: 0)
             known = data[c].groupby(data[level].to_numpy(), sort=False).transform("first")
             per_group = data[c].groupby(data[level].to_numpy(), sort=False).first()
@@ -179,19 +190,33 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
         raise SpecError(f"missing='model': binary predictor(s) {binary} with holes are summed out of each row's "
                         "likelihood, which a residual structure (correlated rows) does not allow; use missing='drop'")
     _check_binary_overlap(columns)
-    return replace(design, imputation=Imputation(columns, response_rows))
+    if expansion is None:
+        return replace(design, imputation=Imputation(columns, response_rows))
+    positions = expansion.positions[design.row_positions]  # back to the rows of the data given
+    imputation = Imputation(columns, expansion.positions[response_rows], (expansion.rows, expansion.replicates))
+    return replace(design, row_positions=positions, row_index=original.index.to_numpy()[positions],
+                   imputation=imputation)
+
+
+def _mean(values: pd.Series, weights: np.ndarray | None) -> float:
+    """The observed values' mean, weighted by frequency weights (the repeated rows' mean)."""
+    keep = values.notna().to_numpy()
+    if weights is None or not weights[keep].sum() > 0:
+        return float(values.mean())
+    return float(np.average(values.to_numpy(dtype=float)[keep], weights=weights[keep]))
 
 
 def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> ImputedColumn:
     """``col`` with the weights of its units: a level-1 column's rows weigh their row weights,
-    a level-2 column's groups their level-2 weights (1 when that level has none)."""
+    a level-2 column's groups their level-2 weights (1 when that level has none); its
+    predictors standardized with those weights."""
     if design.weights is None:
         return col
     if col.level is None:
         w = design.row_weights
         hole = np.zeros(design.n_obs, dtype=bool)
         hole[col.rows] = True
-        return replace(col, weights_obs=w[~hole], weights_mis=w[hole])
+        return reweighted(col, w[~hole], w[hole])
     g = data[col.level].iloc[design.row_positions].to_numpy().astype(str)
     groups = np.unique(g)
     per_group = pd.Series(1.0, index=groups)
@@ -200,8 +225,8 @@ def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> Imputed
             block = next(b for b in design.groups if b.group == factor)
             per_group = pd.Series(np.asarray(values, dtype=float), index=[str(v) for v in block.levels])
     missing = set(col.labels)
-    return replace(col, weights_obs=per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
-                   weights_mis=per_group.loc[list(col.labels)].to_numpy())
+    return reweighted(col, per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
+                      per_group.loc[list(col.labels)].to_numpy())
 
 
 def _check_binary_overlap(columns: tuple[ImputedColumn, ...]) -> None:

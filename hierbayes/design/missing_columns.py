@@ -6,6 +6,8 @@ complete columns constant within the groups, one unit per group)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -13,7 +15,22 @@ from ..errors import SpecError
 from .missing_types import ImputedColumn
 from .types import Design
 
-__all__ = ["imputed_columns", "standardized"]
+__all__ = ["imputed_columns", "reweighted", "standardized"]
+
+
+def reweighted(col: ImputedColumn, weights_obs: np.ndarray, weights_mis: np.ndarray) -> ImputedColumn:
+    """``col`` with its units' weights and its predictors standardized with them (weighted
+    mean 0 and sd 1 over the observed and imputed units together: with frequency weights, the
+    standardization of the data with the rows repeated). Standardizing again is exact since
+    a standardization does not depend on the columns' earlier location and scale."""
+    w = np.concatenate([weights_obs, weights_mis]).astype(float)
+    W = np.vstack([col.W_obs, col.W_mis])
+    if W.shape[1] and w.sum() > 0:
+        mean = np.average(W, axis=0, weights=w)
+        sd = np.sqrt(np.average((W - mean) ** 2, axis=0, weights=w))
+        W = (W - mean) / np.where(sd > 1e-12, sd, 1.0)
+    n = len(col.W_obs)
+    return replace(col, weights_obs=weights_obs, weights_mis=weights_mis, W_obs=W[:n], W_mis=W[n:])
 
 
 def standardized(W: np.ndarray) -> np.ndarray:

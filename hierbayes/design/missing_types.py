@@ -80,13 +80,20 @@ class Imputation:
     columns : one :class:`ImputedColumn` per predictor with holes.
     response_rows : positions in the data of rows whose (gaussian) response is missing; they
         are not in the design (no likelihood term) and are predicted after the fit.
+    replicated : with frequency weights, (rows, replicate rows): how many rows with a level-1
+        hole were expanded into how many rows of weight 1 (:mod:`hierbayes.design.missing_frequency`).
     """
 
     columns: tuple[ImputedColumn, ...]
     response_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    replicated: tuple[int, int] = (0, 0)
 
     def summary_lines(self) -> list[str]:
         lines = [f"imputed {c.n_values} value(s) of {c.name!r} ({c.describe()})" for c in self.columns]
+        rows, replicates = self.replicated
+        if rows:
+            lines.append(f"frequency weights: {rows} row(s) with holes expanded into {replicates} rows of weight 1, "
+                         "each with its own imputed values")
         if len(self.response_rows):
             lines.append(f"{len(self.response_rows)} missing response value(s): left out of the likelihood, "
                          "predicted from the posterior (fit.imputed())")

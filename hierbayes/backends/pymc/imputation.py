@@ -65,7 +65,7 @@ def submodel_means(col, priors: dict) -> tuple:
 
 def _column_model(col, model: pm.Model):
     """Register the imputation model of one (continuous) column; returns the imputed values."""
-    priors = imputation_priors(col.observed)
+    priors = imputation_priors(col.observed, col.weights_obs)
     p = f"mi_{col.name}"
     mu_obs, mu_mis = submodel_means(col, priors)
     sigma = register(f"{p}_sigma", priors["sigma"])
@@ -163,5 +163,5 @@ def imputation_parts(design: Design) -> list:
         parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis, col.weights_obs, col.weights_mis)
                   if a is not None]
         table = binary_imputation_priors if col.kind == "binary" else imputation_priors
-        parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed).items())))
+        parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed, col.weights_obs).items())))
     return parts

@@ -44,7 +44,7 @@ def binary_columns(design: Design) -> list:
 
 def _logit_of_missing(col):
     """Register the logistic imputation model of ``col``; its logit at the imputed units."""
-    priors = binary_imputation_priors(col.observed)
+    priors = binary_imputation_priors(col.observed, col.weights_obs)
     eta_obs, eta_mis = submodel_means(col, priors)
     observed = np.asarray(col.observed, dtype=float)
     lp = pm.logp(pm.Bernoulli.dist(logit_p=eta_obs), observed)
