@@ -117,3 +117,25 @@ def test_imputation_priors_follow_the_weights():
     d = np.array([0.0, 1.0, 1.0, 0.0])
     assert binary_imputation_priors(d, np.array([3.0, 1.0, 1.0, 1.0]))["Intercept"].kwargs["mu"] == pytest.approx(
         np.log(2 / 4))
+
+
+def test_fit_reads_the_expanded_rows(tmp_path):
+    df = _data()
+    fit = hb.Model("y ~ x + z + d + u + (1 | g)", df, weights="w", missing="model", priors=PRIORS).fit(
+        backend="prior", draws=20, chains=1, random_seed=3, progressbar=False)
+    assert "3 row(s) with holes expanded into 5 rows of weight 1" in str(fit.summary())
+    table = fit.imputed().query("column == 'x'")
+    assert list(table["unit"][:3]) == ["3#1", "3#2", "3#3"]
+    x = fit.posterior["Ymi_x"].values[0, :, :3]  # the three replicates of row 3: their own values
+    assert np.ptp(x, axis=1).min() > 0
+    eta = fit.predict(kind="linear", groups="exclude").values
+    b = fit.posterior["b"].values[0]
+    expected = fit.posterior["Intercept"].values[0][:, None] + b[:, :1] * x + b[:, 1:2] * df.loc[3, "z"] \
+        + b[:, 2:3] * df.loc[3, "d"] + b[:, 3:4] * df.loc[3, "u"]
+    np.testing.assert_allclose(eta[:, 3:6], expected, rtol=1e-8)
+    pointwise = fit.idata["log_likelihood"]["y"]
+    assert pointwise.sizes[pointwise.dims[-1]] == fit.model.design.n_obs
+    fit.save(tmp_path / "f.nc")
+    again = hb.load(tmp_path / "f.nc")
+    assert again.model.design.imputation.replicated == (3, 5)
+    np.testing.assert_array_equal(again.model.design.row_positions, fit.model.design.row_positions)
