@@ -139,3 +139,14 @@ def test_fit_reads_the_expanded_rows(tmp_path):
     again = hb.load(tmp_path / "f.nc")
     assert again.model.design.imputation.replicated == (3, 5)
     np.testing.assert_array_equal(again.model.design.row_positions, fit.model.design.row_positions)
+
+
+def test_missing_responses_keep_their_data_positions():
+    df = _data()
+    df.loc[[2, 46], "y"] = np.nan  # after the expanded rows 3 and 17
+    df.loc[46, "x"] = np.nan  # a row missing its response is not expanded, whatever its holes
+    df.loc[46, "w"] = 3.0
+    design = hb.Model("y ~ x + z + (1 | g)", df.drop(columns="d"), weights="w", missing="model").design
+    assert list(design.imputation.response_rows) == [2, 46]
+    assert 2 not in design.row_positions and 46 not in design.row_positions
+    assert design.imputation.replicated == (2, 3)  # rows 3 (into 3) and 41 (into none)
