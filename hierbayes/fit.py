@@ -218,9 +218,10 @@ class Fit:
         return tables.icc(self.posterior, self.spec, prob, nested_in=nesting)
 
     def adjust_intervals(self) -> Fit:
-        """The fit with its fixed effects, sigma and group sds moved to the sandwich covariance
-        of a weighted pseudo-posterior (Williams & Savitsky; gaussian models with one group
-        term: :mod:`hierbayes.results.weights_adjust`); the summary says so."""
+        """The fit with its fixed effects, family parameters (sigma, ...) and group sds moved to
+        the sandwich covariance of a weighted pseudo-posterior (Williams & Savitsky; gaussian
+        models with one group term, other families with one random intercept:
+        :mod:`hierbayes.results.weights_adjust`); the summary says so."""
         tree = self._idata.copy()
         tree["posterior"] = xr.DataTree(adjusted_posterior(self.posterior, self.model.design))
         if "log_likelihood" in tree.children:
