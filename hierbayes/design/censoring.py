@@ -2,7 +2,8 @@
 
 Reads the censoring indicator (a column in brms' spelling: "left", "none", "right", "interval", or -1, 0,
 1, 2; true / false as right-censored / exact; or an expression over columns giving the codes,
-``cens(1 - status)``), the upper bounds of interval-censored rows and
+``cens(1 - status)``), the upper bounds of interval-censored rows (a column or an expression,
+``cens(c, upper * 2)``) and
 the truncation bounds, and checks them against the response, into a
 :class:`~hierbayes.families.Censoring` stored as ``Design.censoring``. New data for
 predictions need none of these columns.
@@ -17,7 +18,9 @@ from ..errors import DataError, SpecError
 from ..families import CENSORING_CODES, Censoring, Family
 from ..families.checks import describe_rows, describe_values
 from ..spec.ir import Response
-from .plan import DesignPlan, evaluate_values
+from ..spec.lexer import is_plain_name
+from .formulae_eval import KNOWN_NAMES
+from .plan import DesignPlan, ParsedText, evaluate_values
 
 __all__ = ["censoring_of"]
 
@@ -53,10 +56,36 @@ def _codes(series: pd.Series, what: str, row_labels: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _upper(response: Response, codes: np.ndarray, y: np.ndarray, rows: pd.DataFrame | None, row_labels) -> np.ndarray | None:
+def _upper_values(expr: ParsedText, rows: pd.DataFrame | None) -> np.ndarray:
+    """The upper bounds from their column or expression (``cens(c, upper * 2)``), missing
+    where a row's column is missing; DataError naming an absent column and the expression."""
+    columns = pd.Index([]) if rows is None else rows.columns
+    if is_plain_name(expr.text) or expr.text in columns:
+        if expr.text not in columns:
+            raise DataError(
+                f"column {expr.text!r} (upper bounds of interval-censored rows, cens(..., {expr.text})) "
+                "is not in the data"
+            )
+        return pd.to_numeric(rows[expr.text], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    absent = [n for n in expr.names if n not in columns and n not in KNOWN_NAMES]
+    if absent:
+        raise DataError(
+            f"column {absent[0]!r} of the upper bound {expr.text!r} (upper bounds of interval-censored "
+            f"rows, cens(..., {expr.text})) is not in the data"
+        )
+    used = [n for n in expr.names if n in columns]
+    complete = np.flatnonzero(rows[used].notna().all(axis=1).to_numpy()) if used else np.arange(len(rows))
+    upper = np.full(len(rows), np.nan)
+    if complete.size:  # rows missing a column the bound reads: no bound (an error if interval-censored)
+        upper[complete] = evaluate_values(expr, rows.iloc[complete][used])
+    return upper
+
+
+def _upper(response: Response, plan: DesignPlan, codes: np.ndarray, y: np.ndarray, rows: pd.DataFrame | None,
+           row_labels) -> np.ndarray | None:
     interval = codes == 2
     name = response.cens_upper
-    if name is None:
+    if name is None or plan.cens_upper is None:  # (both or neither)
         if interval.any():
             raise DataError(
                 f"censoring indicator {response.cens!r} marks interval-censored rows "
@@ -64,13 +93,12 @@ def _upper(response: Response, codes: np.ndarray, y: np.ndarray, rows: pd.DataFr
                 f"'{response.expr} | cens({response.cens}, y2)' with y2 the column of upper bounds"
             )
         return None
-    if rows is None or name not in rows.columns:
-        raise DataError(f"column {name!r} (upper bounds of interval-censored rows, cens(..., {name})) is not in the data")
-    upper = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    upper = _upper_values(plan.cens_upper, rows)
+    what = f"column {name!r}" if plan.cens_upper.is_column or is_plain_name(name) else repr(name)
     missing = interval & ~np.isfinite(upper)
     if missing.any():
         raise DataError(
-            f"upper bound column {name!r} is missing or not a finite number at interval-censored "
+            f"upper bound {what} is missing or not a finite number at interval-censored "
             f"rows ({describe_rows(missing, row_labels)})"
         )
     below = interval & np.isfinite(upper) & (upper <= y)
@@ -152,7 +180,7 @@ def censoring_of(
         else:  # an expression over columns (cens(1 - status)): numbers
             values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
             codes = _codes(values, repr(indicator.text), labels)
-        upper = _upper(response, codes, y, rows, labels)
+        upper = _upper(response, plan, codes, y, rows, labels)
     lb, ub = _bounds(plan, frame, y, labels)
     if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
         raise SpecError(

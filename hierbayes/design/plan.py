@@ -119,6 +119,9 @@ class DesignPlan:
     offsets: tuple[ParsedText, ...] = ()
     ordered: frozenset[str] = frozenset()
     cens: ParsedText | None = None
+    #: upper bounds of interval-censored rows (``cens(c, y2)``): read apart from the other
+    #: values, as they may be missing at the rows that are not interval-censored
+    cens_upper: ParsedText | None = None
     trunc: tuple[ParsedText | None, ParsedText | None] = (None, None)
     #: Stata's censoring: failure indicator, tobit limits (ll, ul), upper ends of intervals
     event: ParsedText | None = None
@@ -142,6 +145,7 @@ class DesignPlan:
             offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
             ordered=ordered,
             cens=None if r.cens is None else _parse_indicator(r.cens, columns),
+            cens_upper=None if r.cens_upper is None else _parse_value(r.cens_upper, "upper bound", columns),
             trunc=tuple(
                 None if b is None else _parse_value(b, "truncation bound", columns)
                 for b in (r.trunc_lb, r.trunc_ub)

@@ -66,3 +66,47 @@ def test_r_surv_response_says_how_to_write_it(formula: str) -> None:
     with pytest.raises(SpecError, match=r"R's 'Surv\(time, status\)' is not a response here; write brms' "
                                         r"'time \| cens\(1 - status\)'.*cens\(2 - status\).*'time \| event\(status\)'"):
         hb.Model(formula, _frame(), family="weibull")
+
+
+def _interval_frame() -> pd.DataFrame:
+    return _frame().assign(c=["none", "interval", "right", "interval", "left", "none"],
+                           width=[np.nan, 0.5, np.nan, 1.0, np.nan, np.nan])
+
+
+def test_upper_bound_expression_is_kept_in_the_spec() -> None:
+    spec = parse_formula("time | cens(c, time + width) ~ x")
+    assert spec.response.cens_upper == "time + width"
+    assert "time | cens(c, time + width)" in spec.to_formula()
+    assert spec_from_dict(spec_to_dict(spec)).response.cens_upper == "time + width"
+    assert parse_formula("time | cens(c, y2 = time * 2) ~ x").response.cens_upper == "time * 2"
+    assert parse_formula("time | cens(c, width^2) ~ x").response.cens_upper == "width**2"
+
+
+@pytest.mark.parametrize("upper", ["time + width", "y2 = time + width", "(time + width)"])
+def test_upper_bound_expression_gives_the_bounds_of_interval_rows(upper) -> None:
+    data = _interval_frame()  # width is missing where the row is not interval-censored
+    model = hb.Model(f"time | cens(c, {upper}) ~ x", data=data, family="weibull")
+    expected = [np.nan, 3.0, np.nan, 5.2, np.nan, np.nan]
+    np.testing.assert_allclose(model.design.censoring.upper, expected)
+    by_column = hb.Model("time | cens(c, hi) ~ x", data=data.assign(hi=data["time"] + data["width"]), family="weibull")
+    np.testing.assert_allclose(by_column.design.censoring.upper, model.design.censoring.upper)
+    assert model.design.censoring.counts() == {"left": 1, "none": 2, "right": 1, "interval": 2}
+
+
+def test_upper_bound_expression_with_a_missing_column_names_it() -> None:
+    with pytest.raises(DataError, match=r"column 'wide' of the upper bound 'time \+ wide'.*not in the data"):
+        hb.Model("time | cens(c, time + wide) ~ x", data=_interval_frame(), family="weibull")
+
+
+def test_upper_bound_expression_below_the_response_or_missing_names_it() -> None:
+    with pytest.raises(DataError, match=r"upper bound 'time - width' must be above the response 'time'.*rows 1, 3"):
+        hb.Model("time | cens(c, time - width) ~ x", data=_interval_frame(), family="weibull")
+    gap = _interval_frame().assign(width=[np.nan, 0.5, np.nan, np.nan, np.nan, np.nan])
+    with pytest.raises(DataError, match=r"upper bound 'time \+ width' is missing or not a finite number at "
+                                        r"interval-censored rows \(rows 3\)"):
+        hb.Model("time | cens(c, time + width) ~ x", data=gap, family="weibull")
+
+
+def test_upper_bound_expression_with_an_unknown_function_names_it() -> None:
+    with pytest.raises(SpecError, match=r"upper bound 'wider\(width\)'.*'wider' is neither a column"):
+        hb.Model("time | cens(c, wider(width)) ~ x", data=_interval_frame(), family="weibull")
