@@ -11,6 +11,8 @@ predictions need none of these columns.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -127,6 +129,26 @@ def _bounds(plan: DesignPlan, frame: pd.DataFrame, y: np.ndarray, row_labels) ->
     return lb, ub
 
 
+def _warn_censoring_side(response: Response, codes: np.ndarray, y: np.ndarray) -> None:
+    """Warn when every right-censored row lies at or below every exact value (or every
+    left-censored row at or above): a detection limit coded the wrong way round, as
+    ``cens(y <= 0)`` is (true is 1, right-censored: "more than y")."""
+    exact = y[codes == 0]
+    for code, side, other, below in ((1, "right", "left", True), (-1, "left", "right", False)):
+        censored = y[codes == code]
+        if censored.size < 3 or exact.size < 3:
+            continue
+        if (censored.max() <= exact.min()) if below else (censored.min() >= exact.max()):
+            where = "at or below the smallest" if below else "at or above the largest"
+            warnings.warn(
+                f"cens({response.cens}): all {censored.size} {side}-censored rows ({side}: the value is "
+                f"{'more' if below else 'less'} than {response.expr}) lie {where} exact value of "
+                f"{response.expr!r}; if they are values beyond a detection limit, they are {other}-censored "
+                f"(code {-code} or '{other}', e.g. cens(-1 * ({response.cens})) for a true/false indicator)",
+                UserWarning, stacklevel=5,
+            )
+
+
 def censoring_of(
     response: Response,
     plan: DesignPlan,
@@ -181,6 +203,7 @@ def censoring_of(
             values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
             codes = _codes(values, repr(indicator.text), labels)
         upper = _upper(response, plan, codes, y, rows, labels)
+        _warn_censoring_side(response, codes, y)
     lb, ub = _bounds(plan, frame, y, labels)
     if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
         raise SpecError(

@@ -91,10 +91,34 @@ def _parse_term(text: str, role: str = "term") -> ParsedText:
     return ParsedText(text, role, tuple(names), tuple(numeric))
 
 
+_ORDER = frozenset({"<", "<=", ">", ">=", "==", "!="})
+
+
+def _negated_comparison(node: object) -> bool:
+    """Whether a lazy formulae call holds ``-(a <= b)``: pandas negates a true/false column
+    (logical not) where R gives -1 / 0."""
+    if isinstance(node, LazyOperator):
+        if node.symbol == "-" and len(node.args) == 1:
+            inner = node.args[0]
+            if isinstance(inner, LazyOperator) and inner.symbol in _ORDER:
+                return True
+        return any(_negated_comparison(a) for a in node.args)
+    if isinstance(node, LazyCall):
+        return any(_negated_comparison(a) for a in [*node.args, *node.kwargs.values()])
+    return False
+
+
 def _parse_value(text: str, role: str, columns: pd.Index) -> ParsedText:
     """Parse an expression that must give one number per row (response, trials)."""
     if text in columns:
         return ParsedText(text, role, (text,), (text,), is_column=True)
+    calls = [c.call for t in _describe(f"I({text})", role).terms if isinstance(t, Term)
+             for c in t.components if isinstance(c, Call)]
+    if any(_negated_comparison(call) for call in calls):
+        raise SpecError(
+            f"{role} {text!r}: a minus sign before a comparison, -(a <= b), is evaluated as logical "
+            "not (true <-> false), not as -1 / 0; write -1 * (a <= b)"
+        )
     parsed = _parse_term(f"I({text})", role)
     return ParsedText(text, role, parsed.names, parsed.numeric, is_column=False)
 

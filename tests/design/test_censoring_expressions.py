@@ -3,6 +3,7 @@ it (``status`` 1 at an event, so ``cens(1 - status)`` marks the right-censored r
 
 from __future__ import annotations
 
+import re
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +111,28 @@ def test_upper_bound_expression_below_the_response_or_missing_names_it() -> None
 def test_upper_bound_expression_with_an_unknown_function_names_it() -> None:
     with pytest.raises(SpecError, match=r"upper bound 'wider\(width\)'.*'wider' is neither a column"):
         hb.Model("time | cens(c, wider(width)) ~ x", data=_interval_frame(), family="weibull")
+
+
+def test_a_detection_limit_coded_as_right_censoring_is_warned_about() -> None:
+    # R's tobin (survreg's tobit example): durable 0 means "0 or less", left-censored; cens(durable <= 0)
+    # gives true = 1 = right-censored, which fits without complaint unless warned about
+    data = pd.DataFrame({"durable": [0.0, 0.7, 0.0, 0.0, 3.7, 0.0, 3.0, 0.0, 1.4, 4.4],
+                         "x": [57.7, 50.9, 48.5, 41.7, 47.7, 59.8, 44.3, 45.1, 51.7, 53.1]})
+    with pytest.warns(UserWarning, match=r"cens\(durable <= 0\): all 5 right-censored rows .* lie at or below the "
+                                         r"smallest exact value of 'durable'.*left-censored.*cens\(-1 \* \(durable <= 0\)\)"):
+        hb.Model("durable | cens(durable <= 0) ~ x", data=data)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hb.Model("durable | cens(-1 * (durable <= 0)) ~ x", data=data).design.censoring.counts()["left"] == 5
+        hb.Model("time | cens(1 - status) ~ x", data=_frame(), family="weibull")  # survival times: silent
+
+
+@pytest.mark.parametrize("indicator", ["-(durable <= 0)", "1 + -(durable == 0)"])
+def test_a_minus_before_a_comparison_is_refused_naming_the_expression(indicator) -> None:
+    # pandas evaluates -(true/false) as logical not: -(durable <= 0) silently marked the positive rows
+    data = pd.DataFrame({"durable": [0.0, 0.7, 0.0, 3.7, 1.4], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    with pytest.raises(SpecError, match=re.escape(f"censoring indicator '{indicator}': a minus sign before a "
+                                                  "comparison") + r".*logical not.*write -1 \* \(a <= b\)"):
+        hb.Model(f"durable | cens({indicator}) ~ x", data=data)
