@@ -93,6 +93,8 @@ def _upper(response: Response, plan: DesignPlan, codes: np.ndarray, y: np.ndarra
                 f"censoring indicator {response.cens!r} marks interval-censored rows "
                 f"({describe_rows(interval, row_labels)}) but no upper bound is given; write "
                 f"'{response.expr} | cens({response.cens}, y2)' with y2 the column of upper bounds"
+                + (f"; if {response.cens!r} is R's Surv() status coded 1 = censored, 2 = event, write "
+                   f"cens(2 - {response.cens})" if set(np.unique(codes).tolist()) == {1, 2} else "")
             )
         return None
     upper = _upper_values(plan.cens_upper, rows)

@@ -136,3 +136,14 @@ def test_a_minus_before_a_comparison_is_refused_naming_the_expression(indicator)
     with pytest.raises(SpecError, match=re.escape(f"censoring indicator '{indicator}': a minus sign before a "
                                                   "comparison") + r".*logical not.*write -1 \* \(a <= b\)"):
         hb.Model(f"durable | cens({indicator}) ~ x", data=data)
+
+
+def test_r_status_coded_one_two_gets_a_hint() -> None:
+    # survival::lung's status: 1 = censored, 2 = dead; read as codes, 2 is "interval"
+    data = _frame().assign(status=[2, 1, 2, 2, 1, 1])
+    with pytest.raises(DataError, match=r"marks interval-censored rows .*if 'status' is R's Surv\(\) status coded "
+                                        r"1 = censored, 2 = event, write cens\(2 - status\)"):
+        hb.Model("time | cens(status) ~ x", data=data, family="weibull")
+    with pytest.raises(DataError) as info:  # a real interval code among others: no hint
+        hb.Model("time | cens(c) ~ x", data=data.assign(c=[0, 2, 1, 0, 0, 0]), family="weibull")
+    assert "Surv()" not in str(info.value)
