@@ -20,7 +20,7 @@ import xarray as xr
 from . import plots
 from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
-from .errors import SpecError
+from .errors import SamplingError, SpecError
 from .families import get_family
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
 from .predict.imputed import imputation_lines
@@ -218,9 +218,10 @@ class Fit:
         return tables.icc(self.posterior, self.spec, prob, nested_in=nesting)
 
     def adjust_intervals(self) -> Fit:
-        """The fit with its fixed effects, sigma and group sds moved to the sandwich covariance
-        of a weighted pseudo-posterior (Williams & Savitsky; gaussian models with one group
-        term: :mod:`hierbayes.results.weights_adjust`); the summary says so."""
+        """The fit with its fixed effects, family parameters (sigma, ...) and group sds moved to
+        the sandwich covariance of a weighted pseudo-posterior (Williams & Savitsky; gaussian
+        models with one group term, other families with one random intercept:
+        :mod:`hierbayes.results.weights_adjust`); the summary says so."""
         tree = self._idata.copy()
         tree["posterior"] = xr.DataTree(adjusted_posterior(self.posterior, self.model.design))
         if "log_likelihood" in tree.children:
@@ -284,7 +285,10 @@ class Fit:
         if size > sensitivity.SUMMARY_MAX_ELEMENTS and getattr(self, "_sensitivity", None) is None:
             return (f"Prior sensitivity: not checked here ({size:.2g} log-likelihood values); "
                     "fit.prior_sensitivity() checks it",), []
-        flagged = sensitivity.dominated_by_default(self.prior_sensitivity())
+        try:
+            flagged = sensitivity.dominated_by_default(self.prior_sensitivity())
+        except SamplingError as exc:  # a stuck chain: the diagnostics above already say so
+            return (f"Prior sensitivity: not available ({exc})",), []
         if not len(flagged):
             return (), []
         table = flagged.reset_index()[["parameter", "prior", "likelihood", "diagnosis", "key"]]

@@ -61,7 +61,8 @@ class Model:
         :func:`hierbayes.spec.residuals.residuals`); None: independent residuals.
     weights : the column of level-1 weights (as ``y | weights(w) ~ ...``): each row's
         log-likelihood is multiplied by its weight. Unscaled integer weights are frequency
-        weights (the posterior of the data with rows repeated); sampling weights give a
+        weights (the posterior of the data with rows repeated; with ``missing="model"`` a row
+        with a hole becomes w rows, each with its own imputed value); sampling weights give a
         pseudo-posterior (see :mod:`hierbayes.spec.weights`).
     group_weights : level-2 sampling weights per grouping factor, ``{"school": "w2"}``: each
         group's effects enter the prior with its weight (constant within groups).

@@ -2,13 +2,16 @@
 
 Reads the censoring indicator (a column in brms' spelling: "left", "none", "right", "interval", or -1, 0,
 1, 2; true / false as right-censored / exact; or an expression over columns giving the codes,
-``cens(1 - status)``), the upper bounds of interval-censored rows and
+``cens(1 - status)``), the upper bounds of interval-censored rows (a column or an expression,
+``cens(c, upper * 2)``) and
 the truncation bounds, and checks them against the response, into a
 :class:`~hierbayes.families.Censoring` stored as ``Design.censoring``. New data for
 predictions need none of these columns.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,9 @@ from ..errors import DataError, SpecError
 from ..families import CENSORING_CODES, Censoring, Family
 from ..families.checks import describe_rows, describe_values
 from ..spec.ir import Response
-from .plan import DesignPlan, evaluate_values
+from ..spec.lexer import is_plain_name
+from .formulae_eval import KNOWN_NAMES
+from .plan import DesignPlan, ParsedText, evaluate_values
 
 __all__ = ["censoring_of"]
 
@@ -53,24 +58,51 @@ def _codes(series: pd.Series, what: str, row_labels: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _upper(response: Response, codes: np.ndarray, y: np.ndarray, rows: pd.DataFrame | None, row_labels) -> np.ndarray | None:
+def _upper_values(expr: ParsedText, rows: pd.DataFrame | None) -> np.ndarray:
+    """The upper bounds from their column or expression (``cens(c, upper * 2)``), missing
+    where a row's column is missing; DataError naming an absent column and the expression."""
+    columns = pd.Index([]) if rows is None else rows.columns
+    if is_plain_name(expr.text) or expr.text in columns:
+        if expr.text not in columns:
+            raise DataError(
+                f"column {expr.text!r} (upper bounds of interval-censored rows, cens(..., {expr.text})) "
+                "is not in the data"
+            )
+        return pd.to_numeric(rows[expr.text], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    absent = [n for n in expr.names if n not in columns and n not in KNOWN_NAMES]
+    if absent:
+        raise DataError(
+            f"column {absent[0]!r} of the upper bound {expr.text!r} (upper bounds of interval-censored "
+            f"rows, cens(..., {expr.text})) is not in the data"
+        )
+    used = [n for n in expr.names if n in columns]
+    complete = np.flatnonzero(rows[used].notna().all(axis=1).to_numpy()) if used else np.arange(len(rows))
+    upper = np.full(len(rows), np.nan)
+    if complete.size:  # rows missing a column the bound reads: no bound (an error if interval-censored)
+        upper[complete] = evaluate_values(expr, rows.iloc[complete][used])
+    return upper
+
+
+def _upper(response: Response, plan: DesignPlan, codes: np.ndarray, y: np.ndarray, rows: pd.DataFrame | None,
+           row_labels) -> np.ndarray | None:
     interval = codes == 2
     name = response.cens_upper
-    if name is None:
+    if name is None or plan.cens_upper is None:  # (both or neither)
         if interval.any():
             raise DataError(
                 f"censoring indicator {response.cens!r} marks interval-censored rows "
                 f"({describe_rows(interval, row_labels)}) but no upper bound is given; write "
                 f"'{response.expr} | cens({response.cens}, y2)' with y2 the column of upper bounds"
+                + (f"; if {response.cens!r} is R's Surv() status coded 1 = censored, 2 = event, write "
+                   f"cens(2 - {response.cens})" if set(np.unique(codes).tolist()) == {1, 2} else "")
             )
         return None
-    if rows is None or name not in rows.columns:
-        raise DataError(f"column {name!r} (upper bounds of interval-censored rows, cens(..., {name})) is not in the data")
-    upper = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    upper = _upper_values(plan.cens_upper, rows)
+    what = f"column {name!r}" if plan.cens_upper.is_column or is_plain_name(name) else repr(name)
     missing = interval & ~np.isfinite(upper)
     if missing.any():
         raise DataError(
-            f"upper bound column {name!r} is missing or not a finite number at interval-censored "
+            f"upper bound {what} is missing or not a finite number at interval-censored "
             f"rows ({describe_rows(missing, row_labels)})"
         )
     below = interval & np.isfinite(upper) & (upper <= y)
@@ -97,6 +129,26 @@ def _bounds(plan: DesignPlan, frame: pd.DataFrame, y: np.ndarray, row_labels) ->
                 f"{plan.trunc[side == 'ub'].text}: {describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
             )
     return lb, ub
+
+
+def _warn_censoring_side(response: Response, codes: np.ndarray, y: np.ndarray) -> None:
+    """Warn when every right-censored row lies at or below every exact value (or every
+    left-censored row at or above): a detection limit coded the wrong way round, as
+    ``cens(y <= 0)`` is (true is 1, right-censored: "more than y")."""
+    exact = y[codes == 0]
+    for code, side, other, below in ((1, "right", "left", True), (-1, "left", "right", False)):
+        censored = y[codes == code]
+        if censored.size < 3 or exact.size < 3:
+            continue
+        if (censored.max() <= exact.min()) if below else (censored.min() >= exact.max()):
+            where = "at or below the smallest" if below else "at or above the largest"
+            warnings.warn(
+                f"cens({response.cens}): all {censored.size} {side}-censored rows ({side}: the value is "
+                f"{'more' if below else 'less'} than {response.expr}) lie {where} exact value of "
+                f"{response.expr!r}; if they are values beyond a detection limit, they are {other}-censored "
+                f"(code {-code} or '{other}', e.g. cens(-1 * ({response.cens})) for a true/false indicator)",
+                UserWarning, stacklevel=5,
+            )
 
 
 def censoring_of(
@@ -152,7 +204,8 @@ def censoring_of(
         else:  # an expression over columns (cens(1 - status)): numbers
             values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
             codes = _codes(values, repr(indicator.text), labels)
-        upper = _upper(response, codes, y, rows, labels)
+        upper = _upper(response, plan, codes, y, rows, labels)
+        _warn_censoring_side(response, codes, y)
     lb, ub = _bounds(plan, frame, y, labels)
     if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
         raise SpecError(

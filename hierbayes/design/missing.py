@@ -26,16 +26,24 @@ in a row.
 
 With sampling weights the imputation models weigh their units as the outcome model does:
 observed values and imputed values count their row's weight (a level-2 column: the group's
-level-2 weight, 1 without one).
+level-2 weight, 1 without one); their predictors are standardized, and their default priors
+scaled, with the same weights. Frequency weights (whole numbers, no scaling, no level-2
+weights) are exact: a row of weight w with a level-1 hole becomes w rows of weight 1, each
+with its own hole (:mod:`hierbayes.design.missing_frequency`), and a level-1 column's fill is
+its frequency-weighted mean.
 
 Refused: missing grouping factors, text or categorical predictors (any number of levels),
 two binary holes in one row, Dask data.
+
+The loadings and the imputation models' predictors are found in
+:mod:`hierbayes.design.missing_columns`; the records (:class:`ImputedColumn`,
+:class:`Imputation`) are in :mod:`hierbayes.design.missing_types`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -46,93 +54,14 @@ from ..spec.ir import ModelSpec
 from . import checks
 from .build import build_design
 from .frames import as_pandas
+from .missing_columns import imputed_columns, reweighted
+from .missing_frequency import expand_frequency_holes, frequency_weights
+from .missing_types import Imputation, ImputedColumn
 from .plan import DesignPlan
 from .rterms import ordered_columns
 from .types import Design
 
-__all__ = ["Imputation", "ImputedColumn", "build_imputed_design"]
-
-
-@dataclass(frozen=True, eq=False)
-class ImputedColumn:
-    """One predictor column with holes and its imputation model.
-
-    name : the data column.
-    level : None for a level-1 (row) column; else the grouping factor it is constant within.
-    rows : (m,) design-row positions whose value is imputed.
-    unit : (m,) index of each such row's imputed value (0..n_values-1).
-    labels : the n_values labels: row index labels (level 1) or group level names (level 2).
-    fill : (m,) the value the design holds at those rows.
-    loadings : (fixed column index, (m,) multiplier) pairs: ``X[rows, j]`` moves by
-        ``multiplier * (x - fill)``.
-    observed : the values the imputation model is fitted to (rows or groups with a value).
-    W_obs, W_mis : standardized predictors of the imputation model, observed / imputed units.
-    predictors : their names.
-    group : the grouping factor of the level-1 random intercept, or None.
-    codes_obs, codes_mis : that factor's codes of the observed / imputed units; n_groups.
-    kind : "gaussian" (a continuous column: the imputed values are parameters) or "binary" (a
-        0/1 column: summed out of the likelihood, the fill is 0, and the posterior holds the
-        probability that each imputed value is 1).
-    weights_obs, weights_mis : with sampling weights, the weights of the observed / imputed
-        units (a row's weight ``Design.row_weights``; a group's level-2 weight, 1 without
-        one); None unweighted.
-    """
-
-    name: str
-    level: str | None
-    rows: np.ndarray
-    unit: np.ndarray
-    labels: tuple
-    fill: np.ndarray
-    loadings: tuple[tuple[int, np.ndarray], ...]
-    observed: np.ndarray
-    W_obs: np.ndarray
-    W_mis: np.ndarray
-    predictors: tuple[str, ...]
-    group: str | None = None
-    codes_obs: np.ndarray | None = field(default=None, repr=False)
-    codes_mis: np.ndarray | None = field(default=None, repr=False)
-    n_groups: int = 0
-    kind: str = "gaussian"
-    weights_obs: np.ndarray | None = field(default=None, repr=False)
-    weights_mis: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_values(self) -> int:
-        return len(self.labels)
-
-    @property
-    def parameter(self) -> str:
-        """The posterior variable of the imputed values (brms: ``Xmi``); for a binary column
-        ``Pmi_<name>``, the posterior probability that each imputed value is 1."""
-        return f"Pmi_{self.name}" if self.kind == "binary" else f"Ymi_{self.name}"
-
-    def describe(self) -> str:
-        """The imputation model in formula notation."""
-        rhs = " + ".join(("1", *self.predictors, *([f"(1 | {self.group})"] if self.group else [])))
-        where = "" if self.level is None else f", one value per {self.level}"
-        model = "logistic" if self.kind == "binary" else "gaussian"
-        return f"{model}: {self.name} ~ {rhs}{where}"
-
-
-@dataclass(frozen=True, eq=False)
-class Imputation:
-    """The imputed predictors of a design and the rows whose response was missing.
-
-    columns : one :class:`ImputedColumn` per predictor with holes.
-    response_rows : positions in the data of rows whose (gaussian) response is missing; they
-        are not in the design (no likelihood term) and are predicted after the fit.
-    """
-
-    columns: tuple[ImputedColumn, ...]
-    response_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    def summary_lines(self) -> list[str]:
-        lines = [f"imputed {c.n_values} value(s) of {c.name!r} ({c.describe()})" for c in self.columns]
-        if len(self.response_rows):
-            lines.append(f"{len(self.response_rows)} missing response value(s): left out of the likelihood, "
-                         "predicted from the posterior (fit.imputed())")
-        return lines
+__all__ = ["Imputation", "ImputedColumn", "build_imputed_design", "is_binary"]
 
 
 def _level_of(observed: pd.Series, frame: pd.DataFrame, factors: list[str]) -> str | None:
@@ -181,12 +110,6 @@ def is_binary(series: pd.Series) -> bool:
     return bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
 
 
-def _standardized(W: np.ndarray) -> np.ndarray:
-    if W.shape[1] == 0:
-        return W
-    sd = W.std(axis=0)
-    return (W - W.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
 
 def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str, ...] = ()) -> Design:
     """The design of ``spec`` on ``data`` with holes in predictors imputed (see the module).
@@ -225,16 +148,22 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
     if unmarked:
         raise DataError(f"column(s) {unmarked} have missing values but are not marked with mi() (a response: "
                         "'y | mi() ~ ...'); mark them or fill them")
-    filled = data.copy()
     levels: dict[str, str | None] = {}
     kinds: dict[str, str] = {}
     for c in holes:
         _check_column(c, data[c], slope_users, term_columns)
-        level = _level_of(data[c], data, factors)
-        levels[c] = level
+        levels[c] = _level_of(data[c], data, factors)
         kinds[c] = "binary" if is_binary(data[c]) else "gaussian"
+    original = data
+    expansion = expand_frequency_holes(spec, data, [c for c in holes if levels[c] is None], response)
+    if expansion is not None:
+        data = expansion.data
+    freq = frequency_weights(spec, data)
+    filled = data.copy()
+    for c in holes:
+        level = levels[c]
         if level is None:
-            filled[c] = data[c].fillna(0.0 if kinds[c] == "binary" else data[c].mean())
+            filled[c] = data[c].fillna(0.0 if kinds[c] == "binary" else _mean(data[c], freq))
         else:  # a group's known value where it has one, else the mean of the groups' values (binary: 0)
             known = data[c].groupby(data[level].to_numpy(), sort=False).transform("first")
             per_group = data[c].groupby(data[level].to_numpy(), sort=False).first()
@@ -255,25 +184,39 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
                         "distributional formulas")
     response_rows = np.flatnonzero(data[response].isna().to_numpy()) if y_missing else np.zeros(0, np.int64)
     columns = tuple(_weighted(replace(c, kind=kinds[c.name]), design, data)
-                    for c in _imputed_columns(design, data, filled, holes, levels))
+                    for c in imputed_columns(design, data, filled, holes, levels))
     binary = [c.name for c in columns if c.kind == "binary" and len(c.rows)]
     if binary and spec.residuals is not None:
         raise SpecError(f"missing='model': binary predictor(s) {binary} with holes are summed out of each row's "
                         "likelihood, which a residual structure (correlated rows) does not allow; use missing='drop'")
     _check_binary_overlap(columns)
-    return replace(design, imputation=Imputation(columns, response_rows))
+    if expansion is None:
+        return replace(design, imputation=Imputation(columns, response_rows))
+    positions = expansion.positions[design.row_positions]  # back to the rows of the data given
+    imputation = Imputation(columns, expansion.positions[response_rows], (expansion.rows, expansion.replicates))
+    return replace(design, row_positions=positions, row_index=original.index.to_numpy()[positions],
+                   imputation=imputation)
+
+
+def _mean(values: pd.Series, weights: np.ndarray | None) -> float:
+    """The observed values' mean, weighted by frequency weights (the repeated rows' mean)."""
+    keep = values.notna().to_numpy()
+    if weights is None or not weights[keep].sum() > 0:
+        return float(values.mean())
+    return float(np.average(values.to_numpy(dtype=float)[keep], weights=weights[keep]))
 
 
 def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> ImputedColumn:
     """``col`` with the weights of its units: a level-1 column's rows weigh their row weights,
-    a level-2 column's groups their level-2 weights (1 when that level has none)."""
+    a level-2 column's groups their level-2 weights (1 when that level has none); its
+    predictors standardized with those weights."""
     if design.weights is None:
         return col
     if col.level is None:
         w = design.row_weights
         hole = np.zeros(design.n_obs, dtype=bool)
         hole[col.rows] = True
-        return replace(col, weights_obs=w[~hole], weights_mis=w[hole])
+        return reweighted(col, w[~hole], w[hole])
     g = data[col.level].iloc[design.row_positions].to_numpy().astype(str)
     groups = np.unique(g)
     per_group = pd.Series(1.0, index=groups)
@@ -282,8 +225,8 @@ def _weighted(col: ImputedColumn, design: Design, data: pd.DataFrame) -> Imputed
             block = next(b for b in design.groups if b.group == factor)
             per_group = pd.Series(np.asarray(values, dtype=float), index=[str(v) for v in block.levels])
     missing = set(col.labels)
-    return replace(col, weights_obs=per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
-                   weights_mis=per_group.loc[list(col.labels)].to_numpy())
+    return reweighted(col, per_group.loc[[k for k in groups if k not in missing]].to_numpy(),
+                      per_group.loc[list(col.labels)].to_numpy())
 
 
 def _check_binary_overlap(columns: tuple[ImputedColumn, ...]) -> None:
@@ -308,88 +251,3 @@ def _slope_users(plan: DesignPlan) -> dict[str, str]:
             for n in e.names:
                 users.setdefault(n, e.text)
     return users
-
-
-def _moved(design: Design, filled: pd.DataFrame, shifts: dict[str, float], holes_at: dict[str, np.ndarray]):
-    frame = filled.iloc[design.row_positions].copy()
-    for c, s in shifts.items():
-        frame.loc[frame.index[holes_at[c]], c] = frame[c].to_numpy()[holes_at[c]] + s
-    new = design.encoder.encode_new(frame)
-    return new.X - design.X, [g.X - b.X for g, b in zip(new.groups, design.groups, strict=True)]
-
-
-def _imputed_columns(design: Design, data, filled, holes, levels) -> tuple[ImputedColumn, ...]:
-    rows_data = data.iloc[design.row_positions]
-    holes_at = {c: rows_data[c].isna().to_numpy() for c in holes}
-    affected: dict[str, list[int]] = {}
-    loadings: dict[str, tuple] = {}
-    for c in holes:
-        d1, g1 = _moved(design, filled, {c: 1.0}, holes_at)
-        d2, _ = _moved(design, filled, {c: 2.0}, holes_at)
-        cols = [j for j in range(d1.shape[1]) if np.abs(d1[:, j]).max() > 1e-12]
-        for gd, block in zip(g1, design.groups, strict=True):
-            if np.abs(gd).max() > 1e-12:
-                raise SpecError(f"missing='model': imputed column {c!r} enters the group term "
-                                f"{block.term.label!r}; imputed columns may enter only the fixed part")
-        bad = [design.fixed_names[j] for j in cols
-               if not np.allclose(d2[:, j], 2 * d1[:, j]) or np.abs(d1[~holes_at[c], j]).max(initial=0) > 1e-9]
-        if bad:
-            raise SpecError(f"missing='model': the term(s) {bad} are not linear in the imputed column {c!r} "
-                            "(only a plain column or its product with complete columns can be imputed)")
-        affected[c] = cols
-        loadings[c] = tuple((j, d1[holes_at[c], j]) for j in cols)
-    for i, a in enumerate(holes):
-        for b in holes[i + 1:]:
-            shared = set(affected[a]) & set(affected[b])
-            if shared:
-                both, _ = _moved(design, filled, {a: 1.0, b: 1.0}, holes_at)
-                single = _moved(design, filled, {a: 1.0}, holes_at)[0] + _moved(design, filled, {b: 1.0}, holes_at)[0]
-                if not np.allclose(both, single):
-                    names = [design.fixed_names[j] for j in sorted(shared)]
-                    raise SpecError(f"missing='model': the term(s) {names} multiply two imputed columns "
-                                    f"({a!r}, {b!r}); impute at most one column of a product")
-    touched = {j for cols in affected.values() for j in cols}
-    complete = [j for j, n in enumerate(design.fixed_names) if n != "Intercept" and j not in touched]
-    rows_filled = filled.iloc[design.row_positions]
-    return tuple(
-        _column(design, rows_data, rows_filled[c].to_numpy(dtype=float), c, levels[c], holes_at[c], loadings[c],
-                complete)
-        for c in holes
-    )
-
-
-def _column(design, rows_data, fill, c, level, hole, loadings, complete) -> ImputedColumn:
-    rows = np.flatnonzero(hole)
-    X = design.X
-    values = rows_data[c].to_numpy(dtype=float)  # NaN at the holes
-    if level is None:
-        block = max(design.groups, key=lambda b: b.n_levels) if design.groups else None
-        W = _standardized(X[:, complete])
-        return ImputedColumn(
-            name=c, level=None, rows=rows, unit=np.arange(len(rows)),
-            labels=tuple(design.row_index[rows]), fill=fill[rows],
-            loadings=loadings, observed=values[~hole], W_obs=W[~hole], W_mis=W[hole],
-            predictors=tuple(design.fixed_names[j] for j in complete),
-            group=None if block is None else block.group,
-            codes_obs=None if block is None else block.codes[~hole],
-            codes_mis=None if block is None else block.codes[hole],
-            n_groups=0 if block is None else block.n_levels,
-        )
-    g = rows_data[level].to_numpy()
-    groups, code = np.unique(g.astype(str), return_inverse=True)
-    frame = pd.DataFrame(X[:, complete]).groupby(code)
-    level2 = [k for k in range(len(complete)) if (frame[k].nunique() <= 1).all()]
-    Wg = _standardized(frame.first().to_numpy()[:, level2])
-    observed_g = pd.Series(values).groupby(code).first().to_numpy()
-    has = ~np.isnan(observed_g)
-    mis_groups = np.flatnonzero(~has)
-    unit_of = -np.ones(len(groups), dtype=np.int64)
-    unit_of[mis_groups] = np.arange(len(mis_groups))
-    keep = ~has[code[rows]]  # rows of groups with a known value are filled exactly
-    imputed_rows = rows[keep]
-    return ImputedColumn(
-        name=c, level=level, rows=imputed_rows, unit=unit_of[code[imputed_rows]],
-        labels=tuple(groups[mis_groups]), fill=fill[rows][keep],
-        loadings=tuple((j, m[keep]) for j, m in loadings), observed=observed_g[has],
-        W_obs=Wg[has], W_mis=Wg[~has], predictors=tuple(design.fixed_names[complete[k]] for k in level2),
-    )

@@ -91,10 +91,34 @@ def _parse_term(text: str, role: str = "term") -> ParsedText:
     return ParsedText(text, role, tuple(names), tuple(numeric))
 
 
+_ORDER = frozenset({"<", "<=", ">", ">=", "==", "!="})
+
+
+def _negated_comparison(node: object) -> bool:
+    """Whether a lazy formulae call holds ``-(a <= b)``: pandas negates a true/false column
+    (logical not) where R gives -1 / 0."""
+    if isinstance(node, LazyOperator):
+        if node.symbol == "-" and len(node.args) == 1:
+            inner = node.args[0]
+            if isinstance(inner, LazyOperator) and inner.symbol in _ORDER:
+                return True
+        return any(_negated_comparison(a) for a in node.args)
+    if isinstance(node, LazyCall):
+        return any(_negated_comparison(a) for a in [*node.args, *node.kwargs.values()])
+    return False
+
+
 def _parse_value(text: str, role: str, columns: pd.Index) -> ParsedText:
     """Parse an expression that must give one number per row (response, trials)."""
     if text in columns:
         return ParsedText(text, role, (text,), (text,), is_column=True)
+    calls = [c.call for t in _describe(f"I({text})", role).terms if isinstance(t, Term)
+             for c in t.components if isinstance(c, Call)]
+    if any(_negated_comparison(call) for call in calls):
+        raise SpecError(
+            f"{role} {text!r}: a minus sign before a comparison, -(a <= b), is evaluated as logical "
+            "not (true <-> false), not as -1 / 0; write -1 * (a <= b)"
+        )
     parsed = _parse_term(f"I({text})", role)
     return ParsedText(text, role, parsed.names, parsed.numeric, is_column=False)
 
@@ -119,6 +143,9 @@ class DesignPlan:
     offsets: tuple[ParsedText, ...] = ()
     ordered: frozenset[str] = frozenset()
     cens: ParsedText | None = None
+    #: upper bounds of interval-censored rows (``cens(c, y2)``): read apart from the other
+    #: values, as they may be missing at the rows that are not interval-censored
+    cens_upper: ParsedText | None = None
     trunc: tuple[ParsedText | None, ParsedText | None] = (None, None)
     #: Stata's censoring: failure indicator, tobit limits (ll, ul), upper ends of intervals
     event: ParsedText | None = None
@@ -142,6 +169,7 @@ class DesignPlan:
             offsets=tuple(_parse_value(t, "offset", columns) for t in spec.fixed.offsets),
             ordered=ordered,
             cens=None if r.cens is None else _parse_indicator(r.cens, columns),
+            cens_upper=None if r.cens_upper is None else _parse_value(r.cens_upper, "upper bound", columns),
             trunc=tuple(
                 None if b is None else _parse_value(b, "truncation bound", columns)
                 for b in (r.trunc_lb, r.trunc_ub)

@@ -46,6 +46,13 @@ class Weights:
     inclusion: np.ndarray | None = None
     method: str = "pseudo-posterior"
 
+    @property
+    def frequency(self) -> bool:
+        """Whether these are frequency weights: level-1 only, unscaled, whole numbers (the
+        posterior is that of the data with rows repeated)."""
+        return (self.column is not None and self.scaling == "none" and not self.groups and self.rows is not None
+                and bool(np.all(self.rows == np.round(self.rows))))
+
     def describe(self) -> str:
         """One line for the fit's summary: which weights and which scaling were used."""
         parts = []
@@ -59,7 +66,7 @@ class Weights:
             on = "on the group's integrated likelihood" if pml else "on the group effects' prior"
             parts.append(f"level 2 ({group}) {column!r} {on}")
         total = "" if self.rows is None else f"; row weights sum to {self.rows.sum():.6g}"
-        if self.scaling == "none" and not self.groups:
+        if self.frequency:
             return "Weights: " + "; ".join(parts) + total + " (frequency weights: rows counted w times)"
         if pml:
             return ("Weights: " + "; ".join(parts) + total + " (sampling weights, weight_method='pml': "

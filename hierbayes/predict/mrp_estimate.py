@@ -117,14 +117,25 @@ def _labels(groups: pd.DataFrame, by: tuple[str, ...]) -> list[str]:
     return [":".join(p) for p in zip(*parts)]
 
 
+def _inclusion_weights(design) -> np.ndarray | None:
+    """(n,) the survey rows' inclusion weights of a weighted design (``Weights.inclusion``:
+    level-1 times level-2 weights as given), None unweighted."""
+    weights = getattr(design, "weights", None)
+    return None if weights is None or weights.inclusion is None else np.asarray(weights.inclusion, dtype=float)
+
+
 def _survey_by_group(model, by: tuple[str, ...], groups: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Respondents and raw mean of the response per subgroup (NaN when not computable)."""
+    """Respondents and raw mean of the response per subgroup (NaN when not computable); a
+    weighted survey's mean is weighted by the rows' inclusion weights (Hajek's estimator)."""
     n_groups = len(groups)
     nan = np.full(n_groups, np.nan)
     survey = training_frame(model)
     source = getattr(model.design, "source", model.design)
+    w = _inclusion_weights(source)
+    if w is None:
+        w = np.ones(source.n_obs)
     if not by:
-        return np.array([float(source.n_obs)]), np.array([_raw_mean(source.y, source.trials)])
+        return np.array([float(source.n_obs)]), np.array([_raw_mean(source.y, source.trials, w)])
     if any(c not in survey.columns for c in by):
         return nan, nan.copy()
     labels = {lab: i for i, lab in enumerate(_labels(groups, by))}
@@ -133,17 +144,18 @@ def _survey_by_group(model, by: tuple[str, ...], groups: pd.DataFrame) -> tuple[
     keep = which >= 0
     respondents = np.bincount(which[keep], minlength=n_groups).astype(float)
     y = np.asarray(source.y, dtype=float)[keep]
+    wk = w[keep]
     trials = None if source.trials is None else np.asarray(source.trials, dtype=float)[keep]
-    total = np.bincount(which[keep], weights=y, minlength=n_groups)
-    denom = respondents if trials is None else np.bincount(which[keep], weights=trials, minlength=n_groups)
+    total = np.bincount(which[keep], weights=y * wk, minlength=n_groups)
+    denom = np.bincount(which[keep], weights=wk if trials is None else trials * wk, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(denom > 0, total / np.where(denom > 0, denom, 1), np.nan)
     return respondents, mean
 
 
-def _raw_mean(y: np.ndarray, trials: np.ndarray | None) -> float:
+def _raw_mean(y: np.ndarray, trials: np.ndarray | None, w: np.ndarray) -> float:
     y = np.asarray(y, dtype=float)
-    return float(y.sum() / np.sum(trials)) if trials is not None else float(y.mean())
+    return float((w * y).sum() / np.sum(w * (1.0 if trials is None else np.asarray(trials, dtype=float))))
 
 
 def _new_level_notes(
@@ -286,6 +298,9 @@ def poststratify(
     for column in by_columns:
         draws = draws.assign_coords({column: (SUBGROUP_DIM, level_strings(groups[column]).to_numpy())})
     respondents, sample_mean = _survey_by_group(model, by_columns, groups)
+    if _inclusion_weights(getattr(model.design, "source", model.design)) is not None:
+        notes.append("sample_mean is the survey's mean weighted by its rows' inclusion weights (level 1 x "
+                     "level 2 as given), a direct design-based estimate to compare with")
     info = groups.copy()
     info["population"] = population[keep_group]
     info["cells"] = np.bincount(codes, minlength=len(population))[keep_group]

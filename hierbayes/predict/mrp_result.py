@@ -28,7 +28,8 @@ class PoststratResult:
         column is a coordinate along it.
     groups : one row per subgroup: the ``by`` columns, ``population`` (sum of the cell
         counts), ``cells``, ``respondents`` (survey rows in the subgroup, when the survey has
-        the ``by`` columns) and ``sample_mean`` (the raw survey mean of the response).
+        the ``by`` columns) and ``sample_mean`` (the raw survey mean of the response; a weighted
+        fit's weighted by the rows' inclusion weights).
     by : the subgroup columns (empty for the whole population).
     new_levels : per grouping factor, the levels with population but no respondents.
     notes : plain-language notes (new levels, dropped subgroups, uncovered levels).

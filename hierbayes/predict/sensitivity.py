@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.types import Design
-from ..errors import PriorError
+from ..errors import PriorError, SamplingError
 from ..families import get_family
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
@@ -164,12 +164,12 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
         "log_prior": xr.Dataset({c: (sample, v) for c, v in components.items()}),
         "log_likelihood": xr.Dataset({"y": (sample, _summed_log_likelihood(idata, spec, design))}),
     })
-    likelihood = psense(tree, var_names=["theta"], group="likelihood")["theta"].values
+    likelihood = _psense(psense, tree, group="likelihood")
     prior = np.full(len(rows), np.nan)
     for component in components:
         idx = [i for i, r in enumerate(rows) if r[3] == component]
-        sens = psense(tree, var_names=["theta"], group="prior", group_var_names=[component],
-                      coords={"parameter": [labels[i] for i in idx]})["theta"].values
+        sens = _psense(psense, tree, group="prior", group_var_names=[component],
+                       coords={"parameter": [labels[i] for i in idx]})
         prior[idx] = sens
     diagnosis = [
         (CONFLICT if lik >= threshold else STRONG) if pri >= threshold else ""
@@ -183,6 +183,19 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
     table.attrs["threshold"] = threshold
     table.attrs["priors"] = {r[1]: r[5] for r in rows}
     return table
+
+
+def _psense(psense, tree: xr.DataTree, **kwargs) -> np.ndarray:
+    """arviz_stats' power-scaling sensitivity of ``theta``; its ValueError (on log densities
+    that do not vary, as when a chain never moved) becomes a SamplingError saying so."""
+    try:
+        return psense(tree, var_names=["theta"], **kwargs)["theta"].values
+    except ValueError as exc:
+        raise SamplingError(
+            f"prior sensitivity (power-scaling of the {kwargs['group']}) cannot be computed: {exc}; "
+            "this happens when the log densities barely vary over the draws, as when a chain did not "
+            "move (see fit.diagnostics)"
+        ) from None
 
 
 def dominated_by_default(table: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,10 @@ s_bar)(s_c - s_bar)'`` from the scores ``s_c`` of each group's weighted marginal
 integrated out) log-likelihood at the posterior mean, by central differences.
 
 Available for gaussian models (identity link) with one group term, whose groups' marginal
-likelihood has a closed form: the fixed effects, ``log sigma`` and the log group sds are
-adjusted (correlations held at their posterior mean; the group effects' draws are left as
+likelihood has a closed form, and for other families (logit, Poisson, ...) with one group term
+of one column, integrated by adaptive Gauss-Hermite quadrature
+(:mod:`hierbayes.results.weights_adjust_glmm`): the fixed effects, the log of the family's
+parameters (``sigma``, ``phi``, ...) and the log group sds are adjusted (correlations held at their posterior mean; the group effects' draws are left as
 they are). Each cluster's contribution is ``log int prod_i p(y_i | u)^{w_i} p(u)^{w_j} du``,
 the term the pseudo-posterior integrates (:mod:`hierbayes.design.weights`); with
 ``weight_method="pml"``, ``w_j log int prod_i p(y_i | u)^{w_i|j} p(u) du`` (Stata's robust
@@ -33,6 +35,7 @@ from ..errors import SpecError
 from ..families import get_family
 from ..params import FIXED_DIM, block_names
 from .stats import flatten_draws
+from .weights_adjust_glmm import quadrature_centres, quadrature_cluster_loglik
 
 __all__ = ["ADJUSTMENT_LABEL", "adjusted_posterior", "group_log_likelihoods"]
 
@@ -40,20 +43,28 @@ __all__ = ["ADJUSTMENT_LABEL", "adjusted_posterior", "group_log_likelihoods"]
 ADJUSTMENT_LABEL = "Williams & Savitsky (2021) sandwich adjustment of the pseudo-posterior"
 
 
+def _closed_form(design: Design) -> bool:
+    family = get_family(design.spec.family)
+    return family.linear_gaussian(family.resolve_link(design.spec.link))
+
+
 def _check(design: Design) -> None:
     family = get_family(design.spec.family)
-    link = family.resolve_link(design.spec.link)
-    if not family.linear_gaussian(link) or len(design.groups) != 1 or design.residuals is not None \
-            or design.distributional or design.censoring is not None:
+    one_column = len(design.groups) == 1 and design.groups[0].n_columns == 1
+    if len(design.groups) != 1 or (not _closed_form(design) and not one_column) or family.thresholds \
+            or design.residuals is not None or design.distributional or design.censoring is not None:
+        terms = ", ".join(b.term.label if b.term is not None else b.group for b in design.groups) or "none"
         raise SpecError(
             "the interval adjustment of weighted fits is available for gaussian models (identity "
-            "link) with one group term and no residual structure, censoring or sigma formula; "
-            f"this model is {family.name} with {len(design.groups)} group term(s)"
+            "link) with one group term, and for other (non-ordinal) families with one group term of "
+            "one column (a random intercept), without residual structure, censoring or distributional "
+            f"formulas; this model is {family.name} with group term(s) {terms}"
         )
 
 
 class _Parameters:
-    """theta = (fixed effects, log sigma, log sds) and the posterior draws of it."""
+    """theta = (fixed effects, log family parameters (sigma, phi, ...), log sds) and the
+    posterior draws of it."""
 
     def __init__(self, posterior: xr.Dataset, design: Design) -> None:
         self.names = block_names(design.spec)[0]
@@ -62,11 +73,13 @@ class _Parameters:
         for name in design.fixed_names:
             da = posterior["Intercept"] if name == "Intercept" else posterior["b"].sel({FIXED_DIM: name})
             fixed.append(flatten_draws(da))
-        S = flatten_draws(posterior["sigma"]).shape[0]
+        self.aux = tuple(a for a in get_family(design.spec.family).aux if a in posterior)
+        aux = [np.log(flatten_draws(posterior[a])).reshape(-1) for a in self.aux]
+        S = fixed[0].shape[0]
         self.p = len(fixed)
         sd = flatten_draws(posterior[self.names.sd]).reshape(S, -1)
         self.n_sd = sd.shape[1]
-        self.draws = np.column_stack([*fixed, np.log(flatten_draws(posterior["sigma"])), np.log(sd)])
+        self.draws = np.column_stack([*fixed, *aux, np.log(sd)])
         cor = posterior.get(self.names.cor)
         self.cor_chol = np.eye(self.k)
         if cor is not None:
@@ -74,15 +87,19 @@ class _Parameters:
             self.cor_chol = np.linalg.cholesky(mean_cor + 1e-12 * np.eye(self.k))
 
     def unpack(self, theta: np.ndarray):
+        """(fixed effects, {family parameter: value}, Cholesky factor of the effects' covariance)."""
         beta = theta[: self.p]
-        sigma = np.exp(theta[self.p])
-        sd = np.broadcast_to(np.exp(theta[self.p + 1 :]), (self.k,))
-        return beta, sigma, sd[:, None] * self.cor_chol
+        aux = {a: float(np.exp(theta[self.p + i])) for i, a in enumerate(self.aux)}
+        sd = np.broadcast_to(np.exp(theta[self.p + len(self.aux):]), (self.k,))
+        return beta, aux, sd[:, None] * self.cor_chol
 
 
-def _cluster_loglik(theta, par: _Parameters, design: Design, y, w, w2) -> np.ndarray:
+def _cluster_loglik(theta, par: _Parameters, design: Design, y, w, w2, centres=None) -> np.ndarray:
     """(J,) each group's weighted marginal log-likelihood at ``theta``."""
-    beta, sigma, L = par.unpack(theta)
+    beta, aux, L = par.unpack(theta)
+    if not _closed_form(design):
+        return quadrature_cluster_loglik(design, beta, aux, float(L[0, 0]), w, w2, centres)
+    sigma = aux["sigma"]
     block = design.groups[0]
     r = y - design.X @ beta
     g = group_cross_products(block.codes, block.X, np.zeros((len(r), 0)), r, block.n_levels, w)
@@ -123,7 +140,7 @@ def group_log_likelihoods(posterior: xr.Dataset, design: Design, theta: np.ndarr
     design
         The fit's design: a gaussian model (identity link) with one group term.
     theta
-        ``(fixed effects, log sigma, log group sds)``, in the order of ``design.fixed_names``
+        ``(fixed effects, log family parameters (sigma, ...), log group sds)``, in the order of ``design.fixed_names``
         and the block's sds; the posterior mean of these by default.
 
     Returns
@@ -144,7 +161,7 @@ def group_log_likelihoods(posterior: xr.Dataset, design: Design, theta: np.ndarr
     point = par.draws.mean(axis=0) if theta is None else np.asarray(theta, dtype=np.float64)
     if point.shape != (par.draws.shape[1],):
         raise SpecError(f"theta has {point.size} values; this model has {par.draws.shape[1]} "
-                        "(fixed effects, log sigma, log group sds)")
+                        f"({', '.join(['fixed effects', *(f'log {a}' for a in par.aux), 'log group sds'])})")
     return _cluster_loglik(point, par, design, response_less_offset(design), w, w2)
 
 
@@ -157,18 +174,23 @@ def cluster_scores(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, n
     w, w2 = _weights(design)
     block = design.groups[0]
     theta = par.draws.mean(axis=0)
+    centres = None
+    if not _closed_form(design):  # the quadrature's centres held at the point (a smooth function of theta)
+        beta, aux, L = par.unpack(theta)
+        centres = quadrature_centres(design, beta, aux, float(L[0, 0]), w, w2)
     scores = np.empty((block.n_levels, theta.size))
     for a in range(theta.size):
         h = 1e-5 * max(1.0, abs(theta[a]))
         up, down = theta.copy(), theta.copy()
         up[a] += h
         down[a] -= h
-        scores[:, a] = (_cluster_loglik(up, par, design, y, w, w2) - _cluster_loglik(down, par, design, y, w, w2)) / (2 * h)
+        scores[:, a] = (_cluster_loglik(up, par, design, y, w, w2, centres)
+                        - _cluster_loglik(down, par, design, y, w, w2, centres)) / (2 * h)
     return scores, par.draws
 
 
 def adjusted_posterior(posterior: xr.Dataset, design: Design) -> xr.Dataset:
-    """A copy of ``posterior`` whose fixed effects, ``sigma`` and group sds are adjusted to the
+    """A copy of ``posterior`` whose fixed effects, family parameters and group sds are adjusted to the
     sandwich covariance (see the module docstring); ``attrs["interval_adjustment"]`` says so.
 
     Raises
@@ -204,8 +226,10 @@ def _written_back(posterior: xr.Dataset, design: Design, theta: np.ndarray) -> x
             b.loc[{FIXED_DIM: name}] = theta[:, j].reshape(shape)
             out["b"] = b
     p = len(design.fixed_names)
-    out["sigma"] = (posterior["sigma"].dims, np.exp(theta[:, p]).reshape(shape))
+    aux = [a for a in get_family(design.spec.family).aux if a in posterior]
+    for i, a in enumerate(aux):
+        out[a] = (posterior[a].dims, np.exp(theta[:, p + i]).reshape(posterior[a].shape))
     sd = posterior[names.sd]
-    out[names.sd] = (sd.dims, np.exp(theta[:, p + 1 :]).reshape(sd.shape))
+    out[names.sd] = (sd.dims, np.exp(theta[:, p + len(aux):]).reshape(sd.shape))
     out.attrs = {**posterior.attrs, "interval_adjustment": ADJUSTMENT_LABEL}
     return out

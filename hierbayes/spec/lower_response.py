@@ -149,14 +149,16 @@ class ResponseLowering(FormulaSource):
                 "arguments",
                 call.span,
             )
-        upper = self._addition_column(call, call.args[1], ("y2",)) if len(call.args) > 1 else None
-        return {"cens": self._indicator_text(call.args[0]), "cens_upper": upper}
+        upper = self._value_text(call.args[1], "y2") if len(call.args) > 1 else None
+        return {"cens": self._value_text(call.args[0], "x"), "cens_upper": upper}
 
-    def _indicator_text(self, arg: CallArg) -> str:
-        """The censoring indicator: a column (text or codes) or an expression over columns
-        giving the codes, as in ``cens(1 - status)`` with ``status`` 1 at an event."""
+    @staticmethod
+    def _value_text(arg: CallArg, keyword: str) -> str:
+        """A column or an expression over columns, optionally named ``keyword = ...``: the
+        censoring indicator (``cens(1 - status)``, ``status`` 1 at an event) or the upper
+        bounds of interval-censored rows (``cens(c, upper * 2)``)."""
         key, _, value = arg.text.partition("=")
-        text = value.strip() if value and key.strip() == "x" and not value.startswith("=") else arg.text
+        text = value.strip() if value and key.strip() == keyword and not value.startswith("=") else arg.text
         if is_plain_name(text.strip("`")):
             return text.strip("`")
         return power_text(text)

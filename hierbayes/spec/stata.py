@@ -52,7 +52,7 @@ from .stata_qualifiers import (
 from .stata_residuals import take_residuals_option, with_residuals
 from .stata_survival import SURVIVAL_COMMANDS, depvar_count, survival_option, survival_response
 from .stata_varlist import STATA_NAME, split_words, varlist_terms
-from .stata_weights import level_weight, take_weight, weight_scaling, with_stata_weights
+from .stata_weights import StataWeight, level_weight, take_weight, weight_scaling, with_stata_weights
 
 __all__ = ["STATA_COMMANDS", "StataOption", "from_stata", "parse_stata"]
 
@@ -120,7 +120,7 @@ def _options(text: str, command: str) -> list[StataOption]:
 # ========================================================================== the command
 
 
-def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str], list[StataOption], Qualifiers, str | None]:
+def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str], list[StataOption], Qualifiers, StataWeight | None]:
     """(command name, depvars, fixed terms, options, if/in, weight) of ``cmd depvar indepvars [if] [in] [weight] [, opts]``."""
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""

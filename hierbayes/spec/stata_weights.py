@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 
 from .stata_qualifiers import fail
 from .stata_varlist import STATA_NAME
 
-__all__ = ["level_weight", "take_weight", "weight_scaling", "with_stata_weights"]
+__all__ = ["StataWeight", "level_weight", "take_weight", "weight_scaling", "with_stata_weights"]
 
 _KINDS = {"pw": "pweight", "pweight": "pweight", "fw": "fweight", "fweight": "fweight",
           "aw": "aweight", "aweight": "aweight", "iw": "iweight", "iweight": "iweight"}
 _WEIGHT = re.compile(r"\[\s*([A-Za-z]+)\s*=\s*([^\]]*)\]\s*$")
 
 
-def take_weight(head: str, command: str) -> tuple[str, str | None]:
-    """``head`` without its trailing ``[pw=w]`` and the weight column (None without one)."""
+@dataclass(frozen=True)
+class StataWeight:
+    """The level-1 weight of a command: its column and kind ("pweight" or "fweight")."""
+
+    column: str
+    kind: str
+
+
+def take_weight(head: str, command: str) -> tuple[str, StataWeight | None]:
+    """``head`` without its trailing ``[pw=w]`` and the weight (None without one)."""
     m = _WEIGHT.search(head)
     if m is None:
         if "[" in head:
@@ -39,7 +48,7 @@ def take_weight(head: str, command: str) -> tuple[str, str | None]:
         fail(command, f"[{m.group(1)}=...]: only pweight [pw=] and fweight [fw=] weights are supported")
     if not re.fullmatch(STATA_NAME, column):
         fail(command, f"[{m.group(1)}={column}]: give one weight variable")
-    return head[: m.start()].rstrip(), column
+    return head[: m.start()].rstrip(), StataWeight(column, kind)
 
 
 def level_weight(name: str, arg: str | None, command: str) -> str | None:
@@ -62,13 +71,18 @@ def weight_scaling(name: str, arg: str | None, command: str) -> str | None:
     return value
 
 
-def with_stata_weights(spec, weight: str | None, levels: dict[str, str], factors, scaling: str | None):
+def with_stata_weights(spec, weight: StataWeight | None, levels: dict[str, str], factors, scaling: str | None):
     """``spec`` with the command's weights: ``levels`` maps an equation's level variable to
     its ``pweight()`` column; ``factors`` are the (level, group factor) pairs of the
-    equations in order."""
+    equations in order. Frequency weights ``[fw=]`` take neither ``pwscale()`` nor
+    ``pweight()`` (as in Stata: a row counted w times is not a sampled unit to rescale)."""
     if scaling is not None and weight is None:
         fail(spec.source, f"pwscale({scaling}) scales level-1 weights; give them as [pw=w]")
+    if weight is not None and weight.kind == "fweight" and (scaling is not None or levels):
+        what = f"pwscale({scaling})" if scaling is not None else "pweight() on a level"
+        fail(spec.source, f"[fw={weight.column}] is a frequency weight (rows counted w times); {what} goes with "
+                          f"sampling weights: write [pw={weight.column}]")
     group_weights = tuple((group, levels[level]) for level, group in factors if level in levels)
-    response = spec.response if weight is None else dataclasses.replace(spec.response, weights=weight)
+    response = spec.response if weight is None else dataclasses.replace(spec.response, weights=weight.column)
     return dataclasses.replace(spec, response=response, group_weights=group_weights,
                                weight_scaling=scaling or "none")

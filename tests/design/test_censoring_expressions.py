@@ -3,6 +3,7 @@ it (``status`` 1 at an event, so ``cens(1 - status)`` marks the right-censored r
 
 from __future__ import annotations
 
+import re
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,3 +67,83 @@ def test_r_surv_response_says_how_to_write_it(formula: str) -> None:
     with pytest.raises(SpecError, match=r"R's 'Surv\(time, status\)' is not a response here; write brms' "
                                         r"'time \| cens\(1 - status\)'.*cens\(2 - status\).*'time \| event\(status\)'"):
         hb.Model(formula, _frame(), family="weibull")
+
+
+def _interval_frame() -> pd.DataFrame:
+    return _frame().assign(c=["none", "interval", "right", "interval", "left", "none"],
+                           width=[np.nan, 0.5, np.nan, 1.0, np.nan, np.nan])
+
+
+def test_upper_bound_expression_is_kept_in_the_spec() -> None:
+    spec = parse_formula("time | cens(c, time + width) ~ x")
+    assert spec.response.cens_upper == "time + width"
+    assert "time | cens(c, time + width)" in spec.to_formula()
+    assert spec_from_dict(spec_to_dict(spec)).response.cens_upper == "time + width"
+    assert parse_formula("time | cens(c, y2 = time * 2) ~ x").response.cens_upper == "time * 2"
+    assert parse_formula("time | cens(c, width^2) ~ x").response.cens_upper == "width**2"
+
+
+@pytest.mark.parametrize("upper", ["time + width", "y2 = time + width", "(time + width)"])
+def test_upper_bound_expression_gives_the_bounds_of_interval_rows(upper) -> None:
+    data = _interval_frame()  # width is missing where the row is not interval-censored
+    model = hb.Model(f"time | cens(c, {upper}) ~ x", data=data, family="weibull")
+    expected = [np.nan, 3.0, np.nan, 5.2, np.nan, np.nan]
+    np.testing.assert_allclose(model.design.censoring.upper, expected)
+    by_column = hb.Model("time | cens(c, hi) ~ x", data=data.assign(hi=data["time"] + data["width"]), family="weibull")
+    np.testing.assert_allclose(by_column.design.censoring.upper, model.design.censoring.upper)
+    assert model.design.censoring.counts() == {"left": 1, "none": 2, "right": 1, "interval": 2}
+
+
+def test_upper_bound_expression_with_a_missing_column_names_it() -> None:
+    with pytest.raises(DataError, match=r"column 'wide' of the upper bound 'time \+ wide'.*not in the data"):
+        hb.Model("time | cens(c, time + wide) ~ x", data=_interval_frame(), family="weibull")
+
+
+def test_upper_bound_expression_below_the_response_or_missing_names_it() -> None:
+    with pytest.raises(DataError, match=r"upper bound 'time - width' must be above the response 'time'.*rows 1, 3"):
+        hb.Model("time | cens(c, time - width) ~ x", data=_interval_frame(), family="weibull")
+    gap = _interval_frame().assign(width=[np.nan, 0.5, np.nan, np.nan, np.nan, np.nan])
+    with pytest.raises(DataError, match=r"upper bound 'time \+ width' is missing or not a finite number at "
+                                        r"interval-censored rows \(rows 3\)"):
+        hb.Model("time | cens(c, time + width) ~ x", data=gap, family="weibull")
+
+
+def test_upper_bound_expression_with_an_unknown_function_names_it() -> None:
+    with pytest.raises(SpecError, match=r"upper bound 'wider\(width\)'.*'wider' is neither a column"):
+        hb.Model("time | cens(c, wider(width)) ~ x", data=_interval_frame(), family="weibull")
+
+
+def test_a_detection_limit_coded_as_right_censoring_is_warned_about() -> None:
+    # R's tobin (survreg's tobit example): durable 0 means "0 or less", left-censored; cens(durable <= 0)
+    # gives true = 1 = right-censored, which fits without complaint unless warned about
+    data = pd.DataFrame({"durable": [0.0, 0.7, 0.0, 0.0, 3.7, 0.0, 3.0, 0.0, 1.4, 4.4],
+                         "x": [57.7, 50.9, 48.5, 41.7, 47.7, 59.8, 44.3, 45.1, 51.7, 53.1]})
+    with pytest.warns(UserWarning, match=r"cens\(durable <= 0\): all 5 right-censored rows .* lie at or below the "
+                                         r"smallest exact value of 'durable'.*left-censored.*cens\(-1 \* \(durable <= 0\)\)"):
+        hb.Model("durable | cens(durable <= 0) ~ x", data=data)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hb.Model("durable | cens(-1 * (durable <= 0)) ~ x", data=data).design.censoring.counts()["left"] == 5
+        hb.Model("time | cens(1 - status) ~ x", data=_frame(), family="weibull")  # survival times: silent
+
+
+@pytest.mark.parametrize("indicator", ["-(durable <= 0)", "1 + -(durable == 0)"])
+def test_a_minus_before_a_comparison_is_refused_naming_the_expression(indicator) -> None:
+    # pandas evaluates -(true/false) as logical not: -(durable <= 0) silently marked the positive rows
+    data = pd.DataFrame({"durable": [0.0, 0.7, 0.0, 3.7, 1.4], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    with pytest.raises(SpecError, match=re.escape(f"censoring indicator '{indicator}': a minus sign before a "
+                                                  "comparison") + r".*logical not.*write -1 \* \(a <= b\)"):
+        hb.Model(f"durable | cens({indicator}) ~ x", data=data)
+
+
+def test_r_status_coded_one_two_gets_a_hint() -> None:
+    # survival::lung's status: 1 = censored, 2 = dead; read as codes, 2 is "interval"
+    data = _frame().assign(status=[2, 1, 2, 2, 1, 1])
+    with pytest.raises(DataError, match=r"marks interval-censored rows .*if 'status' is R's Surv\(\) status coded "
+                                        r"1 = censored, 2 = event, write cens\(2 - status\)"):
+        hb.Model("time | cens(status) ~ x", data=data, family="weibull")
+    with pytest.raises(DataError) as info:  # a real interval code among others: no hint
+        hb.Model("time | cens(c) ~ x", data=data.assign(c=[0, 2, 1, 0, 0, 0]), family="weibull")
+    assert "Surv()" not in str(info.value)

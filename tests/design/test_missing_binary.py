@@ -1,7 +1,7 @@
 """missing="model" with binary 0/1 predictors: found with their level and logistic model,
 summed out of the likelihood (``Pmi_<column>`` checked against a numpy recomputation from
 prior draws), and the refusals (two binary holes in one row, one observed value, a residual
-structure, simulation)."""
+structure); simulation draws the holes from their logistic models."""
 
 import numpy as np
 import pandas as pd
@@ -156,10 +156,36 @@ def test_binary_holes_with_a_residual_structure_are_refused():
         hb.Model("y ~ d + z + (1 | g)", df, missing="model", residuals=hb.residuals("ar", time="t", group="g"))
 
 
-def test_simulating_a_model_with_binary_holes_is_refused():
-    m = hb.Model("y ~ d + z + (1 | g)", _data().drop(columns="w"), missing="model")
-    with pytest.raises(SpecError, match=r"imputed binary predictors \['d'\] is not supported"):
-        hb.sbc(m, n_sims=2, draws=10, tune=10, chains=1, ranked_draws=9, executor="serial", random_seed=1)
+@pytest.mark.slow  # ~70 s on a busy machine: NUTS on the imputation models, two forward-sampling compilations
+def test_simulation_draws_the_binary_holes_from_their_logistic_models():
+    """SBC's simulation: each binary hole drawn (``Dmi_<column>``, a level-2 column once per
+    group) and the response simulated with it; with b_d near 50 and everything else near 0,
+    y > 25 exactly where the (observed or drawn) value is 1."""
+    from hierbayes.backends.pymc.refit import simulate_prior
+
+    tight = {"Intercept": hb.Prior("Normal", mu=0, sigma=0.05), "b": hb.Prior("Normal", mu=0, sigma=0.05),
+             "b:d": hb.Prior("Normal", mu=50, sigma=0.01), "b:w": hb.Prior("Normal", mu=-50, sigma=0.01),
+             "sd": hb.Prior("Exponential", lam=20), "sigma": hb.Prior("Exponential", lam=20)}
+    df = _data()
+    model = hb.Model("y ~ d + z + w + (1 | g)", df, missing="model", priors=tight)
+    sim = simulate_prior(model.design, model.priors, {"g": "noncentered"}, ["b", "Dmi_d", "Dmi_w"], 40, 1)
+    d, w = sim.values["Dmi_d"], sim.values["Dmi_w"]
+    assert d.shape == (40, 4) and w.shape == (40, 2) and set(np.unique(d)) == {0, 1}
+    cols = {c.name: c for c in model.design.imputation.columns}
+    dd = np.tile(df["d"].to_numpy(), (40, 1))
+    dd[:, cols["d"].rows] = d[:, cols["d"].unit]
+    ww = np.tile(df.groupby("g")["w"].transform("first").to_numpy(), (40, 1))
+    ww[:, cols["w"].rows] = w[:, cols["w"].unit]
+    np.testing.assert_allclose(sim.y, 50 * dd - 50 * ww, atol=5)  # at every row: observed or drawn values
+    assert 0.1 < d.mean() < 0.9  # drawn, not all 0 (the fitted model's fill)
+
+
+def test_unknown_binary_holes_mode_is_refused():
+    from hierbayes.backends.pymc.compile import compile_model
+
+    model = hb.Model("y ~ d + z + (1 | g)", _data().drop(columns="w"), missing="model")
+    with pytest.raises(SpecError, match="binary_holes='sample': valid values are 'sum'"):
+        compile_model(model.design, model.priors, binary_holes="sample")
 
 
 @pytest.mark.slow

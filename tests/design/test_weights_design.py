@@ -43,6 +43,10 @@ def test_level2_weights_set_on_blocks_and_rows():
     line = model.design.weights.describe()
     assert "level 1 'w'" in line and "level 2 (g) 'w2'" in line and "adjust_intervals" in line
     assert "frequency weights" in hb.Model("y | weights(w) ~ x", _data()).design.weights.describe()
+    df = _data()
+    df["w"] = df["w"] * 1.5  # not whole numbers: sampling weights, whatever the scaling
+    line = hb.Model("y | weights(w) ~ x", df).design.weights.describe()
+    assert "frequency" not in line and "sampling weights, pseudo-posterior" in line
     assert hb.Model("y ~ x + (1|g)", _data()).design.weights is None
 
 

@@ -93,3 +93,20 @@ def test_joint_log_density_is_the_mvnormal_one():
 def test_log_density_refuses_a_correlation_prior():
     with pytest.raises(hb.PriorError, match="no log density for a LKJ prior"):
         log_density(hb.Prior("LKJ", eta=2.0), np.eye(2))
+
+
+def test_a_chain_that_never_moved_gives_a_note_not_a_traceback():
+    # lung's weibull frailty model once left a chain stuck (step size 1e-36); power-scaling then
+    # raised arviz_stats' bare "All tail values are the same" out of fit.summary()
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"y": rng.normal(size=30), "x": rng.normal(size=30), "g": np.repeat(list("abcde"), 6)})
+    fit = hb.Model("y ~ x + (1 | g)", df).fit(backend="prior", draws=50, chains=2, random_seed=1, progressbar=False)
+    post = fit.idata["posterior"]
+    for name in post.data_vars:  # every draw of each chain equal to its first
+        values = post[name].values
+        values[...] = values[:, :1]
+    with pytest.raises(hb.SamplingError, match=r"prior sensitivity .* cannot be computed: All tail values are the "
+                                               r"same; .* a chain did not move"):
+        fit.prior_sensitivity()
+    text = " ".join(str(fit.summary()).split())
+    assert "Prior sensitivity: not available (prior sensitivity" in text and "R-hat" in text

@@ -42,3 +42,15 @@ def test_pointwise_log_likelihood_is_weighted(fitted):
     plain_model = hb.Model("y ~ x + (1|g)", df)
     plain = pointwise_log_likelihood(fit.posterior, plain_model.spec, plain_model.design).values
     np.testing.assert_allclose(weighted, plain * df["w"].to_numpy()[None, None, :])
+
+
+def test_poststratification_compares_with_the_weighted_sample_mean(fitted):
+    df, fit = fitted
+    cells = pd.DataFrame({"g": [str(k) for k in range(5)] * 2, "x": [-1.0] * 5 + [1.0] * 5, "n": np.arange(1, 11)})
+    result = fit.poststratify(hb.Poststrat(cells, count="n"), by="g")
+    summary = result.summary()
+    expected = df.groupby("g").apply(lambda d: np.average(d["y"], weights=d["w"]), include_groups=False)
+    np.testing.assert_allclose(summary["sample_mean"].to_numpy(), expected.reindex(summary.index).to_numpy())
+    assert any("weighted by its rows' inclusion weights" in n for n in result.notes)
+    whole = fit.poststratify(hb.Poststrat(cells, count="n")).summary()
+    assert whole["sample_mean"].iloc[0] == pytest.approx(np.average(df["y"], weights=df["w"]))

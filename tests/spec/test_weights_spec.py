@@ -102,6 +102,8 @@ def test_stata_weights():
         ("mixed y x [pw=w] || school:, pwscale(size) || class:", r"unknown option 'pwscale\(size\)'"),
         ("mixed y x || school:, pweight(w2) pwscale(size)", r"pwscale\(size\) scales level-1 weights"),
         ("mixed y x || school:, pweight()", r"pweight\(\): give one weight variable"),
+        ("mixed y x [fw=n], pwscale(size) || school:", r"\[fw=n\] is a frequency weight.*pwscale\(size\).*\[pw=n\]"),
+        ("mixed y x [fw=n] || school:, pweight(w2)", r"\[fw=n\] is a frequency weight.*pweight\(\) on a level"),
     ],
 )
 def test_stata_weight_errors(command, message):

@@ -7,7 +7,8 @@ holes (x per row, w once per school), recovering the truth.
 And SBC of a small model with an imputed predictor (``y ~ x + z + (1 | g)``, x with holes):
 the population parameters and the imputed values rank uniformly. The simulation keeps the
 predictors, so the imputation model's draws given the observed x stand in for its prior
-(``backends/pymc/imputation.conditioned_prior``).
+(``backends/pymc/imputation_sim.conditioned_prior``); with a binary predictor the simulation also
+draws its holes from the logistic imputation model.
 """
 
 from __future__ import annotations
@@ -74,3 +75,23 @@ def test_sbc_of_a_model_with_an_imputed_predictor():
 
 
 N_SIMS = 24
+
+
+@pytest.mark.slow  # about 4-6 minutes on a busy 2-core machine
+def test_sbc_of_a_model_with_an_imputed_binary_predictor():
+    """The holes of a binary predictor are summed out of the fit; the simulation draws them
+    from the logistic imputation model (``Dmi_d``) given the observed values."""
+    rng = np.random.default_rng(1)
+    J, n = 8, 5
+    g = np.repeat(np.arange(J), n)
+    z = rng.normal(size=J * n)
+    df = pd.DataFrame({"g": [f"g{k}" for k in g], "z": z, "d": (rng.random(J * n) < 1 / (1 + np.exp(-z))).astype(float)})
+    df["y"] = rng.normal(size=J * n)  # placeholder: SBC simulates the response
+    df.loc[rng.choice(J * n, 8, replace=False), "d"] = np.nan
+    model = hb.Model("y ~ d + z + (1 | g)", df, missing="model")
+    assert [c.kind for c in model.design.imputation.columns] == ["binary"]
+    result = hb.sbc(model, n_sims=N_SIMS, draws=150, tune=150, chains=2, executor="serial", random_seed=5,
+                    var_names=["Intercept", "b", "sd_g", "sigma", "mi_d_Intercept"])
+    table = result.uniformity()
+    assert table["p_value"].min() > 0.001, table
+    assert (table["p_value"] > 0.01).mean() >= 0.9, table

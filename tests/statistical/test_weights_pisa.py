@@ -86,6 +86,11 @@ def test_level1_weights_agree_with_wemix_logit():
     off = _off_by(fit, ref["fixed"])
     off["sd_school"] = _off_by_sd(fit, "id_school", ref["sd_school"])
     _assert_close(off)
+    # the sandwich adjustment (schools integrated by Gauss-Hermite quadrature) gives WeMix's
+    # robust standard errors: measured within 1-10% (unadjusted: 8% below to 13% above)
+    adjusted = fit.adjust_intervals().fixef()
+    for term, se in ref["fixed_se_robust"].items():
+        assert adjusted.loc["Intercept" if term == "(Intercept)" else term, "sd"] == pytest.approx(se, rel=0.2), term
 
 
 @pytest.mark.slow

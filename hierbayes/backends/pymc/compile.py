@@ -60,7 +60,7 @@ from .fingerprint import fingerprint
 from .fixed import fixed_coefficients
 from .graph_data import size_bucket
 from .imputation import has_imputation, imputation_shift
-from .imputation_binary import sum_out_binary_holes
+from .imputation_binary import binary_hole_shift, sum_out_binary_holes
 from .integrated_top import integrated_nest, integrated_tops
 from .likelihoods import likelihood
 from .marginal import (
@@ -203,6 +203,7 @@ def compile_model(
     parameterization: dict[str, str] | str | None = None,
     *,
     likelihood_form: str | None = None,
+    binary_holes: str = "sum",
 ) -> CompiledModel:
     """Build the PyMC model of ``design`` with the resolved ``priors``.
 
@@ -216,11 +217,16 @@ def compile_model(
     likelihood_form : None to choose; "rows" forces one observed ``y`` per row (no term is
         then integrated out unless asked for, which raises); "sufficient statistics" asks
         for the cross-product likelihood where it applies.
+    binary_holes : "sum" sums the holes of imputed binary predictors out of the likelihood
+        (a fit); "draw" draws them from their logistic models instead (``Dmi_<column>``), for
+        simulating responses (SBC).
     """
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
     if likelihood_form is not None and likelihood_form not in LIKELIHOOD_FORMS:
         raise SpecError(f"likelihood_form {likelihood_form!r}: valid values are {list(LIKELIHOOD_FORMS)}")
+    if binary_holes not in ("sum", "draw"):
+        raise SpecError(f"binary_holes={binary_holes!r}: valid values are 'sum' (a fit) and 'draw' (a simulation)")
     rd = design.residuals
     if has_imputation(design):  # the design moves with the imputed values: rows only
         if likelihood_form not in (None, "rows"):
@@ -305,10 +311,12 @@ def compile_model(
             if has_imputation(design):
                 slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
                 eta = eta + imputation_shift(design, slopes_all, design.n_obs)
+                if binary_holes == "draw":
+                    eta = eta + binary_hole_shift(design, slopes_all, design.n_obs)
             if rd is None:
                 with modelled_aux(aux_predictors(design, priors)):
                     y_rv = likelihood(eta, design, priors, link)
-                if has_imputation(design):  # binary holes summed out of their rows' likelihood
+                if has_imputation(design) and binary_holes == "sum":  # binary holes summed out of their rows' likelihood
                     sum_out_binary_holes(design, y_rv, eta, slopes_all)
             else:
                 offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
@@ -329,7 +337,8 @@ def compile_model(
             )
     return CompiledModel(
         model=model, parameterization=chosen, link=link, likelihood=form,
-        fingerprint=fingerprint(design, priors, plan, form, link),
+        fingerprint=fingerprint(design, priors, plan, form if binary_holes == "sum" else f"{form}, binary holes drawn",
+                                link),
     )
 
 

@@ -24,11 +24,10 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...design.types import Design
-from ...errors import SpecError
 from ...priors.missing import binary_imputation_priors, imputation_priors
 from .variables import register
 
-__all__ = ["conditioned_prior", "has_imputation", "imputation_parts", "imputation_shift", "submodel_means", "unit_dim"]
+__all__ = ["column_model", "has_imputation", "imputation_parts", "imputation_shift", "submodel_means", "unit_dim"]
 
 
 def has_imputation(design: Design) -> bool:
@@ -63,9 +62,9 @@ def submodel_means(col, priors: dict) -> tuple:
     return mu_obs, mu_mis
 
 
-def _column_model(col, model: pm.Model):
+def column_model(col, model: pm.Model):
     """Register the imputation model of one (continuous) column; returns the imputed values."""
-    priors = imputation_priors(col.observed)
+    priors = imputation_priors(col.observed, col.weights_obs)
     p = f"mi_{col.name}"
     mu_obs, mu_mis = submodel_means(col, priors)
     sigma = register(f"{p}_sigma", priors["sigma"])
@@ -96,58 +95,13 @@ def imputation_shift(design: Design, slopes, n: int):
     for col in design.imputation.columns:
         if not len(col.rows) or col.kind == "binary":  # binary holes: imputation_binary.py
             continue
-        values = _column_model(col, model)
+        values = column_model(col, model)
         moved = values[col.unit] - col.fill
         total = 0.0
         for j, loading in col.loadings:
             total = total + slopes[j - offset] * loading * moved
         shift = pt.inc_subtensor(shift[col.rows], total)
     return shift
-
-
-def _imputation_draws(design: Design, n_sims: int, random_seed: int) -> dict[str, np.ndarray]:
-    """(n_sims, ...) draws of the imputation models' free variables given the observed
-    values: NUTS on those models alone, thinned evenly (they do not involve the outcome)."""
-    with pm.Model() as model:
-        for col in design.imputation.columns:
-            if len(col.rows):
-                _column_model(col, model)
-        per_chain = max(500, 5 * n_sims)
-        idata = pm.sample(draws=per_chain, tune=500, chains=2, random_seed=random_seed, progressbar=False,
-                          compute_convergence_checks=False, target_accept=0.95)
-    names = [v.name for v in model.free_RVs]
-    out = {}
-    for name in names:
-        flat = np.asarray(idata.posterior[name].values).reshape((-1, *idata.posterior[name].shape[2:]))
-        out[name] = flat[np.linspace(0, len(flat) - 1, n_sims).astype(int)]
-    return out
-
-
-def conditioned_prior(pm_model: pm.Model, design: Design, var_names: list[str], obs: str, n_sims: int,
-                      random_seed: int):
-    """Prior draws and simulated responses of a model with imputed predictors, the
-    imputation models conditioned on the observed predictor values (a simulation keeps the
-    predictors, so their holes and models have the posterior given them as prior).
-
-    Returns an object with ``prior`` (the draws of ``var_names`` and every free variable)
-    and ``prior_predictive`` (``obs``), as ``pm.sample_prior_predictive`` gives.
-    """
-    from types import SimpleNamespace
-
-    binary = [c.name for c in design.imputation.columns if c.kind == "binary" and len(c.rows)]
-    if binary:
-        raise SpecError(f"simulating from a model with imputed binary predictors {binary} is not supported yet "
-                        "(SBC, prior predictive draws): their holes are summed out, not parameters")
-    free = [v.name for v in pm_model.free_RVs]
-    names = list(dict.fromkeys([*free, *var_names]))
-    prior = pm.sample_prior_predictive(draws=n_sims, model=pm_model, var_names=names, random_seed=random_seed).prior
-    prior = prior.to_dataset() if hasattr(prior, "to_dataset") else prior
-    for name, values in _imputation_draws(design, n_sims, random_seed).items():
-        prior[name].values[0] = values
-    keep = [n for n in prior.data_vars if n in free]
-    simulated = pm.sample_posterior_predictive(prior[keep], model=pm_model, var_names=[obs], random_seed=random_seed,
-                                               progressbar=False)
-    return SimpleNamespace(prior=prior, prior_predictive=simulated.posterior_predictive)
 
 
 def imputation_parts(design: Design) -> list:
@@ -163,5 +117,5 @@ def imputation_parts(design: Design) -> list:
         parts += [np.asarray(a) for a in (col.codes_obs, col.codes_mis, col.weights_obs, col.weights_mis)
                   if a is not None]
         table = binary_imputation_priors if col.kind == "binary" else imputation_priors
-        parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed).items())))
+        parts.append(tuple(sorted((k, str(p)) for k, p in table(col.observed, col.weights_obs).items())))
     return parts

@@ -31,7 +31,10 @@ from ...design.types import Design
 from ...priors.missing import binary_imputation_priors
 from .imputation import submodel_means, unit_dim
 
-__all__ = ["binary_columns", "sum_out_binary_holes"]
+__all__ = ["DRAWN_PREFIX", "binary_columns", "binary_hole_shift", "logistic_model", "sum_out_binary_holes"]
+
+#: Prefix of the drawn 0/1 values of binary holes in a simulation model (``Dmi_<column>``).
+DRAWN_PREFIX = "Dmi_"
 
 
 def binary_columns(design: Design) -> list:
@@ -42,9 +45,9 @@ def binary_columns(design: Design) -> list:
     return [c for c in imputation.columns if c.kind == "binary" and len(c.rows)]
 
 
-def _logit_of_missing(col):
+def logistic_model(col):
     """Register the logistic imputation model of ``col``; its logit at the imputed units."""
-    priors = binary_imputation_priors(col.observed)
+    priors = binary_imputation_priors(col.observed, col.weights_obs)
     eta_obs, eta_mis = submodel_means(col, priors)
     observed = np.asarray(col.observed, dtype=float)
     lp = pm.logp(pm.Bernoulli.dist(logit_p=eta_obs), observed)
@@ -60,6 +63,29 @@ def _replaced(out, old, new, rvs):
     blockers = [old, *rvs]
     memo = {old: new, **{rv: rv for rv in rvs}}
     return clone_get_equiv(blockers, [out], copy_inputs=False, copy_orphans=False, memo=memo)[out]
+
+
+def binary_hole_shift(design: Design, slopes, n: int):
+    """For simulation: register the logistic imputation models and the holes' 0/1 values
+    drawn from them (``Dmi_<column>``, dims ``mi_<column>_unit``); returns the (n,) change of
+    the linear predictor they make (the design holds 0 at the holes).
+
+    Parameters
+    ----------
+    design : a design with ``design.imputation``.
+    slopes : the coefficient vector of the non-intercept fixed columns (design order).
+    n : the number of rows.
+    """
+    offset = 1 if design.has_intercept else 0
+    shift = pt.zeros(n)
+    for col in binary_columns(design):
+        a = logistic_model(col)
+        drawn = pm.Bernoulli(f"{DRAWN_PREFIX}{col.name}", logit_p=a, dims=unit_dim(col.name))
+        step = 0.0
+        for j, loading in col.loadings:
+            step = step + slopes[j - offset] * loading
+        shift = pt.inc_subtensor(shift[col.rows], step * drawn[col.unit])
+    return shift
 
 
 def sum_out_binary_holes(design: Design, y, eta, slopes) -> None:
@@ -90,7 +116,7 @@ def sum_out_binary_holes(design: Design, y, eta, slopes) -> None:
         s0 = pt.inc_subtensor(s0[col.unit], lp0[col.rows])
         s1 = pt.zeros(col.n_values)
         s1 = pt.inc_subtensor(s1[col.unit], lp1[col.rows])
-        a = _logit_of_missing(col)
+        a = logistic_model(col)
         wu = 1.0 if col.weights_mis is None else np.asarray(col.weights_mis, dtype=float)
         mixture = pt.logaddexp(s0 - wu * pt.softplus(a), s1 - wu * pt.softplus(-a))
         pm.Potential(f"mi_{col.name}_mixture", pt.sum(mixture - s0))

@@ -28,7 +28,8 @@ from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
 from .graph_data import graph_constants, lift_constants
-from .imputation import conditioned_prior, has_imputation
+from .imputation import has_imputation
+from .imputation_sim import conditioned_prior
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
 from .rside import unpad
 
@@ -188,7 +189,7 @@ def simulate_prior(
     rows = {g: ("noncentered" if how == "marginal" else how) for g, how in parameterization.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pm_model = compile_model(design, priors, rows, likelihood_form="rows").model
+        pm_model = compile_model(design, priors, rows, likelihood_form="rows", binary_holes="draw").model
         obs = pm_model.observed_RVs[0].name
         if has_imputation(design):  # the imputation models conditioned on the observed predictors
             prior = conditioned_prior(pm_model, design, list(targets), obs, n_sims, random_seed)
