@@ -4,6 +4,7 @@ it (``status`` 1 at an event, so ``cens(1 - status)`` marks the right-censored r
 from __future__ import annotations
 
 import re
+
 import numpy as np
 import pandas as pd
 import pytest
