@@ -9,6 +9,7 @@ checks of issue 7 (in-process totals, as before) and of issue 20 (fresh-process 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ def _fmt(v, digits=1):
     if v is None:
         return "-"
     if isinstance(v, float):
-        if v != v:
+        if math.isnan(v):
             return "nan"
         return f"{v:.{digits}f}"
     return str(v)

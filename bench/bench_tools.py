@@ -305,7 +305,7 @@ def worker(job: dict, out_path: str) -> None:
         _JaxClock.install()
         res.import_s = time.perf_counter() - t_imp
         df = load_data(job.get("data") or case.data)
-        res.rows = int(len(df))
+        res.rows = len(df)
         runner = run_hierbayes if tool.startswith("hierbayes") else run_bambi if tool.startswith("bambi") else run_hand
         info, idata = runner(case, tool, df, args)
         raw = info.get("raw_sampling_s")
@@ -328,7 +328,7 @@ def worker(job: dict, out_path: str) -> None:
         res.min_ess_bulk, res.max_rhat, res.parameters = posterior_stats(posterior, skip)
         res.ess_per_s = res.min_ess_bulk / res.total_s
         res.divergences = _divergences(idata)
-    except Exception as exc:  # report, don't crash the whole benchmark
+    except Exception as exc:  # noqa: BLE001  (report, don't crash the whole benchmark)
         import traceback
 
         res.status = "error"
