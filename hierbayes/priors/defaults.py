@@ -41,6 +41,12 @@ probit, cloglog and ordinal thresholds: by ``mean(offset)``).
 For binomial rows, predictor sds are weighted by the trials, so the same data as 0/1 rows
 (bernoulli) or as aggregated counts (binomial) get the same default priors.
 
+With frequency weights (whole-number, unscaled level-1 ``weights=``) every default above is
+computed on the data with each row repeated as often as its weight says
+(:mod:`.frequency`), so a weighted model and the repeated data have the same priors and the
+same posterior. Sampling weights (scaled or real-valued weights, or level-2 weights) do not
+change the defaults: they are computed on the unweighted rows.
+
 Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, student);
 ``nu`` Gamma(2, 0.1) (student; Juarez & Steel 2010); ``phi`` Gamma(0.01, 0.01)
 (negbinomial, variance mu + mu^2/phi); ``shape`` Gamma(0.01, 0.01) (gamma). Ordinal
@@ -68,6 +74,7 @@ from ..families import get_family, threshold_locations
 from ..fixed_prior import JointFixedPrior, joint_fixed_prior
 from ..params import ParamAddress
 from .distributional import aux_default_addresses
+from .frequency import frequency_counts, repeated
 from .residual import residual_defaults
 from .types import Prior
 
@@ -94,19 +101,26 @@ def _sd(x: np.ndarray, weights: np.ndarray | None = None) -> float:
 
 
 def _weights(design: Design) -> np.ndarray | None:
-    """Trials as row weights for binomial data: a row of n trials stands for n 0/1 rows."""
+    """Row weights of the predictors' sds: trials for binomial data (a row of n trials stands
+    for n 0/1 rows) times the frequency weights' counts (a row of weight w is w rows)."""
+    out = None
     if get_family(design.spec.family).response_kind == "binomial" and design.trials is not None:
-        return np.asarray(design.trials, dtype=float)
-    return None
+        out = np.asarray(design.trials, dtype=float)
+    counts = frequency_counts(design)
+    if counts is not None:
+        out = counts.astype(float) if out is None else out * counts
+    return out
 
 
 def _scales(design: Design) -> tuple[float, float]:
     """(location, scale) of the response on the link scale for default priors."""
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
-    y = _modelled_response(design, link)
-    scale = family.link_scale(y, design.trials, link) if family.link_scale else 1.0
-    location = family_location(family.name, y, design.trials, link)
+    counts = frequency_counts(design)
+    y = repeated(_modelled_response(design, link), counts)
+    trials = repeated(design.trials, counts)
+    scale = family.link_scale(y, trials, link) if family.link_scale else 1.0
+    location = family_location(family.name, y, trials, link)
     return location - offset_shift(design, link), float(scale)
 
 
@@ -121,11 +135,12 @@ def offset_shift(design: Design, link: str) -> float:
     """How much the offsets move the intercept's centre on the link scale: 0 without offsets
     or with the identity link (the response is then ``y - offset``);
     ``log(mean(exp(offset)))`` with the log link (so that the centre is
-    ``log(sum(y) / sum(exp(offset)))``); ``mean(offset)`` with other links."""
+    ``log(sum(y) / sum(exp(offset)))``); ``mean(offset)`` with other links (means over the
+    repeated rows with frequency weights)."""
     offset = getattr(design, "offset", None)
     if offset is None or link == "identity":
         return 0.0
-    offset = np.asarray(offset, dtype=float)
+    offset = repeated(np.asarray(offset, dtype=float), frequency_counts(design))
     if link == "log":
         top = float(np.max(offset))
         return top + float(np.log(np.mean(np.exp(offset - top))))
@@ -155,7 +170,8 @@ def _threshold_priors(design: Design, scale: float) -> list[tuple[ParamAddress, 
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
     # P(y <= k) = F(threshold_k - eta): an offset in eta moves the thresholds up with it
-    locs = threshold_locations(design.y, n_categories(design), link) + offset_shift(design, link)
+    y = repeated(np.asarray(design.y), frequency_counts(design))
+    locs = threshold_locations(y, n_categories(design), link) + offset_shift(design, link)
     return [
         (ParamAddress("Intercept", term=str(k + 1)), Prior("Normal", mu=float(m), sigma=2.5 * scale))
         for k, m in enumerate(locs)
@@ -172,7 +188,8 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
         default = (family.aux_priors or {})[name]
         if callable(default):  # scaled to the data (the response the parameters explain)
             link = family.resolve_link(design.spec.link)
-            default = default(_modelled_response(design, link), design.trials, link)
+            counts = frequency_counts(design)
+            default = default(repeated(_modelled_response(design, link), counts), repeated(design.trials, counts), link)
         dist, params = default
         out.append((ParamAddress(name), Prior(dist, **params)))
     return out

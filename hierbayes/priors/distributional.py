@@ -27,6 +27,7 @@ from ..design.types import Design
 from ..families import get_family
 from ..families.distributional import aux_centre
 from ..params import PRIOR_CLASSES, AuxNames, ParamAddress
+from .frequency import frequency_counts, repeated
 from .types import Prior, PriorTable, ResolvedPrior
 
 
@@ -36,24 +37,27 @@ def base_class(kind: str) -> str:
     return head if head in PRIOR_CLASSES and head != kind else kind
 
 
-def _sd(x: np.ndarray) -> float:
-    s = float(np.std(x))
+def _sd(x: np.ndarray, counts: np.ndarray | None) -> float:
+    s = float(np.std(repeated(x, counts)))
     return s if s > 0 else 1.0
 
 
 def aux_default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
-    """Every coefficient of the design's distributional sub-models with its default prior."""
+    """Every coefficient of the design's distributional sub-models with its default prior
+    (on the repeated rows with frequency weights, :mod:`.frequency`)."""
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
+    counts = frequency_counts(design)
+    y, trials = repeated(np.asarray(design.y), counts), repeated(design.trials, counts)
     out: list[tuple[ParamAddress, Prior]] = []
     for name, sub in design.distributional:
         names = AuxNames(name)
         if sub.has_intercept:
-            centre = aux_centre(family, name, design.y, design.trials, link)
+            centre = aux_centre(family, name, y, trials, link)
             out.append((ParamAddress(names.intercept), Prior("Normal", mu=centre, sigma=2.5)))
         for j, col in enumerate(sub.fixed_names):
             if col != "Intercept":
-                out.append((ParamAddress(names.b, term=col), Prior("Normal", mu=0.0, sigma=2.5 / _sd(sub.X[:, j]))))
+                out.append((ParamAddress(names.b, term=col), Prior("Normal", mu=0.0, sigma=2.5 / _sd(sub.X[:, j], counts))))
         sd_class, cor_class = names.prior_class("sd"), names.prior_class("cor")
         for block in sub.groups:
             structure = block.term.covariance.structure
@@ -61,7 +65,7 @@ def aux_default_addresses(design: Design) -> list[tuple[ParamAddress, Prior]]:
                 out.append((ParamAddress(sd_class, block.group), Prior("HalfStudentT", nu=3.0, sigma=1.0)))
             else:
                 for k, col in enumerate(block.columns):
-                    s = 1.0 if col == "Intercept" else 1.0 / _sd(block.X[:, k])
+                    s = 1.0 if col == "Intercept" else 1.0 / _sd(block.X[:, k], counts)
                     out.append((ParamAddress(sd_class, block.group, col), Prior("HalfStudentT", nu=3.0, sigma=s)))
             if block.n_columns > 1 and structure.default_cor is not None:
                 dist, params = structure.default_cor

@@ -302,7 +302,9 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     )
     shift = 0.0
     if "b" in model.named_vars and design.X.shape[1]:
-        shift = pt.dot(design.X.mean(axis=0), model["b"])
+        w = design.row_weights  # weighted means, as compile.py: frequency weights centre as repeated rows do
+        means = design.X.mean(axis=0) if w is None else np.average(design.X, axis=0, weights=w)
+        shift = pt.dot(means, model["b"])
     pm.Deterministic("Intercept", cut_c + shift, dims=THRESHOLD_DIM)
     eta_c = eta - shift
     observed = _observed(design, integer=True)
