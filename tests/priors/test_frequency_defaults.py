@@ -22,7 +22,7 @@ def _data(seed: int = 5, n: int = 40) -> pd.DataFrame:
     return pd.DataFrame({
         "y": y, "x": x, "z": z + 0.5 * x, "g": [f"g{k}" for k in g], "w": w, "wr": w + 0.25,
         "c": rng.poisson(np.exp(0.5 + 0.3 * x)), "t": rng.uniform(0.5, 2.0, n),
-        "pass": (y > 1.5).astype(int), "rating": np.digitize(y, [0.0, 1.0, 2.5]),
+        "pass": (y > 1.5).astype(int), "n": g % 3 + 1, "k": np.minimum(g % 3 + 1, rng.integers(0, 3, n)), "rating": np.digitize(y, [0.0, 1.0, 2.5]),
     })
 
 
@@ -52,6 +52,7 @@ CASES = [
     ("y ~ x + z + (1 | g)", "student", {}),
     ("y ~ x + (1 | g)", "gaussian", {"sigma": "~ z + (1 | g)"}),
     ("pass ~ x + z + (1 | g)", "bernoulli", {}),
+    ("k | trials(n) ~ x + z + (1 | g)", "binomial", {}),
     ("c ~ x + z + offset(log(t)) + (1 | g)", "poisson", {}),
     ("rating ~ x + z + (1 | g)", "cumulative", {}),
 ]
