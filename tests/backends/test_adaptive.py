@@ -9,6 +9,7 @@ import pytest
 
 import hierbayes as hb
 from hierbayes.backends.pymc.adaptive import effect_precision
+from hierbayes.backends.pymc.centring import crossed_interactions
 from hierbayes.errors import SpecError
 
 PRIORS = {
@@ -91,3 +92,28 @@ def test_adaptive_is_refused_for_a_correlated_term_naming_it():
     model = hb.Model("c ~ x + (x|h)", _data(), family="poisson", parameterization={"h": "adaptive"})
     with pytest.raises(SpecError, match=r"'adaptive' for 'h'.*one-column term"):
         model.compile()
+
+
+def _cells(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 400
+    a, b, c = rng.integers(0, 4, n), rng.integers(0, 5, n), rng.integers(0, 6, n)
+    eta = rng.normal(0, 0.5, 4)[a] + rng.normal(0, 0.5, 5)[b] + rng.normal(0, 0.3, 20)[a * 5 + b]
+    return pd.DataFrame({"y": (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int),
+                         "a": a.astype(str), "b": b.astype(str), "c": c.astype(str)})
+
+
+def test_a_crossed_interaction_is_adaptive_not_drawn_around_a_parent():
+    """``(1|a:b)`` is nested in ``a`` and in ``b``, which are crossed: adaptive, and no term is
+    drawn around a parent; a chain ``(1|a/c)`` is not a crossed interaction; what the user
+    asks for is kept."""
+    df = _cells()
+    crossed = hb.Model("y ~ (1|a) + (1|b) + (1|a:b)", df, family="bernoulli")
+    assert crossed_interactions(crossed.design) == [2]
+    plan = crossed.compile().parameterization
+    assert plan["a_b"] == "adaptive" and "nested" not in plan.values()
+    asked = hb.Model("y ~ (1|a) + (1|b) + (1|a:b)", df, family="bernoulli",
+                     parameterization={"a:b": "noncentered"}).compile().parameterization
+    assert asked["a_b"] == "noncentered"
+    chain = hb.Model("y ~ (1|a) + (1|a:c) + (1|a:c:b)", df, family="bernoulli")
+    assert crossed_interactions(chain.design) == []

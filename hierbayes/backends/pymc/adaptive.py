@@ -90,20 +90,20 @@ def adapt_plan(
     ----------
     design : the model's design.
     plan : the planned parameterization per term (:func:`.plan.plan_parameterization`).
-    given : what the user asked for per term (None: chosen); a term given "adaptive" must
-        be one it applies to.
+    given : what the user asked for per term (None: chosen). A term planned "adaptive" (asked
+        for, or a crossed interaction by the rule of :mod:`.plan`) must be one it applies to.
     link : the resolved link.
     keep : indices left as planned (the centred intercept holder, integrated tops).
     """
     out = list(plan)
     precision: dict[int, np.ndarray] = {}
     for i, (block, how) in enumerate(zip(design.groups, plan)):
-        asked = given[i] == ADAPTIVE
-        if not asked and (given[i] is not None or how not in ("centered", "noncentered") or i in keep):
+        chosen = given[i] is None and how in ("centered", "noncentered") and i not in keep
+        if how != ADAPTIVE and not chosen:
             continue
         found = effect_precision(block, design, link)
-        if found is None or (asked and i in keep):
-            if asked:
+        if found is None or (how == ADAPTIVE and i in keep):
+            if how == ADAPTIVE:
                 raise SpecError(
                     f"parameterization 'adaptive' for {block.group!r}: it applies to a one-column "
                     "term (a random intercept or (0 + x | g)) of a gaussian, binomial or count model "

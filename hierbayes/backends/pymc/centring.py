@@ -57,6 +57,20 @@ def nested_parent(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
     return parent
 
 
+def crossed_interactions(design: Design) -> list[int]:
+    """Indices of the terms whose groups are nested in two group terms that are crossed with
+    each other (``educ:age`` in ``educ`` and in ``age``), not merely in a chain
+    (``c`` in ``(1 | a/b/c)``)."""
+    blocks = design.groups
+    out = []
+    for i, inner in enumerate(blocks):
+        parents = [j for j, outer in enumerate(blocks) if j != i and nested_parent(inner, outer) is not None]
+        if any(nested_parent(blocks[a], blocks[b]) is None and nested_parent(blocks[b], blocks[a]) is None
+               for k, a in enumerate(parents) for b in parents[k + 1:]):
+            out.append(i)
+    return out
+
+
 def _assign_parents(blocks, inner_ok: list[bool], parent_ok: list[bool]) -> dict[int, tuple[int, np.ndarray]]:
     """Inner term -> (parent term, parent codes), inner terms taken from the most groups
     down, each to a free parent it is nested in: the closest one in a chain (``c`` in

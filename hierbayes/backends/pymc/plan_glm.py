@@ -137,3 +137,14 @@ def glm_information(block: GroupBlock, design: Design, link: str) -> Information
     """
     found = working_group_means(block, design, link)
     return None if found is None else moment_information(*found, np.inf)
+
+
+def precision_known(block: GroupBlock, design: Design, link: str) -> bool:
+    """Whether a one-column term's data precision per group has a closed form here (a
+    gaussian response with the identity link, or this module's working weights): what the
+    adaptive parameterization (:mod:`.adaptive`) needs."""
+    if block.n_columns != 1:
+        return False
+    if get_family(design.spec.family).normal_residuals and link == "identity":
+        return True
+    return working_rows(design, link) is not None
