@@ -75,20 +75,18 @@ def test_crossed_interactions_go_to_the_parent_with_fewest_groups():
     assert {i: j for i, (j, _) in nesting(design, ["centered", "nested", "nested"]).items()} == {1: 0, 2: 1}
 
 
-def test_mrp_plan_draws_interactions_around_the_smallest_factors():
+def test_mrp_plan_is_adaptive_and_nested_interactions_go_around_the_smallest_factors():
+    from hierbayes.backends.pymc.centring import nesting
     from hierbayes.backends.pymc.plan import plan_parameterization
 
     survey = hb.datasets.load("survey")
     design = hb.Model("y ~ male + repvote + region + (1|state) + (1|eth) + (1|educ) + (1|age)"
                       " + (1|male:eth) + (1|educ:age) + (1|educ:eth)", survey, family="bernoulli").design
-    plan = plan_parameterization(design, None, "logit")
-    # male:eth is data-rich by its rows (k 10) but not within eth (4 degrees of freedom); eth
-    # is integrated out as the top of educ:eth, so no sampled eth effect shares its totals:
-    # centred (non-centred it diverged at the upper tail of its sd)
     names = [b.group for b in design.groups]
-    assert dict(zip(names, plan)) == {"state": "noncentered", "eth": "noncentered", "educ": "noncentered",
-                                      "age": "noncentered", "male:eth": "centered", "educ:age": "nested",
-                                      "educ:eth": "nested"}
-    from hierbayes.backends.pymc.centring import nesting
-    parents = {design.groups[i].group: design.groups[j].group for i, (j, _) in nesting(design, plan).items()}
+    # the crossed interactions (educ:age in educ and age) are adaptive, not drawn around a parent
+    plan = dict(zip(names, plan_parameterization(design, None, "logit")))
+    assert plan["educ:age"] == plan["educ:eth"] == "adaptive" and "nested" not in plan.values()
+    # asked to be nested, each goes around the parent with the fewest groups
+    asked = plan_parameterization(design, {"educ:age": "nested", "educ:eth": "nested"}, "logit")
+    parents = {design.groups[i].group: design.groups[j].group for i, (j, _) in nesting(design, asked).items()}
     assert parents == {"educ:age": "educ", "educ:eth": "eth"}

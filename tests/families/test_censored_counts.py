@@ -45,6 +45,7 @@ def frame() -> pd.DataFrame:
                          "c": ["none", "right", "left", "none", "right", "none"]})
 
 
+@pytest.mark.slow  # 15-30 s of cold compilation: in the slow suite
 @pytest.mark.parametrize("family", ["poisson", "negbinomial"])
 def test_pymc_logp_matches_numpy(family: str) -> None:
     from hierbayes.backends.pymc.compile import compile_model
