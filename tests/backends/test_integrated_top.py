@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytensor.tensor as pt
+import pytest
 from scipy import stats
 
 import hierbayes as hb
@@ -17,6 +18,7 @@ from hierbayes.backends.pymc.integrated_top import integrable, marginal_logp
 from hierbayes.backends.pymc.prior import sample_prior
 
 
+@pytest.mark.slow  # 15-30 s of cold compilation: in the slow suite
 def test_marginal_density_is_the_multivariate_normal_one():
     rng = np.random.default_rng(3)
     parent = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3, 3])  # parents with 3, 1, 2 and 4 children

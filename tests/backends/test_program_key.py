@@ -117,6 +117,7 @@ def _run(model):
                              dense_mass=False)
 
 
+@pytest.mark.slow  # 15-30 s of cold compilation: in the slow suite
 def test_new_data_reuse_the_program_and_a_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("HIERBAYES_CACHE_DIR", str(tmp_path))
     from hierbayes.backends.pymc import jaxnuts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+import pytest
 
 from hierbayes.backends.pymc.jaxnuts import sample_jax_cached
 from hierbayes.backends.pymc.nuts_setup import (
@@ -55,6 +56,7 @@ def test_the_pymc_path_starts_where_the_gradient_is_finite() -> None:
     assert all(float(s["x"]) > KINK for s in starts)
 
 
+@pytest.mark.slow  # 15-30 s of cold compilation: in the slow suite
 def test_the_cached_numpyro_sampler_starts_where_the_gradient_is_finite(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("HIERBAYES_CACHE_DIR", str(tmp_path))
     model = _kinked_model()

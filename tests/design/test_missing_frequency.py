@@ -58,7 +58,7 @@ def _logps(formula: str, family: str, priors: dict):
 
 
 @pytest.mark.parametrize("formula, family, priors", [
-    ("y ~ x + z + d + u + (1 | g)", "gaussian", PRIORS),
+    pytest.param("y ~ x + z + d + u + (1 | g)", "gaussian", PRIORS, marks=pytest.mark.slow),  # 12-48 s cold
     ("pass ~ x + d + u + (1 | g)", "bernoulli", {k: v for k, v in PRIORS.items() if k != "sigma"}),
 ])
 def test_frequency_weights_with_holes_are_the_repeated_data(formula, family, priors):

@@ -67,6 +67,7 @@ def test_loo_pit_renders(tmp_path):
     _render(check.plot_loo_pit(), tmp_path / "loo_pit.png")
 
 
+@pytest.mark.slow  # two GLMM fits
 def test_count_and_binary_checks_render(tmp_path):
     # these plots need draws, not a posterior: prior draws in place of NUTS
 

@@ -92,6 +92,7 @@ def test_compiled_model_draws_the_joint_prior():
     assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(corr, abs=0.03)
 
 
+@pytest.mark.slow  # 15-30 s of cold compilation: in the slow suite
 def test_override_of_one_term_leaves_the_others_joint():
     from hierbayes.backends.pymc.prior import sample_prior
 

@@ -259,7 +259,13 @@ def test_loglik_at_reference_estimates(name, formula, family, data) -> None:
 # ---------------------------------------------------------- the PyMC likelihood = numpy's
 
 
-@pytest.mark.parametrize("family", ["weibull", "exponential", "lognormal", "loglogistic", "gaussian", "gamma", "student"])
+# weibull, exponential, gamma and student compile for 5-9 s each: in the slow suite
+_SLOW_COMPILE = pytest.mark.slow
+
+
+@pytest.mark.parametrize("family", [pytest.param("weibull", marks=_SLOW_COMPILE), pytest.param("exponential", marks=_SLOW_COMPILE),
+                                    "lognormal", "loglogistic", "gaussian", pytest.param("gamma", marks=_SLOW_COMPILE),
+                                    pytest.param("student", marks=_SLOW_COMPILE)])
 def test_pymc_logp_matches_numpy(family: str) -> None:
     from hierbayes.backends.pymc.compile import compile_model
 

@@ -58,6 +58,7 @@ def weibull_model(J: int = 12, n: int = 6, seed: int = 6) -> hb.Model:
 # ---------------------------------------------------------------------------- fast
 
 
+@pytest.mark.slow  # two 8-9 s cold compilations
 @pytest.mark.parametrize(("make", "rule"), [
     (tobit_model, hb.CensoringRule(left=0.0)),
     (weibull_model, hb.CensoringRule(right=FOLLOW_UP)),
