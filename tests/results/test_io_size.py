@@ -108,6 +108,7 @@ def test_draws_are_compressed_losslessly(fitted, saved, tmp_path) -> None:
             assert back[name].dtype == original[name].dtype
 
 
+@pytest.mark.slow  # 6-9 s of cold compilation
 def test_loo_and_predict_after_load_equal_the_original(fitted, saved) -> None:
     assert "log_likelihood" not in _groups(saved)  # recomputed, not read back
     loaded = hb.load(saved)

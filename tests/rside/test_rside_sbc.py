@@ -44,6 +44,7 @@ def _mmrm_model(n: int = 20, seed: int = 0, shuffle: bool = False) -> hb.Model:
 # ---------------------------------------------------------------------------- fast
 
 
+@pytest.mark.slow  # 6-9 s of cold compilation
 def test_row_form_has_the_likelihood_of_the_fitted_form() -> None:
     model = _mmrm_model(n=6, seed=1, shuffle=True)
     fitted = compile_model(model.design, model.priors, {}).model

@@ -288,6 +288,7 @@ def test_subset_round_trips_through_serialization_and_pickling():
     assert encoder.fixed_names == design.fixed_names
 
 
+@pytest.mark.slow  # 6-9 s of cold compilation
 def test_fit_with_a_subset_summary_save_and_load(tmp_path):
     # one tiny fit: the filtered rows reach the sampler, the summary says which rows, and a
     # saved fit keeps the column the filter reads
