@@ -86,6 +86,7 @@ def estimates(ref: dict) -> tuple[list[str], np.ndarray]:
 NO_GROUP = ["kidney_weibull", "kidney_lognormal", "interval_sim_nogroup", "blackmore_tobit_nogroup"]
 WITH_GROUP = {
     "kidney_weibull_frailty": "patient",
+    "kidney_weibull_frailty_lme4": "patient",
     "interval_sim_frailty": "g",
     "blackmore_tobit_frailty": "subject",
     "tobit_sim_frailty": "g",
@@ -146,6 +147,22 @@ def test_weibull_brms_and_hazard_metrics(name):
     lin = design(data, terms)[:, 1:] @ ph[1:]
     ratio = hazard / np.exp(lin)
     np.testing.assert_allclose(ratio / ratio[0], (t / t[0]) ** (1 / scale - 1), rtol=1e-8)
+
+
+def test_kidney_weibull_frailty_lme4_agrees_with_ml_ghq():
+    """lme4's profiled poisson-GLMM fit (make_ref_lme4.R) is the same ML fit as make_refs.R's ml_ghq."""
+    lme4, ml = load("kidney_weibull_frailty_lme4"), load("kidney_weibull_frailty")
+    assert [f["term"] for f in lme4["fixed_effects"]] == [f["term"] for f in ml["fixed_effects"]]
+    for a, b in zip(lme4["fixed_effects"], ml["fixed_effects"]):
+        assert abs(a["estimate"] - b["estimate"]) < 0.001 * b["se"], a["term"]
+    assert lme4["scale"] == pytest.approx(ml["scale"], rel=1e-5)
+    assert lme4["log_scale_se_profile"] == pytest.approx(ml["log_scale_se"], rel=0.01)
+    assert lme4["group_effects"][0]["sd"] == pytest.approx(ml["group_effects"][0]["sd"], rel=1e-4)
+    assert lme4["logLik"] == pytest.approx(ml["logLik"], abs=1e-6)
+    # the log-hazard (glmer) scale is the AFT scale times -shape
+    ph = np.array([c["estimate"] for c in lme4["ph"]["coefficients"]])
+    np.testing.assert_allclose(ph, -estimates(lme4)[1] / lme4["scale"], rtol=1e-10)
+    assert lme4["checks"]["logLik_nAGQ_15_minus_nAGQ_25"] == pytest.approx(0, abs=1e-6)
 
 
 def test_kidney_lognormal_frailty_boundary_is_the_model_without_frailty():
