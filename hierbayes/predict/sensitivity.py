@@ -182,6 +182,7 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
     )
     table.attrs["threshold"] = threshold
     table.attrs["priors"] = {r[1]: r[5] for r in rows}
+    table.attrs["levels"] = {block.group: int(block.n_levels) for block in design.groups}
     return table
 
 
@@ -205,8 +206,27 @@ def dominated_by_default(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: A group factor with at most this many levels: the data cannot pin its sd down, however many
+#: rows each level has (Gelman 2006), so no prior is "not informative" there.
+FEW_LEVELS = 5
+
+
+def _few_level_groups(table: pd.DataFrame) -> dict[str, int]:
+    levels = table.attrs.get("levels", {})
+    out = {}
+    for key in table["key"]:
+        parts = key.split(":")
+        if parts[0] in ("sd", "cor") and levels.get(parts[1], FEW_LEVELS + 1) <= FEW_LEVELS:
+            out[parts[1]] = levels[parts[1]]
+    return out
+
+
 def advice(table: pd.DataFrame) -> str:
-    """What to pass instead, naming the keys of the dominated parameters."""
+    """What to pass instead, naming the keys of the dominated parameters. For the sd of a
+    factor with few levels, which any prior decides, it says so and asks for a comparison
+    under a second prior rather than a wider one (which brings back the divergences a
+    few-level sd's long tail causes)."""
+    few = _few_level_groups(table)
     parts = []
     for key in table["key"]:
         current = table.attrs["priors"][key]
@@ -222,4 +242,11 @@ def advice(table: pd.DataFrame) -> str:
         f"{table.attrs.get('threshold', THRESHOLD)}{joint}). If that is not intended, pass wider "
         "priors, e.g. priors={" + ", ".join(parts) + "}; fit.prior_sensitivity() has the full table."
     )
+    if few:
+        named = ", ".join(f"'{g}' has {n} levels" for g, n in few.items())
+        text += (
+            f" But {named}: so few levels cannot determine a group sd, and any prior on it shapes "
+            "the answer. Keep a prior that rules out implausibly large sds, and report how the "
+            "results change under a second plausible one (or model the factor as a fixed effect)."
+        )
     return textwrap.fill(text, width=98, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)

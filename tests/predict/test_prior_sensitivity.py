@@ -110,3 +110,18 @@ def test_a_chain_that_never_moved_gives_a_note_not_a_traceback():
         fit.prior_sensitivity()
     text = " ".join(str(fit.summary()).split())
     assert "Prior sensitivity: not available (prior sensitivity" in text and "R-hat" in text
+
+
+@pytest.mark.parametrize("levels", [4, 30])
+def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels):
+    # survival::veteran's (1 | celltype): 4 levels, the default sd prior flagged
+    from hierbayes.predict.sensitivity import advice
+
+    key = "sd:celltype:Intercept"
+    table = pd.DataFrame({"prior": [0.11], "likelihood": [0.05], "diagnosis": [CONFLICT],
+                          "source": ["default"], "key": [key]}, index=["sd(celltype: Intercept)"])
+    table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=1.0)}, levels={"celltype": levels})
+    text = " ".join(advice(table).split())
+    assert "'sd:celltype:Intercept': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
+    few = "But 'celltype' has 4 levels: so few levels cannot determine a group sd" in text
+    assert few == (levels == 4), text
