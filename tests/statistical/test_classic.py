@@ -5,9 +5,15 @@ Every case must hold with defaults (4 chains x 1000 + 1000, seed 1, nothing tune
 no divergences, max R-hat <= 1.01, min bulk ESS >= 400, and every fixed effect within 0.5
 posterior sd of the reference. The cases, data and references are in tests/classic
 (``cases.py``; ``make_refs.R`` remakes the references); ``bench/classic.py`` prints the table.
+With HIERBAYES_CLASSIC_JSONL=<file> the slow test appends each case's numbers there, for
+``python bench/classic.py --table <file> --out docs/classic_analyses.md``.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import time
 
 import pandas as pd
 import pytest
@@ -57,8 +63,13 @@ def _case_params():
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(_case_params()))
 def test_classic_analysis_holds_with_defaults(case) -> None:
+    start, cpu_start = time.perf_counter(), time.process_time()
     fit = fit_case(case)
-    outcome = outcome_of(case, fit)
+    outcome = outcome_of(case, fit, time.perf_counter() - start, time.process_time() - cpu_start)
+    record_to = os.environ.get("HIERBAYES_CLASSIC_JSONL")
+    if record_to:  # the run's numbers for docs/classic_analyses.md (bench/classic.py --table)
+        with open(record_to, "a") as fh:
+            fh.write(json.dumps(outcome.to_record(case.formula), default=float) + "\n")
     assert outcome.divergences == 0, outcome.failures
     assert outcome.max_rhat <= 1.01, outcome.failures
     assert outcome.min_ess >= 400, outcome.failures
