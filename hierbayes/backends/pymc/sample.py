@@ -20,8 +20,8 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     cache_dir,
     enable_jax_cache,
     free_size,
-    jittered_start,
     population_block,
+    jittered_start,
     start_point,
 )
 from .plan import default_target_accept
