@@ -56,8 +56,7 @@ def submodel_means(col, priors: dict) -> tuple:
         mu_mis = mu_mis + pt.dot(col.W_mis, gamma)
     if col.group is not None and col.n_groups > 1:
         sd = register(f"{p}_sd", priors["sd"])
-        pm.modelcontext(None).add_coord(f"{p}__level", list(range(col.n_groups)))
-        a = pm.Normal(f"{p}_z", 0.0, 1.0, dims=f"{p}__level") * sd
+        a = pm.Normal(f"{p}_z", 0.0, 1.0, shape=col.n_groups) * sd
         mu_obs = mu_obs + a[col.codes_obs]
         mu_mis = mu_mis + a[col.codes_mis]
     return mu_obs, mu_mis

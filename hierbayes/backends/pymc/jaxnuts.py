@@ -137,8 +137,7 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
             k_adapt, k_draw = jax.random.split(key)
             adapt = blackjax.window_adaptation(
                 blackjax.nuts, density(data), target_acceptance_rate=settings["target_accept"],
-                # blackjax has no block-diagonal mass matrix: a dense block falls back to diagonal
-                is_mass_matrix_diagonal=settings["dense_mass"] is not True,
+                is_mass_matrix_diagonal=not settings["dense_mass"],
                 adaptation_info_fn=get_filter_adapt_info_fn(),
             )
             (state, params), _ = adapt.run(k_adapt, list(start), num_steps=tune)
@@ -160,33 +159,22 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
 
     from numpyro.infer.hmc import hmc
 
-    # dense_mass: True, False, or the indices of the value variables of a dense block (the
-    # rest diagonal), which numpyro takes as site names: the state is then a dict
-    block = settings["dense_mass"]
-    named = isinstance(block, list)
-
-    def positional(z):
-        return tuple(z[k] for k in sorted(z)) if named else z
-
-    def as_state(z):
-        return {f"v{i:05d}": x for i, x in enumerate(z)} if named else z
-
     def potential_fn_gen(*data):  # the data are arguments of the programs (graph_data.py)
-        return lambda z: -logp_fn(*positional(z), *data)[0]
+        return lambda z: -logp_fn(*z, *data)[0]
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
     def record(s):
-        return (positional(s.z), s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
+        return (s.z, s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
                 s.adapt_state.step_size)
 
     def init(data, key, *candidates):
         _, k_run = jax.random.split(key)
         state = init_kernel(
-            as_state(_start_of(logp_fn, data, candidates)),
+            _start_of(logp_fn, data, candidates),
             num_warmup=tune,
             target_accept_prob=settings["target_accept"],
-            dense_mass=[tuple(f"v{i:05d}" for i in block)] if named else block,
+            dense_mass=settings["dense_mass"],
             max_tree_depth=settings["max_tree_depth"],
             model_args=tuple(data),
             rng_key=k_run,
@@ -333,7 +321,7 @@ def sample_jax_cached(
     cores: int,
     random_seed: int | None,
     target_accept: float,
-    dense_mass: bool | list[int],
+    dense_mass: bool,
     progressbar: bool = False,
     chain_loop: str | None = None,
 ) -> JaxRun:
@@ -353,9 +341,8 @@ def sample_jax_cached(
     from .chunks import run_chunks
 
     enable_jax_cache()
-    dense = sorted(map(int, dense_mass)) if isinstance(dense_mass, (list, tuple)) else bool(dense_mass)
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
-                "dense_mass": dense, "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
+                "dense_mass": bool(dense_mass), "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
     devices = _devices(chains, cores)
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):

@@ -14,8 +14,6 @@ import os
 import numpy as np
 import pymc as pm
 
-from ...params import OBS_DIM
-
 #: Maximum tree depth of NUTS (numpyro's, PyMC's and nutpie's default): a trajectory has at
 #: most ``2**MAX_TREE_DEPTH - 1`` leapfrog steps.
 MAX_TREE_DEPTH = 10
@@ -178,19 +176,3 @@ def free_size(model: pm.Model) -> int:
         else:
             total += int(np.prod([1 if s is None else s for s in rv.type.shape]))
     return total
-
-
-def _per_unit(dim: str) -> bool:
-    # group effects (<key>__level), rows and imputed values (mi_<column>_unit)
-    return dim == OBS_DIM or dim.endswith("__level") or (dim.startswith("mi_") and dim.endswith("_unit"))
-
-
-def population_block(model: pm.Model) -> list[int]:
-    """Indices (in ``model.value_vars``) of the parameters that are not one per group, row or
-    imputed value: fixed effects, sds, correlations, family parameters."""
-    out = []
-    for i, value in enumerate(model.value_vars):
-        rv = model.values_to_rvs[value]
-        if not any(_per_unit(d) for d in model.named_vars_to_dims.get(rv.name) or ()):
-            out.append(i)
-    return out

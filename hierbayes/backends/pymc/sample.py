@@ -20,7 +20,6 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     cache_dir,
     enable_jax_cache,
     free_size,
-    population_block,
     jittered_start,
     start_point,
 )
@@ -48,11 +47,8 @@ def default_sampler() -> str:
     return "pymc"
 
 
-#: Models with at most this many free scalars get a dense mass matrix under numpyro over their
-#: population-level parameters (fixed effects, sds, family parameters: few and correlated),
-#: diagonal over group effects and imputed values. A dense matrix over sampled group effects
-#: too left a chain stuck at a step size near 0 in 2-3 of 48 chains on survival::lung's
-#: weibull frailty model (0 of 96 with the block).
+#: Models with at most this many free scalars get a dense mass matrix under numpyro: they are
+#: the integrated ("marginal") models, whose few parameters are correlated.
 DENSE_MASS_MAX = 40
 _JAX_SAMPLERS = ("numpyro", "blackjax")
 
@@ -94,18 +90,8 @@ def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -
     # MAX_TREE_DEPTH is the default of PyMC's, nutpie's and numpyro's NUTS, so it is not passed
     options: dict = {"target_accept": target_accept}
     if sampler in _JAX_SAMPLERS:
-        options["dense_mass"] = dense_mass_of(compiled.model)
+        options["dense_mass"] = free_size(compiled.model) <= DENSE_MASS_MAX
     return options
-
-
-def dense_mass_of(model) -> bool | list[int]:
-    """The numpyro ``dense_mass`` setting: True, False or the value variables of a dense block."""
-    if free_size(model) > DENSE_MASS_MAX:
-        return False
-    block = population_block(model)
-    if len(block) == len(model.value_vars):
-        return True
-    return block or False
 
 
 def default_cores(chains: int) -> int:
@@ -164,8 +150,6 @@ def run_nuts(
         clock = _JaxCompileClock.start()
         kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed)
         kwargs["nuts"]["jitter"] = False
-        if isinstance(kwargs["nuts"].get("dense_mass"), list):  # PyMC's numpyro path has no blocks
-            kwargs["nuts"]["dense_mass"] = False
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(), _SigintWatch() as sigint:
