@@ -34,9 +34,6 @@ from hierbayes.results.conditional import conditional_group_effects
 from hierbayes.spec.levels import parse_levels
 from hierbayes.spec.lower import parse_formula
 
-#: one worker builds this module's fitted fixtures once (pytest-xdist would build them on both)
-pytestmark = pytest.mark.xdist_group("offsets")
-
 DATA = Path(__file__).parent.parent / "data"
 
 

@@ -19,9 +19,6 @@ from hierbayes.predict.linpred import block_covariance_cholesky, fixed_coefficie
 from hierbayes.predict.predict import encode_rows, thin
 from hierbayes.results.stats import flatten_draws
 
-#: one worker builds this module's fitted fixtures once (pytest-xdist would build them on both)
-pytestmark = pytest.mark.xdist_group("compare")
-
 
 @pytest.fixture(scope="module")
 def sleep():

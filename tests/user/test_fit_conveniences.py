@@ -16,9 +16,6 @@ from hierbayes.refit import updated_model
 from hierbayes.results.update import split_signed_terms, updated_formula, updated_spec
 from hierbayes.spec import parse_formula
 
-#: one worker builds this module's fitted fixtures once (pytest-xdist would build them on both)
-pytestmark = pytest.mark.xdist_group("fit_conveniences")
-
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 
 
