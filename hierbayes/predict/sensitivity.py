@@ -213,11 +213,15 @@ FEW_LEVELS = 5
 
 def _few_level_groups(table: pd.DataFrame) -> dict[str, int]:
     levels = table.attrs.get("levels", {})
+    longest_first = sorted(levels, key=len, reverse=True)  # "g:h" before "g" in "sd:g:h:x"
     out = {}
     for key in table["key"]:
-        parts = key.split(":")
-        if parts[0] in ("sd", "cor") and levels.get(parts[1], FEW_LEVELS + 1) <= FEW_LEVELS:
-            out[parts[1]] = levels[parts[1]]
+        kind, _, rest = key.partition(":")
+        if kind not in ("sd", "cor"):
+            continue
+        group = next((g for g in longest_first if rest == g or rest.startswith(g + ":")), None)
+        if group is not None and levels[group] <= FEW_LEVELS:
+            out[group] = levels[group]
     return out
 
 

@@ -112,16 +112,20 @@ def test_a_chain_that_never_moved_gives_a_note_not_a_traceback():
     assert "Prior sensitivity: not available (prior sensitivity" in text and "R-hat" in text
 
 
+@pytest.mark.parametrize("group", ["celltype", "cell:type"])
 @pytest.mark.parametrize("levels", [4, 30])
-def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels):
+def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels, group):
     # survival::veteran's (1 | celltype): 4 levels, the default sd prior flagged
     from hierbayes.predict.sensitivity import advice
 
-    key = "sd:celltype:Intercept"
+    key = f"sd:{group}:Intercept"
     table = pd.DataFrame({"prior": [0.11], "likelihood": [0.05], "diagnosis": [CONFLICT],
-                          "source": ["default"], "key": [key]}, index=["sd(celltype: Intercept)"])
-    table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=1.0)}, levels={"celltype": levels})
+                          "source": ["default"], "key": [key]}, index=[f"sd({group}: Intercept)"])
+    # "cell" (the outer factor of "cell:type") has few levels too: the key is not its
+    table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=1.0)},
+                       levels={group: levels, "cell": 2})
     text = " ".join(advice(table).split())
-    assert "'sd:celltype:Intercept': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
-    few = "But 'celltype' has 4 levels: so few levels cannot determine a group sd" in text
+    assert f"'{key}': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
+    assert "'cell' has 2 levels" not in text
+    few = f"But '{group}' has 4 levels: so few levels cannot determine a group sd" in text
     assert few == (levels == 4), text
