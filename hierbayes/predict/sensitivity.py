@@ -182,7 +182,9 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
     )
     table.attrs["threshold"] = threshold
     table.attrs["priors"] = {r[1]: r[5] for r in rows}
-    table.attrs["levels"] = {block.group: int(block.n_levels) for block in design.groups}
+    n_levels = {block.group: int(block.n_levels) for block in design.groups}
+    table.attrs["levels"] = {e.address.key(): (e.address.group, n_levels[e.address.group])
+                             for e in priors.entries if e.address.kind == "sd" and e.address.group in n_levels}
     return table
 
 
@@ -212,17 +214,10 @@ FEW_LEVELS = 5
 
 
 def _few_level_groups(table: pd.DataFrame) -> dict[str, int]:
-    levels = table.attrs.get("levels", {})
-    longest_first = sorted(levels, key=len, reverse=True)  # "g:h" before "g" in "sd:g:h:x"
-    out = {}
-    for key in table["key"]:
-        kind, _, rest = key.partition(":")
-        if kind not in ("sd", "cor"):
-            continue
-        group = next((g for g in longest_first if rest == g or rest.startswith(g + ":")), None)
-        if group is not None and levels[group] <= FEW_LEVELS:
-            out[group] = levels[group]
-    return out
+    """{factor: levels} for the flagged sds of factors with at most FEW_LEVELS levels."""
+    levels = table.attrs.get("levels", {})  # sd key -> (factor, levels)
+    return {levels[key][0]: levels[key][1] for key in table["key"]
+            if key in levels and levels[key][1] <= FEW_LEVELS}
 
 
 def advice(table: pd.DataFrame) -> str:

@@ -121,9 +121,9 @@ def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels, gr
     key = f"sd:{group}:Intercept"
     table = pd.DataFrame({"prior": [0.11], "likelihood": [0.05], "diagnosis": [CONFLICT],
                           "source": ["default"], "key": [key]}, index=[f"sd({group}: Intercept)"])
-    # "cell" (the outer factor of "cell:type") has few levels too: the key is not its
+    # "cell" (the outer factor of "cell:type") has few levels too, but its sd is not flagged
     table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=1.0)},
-                       levels={group: levels, "cell": 2})
+                       levels={key: (group, levels), "sd:cell:Intercept": ("cell", 2)})
     text = " ".join(advice(table).split())
     assert f"'{key}': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
     assert "'cell' has 2 levels" not in text
