@@ -45,7 +45,7 @@ from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usa
 from .program_cache import cache_paths, load_programs, save_programs
 
 #: Bump when the program layout changes (invalidates cached programs).
-PROGRAM_VERSION = 6
+PROGRAM_VERSION = 7
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
 
 
@@ -137,7 +137,7 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
             k_adapt, k_draw = jax.random.split(key)
             adapt = blackjax.window_adaptation(
                 blackjax.nuts, density(data), target_acceptance_rate=settings["target_accept"],
-                is_mass_matrix_diagonal=not settings["dense_mass"],
+                is_mass_matrix_diagonal=settings["dense_mass"] is not True,  # no block-dense form
                 adaptation_info_fn=get_filter_adapt_info_fn(),
             )
             (state, params), _ = adapt.run(k_adapt, list(start), num_steps=tune)
@@ -159,22 +159,30 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
 
     from numpyro.infer.hmc import hmc
 
+    # numpyro's state is a dict of sites, one per value variable (:func:`site_name`), so a
+    # block-dense mass matrix can name them; sorted, they are in the value variables' order
+    def values(z: dict) -> list:
+        return [z[k] for k in sorted(z)]
+
     def potential_fn_gen(*data):  # the data are arguments of the programs (graph_data.py)
-        return lambda z: -logp_fn(*z, *data)[0]
+        return lambda z: -logp_fn(*values(z), *data)[0]
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+    dense = settings["dense_mass"]
+    dense = [tuple(block) for block in dense] if isinstance(dense, list) else dense
 
     def record(s):
-        return (s.z, s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
+        return (values(s.z), s.diverging, s.num_steps, s.energy, -s.potential_energy, s.accept_prob,
                 s.adapt_state.step_size)
 
     def init(data, key, *candidates):
         _, k_run = jax.random.split(key)
+        start = _start_of(logp_fn, data, candidates)
         state = init_kernel(
-            _start_of(logp_fn, data, candidates),
+            {site_name(i): v for i, v in enumerate(start)},
             num_warmup=tune,
             target_accept_prob=settings["target_accept"],
-            dense_mass=settings["dense_mass"],
+            dense_mass=dense,
             max_tree_depth=settings["max_tree_depth"],
             model_args=tuple(data),
             rng_key=k_run,
@@ -192,6 +200,21 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
         return lax.fori_loop(first, first + n, body, carry)
 
     return init, advance, finish
+
+
+def site_name(index: int) -> str:
+    """numpyro's name of the ``index``-th value variable of a model (``v00000``, ...: sorted,
+    the names keep the variables' order)."""
+    return f"v{index:05d}"
+
+
+def mass_structure(value_names: list[str], dense_mass: bool | list) -> bool | list[list[str]]:
+    """``dense_mass`` as the programs take it: a bool, or each dense block's value variables
+    (by name) as numpyro's site names (:func:`site_name`)."""
+    if isinstance(dense_mass, bool):
+        return dense_mass
+    index = {name: i for i, name in enumerate(value_names)}
+    return [[site_name(index[name]) for name in block] for block in dense_mass]
 
 
 def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
@@ -321,7 +344,7 @@ def sample_jax_cached(
     cores: int,
     random_seed: int | None,
     target_accept: float,
-    dense_mass: bool,
+    dense_mass: bool | list[tuple[str, ...]],
     progressbar: bool = False,
     chain_loop: str | None = None,
 ) -> JaxRun:
@@ -331,7 +354,11 @@ def sample_jax_cached(
     data included) are its arguments, so another data set of the same shapes reuses it.
 
     ``chain_loop`` is how the chains on one device run: "map" (one after another, the
-    default on CPUs) or "vmap" (vectorised, the default on GPUs and TPUs)."""
+    default on CPUs) or "vmap" (vectorised, the default on GPUs and TPUs).
+
+    ``dense_mass``: True (dense), False (diagonal) or a list of blocks of value variable
+    names, each with a dense mass matrix, the other variables diagonal (numpyro's
+    structured mass matrix; blackjax, which has none, runs diagonal)."""
     import pymc.sampling.jax  # noqa: F401, I001  (sets XLA_FLAGS for CPU devices before JAX starts)
     import jax
     from jax.sharding import Mesh, NamedSharding
@@ -341,14 +368,19 @@ def sample_jax_cached(
     from .chunks import run_chunks
 
     enable_jax_cache()
+    t0 = time.perf_counter()
+    graph = sampler_graph(model)
+    mass = mass_structure([v.name for v in graph.value_vars],
+                          dense_mass if isinstance(dense_mass, list) else bool(dense_mass))
+    if algorithm == "blackjax" and isinstance(mass, list):
+        mass = False
+    # the mass matrix's structure is part of the program key (through the settings)
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
-                "dense_mass": bool(dense_mass), "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
+                "dense_mass": mass, "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
     devices = _devices(chains, cores)
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
-    t0 = time.perf_counter()
-    graph = sampler_graph(model)
     key = _program_key(graph, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
