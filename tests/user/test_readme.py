@@ -127,6 +127,15 @@ def monkeypatch_module():
 
 
 # both slow tests read one README session: on one xdist worker (`--dist loadgroup`) it runs once
+@pytest.mark.xdist_group("readme_session")
+def test_xdist_groups_the_readme_session_tests(request):
+    """Under ``--dist loadgroup`` a grouped test's id carries its group; pytest 9.2 dropped it
+    (pytest-dev/pytest-xdist#1386) and the 4-minute README session ran on both workers."""
+    if not getattr(request.config.option, "loadgroup", False):  # set on xdist's workers
+        pytest.skip("not run by pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@readme_session"), request.node.nodeid
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("readme_session")
 def test_readme_runs_top_to_bottom(readme_session):
