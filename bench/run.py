@@ -166,7 +166,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"unknown tools/cases {unknown}; tools {list(TOOLS)}, cases {list(CASES)}")
     if not (args.fresh or args.jobs):
         raise SystemExit("--no-fresh and --no-jobs together leave nothing to run")
-    out = Path(args.out) if args.out else HERE / "results" / time.strftime("%Y%m%d-%H%M%S")
+    out = (Path(args.out) if args.out else HERE / "results" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**vars(args), "python": sys.version, "cpus": os.cpu_count()}, indent=1))
     with open(out / "worker.log", "a") as log:
