@@ -137,7 +137,7 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
             k_adapt, k_draw = jax.random.split(key)
             adapt = blackjax.window_adaptation(
                 blackjax.nuts, density(data), target_acceptance_rate=settings["target_accept"],
-                is_mass_matrix_diagonal=settings["dense_mass"] is not True,  # no block-dense form
+                is_mass_matrix_diagonal=not settings["dense_mass"],  # blocks became False in sample_jax_cached
                 adaptation_info_fn=get_filter_adapt_info_fn(),
             )
             (state, params), _ = adapt.run(k_adapt, list(start), num_steps=tune)

@@ -118,9 +118,8 @@ def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -
     # MAX_TREE_DEPTH is the default of PyMC's, nutpie's and numpyro's NUTS, so it is not passed
     options: dict = {"target_accept": target_accept}
     if sampler in _JAX_SAMPLERS:
-        dense = dense_mass_of(compiled)
-        # blackjax has no block-dense mass matrix: blocks fall back to diagonal
-        options["dense_mass"] = False if sampler == "blackjax" and isinstance(dense, list) else dense
+        # blocks: sample_jax_cached runs blackjax (no block-dense form) diagonal
+        options["dense_mass"] = dense_mass_of(compiled)
     return options
 
 
