@@ -33,6 +33,7 @@ class Case:
     big: bool = False  # skip bambi's default sampler (PyMC NUTS) unless --all-tools
     tools: tuple[str, ...] = ()  # restrict the tools (empty = all)
     newdata: str | None = None  # other data of the same structure and size (fresh-process refit)
+    brms: str | None = None  # brms formula when lme4's is not brms syntax (binomial: y | trials(n))
 
 
 SIM_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -78,6 +79,7 @@ CASES: dict[str, Case] = {
         Case(
             "cbpp", "cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)",
             "p(incidence, size) ~ period + (1 | herd)", family="binomial", ref="cbpp_binom",
+            brms="incidence | trials(size) ~ period + (1 | herd)",
         ),
         Case(
             "radon", "radon", "log_radon ~ floor + log_uranium + (1 | county)",
@@ -96,6 +98,7 @@ CASES: dict[str, Case] = {
         Case(
             "binom3", "binom3", "cbind(y, n - y) ~ x + (1 | region) + (1 | region:clinic)",
             "p(y, n) ~ x + (1 | region) + (1 | region:clinic)", family="binomial",
+            brms="y | trials(n) ~ x + (1 | region) + (1 | region:clinic)",
         ),
         Case(
             "wine", "classic:wine", "rating ~ temp + contact + (1 | judge)",

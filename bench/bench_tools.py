@@ -26,6 +26,7 @@ TOOLS = {
     "bambi_numpyro": "bambi 0.21, inference_method='numpyro'",
     "bambi_pymc": "bambi 0.21 default (PyMC NUTS)",
     "pymc_lkj": "hand-written non-centred PyMC model, LKJ for (x|g), pm.sample() default sampler",
+    "brms": "brms 2.18 on rstan (Debian's r-cran-brms), Rscript in a fresh process, lme4's (x|g)",
 }
 DEFAULT_TOOLS = ("hierbayes", "hierbayes_indep", "bambi_nutpie", "bambi_numpyro", "bambi_pymc", "pymc_lkj")
 BAMBI_METHOD = {"bambi_nutpie": "nutpie", "bambi_numpyro": "numpyro", "bambi_pymc": "pymc"}

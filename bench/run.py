@@ -37,6 +37,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from bench_brms import BRMS_FAMILIES, available, run_brms
 from bench_cases import CASES, HAND_FAMILIES, Case
 from bench_tables import _line, write_tables
 from bench_tools import DEFAULT_TOOLS, TOOLS, Result, worker
@@ -92,6 +93,8 @@ def tools_for(case: Case, wanted: list[str], all_tools: bool) -> list[str]:
             continue
         if t == "pymc_lkj" and case.family not in HAND_FAMILIES:
             continue
+        if t == "brms" and case.family not in BRMS_FAMILIES:
+            continue
         out.append(t)
     return out
 
@@ -109,8 +112,11 @@ def run_pair(case: Case, tool: str, modes: list[str], args, out: Path, log) -> N
             data = case.newdata if mode == "newdata" else case.data
             log.write(f"\n===== {case.name} {tool} {mode} =====\n")
             log.flush()
-            result = run_job(case.name, tool, mode, data, job_cache, args, log) if args.jobs else \
-                asdict(Result(case.name, tool, mode))
+            if tool == "brms":  # R: the user's script is the only process (bench_brms)
+                result = run_brms(case, data, out, mode, args)
+            else:
+                result = run_job(case.name, tool, mode, data, job_cache, args, log) if args.jobs else \
+                    asdict(Result(case.name, tool, mode))
             if args.fresh and tool in FRESH_TOOLS and result["status"] == "ok":
                 result.update(run_fresh(case, tool, data, out, mode, _env(user_cache), args))
             result["data"] = data
@@ -164,6 +170,9 @@ def main(argv=None) -> None:
     unknown = [t for t in wanted if t not in TOOLS] + [c for c in args.cases.split(",") if c not in CASES]
     if unknown:
         raise SystemExit(f"unknown tools/cases {unknown}; tools {list(TOOLS)}, cases {list(CASES)}")
+    if "brms" in wanted and not available():
+        raise SystemExit("tool brms needs Rscript with brms and Boost's headers where rstan looks for them "
+                         "(bench/README.md, 'brms')")
     if not (args.fresh or args.jobs):
         raise SystemExit("--no-fresh and --no-jobs together leave nothing to run")
     out = (Path(args.out) if args.out else HERE / "results" / time.strftime("%Y%m%d-%H%M%S")).resolve()

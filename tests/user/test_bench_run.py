@@ -74,3 +74,30 @@ def test_tables_show_fresh_and_refit_columns_and_the_issue20_checks(tmp_path):
     assert "sleepstudy warm: hierbayes 5.0 s vs bambi_nutpie 12.0 s (ratio 0.42)" in text
     assert "sleepstudy cold: hierbayes 12.0 s vs bambi_nutpie 30.0 s (ratio 0.40)" in text
     assert "fresh process: 2.5 s: PASS (< 3 s); first fit on an empty cache 12.0 s" in text
+
+
+def test_brms_scripts_carry_the_case_and_factor_levels_and_its_lines_parse(tmp_path):
+    import bench_brms
+
+    cbpp = bench_cases.CASES["cbpp"]
+    assert bench_brms.brms_formula(cbpp) == "incidence | trials(size) ~ period + (1 | herd)"
+    assert bench_brms.brms_formula(bench_cases.CASES["sleepstudy"]) == bench_cases.CASES["sleepstudy"].formula
+    factors = bench_brms.write_csv("classic:wine", tmp_path / "wine.csv")
+    assert factors["rating"][1] is True and factors["rating"][0] == ["1", "2", "3", "4", "5"]
+    text = bench_brms.script_text(bench_cases.CASES["wine"], tmp_path / "wine.csv", factors, ARGS)
+    assert "family = cumulative()" in text and "iter = 100, warmup = 50, seed = 1" in text
+    assert 'levels = c("1", "2", "3", "4", "5"), ordered = TRUE' in text
+    assert "brms" in run.tools_for(cbpp, ["brms"], False)
+    assert "brms" not in run.tools_for(bench_cases.CASES["wine"].__class__(
+        "x", "sleepstudy", "y ~ 1", "y ~ 1", family="weibull"), ["brms"], False)
+    found = bench_brms.parse_output("noise\nHBBENCH total_s 48.7 \nHBBENCH max_rhat 1.009\nHBBENCH bad x\n")
+    assert found == {"total_s": 48.7, "max_rhat": 1.009}
+
+
+def test_brms_without_r_is_refused_with_where_to_read(monkeypatch):
+    import bench_brms
+
+    monkeypatch.setattr(bench_brms.shutil, "which", lambda name: None)
+    monkeypatch.setattr(run, "available", bench_brms.available)
+    with pytest.raises(SystemExit, match="tool brms needs Rscript with brms"):
+        run.main(["--cases", "sleepstudy", "--tools", "brms", "--out", "/nonexistent/never"])
