@@ -50,7 +50,9 @@ def test_overrides_most_specific_wins(sleep):
 def test_override_reaches_the_pymc_model(sleep):
     model = hb.Model("Reaction ~ Days + (Days || Subject)", data=sleep,
                      priors={"sd:Subject": hb.Prior("HalfNormal", sigma=3.0)})
-    rv = model.pymc_model["sd_Subject"]
+    # the term is integrated out: its sds are sampled signed, with HalfNormal's symmetric law
+    rv = model.pymc_model["sd_Subject__signed"]
+    assert rv.owner.op.name == "normal"
     sigma = rv.owner.inputs[-1].eval()
     np.testing.assert_allclose(sigma, [3.0, 3.0])
 

@@ -50,16 +50,11 @@ def test_compare_fixed_matches_names_across_programs() -> None:
 #: Cases that do not yet hold with defaults at seed 1, with what was measured (bench/classic.py,
 #: docs/classic_analyses.md). Issue 13 stays open on them; each still runs, and one that starts
 #: to hold shows as XPASS.
-KNOWN_FAILURES: dict[str, str] = {
-    # measured 2026-12-04 on this project's CI machine (/tmp/probe, seeds 1..10 with defaults):
-    # seed 1 max R-hat 1.0108 on sd_Subject (bulk ESS 602, tail ESS 351), seeds 2..10
-    # 1.0014-1.0065 (bulk ESS 1053-1441), no divergences, fixed effects within 0.03 sd of lme4.
-    # It held at seed 1 (1.0052) on the machine that wrote docs/classic_analyses.md. The age
-    # slope's sd has 15-20% of its mass below 0.05: log(sd) has a long left tail that chains
-    # cross slowly, with or without the correlation ((age || Subject): tail ESS 518-854).
-    "orthodont_slopes": "R-hat 1.0108 at seed 1 on sd_Subject here (1 of seeds 1..10): the slope "
-                        "sd's mass at zero is a long tail of log(sd); see the comment above",
-}
+KNOWN_FAILURES: dict[str, str] = {}
+# orthodont_slopes was here until 2026-12-04: max R-hat 1.0108 at seed 1 (sd_Subject, bulk ESS
+# 602, tail ESS 351). The age slope's sd has 15-20% of its mass below 0.05, a long left tail of
+# log(sd). The integrated likelihood now samples signed sds (backends/pymc/covariance/parts.py):
+# seeds 1..10 max R-hat 1.0014-1.0049, min bulk ESS 2454-3006 (was 602-1441).
 
 
 def _case_params():

@@ -12,9 +12,10 @@ from .registry import BlockCovariance, covariance_builder
 
 
 @covariance_builder(Covariance.EXCHANGEABLE.structure)
-def exchangeable(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
-    """``Sigma = sd^2 ((1 - rho) I + rho 11')``; a single column has just its sd."""
-    sd = block_sd(block, names, priors)
+def exchangeable(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False) -> BlockCovariance:
+    """``Sigma = sd^2 ((1 - rho) I + rho 11')``; a single column has just its sd (``signed``:
+    see :func:`.parts.block_sd`; the shared sd's sign cancels)."""
+    sd = block_sd(block, names, priors, signed)
     if block.n_columns == 1:
         return BlockCovariance.diagonal(sd, 1)
     chol = scaled_cholesky(sd, exchangeable_correlation_cholesky(block, names, priors))

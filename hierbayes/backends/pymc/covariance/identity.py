@@ -11,6 +11,6 @@ from .registry import BlockCovariance, covariance_builder
 
 
 @covariance_builder(Covariance.IDENTITY.structure)
-def identity(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
-    """``Sigma = sd^2 I``."""
-    return BlockCovariance.diagonal(block_sd(block, names, priors), block.n_columns)
+def identity(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False) -> BlockCovariance:
+    """``Sigma = sd^2 I`` (``signed``: see :func:`.parts.block_sd`)."""
+    return BlockCovariance.diagonal(block_sd(block, names, priors, signed), block.n_columns)

@@ -11,6 +11,6 @@ from .registry import BlockCovariance, covariance_builder
 
 
 @covariance_builder(Covariance.INDEPENDENT.structure)
-def independent(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
-    """``Sigma = diag(sd^2)``."""
-    return BlockCovariance.diagonal(block_sd(block, names, priors), block.n_columns)
+def independent(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False) -> BlockCovariance:
+    """``Sigma = diag(sd^2)`` (``signed``: see :func:`.parts.block_sd`)."""
+    return BlockCovariance.diagonal(block_sd(block, names, priors, signed), block.n_columns)

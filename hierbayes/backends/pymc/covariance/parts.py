@@ -11,37 +11,82 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ....design.types import GroupBlock
-from ....params import BlockNames
-from ....priors import PriorTable
+from ....params import BlockNames, helper_name
+from ....priors import Prior, PriorTable
 from ..variables import register, stacked_prior
 
+#: A half-distribution of an sd -> the distribution on the real line whose absolute value
+#: has that law (the density halved on each side), with the parameters it adds.
+SYMMETRIC_OF: dict[str, tuple[str, dict]] = {
+    "HalfStudentT": ("StudentT", {"mu": 0.0}),
+    "HalfNormal": ("Normal", {"mu": 0.0}),
+    "HalfCauchy": ("Cauchy", {"alpha": 0.0}),
+}
 
-def per_column_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
+
+def symmetric_prior(prior: Prior) -> Prior | None:
+    """The symmetric distribution whose absolute value has the law ``prior`` (a half-normal,
+    half-t or half-Cauchy); None for other sd priors (they keep their log-scale sampler)."""
+    entry = SYMMETRIC_OF.get(prior.dist)
+    if entry is None:
+        return None
+    dist, added = entry
+    return Prior(dist, **added, **prior.kwargs)
+
+
+def _sd(name: str, prior: Prior, signed: bool, dims=None):
+    """``name`` with law ``prior``; with ``signed`` and a symmetric counterpart, the sampler
+    moves ``s`` (``<name>__signed``) on the real line, ``name = |s|`` is registered and ``s``
+    is returned (see :func:`block_sd`)."""
+    symmetric = symmetric_prior(prior) if signed else None
+    if symmetric is None:
+        return register(name, prior, dims=dims)
+    s = register(helper_name(name, "signed"), symmetric, dims=dims)
+    pm.Deterministic(name, pt.abs(s), dims=dims)
+    return s
+
+
+def per_column_sd(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False):
     """``sd_<key>``: one sd per column (dims ``<key>__term``), from the ``sd:<group>:<column>``
-    priors; one vectorised variable when they share a distribution."""
+    priors; one vectorised variable when they share a distribution. ``signed``: see
+    :func:`block_sd`."""
     sds = [priors.get("sd", block.group, col) for col in block.columns]
     if len({p.dist for p in sds}) == 1:
-        return register(names.sd, stacked_prior(sds, block.term.label), dims=names.column_dim)
-    parts = [register(f"{names.sd}__{i}", p) for i, p in enumerate(sds)]
+        return _sd(names.sd, stacked_prior(sds, block.term.label), signed, dims=names.column_dim)
+    parts = [_sd(f"{names.sd}__{i}", p, signed) for i, p in enumerate(sds)]
+    if signed:
+        pm.Deterministic(names.sd, pt.abs(pt.stack(parts)), dims=names.column_dim)
+        return pt.stack(parts)
     return pm.Deterministic(names.sd, pt.stack(parts), dims=names.column_dim)
 
 
-def shared_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
-    """``sd_<key>``: one scalar sd shared by all columns, from the ``sd:<group>`` prior."""
-    return register(names.sd, priors.get("sd", block.group))
+def shared_sd(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False):
+    """``sd_<key>``: one scalar sd shared by all columns, from the ``sd:<group>`` prior.
+    ``signed``: see :func:`block_sd`."""
+    return _sd(names.sd, priors.get("sd", block.group), signed)
 
 
-def block_sd(block: GroupBlock, names: BlockNames, priors: PriorTable):
+def block_sd(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False):
     """``sd_<key>`` as the block's structure declares it: shared by the columns
-    (:func:`shared_sd`) or one per column (:func:`per_column_sd`)."""
+    (:func:`shared_sd`) or one per column (:func:`per_column_sd`).
+
+    With ``signed`` (the integrated likelihood, whose covariance is a polynomial in the
+    sds) an sd whose prior is a half-normal, half-t or half-Cauchy is sampled as a signed
+    ``s`` with the symmetric law, ``sd = |s|``, and ``s`` is returned for the covariance
+    factor: ``diag(s) R diag(s)`` is the covariance with correlations ``sign(s_i s_j) R_ij``
+    (:func:`lkj_correlation_cholesky` registers those). A posterior with mass at sd = 0 is
+    then smooth through zero instead of a long tail of log(sd) (nlme's Orthodont
+    ``(age | Subject)``: R-hat 1.0108 at seed 1 with log(sd)).
+    """
     if block.term.covariance.structure.shared_sd:
-        return shared_sd(block, names, priors)
-    return per_column_sd(block, names, priors)
+        return shared_sd(block, names, priors, signed)
+    return per_column_sd(block, names, priors, signed)
 
 
-def lkj_correlation_cholesky(block: GroupBlock, names: BlockNames, priors: PriorTable):
+def lkj_correlation_cholesky(block: GroupBlock, names: BlockNames, priors: PriorTable, sign=None):
     """The Cholesky factor ``L_<key>`` of an LKJ(eta) correlation matrix (eta from the
-    ``cor:<group>`` prior); registers ``cor_<key> = L L'``.
+    ``cor:<group>`` prior); registers ``cor_<key> = L L'``, or ``S L L' S`` with
+    ``S = diag(sign)`` when the factor is scaled by signed sds (:func:`block_sd`).
 
     With independent sds this is the prior of PyMC's ``LKJCholeskyCov``, but sampled as the
     sds plus the correlation factor's own unconstrained coordinates: the packed covariance
@@ -51,7 +96,10 @@ def lkj_correlation_cholesky(block: GroupBlock, names: BlockNames, priors: Prior
     """
     eta = priors.get("cor", block.group).kwargs["eta"]
     chol_cor = pm.LKJCorr(names.chol, n=block.n_columns, eta=eta)
-    pm.Deterministic(names.cor, chol_cor @ chol_cor.T, dims=(names.column_dim, names.column_dim_bis))
+    cor = chol_cor @ chol_cor.T
+    if sign is not None:
+        cor = sign[:, None] * cor * sign[None, :] + pt.eye(block.n_columns) * (1.0 - sign**2)
+    pm.Deterministic(names.cor, cor, dims=(names.column_dim, names.column_dim_bis))
     return chol_cor
 
 

@@ -61,7 +61,8 @@ class BlockCovariance:
         return self.sd
 
 
-BuildFunction = Callable[[GroupBlock, BlockNames, PriorTable], BlockCovariance]
+#: ``build(block, names, priors)``, optionally with a keyword ``signed`` (see :func:`block_covariance`)
+BuildFunction = Callable[..., BlockCovariance]
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,23 @@ def builder_for(covariance: Covariance | str) -> CovarianceBuilder:
     return builder
 
 
-def block_covariance(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
+def block_covariance(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False) -> BlockCovariance:
     """Add the covariance parameters of ``block`` to the current PyMC model (with the
-    builder of its structure) and return its covariance."""
-    return builder_for(block.term.covariance).build(block, names, priors)
+    builder of its structure) and return its covariance. ``signed``: the sds' sampler
+    coordinates are signed (:func:`.parts.block_sd`; the integrated likelihood asks for it)."""
+    build = builder_for(block.term.covariance).build
+    if signed and "signed" in inspect.signature(build).parameters:
+        return build(block, names, priors, signed=True)
+    return build(block, names, priors)  # a builder without signed sds keeps log-scale ones
 
 
 def covariance_factor(block: GroupBlock, names: BlockNames, priors: PriorTable):
     """A factor of the block's covariance (see :attr:`BlockCovariance.factor`), for the
-    integrated (marginal) likelihood; the parameters are registered exactly as the sampled
-    parameterizations do."""
-    return block_covariance(block, names, priors).factor
+    integrated (marginal) likelihood; the parameters are registered as the sampled
+    parameterizations do, except that an sd with a half-normal, half-t or half-Cauchy prior is
+    sampled signed (:func:`.parts.block_sd`): the integrated likelihood is smooth in it
+    through zero."""
+    return block_covariance(block, names, priors, signed=True).factor
 
 
 def builder_fingerprint(covariance: Covariance | str) -> str:

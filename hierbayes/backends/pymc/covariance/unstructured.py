@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytensor.tensor as pt
+
 from ....design.types import GroupBlock
 from ....params import BlockNames
 from ....priors import PriorTable
@@ -12,9 +14,10 @@ from .registry import BlockCovariance, covariance_builder
 
 
 @covariance_builder(Covariance.UNSTRUCTURED.structure)
-def unstructured(block: GroupBlock, names: BlockNames, priors: PriorTable) -> BlockCovariance:
-    """``Sigma = diag(sd) R diag(sd)`` with ``R ~ LKJ(eta)``; a single column has just its sd."""
-    sd = block_sd(block, names, priors)
+def unstructured(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False) -> BlockCovariance:
+    """``Sigma = diag(sd) R diag(sd)`` with ``R ~ LKJ(eta)``; a single column has just its sd.
+    ``signed``: signed sds (:func:`.parts.block_sd`), the correlations registered with their signs."""
+    sd = block_sd(block, names, priors, signed)
     if block.n_columns == 1:
         return BlockCovariance.diagonal(sd, 1)
-    return BlockCovariance.correlated(scaled_cholesky(sd, lkj_correlation_cholesky(block, names, priors)), block.n_columns)
+    return BlockCovariance.correlated(scaled_cholesky(sd, lkj_correlation_cholesky(block, names, priors, pt.sign(sd) if signed else None)), block.n_columns)
