@@ -105,6 +105,8 @@ def run_pair(case: Case, tool: str, modes: list[str], args, out: Path, log) -> N
     job_cache = Path(tempfile.mkdtemp(prefix=f"hbbench-{case.name}-{tool}-job-"))
     user_cache = Path(tempfile.mkdtemp(prefix=f"hbbench-{case.name}-{tool}-user-"))
     sequence = ["cold"] + [m for m in ("warm", "newdata") if m in modes]
+    if tool == "brms" and "cold" not in modes:  # brms keeps no cache across processes: nothing to prime
+        sequence.remove("cold")
     if "newdata" in sequence and not case.newdata:
         sequence.remove("newdata")
     try:
