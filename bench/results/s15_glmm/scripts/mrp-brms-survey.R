@@ -1,0 +1,25 @@
+t0 <- proc.time()[['elapsed']]
+suppressPackageStartupMessages(library(brms))
+cat('HBBENCH import_s', proc.time()[['elapsed']] - t0, '\n')
+df <- read.csv("/work/main/bench/results/s15_glmm/data/survey.csv", stringsAsFactors = FALSE)
+df[["state"]] <- factor(as.character(df[["state"]]), levels = c("AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "IA", "ID", "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY"), ordered = FALSE)
+df[["eth"]] <- factor(as.character(df[["eth"]]), levels = c("White", "Black", "Hispanic", "Other"), ordered = FALSE)
+df[["age"]] <- factor(as.character(df[["age"]]), levels = c("18-29", "30-39", "40-49", "50-59", "60-69", "70+"), ordered = FALSE)
+df[["educ"]] <- factor(as.character(df[["educ"]]), levels = c("No HS", "HS", "Some college", "4-Year College", "Post-grad"), ordered = FALSE)
+df[["region"]] <- factor(as.character(df[["region"]]), levels = c("Northeast", "North Central", "South", "West"), ordered = FALSE)
+t1 <- proc.time()[['elapsed']]
+fit <- brm(y ~ male + repvote + region + (1|state) + (1|eth) + (1|educ) + (1|age) + (1|male:eth) + (1|educ:age) + (1|educ:eth), data = df, family = bernoulli(),
+           chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = 1, refresh = 0)
+cat('HBBENCH total_s', proc.time()[['elapsed']] - t1, '\n')
+print(summary(fit))
+elapsed <- rstan::get_elapsed_time(fit$fit)
+cat('HBBENCH sampling_s', sum(elapsed) / min(4, 2), '\n')
+draws <- posterior::as_draws_array(fit)
+keep <- grep("^(b_|sd_|cor_|sigma|shape|Intercept)", posterior::variables(draws), value = TRUE)
+s <- posterior::summarise_draws(posterior::subset_draws(draws, variable = keep),
+                                'rhat', 'ess_bulk')
+cat('HBBENCH min_ess_bulk', min(s$ess_bulk), '\n')
+cat('HBBENCH max_rhat', max(s$rhat), '\n')
+np <- nuts_params(fit)
+cat('HBBENCH divergences', sum(np$Value[np$Parameter == 'divergent__']), '\n')
+cat('HBBENCH rows', nrow(df), '\n')

@@ -1,0 +1,25 @@
+t0 <- proc.time()[['elapsed']]
+suppressPackageStartupMessages(library(brms))
+cat('HBBENCH import_s', proc.time()[['elapsed']] - t0, '\n')
+df <- read.csv("/work/main/bench/results/s15_glmm/data/classic_verbagg.csv", stringsAsFactors = FALSE)
+df[["Gender"]] <- factor(as.character(df[["Gender"]]), levels = c("F", "M"), ordered = FALSE)
+df[["btype"]] <- factor(as.character(df[["btype"]]), levels = c("curse", "scold", "shout"), ordered = FALSE)
+df[["situ"]] <- factor(as.character(df[["situ"]]), levels = c("other", "self"), ordered = FALSE)
+df[["id"]] <- factor(as.character(df[["id"]]), levels = c("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75", "76", "77", "78", "79", "80", "81", "82", "83", "84", "85", "86", "87", "88", "89", "90", "91", "92", "93", "94", "95", "96", "97", "98", "99", "100", "101", "102", "103", "104", "105", "106", "107", "108", "109", "110", "111", "112", "113", "114", "115", "116", "117", "118", "119", "120", "121", "122", "123", "124", "125", "126", "127", "128", "129", "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "140", "141", "142", "143", "144", "145", "146", "147", "148", "149", "150", "151", "152", "153", "154", "155", "156", "157", "158", "159", "160", "161", "162", "163", "164", "165", "166", "167", "168", "169", "170", "171", "172", "173", "174", "175", "176", "177", "178", "179", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "190", "191", "192", "193", "194", "195", "196", "197", "198", "199", "200", "201", "202", "203", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213", "214", "215", "216", "217", "218", "219", "220", "221", "222", "223", "224", "225", "226", "227", "228", "229", "230", "231", "232", "233", "234", "235", "236", "237", "238", "239", "240", "241", "242", "243", "244", "245", "246", "247", "248", "249", "250", "251", "252", "253", "254", "255", "256", "257", "258", "259", "260", "261", "262", "263", "264", "265", "266", "267", "268", "269", "270", "271", "272", "273", "274", "275", "276", "277", "278", "279", "280", "281", "282", "283", "284", "285", "286", "287", "288", "289", "290", "291", "292", "293", "294", "295", "296", "297", "298", "299", "300", "301", "302", "303", "304", "305", "306", "307", "308", "309", "310", "311", "312", "313", "314", "315", "316"), ordered = FALSE)
+df[["item"]] <- factor(as.character(df[["item"]]), levels = c("S1WantCurse", "S1WantScold", "S1WantShout", "S2WantCurse", "S2WantScold", "S2WantShout", "S3WantCurse", "S3WantScold", "S3WantShout", "S4wantCurse", "S4WantScold", "S4WantShout", "S1DoCurse", "S1DoScold", "S1DoShout", "S2DoCurse", "S2DoScold", "S2DoShout", "S3DoCurse", "S3DoScold", "S3DoShout", "S4DoCurse", "S4DoScold", "S4DoShout"), ordered = FALSE)
+t1 <- proc.time()[['elapsed']]
+fit <- brm(r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item), data = df, family = bernoulli(),
+           chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = 1, refresh = 0)
+cat('HBBENCH total_s', proc.time()[['elapsed']] - t1, '\n')
+print(summary(fit))
+elapsed <- rstan::get_elapsed_time(fit$fit)
+cat('HBBENCH sampling_s', sum(elapsed) / min(4, 2), '\n')
+draws <- posterior::as_draws_array(fit)
+keep <- grep("^(b_|sd_|cor_|sigma|shape|Intercept)", posterior::variables(draws), value = TRUE)
+s <- posterior::summarise_draws(posterior::subset_draws(draws, variable = keep),
+                                'rhat', 'ess_bulk')
+cat('HBBENCH min_ess_bulk', min(s$ess_bulk), '\n')
+cat('HBBENCH max_rhat', max(s$rhat), '\n')
+np <- nuts_params(fit)
+cat('HBBENCH divergences', sum(np$Value[np$Parameter == 'divergent__']), '\n')
+cat('HBBENCH rows', nrow(df), '\n')
