@@ -53,11 +53,11 @@ def per_column_sd(block: GroupBlock, names: BlockNames, priors: PriorTable, sign
     sds = [priors.get("sd", block.group, col) for col in block.columns]
     if len({p.dist for p in sds}) == 1:
         return _sd(names.sd, stacked_prior(sds, block.term.label), signed, dims=names.column_dim)
-    parts = [_sd(f"{names.sd}__{i}", p, signed) for i, p in enumerate(sds)]
+    stacked = pt.stack([_sd(f"{names.sd}__{i}", p, signed) for i, p in enumerate(sds)])
     if signed:
-        pm.Deterministic(names.sd, pt.abs(pt.stack(parts)), dims=names.column_dim)
-        return pt.stack(parts)
-    return pm.Deterministic(names.sd, pt.stack(parts), dims=names.column_dim)
+        pm.Deterministic(names.sd, pt.abs(stacked), dims=names.column_dim)
+        return stacked
+    return pm.Deterministic(names.sd, stacked, dims=names.column_dim)
 
 
 def shared_sd(block: GroupBlock, names: BlockNames, priors: PriorTable, signed: bool = False):
