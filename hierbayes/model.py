@@ -16,8 +16,11 @@ from .design.types import Design
 from .errors import refuse_unknown_arguments
 from .plots import with_plots
 from .priors import Prior, PriorTable
+from .runtime import defer_duck_array_imports, freeze_heap_at_exit, paused_gc
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
+
+defer_duck_array_imports()  # xarray would import dask.array and sparse (0.8 s) to wrap the draws
 
 
 class Model:
@@ -240,10 +243,16 @@ class Model:
             sampler=sampler, target_accept=target_accept, progressbar=progressbar, backend=backend,
         )
         from .backends import get_backend
+
+        engine = get_backend(config.backend)
+        freeze_heap_at_exit()
+        with paused_gc():  # graph building makes many small objects: 0.4 s of collections (runtime.py)
+            return self._fit(engine, config)
+
+    def _fit(self, engine, config: SamplerConfig):
         from .fit import Fit, SamplingInfo
         from .results.diagnostics import warn_problems
 
-        engine = get_backend(config.backend)
         compiled = self.compile()
         run = engine.sample(compiled, config)
         draws, chains, random_seed = config.draws, config.chains, config.random_seed
@@ -260,7 +269,7 @@ class Model:
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
                 "rows) will not be stored in fit.idata to save memory; fit.loo() computes it "
                 "when asked",
-                stacklevel=2,
+                stacklevel=3,  # the user's fit() call: _fit <- fit <- caller
             )
         info = SamplingInfo(
             sampler=run.sampler,
@@ -275,7 +284,7 @@ class Model:
         )
         fit = Fit(run.idata, self, info)
         if run.converged_draws:
-            warn_problems(fit.diagnostics)
+            warn_problems(fit.diagnostics, stacklevel=4)
         return fit
 
     def prior_predictive(self, draws: int = 500, random_seed: int | None = None):

@@ -334,7 +334,8 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
     )
 
 
-def warn_problems(diag: Diagnostics) -> None:
-    """One ConvergenceWarning per problem, pointing at the user's ``fit()`` call."""
+def warn_problems(diag: Diagnostics, stacklevel: int = 3) -> None:
+    """One ConvergenceWarning per problem, pointing at the user's ``fit()`` call
+    (``stacklevel``: that call's depth seen from here, as :func:`warnings.warn` counts)."""
     for problem in diag.problems:
-        warnings.warn(problem, ConvergenceWarning, stacklevel=3)
+        warnings.warn(problem, ConvergenceWarning, stacklevel=stacklevel)

@@ -1,0 +1,117 @@
+"""What a fit does to the process around it (:mod:`hierbayes.runtime`): the garbage collector
+paused inside ``Model.fit`` and switched back on, xarray kept from importing Dask, the heap
+frozen at exit, and the fit's warnings still pointing at the user's line."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hierbayes as hb
+from hierbayes.backends import get_backend, register_backend, unregister_backend
+from hierbayes.results.diagnostics import ConvergenceWarning
+from hierbayes.runtime import paused_gc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_paused_gc_restores_the_collector_as_it_was() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a user who switched it off keeps it off
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+class _DivergingPrior:
+    """The prior-only backend with one divergent draw, reported as a NUTS run."""
+
+    name = "diverging-prior"
+
+    def __getattr__(self, name: str):
+        return getattr(get_backend("prior"), name)
+
+    def sample(self, compiled, config):
+        run = get_backend("prior").sample(compiled, config)
+        assert not gc.isenabled()  # sampling runs with the collector paused
+        stats = run.idata["sample_stats"].to_dataset()
+        diverging = np.zeros(stats["diverging"].shape, bool)
+        diverging[0, 0] = True
+        run.idata["sample_stats"] = stats.assign(diverging=(stats["diverging"].dims, diverging))
+        return dataclasses.replace(run, converged_draws=True)
+
+
+def test_a_fit_pauses_the_collector_and_its_warnings_point_at_the_callers_line() -> None:
+    df = hb.datasets.load("sleepstudy")
+    register_backend("diverging-prior", _DivergingPrior)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hb.Model("Reaction ~ Days + (1 | Subject)", df).fit(draws=50, chains=2, backend="diverging-prior")
+    finally:
+        unregister_backend("diverging-prior")
+    assert gc.isenabled()
+    divergent = [w for w in caught if issubclass(w.category, ConvergenceWarning) and "divergent" in str(w.message)]
+    assert divergent, [str(w.message) for w in caught]
+    assert all(w.filename == __file__ for w in divergent), [w.filename for w in divergent]
+
+
+def test_xarray_wraps_numpy_without_importing_dask_or_sparse_and_still_knows_their_arrays() -> None:
+    out = _run("""
+        import sys
+        import numpy as np
+        import hierbayes.model  # defers xarray's Dask check
+        import xarray as xr
+        xr.DataArray(np.zeros(3), dims="x").to_dataset(name="v")
+        print("dask.array" in sys.modules or "sparse" in sys.modules)
+        import dask
+        import dask.array as da
+        from xarray.namedarray import pycompat
+        arr = xr.DataArray(da.zeros(4, chunks=2), dims="x")
+        print(arr.chunks, isinstance(arr.data, da.Array), pycompat.mod_version("dask") == pycompat.Version(dask.__version__))
+        import sparse
+        coo = sparse.COO.from_numpy(np.eye(2))
+        print(isinstance(xr.DataArray(coo, dims=("a", "b")).data, sparse.SparseArray))
+    """)
+    assert out.split("\n")[:3] == ["False", "((2, 2),) True True", "True"]
+
+
+def test_the_exit_freeze_is_registered_once_and_output_survives_it(tmp_path: Path) -> None:
+    target = tmp_path / "written.txt"
+    out = _run(f"""
+        import atexit
+        from hierbayes.runtime import freeze_heap_at_exit
+        before = atexit._ncallbacks()
+        freeze_heap_at_exit(); freeze_heap_at_exit()
+        print(atexit._ncallbacks() - before)
+        handle = open({str(target)!r}, "w")  # never closed: flushed when released at exit
+        handle.write("kept")
+    """)
+    assert out.strip() == "1"
+    assert target.read_text() == "kept"
