@@ -40,6 +40,7 @@ import pymc as pm
 import xarray as xr
 
 from .fingerprint import source_digest
+from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
 from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jittered_candidates
 from .program_cache import cache_paths, load_programs, save_programs
@@ -77,10 +78,10 @@ def _devices(chains: int, cores: int):
     return devices[:n]
 
 
-def _program_key(graph: SamplerGraph, settings: dict, n_dev: int, platform: str) -> str:
+def _program_key(arguments: ProgramArguments, settings: dict, n_dev: int, platform: str) -> str:
     """The cache key of a sampler: the graph's structure with its data as arguments (not the
     data's values), the draws' names, the settings, devices and library versions."""
-    text = json.dumps({"graph": graph.lifted.key, "outputs": graph.output_names, "code": source_digest(),
+    text = json.dumps({"graph": arguments.structure_key, "outputs": arguments.output_names, "code": source_digest(),
                        "settings": settings, "devices": n_dev, "platform": platform,
                        "versions": _versions()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -347,6 +348,7 @@ def sample_jax_cached(
     dense_mass: bool | list[tuple[str, ...]],
     progressbar: bool = False,
     chain_loop: str | None = None,
+    fingerprint: str = "",
 ) -> JaxRun:
     """Sample ``model`` with NUTS (numpyro's, or blackjax's with ``algorithm="blackjax"``)
     from a cached (or newly built) XLA program. The program is keyed by the model's
@@ -358,8 +360,14 @@ def sample_jax_cached(
 
     ``dense_mass``: True (dense), False (diagonal) or a list of blocks of value variable
     names, each with a dense mass matrix, the other variables diagonal (numpyro's
-    structured mass matrix; blackjax, which has none, runs diagonal)."""
-    import pymc.sampling.jax  # noqa: F401, I001  (sets XLA_FLAGS for CPU devices before JAX starts)
+    structured mass matrix; blackjax, which has none, runs diagonal).
+
+    ``fingerprint``: the model's (:func:`.fingerprint.fingerprint`); when given, the graph's
+    data and start point are read from the cache of a previous fit of the same model
+    (:mod:`.graph_cache`) instead of being rebuilt from ``model``."""
+    # sets XLA_FLAGS for CPU devices before JAX starts, and (through PyTensor's JAX dispatch)
+    # float64 in JAX: the data arguments are float64
+    import pymc.sampling.jax  # noqa: F401, I001
     import jax
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
@@ -369,8 +377,14 @@ def sample_jax_cached(
 
     enable_jax_cache()
     t0 = time.perf_counter()
-    graph = sampler_graph(model)
-    mass = mass_structure([v.name for v in graph.value_vars],
+    versions = _versions()
+    graph: SamplerGraph | None = None
+    arguments = load_arguments(fingerprint, versions)
+    if arguments is None:
+        graph = sampler_graph(model)
+        arguments = arguments_of(graph)
+        save_arguments(fingerprint, versions, arguments)
+    mass = mass_structure(arguments.value_names,
                           dense_mass if isinstance(dense_mass, list) else bool(dense_mass))
     if algorithm == "blackjax" and isinstance(mass, list):
         mass = False
@@ -381,7 +395,7 @@ def sample_jax_cached(
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
-    key = _program_key(graph, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
+    key = _program_key(arguments, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)
@@ -399,7 +413,7 @@ def sample_jax_cached(
             loaded = load_programs(paths)
             cached = loaded is not None
             if loaded is None:
-                programs, meta = _build(graph, settings, devices, chains)
+                programs, meta = _build(graph or sampler_graph(model), settings, devices, chains)
                 save_programs(paths, programs, meta)
             else:
                 programs, meta = loaded
@@ -409,8 +423,8 @@ def sample_jax_cached(
         sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
         seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
         keys = jax.random.split(jax.random.PRNGKey(seed), chains)
-        inits = _inits(graph.start, chains, seed)
-        data = [jax.device_put(d, replicated) for d in graph.lifted.data]
+        inits = _inits(arguments.start, chains, seed)
+        data = [jax.device_put(d, replicated) for d in arguments.data]
         args = [*data, jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
 
         def scalar(value: int):
@@ -438,5 +452,5 @@ def sample_jax_cached(
                            draws=draws, chains=chains, progress=progress, scalar=scalar)
         results = jax.block_until_ready(finish(*data, *carry))
     done = time.perf_counter()
-    idata = _idata(model, graph.output_names, results, chains, draws, tune, done - prepared, algorithm)
+    idata = _idata(model, arguments.output_names, results, chains, draws, tune, done - prepared, algorithm)
     return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)

@@ -1,6 +1,7 @@
 """The on-disk cache of the exported NUTS programs of :mod:`.jaxnuts`: one ``.bin`` file
 (the serialized ``jax.export`` programs, concatenated) and one ``.json`` file (metadata) per
-program key, written atomically and pruned oldest first."""
+program key, written atomically and pruned oldest first (with the stored graph arguments of
+:mod:`.graph_cache`, ``.npz`` and ``.json``, which share the folder)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,21 @@ from .nuts_setup import cache_dir
 CACHE_MAX_BYTES = 2 * 1024**3
 
 
-def cache_paths(key: str) -> tuple[str, str] | None:
-    """The program file and its metadata file for ``key``; None when caching is off."""
+def cache_folder() -> str | None:
+    """The folder of the cached programs (created); None when caching is off."""
     root = cache_dir()
     if root is None:
         return None
     folder = os.path.join(root, "programs")
     os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def cache_paths(key: str) -> tuple[str, str] | None:
+    """The program file and its metadata file for ``key``; None when caching is off."""
+    folder = cache_folder()
+    if folder is None:
+        return None
     return os.path.join(folder, key + ".bin"), os.path.join(folder, key + ".json")
 
 
@@ -70,7 +79,7 @@ def save_programs(paths: tuple[str, str] | None, programs: dict, meta: dict) -> 
 def _prune(folder: str) -> None:
     entries = []
     for name in os.listdir(folder):
-        if name.endswith(".bin"):
+        if name.endswith((".bin", ".npz")):  # programs and the graphs' arguments (graph_cache.py)
             path = os.path.join(folder, name)
             st = os.stat(path)
             entries.append((st.st_mtime, st.st_size, path))

@@ -235,6 +235,7 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
         target_accept=kwargs["nuts"]["target_accept"],
         dense_mass=kwargs["nuts"].get("dense_mass", False),
         progressbar=bool(kwargs["progressbar"]),
+        fingerprint=compiled.fingerprint,
     )
 
 
