@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..errors import SpecError
 
@@ -49,7 +49,7 @@ LATENT_VARIANCES: dict[str, float] = {
 #: coefficient is about dlogis(0)/dnorm(0) = 0.627 times the logit one for the same change
 #: in probability near p = 1/2 (Amemiya 1981). rstanarm multiplies by the reciprocal; we
 #: keep the prior on the probability scale the same across links instead.
-PROBIT_UNIT = 0.25 / float(stats.norm.pdf(0.0))
+PROBIT_UNIT = 0.25 * math.sqrt(2.0 * math.pi)  # 0.25 / dnorm(0)
 
 #: What exp(coefficient) means, per link (for ``fixef(exponentiate=True)``).
 RATIO_LABELS: dict[str, str] = {"logit": "odds ratio", "cloglog": "hazard ratio", "log": "ratio"}

@@ -7,7 +7,7 @@ A location hook and a scale hook both have the signature ``(y, trials, link) -> 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .links import LINKS, PROBIT_UNIT
 
@@ -20,7 +20,9 @@ def data_sd(y: np.ndarray) -> float:
 
 def robust_scale(y: np.ndarray) -> float:
     """MAD scaled to the normal sd (brms' student-t default), sd when the MAD is 0."""
-    mad = float(stats.median_abs_deviation(y, scale="normal"))
+    y = np.asarray(y, dtype=float)
+    # scipy.stats.median_abs_deviation(y, scale="normal"), without importing scipy.stats (0.4 s)
+    mad = float(np.median(np.abs(y - np.median(y))) / special.ndtri(0.75))
     return mad if mad > 0 else data_sd(y)
 
 

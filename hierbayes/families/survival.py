@@ -26,7 +26,7 @@ ratios are differences of: log h(t) = log k + (k - 1) log t - k log(scale).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .checks import check_positive
 from .core import Family, register
@@ -154,7 +154,17 @@ EXPONENTIAL = register(
 
 
 def _lognormal_loglik(y, eta, link, aux, trials):
-    return stats.norm.logpdf(_log_y(y), eta, per_draw(aux["sigma"], eta)) - _log_y(y)
+    sigma = per_draw(aux["sigma"], eta)
+    z = (_log_y(y) - eta) / sigma
+    return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2.0 * np.pi) - _log_y(y)
+
+
+def _lognormal_log_cdf(y, eta, link, aux, trials):
+    return special.log_ndtr((_log_y(y) - eta) / per_draw(aux["sigma"], eta))
+
+
+def _lognormal_log_ccdf(y, eta, link, aux, trials):
+    return special.log_ndtr((eta - _log_y(y)) / per_draw(aux["sigma"], eta))
 
 
 LOGNORMAL = register(
@@ -171,8 +181,8 @@ LOGNORMAL = register(
         link_scale=unit_scale,
         level1_variance=_latent("level-1 variance sigma^2", lambda aux: aux["sigma"] ** 2),
         aux_priors={"sigma": ("HalfStudentT", {"nu": 3.0, "sigma": 2.5})},
-        log_cdf=lambda y, eta, link, aux, trials: stats.norm.logcdf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
-        log_ccdf=lambda y, eta, link, aux, trials: stats.norm.logsf(_log_y(y), eta, per_draw(aux["sigma"], eta)),
+        log_cdf=_lognormal_log_cdf,
+        log_ccdf=_lognormal_log_ccdf,
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
         quantile=lambda p, eta, link, aux, trials: np.exp(eta + per_draw(aux["sigma"], eta) * special.ndtri(p)),

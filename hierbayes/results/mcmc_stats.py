@@ -11,7 +11,7 @@ ArviZ to 1e-8.
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft, special, stats
+from scipy import fft, special
 
 
 def _split_chains(draws: np.ndarray) -> np.ndarray:
@@ -30,8 +30,28 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     ordered = np.sort(rows, axis=1)
     tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
     if tied.any():
-        ranks[tied] = stats.rankdata(rows[tied], method="average", axis=1)
+        ranks[tied] = average_ranks(rows[tied])
     return ranks.T
+
+
+def average_ranks(rows: np.ndarray) -> np.ndarray:
+    """Tie-averaged ranks (1-based) along each row of (P, N) ``rows``, NaN for a row holding
+    a NaN: ``scipy.stats.rankdata(rows, method="average", axis=1)`` without importing
+    scipy.stats (0.4 s)."""
+    P, N = rows.shape
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    position = np.broadcast_to(np.arange(N), (P, N))
+    starts = np.ones((P, N), bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones((P, N), bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, N - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((P, N))
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    ranks[np.isnan(rows).any(axis=1)] = np.nan
+    return ranks
 
 
 def _z_scale(draws: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .mcmc_stats import convergence
+
 SAMPLE_DIMS = ("chain", "draw")
 STAT_COLUMNS = ["mean", "sd", "median", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
 
@@ -38,14 +40,14 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
         }
     )
     if diagnostics:
-        import arviz_stats as az  # on first use; `arviz` would import its plotting (matplotlib) too
+        # ArviZ's estimators, vectorised over the scalars (mcmc_stats.py; arviz_stats would
+        # also import scipy.stats, 0.5 s)
+        from arviz_base import rcParams
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            arr = xr.DataArray(values, dims=("chain", "draw", "__row__"))
-            out["r_hat"] = np.asarray(az.rhat(arr).values, dtype=float)
-            out["ess_bulk"] = np.asarray(az.ess(arr, method="bulk").values, dtype=float)
-            out["ess_tail"] = np.asarray(az.ess(arr, method="tail").values, dtype=float)
+            r_hat, ess_bulk, ess_tail = convergence(np.asarray(values, dtype=float), rcParams["stats.ci_prob"])
+        out["r_hat"], out["ess_bulk"], out["ess_tail"] = r_hat, ess_bulk, ess_tail
     if len(rest) == 1:
         out.index = pd.Index(da.coords[rest[0]].values if rest[0] in da.coords else np.arange(len(out)), name=rest[0])
     elif rest:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import logsumexp
-from scipy.stats import norm
 
 from ..design.types import Design
 from ..families import get_family
@@ -37,7 +36,8 @@ def _h(design: Design, beta: np.ndarray, aux: dict, tau: float, w: np.ndarray, w
         eta = eta + np.asarray(design.offset, dtype=float)
     ll = family.log_likelihood(np.asarray(design.y, dtype=float), eta, link, aux, design.trials)
     rows = np.bincount(block.codes, weights=w * ll, minlength=block.n_levels)
-    return rows + w2 * norm.logpdf(u, 0.0, tau)
+    # the normal log density (scipy.stats.norm.logpdf, without importing scipy.stats: 0.4 s)
+    return rows + w2 * (-0.5 * (u / tau) ** 2 - np.log(tau) - 0.5 * np.log(2.0 * np.pi))
 
 
 def quadrature_centres(design: Design, beta, aux, tau, w, w2) -> tuple[np.ndarray, np.ndarray]:

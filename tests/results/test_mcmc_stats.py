@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import xarray as xr
 from arviz_base import rcParams
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from hierbayes.results.mcmc_stats import convergence, ess_bulk, ess_tail, rank_rhat
+from hierbayes.results.mcmc_stats import average_ranks, convergence, ess_bulk, ess_tail, rank_rhat
 
 
 def _chains(rng, C=4, D=400, P=30) -> np.ndarray:
@@ -56,3 +59,12 @@ def test_convergence_in_one_call_equals_the_three_estimators(monkeypatch):
         np.testing.assert_allclose(rhat, rank_rhat(x), rtol=1e-10)
         np.testing.assert_allclose(bulk, ess_bulk(x), rtol=1e-10)
         np.testing.assert_allclose(tail, ess_tail(x, 0.89), rtol=1e-10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 30)),
+              elements=st.sampled_from([0.0, 1.0, 2.5, -3.0, np.nan])))
+def test_tie_averaged_ranks_equal_scipys(rows):
+    from scipy.stats import rankdata
+
+    np.testing.assert_array_equal(average_ranks(rows), rankdata(rows, method="average", axis=1))

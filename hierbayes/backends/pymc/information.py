@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special  # scipy.stats' f and chi2 quantiles, without importing scipy.stats (0.4 s)
 
 #: Centre where the data's precision on a group's effect is at least this multiple of the
 #: prior's (PRS 2007: the centred and non-centred rates cross at k = 1).
@@ -36,9 +36,9 @@ class Information:
             return self.ratio
         f_obs = 1.0 + max(self.ratio, 0.0) / self.scale
         if np.isfinite(self.df_noise):
-            f_crit = float(stats.f.ppf(1.0 - mass, self.df_between, self.df_noise))
+            f_crit = float(special.fdtri(self.df_between, self.df_noise, 1.0 - mass))
         else:  # a known noise variance (binomial and count families): F(d, inf) = chi2(d) / d
-            f_crit = float(stats.chi2.ppf(1.0 - mass, self.df_between)) / self.df_between
+            f_crit = float(special.chdtri(self.df_between, mass)) / self.df_between
         return max(f_obs / f_crit - 1.0, 0.0) * self.scale
 
     @property

@@ -24,7 +24,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from scipy import stats
+from scipy import special  # the normal cdf and quantile, without importing scipy.stats (0.4 s)
 
 from ...design.types import Design, GroupBlock
 from ...families import Family, get_family
@@ -42,7 +42,7 @@ def _mean_and_slope(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]
         p = 1.0 / (1.0 + np.exp(-eta))
         return p, p * (1.0 - p)
     if link == "probit":
-        return stats.norm.cdf(eta), stats.norm.pdf(eta)
+        return special.ndtr(eta), np.exp(-0.5 * eta**2) / np.sqrt(2.0 * np.pi)
     if link == "cloglog":
         p = -np.expm1(-np.exp(eta))
         return p, np.exp(eta - np.exp(eta))
@@ -69,7 +69,7 @@ def _pilot_eta(design: Design, link: str, family: Family) -> np.ndarray:
     X = design.X if design.X.shape[1] else np.ones((design.n_obs, 1))
     if family.is_binomial:
         target = (y + 0.5) / (n + 1.0)
-        start = {"logit": np.log(target / (1 - target)), "probit": stats.norm.ppf(target)}
+        start = {"logit": np.log(target / (1 - target)), "probit": special.ndtri(target)}
         eta = start.get(link, np.log(-np.log1p(-target)))
     else:
         eta = np.log(y + 0.5)
