@@ -76,6 +76,21 @@ def test_tables_show_fresh_and_refit_columns_and_the_issue20_checks(tmp_path):
     assert "fresh process: 2.5 s: PASS (< 3 s); first fit on an empty cache 12.0 s" in text
 
 
+
+def test_tables_of_a_scripts_only_run_render(tmp_path):
+    # --no-jobs: only fresh-process totals, no in-process numbers for the checks to read
+    jobless = {"import_s": None, "total_s": None, "sampling_s": None, "refit_s": None, "min_ess_bulk": None,
+               "ess_per_s": None, "max_rhat": None, "divergences": None, "peak_mb": None, "estimates": {}}
+    rows = [{**_row("hierbayes", "warm", 178.5, 0, 0), **jobless, "case": "insteval_crossed", "rows": 0},
+            {**_row("hierbayes", "warm", 4.0, 0, 0), **jobless},
+            {**_row("bambi_nutpie", "warm", 8.0, 0, 0), **jobless},
+            {**_row("hierbayes", "cold", 40.0, 0, 0), **jobless, "case": "sim_1000", "rows": 1000}]
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    bench_tables.write_tables(tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "| insteval_crossed | hierbayes | warm | 0 | x | 178.5 | - |" in text
+    assert "sleepstudy warm: hierbayes 4.0 s vs bambi_nutpie 8.0 s (ratio 0.50); min ESS not measured" in text
+
 def test_brms_scripts_carry_the_case_and_factor_levels_and_its_lines_parse(tmp_path):
     import bench_brms
 
