@@ -108,7 +108,57 @@ def loo(fit, pointwise: bool = True):
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)
+        # ArviZ's own warning names no row and no remedy: warn_unreliable_rows says both
+        warnings.filterwarnings("ignore", message=".*shape parameter of Pareto", category=UserWarning)
+        result = az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)
+    warn_unreliable_rows(result, fit)
+    return result
+
+
+class ParetoKWarning(UserWarning):
+    """PSIS-LOO is unreliable for some rows (Pareto k above ArviZ's threshold)."""
+
+
+def unreliable_points(result) -> tuple[np.ndarray, float]:
+    """Positions of the points (rows or groups) of a PSIS result whose Pareto k exceeds its
+    ``good_k`` or could not be estimated (NaN: degenerate weights, which ArviZ does not flag),
+    and that threshold."""
+    good_k = float(getattr(result, "good_k", None) or K_THRESHOLD)
+    k = getattr(result, "pareto_k", None)
+    if k is None:
+        return (np.arange(1) if getattr(result, "warning", False) else np.arange(0)), good_k
+    k = np.asarray(getattr(k, "values", k), dtype=float).ravel()
+    return np.flatnonzero(~(k <= good_k)), good_k
+
+
+def warn_unreliable_rows(result, fit) -> None:
+    """One :class:`ParetoKWarning` when ``result`` (a PSIS-LOO of ``fit``) has rows whose
+    Pareto k exceed its ``good_k`` or are not estimable: how many, the first of them by the
+    data's row labels, and what to do instead."""
+    bad, good_k = unreliable_points(result)
+    if not len(bad):
+        return
+    where = ""
+    k = getattr(result, "pareto_k", None)
+    if k is not None:
+        k = np.asarray(getattr(k, "values", k), dtype=float).ravel()
+        row_index = np.asarray(fit.model.design.row_index)
+        labels = row_index[bad] if len(row_index) == len(k) else bad
+        shown = ", ".join(str(v) for v in labels[:8]) + (", ..." if len(bad) > 8 else "")
+        worst = f"largest k {np.nanmax(k):.2f}" if np.isfinite(k).any() else "k not estimable"
+        where = f" for {len(bad)} of {len(k)} rows (rows {shown}; {worst})"
+    groups = [b.group for b in fit.model.design.groups]
+    if groups:
+        remedy = (f"in a multilevel model a row is often influential through its own group's effect: "
+                  f"fit.logo({groups[0]!r}) leaves out whole groups with their effects integrated out, "
+                  "which PSIS handles far better")
+    else:
+        remedy = "a more robust family (student for gaussian, negbinomial for poisson) may help"
+    warnings.warn(
+        f"PSIS-LOO: Pareto k above {good_k:.2f} or not estimable{where}: their leave-one-out estimates, "
+        f"and so elpd_loo and comparisons built on it, are unreliable; {remedy}",
+        ParetoKWarning, stacklevel=4,  # the user's fit.loo(): here <- compare.loo <- Fit.loo <- caller
+    )
 
 
 # ===================================================================== LOGO

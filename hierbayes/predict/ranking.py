@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..errors import DataError, SpecError
 from ..params import OBS_DIM
-from .compare import OBSERVED, logo, loo_tree
+from .compare import OBSERVED, ParetoKWarning, logo, loo_tree, unreliable_points
 from .compare_checks import (
     ResponseScaleWarning,
     adjustment_note,
@@ -43,6 +43,8 @@ def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
         jacobian = xr.DataArray(log_jacobian, dims=OBS_DIM, coords={OBS_DIM: tree["log_likelihood"][OBSERVED][OBS_DIM].values})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        # compare() says which models have unreliable rows (ParetoKWarning), once
+        warnings.filterwarnings("ignore", message=".*shape parameter of Pareto", category=UserWarning)
         return az.loo(tree, pointwise=True, var_name=OBSERVED, log_jacobian=jacobian)
 
 
@@ -111,6 +113,19 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         table = az.compare(data, method=method, var_name=OBSERVED, round_to="none")
+    unreliable = [name for name, result in data.items() if name in hb_fits and len(unreliable_points(result)[0])]
+    if unreliable:
+        groups = set.intersection(*[{b.group for b in hb_fits[n].model.design.groups} for n in unreliable
+                                    if n in hb_fits] or [set()])
+        remedy = (f"; compare(fits, group={sorted(groups)[0]!r}) ranks by leave-one-group-out with the groups' "
+                  "effects integrated out" if group is None and groups else "")
+        warnings.warn(
+            f"compare: the {'leave-one-group-out' if group is not None else 'PSIS-LOO'} estimates of {unreliable} "
+            f"have Pareto k above the threshold for some {'groups' if group is not None else 'rows'} "
+            f"({f'fit.logo({group!r})' if group is not None else 'fit.loo()'} lists them), so their elpd and "
+            f"ranking are unreliable{remedy}",
+            ParetoKWarning, stacklevel=3,
+        )
     if items:
         by_name = {c.name: c for c in items}
         table["response"] = [by_name[k].response if k in by_name else None for k in table.index]

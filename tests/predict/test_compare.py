@@ -258,3 +258,48 @@ def test_loo_with_too_few_draws_is_a_hierbayes_error(sleepstudy) -> None:
     with pytest.raises(hb.SpecError, match=r"at least 25 posterior draws .* this fit has 20"):
         few.loo()
     assert np.isfinite(model.fit(backend="prior", chains=1, draws=25, random_seed=1).loo().elpd_i).any()
+
+
+def test_unreliable_loo_rows_are_named_with_a_remedy_that_works(sleepstudy) -> None:
+    # prior draws as the "posterior": the importance weights are degenerate, k is not estimable
+    # (NaN, which ArviZ does not flag)
+    fit = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy).fit(backend="prior", chains=2, draws=100,
+                                                                     random_seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit.loo()
+    assert not [w for w in caught if "shape parameter of Pareto" in str(w.message)]  # ArviZ's own is replaced
+    (ours,) = [w for w in caught if issubclass(w.category, C.ParetoKWarning)]
+    text = str(ours.message)
+    assert "for 180 of 180 rows (rows 0, 1, 2, 3, 4, 5, 6, 7, ...; k not estimable)" in text
+    assert "fit.logo('Subject')" in text and ours.filename == __file__
+    assert np.isfinite(fit.logo("Subject").elpd)  # the advice runs
+
+
+def test_the_unreliable_rows_are_those_above_good_k(sleepstudy) -> None:
+    from types import SimpleNamespace
+
+    fit = hb.Model("Reaction ~ Days", sleepstudy).fit(backend="prior", chains=1, draws=30, random_seed=1)
+    k = np.full(180, 0.2)
+    k[[3, 50]] = [0.9, 1.4]
+    result = SimpleNamespace(warning=True, good_k=0.7, pareto_k=k)
+    assert list(C.unreliable_points(result)[0]) == [3, 50]
+    with pytest.warns(C.ParetoKWarning, match=r"above 0.70 or not estimable for 2 of 180 rows \(rows 3, 50; "
+                      r"largest k 1.40\).*more robust family") as record:
+        C.warn_unreliable_rows(result, fit)
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        C.warn_unreliable_rows(SimpleNamespace(warning=False, good_k=0.7, pareto_k=np.full(180, 0.2)), fit)
+
+
+def test_compare_says_once_which_models_have_unreliable_rows(sleepstudy) -> None:
+    fits = {name: hb.Model(f, sleepstudy).fit(backend="prior", chains=2, draws=100, random_seed=1)
+            for name, f in {"a": "Reaction ~ Days + (1 | Subject)", "b": "Reaction ~ 1 + (1 | Subject)"}.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hb.compare(fits)
+    assert not [w for w in caught if "shape parameter of Pareto" in str(w.message)]
+    (ours,) = [w for w in caught if issubclass(w.category, C.ParetoKWarning)]
+    assert "estimates of ['a', 'b']" in str(ours.message)
+    assert "compare(fits, group='Subject')" in str(ours.message) and ours.filename == __file__
