@@ -71,6 +71,7 @@ from .marginal import (
     prior_weighted_block,
     sufficient_statistics_loglik,
 )
+from .marginal_nested import marginal_nested_above, nested_above
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
     DATA_RICH_RATIO,
     PARAMETERIZATIONS,
@@ -377,10 +378,15 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
         cp = cross_products(fixed.X, y, y_shift=shift, codes=block.codes, Z=block.X, n_levels=levels,
                             weights=design.row_weights)
         return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first, lw) + prior_term
+    others = [(other, u) for i, ((other, _), u) in enumerate(zip(blocks, effects)) if i != m]
+    above = nested_above(block, others) if design.weights is None else None
+    if above is not None:  # random intercepts of groups containing the integrated term's: no rows
+        drop = fixed.intercept_first and not with_intercept
+        X, theta = (fixed.X[:, 1:], fixed.theta[1:]) if drop else (fixed.X, fixed.theta)
+        return marginal_nested_above(y, X, theta, fixed.intercept_first and not drop, block, above, L, sigma)
     eta = fixed.eta(intercept=with_intercept)
-    for i, ((other, _), u) in enumerate(zip(blocks, effects)):
-        if i != m:
-            eta = eta + _block_contribution(other, u)
+    for other, u in others:
+        eta = eta + _block_contribution(other, u)
     w = design.row_weights
     ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels, w).ZZ
     return marginal_from_rows(y - eta, block, L, sigma, ZZ, w, lw) + prior_term

@@ -12,7 +12,9 @@ computed once (:mod:`hierbayes.design.crossprod`):
 
   Without other group terms every piece comes from the per-group cross-products, so a
   gradient costs O(J K^3 + J K p + p^2) whatever the number of rows. With other (sampled)
-  group terms the residual is formed per row (O(rows)) and summed per group. There is no
+  group terms the residual is formed per row (O(rows)) and summed per group, unless they are
+  random intercepts of groups that contain the integrated term's (:mod:`.marginal_nested`:
+  per-group cross-products again). There is no
   funnel: the sampler sees only the fixed effects, the covariance parameters and sigma. The
   group effects are drawn afterwards from their exact conditional posterior
   (:mod:`hierbayes.results.conditional`).
