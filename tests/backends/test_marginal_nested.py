@@ -1,4 +1,4 @@
-"""The integrated gaussian likelihood with sampled random intercepts of enclosing groups
+"""The integrated gaussian likelihood with sampled terms of enclosing groups
 (:mod:`hierbayes.backends.pymc.marginal_nested`) equals the per-row form it replaces, and
 applies only where the sampled terms' groups contain the integrated term's."""
 
@@ -35,6 +35,9 @@ def _pupils(seed: int = 0) -> pd.DataFrame:
     ("y ~ 0 + x + (1|dist) + (1|school)", {"school": "marginal"}),
     ("y ~ x + (1|dist) + (1|school)", {"school": "marginal", "dist": "centered"}),
     ("y ~ x + (1|dist) + (1|school)", {"school": "marginal", "dist": "noncentered"}),
+    ("y ~ x + (x|dist) + (1|school)", {"school": "marginal"}),  # a slope per district
+    ("y ~ x + (x||dist) + (x|school)", {"school": "marginal", "dist": "noncentered"}),
+    ("y ~ x + (1|rater) + (1|dist) + (1|school)", {"school": "marginal"}),  # rater crossed: rows form
 ])
 def test_the_log_density_equals_the_rows_form(monkeypatch, formula, parameterization) -> None:
     model = hb.Model(formula, _pupils(), parameterization=parameterization)
@@ -49,7 +52,7 @@ def test_the_log_density_equals_the_rows_form(monkeypatch, formula, parameteriza
     new = C.compile_model(model.design, model.priors, parameterization).model
     monkeypatch.setattr(C, "nested_above", lambda *args: None)
     rows = C.compile_model(model.design, model.priors, parameterization).model
-    assert used == [True]
+    assert used == [True] if "rater" not in formula else used == [False]
     assert [v.name for v in new.value_vars] == [v.name for v in rows.value_vars]
     logp_new, logp_rows = new.compile_logp(mode=python_mode()), rows.compile_logp(mode=python_mode())
     rng = np.random.default_rng(1)
@@ -59,7 +62,7 @@ def test_the_log_density_equals_the_rows_form(monkeypatch, formula, parameteriza
         assert logp_new(point) == pytest.approx(logp_rows(point), rel=1e-12)
 
 
-def test_it_applies_only_to_enclosing_random_intercepts() -> None:
+def test_it_applies_only_to_enclosing_groups() -> None:
     df = _pupils()
     blocks = {b.group: b for b in hb.Model("y ~ x + (x|dist) + (1|school) + (1|rater)", df).design.groups}
     school, dist, rater = blocks["school"], blocks["dist"], blocks["rater"]
@@ -68,7 +71,7 @@ def test_it_applies_only_to_enclosing_random_intercepts() -> None:
     np.testing.assert_array_equal(parents[school.codes], dist.codes)
     assert MN.parents_of(school, rater) is None  # crossed: a school's pupils have several raters
     assert MN.parents_of(dist, school) is None  # a district holds several schools
-    assert not MN.intercept_only(dist)  # (x | dist) has a slope
-    assert MN.nested_above(school, [(dist, object())]) is None
-    assert MN.nested_above(school, [(rater, object())]) is None
+    found = MN.nested_above(school, [(dist, "u_dist")])
+    assert found is not None and found.blocks == [dist] and found.effects == ["u_dist"]
+    assert MN.nested_above(school, [(dist, "u_dist"), (rater, "u_rater")]) is None
     assert MN.nested_above(school, [(dist, None)]) is None  # nothing sampled above
