@@ -115,8 +115,8 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
         table = az.compare(data, method=method, var_name=OBSERVED, round_to="none")
     unreliable = [name for name, result in data.items() if name in hb_fits and len(unreliable_points(result)[0])]
     if unreliable:
-        groups = set.intersection(*[{b.group for b in hb_fits[n].model.design.groups} for n in unreliable
-                                    if n in hb_fits] or [set()])
+        # a grouping factor every model has: compare(group=...) needs it in all of them
+        groups = set.intersection(*[{b.group for b in fit.model.design.groups} for fit in hb_fits.values()])
         remedy = (f"; compare(fits, group={sorted(groups)[0]!r}) ranks by leave-one-group-out with the groups' "
                   "effects integrated out" if group is None and groups else "")
         warnings.warn(

@@ -303,3 +303,11 @@ def test_compare_says_once_which_models_have_unreliable_rows(sleepstudy) -> None
     (ours,) = [w for w in caught if issubclass(w.category, C.ParetoKWarning)]
     assert "estimates of ['a', 'b']" in str(ours.message)
     assert "compare(fits, group='Subject')" in str(ours.message) and ours.filename == __file__
+
+
+def test_compare_suggests_a_group_only_when_every_model_has_it(sleepstudy) -> None:
+    fits = {name: hb.Model(f, sleepstudy).fit(backend="prior", chains=2, draws=100, random_seed=1)
+            for name, f in {"a": "Reaction ~ Days + (1 | Subject)", "c": "Reaction ~ Days"}.items()}
+    with pytest.warns(C.ParetoKWarning) as record:
+        hb.compare(fits)
+    assert "group=" not in str(record[0].message)
