@@ -257,7 +257,8 @@ def test_loo_with_too_few_draws_is_a_hierbayes_error(sleepstudy) -> None:
     few = model.fit(backend="prior", chains=2, draws=10, random_seed=1)
     with pytest.raises(hb.SpecError, match=r"at least 25 posterior draws .* this fit has 20"):
         few.loo()
-    assert np.isfinite(model.fit(backend="prior", chains=1, draws=25, random_seed=1).loo().elpd_i).any()
+    with pytest.warns(C.ParetoKWarning):  # prior draws: the importance weights are degenerate
+        assert np.isfinite(model.fit(backend="prior", chains=1, draws=25, random_seed=1).loo().elpd_i).any()
 
 
 def test_unreliable_loo_rows_are_named_with_a_remedy_that_works(sleepstudy) -> None:
