@@ -31,6 +31,7 @@ from scipy import special
 from .checks import check_positive
 from .core import Family, register
 from .counts import log_mean
+from .gaussian import GAUSSIAN
 from .links import per_draw
 from .prior_hooks import unit_scale
 
@@ -153,18 +154,17 @@ EXPONENTIAL = register(
 )
 
 
+# log y is gaussian around eta: the gaussian family's terms on the log scale
 def _lognormal_loglik(y, eta, link, aux, trials):
-    sigma = per_draw(aux["sigma"], eta)
-    z = (_log_y(y) - eta) / sigma
-    return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2.0 * np.pi) - _log_y(y)
+    return GAUSSIAN.log_likelihood(_log_y(y), eta, "identity", aux, trials) - _log_y(y)
 
 
 def _lognormal_log_cdf(y, eta, link, aux, trials):
-    return special.log_ndtr((_log_y(y) - eta) / per_draw(aux["sigma"], eta))
+    return GAUSSIAN.log_cdf(_log_y(y), eta, "identity", aux, trials)
 
 
 def _lognormal_log_ccdf(y, eta, link, aux, trials):
-    return special.log_ndtr((eta - _log_y(y)) / per_draw(aux["sigma"], eta))
+    return GAUSSIAN.log_ccdf(_log_y(y), eta, "identity", aux, trials)
 
 
 LOGNORMAL = register(

@@ -11,6 +11,7 @@ build another graph from the same model. A missing or damaged entry is rebuilt.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph_data import SamplerGraph
-from .program_cache import cache_folder
+from .program_cache import cache_folder, write_atomically
 
 #: Bump when the stored layout changes.
 ARGUMENTS_VERSION = 1
@@ -85,10 +86,8 @@ def save_arguments(fingerprint: str, versions: str, arguments: ProgramArguments)
     meta = {"value_names": arguments.value_names, "output_names": arguments.output_names,
             "structure_key": arguments.structure_key, "n_data": len(arguments.data),
             "n_start": len(arguments.start)}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
     # the arrays first: an entry is read only when its json exists
-    for path, write in ((paths[0], lambda fh: np.savez(fh, **arrays)),
-                        (paths[1], lambda fh: fh.write(json.dumps(meta).encode()))):
-        tmp = path + f".tmp{os.getpid()}"
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
+    write_atomically(paths[0], buffer.getvalue())
+    write_atomically(paths[1], json.dumps(meta).encode())

@@ -78,12 +78,12 @@ def _devices(chains: int, cores: int):
     return devices[:n]
 
 
-def _program_key(arguments: ProgramArguments, settings: dict, n_dev: int, platform: str) -> str:
+def _program_key(arguments: ProgramArguments, settings: dict, n_dev: int, platform: str, versions: str) -> str:
     """The cache key of a sampler: the graph's structure with its data as arguments (not the
     data's values), the draws' names, the settings, devices and library versions."""
     text = json.dumps({"graph": arguments.structure_key, "outputs": arguments.output_names, "code": source_digest(),
                        "settings": settings, "devices": n_dev, "platform": platform,
-                       "versions": _versions()}, sort_keys=True)
+                       "versions": versions}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -395,7 +395,7 @@ def sample_jax_cached(
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):
         raise ValueError(f"chain_loop must be 'map' or 'vmap', not {chain_loop!r}")
-    key = _program_key(arguments, {**settings, "chains": int(chains)}, len(devices), devices[0].platform)
+    key = _program_key(arguments, {**settings, "chains": int(chains)}, len(devices), devices[0].platform, versions)
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)

@@ -68,12 +68,18 @@ def save_programs(paths: tuple[str, str] | None, programs: dict, meta: dict) -> 
     except Exception:  # serialization needs the optional 'flatbuffers' package
         return
     meta = {**meta, "program_bytes": [len(b) for b in blobs]}
-    for path, data, mode in ((paths[0], b"".join(blobs), "wb"), (paths[1], json.dumps(meta), "w")):
-        tmp = path + f".tmp{os.getpid()}"
-        with open(tmp, mode) as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+    write_atomically(paths[0], b"".join(blobs))
+    write_atomically(paths[1], json.dumps(meta).encode())
     _prune(os.path.dirname(paths[0]))
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: a reader sees the
+    old file, none, or the whole new one."""
+    tmp = path + f".tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def _prune(folder: str) -> None:
