@@ -4,7 +4,7 @@ Data come from ``hierbayes.datasets`` (sleepstudy, gcse, InstEval, cbpp, radon, 
 survey), from the classic-analysis suite's CSV exports of R's data sets
 (``tests/classic/data/<name>.csv`` with R's factor levels in ``factors.json``: grouseticks,
 VerbAgg, wine), or are generated here with a fixed seed (the random-slope series, the
-binomial 3-level design, the resampled sleepstudy).
+binomial 3-level design, the resampled sleepstudy and VerbAgg).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Case:
     """One data set and model, written for each tool."""
 
     name: str
-    data: str  # dataset name, "classic:<name>", "sim:<rows>", "binom3" or "sleepstudy_resampled"
+    data: str  # dataset name, "classic:<name>", "sim:<rows>", "binom3", "sleepstudy_resampled" or "verbagg_resampled"
     formula: str  # hierbayes, lme4 syntax, correlated (x|g)
     bambi: str  # bambi formula; its (x|g) is uncorrelated
     family: str = "gaussian"
@@ -94,6 +94,7 @@ CASES: dict[str, Case] = {
         Case(
             "verbagg", "classic:verbagg", "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
             "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", family="bernoulli",
+            newdata="verbagg_resampled",
         ),
         Case(
             "binom3", "binom3", "cbind(y, n - y) ~ x + (1 | region) + (1 | region:clinic)",
@@ -175,6 +176,22 @@ def _sleepstudy_resampled(seed: int):
     return out
 
 
+def _verbagg_resampled(seed: int):
+    """Other data of VerbAgg's structure, sizes in the same buckets: 314 of its 316 subjects
+    drawn with replacement (relabelled), all 24 items each (7,536 rows instead of 7,584)."""
+    import numpy as np
+    import pandas as pd
+
+    df = _classic("verbagg")
+    rng = np.random.default_rng(seed)
+    subjects = df["id"].astype(str)
+    picked = rng.choice(subjects.unique(), size=subjects.nunique() - 2, replace=True)
+    parts = [df[subjects == s].assign(id=f"S{i:03d}") for i, s in enumerate(picked)]
+    out = pd.concat(parts, ignore_index=True)
+    out["id"] = pd.Categorical(out["id"])
+    return out
+
+
 def load_data(spec: str, seed: int = 20240607):
     """The data frame of a case (see the module docstring for the sources)."""
     import numpy as np
@@ -188,6 +205,8 @@ def load_data(spec: str, seed: int = 20240607):
         return _binom3(seed)
     if spec == "sleepstudy_resampled":
         return _sleepstudy_resampled(seed)
+    if spec == "verbagg_resampled":
+        return _verbagg_resampled(seed)
     if not spec.startswith("sim:"):
         df = hb.datasets.load(spec)
         if spec == "gcse":

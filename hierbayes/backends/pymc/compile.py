@@ -28,7 +28,8 @@ model can use the cross-products of ``y - offset`` instead (``CompiledModel.like
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pymc as pm
@@ -40,7 +41,7 @@ from ...design.reduced import ReducedDesign
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
-from ...params import FIXED_DIM, OBS_DIM, block_names
+from ...params import block_names
 from ...priors import PriorTable
 from .adaptive import adapt_plan
 from .blocks import group_effects
@@ -57,12 +58,12 @@ from .centring import (
 from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
-from .fixed import fixed_coefficients
-from .graph_data import size_bucket
+from .graph_data import SamplerGraph, sampler_graph, size_bucket
 from .imputation import has_imputation, imputation_shift
 from .imputation_binary import binary_hole_shift, sum_out_binary_holes
 from .integrated_top import integrated_nest, integrated_tops
 from .likelihoods import likelihood
+from .linear import Fixed, block_contribution, coords_for, fixed_part
 from .marginal import (
     add_loglik,
     check_pml,
@@ -72,6 +73,7 @@ from .marginal import (
     sufficient_statistics_loglik,
 )
 from .marginal_nested import marginal_nested_above, nested_above
+from .padding import Padding, pad_design, pad_levels, pad_rows, padding_for, real_mask
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
     DATA_RICH_RATIO,
     PARAMETERIZATIONS,
@@ -96,6 +98,9 @@ class CompiledModel:
 
     parameterization : block key -> "centered" / "noncentered" / "marginal".
     likelihood : one of LIKELIHOOD_FORMS.
+    padding : how the cached samplers pad the rows and levels (:mod:`.padding`), None when
+        they do not; ``padded_graph()`` builds the sampler graph of that padded model
+        (``model`` is never padded).
     """
 
     model: pm.Model
@@ -103,84 +108,13 @@ class CompiledModel:
     link: str
     likelihood: str = "rows"
     fingerprint: str = ""
+    padding: Padding | None = None
+    padded_graph: Callable[[], SamplerGraph] | None = field(default=None, repr=False, compare=False)
 
     @property
     def marginal_keys(self) -> tuple[str, ...]:
         """Keys of the group terms whose effects must be drawn after sampling."""
         return tuple(k for k, v in self.parameterization.items() if v == "marginal")
-
-
-def coords_for(design: Design, rows: bool = True) -> dict[str, list]:
-    """Coordinates of the model; ``rows=False`` leaves out the per-row ``obs`` dim."""
-    coords: dict[str, list] = {OBS_DIM: list(range(design.n_obs))} if rows else {}
-    slopes = [n for n in design.fixed_names if n != "Intercept"]
-    if slopes:
-        coords[FIXED_DIM] = slopes
-    for block, names in zip(design.groups, block_names(design.spec)):
-        coords[names.level_dim] = list(block.levels)
-        coords[names.column_dim] = list(block.columns)
-        coords[names.column_dim_bis] = list(block.columns)
-    return coords
-
-
-@dataclass(frozen=True)
-class _Fixed:
-    """The registered fixed coefficients and the columns they multiply, as sampled.
-
-    theta : (p,) tensor, ``[Intercept_c, b...]`` with an intercept, else ``b``.
-    X : (n, p) matrix theta multiplies: a ones column and centred slopes with an intercept.
-    """
-
-    theta: object
-    X: np.ndarray
-    intercept_first: bool
-
-    def eta(self, intercept: bool = True):
-        """X theta; ``intercept=False`` leaves the intercept out (a group term carries it)."""
-        if self.X.shape[1] == 0:
-            return pt.zeros(self.X.shape[0])
-        if self.intercept_first:
-            if self.X.shape[1] == 1:
-                return self.theta[0] if intercept else pt.zeros(self.X.shape[0])
-            rest = pt.dot(self.X[:, 1:], self.theta[1:])
-            return self.theta[0] + rest if intercept else rest
-        return pt.dot(self.X, self.theta)
-
-
-def _fixed_part(design: Design, priors: PriorTable) -> _Fixed:
-    """Register Intercept_c (and the reported Intercept) and b."""
-    X = design.X
-    slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
-    b = None
-    if slope_idx:
-        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
-    if design.has_intercept:
-        Xs = X[:, slope_idx]
-        w = design.row_weights  # weighted means: frequency weights centre as repeated rows do
-        means = Xs.mean(axis=0) if w is None else np.average(Xs, axis=0, weights=w)
-        ic = register("Intercept_c", priors.get("Intercept"))
-        pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
-        theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
-        return _Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)
-    theta = b if b is not None else pt.zeros(0)
-    return _Fixed(theta, np.ascontiguousarray(X[:, slope_idx]), False)
-
-
-def _block_contribution(block: GroupBlock, u):
-    """sum_k u[codes, k] * X[:, k], skipping the multiply for an all-ones column; ``u=None``
-    for a term whose effects a nested term carries."""
-    if u is None:
-        return 0.0
-    codes = block.codes
-    rows = u[codes]
-    total = 0.0
-    for k in range(block.n_columns):
-        col = block.X[:, k]
-        if np.all(col == 1.0):
-            total = total + rows[:, k]
-        else:
-            total = total + rows[:, k] * col
-    return total
 
 
 def _sufficient_statistics_pay(design: Design, sampled: list[GroupBlock]) -> bool:
@@ -205,6 +139,7 @@ def compile_model(
     *,
     likelihood_form: str | None = None,
     binary_holes: str = "sum",
+    pad: bool = False,
 ) -> CompiledModel:
     """Build the PyMC model of ``design`` with the resolved ``priors``.
 
@@ -221,6 +156,9 @@ def compile_model(
     binary_holes : "sum" sums the holes of imputed binary predictors out of the likelihood
         (a fit); "draw" draws them from their logistic models instead (``Dmi_<column>``), for
         simulating responses (SBC).
+    pad : build the model on rows and levels padded to size buckets (:mod:`.padding`), for
+        the cached samplers (the padding rows' likelihood is cancelled by the sampler graph,
+        ``padded_graph``); ``padding`` says how (None: not paddable).
     """
     family = get_family(design.spec.family)
     link = family.resolve_link(design.spec.link)
@@ -267,15 +205,26 @@ def compile_model(
     kept = set(tops) | ({holder} if holder is not None and plan[holder] == "centered" else set())
     plan, precision = adapt_plan(design, plan, given_values(design, parameterization), link, kept)
     chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
+    unpadded = design
+    padding = padding_for(design, plan, form, [names.level_dim for _, names in blocks],
+                          set(tops) | set(nests) | {j for j, _ in nests.values()}) if binary_holes == "sum" else None
+    if pad and padding is not None:  # the plan, precisions and centring come from the real rows
+        precision = {i: pad_levels(p, padding.levels[i]) if i in padding.levels else p for i, p in precision.items()}
+        design = pad_design(design, padding)
+        blocks = list(zip(design.groups, block_names(design.spec)))
     with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
-        fixed = _fixed_part(design, priors)
+        fixed = fixed_part(unpadded, priors)
         # the data shift (centring.py): totals located at their groups' mean linear predictor
         chain = holder_chain(holder, nests) if holder is not None else []
         xbar: dict[int, np.ndarray] = {}
         if chain:
-            means, within = data_shift(design, chain, fixed.X[:, 1:])
+            means, within = data_shift(unpadded, chain, fixed.X[:, 1:])
             xbar = dict(zip(chain, means))
-            fixed = _Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
+            if design is not unpadded:  # padded levels of the holder: no shift
+                xbar = {i: pad_levels(x, padding.levels[i]) if i in padding.levels else x for i, x in xbar.items()}
+            fixed = Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
+        if design is not unpadded:
+            fixed = Fixed(fixed.theta, pad_rows(fixed.X, padding.rows), fixed.intercept_first)
         slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
         effects: list = [None] * len(blocks)
         L = None
@@ -308,7 +257,7 @@ def compile_model(
         if form == "rows":
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
-                eta = eta + _block_contribution(block, u)
+                eta = eta + block_contribution(block, u)
             if has_imputation(design):
                 slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
                 eta = eta + imputation_shift(design, slopes_all, design.n_obs)
@@ -327,7 +276,7 @@ def compile_model(
             sigma = register("sigma", priors.get("sigma"))
             eta = fixed.eta(intercept=holder is None)
             for (block, _), u in zip(blocks, effects):
-                eta = eta + _block_contribution(block, u)
+                eta = eta + block_contribution(block, u)
             Z = design.groups[rd.block].X if rd.block is not None else None
             add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
         else:
@@ -336,21 +285,32 @@ def compile_model(
                 LOGLIK_POTENTIAL,
                 _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
             )
+    how = form if binary_holes == "sum" else f"{form}, binary holes drawn"
+    padded_graph = None
+    if padding is not None and not pad:
+        # centred effects of padded levels: their prior becomes N(0, 1) in the sampler graph
+        centred = {(names.effects + TOTAL_SUFFIX if i == holder else names.effects): i
+                   for i, (_, names) in enumerate(blocks) if i in padding.levels and plan[i] == "centered"}
+
+        def padded_graph() -> SamplerGraph:
+            padded = compile_model(unpadded, priors, parameterization, likelihood_form=likelihood_form, pad=True)
+            masks = {name: real_mask(unpadded.groups[i].n_levels, padding.levels[i]) for name, i in centred.items()}
+            return sampler_graph(padded.model, real_mask(unpadded.n_obs, padding.rows), masks)
     return CompiledModel(
-        model=model, parameterization=chosen, link=link, likelihood=form,
-        fingerprint=fingerprint(design, priors, plan, form if binary_holes == "sum" else f"{form}, binary holes drawn",
-                                link),
+        model=model, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
+        # the graph cache holds the padded sampler graph under this fingerprint
+        fingerprint=fingerprint(unpadded, priors, plan, how if padding is None else f"{how}, padded", link),
     )
 
 
-def _reduced_cross_products(design: ReducedDesign, fixed: _Fixed, shift: float):
+def _reduced_cross_products(design: ReducedDesign, fixed: Fixed, shift: float):
     """The cross-products of the columns the sampler sees, from the design's statistics
     (``fixed.X`` is the design's pseudo-rows times a p x p' matrix A, recovered exactly)."""
     A = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
     return design.stats.cross_products(A, shift)
 
 
-def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
+def _cross_product_loglik(design: Design, fixed: Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
     y = response_less_offset(design)  # a writeable copy (numba refuses read-only constants)
     shift = float(y.mean()) if fixed.intercept_first else 0.0
     if isinstance(design, ReducedDesign):  # the rows are pseudo-rows: read the statistics
@@ -386,7 +346,7 @@ def _cross_product_loglik(design: Design, fixed: _Fixed, blocks, plan, effects, 
         return marginal_nested_above(y, X, theta, fixed.intercept_first and not drop, block, above, L, sigma)
     eta = fixed.eta(intercept=with_intercept)
     for other, u in others:
-        eta = eta + _block_contribution(other, u)
+        eta = eta + block_contribution(other, u)
     w = design.row_weights
     ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, block.n_levels, w).ZZ
     return marginal_from_rows(y - eta, block, L, sigma, ZZ, w, lw) + prior_term

@@ -194,6 +194,25 @@ def size_bucket(n: int) -> int:
     return max(n, math.ceil(2 ** (k / 2)))
 
 
+def _masked_logp(model, row_mask: np.ndarray | None, level_masks: dict[str, np.ndarray]):
+    import pytensor.tensor as pt
+
+    masks = {model[name]: np.asarray(mask, dtype=float) for name, mask in level_masks.items()}
+    if row_mask is not None:
+        (observed,) = model.observed_RVs
+        masks[observed] = np.asarray(row_mask, dtype=float)
+    rest = [v for v in (*model.free_RVs, *model.observed_RVs) if v not in masks]
+    logp = model.logp(vars=[*rest, *model.potentials])
+    for rv, mask in masks.items():
+        terms = model.logp(vars=[rv], sum=False)[0]
+        logp = logp + (pt.shape_padright(mask, terms.ndim - 1) * terms).sum()
+        if rv in model.free_RVs:  # padding levels: independent standard normals
+            value = model.rvs_to_values[rv]
+            normal = -0.5 * pt.square(value) - 0.5 * np.log(2.0 * np.pi)
+            logp = logp + (pt.shape_padright(1.0 - mask, value.ndim - 1) * normal).sum()
+    return logp
+
+
 @dataclass(frozen=True)
 class SamplerGraph:
     """The log density and the outputs of a model with its data as arguments: the draws'
@@ -205,14 +224,21 @@ class SamplerGraph:
     start: list[np.ndarray]
 
 
-def sampler_graph(model) -> SamplerGraph:
+def sampler_graph(model, row_mask: np.ndarray | None = None,
+                  level_masks: dict[str, np.ndarray] | None = None) -> SamplerGraph:
     """The model's log density and constrained outputs over its value variables, with the
-    data constants lifted into arguments (:func:`.graph_data.lift_constants`)."""
+    data constants lifted into arguments (:func:`.graph_data.lift_constants`).
+
+    Masks for the padding of :mod:`.padding` (1 real, 0 padding, along the first axis):
+    ``row_mask`` weights the rows of the model's one observed variable (padding rows count
+    for nothing); ``level_masks`` (free variable name -> mask) keep the variable's own log
+    density on its real levels and give its padding levels a standard normal one."""
     from pymc.util import get_default_varnames
 
     from .nuts_setup import start_point
 
     outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    lifted = lift_constants(model.value_vars, [model.logp(), *outputs])
+    logp = model.logp() if row_mask is None and not level_masks else _masked_logp(model, row_mask, level_masks or {})
+    lifted = lift_constants(model.value_vars, [logp, *outputs])
     return SamplerGraph(value_vars=list(model.value_vars), output_names=[v.name for v in outputs],
                         lifted=lifted, start=start_point(model))

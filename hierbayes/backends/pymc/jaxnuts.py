@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
 from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jittered_candidates
+from .padding import trim_draws
 from .program_cache import cache_paths, load_programs, save_programs
 
 #: Bump when the program layout changes (invalidates cached programs).
@@ -306,15 +308,17 @@ def _start_of(logp_fn, data, candidates) -> list:
 
 
 def _idata(model: pm.Model, output_names: list[str], results, chains: int, draws: int, tune: int, seconds: float,
-           library: str = "numpyro"):
+           library: str = "numpyro", trim: dict[str, int] | None = None):
     from arviz_base import from_dict  # not `arviz`: it imports its plotting, and matplotlib
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
 
     n_out = len(output_names)
+    coords, dims = coords_and_dims_for_inferencedata(model)
     posterior = {name: np.asarray(v) for name, v in zip(output_names, results[:n_out])}
+    if trim:  # the draws of a padded model (padding.py)
+        posterior = {name: trim_draws(v, dims.get(name, ()), trim) for name, v in posterior.items()}
     stats = {name: np.asarray(v) for name, v in zip(_STATS, results[n_out:])}
     stats["tree_depth"] = np.log2(np.maximum(stats["n_steps"], 1)).astype(int) + 1
-    coords, dims = coords_and_dims_for_inferencedata(model)
     groups = {"posterior": posterior, "sample_stats": stats}
     observed = find_observations(model)
     if observed:
@@ -349,6 +353,8 @@ def sample_jax_cached(
     progressbar: bool = False,
     chain_loop: str | None = None,
     fingerprint: str = "",
+    build_graph: Callable[[], SamplerGraph] | None = None,
+    trim: dict[str, int] | None = None,
 ) -> JaxRun:
     """Sample ``model`` with NUTS (numpyro's, or blackjax's with ``algorithm="blackjax"``)
     from a cached (or newly built) XLA program. The program is keyed by the model's
@@ -364,7 +370,11 @@ def sample_jax_cached(
 
     ``fingerprint``: the model's (:func:`.fingerprint.fingerprint`); when given, the graph's
     data and start point are read from the cache of a previous fit of the same model
-    (:mod:`.graph_cache`) instead of being rebuilt from ``model``."""
+    (:mod:`.graph_cache`) instead of being rebuilt from ``model``.
+
+    ``build_graph``: builds the graph the programs sample when it is not ``model``'s (its
+    padded form, :mod:`.padding`), called only when the graph is not cached; ``trim``
+    (dimension -> size) cuts its draws back to ``model``'s."""
     # sets XLA_FLAGS for CPU devices before JAX starts, and (through PyTensor's JAX dispatch)
     # float64 in JAX: the data arguments are float64
     import pymc.sampling.jax  # noqa: F401, I001
@@ -381,7 +391,7 @@ def sample_jax_cached(
     graph: SamplerGraph | None = None
     arguments = load_arguments(fingerprint, versions)
     if arguments is None:
-        graph = sampler_graph(model)
+        graph = sampler_graph(model) if build_graph is None else build_graph()
         arguments = arguments_of(graph)
         save_arguments(fingerprint, versions, arguments)
     mass = mass_structure(arguments.value_names,
@@ -413,7 +423,9 @@ def sample_jax_cached(
             loaded = load_programs(paths)
             cached = loaded is not None
             if loaded is None:
-                programs, meta = _build(graph or sampler_graph(model), settings, devices, chains)
+                if graph is None:
+                    graph = sampler_graph(model) if build_graph is None else build_graph()
+                programs, meta = _build(graph, settings, devices, chains)
                 save_programs(paths, programs, meta)
             else:
                 programs, meta = loaded
@@ -452,5 +464,5 @@ def sample_jax_cached(
                            draws=draws, chains=chains, progress=progress, scalar=scalar)
         results = jax.block_until_ready(finish(*data, *carry))
     done = time.perf_counter()
-    idata = _idata(model, arguments.output_names, results, chains, draws, tune, done - prepared, algorithm)
+    idata = _idata(model, arguments.output_names, results, chains, draws, tune, done - prepared, algorithm, trim)
     return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)

@@ -236,6 +236,8 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
         dense_mass=kwargs["nuts"].get("dense_mass", False),
         progressbar=bool(kwargs["progressbar"]),
         fingerprint=compiled.fingerprint,
+        build_graph=compiled.padded_graph,
+        trim=compiled.padding.trim if compiled.padding is not None else None,
     )
 
 

@@ -1,0 +1,90 @@
+"""The linear predictor's pieces every likelihood form shares: the model's coordinates, the
+fixed part (``Intercept_c`` and ``b``, columns centred when there is an intercept) and a group
+term's contribution to each row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ...design.types import Design, GroupBlock
+from ...params import FIXED_DIM, OBS_DIM, block_names
+from ...priors import PriorTable
+from .fixed import fixed_coefficients
+from .variables import register
+
+
+def coords_for(design: Design, rows: bool = True) -> dict[str, list]:
+    """Coordinates of the model; ``rows=False`` leaves out the per-row ``obs`` dim."""
+    coords: dict[str, list] = {OBS_DIM: list(range(design.n_obs))} if rows else {}
+    slopes = [n for n in design.fixed_names if n != "Intercept"]
+    if slopes:
+        coords[FIXED_DIM] = slopes
+    for block, names in zip(design.groups, block_names(design.spec)):
+        coords[names.level_dim] = list(block.levels)
+        coords[names.column_dim] = list(block.columns)
+        coords[names.column_dim_bis] = list(block.columns)
+    return coords
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The registered fixed coefficients and the columns they multiply, as sampled.
+
+    theta : (p,) tensor, ``[Intercept_c, b...]`` with an intercept, else ``b``.
+    X : (n, p) matrix theta multiplies: a ones column and centred slopes with an intercept.
+    """
+
+    theta: object
+    X: np.ndarray
+    intercept_first: bool
+
+    def eta(self, intercept: bool = True):
+        """X theta; ``intercept=False`` leaves the intercept out (a group term carries it)."""
+        if self.X.shape[1] == 0:
+            return pt.zeros(self.X.shape[0])
+        if self.intercept_first:
+            if self.X.shape[1] == 1:
+                return self.theta[0] if intercept else pt.zeros(self.X.shape[0])
+            rest = pt.dot(self.X[:, 1:], self.theta[1:])
+            return self.theta[0] + rest if intercept else rest
+        return pt.dot(self.X, self.theta)
+
+
+def fixed_part(design: Design, priors: PriorTable) -> Fixed:
+    """Register Intercept_c (and the reported Intercept) and b."""
+    X = design.X
+    slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
+    b = None
+    if slope_idx:
+        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
+    if design.has_intercept:
+        Xs = X[:, slope_idx]
+        w = design.row_weights  # weighted means: frequency weights centre as repeated rows do
+        means = Xs.mean(axis=0) if w is None else np.average(Xs, axis=0, weights=w)
+        ic = register("Intercept_c", priors.get("Intercept"))
+        pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
+        theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
+        return Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)
+    theta = b if b is not None else pt.zeros(0)
+    return Fixed(theta, np.ascontiguousarray(X[:, slope_idx]), False)
+
+
+def block_contribution(block: GroupBlock, u):
+    """sum_k u[codes, k] * X[:, k], skipping the multiply for an all-ones column; ``u=None``
+    for a term whose effects a nested term carries."""
+    if u is None:
+        return 0.0
+    codes = block.codes
+    rows = u[codes]
+    total = 0.0
+    for k in range(block.n_columns):
+        col = block.X[:, k]
+        if np.all(col == 1.0):
+            total = total + rows[:, k]
+        else:
+            total = total + rows[:, k] * col
+    return total

@@ -1,0 +1,141 @@
+"""Rows and groups padded to size buckets, so that the NUTS program of a model whose
+likelihood is written per row (GLMMs, crossed gaussian models) serves every data set of the
+same structure and similar sizes: the rows and the levels of its group terms are shapes of
+that program, and a new shape would compile again (9-15 s of XLA on small models).
+
+The padded model's sampler graph (:func:`.graph_data.sampler_graph` with masks) has the
+model's log density, exactly, plus independent standard normals:
+
+- **rows** are padded to :func:`row_bucket` ``(n)`` with copies of row 0 (valid values of
+  every column, so every log density is finite wherever row 0's is); the observed
+  variable's log density is summed with a 0/1 mask, so they count for nothing.
+- **levels** of a sampled term are padded to :func:`.graph_data.size_bucket` ``(J)``. A
+  padding level has no rows. A non-centred term's padding ``z`` are standard normals that
+  touch nothing else (an adaptive term's precision is 0 there); a centred term's padding
+  effects (an intercept holder's too) get a standard normal log density in place of their
+  prior, which would otherwise inform the term's sd. Terms drawn around a parent, their
+  parents and integrated terms keep their sizes.
+
+The masks are data: the program does not depend on how many rows or levels are padding.
+Every data-derived quantity (centring means, the data shift, the adaptive precisions, the
+plan) is computed on the unpadded design; only the arrays the graph reads are padded. Draws
+are cut back to the real levels before anyone sees them (:func:`trim_draws`), and only the
+cached JAX samplers see the padded model; ``Model.pymc_model`` is the unpadded one.
+
+Not padded: weighted, censored or truncated, imputed, distributional and residual-structure
+models, and the cross-product and integrated likelihoods (bucketed their own way).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ...design.reduced import ReducedDesign
+from ...design.types import Design, GroupBlock
+from .graph_data import size_bucket
+
+#: Row buckets per doubling: padding adds at most ``2**(1/8) - 1`` (9%) to the rows' work.
+ROW_BUCKETS_PER_DOUBLING = 8
+#: Parameterizations whose levels are padded.
+PADDABLE = ("noncentered", "adaptive", "centered")
+
+
+def row_bucket(n: int) -> int:
+    """The smallest ``ceil(2**(k/8)) >= n`` (n itself when it is smaller than 2)."""
+    steps = ROW_BUCKETS_PER_DOUBLING
+    k = max(0, math.floor(steps * math.log2(max(n, 1))) - 1)
+    while math.ceil(2 ** (k / steps)) < n:
+        k += 1
+    return max(n, math.ceil(2 ** (k / steps)))
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Sizes of a padded model: ``rows`` (padded row count), ``levels`` (term index ->
+    padded level count, for the padded terms) and the unpadded sizes by dimension name
+    (``trim``), to cut draws back."""
+
+    rows: int
+    levels: dict[int, int]
+    trim: dict[str, int]
+
+
+def padding_for(design: Design, plan: list[str], form: str, level_dims: list[str], fixed: set[int]) -> Padding | None:
+    """How to pad ``design`` (None: not padded).
+
+    Parameters
+    ----------
+    design : the unpadded design.
+    plan : the parameterization of each group term.
+    form : the likelihood form; only "rows" is padded.
+    level_dims : each term's level dimension name.
+    fixed : indices of terms whose levels keep their size whatever their parameterization
+        (drawn around a parent, parents, integrated tops).
+    """
+    plain = (design.weights is None and design.censoring is None and design.imputation is None
+             and design.residuals is None and not design.distributional)
+    if form != "rows" or not plain or isinstance(design, ReducedDesign):
+        return None
+    if any(block.prior_weights is not None for block in design.groups):
+        return None
+    levels = {i: size_bucket(block.n_levels) for i, (block, how) in enumerate(zip(design.groups, plan))
+              if how in PADDABLE and i not in fixed}
+    trim = {"obs": design.n_obs}
+    trim.update({level_dims[i]: design.groups[i].n_levels for i in levels})
+    return Padding(rows=row_bucket(design.n_obs), levels=levels, trim=trim)
+
+
+def pad_rows(values: np.ndarray | None, rows: int) -> np.ndarray | None:
+    """``values`` (n, ...) with copies of its row 0 appended up to ``rows``."""
+    if values is None:
+        return None
+    values = np.asarray(values)
+    extra = rows - values.shape[0]
+    if extra <= 0:
+        return values
+    return np.concatenate([values, np.repeat(values[:1], extra, axis=0)], axis=0)
+
+
+def real_mask(n: int, size: int) -> np.ndarray:
+    """(size,) 1.0 for the n real rows or levels, 0.0 for the padding."""
+    mask = np.zeros(size)
+    mask[:n] = 1.0
+    return mask
+
+
+def pad_levels(values: np.ndarray, levels: int, fill: float = 0.0) -> np.ndarray:
+    """A per-level array (J, ...) extended to ``levels`` with ``fill``."""
+    values = np.asarray(values)
+    extra = levels - values.shape[0]
+    if extra <= 0:
+        return values
+    return np.concatenate([values, np.full((extra, *values.shape[1:]), fill, dtype=values.dtype)], axis=0)
+
+
+def _padded_block(block: GroupBlock, rows: int, levels: int | None) -> GroupBlock:
+    names = tuple(block.levels)
+    if levels is not None and levels > len(names):
+        names = names + tuple(f"(padding {j})" for j in range(levels - len(names)))
+    return replace(block, codes=pad_rows(block.codes, rows), X=pad_rows(block.X, rows), levels=names)
+
+
+def pad_design(design: Design, padding: Padding) -> Design:
+    """The design with its rows and padded terms' levels extended (see the module)."""
+    rows = padding.rows
+    groups = tuple(_padded_block(b, rows, padding.levels.get(i)) for i, b in enumerate(design.groups))
+    return replace(
+        design, y=pad_rows(design.y, rows), X=pad_rows(design.X, rows), groups=groups,
+        trials=pad_rows(design.trials, rows), offset=pad_rows(design.offset, rows),
+        row_index=pad_rows(design.row_index, rows), row_positions=pad_rows(design.row_positions, rows),
+    )
+
+
+def trim_draws(values: np.ndarray, dims: list[str] | tuple[str, ...], trim: dict[str, int]) -> np.ndarray:
+    """Draws ``values`` (chain, draw, *dims) of a padded model cut back to the real sizes."""
+    for axis, dim in enumerate(dims, start=2):
+        if dim in trim and values.shape[axis] > trim[dim]:
+            values = np.take(values, np.arange(trim[dim]), axis=axis)
+    return values
