@@ -131,10 +131,10 @@ def test_a_fit_on_other_data_of_the_bucket_reuses_the_program(tmp_path, monkeypa
     assert second.idata.posterior.sizes["subject__level"] == 22
     assert first.idata.posterior.sizes["subject__level"] == 23
     assert list(second.idata.posterior["re_subject"].coords["subject__level"].values) == sorted(set(other["subject"]))
-    # the same posterior as the unpadded model's (PyMC's numpyro path, no padding)
+    # the same posterior as the unpadded model's (same sampler, padding off)
     monkeypatch.setattr(compile_module, "padding_for", lambda *args, **kw: None)
     plain = hb.Model(formula, other, family="bernoulli").fit(**{**kwargs, "random_seed": 4})
-    for name in ("Intercept", "b", "sd_subject", "sd_item"):
+    for name in ("Intercept", "b", "sd_subject", "sd_item", "re_subject"):
         a, b = second.idata.posterior[name], plain.idata.posterior[name]
-        sd = float(b.std())
-        assert abs(float(a.mean()) - float(b.mean())) < 0.25 * sd, name
+        gap = np.abs(a.mean(("chain", "draw")) - b.mean(("chain", "draw"))) / b.std(("chain", "draw"))
+        assert float(gap.max()) < (0.25 if name != "re_subject" else 0.35), name  # 22 effects: the largest of 22 gaps
