@@ -12,9 +12,9 @@ import pytest
 
 import hierbayes as hb
 from hierbayes.backends.pymc import compile as compile_module
-from hierbayes.backends.pymc.graph_data import sampler_graph, size_bucket
+from hierbayes.backends.pymc.graph_data import sampler_graph
 from hierbayes.backends.pymc.nuts_setup import python_mode
-from hierbayes.backends.pymc.padding import real_mask, row_bucket, trim_draws
+from hierbayes.backends.pymc.padding import XLA_CPU_SPLIT_ROWS, level_bucket, real_mask, row_bucket, trim_draws
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -75,7 +75,7 @@ def test_data_sets_of_one_bucket_share_the_program_structure():
         return hb.Model(CASES[0][0], df, family="bernoulli").compile().padded_graph().lifted.key
 
     # 22 and 23 subjects (264 and 276 rows): one bucket of rows (280) and of subjects (23)
-    assert row_bucket(22 * 12) == row_bucket(23 * 12) and size_bucket(22) == size_bucket(23)
+    assert row_bucket(22 * 12) == row_bucket(23 * 12) and level_bucket(22) == level_bucket(23)
     assert key(_panel(22, seed=1)) == key(_panel(23, seed=2))
     assert key(_panel(30, seed=3)) != key(_panel(23, seed=2))  # the next buckets
 
@@ -104,6 +104,10 @@ def test_row_buckets_are_few_and_tight():
     assert np.all(buckets >= sizes) and np.all(np.diff(buckets) >= 0)
     assert np.max(buckets[sizes > 50] / sizes[sizes > 50]) < 2 ** (1 / 8) + 1e-3
     assert len(np.unique(buckets)) < 120
+    levels = np.array([level_bucket(int(n)) for n in sizes[:5000]])
+    assert np.all(levels >= sizes[:5000]) and np.max(levels[50:] / sizes[50:5000]) < 2 ** (1 / 4) + 1e-3
+    # fewer rows than XLA's threading threshold stay below it
+    assert row_bucket(7584) == XLA_CPU_SPLIT_ROWS - 1 and row_bucket(XLA_CPU_SPLIT_ROWS) == XLA_CPU_SPLIT_ROWS
 
 
 def test_trim_and_masks():

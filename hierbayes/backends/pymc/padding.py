@@ -9,7 +9,7 @@ model's log density, exactly, plus independent standard normals:
 - **rows** are padded to :func:`row_bucket` ``(n)`` with copies of row 0 (valid values of
   every column, so every log density is finite wherever row 0's is); the observed
   variable's log density is summed with a 0/1 mask, so they count for nothing.
-- **levels** of a sampled term are padded to :func:`.graph_data.size_bucket` ``(J)``. A
+- **levels** of a sampled term are padded to :func:`level_bucket` ``(J)``. A
   padding level has no rows. A non-centred term's padding ``z`` are standard normals that
   touch nothing else (an adaptive term's precision is 0 there); a centred term's padding
   effects (an intercept holder's too) get a standard normal log density in place of their
@@ -35,21 +35,37 @@ import numpy as np
 
 from ...design.reduced import ReducedDesign
 from ...design.types import Design, GroupBlock
-from .graph_data import size_bucket
 
 #: Row buckets per doubling: padding adds at most ``2**(1/8) - 1`` (9%) to the rows' work.
 ROW_BUCKETS_PER_DOUBLING = 8
+#: XLA on CPU splits a loop over this many elements or more across threads; with every core
+#: already running a chain that costs 25-45% per gradient (VerbAgg's 7,584 rows padded to
+#: 8,192: sampling 60 -> 78 s), so the bucket of fewer rows stops below it.
+XLA_CPU_SPLIT_ROWS = 8192
+#: Level buckets per doubling: at most 19% more effects of a padded term.
+LEVEL_BUCKETS_PER_DOUBLING = 4
 #: Parameterizations whose levels are padded.
 PADDABLE = ("noncentered", "adaptive", "centered")
 
 
-def row_bucket(n: int) -> int:
-    """The smallest ``ceil(2**(k/8)) >= n`` (n itself when it is smaller than 2)."""
-    steps = ROW_BUCKETS_PER_DOUBLING
+def _bucket(n: int, steps: int) -> int:
+    """The smallest ``ceil(2**(k/steps)) >= n``."""
     k = max(0, math.floor(steps * math.log2(max(n, 1))) - 1)
     while math.ceil(2 ** (k / steps)) < n:
         k += 1
     return max(n, math.ceil(2 ** (k / steps)))
+
+
+def row_bucket(n: int) -> int:
+    """The smallest ``ceil(2**(k/8)) >= n``, below :data:`XLA_CPU_SPLIT_ROWS` when n is."""
+    bucket = _bucket(n, ROW_BUCKETS_PER_DOUBLING)
+    return min(bucket, XLA_CPU_SPLIT_ROWS - 1) if n < XLA_CPU_SPLIT_ROWS else bucket
+
+
+def level_bucket(levels: int) -> int:
+    """The smallest ``ceil(2**(k/4)) >= levels``: a padding level is a sampled dimension
+    (grouseticks' 403 observation-level effects padded to 512: sampling +10%)."""
+    return _bucket(levels, LEVEL_BUCKETS_PER_DOUBLING)
 
 
 @dataclass(frozen=True)
@@ -81,7 +97,7 @@ def padding_for(design: Design, plan: list[str], form: str, level_dims: list[str
         return None
     if any(block.prior_weights is not None for block in design.groups):
         return None
-    levels = {i: size_bucket(block.n_levels) for i, (block, how) in enumerate(zip(design.groups, plan))
+    levels = {i: level_bucket(block.n_levels) for i, (block, how) in enumerate(zip(design.groups, plan))
               if how in PADDABLE and i not in fixed}
     trim = {"obs": design.n_obs}
     trim.update({level_dims[i]: design.groups[i].n_levels for i in levels})
@@ -96,7 +112,7 @@ def pad_rows(values: np.ndarray | None, rows: int) -> np.ndarray | None:
     extra = rows - values.shape[0]
     if extra <= 0:
         return values
-    return np.concatenate([values, np.repeat(values[:1], extra, axis=0)], axis=0)
+    return np.concatenate([values, values[np.arange(extra) % values.shape[0]]], axis=0)
 
 
 def real_mask(n: int, size: int) -> np.ndarray:
