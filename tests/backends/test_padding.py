@@ -29,6 +29,10 @@ def _panel(n_subjects: int, n_items: int = 12, seed: int = 0, family: str = "ber
     eta = -0.3 + 0.4 * anger - 0.8 * hard + rng.normal(0, 1.0, n_subjects)[subject] + rng.normal(0, 0.6, n_items)[item]
     if family == "bernoulli":
         y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    elif family == "cumulative":
+        y = 1 + np.searchsorted([-1.0, 0.0, 1.0], eta + rng.logistic(size=len(eta)))
+    elif family == "gamma":
+        y = rng.gamma(4.0, np.exp(0.3 * eta) / 4.0)
     else:
         y = rng.poisson(np.exp(0.5 + 0.3 * eta))
     return pd.DataFrame({"y": y, "anger": anger, "hard": hard, "subject": [f"s{k}" for k in subject],
@@ -45,6 +49,8 @@ CASES = [
     ("y ~ anger + hard + (1 | subject) + (1 | item)", "bernoulli", None),  # centred holder + adaptive
     ("y ~ anger + (1 + anger | item) + (1 | subject)", "bernoulli", None),  # correlated centred
     ("y ~ anger + offset(log(exposure)) + (1 | subject)", "poisson", {"subject": "noncentered"}),
+    ("y ~ anger + hard + (1 | subject)", "cumulative", None),
+    ("y ~ anger + (1 | subject) + (1 | item)", "gamma", None),
 ]
 
 

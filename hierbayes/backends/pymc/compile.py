@@ -286,6 +286,8 @@ def compile_model(
                 _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
             )
     how = form if binary_holes == "sum" else f"{form}, binary holes drawn"
+    if len(model.observed_RVs) != 1:  # the row mask weighs one observed variable's rows
+        padding = None
     padded_graph = None
     if padding is not None and not pad:
         # centred effects of padded levels: their prior becomes N(0, 1) in the sampler graph

@@ -6,8 +6,9 @@ that program, and a new shape would compile again (9-15 s of XLA on small models
 The padded model's sampler graph (:func:`.graph_data.sampler_graph` with masks) has the
 model's log density, exactly, plus independent standard normals:
 
-- **rows** are padded to :func:`row_bucket` ``(n)`` with copies of row 0 (valid values of
-  every column, so every log density is finite wherever row 0's is); the observed
+- **rows** are padded to :func:`row_bucket` ``(n)`` with copies of the first rows (valid
+  values of every column, so every log density is finite; the fixed-effect columns hold
+  their means instead, which keeps the means a likelihood may centre on); the observed
   variable's log density is summed with a 0/1 mask, so they count for nothing.
 - **levels** of a sampled term are padded to :func:`level_bucket` ``(J)``. A
   padding level has no rows. A non-centred term's padding ``z`` are standard normals that
@@ -104,15 +105,16 @@ def padding_for(design: Design, plan: list[str], form: str, level_dims: list[str
     return Padding(rows=row_bucket(design.n_obs), levels=levels, trim=trim)
 
 
-def pad_rows(values: np.ndarray | None, rows: int) -> np.ndarray | None:
-    """``values`` (n, ...) with copies of its row 0 appended up to ``rows``."""
+def pad_rows(values: np.ndarray | None, rows: int, fill: np.ndarray | None = None) -> np.ndarray | None:
+    """``values`` (n, ...) extended to ``rows`` with copies of its first rows (or ``fill``)."""
     if values is None:
         return None
     values = np.asarray(values)
     extra = rows - values.shape[0]
     if extra <= 0:
         return values
-    return np.concatenate([values, values[np.arange(extra) % values.shape[0]]], axis=0)
+    added = values[np.arange(extra) % values.shape[0]] if fill is None else np.broadcast_to(fill, (extra, *values.shape[1:]))
+    return np.concatenate([values, added.astype(values.dtype)], axis=0)
 
 
 def real_mask(n: int, size: int) -> np.ndarray:
@@ -142,8 +144,11 @@ def pad_design(design: Design, padding: Padding) -> Design:
     """The design with its rows and padded terms' levels extended (see the module)."""
     rows = padding.rows
     groups = tuple(_padded_block(b, rows, padding.levels.get(i)) for i, b in enumerate(design.groups))
+    # the padding rows of X hold its column means, so a likelihood that centres on them
+    # (the ordinal thresholds) sees the real rows' means
+    means = design.X.mean(axis=0) if design.X.shape[0] else None
     return replace(
-        design, y=pad_rows(design.y, rows), X=pad_rows(design.X, rows), groups=groups,
+        design, y=pad_rows(design.y, rows), X=pad_rows(design.X, rows, means), groups=groups,
         trials=pad_rows(design.trials, rows), offset=pad_rows(design.offset, rows),
         row_index=pad_rows(design.row_index, rows), row_positions=pad_rows(design.row_positions, rows),
     )
