@@ -153,26 +153,29 @@ def _binom3(seed: int):
     })
 
 
+def _stacked_groups(df, column: str, picked, width: int):
+    """The rows of each group in ``picked`` (drawn with replacement), relabelled S0, S1, ..."""
+    import pandas as pd
+
+    labels = df[column].astype(str)
+    parts = [df[labels == str(g)].assign(**{column: f"S{i:0{width}d}"}) for i, g in enumerate(picked)]
+    out = pd.concat(parts, ignore_index=True)
+    out[column] = pd.Categorical(out[column])
+    return out
+
+
 def _sleepstudy_resampled(seed: int):
     """Other data of sleepstudy's structure and size: 18 subjects drawn with replacement
     (relabelled), 10 days each, reaction times plus gaussian noise (sd 10 ms)."""
     import numpy as np
-    import pandas as pd
 
     import hierbayes as hb
 
     df = hb.datasets.load("sleepstudy")
     rng = np.random.default_rng(seed)
     subjects = list(df["Subject"].cat.categories)
-    picked = rng.choice(subjects, size=len(subjects), replace=True)
-    parts = []
-    for i, s in enumerate(picked):
-        part = df[df["Subject"] == s].copy()
-        part["Subject"] = f"S{i:02d}"
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
+    out = _stacked_groups(df, "Subject", rng.choice(subjects, size=len(subjects), replace=True), 2)
     out["Reaction"] = out["Reaction"] + rng.normal(0.0, 10.0, len(out))
-    out["Subject"] = pd.Categorical(out["Subject"])
     return out
 
 
@@ -180,16 +183,11 @@ def _verbagg_resampled(seed: int):
     """Other data of VerbAgg's structure, sizes in the same buckets: 314 of its 316 subjects
     drawn with replacement (relabelled), all 24 items each (7,536 rows instead of 7,584)."""
     import numpy as np
-    import pandas as pd
 
     df = _classic("verbagg")
     rng = np.random.default_rng(seed)
     subjects = df["id"].astype(str)
-    picked = rng.choice(subjects.unique(), size=subjects.nunique() - 2, replace=True)
-    parts = [df[subjects == s].assign(id=f"S{i:03d}") for i, s in enumerate(picked)]
-    out = pd.concat(parts, ignore_index=True)
-    out["id"] = pd.Categorical(out["id"])
-    return out
+    return _stacked_groups(df, "id", rng.choice(subjects.unique(), size=subjects.nunique() - 2, replace=True), 3)
 
 
 def load_data(spec: str, seed: int = 20240607):

@@ -285,7 +285,7 @@ def compile_model(
                 LOGLIK_POTENTIAL,
                 _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
             )
-    how = form if binary_holes == "sum" else f"{form}, binary holes drawn"
+    form_key = form if binary_holes == "sum" else f"{form}, binary holes drawn"
     if len(model.observed_RVs) != 1:  # the row mask weighs one observed variable's rows
         padding = None
     padded_graph = None
@@ -301,7 +301,7 @@ def compile_model(
     return CompiledModel(
         model=model, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         # the graph cache holds the padded sampler graph under this fingerprint
-        fingerprint=fingerprint(unpadded, priors, plan, how if padding is None else f"{how}, padded", link),
+        fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )
 
 

@@ -184,14 +184,14 @@ def structure_key(inputs: Sequence, outputs: Sequence) -> str:
     return h.hexdigest()
 
 
-def size_bucket(n: int) -> int:
-    """The smallest ``ceil(2**(k/2)) >= n``: a size padded to it (groups with no rows, which
-    contribute nothing) lets data sets of similar sizes share one compiled program, at most
-    ~41% more work on the padded axis."""
-    k = 0
-    while math.ceil(2 ** (k / 2)) < n:
+def size_bucket(n: int, per_doubling: int = 2) -> int:
+    """The smallest ``ceil(2**(k/per_doubling)) >= n``: a size padded to it (groups with no
+    rows, which contribute nothing) lets data sets of similar sizes share one compiled
+    program, at most ``2**(1/per_doubling) - 1`` more work on the padded axis (41% at 2)."""
+    k = max(0, math.floor(per_doubling * math.log2(max(n, 1))) - 1)
+    while math.ceil(2 ** (k / per_doubling)) < n:
         k += 1
-    return max(n, math.ceil(2 ** (k / 2)))
+    return max(n, math.ceil(2 ** (k / per_doubling)))
 
 
 def _masked_logp(model, row_mask: np.ndarray | None, level_masks: dict[str, np.ndarray]):

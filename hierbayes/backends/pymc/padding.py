@@ -29,13 +29,13 @@ models, and the cross-product and integrated likelihoods (bucketed their own way
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ...design.reduced import ReducedDesign
 from ...design.types import Design, GroupBlock
+from .graph_data import size_bucket
 
 #: Row buckets per doubling: padding adds at most ``2**(1/8) - 1`` (9%) to the rows' work.
 ROW_BUCKETS_PER_DOUBLING = 8
@@ -49,24 +49,16 @@ LEVEL_BUCKETS_PER_DOUBLING = 4
 PADDABLE = ("noncentered", "adaptive", "centered")
 
 
-def _bucket(n: int, steps: int) -> int:
-    """The smallest ``ceil(2**(k/steps)) >= n``."""
-    k = max(0, math.floor(steps * math.log2(max(n, 1))) - 1)
-    while math.ceil(2 ** (k / steps)) < n:
-        k += 1
-    return max(n, math.ceil(2 ** (k / steps)))
-
-
 def row_bucket(n: int) -> int:
     """The smallest ``ceil(2**(k/8)) >= n``, below :data:`XLA_CPU_SPLIT_ROWS` when n is."""
-    bucket = _bucket(n, ROW_BUCKETS_PER_DOUBLING)
+    bucket = size_bucket(n, ROW_BUCKETS_PER_DOUBLING)
     return min(bucket, XLA_CPU_SPLIT_ROWS - 1) if n < XLA_CPU_SPLIT_ROWS else bucket
 
 
 def level_bucket(levels: int) -> int:
     """The smallest ``ceil(2**(k/4)) >= levels``: a padding level is a sampled dimension
     (grouseticks' 403 observation-level effects padded to 512: sampling +10%)."""
-    return _bucket(levels, LEVEL_BUCKETS_PER_DOUBLING)
+    return size_bucket(levels, LEVEL_BUCKETS_PER_DOUBLING)
 
 
 @dataclass(frozen=True)
@@ -124,13 +116,13 @@ def real_mask(n: int, size: int) -> np.ndarray:
     return mask
 
 
-def pad_levels(values: np.ndarray, levels: int, fill: float = 0.0) -> np.ndarray:
-    """A per-level array (J, ...) extended to ``levels`` with ``fill``."""
+def pad_levels(values: np.ndarray, levels: int) -> np.ndarray:
+    """A per-level array (J, ...) extended to ``levels`` with zeros."""
     values = np.asarray(values)
     extra = levels - values.shape[0]
     if extra <= 0:
         return values
-    return np.concatenate([values, np.full((extra, *values.shape[1:]), fill, dtype=values.dtype)], axis=0)
+    return np.concatenate([values, np.zeros((extra, *values.shape[1:]), dtype=values.dtype)], axis=0)
 
 
 def _padded_block(block: GroupBlock, rows: int, levels: int | None) -> GroupBlock:
