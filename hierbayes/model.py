@@ -16,11 +16,17 @@ from .design.types import Design
 from .errors import refuse_unknown_arguments
 from .plots import with_plots
 from .priors import Prior, PriorTable
-from .runtime import defer_duck_array_imports, freeze_heap_at_exit, paused_gc
+from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
 
 defer_duck_array_imports()  # xarray would import dask.array and sparse (0.8 s) to wrap the draws
+
+#: What the work after sampling imports, imported while the sampler runs
+#: (runtime.imports_while_waiting): the draws' InferenceData (arviz_base; xarray asks
+#: dask.base whether each array is a Dask collection) and the summary's prior-sensitivity
+#: check (arviz_stats, and with it scipy.stats).
+IMPORTS_AFTER_SAMPLING = ("arviz_base", "dask.base", "arviz_stats")
 
 
 class Model:
@@ -254,7 +260,8 @@ class Model:
         from .results.diagnostics import warn_problems
 
         compiled = self.compile()
-        run = engine.sample(compiled, config)
+        with imports_while_waiting(IMPORTS_AFTER_SAMPLING):
+            run = engine.sample(compiled, config)
         draws, chains, random_seed = config.draws, config.chains, config.random_seed
         if compiled.likelihood != "rows":
             from .results.conditional import complete_posterior

@@ -1,6 +1,7 @@
 """What a fit does to the process around it (:mod:`hierbayes.runtime`): the garbage collector
 paused inside ``Model.fit`` and switched back on, xarray kept from importing Dask, the heap
-frozen at exit, and the fit's warnings still pointing at the user's line."""
+frozen at exit, the imports after sampling made while the sampler runs, and the fit's
+warnings still pointing at the user's line."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 import hierbayes as hb
 from hierbayes.backends import get_backend, register_backend, unregister_backend
 from hierbayes.results.diagnostics import ConvergenceWarning
-from hierbayes.runtime import paused_gc
+from hierbayes.runtime import imports_while_waiting, paused_gc, waiting_on_compiled_code
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,3 +116,53 @@ def test_the_exit_freeze_is_registered_once_and_output_survives_it(tmp_path: Pat
     """)
     assert out.strip() == "1"
     assert target.read_text() == "kept"
+
+
+def _module_recording_its_thread(folder: Path, name: str) -> None:
+    (folder / f"{name}.py").write_text("import threading\nTHREAD = threading.current_thread().name\n")
+
+
+def test_imports_while_waiting_run_on_a_thread_only_while_the_sampler_waits(tmp_path: Path, monkeypatch) -> None:
+    _module_recording_its_thread(tmp_path, "hb_after_sampling_a")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hb_after_sampling_a", raising=False)
+    with waiting_on_compiled_code():  # outside imports_while_waiting: nothing
+        pass
+    assert "hb_after_sampling_a" not in sys.modules
+    with imports_while_waiting(["hb_missing_module_xyz", "hb_after_sampling_a"]):
+        assert "hb_after_sampling_a" not in sys.modules  # not before the sampler waits
+        with waiting_on_compiled_code():
+            pass
+        # finished when the waiting ends; a failing import before it does not stop the rest
+        assert sys.modules["hb_after_sampling_a"].THREAD == "hierbayes-imports"
+    with pytest.raises(ModuleNotFoundError, match="hb_missing_module_xyz"):
+        import hb_missing_module_xyz  # noqa: F401  (the caller's own import reports it)
+
+
+class _WaitingPrior:
+    """The prior backend, waiting on 'compiled code' as the NUTS samplers do."""
+
+    name = "waiting-prior"
+
+    def __getattr__(self, attribute):
+        return getattr(get_backend("prior"), attribute)
+
+    def sample(self, compiled, config):
+        with waiting_on_compiled_code():
+            return get_backend("prior").sample(compiled, config)
+
+
+def test_a_fit_imports_what_comes_after_sampling_while_it_samples(tmp_path: Path, monkeypatch) -> None:
+    import hierbayes.model
+
+    _module_recording_its_thread(tmp_path, "hb_after_sampling_b")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hb_after_sampling_b", raising=False)
+    monkeypatch.setattr(hierbayes.model, "IMPORTS_AFTER_SAMPLING", ("hb_after_sampling_b",))
+    register_backend("waiting-prior", _WaitingPrior)
+    try:
+        hb.Model("Reaction ~ Days + (1 | Subject)", hb.datasets.load("sleepstudy")).fit(
+            draws=20, chains=2, backend="waiting-prior")
+    finally:
+        unregister_backend("waiting-prior")
+    assert sys.modules["hb_after_sampling_b"].THREAD == "hierbayes-imports"

@@ -30,6 +30,7 @@ one unit; the cache file format and the data lifting live in their own modules.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import time
@@ -40,10 +41,13 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from ...runtime import waiting_on_compiled_code
 from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
-from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jittered_candidates
+from .nuts_setup import (
+    MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates,
+)
 from .padding import trim_draws
 from .program_cache import cache_paths, load_programs, save_programs
 
@@ -64,10 +68,11 @@ class JaxRun:
 
 def _versions() -> str:
     import jax
-    import numpyro
     import pytensor
 
-    return f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {numpyro.__version__}|pymc {pm.__version__}|pytensor {pytensor.__version__}"
+    # numpyro's version without importing it (0.3 s with scipy.fft); a loaded program needs none of it
+    numpyro = importlib.metadata.version("numpyro")
+    return f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {numpyro}|pymc {pm.__version__}|pytensor {pytensor.__version__}"
 
 
 def _devices(chains: int, cores: int):
@@ -375,9 +380,7 @@ def sample_jax_cached(
     ``build_graph``: builds the graph the programs sample when it is not ``model``'s (its
     padded form, :mod:`.padding`), called only when the graph is not cached; ``trim``
     (dimension -> size) cuts its draws back to ``model``'s."""
-    # sets XLA_FLAGS for CPU devices before JAX starts, and (through PyTensor's JAX dispatch)
-    # float64 in JAX: the data arguments are float64
-    import pymc.sampling.jax  # noqa: F401, I001
+    configure_jax()
     import jax
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
@@ -409,7 +412,7 @@ def sample_jax_cached(
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)
-    with progress:
+    with progress, waiting_on_compiled_code():
         memo_key = f"{key}|{paths}"  # another cache directory starts afresh
         memo = EXECUTABLES.get(memo_key)
         if memo is not None:

@@ -42,6 +42,22 @@ def cache_dir() -> str | None:
     return os.path.join(base, "hierbayes")
 
 
+def configure_jax() -> None:
+    """JAX as PyMC's JAX samplers set it up, without importing them (``pymc.sampling.jax``
+    imports PyTensor's JAX dispatch, with it numpyro and scipy.fft: 0.3 s that only building
+    a sampler graph needs, not running a cached one): host devices for parallel chains
+    unless the user's ``XLA_FLAGS`` give a count (read when JAX starts; ``hierbayes``
+    sets it on import), and float64 (the graphs' data are float64, as PyTensor's JAX
+    dispatch makes JAX's default)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "--xla_force_host_platform_device_count" not in flags:
+        count = max(os.cpu_count() or 1, 4)
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
 def enable_jax_cache() -> str | None:
     """Turn on JAX's persistent compilation cache, so a model compiled once (same structure
     and data) loads in about a second in later processes. A cache directory the user set for
