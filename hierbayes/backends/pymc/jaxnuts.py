@@ -45,9 +45,7 @@ from ...runtime import waiting_on_compiled_code
 from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
-from .nuts_setup import (
-    MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates,
-)
+from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates
 from .padding import trim_draws
 from .program_cache import cache_paths, load_programs, save_programs
 
@@ -72,7 +70,8 @@ def _versions() -> str:
 
     # numpyro's version without importing it (0.3 s with scipy.fft); a loaded program needs none of it
     numpyro = importlib.metadata.version("numpyro")
-    return f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {numpyro}|pymc {pm.__version__}|pytensor {pytensor.__version__}"
+    return (f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {numpyro}|pymc {pm.__version__}"
+            f"|pytensor {pytensor.__version__}")
 
 
 def _devices(chains: int, cores: int):
