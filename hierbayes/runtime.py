@@ -174,7 +174,8 @@ def waiting_on_compiled_code() -> Iterator[None]:
     """A sampler's span of waiting on compiled code (loading or compiling its program,
     running the chains): the imports of the enclosing :func:`imports_while_waiting` start
     at its beginning (once) and are finished at its end, so that the sampler's own code
-    after it never imports a module at the same time as the thread. Nothing happens
+    after it never imports a module at the same time as the thread; the span itself should
+    hold no code that imports (graph building and tracing stay before it). Nothing happens
     outside an :func:`imports_while_waiting` block."""
     imports = _WAITING_IMPORTS.get()
     if imports is not None:

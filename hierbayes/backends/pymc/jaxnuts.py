@@ -411,7 +411,7 @@ def sample_jax_cached(
     paths = cache_paths(key)
     progress = SamplingProgress(sampler=algorithm, chains=chains, tune=tune, draws=draws,
                                 devices=len(devices), progressbar=progressbar)
-    with progress, waiting_on_compiled_code():
+    with progress:
         memo_key = f"{key}|{paths}"  # another cache directory starts afresh
         memo = EXECUTABLES.get(memo_key)
         if memo is not None:
@@ -433,38 +433,42 @@ def sample_jax_cached(
                 programs, meta = loaded
         else:
             programs, meta = memo
-        mesh = Mesh(np.array(devices), ("chain",))
-        sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
-        seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-        keys = jax.random.split(jax.random.PRNGKey(seed), chains)
-        inits = _inits(arguments.start, chains, seed)
-        data = [jax.device_put(d, replicated) for d in arguments.data]
-        args = [*data, jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
+        # from here the process waits on compiled code (the GIL is free): the imports the work
+        # after sampling needs run beside it (runtime.imports_while_waiting); the graph and
+        # tracing above import modules themselves, so they stay outside
+        with waiting_on_compiled_code():
+            mesh = Mesh(np.array(devices), ("chain",))
+            sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
+            seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+            keys = jax.random.split(jax.random.PRNGKey(seed), chains)
+            inits = _inits(arguments.start, chains, seed)
+            data = [jax.device_put(d, replicated) for d in arguments.data]
+            args = [*data, jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
 
-        def scalar(value: int):
-            return jax.device_put(np.int32(value), replicated)
+            def scalar(value: int):
+                return jax.device_put(np.int32(value), replicated)
 
-        if memo is None:
-            # compiled ahead of the first draw (or loaded from JAX's persistent cache)
-            carry_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharded)
-                           for a in programs["init"].out_avals]
-            init = jax.jit(programs["init"].call).lower(*args).compile()
-            advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *data, *carry_specs).compile()
-            finish = jax.jit(programs["finish"].call).lower(*data, *carry_specs).compile()
-            _remember(memo_key, {"init": init, "advance": advance, "finish": finish}, meta)
-        else:
-            init, advance, finish = programs["init"], programs["advance"], programs["finish"]
-        progress.compile_done()
-        prepared = time.perf_counter()
-        carry = init(*args)
-        start = 0
-        if algorithm == "blackjax":  # its warm-up ran inside ``init``, uncounted
-            jax.block_until_ready(carry)
-            start = tune
-            progress.update([tune] * chains, None, 0)
-        carry = run_chunks(lambda first, n, *c: advance(first, n, *data, *c), carry, start=start, tune=tune,
-                           draws=draws, chains=chains, progress=progress, scalar=scalar)
-        results = jax.block_until_ready(finish(*data, *carry))
+            if memo is None:
+                # compiled ahead of the first draw (or loaded from JAX's persistent cache)
+                carry_specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharded)
+                               for a in programs["init"].out_avals]
+                init = jax.jit(programs["init"].call).lower(*args).compile()
+                advance = jax.jit(programs["advance"].call).lower(scalar(0), scalar(1), *data, *carry_specs).compile()
+                finish = jax.jit(programs["finish"].call).lower(*data, *carry_specs).compile()
+                _remember(memo_key, {"init": init, "advance": advance, "finish": finish}, meta)
+            else:
+                init, advance, finish = programs["init"], programs["advance"], programs["finish"]
+            progress.compile_done()
+            prepared = time.perf_counter()
+            carry = init(*args)
+            start = 0
+            if algorithm == "blackjax":  # its warm-up ran inside ``init``, uncounted
+                jax.block_until_ready(carry)
+                start = tune
+                progress.update([tune] * chains, None, 0)
+            carry = run_chunks(lambda first, n, *c: advance(first, n, *data, *c), carry, start=start, tune=tune,
+                               draws=draws, chains=chains, progress=progress, scalar=scalar)
+            results = jax.block_until_ready(finish(*data, *carry))
     done = time.perf_counter()
     idata = _idata(model, arguments.output_names, results, chains, draws, tune, done - prepared, algorithm, trim)
     return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)

@@ -13,7 +13,6 @@ import pymc as pm
 
 from ...errors import SamplingError
 from ...params import RAW_EFFECTS_PREFIX
-from ...runtime import waiting_on_compiled_code
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .. import SamplerRun
 from .compile import CompiledModel
@@ -192,8 +191,7 @@ def run_nuts(
                 fast = _sample_cached(compiled, kwargs)
                 idata = fast.idata
             else:
-                with waiting_on_compiled_code():
-                    idata = pm.sample(**kwargs)
+                idata = pm.sample(**kwargs)
     except KeyboardInterrupt:
         raise SamplingError(_interrupted(time.perf_counter() - start)) from None
     wall = time.perf_counter() - start
