@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sys
 import threading
 import time
 from typing import ClassVar
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 import hierbayes as hb
+import hierbayes.model
 from hierbayes import progress as progress_module
 from hierbayes.backends.pymc.chunks import CHUNK_SECONDS, MAX_GROWTH, next_chunk
 from hierbayes.errors import SamplingError
@@ -155,10 +157,16 @@ class Recorder(SamplingProgress):
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.slow
 def test_fit_reports_every_chain_to_its_last_draw_and_the_bar_does_not_change_draws(
-    sleepstudy, monkeypatch, capsys
+    sleepstudy, monkeypatch, capsys, tmp_path
 ):
     monkeypatch.setattr(progress_module, "SamplingProgress", Recorder)
     Recorder.runs.clear()
+    # and what comes after sampling is imported on a thread while the chains run
+    (tmp_path / "hb_imported_while_sampling.py").write_text(
+        "import threading\nTHREAD = threading.current_thread().name\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hb_imported_while_sampling", raising=False)
+    monkeypatch.setattr(hierbayes.model, "IMPORTS_AFTER_SAMPLING", ("hb_imported_while_sampling",))
     model = hb.Model("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
     kwargs = {"draws": 200, "tune": 200, "chains": 2, "random_seed": 5, "sampler": "numpyro"}
     with_bar = model.fit(progressbar=True, **kwargs)
@@ -170,6 +178,7 @@ def test_fit_reports_every_chain_to_its_last_draw_and_the_bar_does_not_change_dr
     assert run.reports[-1] == [400, 400]
     assert any(r == [200, 200] for r in run.reports)  # a chunk ends where warm-up ends
     assert all(a[0] < b[0] for a, b in zip(run.reports, run.reports[1:]))
+    assert sys.modules["hb_imported_while_sampling"].THREAD == "hierbayes-imports"
 
     without_bar = model.fit(progressbar=False, **kwargs)
     assert capsys.readouterr().err == ""
