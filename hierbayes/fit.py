@@ -22,7 +22,7 @@ from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SamplingError, SpecError
 from .families import get_family
-from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, survival
+from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, summed_loglik, survival
 from .predict.imputed import imputation_lines
 from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
@@ -270,7 +270,10 @@ class Fit:
         :func:`hierbayes.predict.sensitivity.prior_sensitivity`)."""
         cached = getattr(self, "_sensitivity", None)
         if cached is None or cached.attrs.get("threshold") != threshold:
-            cached = sensitivity.prior_sensitivity(self.idata, self.spec, self.model.design, self.model.priors, threshold)
+            design = self.model.design
+            # a gaussian sum needs no pointwise log-likelihood: not made for it (fit.loo() makes it when asked)
+            tree = self._idata if summed_loglik.sums_without_rows(self.spec, design) else self.idata
+            cached = sensitivity.prior_sensitivity(tree, self.spec, design, self.model.priors, threshold)
             self._sensitivity = cached
         return cached.copy()
 

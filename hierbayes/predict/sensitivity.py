@@ -8,11 +8,12 @@ decides the parameter. As priorsense: prior sensitivity >= 0.05 with likelihood 
 >= 0.05 is a prior-data conflict, without it a strong prior (or weak likelihood).
 
 The log priors are computed in numpy from the posterior draws and the resolved priors (up
-to constants, which cancel in the importance weights); the log-likelihood is the pointwise
-one of ``fit.idata`` summed per draw. Cost (4 x 1000 draws): sleepstudy 0.25 s, dialyzer
-(14 parameters) 0.18 s, gcse (4,059 rows) 1.6 s, mostly the log-likelihood, which
-``fit.loo()`` needs anyway. ``fit.summary()`` runs it up to ``SUMMARY_MAX_ELEMENTS``
-log-likelihood values and says when it did not.
+to constants, which cancel in the importance weights); the log-likelihood is summed per
+draw (:mod:`.summed_loglik`: from cross-products for a gaussian model with one group term or
+none, else the pointwise one of ``fit.idata``, which ``fit.loo()`` needs anyway). Cost
+(4 x 1000 draws): sleepstudy 0.25 s, dialyzer (14 parameters) 0.18 s, gcse (4,059 rows)
+1.6 s before the gaussian sum, 0.2 s with it. ``fit.summary()`` runs it up to
+``SUMMARY_MAX_ELEMENTS`` log-likelihood values and says when it did not.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..families import get_family
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
 from ..spec.ir import ModelSpec
-from .loglik import pointwise_log_likelihood
+from .summed_loglik import summed_log_likelihood, sums_without_rows
 
 #: Sensitivity (CJS distance per unit of log power) above which a component decides.
 THRESHOLD = 0.05
@@ -117,17 +118,10 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
 
 def _summed_log_likelihood(idata: xr.DataTree, spec: ModelSpec, design: Design) -> np.ndarray:
     """log p(y | draw) summed over rows, (chain, draw)."""
-    tree = idata
-    if "log_likelihood" in tree.children:
-        ll = tree["log_likelihood"]["y"]
+    if "log_likelihood" in idata.children and not sums_without_rows(spec, design):
+        ll = idata["log_likelihood"]["y"]
         return ll.sum([d for d in ll.dims if d not in ("chain", "draw")]).values
-    post = idata.posterior.to_dataset()
-    step = max(1, 2_000_000 // max(1, design.n_obs))
-    parts = [
-        pointwise_log_likelihood(post.isel(draw=slice(i, i + step)), spec, design).sum("obs").values
-        for i in range(0, post.sizes["draw"], step)
-    ]
-    return np.concatenate(parts, axis=1)
+    return summed_log_likelihood(idata.posterior.to_dataset(), spec, design)
 
 
 def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, priors: PriorTable,
