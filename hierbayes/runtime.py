@@ -158,7 +158,7 @@ def imports_while_waiting(modules: Sequence[str]) -> Iterator[None]:
     ``Model.fit`` wraps the sampler in it with the modules the work after sampling imports
     (the summary's prior-sensitivity check: arviz_stats and scipy.stats, 0.8 s of
     pure-Python imports). Loading and running a compiled sampler releases the GIL, so the
-    imports run beside it: a warm sleepstudy script 3.8 -> 3.2 s. An import that fails on
+    imports run beside it (a warm sleepstudy script: 3.7 -> 3.1 s, medians of 9). An import that fails on
     the thread is left for the caller's own import to report."""
     imports = _BackgroundImports(modules)
     token = _WAITING_IMPORTS.set(imports)
