@@ -4,6 +4,12 @@ and gets the same draws."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pymc as pm
 import pytest
@@ -14,6 +20,7 @@ from hierbayes.backends.pymc.graph_cache import arguments_of, load_arguments, sa
 from hierbayes.backends.pymc.graph_data import sampler_graph
 
 VERSIONS = "test-versions"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _graph():
@@ -81,3 +88,43 @@ def test_a_refit_of_the_same_model_reads_the_graph_and_draws_the_same(monkeypatc
     other = df.assign(Reaction=df["Reaction"] + 1.0)
     with pytest.raises(AssertionError, match="the graph was rebuilt"):
         hb.Model("Reaction ~ Days + (Days | Subject)", other).fit(**settings)
+
+
+def _run_script(code: str, cache: Path, extra_env: dict | None = None) -> str:
+    env = {**os.environ, "HIERBAYES_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.slow  # one cold compile of the sampler in a fresh process, then a warm one
+def test_a_warm_process_runs_the_cached_sampler_without_pymcs_jax_module(tmp_path) -> None:
+    script = """
+        import sys
+        import hierbayes as hb
+        fit = hb.Model("Reaction ~ Days + (Days | Subject)", hb.datasets.load("sleepstudy")).fit(
+            draws=40, tune=40, chains=2, random_seed=5, progressbar=False)
+        print(fit.info.sampler, "pymc.sampling.jax" in sys.modules, "pytensor.link.jax.dispatch" in sys.modules)
+        print("arviz_stats" in sys.modules)
+    """
+    cold = _run_script(script, tmp_path).split("\n")
+    warm = _run_script(script, tmp_path).split("\n")
+    assert cold[0] == "numpyro True True"  # building the graph jaxifies it
+    assert warm[0] == "numpyro False False"  # loading it needs neither (0.3 s of imports)
+    assert warm[1] == "True"  # imported while the chains ran
+
+
+def test_configure_jax_keeps_the_users_device_count_and_adds_one_otherwise(tmp_path) -> None:
+    code = """
+        import os
+        from hierbayes.backends.pymc.nuts_setup import configure_jax
+        configure_jax()
+        import jax
+        print(os.environ["XLA_FLAGS"].count("--xla_force_host_platform_device_count"), len(jax.devices("cpu")),
+              jax.config.jax_enable_x64)
+    """
+    own = _run_script(code, tmp_path, {"XLA_FLAGS": "--xla_force_host_platform_device_count=3"}).split()
+    assert own == ["1", "3", "True"]
+    other = _run_script(code, tmp_path, {"XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}).split()
+    assert other[0] == "1" and int(other[1]) >= 4 and other[2] == "True"
