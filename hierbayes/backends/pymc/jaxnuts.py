@@ -48,10 +48,14 @@ from .graph_data import SamplerGraph, sampler_graph
 from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates
 from .padding import trim_draws
 from .program_cache import cache_paths, load_programs, save_programs
+from .start_mass import curvature_inverse_mass, numpyro_inverse_mass
 
 #: Bump when the program layout changes (invalidates cached programs).
 PROGRAM_VERSION = 7
 _STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
+#: The mass matrix numpyro's warm-up starts from: "curvature" (:mod:`.start_mass`) or
+#: "identity" (numpyro's default).
+START_MASS = "curvature"
 
 
 @dataclass(frozen=True)
@@ -185,9 +189,15 @@ def _chain_programs(settings: dict, logp_fn, out_fn):
     def init(data, key, *candidates):
         _, k_run = jax.random.split(key)
         start = _start_of(logp_fn, data, candidates)
+        sites = {site_name(i): v for i, v in enumerate(start)}
+        inverse_mass = None
+        if settings.get("start_mass") == "curvature":  # start_mass.py
+            inverse_mass = numpyro_inverse_mass(curvature_inverse_mass(lambda z: -logp_fn(*z, *data)[0], start),
+                                                [int(np.size(v)) for v in start], dense, sorted(sites))
         state = init_kernel(
-            {site_name(i): v for i, v in enumerate(start)},
+            sites,
             num_warmup=tune,
+            inverse_mass_matrix=inverse_mass,
             target_accept_prob=settings["target_accept"],
             dense_mass=dense,
             max_tree_depth=settings["max_tree_depth"],
@@ -402,7 +412,8 @@ def sample_jax_cached(
         mass = False
     # the mass matrix's structure is part of the program key (through the settings)
     settings = {"draws": int(draws), "tune": int(tune), "target_accept": float(target_accept),
-                "dense_mass": mass, "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm}
+                "dense_mass": mass, "max_tree_depth": MAX_TREE_DEPTH, "algorithm": algorithm,
+                "start_mass": START_MASS}
     devices = _devices(chains, cores)
     settings["chain_loop"] = chain_loop or ("map" if devices[0].platform == "cpu" else "vmap")
     if settings["chain_loop"] not in ("map", "vmap"):
