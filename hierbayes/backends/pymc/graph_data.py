@@ -184,6 +184,20 @@ def structure_key(inputs: Sequence, outputs: Sequence) -> str:
     return h.hexdigest()
 
 
+def fold_constants(outputs: Sequence) -> list:
+    """The graph with every part that depends on no input computed once, here (PyTensor's
+    constant folding): a function of the data alone, such as a binomial's log binomial
+    coefficients or a Poisson's log factorials of the counts (three and one ``lgamma`` per
+    row), then becomes one lifted data array instead of being computed again at every
+    gradient the sampler evaluates. The inputs are kept, the rest of the graph is copied."""
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.tensor.rewriting.basic import topo_constant_folding
+
+    graph = FunctionGraph(outputs=list(outputs), clone=True, copy_inputs=False)
+    topo_constant_folding.rewrite(graph)
+    return list(graph.outputs)
+
+
 def size_bucket(n: int, per_doubling: int = 2) -> int:
     """The smallest ``ceil(2**(k/per_doubling)) >= n``: a size padded to it (groups with no
     rows, which contribute nothing) lets data sets of similar sizes share one compiled
@@ -239,6 +253,6 @@ def sampler_graph(model, row_mask: np.ndarray | None = None,
 
     outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
     logp = model.logp() if row_mask is None and not level_masks else _masked_logp(model, row_mask, level_masks or {})
-    lifted = lift_constants(model.value_vars, [logp, *outputs])
+    lifted = lift_constants(model.value_vars, fold_constants([logp, *outputs]))
     return SamplerGraph(value_vars=list(model.value_vars), output_names=[v.name for v in outputs],
                         lifted=lifted, start=start_point(model))

@@ -34,6 +34,7 @@ from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
 from .ordinal_probit import ordered_probit
+from .softplus import softplus
 from .special import betainc, student_t_logcdf
 from .variables import register, stacked_prior
 
@@ -165,6 +166,9 @@ def binomial(eta, design: Design, priors: PriorTable, link: str):
     inverse = NUMPY_INVERSE_LINKS[link]
 
     def logp(value, eta, n):
+        # binomln depends on the data alone: the sampler graph computes it once (graph_data.fold_constants)
+        if link == "logit":  # log(1 - p) = log p - eta: one softplus per row, not two
+            return binomln(n, value) - n * softplus(-eta) - (n - value) * eta
         log_p, log_q = log_probabilities(eta, link)
         return binomln(n, value) + value * log_p + (n - value) * log_q
 

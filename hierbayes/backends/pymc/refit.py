@@ -32,6 +32,7 @@ from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
 from .rside import unpad
+from .softplus import register_jax
 
 
 class GraphChanged(Exception):
@@ -82,6 +83,7 @@ class Refitter:
         from numpyro.infer.hmc import hmc
 
         enable_jax_cache()  # a later SBC of the same model loads the compiled fit from disk
+        register_jax()  # the one-exp softplus (softplus.py)
         self.design, self.priors, self.parameterization = design, priors, dict(parameterization)
         self.targets, self.config = tuple(targets), config
         target_accept = 0.9 if config.target_accept is None else config.target_accept

@@ -25,6 +25,7 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     start_point,
 )
 from .plan import default_target_accept
+from .softplus import register_jax
 
 SAMPLERS = KNOWN_SAMPLERS
 
@@ -179,6 +180,7 @@ def run_nuts(
         if isinstance(kwargs["nuts"].get("dense_mass"), list):
             kwargs["nuts"]["dense_mass"] = False
         enable_jax_cache()
+        register_jax()  # PyMC jaxifies the graph: the one-exp softplus (softplus.py)
         clock = _JaxCompileClock.start()
         kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed)
         kwargs["nuts"]["jitter"] = False
