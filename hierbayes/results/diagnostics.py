@@ -92,7 +92,12 @@ class Diagnostics:
         out = []
         if self.divergences:
             out.append(self._divergence_advice())
-        if not np.isfinite(self.max_r_hat) or self.max_r_hat > RHAT_MAX:
+        if self.chains < 2:  # R-hat compares chains: one chain has none (nan), not a bad one
+            out.append(
+                f"R-hat needs at least 2 chains and this fit has {self.chains}: whether the draws "
+                "converged is unchecked. Run several chains (fit(chains=4))."
+            )
+        elif not np.isfinite(self.max_r_hat) or self.max_r_hat > RHAT_MAX:
             value = f"{self.max_r_hat:.3f}" if np.isfinite(self.max_r_hat) else "nan"
             out.append(
                 f"R-hat up to {value} (for {self.worst_r_hat or 'a parameter'}) exceeds {RHAT_MAX}: "

@@ -133,7 +133,7 @@ def test_the_cached_programs_init_hands_numpyro_the_curvature():
     out_fn = get_jaxified_graph(inputs=inputs, outputs=graph.lifted.outputs[1:])
     settings = {"draws": 10, "tune": 10, "target_accept": 0.95, "dense_mass": False, "max_tree_depth": 10,
                 "algorithm": "numpyro", "chain_loop": "map", "start_mass": "curvature"}
-    init, _, _ = jaxnuts._chain_programs(settings, logp_fn, out_fn)
+    init, _, _ = jaxnuts.chain_programs(settings, logp_fn, out_fn)
     data = [jnp.asarray(d) for d in graph.lifted.data]
     candidates = [jnp.asarray(c[0]) for c in jittered_candidates(graph.start, 1, 1)]
     state = init(data, jax.random.PRNGKey(0), *candidates)[0]

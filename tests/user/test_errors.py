@@ -368,6 +368,13 @@ def test_divergence_advice_never_repeats_the_target_accept_in_use(sleep: pd.Data
         assert "priors={'sd:Subject'" in text  # what to try next
 
 
+def test_one_chain_asks_for_more_chains_not_longer_runs(sleep: pd.DataFrame) -> None:
+    diag = _diagnose(_sampler_output(chains=1, draws=800), hb.Model(FORMULA, sleep))
+    (problem,) = [p for p in diag.problems if "R-hat" in p]
+    assert "R-hat needs at least 2 chains and this fit has 1" in problem and "fit(chains=4)" in problem
+    assert "exceeds" not in problem and "tune=" not in problem
+
+
 def test_rhat_ess_bfmi_and_treedepth_problems(sleep: pd.DataFrame) -> None:
     out = _sampler_output()
     rng = np.random.default_rng(3)

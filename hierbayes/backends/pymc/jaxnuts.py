@@ -98,7 +98,7 @@ def _program_key(arguments: ProgramArguments, settings: dict, n_dev: int, platfo
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _chain_programs(settings: dict, logp_fn, out_fn):
+def chain_programs(settings: dict, logp_fn, out_fn):
     """Per-chain ``init(data, key, *start) -> carry``, ``advance(carry, first, n, data) -> carry``
     (runs iterations ``first .. first+n-1``) and ``finish(carry, data) -> draws and stats``;
     ``data`` are the lifted constants of the graph (:mod:`.graph_data`), the last arguments
@@ -249,7 +249,7 @@ def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
     logp_fn = get_jaxified_graph(inputs=inputs, outputs=lifted.outputs[:1])
     out_fn = get_jaxified_graph(inputs=inputs, outputs=lifted.outputs[1:])
     start = graph.start
-    init, advance, finish = _chain_programs(settings, logp_fn, out_fn)
+    init, advance, finish = chain_programs(settings, logp_fn, out_fn)
 
     n_data = len(lifted.data)
     data_specs = [jax.ShapeDtypeStruct(d.shape, d.dtype) for d in lifted.data]
