@@ -105,3 +105,28 @@ def test_data_only_parts_of_the_sampler_graph_are_computed_once():
     assert "lgamma" not in str(jax.make_jaxpr(lambda *a: logp(*a)[0])(*args))
     want = compiled.model.compile_logp()(dict(zip([v.name for v in graph.value_vars], graph.start)))
     np.testing.assert_allclose(float(logp(*args)[0]), want, rtol=1e-12)
+
+
+def test_constants_folded_from_literals_stay_constants_of_the_program():
+    """Folding literals too made an exponent 2 a lifted array and XLA's x ** 2 a general
+    power (grouseticks' gradient 8 -> 15 us): only data-derived constants are lifted."""
+    jax = pytest.importorskip("jax")
+    from pymc.sampling.jax import get_jaxified_graph
+
+    import hierbayes as hb
+    from hierbayes.backends.pymc.graph_data import fold_constants, sampler_graph
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"y": rng.poisson(3.0, 80), "x": rng.normal(size=80), "g": rng.integers(0, 6, 80).astype(str)})
+    compiled = hb.Model("y ~ x + (1 | g)", df, family="poisson").compile()
+    model = compiled.model
+    _, literal = fold_constants([model.logp()])
+    assert literal  # there are literal-only parts to fold (the test would be empty otherwise)
+    graph = sampler_graph(model)
+    assert not any(d.dtype == np.int8 for d in graph.lifted.data)
+    inputs = [*graph.value_vars, *graph.lifted.data_inputs]
+    logp = get_jaxified_graph(inputs=inputs, outputs=graph.lifted.outputs[:1])
+    data = [np.asarray(d) for d in graph.lifted.data]
+    n = len(graph.start)
+    text = str(jax.make_jaxpr(jax.grad(lambda *z: logp(*z, *data)[0], argnums=tuple(range(n))))(*graph.start))
+    assert " pow " not in text and "lgamma" not in text
