@@ -12,6 +12,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import special, stats
 
+from hierbayes.backends.pymc.graph_data import FOLD_MIN_SIZE
 from hierbayes.backends.pymc.softplus import register_jax, softplus
 
 POINTS = np.array([-800.0, -40.0, -37.5, -20.0, -1.0, -1e-9, 0.0, 1e-9, 0.7, 17.9, 18.1, 33.0, 34.0, 40.0, 800.0])
@@ -96,15 +97,30 @@ def test_data_only_parts_of_the_sampler_graph_are_computed_once():
     from hierbayes.backends.pymc.graph_data import sampler_graph
 
     rng = np.random.default_rng(2)
-    df = pd.DataFrame({"y": rng.integers(0, 6, 40), "n": 6, "g": rng.integers(0, 4, 40).astype(str)})
+    rows = FOLD_MIN_SIZE + 44  # smaller data are not worth folding
+    df = pd.DataFrame({"y": rng.integers(0, 6, rows), "n": 6, "g": rng.integers(0, 4, rows).astype(str)})
     compiled = hb.Model("y | trials(n) ~ 1 + (1 | g)", df, family="binomial").compile()
     graph = sampler_graph(compiled.model)
     inputs = [*graph.value_vars, *graph.lifted.data_inputs]
     logp = get_jaxified_graph(inputs=inputs, outputs=graph.lifted.outputs[:1])
     args = [np.asarray(s) for s in graph.start] + [np.asarray(d) for d in graph.lifted.data]
-    assert "lgamma" not in str(jax.make_jaxpr(lambda *a: logp(*a)[0])(*args))
+    text = str(jax.make_jaxpr(lambda *a: logp(*a)[0])(*args))
+    assert "lgamma" in text  # the priors' (few values: not worth folding)
+    assert f"f64[{rows}] = lgamma" not in text
     want = compiled.model.compile_logp()(dict(zip([v.name for v in graph.value_vars], graph.start)))
     np.testing.assert_allclose(float(logp(*args)[0]), want, rtol=1e-12)
+
+
+def test_small_data_are_not_folded():
+    """Below FOLD_MIN_SIZE values the graph is returned as it is (folding costs more than it saves)."""
+    import hierbayes as hb
+    from hierbayes.backends.pymc.graph_data import fold_constants
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"y": rng.integers(0, 6, 40), "n": 6, "g": rng.integers(0, 4, 40).astype(str)})
+    logp = hb.Model("y | trials(n) ~ 1 + (1 | g)", df, family="binomial").compile().model.logp()
+    outputs, literal = fold_constants([logp])
+    assert outputs[0] is logp and literal == set()
 
 
 def test_constants_folded_from_literals_stay_constants_of_the_program():
@@ -117,7 +133,8 @@ def test_constants_folded_from_literals_stay_constants_of_the_program():
     from hierbayes.backends.pymc.graph_data import fold_constants, sampler_graph
 
     rng = np.random.default_rng(4)
-    df = pd.DataFrame({"y": rng.poisson(3.0, 80), "x": rng.normal(size=80), "g": rng.integers(0, 6, 80).astype(str)})
+    rows = FOLD_MIN_SIZE + 44
+    df = pd.DataFrame({"y": rng.poisson(3.0, rows), "x": rng.normal(size=rows), "g": rng.integers(0, 6, rows).astype(str)})
     compiled = hb.Model("y ~ x + (1 | g)", df, family="poisson").compile()
     model = compiled.model
     _, literal = fold_constants([model.logp()])
@@ -129,4 +146,4 @@ def test_constants_folded_from_literals_stay_constants_of_the_program():
     data = [np.asarray(d) for d in graph.lifted.data]
     n = len(graph.start)
     text = str(jax.make_jaxpr(jax.grad(lambda *z: logp(*z, *data)[0], argnums=tuple(range(n))))(*graph.start))
-    assert " pow " not in text and "lgamma" not in text
+    assert " pow " not in text and f"f64[{rows}] = lgamma" not in text

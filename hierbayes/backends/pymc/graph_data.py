@@ -184,6 +184,11 @@ def structure_key(inputs: Sequence, outputs: Sequence) -> str:
     return h.hexdigest()
 
 
+#: Elementwise arithmetic on data arrays of at least this many values makes a graph worth
+#: folding (:func:`fold_constants`).
+FOLD_MIN_SIZE = 256
+
+
 def fold_constants(outputs: Sequence) -> tuple[list, set]:
     """The graph with its constant parts computed once, here (PyTensor's constant folding),
     and the folded constants that came from literals alone.
@@ -194,11 +199,15 @@ def fold_constants(outputs: Sequence) -> tuple[list, set]:
     sampler evaluates. A constant folded from literals alone (an exponent 2 broadcast to an
     array) is not data and must stay a constant of the program: lifted, it turned XLA's
     ``x ** 2`` into a general power (grouseticks' gradient 8 -> 15 us). The inputs are kept,
-    the rest of the graph is copied."""
+    the rest of the graph is copied. A graph without such arithmetic over at least
+    :data:`FOLD_MIN_SIZE` values is returned as it is: folding costs 0.1 s on sleepstudy's
+    graph, for nothing there."""
     from pytensor.graph.fg import FunctionGraph
     from pytensor.graph.rewriting.basic import in2out, node_rewriter
     from pytensor.tensor.rewriting.basic import constant_folding
 
+    if not _data_arithmetic(outputs):
+        return list(outputs), set()
     graph = FunctionGraph(outputs=list(outputs), clone=True, copy_inputs=False)
     consts, clients = _constants_and_clients(list(graph.outputs))
     data = {c for c in consts if is_data_constant(c, clients)}
@@ -213,6 +222,29 @@ def fold_constants(outputs: Sequence) -> tuple[list, set]:
 
     in2out(fold, ignore_newtrees=True, name="fold_constants").rewrite(graph)
     return list(graph.outputs), literal
+
+
+def _data_arithmetic(outputs: Sequence) -> bool:
+    """Whether the graph computes an array of at least :data:`FOLD_MIN_SIZE` values
+    elementwise from constants alone, one of them a data array: what :func:`fold_constants`
+    is for (smaller ones, such as a student-t prior's normalizing constants over a term's
+    columns, cost less per gradient than a microsecond)."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import graph_inputs, io_toposort
+    from pytensor.tensor.elemwise import Elemwise
+
+    constant_valued: set = set()
+    from_data: set = set()
+    for node in io_toposort(list(graph_inputs(outputs)), list(outputs)):
+        if not all(isinstance(v, Constant) or v in constant_valued for v in node.inputs):
+            continue
+        constant_valued.update(node.outputs)
+        if any(v in from_data or (isinstance(v, Constant) and np.size(v.data) > 1) for v in node.inputs):
+            from_data.update(node.outputs)
+            shape = node.outputs[0].type.shape if hasattr(node.outputs[0].type, "shape") else ()
+            if isinstance(node.op, Elemwise) and math.prod(1 if n is None else n for n in shape) >= FOLD_MIN_SIZE:
+                return True
+    return False
 
 
 def size_bucket(n: int, per_doubling: int = 2) -> int:
