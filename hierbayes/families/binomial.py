@@ -122,6 +122,11 @@ def _glm_variance(mu, trials, y):
     return trials * mu * (1.0 - mu)
 
 
+def _response_edge(y, trials):
+    n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
+    return np.where(y <= 0, -1, np.where(y >= n, 1, 0))
+
+
 _COMMON = dict(
     links=("logit", "probit", "cloglog"),
     latent_variance=latent_variance,
@@ -131,6 +136,7 @@ _COMMON = dict(
     link_scale=probability_scale,
     response_sd=_response_sd,
     glm_variance=_glm_variance,
+    response_edge=_response_edge,
 )
 
 BERNOULLI = register(

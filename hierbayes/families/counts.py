@@ -62,6 +62,11 @@ def _poisson_level1(link, mean_eta, group_variance, aux):
     )
 
 
+def count_edge(y, trials):
+    """-1 for a zero count (the bottom of the support), 0 otherwise: counts have no top."""
+    return np.where(np.asarray(y) <= 0, -1, 0)
+
+
 def _poisson_glm_variance(mu, trials, y):
     return mu
 
@@ -81,6 +86,7 @@ POISSON = register(
         level1_variance=_poisson_level1,
         response_sd=lambda mu, aux, trials: np.sqrt(mu),
         glm_variance=_poisson_glm_variance,
+        response_edge=count_edge,
         log_cdf=_poisson_log_cdf,
         log_ccdf=_poisson_log_ccdf,
     )
@@ -151,6 +157,7 @@ NEGBINOMIAL = register(
         aux_priors={"phi": ("Gamma", {"alpha": 0.01, "beta": 0.01})},
         response_sd=lambda mu, aux, trials: np.sqrt(mu + mu**2 / aux["phi"]),
         glm_variance=_negbinomial_glm_variance,
+        response_edge=count_edge,
         log_cdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=False),
         log_ccdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=True),
     )
