@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import hierbayes as hb
-from hierbayes.backends.pymc.adaptive import effect_precision
+from hierbayes.backends.pymc.adaptive import effect_precision, precision_through_children
 from hierbayes.backends.pymc.centring import crossed_interactions
 from hierbayes.errors import SpecError
 
@@ -117,3 +117,46 @@ def test_a_crossed_interaction_is_adaptive_not_drawn_around_a_parent():
     assert asked["a_b"] == "noncentered"
     chain = hb.Model("y ~ (1|a) + (1|a:c) + (1|a:c:b)", df, family="bernoulli")
     assert crossed_interactions(chain.design) == []
+
+
+def test_levels_at_one_edge_of_the_support_get_no_precision():
+    """A level whose rows are all successes or all failures (bernoulli), or all zero counts
+    (poisson), has a likelihood monotone in its effect and no curvature to scale it by:
+    precision 0 (the non-centred form); levels with both keep their pilot precision."""
+    rng = np.random.default_rng(4)
+    y = {"a": [0, 0, 0], "b": [1, 1], "c": [0, 1, 1], "d": [1, 0, 0, 1]}
+    counts = {"a": [0, 0, 0], "b": [2, 5], "c": [0, 1, 3], "d": [0, 0, 0, 4]}
+    g = [k for k, v in y.items() for _ in v]
+    df = pd.DataFrame({"y": sum(y.values(), []), "c": sum(counts.values(), []), "g": g,
+                       "x": rng.normal(size=len(g))})
+    binary = hb.Model("y ~ 1 + (1|g)", df, family="bernoulli").design
+    found = dict(zip(binary.groups[0].levels, effect_precision(binary.groups[0], binary, "logit")))
+    assert found["a"] == found["b"] == 0.0 and found["c"] > 0 and found["d"] > 0
+    poisson = hb.Model("c ~ 1 + (1|g)", df, family="poisson").design
+    found = dict(zip(poisson.groups[0].levels, effect_precision(poisson.groups[0], poisson, "log")))
+    assert found["a"] == 0.0 and min(found["b"], found["c"], found["d"]) > 0
+    # a slope: all successes at x of both signs is no edge in the effect's direction
+    signs = df.assign(x=np.where(np.arange(len(df)) % 2, 1.0, -1.0))
+    slope = hb.Model("y ~ 1 + (0 + x|g)", signs, family="bernoulli").design
+    found = dict(zip(slope.groups[0].levels, effect_precision(slope.groups[0], slope, "logit")))
+    assert found["a"] > 0 and found["b"] > 0
+
+
+def test_a_parent_is_informed_through_its_childrens_spread():
+    """Parents of 5 children of 4 rows each (gaussian, child sd 1, residual sd 1): a child's
+    mean measures its parent's effect with variance tau_c^2 + sigma^2 / 4 = 1.25, so a parent
+    holds 5 / 1.25 = 4 of precision; its 20 rows, around their mean (children's spread
+    included), say 11."""
+    rng = np.random.default_rng(6)
+    parents, children, rows = 300, 5, 4
+    p = np.repeat(np.arange(parents), children * rows)
+    c = np.repeat(np.arange(parents * children), rows)
+    y = rng.normal(0, 0.5, parents)[p] + rng.normal(0, 1.0, parents * children)[c] + rng.normal(0, 1.0, len(c))
+    df = pd.DataFrame({"y": y, "p": p.astype(str), "c": c.astype(str)})
+    design = hb.Model("y ~ 1 + (1|p) + (1|p:c)", df).design
+    index = [b.group for b in design.groups].index("p")
+    through = precision_through_children(index, design, "identity")
+    assert np.median(through) == pytest.approx(4.0, rel=0.15)
+    assert np.median(effect_precision(design.groups[index], design, "identity")) == pytest.approx(20.0 / 1.8, rel=0.15)
+    alone = hb.Model("y ~ 1 + (1|p)", df).design
+    assert np.isinf(precision_through_children(0, alone, "identity")).all()
