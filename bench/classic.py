@@ -51,7 +51,7 @@ def _num(value: float, fmt: str) -> str:
 def reference_label(case: Case) -> str:
     ref = case.reference
     engine = {"lme4": "lmer REML" if ref["method"] == "REML" else "glmer Laplace",
-              "glmmTMB": "glmmTMB Laplace", "ordinal": "clmm Laplace"}[ref["engine"]]
+              "glmmTMB": "glmmTMB Laplace", "ordinal": "clmm Laplace", "brms": "brms posterior"}[ref["engine"]]
     return engine
 
 
