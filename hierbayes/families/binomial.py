@@ -124,7 +124,7 @@ def _glm_variance(mu, trials, y):
 
 def _response_edge(y, trials):
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
-    return np.where(y <= 0, -1, np.where(y >= n, 1, 0))
+    return np.where(n <= 0, np.nan, np.where(y <= 0, -1.0, np.where(y >= n, 1.0, 0.0)))
 
 
 _COMMON = dict(

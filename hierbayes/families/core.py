@@ -76,10 +76,10 @@ class Family:
         parameterization rule; ``y`` given: a dispersion parameter is estimated from it by
         moments, None: at its Poisson limit. None when that approximation does not apply.
     response_edge : (y, trials) -> per row +1 where y is at the top of its support (all
-        trials successes), -1 at the bottom (0 successes, a zero count), 0 inside. A row at an
-        edge has a likelihood monotone in eta, so a group whose rows all sit at one edge has
-        no interior mode and no curvature to scale its effect by (:mod:`hierbayes.backends.
-        pymc.adaptive`). None: not defined for the family.
+        trials successes), -1 at the bottom (0 successes, a zero count), 0 inside, NaN for a
+        row that says nothing (no trials). A row at an edge has a likelihood monotone in eta,
+        so a group whose rows all sit at one edge has no interior mode and no curvature to
+        scale its effect by (:mod:`hierbayes.backends.pymc.adaptive`). None: not defined.
     log_cdf, log_ccdf : (y, eta, link, aux, trials) -> log P(Y <= y), log P(Y > y), like
         ``log_likelihood``; what censored and truncated rows contribute
         (:func:`hierbayes.families.censoring.censored_log_likelihood`). None: the family

@@ -160,3 +160,10 @@ def test_a_parent_is_informed_through_its_childrens_spread():
     assert np.median(effect_precision(design.groups[index], design, "identity")) == pytest.approx(20.0 / 1.8, rel=0.15)
     alone = hb.Model("y ~ 1 + (1|p)", df).design
     assert np.isinf(precision_through_children(0, alone, "identity")).all()
+
+
+def test_a_row_of_no_trials_does_not_count_for_either_edge():
+    df = pd.DataFrame({"s": [0, 0, 3, 1, 0, 2], "n": [4, 0, 3, 2, 3, 5], "g": list("aabbcc")})
+    design = hb.Model("s | trials(n) ~ 1 + (1|g)", df, family="binomial").design
+    found = dict(zip(design.groups[0].levels, effect_precision(design.groups[0], design, "logit")))
+    assert found["a"] == 0.0 and found["b"] > 0 and found["c"] > 0

@@ -162,11 +162,11 @@ def precision_through_children(j: int, design: Design, link: str) -> np.ndarray:
     outer = design.groups[j]
     best = np.full(outer.n_levels, np.inf)
     gaussian = get_family(design.spec.family).normal_residuals
+    means_of = None if gaussian else (lambda block: working_group_means(block, design, link))
     for i, inner in enumerate(design.groups):
         parent = nested_parent(inner, outer) if i != j else None
         if parent is None or inner.n_columns != 1:
             continue
-        means_of = None if gaussian else (lambda block: working_group_means(block, design, link))
         found = group_means(inner, design) if means_of is None else means_of(inner)
         child = _row_precision(inner, design, link)
         if found is None or child is None or not found[1].any():
