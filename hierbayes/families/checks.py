@@ -73,7 +73,9 @@ def reject_trials(family: str, column: str, trials) -> None:
         When ``trials`` is not None, naming the column and what to write instead.
     """
     if trials is not None:
-        hint = " use family='binomial'" if family == "bernoulli" else " drop trials()/cbind()"
+        hint = (" use family='binomial'" if family == "bernoulli" else
+                " successes out of trials are family='binomial' (the default family is gaussian); "
+                "else drop trials()/cbind()")
         raise DataError(
             f"response {column!r}: the {family} family takes no number of trials;{hint}"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special  # normal cdf/quantile as scipy.stats computes them, without importing it (0.4 s)
 
-from .checks import check_real
+from .checks import check_real_only
 from .core import Family, register, sigma_squared_level1
 from .links import INVERSE_LINKS, per_draw
 from .prior_hooks import centre_on_link, data_sd
@@ -60,7 +60,7 @@ GAUSSIAN = register(
         name="gaussian",
         links=("identity", "log"),
         support="real numbers",
-        check=check_real,
+        check=check_real_only("gaussian"),
         aux=("sigma",),
         mean=location_mean,
         simulate=_simulate,

@@ -206,12 +206,12 @@ def test_group_slopes_with_categorical_and_no_intercept() -> None:
 
 def test_response_expression_and_trials() -> None:
     cbpp = datasets.load("cbpp")
-    spec = spec_of(Response("incidence", failures="size - incidence"), ("period",))
+    spec = spec_of(Response("incidence", failures="size - incidence"), ("period",), family="binomial")
     d = build_design(spec, cbpp)
     np.testing.assert_array_equal(d.y, cbpp["incidence"].to_numpy())
     np.testing.assert_array_equal(d.trials, cbpp["size"].to_numpy())
     assert d.trials.dtype == np.int64
-    d2 = build_design(spec_of(Response("incidence", trials="size"), ("period",)), cbpp)
+    d2 = build_design(spec_of(Response("incidence", trials="size"), ("period",), family="binomial"), cbpp)
     np.testing.assert_array_equal(d2.trials, cbpp["size"].to_numpy())
     d3 = build_design(spec_of("log(Reaction)", ("Days",)), datasets.load("sleepstudy"))
     np.testing.assert_allclose(d3.y, np.log(datasets.load("sleepstudy")["Reaction"]))
@@ -341,7 +341,7 @@ def test_encode_new_missing_column_and_values(sleep: pd.DataFrame) -> None:
 
 def test_encode_new_trials() -> None:
     cbpp = datasets.load("cbpp")
-    spec = spec_of(Response("incidence", trials="size"), ("period",), (GroupTerm(("herd",)),))
+    spec = spec_of(Response("incidence", trials="size"), ("period",), (GroupTerm(("herd",)),), family="binomial")
     enc = build_design(spec, cbpp).encoder
     np.testing.assert_array_equal(enc.encode_new(cbpp.head(3)).trials, cbpp["size"][:3])
     assert enc.encode_new(cbpp.head(3).drop(columns="size")).trials is None

@@ -152,6 +152,11 @@ def _toy(y, **extra) -> pd.DataFrame:
     [
         ("bernoulli", _toy([0, 1, 2, 1, 0.5]), "y ~ x", r"response 'y' must be 0 or 1 .*found 2, 0.5 \(rows r2, r4\)"),
         ("bernoulli", _toy([0, 1, 1, 0], n=[2] * 4), "y | trials(n) ~ x", "use family='binomial'"),
+        # lme4's cbpp with family= forgotten: a gaussian fit to the successes alone, until refused
+        ("gaussian", _toy([2, 3, 4, 0], n=[14, 12, 9, 5]), "cbind(y, n - y) ~ x",
+         r"the gaussian family takes no number of trials; successes out of trials are family='binomial' "
+         r"\(the default family is gaussian\); else drop trials\(\)/cbind\(\)"),
+        ("poisson", _toy([2, 3, 4, 0], n=[14, 12, 9, 5]), "y | trials(n) ~ x", "the poisson family takes no number of trials"),
         ("binomial", _toy([0, 3, 1, 2], n=[2, 2, 2, 2]), "y | trials(n) ~ x", r"between 0 and the number of trials.*found 3 \(rows r1\)"),
         ("binomial", _toy([0, 1, 1, 2]), "y ~ x", r"needs the number of trials; write 'y \| trials\(n\)"),
         ("binomial", _toy([0, 1, 1, 2], n=[2, 2, -1, 2.5]), "y | trials(n) ~ x", r"trials .* non-negative integers; found -1, 2.5 \(rows r2, r3\)"),
