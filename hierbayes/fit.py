@@ -251,6 +251,7 @@ class Fit:
             *((f"Rows used: those where {spec.subset} (Stata if/in)",) if spec.subset else ()),
             *((design.describe(),) if hasattr(design, "describe") else ()),
             *((design.weights.describe(),) if getattr(design, "weights", None) is not None else ()),
+            *((design.censoring.describe(),) if getattr(design, "censoring", None) is not None else ()),
             *(imputation_lines(design)),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",

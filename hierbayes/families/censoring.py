@@ -154,6 +154,18 @@ class Censoring:
         """Rows per kind (``{"none": 58, "right": 18}``), kinds with no row left out."""
         return {k: int(np.sum(self.code == c)) for k, c in CENSORING_CODES.items() if np.any(self.code == c)}
 
+    def describe(self) -> str:
+        """One line for a summary: ``"Censoring: 18 right-censored, 58 observed (of 76)"``,
+        so a coding that censors every row or none shows where the fit is reported."""
+        parts = [f"{n} {kind}-censored" for kind, n in self.counts().items() if kind != "none"]
+        observed = int(np.sum(self.code == 0))
+        bounds = " and ".join(side for side, b in (("lower", self.lb), ("upper", self.ub)) if b is not None)
+        if not parts:
+            return (f"Truncation: {bounds} bounds, no row censored (of {self.n_obs})" if bounds
+                    else f"Censoring: no row censored (of {self.n_obs})")
+        truncated = f"; truncated ({bounds} bounds)" if bounds else ""
+        return f"Censoring: {', '.join(parts + [f'{observed} observed'])} (of {self.n_obs}){truncated}"
+
 
 def log_diff(log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
     """log(a - b) from log a >= log b, without forming a or b."""

@@ -51,7 +51,8 @@ class ResponseLowering(FormulaSource):
             self.fail(
                 f"R's {node.text!r} is not a response here; write brms' '{time} | cens(1 - {status})' "
                 f"({status} 1 = event, 0 = censored; with R's 1/2 coding, cens(2 - {status})) or "
-                f"Stata's '{time} | event({status})', with family='weibull', 'exponential', "
+                f"Stata's '{time} | event({status})' ({status} 0 = censored, else an event), with "
+                "family='weibull', 'exponential', "
                 "'lognormal' or 'loglogistic'",
                 node.span,
             )

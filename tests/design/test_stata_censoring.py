@@ -14,6 +14,7 @@ import pytest
 import hierbayes as hb
 from hierbayes.design import build_design
 from hierbayes.errors import DataError
+from hierbayes.families.censoring import Censoring
 from hierbayes.spec import parse_formula
 
 SURV = Path(__file__).parents[1] / "survival"
@@ -88,7 +89,23 @@ ERRORS = [
     ("y | tobit(ll = 0) ~ x", "weibull", {}, "weibull"),
     ("t | event(d) ~ x", "weibull", {"t": [1.0, 0.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 1, 0, 1, 0, 1]}, "'t' must be > 0 for the weibull family; found 0 (rows 1)"),
     ("t | event(d) ~ x", "lognormal", {"t": [1.0, -2.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 1, 0, 1, 0, 1]}, "'t' must be > 0 for the lognormal family; found -2"),
+    # survival::lung's status: 1 censored, 2 dead (R's Surv coding): all rows would be events
+    ("t | event(d) ~ x", "weibull", {"t": [1.0, 5.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 2, 2, 1, 2, 2]},
+     "event(d): no row is 0 (censored) and the values are 1, 2; event() reads 0 as censored and any other "
+     "value as an event (Stata's failure()), so all 6 rows would be events. R's Surv() coding (1 = censored, "
+     "2 = event) is written 'time | cens(2 - d)'"),
+    ("t | event(d) ~ x", "weibull", {"t": [1.0, 5.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 3, 2, 1, 2, 2]},
+     "the values are 1, 2, 3; event() reads 0 as censored"),
 ]
+
+
+def test_event_codes_without_censoring_are_all_events() -> None:
+    """No 0 but one value (no row censored) and Stata's competing-risk codes (0, 1, 2) are
+    taken as they are."""
+    df = frame().assign(t=[1.0, 5.0, 2.0, 3.0, 1.0, 2.0], d=[1, 1, 1, 1, 1, 1])
+    assert (build_design(parse_formula("t | event(d) ~ x"), df).censoring.code == 0).all()
+    df = df.assign(d=[0, 1, 2, 0, 2, 1])
+    np.testing.assert_array_equal(build_design(parse_formula("t | event(d) ~ x"), df).censoring.code, [1, 0, 0, 1, 0, 0])
 
 
 @pytest.mark.parametrize(("formula", "family", "columns", "words"), ERRORS)
@@ -98,3 +115,18 @@ def test_errors_name_rows_and_columns(formula, family, columns, words) -> None:
     with pytest.raises(DataError) as info:
         build_design(hb.ModelSpec(spec.response, spec.fixed, family=family), df)
     assert words in str(info.value)
+
+
+def test_the_summary_line_counts_censored_rows() -> None:
+    """What the summary's header says of censoring: a coding that censors every row, or none,
+    shows there (survival::lung read with event(): 'no row censored')."""
+    kidney = hb.datasets.load("kidney")
+    design = hb.Model("time | cens(censored) ~ age + (1 | patient)", kidney, family="weibull").design
+    assert design.censoring.describe() == "Censoring: 18 right-censored, 58 observed (of 76)"
+    df = frame().assign(t=[1.0, 5.0, 2.0, 3.0, 1.0, 2.0], d=1)
+    assert build_design(parse_formula("t | event(d) ~ x"), df).censoring.describe() == "Censoring: no row censored (of 6)"
+    mixed = Censoring(np.array([0, 1, -1, 2], dtype=np.int8), upper=np.array([np.nan, np.nan, np.nan, 3.0]),
+                      lb=np.zeros(4))
+    assert mixed.describe() == ("Censoring: 1 left-censored, 1 right-censored, 1 interval-censored, 1 observed "
+                                "(of 4); truncated (lower bounds)")
+    assert Censoring(np.zeros(3, dtype=np.int8), ub=np.ones(3)).describe() == "Truncation: upper bounds, no row censored (of 3)"
