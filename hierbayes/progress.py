@@ -162,8 +162,10 @@ class SamplingProgress:
         if self.phase == "warm-up" and min(self.chain_iterations) >= self.tune:
             elapsed = time.perf_counter() - self._phase_start
             n = self.chains * self.tune
+            # NUTS diverges while it adapts its step size; those draws are discarded
+            adapting = " (while adapting, not in the draws)" if self.warmup_divergences else ""
             self._end_phase(f"warm-up: {n} draws in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} draws/s), "
-                            f"divergences {self._count(self.warmup_divergences)}")
+                            f"divergences {self._count(self.warmup_divergences)}{adapting}")
             self.phase = "sampling"
             self._phase_start = time.perf_counter()
         if self._bar is not None:

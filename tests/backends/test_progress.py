@@ -263,3 +263,16 @@ with p:
         import ipywidgets  # noqa: F401
     except ImportError:
         assert stderr.count("\r") >= 2 and "100%" in stderr and "sampling" in stderr
+
+
+def test_warm_up_divergences_say_they_are_not_in_the_draws():
+    stream = io.StringIO()
+    progress = make(stream)
+    with progress:
+        progress.compile_started("compiling the sampler")
+        progress.compile_done()
+        progress.update([200, 200], 7, 0)
+        progress.update([400, 400], 7, 0)
+    lines = stream.getvalue().splitlines()
+    assert any("divergences 7 (while adapting, not in the draws)" in line for line in lines)
+    assert "divergences 0" in lines[-1] and "adapting" not in lines[-1]
