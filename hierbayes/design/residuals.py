@@ -9,6 +9,7 @@ the rows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,8 +130,8 @@ def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame
             f"(rows {_labels(frame, missing)})"
         )
     if kind.time == "levels":
-        levels, codes = np.unique(raw.to_numpy(), return_inverse=True)
-        return codes.astype(float), tuple(str(v) for v in levels)
+        levels, codes = ordered_levels(raw)
+        return codes.astype(float), levels
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
@@ -192,9 +193,7 @@ def residual_design(
         )
     by_levels, by_codes, sd_levels, sd_codes = (), np.zeros(J, dtype=int), (), None
     if structure.by is not None:
-        values = _column(frame, structure.by, "by").astype(str).to_numpy()
-        by_lv, row_by = np.unique(values, return_inverse=True)
-        by_levels = tuple(str(v) for v in by_lv)
+        by_levels, row_by = ordered_levels(_column(frame, structure.by, "by"))
         first = np.full(J, -1)
         first[codes[order][::-1]] = row_by[order][::-1]
         changes = np.flatnonzero(row_by != first[codes])
@@ -216,6 +215,29 @@ def residual_design(
         replace(structure, group=group), kind, levels, rows, mask, grid, time_levels,
         by_levels, by_codes, sd_levels, sd_codes, block,
     )
+
+
+def ordered_levels(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """The levels of a visit or ``by`` column in their order, and each row's code: a pandas
+    Categorical's categories (those present; the first is the reference, as in the fixed
+    effects), numbers by value, text in natural order ("VIS2" before "VIS10", "Week 4" before
+    "Week 12"; sorted as text, "Week 12" came first and a band joined the wrong visits)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        present = column.cat.remove_unused_categories()
+        return tuple(str(v) for v in present.cat.categories), present.cat.codes.to_numpy().astype(int)
+    values = column.to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        levels, codes = np.unique(values, return_inverse=True)
+        return tuple(str(v) for v in levels), codes
+    text = column.astype(str).to_numpy()
+    levels = sorted(set(text.tolist()), key=_natural_key)
+    index = {level: i for i, level in enumerate(levels)}
+    return tuple(levels), np.fromiter((index[v] for v in text), dtype=int, count=len(text))
+
+
+def _natural_key(text: str) -> list:
+    # re.split with a group alternates text and digit runs, so positions compare alike
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text))]
 
 
 def _check_repeats(structure, group, frame, codes, times, levels) -> None:

@@ -2,7 +2,8 @@
 the visits within k visits of each other, zero beyond.
 
 As for ``unstructured`` (an MMRM), each visit has its own residual sd and the time variable
-names visits. The band counts positions in the sorted visit levels: visits coded 1, 2, 3, ...
+names visits. The band counts positions in the ordered visits (a pandas Categorical's order,
+numbers by value, text in natural order: "Week 4" before "Week 12"): visits coded 1, 2, 3, ...
 (as Stata's ``t()`` is) are k apart when their codes differ by k; with visits missing from
 every group (weeks 0, 2, 4, 8) the neighbours in the list are one apart. A banded correlation matrix with free band entries is not positive definite for
 all values. Its Cholesky factor is banded with the same width, and each row of the factor

@@ -119,3 +119,34 @@ def test_banded_with_a_full_band_is_nlmes_unstructured_mmrm():
 def test_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         hb.Model("distance ~ age", _orthodont(), residuals=hb.residuals("banded", time="visit", group="Subject", **kwargs))
+
+
+def test_visits_are_in_their_order_not_sorted_as_text():
+    """A band joins neighbouring visits: "Week 4", "Week 8", "Week 12", "Week 24" as text or as
+    an ordered Categorical (sorted as text, Week 12 came first and Week 8 - Week 12 was no
+    pair); a Categorical's order is kept even where it is not natural, and numbers go by value."""
+    rng = np.random.default_rng(3)
+    weeks = ["Week 4", "Week 8", "Week 12", "Week 24"]
+    df = pd.DataFrame({"id": np.repeat(np.arange(30), 4).astype(str), "week": np.tile(weeks, 30),
+                       "y": rng.normal(size=120)})
+    natural = ("Week 4", "Week 8", "Week 12", "Week 24")
+
+    def visits(frame, time="week"):
+        model = hb.Model("y ~ 1", frame, residuals=hb.residuals("banded", order=1, time=time, group="id"))
+        return model.design.residuals.time_levels
+
+    assert visits(df) == natural
+    assert visits(df.assign(week=pd.Categorical(df["week"], categories=weeks, ordered=True))) == natural
+    assert visits(df.assign(week=pd.Categorical(df["week"], categories=weeks[::-1]))) == natural[::-1]
+    assert visits(df.assign(day=df["week"].str.slice(5).astype(int)), time="day") == ("4", "8", "12", "24")
+    assert visits(df.assign(day=df["week"].str.slice(5)), time="day") == ("4", "8", "12", "24")
+
+
+def test_the_reference_residual_sd_is_the_first_level_of_a_categorical():
+    """``by=`` levels follow a Categorical's order, as the fixed effects' treatment coding does
+    (Orthodont's Sex: Male first; as text, Female sorted first and sd_ratio was inverted)."""
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"sex": np.repeat(["Male", "Female"], 20), "y": rng.normal(size=40)})
+    df["sex"] = pd.Categorical(df["sex"], categories=["Male", "Female"])
+    model = hb.Model("y ~ sex", df, residuals=hb.residuals("independent", by="sex", group="sex"))
+    assert model.design.residuals.sd_levels == ("Male", "Female")
