@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError
+from ..errors import ArgumentError, DataError, SpecError
 from ..params import OBS_DIM
 from .compare import OBSERVED, ParetoKWarning, logo, loo_tree, unreliable_points
 from .compare_checks import (
@@ -60,7 +60,7 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     Parameters
     ----------
     fits : name -> hierbayes Fit (or an ArviZ DataTree with a log_likelihood group, or
-        ELPDData).
+        ELPDData); a list of them is named model1, model2, ...
     method : model weights: "stacking" (default), "BB-pseudo-BMA" or "pseudo-BMA".
     group : compare by leave-one-group-out for this grouping factor instead of
         leave-one-out (``logo_method``: "integrated" or "psis").
@@ -79,6 +79,11 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     """
     import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
+    if isinstance(fits, (list, tuple)):  # loo_compare(a, b) in R: named by position
+        fits = {f"model{i + 1}": fit for i, fit in enumerate(fits)}
+    if not isinstance(fits, Mapping):
+        raise ArgumentError("fits", f"<{type(fits).__name__}>", "compare takes a dict of name -> fit or "
+                            "a list of fits: compare({'a': fit_a, 'b': fit_b}) or compare([fit_a, fit_b])")
     if len(fits) < 2:
         raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")
     if logo_method == "exact":

@@ -224,6 +224,12 @@ def test_compare_collapsed_fit_against_rows(binary_fits):
     assert table.loc["rows", "elpd"] == pytest.approx(rows.loo().elpd, rel=1e-10)
     by_group = hb.compare({"rows": rows, "cells": cells}, group="g", logo_method="psis")
     assert by_group.loc["cells", "elpd"] == pytest.approx(by_group.loc["rows", "elpd"], rel=1e-10)
+    # a list, as R's loo_compare(a, b), is named by position
+    listed = hb.compare([rows, cells])
+    assert set(listed.index) == {"model1", "model2"}
+    assert listed.loc["model1", "elpd"] == pytest.approx(table.loc["rows", "elpd"], rel=1e-10)
+    with pytest.raises(hb.ArgumentError, match=r"fits='<Fit>': compare takes a dict of name -> fit or a list of fits"):
+        hb.compare(rows)
     # two fits on the same cells are compared cell by cell
     twin = _refit(rows, "y ~ arm + (1 | g)", rows.model.data, family="bernoulli", collapse=True)
     same = hb.compare({"cells": cells, "twin": twin})
