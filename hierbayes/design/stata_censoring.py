@@ -50,7 +50,7 @@ def stata_censoring(
     y = np.asarray(y, dtype=float)
     if plan.event is not None:
         event = evaluate_values(plan.event, frame)
-        _check_event_coding(plan.event.text, np.asarray(event, dtype=float))
+        _check_event_coding(plan.event.text, plan.response.text, np.asarray(event, dtype=float))
         return y, (np.where(event == 0, 1, 0).astype(np.int8), None)
     if plan.intreg is not None:
         return _interval(plan, frame, y, labels)
@@ -59,19 +59,19 @@ def stata_censoring(
     return y, None
 
 
-def _check_event_coding(name: str, event: np.ndarray) -> None:
+def _check_event_coding(name: str, time: str, event: np.ndarray) -> None:
     """``event()`` reads 0 as censored and any other value as a failure (Stata's
     ``failure()``); a column with no 0 and several values is another coding (R's ``Surv()``:
     1 censored, 2 dead), under which every row would silently count as an event."""
     values = np.unique(event[np.isfinite(event)])
     if values.size > 1 and not np.any(values == 0):
         shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if values.size > 5 else "")
-        hint = f"'time | cens(2 - {name})'" if set(values.tolist()) == {1.0, 2.0} else f"a 0/1 {name!r}"
+        r_coding = (f"R's Surv() coding (1 = censored, 2 = event) is written '{time} | cens(2 - {name})'; else "
+                    if set(values.tolist()) == {1.0, 2.0} else "")
         raise DataError(
             f"event({name}): no row is 0 (censored) and the values are {shown}; event() reads 0 as "
             f"censored and any other value as an event (Stata's failure()), so all {event.size} rows "
-            f"would be events. R's Surv() coding (1 = censored, 2 = event) is written {hint}; "
-            f"else recode {name!r} to 0 = censored, 1 = event"
+            f"would be events. {r_coding}{'recode' if r_coding else 'Recode'} {name!r} to 0 = censored, 1 = event"
         )
 
 

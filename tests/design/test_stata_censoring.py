@@ -93,9 +93,10 @@ ERRORS = [
     ("t | event(d) ~ x", "weibull", {"t": [1.0, 5.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 2, 2, 1, 2, 2]},
      "event(d): no row is 0 (censored) and the values are 1, 2; event() reads 0 as censored and any other "
      "value as an event (Stata's failure()), so all 6 rows would be events. R's Surv() coding (1 = censored, "
-     "2 = event) is written 'time | cens(2 - d)'"),
+     "2 = event) is written 't | cens(2 - d)'; else recode 'd' to 0 = censored, 1 = event"),
     ("t | event(d) ~ x", "weibull", {"t": [1.0, 5.0, 2.0, 3.0, 1.0, 2.0], "d": [1, 3, 2, 1, 2, 2]},
-     "the values are 1, 2, 3; event() reads 0 as censored"),
+     "the values are 1, 2, 3; event() reads 0 as censored and any other value as an event (Stata's "
+     "failure()), so all 6 rows would be events. Recode 'd' to 0 = censored, 1 = event"),
 ]
 
 
