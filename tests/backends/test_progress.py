@@ -109,16 +109,23 @@ def test_notebook_without_ipywidgets_gets_the_text_bar(monkeypatch):
     assert "compile: loading the cached sampler" in out
 
 
-def test_uncounted_warm_up_divergences_say_so():
+def _lines_after(*updates) -> str:
+    """What a compiled sampler's progress writes for these (iterations, warm-up divergences,
+    divergences) updates."""
     stream = io.StringIO()
     progress = make(stream)
     with progress:
         progress.compile_started("compiling the sampler")
         progress.compile_done()
-        progress.update([100, 100], None, 0)  # blackjax adapts in one piece
-        progress.update([200, 200], None, 1)
-    assert "warm-up: 200 draws" in stream.getvalue() and "divergences not counted" in stream.getvalue()
-    assert "divergences 1" in stream.getvalue().splitlines()[-1]
+        for update in updates:
+            progress.update(*update)
+    return stream.getvalue()
+
+
+def test_uncounted_warm_up_divergences_say_so():
+    out = _lines_after(([100, 100], None, 0), ([200, 200], None, 1))  # blackjax adapts in one piece
+    assert "warm-up: 200 draws" in out and "divergences not counted" in out
+    assert "divergences 1" in out.splitlines()[-1]
 
 
 def test_bad_progressbar_value_is_an_error():
@@ -266,13 +273,6 @@ with p:
 
 
 def test_warm_up_divergences_say_they_are_not_in_the_draws():
-    stream = io.StringIO()
-    progress = make(stream)
-    with progress:
-        progress.compile_started("compiling the sampler")
-        progress.compile_done()
-        progress.update([200, 200], 7, 0)
-        progress.update([400, 400], 7, 0)
-    lines = stream.getvalue().splitlines()
+    lines = _lines_after(([200, 200], 7, 0), ([400, 400], 7, 0)).splitlines()
     assert any("divergences 7 (while adapting, not in the draws)" in line for line in lines)
     assert "divergences 0" in lines[-1] and "adapting" not in lines[-1]
