@@ -156,9 +156,8 @@ def imports_while_waiting(modules: Sequence[str]) -> Iterator[None]:
     (:func:`waiting_on_compiled_code`).
 
     ``Model.fit`` wraps the sampler in it with the modules the work after sampling imports
-    (the summary's prior-sensitivity check: arviz_stats and scipy.stats, 0.8 s of
-    pure-Python imports). Loading and running a compiled sampler releases the GIL, so the
-    imports run beside it (a warm sleepstudy script: 3.7 -> 3.1 s, medians of 9). An import that fails on
+    (the draws' container, arviz_base and dask.base). Loading and running a compiled sampler
+    releases the GIL, so the imports run beside it. An import that fails on
     the thread is left for the caller's own import to report."""
     imports = _BackgroundImports(modules)
     token = _WAITING_IMPORTS.set(imports)

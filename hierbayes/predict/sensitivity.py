@@ -1,4 +1,5 @@
-"""Prior sensitivity by power-scaling (Kallioinen et al. 2024), with ArviZ's ``psense``.
+"""Prior sensitivity by power-scaling (Kallioinen et al. 2024): ArviZ's ``psense`` estimator,
+computed by :mod:`hierbayes.results.power_scaling`.
 
 Each reported parameter's own prior (the joint ``b`` prior, a user's ``b:x`` prior, the
 intercept's, each group sd's, the residual sd's) is raised to a power near 1, and so is the
@@ -29,6 +30,7 @@ from ..errors import PriorError, SamplingError
 from ..families import get_family
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
+from ..results.power_scaling import power_scaling_sensitivity
 from ..spec.ir import ModelSpec
 from .summed_loglik import summed_log_likelihood, sums_without_rows
 
@@ -142,29 +144,18 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
         ``source`` of its prior ("default", "default (joint)", "user (...)") and the
         ``key`` that overrides it in ``Model(priors={...})``.
     """
-    from arviz_stats import psense
-
     posterior = idata.posterior.to_dataset()
     rows, components = _rows(posterior, spec, priors)
     columns = ["prior", "likelihood", "diagnosis", "source", "key"]
     if not rows:
         return pd.DataFrame(columns=columns)
     labels = [r[0] for r in rows]
-    theta = xr.DataArray(np.stack([r[4] for r in rows], axis=-1), dims=("chain", "draw", "parameter"),
-                         coords={"parameter": labels})
-    sample = ("chain", "draw")
-    tree = xr.DataTree.from_dict({
-        "posterior": xr.Dataset({"theta": theta}),
-        "log_prior": xr.Dataset({c: (sample, v) for c, v in components.items()}),
-        "log_likelihood": xr.Dataset({"y": (sample, _summed_log_likelihood(idata, spec, design))}),
-    })
-    likelihood = _psense(psense, tree, group="likelihood")
+    theta = np.stack([r[4] for r in rows], axis=-1)  # (chain, draw, parameter)
+    likelihood = _sensitivity(theta, _summed_log_likelihood(idata, spec, design), "likelihood")
     prior = np.full(len(rows), np.nan)
-    for component in components:
+    for component, log_prior in components.items():
         idx = [i for i, r in enumerate(rows) if r[3] == component]
-        sens = _psense(psense, tree, group="prior", group_var_names=[component],
-                       coords={"parameter": [labels[i] for i in idx]})
-        prior[idx] = sens
+        prior[idx] = _sensitivity(theta[..., idx], log_prior, "prior")
     diagnosis = [
         (CONFLICT if lik >= threshold else STRONG) if pri >= threshold else ""
         for pri, lik in zip(prior, likelihood)
@@ -182,14 +173,14 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
     return table
 
 
-def _psense(psense, tree: xr.DataTree, **kwargs) -> np.ndarray:
-    """arviz_stats' power-scaling sensitivity of ``theta``; its ValueError (on log densities
-    that do not vary, as when a chain never moved) becomes a SamplingError saying so."""
+def _sensitivity(theta: np.ndarray, log_component: np.ndarray, group: str) -> np.ndarray:
+    """Power-scaling sensitivity of ``theta``'s columns; the ValueError on log densities that
+    do not vary (as when a chain never moved) becomes a SamplingError saying so."""
     try:
-        return psense(tree, var_names=["theta"], **kwargs)["theta"].values
+        return power_scaling_sensitivity(theta, log_component)
     except ValueError as exc:
         raise SamplingError(
-            f"prior sensitivity (power-scaling of the {kwargs['group']}) cannot be computed: {exc}; "
+            f"prior sensitivity (power-scaling of the {group}) cannot be computed: {exc}; "
             "this happens when the log densities barely vary over the draws, as when a chain did not "
             "move (see fit.diagnostics)"
         ) from None
