@@ -57,6 +57,10 @@ MAX_NESTING = 64
 _BARS = ("|", "||")
 _TERM_PRECEDENCE = min(BINARY_PRECEDENCE.values())  # operands of '+'/'-' start here
 
+#: How brms' ``bf(y ~ ..., sigma ~ ...)`` is written here (the parser's errors say it).
+BRMS_BF_ADVICE = ("write the main formula alone and each auxiliary parameter's formula as a keyword, "
+                  "as in hb.Model(\"y ~ x + (1 | g)\", data, sigma=\"~ x\") (also nu=, phi=, shape=)")
+
 
 # --------------------------------------------------------------------------------------
 # Entry point
@@ -308,7 +312,7 @@ class _Parser:
         depth = 0
         while True:
             tok = self.advance()
-            self._check_call_token(tok, opener)
+            self._check_call_token(tok, opener, name)
             if tok.text in OPENERS and tok.kind is TokenKind.OP:
                 depth += 1
             elif tok.text in CLOSERS and tok.kind is TokenKind.OP:
@@ -329,10 +333,12 @@ class _Parser:
         span = Span(name.start, tok.end)
         return Call(name.text, tuple(args), self.text[span.start : span.end], span)
 
-    def _check_call_token(self, tok: Token, opener: Token) -> None:
+    def _check_call_token(self, tok: Token, opener: Token, name: Token) -> None:
         if tok.kind is TokenKind.EOF:
             self.fail("unmatched '('; expected a closing ')'", Span.of(opener))
         if tok.is_op("~"):
+            if name.text in ("bf", "brmsformula"):
+                self.fail(f"brms' {name.text}() is not a formula term: {BRMS_BF_ADVICE}", Span.of(name))
             self.fail("'~' is not allowed inside a function call", Span.of(tok))
 
     def _call_arg(self, run: list[Token], name: Token, end: Token) -> CallArg:
@@ -362,6 +368,9 @@ class _Parser:
         self.fail(f"expected a term after {prev.describe()}{found}", at)
 
     def _outside_call(self, tok: Token) -> NoReturn:
+        if tok.is_op(",") and any(t.is_op("~") for t in self.tokens[self.pos:]):
+            self.fail(f"a second formula after ',' (as in brms' bf()) is not part of the formula: "
+                      f"{BRMS_BF_ADVICE}", Span.of(tok))
         if tok.kind is TokenKind.STRING:
             self.fail(
                 "a string is only allowed inside a function call, as in C(g, levels=['a', 'b'])",

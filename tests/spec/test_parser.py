@@ -326,6 +326,9 @@ ERRORS: list[tuple[str, type[Exception], tuple[str, ...], int | None]] = [
     ("y ~ C(a,)", FormulaSyntaxError, ("expected an argument after ','",), 8),
     ("y ~ C(,a)", FormulaSyntaxError, ("expected an argument after 'C('",), 6),
     ("y ~ I(x ~ z)", FormulaSyntaxError, ("'~' is not allowed inside a function call",), 8),
+    # brms' bf(y ~ x, sigma ~ z): the auxiliary formula is a keyword here
+    ("bf(y ~ x, sigma ~ z)", FormulaSyntaxError, ("brms' bf() is not a formula term", 'sigma="~ x"'), 0),
+    ("y ~ x, sigma ~ z", FormulaSyntaxError, ("second formula after ','", "nu=, phi=, shape="), 5),
     # response
     ("y + z ~ x", FormulaSyntaxError, ("response must be one variable", "'+'"), 2),
     ("y:z ~ x", FormulaSyntaxError, ("response must be one variable", "':'"), 1),
