@@ -241,6 +241,9 @@ class Fit:
         family = get_family(spec.family)
         design = self.model.design
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in design.groups) or "none"
+        rd = getattr(design, "residuals", None)
+        if not design.groups and rd is not None:
+            groups = f"none (residuals correlated within {rd.structure.group}: {rd.n_groups})"
         header = (
             f"Formula: {spec.to_formula()}",
             *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional),
@@ -306,6 +309,13 @@ class Fit:
         chosen = self.info.parameterization
         rs = self.spec.residuals
         lines = ("Residuals: " + rs.describe(),) if rs is not None else ()
+        rd = getattr(self.model.design, "residuals", None)
+        if rd is not None and rd.sd_levels:
+            st = rd.structure
+            name = ":".join(n for n in ((st.by if rd.by_levels else None), (st.time if rd.time_levels else None)) if n)
+            reference = f"{name}={rd.sd_levels[0]}" if name else rd.sd_levels[0]
+            lines = (f"{lines[0]}; sd(Residual) is the sd at {reference}, sd_ratio(level) = "
+                     "the level's sd / that sd",)
         if not chosen:
             return lines
         return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()), *lines)

@@ -56,7 +56,9 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
     terms = list(fit.varcorr()["term"])
     assert terms[:2] == ["sd(Residual)", "unstr_cor(1,2)"]
     assert "unstr_cor(mean)" in terms and "sd_ratio(4)" in terms and "sd_ratio(1)" not in terms
-    assert "Residuals: unstructured(time=visit, group=Subject)" in str(fit.summary())
+    summary = str(fit.summary())
+    assert "Residuals: unstructured(time=visit, group=Subject); sd(Residual) is the sd at visit=1," in summary
+    assert "Groups: none (residuals correlated within Subject: 27)" in summary
     yrep = fit.ppc().yrep
     assert yrep.shape == (100, 108) and np.isfinite(yrep).all()
     loglik = fit.idata.log_likelihood["y"].values
@@ -66,6 +68,17 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
     loaded = hb.load(path)
     assert loaded.spec.residuals == rs
     np.testing.assert_allclose(loaded.idata.log_likelihood["y"].values, loglik)
+
+
+def test_summary_names_the_reference_level_of_by_sds():
+    _, data = _load("orthodont_unstructured")
+    rs = hb.residuals("ar", order=1, time="visit", group="Subject", by="Sex")
+    fit = hb.Model("distance ~ age * Sex + (1 | Subject)", data, residuals=rs).fit(
+        backend="prior", draws=20, chains=1, random_seed=1, progressbar=False
+    )
+    summary = str(fit.summary())
+    assert "sd(Residual) is the sd at Sex=Female, sd_ratio(level)" in summary
+    assert "sd_ratio(Male)" in summary and "Groups: Subject (27)" in summary
 
 
 def test_ppc_residuals_follow_the_block_covariance():
