@@ -28,7 +28,7 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
     rest = [d for d in da.dims if d not in SAMPLE_DIMS]
     stacked = da.stack(__row__=rest) if rest else da.expand_dims(__row__=[0])
     values = stacked.transpose("chain", "draw", "__row__").values
-    flat = values.reshape(-1, values.shape[-1])
+    flat = values.reshape(values.shape[0] * values.shape[1], values.shape[-1])  # no -1: there may be 0 rows
     alpha = (1 - prob) / 2
     out = pd.DataFrame(
         {
@@ -39,7 +39,7 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
             "upper": np.quantile(flat, 1 - alpha, axis=0),
         }
     )
-    if diagnostics:
+    if diagnostics and flat.shape[1]:
         # ArviZ's estimators, vectorised over the scalars (mcmc_stats.py; arviz_stats would
         # also import scipy.stats, 0.5 s)
         from arviz_base import rcParams
@@ -48,6 +48,8 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
             warnings.simplefilter("ignore", RuntimeWarning)
             r_hat, ess_bulk, ess_tail = convergence(np.asarray(values, dtype=float), rcParams["stats.ci_prob"])
         out["r_hat"], out["ess_bulk"], out["ess_tail"] = r_hat, ess_bulk, ess_tail
+    elif diagnostics:  # nothing to summarize (a model without group terms or family parameters)
+        out = out.reindex(columns=STAT_COLUMNS)
     if len(rest) == 1:
         out.index = pd.Index(da.coords[rest[0]].values if rest[0] in da.coords else np.arange(len(out)), name=rest[0])
     elif rest:

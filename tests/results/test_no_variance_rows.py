@@ -1,0 +1,34 @@
+"""A model with no group terms and no family parameter (bernoulli, poisson, exponential
+survival) has no rows in varcorr: its summaries, HTML and report still work (they raised a
+numpy reshape error from summarize())."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierbayes as hb
+from hierbayes.results.stats import STAT_COLUMNS
+
+
+def _data() -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=60)
+    return pd.DataFrame({"x": x, "y": (rng.random(60) < 1 / (1 + np.exp(-x))).astype(int),
+                         "n": rng.poisson(np.exp(0.5 + 0.3 * x)), "t": rng.exponential(np.exp(1 + 0.2 * x)),
+                         "status": rng.integers(0, 2, 60)})
+
+
+@pytest.mark.parametrize(("formula", "family"), [("y ~ x", "bernoulli"), ("n ~ x", "poisson"),
+                                                 ("t | event(status) ~ x", "exponential")])
+def test_summary_html_and_report_of_a_model_with_no_variance_parameters(formula, family, tmp_path):
+    fit = hb.Model(formula, _data(), family=family).fit(backend="prior", draws=40, chains=2, random_seed=1,
+                                                       progressbar=False)
+    table = fit.varcorr()
+    assert len(table) == 0 and list(table.columns) == ["group", "term", *STAT_COLUMNS]
+    text = str(fit.summary())
+    assert "Fixed effects" in text and "Group-level parameters" not in text
+    assert "Fixed effects" in fit._repr_html_()
+    fit.report(tmp_path / "report")
+    assert (tmp_path / "report" / "index.html").exists()
