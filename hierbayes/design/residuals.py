@@ -9,7 +9,9 @@ the rows.
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -180,6 +182,8 @@ def residual_design(
     grid = np.where(mask, times[np.maximum(rows, 0)], last[:, None])
     if structure.time is not None:
         _check_repeats(structure, group, frame, codes, times, levels)
+        if kind.time == "integer":
+            _warn_time_unit(kind, structure, group, grid, mask)
     if T < kind.min_times:
         raise DataError(
             f"residuals {kind.name}: needs groups with at least {kind.min_times} time points; "
@@ -238,6 +242,32 @@ def ordered_levels(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
 def _natural_key(text: str) -> list:
     # re.split with a group alternates text and digit runs, so positions compare alike
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text))]
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__))
+
+
+class TimeUnitWarning(UserWarning):
+    """An AR/MA residual structure whose rows are never one time unit apart."""
+
+
+def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.ndarray, mask: np.ndarray) -> None:
+    """Warn when consecutive rows of a group are always more than one unit of ``time`` apart:
+    lags count units of the time column (nlme's ``corAR1(form = ~ time | g)``), and users of
+    ``corAR1()`` (lags in visits) expect the correlation of consecutive visits."""
+    steps = np.diff(grid, axis=1)[mask[:, 1:]]
+    if not steps.size or steps.min() <= 1:
+        return
+    warnings.warn(
+        f"residuals {kind.name}: lags count units of {structure.time!r} (the correlation is that "
+        f"of rows 1 unit apart, as nlme's corAR1(form = ~ {structure.time} | {group})), but consecutive "
+        f"rows of a {group!r} group are {steps.min():g} to {steps.max():g} units apart. For the "
+        f"correlation of consecutive visits (nlme's corAR1() with its default form), pass a visit "
+        f"counter as time= (e.g. df.groupby({group!r}).cumcount() + 1); for unequally spaced times, "
+        f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form",
+        TimeUnitWarning,
+        skip_file_prefixes=(_PACKAGE_DIR,),  # the user's line, whichever front end built the model
+    )
 
 
 def _check_repeats(structure, group, frame, codes, times, levels) -> None:

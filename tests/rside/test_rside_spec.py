@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import hierbayes as hb
+from hierbayes.design.residuals import TimeUnitWarning
 from hierbayes.errors import DataError, SpecError
 from hierbayes.spec.residuals import ResidualKind, register_residual_kind, residual_kind
 from hierbayes.spec.serialize import spec_from_dict, spec_to_dict
@@ -139,6 +140,22 @@ def test_ar_times_must_be_whole_numbers_and_numeric():
     df["t"] = "early"
     with pytest.raises(DataError, match="time column 't' must be numeric; rows 0, 1, 2, 3, 4 and 7 more"):
         hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("exp", time="t"))
+
+
+def test_ar_lags_in_units_of_a_sparse_time_column_are_pointed_out(recwarn):
+    df = _panel(n_times=4)
+    df["day"] = df["t"] * 7 + (df["t"] == 4)  # visits 7, 7 and 8 days apart
+    with pytest.warns(TimeUnitWarning, match=r"corAR1\(form = ~ day \| g\)\), but consecutive rows of a 'g' "
+                      r"group are 7 to 8 units apart.*groupby\('g'\).cumcount\(\) \+ 1.*'exponential'") as caught:
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="day"))
+    assert caught[0].filename == __file__  # the user's line, not hierbayes'
+    recwarn.clear()
+    df["visit"] = df.groupby("g").cumcount() + 1  # the advice
+    hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="visit"))
+    hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("exponential", time="day"))
+    df.loc[df["t"] == 2, "day"] = 8  # one step of 1 day: the unit is seen, no warning
+    hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="day"))
+    assert not [w for w in recwarn if issubclass(w.category, TimeUnitWarning)]
 
 
 def test_by_must_be_constant_within_groups_for_parameters():
