@@ -121,8 +121,19 @@ def equation_sections(levels: Levels, table: pd.DataFrame) -> list[Section]:
 
 
 def varcorr_section(table: pd.DataFrame) -> Section:
+    """The varcorr table under a title that says what it holds: group-level sds and
+    correlations, and the residual sd, a residual structure's or a family's parameters."""
     cols = ["group", "term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
-    return Section("Group-level parameters (sd and correlation)", _fmt_table(table, cols))
+    terms = table["term"].astype(str)
+    other = ~(terms.str.startswith("sd(") | terms.str.startswith("cor("))
+    grouped = (table["group"] != "Residual").any()
+    if not other.any():
+        title = "Group-level parameters (sd and correlation)"
+    elif grouped:
+        title = "Group-level, residual and family parameters"
+    else:
+        title = "Residual and family parameters"
+    return Section(title, _fmt_table(table, cols))
 
 
 def icc_section(table: pd.DataFrame) -> Section:

@@ -32,3 +32,10 @@ def test_summary_html_and_report_of_a_model_with_no_variance_parameters(formula,
     assert "Fixed effects" in fit._repr_html_()
     fit.report(tmp_path / "report")
     assert (tmp_path / "report" / "index.html").exists()
+
+
+def test_the_table_title_says_what_it_holds():
+    data = _data().assign(t=lambda d: d["t"] + 0.1)
+    fit = hb.Model("t ~ x", data, family="gamma").fit(backend="prior", draws=40, chains=2, random_seed=1,
+                                                      progressbar=False)
+    assert "Residual and family parameters" in str(fit.summary())

@@ -79,6 +79,7 @@ def test_summary_names_the_reference_level_of_by_sds():
     summary = str(fit.summary())
     assert "sd(Residual) is the sd at Sex=Female, sd_ratio(level)" in summary
     assert "sd_ratio(Male)" in summary and "Groups: Subject (27)" in summary
+    assert "Group-level, residual and family parameters" in summary  # ar1_phi is not a group sd
 
 
 def test_ppc_residuals_follow_the_block_covariance():
