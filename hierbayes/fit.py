@@ -22,6 +22,7 @@ from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
 from .errors import SamplingError, SpecError
 from .families import get_family
+from .params import block_names
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, summed_loglik, survival
 from .predict.imputed import imputation_lines
 from .predict.imputed import imputed as imputed_values
@@ -318,7 +319,8 @@ class Fit:
                      "the level's sd / that sd",)
         if not chosen:
             return lines
-        return ("Parameterization: " + ", ".join(f"{k} {v}" for k, v in chosen.items()), *lines)
+        group_of = {names.key: term.group for term, names in zip(self.spec.groups, block_names(self.spec))}
+        return ("Parameterization: " + ", ".join(f"{group_of.get(k, k)} {v}" for k, v in chosen.items()), *lines)
 
     def model_sections(self, prob: float, exponentiate: bool = False, metric: str | None = None) -> list[Section]:
         fixed = self.fixef(prob, exponentiate=exponentiate, metric=metric)

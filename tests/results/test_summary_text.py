@@ -1,4 +1,4 @@
-"""A model with no group terms and no family parameter (bernoulli, poisson, exponential
+"""Summary text. A model with no group terms and no family parameter (bernoulli, poisson, exponential
 survival) has no rows in varcorr: its summaries, HTML and report still work (they raised a
 numpy reshape error from summarize())."""
 
@@ -39,3 +39,13 @@ def test_the_table_title_says_what_it_holds():
     fit = hb.Model("t ~ x", data, family="gamma").fit(backend="prior", draws=40, chains=2, random_seed=1,
                                                       progressbar=False)
     assert "Residual and family parameters" in str(fit.summary())
+
+
+def test_the_parameterization_line_names_interaction_groups_as_the_tables_do():
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"a": np.repeat(["p", "q", "r"], 20), "b": np.tile(list("uvwxy"), 12)})
+    data["y"] = rng.normal(size=len(data))
+    fit = hb.Model("y ~ 1 + (1 | a) + (1 | a:b)", data).fit(backend="prior", draws=20, chains=1, random_seed=1,
+                                                           progressbar=False)
+    line = next(x for x in str(fit.summary()).splitlines() if x.startswith("Parameterization:"))
+    assert "a:b " in line and "a_b" not in line
