@@ -155,6 +155,16 @@ class DesignEncoder:
         """Training level names per group term label."""
         return {g.term.label: g.levels for g in self._groups}
 
+    @property
+    def trials_columns(self) -> tuple[str, ...]:
+        """The columns new data need for a binomial model's trials (those ``trials(...)``
+        reads, or the response and those ``cbind(s, f)``'s failures read)."""
+        plan = self._plan
+        exprs = [plan.trials] if plan.trials is not None else []
+        if plan.failures is not None:
+            exprs = [plan.response, plan.failures]
+        return tuple(dict.fromkeys(n for e in exprs for n in e.names))
+
     def encode_new(self, df: pd.DataFrame) -> NewData:
         """Encode new data with the training columns, levels and contrasts.
 

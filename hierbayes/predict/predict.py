@@ -262,10 +262,13 @@ def _trials_for(family: Family, rows: Rows, kind: str, model) -> np.ndarray | No
     if not family.takes_trials or rows.trials is not None or kind != "response":
         return rows.trials
     response = model.spec.response
-    column = getattr(response, "trials", None) or getattr(response, "failures", None) or "the trials"
+    needed = list(getattr(model.design.encoder, "trials_columns", ()))
+    what = getattr(response, "trials", None) or (f"cbind({response.expr}, {response.failures})"
+                                                  if getattr(response, "failures", None) else "the trials")
+    columns = f"column(s) {needed}" if needed else "columns"
     raise DataError(
         f"kind='response' for a binomial model draws counts out of the number of trials, but "
-        f"newdata has no {column!r} column; add it (kind='mean' without it gives probabilities)"
+        f"newdata lacks the {columns} that {what} reads; add them (kind='mean' without them gives probabilities)"
     )
 
 

@@ -10,6 +10,7 @@ overdispersed counts fitted as poisson and as negative binomial.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 
 import numpy as np
@@ -348,3 +349,19 @@ def test_training_rows_are_found_by_position_when_labels_repeat(sleepstudy) -> N
     source = collapsed.source
     np.testing.assert_array_equal(source.row_positions, np.arange(len(wells)))
     assert len(collapsed.row_positions) == collapsed.n_obs
+
+
+@pytest.mark.parametrize(("formula", "needed"), [("cbind(s, 7 - s) ~ x", "['s']"), ("s | trials(n) ~ x", "['n']"),
+                                                 ("cbind(s, f) ~ x", "['s', 'f']")])
+def test_response_predictions_without_trials_name_the_columns_to_add(formula, needed):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.normal(size=40), "s": rng.integers(0, 8, 40)})
+    df["n"], df["f"] = 7, 7 - df["s"]
+    fit = hb.Model(formula, df, family="binomial").fit(backend="prior", draws=20, chains=1, random_seed=1,
+                                                       progressbar=False)
+    new = pd.DataFrame({"x": [0.0, 1.0]})
+    with pytest.raises(hb.errors.DataError, match=rf"lacks the column\(s\) {re.escape(needed)} that .* reads; add them"):
+        fit.predict(new, kind="response")
+    filled = new.assign(s=0, n=7, f=7)  # the advice: any value of the columns it reads
+    draws = fit.predict(filled, kind="response").draws
+    assert np.all((draws >= 0) & (draws <= 7))
