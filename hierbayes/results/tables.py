@@ -283,7 +283,7 @@ def icc(
     rows, arrays = [], []
 
     def at_text(groups: Sequence[str]) -> str:
-        covariates = [s for g in groups for s in slopes.get(g, [])]
+        covariates = list(dict.fromkeys(s for g in groups for s in slopes.get(g, [])))  # a slope in two terms once
         return "intercept only" if not covariates else "at " + ", ".join(f"{s} = 0" for s in covariates)
 
     for group, v in variances.items():

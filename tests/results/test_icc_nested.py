@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from conftest import load_ref
@@ -156,3 +157,12 @@ def test_fit_reads_nesting_from_the_data():
     assert nesting == {"batch": (), "sample": ("batch",)}
     table = tables.icc(fake_posterior(spec, {"batch": 1.0, "sample": 2.0}, 1.0), spec, nested_in=nesting)
     assert row(table, "sample", "conditional (Stata: sample|batch)")["mean"] == pytest.approx(0.75)
+
+
+def test_a_slope_shared_by_nested_terms_is_named_once_in_at():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": np.repeat(list("pqrs"), 12), "b": np.tile(list("uvw"), 16), "x": rng.normal(size=48)})
+    df["y"] = df["x"] + rng.normal(size=48)
+    fit = hb.Model("y ~ x + (x | a/b)", df).fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+    conditional = row(fit.icc(), "a:b", "conditional")
+    assert conditional["at"] == "at x = 0"
