@@ -386,7 +386,22 @@ def test_rhat_ess_bfmi_and_treedepth_problems(sleep: pd.DataFrame) -> None:
     problems = "\n".join(diag.problems)
     assert diag.worst_r_hat == "Intercept" and diag.max_r_hat > 1.1
     assert "R-hat up to" in problems and "exceeds 1.01" in problems and "fit(tune=2000, draws=2000)" in problems
+    # no prior scale is proposed for chains that disagree: one from the prior alone can decide the answer
+    assert "a prior on 'Intercept' that states what is plausible" in problems and "fit.prior_sensitivity()" in problems
     assert "bulk ESS as low as" in problems and "below 400 (100 per chain)" in problems and "fit(draws=" in problems
     assert "E-BFMI" in problems and "parameterization={'Subject': 'centered'}" in problems
     assert "50 of 800 transitions hit the maximum tree depth (10)" in problems
     assert "max tree depth hits: 50" in str(diag)
+
+
+def test_rhat_advice_on_a_group_sd_proposes_no_prior_scale() -> None:
+    from hierbayes.results.diagnostics import Diagnostics
+    from hierbayes.results.draw_checks import TermInfo
+
+    term = TermInfo("cluster", "cluster", "1 | cluster", "centered", "HalfStudentT(nu=3, sigma=1)", 1.0)
+    diag = Diagnostics(divergences=0, draws=4000, max_r_hat=1.024, min_ess_bulk=900.0, min_ess_tail=900.0,
+                       worst_r_hat="sd_cluster", worst_ess="sd_cluster", min_bfmi=0.8, max_treedepth_hits=0,
+                       terms=(term,))
+    (problem,) = diag.problems
+    assert "a prior on 'sd:cluster' that states what is plausible a priori" in problem
+    assert "HalfNormal" not in problem and "sigma=0.5" not in problem
