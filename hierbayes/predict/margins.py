@@ -289,10 +289,9 @@ def _by_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd
     keys = frame[list(by)].astype(object)
     table = keys.drop_duplicates()
     order = [tuple(r) for r in table.itertuples(index=False)]
-    try:
-        order = sorted(order)
-    except TypeError:
-        pass
+    # a Categorical's levels in their order (as factor_levels), other values sorted
+    ranks = [{v: i for i, v in enumerate(_levels(frame[c]))} for c in by]
+    order.sort(key=lambda key: tuple(rank.get(v, len(rank)) for rank, v in zip(ranks, key)))
     position = {k: i for i, k in enumerate(order)}
     codes = np.array([position[tuple(r)] for r in keys.itertuples(index=False)])
     return codes, pd.DataFrame(order, columns=list(by))

@@ -236,3 +236,14 @@ def test_contrasts_plot(logit, gcse, tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 3_000
     with pytest.raises(hb.SpecError, match="no ratio"):
         gcse.contrasts("schgend").plot(ratio=True)
+
+
+def test_margins_by_a_categorical_follow_its_level_order():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60), "h": rng.choice(["b", "a"], 60),
+                       "g": pd.Categorical(rng.choice(["lo", "mid", "hi"], 60), categories=["lo", "mid", "hi"])})
+    df["y"] = rng.normal(size=60)
+    fit = hb.Model("y ~ x + g + h", df).fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+    assert list(fit.margins(by="g").summary()["g"]) == ["lo", "mid", "hi"]
+    table = fit.margins(by=["h", "g"]).summary()
+    assert list(zip(table["h"], table["g"])) == [(h, g) for h in "ab" for g in ("lo", "mid", "hi")]
