@@ -156,7 +156,7 @@ class Diagnostics:
         proposed: one set from the prior alone, not the posterior, can decide the answer
         (mlmRev's guPrenat: half the default scale moved sd(cluster) from 3.97 to 2.31)."""
         key = next((f"'sd:{t.group}'" for t in self.terms
-                    if parameter in (f"sd_{t.key}", f"cor_{t.key}", f"rho_{t.key}")), None)
+                    if parameter in (f"sd_{t.key}", f"cor_{t.key}", f"rho_{t.key}", f"re_{t.key}")), None)
         target = key or (repr(parameter) if parameter else "the parameters")
         return (
             f"a prior on {target} that states what is plausible a priori (model.priors has the current "
