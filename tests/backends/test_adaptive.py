@@ -178,3 +178,33 @@ def test_a_crossed_interaction_does_not_lower_its_parents_precision():
     names = [block.group for block in design.groups]
     for parent in ("a", "b"):
         assert np.isinf(precision_through_children(names.index(parent), design, "logit")).all()
+
+
+def _mothers(sd_mother: float, seed: int = 4) -> pd.DataFrame:
+    """Bernoulli outcomes of 2-3 children of 600 mothers in 60 clusters (cluster sd 1)."""
+    rng = np.random.default_rng(seed)
+    kids = rng.integers(2, 4, 600)
+    mother = np.repeat(np.arange(600), kids)
+    cluster = mother // 10
+    eta = rng.normal(0, 1.0, 60)[cluster] + rng.normal(0, sd_mother, 600)[mother]
+    y = (rng.random(len(mother)) < 1 / (1 + np.exp(-eta))).astype(int)
+    return pd.DataFrame({"y": y, "m": mother.astype(str), "c": cluster.astype(str)})
+
+
+@pytest.mark.parametrize(("sd_mother", "is_saturated"), [(8.0, True), (0.5, False)])
+def test_children_pinned_at_the_edges_say_nothing_bounded_about_their_parent(sd_mother, is_saturated):
+    """Mothers whose children all share one outcome (most of them when the mothers' sd is 8 on
+    the logit scale, as mlmRev's guPrenat) have working means at the edges whatever that sd:
+    the moments cannot bound it, the clusters look data-rich through them and were centred
+    (R-hat 1.024). Such children give their parent no precision (non-centred geometry); with
+    a mothers' sd of 0.5 they do."""
+    from hierbayes.backends.pymc.plan_glm import saturated
+
+    design = hb.Model("y ~ 1 + (1|c) + (1|c:m)", _mothers(sd_mother), family="bernoulli").design
+    names = [block.group for block in design.groups]
+    assert saturated(design.groups[names.index("c:m")], design) is is_saturated
+    through = precision_through_children(names.index("c"), design, "logit")
+    assert bool(np.all(through == 0.0)) is is_saturated
+    chosen = hb.Model("y ~ 1 + (1|c) + (1|c:m)", _mothers(sd_mother), family="bernoulli").compile().parameterization
+    if is_saturated:
+        assert chosen["c"] in ("adaptive", "noncentered")

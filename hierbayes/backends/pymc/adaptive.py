@@ -47,7 +47,7 @@ from ...errors import SpecError
 from ...families import get_family
 from .centring import crossed_interactions, nested_parent
 from .plan import ADAPTIVE, child_information, group_means
-from .plan_glm import working_group_means, working_rows
+from .plan_glm import one_sided_levels, saturated, working_group_means, working_rows
 
 
 def effect_precision(block: GroupBlock, design: Design, link: str) -> np.ndarray | None:
@@ -81,25 +81,6 @@ def _row_precision(block: GroupBlock, design: Design, link: str) -> np.ndarray |
             return None
         weight = rows * found[0] * x2
     return np.bincount(block.codes, weights=weight, minlength=block.n_levels).astype(float)
-
-
-def one_sided_levels(block: GroupBlock, design: Design, response_edge) -> np.ndarray:
-    """(J,) bool: levels whose every row (of nonzero ``x``) sits at the same edge of the
-    response's support in the direction of the effect: all successes, all failures, all zero
-    counts (times the sign of the term's column). Such a level's likelihood is monotone in its
-    effect: no mode, and its posterior given ``tau`` is the prior's, tilted, with a scale that
-    grows with ``tau``: the non-centred geometry, whatever the curvature at a pilot fit says
-    (mlmRev's guImmun: 91% of 1,595 mothers have 1-3 children all immunized or none; scaled
-    by their pilot curvature the fit mixed at R-hat 1.02)."""
-    x = np.sign(np.asarray(block.X[:, 0], dtype=float))
-    trials = None if design.trials is None else np.asarray(design.trials, dtype=float)
-    side = response_edge(np.asarray(design.y, dtype=float), trials) * x
-    counted = x != 0
-    n = block.n_levels
-    up = np.bincount(block.codes, weights=(side > 0).astype(float), minlength=n)
-    down = np.bincount(block.codes, weights=(side < 0).astype(float), minlength=n)
-    inside = np.bincount(block.codes, weights=((side == 0) & counted).astype(float), minlength=n)
-    return (inside == 0) & ((up == 0) ^ (down == 0))
 
 
 def _within_variance(block: GroupBlock, design: Design, rows: np.ndarray) -> float:
@@ -170,6 +151,9 @@ def precision_through_children(j: int, design: Design, link: str) -> np.ndarray:
     for i, inner in enumerate(design.groups):
         parent = nested_parent(inner, outer) if i != j and i not in shared else None
         if parent is None or inner.n_columns != 1:
+            continue
+        if not gaussian and saturated(inner, design):  # its spread is beyond the moments: unbounded
+            best = np.zeros_like(best)
             continue
         found = group_means(inner, design) if means_of is None else means_of(inner)
         child = _row_precision(inner, design, link)

@@ -55,7 +55,7 @@ from ...families import get_family
 from .centring import centre_nested, crossed_interactions, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
 from .integrated_top import integrated_tops
-from .plan_glm import glm_information, precision_known, working_group_means
+from .plan_glm import glm_information, precision_known, saturated, working_group_means
 
 #: Effects scaled by their data's precision at the current sd (:mod:`.adaptive`).
 ADAPTIVE = "adaptive"
@@ -376,6 +376,9 @@ def _choose_parents(design: Design, plan: list[str], given: list[str | None], me
         for i, inner in enumerate(blocks):
             parent = nested_parent(inner, outer) if i != j else None
             if parent is None or (means_of is not None and means_of(inner) is None):
+                continue
+            if means_of is not None and saturated(inner, design):  # unbounded spread: says little
+                verdicts.append(False)
                 continue
             sampled = plan[i] != "marginal"
             info = parent_information(inner, parent, outer.n_levels, design, sampled, means_of)
