@@ -261,15 +261,11 @@ def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
 def _trials_for(family: Family, rows: Rows, kind: str, model) -> np.ndarray | None:
     if not family.takes_trials or rows.trials is not None or kind != "response":
         return rows.trials
-    response = model.spec.response
-    needed = list(getattr(model.design.encoder, "trials_columns", ()))
-    what = getattr(response, "trials", None) or (f"cbind({response.expr}, {response.failures})"
-                                                  if getattr(response, "failures", None) else "the trials")
-    columns = f"column(s) {needed}" if needed else "columns"
-    raise DataError(
-        f"kind='response' for a binomial model draws counts out of the number of trials, but "
-        f"newdata lacks the {columns} that {what} reads; add them (kind='mean' without them gives probabilities)"
-    )
+    r = model.spec.response
+    what = r.trials or (f"cbind({r.expr}, {r.failures})" if r.failures else "the trials")
+    raise DataError(f"kind='response' for a binomial model draws counts out of the number of trials, but newdata lacks "
+                    f"the column(s) {list(model.design.encoder.trials_columns)} that {what} reads; add them "
+                    "(kind='mean' without them gives probabilities)")
 
 
 def _fresh_effects_per_row(posterior, spec, blocks, rng) -> np.ndarray:
