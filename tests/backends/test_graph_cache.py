@@ -90,6 +90,28 @@ def test_a_refit_of_the_same_model_reads_the_graph_and_draws_the_same(monkeypatc
         hb.Model("Reaction ~ Days + (Days | Subject)", other).fit(**settings)
 
 
+@pytest.mark.slow  # one cold compile of the sampler
+def test_a_refit_builds_no_model_and_lays_the_draws_out_as_before(monkeypatch, tmp_path) -> None:
+    """The draws' layout (coordinates, dims, observed data, mass structure) is stored with
+    the graph's data: a refit of a rows model (observed y) builds no PyMC model."""
+    monkeypatch.setenv("HIERBAYES_CACHE_DIR", str(tmp_path))
+    df = hb.datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    settings = dict(draws=30, tune=30, chains=2, cores=1, random_seed=2, progressbar=False)
+    first = hb.Model(formula, df, family="binomial").fit(**settings)
+    monkeypatch.setattr(jaxnuts, "EXECUTABLES", {})  # as in a new process
+    model = hb.Model(formula, df, family="binomial")
+    again = model.fit(**settings)
+    assert not model.compile().built  # the PyMC model was never built
+    for group in ("posterior", "observed_data"):
+        a, b = first.idata[group].to_dataset(), again.idata[group].to_dataset()
+        assert set(a.data_vars) == set(b.data_vars) and dict(a.sizes) == dict(b.sizes)
+        for name in a.data_vars:
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+        for dim in a.dims:
+            np.testing.assert_array_equal(a[dim].values, b[dim].values)
+
+
 def _run_script(code: str, cache: Path, extra_env: dict | None = None) -> str:
     env = {**os.environ, "HIERBAYES_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **(extra_env or {})}
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
@@ -108,6 +130,7 @@ def test_a_warm_process_runs_the_cached_sampler_without_pymcs_jax_module(tmp_pat
         print(fit.info.sampler, "pymc.sampling.jax" in sys.modules, "pytensor.link.jax.dispatch" in sys.modules)
         fit.summary()
         print("arviz_base" in sys.modules, "arviz_stats" in sys.modules, "scipy.stats" in sys.modules)
+        print("pymc" in sys.modules, "pytensor" in sys.modules)
     """
     cold = _run_script(script, tmp_path).split("\n")
     warm = _run_script(script, tmp_path).split("\n")
@@ -116,6 +139,9 @@ def test_a_warm_process_runs_the_cached_sampler_without_pymcs_jax_module(tmp_pat
     # the draws' container is imported while the chains ran; the summary's prior-sensitivity
     # check needs neither arviz_stats nor scipy.stats (1.3 s of imports)
     assert warm[1] == "True False False"
+    # the model, its graph and the draws' layout are cached: no PyMC model is built, and
+    # neither PyMC nor PyTensor is imported (backends/pymc/lazy.py)
+    assert cold[2] == "True True" and warm[2] == "False False"
 
 
 def test_configure_jax_keeps_the_users_device_count_and_adds_one_otherwise(tmp_path) -> None:

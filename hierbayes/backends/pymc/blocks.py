@@ -13,14 +13,12 @@ every parameterization (the non-centred ``z`` has density ``N(u | 0, Sigma) |L|`
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
-from pytensor.tensor.slinalg import solve_triangular
 
 from ...design.types import GroupBlock
 from ...params import BlockNames
 from ...priors import PriorTable
 from .covariance import block_covariance
+from .lazy import pm, pt
 
 
 def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, centered: bool,
@@ -66,7 +64,7 @@ def prior_logp_rows(u, factor):
     Cholesky factor of Sigma (K x K) or the sd (scalar or K-vector) of diagonal effects."""
     k = u.shape[1]
     if factor.ndim == 2:
-        x = solve_triangular(factor, u.T, lower=True)  # (K, J)
+        x = pt.linalg.solve_triangular(factor, u.T, lower=True)  # (K, J)
         return -0.5 * pt.sum(x**2, axis=0) - pt.sum(pt.log(pt.diag(factor))) - 0.5 * k * np.log(2.0 * np.pi)
     sd = pt.ones((k,)) * factor
     return pt.sum(-0.5 * (u / sd[None, :]) ** 2 - pt.log(sd)[None, :], axis=1) - 0.5 * k * np.log(2.0 * np.pi)

@@ -19,12 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design
 from ...families import Censoring, get_family, truncated_draws
 from ...params import OBS_DIM
+from .lazy import pm, pt
 
 __all__ = ["observe"]
 

@@ -31,13 +31,13 @@ All are shifts (no Jacobian), so the posterior of every reported parameter is un
 from __future__ import annotations
 
 import numpy as np
-import pytensor.tensor as pt
 
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...params import BlockNames
 from ...priors import PriorTable
 from .blocks import effects_around, group_effects
+from .lazy import pt
 
 #: Suffix of the sampled total effects (``re_<key>__total``): "__" keeps them out of results.
 TOTAL_SUFFIX = "__total"

@@ -32,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.crossprod import cross_products, group_cross_products
 from ...design.offsets import response_less_offset
@@ -62,7 +60,8 @@ from .graph_data import SamplerGraph, sampler_graph, size_bucket
 from .imputation import has_imputation, imputation_shift
 from .imputation_binary import binary_hole_shift, sum_out_binary_holes
 from .integrated_top import integrated_nest, integrated_tops
-from .likelihoods import likelihood
+from .lazy import pm, pt
+from .likelihoods import likelihood, likelihood_builder
 from .linear import Fixed, block_contribution, coords_for, fixed_part
 from .marginal import (
     add_loglik,
@@ -94,7 +93,7 @@ LOGLIK_POTENTIAL = "loglik_y"
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """The PyMC model plus what the sampler and results need to know about it.
+    """The PyMC model (built on first use) plus what the sampler and results need to know about it.
 
     parameterization : block key -> "centered" / "noncentered" / "marginal".
     likelihood : one of LIKELIHOOD_FORMS.
@@ -103,13 +102,22 @@ class CompiledModel:
         (``model`` is never padded).
     """
 
-    model: pm.Model
+    build: Callable[[], pm.Model] = field(repr=False, compare=False)
     parameterization: dict[str, str]
     link: str
     likelihood: str = "rows"
     fingerprint: str = ""
     padding: Padding | None = None
     padded_graph: Callable[[], SamplerGraph] | None = field(default=None, repr=False, compare=False)
+    built: list = field(default_factory=list, repr=False, compare=False)  # the model, once built
+
+    @property
+    def model(self) -> pm.Model:
+        """The PyMC model, built on first use: a warm fit whose sampler and data are cached
+        (:mod:`.jaxnuts`) never builds it, and so never imports PyMC."""
+        if not self.built:
+            self.built.append(self.build())
+        return self.built[0]
 
     @property
     def marginal_keys(self) -> tuple[str, ...]:
@@ -199,6 +207,8 @@ def compile_model(
     else:
         form = "rows"
     check_pml(design, plan, form)
+    if form == "rows" and rd is None:
+        likelihood_builder(family)  # a family without a likelihood here fails now, not when the model is built
     nests = nesting(design, plan)
     holder = intercept_holder(design, plan, form, nests)
     tops = integrated_tops([b for b, _ in blocks], plan, nests)
@@ -212,82 +222,85 @@ def compile_model(
         precision = {i: pad_levels(p, padding.levels[i]) if i in padding.levels else p for i, p in precision.items()}
         design = pad_design(design, padding)
         blocks = list(zip(design.groups, block_names(design.spec)))
-    with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
-        fixed = fixed_part(unpadded, priors)
-        # the data shift (centring.py): totals located at their groups' mean linear predictor
-        chain = holder_chain(holder, nests) if holder is not None else []
-        xbar: dict[int, np.ndarray] = {}
-        if chain:
-            means, within = data_shift(unpadded, chain, fixed.X[:, 1:])
-            xbar = dict(zip(chain, means))
-            if design is not unpadded:  # padded levels of the holder: no shift
-                xbar = {i: pad_levels(x, padding.levels[i]) if i in padding.levels else x for i, x in xbar.items()}
-            fixed = Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
-        if design is not unpadded:
-            fixed = Fixed(fixed.theta, pad_rows(fixed.X, padding.rows), fixed.intercept_first)
-        slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
-        effects: list = [None] * len(blocks)
-        L = None
-        # the top of a chain of nested random intercepts is integrated out (integrated_top.py)
-        for i, ((block, names), how) in enumerate(zip(blocks, plan)):
-            if i in tops:
-                continue
-            if how == "marginal":
-                L = covariance_factor(block, names, priors)
-            elif i == holder:
-                effects[i] = effects_around_intercept(
-                    block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes, precision.get(i)
-                )
-            elif how != "nested":
-                effects[i] = group_effects(block, names, priors, how == "centered", precision.get(i))
-        # parents have fewer groups than their nested terms: build them first
-        for i in sorted(nests, key=lambda i: blocks[i][0].n_levels):
-            j, parent = nests[i]
-            block, names = blocks[i]
-            step = xbar[i] - xbar[j][parent] if i in xbar else None
-            if j in tops:
-                where = located(pt.reshape(fixed.theta[0], (1, 1)), xbar[j], slopes) if j == holder else None
-                shift = located(pt.zeros((block.n_levels, 1)), step, slopes) if step is not None else None
-                effects[i] = integrated_nest(blocks[j], blocks[i], parent, priors, where, shift,
-                                             names.effects + TOTAL_SUFFIX)
-                continue
-            effects[i] = effects_around_parent(block, names, priors, effects[j], parent, step, slopes)
-        for j, _ in nests.values():
-            effects[j] = None  # its nested term's total effect carries it
-        if form == "rows":
-            eta = fixed.eta(intercept=holder is None)
-            for (block, _), u in zip(blocks, effects):
-                eta = eta + block_contribution(block, u)
-            if has_imputation(design):
-                slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
-                eta = eta + imputation_shift(design, slopes_all, design.n_obs)
-                if binary_holes == "draw":
-                    eta = eta + binary_hole_shift(design, slopes_all, design.n_obs)
-            if rd is None:
-                with modelled_aux(aux_predictors(design, priors)):
-                    y_rv = likelihood(eta, design, priors, link)
-                if has_imputation(design) and binary_holes == "sum":  # binary holes summed out of their rows' likelihood
-                    sum_out_binary_holes(design, y_rv, eta, slopes_all)
-            else:
-                offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
+    def build() -> pm.Model:
+        with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
+            fixed = fixed_part(unpadded, priors)
+            # the data shift (centring.py): totals located at their groups' mean linear predictor
+            chain = holder_chain(holder, nests) if holder is not None else []
+            xbar: dict[int, np.ndarray] = {}
+            if chain:
+                means, within = data_shift(unpadded, chain, fixed.X[:, 1:])
+                xbar = dict(zip(chain, means))
+                if design is not unpadded:  # padded levels of the holder: no shift
+                    xbar = {i: pad_levels(x, padding.levels[i]) if i in padding.levels else x for i, x in xbar.items()}
+                fixed = Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
+            if design is not unpadded:
+                fixed = Fixed(fixed.theta, pad_rows(fixed.X, padding.rows), fixed.intercept_first)
+            slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
+            effects: list = [None] * len(blocks)
+            L = None
+            # the top of a chain of nested random intercepts is integrated out (integrated_top.py)
+            for i, ((block, names), how) in enumerate(zip(blocks, plan)):
+                if i in tops:
+                    continue
+                if how == "marginal":
+                    L = covariance_factor(block, names, priors)
+                elif i == holder:
+                    effects[i] = effects_around_intercept(
+                        block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes, precision.get(i)
+                    )
+                elif how != "nested":
+                    effects[i] = group_effects(block, names, priors, how == "centered", precision.get(i))
+            # parents have fewer groups than their nested terms: build them first
+            for i in sorted(nests, key=lambda i: blocks[i][0].n_levels):
+                j, parent = nests[i]
+                block, names = blocks[i]
+                step = xbar[i] - xbar[j][parent] if i in xbar else None
+                if j in tops:
+                    where = located(pt.reshape(fixed.theta[0], (1, 1)), xbar[j], slopes) if j == holder else None
+                    shift = located(pt.zeros((block.n_levels, 1)), step, slopes) if step is not None else None
+                    effects[i] = integrated_nest(blocks[j], blocks[i], parent, priors, where, shift,
+                                                 names.effects + TOTAL_SUFFIX)
+                    continue
+                effects[i] = effects_around_parent(block, names, priors, effects[j], parent, step, slopes)
+            for j, _ in nests.values():
+                effects[j] = None  # its nested term's total effect carries it
+            if form == "rows":
+                eta = fixed.eta(intercept=holder is None)
+                for (block, _), u in zip(blocks, effects):
+                    eta = eta + block_contribution(block, u)
+                if has_imputation(design):
+                    slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
+                    eta = eta + imputation_shift(design, slopes_all, design.n_obs)
+                    if binary_holes == "draw":
+                        eta = eta + binary_hole_shift(design, slopes_all, design.n_obs)
+                if rd is None:
+                    with modelled_aux(aux_predictors(design, priors)):
+                        y_rv = likelihood(eta, design, priors, link)
+                    if has_imputation(design) and binary_holes == "sum":  # binary holes summed out of their rows' likelihood
+                        sum_out_binary_holes(design, y_rv, eta, slopes_all)
+                else:
+                    offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
+                    sigma = register("sigma", priors.get("sigma"))
+                    residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors)
+            elif rd is not None:
                 sigma = register("sigma", priors.get("sigma"))
-                residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors)
-        elif rd is not None:
-            sigma = register("sigma", priors.get("sigma"))
-            eta = fixed.eta(intercept=holder is None)
-            for (block, _), u in zip(blocks, effects):
-                eta = eta + block_contribution(block, u)
-            Z = design.groups[rd.block].X if rd.block is not None else None
-            add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
-        else:
-            sigma = register("sigma", priors.get("sigma"))
-            add_loglik(
-                LOGLIK_POTENTIAL,
-                _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
-            )
+                eta = fixed.eta(intercept=holder is None)
+                for (block, _), u in zip(blocks, effects):
+                    eta = eta + block_contribution(block, u)
+                Z = design.groups[rd.block].X if rd.block is not None else None
+                add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
+            else:
+                sigma = register("sigma", priors.get("sigma"))
+                add_loglik(
+                    LOGLIK_POTENTIAL,
+                    _cross_product_loglik(design, fixed, blocks, plan, effects, L, sigma, holder is None),
+                )
+        if padding is not None and len(model.observed_RVs) != 1:  # padding_for pads one observed variable
+            raise SpecError(f"internal: a padded model has {len(model.observed_RVs)} observed variables")
+        return model
+
     form_key = form if binary_holes == "sum" else f"{form}, binary holes drawn"
-    if len(model.observed_RVs) != 1:  # the row mask weighs one observed variable's rows
-        padding = None
     padded_graph = None
     if padding is not None and not pad:
         # centred effects of padded levels: their prior becomes N(0, 1) in the sampler graph
@@ -299,7 +312,7 @@ def compile_model(
             masks = {name: real_mask(unpadded.groups[i].n_levels, padding.levels[i]) for name, i in centred.items()}
             return sampler_graph(padded.model, real_mask(unpadded.n_obs, padding.rows), masks)
     return CompiledModel(
-        model=model, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
+        build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )

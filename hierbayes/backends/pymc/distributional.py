@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design, GroupBlock
 from ...families.distributional import aux_lower
@@ -28,6 +26,7 @@ from ...priors import PriorTable
 from ...priors.distributional import aux_view
 from .blocks import group_effects
 from .covariance import builder_fingerprint
+from .lazy import pm, pt
 from .variables import register, stacked_prior
 
 _MODELLED: ContextVar[dict[str, object] | None] = ContextVar("modelled_aux", default=None)

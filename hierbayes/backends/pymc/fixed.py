@@ -11,11 +11,9 @@ read it.
 
 from __future__ import annotations
 
-import pymc as pm
-import pytensor.tensor as pt
-
 from ...params import FIXED_DIM
 from ...priors import PriorTable
+from .lazy import pm, pt
 from .variables import register, stacked_prior
 
 #: Name of the standard-normal coordinates of the joint prior.

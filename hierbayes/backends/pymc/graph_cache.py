@@ -18,24 +18,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .draws_layout import DrawsLayout
 from .graph_data import SamplerGraph
 from .program_cache import cache_folder, write_atomically
 
 #: Bump when the stored layout changes.
-ARGUMENTS_VERSION = 1
+ARGUMENTS_VERSION = 2
 
 
 @dataclass(frozen=True)
 class ProgramArguments:
     """A model's sampler graph as the cached programs see it: the value variables' and
     draws' names, the graph's structure key, its data (the lifted constants, in order) and
-    the start point on the unconstrained scale."""
+    the start point on the unconstrained scale; ``layout``, how the draws are laid out (None
+    until known: then the model is built for it)."""
 
     value_names: list[str]
     output_names: list[str]
     structure_key: str
     data: list[np.ndarray]
     start: list[np.ndarray]
+    layout: DrawsLayout | None = None
 
 
 def arguments_of(graph: SamplerGraph) -> ProgramArguments:
@@ -67,8 +70,13 @@ def load_arguments(fingerprint: str, versions: str) -> ProgramArguments | None:
         with np.load(paths[0], allow_pickle=False) as arrays:
             data = [arrays[f"data{i}"] for i in range(meta["n_data"])]
             start = [arrays[f"start{i}"] for i in range(meta["n_start"])]
+            layout = None
+            if meta.get("layout") is not None:
+                coords = {name: arrays[f"coord{i}"] for i, name in enumerate(meta["layout"]["coords"])}
+                observed = {name: arrays[f"observed{i}"] for i, name in enumerate(meta["layout"]["observed"])}
+                layout = DrawsLayout(coords, meta["layout"]["dims"], observed, meta["layout"]["dense_mass"])
         arguments = ProgramArguments(value_names=list(meta["value_names"]), output_names=list(meta["output_names"]),
-                                     structure_key=str(meta["structure_key"]), data=data, start=start)
+                                     structure_key=str(meta["structure_key"]), data=data, start=start, layout=layout)
     except Exception:  # damaged or from an incompatible writer: rebuilt by the caller
         return None
     os.utime(paths[0])  # recently used: pruned last (program_cache.py)
@@ -85,7 +93,13 @@ def save_arguments(fingerprint: str, versions: str, arguments: ProgramArguments)
     arrays.update({f"start{i}": s for i, s in enumerate(arguments.start)})
     meta = {"value_names": arguments.value_names, "output_names": arguments.output_names,
             "structure_key": arguments.structure_key, "n_data": len(arguments.data),
-            "n_start": len(arguments.start)}
+            "n_start": len(arguments.start), "layout": None}
+    layout = arguments.layout
+    if layout is not None and layout.storable():
+        arrays.update({f"coord{i}": np.asarray(v) for i, v in enumerate(layout.coords.values())})
+        arrays.update({f"observed{i}": np.asarray(v) for i, v in enumerate(layout.observed.values())})
+        meta["layout"] = {"coords": list(layout.coords), "observed": list(layout.observed),
+                          "dims": layout.dims, "dense_mass": layout.dense_mass}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     # the arrays first: an entry is read only when its json exists

@@ -20,11 +20,10 @@ Binary (0/1) columns are summed out of that likelihood instead (``imputation_bin
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design
 from ...priors.missing import binary_imputation_priors, imputation_priors
+from .lazy import pm, pt
 from .variables import register
 
 __all__ = ["column_model", "has_imputation", "imputation_parts", "imputation_shift", "submodel_means", "unit_dim"]

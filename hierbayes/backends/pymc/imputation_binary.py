@@ -23,13 +23,11 @@ model's probabilities their unit's weight ``w_u`` (a row's weight; a group's lev
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
-from pytensor.graph.basic import clone_get_equiv
 
 from ...design.types import Design
 from ...priors.missing import binary_imputation_priors
 from .imputation import submodel_means, unit_dim
+from .lazy import pm, pt
 
 __all__ = ["DRAWN_PREFIX", "binary_columns", "binary_hole_shift", "logistic_model", "sum_out_binary_holes"]
 
@@ -62,6 +60,8 @@ def _replaced(out, old, new, rvs):
     cloned only between them, so the model's random variables stay themselves."""
     blockers = [old, *rvs]
     memo = {old: new, **{rv: rv for rv in rvs}}
+    from pytensor.graph.basic import clone_get_equiv
+
     return clone_get_equiv(blockers, [out], copy_inputs=False, copy_orphans=False, memo=memo)[out]
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-import pymc as pm
 
 from ...design.types import Design
 from .imputation import column_model
 from .imputation_binary import DRAWN_PREFIX, logistic_model
+from .lazy import pm
 
 __all__ = ["conditioned_prior"]
 

@@ -24,13 +24,12 @@ one brood). The sampler sees ``sd_P`` only through the children's marginal densi
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import GroupBlock
 from ...params import BlockNames
 from ...priors import PriorTable
 from .covariance import block_covariance
+from .lazy import pm, pt
 
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 

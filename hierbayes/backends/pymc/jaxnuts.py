@@ -35,25 +35,23 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from ...runtime import waiting_on_compiled_code
+from .draws_layout import draws_tree, layout_of
 from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
+from .lazy import pm
 from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates
-from .padding import trim_draws
 from .program_cache import cache_paths, load_programs, save_programs
-from .softplus import register_jax
 from .start_mass import curvature_inverse_mass
 
 #: Bump when the program layout changes (invalidates cached programs).
 PROGRAM_VERSION = 7
-_STATS = ("diverging", "n_steps", "energy", "lp", "acceptance_rate", "step_size")
 #: The mass matrix numpyro's warm-up starts from: "curvature" (:mod:`.start_mass`) or
 #: "identity" (numpyro's default).
 START_MASS = "curvature"
@@ -71,12 +69,12 @@ class JaxRun:
 
 def _versions() -> str:
     import jax
-    import pytensor
 
-    # numpyro's version without importing it (0.3 s with scipy.fft); a loaded program needs none of it
-    numpyro = importlib.metadata.version("numpyro")
-    return (f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {numpyro}|pymc {pm.__version__}"
-            f"|pytensor {pytensor.__version__}")
+    # numpyro's, PyMC's and PyTensor's versions without importing them (0.3 s each with what
+    # they import); a loaded program needs none of them
+    version = importlib.metadata.version
+    return (f"{PROGRAM_VERSION}|jax {jax.__version__}|numpyro {version('numpyro')}|pymc {version('pymc')}"
+            f"|pytensor {version('pytensor')}")
 
 
 def _devices(chains: int, cores: int):
@@ -243,6 +241,8 @@ def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
     from jax.sharding import PartitionSpec as P
     from pymc.sampling.jax import get_jaxified_graph
 
+    from .softplus import register_jax
+
     register_jax()  # the one-exp softplus (softplus.py)
     lifted = graph.lifted
     inputs = [*graph.value_vars, *lifted.data_inputs]
@@ -322,26 +322,6 @@ def _start_of(logp_fn, data, candidates) -> list:
     return first_usable(lambda z: logp_fn(*z, *data)[0], list(candidates))
 
 
-def _idata(model: pm.Model, output_names: list[str], results, chains: int, draws: int, tune: int, seconds: float,
-           library: str = "numpyro", trim: dict[str, int] | None = None):
-    from arviz_base import from_dict  # not `arviz`: it imports its plotting, and matplotlib
-    from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
-
-    n_out = len(output_names)
-    coords, dims = coords_and_dims_for_inferencedata(model)
-    posterior = {name: np.asarray(v) for name, v in zip(output_names, results[:n_out])}
-    if trim:  # the draws of a padded model (padding.py)
-        posterior = {name: trim_draws(v, dims.get(name, ()), trim) for name, v in posterior.items()}
-    stats = {name: np.asarray(v) for name, v in zip(_STATS, results[n_out:])}
-    stats["tree_depth"] = np.log2(np.maximum(stats["n_steps"], 1)).astype(int) + 1
-    groups = {"posterior": posterior, "sample_stats": stats}
-    observed = find_observations(model)
-    if observed:
-        groups["observed_data"] = {k: np.asarray(v) for k, v in observed.items()}
-    attrs = {"posterior": {"inference_library": library, "sampling_time": seconds, "tuning_steps": tune}}
-    return from_dict(groups, coords=coords, dims=dims, sample_dims=["chain", "draw"], attrs=attrs)
-
-
 #: Compiled samplers of this process, by program key (a second fit of the same model in the
 #: same process skips loading and compiling).
 EXECUTABLES: dict[str, tuple[dict, dict]] = {}
@@ -355,7 +335,7 @@ def _remember(key: str, executables: dict, meta: dict) -> None:
 
 
 def sample_jax_cached(
-    model: pm.Model,
+    model: pm.Model | Callable[[], pm.Model],
     *,
     algorithm: str = "numpyro",
     draws: int,
@@ -364,7 +344,7 @@ def sample_jax_cached(
     cores: int,
     random_seed: int | None,
     target_accept: float,
-    dense_mass: bool | list[tuple[str, ...]],
+    dense_mass: bool | list[tuple[str, ...]] | Callable[[], bool | list[tuple[str, ...]]],
     progressbar: bool = False,
     chain_loop: str | None = None,
     fingerprint: str = "",
@@ -381,7 +361,11 @@ def sample_jax_cached(
 
     ``dense_mass``: True (dense), False (diagonal) or a list of blocks of value variable
     names, each with a dense mass matrix, the other variables diagonal (numpyro's
-    structured mass matrix; blackjax, which has none, runs diagonal).
+    structured mass matrix; blackjax, which has none, runs diagonal); or a function of the
+    model giving one, read from the cache with the draws' layout (:mod:`.draws_layout`).
+
+    ``model``: the PyMC model, or a function that builds it, called only when something is
+    not cached (the graph's data, the draws' layout or the programs): a warm fit builds none.
 
     ``fingerprint``: the model's (:func:`.fingerprint.fingerprint`); when given, the graph's
     data and start point are read from the cache of a previous fit of the same model
@@ -402,11 +386,17 @@ def sample_jax_cached(
     t0 = time.perf_counter()
     versions = _versions()
     graph: SamplerGraph | None = None
+    model_of = model if callable(model) and not hasattr(model, "free_RVs") else (lambda: model)
     arguments = load_arguments(fingerprint, versions)
-    if arguments is None:
-        graph = sampler_graph(model) if build_graph is None else build_graph()
-        arguments = arguments_of(graph)
+    if arguments is None or arguments.layout is None:
+        if arguments is None:
+            graph = sampler_graph(model_of()) if build_graph is None else build_graph()
+            arguments = arguments_of(graph)
+        arguments = replace(arguments, layout=layout_of(model_of(), dense_mass() if callable(dense_mass) else dense_mass))
         save_arguments(fingerprint, versions, arguments)
+    layout = arguments.layout
+    if callable(dense_mass):  # decided by the model: stored with its layout
+        dense_mass = layout.dense_mass
     mass = mass_structure(arguments.value_names,
                           dense_mass if isinstance(dense_mass, list) else bool(dense_mass))
     if algorithm == "blackjax" and isinstance(mass, list):
@@ -440,7 +430,7 @@ def sample_jax_cached(
             cached = loaded is not None
             if loaded is None:
                 if graph is None:
-                    graph = sampler_graph(model) if build_graph is None else build_graph()
+                    graph = sampler_graph(model_of()) if build_graph is None else build_graph()
                 programs, meta = _build(graph, settings, devices, chains)
                 save_programs(paths, programs, meta)
             else:
@@ -484,5 +474,5 @@ def sample_jax_cached(
                                draws=draws, chains=chains, progress=progress, scalar=scalar)
             results = jax.block_until_ready(finish(*data, *carry))
     done = time.perf_counter()
-    idata = _idata(model, arguments.output_names, results, chains, draws, tune, done - prepared, algorithm, trim)
+    idata = draws_tree(layout, arguments.output_names, results, tune, done - prepared, algorithm, trim)
     return JaxRun(idata=idata, compile_seconds=prepared - t0, sampling_seconds=done - prepared, cached=cached)

@@ -15,9 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
-from pymc.distributions.dist_math import binomln
 
 from ...design.types import Design
 from ...errors import SpecError
@@ -33,9 +30,8 @@ from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
+from .lazy import pm, pt
 from .ordinal_probit import ordered_probit
-from .softplus import softplus
-from .special import betainc, student_t_logcdf
 from .variables import register, stacked_prior
 
 #: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
@@ -110,10 +106,38 @@ def likelihood_builder(family: Family | str) -> LikelihoodBuilder:
     except KeyError:
         raise SpecError(_missing_message(name)) from None
 
+def binomln(n, k):
+    """log C(n, k) (PyMC's ``binomln``; imported when a model is built)."""
+    from pymc.distributions.dist_math import binomln as log_choose
+
+    return log_choose(n, k)
+
+
+def softplus(x):
+    """The one-exp softplus of :mod:`.softplus` (imported when a model is built)."""
+    from .softplus import softplus as op
+
+    return op(x)
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta of :mod:`.special` (imported when a model is built)."""
+    from .special import betainc as op
+
+    return op(a, b, x)
+
+
+def student_t_logcdf(value, nu, mu, sigma):
+    """:func:`.special.student_t_logcdf` (imported when a model is built)."""
+    from .special import student_t_logcdf as logcdf
+
+    return logcdf(value, nu, mu, sigma)
+
+
 INVERSE_LINKS: dict[str, Callable] = {
     "identity": lambda eta: eta,
-    "log": pt.exp,
-    "logit": pm.math.invlogit,
+    "log": lambda eta: pt.exp(eta),
+    "logit": lambda eta: pm.math.invlogit(eta),
     "probit": lambda eta: 0.5 + 0.5 * pt.erf(eta / np.sqrt(2.0)),
     "cloglog": lambda eta: 1.0 - pt.exp(-pt.exp(eta)),
     "inverse": lambda eta: 1.0 / eta,

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.types import Design, GroupBlock
 from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .fixed import fixed_coefficients
+from .lazy import pm, pt
 from .variables import register
 
 

@@ -29,13 +29,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.crossprod import CrossProducts
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...linalg import cholesky_lower, solve_lower
+from .lazy import pm, pt
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor.tensor as pt
 
 from ...design.crossprod import cross_products, group_cross_products
 from ...design.types import GroupBlock
+from .lazy import pt
 from .marginal import residual_ss, shifted_theta, woodbury_loglik
 
 

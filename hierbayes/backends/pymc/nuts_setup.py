@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pymc as pm
+
+from .lazy import pm
 
 #: Maximum tree depth of NUTS (numpyro's, PyMC's and nutpie's default): a trajectory has at
 #: most ``2**MAX_TREE_DEPTH - 1`` leapfrog steps.

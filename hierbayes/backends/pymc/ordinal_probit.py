@@ -13,10 +13,9 @@ tail probabilities outside the interval.
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...params import OBS_DIM
+from .lazy import pm, pt
 
 #: Stand-in for the infinite outer thresholds: far enough that Phi is exactly 0 or 1.
 _OUTER = 1e4

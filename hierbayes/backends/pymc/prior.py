@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import warnings
 
-import pymc as pm
 import xarray as xr
 
 from .compile import CompiledModel
+from .lazy import pm
 
 
 def sample_prior(compiled: CompiledModel, draws: int = 500, random_seed: int | None = None) -> xr.Dataset:

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import pymc as pm
 
 from ...design.types import Design
 from ...priors import PriorTable
@@ -30,9 +29,9 @@ from .compile import compile_model
 from .graph_data import graph_constants, lift_constants
 from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
+from .lazy import pm
 from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
 from .rside import unpad
-from .softplus import register_jax
 
 
 class GraphChanged(Exception):
@@ -83,6 +82,8 @@ class Refitter:
         from numpyro.infer.hmc import hmc
 
         enable_jax_cache()  # a later SBC of the same model loads the compiled fit from disk
+        from .softplus import register_jax
+
         register_jax()  # the one-exp softplus (softplus.py)
         self.design, self.priors, self.parameterization = design, priors, dict(parameterization)
         self.targets, self.config = tuple(targets), config

@@ -22,14 +22,13 @@ priors on them (defaults: :mod:`hierbayes.priors.residual`).
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from ...design.residuals import ResidualDesign
 from ...errors import SpecError
 from ...priors import Prior, PriorTable, structure_defaults
 from ...spec.residual_banded import band_pairs, banded_correlation
 from ...spec.residuals import BAND_DIM, BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
+from .lazy import pm, pt
 from .marginal import batched_cholesky_terms
 from .variables import register
 

@@ -9,14 +9,13 @@ import threading
 import time
 import warnings
 
-import pymc as pm
-
 from ...errors import SamplingError
 from ...params import RAW_EFFECTS_PREFIX
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .. import SamplerRun
 from .compile import CompiledModel
 from .jaxnuts import sample_jax_cached
+from .lazy import pm
 from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable from here as before)
     cache_dir,
     enable_jax_cache,
@@ -25,7 +24,6 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     start_point,
 )
 from .plan import default_target_accept
-from .softplus import register_jax
 
 SAMPLERS = KNOWN_SAMPLERS
 
@@ -162,6 +160,7 @@ def run_nuts(
         )
     if cores is None:
         cores = default_cores(chains)
+    cached = sampler in _JAX_SAMPLERS and bool(getattr(compiled, "fingerprint", ""))
     kwargs = dict(
         draws=draws,
         tune=tune,
@@ -170,16 +169,19 @@ def run_nuts(
         random_seed=random_seed,
         progressbar=progressbar,
         nuts_sampler=sampler,
-        model=compiled.model,
         compute_convergence_checks=False,
-        nuts=_nuts_options(compiled, sampler, target_accept),
+        nuts={"target_accept": target_accept},
     )
-    cached = sampler in _JAX_SAMPLERS and bool(getattr(compiled, "fingerprint", ""))
+    if not cached:  # the cached path builds the model only when something is not cached
+        kwargs["model"] = compiled.model
+        kwargs["nuts"] = _nuts_options(compiled, sampler, target_accept)
     if sampler in _JAX_SAMPLERS and not cached:
         # PyMC's numpyro path names its sites itself: a block structure falls back to diagonal
         if isinstance(kwargs["nuts"].get("dense_mass"), list):
             kwargs["nuts"]["dense_mass"] = False
         enable_jax_cache()
+        from .softplus import register_jax
+
         register_jax()  # PyMC jaxifies the graph: the one-exp softplus (softplus.py)
         clock = _JaxCompileClock.start()
         kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed)
@@ -227,7 +229,7 @@ def run_nuts(
 def _sample_cached(compiled: CompiledModel, kwargs: dict):
     """numpyro's NUTS from a compiled program cached on disk (see :mod:`.jaxnuts`)."""
     return sample_jax_cached(
-        compiled.model,
+        lambda: compiled.model,
         algorithm=kwargs["nuts_sampler"],
         draws=kwargs["draws"],
         tune=kwargs["tune"],
@@ -235,7 +237,7 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
         cores=kwargs["cores"],
         random_seed=kwargs["random_seed"],
         target_accept=kwargs["nuts"]["target_accept"],
-        dense_mass=kwargs["nuts"].get("dense_mass", False),
+        dense_mass=lambda: dense_mass_of(compiled),
         progressbar=bool(kwargs["progressbar"]),
         fingerprint=compiled.fingerprint,
         build_graph=compiled.padded_graph,

@@ -4,10 +4,10 @@ becomes a PyMC distribution."""
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 
 from ...errors import PriorError
 from ...priors import Prior
+from .lazy import pm
 
 
 def register(name: str, prior: Prior, dims=None, shape=None):

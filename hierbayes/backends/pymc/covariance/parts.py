@@ -7,12 +7,10 @@ Each function adds its parameters to the current PyMC model under the names of
 
 from __future__ import annotations
 
-import pymc as pm
-import pytensor.tensor as pt
-
 from ....design.types import GroupBlock
 from ....params import BlockNames, helper_name
 from ....priors import Prior, PriorTable
+from ..lazy import pm, pt
 from ..variables import register, stacked_prior
 
 #: A half-distribution of an sd -> the distribution on the real line whose absolute value

@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytensor.tensor as pt
-
 from ....design.types import GroupBlock
 from ....errors import SpecError
 from ....params import BlockNames
 from ....priors import Prior, PriorTable
 from ....spec.covariance import Covariance, CovarianceStructure, register_structure
+from ..lazy import pt
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import pytensor.tensor as pt
-
 from ....design.types import GroupBlock
 from ....params import BlockNames
 from ....priors import PriorTable
 from ....spec.covariance import Covariance
+from ..lazy import pt
 from .parts import block_sd, lkj_correlation_cholesky, scaled_cholesky
 from .registry import BlockCovariance, covariance_builder
 
