@@ -144,6 +144,17 @@ def incomplete_rows(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return data.loc[:, list(columns)].isna().any(axis=1).to_numpy()
 
 
+def _read_csv_hint(data: pd.DataFrame, columns: list[str]) -> str:
+    """For text columns with missing cells: pandas.read_csv reads the strings 'NA', 'N/A',
+    'None', 'null' and 'NaN' as missing, which are also level names (mlmRev's guPrenat has a
+    level "None", MASS's OME "N/A")."""
+    text = [c for c in columns if not pd.api.types.is_numeric_dtype(data[c]) and data[c].notna().any()]
+    if not text:
+        return ""
+    return (f". If {', '.join(map(repr, text))} had a level such as 'None' or 'N/A' in a CSV file, "
+            "pandas.read_csv read it as missing: read the file with keep_default_na=False, na_values=['']")
+
+
 def handle_missing(
     data: pd.DataFrame, columns: Sequence[str], missing: str, what: str = "data"
 ) -> pd.DataFrame:
@@ -178,6 +189,7 @@ def handle_missing(
     incomplete = incomplete_rows(data, list(bad))
     detail = ", ".join(f"{c!r} ({plural(n, 'row')})" for c, n in bad.items())
     n_bad = int(incomplete.sum())
+    hint = _read_csv_hint(data, list(bad))
     if missing == "error":
         advice = (
             "Remove or impute them, pass missing='drop' to drop incomplete rows, or missing='model' to "
@@ -187,14 +199,14 @@ def handle_missing(
         )
         raise DataError(
             f"missing values (NaN/None) in {what} column(s) {detail}: "
-            f"{plural(n_bad, 'row')} in all ({describe_rows(incomplete, data.index)}). {advice}"
+            f"{plural(n_bad, 'row')} in all ({describe_rows(incomplete, data.index)}). {advice}{hint}"
         )
     kept = data.loc[~incomplete]
     if kept.shape[0] == 0:
         raise DataError(f"no rows left after dropping rows with missing values in {detail}")
     warnings.warn(
         f"dropped {plural(n_bad, 'row')} of {data.shape[0]} with missing values in "
-        f"column(s) {detail}",
+        f"column(s) {detail}{hint}",
         UserWarning,
         stacklevel=4,
     )

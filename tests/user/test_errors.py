@@ -405,3 +405,20 @@ def test_rhat_advice_on_a_group_sd_proposes_no_prior_scale() -> None:
     (problem,) = diag.problems
     assert "a prior on 'sd:cluster' that states what is plausible a priori" in problem
     assert "HalfNormal" not in problem and "sigma=0.5" not in problem
+
+
+def test_a_level_read_as_missing_by_pandas_gets_the_read_csv_hint_and_the_hint_works() -> None:
+    import io
+
+    csv = "y,g,ed\n1.0,a,None\n2.0,a,Primary\n3.5,b,None\n2.2,b,Primary\n1.1,c,Secondary\n0.3,c,N/A\n"
+    with pytest.raises(DataError, match=r"If 'ed' had a level such as 'None' or 'N/A' in a CSV file, "
+                                        r"pandas.read_csv read it as missing: read the file with keep_default_na=False"):
+        hb.Model("y ~ ed + (1|g)", pd.read_csv(io.StringIO(csv)))
+    with pytest.warns(UserWarning, match="keep_default_na=False"):
+        hb.Model("y ~ ed + (1|g)", pd.read_csv(io.StringIO(csv)), missing="drop")
+    model = hb.Model("y ~ ed + (1|g)", pd.read_csv(io.StringIO(csv), keep_default_na=False, na_values=[""]))
+    assert model.design.fixed_names == ("Intercept", "ed[None]", "ed[Primary]", "ed[Secondary]")  # N/A is the reference
+    numeric = pd.DataFrame({"y": [1.0, None, 2.0, 3.0], "g": list("aabb")})
+    with pytest.raises(DataError) as info:  # a number column: no read_csv hint
+        hb.Model("y ~ 1 + (1|g)", numeric)
+    assert "keep_default_na" not in str(info.value)
