@@ -37,7 +37,7 @@ from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
 from .plan import DesignPlan
 from .residuals import residual_design
-from .response import encoded_response, new_trials, response_values
+from .response import encoded_response, new_trials, response_values, trials_exprs
 from .rterms import check_relevel_references, ordered_columns, with_ordered_only
 from .stata_censoring import stata_censoring
 from .subset import rows_in_subset
@@ -159,11 +159,7 @@ class DesignEncoder:
     def trials_columns(self) -> tuple[str, ...]:
         """The columns new data need for a binomial model's trials (those ``trials(...)``
         reads, or the response and those ``cbind(s, f)``'s failures read)."""
-        plan = self._plan
-        exprs = [plan.trials] if plan.trials is not None else []
-        if plan.failures is not None:
-            exprs = [plan.response, plan.failures]
-        return tuple(dict.fromkeys(n for e in exprs for n in e.names))
+        return tuple(dict.fromkeys(n for e in trials_exprs(self._plan) for n in e.names))
 
     def encode_new(self, df: pd.DataFrame) -> NewData:
         """Encode new data with the training columns, levels and contrasts.

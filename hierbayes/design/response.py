@@ -8,7 +8,7 @@ import pandas as pd
 from ..errors import DataError
 from .plan import DesignPlan, as_counts, evaluate_values
 
-__all__ = ["encoded_response", "new_trials", "response_values"]
+__all__ = ["encoded_response", "new_trials", "response_values", "trials_exprs"]
 
 
 def response_values(
@@ -83,10 +83,16 @@ def new_trials(plan: DesignPlan, frame: pd.DataFrame) -> np.ndarray | None:
     frame : pandas.DataFrame
         The new rows (coerced like the training columns).
     """
-    exprs = [plan.trials] if plan.trials is not None else []
-    if plan.failures is not None:
-        exprs = [plan.response, plan.failures]
+    exprs = trials_exprs(plan)
     if not exprs or any(n not in frame.columns for e in exprs for n in e.names):
         return None
     total = sum(evaluate_values(e, frame) for e in exprs)
     return as_counts(np.asarray(total, dtype=np.float64))
+
+
+def trials_exprs(plan: DesignPlan) -> list:
+    """The expressions whose sum is a binomial row's trials: ``trials(...)``'s, or the
+    response and ``cbind(s, f)``'s failures; [] without trials."""
+    if plan.failures is not None:
+        return [plan.response, plan.failures]
+    return [plan.trials] if plan.trials is not None else []

@@ -30,7 +30,7 @@ from ...params import OBS_DIM
 from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
-from .lazy import pm, pt
+from .lazy import LazyModule, pm, pt
 from .ordinal_probit import ordered_probit
 from .variables import register, stacked_prior
 
@@ -106,32 +106,11 @@ def likelihood_builder(family: Family | str) -> LikelihoodBuilder:
     except KeyError:
         raise SpecError(_missing_message(name)) from None
 
-def binomln(n, k):
-    """log C(n, k) (PyMC's ``binomln``; imported when a model is built)."""
-    from pymc.distributions.dist_math import binomln as log_choose
-
-    return log_choose(n, k)
-
-
-def softplus(x):
-    """The one-exp softplus of :mod:`.softplus` (imported when a model is built)."""
-    from .softplus import softplus as op
-
-    return op(x)
-
-
-def betainc(a, b, x):
-    """The regularized incomplete beta of :mod:`.special` (imported when a model is built)."""
-    from .special import betainc as op
-
-    return op(a, b, x)
-
-
-def student_t_logcdf(value, nu, mu, sigma):
-    """:func:`.special.student_t_logcdf` (imported when a model is built)."""
-    from .special import student_t_logcdf as logcdf
-
-    return logcdf(value, nu, mu, sigma)
+#: PyMC's log binomial coefficient and this backend's softplus and incomplete-beta ops, all
+#: defining PyTensor graph pieces: imported when a model is built (:mod:`.lazy`).
+dist_math = LazyModule("pymc.distributions.dist_math")
+softplus_ops = LazyModule(f"{__package__}.softplus")
+special_ops = LazyModule(f"{__package__}.special")
 
 
 INVERSE_LINKS: dict[str, Callable] = {
@@ -192,9 +171,9 @@ def binomial(eta, design: Design, priors: PriorTable, link: str):
     def logp(value, eta, n):
         # binomln depends on the data alone: the sampler graph computes it once (graph_data.fold_constants)
         if link == "logit":  # log(1 - p) = log p - eta: one softplus per row, not two
-            return binomln(n, value) - n * softplus(-eta) - (n - value) * eta
+            return dist_math.binomln(n, value) - n * softplus_ops.softplus(-eta) - (n - value) * eta
         log_p, log_q = log_probabilities(eta, link)
-        return binomln(n, value) + value * log_p + (n - value) * log_q
+        return dist_math.binomln(n, value) + value * log_p + (n - value) * log_q
 
     def random(eta, n, rng=None, size=None):
         return rng.binomial(n, inverse(eta), size=size)
@@ -219,8 +198,8 @@ def negbinomial(eta, design: Design, priors: PriorTable, link: str):
     if design.censoring is not None:  # log P(Y > y) = log I_{mu / (mu + phi)}(y + 1, phi); betainc of .special:
         return observe(                # differentiable in phi on JAX too
             design, lambda e, a: pm.NegativeBinomial.dist(mu=pt.exp(e), alpha=a), eta, phi, link=link,
-            logccdf=lambda value, e, a: pt.log(betainc(value + 1.0, a, pt.exp(e) / (pt.exp(e) + a))),
-            logcdf=lambda value, e, a: pt.log(betainc(a, value + 1.0, a / (pt.exp(e) + a))),
+            logccdf=lambda value, e, a: pt.log(special_ops.betainc(value + 1.0, a, pt.exp(e) / (pt.exp(e) + a))),
+            logcdf=lambda value, e, a: pt.log(special_ops.betainc(a, value + 1.0, a / (pt.exp(e) + a))),
         )
     return pm.NegativeBinomial(
         "y", mu=pt.exp(eta), alpha=phi, observed=_observed(design, integer=True), dims=OBS_DIM
@@ -236,7 +215,7 @@ def student(eta, design: Design, priors: PriorTable, link: str):
         make = lambda m, s, n: pm.StudentT.dist(nu=n, mu=INVERSE_LINKS[link](m), sigma=s)
 
         def logcdf(value, m, s, n):  # differentiable in nu on JAX too (.special)
-            return student_t_logcdf(value, n, INVERSE_LINKS[link](m), s)
+            return special_ops.student_t_logcdf(value, n, INVERSE_LINKS[link](m), s)
 
         def logccdf(value, m, s, n):  # P(Y > v) = P(Y < 2 mu - v) by symmetry
             return logcdf(2.0 * INVERSE_LINKS[link](m) - value, m, s, n)
