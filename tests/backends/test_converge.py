@@ -6,6 +6,8 @@ works when a fit diverges.
   Machines and Oats designs: 6 outer groups, k estimated at 5-8, non-centred).
 * Machines and Oats fitted with the defaults: in the classic suite (tests/statistical/test_classic.py).
 * Slow: a fit forced into a funnel prints advice that, followed, removes the divergences.
+* Slow: nlme's Assay, whose ``(1 | Block)`` has 2 levels, fitted with the defaults at a seed
+  that diverged (6 transitions) at target_accept 0.95.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from classic.cases import CASE_BY_NAME
 from conftest import fit_quiet
 
 import hierbayes as hb
@@ -149,3 +152,11 @@ def test_following_the_divergence_advice_removes_the_divergences():
     assert given == {"g": "noncentered"} and advice.index("parameterization=") < advice.index("target_accept=")
     followed = fit_quiet(hb.Model("y ~ 1 + (1 | g)", df, parameterization=given), target_accept=0.9)
     assert followed.diagnostics.divergences == 0
+
+
+@pytest.mark.slow
+def test_two_level_term_fitted_with_defaults_does_not_diverge():
+    case = CASE_BY_NAME["assay"]
+    fit = fit_quiet(hb.Model(case.formula, case.data()), random_seed=4, draws=1000, tune=1000)
+    assert fit.diagnostics.target_accept == 0.99
+    assert fit.diagnostics.divergences == 0 and fit.diagnostics.max_r_hat <= 1.01

@@ -75,6 +75,8 @@ CASES: tuple[Case, ...] = (
          "nlme ?Oats; Pinheiro & Bates 1.6"),
     Case("alfalfa", "Yield ~ Date + Variety + (1 | Block/Variety)", "gaussian", ("nested",),
          "nlme ?Alfalfa; Pinheiro & Bates 2.4"),
+    Case("assay", "logDens ~ sample + dilut + (1 | Block) + (1 | Block:sample) + (1 | Block:dilut)", "gaussian",
+         ("nested",), "nlme ?Assay; Pinheiro & Bates 1.7 (2 blocks)"),
     Case("oxide", "Thickness ~ 1 + (1 | Lot/Wafer)", "gaussian", ("nested", "3-level"),
          "nlme ?Oxide; Pinheiro & Bates 4.2"),
     Case("orthodont_nested", "distance ~ Sex/age + (1 | Subject)", "gaussian", ("intercepts", "interactions"),

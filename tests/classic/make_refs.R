@@ -164,6 +164,10 @@ run_merMod("ergostool", "lmer(effort ~ Type + (1 | Subject), data = d)", as.data
 run_merMod("machines", "lmer(score ~ Machine + (1 | Worker/Machine), data = d)", as.data.frame(nlme::Machines))
 run_merMod("oats", "lmer(yield ~ nitro + Variety + (1 | Block/Variety), data = d)", as.data.frame(nlme::Oats))
 run_merMod("alfalfa", "lmer(Yield ~ Date + Variety + (1 | Block/Variety), data = d)", as.data.frame(nlme::Alfalfa))
+# nlme's Assay (Pinheiro & Bates 1.7) in lme4's form: Block has 2 levels (an ordered factor in
+# nlme, unordered here: a grouping factor's order does not enter the model)
+run_merMod("assay", "lmer(logDens ~ sample + dilut + (1 | Block) + (1 | Block:sample) + (1 | Block:dilut), data = d)",
+           transform(as.data.frame(nlme::Assay), Block = factor(as.character(Block))))
 run_merMod("oxide", "lmer(Thickness ~ 1 + (1 | Lot/Wafer), data = d)",
            as.data.frame(nlme::Oxide)[, c("Thickness", "Lot", "Wafer")])
 run_merMod("orthodont_nested", "lmer(distance ~ Sex/age + (1 | Subject), data = d)", as.data.frame(nlme::Orthodont))

@@ -77,6 +77,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     DATA_RICH_RATIO,
     PARAMETERIZATIONS,
     choose_parameterization,
+    default_target_accept,
     given_values,
     information_ratio,
     parent_information_ratio,
@@ -110,6 +111,12 @@ class CompiledModel:
     padding: Padding | None = None
     padded_graph: Callable[[], SamplerGraph] | None = field(default=None, repr=False, compare=False)
     built: list = field(default_factory=list, repr=False, compare=False)  # the model, once built
+    n_levels: dict[str, int] = field(default_factory=dict)  # block key -> levels
+
+    @property
+    def target_accept(self) -> float:
+        """The NUTS target acceptance a fit uses unless told otherwise."""
+        return default_target_accept(self.parameterization, self.n_levels)
 
     @property
     def model(self) -> pm.Model:
@@ -313,6 +320,7 @@ def compile_model(
             return sampler_graph(padded.model, real_mask(unpadded.n_obs, padding.rows), masks)
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
+        n_levels={names.key: block.n_levels for block, names in blocks},
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )

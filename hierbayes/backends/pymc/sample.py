@@ -23,7 +23,6 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     jittered_start,
     start_point,
 )
-from .plan import default_target_accept
 
 SAMPLERS = KNOWN_SAMPLERS
 
@@ -153,7 +152,7 @@ def run_nuts(
     random_seed, target_accept, progressbar = checked.random_seed, checked.target_accept, checked.progressbar
     sampler = checked.sampler or default_sampler()
     if target_accept is None:
-        target_accept = default_target_accept(compiled.parameterization)
+        target_accept = compiled.target_accept
     if sampler not in available_samplers():
         raise SamplingError(
             f"sampler {sampler!r} is not installed; installed samplers: {available_samplers()}"
