@@ -54,6 +54,7 @@ from .centring import (
     nesting,
 )
 from .covariance import covariance_factor
+from .fixed import JOINT_Z
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
 from .graph_data import SamplerGraph, sampler_graph, size_bucket
@@ -112,6 +113,8 @@ class CompiledModel:
     padded_graph: Callable[[], SamplerGraph] | None = field(default=None, repr=False, compare=False)
     built: list = field(default_factory=list, repr=False, compare=False)  # the model, once built
     n_levels: dict[str, int] = field(default_factory=dict)  # block key -> levels
+    #: value variable -> half-width of its start jitter, where not 1 (:func:`start_jitter`)
+    start_jitter: dict[str, float] = field(default_factory=dict)
 
     @property
     def target_accept(self) -> float:
@@ -321,9 +324,21 @@ def compile_model(
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
+        start_jitter=start_jitter(design, priors),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )
+
+
+def start_jitter(design: Design, priors: PriorTable) -> dict[str, float]:
+    """Value variable -> half-width of its start point's jitter, where it is not 1: the joint
+    fixed prior's ``z`` (:meth:`hierbayes.fixed_prior.JointFixedPrior.start_jitter`)."""
+    joint = priors.joint
+    if joint is None or any(t not in design.fixed_names for t in joint.terms):
+        return {}
+    columns = [design.fixed_names.index(t) for t in joint.terms]
+    width = joint.start_jitter(design.X[:, columns])
+    return {JOINT_Z: width} if width < 1.0 else {}
 
 
 def _reduced_cross_products(design: ReducedDesign, fixed: Fixed, shift: float):

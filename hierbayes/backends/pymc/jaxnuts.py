@@ -46,7 +46,7 @@ from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
 from .lazy import pm
-from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates
+from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates, jitter_widths
 from .program_cache import cache_paths, load_programs, save_programs
 from .start_mass import curvature_inverse_mass
 
@@ -310,10 +310,11 @@ def _build(graph: SamplerGraph, settings: dict, devices, chains: int):
     return programs, meta
 
 
-def _inits(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
+def _inits(start: list[np.ndarray], chains: int, seed: int | None, widths: list[float] | None = None) -> list[np.ndarray]:
     """PyMC's jitter: per chain START_TRIES candidates, the start point plus uniform(-1, 1) on
-    the unconstrained scale; ``init`` starts at the first usable one (:func:`_start_of`)."""
-    return jittered_candidates(start, chains, seed)
+    the unconstrained scale (times ``widths``); ``init`` starts at the first usable one
+    (:func:`_start_of`)."""
+    return jittered_candidates(start, chains, seed, widths)
 
 
 def _start_of(logp_fn, data, candidates) -> list:
@@ -350,6 +351,7 @@ def sample_jax_cached(
     fingerprint: str = "",
     build_graph: Callable[[], SamplerGraph] | None = None,
     trim: dict[str, int] | None = None,
+    start_jitter: dict[str, float] | None = None,
 ) -> JaxRun:
     """Sample ``model`` with NUTS (numpyro's, or blackjax's with ``algorithm="blackjax"``)
     from a cached (or newly built) XLA program. The program is keyed by the model's
@@ -373,7 +375,8 @@ def sample_jax_cached(
 
     ``build_graph``: builds the graph the programs sample when it is not ``model``'s (its
     padded form, :mod:`.padding`), called only when the graph is not cached; ``trim``
-    (dimension -> size) cuts its draws back to ``model``'s."""
+    (dimension -> size) cuts its draws back to ``model``'s; ``start_jitter`` (value variable
+    -> half-width of its start jitter where not 1) narrows the start points' jitter."""
     configure_jax()
     import jax
     from jax.sharding import Mesh, NamedSharding
@@ -445,7 +448,7 @@ def sample_jax_cached(
             sharded, replicated = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
             seed = int(random_seed) if random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
             keys = jax.random.split(jax.random.PRNGKey(seed), chains)
-            inits = _inits(arguments.start, chains, seed)
+            inits = _inits(arguments.start, chains, seed, jitter_widths(arguments.value_names, start_jitter))
             data = [jax.device_put(d, replicated) for d in arguments.data]
             args = [*data, jax.device_put(np.asarray(keys), sharded)] + [jax.device_put(v, sharded) for v in inits]
 

@@ -108,23 +108,34 @@ def jitter_rng(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(None if seed is None else [int(seed), 11])
 
 
-def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
+def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None,
+                           widths: list[float] | None = None) -> list[np.ndarray]:
     """Per value variable, ``(chains, *shape)`` start values: ``start`` plus
     uniform(-JITTER, JITTER), on the unconstrained scale (no check; see
     :func:`jittered_candidates`)."""
-    return [c[:, 0] for c in jittered_candidates(start, chains, seed)]
+    return [c[:, 0] for c in jittered_candidates(start, chains, seed, widths)]
 
 
-def jittered_candidates(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
+def jittered_candidates(start: list[np.ndarray], chains: int, seed: int | None,
+                        widths: list[float] | None = None) -> list[np.ndarray]:
     """Per value variable, ``(chains, START_TRIES, *shape)`` candidate start values: ``start``
-    plus uniform(-JITTER, JITTER) on the unconstrained scale. Candidate 0 of every chain is
+    plus uniform(-JITTER, JITTER) on the unconstrained scale, times the variable's entry of
+    ``widths`` (default 1; :func:`jitter_widths`). Candidate 0 of every chain is
     drawn first (the jitter PyMC would use); the others are the fallbacks :func:`first_usable`
     and :func:`jittered_start` pick from."""
     rng = jitter_rng(seed)
     values = [np.asarray(v) for v in start]
-    first = [v[None] + rng.uniform(-JITTER, JITTER, size=(chains, *v.shape)) for v in values]
-    rest = [v[None, None] + rng.uniform(-JITTER, JITTER, size=(chains, START_TRIES - 1, *v.shape)) for v in values]
+    widths = [1.0] * len(values) if widths is None else widths
+    first = [v[None] + w * rng.uniform(-JITTER, JITTER, size=(chains, *v.shape)) for v, w in zip(values, widths)]
+    rest = [v[None, None] + w * rng.uniform(-JITTER, JITTER, size=(chains, START_TRIES - 1, *v.shape))
+            for v, w in zip(values, widths)]
     return [np.concatenate([f[:, None], r], axis=1).astype(v.dtype) for f, r, v in zip(first, rest, values)]
+
+
+def jitter_widths(names: list[str], jitter: dict[str, float] | None) -> list[float] | None:
+    """Per value variable named in ``names``, the half-width of its jitter (relative to
+    JITTER) from ``jitter`` (name -> width; the compiled model's ``start_jitter``)."""
+    return [jitter.get(name, 1.0) for name in names] if jitter else None
 
 
 def usable(value, grads, xp=np):
@@ -153,11 +164,12 @@ def first_usable(logp, candidates: list):
     return [c[first] for c in candidates]
 
 
-def jittered_start(model: pm.Model, chains: int, seed: int | None) -> list[dict]:
+def jittered_start(model: pm.Model, chains: int, seed: int | None, jitter: dict[str, float] | None = None) -> list[dict]:
     """Per-chain start values: PyMC's start point with its U(-1, 1) jitter on the sampler's
     (unconstrained) scale, the first of :data:`START_TRIES` jittered points that is
     :func:`usable`, mapped to the constrained scale (one dict of free variable values per
-    chain). Evaluated with PyTensor's Python linker.
+    chain); ``jitter``: value variable -> half-width of its jitter where not 1 (the
+    compiled model's ``start_jitter``). Evaluated with PyTensor's Python linker.
 
     PyMC's own JAX path evaluates the start point through C-compiled functions and checks
     the log density (not its gradient) op by op in JAX (dozens of tiny XLA compiles): tens
@@ -166,7 +178,8 @@ def jittered_start(model: pm.Model, chains: int, seed: int | None) -> list[dict]
     """
     import pytensor
 
-    candidates = jittered_candidates(start_point(model), chains, seed)
+    widths = jitter_widths([v.name for v in model.value_vars], jitter)
+    candidates = jittered_candidates(start_point(model), chains, seed, widths)
     logp = model.logp()
     check = pytensor.function(model.value_vars, [logp, *pytensor.grad(logp, model.value_vars)], mode=python_mode())
     constrain = pytensor.function(model.value_vars, model.replace_rvs_by_values(model.free_RVs), mode=python_mode())

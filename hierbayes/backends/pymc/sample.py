@@ -183,7 +183,7 @@ def run_nuts(
 
         register_jax()  # PyMC jaxifies the graph: the one-exp softplus (softplus.py)
         clock = _JaxCompileClock.start()
-        kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed)
+        kwargs["initvals"] = jittered_start(compiled.model, chains, random_seed, compiled.start_jitter)
         kwargs["nuts"]["jitter"] = False
     start = time.perf_counter()
     try:
@@ -241,6 +241,7 @@ def _sample_cached(compiled: CompiledModel, kwargs: dict):
         fingerprint=compiled.fingerprint,
         build_graph=compiled.padded_graph,
         trim=compiled.padding.trim if compiled.padding is not None else None,
+        start_jitter=compiled.start_jitter,
     )
 
 
