@@ -30,6 +30,7 @@ from ..errors import PriorError, SamplingError
 from ..families import get_family
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, block_names
 from ..priors import JOINT_SOURCE, Prior, PriorTable
+from ..priors.residual import residual_prior_classes
 from ..results.power_scaling import power_scaling_sensitivity
 from ..spec.ir import ModelSpec
 from .summed_loglik import summed_log_likelihood, sums_without_rows
@@ -74,7 +75,7 @@ def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
     )
 
 
-def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
+def _rows(posterior: xr.Dataset, spec, priors: PriorTable, design: Design | None = None):
     """(label, prior key, source, component, draws (chain, draw), prior) per checked parameter and
     {component: log prior draws}."""
     rows, components = [], {}
@@ -115,7 +116,32 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable):
         if name in posterior and posterior[name].ndim == 2 and name in sources:
             components[name] = log_density(priors.get(name), posterior[name].values)
             rows.append((name, name, sources[name], name, posterior[name].values, priors.get(name)))
+    if design is not None:
+        _residual_rows(posterior, priors, design, sources, rows, components)
     return rows, components
+
+
+#: Priors whose power-scaling leaves the posterior as it is (a constant log density inside
+#: the support) or that have no density here: not checked.
+_NOT_SCALED = ("Uniform", "LKJ")
+
+
+def _residual_rows(posterior: xr.Dataset, priors: PriorTable, design: Design, sources: dict,
+                   rows: list, components: dict) -> None:
+    """The rows of the residual structure's parameters (``exp_range``, ``sigma_ratio``, ...;
+    one per ``by=`` level, all under the one prior of their class)."""
+    for name in residual_prior_classes(design):
+        if name not in posterior or name not in sources or priors.get(name).dist in _NOT_SCALED:
+            continue
+        prior, draws = priors.get(name), posterior[name]
+        extra = [d for d in draws.dims if d not in ("chain", "draw")]
+        if len(extra) > 1:
+            continue
+        levels = [None] if not extra else [str(v) for v in draws.coords[extra[0]].values]
+        per_level = [draws.values] if not extra else [draws.isel({extra[0]: i}).values for i in range(len(levels))]
+        components[name] = sum(log_density(prior, v) for v in per_level)
+        for level, values in zip(levels, per_level):
+            rows.append((name if level is None else f"{name}[{level}]", name, sources[name], name, values, prior))
 
 
 def _summed_log_likelihood(idata: xr.DataTree, spec: ModelSpec, design: Design) -> np.ndarray:
@@ -128,7 +154,9 @@ def _summed_log_likelihood(idata: xr.DataTree, spec: ModelSpec, design: Design) 
 
 def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, priors: PriorTable,
                       threshold: float = THRESHOLD) -> pd.DataFrame:
-    """Power-scaling sensitivity of the fixed effects, group sds and family parameters.
+    """Power-scaling sensitivity of the fixed effects, group sds, family parameters and the
+    residual structure's parameters (those whose prior is not uniform: ``exp_range``,
+    ``sigma_ratio``).
 
     Parameters
     ----------
@@ -145,7 +173,7 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
         ``key`` that overrides it in ``Model(priors={...})``.
     """
     posterior = idata.posterior.to_dataset()
-    rows, components = _rows(posterior, spec, priors)
+    rows, components = _rows(posterior, spec, priors, design)
     columns = ["prior", "likelihood", "diagnosis", "source", "key"]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -215,7 +243,9 @@ def advice(table: pd.DataFrame) -> str:
     for key in table["key"]:
         current = table.attrs["priors"][key]
         if "sigma" in current.kwargs:
-            wider = {k: (10 * v if k == "sigma" else v) for k, v in current.kwargs.items()}
+            # a log-normal's sigma is on the log scale: doubled, its 95% range is squared
+            factor = 2 if current.dist == "LogNormal" else 10
+            wider = {k: (factor * v if k == "sigma" else v) for k, v in current.kwargs.items()}
             args = ", ".join(f"{k}={float(v):.3g}" for k, v in wider.items())
             parts.append(f"'{key}': hb.Prior({current.dist!r}, {args})")
         else:

@@ -188,3 +188,6 @@ def test_fit_matches_the_exact_posterior_and_nlmes_fixed_effects():
     assert np.median(draws) == pytest.approx(median, rel=0.15)
     nlme_range = ref["structure"]["range"]
     assert np.quantile(draws, 0.025) < nlme_range < np.quantile(draws, 0.975)
+    # the prior decides the range, and the sensitivity check (the summary's) says so
+    sensitivity = fit.prior_sensitivity()
+    assert sensitivity.loc["exp_range", "prior"] >= 0.05 and sensitivity.loc["exp_range", "source"] == "default"

@@ -83,3 +83,18 @@ def test_exchangeable_prior_must_keep_the_groups_positive_definite() -> None:
 def test_structure_key_without_the_structure_is_unknown() -> None:
     with pytest.raises(PriorError, match=r"no parameter matches the prior key 'ar1_phi'"):
         hb.Model("y ~ x + (1 | g)", _panel(), priors={"ar1_phi": hb.Prior("Uniform", lower=0, upper=1)}).priors
+
+
+def test_prior_sensitivity_checks_the_structure_parameters_whose_prior_is_not_uniform() -> None:
+    """exp_range and sigma_ratio (one row per by= level, under one prior) are power-scaled;
+    a Uniform prior (ar1_phi) is not: scaling a constant log density changes nothing."""
+    df = _panel(J=12, T=5)
+    df["arm"] = np.where(df["g"].isin(["g0", "g1", "g2", "g3", "g4", "g5"]), "a", "b")
+    exp = hb.Model("y ~ x + (1 | g)", df, residuals=hb.residuals("exponential", time="t", group="g"))
+    table = exp.fit(backend="prior", draws=300, chains=2, random_seed=1).prior_sensitivity()
+    assert table.loc["exp_range", "key"] == "exp_range" and table.loc["exp_range", "source"] == "default"
+    ar1 = hb.Model("y ~ x", df, residuals=hb.residuals("ar1", time="t", group="g", by="arm"))
+    table = ar1.fit(backend="prior", draws=300, chains=2, random_seed=1).prior_sensitivity()
+    assert not any(label.startswith("ar1_phi") for label in table.index)
+    ratios = [label for label in table.index if label.startswith("sigma_ratio")]
+    assert ratios and set(table.loc[ratios, "key"]) == {"sigma_ratio"}
