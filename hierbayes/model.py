@@ -4,7 +4,6 @@ sample -> results). Each stage is usable on its own; this class only wires them.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Mapping
 
 import pandas as pd
@@ -13,12 +12,21 @@ from .configuration import BuiltModel, ModelConfig, build_model
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
-from .errors import refuse_unknown_arguments
+from .errors import refuse_unknown_arguments, warn_user
 from .plots import with_plots
 from .priors import Prior, PriorTable
 from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
+
+#: Model's keyword arguments, and other packages' spellings of them (nlme, brms, Stata, lme4).
+MODEL_ARGUMENTS = ("formula", "data", "family", "link", "priors", "covariance", "missing", "parameterization",
+                   "collapse", "residuals", "weights", "group_weights", "weight_scaling", "weight_method")
+MODEL_ALIASES = {
+    "residual": "residuals", "correlation": "residuals", "cor": "residuals", "corr": "residuals",
+    "autocor": "residuals", "rcov": "residuals", "prior": "priors", "weight": "weights",
+    "na_action": "missing",
+}
 
 defer_duck_array_imports()  # xarray would import dask.array and sparse (0.8 s) to wrap the draws
 
@@ -86,7 +94,9 @@ class Model:
         row, on the log scale (``log(nu - 1)`` for nu); its coefficients are
         ``Intercept_sigma``, ``b_sigma``, ``sd_sigma_g`` (priors keyed the same way:
         ``"b_sigma"``, ``"sd_sigma:g"``). Any other keyword is a SpecError naming the
-        family's parameters. See :mod:`hierbayes.spec.distributional`.
+        family's parameters, or an ArgumentError naming the argument meant (``residual``,
+        nlme's ``correlation``, brms' ``autocor`` are ``residuals``; a value that is not a
+        formula string). See :mod:`hierbayes.spec.distributional`.
 
     Attributes
     ----------
@@ -116,6 +126,11 @@ class Model:
         weight_method: str | None = None,
         **distributional: str,
     ) -> None:
+        refuse_unknown_arguments(
+            "Model", {k: v for k, v in distributional.items() if k in MODEL_ALIASES or not isinstance(v, str)},
+            MODEL_ARGUMENTS, MODEL_ALIASES,
+            advice=" A keyword not named in Model's signature is a formula of a family parameter (sigma=\"~ x\").",
+        )
         data = data if is_dask_frame(data) else as_pandas(data)
         config = ModelConfig.from_arguments(
             formula, family=family, link=link, priors=priors, covariance=covariance, missing=missing,
@@ -272,11 +287,10 @@ class Model:
 
         # The pointwise log-likelihood (for LOO) is added when fit.idata is first read.
         if holds_rows(self.design) and not stored_in_idata(chains * draws, self.design.n_obs):
-            warnings.warn(
+            warn_user(
                 f"the pointwise log-likelihood ({chains} x {draws} draws x {self.design.n_obs} "
                 "rows) will not be stored in fit.idata to save memory; fit.loo() computes it "
-                "when asked",
-                stacklevel=3,  # the user's fit() call: _fit <- fit <- caller
+                "when asked"
             )
         info = SamplingInfo(
             sampler=run.sampler,
@@ -291,7 +305,7 @@ class Model:
         )
         fit = Fit(run.idata, self, info)
         if run.converged_draws:
-            warn_problems(fit.diagnostics, stacklevel=4)
+            warn_problems(fit.diagnostics)
         return fit
 
     def prior_predictive(self, draws: int = 500, random_seed: int | None = None):

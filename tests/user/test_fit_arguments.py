@@ -275,3 +275,15 @@ def test_from_stata_with_data_says_where_data_goes() -> None:
         hb.from_stata("mixed y x || g:", data=None)
     with pytest.raises(ArgumentError, match=r"takes no argument 'failures'\. Did you mean 'failure'"):
         hb.from_stata("mixed y x || g:", failures="d")
+
+
+@pytest.mark.parametrize(("given", "meant"), [("residual", "residuals"), ("correlation", "residuals"),
+                                              ("autocor", "residuals"), ("prior", "priors")])
+def test_model_arguments_of_other_packages_name_the_one_meant(given, meant) -> None:
+    df = hb.datasets.load("sleepstudy")
+    value = hb.residuals("ar", order=1, time="Days") if meant == "residuals" else {}
+    with pytest.raises(ArgumentError, match=rf"Model\(\) takes no argument '{given}'\. Did you mean '{meant}'"):
+        hb.Model("Reaction ~ Days + (1 | Subject)", df, **{given: value})
+    # a keyword that is not a formula string is not a family parameter's formula either
+    with pytest.raises(ArgumentError, match=r"Model\(\) takes no argument 'chains'.*sigma=\"~ x\""):
+        hb.Model("Reaction ~ Days + (1 | Subject)", df, chains=4)
