@@ -175,7 +175,8 @@ class ResponseLowering(FormulaSource):
     def _event_addition(self, call: Call) -> dict[str, str | None]:
         if len(call.args) != 1:
             self.fail("event() takes one argument: the column of failure indicators (0 = censored)", call.span)
-        return {"event": self._addition_column(call, call.args[0], ())}
+        # a column or an expression, as survival's Surv(time, status == 2)
+        return {"event": self._value_text(call.args[0], "event")}
 
     def _intreg_addition(self, call: Call) -> dict[str, str | None]:
         if len(call.args) != 1:

@@ -58,6 +58,8 @@ ROUND_TRIP = [
     ("y | trunc(lo) ~ x", "y | trunc(lb = lo)"),
     ("y | cens(c) + trunc(lb = 0) ~ x", "y | cens(c) + trunc(lb = 0)"),
     ("y | trials(n) ~ x", "y | trials(n)"),
+    ("time | event(d) ~ x", "time | event(d)"),
+    ("time | event(status == 2) ~ x", "time | event(status == 2)"),
 ]
 
 

@@ -64,6 +64,15 @@ def test_jitter_keeps_every_row_within_one_unit_of_the_start():
     assert joint_fixed_prior(short, ["a", "b"], scale=2.5, weights=None, centred=True).start_jitter(short) > 2 * width
 
 
+def test_event_takes_the_expression_survival_writes():
+    """``Surv(time, status == 2)``: ``event(status == 2)`` censors what ``event(dead)`` does."""
+    data = _pbc()
+    expression = hb.Model(FORMULA.replace("event(dead)", "event(status == 2)"), data, family="weibull")
+    column = hb.Model(FORMULA, data, family="weibull")
+    np.testing.assert_array_equal(expression.design.censoring.code, column.design.censoring.code)
+    assert int((np.asarray(column.design.censoring.code) == 1).sum()) == int((data["status"] != 2).sum())
+
+
 def test_pbc_start_jitter_of_the_fixed_effects_is_narrowed():
     compiled = hb.Model(FORMULA, _pbc(), family="weibull").compile()
     assert set(compiled.start_jitter) == {"b__z"} and 0 < compiled.start_jitter["b__z"] < 0.2
