@@ -110,6 +110,29 @@ def lower(
                      residuals=lowering.residual_found)
 
 
+#: glmmTMB's covariance-structure terms (``ar1(0 + factor(t) | g)``) and how this package writes each.
+GLMMTMB_STRUCTURES = {
+    "ar1": "an AR(1) within a group is a residual structure: residuals=hb.residuals('ar', order=1, "
+           "time='t', group='g') (nlme's corAR1), or brms' ar(time = t, gr = g) in the formula",
+    "ou": "correlation decaying in continuous time is residuals=hb.residuals('exponential', time='t', group='g')",
+    "exp": "correlation decaying in continuous time is residuals=hb.residuals('exponential', time='t', group='g')",
+    "toep": "a Toeplitz structure within a group is residuals=hb.residuals('toeplitz', time='t', group='g')",
+    "cs": "compound symmetry of a group term is covariance={'g': 'exchangeable'} with (x | g), or "
+          "residuals=hb.residuals('exchangeable', group='g') within a group",
+    "us": "an unstructured group term is (x | g), the default; within a group, residuals=hb.residuals("
+          "'unstructured', time='t', group='g')",
+    "diag": "independent effects of a group term are (x || g)",
+    "hetar1": "an AR(1) with sds by time is residuals=hb.residuals('ar', order=1, time='t', group='g', by='t')",
+    "homdiag": "independent effects with one sd are covariance={'g': 'identity'} with (x | g)",
+    "gau": "a gaussian spatial correlation is not available; residuals=hb.residuals('exponential', ...) is the "
+           "continuous-time structure there is",
+    "mat": "a Matern spatial correlation is not available; residuals=hb.residuals('exponential', ...) is the "
+           "continuous-time structure there is",
+    "rr": "reduced-rank group terms are not available",
+    "propto": "a group covariance proportional to a given matrix is not available",
+}
+
+
 @dataclass(frozen=True)
 class _Additive:
     """The terms of an additive expression: intercept flag (None: not mentioned), term
@@ -172,6 +195,11 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                 offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
             elif isinstance(inner, Call) and inner.name in RESIDUAL_TERMS:  # brms' ar(), unstr(), cosy()
                 self.residual_term(item, inner, allow_groups)
+            elif isinstance(inner, Call) and inner.name in GLMMTMB_STRUCTURES and "|" in inner.text:
+                self.fail(
+                    f"{inner.text!r} is glmmTMB's covariance-structure term; here "
+                    f"{GLMMTMB_STRUCTURES[inner.name]}", inner.span,
+                )
             else:
                 operands.append(item)
         return intercept, operands, tuple(groups), tuple(offsets)

@@ -38,6 +38,11 @@ def test_terms(formula, rhs, expected):
     ("y ~ x - ar(t, g)", r"cannot be removed with '-'"),
     ("y ~ x + ar(tm = t)", r"unknown argument 'tm'; ar\(\) takes \['time', 'gr', 'p', 'cov'\]"),
     ("y ~ x + unstr(a, b, c)", r"unstr\(\) takes at most 2 arguments"),
+    # glmmTMB's structure terms say how they are written here
+    ("y ~ x + ar1(0 + factor(t) | g)", r"glmmTMB's covariance-structure term; here an AR\(1\).*hb.residuals\('ar'"),
+    ("y ~ x + cs(1 | g)", r"glmmTMB's.*covariance=\{'g': 'exchangeable'\}"),
+    ("y ~ x + diag(x | g)", r"glmmTMB's.*\(x \|\| g\)"),
+    ("y ~ x + mat(pos + 0 | g)", r"glmmTMB's.*Matern spatial correlation is not available"),
 ])
 def test_term_errors(formula, message):
     with pytest.raises(FormulaSyntaxError, match=message):
