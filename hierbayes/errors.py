@@ -6,6 +6,8 @@ Messages name the column, term, level or row at fault and say what is valid.
 from __future__ import annotations
 
 import difflib
+import os
+import warnings
 from collections.abc import Iterable
 
 
@@ -88,3 +90,14 @@ def refuse_unknown_arguments(
     else:
         hint = did_you_mean(name, known)
     raise ArgumentError(name, given[name], f"{function}() takes no argument {name!r}.{hint}{advice}")
+
+
+#: The package's folder: warnings name the first line outside it (the user's).
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """Issue a warning attributed to the first caller outside hierbayes: the user's line,
+    whichever public function, front end or method chain led here (a fixed stacklevel names
+    a hierbayes file when the call path is longer than its author counted)."""
+    warnings.warn(message, category, skip_file_prefixes=(PACKAGE_DIR,))

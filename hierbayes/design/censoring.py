@@ -11,12 +11,10 @@ predictions need none of these columns.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..families import CENSORING_CODES, Censoring, Family
 from ..families.checks import describe_rows, describe_values
 from ..spec.ir import Response
@@ -142,12 +140,12 @@ def _warn_censoring_side(response: Response, codes: np.ndarray, y: np.ndarray) -
             continue
         if (censored.max() <= exact.min()) if below else (censored.min() >= exact.max()):
             where = "at or below the smallest" if below else "at or above the largest"
-            warnings.warn(
+            warn_user(
                 f"cens({response.cens}): all {censored.size} {side}-censored rows ({side}: the value is "
                 f"{'more' if below else 'less'} than {response.expr}) lie {where} exact value of "
                 f"{response.expr!r}; if they are values beyond a detection limit, they are {other}-censored "
                 f"(code {-code} or '{other}', e.g. cens(-1 * ({response.cens})) for a true/false indicator)",
-                UserWarning, stacklevel=5,
+                UserWarning
             )
 
 

@@ -10,14 +10,13 @@ the checks of the built model (group terms, rank, response) are in :mod:`.model_
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from ..errors import DataError, SpecError, did_you_mean
+from ..errors import DataError, SpecError, did_you_mean, warn_user
 
 MISSING_POLICIES = ("error", "drop")
 _MAX_LISTED_COLUMNS = 20
@@ -204,11 +203,10 @@ def handle_missing(
     kept = data.loc[~incomplete]
     if kept.shape[0] == 0:
         raise DataError(f"no rows left after dropping rows with missing values in {detail}")
-    warnings.warn(
+    warn_user(
         f"dropped {plural(n_bad, 'row')} of {data.shape[0]} with missing values in "
         f"column(s) {detail}{hint}",
-        UserWarning,
-        stacklevel=4,
+        UserWarning
     )
     return kept
 

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..families import get_family
 from ..spec.ir import ModelSpec
 from .build import build_design
@@ -229,7 +229,7 @@ def reduced_gaussian_design(spec: ModelSpec, ddf, missing: str = "error") -> Red
     ]
     (stats,) = compute(_tree_sum(parts))
     if stats.dropped:
-        warnings.warn(f"dropped {stats.dropped} rows with missing values", UserWarning, stacklevel=3)
+        warn_user(f"dropped {stats.dropped} rows with missing values", UserWarning)
     w = pseudo_rows(stats)
     p, K = stats.p, stats.K
     X = w[:, :p]

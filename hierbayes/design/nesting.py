@@ -31,11 +31,11 @@ is what lme4's documentation fits, and the message says so.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import warn_user
 from .types import GroupBlock
 
 __all__ = ["ImplicitNestingWarning", "implicit_nesting_pairs", "looks_implicitly_nested", "warn_implicit_nesting"]
@@ -99,7 +99,7 @@ def implicit_nesting_pairs(blocks: Sequence[GroupBlock]) -> list[tuple[str, str]
 def warn_implicit_nesting(blocks: Sequence[GroupBlock]) -> None:
     """Warn (:class:`ImplicitNestingWarning`) for every pair of :func:`implicit_nesting_pairs`."""
     for outer, inner in implicit_nesting_pairs(blocks):
-        warnings.warn(
+        warn_user(
             f"grouping factors {outer!r} and {inner!r} are fitted as crossed: each label of "
             f"{inner!r} is one group across all levels of {outer!r}, and the rows of each "
             f"({outer}, {inner}) pair look like one unit measured several times. If the "
@@ -107,6 +107,5 @@ def warn_implicit_nesting(blocks: Sequence[GroupBlock]) -> None:
             f"(1|{outer}/{inner}) or (1|{outer}) + (1|{outer}:{inner}), or give {inner} "
             f"labels unique across {outer}; if they really are crossed, add (1|{outer}:{inner}) "
             f"for the variation between pairs",
-            ImplicitNestingWarning,
-            stacklevel=4,
+            ImplicitNestingWarning
         )

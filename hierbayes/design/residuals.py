@@ -9,15 +9,13 @@ the rows.
 
 from __future__ import annotations
 
-import os
 import re
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..spec.residuals import ResidualKind, ResidualStructure
 from .types import GroupBlock
 
@@ -244,7 +242,6 @@ def _natural_key(text: str) -> list:
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text))]
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__))
 
 
 class TimeUnitWarning(UserWarning):
@@ -258,7 +255,7 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     steps = np.diff(grid, axis=1)[mask[:, 1:]]
     if not steps.size or steps.min() <= 1:
         return
-    warnings.warn(
+    warn_user(
         f"residuals {kind.name}: lags count units of {structure.time!r} (the correlation is that "
         f"of rows 1 unit apart, as nlme's corAR1(form = ~ {structure.time} | {group})), but consecutive "
         f"rows of a {group!r} group are {steps.min():g} to {steps.max():g} units apart. For the "
@@ -266,7 +263,6 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
         f"counter as time= (e.g. df.groupby({group!r}).cumcount() + 1); for unequally spaced times, "
         f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form",
         TimeUnitWarning,
-        skip_file_prefixes=(_PACKAGE_DIR,),  # the user's line, whichever front end built the model
     )
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..params import OBS_DIM, block_names
 from ..results.stats import flatten_draws
 from .group_loglik import group_blocks, group_sums, integrated_group_loglik
@@ -154,10 +154,10 @@ def warn_unreliable_rows(result, fit) -> None:
                   "which PSIS handles far better")
     else:
         remedy = "a more robust family (student for gaussian, negbinomial for poisson) may help"
-    warnings.warn(
+    warn_user(
         f"PSIS-LOO: Pareto k above {good_k:.2f} or not estimable{where}: their leave-one-out estimates, "
         f"and so elpd_loo and comparisons built on it, are unreliable; {remedy}",
-        ParetoKWarning, stacklevel=4,  # the user's fit.loo(): here <- compare.loo <- Fit.loo <- caller
+        ParetoKWarning
     )
 
 

@@ -7,7 +7,6 @@ cell counts, and returns a :class:`~hierbayes.predict.mrp_result.PoststratResult
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.types import NewData
-from ..errors import DataError
+from ..errors import DataError, warn_user
 from ..families import INVERSE_LINKS, get_family
 from ..params import block_names
 from .mrp_checks import check_table, training_frame
@@ -259,7 +258,7 @@ def poststratify(
         )
     notes += level_notes
     for note in level_notes:  # shown even when only .summary() is looked at
-        warnings.warn(f"poststratify: {note}", UserWarning, stacklevel=3)
+        warn_user(f"poststratify: {note}", UserWarning)
     for column, levels in coverage.survey_only.items():
         notes.append(
             f"{column}: survey level(s) {shown(levels)} are not in the table; the estimates "

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
@@ -389,8 +389,7 @@ def with_group_effects(draws: xr.Dataset, model, rng: np.random.Generator) -> xr
 def prior_check(model, prior: xr.Dataset, *, random_seed=None) -> PredictiveCheck:
     """Prior predictive check from prior draws of the parameters (``prior`` has the
     posterior's variable names; see :meth:`hierbayes.Model.prior_predictive`)."""
-    import warnings
-
+    
     rng = np.random.default_rng(random_seed)
     prior = with_group_effects(prior, model, rng)
     try:
@@ -403,10 +402,9 @@ def prior_check(model, prior: xr.Dataset, *, random_seed=None) -> PredictiveChec
         ) from None
     finite = np.isfinite(yrep).all(axis=1)
     if not finite.all():
-        warnings.warn(
+        warn_user(
             f"{np.mean(~finite):.1%} of the prior draws give non-finite responses and were "
-            "left out: the priors allow absurd values on the response scale",
-            stacklevel=3,
+            "left out: the priors allow absurd values on the response scale"
         )
         prior = prior.stack(__s__=("chain", "draw")).isel(__s__=np.flatnonzero(finite))
         prior = prior.drop_vars(["__s__", "chain", "draw"]).rename({"__s__": "draw"})

@@ -7,14 +7,13 @@ all margins match at once. Used to compare MRP with a weighted estimate.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..design.levels import level_name
-from ..errors import DataError
+from ..errors import DataError, warn_user
 
 
 def rake(
@@ -91,10 +90,9 @@ def rake(
             worst = max(worst, float(err[targets > 0].max(initial=0.0)))
         if worst < tol:
             return w
-    warnings.warn(
+    warn_user(
         f"raking did not converge in {max_iter} iterations (largest margin error {worst:.2e})",
-        RuntimeWarning,
-        stacklevel=2,
+        RuntimeWarning
     )
     return w
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ArgumentError, DataError, SpecError
+from ..errors import ArgumentError, DataError, SpecError, warn_user
 from ..params import OBS_DIM
 from .compare import OBSERVED, ParetoKWarning, logo, loo_tree, unreliable_points
 from .compare_checks import (
@@ -114,7 +114,7 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
             "comparable only on the same rows"
         )
     if jacobians:
-        warnings.warn(adjustment_note(items, jacobians), ResponseScaleWarning, stacklevel=2)
+        warn_user(adjustment_note(items, jacobians), ResponseScaleWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         table = az.compare(data, method=method, var_name=OBSERVED, round_to="none")
@@ -124,12 +124,12 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
         groups = set.intersection(*[{b.group for b in fit.model.design.groups} for fit in hb_fits.values()])
         remedy = (f"; compare(fits, group={sorted(groups)[0]!r}) ranks by leave-one-group-out with the groups' "
                   "effects integrated out" if group is None and groups else "")
-        warnings.warn(
+        warn_user(
             f"compare: the {'leave-one-group-out' if group is not None else 'PSIS-LOO'} estimates of {unreliable} "
             f"have Pareto k above the threshold for some {'groups' if group is not None else 'rows'} "
             f"({f'fit.logo({group!r})' if group is not None else 'fit.loo()'} lists them), so their elpd and "
             f"ranking are unreliable{remedy}",
-            ParetoKWarning, stacklevel=3,
+            ParetoKWarning
         )
     if items:
         by_name = {c.name: c for c in items}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import warn_user
 from .draw_checks import (
     FUNNEL_SHIFT,
     MAX_TREE_DEPTH,
@@ -347,8 +348,7 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
     )
 
 
-def warn_problems(diag: Diagnostics, stacklevel: int = 3) -> None:
-    """One ConvergenceWarning per problem, pointing at the user's ``fit()`` call
-    (``stacklevel``: that call's depth seen from here, as :func:`warnings.warn` counts)."""
+def warn_problems(diag: Diagnostics) -> None:
+    """One ConvergenceWarning per problem, pointing at the user's line (the ``fit()`` call)."""
     for problem in diag.problems:
-        warnings.warn(problem, ConvergenceWarning, stacklevel=stacklevel)
+        warn_user(problem, ConvergenceWarning)

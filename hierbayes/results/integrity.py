@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 from pathlib import Path
 
-from ..errors import FitFileError
+from ..errors import FitFileError, warn_user
 
 MAGIC = b"\nHIERBAYES-FIT-CHECKSUM 1\n"
 _LAST_LINE = re.compile(rb"HIERBAYES-FIT-TRAILER (\d{10})\n\Z")
@@ -210,9 +209,8 @@ def damaged_parts(path: Path, ranges: list[tuple[int, int]]) -> str:
 
 
 def warn_unverified(path: Path) -> None:
-    warnings.warn(
+    warn_user(
         f"{str(path)!r} has no checksum (saved by an older hierbayes): it cannot be verified. "
         "Save it again to add one",
-        UnverifiedFitWarning,
-        stacklevel=4,
+        UnverifiedFitWarning
     )

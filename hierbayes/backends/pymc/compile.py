@@ -54,9 +54,9 @@ from .centring import (
     nesting,
 )
 from .covariance import covariance_factor
-from .fixed import JOINT_Z
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
+from .fixed import JOINT_Z
 from .graph_data import SamplerGraph, sampler_graph, size_bucket
 from .imputation import has_imputation, imputation_shift
 from .imputation_binary import binary_hole_shift, sum_out_binary_holes

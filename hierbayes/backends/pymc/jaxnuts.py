@@ -46,7 +46,15 @@ from .fingerprint import source_digest
 from .graph_cache import ProgramArguments, arguments_of, load_arguments, save_arguments
 from .graph_data import SamplerGraph, sampler_graph
 from .lazy import pm
-from .nuts_setup import MAX_TREE_DEPTH, START_TRIES, configure_jax, enable_jax_cache, first_usable, jittered_candidates, jitter_widths
+from .nuts_setup import (
+    MAX_TREE_DEPTH,
+    START_TRIES,
+    configure_jax,
+    enable_jax_cache,
+    first_usable,
+    jitter_widths,
+    jittered_candidates,
+)
 from .program_cache import cache_paths, load_programs, save_programs
 from .start_mass import curvature_inverse_mass
 
