@@ -48,6 +48,8 @@ ESS_PER_CHAIN = 100
 #: kept for callers of the old constant: the bulk-ESS threshold for 4 chains
 ESS_MIN = 4 * ESS_PER_CHAIN
 BFMI_MIN = 0.3
+#: A chain whose mean step size is below this fraction of the median chain's did not move.
+STUCK_STEP_RATIO = 1e-3
 #: The steps of target_accept the advice suggests, in order (the default is 0.9). One step:
 #: 0.95 left 21 divergences (19 at 0.9) on the README's MRP model, all terms non-centred; 0.99 none.
 TARGET_ACCEPT_STEPS = (0.99,)
@@ -81,6 +83,7 @@ class Diagnostics:
     funnel_side: str | None = None  # "small" / "large": where the funnel term's sd diverged
     target_accept: float | None = None  # what the fit ran with, when known
     sd_shift: dict[str, float] = field(default_factory=dict)  # sd_shifts() of the divergent draws
+    stuck: tuple[int, ...] = ()  # chains (1-based) whose step size collapsed: stuck_chains()
     table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
@@ -91,6 +94,16 @@ class Diagnostics:
     def problems(self) -> list[str]:
         """Problems with advice, empty when the fit looks healthy."""
         out = []
+        if self.stuck:
+            named = ", ".join(str(c) for c in self.stuck)
+            out.append(
+                f"chain {named} of {self.chains} did not move: its step size collapsed to under "
+                f"{STUCK_STEP_RATIO:g} of the other chains' (it started where the log density is extreme, "
+                "and its gradient there is too steep to leave). R-hat and the estimates below mix it "
+                "with the others, so they are wrong. Refit with another random_seed; if a chain "
+                "sticks again, give priors that rule out implausible values of the parameters it sits at "
+                "(fit.posterior.sel(chain=...) shows them)."
+            )
         if self.divergences:
             out.append(self._divergence_advice())
         if self.chains < 2:  # R-hat compares chains: one chain has none (nan), not a bad one
@@ -119,7 +132,8 @@ class Diagnostics:
         if self.min_bfmi is not None and self.min_bfmi < BFMI_MIN:
             out.append(
                 f"E-BFMI {self.min_bfmi:.2f} below {BFMI_MIN}: the sampler explores the energy "
-                "poorly, often a funnel between group effects and their sd. "
+                + ("poorly, often a funnel between group effects and their sd. " if self.terms else
+                   "poorly: parts of the posterior on very different scales, or a chain that did not move. ")
                 + (_sentence(self._funnel_fix()) or self._switch_hint() or "Reparameterize the model or tighten its priors.")
             )
         if self.max_treedepth_hits:
@@ -293,6 +307,17 @@ def e_bfmi(energy: np.ndarray) -> np.ndarray:
     return np.square(np.diff(energy, axis=1)).mean(axis=1) / np.var(energy, axis=1, ddof=1)
 
 
+def stuck_chains(step_size: np.ndarray) -> tuple[int, ...]:
+    """The chains (1-based) whose mean step size, from (chain, draw) step sizes, is below
+    ``STUCK_STEP_RATIO`` of the median chain's: a chain that never left its start (survival::pbc's
+    weibull model, before the start jitter was narrowed: 4.7e-38 against 0.56)."""
+    means = np.nanmean(np.asarray(step_size, dtype=float), axis=1)
+    if means.size < 2 or not np.all(np.isfinite(means)):
+        return ()
+    typical = float(np.median(means))
+    return tuple(int(i) + 1 for i in np.flatnonzero(means < STUCK_STEP_RATIO * typical))
+
+
 def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "." if text else ""
 
@@ -325,6 +350,7 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
             values = e_bfmi(stats["energy"].transpose("chain", "draw").values)
         values = values[np.isfinite(values)]
         bfmi = float(values.min()) if values.size else None
+    stuck = stuck_chains(stats["step_size"].transpose("chain", "draw").values) if "step_size" in stats else ()
     shifts = sd_shifts(post, diverging, terms)
     funnel = funnel_of(shifts)
     return Diagnostics(
@@ -342,6 +368,7 @@ def diagnose(idata: xr.DataTree, terms: Sequence[TermInfo] = (), target_accept: 
         funnel_term=funnel[0],
         funnel_side=funnel[1],
         sd_shift=shifts,
+        stuck=stuck,
         target_accept=target_accept,
         terms=tuple(terms),
         table=table,

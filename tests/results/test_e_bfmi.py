@@ -43,3 +43,21 @@ def test_diagnose_reports_the_smallest_chain_e_bfmi():
     diag = diagnose(_tree(energy))
     assert diag.min_bfmi == e_bfmi(energy).min() < 0.3
     assert any("BFMI" in problem for problem in diag.problems)
+    # no group terms: no funnel between group effects and their sd to blame
+    text = next(problem for problem in diag.problems if "BFMI" in problem)
+    assert "group effects" not in text and "did not move" in text
+
+
+def test_diagnose_names_a_chain_that_did_not_move():
+    """survival::pbc's weibull chain 4 before the start jitter was narrowed: step size 4.7e-38
+    against 0.56-0.65, log density -7e67; R-hat alone said 'run longer', which did not help."""
+    energy = _ar1(0.0, (4, 300), seed=4)
+    tree = _tree(energy)
+    steps = np.array([[0.64], [0.56], [0.65], [4.7e-38]]) * np.ones((4, 300))
+    tree["sample_stats"] = tree["sample_stats"].to_dataset().assign(step_size=(("chain", "draw"), steps))
+    diag = diagnose(tree)
+    assert diag.stuck == (4,)
+    assert diag.problems[0].startswith("chain 4 of 4 did not move") and "another random_seed" in diag.problems[0]
+    healthy = np.array([[0.64], [0.56], [0.65], [0.3]]) * np.ones((4, 300))
+    tree["sample_stats"] = tree["sample_stats"].to_dataset().assign(step_size=(("chain", "draw"), healthy))
+    assert diagnose(tree).stuck == ()
