@@ -64,9 +64,13 @@ def encoded_response(
     if plan.trials is not None or plan.failures is not None:
         raise DataError(f"the {family.name} family takes no trials(); write '{expr.text} ~ ...'")
     if not expr.is_column:
+        ordered = expr.text.replace(" ", "").startswith(("ordered(", "factor("))
         raise DataError(
             f"the {family.name} family needs the response to be a data column, not "
             f"{expr.text!r}; add the column to the data"
+            + ("; for the order of the categories make it an ordered pandas Categorical, e.g. "
+               "df[col] = pd.Categorical(df[col], categories=[...], ordered=True) (ordered(x, levels = "
+               "c(...)) in a formula orders a predictor)" if ordered else "")
         )
     raw = data[expr.text]
     ordered = raw.cat.ordered if isinstance(raw.dtype, pd.CategoricalDtype) else None

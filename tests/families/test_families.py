@@ -687,3 +687,13 @@ def test_coverage_of_90_percent_intervals(family, link) -> None:
     assert not low, f"{family}/{link}: coverage counts out of {COVERAGE_REPS}: {counts}"
     se = math.sqrt(COVERAGE_PROB * (1 - COVERAGE_PROB) * 2 / (COVERAGE_REPS * len(covered)))
     assert abs(pooled - COVERAGE_PROB) < 3 * se, f"{family}/{link}: pooled coverage {pooled:.3f} ({counts})"
+
+
+def test_ordinal_response_written_as_a_call_says_how_to_order_it():
+    """MASS's housing: polr(Sat ~ ...) with Sat an ordered factor; ordered() on the left of a
+    formula is a call, not a column."""
+    df = pd.DataFrame({"Sat": ["Low", "High", "Medium"] * 4, "x": np.arange(12.0)})
+    with pytest.raises(DataError, match=r"not 'ordered\(Sat.*pd.Categorical\(df\[col\], categories=\[\.\.\.\], ordered=True\)"):
+        hb.Model('ordered(Sat, levels = c("Low", "Medium", "High")) ~ x', df, family="cumulative")
+    with pytest.raises(DataError, match=r"add the column to the data$"):
+        hb.Model("log(x) ~ Sat", df.assign(x=df["x"] + 1), family="cumulative")
