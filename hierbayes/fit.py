@@ -309,7 +309,7 @@ class Fit:
         Model(parameterization=...)."""
         chosen = self.info.parameterization
         rs = self.spec.residuals
-        lines = ("Residuals: " + rs.describe(),) if rs is not None else ()
+        lines = ("Residuals: " + rs.describe() + _time_unit_note(rs),) if rs is not None else ()
         rd = getattr(self.model.design, "residuals", None)
         if rd is not None and rd.sd_levels:
             st = rd.structure
@@ -461,3 +461,14 @@ class Fit:
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
+
+
+def _time_unit_note(structure) -> str:
+    """How the structure reads its time column: lags in units of it, or distances."""
+    if not structure.time:
+        return ""
+    if structure.spec.time == "integer":
+        return f"; lags count units of {structure.time!r} (lag 1: rows 1 {structure.time} apart)"
+    if structure.spec.time == "numeric":
+        return f"; distances in units of {structure.time!r}"
+    return ""

@@ -61,6 +61,12 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
     assert "Groups: none (residuals correlated within Subject: 27)" in summary
     yrep = fit.ppc().yrep
     assert yrep.shape == (100, 108) and np.isfinite(yrep).all()
+    # what a lag or a distance is measured in (nlme's corAR1(form = ~ age | Subject) counts years)
+    for kind, note in (("ar1", "lags count units of 'age' (lag 1: rows 1 age apart)"),
+                       ("exponential", "distances in units of 'age'")):
+        other = hb.Model("distance ~ age * Sex", data, residuals=hb.residuals(kind, time="age", group="Subject"))
+        text = str(other.fit(backend="prior", draws=50, chains=2, random_seed=1, progressbar=False).summary())
+        assert f"Residuals: {kind}(time=age, group=Subject); {note}" in text
     loglik = fit.idata.log_likelihood["y"].values
     assert loglik.shape == (2, 50, 108) and np.isfinite(loglik).all()
     path = tmp_path / "mmrm.nc"
