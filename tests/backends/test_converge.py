@@ -6,6 +6,8 @@ works when a fit diverges.
   Machines and Oats designs: 6 outer groups, k estimated at 5-8, non-centred).
 * Machines and Oats fitted with the defaults: in the classic suite (tests/statistical/test_classic.py).
 * Slow: a fit forced into a funnel prints advice that, followed, removes the divergences.
+* The plan (no sampling): a term with slopes is centred only when every column is data-rich
+  (nlme's Wafer: the wafers' means differ through their slopes, their intercept sd is ~0).
 * Slow: nlme's Assay, whose ``(1 | Block)`` has 2 levels, fitted with the defaults at a seed
   that diverged (6 transitions) at target_accept 0.95.
 """
@@ -30,6 +32,7 @@ from hierbayes.backends.pymc.plan import (
     plan_parameterization,
     row_information,
 )
+from hierbayes.backends.pymc.plan_columns import column_information
 from hierbayes.results.diagnostics import ConvergenceWarning
 
 
@@ -160,3 +163,25 @@ def test_two_level_term_fitted_with_defaults_does_not_diverge():
     fit = fit_quiet(hb.Model(case.formula, case.data()), random_seed=4, draws=1000, tune=1000)
     assert fit.diagnostics.target_accept == 0.99
     assert fit.diagnostics.divergences == 0 and fit.diagnostics.max_r_hat <= 1.01
+
+
+def _slopes(sd_intercept: float, sd_slope: float, seed: int = 2) -> pd.DataFrame:
+    """Wafer's shape: 10 groups x 40 rows, x in 0.8..2.0 (an intercept at x = 0 extrapolates)."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(10), 40)
+    x = np.tile(np.linspace(0.8, 2.0, 40), 10)
+    y = (1.0 + rng.normal(0, sd_intercept, 10)[g] + (5.0 + rng.normal(0, sd_slope, 10)[g]) * x
+         + rng.normal(0, 0.1, len(g)))
+    return pd.DataFrame({"y": y, "x": x, "g": pd.Categorical(g)})
+
+
+def test_a_term_with_slopes_is_judged_column_by_column():
+    flat = hb.Model("y ~ x + (x || g)", _slopes(sd_intercept=0.0, sd_slope=0.2))
+    (block,) = flat.design.groups
+    assert row_information(block, flat.design).data_rich  # the means differ, through the slopes
+    intercept, slope = column_information(block, flat.design)
+    assert not intercept.data_rich and slope.data_rich
+    assert plan_parameterization(flat.design, None, "identity", integrate=False) == ["noncentered"]
+    both = hb.Model("y ~ x + (x || g)", _slopes(sd_intercept=1.0, sd_slope=0.2))
+    assert all(info.data_rich for info in column_information(both.design.groups[0], both.design))
+    assert plan_parameterization(both.design, None, "identity", integrate=False) == ["centered"]

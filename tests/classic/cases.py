@@ -77,6 +77,8 @@ CASES: tuple[Case, ...] = (
          "nlme ?Alfalfa; Pinheiro & Bates 2.4"),
     Case("assay", "logDens ~ sample + dilut + (1 | Block) + (1 | Block:sample) + (1 | Block:dilut)", "gaussian",
          ("nested",), "nlme ?Assay; Pinheiro & Bates 1.7 (2 blocks)"),
+    Case("wafer", "current ~ voltage + I(voltage^2) + (voltage + I(voltage^2) || Wafer) + (voltage || Wafer:Site)",
+         "gaussian", ("slopes", "nested", "polynomial"), "nlme ?Wafer; Pinheiro & Bates 4.3 (pdDiag)"),
     Case("oxide", "Thickness ~ 1 + (1 | Lot/Wafer)", "gaussian", ("nested", "3-level"),
          "nlme ?Oxide; Pinheiro & Bates 4.2"),
     Case("orthodont_nested", "distance ~ Sex/age + (1 | Subject)", "gaussian", ("intercepts", "interactions"),

@@ -168,6 +168,11 @@ run_merMod("alfalfa", "lmer(Yield ~ Date + Variety + (1 | Block/Variety), data =
 # nlme, unordered here: a grouping factor's order does not enter the model)
 run_merMod("assay", "lmer(logDens ~ sample + dilut + (1 | Block) + (1 | Block:sample) + (1 | Block:dilut), data = d)",
            transform(as.data.frame(nlme::Assay), Block = factor(as.character(Block))))
+# nlme's Wafer (Pinheiro & Bates 4.3, lme with pdDiag) in lme4's form: the wafers' intercept
+# sd is about 0 while their slopes vary (a term judged by its mean residuals looked data-rich)
+run_merMod("wafer", "lmer(current ~ voltage + I(voltage^2) + (voltage + I(voltage^2) || Wafer) + (voltage || Wafer:Site), data = d)",
+           transform(as.data.frame(nlme::Wafer)[, c("Wafer", "Site", "voltage", "current")],
+                     Wafer = factor(as.character(Wafer)), Site = factor(as.character(Site))))
 run_merMod("oxide", "lmer(Thickness ~ 1 + (1 | Lot/Wafer), data = d)",
            as.data.frame(nlme::Oxide)[, c("Thickness", "Lot", "Wafer")])
 run_merMod("orthodont_nested", "lmer(distance ~ Sex/age + (1 | Subject), data = d)", as.data.frame(nlme::Orthodont))

@@ -44,17 +44,15 @@ most effects is integrated out (``"marginal"``).
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
-from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
 from ...families import get_family
 from .centring import centre_nested, crossed_interactions, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
 from .integrated_top import integrated_tops
+from .plan_columns import every_column_rich, fixed_residuals
 from .plan_glm import glm_information, precision_known, saturated, working_group_means
 
 #: Effects scaled by their data's precision at the current sd (:mod:`.adaptive`).
@@ -62,24 +60,13 @@ ADAPTIVE = "adaptive"
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested", ADAPTIVE)
 #: Non-gaussian families: fewer groups than this leave tau's posterior too wide to centre.
 MIN_CENTRED_LEVELS = 20
-_RESIDUALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _fixed_residuals(design: Design) -> np.ndarray:
-    """y - offset minus its least-squares fit on the fixed columns, computed once per design
-    (every term's moments, its parent's and its children's, read it)."""
-    if design not in _RESIDUALS:
-        y = response_less_offset(design)
-        X = design.X
-        _RESIDUALS[design] = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
-    return _RESIDUALS[design]
 
 
 def group_means(block: GroupBlock, design: Design):
     """(rows per group, groups with rows, group means of the fixed-effect residuals, pooled
     within-group variance) on the term's first column (a slope without intercept: the
     residual per unit of x)."""
-    resid = _fixed_residuals(design)
+    resid = fixed_residuals(design)
     col = block.X[:, 0]
     if not np.all(col == 1.0):
         resid = resid * col
@@ -158,7 +145,8 @@ def choose_parameterization(block: GroupBlock, design: Design | None = None) -> 
     design) every group needs 50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
     """
     if design is not None and get_family(design.spec.family).normal_residuals:
-        return "centered" if row_information(block, design).data_rich else "noncentered"
+        rich = row_information(block, design).data_rich and every_column_rich(block, design)
+        return "centered" if rich else "noncentered"
     if design is not None:
         link = get_family(design.spec.family).resolve_link(design.spec.link)
         info = glm_information(block, design, link)
@@ -394,5 +382,7 @@ def _choose_parents(design: Design, plan: list[str], given: list[str | None], me
             sampled = plan[i] != "marginal"
             info = parent_information(inner, parent, outer.n_levels, design, sampled, means_of)
             verdicts.append(info.data_rich)
+        if verdicts and means_of is None:  # gaussian: a term with slopes, column by column too
+            verdicts.append(every_column_rich(outer, design))
         if verdicts:
             plan[j] = "centered" if all(verdicts) else "noncentered"
