@@ -79,7 +79,8 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
     text = re.sub(r"`([^`]+)`", backquoted, text)
     ident = _IDENTIFIER_CHAR
     out, i = [], 0
-    ordered = sorted(names, key=len, reverse=True)
+    spelled = _spellings(names)
+    ordered = sorted(spelled, key=len, reverse=True)
     while i < len(text):
         hit = None
         for name in ordered:
@@ -94,9 +95,20 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
             out.append(text[i])
             i += 1
         else:
-            out.append(placeholder(hit))
+            out.append(placeholder(spelled[hit]))
             i += len(hit)
     return "".join(out), mapping
+
+
+def _spellings(names: Sequence[str]) -> dict[str, str]:
+    """Spelling -> parameter name: each name, and a power written as R writes it
+    (``I(Days^2)``, the column ``I(Days ** 2)``) or without spaces (``I(Days**2)``)."""
+    out = {name: name for name in names}
+    for name in names:
+        if " ** " in name:
+            for other in (name.replace(" ** ", "^"), name.replace(" ** ", "**")):
+                out.setdefault(other, name)
+    return out
 
 
 class _Evaluator:

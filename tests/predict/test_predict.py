@@ -365,3 +365,14 @@ def test_response_predictions_without_trials_name_the_columns_to_add(formula, ne
     filled = new.assign(s=0, n=7, f=7)  # the advice: any value of the columns it reads
     draws = fit.predict(filled, kind="response").draws
     assert np.all((draws >= 0) & (draws <= 7))
+
+
+def test_hypothesis_reads_a_power_as_r_writes_it():
+    """The column of I(Days^2) is named I(Days ** 2) (formulae's Python); a statement may use
+    R's spelling or Python's without spaces."""
+    df = hb.datasets.load("sleepstudy")
+    fit = hb.Model("Reaction ~ Days + I(Days^2) + (1 | Subject)", df).fit(
+        backend="prior", draws=100, chains=2, random_seed=1, progressbar=False)
+    b = flatten_draws(fit.posterior["b"].sel(b_term="I(Days ** 2)"))
+    for text in ("I(Days^2) < 0", "I(Days**2) < 0", "I(Days ** 2) < 0"):
+        assert fit.hypothesis(text)["prob"].iloc[0] == pytest.approx(np.mean(b < 0))
