@@ -57,6 +57,7 @@ class SamplingInfo:
     parameterization: dict[str, str] = field(default_factory=dict)
     random_seed: int | None = None
     target_accept: float | None = None
+    progressbar: bool = True
 
 
 class FittedModel(Protocol):

@@ -302,6 +302,7 @@ class Model:
             parameterization=dict(compiled.parameterization),
             random_seed=random_seed,
             target_accept=run.target_accept,
+            progressbar=bool(config.progressbar),
         )
         fit = Fit(run.idata, self, info)
         if run.converged_draws:

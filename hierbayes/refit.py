@@ -25,7 +25,7 @@ def update(fit, formula: str | None = None, data=None, priors: Mapping | None = 
     new_model = updated_model(fit, formula, data, priors, **kwargs)
     info = fit.info
     fit_kwargs = {"draws": info.draws, "tune": info.tune, "chains": info.chains, "random_seed": info.random_seed,
-                  "target_accept": info.target_accept,
+                  "target_accept": info.target_accept, "progressbar": info.progressbar,
                   "sampler": info.sampler if info.sampler in KNOWN_SAMPLERS else None,
                   # a fit made of prior draws is refitted the same way, not by NUTS
                   "backend": "prior" if info.sampler == PRIOR_SAMPLER else "pymc"}

@@ -190,6 +190,9 @@ def test_update_refits_with_the_old_settings(sleep_fit, monkeypatch):
     assert kwargs == {"draws": 100, "tune": old.tune, "chains": old.chains, "random_seed": old.random_seed,
                       "target_accept": old.target_accept, "sampler": old.sampler, "backend": "pymc",
                       "progressbar": False}
+    calls.clear()
+    sleep_fit.update(". ~ . - Days")  # the old fit's progress bar setting is kept too
+    assert calls[0][1]["progressbar"] == sleep_fit.info.progressbar
 
 
 def test_update_of_prior_draws_refits_with_prior_draws(sleepstudy):
