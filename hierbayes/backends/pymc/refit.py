@@ -25,12 +25,12 @@ from ...design.types import Design
 from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
-from .compile import compile_model
+from .compile import compile_model, start_jitter
 from .graph_data import graph_constants, lift_constants
 from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
 from .lazy import pm
-from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, start_point
+from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jitter_widths, start_point
 from .rside import unpad
 
 
@@ -106,18 +106,20 @@ class Refitter:
         target_vars = pm_model.replace_rvs_by_values([pm_model[n] for n in self.targets])
         target_fn = get_jaxified_graph(inputs=value_vars, outputs=target_vars)
         z0 = [jnp.asarray(v) for v in start_point(pm_model)]
+        widths = jitter_widths([v.name for v in value_vars], start_jitter(design, priors)) or [1.0] * len(z0)
         tune, total = config.tune, config.tune + config.draws
 
         def potential_fn_gen(*data):
             return lambda z: -logp_fn(*z, *data)[0]
 
         def initial(key, data):
-            # the start point plus uniform(-JITTER, JITTER): the first of START_TRIES jittered
-            # points with a finite log density and gradient
+            # the start point plus uniform(-JITTER, JITTER) (narrowed as a fit's: nuts_setup's
+            # jitter widths): the first of START_TRIES jittered points with a finite log
+            # density and gradient
             keys = jax.random.split(key, len(z0))
             cands = [
-                z + jax.random.uniform(k, (START_TRIES, *z.shape), minval=-JITTER, maxval=JITTER, dtype=z.dtype)
-                for z, k in zip(z0, keys)
+                z + w * jax.random.uniform(k, (START_TRIES, *z.shape), minval=-JITTER, maxval=JITTER, dtype=z.dtype)
+                for z, k, w in zip(z0, keys, widths)
             ]
             return first_usable(lambda zs: logp_fn(*zs, *data)[0], cands)
 
