@@ -13,6 +13,7 @@ from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
 from .errors import refuse_unknown_arguments, warn_user
+from .families import FAMILIES
 from .plots import with_plots
 from .priors import Prior, PriorTable
 from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
@@ -126,8 +127,10 @@ class Model:
         weight_method: str | None = None,
         **distributional: str,
     ) -> None:
+        family_parameters = {a for f in FAMILIES.values() for a in f.aux}
         refuse_unknown_arguments(
-            "Model", {k: v for k, v in distributional.items() if k in MODEL_ALIASES or not isinstance(v, str)},
+            "Model", {k: v for k, v in distributional.items()
+                      if k in MODEL_ALIASES or (not isinstance(v, str) and k not in family_parameters)},
             MODEL_ARGUMENTS, MODEL_ALIASES,
             advice=" A keyword not named in Model's signature is a formula of a family parameter (sigma=\"~ x\").",
         )

@@ -287,3 +287,5 @@ def test_model_arguments_of_other_packages_name_the_one_meant(given, meant) -> N
     # a keyword that is not a formula string is not a family parameter's formula either
     with pytest.raises(ArgumentError, match=r"Model\(\) takes no argument 'chains'.*sigma=\"~ x\""):
         hb.Model("Reaction ~ Days + (1 | Subject)", df, chains=4)
+    with pytest.raises(hb.SpecError, match=r"the formula for 'sigma' must be a string"):  # a family's parameter
+        hb.Model("Reaction ~ Days + (1 | Subject)", df, sigma=None)
