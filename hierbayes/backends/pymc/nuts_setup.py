@@ -108,12 +108,11 @@ def jitter_rng(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(None if seed is None else [int(seed), 11])
 
 
-def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None,
-                           widths: list[float] | None = None) -> list[np.ndarray]:
+def jittered_unconstrained(start: list[np.ndarray], chains: int, seed: int | None) -> list[np.ndarray]:
     """Per value variable, ``(chains, *shape)`` start values: ``start`` plus
     uniform(-JITTER, JITTER), on the unconstrained scale (no check; see
     :func:`jittered_candidates`)."""
-    return [c[:, 0] for c in jittered_candidates(start, chains, seed, widths)]
+    return [c[:, 0] for c in jittered_candidates(start, chains, seed)]
 
 
 def jittered_candidates(start: list[np.ndarray], chains: int, seed: int | None,

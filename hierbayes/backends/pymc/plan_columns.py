@@ -53,7 +53,8 @@ def column_information(block: GroupBlock, design: Design) -> list[Information]:
     rr = np.bincount(block.codes, weights=resid**2, minlength=J)
     rows = block.rows_per_level()
     usable = rows > k
-    usable[usable] = np.array([1.0 / np.linalg.cond(m) > MIN_RECIPROCAL_CONDITION for m in ZtZ[usable]], dtype=bool)
+    if usable.any():
+        usable[usable] = 1.0 / np.linalg.cond(ZtZ[usable]) > MIN_RECIPROCAL_CONDITION
     used = int(usable.sum())
     if used < 2:
         return []
