@@ -149,6 +149,25 @@ def _warn_censoring_side(response: Response, codes: np.ndarray, y: np.ndarray) -
             )
 
 
+#: Column names that usually hold an event indicator (1 = the event happened): as cens()'s
+#: argument they mark the events as right-censored.
+EVENT_LIKE_NAMES = ("status", "event", "events", "dead", "death", "died", "fail", "failure", "failed", "relapse")
+
+
+def _warn_event_indicator(name: str, codes: np.ndarray) -> None:
+    """Warn when ``cens(status)`` reads a 0/1 column named like an event indicator: survival's
+    ``status`` is 1 at an event, cens()'s 1 is a right-censored row (brms' coding)."""
+    if name.lower() not in EVENT_LIKE_NAMES or not set(np.unique(codes).tolist()) <= {0, 1}:
+        return
+    right = int((codes == 1).sum())
+    warn_user(
+        f"cens({name}) reads 1 as right-censored and 0 as observed ({right} of {codes.size} rows "
+        f"right-censored); if {name!r} is 1 at an event (survival's Surv(time, {name}), Stata's "
+        f"failure()), write event({name}) or cens(1 - {name})",
+        UserWarning,
+    )
+
+
 def censoring_of(
     response: Response,
     plan: DesignPlan,
@@ -199,6 +218,7 @@ def censoring_of(
         indicator = plan.cens
         if indicator.is_column:
             codes = _codes(frame[indicator.text], f"column {indicator.text!r}", labels)
+            _warn_event_indicator(indicator.text, codes)
         else:  # an expression over columns (cens(1 - status)): numbers
             values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
             codes = _codes(values, repr(indicator.text), labels)

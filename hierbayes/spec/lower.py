@@ -110,6 +110,17 @@ def lower(
                      residuals=lowering.residual_found)
 
 
+#: survival's special terms of coxph()/survreg() formulas and how this package writes each.
+SURVIVAL_TERMS = {
+    "frailty": "a group's frailty is a random intercept: write (1 | {arg}) (a gaussian frailty "
+               "on the model's log scale; survival's gamma frailty is not available)",
+    "cluster": "clustered rows are modelled, not corrected for: write (1 | {arg}) for a random "
+               "intercept of each cluster",
+    "strata": "a baseline of its own per stratum (a shape per stratum) is not available with a "
+              "censored response; add {arg} as a predictor (the baseline shifted by stratum)",
+}
+
+
 #: glmmTMB's covariance-structure terms (``ar1(0 + factor(t) | g)``) and how this package writes each.
 GLMMTMB_STRUCTURES = {
     "ar1": "an AR(1) within a group is a residual structure: residuals=hb.residuals('ar', order=1, "
@@ -195,6 +206,11 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                 offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
             elif isinstance(inner, Call) and inner.name in RESIDUAL_TERMS:  # brms' ar(), unstr(), cosy()
                 self.residual_term(item, inner, allow_groups)
+            elif isinstance(inner, Call) and inner.name in SURVIVAL_TERMS and len(inner.args) >= 1:
+                self.fail(
+                    f"{inner.text!r} is survival's {inner.name}() term; here "
+                    + SURVIVAL_TERMS[inner.name].format(arg=inner.args[0].text), inner.span,
+                )
             elif isinstance(inner, Call) and inner.name in GLMMTMB_STRUCTURES and "|" in inner.text:
                 self.fail(
                     f"{inner.text!r} is glmmTMB's covariance-structure term; here "
