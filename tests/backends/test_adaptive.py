@@ -28,14 +28,17 @@ def _data(seed: int = 2, n: int = 60) -> pd.DataFrame:
     return pd.DataFrame({"y": y, "c": rng.poisson(np.exp(eta)), "x": x, "g": g.astype(str), "h": h.astype(str)})
 
 
-@pytest.mark.parametrize("family, formula", [("poisson", "c ~ x + (1|g)"), ("gaussian", "y ~ x + (1|g) + (1|h)")])
+@pytest.mark.parametrize("family, formula", [("poisson", "c ~ 0 + x + (1|g)"), ("gaussian", "y ~ x + (1|g) + (1|h)")])
 def test_adaptive_is_the_centred_model_in_other_coordinates(family, formula):
     """``u = sd z / s_j`` adaptive and ``u = sd z'`` non-centred, ``s_j = sqrt(1 + P_j sd^2)``:
-    log p_adaptive(z) = log p_noncentred(z / s) - sum_j log s_j at any point."""
+    log p_adaptive(z) = log p_noncentred(z / s) - sum_j log s_j at any point. Without an
+    intercept (poisson) or integrated out (gaussian), nothing absorbs the term's mean: it keeps
+    this form (mean_free.py is tested below)."""
     df = _data()
     plan = {"g": "adaptive"} if family == "poisson" else {"g": "adaptive", "h": "marginal"}
-    priors = {k: v for k, v in PRIORS.items() if family == "gaussian" or k != "sigma"}
+    priors = {k: v for k, v in PRIORS.items() if family == "gaussian" or k not in ("sigma", "Intercept")}
     adaptive = hb.Model(formula, df, family=family, priors=priors, parameterization=plan).compile()
+    assert "Intercept_c__total" not in adaptive.model.named_vars
     plain = hb.Model(formula, df, family=family, priors=priors,
                      parameterization={**plan, "g": "noncentered"}).compile()
     assert adaptive.parameterization["g"] == "adaptive"
@@ -51,6 +54,58 @@ def test_adaptive_is_the_centred_model_in_other_coordinates(family, formula):
     left = adaptive.model.compile_logp(mode="FAST_COMPILE")(point)
     right = plain.model.compile_logp(mode="FAST_COMPILE")(other)
     assert left == pytest.approx(right - float(np.sum(np.log(spread))), rel=1e-10)
+
+
+@pytest.mark.parametrize("formula", ["c ~ x + (1|g)", "c ~ x + (1|g) + (1|h)"])
+def test_mean_free_form_is_the_non_centred_model_in_other_coordinates(formula):
+    """The intercept absorbs the adaptive terms' means (backends/pymc/mean_free.py):
+    ``u = sd (S (z - zbar) + zbar)``, ``S = diag(1 / s_j)``, and the sampled total
+    ``T = Intercept_c + sum_t mean(u_t)``. At any point, log p(z, T) = log p_noncentred(u / sd,
+    T - sum_t mean(u_t)) + sum_t [log mean(s_t) - sum_j log s_tj]."""
+    df = _data()
+    terms = [t for t in ("g", "h") if f"(1|{t})" in formula]
+    priors = {k: v for k, v in PRIORS.items() if k != "sigma"}
+    model = hb.Model(formula, df, family="poisson", priors=priors)
+    new = model.compile()
+    plain = hb.Model(formula, df, family="poisson", priors=priors,
+                     parameterization=dict.fromkeys(terms, "noncentered")).compile()
+    assert all(new.parameterization[t] == "adaptive" for t in terms)
+    assert "Intercept_c__total" in new.model.named_vars
+    point = {k: v + 0.3 + 0.1 * np.arange(np.size(v)).reshape(np.shape(v))
+             for k, v in new.model.initial_point().items()}
+    design = model.design
+    other = {k: v for k, v in point.items() if k != "Intercept_c__total"}
+    shift, jacobian = 0.0, 0.0
+    for i, t in enumerate(terms):
+        sd = float(np.exp(point[f"sd_{t}_log__"]).ravel()[0])
+        spread = np.sqrt(1.0 + effect_precision(design.groups[i], design, "log") * sd**2)
+        z = np.asarray(point[f"z_{t}"]).ravel()
+        u = sd * ((z - z.mean()) / spread + z.mean())
+        shift += u.mean()
+        jacobian += np.log(np.mean(spread)) - np.sum(np.log(spread))
+        other[f"z_{t}"] = (u / sd).reshape(np.shape(point[f"z_{t}"]))
+    other["Intercept_c"] = np.asarray(point["Intercept_c__total"]) - shift
+    left = new.model.compile_logp(mode="FAST_COMPILE")(point)
+    right = plain.model.compile_logp(mode="FAST_COMPILE")(other)
+    assert left == pytest.approx(right + jacobian, rel=1e-10)
+
+
+def test_mean_free_prior_draws_are_the_model_s():
+    """Forward draws of ``z`` (the form's random()) give ``u_j / sd`` iid N(0, 1) and the
+    intercept its own prior, the model unchanged."""
+    df = _data()
+    priors = {k: v for k, v in PRIORS.items() if k != "sigma"}
+    compiled = hb.Model("c ~ x + (1|g)", df, family="poisson", priors=priors).compile()
+    import pymc as pm
+
+    prior = pm.sample_prior_predictive(draws=4000, model=compiled.model, random_seed=3,
+                                       var_names=["re_g", "sd_g", "Intercept_c"]).prior
+    scaled = (prior["re_g"] / prior["sd_g"]).values.reshape(-1, 6)
+    assert np.abs(scaled.mean(axis=0)).max() < 0.06
+    assert np.abs(scaled.std(axis=0) - 1.0).max() < 0.04
+    assert np.abs(np.corrcoef(scaled.T) - np.eye(6)).max() < 0.06
+    intercept = prior["Intercept_c"].values.ravel()
+    assert abs(intercept.std() - 5.0) < 0.2 and abs(intercept.mean()) < 0.25
 
 
 def test_precision_is_the_summed_working_weight_of_a_fixed_effects_fit():

@@ -19,10 +19,11 @@ from ...params import BlockNames
 from ...priors import PriorTable
 from .covariance import block_covariance
 from .lazy import pm, pt
+from .mean_free import mean_free_effects
 
 
 def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, centered: bool,
-                  precision: np.ndarray | None = None):
+                  precision: np.ndarray | None = None, mean_free: bool = False):
     """Build the (J x K) group effects of ``block`` and return them as a tensor.
 
     Parameters
@@ -34,11 +35,17 @@ def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, cent
     precision : (J,) the data's precision on each group's effect, for the adaptive form of a
         one-column term (:mod:`.adaptive`): ``z_<key> ~ N(0, 1 + k)``, ``re = sd z / sqrt(1 + k)``,
         ``k = precision sd^2``; ``centered`` is then ignored.
+    mean_free : with ``precision``, the mean of the effects drawn non-centred for the
+        intercept to absorb (:mod:`.mean_free`).
     """
     cov = block_covariance(block, names, priors)
     dims = (names.level_dim, names.column_dim)
     if precision is not None:
         sd = cov.sd if cov.cholesky is None else cov.cholesky[0, 0]
+        if mean_free:
+            u = pm.Deterministic(names.effects, mean_free_effects(names.z, sd, precision, dims), dims=dims)
+            weighted_prior(block, names, u, cov.factor)
+            return u
         spread = pt.sqrt(1.0 + np.asarray(precision, dtype=float)[:, None] * pt.square(sd))
         z = pm.Normal(names.z, 0.0, spread, dims=dims)
         u = pm.Deterministic(names.effects, z * sd / spread, dims=dims)

@@ -64,6 +64,7 @@ from .integrated_top import integrated_nest, integrated_tops
 from .lazy import pm, pt
 from .likelihoods import likelihood, likelihood_builder
 from .linear import Fixed, block_contribution, coords_for, fixed_part
+from .mean_free import absorbed_terms
 from .marginal import (
     add_loglik,
     check_pml,
@@ -234,7 +235,10 @@ def compile_model(
         blocks = list(zip(design.groups, block_names(design.spec)))
     def build() -> pm.Model:
         with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
-            fixed = fixed_part(unpadded, priors)
+            absorbed = {i: group_effects(*blocks[i], priors, False, precision[i], mean_free=True)
+                        for i in absorbed_terms(design.groups, plan, precision, design.has_intercept, holder, form, rd)}
+            shift = sum(pt.mean(u) for u in absorbed.values()) if absorbed else None
+            fixed = fixed_part(unpadded, priors, shift)
             # the data shift (centring.py): totals located at their groups' mean linear predictor
             chain = holder_chain(holder, nests) if holder is not None else []
             xbar: dict[int, np.ndarray] = {}
@@ -259,6 +263,8 @@ def compile_model(
                     effects[i] = effects_around_intercept(
                         block, names, priors, fixed.theta[0], how == "centered", xbar[i], slopes, precision.get(i)
                     )
+                elif i in absorbed:
+                    effects[i] = absorbed[i]
                 elif how != "nested":
                     effects[i] = group_effects(block, names, priors, how == "centered", precision.get(i))
             # parents have fewer groups than their nested terms: build them first

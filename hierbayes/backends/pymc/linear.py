@@ -13,6 +13,7 @@ from ...params import FIXED_DIM, OBS_DIM, block_names
 from ...priors import PriorTable
 from .fixed import fixed_coefficients
 from .lazy import pm, pt
+from .mean_free import INTERCEPT_TOTAL
 from .variables import register
 
 
@@ -53,8 +54,10 @@ class Fixed:
         return pt.dot(self.X, self.theta)
 
 
-def fixed_part(design: Design, priors: PriorTable) -> Fixed:
-    """Register Intercept_c (and the reported Intercept) and b."""
+def fixed_part(design: Design, priors: PriorTable, intercept_shift=None) -> Fixed:
+    """Register Intercept_c (and the reported Intercept) and b; with ``intercept_shift`` (the
+    summed means of the absorbed terms, :mod:`.mean_free`) the sampler draws the total
+    ``Intercept_c + intercept_shift`` and Intercept_c is derived from it."""
     X = design.X
     slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     b = None
@@ -64,7 +67,11 @@ def fixed_part(design: Design, priors: PriorTable) -> Fixed:
         Xs = X[:, slope_idx]
         w = design.row_weights  # weighted means: frequency weights centre as repeated rows do
         means = Xs.mean(axis=0) if w is None else np.average(Xs, axis=0, weights=w)
-        ic = register("Intercept_c", priors.get("Intercept"))
+        if intercept_shift is None:
+            ic = register("Intercept_c", priors.get("Intercept"))
+        else:
+            total = register(INTERCEPT_TOTAL, priors.get("Intercept"), shift=intercept_shift)
+            ic = pm.Deterministic("Intercept_c", total - intercept_shift)
         pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
         theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
         return Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)

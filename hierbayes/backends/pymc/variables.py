@@ -8,9 +8,10 @@ import numpy as np
 from ...errors import PriorError
 from ...priors import Prior
 from .lazy import pm
+from .mean_free import LOCATION_FAMILIES
 
 
-def register(name: str, prior: Prior, dims=None, shape=None):
+def register(name: str, prior: Prior, dims=None, shape=None, shift=None):
     """Add the variable ``name`` with distribution ``prior`` to the current PyMC model.
 
     Parameters
@@ -18,6 +19,7 @@ def register(name: str, prior: Prior, dims=None, shape=None):
     name : the PyMC variable name.
     prior : a resolved prior (its ``dist`` is the PyMC class name).
     dims, shape : passed to the distribution (at most one of them).
+    shift : a tensor added to the prior's location (a prior of :data:`.mean_free.LOCATION_FAMILIES`).
 
     Returns
     -------
@@ -28,6 +30,9 @@ def register(name: str, prior: Prior, dims=None, shape=None):
     # other prior scales reuse the compiled program (a Python float would be a literal)
     kwargs = {k: np.float64(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
               for k, v in prior.kwargs.items()}
+    if shift is not None:
+        location = LOCATION_FAMILIES[prior.dist]
+        kwargs[location] = kwargs[location] + shift
     return cls(name, **kwargs, dims=dims, shape=shape)
 
 
