@@ -64,7 +64,6 @@ from .integrated_top import integrated_nest, integrated_tops
 from .lazy import pm, pt
 from .likelihoods import likelihood, likelihood_builder
 from .linear import Fixed, block_contribution, coords_for, fixed_part
-from .mean_free import absorbed_terms
 from .marginal import (
     add_loglik,
     check_pml,
@@ -74,6 +73,7 @@ from .marginal import (
     sufficient_statistics_loglik,
 )
 from .marginal_nested import marginal_nested_above, nested_above
+from .mean_free import absorbed_terms
 from .padding import Padding, pad_design, pad_levels, pad_rows, padding_for, real_mask
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
     DATA_RICH_RATIO,
