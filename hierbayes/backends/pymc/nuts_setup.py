@@ -79,11 +79,14 @@ def enable_jax_cache() -> str | None:
 
 
 def python_mode():
-    """PyTensor's Python linker without graph rewrites: for one-off functions, where
-    compiling C or numba code would cost far more than running them."""
+    """PyTensor's Python linker with the fast-compile rewrites: for one-off functions, where
+    compiling C or numba code would cost far more than running them. Without the add and mul
+    canonicalizers, which can merge a model's log-density terms into one elementwise op that
+    the Python linker cannot run past 32 operands (``compile_logp`` of a gaussian model with
+    four imputed columns: 33 terms, NotImplementedError)."""
     from pytensor.compile.mode import Mode
 
-    return Mode(linker="py", optimizer="fast_compile")
+    return Mode(linker="py", optimizer="fast_compile").excluding("local_add_canonizer", "local_mul_canonizer")
 
 
 def start_point(model: pm.Model) -> list[np.ndarray]:
