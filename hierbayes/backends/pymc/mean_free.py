@@ -19,10 +19,11 @@ seeds 1-8). Here
 * the sampler's intercept is the *total* ``Intercept_c__total = Intercept_c + sum_t
   mean(u_t)`` over these terms, whose prior is the intercept's prior shifted by that sum
   (a shift, no Jacobian): the data inform the total, and each term's mean only through the
-  intercept's wide prior, so ``zbar`` is close to its N(0, 1 / J) prior whatever the sd.
+  intercept's wide prior, so the mean's coordinate stays near its prior whatever the sd.
 
-It applies to the adaptive random intercepts of a model with a fixed intercept, where no term holds the intercept (:func:`.centring.intercept_holder`)
-and the likelihood is written per row.
+It applies to the adaptive random intercepts of a model with a fixed intercept, where no
+term holds the intercept (:func:`.centring.intercept_holder`), the likelihood is written per
+row and there is no residual structure.
 """
 
 from __future__ import annotations
