@@ -41,6 +41,11 @@ class GroupBlock:
         return len(self.levels)
 
     @property
+    def is_random_intercept(self) -> bool:
+        """Whether the term is ``(1 | g)``: one column of ones."""
+        return self.columns == ("Intercept",) and bool(np.all(self.X == 1.0))
+
+    @property
     def n_columns(self) -> int:
         return len(self.columns)
 

@@ -150,7 +150,7 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     tops = {j for j, _ in nests.values() if plan[j] != "nested"}
     candidates = [
         i for i, (b, how) in enumerate(zip(design.groups, plan))
-        if (how == "centered" or i in tops) and b.columns == ("Intercept",) and np.all(b.X == 1.0)
+        if (how == "centered" or i in tops) and b.is_random_intercept
     ]
     if not candidates:
         return None

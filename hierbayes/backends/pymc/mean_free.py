@@ -46,8 +46,7 @@ def absorbed_terms(groups, plan: list[str], precision: dict, has_intercept: bool
     if not has_intercept or holder is not None or form != "rows" or residuals is not None:
         return []
     return [i for i, (block, how) in enumerate(zip(groups, plan))
-            if how == "adaptive" and i in precision and block.columns == ("Intercept",)
-            and np.all(block.X == 1.0)]
+            if how == "adaptive" and i in precision and block.is_random_intercept]
 
 
 def _logp(value, spread):
