@@ -69,6 +69,27 @@ def test_adjusted_draws_keep_means_and_change_spread(prior_fit):
     assert "Interval adjustment: Williams & Savitsky" in str(adjusted.summary())
 
 
+def test_adjusted_spread_does_not_inherit_the_draws_spread(prior_fit):
+    """The sandwich's bread is the log-likelihood's curvature, not the draws' covariance: draws
+    spread twice as wide about the same mean are adjusted to the same covariance (with the
+    draws' covariance as bread it would be 4x wider, and it carried their Monte Carlo error)."""
+    design = prior_fit.model.design
+    post = prior_fit.posterior
+    log_sigma = np.log(post["sigma"])
+    wide = post.copy()
+    for name in ("Intercept", "b"):
+        wide[name] = post[name].mean() + 2 * (post[name] - post[name].mean())
+    wide["sigma"] = np.exp(log_sigma.mean() + 2 * (log_sigma - log_sigma.mean()))
+    wide["sd_g"] = np.exp(np.log(post["sd_g"]).mean() + 2 * (np.log(post["sd_g"]) - np.log(post["sd_g"]).mean()))
+
+    def spread(p):
+        a = adjusted_posterior(p, design)
+        return np.array([float(a["Intercept"].std()), float(a["b"].std()), float(np.log(a["sigma"]).std()),
+                         float(np.log(a["sd_g"]).std())])
+
+    np.testing.assert_allclose(spread(wide), spread(post), rtol=1e-6)
+
+
 @pytest.mark.parametrize("family, column, aux", [("bernoulli", "k", {}), ("negbinomial", "c", {"phi": 2.5})])
 def test_glmm_cluster_loglik_is_the_weighted_integral(family, column, aux):
     """Other families, one random intercept: adaptive Gauss-Hermite quadrature against
@@ -98,7 +119,11 @@ def test_glmm_cluster_loglik_is_the_weighted_integral(family, column, aux):
         value, _ = integrate.quad(integrand, -10, 10, epsabs=0, epsrel=1e-11, limit=200)
         assert got[j] == pytest.approx(np.log(value), rel=1e-7, abs=1e-8)
     if family == "bernoulli":  # (a few prior draws of phi are too wild for a sandwich)
-        adjusted = fit.adjust_intervals()
+        # at the mean of prior draws the curvature is not that of a posterior: the posterior
+        # covariance stands in for H^-1, and the warning says so and what to do
+        with pytest.warns(UserWarning, match=r"curvature at the posterior mean is not positive definite.*"
+                                             r"draw more \(fit\(draws=\.\.\.\)\)"):
+            adjusted = fit.adjust_intervals()
         assert "Interval adjustment: Williams & Savitsky" in str(adjusted.summary())
         assert float(adjusted.posterior["b"].std()) != pytest.approx(float(fit.posterior["b"].std()))
         assert np.isfinite(adjusted.posterior["sd_g"].values).all()

@@ -87,10 +87,11 @@ def test_level1_weights_agree_with_wemix_logit():
     off["sd_school"] = _off_by_sd(fit, "id_school", ref["sd_school"])
     _assert_close(off)
     # the sandwich adjustment (schools integrated by Gauss-Hermite quadrature) gives WeMix's
-    # robust standard errors: measured within 1-10% (unadjusted: 8% below to 13% above)
+    # robust standard errors: measured within 1.4% at seeds 1-3 (unadjusted: 8% below to 13%
+    # above); the rest is the sandwich taken at the posterior mean, not at the maximum
     adjusted = fit.adjust_intervals().fixef()
     for term, se in ref["fixed_se_robust"].items():
-        assert adjusted.loc["Intercept" if term == "(Intercept)" else term, "sd"] == pytest.approx(se, rel=0.2), term
+        assert adjusted.loc["Intercept" if term == "(Intercept)" else term, "sd"] == pytest.approx(se, rel=0.04), term
 
 
 @pytest.mark.slow
@@ -123,9 +124,11 @@ def test_stata_manual_example_pml_agrees_with_stata():
     off["sd_school"] = _off_by_sd(fit, "id_school", ref["sd_school"])
     off["sigma"] = _off_by_sd(fit, "Residual", ref["sigma"])
     _assert_close(off)
-    # the sandwich adjustment of the PML target gives Stata's robust standard errors (the
-    # unadjusted sds are up to 40% off; the adjusted ones within Monte Carlo error, ~15%)
+    # the sandwich adjustment of the PML target gives Stata's robust standard errors: measured
+    # within 0.4% at seeds 1-3 (the unadjusted sds are up to 40% off). It takes the curvature of
+    # the closed-form likelihood, with the fixed effects orthogonal to the variance parameters
+    # as in Stata's mixed; the posterior covariance as bread put college 9-22% above
     adjusted = fit.adjust_intervals().fixef()
     for term, se in ref["fixed_se_robust"].items():
         sd = adjusted.loc["Intercept" if term == "(Intercept)" else term, "sd"]
-        assert sd == pytest.approx(se, rel=0.2), term
+        assert sd == pytest.approx(se, rel=0.02), term
