@@ -154,6 +154,13 @@ class Censoring:
         """Rows per kind (``{"none": 58, "right": 18}``), kinds with no row left out."""
         return {k: int(np.sum(self.code == c)) for k, c in CENSORING_CODES.items() if np.any(self.code == c)}
 
+    def kinds(self) -> np.ndarray:
+        """(n,) each row's kind by name: "none", "left", "right" or "interval"."""
+        names = np.empty(self.code.shape, dtype=object)
+        for kind, c in CENSORING_CODES.items():
+            names[self.code == c] = kind
+        return names
+
     def describe(self) -> str:
         """One line for a summary: ``"Censoring: 18 right-censored, 58 observed (of 76)"``,
         so a coding that censors every row or none shows where the fit is reported."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
 from ..families import FAMILIES, Family, get_family
 from ..results.rside_conditional import structure_draws
 from ..results.stats import flatten_draws, interval_label, summarize
@@ -158,7 +158,10 @@ def residuals(posterior: xr.Dataset, model, kind: str = "response", prob: float 
         ``L^-1 r`` in time order; otherwise the Pearson residuals).
     prob : mass of the equal-tailed interval.
     summary : True: a DataFrame (posterior mean, sd, median, interval of each row's
-        residual); False: the draws (chain, draw, obs).
+        residual); False: the draws (chain, draw, obs). With censored rows (``cens()``,
+        ``event()``) both mark each row's kind ("none", "right", "left", "interval"; a column /
+        an ``obs`` coordinate ``censoring``), and a warning says that a censored row's residual
+        is taken at its bound.
     ndraws : use about this many posterior draws (evenly thinned).
 
     Raises
@@ -168,6 +171,19 @@ def residuals(posterior: xr.Dataset, model, kind: str = "response", prob: float 
     """
     _check_prob(prob)
     draws = residual_draws(posterior, model, kind, ndraws)
+    censoring = getattr(model.design, "censoring", None)
+    kinds = censoring.kinds() if censoring is not None and np.any(censoring.code != 0) else None
+    if kinds is not None:
+        counts = ", ".join(f"{n} {k}" for k, n in censoring.counts().items() if k != "none")
+        warn_user(
+            f"{int(np.sum(kinds != 'none'))} of the {kinds.size} rows are censored ({counts}): their residual "
+            "is taken at the recorded bound, not at the unobserved value (a right-censored row's own "
+            "residual is larger, a left-censored row's smaller); the 'censoring' column marks them. "
+            "fit.ppc() compares a censored model with its data the way the data were observed"
+        )
     if not summary:
-        return draws
-    return _table(draws, prob, kind)
+        return draws if kinds is None else draws.assign_coords(censoring=("obs", kinds))
+    table = _table(draws, prob, kind)
+    if kinds is not None:
+        table["censoring"] = kinds
+    return table

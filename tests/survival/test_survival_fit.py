@@ -314,6 +314,18 @@ def test_kidney_weibull_draws_loglik_and_labels() -> None:
     assert fit.fixef(exponentiate=True).attrs["estimate"] == "time ratio"
 
 
+def test_residuals_of_censored_rows_are_marked_and_warned() -> None:
+    fit = kidney_fit("weibull", draws=20, chains=1, random_seed=2, backend="prior")
+    censored = fit.model.design.censoring.code == 1
+    with pytest.warns(UserWarning, match=r"18 of the 76 rows are censored \(18 right\): their residual is "
+                                         r"taken at the recorded bound.*'censoring' column marks them"):
+        table = fit.residuals()
+    assert (table["censoring"].to_numpy() == np.where(censored, "right", "none")).all()
+    with pytest.warns(UserWarning, match="rows are censored"):
+        draws = fit.residuals(summary=False)
+    assert (draws["censoring"].values == table["censoring"].to_numpy()).all()
+
+
 def test_censored_gaussian_is_not_integrated_out() -> None:
     from hierbayes.backends.pymc.plan import plan_parameterization
 
