@@ -7,7 +7,7 @@ gaussian                       identity, log           sigma
 bernoulli                      logit, probit, cloglog
 binomial                       logit, probit, cloglog  (trials from ``y | trials(n)``/``cbind``)
 poisson                        log
-negbinomial [negativebinomial] log                     phi: var = mu + mu^2 / phi
+negbinomial [nbinom2, ...]     log                     phi: var = mu + mu^2 / phi
 cumulative                     logit, probit           Intercept: K-1 ordered thresholds
 student [t]                    identity, log           sigma, nu
 gamma                          log                     shape: var = mu^2 / shape

@@ -209,7 +209,14 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {}
-ALIASES: dict[str, str] = {"negativebinomial": "negbinomial", "t": "student"}
+#: Other packages' names of a registered family (glmmTMB's nbinom2 is brms' negbinomial, NB2).
+ALIASES: dict[str, str] = {"negativebinomial": "negbinomial", "negative_binomial": "negbinomial",
+                           "nbinom2": "negbinomial", "t": "student"}
+#: Families other packages have and hierbayes does not, with what to use instead.
+NOT_AVAILABLE: dict[str, str] = {
+    "nbinom1": "glmmTMB's nbinom1 (var = mu (1 + alpha), linear in the mean) is not available; "
+               "family='negbinomial' is NB2 (glmmTMB's nbinom2, brms' negbinomial: var = mu + mu^2 / phi)",
+}
 
 
 def register(family: Family) -> Family:
@@ -240,6 +247,8 @@ def get_family(name: str | Family) -> Family:
     try:
         return FAMILIES[ALIASES.get(name, name)]
     except (KeyError, TypeError):
+        if isinstance(name, str) and name in NOT_AVAILABLE:
+            raise SpecError(f"unknown family {name!r}: {NOT_AVAILABLE[name]}") from None
         raise SpecError(
             f"unknown family {name!r}.{did_you_mean(str(name), [*FAMILIES, *ALIASES])} Valid "
             f"families: {sorted(FAMILIES)} (aliases: {ALIASES})"

@@ -211,6 +211,16 @@ def test_unknown_family(sleep: pd.DataFrame) -> None:
         fit(FORMULA, sleep, family="gausian")
 
 
+def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
+    # glmmTMB's nbinom2 is NB2, negbinomial; its nbinom1 is not, and the message says so
+    from hierbayes.families import get_family
+
+    assert get_family("nbinom2") is get_family("negbinomial") is get_family("negative_binomial")
+    with pytest.raises(SpecError, match=r"unknown family 'nbinom1': glmmTMB's nbinom1 \(var = mu \(1 \+ alpha\).*"
+                                        r"family='negbinomial' is NB2"):
+        hb.Model(FORMULA, sleep, family="nbinom1")
+
+
 def test_unknown_link(sleep: pd.DataFrame) -> None:
     with pytest.raises(SpecError, match=r"link 'logit' is not available for family 'gaussian'; valid links: \['identity', 'log'\]"):
         fit(FORMULA, sleep, link="logit")
