@@ -38,6 +38,7 @@ from .results.icc_levels import ancestors_of
 from .results.report import Section, Summary, equation_sections, fixed_section, icc_section, varcorr_section
 from .results.weights_adjust import adjusted_posterior
 from .spec.ir import ModelSpec
+from .spec.terms import r_power_text
 
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
 #: when read, so ``fit.save`` leaves them out unless asked.
@@ -247,7 +248,7 @@ class Fit:
         if not design.groups and rd is not None:
             groups = f"none (residuals correlated within {rd.structure.group}: {rd.n_groups})"
         header = (
-            f"Formula: {spec.to_formula()}",
+            f"Formula: {r_power_text(spec.to_formula())}",
             *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional),
             f"Family: {spec.family} (link: {family.resolve_link(spec.link)})",
             *((f"Response: {design.response_coding}",) if getattr(design, "response_coding", None) else ()),

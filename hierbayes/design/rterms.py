@@ -26,7 +26,7 @@ from ..errors import DataError, FormulaSyntaxError, SpecError
 from ..spec.formula_ast import Call
 from ..spec.lexer import is_plain_name
 from ..spec.parser import parse
-from ..spec.terms import expand_term_text
+from ..spec.terms import expand_term_text, r_power_text
 
 __all__ = [
     "FACTOR_FUNCTIONS",
@@ -274,7 +274,8 @@ def column_names(
     Returns
     -------
     names : tuple of str
-        The labels, with ordered columns under their plain name (``x[.L]``), in R's order.
+        The labels, with ordered columns under their plain name (``x[.L]``) and powers in R's
+        spelling (``I(x^2)``, as lme4 names the column of ``I(x^2)``), in R's order.
     order : numpy.ndarray
         The position of each named column in formulae's matrix. formulae lists the columns
         of an interaction of factors with the last factor varying fastest (``a[p]:b[u]``,
@@ -285,7 +286,7 @@ def column_names(
     SpecError
         When names and columns disagree (a formulae expansion hierbayes does not handle).
     """
-    flat = [_ORDERED_LABEL.sub(r"\1[", label) for term in labels for label in term]
+    flat = [r_power_text(_ORDERED_LABEL.sub(r"\1[", label)) for term in labels for label in term]
     if len(flat) != n_columns:
         raise SpecError(
             f"{where}: the expansion gives {n_columns} columns but {len(flat)} names "

@@ -101,12 +101,12 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
 
 
 def _spellings(names: Sequence[str]) -> dict[str, str]:
-    """Spelling -> parameter name: each name, and a power written as R writes it
-    (``I(Days^2)``, the column ``I(Days ** 2)``) or without spaces (``I(Days**2)``)."""
+    """Spelling -> parameter name: each name, and a power of a column named as R writes it
+    (``I(Days^2)``) also written as Python does (``I(Days**2)``, ``I(Days ** 2)``)."""
     out = {name: name for name in names}
     for name in names:
-        if " ** " in name:
-            for other in (name.replace(" ** ", "^"), name.replace(" ** ", "**")):
+        if "^" in name:
+            for other in (name.replace("^", "**"), name.replace("^", " ** ")):
                 out.setdefault(other, name)
     return out
 

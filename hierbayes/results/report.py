@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,22 +12,35 @@ from ..spec.levels_result import Levels
 
 
 def _fmt_table(df: pd.DataFrame, columns: list[str], digits: int = 3) -> pd.DataFrame:
+    """Strings of ``df[columns]``. With an ``sd`` column, a row's estimates share its decimals:
+    ``digits``, or more where the sd needs them to show two significant digits (a coefficient
+    of ``I(age^2)``: -0.00456 and 0.00075, not -0.005 and 7.521e-04)."""
     out = df[columns].copy()
+    by_row = "sd" in df.columns
+    decimals = df["sd"].map(lambda sd: _decimals(sd, digits)) if by_row else pd.Series(digits, index=df.index)
     for c in columns:
         if c in ("ess_bulk", "ess_tail"):
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
         elif c == "r_hat":
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
         elif pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(lambda v: _num(v, digits))
+            out[c] = [_num(v, d, by_row) for v, d in zip(out[c], decimals, strict=True)]
     return out
 
 
-def _num(v: float, digits: int) -> str:
+def _decimals(sd: float, digits: int) -> int:
+    if pd.isna(sd) or not 0 < sd < float("inf"):
+        return digits
+    return max(digits, 1 - math.floor(math.log10(sd)))
+
+
+def _num(v: float, digits: int, by_row: bool = False) -> str:
+    """``v`` with ``digits`` decimals; in scientific notation from 1e5 up, beyond 8 decimals, or
+    (without a row's sd to set the decimals) below 1e-3."""
     if pd.isna(v):
         return ""
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.{digits}e}"
+    if v != 0 and (abs(v) >= 1e5 or digits > 8 or (not by_row and abs(v) < 1e-3)):
+        return f"{v:.3e}"
     return f"{v:.{max(digits, 0)}f}" if abs(v) < 1000 else f"{v:.1f}"
 
 

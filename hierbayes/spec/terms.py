@@ -21,6 +21,7 @@ Inside a call ``^`` is R's power operator: ``I(x^2)`` is written ``I(x**2)`` for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NoReturn
 
@@ -29,7 +30,7 @@ from .formula_ast import Bar, Binary, Call, Expr, Name, Number, Paren, Span, Sum
 from .lexer import TokenKind, tokenize
 from .parser import parse
 
-__all__ = ["RTerm", "TermExpander", "call_text", "expand_term_text", "power_text"]
+__all__ = ["RTerm", "TermExpander", "call_text", "expand_term_text", "power_text", "r_power_text"]
 
 #: One term: its factors' texts, without duplicates.
 type RTerm = tuple[str, ...]
@@ -54,6 +55,20 @@ def call_text(call: Call) -> str:
         ``I(x**2)``; strings inside the call are left alone.
     """
     return power_text(call.text)
+
+
+_PYTHON_POWER = re.compile(r"\s*\*\*\s*")
+_LEVEL_LABEL = re.compile(r"(\[[^\]]*\])")
+
+
+def r_power_text(text: str) -> str:
+    """``text`` with Python's power ``**`` written as R's ``^`` (``I(x ** 2)`` -> ``I(x^2)``,
+    as R prints a formula and lme4 names a column); level labels in brackets (``g[a]``) are
+    left alone."""
+    if "**" not in text:
+        return text
+    parts = _LEVEL_LABEL.split(text)
+    return "".join(part if i % 2 else _PYTHON_POWER.sub("^", part) for i, part in enumerate(parts))
 
 
 def power_text(text: str) -> str:

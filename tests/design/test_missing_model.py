@@ -109,7 +109,7 @@ def test_binary_predictor_with_holes_is_imputed_not_refused():  # tests/design/t
 
 
 def test_nonlinear_term_is_refused_naming_it():
-    with pytest.raises(SpecError, match=r"\['I\(x \*\* 2\)'\] are not linear in the imputed column 'x'"):
+    with pytest.raises(SpecError, match=r"\['I\(x\^2\)'\] are not linear in the imputed column 'x'"):
         hb.Model("y ~ x + I(x**2) + (1 | g)", _data(), missing="model")
 
 

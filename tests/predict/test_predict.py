@@ -368,11 +368,11 @@ def test_response_predictions_without_trials_name_the_columns_to_add(formula, ne
 
 
 def test_hypothesis_reads_a_power_as_r_writes_it():
-    """The column of I(Days^2) is named I(Days ** 2) (formulae's Python); a statement may use
-    R's spelling or Python's without spaces."""
+    """The column of I(Days^2) is named so (as lme4 does); a statement may use R's spelling or
+    Python's, with or without spaces."""
     df = hb.datasets.load("sleepstudy")
     fit = hb.Model("Reaction ~ Days + I(Days^2) + (1 | Subject)", df).fit(
         backend="prior", draws=100, chains=2, random_seed=1, progressbar=False)
-    b = flatten_draws(fit.posterior["b"].sel(b_term="I(Days ** 2)"))
+    b = flatten_draws(fit.posterior["b"].sel(b_term="I(Days^2)"))
     for text in ("I(Days^2) < 0", "I(Days**2) < 0", "I(Days ** 2) < 0"):
         assert fit.hypothesis(text)["prob"].iloc[0] == pytest.approx(np.mean(b < 0))

@@ -49,3 +49,19 @@ def test_the_parameterization_line_names_interaction_groups_as_the_tables_do():
                                                            progressbar=False)
     line = next(x for x in str(fit.summary()).splitlines() if x.startswith("Parameterization:"))
     assert "a:b " in line and "a_b" not in line
+
+
+def test_a_small_coefficient_is_printed_in_one_format_with_its_r_name():
+    # lme4 names the column of I(x^2) so; a coefficient of order 1e-4 is shown with the decimals
+    # its sd needs (two significant digits), not rounded to 0.000 beside an sd in e-notation
+    data = _data().assign(x=lambda d: 100 * d["x"] + 300)
+    fit = hb.Model("t ~ x + I(x^2)", data, family="gamma").fit(backend="prior", draws=200, chains=2,
+                                                               random_seed=1, progressbar=False)
+    row = fit.fixef().loc["I(x^2)"]
+    assert row["sd"] < 1e-3
+    text = str(fit.summary())
+    assert "Formula: t ~ x + I(x^2)" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("I(x^2)"))
+    assert "e-" not in line, line
+    decimals = 1 - int(np.floor(np.log10(row["sd"])))
+    assert f"{row['sd']:.{decimals}f}" in line.split() and f"{row['mean']:.{decimals}f}" in line.split()
