@@ -301,6 +301,19 @@ def test_power_inside_i_is_arithmetic() -> None:
     design = design_of("y ~ x + I(x^2) + log(z^2)", FRAME)
     np.testing.assert_allclose(design.X[:, 2], FRAME["x"] ** 2)
     np.testing.assert_allclose(design.X[:, 3], np.log(FRAME["z"] ** 2))
+    # columns are named as R names them, whichever power the formula wrote
+    assert design.fixed_names[2:] == ("I(x^2)", "log(z^2)")
+    assert design_of("y ~ I(x ** 2) + I(x**3)", FRAME).fixed_names[1:] == ("I(x^2)", "I(x^3)")
+
+
+@given(st.text(alphabet="ab*^ []", max_size=12))
+def test_r_power_text_rewrites_powers_outside_level_labels(text: str) -> None:
+    from hierbayes.spec.terms import r_power_text
+
+    out = r_power_text(text)
+    brackets = re.findall(r"\[[^\]]*\]", text)
+    assert re.findall(r"\[[^\]]*\]", out) == brackets  # level labels untouched
+    assert "**" not in re.sub(r"\[[^\]]*\]", "", out)
 
 
 def test_power_of_one_variable_says_what_to_write() -> None:
