@@ -305,7 +305,10 @@ def icc(
     table["at"] = [a for _, _, a in rows]
     table.attrs["interval"] = interval_label(prob)
     table.attrs["scale"] = scale
-    table.attrs["measures"] = ICC_MEASURES_NOTE
+    if any(m != "share" for _, m, _ in rows):
+        table.attrs["measures"] = ICC_MEASURES_NOTE
+    else:  # one factor, or crossed ones: the Stata / nesting explanation says nothing here
+        table.attrs["measures"] = ICC_SHARE_NOTE + (" (crossed factors have only this)" if len(rows) > 1 else "")
     if spec.residuals is not None and spec.residuals.spec.parameters:
         table.attrs["residuals"] = (
             f"residuals {spec.residuals.describe()}: the residuals of a group are correlated too, "
@@ -314,6 +317,8 @@ def icc(
     return table
 
 
+#: The note of a table with shares alone (one factor, or crossed factors).
+ICC_SHARE_NOTE = "share: var(g) / total variance"
 ICC_MEASURES_NOTE = (
     "share: var(g) / total variance (crossed factors have only this); conditional: "
     "correlation of two responses in the same g and the factors it is nested in, "

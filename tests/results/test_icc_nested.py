@@ -107,7 +107,13 @@ def test_crossed_factors_keep_the_share_only():
     spec = parse_formula("diameter ~ 1 + (1 | plate) + (1 | sample)")
     table = tables.icc(fake_posterior(spec, {"plate": 0.7, "sample": 3.7}, 0.55), spec)
     assert list(table["measure"]) == ["share", "share"]
-    assert "crossed factors have only this" in table.attrs["measures"]
+    assert table.attrs["measures"] == "share: var(g) / total variance (crossed factors have only this)"
+
+
+def test_one_factor_note_is_the_share_alone():
+    spec = parse_formula("diameter ~ 1 + (1 | plate)")
+    table = tables.icc(fake_posterior(spec, {"plate": 0.7}, 0.55), spec)
+    assert table.attrs["measures"] == "share: var(g) / total variance"
 
 
 def test_interval_comes_from_the_draws():
