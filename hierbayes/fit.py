@@ -28,6 +28,7 @@ from .predict.imputed import imputation_lines
 from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
+from .predict.rside_conditional_predict import conditional_predict
 from .priors import PriorTable
 from .refit import update as refit
 from .results import distributional, tables
@@ -361,11 +362,17 @@ class Fit:
         return mrp.poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
 
     def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str = "sample",
-                n_mc: int = 128, ndraws: int | None = None, random_seed=None):
+                n_mc: int = 128, ndraws: int | None = None, random_seed=None, conditional: bool = False):
         """Predictions for new rows (or the training rows) from the posterior draws, with a
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
         ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
-        ``new_groups`` ("sample", "zero", "error")."""
+        ``new_groups`` ("sample", "zero", "error"). ``conditional=True`` (a residual
+        structure): newdata's rows with a missing response are predicted from the observed
+        rows of their group, as mmrm's ``predict(conditional = TRUE)``; see
+        :func:`hierbayes.predict.rside_conditional_predict.conditional_predict`."""
+        if conditional:
+            return conditional_predict(self.posterior, self.model.built, newdata, kind=kind, ndraws=ndraws,
+                                       random_seed=random_seed)
         return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
                        ndraws=ndraws, random_seed=random_seed)
 

@@ -35,7 +35,7 @@ from .frames import as_pandas, check_column_types
 from .group_encoder import GroupEncoder
 from .levels import level_name
 from .nesting import ImplicitNestingWarning, warn_implicit_nesting
-from .plan import DesignPlan
+from .plan import DesignPlan, evaluate_values
 from .residuals import residual_design
 from .response import encoded_response, new_trials, response_values, trials_exprs
 from .rterms import check_relevel_references, ordered_columns, with_ordered_only
@@ -198,6 +198,29 @@ class DesignEncoder:
         trials = new_trials(self._plan, frame)
         offset = self._plan.offset(frame)
         return NewData(X, groups, trials, frame.index.to_numpy(), offset)
+
+    def new_response(self, df: pd.DataFrame) -> np.ndarray:
+        """(n,) the response of new rows (its column or expression), NaN where missing.
+
+        Raises
+        ------
+        DataError
+            When a column of the response is not in ``df`` or is not numeric.
+        """
+        expr = self._plan.response
+        absent = [n for n in expr.names if n not in df.columns]
+        if absent:
+            raise DataError(f"newdata has no column {absent[0]!r} of the response {expr.text!r}: give it, "
+                            "NaN on the rows to predict")
+        columns = {}
+        for name in expr.names:
+            values = pd.to_numeric(df[name], errors="coerce")
+            bad = values.isna() & df[name].notna()
+            if bad.any():
+                raise DataError(f"the response column {name!r} of newdata is not numeric in rows "
+                                f"{df.index[bad.to_numpy()][:5].tolist()}")
+            columns[name] = values.astype(float)
+        return evaluate_values(expr, pd.DataFrame(columns, index=df.index))
 
     def _coerce(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Give new columns the training kinds (numbers stay numbers, labels text)."""
