@@ -44,7 +44,7 @@ def ratio_kind(what: str, family: str, link: str) -> str | None:
         return named.ratio  # survival families: exp(difference) and ratios of means are time ratios
     if what == "linear":
         return LINEAR_RATIOS.get(link)
-    if what == "mean" and family == "bernoulli":
+    if what == "mean" and named is not None and named.is_binomial:  # margins of probabilities
         return "odds ratio"
     if what == "mean" and link == "log":
         return "rate ratio"

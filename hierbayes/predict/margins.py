@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ class Margins:
     grid : one row per margin: the ``at`` values, the ``by`` levels and, for marginal
         effects, the ``term`` (the contrast or the derivative).
     what : "mean" (expected response), "linear" or "dydx" (with the variable).
+    estimate : what a margin's value is, for the table ("probability" for binomial means).
     """
 
     draws: xr.DataArray
@@ -52,6 +53,7 @@ class Margins:
     groups: str = "marginal"
     family: str = ""
     link: str = ""
+    estimate: str = ""
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per margin: the grid columns, then mean, sd, median, lower, upper."""
@@ -62,6 +64,7 @@ class Margins:
         out.attrs["interval"] = interval_label(prob)
         out.attrs["what"] = self.what
         out.attrs["groups"] = self.groups
+        out.attrs["estimate"] = self.estimate
         return out
 
     def pairs(self, over: str | None = None) -> Contrasts:
@@ -77,7 +80,9 @@ class Margins:
         return pairwise(self.draws, self.grid, over, self.what, family=self.family, link=self.link)
 
     def __repr__(self) -> str:
-        return f"<hierbayes.Margins {self.what}: {len(self.grid)} margin(s)>\n{self.summary().to_string()}"
+        estimate = f" ({self.estimate})" if self.estimate else ""
+        return (f"<hierbayes.Margins {self.what}{estimate}, groups={self.groups!r}: {len(self.grid)} margin(s)>\n"
+                f"{self.summary().to_string()}")
 
 
 def _as_values(value) -> list:
@@ -149,7 +154,9 @@ def margins(
     by : column(s) whose levels get separate averages (``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
         (central finite difference) and the contrast with the first level for a factor.
-    kind : "mean" (expected response; for an ordinal response the expected category, on
+    kind : "mean" (expected response; for a binomial response the probability per trial,
+        as R's ``predict(type = "response")`` and emmeans give it, not the expected count; for
+        an ordinal response the expected category, on
         its labels when they are numbers, else on the codes 0..K-1), "linear" or
         "log_hazard" (families with proportional hazards, weibull and exponential: the log
         hazard at time 1; ``pairs()`` of these margins are hazard ratios, the same at every
@@ -190,8 +197,12 @@ def margins(
     if weights is None:
         weights = np.ones(len(frame))
 
+    per_trial = kind == "mean" and family.takes_trials
+
     def averaged(f: pd.DataFrame) -> np.ndarray:
         rows = encode_rows(model, f)
+        if per_trial:  # probabilities: rows of different sizes average on one scale
+            rows = replace(rows, trials=None)
         rng = np.random.default_rng(random_seed)
         values = prediction_draws(
             posterior, model, rows, kind="linear" if kind == "log_hazard" else kind, groups=groups,
@@ -231,8 +242,9 @@ def margins(
     da = xr.DataArray(values.reshape(chains, draws, -1), dims=("chain", "draw", MARGIN_DIM),
                       coords={MARGIN_DIM: np.arange(values.shape[1])}, name="margin")
     what = "dydx" if dydx else kind
+    estimate = "probability" if kind == "mean" and family.is_binomial else ""
     return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups,
-                   family.name, family.resolve_link(model.spec.link))
+                   family.name, family.resolve_link(model.spec.link), estimate)
 
 
 def contrasts(posterior: xr.Dataset, model, over: str, by: str | Sequence[str] | None = None,
@@ -259,7 +271,12 @@ def contrasts(posterior: xr.Dataset, model, over: str, by: str | Sequence[str] |
         For ``over`` not a predictor of the model, or numeric in it.
     """
     check_predictor(model, over, "over", factor=True)
-    return margins(posterior, model, at=over, by=by, **kwargs).pairs(over)
+    at = kwargs.pop("at", None)
+    if at is not None and (not isinstance(at, Mapping) or over in at):
+        raise SpecError(f"contrasts(over={over!r}, at=...): at= holds other columns at values, as a dict "
+                        f"(e.g. at={{'age': 11}}); the levels of {over!r} are compared at every one of them")
+    grid = {over: factor_levels(model, over), **dict(at or {})}
+    return margins(posterior, model, at=grid, by=by, **kwargs).pairs(over)
 
 
 def _levels_of_factors(model, at) -> dict:

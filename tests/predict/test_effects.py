@@ -247,3 +247,32 @@ def test_margins_by_a_categorical_follow_its_level_order():
     assert list(fit.margins(by="g").summary()["g"]) == ["lo", "mid", "hi"]
     table = fit.margins(by=["h", "g"]).summary()
     assert list(zip(table["h"], table["g"])) == [(h, g) for h in "ab" for g in ("lo", "mid", "hi")]
+
+
+def test_binomial_margins_are_probabilities_with_odds_ratios():
+    # R's predict(type = "response") and emmeans give a binomial's probability, not n p: rows of
+    # different sizes (cbpp's herds) average on one scale, and pairs have odds ratios
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"period": np.tile(["1", "2", "3"], 20), "herd": np.repeat([f"h{i}" for i in range(6)], 10),
+                       "size": rng.integers(2, 30, 60)})
+    df["k"] = rng.binomial(df["size"], 0.2)
+    fit = hb.Model("cbind(k, size - k) ~ period + (1 | herd)", df, family="binomial").fit(
+        progressbar=False, **PRIOR)
+    counts_free = fit.margins("period", data=df.drop(columns="size"), groups="exclude")
+    margins = fit.margins("period", groups="exclude")
+    np.testing.assert_allclose(margins.draws.values, counts_free.draws.values)
+    assert margins.summary().attrs["estimate"] == "probability"
+    assert "<hierbayes.Margins mean (probability), groups='exclude'" in repr(margins)
+    eta = flatten_draws(fit.posterior["Intercept"]).ravel()  # period 1, the reference
+    np.testing.assert_allclose(margins.draws.values[..., 0].ravel(), 1 / (1 + np.exp(-eta)))
+    pairs = fit.contrasts("period", groups="exclude").summary()
+    assert pairs.attrs["ratio"].startswith("odds ratio") and "ratio" in pairs.columns
+
+
+def test_contrasts_at_other_values(gcse):
+    at_zero = gcse.contrasts("schgend", at={"lrt": 0.0}).summary()
+    direct = gcse.margins(at={"schgend": [1, 2, 3], "lrt": 0.0}).pairs(over="schgend").summary()
+    np.testing.assert_allclose(at_zero["mean"], direct["mean"])
+    with pytest.raises(hb.SpecError, match=r"contrasts\(over='schgend', at=\.\.\.\): at= holds other columns at "
+                                           r"values, as a dict \(e\.g\. at=\{'age': 11\}\)"):
+        gcse.contrasts("schgend", at={"schgend": 1})
