@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
+import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _EXIT_FREEZE_REGISTERED = False
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (``taskset``, a container's cpuset), not the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @contextmanager

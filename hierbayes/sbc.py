@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from .errors import SamplingError, SpecError, did_you_mean
 from .families import CensoringRule, get_family
 from .params import AuxNames, block_names
 from .priors import PriorTable
+from .runtime import usable_cpus
 from .sbc_executors import EXECUTORS, MAIN_GUARD, run_dask, run_processes, run_serial
 from .sbc_result import SBCResult, SBCSettings, convergence, rank_bins, rank_of_truth, sbc_settings
 from .spec.residuals import SD_RATIO
@@ -308,7 +308,7 @@ def sbc(
         raise SamplingError(f"executor={executor!r}: valid executors are {list(EXECUTORS)}")
     if client is not None and executor != "dask":
         raise SamplingError(f"a Dask client was given but executor={executor!r}; use executor='dask'")
-    workers = int(workers or os.cpu_count() or 1)
+    workers = int(workers or usable_cpus())
 
     backend = get_backend(settings.config.backend)
     compiled = model.compile()

@@ -11,6 +11,7 @@ lung[!is.na(lung$inst), c("time","status","age","sex","inst")]; write.csv(d,
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -105,3 +106,17 @@ def test_lung_weibull_frailty_converges_at_every_seed(seed, monkeypatch, tmp_pat
     diagnostics = fit.diagnostics
     assert diagnostics.divergences == 0
     assert diagnostics.max_r_hat <= 1.01, diagnostics.worst_r_hat
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_default_cores_are_the_usable_ones():
+    # under `taskset -c 1` the chains must not count the machine's other cores
+    from hierbayes.backends.pymc.sample import default_cores
+
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(before)})
+        assert default_cores(4) == 1
+    finally:
+        os.sched_setaffinity(0, before)
+    assert default_cores(4) == min(4, len(before))

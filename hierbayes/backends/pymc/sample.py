@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import threading
 import time
@@ -11,6 +10,7 @@ import warnings
 
 from ...errors import SamplingError
 from ...params import RAW_EFFECTS_PREFIX
+from ...runtime import usable_cpus
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .. import SamplerRun
 from .compile import CompiledModel
@@ -122,8 +122,9 @@ def _nuts_options(compiled: CompiledModel, sampler: str, target_accept: float) -
 
 
 def default_cores(chains: int) -> int:
-    """All cores, up to one per chain (PyMC would assume half of them are hyperthreads)."""
-    return max(1, min(chains, os.cpu_count() or 1))
+    """All usable cores (``taskset`` respected), up to one per chain (PyMC would assume half of
+    them are hyperthreads)."""
+    return max(1, min(chains, usable_cpus()))
 
 
 def run_nuts(
