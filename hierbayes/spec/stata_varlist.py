@@ -1,7 +1,8 @@
 """Stata's variable lists and factor-variable notation -> formula terms.
 
 ``i.x`` -> ``C(x)``, ``ib3.x`` -> ``C(x, Treatment(3))``, ``c.x`` -> ``x``; ``a#b`` is the
-interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``. As in Stata, variables
+interaction ``a:b`` and ``a##b`` the full factorial ``a + b + a:b``; a continuous variable
+crossed with itself is its power (``c.age#c.age`` -> ``I(age^2)``). As in Stata, variables
 inside ``#``/``##`` are factors unless prefixed with ``c.``.
 """
 
@@ -97,6 +98,16 @@ def _terms(word: str, command: str) -> list[tuple[str, ...]]:
     return [(name,) for name in _variable(word, False, command)]
 
 
+def _product(comps: tuple[str, ...]) -> tuple[str, ...]:
+    """A product's components with a repeated continuous variable as its power
+    (``c.age#c.age`` -> ``I(age^2)``: R would read ``age:age`` as ``age``); a factor crossed
+    with itself is the factor."""
+    counts: dict[str, int] = {}
+    for c in comps:
+        counts[c] = counts.get(c, 0) + 1
+    return tuple(c if k == 1 or c.startswith("C(") else f"I({c}**{k})" for c, k in counts.items())
+
+
 def varlist_terms(text: str, command: str) -> list[str]:
     """The formula terms of a Stata varlist, without duplicates (``i.a##c.x`` -> C(a), x, C(a):x).
 
@@ -116,5 +127,5 @@ def varlist_terms(text: str, command: str) -> list[str]:
     terms: dict[str, None] = {}
     for word in split_words(text):
         for comps in _terms(word, command):
-            terms.setdefault(":".join(comps), None)
+            terms.setdefault(":".join(_product(comps)), None)
     return list(terms)

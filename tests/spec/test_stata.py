@@ -108,6 +108,13 @@ def test_factor_variable_notation():
     # as in Stata, variables inside '#' are factors unless c.
     assert from_stata("mixed y a#b || g:").fixed.terms == ("C(a):C(b)",)
     assert from_stata("mixed y c.a#c.b || g:").fixed.terms == ("a:b",)
+    # a continuous variable crossed with itself is its power (R would read age:age as age)
+    spec = from_stata("melogit use c.age##c.age c.x#c.x#i.g i.g#i.g || district:")
+    assert spec.fixed.terms == ("age", "I(age**2)", "I(x**2):C(g)", "C(g)")
+    data = pd.DataFrame({"use": [0, 1, 1, 0, 1, 0], "age": [20.0, 31, 25, 40, 22, 35], "x": [1.0, 2, 3, 4, 5, 6],
+                         "g": ["a", "b", "a", "b", "a", "b"], "district": ["d1"] * 3 + ["d2"] * 3})
+    design = build_design(spec, data)
+    np.testing.assert_allclose(design.X[:, design.fixed_names.index("I(age^2)")], data["age"] ** 2)
 
 
 def test_prompt_and_line_continuation():
