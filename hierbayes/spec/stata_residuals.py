@@ -17,6 +17,7 @@ from ..errors import SpecError
 from .ir import ModelSpec
 from .residuals import ResidualStructure, residuals
 from .stata_qualifiers import fail, split_top
+from .stata_varlist import split_words
 
 #: Stata's residual types (and their shortest abbreviations) -> (hierbayes kind, takes #). As in
 #: Stata, ``toeplitz`` without # estimates every observed lag, ``banded`` without # is
@@ -96,8 +97,13 @@ def take_residuals_option(text: str, command: str) -> tuple[str, tuple[ResidualS
     if level is not None and len(last) > 1:
         body, _, opts = last[-1].partition(",")
         bare = re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*", body)
-        if bare and re.fullmatch(r"\s*noc(?:o(?:n(?:s(?:t(?:a(?:n(?:t)?)?)?)?)?)?)?\s*", opts, re.IGNORECASE):
-            rest = "||".join(last[:-1])  # '|| id:, noconstant': the groups only
+        words = split_words(opts)
+        noconstant = [w for w in words if re.fullmatch(r"noc(?:o(?:n(?:s(?:t(?:a(?:n(?:t)?)?)?)?)?)?)?", w, re.IGNORECASE)]
+        if bare and noconstant:  # '|| id:, noconstant': the groups only
+            rest = "||".join(last[:-1])
+            others = " ".join(w for w in words if w not in noconstant)
+            if others:  # the command's own options (reml, nolog, ...) written after that comma
+                rest += (" " if "," in split_top(rest, "||")[-1] else ", ") + others
     return rest, (structure, level)
 
 

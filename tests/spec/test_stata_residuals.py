@@ -14,6 +14,11 @@ from hierbayes.errors import SpecError
      hb.residuals("ar1", time="t", group="Mare")),
     ("mixed distance c.age##i.Sex || Subject:, noconstant residuals(unstructured, t(visit))",
      "distance ~ age + C(Sex) + age:C(Sex)", hb.residuals("unstructured", time="visit", group="Subject")),
+    # the command's own options after that comma, as Stata reads them (reml, nolog)
+    ("mixed distance c.age##i.Sex || Subject:, noconstant residuals(unstructured, t(visit)) reml nolog",
+     "distance ~ age + C(Sex) + age:C(Sex)", hb.residuals("unstructured", time="visit", group="Subject")),
+    ("mixed distance c.age##i.Sex, reml || Subject:, residuals(unstructured, t(visit)) noconstant nolog",
+     "distance ~ age + C(Sex) + age:C(Sex)", hb.residuals("unstructured", time="visit", group="Subject")),
     ("mixed weight c.Time##i.Diet || Rat:, resid(exp, t(Time) by(Diet))",
      "weight ~ Time + C(Diet) + Time:C(Diet) + (1 | Rat)", hb.residuals("exponential", time="Time", group="Rat", by="Diet")),
     ("mixed y x || school: || class:, res(exchangeable)", "y ~ x + (1 | school) + (1 | school:class)",
