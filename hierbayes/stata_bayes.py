@@ -39,10 +39,12 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import warn_user
 from .model import Model
 from .priors import Prior
 from .spec.ir import ModelSpec
 from .spec.stata import BAYES_DISPLAY_OPTIONS, StataOption, parse_stata
+from .spec.stata_options import display_note
 from .spec.stata_qualifiers import fail, split_top
 
 __all__ = ["StataCommand", "read_stata"]
@@ -151,6 +153,9 @@ def _translate(spec: ModelSpec, options: tuple[StataOption, ...], command: str) 
     fit_options: dict[str, int] = {}
     for opt in options:
         if opt.name in BAYES_DISPLAY_OPTIONS:
+            note = display_note(opt)
+            if note is not None:
+                warn_user(note)
             continue
         if opt.name == "prior":
             pieces = split_top(opt.arg or "", ",", maxsplit=1)

@@ -38,9 +38,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SpecError, refuse_unknown_arguments
+from ..errors import SpecError, refuse_unknown_arguments, warn_user
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
-from .stata_options import BAYES_DISPLAY_OPTIONS, is_ignored
+from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note
 from .stata_qualifiers import (
     Qualifiers,
     combine_subset,
@@ -210,8 +210,8 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
     """family/link/binomial/offset options; True when handled."""
     if _abbrev(opt.name, "binomial", "bin") and name in (*_BINOMIAL_COMMANDS, "meglm"):
         trials = (opt.arg or "").strip()
-        if not re.fullmatch(STATA_NAME, trials):
-            fail(command, f"binomial({opt.arg}): give the variable with the number of trials")
+        if not (re.fullmatch(STATA_NAME, trials) or re.fullmatch(r"[1-9][0-9]*", trials)):
+            fail(command, f"binomial({opt.arg}): give the variable with the number of trials, or a whole number")
         state["family"], state["trials"] = "binomial", trials
         return True
     if name == "meglm" and _abbrev(opt.name, "family", "f"):
@@ -231,6 +231,14 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
                 f"family({opt.arg}): only 'binomial #|varname' and 'nbinomial mean' take a "
                 f"second word (hierbayes' negbinomial is Stata's mean dispersion)",
             )
+        return True
+    if _abbrev(opt.name, "dispersion", "disp"):
+        value = (opt.arg or "").strip().lower()
+        if name != "menbreg":
+            fail(command, f"{opt.text}: dispersion() is an option of menbreg")
+        if not _abbrev(value, "mean", "m"):
+            fail(command, f"{opt.text}: only the mean dispersion (the default, var = mu (1 + alpha mu), "
+                          "hierbayes' negbinomial) is available; dispersion(constant) is not")
         return True
     if name == "meglm" and _abbrev(opt.name, "link", "l"):
         link = (opt.arg or "").strip().lower()
@@ -321,6 +329,8 @@ def from_stata(command: str, *, time: str | None = None, failure: str | None = N
     refuse_unknown_arguments("from_stata", unknown, ["time", "failure"], advice=advice)
     spec, bayes_options = parse_stata(command, time=time, failure=failure)
     for opt in bayes_options or ():
+        if opt.name in BAYES_DISPLAY_OPTIONS and (note := display_note(opt)) is not None:
+            warn_user(note)
         if opt.name not in BAYES_DISPLAY_OPTIONS:
             fail(
                 command,
@@ -358,7 +368,7 @@ def parse_stata(
         elif weight_scaling(opt.name, opt.arg, command):
             state["pwscale"] = weight_scaling(opt.name, opt.arg, command)
         elif not (_model_option(opt, state, name, command) or survival_option(opt, state, name, command)
-                  or is_ignored(opt)):
+                  or accepted_as_ignored(opt)):
             fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
@@ -372,7 +382,7 @@ def parse_stata(
                 # after the last equation's comma Stata also reads the command's options
                 handled = bool(state.setdefault("pwscale", weight_scaling(opt.name, opt.arg, command)))
             handled = handled or _model_option(opt, state, name, command) or survival_option(opt, state, name, command)
-            handled = handled or is_ignored(opt)
+            handled = handled or accepted_as_ignored(opt)
             if not handled:
                 fail(command, f"unknown option {opt.text!r}")
         if not eq.intercept and not eq.terms:

@@ -3,7 +3,9 @@ Stata prints or how it estimates: a Bayesian fit has nothing to translate for th
 
 from __future__ import annotations
 
-__all__ = ["BAYES_DISPLAY_OPTIONS", "IGNORED_OPTIONS", "is_ignored"]
+from ..errors import warn_user
+
+__all__ = ["BAYES_DISPLAY_OPTIONS", "IGNORED_OPTIONS", "accepted_as_ignored", "display_note", "is_ignored"]
 
 # Options that only change estimation or display; a Bayesian fit has nothing to do with them.
 IGNORED_OPTIONS = (
@@ -27,7 +29,42 @@ BAYES_DISPLAY_OPTIONS = (
 )
 
 
+#: Ignored options whose effect a Stata user would look for, and where hierbayes has it.
+_NOTES = {
+    "or": "coefficients stay on the link scale in the summary; fit.summary(exponentiate=True) and "
+          "fit.fixef(exponentiate=True) show odds ratios",
+    "irr": "coefficients stay on the log scale in the summary; fit.summary(exponentiate=True) and "
+           "fit.fixef(exponentiate=True) show incidence-rate ratios",
+    "eform": "coefficients stay on the link scale in the summary; fit.summary(exponentiate=True) and "
+             "fit.fixef(exponentiate=True) show exp(b)",
+    "vce": "a posterior's intervals need no sandwich for clustering the model already has; with sampling "
+           "weights, fit.adjust_intervals() gives Stata's robust standard errors",
+    "variance": "group-level parameters are shown as sds (and correlations); their squares are Stata's "
+                "var() rows",
+}
+
+
+def display_note(opt) -> str | None:
+    """What to use in hierbayes for an ignored option whose effect a Stata user would look
+    for (``or``, ``irr``, ``eform``, ``vce()``, ``variance``), else None."""
+    for full, note in _NOTES.items():
+        if full.startswith(opt.name.lower()) and len(opt.name) >= min(3, len(full)):
+            return f"option {opt.text!r} is not applied: {note}"
+    return None
+
+
 def is_ignored(opt) -> bool:
     """Whether a command option (a :class:`~hierbayes.spec.stata.StataOption`) is one of
     :data:`IGNORED_OPTIONS`, abbreviated to at least three letters."""
     return any(full.startswith(opt.name) and len(opt.name) >= min(3, len(full)) for full in IGNORED_OPTIONS)
+
+
+def accepted_as_ignored(opt) -> bool:
+    """Whether ``opt`` is an option with nothing to translate (:func:`is_ignored`); warns with
+    :func:`display_note` where the user would look for its effect."""
+    if not is_ignored(opt):
+        return False
+    note = display_note(opt)
+    if note is not None:
+        warn_user(note)
+    return True

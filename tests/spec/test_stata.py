@@ -421,3 +421,33 @@ def test_stata_command_fit_passes_the_sampler_options(gcse, monkeypatch):
     cmd = hb.read_stata("bayes, mcmcsize(300) burnin(200) nchains(2) rseed(5): mixed gcse lrt || school:")
     assert cmd.fit(gcse, progressbar=False, draws=250) == "fitted"
     assert seen == {"draws": 250, "tune": 200, "chains": 2, "random_seed": 5, "progressbar": False}
+
+
+@pytest.mark.parametrize("command, message", [
+    ("melogit y x || g:, or", r"option 'or' is not applied: coefficients stay on the link scale.*exponentiate=True.*odds"),
+    ("mepoisson y x || g:, irr", r"option 'irr' is not applied: .*incidence-rate ratios"),
+    ("meglm y x || g:, family(poisson) eform", r"option 'eform' is not applied: .*exp\(b\)"),
+    ("mixed y x || g:, vce(cluster g)", r"option 'vce\(cluster g\)' is not applied: .*fit\.adjust_intervals\(\)"),
+    ("mixed y x || g:, variance", r"option 'variance' is not applied: group-level parameters are shown as sds"),
+    ("bayes, or: melogit y x || g:", r"option 'or' is not applied"),
+])
+def test_display_options_say_where_their_effect_is(command, message):
+    # Stata users look for what these options do; they are not applied silently
+    with pytest.warns(UserWarning, match=message):
+        from_stata(command)
+
+
+def test_negative_binomial_dispersion_and_constant_trials():
+    assert from_stata("menbreg y x || g:, dispersion(mean)").family == "negbinomial"
+    with pytest.raises(SpecError, match=r"dispersion\(constant\): only the mean dispersion \(the default, var = mu "
+                                        r"\(1 \+ alpha mu\), hierbayes' negbinomial\) is available"):
+        from_stata("menbreg y x || g:, dispersion(constant)")
+    with pytest.raises(SpecError, match=r"dispersion\(mean\): dispersion\(\) is an option of menbreg"):
+        from_stata("mepoisson y x || g:, dispersion(mean)")
+    spec = from_stata("melogit y x || g:, binomial(20)")
+    assert spec.to_formula() == "y | trials(20) ~ x + (1 | g)"
+    data = pd.DataFrame({"y": [3, 5, 8, 12], "x": [0.0, 1, 2, 3], "g": ["a", "a", "b", "b"]})
+    np.testing.assert_allclose(build_design(spec, data).trials, 20)
+    with pytest.raises(SpecError, match=r"binomial\(2\.5\): give the variable with the number of trials, or a "
+                                        r"whole number"):
+        from_stata("melogit y x || g:, binomial(2.5)")
