@@ -240,7 +240,7 @@ def advice(table: pd.DataFrame) -> str:
     few-level sd's long tail causes)."""
     few = _few_level_groups(table)
     parts = []
-    for key in table["key"]:
+    for key in dict.fromkeys(table["key"]):  # a prior shared by several rows (sigma_ratio[level]) once
         current = table.attrs["priors"][key]
         if "sigma" in current.kwargs:
             # a log-normal's sigma is on the log scale: doubled, its 95% range is squared

@@ -129,3 +129,17 @@ def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels, gr
     assert "'cell' has 2 levels" not in text
     few = f"But '{group}' has 4 levels: so few levels cannot determine a group sd" in text
     assert few == (levels == 4), text
+
+
+def test_advice_names_a_shared_prior_once():
+    # a residual sd ratio per by level: three rows under the one prior 'sigma_ratio'; a dict
+    # literal with the key three times would keep one entry when pasted
+    from hierbayes.predict.sensitivity import advice
+
+    table = pd.DataFrame({"prior": [0.2] * 3, "likelihood": [0.05] * 3, "diagnosis": [CONFLICT] * 3,
+                          "source": ["default"] * 3, "key": ["sigma_ratio"] * 3},
+                         index=[f"sigma_ratio[{v}]" for v in (10, 12, 14)])
+    table.attrs.update(priors={"sigma_ratio": hb.Prior("LogNormal", mu=0.0, sigma=1.0)}, levels={})
+    text = " ".join(advice(table).split())
+    assert text.count("'sigma_ratio':") == 1, text
+    assert "priors={'sigma_ratio': hb.Prior('LogNormal', mu=0, sigma=2)}" in text
