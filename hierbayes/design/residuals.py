@@ -165,6 +165,14 @@ def residual_design(
     """
     kind = structure.spec
     codes, levels, block, group = _groups(structure, frame, blocks)
+    if block is not None and kind.holds_common_shift and blocks[block].term.intercept:
+        warn_user(
+            f"residuals {structure.describe()} with a random intercept (1 | {group}) of the same groups: "
+            f"the {kind.name} residual covariance already holds the variance that intercept adds, so the two "
+            "are not identified separately (their priors decide the split, and the residual correlations "
+            f"shrink); drop the intercept (a formula without (1 | {group}); Stata: '|| {group}:, noconstant "
+            "residuals(...)') or use a structure without a common correlation (ar 1, toeplitz 1)"
+        )
     times, time_levels = _times(kind, structure, frame)
     J = len(levels)
     order = np.lexsort((times, codes))

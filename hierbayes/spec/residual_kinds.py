@@ -92,7 +92,7 @@ EXCHANGEABLE = register_residual_kind(ResidualKind(
     "exchangeable", "one common correlation between any two residuals of a group (compound symmetry)",
     aliases=("exch", "cs", "compound symmetry", "corCompSymm", "cosy"),
     parameters=(ResidualParameter("exch_rho", "unit_lower", "common residual correlation"),),
-    time="none", min_times=2, correlation=_exchangeable,
+    time="none", min_times=2, correlation=_exchangeable, holds_common_shift=True,
 ))
 AR1 = register_residual_kind(ResidualKind(
     "ar1", "first-order autoregressive over integer times: corr = phi^|t_i - t_j|",
@@ -111,7 +111,7 @@ UNSTRUCTURED = register_residual_kind(ResidualKind(
     "unstructured", "a free correlation between every two visits and a residual sd per visit (MMRM)",
     aliases=("un", "unstr", "corSymm", "symmetric"),
     parameters=(ResidualParameter("unstr_cor", "correlation", "residual correlation between visits"),),
-    time="levels", min_times=2, correlation=_unstructured, sd_by_time=True,
+    time="levels", min_times=2, correlation=_unstructured, sd_by_time=True, holds_common_shift=True,
 ))
 MA1 = register_residual_kind(ResidualKind(
     "ma1", "first-order moving average over integer times: corr = theta / (1 + theta^2) at lag 1, 0 beyond",

@@ -57,6 +57,7 @@ TOEPLITZ = register_residual_kind(ResidualKind(
     aliases=("toep",),
     parameters=(ResidualParameter("toep_pacf", "partial", "partial autocorrelation at each lag"),),
     time="integer", min_times=2, correlation=_by_lag("toep_pacf"), order_args=("k",), with_order=toeplitz_kind,
+    holds_common_shift=True,
 ))
 AR2 = register_residual_kind(ResidualKind(
     "ar2", "second-order autoregressive over integer times (partial autocorrelations at lags 1, 2)",

@@ -94,6 +94,9 @@ class ResidualKind:
         ``gaps`` apart; the correlation of rows further apart is their product. The
         likelihood then whitens the residuals in O(T) per group instead of factorising a
         dense T x T matrix. None for other structures.
+    holds_common_shift : True when its covariances include every compound-symmetric one
+        (exchangeable, unstructured, full Toeplitz): a random intercept of the same groups
+        adds nothing it cannot express, so the two are not identified separately.
     """
 
     name: str
@@ -110,6 +113,7 @@ class ResidualKind:
     with_order: Callable[[tuple[int, ...]], ResidualKind] | None = field(default=None, compare=False)
     order_required: bool = False
     order: tuple[int, ...] = ()
+    holds_common_shift: bool = False
 
 
 _KINDS: dict[str, ResidualKind] = {}

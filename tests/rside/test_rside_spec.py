@@ -102,6 +102,20 @@ def test_default_group_is_the_innermost_and_mmrm_needs_one():
     assert mmrm.design.residuals.sd_levels == ("1", "2", "3")
 
 
+@pytest.mark.parametrize("kind", ["unstructured", "exchangeable", "toeplitz"])
+def test_a_random_intercept_beside_a_structure_that_holds_it_warns(kind):
+    df = _panel()
+    with pytest.warns(UserWarning, match=rf"residuals {kind}\(.*\) with a random intercept \(1 \| g\) of the same "
+                                         r"groups: .* not identified separately .* drop the intercept"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals(kind, time="t", group="g"))
+    import warnings
+
+    with warnings.catch_warnings():  # identified: no intercept, or a structure without a common correlation
+        warnings.simplefilter("error")
+        hb.Model("y ~ x", df, residuals=hb.residuals(kind, time="t", group="g"))
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t", group="g"))
+
+
 def test_gaussian_identity_only():
     df = _panel()
     df["y"] = (df["y"] > 0).astype(int)
