@@ -103,10 +103,10 @@ def test_override_of_one_term_leaves_the_others_joint():
     model = hb.Model(formula, df, priors={"b:a": user})
     table = model.priors
     assert table.get("b", None, "a") == user
-    assert table.joint.terms == ("x", "I(x ** 2)")
+    assert table.joint.terms == ("x", "I(x^2)")
     np.testing.assert_allclose(table.joint.covariance, default.joint.covariance[:2, :2])
     sources = {e.address.term: e.source for e in table.entries if e.address.kind == "b"}
-    assert sources == {"x": JOINT_SOURCE, "I(x ** 2)": JOINT_SOURCE, "a": "user (b:a)"}
+    assert sources == {"x": JOINT_SOURCE, "I(x^2)": JOINT_SOURCE, "a": "user (b:a)"}
     draws = sample_prior(model.compile(), draws=4000, random_seed=4)["b"].values.reshape(-1, 3)
     assert abs(np.corrcoef(draws[:, 0], draws[:, 2])[0, 1]) < 0.05
     assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] < -0.9
