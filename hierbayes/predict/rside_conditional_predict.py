@@ -96,7 +96,7 @@ def _layout(rd: ResidualDesign, frame: pd.DataFrame):
     rows = np.full((J, T), -1, dtype=int)
     rows[codes[order], np.arange(len(order)) - starts[codes[order]]] = order
     repeated = pd.DataFrame({"g": codes, "t": times}).duplicated(keep=False).to_numpy()
-    if repeated.any():
+    if rd.structure.time is not None and repeated.any():  # (a structure without time has none to repeat)
         raise DataError(f"newdata repeats a time within a group of {rd.structure.group!r} "
                         f"(rows {frame.index[repeated][:6].tolist()})")
     mask = rows >= 0

@@ -95,6 +95,21 @@ def test_new_observations_have_the_conditional_spread(prior_fit):
     assert (draws[:, observed] == new["distance"].to_numpy()[observed]).all()  # given rows are kept
 
 
+def test_a_structure_without_time_conditions_too():
+    # exchangeable residuals (no time column): every row of a subject informs the missing ones
+    _, data = _orthodont()
+    fit = hb.Model("distance ~ age * Sex", data, residuals=hb.residuals("exchangeable", group="Subject")).fit(
+        backend="prior", draws=10, chains=1, random_seed=1, progressbar=False)
+    new = _held_out(data)
+    got = flatten_draws(fit.predict(new, conditional=True).draws)
+    mu = flatten_draws(fit.predict(new).draws)
+    rd = fit.model.design.residuals
+    cov = residual_covariance(structure_draws(fit.posterior, rd), 4, rd)[rd.group_levels.index("M10")]
+    rows = np.flatnonzero(new["Subject"].to_numpy() == "M10")
+    expected = _conditional_mean(cov, mu[4, rows], new["distance"].to_numpy()[rows])
+    np.testing.assert_allclose(got[4, rows], expected, rtol=1e-10)
+
+
 def test_conditional_errors_name_what_is_wrong(prior_fit):
     _, data = _orthodont()
     new = _held_out(data)
