@@ -21,13 +21,15 @@ have not seen is refused (its group effects would need conditioning on its rows 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..design.residuals import ResidualDesign
 from ..errors import DataError, SpecError
-from ..results.rside_conditional import structure_draws
+from ..results.rside_conditional import residual_covariance, structure_draws
 from .predict import encode_rows, prediction_draws, thin
 from .predictions import Predictions, as_dataarray
 from .rside_predict import row_sd_ratio
@@ -105,19 +107,6 @@ def _layout(rd: ResidualDesign, frame: pd.DataFrame):
     return rows, mask, grid, _by_codes(rd, frame, codes, J)
 
 
-def _covariances(draws: dict, s: int, rd: ResidualDesign, grid, by_codes, sd_rows: np.ndarray, rows, mask):
-    """(J, T, T) residual covariance of newdata's groups at draw ``s``; identity on padding."""
-    J, T = rows.shape
-    params = {p.name: (draws[p.name][s][by_codes] if rd.by_levels
-                       else np.broadcast_to(draws[p.name][s], (J, *np.shape(draws[p.name][s]))))
-              for p in rd.kind.parameters}
-    C = np.asarray(rd.kind.correlation(params, grid, np), dtype=float)
-    m = mask.astype(float)
-    sd = np.where(mask, sd_rows[s][np.maximum(rows, 0)], 1.0)
-    return sd[:, :, None] * (C * (m[:, :, None] * m[:, None, :]) + np.eye(T)[None] * (1.0 - m)[:, :, None]) \
-        * sd[:, None, :]
-
-
 def _conditioned(cov: np.ndarray, resid: np.ndarray, observed: np.ndarray, new: np.ndarray,
                  noise: np.ndarray | None) -> np.ndarray:
     """(J, T) residuals of the new entries given the observed ones (their conditional mean,
@@ -182,15 +171,18 @@ def conditional_predict(posterior: xr.Dataset, model, newdata: pd.DataFrame, *, 
     mu = prediction_draws(posterior, model, rows, kind="mean", groups="include", rng=rng)
     draws = structure_draws(posterior, rd)
     ratio = row_sd_ratio(posterior, rd, rows.frame)
-    sd_rows = draws["sigma"][:, None] * (1.0 if ratio is None else ratio) * np.ones((1, len(y)))
     layout, mask, grid, by_codes = _layout(rd, rows.frame)
+    if ratio is not None:  # each new row its own sd "level": row_sd reads ratio[:, sd_codes]
+        draws = {**draws, "ratio": ratio}
+    new_rd = replace(rd, rows=layout, mask=mask, times=grid, by_codes=by_codes,
+                     sd_codes=None if ratio is None else np.arange(len(y)))
     observed_rows = np.isfinite(y)
     observed = mask & observed_rows[np.maximum(layout, 0)]
     new = mask & ~observed
     values = np.where(observed_rows[None, :], y[None, :], mu)
     real = layout[mask]
     for s in range(mu.shape[0]):
-        cov = _covariances(draws, s, rd, grid, by_codes, sd_rows, layout, mask)
+        cov = residual_covariance(draws, s, new_rd)
         resid = np.where(observed, (y[None, :] - mu[s:s + 1])[0][np.maximum(layout, 0)], 0.0)
         noise = rng.standard_normal(layout.shape) if kind == "response" else None
         shift = _conditioned(cov, resid, observed, new, noise)
