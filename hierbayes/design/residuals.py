@@ -89,7 +89,15 @@ def _labels(frame: pd.DataFrame, positions) -> str:
 def _column(frame: pd.DataFrame, name: str, what: str) -> pd.Series:
     if name not in frame.columns:
         raise DataError(f"residuals: the {what} column {name!r} is not in the data")
-    return frame[name]
+    column = frame[name]
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if missing.size:
+        # a missing by= level would become a level of its own ("nan"), a missing time a visit
+        raise DataError(
+            f"residuals: the {what} column {name!r} is missing in {missing.size} rows "
+            f"(rows {_labels(frame, missing)}); fill them or drop those rows"
+        )
+    return column
 
 
 def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[GroupBlock, ...]):
@@ -123,12 +131,6 @@ def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame
     if structure.time is None:
         return np.zeros(n), ()
     raw = _column(frame, structure.time, "time")
-    missing = np.flatnonzero(raw.isna().to_numpy())
-    if missing.size:
-        raise DataError(
-            f"residuals: the time column {structure.time!r} is missing in {missing.size} rows "
-            f"(rows {_labels(frame, missing)})"
-        )
     if kind.time == "levels":
         levels, codes = ordered_levels(raw)
         return codes.astype(float), levels

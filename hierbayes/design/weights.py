@@ -77,7 +77,12 @@ class Weights:
 
 def _values(rows: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in rows.columns:
-        raise DataError(f"{what} column {column!r} is not in the data")
+        hint = ""
+        if column.replace(" ", "").lower().startswith(("varident(", "varpower(", "varexp(", "varconstpower(", "varfixed(")):
+            hint = ("; weights= takes a column of frequency or sampling weights, while nlme's var*() "
+                    "functions model the residual sd: hb.residuals('independent', by='g') is varIdent, "
+                    "sigma='~ log(v)' is varPower and sigma='~ v' is varExp")
+        raise DataError(f"{what} column {column!r} is not in the data{hint}")
     series = rows[column]
     labels = rows.index.to_numpy()
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -174,8 +174,19 @@ def residual_kind(name: str) -> ResidualKind:
             order = (int(digits),) if n_args == 1 else tuple(int(d) for d in digits)
             return ordered_kind(_KINDS[base], order)
     ordered = [re.sub(r"\d+$", "", k.name) for k in _KINDS.values() if k.with_order is not None]
+    hint = _NLME_HINTS.get(key.replace(" ", ""), "")
     raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()} ({', '.join(ordered)} "
-                    "take an order: hb.residuals('ma', order=2) or 'ma2')")
+                    f"take an order: hb.residuals('ma', order=2) or 'ma2'){hint}")
+
+
+#: nlme's names without a kind of their own, and what does their work here
+_NLME_HINTS = {
+    "corcar1": ". nlme's corCAR1 (continuous-time AR(1)) is 'exponential' with time= the times "
+               "(its range is -1/log(phi)); on whole-number times it is 'ar1'",
+    "varpower": ". nlme's varPower(form = ~ v) is a formula for the residual sd: sigma='~ log(v)' "
+                "(the coefficient of log(v) is the power)",
+    "varexp": ". nlme's varExp(form = ~ v) is a formula for the residual sd: sigma='~ v'",
+}
 
 
 def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:

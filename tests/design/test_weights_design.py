@@ -76,6 +76,13 @@ def test_missing_weights_are_an_error_even_when_dropping():
         hb.Model("y | weights(v) ~ x + (1|g)", df)
 
 
+def test_nlme_variance_function_as_weights_says_what_weights_are():
+    df = _data()
+    with pytest.raises(DataError, match=r"weight column 'varPower\(form = ~ x\)' is not in the data; "
+                                        r"weights= takes a column of frequency or sampling weights.*sigma='~ log\(v\)'"):
+        hb.Model("y ~ x + (1|g)", df, weights="varPower(form = ~ x)")
+
+
 def test_level2_weight_errors():
     df = _data()
     df.loc[1, "w2"] = 3.0

@@ -123,6 +123,16 @@ def test_gaussian_identity_only():
         hb.Model("y ~ x + (1|g)", df, family="bernoulli", residuals=hb.residuals("ar1", time="t"))
 
 
+@pytest.mark.parametrize("name, advice", [
+    ("corCAR1", r"'exponential' with time= the times"),
+    ("varPower", r"sigma='~ log\(v\)'"),
+    ("varExp", r"sigma='~ v'"),
+])
+def test_nlme_names_without_a_kind_say_what_does_their_work(name, advice):
+    with pytest.raises(SpecError, match=rf"unknown residual structure '{name}'.*{advice}"):
+        hb.residuals(name)
+
+
 def test_missing_time_column_and_values():
     df = _panel()
     with pytest.raises(DataError, match="time column 'when' is not in the data"):
@@ -130,6 +140,19 @@ def test_missing_time_column_and_values():
     df.loc[4, "t"] = np.nan
     with pytest.raises(DataError, match=r"time column 't' is missing in 1 rows \(rows 4\)"):
         hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t"))
+
+
+@pytest.mark.parametrize("value", [np.nan, None])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_missing_by_values_name_the_column_and_rows(value, as_text):
+    # a missing by= value was its own level ("nan") when numeric and a raw TypeError as text
+    df = _panel()
+    df["arm"] = (df["g"].astype("category").cat.codes % 2).astype(float)
+    if as_text:
+        df["arm"] = df["arm"].map({0.0: "a", 1.0: "b"}).astype(object)
+    df.loc[[3, 4], "arm"] = value
+    with pytest.raises(DataError, match=r"by column 'arm' is missing in 2 rows \(rows 3, 4\)"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="arm"))
 
 
 def test_duplicated_times_name_group_and_rows():
