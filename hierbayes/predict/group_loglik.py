@@ -16,6 +16,7 @@ from ..families import censored_log_likelihood, get_family
 from ..params import block_names
 from .linpred import block_covariance_cholesky, linear_predictor
 from .predict import Rows, aux_draws
+from .rside_group_loglik import rside_gaussian_group_loglik
 
 
 def group_blocks(model, group: str) -> list[bool]:
@@ -126,6 +127,9 @@ def integrated_group_loglik(
     y = np.asarray(y, float)
     if analytic is None:
         analytic = family.linear_gaussian(link) and rows.censoring is None
+    rd = getattr(model.design, "residuals", None)
+    if rd is not None:  # correlated or heteroscedastic rows (gaussian, identity link only)
+        return rside_gaussian_group_loglik(y - base, Z, codes, n_levels, chol, posterior, rd, group)
     if analytic:
         return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
     mean, pchol = proposal
