@@ -39,6 +39,15 @@ def default_ppc_kind(response_kind: str, source: str = "posterior") -> str:
     return default_plot_kind(response_kind, source)
 
 
+def _check_of(obj, plot: str):
+    """A predictive check given, or a fit's (``fit.ppc()``) when given a fit."""
+    if hasattr(obj, "idata") and hasattr(obj, "source"):
+        return obj
+    if callable(getattr(obj, "ppc", None)):
+        return obj.ppc()
+    raise SpecError(f"hb.plots.{plot} takes a fit or its predictive check (fit.ppc()), not a {type(obj).__name__}")
+
+
 def _named(check):
     """The check's DataTree with ``y`` renamed to the response column, for titles."""
     name = check.model.spec.response.expr
@@ -87,6 +96,7 @@ def ppc(check, kind: str | None = None, num_samples: int = 50, order: str | None
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc")
     kind = checked_plot_kind(kind, check.response_kind, check.source)
     if order is not None and kind != "intervals":
         raise SpecError(f"order={order!r} applies to kind='intervals' only, not kind={kind!r}")
@@ -151,6 +161,7 @@ def ppc_intervals(check, order: str | None = None):
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc_intervals")
     import arviz as az
 
     tree, name = _named(check)
@@ -187,6 +198,7 @@ def ppc_scatter_avg(check, ax=None):
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc_scatter_avg")
     y, mean = check.y, check.yrep.mean(axis=0)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.0, 4.6))
@@ -212,6 +224,7 @@ def ppc_error_hist(check, num_draws: int = 6):
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc_error_hist")
     yrep = check.yrep
     picks = np.unique(np.linspace(0, yrep.shape[0] - 1, max(1, num_draws)).round().astype(int))
     columns = min(3, len(picks))
@@ -240,6 +253,7 @@ def ppc_stat(check, stat: str = "mean", ax=None):
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc_stat")
     observed, reps = check.statistic_draws(stat)
     p = float(bayes_p_value(reps, observed))
     if ax is None:
@@ -265,6 +279,7 @@ def ppc_grouped(check, group: str | None = None, stat: str = "mean", prob: float
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "ppc_grouped")
     table = check.grouped(group, stats=(stat,), prob=prob)
     factor = table.attrs["group"]
     table = table.assign(_gap=table["observed"] - table["rep_mean"]).sort_values("_gap").reset_index(drop=True)
@@ -298,6 +313,7 @@ def loo_pit(check):
     -------
     matplotlib.figure.Figure
     """
+    check = _check_of(check, "loo_pit")
     import arviz as az
 
     pc = az.plot_loo_pit(check.idata, var_names=["y"], backend="matplotlib")

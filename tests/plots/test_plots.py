@@ -52,6 +52,7 @@ PLOTS = {
     "ppc_pit": lambda f, c: c.plot("pit"),
     "ppc_stat": lambda f, c: c.plot_stat("sd"),
     "ppc_grouped": lambda f, c: c.plot_grouped(stat="sd"),
+    "ppc_stat_of_a_fit": lambda f, c: plots.ppc_stat(f, "sd"),  # given a fit, its fit.ppc()
 }
 
 
@@ -100,6 +101,8 @@ def test_plot_errors_name_valid_choices(sleep, sleep_check):
         plots.prediction_lines(sleep, "Subject")
     with pytest.raises(hb.SpecError, match="PPC kinds"):
         sleep_check.plot("violin")
+    with pytest.raises(hb.SpecError, match=r"hb.plots.loo_pit takes a fit or its predictive check \(fit.ppc\(\)\), not a DataFrame"):
+        plots.loo_pit(sleep.fixef())
     plt.close("all")
 
 
