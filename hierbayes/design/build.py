@@ -10,9 +10,9 @@ Data are validated before formulae evaluates anything (see :mod:`.checks`); form
 exceptions are translated into :class:`~hierbayes.errors.SpecError` /
 :class:`~hierbayes.errors.DataError` naming the term (:mod:`.formulae_eval`).
 
-This module assembles the pieces: :mod:`.plan` (the model text parsed, columns listed),
-:mod:`.response`, :mod:`.terms_encoder` (fixed part and slopes), :mod:`.group_encoder`
-(group codes) and :mod:`.model_checks` (group terms, rank, response support).
+Assembled from :mod:`.plan` (the model text parsed, columns listed), :mod:`.response`,
+:mod:`.terms_encoder` (fixed part and slopes), :mod:`.group_encoder` (group codes) and
+:mod:`.model_checks` (group terms, rank, response support).
 """
 
 from __future__ import annotations
@@ -149,6 +149,10 @@ class DesignEncoder:
     @property
     def fixed_names(self) -> tuple[str, ...]:
         return self._fixed.names
+
+    @property
+    def grouping_only_columns(self) -> tuple[str, ...]:  # columns in no term, only grouping
+        return tuple(c for c in self.required if c not in self._term_columns)
 
     @property
     def group_levels(self) -> dict[str, tuple[str, ...]]:

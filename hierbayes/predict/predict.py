@@ -1,7 +1,6 @@
 """Predictions from posterior draws, computed in numpy (the PyMC model is never rebuilt).
 
 Three choices say what a prediction is:
-
 ``kind``
     ``"linear"``: the linear predictor eta; ``"mean"``: the expected response
     E[y | eta] (the inverse link, times the trials for a binomial model); ``"response"``:
@@ -9,7 +8,8 @@ Three choices say what a prediction is:
     predictive draw, so its intervals include the observation-level noise).
 ``groups``
     ``"include"``: every row gets its group's effects (conditional predictions);
-    ``"exclude"``: every group effect is set to zero (the "typical group", u = 0);
+    ``"exclude"``: every group effect is set to zero (the "typical group", u = 0; new data
+    need not have the grouping columns, as lme4's ``re.form = NA``);
     ``"marginal"``: population-averaged predictions that integrate the group effects out
     per posterior draw, E_u[h(x b + z u)] with u ~ N(0, Sigma). With an identity link this
     equals ``"exclude"``; with any other link it does not: for a logit model the marginal
@@ -51,9 +51,6 @@ KINDS = ("mean", "response", "linear")
 GROUP_MODES = ("include", "exclude", "marginal")
 #: Gauss-Hermite nodes used when the group effects to integrate out are one-dimensional.
 GH_NODES = 40
-
-
-# ================================================================== rows to predict
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,6 +382,9 @@ def predict(
         For a missing column, an unseen level of a fixed-effect factor, or (with
         ``new_groups="error"``) unseen group levels.
     """
+    placeholders = [c for c in model.design.encoder.grouping_only_columns if groups == "exclude"
+                    and isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
+    newdata = newdata.assign(**dict.fromkeys(placeholders, "(excluded)")) if placeholders else newdata
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
@@ -394,6 +394,6 @@ def predict(
     name = {"linear": "eta", "mean": "mean", "response": model.spec.response.expr}[kind]
     categories = getattr(model.design.encoder, "response_levels", None)
     draws = as_dataarray(values, posterior, rows.frame.index.to_numpy(), str(name), categories)
-    used = [c for c in model.design.encoder.required if c in rows.frame.columns]
+    used = [c for c in model.design.encoder.required if c in rows.frame.columns and c not in placeholders]
     new_levels = rows.new_levels if groups == "include" else {}
     return Predictions(draws, rows.frame[used], kind, groups, new_groups, dict(new_levels))

@@ -118,6 +118,16 @@ def test_new_group_is_wider_and_centred_on_population_mean(sleep):
     assert np.all(width[new] > 1.5 * pop_width)
 
 
+def test_excluded_groups_need_no_grouping_column(sleep):
+    # lme4's predict(re.form = NA) needs only the fixed terms' columns
+    nd = _newdata()
+    without = sleep.predict(nd[["Days"]], kind="linear", groups="exclude")
+    np.testing.assert_array_equal(without.values, sleep.predict(nd, kind="linear", groups="exclude").values)
+    assert "Subject" not in without.summary().columns
+    with pytest.raises(hb.DataError, match="Subject"):
+        sleep.predict(nd[["Days"]], groups="include")
+
+
 def test_zero_and_sample_differ_exactly_as_documented(sleep):
     nd = _newdata()
     zero = sleep.predict(nd, kind="linear", new_groups="zero").values
