@@ -318,7 +318,7 @@ class Fit:
             st = rd.structure
             name = ":".join(n for n in ((st.by if rd.by_levels else None), (st.time if rd.time_levels else None)) if n)
             reference = f"{name}={rd.sd_levels[0]}" if name else rd.sd_levels[0]
-            lines = (f"{lines[0]}; sd(Residual) is the sd at {reference}, sd_ratio(level) = "
+            lines = (f"{lines[0]}; sd(Residual) is the sd at {reference}, sigma_ratio(level) = "
                      "the level's sd / that sd",)
         if not chosen:
             return lines

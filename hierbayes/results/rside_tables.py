@@ -20,7 +20,7 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
 
     Labels: ``ar1_phi`` (``ar1_phi[level]`` per ``by`` level), ``exp_range``, ``exch_rho``,
     ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)`` (``unstr_cor[level](v1,v2)``
-    per ``by`` level; ``band_cor`` likewise for the pairs within the band of ``banded k``), ``sd_ratio(level)`` (``sd_ratio(level:visit)`` with both)
+    per ``by`` level; ``band_cor`` likewise for the pairs within the band of ``banded k``), ``sigma_ratio(level)`` (``sigma_ratio(level:visit)`` with both)
     (the residual sd of a level over that of the reference level); a per-lag parameter
     (``toep_pacf``) gives ``toep_pacf(k)`` per lag and the lag correlations it implies,
     ``cor(lag k)`` (``[level]`` per ``by`` level).
@@ -49,7 +49,7 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
     if SD_RATIO in posterior:
         ratio = posterior[SD_RATIO]
         for level in ratio.coords[SD_DIM].values:
-            rows.append(((GROUP, f"sd_ratio({level})"), ratio.sel({SD_DIM: level}, drop=True)))
+            rows.append(((GROUP, f"sigma_ratio({level})"), ratio.sel({SD_DIM: level}, drop=True)))
     return rows
 
 

@@ -55,7 +55,7 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
     )
     terms = list(fit.varcorr()["term"])
     assert terms[:2] == ["sd(Residual)", "unstr_cor(1,2)"]
-    assert "unstr_cor(mean)" in terms and "sd_ratio(4)" in terms and "sd_ratio(1)" not in terms
+    assert "unstr_cor(mean)" in terms and "sigma_ratio(4)" in terms and "sigma_ratio(1)" not in terms
     summary = str(fit.summary())
     assert "Residuals: unstructured(time=visit, group=Subject); sd(Residual) is the sd at visit=1," in summary
     assert "Groups: none (residuals correlated within Subject: 27)" in summary
@@ -83,8 +83,8 @@ def test_summary_names_the_reference_level_of_by_sds():
         backend="prior", draws=20, chains=1, random_seed=1, progressbar=False
     )
     summary = str(fit.summary())
-    assert "sd(Residual) is the sd at Sex=Female, sd_ratio(level)" in summary
-    assert "sd_ratio(Male)" in summary and "Groups: Subject (27)" in summary
+    assert "sd(Residual) is the sd at Sex=Female, sigma_ratio(level)" in summary
+    assert "sigma_ratio(Male)" in summary and "Groups: Subject (27)" in summary
     assert "Group-level, residual and family parameters" in summary  # ar1_phi is not a group sd
 
 

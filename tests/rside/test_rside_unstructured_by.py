@@ -41,7 +41,7 @@ def test_design_tables_and_new_responses():
     assert [rd.sd_levels[c] for c in rd.sd_codes[:3]] == [f"{a}:{v}" for a, v in zip(df["arm"][:3], df["visit"][:3], strict=True)]
     fit = model.fit(backend="prior", draws=20, chains=2, random_seed=1, progressbar=False)
     terms = list(fit.varcorr()["term"])
-    assert "unstr_cor[a](v1,v2)" in terms and "unstr_cor[b](mean)" in terms and "sd_ratio(b:v3)" in terms
+    assert "unstr_cor[a](v1,v2)" in terms and "unstr_cor[b](mean)" in terms and "sigma_ratio(b:v3)" in terms
     assert fit.idata.posterior["unstr_cor"].dims[2:] == ("resid_by", "resid_time", "resid_time_bis")
     assert np.isfinite(fit.ppc().yrep).all() and np.isfinite(fit.idata.log_likelihood["y"].values).all()
     with pytest.raises(hb.DataError, match=r"'arm' x 'visit' has levels the model has no residual sd for: \['c:v1'\]"):
