@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, warn_user
 from .checks import check_real, describe_rows, describe_values, reject_trials
 from .core import Family, register
 from .links import INVERSE_LINKS, LINKS, latent_variance, log1mexp, log_cdf
@@ -47,9 +47,11 @@ def encode_ordinal(
         when it was not categorical at all).
     row_labels : DataFrame index labels, for messages.
 
-    Accepted responses are an ordered pandas Categorical (its category order; categories
-    never observed are dropped) or integer codes: 0..K-1 when some value is 0, else 1..K
-    (K is the largest code; codes in between that never occur still get a threshold).
+    Accepted responses are an ordered pandas Categorical (its category order) or integer
+    codes (their order). Either way the categories are those that occur, as R's ``factor()``
+    makes them for ``clm()`` and ``polr()``: a category without rows would get a threshold
+    that only its prior decides (it moved the wine data's estimates by 0.3 sd and diverged);
+    integer codes that skip a value say so in a warning.
 
     Raises
     ------
@@ -77,10 +79,16 @@ def encode_ordinal(
                 f"an ordered categorical for the cumulative family; found {describe_values(bad, y)} "
                 f"({describe_rows(bad, row_labels)})"
             )
-        base = 0 if (y == 0).any() else 1
-        top = int(y.max())
-        codes = (y - base).astype(np.int64)
-        labels = tuple(str(v) for v in range(base, top + 1))
+        present, codes = np.unique(y.astype(np.int64), return_inverse=True)
+        labels = tuple(str(v) for v in present)
+        base = 0 if present[0] == 0 else 1
+        unused = sorted(set(range(base, int(present[-1]) + 1)) - set(present.tolist()))
+        if unused:  # a threshold per unseen category is the prior's alone (and can diverge)
+            warn_user(
+                f"response {column!r} has no rows at {', '.join(map(str, unused[:10]))}: the model has "
+                f"the {len(present)} categories that occur ({', '.join(labels[:10])}), as R's factor() "
+                "gives them to clm()/polr()"
+            )
     else:
         raise DataError(
             f"response {column!r} has dtype {series.dtype}; the cumulative family needs an "

@@ -23,6 +23,7 @@ from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
 from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, row_design, rows_aux_draws, thin, training_frame
+from .predictions import category_values
 
 MARGIN_DIM = "margin"
 #: What a margin averages: the expected response, the linear predictor, or (weibull,
@@ -212,7 +213,7 @@ def margins(
             aux = rows_aux_draws(posterior, model, rows, groups=groups, rng=rng)
             values = log_hazard_ph(family, values, family.resolve_link(model.spec.link), aux, rows.trials)
         if values.ndim == 3:  # ordinal category probabilities -> expected category value
-            values = values @ category_values(model, values.shape[2])
+            values = values @ category_values(getattr(model.design.encoder, "response_levels", None), values.shape[2])
         return np.stack(
             [np.average(values[:, by_codes == g], axis=1, weights=weights[by_codes == g]) for g in range(len(by_table))],
             axis=1,
@@ -288,16 +289,6 @@ def _levels_of_factors(model, at) -> dict:
         check_predictor(model, name, "at", factor=True)
     return {name: factor_levels(model, name) for name in names}
 
-
-def category_values(model, n_categories: int) -> np.ndarray:
-    """Numbers for the categories of an ordinal response: its labels when they are numbers
-    (a 1-5 rating), else the codes 0..K-1."""
-    labels = getattr(model.design.encoder, "response_levels", None) or ()
-    try:
-        values = np.asarray([float(v) for v in labels])
-    except ValueError:
-        values = np.array([])
-    return values if values.size == n_categories else np.arange(n_categories, dtype=float)
 
 
 def _by_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:

@@ -43,6 +43,7 @@ from .km import km_censoring
 from .ppc_kinds import plot_kinds
 from .ppc_weights import WEIGHTS_NOTE, inclusion_weights, weighted_statistics
 from .predict import row_design, thin
+from .predictions import on_response_scale
 from .replicate import replicate
 
 OBSERVED = "y"
@@ -358,7 +359,7 @@ def posterior_check(posterior: xr.Dataset, model, *, ndraws: int | None = None, 
     rng = np.random.default_rng(random_seed)
     yrep = replicate(posterior, model, rng)
     loglik = pointwise_loglik(posterior, model)
-    tree = _tree(posterior, np.asarray(row_design(model).y, float), yrep, "posterior", loglik, _discrete(model))
+    tree = _tree(posterior, np.asarray(on_response_scale(model, row_design(model).y), float), yrep, "posterior", loglik, _discrete(model))
     return PredictiveCheck(tree, model, "posterior")
 
 
@@ -410,5 +411,5 @@ def prior_check(model, prior: xr.Dataset, *, random_seed=None) -> PredictiveChec
         prior = prior.drop_vars(["__s__", "chain", "draw"]).rename({"__s__": "draw"})
         prior = prior.assign_coords(draw=np.arange(prior.sizes["draw"])).expand_dims(chain=[0])
         yrep = yrep[finite]
-    tree = _tree(prior, np.asarray(row_design(model).y, float), yrep, "prior", None, _discrete(model))
+    tree = _tree(prior, np.asarray(on_response_scale(model, row_design(model).y), float), yrep, "prior", None, _discrete(model))
     return PredictiveCheck(tree, model, "prior")

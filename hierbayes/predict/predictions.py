@@ -108,6 +108,25 @@ class Predictions:
         return f"<p>{html.escape(self._header())}</p>{table}<p>{self._footer(shown)}</p>"
 
 
+def category_values(labels, n_categories: int) -> np.ndarray:
+    """Numbers for the K categories of an ordinal response: its labels when they are numbers
+    (a 1-5 rating), else the category numbers 1..K (as brms numbers them)."""
+    try:
+        values = np.asarray([float(v) for v in labels or ()])
+    except ValueError:
+        values = np.array([])
+    return values if values.size == n_categories else np.arange(1.0, n_categories + 1.0)
+
+
+def on_response_scale(model, codes: np.ndarray) -> np.ndarray:
+    """An ordinal model's category codes 0..K-1 as the numbers of :func:`category_values`
+    (the data's own scale); any other model's responses unchanged."""
+    labels = getattr(model.design.encoder, "response_levels", None)
+    if not labels:
+        return codes
+    return category_values(labels, len(labels))[np.asarray(codes).astype(np.int64)]
+
+
 def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:
     """(S, n[, K]) numpy draws back onto the posterior's (chain, draw) grid."""
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
