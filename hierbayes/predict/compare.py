@@ -40,6 +40,7 @@ from ..errors import DataError, SpecError, warn_user
 from ..params import OBS_DIM, block_names
 from ..results.stats import flatten_draws
 from .group_loglik import group_blocks, group_sums, integrated_group_loglik
+from .loo_weights import weighted_loo
 from .predict import encode_rows, row_design, thin, training_frame
 
 OBSERVED = "y"
@@ -110,7 +111,8 @@ def loo(fit, pointwise: bool = True):
         warnings.simplefilter("ignore", RuntimeWarning)
         # ArviZ's own warning names no row and no remedy: warn_unreliable_rows says both
         warnings.filterwarnings("ignore", message=".*shape parameter of Pareto", category=UserWarning)
-        result = az.loo(loo_tree(fit), pointwise=pointwise, var_name=OBSERVED)
+        result = weighted_loo(lambda tree, rows: az.loo(tree, pointwise=rows, var_name=OBSERVED),
+                              loo_tree(fit), fit.model.design, OBSERVED, pointwise)
     warn_unreliable_rows(result, fit)
     return result
 

@@ -25,6 +25,7 @@ from .compare_checks import (
     log_jacobians,
 )
 from .loglik import log_likelihood_group
+from .loo_weights import weighted_loo
 from .predict import row_design
 
 
@@ -45,7 +46,8 @@ def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
         warnings.simplefilter("ignore", RuntimeWarning)
         # compare() says which models have unreliable rows (ParetoKWarning), once
         warnings.filterwarnings("ignore", message=".*shape parameter of Pareto", category=UserWarning)
-        return az.loo(tree, pointwise=True, var_name=OBSERVED, log_jacobian=jacobian)
+        return weighted_loo(lambda t, rows: az.loo(t, pointwise=rows, var_name=OBSERVED, log_jacobian=jacobian),
+                            tree, fit.model.design, OBSERVED)
 
 
 def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
