@@ -20,7 +20,7 @@ import xarray as xr
 from . import plots
 from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
-from .errors import SamplingError, SpecError
+from .errors import SamplingError, SpecError, refuse_unknown_arguments
 from .families import get_family
 from .params import block_names
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, summed_loglik, survival
@@ -44,6 +44,13 @@ from .spec.terms import r_power_text
 #: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
 #: when read, so ``fit.save`` leaves them out unless asked.
 RECOMPUTED_GROUPS = ("log_likelihood",)
+#: predict()'s arguments, and lme4's / brms' spellings of them with how their values translate
+PREDICT_ARGUMENTS = ("newdata", "kind", "groups", "new_groups", "n_mc", "ndraws", "random_seed", "conditional")
+PREDICT_ALIASES = {"re_form": "groups", "re.form": "groups", "allow_new_levels": "new_groups", "type": "kind",
+                   "new_data": "newdata", "seed": "random_seed"}
+PREDICT_ADVICE = (" (lme4's re.form = NA is groups='exclude', re.form = NULL groups='include'; "
+                  "allow.new.levels = TRUE is new_groups='sample', FALSE new_groups='error'; "
+                  "type='response' is kind='mean', type='link' kind='linear', and kind='response' draws new observations)")
 
 
 @dataclass(frozen=True)
@@ -362,7 +369,7 @@ class Fit:
         return mrp.poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
 
     def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str = "sample",
-                n_mc: int = 128, ndraws: int | None = None, random_seed=None, conditional: bool = False):
+                n_mc: int = 128, ndraws: int | None = None, random_seed=None, conditional: bool = False, **unknown):
         """Predictions for new rows (or the training rows) from the posterior draws, with a
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
         ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
@@ -370,6 +377,7 @@ class Fit:
         structure): newdata's rows with a missing response are predicted from the observed
         rows of their group, as mmrm's ``predict(conditional = TRUE)``; see
         :func:`hierbayes.predict.rside_conditional_predict.conditional_predict`."""
+        refuse_unknown_arguments("predict", unknown, PREDICT_ARGUMENTS, PREDICT_ALIASES, PREDICT_ADVICE)
         if conditional:
             return conditional_predict(self.posterior, self.model.built, newdata, kind=kind, ndraws=ndraws,
                                        random_seed=random_seed)

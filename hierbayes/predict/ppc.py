@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError, warn_user
+from ..errors import DataError, SpecError, refuse_unknown_arguments, warn_user
 from ..families import get_family
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
@@ -203,7 +203,7 @@ class PredictiveCheck:
 
     # ------------------------------------------------------------------ statistics
 
-    def pvalues(self, stats=None, prob: float = 0.95) -> pd.DataFrame:
+    def pvalues(self, stats=None, prob: float = 0.95, **unknown) -> pd.DataFrame:
         """Test statistics of the data and of the replications, with p-values.
 
         Parameters
@@ -219,6 +219,7 @@ class PredictiveCheck:
         (Pr(T(y_rep) > T(y))) and ``extreme`` (p outside [(1-prob)/2, (1+prob)/2]). A
         weighted fit's built-in statistics are weighted (``attrs["weights"]`` says so).
         """
+        refuse_unknown_arguments("pvalues", unknown, ("stats", "prob"), {"stat": "stats", "statistic": "stats"})
         y, yrep = self.y, self.yrep
         alpha = (1 - prob) / 2
         rows = []

@@ -75,6 +75,8 @@ def test_replicated_data_and_p_value_definition():
     assert "<lambda>" in table.index
     with pytest.raises(hb.SpecError, match="unknown test statistic"):
         check.pvalues(stats=["skewness"])
+    with pytest.raises(hb.ArgumentError, match=r"pvalues\(\) takes no argument 'stat'. Did you mean 'stats'\?"):
+        check.pvalues(stat="sd")
     with pytest.raises(hb.SpecError, match="no grouping factor 'nope'"):
         check.grouped("nope")
     # same seed, same replications

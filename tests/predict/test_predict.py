@@ -128,6 +128,14 @@ def test_excluded_groups_need_no_grouping_column(sleep):
         sleep.predict(nd[["Days"]], groups="include")
 
 
+@pytest.mark.parametrize("argument, meant", [
+    ("re_form", "groups"), ("allow_new_levels", "new_groups"), ("type", "kind"), ("new_data", "newdata")])
+def test_lme4_and_brms_argument_names_say_which_is_meant(sleep, argument, meant):
+    with pytest.raises(hb.ArgumentError, match=rf"predict\(\) takes no argument '{argument}'. Did you mean '{meant}'\?"
+                                               r".*re.form = NA is groups='exclude'"):
+        sleep.predict(_newdata(), **{argument: None})
+
+
 def test_zero_and_sample_differ_exactly_as_documented(sleep):
     nd = _newdata()
     zero = sleep.predict(nd, kind="linear", new_groups="zero").values
