@@ -224,7 +224,8 @@ def check_numeric(series: pd.Series, column: str, used_by: str, role: str = "ter
     if role == "response":
         raise DataError(
             f"the response {used_by!r} must be numeric, but column {column!r} has dtype "
-            f"{series.dtype}; recode it as numbers (e.g. 0/1 for a binary outcome)"
+            f"{series.dtype}; recode it as numbers, or for a binary outcome use family='bernoulli', "
+            "which takes two text values (the second in sorted order is the success, as in R)"
         )
     raise DataError(
         f"column {column!r} has dtype {series.dtype} (not numeric) but {role} {used_by!r} "

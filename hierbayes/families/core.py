@@ -216,6 +216,15 @@ ALIASES: dict[str, str] = {"negativebinomial": "negbinomial", "negative_binomial
 NOT_AVAILABLE: dict[str, str] = {
     "nbinom1": "glmmTMB's nbinom1 (var = mu (1 + alpha), linear in the mean) is not available; "
                "family='negbinomial' is NB2 (glmmTMB's nbinom2, brms' negbinomial: var = mu + mu^2 / phi)",
+    **dict.fromkeys(
+        ("zero_inflated_poisson", "zero_inflated_negbinomial", "zip", "zinb", "hurdle_poisson",
+         "hurdle_negbinomial", "truncated_poisson", "truncated_nbinom2"),
+        "zero-inflated and hurdle families are not available; family='negbinomial' often fits the "
+        "excess zeros, and fit.ppc().pvalues() tests the share of zeros (prop_zero)"),
+    **dict.fromkeys(
+        ("ordinal", "ologit", "oprobit", "ordered_logit", "ordered_probit", "clm", "clmm", "polr", "cumulative_logit"),
+        "ordinal responses are family='cumulative' (link='logit' by default, link='probit' for an ordered "
+        "probit), as brms names it; ordinal's clm/clmm and MASS's polr fit the same model"),
 }
 
 

@@ -20,10 +20,21 @@ def modellable_aux(family: Family) -> tuple[str, ...]:
     return tuple(a for a in family.aux if a != "Intercept")
 
 
+#: Other packages' names of a zero-inflation or hurdle part, which no family here has.
+ZERO_INFLATION_NAMES = ("zi", "ziformula", "zi_formula", "hu", "zoi", "coi")
+
+
 def check_aux_names(family: Family, names) -> None:
     """SpecError for a name that is not a modellable parameter of ``family``, naming the valid ones."""
     valid = modellable_aux(family)
     for name in names:
+        if name in ZERO_INFLATION_NAMES and name not in valid:
+            raise SpecError(
+                f"a formula was given for {name!r}: zero-inflated and hurdle models (glmmTMB's "
+                "ziformula, brms' zi and hu) are not available in hierbayes; a negative binomial "
+                "(family='negbinomial') often fits the excess zeros, and fit.ppc().pvalues() tests "
+                "the share of zeros (prop_zero)"
+            )
         if name not in valid:
             if not valid:
                 raise SpecError(

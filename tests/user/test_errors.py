@@ -221,6 +221,32 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
         hb.Model(FORMULA, sleep, family="nbinom1")
 
 
+@pytest.mark.parametrize("family, says", [
+    ("zero_inflated_negbinomial", "zero-inflated and hurdle families are not available"),
+    ("zip", "zero-inflated and hurdle families are not available"),
+    ("ologit", r"ordinal responses are family='cumulative' \(link='logit' by default, link='probit'"),
+    ("polr", "ordinal responses are family='cumulative'"),
+])
+def test_families_hierbayes_names_otherwise_say_what_to_use(sleep: pd.DataFrame, family: str, says: str) -> None:
+    # 'ologit' had suggested the survival family 'loglogistic'
+    with pytest.raises(SpecError, match=rf"unknown family '{family}': {says}"):
+        hb.Model(FORMULA, sleep, family=family)
+
+
+@pytest.mark.parametrize("name", ["zi", "ziformula", "hu"])
+def test_zero_inflation_formulas_are_refused_as_such(sleep: pd.DataFrame, name: str) -> None:
+    counts = sleep.assign(n=(sleep["Reaction"] // 100).astype(int))
+    with pytest.raises(SpecError, match=rf"a formula was given for '{name}': zero-inflated and hurdle models "
+                                        r"\(glmmTMB's ziformula, brms' zi and hu\) are not available"):
+        hb.Model("n ~ Days + (1 | Subject)", counts, family="negbinomial", **{name: "~ Days"})
+
+
+def test_a_text_response_of_a_binomial_points_to_bernoulli(sleep: pd.DataFrame) -> None:
+    text = sleep.assign(high=np.where(sleep["Reaction"] > 300, "y", "n"))
+    with pytest.raises(DataError, match=r"the response 'high' must be numeric.*use family='bernoulli', which takes two text values"):
+        hb.Model("high ~ Days + (1 | Subject)", text, family="binomial")
+
+
 def test_unknown_link(sleep: pd.DataFrame) -> None:
     with pytest.raises(SpecError, match=r"link 'logit' is not available for family 'gaussian'; valid links: \['identity', 'log'\]"):
         fit(FORMULA, sleep, link="logit")
