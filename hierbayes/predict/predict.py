@@ -43,7 +43,7 @@ from ..results.stats import flatten_draws
 from .distributional import constant_aux_draws, modelled_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .loglik import holds_rows
-from .predictions import Predictions, as_dataarray, on_response_scale
+from .predictions import Predictions, as_dataarray, mean_scale, on_response_scale
 from .rside_predict import row_sd_ratio
 from .truncated_rows import prediction_bounds
 
@@ -397,4 +397,4 @@ def predict(
     draws = as_dataarray(values, posterior, rows.frame.index.to_numpy(), str(name), categories)
     used = [c for c in model.design.encoder.required if c in rows.frame.columns and c not in placeholders]
     new_levels = dict(rows.new_levels) if groups == "include" else {}
-    return Predictions(draws, rows.frame[used], kind, groups, new_groups, new_levels)
+    return Predictions(draws, rows.frame[used], kind, groups, new_groups, new_levels, mean_scale(model, kind, rows))

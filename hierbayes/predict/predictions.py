@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError
+from ..families import get_family
 from ..results.stats import flatten_draws, interval_label, summarize
 
 
@@ -24,6 +25,8 @@ class Predictions:
     data : the predicted rows (newdata, or the training rows).
     kind, groups, new_groups : the choices that made the predictions.
     new_levels : per grouping factor, the levels that were not in the training data.
+    scale : what a binomial model's means are (probabilities, or expected successes when the
+        rows have trials), "" where the kind says it.
     """
 
     draws: xr.DataArray
@@ -32,6 +35,7 @@ class Predictions:
     groups: str
     new_groups: str
     new_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scale: str = ""
 
     @property
     def values(self) -> np.ndarray:
@@ -61,6 +65,8 @@ class Predictions:
         out.attrs["interval"] = interval_label(prob)
         out.attrs["kind"] = self.kind
         out.attrs["groups"] = self.groups
+        if self.scale:
+            out.attrs["scale"] = self.scale
         if self.new_levels:
             out.attrs["new_levels"] = dict(self.new_levels)
         return out
@@ -84,6 +90,8 @@ class Predictions:
         if self.new_levels:
             shown = "; ".join(f"{g}: {len(v)} new level(s)" for g, v in self.new_levels.items())
             note = f", new_groups={self.new_groups!r} ({shown})"
+        if self.scale:
+            note += f"; {self.scale}"
         return (
             f"<hierbayes.Predictions kind={self.kind!r} groups={self.groups!r}{note}: "
             f"{s['obs']} rows x {s['chain']} chains x {s['draw']} draws>"
@@ -125,6 +133,16 @@ def on_response_scale(model, codes: np.ndarray) -> np.ndarray:
     if not labels:
         return codes
     return category_values(labels, len(labels))[np.asarray(codes).astype(np.int64)]
+
+
+def mean_scale(model, kind: str, rows) -> str:
+    """What a binomial model's ``kind="mean"`` predictions are: expected successes when the
+    rows carry their trials, else probabilities (``Predictions.scale``)."""
+    if kind != "mean" or not get_family(model.spec.family).takes_trials:
+        return ""
+    if rows.trials is not None:
+        return "means are expected successes out of each row's trials (probability x trials)"
+    return "means are probabilities (the rows have no trials)"
 
 
 def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:

@@ -394,3 +394,15 @@ def test_hypothesis_reads_a_power_as_r_writes_it():
     b = flatten_draws(fit.posterior["b"].sel(b_term="I(Days^2)"))
     for text in ("I(Days^2) < 0", "I(Days**2) < 0", "I(Days ** 2) < 0"):
         assert fit.hypothesis(text)["prob"].iloc[0] == pytest.approx(np.mean(b < 0))
+
+
+def test_binomial_means_say_whether_they_are_probabilities_or_counts():
+    cbpp = hb.datasets.load("cbpp")
+    fit = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial").fit(
+        backend="prior", draws=20, chains=2, random_seed=1)
+    with_trials = fit.predict(cbpp.head(3))
+    without = fit.predict(cbpp.head(3).drop(columns="incidence"))
+    assert "expected successes" in repr(with_trials) and with_trials.summary().attrs["scale"].startswith("means are expected")
+    assert "means are probabilities" in repr(without)
+    np.testing.assert_allclose(with_trials.values, without.values * cbpp["size"].to_numpy()[:3])
+    assert fit.predict(cbpp.head(3), kind="linear").scale == ""
