@@ -98,14 +98,17 @@ def fixef(
     elif exponentiate:
         label = "exp(coefficient)"
     note = metric_note("aft", draws, posterior, get_family(spec.family)) if spec is not None else None
-    if exponentiate:
-        draws = np.exp(draws)
+    cutpoints = [t for t in draws["term"].values if str(t).startswith("Intercept[")]
+    if exponentiate:  # an ordinal model's cutpoints are positions on the latent scale, not ratios
+        draws = xr.where(draws["term"].isin(cutpoints), draws, np.exp(draws)).transpose("chain", "draw", "term")
     table = summarize(draws, prob)
     table.index.name = "term"
     table.attrs["estimate"] = label
     table.attrs["exponentiated"] = bool(exponentiate)
     if note is not None and not exponentiate:
         table.attrs["note"] = note
+    if exponentiate and cutpoints:
+        table.attrs["note"] = "the cutpoints Intercept[k] are not exponentiated (latent-scale thresholds, as Stata's ologit, or shows them)"
     return table
 
 

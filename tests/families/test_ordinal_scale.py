@@ -54,3 +54,15 @@ def test_text_categories_come_back_as_numbers_one_to_k():
     fit = hb.Model("rating ~ x + (1 | g)", df, family="cumulative").fit(backend="prior", draws=40, chains=2, random_seed=1)
     assert set(np.unique(fit.predict(df.head(20), kind="response").values)) <= {1, 2, 3, 4, 5}
     assert fit.ppc(random_seed=1).pvalues().loc["mean", "observed"] == pytest.approx(df["rating"].cat.codes.mean() + 1)
+
+
+def test_exponentiated_coefficients_leave_the_cutpoints_on_their_scale():
+    df = _wine()
+    fit = hb.Model("rating ~ x + (1 | g)", df, family="cumulative").fit(backend="prior", draws=40, chains=2, random_seed=1)
+    raw, ratios = fit.fixef(), fit.fixef(exponentiate=True)
+    cut = [t for t in raw.index if t.startswith("Intercept[")]
+    assert len(cut) == 4
+    np.testing.assert_allclose(ratios.loc[cut, "mean"], raw.loc[cut, "mean"])
+    assert ratios.loc["x", "median"] == pytest.approx(np.exp(raw.loc["x", "median"]), rel=0.02)  # 80 draws: medians of pairs
+    assert "cutpoints Intercept[k] are not exponentiated" in ratios.attrs["note"]
+    assert "not exponentiated" in str(fit.summary(exponentiate=True))
