@@ -114,6 +114,13 @@ def loo(fit, pointwise: bool = True):
         result = weighted_loo(lambda tree, rows: az.loo(tree, pointwise=rows, var_name=OBSERVED),
                               loo_tree(fit), fit.model.design, OBSERVED, pointwise)
     warn_unreliable_rows(result, fit)
+    source = getattr(fit.model.design, "source", None)
+    if source is not None:  # bernoulli rows fitted as binomial cells
+        warn_user(
+            f"elpd_loo is over the {fit.model.design.n_obs} binomial cells this fit collapsed its "
+            f"{source.n_obs} rows into, each cell left out whole; for rows left out one at a time "
+            "fit with collapse=False (compare() does so by itself where models' cells differ)"
+        )
     return result
 
 

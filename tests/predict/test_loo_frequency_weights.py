@@ -50,3 +50,15 @@ def test_compare_counts_the_copies_too(weighted_fit):
     table = hb.compare({"slope": weighted_fit, "flat": other})
     assert table.loc["slope", "elpd"] == pytest.approx(weighted_fit.loo().elpd, rel=1e-10)
     assert table.loc["flat", "elpd"] == pytest.approx(other.loo().elpd, rel=1e-10)
+
+
+def test_loo_of_collapsed_cells_says_it_leaves_out_cells():
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame({"x": np.repeat([0.0, 1.0], 30), "g": np.tile(["a", "b", "c"], 20)})
+    rows["y"] = rng.binomial(1, 0.4, size=len(rows))
+    priors = {"b": hb.Prior("Normal", mu=0.3, sigma=0.05), "Intercept": hb.Prior("Normal", mu=-0.4, sigma=0.05),
+              "sd:g": hb.Prior("HalfNormal", sigma=0.05)}
+    fit = hb.Model("y ~ x + (1 | g)", rows, family="bernoulli", priors=priors).fit(
+        backend="prior", draws=500, chains=2, random_seed=1)
+    with pytest.warns(UserWarning, match=r"elpd_loo is over the 6 binomial cells this fit collapsed its 60 rows into"):
+        fit.loo()
