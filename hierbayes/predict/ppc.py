@@ -22,7 +22,7 @@ strong evidence of misfit, while a moderate one is only weak evidence of fit.
 
 Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
 
-Size: about 415 lines: the check object with its statistics, grouped checks and LOO-PIT,
+Size: about 420 lines: the check object with its statistics, grouped checks and LOO-PIT,
 and the two builders of it (posterior and prior) read best in one place.
 """
 
@@ -41,7 +41,7 @@ from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .km import km_censoring
 from .ppc_kinds import plot_kinds
-from .ppc_weights import WEIGHTS_NOTE, inclusion_weights, weighted_statistics
+from .ppc_weights import FREQUENCY_NOTE, WEIGHTS_NOTE, inclusion_weights, weighted_statistics
 from .predict import row_design, thin
 from .predictions import on_response_scale
 from .replicate import replicate
@@ -235,8 +235,12 @@ class PredictiveCheck:
         out = pd.DataFrame(rows).set_index("statistic")
         out.attrs["source"] = self.source
         if self.weights is not None:
-            out.attrs["weights"] = WEIGHTS_NOTE
+            out.attrs["weights"] = self._weights_note()
         return out
+
+    def _weights_note(self) -> str:
+        frequency = getattr(getattr(self.model.design, "weights", None), "frequency", False)
+        return f"{WEIGHTS_NOTE}; {FREQUENCY_NOTE}" if frequency else WEIGHTS_NOTE
 
     def statistic_draws(self, stat: str | Callable) -> tuple[float, np.ndarray]:
         """(T(y), T(y_rep) per draw) for one statistic."""
@@ -313,7 +317,7 @@ class PredictiveCheck:
 
     def __repr__(self) -> str:
         S, n = self.yrep.shape
-        weighted = f", {WEIGHTS_NOTE}" if self.weights is not None else ""
+        weighted = f", {self._weights_note()}" if self.weights is not None else ""
         return f"<hierbayes.PredictiveCheck ({self.source}): {S} replicated data sets of {n} rows{weighted}>"
 
 

@@ -62,3 +62,9 @@ def test_loo_of_collapsed_cells_says_it_leaves_out_cells():
         backend="prior", draws=500, chains=2, random_seed=1)
     with pytest.warns(UserWarning, match=r"elpd_loo is over the 6 binomial cells this fit collapsed its 60 rows into"):
         fit.loo()
+
+
+def test_a_check_of_frequency_weights_says_its_replications_are_coarse(weighted_fit):
+    check = weighted_fit.ppc(random_seed=1)
+    assert "each row's replication is one draw counted w times" in repr(check)
+    assert "df.index.repeat" in check.pvalues().attrs["weights"]
