@@ -121,30 +121,41 @@ def forest(fit, terms=None, prob: float = 0.95, intercept: bool | None = None):
 
 
 def variance_components(fit, prob: float = 0.95):
-    """Forest plot of the group-level sds and correlations and the residual sd (ArviZ
-    ``plot_forest``), one row per component as in ``fit.varcorr()``.
+    """The group-level sds and the residual sd, and beside them on their own -1..1 axis the
+    correlations: posterior median with 50% and ``prob`` intervals, one row per component as
+    in ``fit.varcorr()``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    import arviz as az
-    import xarray as xr
-
     draws, labels = varcorr_draws(fit.posterior, fit.spec)
     if not labels:
         raise SpecError("the model has no variance components to plot")
-    ds = xr.Dataset({
-        f"{term[:-1]}|{group})" if group != "Residual" else "sigma": draws.isel(row=i, drop=True)
-        for i, (group, term) in enumerate(labels)
-    })
-    pc = az.plot_forest(
-        xr.DataTree.from_dict({"posterior": ds}), combined=True, backend="matplotlib",
-        ci_probs=(0.5, prob),
-        figure_kwargs={"figsize": (7.5, 0.45 * len(labels) + 1.3), "width_ratios": [1.3, 2]},
-    )
-    fig = figure_of(pc)
+    values = np.asarray(draws.transpose("chain", "draw", "row").values, float).reshape(-1, len(labels))
+    names = [f"{term[:-1]}|{group})" if group != "Residual" else "sigma" for group, term in labels]
+    is_cor = np.array([term.startswith("cor(") for _, term in labels])
+    panels = [(~is_cor, "sd"), (is_cor, "correlation")] if is_cor.any() else [(~is_cor, "sd")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 if len(panels) == 2 else 6, row_figure_height(len(labels))),
+                             squeeze=False)
+    tail = (1 - prob) / 2
+    for ax, (rows, xlabel) in zip(axes[0], panels):
+        idx = np.flatnonzero(rows)
+        y = np.arange(len(idx))[::-1]
+        q = np.quantile(values[:, idx], [tail, 0.25, 0.5, 0.75, 1 - tail], axis=0)
+        ax.hlines(y, q[0], q[4], color="C0", linewidth=1)
+        ax.hlines(y, q[1], q[3], color="C0", linewidth=3)
+        ax.plot(q[2], y, "o", color="C0", markerfacecolor="white")
+        ax.set_yticks(y, [names[i] for i in idx], fontsize=8)
+        ax.set_xlabel(xlabel)
+        if xlabel == "correlation":
+            ax.set_xlim(-1.05, 1.05)
+            ax.axvline(0.0, color="0.7", linewidth=0.8, zorder=0)
+        else:
+            ax.set_xlim(left=0.0)
+        ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(f"Variance components (median, 50% and {round(prob * 100)}% intervals)", fontsize=10)
+    fig.tight_layout()
     return fig
 
 
