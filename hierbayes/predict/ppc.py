@@ -22,7 +22,7 @@ strong evidence of misfit, while a moderate one is only weak evidence of fit.
 
 Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
 
-Size: about 420 lines: the check object with its statistics, grouped checks and LOO-PIT,
+Size: about 440 lines: the check object with its statistics, grouped checks and LOO-PIT,
 and the two builders of it (posterior and prior) read best in one place.
 """
 
@@ -37,6 +37,7 @@ import xarray as xr
 
 from ..errors import DataError, SpecError, refuse_unknown_arguments, warn_user
 from ..families import get_family
+from ..families.censoring import INTERVAL, LEFT, RIGHT
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .km import km_censoring
@@ -176,6 +177,25 @@ class PredictiveCheck:
         return np.asarray(v, dtype=float).reshape(-1, v.shape[-1])
 
     @property
+    def yrep_as_observed(self) -> np.ndarray:
+        """(S, n) the replicates censored as the data were, so that statistics compare like
+        with like: a right-censored row's replicate is recorded as min(y_rep, c), a
+        left-censored row's as max(y_rep, c), c its recorded bound (as the Kaplan-Meier
+        check has them); exact rows' replicates as drawn. Interval-censored rows are
+        compared at their recorded lower bounds, with a warning."""
+        censoring = getattr(row_design(self.model), "censoring", None)
+        if censoring is None:
+            return self.yrep
+        code = np.asarray(censoring.code)
+        if np.any(code == INTERVAL):
+            warn_user("the statistics compare interval-censored rows' recorded lower bounds with uncensored "
+                      "replicates, so they lean toward misfit; judge those rows by their predictive "
+                      "intervals (fit.ppc().plot('intervals'))")
+        yrep, y = self.yrep, self.y[None, :]
+        yrep = np.where(code[None, :] == RIGHT, np.minimum(yrep, y), yrep)
+        return np.where(code[None, :] == LEFT, np.maximum(yrep, y), yrep)
+
+    @property
     def family(self):
         return get_family(self.model.spec.family)
 
@@ -220,7 +240,7 @@ class PredictiveCheck:
         weighted fit's built-in statistics are weighted (``attrs["weights"]`` says so).
         """
         refuse_unknown_arguments("pvalues", unknown, ("stats", "prob"), {"stat": "stats", "statistic": "stats"})
-        y, yrep = self.y, self.yrep
+        y, yrep = self.y, self.yrep_as_observed
         alpha = (1 - prob) / 2
         rows = []
         for name, fn in self._stats(stats).items():
@@ -245,7 +265,7 @@ class PredictiveCheck:
     def statistic_draws(self, stat: str | Callable) -> tuple[float, np.ndarray]:
         """(T(y), T(y_rep) per draw) for one statistic."""
         (name, fn), = self._stats((stat,)).items()
-        return float(fn(self.y)), np.asarray(fn(self.yrep), dtype=float)
+        return float(fn(self.y)), np.asarray(fn(self.yrep_as_observed), dtype=float)
 
     def group_index(self, group: str | None = None) -> GroupIndex:
         design = row_design(self.model)
@@ -268,7 +288,7 @@ class PredictiveCheck:
         """
         index = self.group_index(group)
         stats = (stats,) if isinstance(stats, str) else tuple(stats)
-        y, yrep = self.y, self.yrep
+        y, yrep = self.y, self.yrep_as_observed
         alpha = (1 - prob) / 2
         frames = []
         for stat in stats:
