@@ -168,6 +168,21 @@ def _warn_event_indicator(name: str, codes: np.ndarray) -> None:
     )
 
 
+def _refuse_surv_coding(indicator, frame: pd.DataFrame, codes: np.ndarray) -> None:
+    """DataError when ``cens(1 - status)`` meets R's Surv() coding of ``status`` (1 = censored,
+    2 = event): every event would become left-censored (-1), silently."""
+    columns = [n for n in indicator.names if n in frame.columns]
+    if len(columns) != 1 or not np.any(codes == -1):
+        return
+    values = pd.to_numeric(frame[columns[0]], errors="coerce").dropna().unique()
+    if set(values.tolist()) <= {1, 2}:
+        raise DataError(
+            f"cens({indicator.text}) makes the rows with {columns[0]} = 2 left-censored (-1): "
+            f"{columns[0]!r} holds 1 and 2, R's Surv() coding (1 = censored, 2 = event); for it "
+            f"write cens(2 - {columns[0]}) (1 - {columns[0]} is for 0/1 event indicators)"
+        )
+
+
 def censoring_of(
     response: Response,
     plan: DesignPlan,
@@ -222,6 +237,7 @@ def censoring_of(
         else:  # an expression over columns (cens(1 - status)): numbers
             values = pd.Series(evaluate_values(indicator, frame), index=frame.index)
             codes = _codes(values, repr(indicator.text), labels)
+            _refuse_surv_coding(indicator, frame, codes)
         upper = _upper(response, plan, codes, y, rows, labels)
         _warn_censoring_side(response, codes, y)
     lb, ub = _bounds(plan, frame, y, labels)

@@ -54,6 +54,16 @@ def test_indicator_expression_with_values_that_are_not_codes() -> None:
         hb.Model("time | cens(2 * status + 1) ~ x", data=_frame(), family="weibull")
 
 
+def test_one_minus_status_with_r_surv_coding_is_refused() -> None:
+    # lung's status is 1 = censored, 2 = dead: 1 - status made every death left-censored
+    data = _frame().assign(status=lambda d: 2 - d["status"])
+    with pytest.raises(DataError, match=r"cens\(1 - status\) makes the rows with status = 2 left-censored \(-1\): "
+                                        r"'status' holds 1 and 2, R's Surv\(\) coding.*write cens\(2 - status\)"):
+        hb.Model("time | cens(1 - status) ~ x", data=data, family="weibull")
+    model = hb.Model("time | cens(2 - status) ~ x", data=data, family="weibull")
+    assert model.design.censoring.counts() == {"none": 3, "right": 3}
+
+
 def test_indicator_expression_fits() -> None:
     fit = hb.Model("time | cens(1 - status) ~ x", data=_frame(), family="weibull").fit(
         draws=20, chains=1, random_seed=1, progressbar=False, backend="prior"
