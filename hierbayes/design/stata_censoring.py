@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, warn_user
 from ..families.checks import describe_rows, describe_values
 from .plan import DesignPlan, evaluate_values
 
@@ -72,6 +72,14 @@ def _check_event_coding(name: str, time: str, event: np.ndarray) -> None:
             f"event({name}): no row is 0 (censored) and the values are {shown}; event() reads 0 as "
             f"censored and any other value as an event (Stata's failure()), so all {event.size} rows "
             f"would be events. {r_coding}{'recode' if r_coding else 'Recode'} {name!r} to 0 = censored, 1 = event"
+        )
+    stray = values[(values != 0) & (values != 1)]
+    if stray.size:  # R's Surv() makes them NA with a warning; Stata counts them as failures
+        shown = ", ".join(f"{v:g}" for v in stray[:5]) + (", ..." if stray.size > 5 else "")
+        warn_user(
+            f"event({name}) has values other than 0 and 1 ({shown}, in {int(np.isin(event, stray).sum())} rows); "
+            "they count as events (Stata's failure() rule: any value but 0). If they are codes for "
+            f"something else, recode {name!r} or drop those rows"
         )
 
 

@@ -180,6 +180,15 @@ def test_event_indicator_written_as_such_does_not_warn(formula: str) -> None:
         hb.Model(formula, data=_frame().assign(c=[1, 0, 1, 1, 0, 0]), family="weibull")
 
 
+def test_event_values_other_than_0_and_1_are_named_in_a_warning() -> None:
+    # R's Surv() makes them NA with a warning; Stata's failure() counts them as events, silently
+    data = _frame().assign(status=[1, 0, 9, 1, 0, 3])
+    with pytest.warns(UserWarning, match=r"event\(status\) has values other than 0 and 1 \(3, 9, in 2 rows\); "
+                                         r"they count as events"):
+        model = hb.Model("time | event(status) ~ x", data=data, family="weibull")
+    assert model.design.censoring.counts() == {"none": 4, "right": 2}
+
+
 @pytest.mark.parametrize(("term", "advice"), [
     ("frailty(g)", "a group's frailty is a random intercept: write (1 | g)"),
     ('frailty(g, dist="gauss")', "write (1 | g)"),
