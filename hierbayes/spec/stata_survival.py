@@ -122,9 +122,13 @@ def survival_response(
     if time is None:
         fail(command, "mestreg needs the survival time: from_stata(..., time='t', failure='d') "
                       "with the variables of 'stset t, failure(d)'")
+    if failure is not None:  # stset's failure(d) or failure(d == 2): the failing value of d
+        coded = re.fullmatch(rf"\s*({STATA_NAME})\s*==?\s*(-?\d+(?:\.\d+)?)\s*", failure)
+        failure = f"{coded.group(1)} == {coded.group(2)}" if coded else failure.strip()
     for role, value in (("time", time), ("failure", failure)):
-        if value is not None and not re.fullmatch(STATA_NAME, value):
-            fail(command, f"{role}={value!r} must be a variable name")
+        if value is not None and not re.fullmatch(STATA_NAME, value) and not (role == "failure" and "==" in value):
+            fail(command, f"{role}={value!r} must be a variable name" + (
+                " or 'variable == value' (stset's failure(d == 2))" if role == "failure" else ""))
     if "distribution" not in state:
         fail(command, "mestreg needs distribution(exponential|weibull|lognormal|loglogistic|gamma)")
     family = state["family"]

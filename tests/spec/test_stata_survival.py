@@ -27,6 +27,9 @@ TRANSLATIONS = [
     ("mestreg age || patient:, distribution(llogistic)", KIDNEY, "time | event(status) ~ age + (1 | patient)", "loglogistic", "aft"),
     ("mestreg age || patient:, distribution(gamma)", KIDNEY, "time | event(status) ~ age + (1 | patient)", "gamma", None),
     ("mestreg || patient:, distribution(weibull)", KIDNEY, "time | event(status) ~ 1 + (1 | patient)", "weibull", "hr"),
+    # stset t, failure(status == 2): lung's R coding
+    ("mestreg age || inst:, distribution(weibull)", {"time": "time", "failure": "status==2"},
+     "time | event(status == 2) ~ age + (1 | inst)", "weibull", "hr"),
     ("metobit y x || id:, ll(0) ul(10)", {}, "y | tobit(ll = 0, ul = 10) ~ x + (1 | id)", "gaussian", None),
     ("metobit y x || id:, ul(upper) ll(-2.5)", {}, "y | tobit(ll = -2.5, ul = upper) ~ x + (1 | id)", "gaussian", None),
     ("metobit y x || id:", {}, "y ~ x + (1 | id)", "gaussian", None),
@@ -57,7 +60,7 @@ ERRORS = [
     ("mestreg age || patient:, distribution(foo)", {"time": "t"}, "distribution(foo): the distribution must be one of"),
     ("mestreg age || patient:, distribution(lognormal) nohr", {"time": "t"}, "cannot be given for distribution(lognormal)"),
     ("mestreg age || patient:, distribution(weibull) nohr time", {"time": "t"}, "cannot be given with time/tratio"),
-    ("mestreg age || patient:, distribution(weibull)", {"time": "t", "failure": "a b"}, "failure='a b' must be a variable name"),
+    ("mestreg age || patient:, distribution(weibull)", {"time": "t", "failure": "a b"}, "failure='a b' must be a variable name or 'variable == value'"),
     ("mestreg age || patient:, distribution(weibull) hazard", {"time": "t"}, "unknown option 'hazard'"),
     ("metobit y x || id:, ll", {}, "ll: give the limit, as in ll(0)"),
     ("metobit y x || id:, ul(1+x)", {}, "ul(1+x): give the censoring limit as a number or a variable"),
