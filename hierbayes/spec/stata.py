@@ -289,7 +289,8 @@ def _full_factors(eqs: list[_Random]) -> list[tuple[str, ...]]:
     return out
 
 
-def from_stata(command: str, *, time: str | None = None, failure: str | None = None, **unknown: object) -> ModelSpec:
+def from_stata(command: str, *data: object, time: str | None = None, failure: str | None = None,
+               **unknown: object) -> ModelSpec:
     """Translate a Stata multilevel command into a :class:`ModelSpec`.
 
     Parameters
@@ -325,8 +326,10 @@ def from_stata(command: str, *, time: str | None = None, failure: str | None = N
     >>> from_stata("xtmixed gcse lrt || school: lrt if nstu > 4, mle").subset
     'nstu > 4'
     """
-    advice = " from_stata() returns a spec: fit it with hb.Model(spec, data).fit()" if "data" in unknown else ""
-    refuse_unknown_arguments("from_stata", unknown, ["time", "failure"], advice=advice)
+    advice = " from_stata() returns a spec: fit it with hb.Model(spec, data).fit()"
+    if data:  # from_stata(command, df)
+        unknown = {"data": data[0], **unknown}
+    refuse_unknown_arguments("from_stata", unknown, ["time", "failure"], advice=advice if "data" in unknown else "")
     spec, bayes_options = parse_stata(command, time=time, failure=failure)
     for opt in bayes_options or ():
         if opt.name in BAYES_DISPLAY_OPTIONS and (note := display_note(opt)) is not None:

@@ -7,6 +7,7 @@ import signal
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 import hierbayes as hb
@@ -273,6 +274,8 @@ def test_unknown_arguments_name_the_one_meant(model, no_compiling, given, meant)
 def test_from_stata_with_data_says_where_data_goes() -> None:
     with pytest.raises(ArgumentError, match=r"from_stata\(\) returns a spec: fit it with hb.Model\(spec, data\)"):
         hb.from_stata("mixed y x || g:", data=None)
+    with pytest.raises(ArgumentError, match=r"from_stata\(\) returns a spec: fit it with hb.Model\(spec, data\)"):
+        hb.from_stata("mixed y x || g:", pd.DataFrame({"y": [1.0]}))  # was a raw TypeError
     with pytest.raises(ArgumentError, match=r"takes no argument 'failures'\. Did you mean 'failure'"):
         hb.from_stata("mixed y x || g:", failures="d")
 
