@@ -47,7 +47,8 @@ def survival_plot(curves, prob: float | None = None, ax=None, max_profiles: int 
     ax.set_xlabel(curves.response)
     ax.set_ylabel(f"S(t) = P({curves.response} > t)")
     shown = "" if n == median.shape[0] else f"; first {n} of {median.shape[0]} profiles"
-    ax.set_title(f"Survival curves (group effects: {curves.re}; median and {prob:.0%} band{shown})", fontsize=10)
+    effects = "" if curves.re == "none" else f"group effects: {curves.re}; "
+    ax.set_title(f"Survival curves ({effects}median and {prob:.0%} band{shown})", fontsize=10)
     if n > 1 or len(curves.profiles.columns):
         ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()

@@ -60,7 +60,7 @@ class SurvivalCurves:
     profiles : the profiles' columns the model uses, one row per profile.
     quantile_draws : (S, n, P) quantiles of the uncensored outcome.
     probs : (P,) the probabilities of those quantiles (0.5: the median survival time).
-    re : how group effects entered (see the module docstring).
+    re : how group effects entered (see the module docstring); "none" without group terms.
     prob : the default width of the intervals.
     response : the response's name, for labels.
     """
@@ -281,4 +281,5 @@ def survival_curves(
     used = [c for c in model.design.encoder.required if c in rows.frame.columns]
     if given is not None:  # grouping columns filled in above are not the profiles'
         used = [c for c in used if c in given]
+    re = re if model.design.groups else "none"  # a model without group terms
     return SurvivalCurves(draws, times, rows.frame[used], q, probs, re, prob, str(spec.response.expr))

@@ -89,6 +89,7 @@ def test_survival_curves_match_survreg_without_frailty() -> None:
     median = curves.median_survival()
     np.testing.assert_allclose(median["median"], SURVREG_MEDIAN, rtol=1e-8)
     assert median.attrs["what"] == "quantiles of time (uncensored)"
+    assert curves.re == "none"  # no group terms: the plot's title does not speak of group effects
 
 
 def test_group_effects_include_exclude_new_marginal() -> None:
