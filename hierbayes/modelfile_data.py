@@ -3,12 +3,24 @@ from and how they are prepared (filter, categorical columns, centred predictors)
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import DataError, did_you_mean
+
+#: What a model file's filter may contain: columns, numbers and text, arithmetic, comparisons
+#: and boolean logic (pandas' query would also run method calls: a shared model file could
+#: then write files when opened).
+_FILTER_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Invert,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.Pow, ast.FloorDiv, ast.BitAnd, ast.BitOr,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple,
+)
 
 __all__ = ["DataConfig"]
 
@@ -77,6 +89,7 @@ class DataConfig:
         return df
 
     def _apply_filter(self, df: pd.DataFrame) -> pd.DataFrame:
+        check_filter(self.filter)
         try:
             out = df.query(self.filter, engine="python")
         except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad query
@@ -106,3 +119,21 @@ def _level_order(values: pd.Series) -> list[str]:
         return sorted(present, key=float)
     except ValueError:
         return present
+
+
+def check_filter(text: str) -> None:
+    """DataError unless ``text`` is a comparison of columns, numbers and text with boolean
+    logic (``nstu > 4 and sex == "girl"``; backquoted names allowed), naming what is not."""
+    plain = re.sub(r"`[^`]*`", "column", text)
+    try:
+        tree = ast.parse(plain.strip(), mode="eval")
+    except SyntaxError:
+        raise DataError(f"filter {text!r} is not an expression of columns, comparisons and and/or/not") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _FILTER_NODES):
+            what = {ast.Call: "a function or method call", ast.Attribute: "an attribute (x.y)",
+                    ast.Subscript: "an index (x[...])"}.get(type(node), type(node).__name__)
+            raise DataError(
+                f"filter {text!r} has {what}; a filter compares columns with numbers or text, joined "
+                "by and / or / not (e.g. \"nstu > 4 and sex == 'girl'\")"
+            )

@@ -184,7 +184,8 @@ def test_file_errors(tmp_path, text, error, needle):
     [
         ("source = 'gcsee'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "Did you mean 'gcse'"),
         ("source = 'nope.csv'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "not found"),
-        ("source = 'gcse'\nfilter = 'nstu >'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "could not be evaluated"),
+        ("source = 'gcse'\nfilter = 'nstu >'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "is not an expression of columns"),
+        ("source = 'gcse'\nfilter = 'nstuu > 4'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "could not be evaluated"),
         ("source = 'gcse'\nfilter = 'nstu > 1000'", "formula = 'gcse ~ lrt + (1|school)'", DataError, "keeps no rows"),
         ("source = 'gcse'", "formula = 'gcse ~ lrtt + (1|school)'", DataError, "lrtt"),
         ("source = 'gcse'\ngroup_mean = { lrt = 'schol' }", "formula = 'gcse ~ lrt + (1|school)'", DataError, "'schol'"),
@@ -196,6 +197,28 @@ def test_data_errors_when_building(tmp_path, data, model, error, needle):
     with pytest.raises(error) as info:
         mf.build()
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(("expression", "what"), [
+    ("nstu.to_csv('{out}') is None or nstu > 4", "a function or method call"),
+    ("__import__('os').system('touch {out}') or nstu > 4", "a function or method call"),
+    ("nstu.values[0] > 4", "an index"),
+])
+def test_a_filter_cannot_run_code(tmp_path, expression, what):
+    # pandas' query(engine="python") ran method calls: opening a shared model file wrote files
+    out = tmp_path / "written.csv"
+    text = expression.format(out=out)
+    path = write(tmp_path, f"[data]\nsource = 'gcse'\nfilter = \"\"\"{text}\"\"\"\n[model]\nformula = 'gcse ~ lrt + (1|school)'\n")
+    with pytest.raises(DataError, match=f"has {what}"):
+        load_model_file(path).build()
+    assert not out.exists()
+
+
+def test_a_filter_of_comparisons_and_backquoted_names_works(tmp_path):
+    path = write(tmp_path, "[data]\nsource = 'gcse'\nfilter = \"nstu > 4 and not (`lrt` < -30) and nstu in [71, 88]\"\n"
+                           "[model]\nformula = 'gcse ~ lrt + (1|school)'\n")
+    model = load_model_file(path).build()
+    assert 0 < model.design.n_obs
 
 
 def test_unknown_prior_key_is_a_prior_error(tmp_path):
