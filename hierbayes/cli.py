@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from .errors import HierbayesError, SamplingError
+from .report_folder import discard, publish, staging_folder
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_SAMPLING", "EXIT_USAGE", "main"]
 
@@ -176,19 +177,24 @@ def cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
         "draws": args.draws, "tune": args.tune, "chains": args.chains, "cores": args.cores,
         "random_seed": args.seed, "sampler": args.sampler, "backend": args.backend,
     }
-    _info("compiling and sampling ...", quiet)
-    try:
-        fit = mf.fit(model=model, progressbar=not (args.no_progress or quiet), **overrides)
-    except HierbayesError:
-        raise
-    except KeyboardInterrupt:
-        raise SamplingError("sampling was interrupted by the user; no fit was created") from None
-    except Exception as exc:  # noqa: BLE001 - any sampler failure is a sampling error here
-        raise SamplingError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
-    summary = fit.summary()
-    print(summary, file=out)
     folder = args.out if args.out is not None else Path.cwd() / f"{mf.name}-report"
-    written = write_report(fit, mf, folder, plots=not args.no_plots, quiet=quiet)
+    staging = staging_folder(folder)  # before sampling: a bad --out is not found after it
+    try:
+        _info("compiling and sampling ...", quiet)
+        try:
+            fit = mf.fit(model=model, progressbar=not (args.no_progress or quiet), **overrides)
+        except HierbayesError:
+            raise
+        except KeyboardInterrupt:
+            raise SamplingError("sampling was interrupted by the user; no fit was created") from None
+        except Exception as exc:  # noqa: BLE001 - any sampler failure is a sampling error here
+            raise SamplingError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
+        summary = fit.summary()
+        print(summary, file=out)
+        written = write_report(fit, mf, staging, plots=not args.no_plots, quiet=quiet)
+        publish(staging, folder)
+    finally:
+        discard(staging)  # gone already when published
     _info(f"report written to {folder} ({', '.join(written)})", quiet)
     return EXIT_OK
 
@@ -201,7 +207,8 @@ def write_report(fit, mf, folder: Path, plots: bool = True, quiet: bool = True) 
     :func:`hierbayes.report_html.write_html_report`), its CSV tables and PNG plots, plus the
     summary as text and HTML, priors, model description and the fit itself into ``folder``.
 
-    Returns the file names written (relative to ``folder``).
+    Returns the file names written (relative to ``folder``). The CLI writes it into a staging
+    folder and swaps it in whole (:mod:`hierbayes.report_folder`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     summary = fit.summary()

@@ -156,3 +156,46 @@ def test_unknown_backend_is_a_usage_error(capsys, tmp_path) -> None:
     assert code == cli.EXIT_USAGE
     assert "hierbayes: error: backend='stan': valid backends are ['pymc', 'prior'" in err
     assert not (tmp_path / "r").exists()
+
+
+def _prior_fit_args(out_dir) -> list:
+    return ["fit", MODELS / "sleepstudy.toml", "--draws", "30", "--tune", "30", "--chains", "2", "--seed", "3",
+            "--out", out_dir, "--no-progress", "--backend", "prior", "--no-plots", "-q"]
+
+
+def test_a_report_replaces_an_earlier_one_whole(capsys, tmp_path):
+    # a report written over an older one had kept the older one's tables and plots
+    out_dir = tmp_path / "report"
+    assert run(capsys, *_prior_fit_args(out_dir))[0] == cli.EXIT_OK
+    (out_dir / "ranef_Stale.csv").write_text("left over\n")
+    assert run(capsys, *_prior_fit_args(out_dir))[0] == cli.EXIT_OK
+    assert not (out_dir / "ranef_Stale.csv").exists() and (out_dir / "summary.txt").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left
+
+
+def test_an_interrupted_fit_leaves_the_earlier_report_as_it_was(capsys, monkeypatch, tmp_path):
+    out_dir = tmp_path / "report"
+    assert run(capsys, *_prior_fit_args(out_dir))[0] == cli.EXIT_OK
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir() if p.is_file()}
+    monkeypatch.setattr(cli, "write_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    code, _, _ = run(capsys, *_prior_fit_args(out_dir))
+    assert code == 130
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+@pytest.mark.parametrize("kind", ["file", "foreign folder"])
+def test_an_out_that_is_not_a_report_folder_is_refused_before_sampling(capsys, monkeypatch, tmp_path, kind):
+    from hierbayes.model import Model
+
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("mine\n")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine\n")
+    monkeypatch.setattr(Model, "fit", lambda self, **kw: pytest.fail("sampled before checking --out"))
+    code, _, err = run(capsys, *_prior_fit_args(out))
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "is a file, not a folder" if kind == "file" else "with files hierbayes did not write")
+    assert (out.read_text() if kind == "file" else (out / "notes.txt").read_text()) == "mine\n"
