@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING
 # set before JAX initialises, so it is set here unless the user chose their own.
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
 
-from .errors import ArgumentError, DataError, FitFileError, HierbayesError, PriorError, SamplingError, SpecError  # noqa: E402
+from .errors import (  # noqa: E402
+    ArgumentError,
+    DataError,
+    FitFileError,
+    FitInterrupted,
+    HierbayesError,
+    PriorError,
+    SamplingError,
+    SpecError,
+)
 
 if TYPE_CHECKING:
     from . import datasets, plots
@@ -123,6 +132,7 @@ __all__ = [
     "DataError",
     "Fit",
     "FitFileError",
+    "FitInterrupted",
     "FixedPart",
     "GroupTerm",
     "HierbayesError",

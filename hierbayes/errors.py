@@ -54,6 +54,12 @@ class SamplingError(HierbayesError, RuntimeError):
     """Sampling failed or was interrupted."""
 
 
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while sampling: no fit was created. A ``KeyboardInterrupt`` (not an
+    ``Exception``), so that a loop of fits under ``except Exception`` stops, as it would
+    without hierbayes, instead of going on to the next fit; its message says what was lost."""
+
+
 class FitFileError(HierbayesError, OSError):
     """A saved fit could not be read (corrupted, truncated or not written by hierbayes)."""
 

@@ -220,7 +220,7 @@ def test_ctrl_c_stops_within_a_second_and_the_next_fit_works(sleepstudy, monkeyp
 
     timer = threading.Thread(target=interrupt_when_running, daemon=True)
     timer.start()
-    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\)"):
+    with pytest.raises(hb.FitInterrupted, match=r"interrupted by the user \(Ctrl-C\)"):
         model.fit(**kwargs)
     stopped = time.perf_counter()
     timer.join(timeout=5)

@@ -297,8 +297,10 @@ def test_keyboard_interrupt_during_sampling(sleep: pd.DataFrame, monkeypatch, tm
     monkeypatch.setattr(sample, "sample_jax_cached", interrupted)
     monkeypatch.chdir(tmp_path)
     model = hb.Model(FORMULA, sleep)
-    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and no file was written"):
+    # a KeyboardInterrupt, not an Exception: a loop of fits under `except Exception` stops
+    with pytest.raises(hb.FitInterrupted, match=r"interrupted by the user \(Ctrl-C\).*no fit was created and no file was written"):
         model.fit(draws=10, tune=10, chains=2, progressbar=False)
+    assert issubclass(hb.FitInterrupted, KeyboardInterrupt) and not issubclass(hb.FitInterrupted, Exception)
     assert list(tmp_path.iterdir()) == []
     assert sample.run_nuts.__module__ == "hierbayes.backends.pymc.sample"
 
@@ -320,7 +322,7 @@ def test_truncated_trace_after_ctrl_c_is_not_a_fit(sleep: pd.DataFrame, monkeypa
     monkeypatch.undo()
     monkeypatch.setattr(pymc, "sample", truncated)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a known start: Python's own handler
-    with pytest.raises(SamplingError, match=r"interrupted.*\(2 chains x 5 draws of 2 x 10\)"):
+    with pytest.raises(hb.FitInterrupted, match=r"interrupted.*\(2 chains x 5 draws of 2 x 10\)"):
         hb.Model(FORMULA, sleep).fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
 
 

@@ -150,7 +150,7 @@ def test_short_trace_after_a_real_sigint_is_an_interrupt(model, monkeypatch) -> 
     monkeypatch.setattr(pymc, "sample", interrupted_by_signal)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a known start: Python's own handler
     before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(SamplingError, match=r"interrupted by the user \(Ctrl-C\).*\(2 chains x 5 draws of 2 x 10\)"):
+    with pytest.raises(hb.FitInterrupted, match=r"interrupted by the user \(Ctrl-C\).*\(2 chains x 5 draws of 2 x 10\)"):
         model.fit(draws=10, tune=10, chains=2, progressbar=False, sampler="pymc")
     assert signal.getsignal(signal.SIGINT) is before
 

@@ -8,7 +8,7 @@ import threading
 import time
 import warnings
 
-from ...errors import SamplingError
+from ...errors import FitInterrupted, SamplingError
 from ...params import RAW_EFFECTS_PREFIX
 from ...runtime import usable_cpus
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
@@ -196,15 +196,17 @@ def run_nuts(
                 idata = fast.idata
             else:
                 idata = pm.sample(**kwargs)
+    except FitInterrupted:
+        raise
     except KeyboardInterrupt:
-        raise SamplingError(_interrupted(time.perf_counter() - start)) from None
+        raise FitInterrupted(_interrupted(time.perf_counter() - start)) from None
     wall = time.perf_counter() - start
     got = (idata.posterior.sizes.get("chain", 0), idata.posterior.sizes.get("draw", 0))
     if got != (chains, draws):
         detail = f" ({got[0]} chains x {got[1]} draws of {chains} x {draws})"
         if sigint.seen:
             # PyMC's sequential sampler ends a chain at Ctrl-C and returns the draws made so far
-            raise SamplingError(_interrupted(wall, detail))
+            raise FitInterrupted(_interrupted(wall, detail))
         raise SamplingError(
             f"the {sampler} sampler returned {got[0]} chains x {got[1]} draws, but {chains} x {draws} "
             "were asked for; no fit was created"
