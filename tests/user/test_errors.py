@@ -21,7 +21,6 @@ from hierbayes.errors import (
     FormulaSyntaxError,
     HierbayesError,
     PriorError,
-    SamplingError,
     SpecError,
 )
 from hierbayes.fit import Fit, SamplingInfo
