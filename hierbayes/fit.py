@@ -28,6 +28,7 @@ from .predict.imputed import imputation_lines
 from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.predict import predict as predict_rows
+from .predict.predictions import warn_new_levels
 from .predict.rside_conditional_predict import conditional_predict
 from .priors import PriorTable
 from .refit import update as refit
@@ -368,12 +369,13 @@ class Fit:
         """
         return mrp.poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
 
-    def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str = "sample",
+    def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str | None = None,
                 n_mc: int = 128, ndraws: int | None = None, random_seed=None, conditional: bool = False, **unknown):
         """Predictions for new rows (or the training rows) from the posterior draws, with a
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
         ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
-        ``new_groups`` ("sample", "zero", "error"). ``conditional=True`` (a residual
+        ``new_groups`` ("sample", "zero", "error"; None: "sample", with a warning naming the
+        new levels, as a mistyped label is one). ``conditional=True`` (a residual
         structure): newdata's rows with a missing response are predicted from the observed
         rows of their group, as mmrm's ``predict(conditional = TRUE)``; see
         :func:`hierbayes.predict.rside_conditional_predict.conditional_predict`."""
@@ -381,8 +383,9 @@ class Fit:
         if conditional:
             return conditional_predict(self.posterior, self.model.built, newdata, kind=kind, ndraws=ndraws,
                                        random_seed=random_seed)
-        return predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups, new_groups=new_groups, n_mc=n_mc,
-                       ndraws=ndraws, random_seed=random_seed)
+        pred = predict_rows(self.posterior, self.model.built, newdata, kind=kind, groups=groups,
+                            new_groups=new_groups or "sample", n_mc=n_mc, ndraws=ndraws, random_seed=random_seed)
+        return warn_new_levels(pred) if new_groups is None else pred
 
     def imputed(self, prob: float = 0.9, draws: bool = False, random_seed=None):
         """The values ``missing="model"`` imputed: a table (column, level, unit, mean, sd,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError
+from ..errors import DataError, warn_user
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label, summarize
 
@@ -143,6 +143,18 @@ def mean_scale(model, kind: str, rows) -> str:
     if rows.trials is not None:
         return "means are expected successes out of each row's trials (probability x trials)"
     return "means are probabilities (the rows have no trials)"
+
+
+def warn_new_levels(pred: Predictions) -> Predictions:
+    """``pred``, after a warning naming the group levels it met that the fit has not seen
+    (each drew an effect from the population: lme4 and brms refuse them unless asked)."""
+    if pred.new_levels:
+        shown = "; ".join(f"{g}: {', '.join(map(repr, v[:5]))}{' ...' if len(v) > 5 else ''}"
+                          for g, v in pred.new_levels.items())
+        warn_user(f"predict: levels not in the fitted data ({shown}) got effects drawn from the population; "
+                  "if they are typos, fix them; pass new_groups='sample' to predict new groups without this "
+                  "warning, or new_groups='error' to refuse them")
+    return pred
 
 
 def as_dataarray(values: np.ndarray, posterior: xr.Dataset, row_labels, name: str, categories=None) -> xr.DataArray:

@@ -136,6 +136,18 @@ def test_lme4_and_brms_argument_names_say_which_is_meant(sleep, argument, meant)
         sleep.predict(_newdata(), **{argument: None})
 
 
+def test_unseen_levels_by_default_are_named_in_a_warning(sleep):
+    # a mistyped label (' 1' for '1') had silently got a population-level prediction
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"predict: levels not in the fitted data \(Subject: 'NEW', 'NEW2'\)"):
+        sleep.predict(_newdata())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sleep.predict(_newdata(), new_groups="sample")
+        sleep.predict(_newdata().head(10))  # known levels only
+
+
 def test_zero_and_sample_differ_exactly_as_documented(sleep):
     nd = _newdata()
     zero = sleep.predict(nd, kind="linear", new_groups="zero").values
