@@ -108,6 +108,9 @@ def test_console_script_exit_code_and_stderr(tmp_path):
     command = [str(script)] if script.exists() else [sys.executable, "-m", "hierbayes.cli"]
     ok = subprocess.run([*command, "formula", str(MODELS / "radon.toml")], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout == "log_radon ~ floor + log_uranium + (1 | county)\n"
+    module = subprocess.run([sys.executable, "-m", "hierbayes", "formula", str(MODELS / "radon.toml")],
+                            capture_output=True, text=True)  # python -m hierbayes had no __main__
+    assert module.returncode == 0 and module.stdout == ok.stdout
     bad = subprocess.run([*command, "check", str(tmp_path / "nope.toml")], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip().startswith("hierbayes: error: model file") and "Traceback" not in bad.stderr
