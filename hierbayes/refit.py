@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .errors import ArgumentError
+from .errors import ArgumentError, DataError
 from .results.update import updated_spec
 from .sampler_args import KNOWN_SAMPLERS
 
@@ -60,4 +60,10 @@ def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | 
         "parameterization": kwargs.get("parameterization", model.parameterization),
         "collapse": kwargs.get("collapse", model.collapse),
     }
-    return model.with_config(data=data, **changes)
+    try:
+        return model.with_config(data=data, **changes)
+    except DataError as exc:
+        if data is not None or "not in data" not in str(exc):
+            raise
+        raise DataError(f"{exc} A fit read from a file holds only the columns its model used: "
+                        "pass the data with the new columns, fit.update(..., data=df)") from None

@@ -120,7 +120,8 @@ def _check_columns(columns: Sequence[str], frame: pd.DataFrame, what: str) -> No
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
-            f"{what} names column(s) {missing} that are not in the data; columns: {list(frame.columns)}"
+            f"{what} names column(s) {missing} that are not in the data; columns: {list(frame.columns)} "
+            "(a fit read from a file holds only the columns its model used)"
         )
 
 

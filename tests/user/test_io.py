@@ -206,3 +206,14 @@ def test_loaded_fit_keeps_the_rows_it_was_fitted_on(tmp_path) -> None:
     pd.testing.assert_index_equal(loaded.model.data.index, fit.model.data.index)
     np.testing.assert_array_equal(loaded.model.design.row_index, fit.model.design.row_index)
     assert "batch-row-3" not in loaded.model.design.row_index
+
+
+def test_a_loaded_fit_says_it_holds_only_the_model_columns(fitted, tmp_path) -> None:
+    # margins(by=) and update() with a column the model did not use had failed with no reason given
+    path = tmp_path / "pastes.nc"
+    fitted.save(path)
+    loaded = hb.load(path)
+    with pytest.raises(hb.DataError, match=r"a fit read from a file holds only the columns its model used"):
+        loaded.margins(by="weight")
+    with pytest.raises(hb.DataError, match=r"A fit read from a file holds only the columns its model used: pass the data"):
+        hb.refit.updated_model(loaded, ". ~ . + weight")
