@@ -253,6 +253,7 @@ class Fit:
         family = get_family(spec.family)
         design = self.model.design
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in design.groups) or "none"
+        prior = self.info.sampler == "prior"  # backend="prior": no data, nothing to converge
         rd = getattr(design, "residuals", None)
         if not design.groups and rd is not None:
             groups = f"none (residuals correlated within {rd.structure.group}: {rd.n_groups})"
@@ -269,15 +270,16 @@ class Fit:
             *((design.censoring.describe(),) if getattr(design, "censoring", None) is not None else ()),
             *(imputation_lines(design)),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
-            f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s",
+            + ("from the prior (backend='prior': the data are not used)" if prior else
+               f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s"),
             *self._parameterization_line(),
             f"Intervals: {tables.interval_label(prob)}",
             *((f"Interval adjustment: {note}",) if (note := self.posterior.attrs.get("interval_adjustment")) else ()),
         )
         sections = list(self.model_sections(prob, exponentiate=exponentiate, metric=metric))
-        checked, sensitivity = self._sensitivity_sections()
+        checked, sensitivity = self._sensitivity_sections() if not prior else ((), [])
         sections += sensitivity
-        footer = ("Diagnostics: " + str(self.diagnostics), *checked)
+        footer = ("Diagnostics: none for independent prior draws",) if prior else ("Diagnostics: " + str(self.diagnostics), *checked)
         return Summary(header, tuple(sections), footer)
 
     def prior_sensitivity(self, threshold: float = 0.05) -> pd.DataFrame:

@@ -202,3 +202,12 @@ def test_an_out_that_is_not_a_report_folder_is_refused_before_sampling(capsys, m
     assert code == cli.EXIT_USAGE
     assert_one_line_error(err, "is a file, not a folder" if kind == "file" else "with files hierbayes did not write")
     assert (out.read_text() if kind == "file" else (out / "notes.txt").read_text()) == "mine\n"
+
+
+def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
+    # prior draws had been summarised with tune, prior-data conflicts and "draw more" advice
+    code, out, _ = run(capsys, *_prior_fit_args(tmp_path / "report"))
+    assert code == cli.EXIT_OK
+    assert "draws from the prior (backend='prior': the data are not used)" in out
+    assert "Diagnostics: none for independent prior draws" in out
+    assert "Prior sensitivity" not in out and "tune" not in out
