@@ -112,7 +112,9 @@ class Diagnostics:
                 "converged is unchecked. Run several chains (fit(chains=4))."
             )
         elif not np.isfinite(self.max_r_hat) or self.max_r_hat > RHAT_MAX:
-            value = f"{self.max_r_hat:.3f}" if np.isfinite(self.max_r_hat) else "nan"
+            # 1.0104 shown as 1.010 read as "1.010 exceeds 1.01": one more digit where rounding hides it
+            digits = 3 if round(float(self.max_r_hat), 3) > RHAT_MAX else 4
+            value = f"{self.max_r_hat:.{digits}f}" if np.isfinite(self.max_r_hat) else "nan"
             out.append(
                 f"R-hat up to {value} (for {self.worst_r_hat or 'a parameter'}) exceeds {RHAT_MAX}: "
                 f"the chains disagree. Run longer ({self._longer()}); if it persists, the posterior "
@@ -290,6 +292,9 @@ class Diagnostics:
         if self.max_treedepth_hits:
             head += f"   max tree depth hits: {self.max_treedepth_hits}"
         return head + "".join(f"\n  ! {p}" for p in self.problems)
+
+    def __repr__(self) -> str:  # the dataclass's field dump is unreadable in a terminal / IPython
+        return str(self)
 
     def _repr_html_(self) -> str:
         import html

@@ -412,6 +412,16 @@ def test_one_chain_asks_for_more_chains_not_longer_runs(sleep: pd.DataFrame) -> 
     assert "exceeds" not in problem and "tune=" not in problem
 
 
+def test_an_r_hat_just_over_the_bar_is_shown_with_the_digit_that_says_so(sleep: pd.DataFrame) -> None:
+    # 1.0104 had been shown as "R-hat up to 1.010 exceeds 1.01"
+    import dataclasses
+
+    diag = _diagnose(_sampler_output(), hb.Model(FORMULA, sleep))
+    over = dataclasses.replace(diag, max_r_hat=1.0104, worst_r_hat="Intercept")
+    assert "R-hat up to 1.0104 (for Intercept) exceeds 1.01" in "\n".join(over.problems)
+    assert repr(over) == str(over) and repr(over).startswith("divergences: ")
+
+
 def test_rhat_ess_bfmi_and_treedepth_problems(sleep: pd.DataFrame) -> None:
     out = _sampler_output()
     rng = np.random.default_rng(3)
