@@ -211,3 +211,17 @@ def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
     assert "draws from the prior (backend='prior': the data are not used)" in out
     assert "Diagnostics: none for independent prior draws" in out
     assert "Prior sensitivity" not in out and "tune" not in out
+
+
+@pytest.mark.parametrize(("advice", "for_the_cli"), [
+    ("Run longer (fit(tune=2000, draws=2000)); if", "Run longer (--tune 2000 --draws 2000); if"),
+    ("Draw more: fit(draws=200) or more chains", "Draw more: --draws 200 or more chains"),
+    ("Raise it: fit(target_accept=0.99); else", "Raise it: target_accept = 0.99 in [sampler] of the model file; else"),
+    ("use Model(..., parameterization={'Subject': 'centered'}).", "use parameterization = {Subject = 'centered'} in [model]."),
+    ("priors={'sd:judge': hb.Prior('HalfNormal', sigma=0.5)}.",
+     "[priors] 'sd:judge' = { dist = 'HalfNormal', sigma = 0.5 } in the model file."),
+    ("pass missing='drop' to drop them", "pass missing = 'drop' in [data] to drop them"),
+])
+def test_warnings_give_their_advice_in_the_command_lines_terms(advice, for_the_cli):
+    # a CLI user had been told to call fit(tune=2000) and to pass priors={...}
+    assert cli.cli_advice(advice) == for_the_cli
