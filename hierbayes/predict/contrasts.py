@@ -67,6 +67,7 @@ class Contrasts:
     grid : one row per contrast: ``contrast`` ("b - a") and the columns held fixed.
     over : the column whose levels are compared.
     ratios : the ratio draws (same dims) or None; ``ratio_kind`` names them.
+    note : what the comparison is of, where it is not the model's effect of ``over`` alone.
     """
 
     draws: xr.DataArray
@@ -75,6 +76,7 @@ class Contrasts:
     what: str
     ratios: xr.DataArray | None = None
     ratio_kind: str | None = None
+    note: str = ""
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per pair: ``contrast``, the fixed columns, the difference's mean, sd,
@@ -92,12 +94,15 @@ class Contrasts:
                          difference="later level minus earlier level")
         if self.ratio_kind:
             out.attrs["ratio"] = f"{self.ratio_kind} (later level / earlier level)"
+        if self.note:
+            out.attrs["note"] = self.note
         return out
 
     def __repr__(self) -> str:
         ratio = f", {self.ratio_kind}s" if self.ratio_kind else ""
+        note = f"\n({self.note})" if self.note else ""
         return (f"<hierbayes.Contrasts of {self.over} ({self.what} differences{ratio}): "
-                f"{len(self.grid)} pair(s)>\n{self.summary().to_string()}")
+                f"{len(self.grid)} pair(s)>\n{self.summary().to_string()}{note}")
 
 
 def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, family: str = "",

@@ -78,7 +78,13 @@ class Margins:
             if len(candidates) != 1:
                 raise SpecError(f"pairs(): say which column's levels to compare, over= one of {list(self.grid.columns)}")
             over = candidates[0]
-        return pairwise(self.draws, self.grid, over, self.what, family=self.family, link=self.link)
+        contrasts = pairwise(self.draws, self.grid, over, self.what, family=self.family, link=self.link)
+        if over in self.by and over not in self.at:  # Stata's margins, over(): each group's own rows
+            contrasts = replace(contrasts, note=(
+                f"by={over!r} averages each level over its own rows, so the comparison includes their "
+                f"differences in the other covariates; at={{{over!r}: [...]}} compares the same rows at "
+                "each level (the model's effect)"))
+        return contrasts
 
     def __repr__(self) -> str:
         estimate = f" ({self.estimate})" if self.estimate else ""

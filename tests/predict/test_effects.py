@@ -166,6 +166,14 @@ def test_pairs_are_differences_of_margins_with_odds_ratios(logit):
         assert table["p_gt_0"][k] == pytest.approx(np.mean(p[:, j] > p[:, i]))
         assert table["lower"][k] == pytest.approx(np.quantile(p[:, j] - p[:, i], 0.025))
     assert table.attrs["ratio"].startswith("odds ratio") and table.attrs["over"] == "arm"
+    assert "note" not in table.attrs  # at= levels: the same rows at each level
+
+
+def test_pairs_of_by_groups_say_they_include_the_groups_other_covariates(logit):
+    # a survival user read pairs of by="sex" log hazards as the model's hazard ratio (0.553 for 0.572)
+    c = logit.margins(by="arm", groups="exclude").pairs()
+    assert "by='arm' averages each level over its own rows" in c.summary().attrs["note"]
+    assert "at={'arm': [...]} compares the same rows" in repr(c)
 
 
 def test_linear_pairs_give_the_coefficient_and_its_exp(logit):
