@@ -32,8 +32,8 @@ def frequency_weights(design) -> np.ndarray | None:
 def per_copy(tree: xr.DataTree, weights: np.ndarray, var_name: str) -> xr.DataTree:
     """``tree`` with each row's log-likelihood divided by its weight (rows of weight 0 stay 0)."""
     ll = tree["log_likelihood"].to_dataset()
-    scale = xr.DataArray(np.where(weights > 0, 1.0 / np.where(weights > 0, weights, 1.0), 0.0),
-                         dims=OBS_DIM, coords={OBS_DIM: ll[var_name][OBS_DIM].values})
+    inverse = np.divide(1.0, weights, out=np.zeros_like(weights), where=weights > 0)
+    scale = xr.DataArray(inverse, dims=OBS_DIM, coords={OBS_DIM: ll[var_name][OBS_DIM].values})
     groups = {key: child.to_dataset() for key, child in tree.children.items()}
     groups["log_likelihood"] = ll.assign({var_name: ll[var_name] * scale})
     return xr.DataTree.from_dict(groups)

@@ -41,6 +41,7 @@ from ..families.censoring import INTERVAL, LEFT, RIGHT
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
 from .km import km_censoring
+from .loo_weights import frequency_weights
 from .ppc_kinds import plot_kinds
 from .ppc_weights import FREQUENCY_NOTE, WEIGHTS_NOTE, inclusion_weights, weighted_statistics
 from .predict import row_design, thin
@@ -259,8 +260,7 @@ class PredictiveCheck:
         return out
 
     def _weights_note(self) -> str:
-        frequency = getattr(getattr(self.model.design, "weights", None), "frequency", False)
-        return f"{WEIGHTS_NOTE}; {FREQUENCY_NOTE}" if frequency else WEIGHTS_NOTE
+        return f"{WEIGHTS_NOTE}; {FREQUENCY_NOTE}" if frequency_weights(self.model.design) is not None else WEIGHTS_NOTE
 
     def statistic_draws(self, stat: str | Callable) -> tuple[float, np.ndarray]:
         """(T(y), T(y_rep) per draw) for one statistic."""
