@@ -22,7 +22,7 @@ strong evidence of misfit, while a moderate one is only weak evidence of fit.
 
 Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
 
-Size: about 440 lines: the check object with its statistics, grouped checks and LOO-PIT,
+Size: about 450 lines: the check object with its statistics, grouped checks and LOO-PIT,
 and the two builders of it (posterior and prior) read best in one place.
 """
 
@@ -40,7 +40,7 @@ from ..families import get_family
 from ..families.censoring import INTERVAL, LEFT, RIGHT
 from ..params import OBS_DIM
 from .compare import pointwise_loglik
-from .km import km_censoring
+from .km import km_censoring, km_statistics
 from .loo_weights import frequency_weights
 from .ppc_kinds import plot_kinds
 from .ppc_weights import FREQUENCY_NOTE, WEIGHTS_NOTE, inclusion_weights, weighted_statistics
@@ -64,7 +64,6 @@ GROUPED_STATISTICS = ("mean", "sd", "var", "min", "max", "prop_zero")
 
 DEFAULT_STATISTICS = {
     "continuous": ("mean", "sd", "min", "max"),
-    "censored": ("mean", "sd", "min", "max"),
     "count": ("mean", "var", "prop_zero", "max"),
     "binomial": ("mean", "var"),
     "binary": ("mean",),
@@ -241,12 +240,9 @@ class PredictiveCheck:
         weighted fit's built-in statistics are weighted (``attrs["weights"]`` says so).
         """
         refuse_unknown_arguments("pvalues", unknown, ("stats", "prob"), {"stat": "stats", "statistic": "stats"})
-        y, yrep = self.y, self.yrep_as_observed
         alpha = (1 - prob) / 2
         rows = []
-        for name, fn in self._stats(stats).items():
-            t_obs = float(fn(y))
-            t_rep = np.asarray(fn(yrep), dtype=float)
+        for name, (t_obs, t_rep) in self._statistic_values(stats).items():
             p = float(bayes_p_value(t_rep, t_obs))
             rows.append({
                 "statistic": name, "observed": t_obs, "rep_mean": float(np.mean(t_rep)),
@@ -255,9 +251,20 @@ class PredictiveCheck:
             })
         out = pd.DataFrame(rows).set_index("statistic")
         out.attrs["source"] = self.source
+        if stats is None and self.response_kind == "censored":
+            out.attrs["statistics"] = ("Kaplan-Meier median survival and restricted mean survival up to the "
+                                       "largest observed time, replicates censored as the data were")
         if self.weights is not None:
             out.attrs["weights"] = self._weights_note()
         return out
+
+    def _statistic_values(self, stats) -> dict[str, tuple[float, np.ndarray]]:
+        """name -> (T(y), T(y_rep) per draw); a right-censored response's default statistics
+        come from Kaplan-Meier curves (:func:`.km.km_statistics`)."""
+        if stats is None and self.response_kind == "censored":
+            return km_statistics(self)
+        y, yrep = self.y, self.yrep_as_observed
+        return {name: (float(fn(y)), np.asarray(fn(yrep), dtype=float)) for name, fn in self._stats(stats).items()}
 
     def _weights_note(self) -> str:
         return f"{WEIGHTS_NOTE}; {FREQUENCY_NOTE}" if frequency_weights(self.model.design) is not None else WEIGHTS_NOTE

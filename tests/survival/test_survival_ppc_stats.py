@@ -1,6 +1,7 @@
-"""Test statistics of a predictive check of censored data compare like with like: each
-replicate is censored where its row was (right: min(y_rep, c); left: max(y_rep, c)), as the
-Kaplan-Meier check has them. They had compared the recorded censoring times with uncensored
+"""Test statistics of a predictive check of censored data compare like with like. By default a
+right-censored response is checked by its Kaplan-Meier median and restricted mean survival
+time; statistics asked for by name are computed on replicates each censored where its row
+was (right: min(y_rep, c); left: max(y_rep, c)), as the Kaplan-Meier check has them. They had compared the recorded censoring times with uncensored
 replicates and called a well-fitting Weibull model of lung's survival extreme (p = 0.999 for
 the mean, 1.0 for sd and max)."""
 
@@ -42,3 +43,27 @@ def test_interval_censored_rows_are_named_in_a_warning():
     fit = hb.Model("y | cens(c, y2) ~ x", df).fit(backend="prior", draws=20, chains=2, random_seed=1)
     with pytest.warns(UserWarning, match="interval-censored rows' recorded lower bounds"):
         fit.ppc(random_seed=1).pvalues()
+
+
+def test_kaplan_meier_summaries_by_hand():
+    from hierbayes.predict.km import km_summaries
+
+    assert km_summaries(np.array([1.0, 2, 3, 4]), np.ones(4, bool), 4.0) == (2.0, pytest.approx(2.5))
+    # row 2 censored: S = 0.75 after 1, 0.375 after 3, 0 after 4
+    median, rmst = km_summaries(np.array([1.0, 2, 3, 4]), np.array([True, False, True, True]), 4.0)
+    assert median == 3.0 and rmst == pytest.approx(1 + 0.75 * 2 + 0.375)
+    assert np.isnan(km_summaries(np.array([1.0, 2, 3]), np.array([True, False, False]), 3.0)[0])
+
+
+def test_right_censored_checks_default_to_kaplan_meier_statistics():
+    # moments of recorded times are not comparable: events' replicates run past follow-up
+    from hierbayes.predict.km import km_summaries
+
+    df = _censored(["none", "right"]).assign(y=lambda d: np.exp(d["y"]))
+    fit = hb.Model("y | cens(c) ~ x", df, family="weibull").fit(backend="prior", draws=50, chains=2, random_seed=1)
+    table = fit.ppc(random_seed=1).pvalues()
+    right = (df["c"] == "right").to_numpy()
+    median, rmst = km_summaries(df["y"].to_numpy(), ~right, float(df["y"].max()))
+    assert list(table.index) == ["km_median", "rmst"] and "Kaplan-Meier" in table.attrs["statistics"]
+    assert table.loc["km_median", "observed"] == pytest.approx(median)
+    assert table.loc["rmst", "observed"] == pytest.approx(rmst)
