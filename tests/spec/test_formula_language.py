@@ -107,6 +107,24 @@ R_MODEL_MATRIX: dict[str, tuple[list[str], list[list[float]]]] = {
             [1, 1, 0, 1.5],
         ],
     ),
+    # R: colnames(model.matrix(~ poly(x, 2) + poly(x, 2):a, FRAME)), values rounded to 1e-8
+    "poly(x, 2) + poly(x, 2):a": (
+        ["(Intercept)", "poly(x, 2)1", "poly(x, 2)2", "poly(x, 2)1:aq", "poly(x, 2)2:aq"],
+        [
+            [1, -0.02159447, -0.28338596, 0, 0],
+            [1, 0.17995394, -0.10898565, 0.17995394, -0.10898565],
+            [1, -0.25193551, -0.15124991, 0, 0],
+            [1, 0.41029498, 0.4217797, 0.41029498, 0.4217797],
+            [1, 0.15116131, -0.15047251, 0, 0],
+            [1, -0.16555762, -0.24223226, -0.16555762, -0.24223226],
+            [1, -0.56865444, 0.60771382, 0, 0],
+            [1, 0.06478342, -0.24178804, 0.06478342, -0.24178804],
+            [1, 0.38150235, 0.33609941, 0, 0],
+            [1, -0.36710603, 0.0473984, -0.36710603, 0.0473984],
+            [1, -0.07917973, -0.28349702, 0, 0],
+            [1, 0.26633183, 0.04862002, 0.26633183, 0.04862002],
+        ],
+    ),
     "(a + b)/z": (
         ["(Intercept)", "aq", "bv", "bw", "ap:bu:z", "aq:bu:z", "ap:bv:z", "aq:bv:z", "ap:bw:z", "aq:bw:z"],
         [
@@ -185,6 +203,7 @@ R_TERM_LABELS: dict[str, list[str]] = {
     "x %in% a": ["x:a"],
     "a/x": ["a", "a:x"],
     "(a + b)/z": ["a", "b", "a:b:z"],
+    "poly(x, 2) + poly(x, 2):a": ["poly(x, 2)", "poly(x, 2):a"],
     "a*b - a:b": ["a", "b"],
     "o": ["o"],
     "o + o:x": ["o", "o:x"],
@@ -209,7 +228,7 @@ def test_columns_match_r_model_matrix(rhs: str) -> None:
     assert list(design.spec.fixed.terms) == R_TERM_LABELS[rhs]
     ours = [r_name(n) for n in design.fixed_names]
     assert ours == names
-    np.testing.assert_allclose(design.X, np.asarray(values, dtype=float), atol=1e-10)
+    np.testing.assert_allclose(design.X, np.asarray(values, dtype=float), atol=1e-8)
     new = design.encoder.encode_new(R_DATA.get(rhs, FRAME).drop(columns="y"))
     np.testing.assert_allclose(new.X, design.X, atol=1e-12)
 
