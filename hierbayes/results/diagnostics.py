@@ -42,6 +42,7 @@ from .draw_checks import (
     sd_shifts,
     treedepth_hits,
 )
+from .report import wrap_prose
 
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
@@ -291,7 +292,7 @@ class Diagnostics:
             head += f"   min E-BFMI: {self.min_bfmi:.2f}"
         if self.max_treedepth_hits:
             head += f"   max tree depth hits: {self.max_treedepth_hits}"
-        return head + "".join(f"\n  ! {p}" for p in self.problems)
+        return "\n".join(part for line in (head, *(f"  ! {p}" for p in self.problems)) for part in wrap_prose(line))
 
     def __repr__(self) -> str:  # the dataclass's field dump is unreadable in a terminal / IPython
         return str(self)

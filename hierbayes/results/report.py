@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import textwrap
 from dataclasses import dataclass
 
 import pandas as pd
@@ -44,6 +46,26 @@ def _num(v: float, digits: int, by_row: bool = False) -> str:
     return f"{v:.{max(digits, 0)}f}" if abs(v) < 1000 else f"{v:.1f}"
 
 
+#: Prose lines of a text summary (header, notes, warnings) are wrapped at this width; tables
+#: are not. Fixed rather than the terminal's, so that a summary prints the same in a terminal,
+#: a notebook and a log file.
+TEXT_WIDTH = 88
+
+
+def wrap_prose(line: str, width: int = TEXT_WIDTH) -> list[str]:
+    """``line`` broken at spaces into lines of at most ``width`` characters (a word longer
+    than that stays whole); continuation lines are indented two spaces past the line's own
+    indent, or under the text of a ``! `` warning."""
+    if len(line) <= width:
+        return [line]
+    indent = re.match(r"\s*(?:! )?", line).group(0)
+    following = " " * (len(indent) if indent.endswith("! ") else len(indent) + 2)
+    return textwrap.wrap(
+        line, width, initial_indent="", subsequent_indent=following, break_long_words=False,
+        break_on_hyphens=False, drop_whitespace=True,
+    ) or [line]
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
@@ -60,15 +82,15 @@ class Summary:
     footer: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        lines = list(self.header)
+        lines = [part for line in self.header for part in _prose(line)]
         for s in self.sections:
             lines += ["", s.title]
             body = s.table.to_string(index=False) if len(s.table) else "  (none)"
             lines += ["  " + row for row in body.splitlines()]
             if s.note:
-                lines.append("  " + s.note)
+                lines += _prose("  " + s.note)
         if self.footer:
-            lines += [""] + list(self.footer)
+            lines += [""] + [part for line in self.footer for part in _prose(line)]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -85,6 +107,10 @@ class Summary:
         parts += [f"<div>{html.escape(f)}</div>" for f in self.footer]
         parts.append("</div>")
         return "\n".join(parts)
+
+
+def _prose(text: str) -> list[str]:
+    return [part for line in text.split("\n") for part in wrap_prose(line)]
 
 
 def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:

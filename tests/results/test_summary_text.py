@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import hierbayes as hb
 from hierbayes.results.stats import STAT_COLUMNS
@@ -65,3 +67,33 @@ def test_a_small_coefficient_is_printed_in_one_format_with_its_r_name():
     assert "e-" not in line, line
     decimals = 1 - int(np.floor(np.log10(row["sd"])))
     assert f"{row['sd']:.{decimals}f}" in line.split() and f"{row['mean']:.{decimals}f}" in line.split()
+
+
+@given(st.lists(st.text(alphabet="abcxyz(),.:'", min_size=1, max_size=30), min_size=1, max_size=40),
+       st.sampled_from(["", "  ", "  ! "]))
+def test_prose_lines_wrap_at_the_text_width_keeping_every_word(words, indent):
+    from hierbayes.results.report import TEXT_WIDTH, wrap_prose
+
+    line = indent + " ".join(words)
+    parts = wrap_prose(line)
+    assert " ".join(" ".join(parts).split()) == " ".join(line.split())  # nothing lost or reordered
+    for part in parts:
+        assert len(part) <= TEXT_WIDTH or len(part.split()) == 1 + (indent.strip() == "!" and part is parts[0])
+    if len(parts) > 1:  # continuation lines sit under the text of a warning, else two past the indent
+        expected = "    " if indent == "  ! " else indent + "  "
+        assert all(p.startswith(expected) and not p[len(expected)].isspace() for p in parts[1:])
+
+
+def test_a_long_warning_in_the_summary_is_wrapped_and_tables_are_not():
+    from hierbayes.results.report import Summary
+
+    df = _data()
+    fit = hb.Model("y ~ x", data=df, family="bernoulli").fit(backend="prior", draws=20, chains=2, random_seed=1)
+    summary = fit.summary()
+    long_note = "word " * 40
+    wide = Summary(summary.header, summary.sections, ("  ! " + long_note.strip(),))
+    text = str(wide)
+    warning = text.split("\n\n")[-1].splitlines()
+    assert len(warning) > 1 and all(len(w) <= 88 for w in warning) and warning[1].startswith("    word")
+    table_rows = [r for r in text.splitlines() if r.strip().startswith("Intercept")]
+    assert table_rows and table_rows[0] in str(summary)

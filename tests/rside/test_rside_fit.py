@@ -66,6 +66,7 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
                        ("exponential", "distances in units of 'age'")):
         other = hb.Model("distance ~ age * Sex", data, residuals=hb.residuals(kind, time="age", group="Subject"))
         text = str(other.fit(backend="prior", draws=50, chains=2, random_seed=1, progressbar=False).summary())
+        text = " ".join(text.split())  # prose lines are wrapped at 88 columns
         assert f"Residuals: {kind}(time=age, group=Subject); {note}" in text
     loglik = fit.idata.log_likelihood["y"].values
     assert loglik.shape == (2, 50, 108) and np.isfinite(loglik).all()
