@@ -6,9 +6,11 @@ Messages name the column, term, level or row at fault and say what is valid.
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class HierbayesError(Exception):
@@ -48,6 +50,47 @@ class ArgumentError(HierbayesError, ValueError):
         self.value = value
         self.requirement = requirement
         super().__init__(f"{argument}={value!r}: {requirement}")
+
+
+def check_probability(value: object, argument: str = "prob") -> float:
+    """``value`` as a float strictly between 0 and 1, else an :class:`ArgumentError` naming
+    ``argument`` (``prob=95`` was meant as 0.95)."""
+    hint = f"; for a {value:g}% interval write {argument}={value / 100:g}" if (
+        isinstance(value, (int, float)) and 50 <= value < 100) else ""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not 0 < number < 1:
+        raise ArgumentError(argument, value, f"must be a probability strictly between 0 and 1{hint}")
+    return number
+
+
+def checks_prob(cls: type) -> type:
+    """Class decorator: every public method of ``cls`` (defined on it) with a ``prob``
+    parameter checks it with :func:`check_probability` before running (``prob=95`` had
+    reached numpy's quantile as a raw ValueError, and ``prob=-1`` gave lower > upper)."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(method):
+            continue
+        signature = inspect.signature(method)
+        if "prob" in signature.parameters:
+            setattr(cls, name, _checking_prob(method, signature))
+    return cls
+
+
+def _checking_prob(method: Callable, signature: inspect.Signature) -> Callable:
+    @functools.wraps(method)
+    def checked(*args: object, **kwargs: object) -> object:
+        try:
+            prob = signature.bind(*args, **kwargs).arguments.get("prob")
+        except TypeError:  # the call itself is wrong: let Python (or refuse_unknown_arguments) say so
+            return method(*args, **kwargs)
+        if prob is not None:
+            check_probability(prob)
+        return method(*args, **kwargs)
+
+    return checked
 
 
 class SamplingError(HierbayesError, RuntimeError):

@@ -20,7 +20,7 @@ import xarray as xr
 from . import plots
 from .configuration import BuiltModel, ModelConfig
 from .design.types import Design
-from .errors import SamplingError, SpecError, refuse_unknown_arguments
+from .errors import SamplingError, SpecError, checks_prob, refuse_unknown_arguments
 from .families import get_family
 from .params import block_names
 from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc, sensitivity, summed_loglik, survival
@@ -85,6 +85,7 @@ class FittedModel(Protocol):
     def with_config(self, data=None, **changes) -> FittedModel: ...
 
 
+@checks_prob
 class Fit:
     """A fitted model.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 
+from ..errors import checks_prob
 from ..predict.conditional import ConditionalEffects
 from ..predict.contrasts import Contrasts
 from ..predict.km import km_check
@@ -20,6 +21,7 @@ from ..predict.ppc import PredictiveCheck
 from ..predict.survival import SurvivalCurves
 
 
+@checks_prob
 class PlottedPredictiveCheck(PredictiveCheck):
     """A :class:`~hierbayes.predict.ppc.PredictiveCheck` with plot methods."""
 
@@ -65,6 +67,7 @@ class PlottedPredictiveCheck(PredictiveCheck):
         return buffer.getvalue()
 
 
+@checks_prob
 class PlottedMargins(Margins):
     """:class:`~hierbayes.predict.margins.Margins` with Stata's ``marginsplot``."""
 
@@ -79,6 +82,7 @@ class PlottedMargins(Margins):
         return with_plots(super().pairs(over))
 
 
+@checks_prob
 class PlottedContrasts(Contrasts):
     """:class:`~hierbayes.predict.contrasts.Contrasts` with a forest plot."""
 
@@ -89,6 +93,7 @@ class PlottedContrasts(Contrasts):
         return contrasts_plot(self, prob=prob, ratio=ratio, ax=ax)
 
 
+@checks_prob
 class PlottedConditionalEffects(ConditionalEffects):
     """:class:`~hierbayes.predict.conditional.ConditionalEffects` with brms' plot."""
 
@@ -99,6 +104,7 @@ class PlottedConditionalEffects(ConditionalEffects):
         return conditional_effects_plot(self, prob=prob, ax=ax)
 
 
+@checks_prob
 class PlottedSurvivalCurves(SurvivalCurves):
     """:class:`~hierbayes.predict.survival.SurvivalCurves` with a plot."""
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, checks_prob
 from ..results.stats import interval_label, summarize
 from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, thin, training_frame
@@ -125,6 +125,7 @@ def _grid_frame(model, held: dict, grid: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class ConditionalEffects:
     """Posterior draws of predictions over a grid of ``x`` (and ``by``).
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, checks_prob
 from ..families import FAMILIES
 from ..results.stats import flatten_draws, interval_label, summarize
 
@@ -60,6 +60,7 @@ def _ratio(later: np.ndarray, earlier: np.ndarray, what: str, kind: str) -> np.n
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class Contrasts:
     """Posterior draws of pairwise differences (and ratios) of margins.
 

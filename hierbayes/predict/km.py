@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, checks_prob
 from ..families.censoring import NONE, RIGHT
 from .predict import row_design
 
@@ -81,6 +81,7 @@ def km_censoring(model) -> np.ndarray | None:
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class KaplanMeierCheck:
     """The data's Kaplan-Meier curve against those of replicated data sets censored alike.
 

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, checks_prob
 from ..families import get_family, log_hazard_ph
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
@@ -35,6 +35,7 @@ MARGIN_KINDS = ("mean", "linear", "log_hazard")
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class Margins:
     """Posterior draws of average predictions (or average marginal effects).
 

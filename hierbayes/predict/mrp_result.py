@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, checks_prob
 
 # Posterior computations need xarray and ArviZ (via results.stats), which are slow to
 # import; they are imported where used so `import hierbayes` stays fast.
@@ -20,6 +20,7 @@ SUBGROUP_DIM = "subgroup"
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class PoststratResult:
     """Posterior draws of poststratified subgroup estimates.
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError, refuse_unknown_arguments, warn_user
+from ..errors import DataError, SpecError, checks_prob, refuse_unknown_arguments, warn_user
 from ..families import get_family
 from ..families.censoring import INTERVAL, LEFT, RIGHT
 from ..params import OBS_DIM
@@ -147,6 +147,7 @@ class GroupIndex:
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class PredictiveCheck:
     """Observed data and replicated data sets drawn from the posterior or the prior.
 

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, warn_user
+from ..errors import DataError, checks_prob, warn_user
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label, summarize
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class Predictions:
     """Posterior draws of predictions, with a tidy summary.
 

@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, checks_prob
 from ..families import get_family, outcome_quantiles, survival_probabilities
 from ..families.time_to_event import check_probabilities
 from .linpred import linear_predictor
@@ -52,6 +52,7 @@ DEFAULT_N_TIMES = 60
 
 
 @dataclass(frozen=True, eq=False)
+@checks_prob
 class SurvivalCurves:
     """Posterior draws of survival curves and survival-time quantiles, one per profile.
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import check_probability
 from .mcmc_stats import convergence
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -25,6 +26,7 @@ def summarize(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) ->
     the ``rest`` coordinates (a flat index when there is one such dim) and the columns of
     STAT_COLUMNS (``lower``/``upper`` are the equal-tailed ``prob`` interval).
     """
+    check_probability(prob)
     rest = [d for d in da.dims if d not in SAMPLE_DIMS]
     stacked = da.stack(__row__=rest) if rest else da.expand_dims(__row__=[0])
     values = stacked.transpose("chain", "draw", "__row__").values
