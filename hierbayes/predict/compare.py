@@ -140,6 +140,16 @@ def unreliable_points(result) -> tuple[np.ndarray, float]:
     return np.flatnonzero(~(k <= good_k)), good_k
 
 
+def finest_group(design, among: set[str] | None = None) -> str | None:
+    """The grouping factor (of ``among``, if given) with the fewest rows per level (median):
+    the one whose leave-one-group-out is nearest to leave-one-out (an observation-level
+    effect: one row per level), which PSIS advice should point to."""
+    blocks = [b for b in design.groups if among is None or b.group in among]
+    if not blocks:
+        return None
+    return min(blocks, key=lambda b: float(np.median(b.rows_per_level()))).group
+
+
 def warn_unreliable_rows(result, fit) -> None:
     """One :class:`ParetoKWarning` when ``result`` (a PSIS-LOO of ``fit``) has rows whose
     Pareto k exceed its ``good_k`` or are not estimable: how many, the first of them by the
@@ -156,10 +166,10 @@ def warn_unreliable_rows(result, fit) -> None:
         shown = ", ".join(str(v) for v in labels[:8]) + (", ..." if len(bad) > 8 else "")
         worst = f"largest k {np.nanmax(k):.2f}" if np.isfinite(k).any() else "k not estimable"
         where = f" for {len(bad)} of {len(k)} rows (rows {shown}; {worst})"
-    groups = [b.group for b in fit.model.design.groups]
-    if groups:
+    group = finest_group(fit.model.design)
+    if group is not None:
         remedy = (f"in a multilevel model a row is often influential through its own group's effect: "
-                  f"fit.logo({groups[0]!r}) leaves out whole groups with their effects integrated out, "
+                  f"fit.logo({group!r}) leaves out whole groups with their effects integrated out, "
                   "which PSIS handles far better")
     else:
         remedy = "a more robust family (student for gaussian, negbinomial for poisson) may help"
@@ -222,6 +232,12 @@ def group_effects_proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.nd
     return mean, np.linalg.cholesky(cov + 1e-9 * np.eye(K))
 
 
+def _shown(levels: Sequence, most: int = 8) -> str:
+    """``levels`` as a Python list to paste (the first ``most`` of them, then ``...``)."""
+    values = [v.item() if isinstance(v, np.generic) else v for v in list(levels)[:most]]
+    return repr(values) if len(levels) <= most else repr(values)[:-1] + ", ...]"
+
+
 def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], group: str, log_jacobian: np.ndarray | None = None):
     import arviz_stats as az  # ArviZ's statistics, without its plotting (matplotlib)
 
@@ -233,15 +249,16 @@ def _psis(values: np.ndarray, posterior: xr.Dataset, levels: Sequence[str], grou
         return az.loo(tree, pointwise=True, var_name=OBSERVED, log_jacobian=jacobian)
 
 
-def _note(method: str, n_bad: int, n: int) -> str:
+def _note(method: str, n_bad: int, n: int, group: str = "", bad_levels: Sequence = ()) -> str:
     if method == "exact":
         return (
             "exact: one refit per held-out level; the held-out level's effect integrated out "
             "(closed form for gaussian responses, importance sampling otherwise)"
         )
     k = (
-        f"{n_bad} of {n} levels have Pareto k > {K_THRESHOLD}: their elpd is unreliable"
-        + ("; use method='exact' for them (levels=...)" if n_bad else "")
+        f"{n_bad} of {n} levels have Pareto k > {K_THRESHOLD} or not estimable: their elpd is unreliable; "
+        f"refit them exactly: fit.logo({group!r}, method='exact', levels={_shown(bad_levels)})"
+        if n_bad else f"all {n} levels have Pareto k <= {K_THRESHOLD}"
     )
     if method == "psis":
         return (
@@ -322,8 +339,9 @@ def logo(
     k = np.asarray(result.pareto_k.values if hasattr(result.pareto_k, "values") else result.pareto_k, float)
     elpd_i = np.asarray(result.elpd_i.values if hasattr(result.elpd_i, "values") else result.elpd_i, float)
     table = pd.DataFrame({group: list(all_levels), "n": counts, "elpd": elpd_i, "pareto_k": k})
-    n_bad = int((k > K_THRESHOLD).sum())
-    return LOGO(group, method, float(result.elpd), float(result.se), table, _note(method, n_bad, J), result)
+    bad = ~(k <= K_THRESHOLD)  # NaN: not estimable, as unreliable as a large k
+    note = _note(method, int(bad.sum()), J, group, [v for v, b in zip(all_levels, bad, strict=True) if b])
+    return LOGO(group, method, float(result.elpd), float(result.se), table, note, result)
 
 
 def exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_seed, fit_kwargs) -> LOGO:

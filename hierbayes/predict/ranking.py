@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..errors import ArgumentError, DataError, SpecError, warn_user
 from ..params import OBS_DIM
-from .compare import OBSERVED, ParetoKWarning, logo, loo_tree, unreliable_points
+from .compare import OBSERVED, ParetoKWarning, finest_group, logo, loo_tree, unreliable_points
 from .compare_checks import (
     ResponseScaleWarning,
     adjustment_note,
@@ -124,7 +124,8 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     if unreliable:
         # a grouping factor every model has: compare(group=...) needs it in all of them
         groups = set.intersection(*[{b.group for b in fit.model.design.groups} for fit in hb_fits.values()])
-        remedy = (f"; compare(fits, group={sorted(groups)[0]!r}) ranks by leave-one-group-out with the groups' "
+        finest = finest_group(next(iter(hb_fits.values())).model.design, groups)
+        remedy = (f"; compare(fits, group={finest!r}) ranks by leave-one-group-out with the groups' "
                   "effects integrated out" if group is None and groups else "")
         warn_user(
             f"compare: the {'leave-one-group-out' if group is not None else 'PSIS-LOO'} estimates of {unreliable} "

@@ -318,3 +318,23 @@ def test_compare_suggests_a_group_only_when_every_model_has_it(sleepstudy) -> No
     with pytest.warns(C.ParetoKWarning) as record:
         hb.compare(fits)
     assert "group=" not in str(record[0].message)
+
+
+def test_pareto_k_advice_points_to_the_finest_grouping_factor(sleepstudy) -> None:
+    # grouseticks' (1 | INDEX), one level per row, beside (1 | BROOD): LOGO of INDEX is LOO with
+    # each row's effect integrated out; the advice had named the first factor
+    data = sleepstudy.assign(obs=np.arange(len(sleepstudy)), half=sleepstudy["Days"] // 5)
+    model = hb.Model("Reaction ~ Days + (1 | Subject) + (1 | half) + (1 | obs)", data)
+    assert C.finest_group(model.design) == "obs"
+    assert C.finest_group(model.design, {"Subject", "half"}) == "Subject"
+    assert C.finest_group(model.design, set()) is None
+
+
+def test_logo_note_lists_the_levels_to_refit_exactly(sleepstudy) -> None:
+    fit = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy).fit(backend="prior", chains=2, draws=100,
+                                                                     random_seed=1)
+    result = fit.logo("Subject")
+    bad = list(result.pointwise.loc[~(result.pointwise["pareto_k"] <= 0.7), "Subject"])  # NaN: not estimable
+    assert bad, "prior draws as the posterior: some levels' k must be high"
+    shown = [str(v) for v in bad[:8]]
+    assert f"fit.logo('Subject', method='exact', levels={shown!r}"[:-1] in result.note
