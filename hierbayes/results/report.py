@@ -55,11 +55,21 @@ TEXT_WIDTH = 88
 def wrap_prose(line: str, width: int = TEXT_WIDTH) -> list[str]:
     """``line`` broken at spaces into lines of at most ``width`` characters (a word longer
     than that stays whole); continuation lines are indented two spaces past the line's own
-    indent, or under the text of a ``! `` warning."""
+    indent, or under the text of a ``! `` warning. A line of fields separated by three or
+    more spaces (the diagnostics line) breaks only between fields."""
     if len(line) <= width:
         return [line]
     indent = re.match(r"\s*(?:! )?", line).group(0)
     following = " " * (len(indent) if indent.endswith("! ") else len(indent) + 2)
+    fields = re.split(r" {3,}", line[len(indent):])
+    if len(fields) > 1:  # "min bulk ESS: 402   min tail ESS: 294": break between fields only
+        lines = [indent + fields[0]]
+        for field in fields[1:]:
+            if len(lines[-1]) + 3 + len(field) <= width:
+                lines[-1] += "   " + field
+            else:
+                lines.append(following + field)
+        return lines
     return textwrap.wrap(
         line, width, initial_indent="", subsequent_indent=following, break_long_words=False,
         break_on_hyphens=False, drop_whitespace=True,

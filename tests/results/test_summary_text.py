@@ -97,3 +97,14 @@ def test_a_long_warning_in_the_summary_is_wrapped_and_tables_are_not():
     assert len(warning) > 1 and all(len(w) <= 88 for w in warning) and warning[1].startswith("    word")
     table_rows = [r for r in text.splitlines() if r.strip().startswith("Intercept")]
     assert table_rows and table_rows[0] in str(summary)
+
+
+def test_the_diagnostics_line_breaks_between_fields_not_inside_them():
+    from hierbayes.results.report import wrap_prose
+
+    line = ("Diagnostics: divergences: 0   max R-hat: 1.014   min bulk ESS: 402   min tail ESS: 294   "
+            "min E-BFMI: 0.94   max tree depth hits: 12")
+    assert wrap_prose(line) == [
+        "Diagnostics: divergences: 0   max R-hat: 1.014   min bulk ESS: 402   min tail ESS: 294",
+        "  min E-BFMI: 0.94   max tree depth hits: 12",
+    ]
