@@ -58,6 +58,7 @@ import pandas as pd
 
 from .design.level_checks import check_level_predictors
 from .errors import ArgumentError, SpecError, did_you_mean
+from .families import get_family
 from .modelfile_data import DataConfig
 from .priors import Prior
 from .sampler_args import SamplerConfig, field_names
@@ -226,19 +227,35 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
     elif kind == "stata":
         spec = from_stata(_string(value, path, "model.stata"), time=_string(table.get("time"), path, "model.time"),
                           failure=_string(table.get("failure"), path, "model.failure"))
-        if "family" in table or "link" in table:
-            spec = replace(
-                spec,
-                family=family if "family" in table else spec.family,
-                link=link if "link" in table else spec.link,
-            )
-        spec = spec.with_covariance(covariance) if covariance else spec
+        _check_agrees_with_stata(table, spec, covariance, path)
     else:
         spec = _levels_value(value, path, family, link, covariance, subscripts)
     distributional = _table(table.get("distributional"), path, "model.distributional")
     if distributional:  # distributional = { sigma = "~ x + (1|g)" }
         spec = with_distributional(spec, distributional)
     return spec, kind
+
+
+def _check_agrees_with_stata(table: dict[str, Any], spec: ModelSpec, covariance: dict, path: Path) -> None:
+    """A Stata command sets its family, link and covariances; [model] keys that say otherwise
+    are refused (they had replaced the command's silently: ``family = "poisson"`` beside
+    ``mixed ...``)."""
+    family = get_family(spec.family)
+    said = {"family": spec.family, "link": family.resolve_link(spec.link)}
+    given = {"family": table.get("family"), "link": family.resolve_link(table["link"]) if "link" in table else None}
+    for key in ("family", "link"):
+        if key in table and given[key] != said[key] and not (key == "family" and get_family(given[key]) is family):
+            raise SpecError(
+                f"{path.name}: [model] {key} = {table[key]!r} disagrees with the Stata command, which "
+                f"gives {key} {str(said[key])!r}; the command sets it (e.g. mepoisson, melogit, or meglm ..., "
+                f"family() link()): remove {key} or change the command"
+            )
+    if covariance and spec.with_covariance(covariance) != spec:
+        raise SpecError(
+            f"{path.name}: [model] covariance = {covariance!r} disagrees with the Stata command's "
+            f"random-effects equations; give it in the command (|| school: x, covariance(unstructured)) "
+            f"and remove the key"
+        )
 
 
 def _levels_value(

@@ -264,3 +264,38 @@ def test_mestreg_file_names_the_stset_variables(tmp_path):
     mf = load_model_file(path)
     assert mf.spec.to_formula() == "t | event(d) ~ x + (1 | id)" and mf.spec.metric == "hr"
     assert mf.build().design.censoring.counts() == {"none": 16, "right": 8}
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('family = "poisson"', r"\[model\] family = 'poisson' disagrees with the Stata command, which gives family 'gaussian'"),
+        ('link = "log"', r"\[model\] link = 'log' disagrees with the Stata command, which gives link 'identity'"),
+        ('covariance = { Subject = "independent" }', r"\[model\] covariance = \{'Subject': 'independent'\} disagrees "
+                                                     r"with the Stata command's random-effects equations; give it in the command"),
+    ],
+)
+def test_model_keys_that_contradict_a_stata_command_are_refused(tmp_path, keys, message):
+    # they had replaced the command's family / covariance silently
+    path = write(tmp_path, f"""
+        [data]
+        source = "sleepstudy"
+        [model]
+        {keys}
+        stata = "mixed Reaction Days || Subject: Days, covariance(unstructured)"
+        """)
+    with pytest.raises(SpecError, match=message):
+        load_model_file(path)
+
+
+def test_model_keys_that_agree_with_a_stata_command_are_accepted(tmp_path):
+    path = write(tmp_path, """
+        [data]
+        source = "sleepstudy"
+        [model]
+        family = "gaussian"
+        link = "identity"
+        covariance = { Subject = "unstructured" }
+        stata = "mixed Reaction Days || Subject: Days, covariance(unstructured)"
+        """)
+    assert load_model_file(path).spec.to_formula() == "Reaction ~ Days + (1 + Days | Subject)"
