@@ -27,7 +27,8 @@ priors on factor-level coefficients (``{y:2.a}``: give the hierbayes key, e.g.
 ``block``, ``gibbs``, ``initial``, ``adaptation``, ...). Display options are ignored.
 Without ``normalprior`` or ``prior``, hierbayes' default priors are used (not Stata's
 ``normal(0, 10000)``). hierbayes puts the intercept prior on centred predictors; Stata's
-``_cons`` prior is on the raw intercept, the same thing when the predictors have mean 0.
+``_cons`` prior is on the raw intercept, the same thing when the predictors have mean 0;
+:meth:`StataCommand.model` warns, with the means, when they do not.
 """
 
 from __future__ import annotations
@@ -71,12 +72,38 @@ class StataCommand:
     fit_options: dict[str, int] = field(default_factory=dict)
 
     def model(self, data: pd.DataFrame, **kwargs: Any) -> Model:
-        """``hierbayes.Model(spec, data, priors=priors, **kwargs)``."""
-        return Model(self.spec, data, priors=self.priors, **kwargs)
+        """``hierbayes.Model(spec, data, priors=priors, **kwargs)``; warns when a ``_cons``
+        prior meets predictors whose means are not 0 (see :func:`warn_constant_prior`)."""
+        model = Model(self.spec, data, priors=self.priors, **kwargs)
+        if "Intercept" in self.priors:
+            warn_constant_prior(model, self.priors["Intercept"])
+        return model
 
     def fit(self, data: pd.DataFrame, **fit_kwargs: Any):
         """Build the model and fit it with ``fit_options`` (``fit_kwargs`` win)."""
         return self.model(data).fit(**{**self.fit_options, **fit_kwargs})
+
+
+def warn_constant_prior(model: Model, prior: Prior) -> None:
+    """Stata's ``_cons`` is the intercept at predictors 0; hierbayes' ``Intercept`` prior is on
+    the intercept at the predictors' means. Warn, with those means, when they differ (Oxboys'
+    ``prior({height:_cons}, normal(100, 0.01))`` held the height at mean Occasion 5, not 1..9's 0)."""
+    design = model.design
+    names = [n for n in design.fixed_names if n != "Intercept"]
+    if not names:
+        return
+    X = design.X[:, [design.fixed_names.index(n) for n in names]]
+    means = X.mean(axis=0)
+    off = [(n, m) for n, m in zip(names, means, strict=True) if abs(m) > 1e-8 * (1 + abs(X).max())]
+    if not off:
+        return
+    shown = ", ".join(f"{n} = {m:.4g}" for n, m in off[:5]) + (", ..." if len(off) > 5 else "")
+    warn_user(
+        f"the prior {prior} on _cons: in Stata it is the intercept at predictors 0, but hierbayes puts its "
+        f"Intercept prior on the intercept at the predictors' means ({shown}), a different quantity unless "
+        "the prior is vague. For Stata's meaning, centre those predictors before fitting (then both are the "
+        "intercept at 0), or state the prior for the mean response as priors={'Intercept': ...}"
+    )
 
 
 def _numbers(text: str, option: str, command: str) -> list[float]:

@@ -451,3 +451,21 @@ def test_negative_binomial_dispersion_and_constant_trials():
     with pytest.raises(SpecError, match=r"binomial\(2\.5\): give the variable with the number of trials, or a "
                                         r"whole number"):
         from_stata("melogit y x || g:, binomial(2.5)")
+
+
+def test_a_cons_prior_with_uncentred_predictors_warns_with_their_means():
+    # Stata's _cons is the intercept at Occasion = 0; hierbayes' Intercept prior is at the means:
+    # Oxboys' prior({height:_cons}, normal(100, 0.01)) had held the height at Occasion 5 silently
+    import warnings
+
+    data = pd.DataFrame({"height": np.linspace(130, 160, 18), "Occasion": np.tile(np.arange(1.0, 10.0), 2),
+                         "Subject": np.repeat(["a", "b"], 9)})
+    cmd = hb.read_stata("bayes, prior({height:_cons}, normal(100, 0.01)): mixed height Occasion || Subject:")
+    with pytest.warns(UserWarning, match=r"the prior Normal\(mu=100, sigma=0.1\) on _cons: in Stata it is the "
+                                         r"intercept at predictors 0, .* at the predictors' means \(Occasion = 5\)"):
+        cmd.model(data)
+    centred = data.assign(Occasion=data["Occasion"] - 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cmd.model(centred)
+        hb.read_stata("bayes, prior({height:Occasion}, normal(0, 1)): mixed height Occasion || Subject:").model(data)
