@@ -41,15 +41,25 @@ _NOTES = {
            "weights, fit.adjust_intervals() gives Stata's robust standard errors",
     "variance": "group-level parameters are shown as sds (and correlations); their squares are Stata's "
                 "var() rows",
+    "level": "intervals are 95% unless asked otherwise: fit.summary(prob={prob}) (and prob= of every table, "
+             "check and plot) gives the {level}% intervals",
+    "clevel": "intervals are 95% unless asked otherwise: fit.summary(prob={prob}) (and prob= of every table, "
+              "check and plot) gives the {level}% intervals",
+    "hpd": "hierbayes' intervals are equal-tailed; ArviZ's hdi() on fit.posterior gives highest-density ones",
 }
 
 
 def display_note(opt) -> str | None:
     """What to use in hierbayes for an ignored option whose effect a Stata user would look
-    for (``or``, ``irr``, ``eform``, ``vce()``, ``variance``), else None."""
+    for (``or``, ``irr``, ``eform``, ``vce()``, ``variance``, ``level()``, ``clevel()``, ``hpd``), else None."""
     for full, note in _NOTES.items():
         if full.startswith(opt.name.lower()) and len(opt.name) >= min(3, len(full)):
-            return f"option {opt.text!r} is not applied: {note}"
+            level = (opt.arg or "").strip() or "95"
+            try:
+                prob = f"{float(level) / 100:g}"
+            except ValueError:
+                prob = "0.9"
+            return f"option {opt.text!r} is not applied: " + note.format(level=level, prob=prob)
     return None
 
 

@@ -430,6 +430,9 @@ def test_stata_command_fit_passes_the_sampler_options(gcse, monkeypatch):
     ("mixed y x || g:, vce(cluster g)", r"option 'vce\(cluster g\)' is not applied: .*fit\.adjust_intervals\(\)"),
     ("mixed y x || g:, variance", r"option 'variance' is not applied: group-level parameters are shown as sds"),
     ("bayes, or: melogit y x || g:", r"option 'or' is not applied"),
+    ("mixed y x || g:, level(90)", r"option 'level\(90\)' is not applied: .*fit\.summary\(prob=0\.9\) .* 90% intervals"),
+    ("bayes, clevel(80): mixed y x || g:", r"option 'clevel\(80\)' is not applied: .*prob=0\.8\)"),
+    ("bayes, hpd: mixed y x || g:", r"option 'hpd' is not applied: hierbayes' intervals are equal-tailed"),
 ])
 def test_display_options_say_where_their_effect_is(command, message):
     # Stata users look for what these options do; they are not applied silently
