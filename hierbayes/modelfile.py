@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .design.level_checks import check_level_predictors
-from .errors import ArgumentError, SpecError, did_you_mean
+from .errors import ArgumentError, DataError, SpecError, did_you_mean
 from .families import get_family
 from .modelfile_data import DataConfig
 from .priors import Prior
@@ -119,7 +119,13 @@ class ModelFile:
 
         df = self.load_data() if data is None else data
         if self.spec.levels is not None:
-            check_level_predictors(self.spec.levels, df)
+            try:
+                check_level_predictors(self.spec.levels, df)
+            except DataError as error:  # the file's own key, not the Python function
+                raise DataError(str(error).replace(
+                    "(hierbayes.design.centering.add_group_mean)",
+                    "(in this file: group_mean = { <column> = \"<group>\" } under [data] adds <column>_mean)",
+                )) from None
         return Model(
             self.spec,
             df,
@@ -225,8 +231,18 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
         spec = parse_formula(_string(value, path, "model.formula"), family=family, link=link)
         spec = spec.with_covariance(covariance) if covariance else spec
     elif kind == "stata":
-        spec = from_stata(_string(value, path, "model.stata"), time=_string(table.get("time"), path, "model.time"),
-                          failure=_string(table.get("failure"), path, "model.failure"))
+        try:
+            spec = from_stata(_string(value, path, "model.stata"), time=_string(table.get("time"), path, "model.time"),
+                              failure=_string(table.get("failure"), path, "model.failure"))
+        except SpecError as error:
+            if "hierbayes.read_stata()" not in str(error):
+                raise
+            raise SpecError(
+                f"{path.name}: [model] stata: a model file does not read the bayes prefix's priors and sampler "
+                "options; write them as keys: [priors] (e.g. \"b:x\" = \"Normal(0, 10)\", \"Intercept\", \"sd:g\", "
+                "\"sigma\"; Stata's normal(m, v) is Normal(m, sqrt(v))) and [sampler] (draws, tune, chains, "
+                "random_seed for mcmcsize, burnin, nchains, rseed)"
+            ) from None
         _check_agrees_with_stata(table, spec, covariance, path)
     else:
         spec = _levels_value(value, path, family, link, covariance, subscripts)

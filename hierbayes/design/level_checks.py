@@ -7,6 +7,7 @@ grouping factor and one group where it varies.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -34,11 +35,21 @@ def check_level_predictors(levels: Levels, data: pd.DataFrame) -> None:
         the predictor takes two different values.
     """
     for eq in levels.equations:
-        if not eq.group or any(f not in data.columns for f in eq.group):
+        group = eq.group or _implied_group(levels, eq)
+        if not group or any(f not in data.columns for f in group):
             continue
+        eq = replace(eq, group=group)
         for name in eq.variables:
             if name in data.columns and name not in eq.group:
                 _check_constant(data, name, eq)
+
+
+def _implied_group(levels: Levels, eq: Equation) -> tuple[str, ...]:
+    """The grouping factor of a non-varying coefficient's equation written without one
+    (``b1 ~ 1 + ses``): the one factor of the other equations of its level, as the textbook
+    form's subscript (``b1_j = g10 + g11*ses_j``) says; empty when they have several."""
+    groups = {other.group for other in levels.equations if other.level == eq.level and other.group}
+    return next(iter(groups)) if len(groups) == 1 else ()
 
 
 def _plain(value: Any) -> Any:

@@ -258,6 +258,14 @@ def test_level2_predictor_varying_within_groups_names_predictor_factor_and_group
     check_level_predictors(school_level.levels, gcse)
 
 
+def test_a_non_varying_coefficients_predictor_is_checked_at_the_other_equations_factor(gcse):
+    # b1 ~ 1 + lrt has no factor; as b1_j = g10 + g11*lrt_j it is school-level (had passed unchecked)
+    spec = levels("gcse ~ b0 + b1*lrt", b0="1 | school", b1="1 + lrt")
+    with pytest.raises(DataError, match=r"'lrt' is a level-2 predictor in the equation 'b1 ~ 1 \+ lrt', .* 'school'"):
+        check_level_predictors(spec.levels, gcse)
+    check_level_predictors(levels("gcse ~ b0 + b1*lrt", b0="1 | school", b1="1 + C(schgend)").levels, gcse)
+
+
 def test_level3_predictor_checked_on_the_nested_factor():
     df = pd.DataFrame(
         {

@@ -134,8 +134,23 @@ def test_level2_predictor_checked_when_building(tmp_path):
         """,
     )
     mf = load_model_file(path)
-    with pytest.raises(DataError, match="'lrt' is a level-2 predictor.*'school'.*school = 1 "):
+    with pytest.raises(DataError, match="'lrt' is a level-2 predictor.*'school'.*school = 1 ") as info:
         mf.build()
+    # the advice is the file's own key, not a Python function
+    assert 'in this file: group_mean = { <column> = "<group>" } under [data]' in str(info.value)
+    assert "add_group_mean" not in str(info.value)
+
+
+def test_a_bayes_prefix_in_a_model_file_points_to_the_files_keys(tmp_path):
+    path = write(tmp_path, """
+        [data]
+        source = "sleepstudy"
+        [model]
+        stata = "bayes, prior({Reaction:Days}, normal(0, 1)) mcmcsize(500): mixed Reaction Days || Subject:"
+        """)
+    with pytest.raises(SpecError, match=r"m.toml: \[model\] stata: a model file does not read the bayes prefix's "
+                                        r"priors and sampler options; write them as keys: \[priors\] .* \[sampler\]"):
+        load_model_file(path)
 
 
 def test_levels_as_a_table(tmp_path):
