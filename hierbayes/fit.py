@@ -439,7 +439,8 @@ class Fit:
 
     def hypothesis(self, statements, prob: float = 0.95):
         """Posterior probability of statements such as ``"lrt > 0.5"`` or
-        ``"sd(Intercept) > 2"``; see :func:`hierbayes.predict.hypothesis.hypothesis`."""
+        ``"sd(Intercept) > 2"``, with the estimate of lhs - rhs (as brms); see
+        :func:`hierbayes.predict.hypothesis.hypothesis`."""
         return hypothesis.hypothesis(self.posterior, self.spec, statements, prob=prob)
 
     def r2(self, prob: float = 0.95, ndraws: int | None = None):

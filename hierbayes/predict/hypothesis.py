@@ -187,11 +187,11 @@ class _Evaluator:
 
 
 def _difference(node: ast.Compare, ev: _Evaluator):
-    """lhs - rhs of a single comparison (brms' 'Estimate' of a hypothesis)."""
+    """lhs - rhs of a single comparison, whichever its direction (brms' 'Estimate' of a
+    hypothesis: ``a < b`` is estimated as a - b, negative when it holds)."""
     if len(node.ops) != 1:
         return None
-    diff = ev(node.left) - ev(node.comparators[0])
-    return diff if isinstance(node.ops[0], (ast.Gt, ast.GtE)) else -diff
+    return ev(node.left) - ev(node.comparators[0])
 
 
 def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequence[str], prob: float = 0.95) -> pd.DataFrame:
@@ -210,9 +210,10 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
 
     Returns
     -------
-    DataFrame, one row per statement: estimate (posterior mean of lhs - rhs for ``>``,
-    rhs - lhs for ``<``, or of the expression), sd, lower, upper, prob (posterior
-    probability of the statement) and evidence_ratio (prob / (1 - prob)).
+    DataFrame, one row per statement: estimate (posterior mean of lhs - rhs for a
+    comparison of either direction, as brms reports it, or of the expression), sd, lower,
+    upper, prob (posterior probability of the statement) and evidence_ratio
+    (prob / (1 - prob)).
     """
     statements = [statements] if isinstance(statements, str) else list(statements)
     params = parameter_draws(posterior, spec)
