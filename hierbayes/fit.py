@@ -227,8 +227,10 @@ class Fit:
         """Intraclass correlations per grouping factor: the variance share of every factor
         and, for nested factors, the conditional ICC that Stata's ``estat icc`` reports
         (see :func:`tables.icc`); nesting is read from the terms and from the data."""
-        nesting = ancestors_of(self.spec, getattr(self.model.design, "groups", ()))
-        return tables.icc(self.posterior, self.spec, prob, nested_in=nesting)
+        design = self.model.design
+        offset = getattr(design, "offset", None)  # the mean includes an exposure's log
+        return tables.icc(self.posterior, self.spec, prob, nested_in=ancestors_of(self.spec, getattr(design, "groups", ())),
+                          mean_offset=0.0 if offset is None else float(offset.mean()))
 
     def adjust_intervals(self) -> Fit:
         """The fit with its fixed effects, family parameters (sigma, ...) and group sds moved to

@@ -208,26 +208,27 @@ def coef(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> dict[str
     return out
 
 
-def mean_linear_predictor(posterior: xr.Dataset) -> xr.DataArray | float:
+def mean_linear_predictor(posterior: xr.Dataset, mean_offset: float = 0.0) -> xr.DataArray | float:
     """Fixed part of the linear predictor at the covariate means, per draw.
 
     That is the intercept on centred predictors (``params.CENTRED_INTERCEPT``) when the model
-    has one, else the reported ``Intercept``, else 0.
+    has one, else the reported ``Intercept``, else 0; plus ``mean_offset``, the rows' mean
+    offset (an exposure's log is part of the mean a count's level-1 variance depends on).
     """
     for name in (CENTRED_INTERCEPT, "Intercept"):
         if name in posterior and posterior[name].ndim == 2:
-            return posterior[name]
-    return 0.0
+            return posterior[name] + mean_offset
+    return mean_offset
 
 
 def residual_variance(
-    posterior: xr.Dataset, spec: ModelSpec, group_variance: xr.DataArray | float = 0.0
+    posterior: xr.Dataset, spec: ModelSpec, group_variance: xr.DataArray | float = 0.0, mean_offset: float = 0.0
 ) -> tuple[xr.DataArray | float, str]:
     """The level-1 variance for ICCs and the scale it is on.
 
     See :func:`hierbayes.families.icc_level1_variance` for the definition per family;
     ``group_variance`` is the sum of the group-intercept variances (used by the count
-    families' log-normal approximation).
+    families' log-normal approximation); ``mean_offset`` as in :func:`mean_linear_predictor`.
     """
     family = get_family(spec.family)
     link = family.resolve_link(spec.link)
@@ -238,7 +239,7 @@ def residual_variance(
         )
     check_icc_residuals(spec)
     aux = {name: posterior[name] for name in family.aux if name in posterior}
-    return icc_level1_variance(family, link, mean_linear_predictor(posterior), group_variance, aux)
+    return icc_level1_variance(family, link, mean_linear_predictor(posterior, mean_offset), group_variance, aux)
 
 
 def icc(
@@ -246,6 +247,7 @@ def icc(
     spec: ModelSpec,
     prob: float = 0.95,
     nested_in: Mapping[str, Sequence[str]] | None = None,
+    mean_offset: float = 0.0,
 ) -> pd.DataFrame:
     """Intraclass correlations of every grouping factor with a group-specific intercept.
 
@@ -268,7 +270,8 @@ def icc(
     scale for gaussian, the latent scale for binary/binomial/ordinal (pi^2/3 logit, 1
     probit, pi^2/6 cloglog, as Stata's ``estat icc``) and the log-normal approximation for
     counts and gamma (Nakagawa, Johnson & Schielzeth 2017); see
-    :func:`hierbayes.families.icc_level1_variance`.
+    :func:`hierbayes.families.icc_level1_variance`, at the mean linear predictor, which includes
+    the rows' mean offset ``mean_offset`` (glmer's and performance's ``icc`` count it too).
     """
     variances: dict[str, xr.DataArray] = {}
     slopes: dict[str, list[str]] = {}
@@ -280,7 +283,7 @@ def icc(
             variances[term.group] = variances.get(term.group, 0) + v
         slopes.setdefault(term.group, []).extend(c for c in columns if c != "Intercept")
     group_total = sum(variances.values())
-    level1, scale = residual_variance(posterior, spec, group_total)
+    level1, scale = residual_variance(posterior, spec, group_total, mean_offset)
     total = level1 + group_total
     ancestors = dict(ancestors_from_spec(spec) if nested_in is None else nested_in)
     rows, arrays = [], []
