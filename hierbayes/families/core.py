@@ -90,6 +90,10 @@ class Family:
     quantile : (p, eta, link, aux, trials) -> the p-quantile of the uncensored, untruncated
         response (p a scalar in (0, 1)), like ``mean``; what median survival times and
         prediction quantiles use (:mod:`.time_to_event`). None: not available.
+    working_response : (y, link) -> the response on the link scale with roughly normal,
+        equal-variance errors (lognormal and gamma: log y; student: y), from which the
+        parameterization rule estimates a group term's information as for a gaussian
+        response. None: not defined (the rule then counts rows per group).
     ph_log_hazard : (eta, link, aux, trials) -> the log hazard at time 1, for families with
         proportional hazards (exponential, weibull): log h(t) is this plus a function of t and
         the family parameters alone, so a difference of two values is a log hazard ratio at
@@ -124,6 +128,7 @@ class Family:
     ratio: str | None = None
     quantile: Callable | None = None
     ph_log_hazard: Callable | None = None
+    working_response: Callable | None = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Family):

@@ -65,5 +65,6 @@ GAMMA = register(
         log_cdf=_log_cdf,
         log_ccdf=_log_ccdf,
         quantile=_quantile,
+        working_response=lambda y, link: np.log(y),
     )
 )

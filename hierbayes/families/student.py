@@ -66,5 +66,6 @@ STUDENT = register(
         log_cdf=_log_cdf,
         log_ccdf=_log_ccdf,
         quantile=_quantile,
+        working_response=lambda y, link: y if link == "identity" else None,
     )
 )

@@ -186,6 +186,7 @@ LOGNORMAL = register(
         coefficient_scale=AFT_SCALE,
         ratio=TIME_RATIO,
         quantile=lambda p, eta, link, aux, trials: np.exp(eta + per_draw(aux["sigma"], eta) * special.ndtri(p)),
+        working_response=lambda y, link: _log_y(y),
     )
 )
 

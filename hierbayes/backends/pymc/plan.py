@@ -52,7 +52,7 @@ from ...families import get_family
 from .centring import centre_nested, crossed_interactions, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
 from .integrated_top import integrated_tops
-from .plan_columns import every_column_rich, fixed_residuals
+from .plan_columns import every_column_rich, fixed_residuals, working_design
 from .plan_glm import glm_information, precision_known, saturated, working_group_means
 
 #: Effects scaled by their data's precision at the current sd (:mod:`.adaptive`).
@@ -140,12 +140,18 @@ def choose_parameterization(block: GroupBlock, design: Design | None = None) -> 
     """"centered" where groups are data-rich over the posterior of tau, else "noncentered".
 
     For a gaussian ``design``: :func:`row_information` is data-rich (its lower bound
-    reaches DATA_RICH_RATIO); binomial and count families likewise by the working-response
+    reaches DATA_RICH_RATIO); the same on the family's working response for lognormal, gamma
+    and student (:func:`working_design`; sleepstudy's gamma fit had R-hat 1.011 and bulk ESS
+    530 non-centred, 1.003 and 4,843 centred); binomial and count families likewise by the working-response
     information of :func:`.plan_glm.glm_information`; for other families (or without a
     design) every group needs 50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
     """
     if design is not None and get_family(design.spec.family).normal_residuals:
         rich = row_information(block, design).data_rich and every_column_rich(block, design)
+        return "centered" if rich else "noncentered"
+    working = working_design(design)
+    if working is not None:
+        rich = row_information(block, working).data_rich and every_column_rich(block, working)
         return "centered" if rich else "noncentered"
     if design is not None:
         link = get_family(design.spec.family).resolve_link(design.spec.link)

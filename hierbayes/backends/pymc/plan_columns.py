@@ -15,12 +15,14 @@ F bound. A term is centred only when every column is data-rich.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 
 import numpy as np
 
 from ...design.offsets import response_less_offset
 from ...design.types import Design, GroupBlock
+from ...families import get_family
 from .information import Information
 
 _RESIDUALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -83,3 +85,16 @@ def every_column_rich(block: GroupBlock, design: Design) -> bool:
     if block.n_columns < 2:
         return True
     return all(info.data_rich for info in column_information(block, design))
+
+
+def working_design(design: Design | None) -> Design | None:
+    """``design`` with its response on the link scale (the family's ``working_response``:
+    log y for lognormal and gamma), for the gaussian information rule; None without one, or
+    for censored or weighted rows, whose moments that rule does not read."""
+    if design is None or design.censoring is not None or getattr(design, "weights", None) is not None:
+        return None
+    family = get_family(design.spec.family)
+    if family.working_response is None:
+        return None
+    y = family.working_response(np.asarray(design.y, dtype=float), family.resolve_link(design.spec.link))
+    return None if y is None else dataclasses.replace(design, y=y)
