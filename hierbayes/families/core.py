@@ -90,6 +90,9 @@ class Family:
     quantile : (p, eta, link, aux, trials) -> the p-quantile of the uncensored, untruncated
         response (p a scalar in (0, 1)), like ``mean``; what median survival times and
         prediction quantiles use (:mod:`.time_to_event`). None: not available.
+    aux_meaning : one line per family parameter whose scale other software reports
+        differently, shown under the summary's parameter table (negbinomial's phi is R's
+        theta and 1 / Stata's alpha). None: nothing to say.
     working_response : (y, link) -> the response on the link scale with roughly normal,
         equal-variance errors (lognormal and gamma: log y; student: y), from which the
         parameterization rule estimates a group term's information as for a gaussian
@@ -129,6 +132,7 @@ class Family:
     quantile: Callable | None = None
     ph_log_hazard: Callable | None = None
     working_response: Callable | None = None
+    aux_meaning: str | None = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Family):

@@ -160,5 +160,7 @@ NEGBINOMIAL = register(
         response_edge=count_edge,
         log_cdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=False),
         log_ccdf=lambda y, eta, link, aux, trials: _negbinomial_tail(y, eta, aux, upper=True),
+        aux_meaning="phi: var = mu + mu^2 / phi, R's theta (glm.nb, glmer.nb; glmmTMB's nbinom2 sigma); "
+                    "Stata's menbreg alpha is 1 / phi",
     )
 )

@@ -66,5 +66,6 @@ GAMMA = register(
         log_ccdf=_log_ccdf,
         quantile=_quantile,
         working_response=lambda y, link: np.log(y),
+        aux_meaning="shape: var = mu^2 / shape; R's glm dispersion (and glmmTMB's Gamma sigma^2) is 1 / shape",
     )
 )

@@ -19,8 +19,6 @@ none, else the pointwise one of ``fit.idata``, which ``fit.loo()`` needs anyway)
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -263,4 +261,4 @@ def advice(table: pd.DataFrame) -> str:
             "the answer. Keep a prior that rules out implausibly large sds, and report how the "
             "results change under a second plausible one (or model the factor as a fixed effect)."
         )
-    return textwrap.fill(text, width=98, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return text  # one line: the text summary wraps it, HTML flows it

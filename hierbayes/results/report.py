@@ -136,7 +136,8 @@ def fixed_section(table: pd.DataFrame, title: str = "Fixed effects") -> Section:
         note = f"{estimate}: posterior median of exp(coefficient); {interval} of exp(coefficient)"
         if table.attrs.get("note"):
             note = f"{estimate}: posterior median; {interval}; {table.attrs['note']}"
-        return Section(f"{title} ({estimate}s)", body, note)
+        plural = estimate.replace("ratio of", "ratios of", 1) if estimate.startswith("ratio of") else f"{estimate}s"
+        return Section(f"{title} ({plural})", body, note)
     cols = ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
     note = f"{interval}; {estimate}" if estimate and estimate != "coefficient" else interval
     if table.attrs.get("note"):
@@ -183,7 +184,7 @@ def varcorr_section(table: pd.DataFrame) -> Section:
         title = "Group-level, residual and family parameters"
     else:
         title = "Residual and family parameters"
-    return Section(title, _fmt_table(table, cols))
+    return Section(title, _fmt_table(table, cols), table.attrs.get("meaning", ""))
 
 
 def icc_section(table: pd.DataFrame) -> Section:

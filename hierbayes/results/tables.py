@@ -163,6 +163,9 @@ def varcorr(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.Da
     table.insert(0, "term", [t for _, t in labels])
     table.insert(0, "group", [g for g, _ in labels])
     table.attrs["interval"] = interval_label(prob)
+    meaning = get_family(spec.family).aux_meaning
+    if meaning and any(g == "Residual" for g, _ in labels):
+        table.attrs["meaning"] = meaning
     return table
 
 

@@ -238,7 +238,7 @@ def _model_option(opt: StataOption, state: dict, name: str, command: str) -> boo
             fail(command, f"{opt.text}: dispersion() is an option of menbreg")
         if not _abbrev(value, "mean", "m"):
             fail(command, f"{opt.text}: only the mean dispersion (the default, var = mu (1 + alpha mu), "
-                          "hierbayes' negbinomial) is available; dispersion(constant) is not")
+                          "hierbayes' negbinomial with phi = 1 / alpha) is available; dispersion(constant) is not")
         return True
     if name == "meglm" and _abbrev(opt.name, "link", "l"):
         link = (opt.arg or "").strip().lower()

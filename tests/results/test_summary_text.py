@@ -108,3 +108,25 @@ def test_the_diagnostics_line_breaks_between_fields_not_inside_them():
         "Diagnostics: divergences: 0   max R-hat: 1.014   min bulk ESS: 402   min tail ESS: 294",
         "  min E-BFMI: 0.94   max tree depth hits: 12",
     ]
+
+
+@pytest.mark.parametrize(("family", "meaning"), [
+    ("negbinomial", "phi: var = mu + mu^2 / phi, R's theta (glm.nb, glmer.nb; glmmTMB's nbinom2 sigma); "
+                    "Stata's menbreg alpha is 1 / phi"),
+    ("gamma", "shape: var = mu^2 / shape; R's glm dispersion (and glmmTMB's Gamma sigma^2) is 1 / shape"),
+])
+def test_family_parameters_say_what_other_software_calls_them(family, meaning):
+    # Stata reports menbreg's alpha = 1 / phi: phi 0.92 read as alpha 1.06 is an easy mix-up
+    df = _data().assign(n=lambda d: d["n"] + 1)
+    fit = hb.Model("n ~ x", data=df, family=family).fit(backend="prior", draws=20, chains=2, random_seed=1)
+    assert fit.varcorr().attrs["meaning"] == meaning
+    assert " ".join(meaning.split()) in " ".join(str(fit.summary()).split())
+    assert "meaning" not in hb.Model("t | event(status) ~ x", data=df, family="weibull").fit(
+        backend="prior", draws=20, chains=2, random_seed=1).varcorr().attrs
+
+
+def test_an_exponentiated_table_of_ratios_of_means_has_a_plural_title():
+    df = _data().assign(n=lambda d: d["n"] + 1)
+    fit = hb.Model("n ~ x", data=df, family="gamma").fit(backend="prior", draws=20, chains=2, random_seed=1)
+    text = str(fit.summary(exponentiate=True))
+    assert "(ratios of means)" in text and "meanss" not in text

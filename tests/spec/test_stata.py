@@ -443,7 +443,7 @@ def test_display_options_say_where_their_effect_is(command, message):
 def test_negative_binomial_dispersion_and_constant_trials():
     assert from_stata("menbreg y x || g:, dispersion(mean)").family == "negbinomial"
     with pytest.raises(SpecError, match=r"dispersion\(constant\): only the mean dispersion \(the default, var = mu "
-                                        r"\(1 \+ alpha mu\), hierbayes' negbinomial\) is available"):
+                                        r"\(1 \+ alpha mu\), hierbayes' negbinomial with phi = 1 / alpha\) is available"):
         from_stata("menbreg y x || g:, dispersion(constant)")
     with pytest.raises(SpecError, match=r"dispersion\(mean\): dispersion\(\) is an option of menbreg"):
         from_stata("mepoisson y x || g:, dispersion(mean)")
