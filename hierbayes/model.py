@@ -12,7 +12,7 @@ from .configuration import BuiltModel, ModelConfig, build_model
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
-from .errors import refuse_unknown_arguments, warn_user
+from .errors import ArgumentError, refuse_unknown_arguments, warn_user
 from .families import FAMILIES
 from .plots import with_plots
 from .priors import Prior, PriorTable
@@ -128,6 +128,13 @@ class Model:
         **distributional: str,
     ) -> None:
         family_parameters = {a for f in FAMILIES.values() for a in f.aux}
+        for key in ("offset", "exposure"):  # R's glm(offset=), Stata's exposure(): not formulas of a family parameter
+            if key in distributional:
+                column = distributional[key] if isinstance(distributional[key], str) else "t"
+                raise ArgumentError(key, distributional[key], (
+                    f"Model() takes no argument {key!r}: an offset goes in the formula, as in lme4: "
+                    f"'y ~ x + offset(log({column}))' for an exposure (Stata's exposure({column})), "
+                    f"'y ~ x + offset({column})' for an offset already on the link scale"))
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
                       if k in MODEL_ALIASES or (not isinstance(v, str) and k not in family_parameters)},

@@ -292,3 +292,12 @@ def test_model_arguments_of_other_packages_name_the_one_meant(given, meant) -> N
         hb.Model("Reaction ~ Days + (1 | Subject)", df, chains=4)
     with pytest.raises(hb.SpecError, match=r"the formula for 'sigma' must be a string"):  # a family's parameter
         hb.Model("Reaction ~ Days + (1 | Subject)", df, sigma=None)
+
+
+@pytest.mark.parametrize("key", ["offset", "exposure"])
+def test_an_offset_keyword_points_to_the_formula(key) -> None:
+    # had said "a formula was given for 'exposure', but family 'poisson' has no auxiliary parameter"
+    data = pd.DataFrame({"y": [1, 2, 3, 4], "x": [0.0, 1, 2, 3], "t": [1.0, 2, 2, 3]})
+    with pytest.raises(ArgumentError, match=rf"{key}='t': Model\(\) takes no argument '{key}': an offset goes in "
+                                            r"the formula, as in lme4: 'y ~ x \+ offset\(log\(t\)\)'"):
+        hb.Model("y ~ x", data, family="poisson", **{key: "t"})
