@@ -231,6 +231,11 @@ def _few_level_groups(table: pd.DataFrame) -> dict[str, int]:
             if key in levels and levels[key][1] <= FEW_LEVELS}
 
 
+#: Family parameters whose likelihood flattens toward a limiting family (negbinomial's phi
+#: toward Poisson counts, student's nu toward normal errors): a wider prior is no remedy.
+LIMIT_FAMILY = {"phi": ("poisson", "Poisson counts"), "nu": ("gaussian", "normal errors")}
+
+
 def advice(table: pd.DataFrame) -> str:
     """What to pass instead, naming the keys of the dominated parameters. For the sd of a
     factor with few levels, which any prior decides, it says so and asks for a comparison
@@ -238,7 +243,10 @@ def advice(table: pd.DataFrame) -> str:
     few-level sd's long tail causes)."""
     few = _few_level_groups(table)
     parts = []
+    limits = [key for key in dict.fromkeys(table["key"]) if key in LIMIT_FAMILY]
     for key in dict.fromkeys(table["key"]):  # a prior shared by several rows (sigma_ratio[level]) once
+        if key in LIMIT_FAMILY:
+            continue
         current = table.attrs["priors"][key]
         if "sigma" in current.kwargs:
             # a log-normal's sigma is on the log scale: doubled, its 95% range is squared
@@ -251,9 +259,18 @@ def advice(table: pd.DataFrame) -> str:
     joint = "; model.priors shows the joint b prior" if JOINT_SOURCE in set(table["source"]) else ""
     text = (
         f"Default priors decide these parameters (power-scaling sensitivity >= "
-        f"{table.attrs.get('threshold', THRESHOLD)}{joint}). If that is not intended, pass wider "
-        "priors, e.g. priors={" + ", ".join(parts) + "}; fit.prior_sensitivity() has the full table."
+        f"{table.attrs.get('threshold', THRESHOLD)}{joint})."
+        + (" If that is not intended, pass wider priors, e.g. priors={" + ", ".join(parts) + "};" if parts else "")
+        + " fit.prior_sensitivity() has the full table."
     )
+    for key in limits:
+        family, what = LIMIT_FAMILY[key]
+        text += (
+            f" '{key}' grows without bound as the data approach {what}, and then any prior decides how "
+            f"large it is: a wider one does not help (it moves '{key}' further out). Compare the fit "
+            f"with family={family!r}, or report it under a second plausible prior, e.g. "
+            f"priors={{'{key}': hb.Prior('Gamma', alpha=2, beta=0.1)}}."
+        )
     if few:
         named = ", ".join(f"'{g}' has {n} levels" for g, n in few.items())
         text += (
