@@ -233,7 +233,9 @@ def _few_level_groups(table: pd.DataFrame) -> dict[str, int]:
 
 #: Family parameters whose likelihood flattens toward a limiting family (negbinomial's phi
 #: toward Poisson counts, student's nu toward normal errors): a wider prior is no remedy.
-LIMIT_FAMILY = {"phi": ("poisson", "Poisson counts"), "nu": ("gaussian", "normal errors")}
+#: The second prior suggested differs from the default (nu's is brms' Gamma(2, 0.1), mean 20).
+LIMIT_FAMILY = {"phi": ("poisson", "Poisson counts", "alpha=2, beta=0.1"),
+                "nu": ("gaussian", "normal errors", "alpha=2, beta=0.2")}
 
 
 def advice(table: pd.DataFrame) -> str:
@@ -264,12 +266,12 @@ def advice(table: pd.DataFrame) -> str:
         + " fit.prior_sensitivity() has the full table."
     )
     for key in limits:
-        family, what = LIMIT_FAMILY[key]
+        family, what, second = LIMIT_FAMILY[key]
         text += (
             f" '{key}' grows without bound as the data approach {what}, and then any prior decides how "
             f"large it is: a wider one does not help (it moves '{key}' further out). Compare the fit "
             f"with family={family!r}, or report it under a second plausible prior, e.g. "
-            f"priors={{'{key}': hb.Prior('Gamma', alpha=2, beta=0.1)}}."
+            f"priors={{'{key}': hb.Prior('Gamma', {second})}}."
         )
     if few:
         named = ", ".join(f"'{g}' has {n} levels" for g, n in few.items())
