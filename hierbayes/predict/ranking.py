@@ -50,6 +50,10 @@ def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
                             tree, fit.model.design, OBSERVED)
 
 
+#: arviz_stats.compare's model-weighting methods.
+WEIGHT_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
+
+
 def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
     """Rank models by expected log predictive density (ArviZ ``compare``).
 
@@ -90,7 +94,16 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
         raise SpecError("compare needs at least two models: compare({'a': fit_a, 'b': fit_b})")
     if logo_method == "exact":
         raise SpecError("compare(group=...) uses PSIS; run logo(..., method='exact') per model instead")
+    if method not in WEIGHT_METHODS:
+        raise ArgumentError("method", method, f"compare weighs models by one of {list(WEIGHT_METHODS)}"
+                            + ("; an information criterion is not a weighting method (elpd_loo is the "
+                               "Bayesian counterpart of AIC)" if str(method).lower() in ("aic", "bic", "waic") else ""))
     values = {str(k): v for k, v in fits.items()}
+    for name, value in values.items():
+        if not (hasattr(value, "posterior") or hasattr(value, "children") or hasattr(value, "elpd")):
+            raise ArgumentError(f"fits[{name!r}]", f"<{type(value).__name__}>", "each model must be a hierbayes "
+                                "Fit (or an ArviZ DataTree with a log_likelihood group, or ELPDData); "
+                                "hb.load(path) reads a saved fit")
     hb_fits = {k: v for k, v in values.items() if is_fit(v)}
     if group is not None and len(hb_fits) < len(values):
         raise SpecError("compare(..., group=...) needs hierbayes fits, not precomputed results")

@@ -338,3 +338,15 @@ def test_logo_note_lists_the_levels_to_refit_exactly(sleepstudy) -> None:
     assert bad, "prior draws as the posterior: some levels' k must be high"
     shown = [str(v) for v in bad[:8]]
     assert f"fit.logo('Subject', method='exact', levels={shown!r}"[:-1] in result.note
+
+
+def test_compare_arguments_that_are_not_models_or_methods_are_named(sleepstudy) -> None:
+    from hierbayes.errors import ArgumentError
+
+    fit = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy).fit(backend="prior", chains=2, draws=30,
+                                                                     random_seed=1)
+    with pytest.raises(ArgumentError, match=r"method='aic': compare weighs models by one of \['stacking', "
+                                            r"'BB-pseudo-BMA', 'pseudo-BMA'\]; an information criterion"):
+        hb.compare({"a": fit, "b": fit}, method="aic")
+    with pytest.raises(ArgumentError, match=r"fits\['b'\]='<str>': each model must be a hierbayes Fit"):
+        hb.compare({"a": fit, "b": "b.nc"})
