@@ -93,6 +93,7 @@ class ModelConfig:
         group_weights: Mapping[str, str] | None = None,
         weight_scaling: str | None = None,
         weight_method: str | None = None,
+        weight_kind: str | None = None,
     ) -> ModelConfig:
         """The configuration that :class:`hierbayes.Model` makes of its arguments (see there).
 
@@ -128,8 +129,8 @@ class ModelConfig:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
             spec = with_distributional(spec, dict(distributional))
-        if any(a is not None for a in (weights, group_weights, weight_scaling, weight_method)):
-            spec = with_weights(spec, weights, group_weights, weight_scaling, weight_method)
+        if any(a is not None for a in (weights, group_weights, weight_scaling, weight_method, weight_kind)):
+            spec = with_weights(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)
 
     @property

@@ -22,7 +22,8 @@ from .spec.ir import Covariance, ModelSpec
 
 #: Model's keyword arguments, and other packages' spellings of them (nlme, brms, Stata, lme4).
 MODEL_ARGUMENTS = ("formula", "data", "family", "link", "priors", "covariance", "missing", "parameterization",
-                   "collapse", "residuals", "weights", "group_weights", "weight_scaling", "weight_method")
+                   "collapse", "residuals", "weights", "group_weights", "weight_scaling", "weight_method",
+                   "weight_kind")
 MODEL_ALIASES = {
     "residual": "residuals", "correlation": "residuals", "cor": "residuals", "corr": "residuals",
     "autocor": "residuals", "rcov": "residuals", "prior": "priors", "weight": "weights",
@@ -89,6 +90,10 @@ class Model:
     weight_method : "pseudo-posterior" (default; Savitsky & Williams, brms' ``gr(pw=)``) or
         "pml": each group's integrated likelihood raised to its level-2 weight, the target of
         Stata's ``mixed [pw=] || g:, pweight()`` and WeMix (gaussian, identity link only).
+    weight_kind : "auto" (default: unscaled whole-number weights are frequency weights, others
+        sampling weights), "sampling" (Stata's ``[pw=]``: whole-number survey weights too) or
+        "frequency" (``[fw=]``). Neither is lme4's ``weights=`` (precision weights, residual
+        variance sigma^2 / w).
     **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
         ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
         (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by
@@ -125,6 +130,7 @@ class Model:
         group_weights: Mapping[str, str] | None = None,
         weight_scaling: str | None = None,
         weight_method: str | None = None,
+        weight_kind: str | None = None,
         **distributional: str,
     ) -> None:
         family_parameters = {a for f in FAMILIES.values() for a in f.aux}
@@ -147,6 +153,7 @@ class Model:
             parameterization=parameterization, collapse=collapse, residuals=residuals,
             distributional=distributional, weights=weights, group_weights=group_weights,
             weight_scaling=weight_scaling, weight_method=weight_method,
+            weight_kind=weight_kind,
         )
         self._set_up(config, build_model(config, data))
 

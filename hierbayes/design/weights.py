@@ -13,12 +13,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, SpecError, warn_user
+from ..families import get_family
 from ..spec.ir import ModelSpec
 from .checks import describe_rows
 from .types import GroupBlock
 
-__all__ = ["Weights", "apply_group_weights", "weights_of"]
+__all__ = ["PRECISION_NOTE", "Weights", "apply_group_weights", "weights_of"]
+
+#: Said when a gaussian model gets level-1 weights without saying which kind: lme4 users mean
+#: precision weights (Exam averaged to school x sex cells, weights=n: sigma 0.058 for lmer's 0.661).
+PRECISION_NOTE = (
+    "weights={column!r} multiply each row's log-likelihood (brms' weights(), Stata's [fw=] / [pw=]); they are "
+    "not lme4's precision weights (lmer(weights=): residual variance sigma^2 / w, for rows that are means of w "
+    "observations), whose residual sd and intervals differ by far. For rows that are means, drop weights= and "
+    "let the residual sd follow the count, sigma='~ log({column})' (precision weights are its coefficient "
+    "-0.5), or fit the observations themselves; say weight_kind='frequency' or 'sampling' to silence this"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +47,7 @@ class Weights:
         groups' level-2 weights (the weight of a row in a weighted estimate of the population's
         distribution, which weighted predictive checks use).
     method : "pseudo-posterior" or "pml" (:data:`hierbayes.spec.weights.WEIGHT_METHODS`).
+    kind : "auto", "sampling" or "frequency" (:data:`hierbayes.spec.weights.WEIGHT_KINDS`).
     """
 
     rows: np.ndarray | None
@@ -45,12 +57,14 @@ class Weights:
     groups: tuple[tuple[str, str, np.ndarray], ...] = ()
     inclusion: np.ndarray | None = None
     method: str = "pseudo-posterior"
+    kind: str = "auto"
 
     @property
     def frequency(self) -> bool:
         """Whether these are frequency weights: level-1 only, unscaled, whole numbers (the
-        posterior is that of the data with rows repeated)."""
-        return (self.column is not None and self.scaling == "none" and not self.groups and self.rows is not None
+        posterior is that of the data with rows repeated), unless declared sampling weights
+        (``weight_kind="sampling"``, Stata's ``[pw=]``)."""
+        return (self.kind != "sampling" and self.column is not None and self.scaling == "none" and not self.groups and self.rows is not None
                 and bool(np.all(self.rows == np.round(self.rows))))
 
     def describe(self) -> str:
@@ -162,7 +176,14 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
     inclusion = np.ones(len(rows))
     if column is not None:
         w = _values(rows, column, "weight")
+        if spec.weight_kind == "frequency" and np.any(w != np.round(w)):
+            raise DataError(f"weight_kind='frequency' counts row i w_i times, but {column!r} is not a whole number "
+                            f"in {describe_rows(w != np.round(w), labels)}; fractional weights are sampling weights "
+                            "(weight_kind='sampling')")
         inclusion = w.copy()
+        if spec.weight_kind == "auto" and spec.weight_scaling == "none" and not spec.group_weights and get_family(
+                spec.family).normal_residuals:
+            warn_user(PRECISION_NOTE.format(column=column))
         if spec.weight_scaling != "none":
             inner = max(by_group.values(), key=lambda b: b.n_levels)
             w = _scaled(w, inner.codes, inner.n_levels, spec.weight_scaling, inner.group, inner.levels)
@@ -179,7 +200,7 @@ def weights_of(spec: ModelSpec, rows: pd.DataFrame, blocks: tuple[GroupBlock, ..
         # log-likelihood carries its inclusion weight w_i|j w_j (Savitsky & Williams)
         w = (np.ones(len(rows)) if w is None else w) * per_group[block.codes]
     return Weights(w, column, spec.weight_scaling, None if inner is None else inner.group, tuple(groups), inclusion,
-                   spec.weight_method)
+                   spec.weight_method, spec.weight_kind)
 
 
 def apply_group_weights(blocks: tuple[GroupBlock, ...], weights: Weights | None) -> tuple[GroupBlock, ...]:

@@ -262,6 +262,7 @@ class ModelSpec:
     group_weights: tuple[tuple[str, str], ...] = ()
     weight_scaling: str = "none"
     weight_method: str = "pseudo-posterior"
+    weight_kind: str = "auto"
     metric: str | None = None
 
     def __post_init__(self) -> None:

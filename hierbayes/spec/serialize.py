@@ -88,6 +88,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         **({"group_weights": [list(p) for p in spec.group_weights]} if spec.group_weights else {}),
         **({"weight_scaling": spec.weight_scaling} if spec.weight_scaling != "none" else {}),
         **({"weight_method": spec.weight_method} if spec.weight_method != "pseudo-posterior" else {}),
+        **({"weight_kind": spec.weight_kind} if spec.weight_kind != "auto" else {}),
         **({"metric": spec.metric} if spec.metric is not None else {}),
     }
 
@@ -138,6 +139,7 @@ def _weights(d: dict[str, Any]) -> dict[str, Any]:
         "group_weights": tuple(tuple(p) for p in d.get("group_weights", ())),
         "weight_scaling": d.get("weight_scaling", "none"),
         "weight_method": d.get("weight_method", "pseudo-posterior"),
+        "weight_kind": d.get("weight_kind", "auto"),
     }
 
 

@@ -84,5 +84,6 @@ def with_stata_weights(spec, weight: StataWeight | None, levels: dict[str, str],
                           f"sampling weights: write [pw={weight.column}]")
     group_weights = tuple((group, levels[level]) for level, group in factors if level in levels)
     response = spec.response if weight is None else dataclasses.replace(spec.response, weights=weight.column)
+    kind = "auto" if weight is None else {"pweight": "sampling", "fweight": "frequency"}[weight.kind]
     return dataclasses.replace(spec, response=response, group_weights=group_weights,
-                               weight_scaling=scaling or "none")
+                               weight_scaling=scaling or "none", weight_kind=kind)

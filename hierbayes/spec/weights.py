@@ -35,13 +35,19 @@ from collections.abc import Mapping
 
 from ..errors import SpecError
 
-__all__ = ["WEIGHT_METHODS", "WEIGHT_SCALINGS", "check_weights", "with_weights"]
+__all__ = ["WEIGHT_KINDS", "WEIGHT_METHODS", "WEIGHT_SCALINGS", "check_weights", "with_weights"]
 
 #: Values of ``weight_scaling``.
 WEIGHT_SCALINGS = ("none", "size", "effective")
 #: Values of ``weight_method``: Savitsky & Williams' pseudo-posterior, or Stata's / WeMix's
 #: pseudo-maximum likelihood target.
 WEIGHT_METHODS = ("pseudo-posterior", "pml")
+#: Values of ``weight_kind``: "auto" reads unscaled whole-number level-1 weights as frequency
+#: weights and others as sampling weights; "sampling" (Stata's ``[pw=]``) and "frequency"
+#: (``[fw=]``) say which. Both multiply the log-likelihood; what differs is what the posterior
+#: means (sampling weights' pseudo-posterior needs ``fit.adjust_intervals()``) and how LOO and
+#: predictive checks count a row.
+WEIGHT_KINDS = ("auto", "sampling", "frequency")
 
 
 def _check_method(spec) -> None:
@@ -70,6 +76,14 @@ def check_weights(spec) -> None:
     level-1 weights or without groups, level-2 weights of a factor the model does not have,
     weights with a residual (R-side) structure."""
     _check_method(spec)
+    if spec.weight_kind not in WEIGHT_KINDS:
+        raise SpecError(f"weight_kind={spec.weight_kind!r}: valid values are {list(WEIGHT_KINDS)}")
+    if spec.weight_kind != "auto" and spec.response.weights is None:
+        raise SpecError(f"weight_kind={spec.weight_kind!r} says what level-1 weights are, but the model has "
+                        "none; give weights='w' (or 'y | weights(w) ~ ...')")
+    if spec.weight_kind == "frequency" and (spec.weight_scaling != "none" or spec.group_weights):
+        raise SpecError("weight_kind='frequency': a row counted w times is not a sampled unit to rescale or "
+                        "to weight by its group; frequency weights take neither weight_scaling nor group_weights")
     scaling = spec.weight_scaling
     if scaling not in WEIGHT_SCALINGS:
         raise SpecError(f"weight_scaling={scaling!r}: valid values are {list(WEIGHT_SCALINGS)}")
@@ -110,10 +124,11 @@ def with_weights(
     group_weights: Mapping[str, str] | None = None,
     weight_scaling: str | None = None,
     weight_method: str | None = None,
+    weight_kind: str | None = None,
 ):
     """``spec`` with level-1 ``weights`` (a column name), level-2 ``group_weights``
-    ({grouping factor: column}), ``weight_scaling`` and ``weight_method`` set; arguments left None keep the
-    spec's own (``y | weights(w)`` in the formula).
+    ({grouping factor: column}), ``weight_scaling``, ``weight_method`` and ``weight_kind`` set;
+    arguments left None keep the spec's own (``y | weights(w)`` in the formula).
 
     Raises
     ------
@@ -143,4 +158,6 @@ def with_weights(
         changes["weight_scaling"] = weight_scaling
     if weight_method is not None:
         changes["weight_method"] = weight_method
+    if weight_kind is not None:
+        changes["weight_kind"] = weight_kind
     return dataclasses.replace(spec, **changes)
