@@ -200,3 +200,19 @@ def test_other_families_sum_the_holes_out_too():
         fit = m.fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
         p = fit.posterior["Pmi_d"].values
         assert p.shape == (1, 20, 4) and (p >= 0).all() and (p <= 1).all() and p.std() > 0
+
+
+def test_the_imputation_models_random_intercept_is_centred_where_groups_are_data_rich():
+    # mlmRev's Exam, 25% of sexM missing: single-sex schools pin their intercepts; non-centred
+    # the imputation model mixed at R-hat 1.015, bulk ESS 173 (hierarchically centred: 1.005, 1,066)
+    from types import SimpleNamespace
+
+    from hierbayes.backends.pymc.imputation import groups_data_rich
+
+    rng = np.random.default_rng(2)
+    codes = np.repeat(np.arange(30), 40)
+    school_share = rng.choice([0.0, 0.5, 1.0], size=30)
+    rich = SimpleNamespace(codes_obs=codes, observed=(rng.random(1200) < school_share[codes]).astype(float),
+                           n_groups=30)
+    weak = SimpleNamespace(codes_obs=codes, observed=(rng.random(1200) < 0.5).astype(float), n_groups=30)
+    assert groups_data_rich(rich) and not groups_data_rich(weak)

@@ -3,8 +3,10 @@ values of each predictor column are parameters with their own gaussian model, an
 the linear predictor of the rows with a hole.
 
 For a column ``x`` the model registers ``mi_x_Intercept``, ``mi_x_b`` (standardized complete
-predictors), ``mi_x_sd`` and ``mi_x_z`` (a non-centred random intercept of one grouping
-factor, level-1 columns only), ``mi_x_sigma``, and the imputed values ``Ymi_x`` (dims
+predictors), ``mi_x_sd`` and ``mi_x_z`` (a random intercept of one grouping
+factor, level-1 columns only; hierarchically centred as
+``mi_x_v`` with ``mi_x_z = (mi_x_v - mi_x_Intercept) / mi_x_sd`` kept as
+a deterministic where the groups are data-rich, :func:`groups_data_rich`), ``mi_x_sigma``, and the imputed values ``Ymi_x`` (dims
 ``mi_x_unit``: rows, or groups for a level-2 column). The observed values enter as a
 potential ``mi_x_observed``. The outcome's linear predictor gets
 ``sum_j b_j * m_ij * (Ymi_x[unit_i] - fill_i)`` at the rows with a hole (the design holds
@@ -23,6 +25,7 @@ import numpy as np
 
 from ...design.types import Design
 from ...priors.missing import binary_imputation_priors, imputation_priors
+from .information import moment_information
 from .lazy import pm, pt
 from .variables import register
 
@@ -40,6 +43,23 @@ def unit_dim(name: str) -> str:
     return f"mi_{name}_unit"
 
 
+def groups_data_rich(col) -> bool:
+    """Whether the imputation model's random intercept is centred: its groups' observed values
+    say much about their intercepts (the one-way ANOVA rule of the outcome's terms,
+    :mod:`.plan`, on the observed values). mlmRev's Exam with 25% of sexM missing: single-sex
+    schools pin their intercepts, and non-centred the fit mixed at R-hat 1.015, bulk ESS 173."""
+    codes = np.asarray(col.codes_obs)
+    values = np.asarray(col.observed, dtype=float)
+    n = np.bincount(codes, minlength=col.n_groups).astype(float)
+    seen = n > 0
+    means = np.divide(np.bincount(codes, weights=values, minlength=col.n_groups), n, out=np.zeros(col.n_groups),
+                      where=seen)
+    within = float(np.sum((values - means[codes]) ** 2)) / max(len(values) - int(seen.sum()), 1)
+    if within <= 0:  # every group constant: its intercept is all the data say
+        return True
+    return moment_information(n, seen, means, within, max(len(values) - int(seen.sum()), 1)).data_rich
+
+
 def submodel_means(col, priors: dict) -> tuple:
     """Register the linear part of one column's imputation model (``mi_<x>_Intercept``,
     ``mi_<x>_b``, ``mi_<x>_sd``, ``mi_<x>_z``); returns its values at the observed and at the
@@ -55,7 +75,15 @@ def submodel_means(col, priors: dict) -> tuple:
         mu_mis = mu_mis + pt.dot(col.W_mis, gamma)
     if col.group is not None and col.n_groups > 1:
         sd = register(f"{p}_sd", priors["sd"])
-        a = pm.Normal(f"{p}_z", 0.0, 1.0, shape=col.n_groups) * sd
+        if groups_data_rich(col):
+            # hierarchically centred (Gelfand, Sahu & Carlin): the groups' intercepts around the
+            # intercept, which they then inform directly; centred on 0 instead, the intercept
+            # mixed as slowly as the effects' mean (R-hat 1.02)
+            v = pm.Normal(f"{p}_v", alpha, sd, shape=col.n_groups)
+            a = v - alpha
+            pm.Deterministic(f"{p}_z", a / sd)  # the draws keep one form (results.imputed_binary)
+        else:
+            a = pm.Normal(f"{p}_z", 0.0, 1.0, shape=col.n_groups) * sd
         mu_obs = mu_obs + a[col.codes_obs]
         mu_mis = mu_mis + a[col.codes_mis]
     return mu_obs, mu_mis
