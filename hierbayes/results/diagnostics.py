@@ -173,6 +173,9 @@ class Diagnostics:
         """What to do about chains that disagree beyond running longer. No prior scale is
         proposed: one set from the prior alone, not the posterior, can decide the answer
         (mlmRev's guPrenat: half the default scale moved sd(cluster) from 3.97 to 2.31)."""
+        if parameter and parameter.startswith(("mi_", "Ymi_", "Pmi_")):  # missing="model": no prior key to give
+            return ("it belongs to the imputation model of a predictor (missing='model'), whose priors are fixed: "
+                    "run longer, or compare with missing='drop' to see whether the holes matter.")
         key = next((f"'sd:{t.group}'" for t in self.terms
                     if parameter in (f"sd_{t.key}", f"cor_{t.key}", f"rho_{t.key}", f"re_{t.key}")), None)
         target = key or (repr(parameter) if parameter else "the parameters")

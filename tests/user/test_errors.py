@@ -454,6 +454,17 @@ def test_rhat_advice_on_a_group_sd_proposes_no_prior_scale() -> None:
     assert "HalfNormal" not in problem and "sigma=0.5" not in problem
 
 
+def test_rhat_advice_on_an_imputation_parameter_gives_no_prior_key() -> None:
+    # 'a prior on mi_sexM_z' could not be followed: the imputation model's priors have no key
+    from hierbayes.results.diagnostics import Diagnostics
+
+    diag = Diagnostics(divergences=0, draws=4000, max_r_hat=1.015, min_ess_bulk=900.0, min_ess_tail=900.0,
+                       worst_r_hat="mi_sexM_z", worst_ess="mi_sexM_z", min_bfmi=0.8, max_treedepth_hits=0)
+    (problem,) = diag.problems
+    assert "a prior on" not in problem
+    assert "imputation model of a predictor (missing='model')" in problem and "missing='drop'" in problem
+
+
 def test_a_level_read_as_missing_by_pandas_gets_the_read_csv_hint_and_the_hint_works() -> None:
     import io
 
