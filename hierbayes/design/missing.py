@@ -82,8 +82,9 @@ def _level_of(observed: pd.Series, frame: pd.DataFrame, factors: list[str]) -> s
 def _check_column(name: str, series: pd.Series, slope_users: dict[str, str], term_columns: set[str]) -> None:
     if name in slope_users:
         raise SpecError(
-            f"missing='model': column {name!r} has missing values and is used in the group term "
-            f"{slope_users[name]!r}; imputed columns may enter only the fixed part"
+            f"missing='model': column {name!r} has missing values and is a varying slope of a group term "
+            f"({slope_users[name]!r}); imputed columns may enter only the fixed part: use missing='drop' to fit the "
+            "complete rows (lme4's na.omit)"
         )
     if name not in term_columns:
         raise DataError(

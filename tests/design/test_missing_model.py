@@ -114,7 +114,7 @@ def test_nonlinear_term_is_refused_naming_it():
 
 
 def test_imputed_column_in_a_group_term_is_refused():
-    with pytest.raises(SpecError, match="used in the group term 'x'"):
+    with pytest.raises(SpecError, match=r"is a varying slope of a group term \('x'\)"):
         hb.Model("y ~ x + (x | g)", _data(), missing="model")
 
 
@@ -242,3 +242,16 @@ def test_marginal_parameterization_is_refused_with_imputed_predictors():
     m = hb.Model("y ~ x + (1 | g)", _data(), missing="model", parameterization="marginal")
     with pytest.raises(SpecError, match="with imputed predictors \\(missing='model'\\) the design moves"):
         m.compile()
+
+
+def test_a_hole_in_a_group_terms_column_points_to_dropping_the_rows():
+    import hierbayes as hb
+    from hierbayes.errors import SpecError
+
+    data = hb.datasets.load("sleepstudy").copy()
+    data.loc[[3, 17], "Days"] = np.nan
+    with pytest.raises(SpecError, match=r"missing='model': column 'Days' has missing values and is a varying slope of "
+                                        r"a group term \('Days'\); imputed columns may enter only the fixed part: use "
+                                        r"missing='drop' to fit the complete rows"):
+        hb.Model("Reaction ~ Days + (Days | Subject)", data, missing="model")
+    assert hb.Model("Reaction ~ Days + (Days | Subject)", data, missing="drop").design.n_obs == 178
