@@ -42,6 +42,7 @@ class TermItem:
     value: Any = None  # bool for intercept; (symbol, carrier) for coef; components for term;
     # the expression for offset
     node: Any = None
+    name: str | None = None  # the gamma (g01) or random term (u0) as written
 
 
 @dataclass
@@ -122,6 +123,43 @@ class Interpreter:
 
     # -- one equation --------------------------------------------------------------------
 
+    def numbered(self, raw: RawEquation, role: str, symbol: str, items: list[TermItem]) -> list[TermItem]:
+        """A textbook equation's items in the order of their gammas' numbers, checked against
+        the coefficient's: b1's gammas are g10, g11, ... and its random term u1, as HLM numbers
+        them. The summary labels a predictor by its position (``g01`` the first), so the user's
+        ``g02*catholic + g01*meanses`` had shown catholic as g01; ``g11`` in b0's equation and
+        ``u1`` in b0's had passed unchecked."""
+        index = re.fullmatch(r"(?:b|beta|β|p|pi|π)_?(\d+)", symbol)
+        if index is None:
+            return items
+        k = index.group(1)
+        numbers: dict[int, int] = {}
+        for position, item in enumerate([self.intercept_gamma, *items]):
+            if item is None or item.name is None:
+                continue
+            digits = re.sub(r"\D", "", item.name)
+            if item.kind == "random":
+                if digits and digits != k:
+                    self._fail(raw, role, f"random term {item.name!r} in the equation of {symbol}: its random "
+                                          f"term is u{k}", item.node)
+                continue
+            if len(digits) != len(k) + 1 or not digits.startswith(k):
+                self._fail(raw, role, f"gamma {item.name!r} in the equation of {symbol}: its gammas are "
+                                      f"g{k}0 (the intercept), g{k}1, g{k}2, ...", item.node)
+            m = int(digits[-1])
+            if (m == 0) != (item.kind == "intercept") or m in numbers.values():
+                what = "the intercept's gamma" if item.kind == "intercept" else "a predictor's gamma"
+                self._fail(raw, role, f"gamma {item.name!r} in the equation of {symbol}: {what} is "
+                                      f"{'g' + k + '0' if item.kind == 'intercept' else 'numbered from ' + 'g' + k + '1'}, "
+                                      "each number once", item.node)
+            numbers[position] = m
+        gammas = sorted(m for m in numbers.values() if m)
+        if gammas and gammas != list(range(1, len(gammas) + 1)):
+            self._fail(raw, role, f"the gammas of {symbol} skip a number ({', '.join(f'g{k}{m}' for m in gammas)}): "
+                                  f"number them g{k}1, g{k}2, ... as the summary labels them", raw.rhs)
+        order = {id(item): numbers.get(position + 1, 0) for position, item in enumerate(items)}
+        return sorted(items, key=lambda item: order[id(item)] if item.kind == "term" and item.name else 0)
+
     def items(self, raw: RawEquation, level1: bool, role: str) -> tuple[list[TermItem], bool | None]:
         out: list[TermItem] = []
         intercept: bool | None = None
@@ -153,7 +191,7 @@ class Interpreter:
             out.extend(self.item(raw, level1, role, item, inner))
             if out and out[-1].kind == "intercept":
                 intercept = True
-                out.pop()
+                self.intercept_gamma = out.pop()
         return out, intercept
 
     def item(self, raw: RawEquation, level1: bool, role: str, item: SumItem, inner: Expr) -> list[TermItem]:
@@ -164,7 +202,7 @@ class Interpreter:
         if len(operands) == 1 and names[0] is not None and not symbols and not gammas:
             name = names[0]
             if not level1 and _RANDOM_MARKER.match(name):
-                return [TermItem("random", True, inner)]
+                return [TermItem("random", True, inner, name)]
             if level1 and raw.form == "=" and _RESIDUAL.match(name):
                 return []
             if level1 and raw.form == "=" and re.fullmatch(r"u_?\d*", name):
@@ -194,9 +232,9 @@ class Interpreter:
             if len(gammas) > 1:
                 self._fail(raw, role, "a term can hold only one gamma", inner)
             if not rest:
-                return [TermItem("intercept", True, inner)]
+                return [TermItem("intercept", True, inner, names[gammas[0]])]
             carrier = tuple(c for op in rest for c in self.components(raw, role, op))
-            return [TermItem("term", carrier, inner)]
+            return [TermItem("term", carrier, inner, names[gammas[0]])]
         return [TermItem("term", comps, inner) for comps in self.crossing(raw, role, operands)]
 
     def equation(self, raw: RawEquation) -> CoefficientEquation:
@@ -204,7 +242,10 @@ class Interpreter:
         role = f"equation for {symbol} ({raw.where})"
         if raw.lhs_name is None:
             self._fail(raw, f"equation ({raw.where})", "the left side of a coefficient equation must be one name", raw.lhs)
+        self.intercept_gamma = None
         items, intercept = self.items(raw, level1=False, role=role)
+        if raw.form == "=":
+            items = self.numbered(raw, role, symbol, items)
         explicit_random = any(i.kind == "random" for i in items)
         items = [i for i in items if i.kind != "random"]
         factor = raw.factor

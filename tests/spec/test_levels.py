@@ -482,3 +482,29 @@ def test_fixed_groups_are_plain_data_for_reports(gcse):
     )
     assert groups[1].columns == ["lrt", "lrt:C(schgend)[2]", "lrt:C(schgend)[3]"]
     assert groups[1].gammas == ["g10", "g11", "g12"]
+
+
+TEXTBOOK = "mAch_ij = b0_j + b1_j*cses_ij + r_ij\n"
+
+
+def test_textbook_gammas_keep_the_users_numbers():
+    # g02*catholic + g01*meanses had been labelled catholic g01, meanses g02 in the summary
+    spec = parse_levels(TEXTBOOK + "b0_j = g00 + g02*catholic_j + g01*meanses_j + u0_j\n"
+                        "b1_j = g10 + g12*catholic_j + g11*meanses_j", subscripts={"j": "school"})
+    (b0,) = spec.levels.equations_for("b0")
+    (b1,) = spec.levels.equations_for("b1")
+    assert b0.predictors == ("meanses", "catholic") and b1.predictors == ("meanses", "catholic")
+
+
+@pytest.mark.parametrize(("equations", "message"), [
+    ("b0_j = g00 + g11*catholic_j + u0_j\nb1_j = g10",
+     r"gamma 'g11' in the equation of b0: its gammas are g00 \(the intercept\), g01, g02"),
+    ("b0_j = g00 + g01*catholic_j + u1_j\nb1_j = g10 + u0_j", r"random term 'u1' in the equation of b0: its random term is u0"),
+    ("b0_j = g00 + g02*catholic_j + u0_j\nb1_j = g10", r"the gammas of b0 skip a number \(g02\): number them g01, g02"),
+    ("b0_j = g01 + g02*catholic_j + u0_j\nb1_j = g10", r"gamma 'g01' in the equation of b0: the intercept's gamma is g00"),
+    ("b0_j = g00 + g01*catholic_j + g01*meanses_j + u0_j\nb1_j = g10",
+     r"gamma 'g01' in the equation of b0: a predictor's gamma is numbered from g01, each number once"),
+])
+def test_textbook_gammas_and_random_terms_numbered_for_another_coefficient_are_refused(equations, message):
+    with pytest.raises(SpecError, match=message):
+        parse_levels(TEXTBOOK + equations, subscripts={"j": "school"})
