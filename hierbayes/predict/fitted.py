@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, SpecError, warn_user
+from ..errors import SpecError, check_probability, warn_user
 from ..families import FAMILIES, Family, get_family
 from ..results.rside_conditional import structure_draws
 from ..results.stats import flatten_draws, interval_label, summarize
@@ -41,8 +41,7 @@ def ngroups(model) -> dict[str, int]:
 
 
 def _check_prob(prob: float) -> None:
-    if not 0 < prob < 1:
-        raise DataError(f"prob={prob!r} must be between 0 and 1")
+    check_probability(prob)
 
 
 def _table(draws: xr.DataArray, prob: float, kind: str) -> pd.DataFrame:

@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError, checks_prob
+from ..errors import DataError, SpecError, check_probability, checks_prob
 from ..families import get_family, outcome_quantiles, survival_probabilities
 from ..families.time_to_event import check_probabilities
 from .linpred import linear_predictor
@@ -77,8 +77,7 @@ class SurvivalCurves:
 
     def _prob(self, prob: float | None) -> float:
         prob = self.prob if prob is None else prob
-        if not 0 < prob < 1:
-            raise DataError(f"prob={prob!r} must be between 0 and 1")
+        check_probability(prob)
         return prob
 
     def _profile_columns(self, repeat: int) -> pd.DataFrame:

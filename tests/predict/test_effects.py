@@ -125,7 +125,7 @@ def test_conditional_effects_errors_name_the_variable(logit):
         logit.conditional_effects("g")
     with pytest.raises(hb.SpecError, match="kind='pps'"):
         logit.conditional_effects("x", kind="pps")
-    with pytest.raises(hb.DataError, match="prob=2"):
+    with pytest.raises(hb.errors.ArgumentError, match="prob=2"):
         logit.conditional_effects("x", n_points=3).summary(prob=2)
 
 

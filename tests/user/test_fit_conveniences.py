@@ -86,7 +86,7 @@ def test_residual_kind_and_prob_errors(sleep_fit):
         sleep_fit.residuals(kind="deviance")
     with pytest.raises(SpecError, match="valid values for fitted"):
         sleep_fit.fitted(kind="response")
-    with pytest.raises(hb.errors.DataError, match="prob=1.5"):
+    with pytest.raises(hb.errors.ArgumentError, match="prob=1.5"):
         sleep_fit.fitted(prob=1.5)
 
 
