@@ -26,7 +26,7 @@ from ..errors import DataError, FormulaSyntaxError, SpecError
 from ..spec.formula_ast import Call
 from ..spec.lexer import is_plain_name
 from ..spec.parser import parse
-from ..spec.terms import expand_term_text, r_power_text
+from ..spec.terms import expand_term_text, r_poly_text, r_power_text
 
 __all__ = [
     "FACTOR_FUNCTIONS",
@@ -51,18 +51,6 @@ ORDERED_CALLEE = "ordered_column"
 #: Calls that make a factor of their first argument (besides formulae's C, S, T, factor).
 FACTOR_FUNCTIONS = ("relevel", "ordered", ORDERED_CALLEE)
 _ORDERED_LABEL = re.compile(re.escape(ORDERED_CALLEE) + r"\(([^()]*)\)\[")
-#: formulae labels the columns of ``poly(x, 2)`` as ``poly(x, 2)[0]``, ``[1]``; R as ``poly(x, 2)1``, ``2``.
-_POLY_LABEL = re.compile(r"(\bpoly\((?:[^()]|\([^()]*\))*\))\[(\d+)\]")
-
-
-def r_label(label: str) -> str:
-    """A formulae column label in R's spelling: ordered factors' columns under their plain
-    name (``x[.L]``), powers as ``^`` (``I(x^2)``) and ``poly()`` columns numbered from 1
-    (``poly(x, 2)1``), as lme4 names them."""
-    label = _POLY_LABEL.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", label)
-    return r_power_text(_ORDERED_LABEL.sub(r"\1[", label))
-
-
 def poly_contrast_matrix(n_levels: int) -> np.ndarray:
     """R's ``contr.poly(n)``: orthonormal polynomial contrasts of equally spaced levels.
 
@@ -284,7 +272,8 @@ def column_names(
     Returns
     -------
     names : tuple of str
-        The labels in R's spelling (:func:`r_label`), in R's order.
+        The labels, with ordered columns under their plain name (``x[.L]``), powers
+        (``I(x^2)``) and ``poly()`` columns (``poly(x, 2)1``) in R's spelling, in R's order.
     order : numpy.ndarray
         The position of each named column in formulae's matrix. formulae lists the columns
         of an interaction of factors with the last factor varying fastest (``a[p]:b[u]``,
@@ -295,7 +284,7 @@ def column_names(
     SpecError
         When names and columns disagree (a formulae expansion hierbayes does not handle).
     """
-    flat = [r_label(label) for term in labels for label in term]
+    flat = [r_power_text(r_poly_text(_ORDERED_LABEL.sub(r"\1[", label))) for term in labels for label in term]
     if len(flat) != n_columns:
         raise SpecError(
             f"{where}: the expansion gives {n_columns} columns but {len(flat)} names "

@@ -71,6 +71,16 @@ def r_power_text(text: str) -> str:
     return "".join(part if i % 2 else _PYTHON_POWER.sub("^", part) for i, part in enumerate(parts))
 
 
+#: formulae labels the columns of ``poly(x, 2)`` as ``poly(x, 2)[0]``, ``[1]``; R as ``poly(x, 2)1``, ``2``.
+_POLY_LABEL = re.compile(r"(\bpoly\((?:[^()]|\([^()]*\))*\))\[(\d+)\]")
+
+
+def r_poly_text(text: str) -> str:
+    """``text`` with formulae's ``poly()`` column labels numbered from 1 as R numbers them
+    (``poly(x, 2)[0]`` -> ``poly(x, 2)1``, lme4's name of that column)."""
+    return _POLY_LABEL.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", text)
+
+
 def power_text(text: str) -> str:
     """``text`` with every ``^`` operator token written as ``**`` (``n^2`` -> ``n**2``)."""
     if "^" not in text:
