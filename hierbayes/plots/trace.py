@@ -53,10 +53,11 @@ class TraceSelection:
 
 def default_trace_vars(posterior: xr.Dataset) -> list[str]:
     """The posterior variables a summary reports: fixed effects, sds, correlations and family
-    parameters, without internal reparameterisations and per-level group effects."""
+    parameters, without internal reparameterisations (``Intercept_c``, ``b__z``,
+    ``sd_g__signed``) and per-level group effects."""
     return [
         str(v) for v in posterior.data_vars
-        if not str(v).startswith(HIDDEN_PREFIXES) and not str(v).endswith(HIDDEN_SUFFIXES)
+        if not str(v).startswith(HIDDEN_PREFIXES) and not str(v).endswith(HIDDEN_SUFFIXES) and "__" not in str(v)
     ]
 
 
@@ -66,7 +67,7 @@ def select_scalars(posterior: xr.Dataset, var_names=None, max_panels: int = 12) 
     Parameters
     ----------
     posterior : dataset with ``chain`` and ``draw`` dimensions.
-    var_names : variable names (default: :func:`default_trace_vars`).
+    var_names : variable names or fixed-effect term names (default: :func:`default_trace_vars`).
     max_panels : at most this many scalars are kept; the rest are listed in ``dropped``.
 
     Returns
@@ -76,16 +77,18 @@ def select_scalars(posterior: xr.Dataset, var_names=None, max_panels: int = 12) 
     Raises
     ------
     SpecError
-        When a name is not a posterior variable.
+        When a name is neither a posterior variable nor a fixed-effect term.
     """
     valid = [str(v) for v in posterior.data_vars]
+    terms = _fixed_terms(posterior)
     names = default_trace_vars(posterior) if var_names is None else [var_names] if isinstance(var_names, str) else list(var_names)
     for name in names:
-        if name not in valid:
-            unknown_name("posterior variable", name, valid)
+        if name not in valid and name not in terms:
+            unknown_name("posterior variable or fixed-effect term", name, [*default_trace_vars(posterior), *terms])
     labels, draws, constant, dropped = [], [], [], []
     for name in names:
-        for label, values in _scalars(posterior[name]):
+        var = posterior[name] if name in valid else terms[name]
+        for label, values in _scalars(var):
             if _is_constant(values):
                 constant.append(label)
             elif len(labels) < max_panels:
@@ -94,6 +97,15 @@ def select_scalars(posterior: xr.Dataset, var_names=None, max_panels: int = 12) 
             else:
                 dropped.append(label)
     return TraceSelection(tuple(labels), tuple(draws), tuple(constant), tuple(dropped))
+
+
+def _fixed_terms(posterior: xr.Dataset) -> dict[str, xr.DataArray]:
+    """The fixed effects' draws by term name (``"Days"``, as ``plot_forest(terms=)`` takes them)."""
+    b = posterior.get("b")
+    if b is None or b.ndim != 3:
+        return {}
+    dim = next(d for d in b.dims if d not in ("chain", "draw"))
+    return {str(t): b.sel({dim: t}, drop=True).rename(str(t)) for t in b.coords[dim].values} if dim in b.coords else {}
 
 
 def _scalars(var: xr.DataArray):

@@ -96,8 +96,19 @@ def test_trace_caps_the_panels_and_says_how_many_were_left_out():
 
 
 def test_trace_names_an_unknown_variable():
-    with pytest.raises(SpecError, match=r"no posterior variable 'nope'; valid: \['mu', 'fixed'"):
+    with pytest.raises(SpecError, match=r"no posterior variable or fixed-effect term 'nope'; valid: \['mu', 'fixed'"):
         select_scalars(_posterior_with_constants(), ["nope"])
+
+
+def test_trace_takes_fixed_effect_term_names_and_lists_no_internal_names():
+    # plot_forest(terms=["Days"]) took term names and plot_trace refused them, listing b__z, Intercept_c, ...
+    fit = _prior_fit("y ~ x + (x | g)")
+    chosen = select_scalars(fit.posterior, ["x", "sigma"])
+    assert chosen.labels == ("x", "sigma")
+    with pytest.raises(SpecError) as info:
+        fit.plot_trace(var_names=["xx"])
+    listed = str(info.value).split("valid: ")[1]
+    assert "'x'" in listed and "__" not in listed and "Intercept_c" not in listed
 
 
 def test_fit_plot_trace_of_a_correlated_model_includes_cholesky_zeros_as_constant():
