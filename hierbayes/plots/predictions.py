@@ -82,8 +82,11 @@ def prediction_lines(
     group = groups[0] if group is None else group
     if group not in groups:
         unknown_name("grouping factor", group, groups)
-    if x not in frame.columns or not pd.api.types.is_numeric_dtype(frame[x]):
-        unknown_name("numeric covariate", x, [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])])
+    factors = {part for g in groups for part in g.split(":")}
+    covariates = [c for c in model.design.encoder.required if c in frame.columns and c not in factors
+                  and c != model.spec.response.expr and pd.api.types.is_numeric_dtype(frame[c])]
+    if x not in covariates:
+        unknown_name("numeric covariate", x, covariates)
     columns = list(model.design.encoder.required)
     typical = _typical_rows(frame, columns, x, by=group)
     if levels is not None:

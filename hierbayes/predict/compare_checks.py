@@ -111,10 +111,13 @@ def check_rows(items: list[Comparand]) -> None:
     first = items[0]
     for other in items[1:]:
         if not other.labels.equals(first.labels):
+            reordered = first.labels.sort_values().equals(other.labels.sort_values())
             raise DataError(
                 f"compare: {first.name!r} and {other.name!r} were fitted on {first.n_rows} rows each, but "
-                "not the same rows (their row labels differ). elpd is a sum over rows, so fits are "
-                "comparable only on the same rows: refit them on the same data"
+                + ("the same rows in a different order: elpd is compared row by row, so refit one on the "
+                   "other's row order (df.loc[...] with the other's index)" if reordered else
+                   "not the same rows (their row labels differ). elpd is a sum over rows, so fits are "
+                   "comparable only on the same rows: refit them on the same data")
             )
         if first.values is not None and other.values is not None and first.variable == other.variable:
             differ = int(np.sum(~np.isclose(first.values, other.values, rtol=1e-12, atol=0.0, equal_nan=True)))

@@ -99,6 +99,9 @@ def test_plot_errors_name_valid_choices(sleep, sleep_check):
         plots.prediction_lines(sleep, "Days", group="school")
     with pytest.raises(hb.SpecError, match="numeric covariate"):
         plots.prediction_lines(sleep, "Subject")
+    # the response and the grouping factor are not covariates to draw lines over
+    with pytest.raises(hb.SpecError, match=r"no numeric covariate 'Reaction'; valid: \['Days'\]$"):
+        plots.prediction_lines(sleep, "Reaction")
     with pytest.raises(hb.SpecError, match="PPC kinds"):
         sleep_check.plot("violin")
     with pytest.raises(hb.SpecError, match=r"hb.plots.loo_pit takes a fit or its predictive check \(fit.ppc\(\)\), not a DataFrame"):

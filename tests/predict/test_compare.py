@@ -350,3 +350,12 @@ def test_compare_arguments_that_are_not_models_or_methods_are_named(sleepstudy) 
         hb.compare({"a": fit, "b": fit}, method="aic")
     with pytest.raises(ArgumentError, match=r"fits\['b'\]='<str>': each model must be a hierbayes Fit"):
         hb.compare({"a": fit, "b": "b.nc"})
+
+
+def test_compare_of_the_same_rows_in_another_order_says_so(sleepstudy) -> None:
+    model = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy)
+    a = model.fit(backend="prior", chains=2, draws=30, random_seed=1)
+    b = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy.iloc[::-1]).fit(backend="prior", chains=2, draws=30,
+                                                                              random_seed=1)
+    with pytest.raises(hb.DataError, match=r"the same rows in a different order: elpd is compared row by row"):
+        hb.compare({"a": a, "b": b})
