@@ -335,7 +335,7 @@ class Fit:
                      "the level's sd / that sd",)
         if not chosen:
             return lines
-        group_of = {names.key: term.group for term, names in zip(self.spec.groups, block_names(self.spec))}
+        group_of = {names.key: term.group + term.covariance_label() for term, names in zip(self.spec.groups, block_names(self.spec))}
         return ("Parameterization: " + ", ".join(f"{group_of.get(k, k)} {v}" for k, v in chosen.items()), *lines)
 
     def model_sections(self, prob: float, exponentiate: bool = False, metric: str | None = None) -> list[Section]:

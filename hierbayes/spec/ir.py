@@ -203,6 +203,13 @@ class GroupTerm:
     def with_covariance(self, covariance: Covariance) -> GroupTerm:
         return replace(self, covariance=covariance)
 
+    def covariance_label(self) -> str:
+        """`` (exchangeable covariance)`` for a term of two or more columns whose covariance
+        lme4's syntax cannot show (``(1 + x | g)`` reads as unstructured, ``||`` as independent)."""
+        if self.covariance in ("unstructured", "independent") or len(self.terms) + self.intercept < 2:
+            return ""
+        return f" ({self.covariance} covariance)"
+
 
 @dataclass(frozen=True)
 class AuxFormula:

@@ -130,3 +130,15 @@ def test_an_exponentiated_table_of_ratios_of_means_has_a_plural_title():
     fit = hb.Model("n ~ x", data=df, family="gamma").fit(backend="prior", draws=20, chains=2, random_seed=1)
     text = str(fit.summary(exponentiate=True))
     assert "(ratios of means)" in text and "meanss" not in text
+
+
+@pytest.mark.parametrize(("covariance", "label"), [("exchangeable", "Subject (exchangeable covariance)"),
+                                                   ("identity", "Subject (identity covariance)"),
+                                                   ("unstructured", "Subject marginal")])
+def test_a_covariance_the_formula_cannot_show_is_named(covariance, label):
+    # Stata's covariance(exchangeable) had read as lme4's unstructured (1 + Days | Subject)
+    data = hb.datasets.load("sleepstudy")
+    fit = hb.Model("Reaction ~ Days + (Days | Subject)", data, covariance={"Subject": covariance}).fit(
+        backend="prior", draws=20, chains=2, random_seed=1)
+    (line,) = [x for x in str(fit.summary()).splitlines() if x.startswith("Parameterization:")]
+    assert label in line
