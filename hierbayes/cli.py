@@ -140,7 +140,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     lines = [
         f"model file: {mf.path}",
         f"name: {mf.name}" + (f" - {mf.description}" if mf.description else ""),
-        f"data: {mf.data.describe()}: {len(model.data)} rows used",
+        f"data: {mf.data.describe()}: {getattr(design, 'n_rows', design.n_obs)} rows used" + (f" (where {mf.spec.subset})" if mf.spec.subset else ""),
         f"groups: {groups}",
         f"family: {mf.spec.family}" + (f" (link {mf.spec.link})" if mf.spec.link else ""),
     ]

@@ -52,6 +52,14 @@ def test_check_prints_level_equations(capsys):
     assert "4057 rows" in out and "school (64 levels)" in out
 
 
+def test_check_counts_the_rows_a_stata_if_keeps(capsys, tmp_path):
+    # it had counted the rows before the command's if (6313 where the fit used 3106)
+    path = tmp_path / "m.toml"
+    path.write_text('[data]\nsource = "sleepstudy"\n[model]\nstata = "mixed Reaction Days if Days < 5 || Subject:"\n')
+    code, out, _ = run(capsys, "check", path)
+    assert code == 0 and "90 rows used (where Days < 5)" in out
+
+
 def test_usage_errors_exit_2_with_one_line(capsys):
     code, out, err = run(capsys, "frobnicate", "x.toml")
     assert code == cli.EXIT_USAGE and out == ""
