@@ -124,6 +124,9 @@ def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str],
     """(command name, depvars, fixed terms, options, if/in, weight) of ``cmd depvar indepvars [if] [in] [weight] [, opts]``."""
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
+    first = head.split(None, 1)[0] if head.strip() else ""
+    if first and first.lower() not in STATA_COMMANDS:  # before the varlist's syntax (gsem's paths, brackets)
+        fail(command, f"unknown command {first!r}; supported: {sorted(STATA_COMMANDS)}")
     head, weight = take_weight(head, command)
     head, qualifiers = take_qualifiers(head, command)
     words = split_words(head)

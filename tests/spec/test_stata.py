@@ -126,6 +126,7 @@ def test_prompt_and_line_continuation():
     ("command", "needle"),
     [
         ("regress y x", "unknown command 'regress'"),
+        ("gsem (y <- x M1[school])", "unknown command 'gsem'"),  # had been 'cannot read the weight'
         ("mixed y x [aw=w] || g:", "only pweight"),
         ("mixed y x* || g:", "wildcards and ranges"),
         ("mixed y L.x || g:", "operator 'l.'"),
