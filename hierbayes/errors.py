@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -57,11 +58,8 @@ def check_probability(value: object, argument: str = "prob") -> float:
     ``argument`` (``prob=95`` was meant as 0.95)."""
     hint = f"; for a {value:g}% interval write {argument}={value / 100:g}" if (
         isinstance(value, (int, float)) and 50 <= value < 100) else ""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not 0 < number < 1:
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else float("nan")
+    if not 0 < number < 1:  # a string ("0.9") too: it would reach numpy's quantile as text
         raise ArgumentError(argument, value, f"must be a probability strictly between 0 and 1{hint}")
     return number
 

@@ -81,7 +81,8 @@ class Weights:
             parts.append(f"level 2 ({group}) {column!r} {on}")
         total = "" if self.rows is None else f"; row weights sum to {self.rows.sum():.6g}"
         if self.frequency:
-            return "Weights: " + "; ".join(parts) + total + " (frequency weights: rows counted w times)"
+            declared = "" if self.kind == "frequency" else "; survey weights: weight_kind='sampling'"
+            return "Weights: " + "; ".join(parts) + total + f" (frequency weights: rows counted w times{declared})"
         if pml:
             return ("Weights: " + "; ".join(parts) + total + " (sampling weights, weight_method='pml': "
                     "Stata's / WeMix's pseudo-maximum likelihood target)")

@@ -34,7 +34,10 @@ def quiet_model(*args, **kwargs) -> hb.Model:
 
 def test_whole_number_weights_are_frequency_weights_unless_declared_sampling(data) -> None:
     auto = quiet_model("y ~ x + (1 | g)", data, weights="w")
-    assert auto.design.weights.frequency and "frequency weights" in auto.design.weights.describe()
+    assert auto.design.weights.frequency
+    assert "(frequency weights: rows counted w times; survey weights: weight_kind='sampling')" in auto.design.weights.describe()
+    declared = hb.Model("k ~ x + (1 | g)", data, weights="w", family="poisson", weight_kind="frequency")
+    assert declared.design.weights.describe().endswith("(frequency weights: rows counted w times)")
     sampling = hb.Model("y ~ x + (1 | g)", data, weights="w", weight_kind="sampling")
     assert not sampling.design.weights.frequency
     assert "fit.adjust_intervals()" in sampling.design.weights.describe()

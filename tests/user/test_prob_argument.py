@@ -37,7 +37,7 @@ CALLS = {
 
 
 @pytest.mark.parametrize("call", list(CALLS))
-@pytest.mark.parametrize("prob", [95, -1, 1.0, "a"])
+@pytest.mark.parametrize("prob", [95, -1, 1.0, "a", "0.9", float("nan")])
 def test_prob_outside_zero_one_is_refused_naming_it(fit, call, prob) -> None:
     with pytest.raises(ArgumentError, match=r"prob="):
         CALLS[call](fit, prob)
