@@ -313,7 +313,8 @@ def icc(
     table.insert(0, "group", [g for g, _, _ in rows])
     table["at"] = [a for _, _, a in rows]
     table.attrs["interval"] = interval_label(prob)
-    table.attrs["scale"] = scale
+    table.attrs["scale"] = scale + (f"; the mean linear predictor includes the rows' mean offset ({mean_offset:.3g})"
+                                    if mean_offset else "")
     if any(m != "share" for _, m, _ in rows):
         table.attrs["measures"] = ICC_MEASURES_NOTE
     else:  # one factor, or crossed ones: the Stata / nesting explanation says nothing here

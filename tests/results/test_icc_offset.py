@@ -29,7 +29,9 @@ def test_the_icc_does_not_depend_on_the_units_of_the_exposure(owls_like) -> None
         backend="prior", draws=100, chains=2, random_seed=1)
     post = fit.posterior
     mean_offset = float(np.log(owls_like["brood"]).mean())
-    ours = fit.icc()["mean"].iloc[0]
+    table = fit.icc()
+    ours = table["mean"].iloc[0]
+    assert f"includes the rows' mean offset ({mean_offset:.3g})" in table.attrs["scale"]
     assert ours == pytest.approx(tables.icc(post, fit.spec, mean_offset=mean_offset)["mean"].iloc[0])
     assert ours != pytest.approx(tables.icc(post, fit.spec)["mean"].iloc[0], rel=1e-3)
     # the same posterior with the exposure in tenths: the intercept grows by log(10), the offset's mean
