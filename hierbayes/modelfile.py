@@ -257,13 +257,14 @@ def _check_agrees_with_stata(table: dict[str, Any], spec: ModelSpec, covariance:
     are refused (they had replaced the command's silently: ``family = "poisson"`` beside
     ``mixed ...``)."""
     family = get_family(spec.family)
-    said = {"family": spec.family, "link": family.resolve_link(spec.link)}
-    given = {"family": table.get("family"), "link": family.resolve_link(table["link"]) if "link" in table else None}
+    said = {"family": str(spec.family), "link": family.resolve_link(spec.link)}
+    disagrees = {"family": "family" in table and get_family(table["family"]) is not family,
+                 "link": "link" in table and family.resolve_link(table["link"]) != said["link"]}
     for key in ("family", "link"):
-        if key in table and given[key] != said[key] and not (key == "family" and get_family(given[key]) is family):
+        if disagrees[key]:
             raise SpecError(
                 f"{path.name}: [model] {key} = {table[key]!r} disagrees with the Stata command, which "
-                f"gives {key} {str(said[key])!r}; the command sets it (e.g. mepoisson, melogit, or meglm ..., "
+                f"gives {key} {said[key]!r}; the command sets it (e.g. mepoisson, melogit, or meglm ..., "
                 f"family() link()): remove {key} or change the command"
             )
     if covariance and spec.with_covariance(covariance) != spec:

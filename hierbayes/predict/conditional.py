@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import SpecError, check_probability, checks_prob
+from ..errors import SpecError, checks_prob
 from ..results.stats import interval_label, summarize
 from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, thin, training_frame
@@ -147,7 +147,6 @@ class ConditionalEffects:
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per grid point: ``x`` (and ``by``), then mean, sd, median, lower, upper;
         ``attrs`` name the interval and the values the other predictors are held at."""
-        check_probability(prob)
         stats = summarize(self.draws, prob, diagnostics=False)[["mean", "sd", "median", "lower", "upper"]]
         out = pd.concat([self.grid.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
         out.attrs.update(interval=interval_label(prob), kind=self.kind, groups=self.groups, held=dict(self.held))

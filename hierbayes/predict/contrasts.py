@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import SpecError, check_probability, checks_prob
+from ..errors import SpecError, checks_prob
 from ..families import FAMILIES
 from ..results.stats import flatten_draws, interval_label, summarize
 
@@ -83,7 +83,6 @@ class Contrasts:
         """One row per pair: ``contrast``, the fixed columns, the difference's mean, sd,
         median, lower, upper, ``p_gt_0`` (posterior probability that it is > 0) and, with
         a ratio, its posterior median ``ratio`` and interval ``ratio_lower``, ``ratio_upper``."""
-        check_probability(prob)
         stats = summarize(self.draws, prob, diagnostics=False)[["mean", "sd", "median", "lower", "upper"]]
         out = pd.concat([self.grid.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
         out["p_gt_0"] = (flatten_draws(self.draws) > 0).mean(axis=0)

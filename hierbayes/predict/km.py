@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError, check_probability, checks_prob
+from ..errors import DataError, SpecError, checks_prob
 from ..families.censoring import NONE, RIGHT
 from .predict import row_design
 
@@ -96,7 +96,6 @@ class KaplanMeierCheck:
     def summary(self, prob: float = 0.9) -> pd.DataFrame:
         """One row per grid time: ``observed``, the replicates' ``median`` and central
         ``prob`` interval (``lower``, ``upper``), and ``outside`` (the observed curve outside it)."""
-        check_probability(prob)
         alpha = (1 - prob) / 2
         lower, median, upper = np.quantile(self.replicates, [alpha, 0.5, 1 - alpha], axis=0)
         out = pd.DataFrame({"time": self.grid, "observed": self.observed, "median": median,

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError, check_probability, checks_prob
+from ..errors import DataError, SpecError, checks_prob
 from ..families import get_family, log_hazard_ph
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
@@ -59,7 +59,6 @@ class Margins:
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per margin: the grid columns, then mean, sd, median, lower, upper."""
-        check_probability(prob)
         stats = summarize(self.draws, prob, diagnostics=False)[["mean", "sd", "median", "lower", "upper"]]
         out = pd.concat([self.grid.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
         out.attrs["interval"] = interval_label(prob)

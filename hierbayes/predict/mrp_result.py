@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import check_probability, checks_prob
+from ..errors import checks_prob
 
 # Posterior computations need xarray and ArviZ (via results.stats), which are slow to
 # import; they are imported where used so `import hierbayes` stays fast.
@@ -48,7 +48,6 @@ class PoststratResult:
         and sample_mean."""
         from ..results.stats import interval_label, summarize  # noqa: PLC0415 (slow import)
 
-        check_probability(prob)
         stats = summarize(self.draws.drop_vars(list(self.by), errors="ignore"), prob)
         stats = stats.reset_index(drop=True)
         info = self.groups.reset_index(drop=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import check_probability, checks_prob, warn_user
+from ..errors import checks_prob, warn_user
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label, summarize
 
@@ -51,7 +51,6 @@ class Predictions:
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per predicted row (and category): the data columns, then mean, sd,
         median and the ``prob`` equal-tailed interval (``lower``, ``upper``)."""
-        check_probability(prob)
         stats = summarize(self.draws.drop_vars("row", errors="ignore"), prob, diagnostics=False)
         stats = stats[["mean", "sd", "median", "lower", "upper"]].reset_index()
         n = self.draws.sizes["obs"]

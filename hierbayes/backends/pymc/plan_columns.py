@@ -26,6 +26,7 @@ from ...families import get_family
 from .information import Information
 
 _RESIDUALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WORKING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: A group's columns must leave its cross-product matrix at least this well conditioned.
 MIN_RECIPROCAL_CONDITION = 1e-10
 
@@ -96,5 +97,7 @@ def working_design(design: Design | None) -> Design | None:
     family = get_family(design.spec.family)
     if family.working_response is None:
         return None
-    y = family.working_response(np.asarray(design.y, dtype=float), family.resolve_link(design.spec.link))
-    return None if y is None else dataclasses.replace(design, y=y)
+    if design not in _WORKING:  # one per design: each term's rule reads its fixed_residuals (a least squares)
+        y = family.working_response(np.asarray(design.y, dtype=float), family.resolve_link(design.spec.link))
+        _WORKING[design] = None if y is None else dataclasses.replace(design, y=y)
+    return _WORKING[design]
