@@ -25,7 +25,7 @@ test: install
 	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
 test-slow: install
-	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m slow || [ $$? -eq 5 ]
+	MPLBACKEND=Agg $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m slow --durations=40 || [ $$? -eq 5 ]
 
 bench: install
 	$(PY) bench/run.py

@@ -57,3 +57,50 @@ def gcse():
 
     df = hb.datasets.load("gcse")
     return df[df["nstu"] > 4].reset_index(drop=True)
+
+
+def _module_scoped_fixtures(path: Path) -> frozenset[str]:
+    """Names of the fixtures a test module defines with scope "module" or "session"."""
+    import ast
+
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("fixture") and any(
+                k.arg == "scope" and isinstance(k.value, ast.Constant) and k.value.value in ("module", "session")
+                for k in decorator.keywords
+            ):
+                names.add(node.name)
+    return frozenset(names)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that share a fixture their module builds once (a fit, usually) run on one xdist
+    worker: ``--dist loadgroup`` had split them, and each worker fitted the model again (the
+    families' five recovery fits, 2 minutes, twice in the slow suite). Each set of tests linked
+    by such fixtures becomes an ``xdist_group``; tests already grouped keep their group."""
+    by_module: dict[Path, list] = {}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and hasattr(item, "fixturenames"):
+            by_module.setdefault(Path(item.path), []).append(item)
+    for path, module_items in by_module.items():
+        shared = _module_scoped_fixtures(path)
+        if not shared:
+            continue
+        root: dict[str, str] = {}
+
+        def find(name: str) -> str:
+            while root.setdefault(name, name) != name:
+                name = root[name]
+            return name
+
+        uses = {item.nodeid: sorted(shared.intersection(item.fixturenames)) for item in module_items}
+        for names in uses.values():
+            for other in names[1:]:
+                root[find(other)] = find(names[0])
+        for item in module_items:
+            if uses[item.nodeid]:
+                item.add_marker(pytest.mark.xdist_group(f"{path.stem}:{find(uses[item.nodeid][0])}"))
