@@ -54,6 +54,7 @@ from .nuts_setup import (
     first_usable,
     jitter_widths,
     jittered_candidates,
+    warn_if_too_few_devices,
 )
 from .program_cache import cache_paths, load_programs, save_programs
 from .start_mass import curvature_inverse_mass
@@ -89,6 +90,8 @@ def _devices(chains: int, cores: int):
     import jax
 
     devices = jax.devices("cpu") if jax.default_backend() == "cpu" else jax.devices()
+    if devices[0].platform == "cpu":
+        warn_if_too_few_devices(len(devices), min(cores, chains), chains)
     n = max(1, min(cores, chains, len(devices)))
     while chains % n:
         n -= 1

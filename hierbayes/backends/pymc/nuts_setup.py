@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from ...errors import warn_user
 from .lazy import pm
 
 #: Maximum tree depth of NUTS (numpyro's, PyMC's and nutpie's default): a trajectory has at
@@ -57,6 +58,29 @@ def configure_jax() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+class TooFewDevicesWarning(UserWarning):
+    """JAX started with fewer CPU devices than the chains could run on at once."""
+
+
+def warn_if_too_few_devices(found: int, usable: int, chains: int) -> None:
+    """Warn when JAX has ``found`` CPU devices but ``usable`` (cores, at most the chains)
+    chains could run at once: JAX read ``XLA_FLAGS`` when something started it before
+    hierbayes was imported (a notebook that ran JAX or numpyro first), so the chains run one
+    after another. The same seed then also gives other draws of the same posterior (the
+    programs differ in floating-point detail)."""
+    if found >= usable:
+        return
+    warn_user(
+        f"JAX has {found} CPU device{'s' * (found != 1)}, so the {chains} chains run "
+        f"{'one after another' if found == 1 else f'{found} at a time'} where {usable} cores "
+        "could run them at once: JAX was started (a computation or jax.devices()) before "
+        "hierbayes was imported, which sets the device count. Restart the kernel and import "
+        "hierbayes before using JAX, or set the environment variable "
+        f"XLA_FLAGS=--xla_force_host_platform_device_count={max(usable, 4)} before JAX starts.",
+        TooFewDevicesWarning,
+    )
 
 
 def enable_jax_cache() -> str | None:
