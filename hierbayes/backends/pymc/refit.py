@@ -144,7 +144,13 @@ class Refitter:
             draws = jax.vmap(lambda *zz: target_fn(*zz))(*kept)
             return draws, diverging[tune:].sum(), (steps[tune:] >= 2**MAX_TREE_DEPTH - 1).sum()
 
-        self._fit = jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
+        if jax.default_backend() == "cpu":
+            # one chain after another, as the cached programs run them on a CPU device
+            # (jaxnuts): a vmap runs every NUTS tree to the deepest chain's length. An
+            # interval-censored frailty refit: 25 -> 20 s, its compilation 46 -> 31 s.
+            self._fit = jax.jit(lambda keys, data: lax.map(lambda key: one_chain(key, data), keys))
+        else:
+            self._fit = jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
         self._jax = jax
 
     def data_for(self, y: np.ndarray) -> list[np.ndarray]:
