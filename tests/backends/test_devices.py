@@ -14,13 +14,22 @@ import pytest
 from hierbayes.backends.pymc.nuts_setup import TooFewDevicesWarning, warn_if_too_few_devices
 
 
-def test_one_device_for_four_chains_says_they_run_one_after_another_and_how_to_fix_it():
+def test_one_device_for_four_chains_says_they_run_one_after_another_and_how_to_fix_it(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")  # as hierbayes sets it
     with pytest.warns(TooFewDevicesWarning) as record:
         warn_if_too_few_devices(found=1, usable=2, chains=4)
     message = str(record[0].message)
     assert "JAX has 1 CPU device, so the 4 chains run one after another where 2 cores" in message
     assert "import hierbayes before using JAX" in message
     assert "XLA_FLAGS=--xla_force_host_platform_device_count=4 before JAX starts" in message
+
+
+def test_a_device_count_the_user_set_is_named_as_the_cause(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    with pytest.warns(TooFewDevicesWarning, match=r"run one after another where 2 cores could run them at once: "
+                                                  r"XLA_FLAGS sets --xla_force_host_platform_device_count=1\. Set it "
+                                                  r"to 4 \(or leave it out\) before JAX starts\.$"):
+        warn_if_too_few_devices(found=1, usable=2, chains=4)
 
 
 def test_fewer_devices_than_cores_names_how_many_run_at_once():

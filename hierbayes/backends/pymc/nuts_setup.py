@@ -72,15 +72,19 @@ def warn_if_too_few_devices(found: int, usable: int, chains: int) -> None:
     programs differ in floating-point detail)."""
     if found >= usable:
         return
-    warn_user(
-        f"JAX has {found} CPU device{'s' * (found != 1)}, so the {chains} chains run "
-        f"{'one after another' if found == 1 else f'{found} at a time'} where {usable} cores "
-        "could run them at once: JAX was started (a computation or jax.devices()) before "
-        "hierbayes was imported, which sets the device count. Restart the kernel and import "
-        "hierbayes before using JAX, or set the environment variable "
-        f"XLA_FLAGS=--xla_force_host_platform_device_count={max(usable, 4)} before JAX starts.",
-        TooFewDevicesWarning,
-    )
+    flag = "--xla_force_host_platform_device_count"
+    head = (f"JAX has {found} CPU device{'s' * (found != 1)}, so the {chains} chains run "
+            f"{'one after another' if found == 1 else f'{found} at a time'} where {usable} cores "
+            "could run them at once: ")
+    if f"{flag}={found}" in os.environ.get("XLA_FLAGS", "").replace(" =", "="):
+        cause = (f"XLA_FLAGS sets {flag}={found}. Set it to {max(usable, 4)} (or leave it out) "
+                 "before JAX starts.")
+    else:
+        cause = ("JAX was started (a computation or jax.devices()) before hierbayes was "
+                 "imported, which sets the device count. Restart the kernel and import hierbayes "
+                 f"before using JAX, or set the environment variable XLA_FLAGS={flag}="
+                 f"{max(usable, 4)} before JAX starts.")
+    warn_user(head + cause, TooFewDevicesWarning)
 
 
 def enable_jax_cache() -> str | None:
