@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..predict.ppc_weights import WEIGHTS_NOTE
+from . import notebook  # noqa: F401 - one picture per plot in Jupyter
 
 __all__ = ["weighted_distribution"]
 

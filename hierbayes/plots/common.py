@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
+from . import notebook  # noqa: F401 - one picture per plot in Jupyter
 
 # Row plots (caterpillars, grouped checks) grow with their rows up to this height (inches).
 MAX_FIGURE_HEIGHT = 11.0

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..predict.km import kaplan_meier, km_censoring, km_check
+from . import notebook  # noqa: F401 - one picture per plot in Jupyter
 
 #: At most this many profiles get a legend entry.
 MAX_LEGEND = 12
