@@ -22,6 +22,9 @@ for _folder in sorted(Path(__file__).parent.iterdir()):
         sys.path.append(str(_folder))
 
 REFS = Path(__file__).parent / "refs"
+#: Seconds of the slowest slow tests in a CI run (``make test-slow`` prints them); they are
+#: started first.
+SLOW_DURATIONS = Path(__file__).parent / "slow_durations.json"
 # Small but honest: 4 chains x 500 draws gives posterior means to ~0.05 posterior sd.
 DRAWS = int(os.environ.get("HB_TEST_DRAWS", 500))
 TUNE = int(os.environ.get("HB_TEST_TUNE", 500))
@@ -104,3 +107,17 @@ def pytest_collection_modifyitems(config, items):
         for item in module_items:
             if uses[item.nodeid]:
                 item.add_marker(pytest.mark.xdist_group(f"{path.stem}:{find(uses[item.nodeid][0])}"))
+    # longest first: xdist hands tests (and groups) out in this order, and a long test handed
+    # out last (the README session is in the last folder) keeps one worker busy alone
+    # (a group's tests stay together, ordered by its longest, so its fixtures are built once)
+    seconds = json.loads(SLOW_DURATIONS.read_text()) if SLOW_DURATIONS.exists() else {}
+
+    def scope(item) -> str:
+        mark = item.get_closest_marker("xdist_group")
+        return f"group {mark.args[0]}" if mark is not None and mark.args else item.nodeid
+
+    longest: dict[str, float] = {}
+    for item in items:
+        key = scope(item)
+        longest[key] = max(longest.get(key, 0.0), seconds.get(item.nodeid.split("@")[0], 0.0))
+    items.sort(key=lambda item: -longest[scope(item)])
