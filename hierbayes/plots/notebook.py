@@ -7,7 +7,10 @@ open. Closing the figure before returning it would lose the picture of ``fit.plo
 closed when IPython renders it as a result: IPython's own Figure printers are wrapped to
 close the figure after drawing it, which leaves the backend nothing more to show. Without the
 semicolon the result is the one picture; with it, the backend's. Only the inline backend is
-touched (a widget figure must stay open), and only while IPython runs.
+touched (a widget figure must stay open), and only while IPython runs. The printers are
+IPython's for every Figure, so once a hierbayes plot module is imported the user's own
+figures returned by a cell show once too (a figure ``display()``-ed mid-cell is closed then,
+so drawing on it afterwards needs another ``display``).
 
 Installed when the plot modules are imported. Re-selecting the inline formats later (``%config
 InlineBackend.figure_formats``) replaces the printers, and plots show twice again until the
