@@ -32,7 +32,8 @@ def test_a_device_count_the_user_set_is_named_as_the_cause(monkeypatch):
         warn_if_too_few_devices(found=1, usable=2, chains=4)
 
 
-def test_fewer_devices_than_cores_names_how_many_run_at_once():
+def test_fewer_devices_than_cores_names_how_many_run_at_once(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")  # as hierbayes sets it
     with pytest.warns(TooFewDevicesWarning, match=r"JAX has 2 CPU devices, so the 8 chains run 2 at a time where 8 "
                                                   r"cores .*device_count=8 before"):
         warn_if_too_few_devices(found=2, usable=8, chains=8)
