@@ -27,6 +27,8 @@ JITTER = 1.0
 START_TRIES = 10
 #: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
 CACHE_ENV = "HIERBAYES_CACHE_DIR"
+#: The XLA flag giving JAX's number of CPU devices (read once, when JAX starts).
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
 def treedepth_hits(n_steps: np.ndarray) -> np.ndarray:
@@ -52,9 +54,9 @@ def configure_jax() -> None:
     sets it on import), and float64 (the graphs' data are float64, as PyTensor's JAX
     dispatch makes JAX's default)."""
     flags = os.environ.get("XLA_FLAGS", "")
-    if "--xla_force_host_platform_device_count" not in flags:
+    if DEVICE_COUNT_FLAG not in flags:
         count = max(os.cpu_count() or 1, 4)
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+        os.environ["XLA_FLAGS"] = f"{flags} {DEVICE_COUNT_FLAG}={count}".strip()
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -72,11 +74,11 @@ def warn_if_too_few_devices(found: int, usable: int, chains: int) -> None:
     programs differ in floating-point detail)."""
     if found >= usable:
         return
-    flag = "--xla_force_host_platform_device_count"
+    flag = DEVICE_COUNT_FLAG
     head = (f"JAX has {found} CPU device{'s' * (found != 1)}, so the {chains} chains run "
             f"{'one after another' if found == 1 else f'{found} at a time'} where {usable} cores "
             "could run them at once: ")
-    if f"{flag}={found}" in os.environ.get("XLA_FLAGS", "").replace(" =", "="):
+    if f"{flag}={found}" in os.environ.get("XLA_FLAGS", "").split():
         cause = (f"XLA_FLAGS sets {flag}={found}. Set it to {max(usable, 4)} (or leave it out) "
                  "before JAX starts.")
     else:

@@ -194,10 +194,10 @@ def default_target_accept(parameterization: dict[str, str], n_levels: dict[str, 
     and the intercept's spread follows it (sd / sqrt(J)); nlme's Rail (6 rails) diverged once
     at seeds 9 and 10 of 1-10 at 0.9, at none at 0.95.
     """
-    sampled = [key for key, how in parameterization.items() if how != "marginal"]
-    if any((n_levels or {}).get(key, FEW_LEVELS + 1) <= FEW_LEVELS for key in sampled):
+    levels, sampled = n_levels or {}, [key for key, how in parameterization.items() if how != "marginal"]
+    if any(levels.get(key, FEW_LEVELS + 1) <= FEW_LEVELS for key in sampled):
         return TARGET_ACCEPT_FEW_LEVELS
-    few = any((n_levels or {}).get(key, FEW_LEVELS_INTEGRATED + 1) <= FEW_LEVELS_INTEGRATED for key in parameterization)
+    few = any(levels.get(key, FEW_LEVELS_INTEGRATED + 1) <= FEW_LEVELS_INTEGRATED for key in parameterization)
     return TARGET_ACCEPT_SAMPLED if sampled or few else TARGET_ACCEPT_INTEGRATED
 
 
