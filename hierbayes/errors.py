@@ -50,7 +50,21 @@ class ArgumentError(HierbayesError, ValueError):
         self.argument = argument
         self.value = value
         self.requirement = requirement
-        super().__init__(f"{argument}={value!r}: {requirement}")
+        super().__init__(f"{argument}={short_repr(value)}: {requirement}")
+
+
+#: Longest repr an error message quotes whole; a data frame or array is named by its shape.
+_MAX_QUOTED = 80
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` for messages: a data frame or array as its type and shape, any other
+    long repr cut to :data:`_MAX_QUOTED` characters (a whole frame had been printed)."""
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and len(shape) >= 1 and not isinstance(value, (str, bytes)):
+        return f"<{type(value).__name__} of shape {shape}>"
+    text = repr(value)
+    return text if len(text) <= _MAX_QUOTED else text[: _MAX_QUOTED - 3] + "..."
 
 
 def check_probability(value: object, argument: str = "prob") -> float:

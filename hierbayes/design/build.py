@@ -289,6 +289,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
         needed.setdefault(column, user)
     checks.check_columns_exist(needed, data.columns)
     check_column_types(needed, data)
+    checks.check_integer_factors(data, spec.integer_factors)
     selected = _select(data, list(needed), normalize=True)
     complete = [c for c in needed if c not in plan.may_be_missing()]  # intreg(): missing = unbounded
     frame = checks.handle_missing(selected, complete, missing)
@@ -296,8 +297,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
         positions = np.arange(len(data))
     else:
         positions = np.flatnonzero(~checks.incomplete_rows(selected, complete))
-    coding = None
-    response = plan.response.text
+    coding, response = None, plan.response.text
     if family.recode_response is not None and plan.response.is_column and response in frame.columns:
         recoded, coding = family.recode_response(frame[response], response)
         frame = frame.assign(**{response: recoded})

@@ -233,6 +233,33 @@ def check_numeric(series: pd.Series, column: str, used_by: str, role: str = "ter
     )
 
 
+def check_integer_factors(data: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Check that the numeric columns a Stata command uses as factor variables (``i.x``)
+    hold non-negative integers, as Stata requires (its errors r(452)); text and categorical
+    columns are their levels and pass.
+
+    Raises
+    ------
+    DataError
+        Naming the column, the first offending value and its rows.
+    """
+    for column in columns:
+        if column not in data.columns:
+            continue  # reported as an unknown column elsewhere
+        series = data[column]
+        if not is_numeric_column(series) or is_bool_dtype(series.dtype):
+            continue
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        for bad, what in ((values < 0, "negative"), (np.isfinite(values) & (values != np.round(values)), "non-integer")):
+            if bad.any():
+                raise DataError(
+                    f"the factor variable {column} (i.{column}) has {what} values ({values[bad][0]:g} "
+                    f"in {describe_rows(bad, data.index)}); Stata's factor variables take non-negative "
+                    f"integers: recode column {column!r} (data[{column!r}].astype(str) makes its values "
+                    f"the levels), or write c.{column} for a continuous variable"
+                )
+
+
 def check_finite(data: pd.DataFrame, columns: Iterable[str]) -> None:
     """Check that numeric columns hold no infinite values.
 

@@ -254,6 +254,10 @@ class ModelSpec:
     (log time), "hr" (hazard ratios) or "loghr" (log hazard ratios), the last two for the
     proportional-hazards families (weibull, exponential) only; None is "aft" (Stata's
     ``mestreg`` sets "hr", or "loghr" with ``nohr`` and "aft" with ``time``).
+    ``integer_factors`` are the columns a Stata command names as factor variables (``i.x``,
+    ``ib3.x``, a variable inside ``#``): a numeric one must hold non-negative integers, which
+    Stata requires and the design checks; text and categorical columns are their levels. It
+    is a check on the data, not part of the model: specs that differ only there are equal.
     """
 
     response: Response
@@ -271,6 +275,7 @@ class ModelSpec:
     weight_method: str = "pseudo-posterior"
     weight_kind: str = "auto"
     metric: str | None = None
+    integer_factors: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", get_family(self.family))

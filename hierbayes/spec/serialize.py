@@ -90,6 +90,7 @@ def _spec_dict(spec: ModelSpec) -> dict[str, Any]:
         **({"weight_method": spec.weight_method} if spec.weight_method != "pseudo-posterior" else {}),
         **({"weight_kind": spec.weight_kind} if spec.weight_kind != "auto" else {}),
         **({"metric": spec.metric} if spec.metric is not None else {}),
+        **({"integer_factors": list(spec.integer_factors)} if spec.integer_factors else {}),
     }
 
 
@@ -131,6 +132,7 @@ def spec_from_dict(d: dict[str, Any]) -> ModelSpec:
         distributional=_distributional_from_dict(d),
         **_weights(d),
         metric=d.get("metric"),
+        integer_factors=tuple(d.get("integer_factors", ())),
     )
 
 

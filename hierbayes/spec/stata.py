@@ -345,6 +345,12 @@ def from_stata(command: str, *data: object, time: str | None = None, failure: st
     return spec
 
 
+def _factor_variables(terms: list[str]) -> tuple[str, ...]:
+    """The columns the terms use as Stata factor variables (``C(x)``, ``C(x, Treatment(3))``)."""
+    names = (re.findall(rf"C\(({STATA_NAME})", term) for term in terms)
+    return tuple(dict.fromkeys(name for found in names for name in found))
+
+
 def parse_stata(
     command: str, *, time: str | None = None, failure: str | None = None
 ) -> tuple[ModelSpec, tuple[StataOption, ...] | None]:
@@ -411,6 +417,7 @@ def parse_stata(
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
         metric=metric,
+        integer_factors=_factor_variables([*fixed_terms, *(t for eq in randoms for t in eq.terms)]),
     )
     factors = [(eq.level, ":".join(f)) for eq, f in zip(randoms, _full_factors(randoms))]
     spec = with_stata_weights(spec, weight, state["level_weights"], factors, state.get("pwscale"))
