@@ -17,7 +17,9 @@ from scipy import special
 from ..errors import SpecError, did_you_mean
 from ..families import get_family
 from ..results.stats import flatten_draws, interval_label
+from ..results.distributional import aux_posterior
 from ..results.tables import fixed_draws, varcorr_draws
+from ..spec.distributional import aux_spec
 from ..spec.ir import ModelSpec
 
 _IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_.]")
@@ -35,7 +37,9 @@ def parameter_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndar
     Fixed effects by term (``Intercept``, ``lrt``, ``C(schgend)[2]``); group-level sds and
     correlations as ``sd(Intercept|school)``, ``cor(Intercept,lrt|school)`` and, when the
     term name is unique across grouping factors, ``sd(Intercept)``; the residual sd as
-    ``sigma``; family parameters by name (``phi``).
+    ``sigma``; family parameters by name (``phi``); the coefficients and sds of a
+    distributional formula prefixed with its parameter as brms names them (``sigma_Intercept``,
+    ``sigma_x``, ``sd(sigma_Intercept|g)``).
     """
     out: dict[str, np.ndarray] = {}
     fx = fixed_draws(posterior)
@@ -58,7 +62,20 @@ def parameter_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndar
     for name in family.aux:
         if name in posterior and name not in out and posterior[name].ndim == 2:
             out[name] = flatten_draws(posterior[name])
+    for dpar in spec.aux_formulas:
+        for key, values in parameter_draws(aux_posterior(posterior, spec, dpar), aux_spec(spec, dpar)).items():
+            out.setdefault(_aux_label(dpar, key), values)
     return out
+
+
+def _aux_label(dpar: str, name: str) -> str:
+    """A sub-model's parameter as brms names it: ``sigma_x``, ``sd(sigma_Intercept|g)``."""
+    found = re.fullmatch(r"(sd|cor)\((.*)\)", name)
+    if found is None:
+        return f"{dpar}_{name}"
+    terms = ",".join(f"{dpar}_{t}" for t in found.group(2).split("|")[0].split(","))
+    group = f"|{name.split('|', 1)[1][:-1]}" if "|" in name else ""
+    return f"{found.group(1)}({terms}{group})"
 
 
 def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:

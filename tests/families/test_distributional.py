@@ -218,6 +218,19 @@ def test_tables_and_summary(prior_fit):
         residual_variance(prior_fit.posterior, prior_fit.spec)
 
 
+def test_hypothesis_names_the_sub_model_parameters_as_brms_does(prior_fit):
+    post = prior_fit.posterior
+    table = prior_fit.hypothesis(["sigma_z > 0", "sd(sigma_Intercept|g) < sd(Intercept|g)", "x > sigma_Intercept"])
+    z = flatten_draws(post["b_sigma"])[:, 0]
+    assert table["prob"].iloc[0] == pytest.approx(np.mean(z > 0))
+    sd_sigma, sd_main = flatten_draws(post["sd_sigma_g"]).ravel(), flatten_draws(post["sd_g"]).ravel()
+    assert table["prob"].iloc[1] == pytest.approx(np.mean(sd_sigma < sd_main))
+    assert table["estimate"].iloc[2] == pytest.approx(np.mean(
+        flatten_draws(post["b"])[:, 0] - flatten_draws(post["Intercept_sigma"])))
+    with pytest.raises(SpecError, match="sigma_x.*sigma_z"):
+        prior_fit.hypothesis("sigma_x > 0")
+
+
 def test_ppc_residuals_and_logo_message(prior_fit):
     assert prior_fit.ppc(ndraws=20, random_seed=1) is not None
     pearson = prior_fit.residuals(kind="pearson", ndraws=20)
