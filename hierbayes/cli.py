@@ -5,6 +5,8 @@
     hierbayes fit models/gcse_gend.toml [--draws N --tune N --chains N --seed N --backend B --out DIR]
     hierbayes check models/gcse_gend.toml
     hierbayes formula models/gcse_gend.toml
+    hierbayes predict gcse_gend-report --data new.csv [--out predictions.csv --kind response]
+    hierbayes compare gcse_gend-report gcse_null-report
 
 Exit codes (stable, for scripts):
 
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from .cli_results import add_result_commands, cmd_compare, cmd_predict
 from .errors import HierbayesError, SamplingError
 from .report_folder import discard, publish, staging_folder
 
@@ -95,6 +98,7 @@ def _build_parser() -> _Parser:
 
     formula = sub.add_parser("formula", help="print the combined lme4 formula")
     formula.add_argument("file", type=Path, help="model file (.toml)")
+    add_result_commands(sub, _positive, _non_negative)
     return parser
 
 
@@ -261,7 +265,8 @@ def _html_page(title: str, body: str) -> str:
 # =================================================================================== main
 
 
-_COMMANDS = {"fit": cmd_fit, "check": cmd_check, "formula": cmd_formula}
+_COMMANDS = {"fit": cmd_fit, "check": cmd_check, "formula": cmd_formula, "predict": cmd_predict,
+             "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,7 +315,8 @@ def cli_advice(text: str) -> str:
     """``text`` with the Python calls its advice names rewritten for a CLI user: ``fit(tune=2000,
     draws=2000)`` -> ``--tune 2000 --draws 2000``, ``fit(target_accept=0.99)`` -> ``target_accept =
     0.99 in [sampler]``; ``priors={...}``, ``missing=...`` and ``parameterization=...`` point to
-    the model file's tables."""
+    the model file's tables; ``new_groups='zero'`` -> ``--new-groups zero`` and leave-one-group-out
+    (``fit.logo('g')``, ``compare(fits, group='g')``) -> ``hierbayes compare ... --group g``."""
     import re
 
     def fit_call(match: re.Match) -> str:
@@ -329,6 +335,9 @@ def cli_advice(text: str) -> str:
     text = re.sub(r"\bModel\(\.\.\., parameterization=(\{[^}]*\}|'[^']*')\)",  # {'g': 'x'} -> { g = 'x' }
                   lambda m: f"parameterization = {re.sub(r"'([^']+)': ", r'\1 = ', m.group(1))} in [model]", text)
     text = re.sub(r"\bmissing='(\w+)'", r"missing = '\1' in [data]", text)
+    text = re.sub(r"\bnew_groups='(\w+)'", r"--new-groups \1", text)
+    text = re.sub(r"\bcompare\(fits, group='([^']+)'\)", r"hierbayes compare FIT FIT ... --group \1", text)
+    text = re.sub(r"\bfit\.logo\('([^']+)'\)", r"hierbayes compare FIT --group \1", text)
     text = re.sub(r"('[^']+'): hb\.Prior\(('[^']+'),?\s*([^)]*)\)", prior, text)
     return re.sub(r"\bpriors=\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", r"[priors] \1 in the model file", text)
 
@@ -336,7 +345,7 @@ def cli_advice(text: str) -> str:
 def _report(exc: BaseException, args: argparse.Namespace, internal: bool = False) -> None:
     if getattr(args, "traceback", False):
         traceback.print_exception(exc, file=sys.stderr)
-    text = f"{type(exc).__name__}: {exc}" if internal else str(exc)
+    text = f"{type(exc).__name__}: {exc}" if internal else cli_advice(str(exc))
     reason = getattr(exc, "reason", None)
     if reason is not None and hasattr(exc, "position"):  # a FormulaSyntaxError: no caret block
         text = f"{reason} at position {exc.position} of {exc.text!r}"

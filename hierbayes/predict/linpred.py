@@ -108,7 +108,7 @@ def linear_predictor(
             shown = ", ".join(repr(v) for v in new_levels[:10])
             raise DataError(
                 f"grouping factor {names.group!r} has levels the model was not fit with: {shown}"
-                f"{' ...' if len(new_levels) > 10 else ''}; pass new_groups='sample' or 'zero'"
+                f"{' ...' if len(new_levels) > 10 else ''}; pass new_groups='sample' or new_groups='zero'"
             )
         if new_groups == "sample":
             fresh = sample_new_effects(posterior, names, len(new_levels), rng)

@@ -1,0 +1,110 @@
+"""``hierbayes predict`` and ``hierbayes compare``: a saved fit used from the command line."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierbayes as hb
+from hierbayes import cli
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("hierbayes: error: "), err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Two report folders of sleepstudy (prior draws: fast), seeds 3 and 4."""
+    folder = tmp_path_factory.mktemp("cli_results")
+    for seed in (3, 4):
+        argv = ["fit", MODELS / "sleepstudy.toml", "--draws", "30", "--tune", "30", "--chains", "2", "--seed",
+                seed, "--out", folder / f"rep{seed}", "--no-progress", "--backend", "prior", "--no-plots", "-q"]
+        assert cli.main([str(a) for a in argv]) == cli.EXIT_OK
+    (folder / "new.csv").write_text("Subject,Days\n308,0\n308,5\n999,2\n")
+    return folder
+
+
+def test_predict_writes_the_fits_predictions_as_csv(capsys, reports):
+    code, out, err = run(capsys, "predict", reports / "rep3", "--data", reports / "new.csv", "--seed", 1)
+    assert code == cli.EXIT_OK
+    table = pd.read_csv(StringIO(out), dtype={"Subject": str})
+    assert list(table.columns) == ["Days", "Subject", "mean", "sd", "median", "lower", "upper"]
+    fit = hb.load(reports / "rep3" / "fit.nc")
+    rows = pd.DataFrame({"Subject": ["308", "308", "999"], "Days": [0, 5, 2]})
+    with pytest.warns(UserWarning):
+        expected = fit.predict(rows, random_seed=1).summary(0.95)
+    np.testing.assert_allclose(table[["mean", "lower", "upper"]], expected[["mean", "lower", "upper"]])
+    # the new level's warning in the command line's terms
+    assert "levels not in the fitted data (Subject: '999')" in err and "--new-groups error to refuse" in err
+
+
+def test_predict_options_reach_fit_predict(capsys, reports):
+    out_file = reports / "p.csv"
+    out_file.write_text("an older file\n")
+    argv = ["predict", reports / "rep3" / "fit.nc", "--data", reports / "new.csv", "--kind", "linear",
+            "--groups", "exclude", "--prob", "0.5", "--ndraws", "20", "--out", out_file]
+    assert run(capsys, *argv)[0] == cli.EXIT_OK
+    table = pd.read_csv(out_file)
+    fit = hb.load(reports / "rep3" / "fit.nc")
+    rows = pd.DataFrame({"Subject": ["308", "308", "999"], "Days": [0, 5, 2]})
+    expected = fit.predict(rows, kind="linear", groups="exclude", ndraws=20).summary(0.5)
+    np.testing.assert_allclose(table["upper"], expected["upper"])
+    assert len(table) == 3 and table.loc[0, "mean"] == pytest.approx(expected.loc[0, "mean"])
+    assert [p.name for p in reports.iterdir() if p.name.startswith(".p.csv")] == []  # no temporary left
+
+
+def test_predict_without_data_predicts_the_fitted_rows(capsys, reports):
+    code, out, _ = run(capsys, "predict", reports / "rep3")
+    assert code == cli.EXIT_OK and len(pd.read_csv(StringIO(out))) == 180
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    (["--data", "missing.csv"], "data file 'missing.csv' not found"),
+    (["--prob", "95"], "--prob=95.0: must be a probability strictly between 0 and 1"),
+    (["--data", "NEW", "--new-groups", "error"], "levels the model was not fit with: '999'; pass --new-groups sample or --new-groups zero"),
+    (["--out", "/no/such/folder/p.csv"], "cannot write '/no/such/folder/p.csv': the folder '/no/such/folder' does not exist"),
+    (["--data", "EMPTY"], "has no rows"),
+])
+def test_predict_errors_are_one_line_and_exit_2(capsys, reports, extra, needle):
+    (reports / "empty.csv").write_text("Subject,Days\n")
+    extra = [str(reports / "new.csv") if e == "NEW" else str(reports / "empty.csv") if e == "EMPTY" else e for e in extra]
+    code, _, err = run(capsys, "predict", reports / "rep3", *extra)
+    assert code == cli.EXIT_USAGE
+    assert needle in one_line_error(err)
+
+
+def test_a_folder_without_a_fit_is_refused(capsys, tmp_path):
+    code, _, err = run(capsys, "predict", tmp_path)
+    assert code == cli.EXIT_USAGE and "is a folder without fit.nc" in one_line_error(err)
+
+
+def test_compare_ranks_fits_and_one_fit_gives_its_loo(capsys, reports):
+    code, out, err = run(capsys, "compare", reports / "rep3", reports / "rep4")
+    assert code == cli.EXIT_OK
+    assert out.split("\n")[1].split()[0] in ("rep3", "rep4") and "elpd_diff" in out
+    # its advice in the command line's terms
+    assert "hierbayes compare FIT FIT ... --group Subject ranks by leave-one-group-out" in err
+    code, out, _ = run(capsys, "compare", reports / "rep3")
+    assert code == cli.EXIT_OK and "elpd_loo" in out
+    code, out, _ = run(capsys, "compare", reports / "rep3", "--group", "Subject")
+    assert code == cli.EXIT_OK and "LOGO Subject" in out
+
+
+def test_compare_names_each_fit_once(capsys, reports):
+    code, _, err = run(capsys, "compare", reports / "rep3", reports / "rep3")
+    assert code == cli.EXIT_USAGE and "name each fit once" in one_line_error(err)
