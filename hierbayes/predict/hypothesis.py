@@ -16,8 +16,8 @@ from scipy import special
 
 from ..errors import SpecError, did_you_mean
 from ..families import get_family
-from ..results.stats import flatten_draws, interval_label
 from ..results.distributional import aux_posterior
+from ..results.stats import flatten_draws, interval_label
 from ..results.tables import fixed_draws, varcorr_draws
 from ..spec.distributional import aux_spec
 from ..spec.ir import ModelSpec
