@@ -140,7 +140,9 @@ def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: 
     """The ModelSpec of the refit: ``old`` with a new formula (keeping its Stata ``if``
     subset and its exchangeable / identity covariances where the same group term remains),
     family or link. A new family without a link takes the new family's default link.
-    Distributional formulas (``sigma="~ x"``) are kept for the parameters the family has."""
+    Distributional formulas (``sigma="~ x"``) are kept for the parameters the family has; the
+    residual structure (unless the new formula gives one), the weights of groups still in the
+    model, the weights' scaling and method are kept."""
     new_family = old.family if family is None else family
     new_link = link if link is not None else (old.link if family is None else None)
     # distributional formulas are kept for the parameters the (new) family still has
@@ -155,9 +157,15 @@ def updated_spec(old: ModelSpec, formula: str | None, family: str | None, link: 
     if formula is None:
         return replace(old, family=new_family, link=new_link, distributional=distributional, metric=metric)
     text = updated_formula(old, formula)
+    parsed = parse_formula(text, family=new_family, link=new_link)
+    groups = {g.group for g in parsed.groups}
+    # what the formula does not say is kept, as R's update() keeps weights= and correlation=
     spec = replace(
-        parse_formula(text, family=new_family, link=new_link), subset=old.subset, distributional=distributional,
-        metric=metric,
+        parsed, subset=old.subset, distributional=distributional, metric=metric,
+        residuals=parsed.residuals if parsed.residuals is not None else old.residuals,
+        group_weights=tuple((g, w) for g, w in old.group_weights if g in groups),
+        weight_scaling=old.weight_scaling, weight_method=old.weight_method, weight_kind=old.weight_kind,
+        integer_factors=old.integer_factors,
     )
     kept = {g.label: g.covariance for g in old.groups
             if g.covariance not in (Covariance.UNSTRUCTURED, Covariance.INDEPENDENT)}

@@ -173,6 +173,25 @@ def test_updated_spec_keeps_subset_and_covariance_and_resets_the_link_with_the_f
     assert updated_spec(old, None, None, "identity").link == "identity"
 
 
+def test_updated_spec_keeps_what_the_formula_does_not_say():
+    # a new formula had dropped the residual structure and the groups' weights (as R's
+    # update() keeps weights= and correlation=, so does hierbayes')
+    from dataclasses import replace
+
+    varident = hb.residuals("independent", by="Sex")
+    old = replace(parse_formula("y ~ x * Sex + (1 | g) + (1 | h)"), residuals=varident)
+    for edit in (". ~ .", ". ~ . - x:Sex", ". ~ . - (1 | h)"):
+        assert updated_spec(old, edit, None, None).residuals == varident
+    weighted = replace(parse_formula("y | weights(w) ~ x + (1 | g) + (1 | h)"),
+                       group_weights=(("g", "wg"), ("h", "wh")), weight_scaling="size")
+    new = updated_spec(weighted, ". ~ . - (1 | h)", None, None)
+    assert new.group_weights == (("g", "wg"),) and new.weight_scaling == "size"
+    assert updated_spec(weighted, ". ~ . + z", None, None).group_weights == (("g", "wg"), ("h", "wh"))
+    stata = hb.from_stata("mixed y c.x##i.Sex || g:, residuals(independent, by(Sex))")
+    new = updated_spec(stata, ". ~ . - x:C(Sex)", None, None)
+    assert new.residuals == stata.residuals and new.integer_factors == ("Sex",)
+
+
 def test_update_refuses_an_unknown_argument(sleep_fit):
     with pytest.raises(ArgumentError, match="iterations=5: not an argument of update"):
         sleep_fit.update(iterations=5)
