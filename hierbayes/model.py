@@ -141,6 +141,12 @@ class Model:
                     f"Model() takes no argument {key!r}: an offset goes in the formula, as in lme4: "
                     f"'y ~ x + offset(log({column}))' for an exposure (Stata's exposure({column})), "
                     f"'y ~ x + offset({column})' for an offset already on the link scale"))
+        if "random" in distributional:  # nlme's lme(fixed, random = ~ 1 | g)
+            given = distributional["random"]
+            terms = given.strip().lstrip("~").strip() if isinstance(given, str) else "1 | g"
+            raise ArgumentError("random", given, (
+                f"Model() takes no argument 'random' (nlme's lme(random=)): group terms go in the "
+                f"formula, as in lme4: 'y ~ x + ({terms})'"))
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
                       if k in MODEL_ALIASES or (not isinstance(v, str) and k not in family_parameters)},

@@ -3,6 +3,7 @@ short trace is reported as Ctrl-C only when there was one."""
 
 from __future__ import annotations
 
+import re
 import signal
 
 import arviz as az
@@ -301,3 +302,12 @@ def test_an_offset_keyword_points_to_the_formula(key) -> None:
     with pytest.raises(ArgumentError, match=rf"{key}='t': Model\(\) takes no argument '{key}': an offset goes in "
                                             r"the formula, as in lme4: 'y ~ x \+ offset\(log\(t\)\)'"):
         hb.Model("y ~ x", data, family="poisson", **{key: "t"})
+
+
+@pytest.mark.parametrize(("given", "terms"), [("~1|Subject", "1|Subject"), ("~ Days | Subject", "Days | Subject")])
+def test_nlmes_random_keyword_points_to_the_formula(given, terms) -> None:
+    # had said "a formula was given for 'random', which is not a parameter of family 'gaussian'"
+    data = pd.DataFrame({"y": [1.0, 2, 3, 4], "Days": [0.0, 1, 2, 3], "Subject": ["a", "a", "b", "b"]})
+    with pytest.raises(ArgumentError, match=r"Model\(\) takes no argument 'random' \(nlme's lme\(random=\)\): group "
+                                            rf"terms go in the formula, as in lme4: 'y ~ x \+ \({re.escape(terms)}\)'"):
+        hb.Model("y ~ Days", data, random=given)
