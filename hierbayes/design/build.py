@@ -252,16 +252,15 @@ def _coerce_column(series: pd.Series, kind: str, column: str) -> pd.Series:
 # ============================================================================ build_design
 
 
-def _fit_groups(
-    spec: ModelSpec, plan: DesignPlan, frame: pd.DataFrame
-) -> tuple[tuple[GroupEncoder, ...], list[np.ndarray]]:
+def _fit_groups(spec: ModelSpec, plan: DesignPlan, frame: pd.DataFrame) -> tuple[tuple[GroupEncoder, ...], list[np.ndarray]]:
     for term in spec.groups:
         model_checks.check_group_term(term)
     encoders = tuple(GroupEncoder(t, b) for t, b in zip(spec.groups, plan.slopes, strict=True))
     codes = [enc.fit_codes(frame) for enc in encoders]
     for enc in encoders:
         model_checks.check_group_levels(enc.term, len(enc.levels))
-    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0])
+    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0],
+                                     residual_sd="sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency")
     return encoders, codes
 
 

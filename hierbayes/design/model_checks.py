@@ -58,8 +58,11 @@ def check_group_levels(term: GroupTerm, n_levels: int) -> None:
         )
 
 
-def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs: int) -> None:
-    """lme4's check: with group-specific slopes, levels must be fewer than observations.
+def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs: int,
+                        residual_sd: bool = False) -> None:
+    """lme4's check: with group-specific slopes, or any group term of a family with a
+    residual sd (lmer's case; glmer allows an observation-level effect), levels must be
+    fewer than observations.
 
     Parameters
     ----------
@@ -67,6 +70,9 @@ def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs
         Each group term with its number of levels.
     n_obs : int
         Number of observations used.
+    residual_sd : bool
+        The family has a residual sd (``sigma``): an effect per observation is that same
+        variance again, identified only by the priors.
 
     Raises
     ------
@@ -74,15 +80,22 @@ def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs
         ``number of levels of each grouping factor must be < number of observations
         (problems: g)``.
     """
-    problems: dict[str, None] = {}
+    slopes: dict[str, None] = {}
+    intercepts: dict[str, None] = {}
     for term, n_levels in terms_and_levels:
-        if term.terms and n_levels >= n_obs:
-            problems.setdefault(term.group, None)
-    if problems:
+        if n_levels >= n_obs and (term.terms or residual_sd):
+            (slopes if term.terms else intercepts).setdefault(term.group, None)
+    if slopes or intercepts:
+        why = ([f"a grouping factor with group-specific slopes needs several observations per level (n = {n_obs})"]
+               if slopes else [])
+        if intercepts:
+            why.append(f"with one observation per level of {', '.join(map(repr, intercepts))} its effects and the "
+                       f"residual sd (sigma) are one variance, told apart only by the priors (lme4's lmer refuses "
+                       f"this too): drop the term, or for an observation-level effect use a family without a "
+                       f"residual sd (poisson, binomial)")
         raise DataError(
             "number of levels of each grouping factor must be < number of observations "
-            f"(problems: {', '.join(problems)}); a grouping factor with group-specific slopes "
-            f"needs several observations per level (n = {n_obs})"
+            f"(problems: {', '.join([*slopes, *intercepts])}); {'; '.join(why)}"
         )
 
 

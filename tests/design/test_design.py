@@ -367,14 +367,15 @@ def test_encoder_pickles(sleep: pd.DataFrame) -> None:
 )
 def test_group_codes_round_trip_property(rows: list[tuple[str, int]]) -> None:
     f1, f2 = zip(*rows, strict=True)
-    df = pd.DataFrame({"y": np.arange(len(rows), dtype=float), "f1": f1, "f2": f2})
+    df = pd.DataFrame({"y": np.arange(len(rows)), "f1": f1, "f2": f2})
     term = GroupTerm(("f1", "f2"))
     combos = {f"{a}:{b}" for a, b in rows}
     if len(combos) < 2:
         with pytest.raises(DataError, match="only 1 level"):
             build_design(spec_of("y", (), (term,)), df)
         return
-    d = build_design(spec_of("y", (), (term,)), df)
+    # a count response: one row per level is allowed there (a gaussian refuses it)
+    d = build_design(spec_of("y", (), (term,), family="poisson"), df)
     block = d.groups[0]
     assert block.levels == tuple(sorted(combos, key=lambda s: (s[0], int(s[2:]))))
     np.testing.assert_array_equal(
@@ -452,9 +453,15 @@ def test_error_levels_vs_observations(toy: pd.DataFrame) -> None:
         r"\(problems: obs\)",
     ):
         build_design(spec_of("y", ("x",), (GroupTerm(("obs",), True, ("x",)),)), toy)
-    # observation-level intercepts (overdispersion terms) are allowed
-    d = build_design(spec_of("y", ("x",), (GroupTerm(("obs",)),)), toy)
+    # observation-level intercepts (overdispersion terms) are allowed where the family has no
+    # residual sd (glmer's rule); beside one they are refused (lmer's), naming the factor
+    toy_counts = toy.assign(y=np.arange(len(toy)) % 5)
+    d = build_design(spec_of("y", ("x",), (GroupTerm(("obs",)),), family="poisson"), toy_counts)
     assert d.groups[0].n_levels == 40
+    for family in ("gaussian", "lognormal", "student"):
+        with pytest.raises(DataError, match=r"\(problems: obs\); with one observation per level of 'obs' its "
+                                            r"effects and the residual sd \(sigma\) are one variance"):
+            build_design(spec_of("y", ("x",), (GroupTerm(("obs",)),), family=family), toy.assign(y=toy["y"].abs() + 1))
 
 
 def test_error_rank_deficient(toy: pd.DataFrame) -> None:
