@@ -66,6 +66,8 @@ def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
             return (p["alpha"] - 1) * np.log(x) + (p["beta"] - 1) * np.log1p(-x)
         case "LogNormal":
             return -np.log(x) - 0.5 * ((np.log(x) - p["mu"]) / p["sigma"]) ** 2
+        case "InverseGamma":
+            return -(p["alpha"] + 1) * np.log(x) - p["beta"] / x
         case "Uniform":
             return np.where((x >= p["lower"]) & (x <= p["upper"]), 0.0, -np.inf)
     raise PriorError(

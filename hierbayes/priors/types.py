@@ -34,6 +34,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     "LKJ": (("eta",), (), ("eta",), "correlation"),
     "Beta": (("alpha", "beta"), (), ("alpha", "beta"), "unit"),
     "LogNormal": (("mu", "sigma"), (), ("sigma",), "positive"),
+    "InverseGamma": (("alpha", "beta"), (), ("alpha", "beta"), "positive"),
     "Uniform": (("lower", "upper"), (), (), "interval"),
 }
 CLASS_SUPPORT = {

@@ -12,9 +12,10 @@ Why the exponential range is not compared with nlme's REML estimate (37.5) withi
   the intercept sd 35.8 -> 16), so integrating the sds out puts more mass at long ranges than
   the profile does: under a flat prior on log range the posterior median is 268 (95% 22-1100).
 - The posterior median therefore says what the prior says: with hierbayes' default
-  LogNormal(log(span / 2), 1) (span 63 days) the exact posterior, computed here on a grid with
-  the fixed effects integrated out (flat, as REML does), has median 57.4 (95% 17.6-364); a fit
-  gives 59.7 (95% 17-379) at seed 1. Neither is a bug.
+  InverseGamma(1, 7) (weighings 7 days apart: the correlation of consecutive weighings is
+  uniform a priori) the exact posterior, computed here on a grid with the fixed effects
+  integrated out (flat, as REML does), has median 55.3 (95% 15.0-616). Under the earlier
+  default, LogNormal(log(63 / 2), 1), it was 57.4 (95% 17.6-364). Neither is a bug.
 
 So the slow test checks the fit against that exact posterior (median within 15%, nlme's estimate
 inside the 95% interval) and the fixed effects against nlme's within 0.5 posterior sd.
@@ -138,7 +139,7 @@ def test_reml_profile_is_flat_over_long_ranges():
 def _prior_kwargs(model: hb.Model) -> tuple[dict, dict, dict]:
     get = model.priors.get
     out = get("exp_range"), get("sigma"), get("sd", "Rat", "Intercept")
-    assert [p.dist for p in out] == ["LogNormal", "HalfStudentT", "HalfStudentT"]
+    assert [p.dist for p in out] == ["InverseGamma", "HalfStudentT", "HalfStudentT"]
     return tuple(p.kwargs for p in out)
 
 
@@ -150,7 +151,9 @@ def _exact_range_posterior(data: pd.DataFrame, model: hb.Model) -> tuple[np.ndar
     grid = np.linspace(0.0, np.log(3e4), 61)
     LR, LS, LT = np.meshgrid(grid, np.linspace(np.log(2), np.log(400), 40),
                              np.linspace(np.log(0.05), np.log(150), 40), indexing="ij")
-    log_post = reml(np.exp(LR), np.exp(LS), np.exp(LT)) + stats.norm.logpdf(LR, rng_prior["mu"], rng_prior["sigma"])
+    # density of log range: p(range) range
+    log_range_prior = stats.invgamma.logpdf(np.exp(LR), rng_prior["alpha"], scale=rng_prior["beta"]) + LR
+    log_post = reml(np.exp(LR), np.exp(LS), np.exp(LT)) + log_range_prior
     for L, prior in ((LS, sigma_prior), (LT, tau_prior)):  # density of log sd: p(sd) sd
         log_post += stats.t.logpdf(np.exp(L), prior["nu"], scale=prior["sigma"]) + L
     w = np.exp(log_post - log_post.max()).sum(axis=(1, 2))
@@ -166,7 +169,7 @@ def test_default_prior_on_the_range_is_the_one_the_grid_uses():
     _, data = _data()
     model = hb.Model(FORMULA, data, residuals=hb.residuals("exponential", time="Time"))
     rng_prior, _, _ = _prior_kwargs(model)
-    assert rng_prior == pytest.approx({"mu": np.log(63 / 2), "sigma": 1.0})
+    assert rng_prior == pytest.approx({"alpha": 1.0, "beta": 7.0})
 
 
 # ---------------------------------------------------------------- slow
@@ -178,7 +181,7 @@ def test_fit_matches_the_exact_posterior_and_nlmes_fixed_effects():
     model = hb.Model(FORMULA, data, residuals=hb.residuals("exponential", time="Time"))
     grid, weights = _exact_range_posterior(data, model)
     lo, median, hi = _quantiles(grid, weights, [0.025, 0.5, 0.975])
-    assert median == pytest.approx(57.4, rel=0.02) and 15 < lo < 20 and 330 < hi < 400
+    assert median == pytest.approx(55.3, rel=0.02) and 14 < lo < 16 and 550 < hi < 700
     fit = model.fit(draws=1000, tune=1000, chains=2, random_seed=1, progressbar=False)
     fixef = fit.fixef()
     for row in ref["fixed_effects"]:

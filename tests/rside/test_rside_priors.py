@@ -32,7 +32,11 @@ def test_structure_defaults_are_in_the_prior_table() -> None:
     exch = hb.Model("y ~ x", df, residuals=hb.residuals("exchangeable", time="t", group="g"))
     assert _rows(exch)["exch_rho"][0] == "Uniform(lower=-0.3333, upper=1)"  # -1/(T-1), T = 4
     exp = hb.Model("y ~ x", df, residuals=hb.residuals("exponential", time="t", group="g"))
-    assert _rows(exp)["exp_range"][0] == f"LogNormal(mu={np.log(1.5):.4g}, sigma=1)"  # longest span 3
+    assert _rows(exp)["exp_range"][0] == "InverseGamma(alpha=1, beta=1)"  # observations 1 apart
+    # the median gap between a group's consecutive observations, unsorted and unequal spacing too
+    uneven = df.assign(t=df["t"].map({1: 0.0, 2: 7.0, 3: 14.0, 4: 15.0})).sample(frac=1, random_state=1)
+    exp = hb.Model("y ~ x", uneven, residuals=hb.residuals("exponential", time="t", group="g"))
+    assert _rows(exp)["exp_range"][0] == "InverseGamma(alpha=1, beta=7)"
     un = hb.Model("y ~ x", df, residuals=hb.residuals("unstructured", time="v", group="g"))
     assert _rows(un)["unstr_cor"] == ("LKJ(eta=1)", "default")
     assert _rows(un)["sigma_ratio"] == ("LogNormal(mu=0, sigma=1)", "default")
