@@ -5,6 +5,8 @@ written the same way: ``t | event(d)`` (mestreg), ``y | tobit(ll = 0, ul = 10)``
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 from typing import NoReturn
 
@@ -47,15 +49,7 @@ class ResponseLowering(FormulaSource):
                 "trials(...) goes after the response, as in 'y | trials(n) ~ x'", node.span
             )
         if isinstance(node, Call) and node.name == "Surv":
-            time, status = (a.text for a in node.args[:2]) if len(node.args) >= 2 else ("time", "status")
-            self.fail(
-                f"R's {node.text!r} is not a response here; write brms' '{time} | cens(1 - {status})' "
-                f"({status} 1 = event, 0 = censored; with R's 1/2 coding, cens(2 - {status})) or "
-                f"Stata's '{time} | event({status})' ({status} 0 = censored, else an event), with "
-                "family='weibull', 'exponential', "
-                "'lognormal' or 'loglogistic'",
-                node.span,
-            )
+            self.fail(surv_advice(node), node.span)
         if isinstance(node, Call) and node.name == OFFSET:
             self.fail(
                 f"{node.text!r} cannot be the response; an offset goes on the right-hand "
@@ -226,3 +220,35 @@ class ResponseLowering(FormulaSource):
                 call.span,
             )
         return Response(power_text(call.args[0].text), failures=power_text(call.args[1].text))
+
+
+def surv_advice(node: Call) -> str:
+    """What to write for R's ``Surv(...)`` response, by its ``type=``: right-censored (the
+    default with two arguments) as ``cens(1 - (status))`` or Stata's ``event(status)``,
+    left-censored as ``cens((status) - 1)`` (brms' -1 = left), intervals as ``intreg`` or
+    ``cens(c, time2)``; counting-process data (three arguments) are not supported."""
+    args = [a.text.strip() for a in node.args]
+    plain = [a for a in args if not re.match(r"^\w+\s*=(?!=)", a)]
+    given = next((m.group(1) for a in args if (m := re.fullmatch(r"type\s*=\s*['\"](\w+)['\"]", a))), None)
+    kind = given or ("counting" if len(plain) >= 3 else "right")
+    time, second, *rest = plain + ["time", "status"]
+    status = second if kind in ("right", "left") else (rest[0] if rest else "status")
+    event = status if re.fullmatch(r"[\w.]+", status) else f"({status})"
+    head = f"R's {node.text!r} is not a response here"
+    if kind == "left":
+        return (f"{head}; a left-censored {time} (brms' cens code -1) is '{time} | cens({event} - 1)' "
+                f"({status}: 1 = observed, 0 = below {time}), or '{time} | tobit(ll = L)' when every censored "
+                f"row is at one limit L (survreg's tobit)")
+    if kind == "interval2":
+        return f"{head}; write Stata's '{time} | intreg({second})' (a missing end is an open interval, as in R)"
+    if kind == "interval":
+        return (f"{head}; write brms' '{time} | cens(c, {second})' with c 'right', 'none', 'left' or "
+                f"'interval' where R's {status} is 0, 1, 2 or 3")
+    if kind != "right":
+        return f"{head}; counting-process (start, stop] data (type={kind!r}) are not supported"
+    families = "family='weibull', 'exponential', 'lognormal' or 'loglogistic' (or 'gaussian': survreg's dist='gaussian')"
+    if len(plain) == 1:
+        return f"{head}; every row is an event: write '{time} ~ ...' with {families}"
+    coding = f"; with R's 1/2 coding, cens(2 - {status})" if event == status else ""
+    return (f"{head}; a right-censored {time} is brms' '{time} | cens(1 - {event})' ({status}: 1 = event, "
+            f"0 = censored{coding}) or Stata's '{time} | event({status})', with {families}")

@@ -75,9 +75,34 @@ def test_indicator_expression_fits() -> None:
 @pytest.mark.parametrize("formula", ["Surv(time, status) ~ x", "Surv(time, status) | weights(x) ~ x"])
 def test_r_surv_response_says_how_to_write_it(formula: str) -> None:
     # survreg's Surv(time, status): status 1 = event; R's 1/2 coding has 2 = event
-    with pytest.raises(SpecError, match=r"R's 'Surv\(time, status\)' is not a response here; write brms' "
-                                        r"'time \| cens\(1 - status\)'.*cens\(2 - status\).*'time \| event\(status\)'"):
+    with pytest.raises(SpecError, match=r"R's 'Surv\(time, status\)' is not a response here; a right-censored time "
+                                        r"is brms' 'time \| cens\(1 - status\)'.*cens\(2 - status\).*'time \| event\(status\)'"):
         hb.Model(formula, _frame(), family="weibull")
+
+
+@pytest.mark.parametrize(("surv", "advice"), [
+    # survival::tobin's survreg(Surv(durable, durable > 0, type = "left") ~ ...): the advice had
+    # been right-censoring ('event(durable > 0)'), which fits silently and wrongly
+    ("Surv(time, time > 2, type='left')", "a left-censored time (brms' cens code -1) is 'time | cens((time > 2) - 1)'"),
+    ("Surv(time, status == 1)", "'time | cens(1 - (status == 1))' (status == 1: 1 = event, 0 = censored) or "
+                                "Stata's 'time | event(status == 1)'"),
+    ("Surv(time)", "every row is an event: write 'time ~ ...'"),
+    ("Surv(lo, hi, type = 'interval2')", "write Stata's 'lo | intreg(hi)'"),
+    ("Surv(t1, t2, st, type='interval')", "write brms' 't1 | cens(c, t2)' with c 'right', 'none', 'left' or "
+                                          "'interval' where R's st is 0, 1, 2 or 3"),
+    ("Surv(start, stop, status)", "counting-process (start, stop] data (type='counting') are not supported"),
+])
+def test_r_surv_advice_follows_its_type(surv: str, advice: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(advice)):
+        parse_formula(f"{surv} ~ x")
+
+
+def test_the_left_censoring_advice_is_the_tobit_model() -> None:
+    frame = _frame().assign(time=[0.0, 2.5, 0.0, 4.2, 5.0, 0.0])
+    advised = hb.Model("time | cens((time > 0) - 1) ~ x", frame).design.censoring
+    tobit = hb.Model("time | tobit(ll = 0) ~ x", frame).design.censoring
+    np.testing.assert_array_equal(advised.code, tobit.code)
+    assert list(advised.code) == [-1, 0, -1, 0, 0, -1]
 
 
 def _interval_frame() -> pd.DataFrame:
