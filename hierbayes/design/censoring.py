@@ -132,19 +132,24 @@ def _bounds(plan: DesignPlan, frame: pd.DataFrame, y: np.ndarray, row_labels) ->
 def _warn_censoring_side(response: Response, codes: np.ndarray, y: np.ndarray) -> None:
     """Warn when every right-censored row lies at or below every exact value (or every
     left-censored row at or above): a detection limit coded the wrong way round, as
-    ``cens(y <= 0)`` is (true is 1, right-censored: "more than y")."""
+    ``cens(y <= 0)`` is (true is 1, right-censored: "more than y"), or survival::tobin's
+    left-censored zeros written ``event(durable > 0)``."""
     exact = y[codes == 0]
+    written = f"event({response.event})" if response.event is not None else f"cens({response.cens})"
     for code, side, other, below in ((1, "right", "left", True), (-1, "left", "right", False)):
         censored = y[codes == code]
         if censored.size < 3 or exact.size < 3:
             continue
         if (censored.max() <= exact.min()) if below else (censored.min() >= exact.max()):
             where = "at or below the smallest" if below else "at or above the largest"
+            advice = (f"cens(({response.event}) - 1), or tobit(ll = L) when they are all at one limit L"
+                      if response.event is not None else
+                      f"code {-code} or '{other}', e.g. cens(-1 * ({response.cens})) for a true/false indicator")
             warn_user(
-                f"cens({response.cens}): all {censored.size} {side}-censored rows ({side}: the value is "
+                f"{written}: all {censored.size} {side}-censored rows ({side}: the value is "
                 f"{'more' if below else 'less'} than {response.expr}) lie {where} exact value of "
                 f"{response.expr!r}; if they are values beyond a detection limit, they are {other}-censored "
-                f"(code {-code} or '{other}', e.g. cens(-1 * ({response.cens})) for a true/false indicator)",
+                f"({advice})",
                 UserWarning
             )
 
@@ -227,6 +232,8 @@ def censoring_of(
     y = np.asarray(y, dtype=float)
     if limited is not None:
         codes, upper = limited
+        if response.event is not None:
+            _warn_censoring_side(response, codes, y)
     elif response.cens is None:
         codes, upper = np.zeros(y.shape[0], dtype=np.int8), None
     else:

@@ -165,6 +165,21 @@ def test_a_detection_limit_coded_as_right_censoring_is_warned_about() -> None:
         hb.Model("time | cens(1 - status) ~ x", data=_frame(), family="weibull")  # survival times: silent
 
 
+def test_left_censored_zeros_written_as_events_are_warned_about() -> None:
+    # Stata's event() censors on the right: tobin's zeros written event(durable > 0) fitted silently
+    data = pd.DataFrame({"durable": [0.0, 0.7, 0.0, 0.0, 3.7, 0.0, 3.0, 0.0, 1.4, 4.4],
+                         "x": [57.7, 50.9, 48.5, 41.7, 47.7, 59.8, 44.3, 45.1, 51.7, 53.1]})
+    with pytest.warns(UserWarning, match=re.escape("event(durable > 0): all 5 right-censored rows (right: the value "
+                                                   "is more than durable) lie at or below the smallest exact value")
+                      + r".*left-censored \(cens\(\(durable > 0\) - 1\), or tobit\(ll = L\)"):
+        hb.Model("durable | event(durable > 0) ~ x", data=data)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hb.Model("time | event(status) ~ x", data=_frame(), family="weibull")  # survival times: silent
+
+
 @pytest.mark.parametrize("indicator", ["-(durable <= 0)", "1 + -(durable == 0)"])
 def test_a_minus_before_a_comparison_is_refused_naming_the_expression(indicator) -> None:
     # pandas evaluates -(true/false) as logical not: -(durable <= 0) silently marked the positive rows
