@@ -323,8 +323,9 @@ def test_compare_suggests_a_group_only_when_every_model_has_it(sleepstudy) -> No
 def test_pareto_k_advice_points_to_the_finest_grouping_factor(sleepstudy) -> None:
     # grouseticks' (1 | INDEX), one level per row, beside (1 | BROOD): LOGO of INDEX is LOO with
     # each row's effect integrated out; the advice had named the first factor
-    data = sleepstudy.assign(obs=np.arange(len(sleepstudy)), half=sleepstudy["Days"] // 5)
-    model = hb.Model("Reaction ~ Days + (1 | Subject) + (1 | half) + (1 | obs)", data)
+    data = sleepstudy.assign(obs=np.arange(len(sleepstudy)), half=sleepstudy["Days"] // 5,
+                             count=(sleepstudy["Reaction"] // 10).astype(int))
+    model = hb.Model("count ~ Days + (1 | Subject) + (1 | half) + (1 | obs)", data, family="poisson")
     assert C.finest_group(model.design) == "obs"
     assert C.finest_group(model.design, {"Subject", "half"}) == "Subject"
     assert C.finest_group(model.design, set()) is None

@@ -468,7 +468,8 @@ def test_rhat_advice_on_an_imputation_parameter_gives_no_prior_key() -> None:
 def test_a_level_read_as_missing_by_pandas_gets_the_read_csv_hint_and_the_hint_works() -> None:
     import io
 
-    csv = "y,g,ed\n1.0,a,None\n2.0,a,Primary\n3.5,b,None\n2.2,b,Primary\n1.1,c,Secondary\n0.3,c,N/A\n"
+    csv = ("y,g,ed\n1.0,a,None\n2.0,a,Primary\n3.5,b,None\n2.2,b,Primary\n1.1,c,Secondary\n0.3,c,N/A\n"
+           "1.7,a,Primary\n2.9,b,Secondary\n1.4,c,Primary\n")  # two rows a group left when missing are dropped
     with pytest.raises(DataError, match=r"If 'ed' had a level such as 'None' or 'N/A' in a CSV file, "
                                         r"pandas.read_csv read it as missing: read the file with keep_default_na=False"):
         hb.Model("y ~ ed + (1|g)", pd.read_csv(io.StringIO(csv)))
