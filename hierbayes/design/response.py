@@ -78,7 +78,8 @@ def encoded_response(
 
 
 def new_trials(plan: DesignPlan, frame: pd.DataFrame) -> np.ndarray | None:
-    """Trials for new data when the needed columns are there, else None.
+    """Trials for new data when the needed columns are there, else None; a ``cbind(s, n - s)``
+    model needs only ``n`` (its trials do not depend on the response).
 
     Parameters
     ----------
@@ -88,7 +89,13 @@ def new_trials(plan: DesignPlan, frame: pd.DataFrame) -> np.ndarray | None:
         The new rows (coerced like the training columns).
     """
     exprs = trials_exprs(plan)
-    if not exprs or any(n not in frame.columns for e in exprs for n in e.names):
+    missing = {n for e in exprs for n in e.names if n not in frame.columns}
+    response = plan.response.text
+    if missing == {response} and plan.failures is not None and plan.response.is_column:
+        # cbind(s, n - s): the trials s + (n - s) do not depend on s, which new rows lack
+        totals = [sum(evaluate_values(e, frame.assign(**{response: value})) for e in exprs) for value in (0.0, 1.0)]
+        return as_counts(np.asarray(totals[0], dtype=np.float64)) if np.allclose(*totals) else None
+    if not exprs or missing:
         return None
     total = sum(evaluate_values(e, frame) for e in exprs)
     return as_counts(np.asarray(total, dtype=np.float64))

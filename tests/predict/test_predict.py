@@ -382,8 +382,8 @@ def test_training_rows_are_found_by_position_when_labels_repeat(sleepstudy) -> N
     assert len(collapsed.row_positions) == collapsed.n_obs
 
 
-@pytest.mark.parametrize(("formula", "needed"), [("cbind(s, 7 - s) ~ x", "['s']"), ("s | trials(n) ~ x", "['n']"),
-                                                 ("cbind(s, f) ~ x", "['s', 'f']")])
+@pytest.mark.parametrize(("formula", "needed"), [("s | trials(n) ~ x", "['n']"), ("cbind(s, f) ~ x", "['s', 'f']"),
+                                                 ("cbind(s, n - s) ~ x", "['s', 'n']")])
 def test_response_predictions_without_trials_name_the_columns_to_add(formula, needed):
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"x": rng.normal(size=40), "s": rng.integers(0, 8, 40)})
@@ -419,3 +419,18 @@ def test_binomial_means_say_whether_they_are_probabilities_or_counts():
     assert "means are probabilities" in repr(without)
     np.testing.assert_allclose(with_trials.values, without.values * cbpp["size"].to_numpy()[:3])
     assert fit.predict(cbpp.head(3), kind="linear").scale == ""
+
+
+@pytest.mark.parametrize("formula", ["cbind(s, 7 - s) ~ x", "cbind(s, n - s) ~ x"])
+def test_cbind_trials_that_do_not_depend_on_the_response_need_no_response(formula):
+    # cbpp's cbind(incidence, size - incidence): new rows with size had been refused for lacking incidence
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.normal(size=40), "s": rng.integers(0, 8, 40), "n": 7})
+    fit = hb.Model(formula, df, family="binomial").fit(backend="prior", draws=20, chains=1, random_seed=1,
+                                                       progressbar=False)
+    new = pd.DataFrame({"x": [0.0, 1.0], "n": [7, 3]})
+    draws = fit.predict(new, kind="response", random_seed=2).draws.values.reshape(-1, 2)
+    limit = [7, 7] if "7 - s" in formula else [7, 3]
+    assert np.all((draws >= 0) & (draws <= limit)) and draws[:, 0].max() > 3  # each row's own trials
+    with_s = fit.predict(new.assign(s=[5, 1]), kind="response", random_seed=2).draws.values.reshape(-1, 2)
+    np.testing.assert_array_equal(draws, with_s)  # the response's value does not matter
