@@ -39,7 +39,7 @@ from scipy import special
 from ..errors import DataError, SpecError, warn_user
 from ..params import OBS_DIM, block_names
 from ..results.stats import flatten_draws
-from .group_loglik import group_blocks, group_sums, integrated_group_loglik
+from .group_loglik import group_blocks, group_sums, integrated_group_loglik, nested_factors
 from .loo_weights import weighted_loo
 from .predict import encode_rows, row_design, thin, training_frame
 
@@ -143,8 +143,9 @@ def unreliable_points(result) -> tuple[np.ndarray, float]:
 def finest_group(design, among: set[str] | None = None) -> str | None:
     """The grouping factor (of ``among``, if given) with the fewest rows per level (median):
     the one whose leave-one-group-out is nearest to leave-one-out (an observation-level
-    effect: one row per level), which PSIS advice should point to."""
-    blocks = [b for b in design.groups if among is None or b.group in among]
+    effect: one row per level), which PSIS advice should point to; a factor with another
+    nested in it is skipped (its integrated leave-one-group-out is refused)."""
+    blocks = [b for b in design.groups if (among is None or b.group in among) and not nested_factors(design, b.group)]
     if not blocks:
         return None
     return min(blocks, key=lambda b: float(np.median(b.rows_per_level()))).group
@@ -313,6 +314,15 @@ def logo(
         raise SpecError(
             f"method={method!r} is not available for a model with a residual structure; "
             "method='integrated' (the default) gives each level's joint likelihood"
+        )
+    nested = nested_factors(model.design, group)
+    if nested and method == "integrated":
+        raise SpecError(
+            f"leave-one-group-out of {group!r} with its effects integrated out: {nested} "
+            f"{'is' if len(nested) == 1 else 'are'} nested in {group!r}, and the left-out rows' own "
+            f"{nested[0]!r} effects, learned from those rows, would stay in; use method='exact' (a refit "
+            f"per level; levels=[...] for a few) or method='psis' (group-summed, often unreliable), or "
+            f"leave out {nested[-1]!r} instead"
         )
     codes, all_levels = _factor_codes(model, group)
     J = len(all_levels)

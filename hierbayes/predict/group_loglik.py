@@ -33,6 +33,22 @@ def group_blocks(model, group: str) -> list[bool]:
     return [g == group for g in names]
 
 
+def nested_factors(design, group: str) -> list[str]:
+    """The other grouping factors of ``design`` whose every level lies within one level of
+    ``group`` (cbpp's observation-level ``obs`` in ``herd``; ``Block:Variety`` in ``Block``):
+    their effects on a left-out level's rows were learned from those rows."""
+    blocks = {b.group: np.asarray(b.codes) for b in design.groups}
+    outer = blocks[group]
+    out = []
+    for name, codes in blocks.items():
+        if name == group:
+            continue
+        pairs = np.unique(np.stack([codes, outer]), axis=1).shape[1]
+        if pairs == np.unique(codes).size and np.unique(codes).size > np.unique(outer).size:
+            out.append(name)
+    return out
+
+
 def group_sums(values: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
     """(S, J) sums over the rows of each level of (S, n) values."""
     out = np.zeros((values.shape[0], n_levels))
@@ -102,7 +118,8 @@ def integrated_group_loglik(
     per level j a multivariate-t proposal centred on the fitted posterior of u_j (the same
     n_mc points for every draw):
     p(y_j | theta) ~= mean_m p(y_j | theta, u_m) N(u_m; 0, Sigma) / q_j(u_m).
-    Rows of other grouping factors keep their own effects.
+    Rows of other (crossed) grouping factors keep their own effects; a factor nested in
+    ``group`` is refused by :func:`hierbayes.predict.compare.logo` before this runs.
     """
     spec = model.spec
     family = get_family(spec.family)

@@ -137,9 +137,10 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     if unreliable:
         # a grouping factor every model has: compare(group=...) needs it in all of them
         groups = set.intersection(*[{b.group for b in fit.model.design.groups} for fit in hb_fits.values()])
+        groups = {g for g in groups if all(finest_group(f.model.design, {g}) for f in hb_fits.values())}
         finest = finest_group(next(iter(hb_fits.values())).model.design, groups)
         remedy = (f"; compare(fits, group={finest!r}) ranks by leave-one-group-out with the groups' "
-                  "effects integrated out" if group is None and groups else "")
+                  "effects integrated out" if group is None and finest is not None else "")
         warn_user(
             f"compare: the {'leave-one-group-out' if group is not None else 'PSIS-LOO'} estimates of {unreliable} "
             f"have Pareto k above the threshold for some {'groups' if group is not None else 'rows'} "

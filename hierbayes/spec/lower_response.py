@@ -6,7 +6,6 @@ written the same way: ``t | event(d)`` (mestreg), ``y | tobit(ll = 0, ul = 10)``
 from __future__ import annotations
 
 import re
-
 from dataclasses import replace
 from typing import NoReturn
 

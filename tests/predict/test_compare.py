@@ -327,8 +327,12 @@ def test_pareto_k_advice_points_to_the_finest_grouping_factor(sleepstudy) -> Non
                              count=(sleepstudy["Reaction"] // 10).astype(int))
     model = hb.Model("count ~ Days + (1 | Subject) + (1 | half) + (1 | obs)", data, family="poisson")
     assert C.finest_group(model.design) == "obs"
-    assert C.finest_group(model.design, {"Subject", "half"}) == "Subject"
+    # obs is nested in both others: their integrated leave-one-group-out is refused, so not advised
+    assert C.finest_group(model.design, {"Subject", "half"}) is None
     assert C.finest_group(model.design, set()) is None
+    with pytest.warns(UserWarning, match="fitted as crossed"):
+        crossed = hb.Model("count ~ Days + (1 | Subject) + (1 | half)", data, family="poisson")
+    assert C.finest_group(crossed.design, {"Subject", "half"}) == "Subject"
 
 
 def test_logo_note_lists_the_levels_to_refit_exactly(sleepstudy) -> None:
@@ -360,3 +364,47 @@ def test_compare_of_the_same_rows_in_another_order_says_so(sleepstudy) -> None:
                                                                               random_seed=1)
     with pytest.raises(hb.DataError, match=r"the same rows in a different order: elpd is compared row by row"):
         hb.compare({"a": a, "b": b})
+
+
+def _cbpp_like(seed: int = 1) -> pd.DataFrame:
+    """15 herds x 4 periods of binomial counts, one observation-level level per row (cbpp's shape)."""
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame({"herd": np.repeat([f"h{i}" for i in range(15)], 4), "period": np.tile(["1", "2", "3", "4"], 15)})
+    data["obs"] = [f"o{i}" for i in range(len(data))]
+    data["size"] = rng.integers(5, 30, len(data))
+    data["incidence"] = rng.binomial(data["size"], 0.15)
+    return data
+
+
+def test_nested_factors_are_found_crossed_ones_not(sleepstudy):
+    from hierbayes.predict.group_loglik import nested_factors
+
+    olre = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | obs)", _cbpp_like(),
+                    family="binomial").design
+    assert nested_factors(olre, "herd") == ["obs"]
+    assert nested_factors(olre, "obs") == []
+    plots_ = sleepstudy.assign(half=sleepstudy["Days"] // 5)
+    with pytest.warns(UserWarning, match="fitted as crossed"):  # half's labels are reused: crossed
+        crossed = hb.Model("Reaction ~ Days + (1 | Subject) + (1 | half)", plots_).design
+    assert nested_factors(crossed, "Subject") == [] and nested_factors(crossed, "half") == []
+    oats = hb.Model("Reaction ~ Days + (1 | Subject/half)", plots_).design
+    assert nested_factors(oats, "Subject") == ["Subject:half"]
+
+
+def test_integrated_logo_refuses_a_factor_with_another_nested_in_it():
+    # cbpp's (1 | herd) + (1 | obs): logo('herd') had kept the left-out rows' own obs effects
+    # (learned from them) and disagreed with exact refits by 10 log units per herd
+    fit = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | obs)", _cbpp_like(),
+                   family="binomial").fit(backend="prior", draws=50, chains=2, random_seed=1, progressbar=False)
+    with pytest.raises(hb.SpecError, match=r"leave-one-group-out of 'herd' with its effects integrated out: \['obs'\] "
+                                           r"is nested in 'herd'.*method='exact'.*method='psis'.*leave out 'obs' instead"):
+        fit.logo("herd")
+    assert np.isfinite(fit.logo("herd", method="psis", ndraws=50).pointwise["elpd"]).all()
+    assert C.finest_group(fit.model.design) == "obs" and C.finest_group(fit.model.design, {"herd"}) is None
+    plain = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd)", _cbpp_like(),
+                     family="binomial").fit(backend="prior", draws=50, chains=2, random_seed=1, progressbar=False)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        hb.compare({"olre": fit, "plain": plain})
+    advice = " ".join(str(w.message) for w in record)
+    assert "group='herd'" not in advice  # the advice does not lead to the refusal
