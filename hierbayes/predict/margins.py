@@ -356,17 +356,18 @@ def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: i
 def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
     """Bayesian R-squared, conditional and marginal.
 
-    ``conditional``: mu includes the group effects; ``marginal``: fixed effects only
-    (group effects integrated out: population-averaged means, which for an identity link
-    are the fixed-part predictions). Both use var(mu) / (var(mu) + var(y - mu)) per draw
-    (Gelman et al. 2019; brms ``bayes_R2`` and ``bayes_R2(re_formula = NA)``).
+    ``conditional``: mu includes the group effects; ``marginal``: the fixed part alone,
+    group effects at 0 (brms' ``bayes_R2(re_formula = NA)``; for a nonlinear link this is
+    not the population-averaged mean, which had been used and on Salamanders' Poisson model
+    put the marginal R^2 above the conditional one). Both use var(mu) / (var(mu) + var(y -
+    mu)) per draw (Gelman et al. 2019; brms ``bayes_R2``).
 
     Returns a DataFrame indexed by ``conditional``/``marginal`` with mean, sd, median,
     lower, upper.
     """
     alpha = (1 - prob) / 2
     rows = {}
-    kinds = {"conditional": "include", "marginal": "marginal"} if model.spec.groups else {"conditional": "include"}
+    kinds = {"conditional": "include", "marginal": "exclude"} if model.spec.groups else {"conditional": "include"}
     for label, groups in kinds.items():
         d = r2_draws(posterior, model, groups=groups, ndraws=ndraws)
         rows[label] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)), "median": float(np.median(d)),

@@ -354,6 +354,11 @@ def test_bayes_r2(sleep, logit):
     assert abs(np.mean(vf / (vf + sigma2)) - table.loc["conditional", "mean"]) < 0.03
     lt = logit.r2()
     assert 0 < lt.loc["marginal", "mean"] < lt.loc["conditional", "mean"] < 1
+    # marginal is brms' bayes_R2(re_formula = NA): the group effects at 0, not averaged over
+    at_zero = r2_draws(logit.posterior, logit.model.built, groups="exclude")
+    assert lt.loc["marginal", "mean"] == pytest.approx(np.mean(at_zero))
+    averaged = r2_draws(logit.posterior, logit.model.built, groups="marginal")
+    assert abs(np.mean(averaged) - np.mean(at_zero)) > 1e-6  # a logit link: the two differ
 
 
 def test_training_rows_are_found_by_position_when_labels_repeat(sleepstudy) -> None:
