@@ -121,6 +121,20 @@ SURVIVAL_TERMS = {
 }
 
 
+#: brms' special terms this package does not have, and what to write instead.
+BRMS_TERMS = {
+    "cs": "category-specific (nominal) effects, brms' cs() and ordinal's nominal =, are not available: "
+          "the cumulative family has one coefficient per term, shared by its thresholds",
+    "mo": "monotonic effects (brms' mo()) are not available: use {arg} as a factor, C({arg}), or as a number",
+    "s": "smooth terms (mgcv's and brms' s()) are not available: a spline basis, bs({arg}, df=4), or poly({arg}, 2) is",
+    "t2": "smooth terms (mgcv's and brms' t2()) are not available: a spline basis, bs({arg}, df=4), or poly({arg}, 2) is",
+    "gp": "Gaussian-process terms (brms' gp()) are not available",
+    "me": "measurement-error terms (brms' me()) are not available",
+    "car": "spatial terms (brms' car()) are not available",
+    "sar": "spatial terms (brms' sar()) are not available",
+}
+
+
 #: glmmTMB's covariance-structure terms (``ar1(0 + factor(t) | g)``) and how this package writes each.
 GLMMTMB_STRUCTURES = {
     "ar1": "an AR(1) within a group is a residual structure: residuals=hb.residuals('ar', order=1, "
@@ -216,6 +230,9 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                     f"{inner.text!r} is glmmTMB's covariance-structure term; here "
                     f"{GLMMTMB_STRUCTURES[inner.name]}", inner.span,
                 )
+            elif isinstance(inner, Call) and inner.name in BRMS_TERMS and "|" not in inner.text:
+                arg = inner.args[0].text if inner.args else "x"
+                self.fail(f"{inner.text!r}: " + BRMS_TERMS[inner.name].format(arg=arg), inner.span)
             else:
                 operands.append(item)
         return intercept, operands, tuple(groups), tuple(offsets)

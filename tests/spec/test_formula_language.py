@@ -507,3 +507,15 @@ def test_levels_given_with_c_set_the_order() -> None:
     np.testing.assert_array_equal(new.X, [[1, 0, 0], [1, 0, 1]])
     with pytest.raises(DataError, match=r"value\(s\) \['hi'\] are not among the levels given"):
         design_of('y ~ ordered(s, levels=c("lo", "mid"))', data)
+
+
+@pytest.mark.parametrize(("term", "message"), [
+    ("cs(c)", "'cs(c)': category-specific (nominal) effects, brms' cs() and ordinal's nominal =, are not available"),
+    ("mo(c)", "'mo(c)': monotonic effects (brms' mo()) are not available: use c as a factor, C(c), or as a number"),
+    ("s(x, k = 5)", "'s(x, k = 5)': smooth terms (mgcv's and brms' s()) are not available: a spline basis, bs(x, df=4)"),
+    ("gp(x)", "'gp(x)': Gaussian-process terms (brms' gp()) are not available"),
+])
+def test_brms_special_terms_say_what_is_not_available(term, message):
+    # cs(contact) had been told to convert its column with pd.to_numeric, then that cs was unknown
+    with pytest.raises(hb.errors.FormulaSyntaxError, match=re.escape(message)):
+        hb.Model(f"y ~ x + {term} + (1 | g)", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0], "c": [1, 2], "g": ["a", "b"]}))
