@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, SpecError, warn_user
+from ..errors import DataError, SpecError, did_you_mean, warn_user
 from ..spec.residuals import ResidualKind, ResidualStructure
 from .types import GroupBlock
 
@@ -88,7 +88,9 @@ def _labels(frame: pd.DataFrame, positions) -> str:
 
 def _column(frame: pd.DataFrame, name: str, what: str) -> pd.Series:
     if name not in frame.columns:
-        raise DataError(f"residuals: the {what} column {name!r} is not in the data")
+        columns = [str(c) for c in frame.columns]
+        raise DataError(f"residuals: the {what} column {name!r} is not in the data.{did_you_mean(name, columns)} "
+                        f"Columns: {columns[:20]}{' ...' if len(columns) > 20 else ''}")
     column = frame[name]
     missing = np.flatnonzero(column.isna().to_numpy())
     if missing.size:

@@ -330,7 +330,7 @@ def icc(
 #: The note of a table with shares alone (one factor, or crossed factors).
 ICC_SHARE_NOTE = "share: var(g) / total variance"
 ICC_MEASURES_NOTE = (
-    "share: var(g) / total variance (crossed factors have only this); conditional: "
+    "share: var(g) / total variance (a factor nested in no other has only this); conditional: "
     "correlation of two responses in the same g and the factors it is nested in, "
     "(var(g) + var(outer factors)) / total, as Stata's estat icc"
 )

@@ -203,7 +203,7 @@ def test_by_must_be_constant_within_groups_for_parameters():
     # a residual sd per level (varIdent) may change within a group
     m = hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="arm"))
     assert m.design.residuals.sd_levels == ("a", "b")
-    with pytest.raises(DataError, match="by column 'Arm' is not in the data"):
+    with pytest.raises(DataError, match=r"by column 'Arm' is not in the data\. Did you mean 'arm'\? Columns: \["):
         hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("independent", by="Arm"))
 
 
