@@ -332,7 +332,7 @@ class Fit:
             name = ":".join(n for n in ((st.by if rd.by_levels else None), (st.time if rd.time_levels else None)) if n)
             reference = f"{name}={rd.sd_levels[0]}" if name else rd.sd_levels[0]
             lines = (f"{lines[0]}; sd(Residual) is the sd at {reference}, sigma_ratio(level) = "
-                     "the level's sd / that sd",)
+                     "the level's sd / that sd, sigma(level) the level's sd",)
         if not chosen:
             return lines
         group_of = {names.key: term.group + term.covariance_label() for term, names in zip(self.spec.groups, block_names(self.spec))}

@@ -21,7 +21,8 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
     Labels: ``ar1_phi`` (``ar1_phi[level]`` per ``by`` level), ``exp_range``, ``exch_rho``,
     ``unstr_cor(v1,v2)`` per pair of visits and ``unstr_cor(mean)`` (``unstr_cor[level](v1,v2)``
     per ``by`` level; ``band_cor`` likewise for the pairs within the band of ``banded k``), ``sigma_ratio(level)`` (``sigma_ratio(level:visit)`` with both)
-    (the residual sd of a level over that of the reference level); a per-lag parameter
+    (the residual sd of a level over that of the reference level, whose sd is
+    ``sd(Residual)``), then ``sigma(level)``, that level's residual sd; a per-lag parameter
     (``toep_pacf``) gives ``toep_pacf(k)`` per lag and the lag correlations it implies,
     ``cor(lag k)`` (``[level]`` per ``by`` level).
     """
@@ -50,6 +51,9 @@ def residual_structure_rows(posterior: xr.Dataset, spec: ModelSpec) -> list[tupl
         ratio = posterior[SD_RATIO]
         for level in ratio.coords[SD_DIM].values:
             rows.append(((GROUP, f"sigma_ratio({level})"), ratio.sel({SD_DIM: level}, drop=True)))
+        if "sigma" in posterior:  # the sds themselves, as mmrm and Stata print them per visit
+            for level in ratio.coords[SD_DIM].values:
+                rows.append(((GROUP, f"sigma({level})"), posterior["sigma"] * ratio.sel({SD_DIM: level}, drop=True)))
     return rows
 
 

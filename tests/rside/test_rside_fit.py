@@ -56,6 +56,11 @@ def test_tables_ppc_loglik_and_saving_on_prior_draws(tmp_path):
     terms = list(fit.varcorr()["term"])
     assert terms[:2] == ["sd(Residual)", "unstr_cor(1,2)"]
     assert "unstr_cor(mean)" in terms and "sigma_ratio(4)" in terms and "sigma_ratio(1)" not in terms
+    # the per-visit sds themselves, as mmrm users read them: sd(Residual) x sigma_ratio(visit)
+    table = fit.varcorr().set_index("term")
+    assert table.loc["sigma(4)", "mean"] == pytest.approx(float(
+        (fit.posterior["sigma"] * fit.posterior["sigma_ratio"].sel(resid_sd_level="4")).mean()))
+    assert "sigma(1)" not in terms  # visit 1's sd is sd(Residual)
     summary = str(fit.summary())
     assert "Residuals: unstructured(time=visit, group=Subject); sd(Residual) is the sd at visit=1," in summary
     assert "Groups: none (residuals correlated within Subject: 27)" in summary
