@@ -37,11 +37,12 @@ def _decimals(sd: float, digits: int) -> int:
 
 
 def _num(v: float, digits: int, by_row: bool = False) -> str:
-    """``v`` with ``digits`` decimals; in scientific notation from 1e5 up, beyond 8 decimals, or
-    (without a row's sd to set the decimals) below 1e-3."""
+    """``v`` with ``digits`` decimals; in scientific notation from 1e5 up, beyond 6 decimals (a
+    baseline hazard of 1e-8 had read 0.00000001), or (without a row's sd to set the decimals)
+    below 1e-3."""
     if pd.isna(v):
         return ""
-    if v != 0 and (abs(v) >= 1e5 or digits > 8 or (not by_row and abs(v) < 1e-3)):
+    if v != 0 and (abs(v) >= 1e5 or digits > 6 or (not by_row and abs(v) < 1e-3)):
         return f"{v:.3e}"
     return f"{v:.{max(digits, 0)}f}" if abs(v) < 1000 else f"{v:.1f}"
 

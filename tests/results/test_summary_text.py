@@ -142,3 +142,15 @@ def test_a_covariance_the_formula_cannot_show_is_named(covariance, label):
         backend="prior", draws=20, chains=2, random_seed=1)
     (line,) = [x for x in str(fit.summary()).splitlines() if x.startswith("Parameterization:")]
     assert label in line
+
+
+def test_a_tiny_estimate_is_printed_in_scientific_notation():
+    # rats' weibull baseline hazard, exp(-shape * Intercept) ~ 1e-8, had read 0.00000001 / 0.00000000
+    from hierbayes.results.report import fixed_section
+
+    table = pd.DataFrame({"mean": [1.2e-8, 2.19], "sd": [3e-8, 0.7], "lower": [1e-10, 1.2], "upper": [9.3e-7, 4.06],
+                          "r_hat": [1.0, 1.0], "ess_bulk": [2000.0, 3000.0]},
+                         index=pd.Index(["Intercept", "rx"], name="term"))
+    shown = fixed_section(table, "Fixed effects (hazard ratios)").table.set_index("term")
+    assert list(shown.loc["Intercept", ["mean", "lower", "upper"]]) == ["1.200e-08", "1.000e-10", "9.300e-07"]
+    assert list(shown.loc["rx", ["mean", "lower", "upper"]]) == ["2.190", "1.200", "4.060"]
