@@ -179,7 +179,7 @@ def varcorr_section(table: pd.DataFrame) -> Section:
     terms = table["term"].astype(str)
     other = ~(terms.str.startswith("sd(") | terms.str.startswith("cor("))
     grouped = (table["group"] != "Residual").any()
-    if not other.any():
+    if not other.any() and grouped:  # sd(Residual) alone (a tobit without groups) is no group-level table
         title = "Group-level parameters (sd and correlation)"
     elif grouped:
         title = "Group-level, residual and family parameters"

@@ -41,6 +41,9 @@ def test_the_table_title_says_what_it_holds():
     fit = hb.Model("t ~ x", data, family="gamma").fit(backend="prior", draws=40, chains=2, random_seed=1,
                                                       progressbar=False)
     assert "Residual and family parameters" in str(fit.summary())
+    # a gaussian without group terms has sd(Residual) alone: not a group-level table (tobin's tobit)
+    plain = hb.Model("t ~ x", data).fit(backend="prior", draws=40, chains=2, random_seed=1, progressbar=False)
+    assert "Residual and family parameters" in str(plain.summary()) and "Group-level" not in str(plain.summary())
 
 
 def test_the_parameterization_line_names_interaction_groups_as_the_tables_do():
