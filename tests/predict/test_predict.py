@@ -419,7 +419,9 @@ def test_binomial_means_say_whether_they_are_probabilities_or_counts():
     fit = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial").fit(
         backend="prior", draws=20, chains=2, random_seed=1)
     with_trials = fit.predict(cbpp.head(3))
-    without = fit.predict(cbpp.head(3).drop(columns="incidence"))
+    # without size the rows have no trials (without incidence they do: size - incidence + incidence)
+    assert "expected successes" in repr(fit.predict(cbpp.head(3).drop(columns="incidence")))
+    without = fit.predict(cbpp.head(3).drop(columns=["incidence", "size"]))
     assert "expected successes" in repr(with_trials) and with_trials.summary().attrs["scale"].startswith("means are expected")
     assert "means are probabilities" in repr(without)
     np.testing.assert_allclose(with_trials.values, without.values * cbpp["size"].to_numpy()[:3])
