@@ -147,6 +147,10 @@ class Model:
             raise ArgumentError("random", given, (
                 f"Model() takes no argument 'random' (nlme's lme(random=)): group terms go in the "
                 f"formula, as in lme4: 'y ~ x + ({terms})'"))
+        if "nominal" in distributional:  # ordinal's clm(nominal = ~ x)
+            raise ArgumentError("nominal", distributional["nominal"], (
+                "category-specific (nominal) effects, ordinal's clm(nominal=) and brms' cs(), are not available: "
+                "the cumulative family has one coefficient per term, shared by its thresholds"))
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
                       if k in MODEL_ALIASES or (not isinstance(v, str) and k not in family_parameters)},

@@ -311,3 +311,10 @@ def test_nlmes_random_keyword_points_to_the_formula(given, terms) -> None:
     with pytest.raises(ArgumentError, match=r"Model\(\) takes no argument 'random' \(nlme's lme\(random=\)\): group "
                                             rf"terms go in the formula, as in lme4: 'y ~ x \+ \({re.escape(terms)}\)'"):
         hb.Model("y ~ Days", data, random=given)
+
+
+def test_ordinals_nominal_keyword_says_category_specific_effects_are_not_available() -> None:
+    data = pd.DataFrame({"y": pd.Categorical([1, 2, 3, 2], ordered=True), "x": [0.0, 1, 2, 3]})
+    with pytest.raises(ArgumentError, match=r"nominal='~ x': category-specific \(nominal\) effects, ordinal's "
+                                            r"clm\(nominal=\) and brms' cs\(\), are not available"):
+        hb.Model("y ~ x", data, family="cumulative", nominal="~ x")
