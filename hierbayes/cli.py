@@ -338,6 +338,8 @@ def cli_advice(text: str) -> str:
     text = re.sub(r"\bnew_groups='(\w+)'", r"--new-groups \1", text)
     text = re.sub(r"\bcompare\(fits, group='([^']+)'\)", r"hierbayes compare FIT FIT ... --group \1", text)
     text = re.sub(r"\bfit\.logo\('([^']+)'\)", r"hierbayes compare FIT --group \1", text)
+    text = re.sub(r"\bmethod='(integrated|psis|exact)'", r"--method \1", text)
+    text = re.sub(r"\bfit\.loo\(\)", "hierbayes compare FIT", text)
     text = re.sub(r"('[^']+'): hb\.Prior\(('[^']+'),?\s*([^)]*)\)", prior, text)
     return re.sub(r"\bpriors=\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", r"[priors] \1 in the model file", text)
 

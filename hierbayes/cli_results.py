@@ -4,7 +4,7 @@
 
     hierbayes predict REPORT_OR_FIT [--data new.csv] [--out predictions.csv] [--kind mean]
                       [--groups include] [--new-groups sample] [--prob 0.95] [--ndraws N] [--seed N]
-    hierbayes compare REPORT_OR_FIT [REPORT_OR_FIT ...] [--group G]
+    hierbayes compare REPORT_OR_FIT [REPORT_OR_FIT ...] [--group G] [--method integrated]
 
 ``REPORT_OR_FIT`` is the report folder ``hierbayes fit`` wrote (its ``fit.nc`` is read) or a
 fit file written by ``Fit.save``. The predictions are a CSV: the new rows' columns, then
@@ -53,6 +53,9 @@ def add_result_commands(sub, positive, non_negative) -> None:
     compare = sub.add_parser("compare", help="PSIS-LOO of one fit, or a ranking of several")
     compare.add_argument("fits", type=Path, nargs="+", help="report folders or fit files")
     compare.add_argument("--group", help="leave one level of this grouping factor out instead of one row")
+    compare.add_argument("--method", choices=("integrated", "psis", "exact"), default="integrated",
+                         help="with --group: the group's effects integrated out (default), group-summed PSIS, or "
+                              "exact refits (one fit: one refit per level)")
 
 
 def read_fit(path: Path):
@@ -131,10 +134,13 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
         raise ArgumentError("fits", [str(p) for p in args.fits], "name each fit once")
     if len(fits) == 1:
         (fit,) = fits.values()
-        result = fit.loo(pointwise=False) if args.group is None else fit.logo(args.group)
+        result = fit.loo(pointwise=False) if args.group is None else fit.logo(args.group, method=args.method)
         print(result, file=out)
         return 0
-    table = compare(fits, group=args.group)
+    if args.method == "exact":
+        raise ArgumentError("method", "exact", "exact refits compare one fit at a time: run "
+                            "'hierbayes compare FIT --group g --method exact' per fit")
+    table = compare(fits, group=args.group, logo_method=args.method)
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -108,3 +108,11 @@ def test_compare_ranks_fits_and_one_fit_gives_its_loo(capsys, reports):
 def test_compare_names_each_fit_once(capsys, reports):
     code, _, err = run(capsys, "compare", reports / "rep3", reports / "rep3")
     assert code == cli.EXIT_USAGE and "name each fit once" in one_line_error(err)
+
+
+def test_compare_method_reaches_logo_and_exact_is_one_fit_at_a_time(capsys, reports):
+    code, out, _ = run(capsys, "compare", reports / "rep3", "--group", "Subject", "--method", "psis")
+    assert code == cli.EXIT_OK and "LOGO Subject (psis)" in out
+    code, _, err = run(capsys, "compare", reports / "rep3", reports / "rep4", "--method", "exact")
+    assert code == cli.EXIT_USAGE
+    assert "--method exact: exact refits compare one fit at a time" in one_line_error(err)
