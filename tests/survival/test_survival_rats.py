@@ -56,3 +56,35 @@ def test_rats_brms_formula_with_cens_expression_matches_ml_frailty() -> None:
     # log hazard ratio of rx: -shape * b draw by draw, against the ML's -b / scale
     loghr = fit.fixef(metric="loghr").loc["rx"]
     assert abs(loghr["mean"] - (-ML["rx"][0] / math.exp(ML_LOG_SCALE))) < 0.5 * loghr["sd"]
+
+
+def test_an_overflowing_kinetic_energy_is_infinite_not_minus_infinity() -> None:
+    # r'M^-1 r far out in a weibull's tail: a dense form's overflowing terms had summed to -inf,
+    # which numpyro accepted as a step of probability 1 (see the slow test below)
+    import jax.numpy as jnp
+    from numpyro.infer.hmc_util import euclidean_kinetic_energy
+
+    from hierbayes.backends.pymc.nuts_setup import finite_kinetic_energy
+
+    kinetic = finite_kinetic_energy()
+    dense = jnp.array([[1.0, -0.9], [-0.9, 1.0]])
+    r = jnp.array([0.3, -1.2])
+    assert float(kinetic(dense, r)) == pytest.approx(float(euclidean_kinetic_energy(dense, r)))
+    assert float(kinetic(dense, jnp.array([jnp.inf, -jnp.inf]))) == math.inf  # NaN: +inf
+    assert float(kinetic(jnp.array([[-1.0, 0.0], [0.0, -1.0]]), r)) == math.inf  # negative: +inf
+    assert hasattr(kinetic, "_kinetic_grad")  # numpyro's closed-form gradient is kept
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 5])
+def test_rats_weibull_without_frailty_has_no_stuck_chain(seed) -> None:
+    # survreg(Surv(time, status) ~ rx + sex, rats, dist = "weibull"): 4 free scalars, a dense mass
+    # matrix; one chain of four had sat at shape ~130 (log density -5e208, step size 1e-34) at
+    # seeds 1, 5, 6 and 10 of 1-10 (R-hat 1.5). survreg: rx -0.212 (se 0.090), scale 0.266.
+    data = pd.read_csv(HERE / "data" / "rats.csv")
+    data["sex"] = pd.Categorical(data["sex"], ["f", "m"])
+    fit = hb.Model("time | event(status) ~ rx + sex", data, family="weibull").fit(random_seed=seed, progressbar=False)
+    diag = fit.diagnostics
+    assert diag.divergences == 0 and diag.max_r_hat <= 1.01
+    assert float(fit.posterior["shape"].max()) < 10  # every chain near survreg's 1 / 0.266 = 3.8
+    assert abs(fit.fixef().loc["rx", "mean"] - (-0.212)) < 0.5 * fit.fixef().loc["rx", "sd"]

@@ -51,6 +51,7 @@ from .nuts_setup import (
     START_TRIES,
     configure_jax,
     enable_jax_cache,
+    finite_kinetic_energy,
     first_usable,
     jitter_widths,
     jittered_candidates,
@@ -188,7 +189,7 @@ def chain_programs(settings: dict, logp_fn, out_fn):
     def potential_fn_gen(*data):  # the data are arguments of the programs (graph_data.py)
         return lambda z: -logp_fn(*values(z), *data)[0]
 
-    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, kinetic_fn=finite_kinetic_energy(), algo="NUTS")
     dense = settings["dense_mass"]
     dense = [tuple(block) for block in dense] if isinstance(dense, list) else dense
 

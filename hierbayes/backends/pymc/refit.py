@@ -30,7 +30,16 @@ from .graph_data import graph_constants, lift_constants
 from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
 from .lazy import pm
-from .nuts_setup import JITTER, MAX_TREE_DEPTH, START_TRIES, enable_jax_cache, first_usable, jitter_widths, start_point
+from .nuts_setup import (
+    JITTER,
+    MAX_TREE_DEPTH,
+    START_TRIES,
+    enable_jax_cache,
+    finite_kinetic_energy,
+    first_usable,
+    jitter_widths,
+    start_point,
+)
 from .rside import unpad
 
 
@@ -125,7 +134,8 @@ class Refitter:
 
         def one_chain(key, data):
             k_init, k_run = jax.random.split(key)
-            init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+            init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, kinetic_fn=finite_kinetic_energy(),
+                                             algo="NUTS")
             state = init_kernel(
                 initial(k_init, data),
                 num_warmup=tune,

@@ -97,7 +97,10 @@ def dense_mass_of(compiled: CompiledModel) -> bool | list[tuple[str, ...]]:
     warm-up windows. On survival::lung's weibull frailty model (``(1 | inst)``, 23 free
     scalars) fully dense left one chain of four stuck in the far tail (``sd_inst`` ~ 12, log
     density ~ -1e58, step size ~ 0) at 7 of seeds 0..39; with the ``z`` diagonal, none (R-hat
-    <= 1.005, no divergences). Only those ``z`` are set apart: a centred term's effects (an
+    <= 1.005, no divergences). The stuck chain's cause was found later (session 28): an
+    overflowing dense kinetic energy summed to -inf, which numpyro accepted
+    (:func:`.nuts_setup.finite_kinetic_energy` now reads it as +inf; fully dense, lung then had
+    no stuck chain at seeds 0..39 either); the rule stays. Only those ``z`` are set apart: a centred term's effects (an
     intercept holder's totals) are correlated with the intercept and the slopes, the ridge the
     dense matrix is for, and an adaptive term's ``z`` are not standard normal.
     """
