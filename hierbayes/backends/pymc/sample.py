@@ -100,9 +100,10 @@ def dense_mass_of(compiled: CompiledModel) -> bool | list[tuple[str, ...]]:
     <= 1.005, no divergences). The stuck chain's cause was found later (session 28): an
     overflowing dense kinetic energy summed to -inf, which numpyro accepted
     (:func:`.nuts_setup.finite_kinetic_energy` now reads it as +inf; fully dense, lung then had
-    no stuck chain at seeds 0..39 either); the rule stays. Only those ``z`` are set apart: a centred term's effects (an
-    intercept holder's totals) are correlated with the intercept and the slopes, the ridge the
-    dense matrix is for, and an adaptive term's ``z`` are not standard normal.
+    no stuck chain at seeds 0..39 either); the rule stays. Only those ``z`` are set apart: a
+    centred term's effects (an intercept holder's totals) are correlated with the intercept and
+    the slopes, the ridge the dense matrix is for, and an adaptive term's ``z`` are not standard
+    normal.
     """
     model = compiled.model
     if free_size(model) > DENSE_MASS_MAX:
