@@ -81,7 +81,7 @@ def read_new_rows(path: Path, fitted: pd.DataFrame) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} not found")
     text = [c for c in fitted.columns
-            if isinstance(fitted[c].dtype, pd.CategoricalDtype) or fitted[c].dtype == object]
+            if isinstance(fitted[c].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(fitted[c].dtype)]
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
         rows = pd.read_csv(path, sep=sep, dtype={c: str for c in text})

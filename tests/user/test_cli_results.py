@@ -116,3 +116,16 @@ def test_compare_method_reaches_logo_and_exact_is_one_fit_at_a_time(capsys, repo
     code, _, err = run(capsys, "compare", reports / "rep3", reports / "rep4", "--method", "exact")
     assert code == cli.EXIT_USAGE
     assert "--method exact: exact refits compare one fit at a time" in one_line_error(err)
+
+
+def test_text_labels_that_look_like_numbers_are_read_as_text(capsys, tmp_path):
+    # a fit on text labels "01".."06": a new CSV's 01 must be the level "01", not the number 1
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"g": np.repeat([f"0{i}" for i in range(1, 7)], 5), "x": rng.normal(size=30)})
+    data["y"] = data["x"] + rng.normal(size=30)
+    fit = hb.Model("y ~ x + (1 | g)", data).fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+    fit.save(tmp_path / "fit.nc")
+    (tmp_path / "new.csv").write_text("g,x\n01,0.5\n")
+    code, out, err = run(capsys, "predict", tmp_path / "fit.nc", "--data", tmp_path / "new.csv")
+    assert code == cli.EXIT_OK and "not in the fitted data" not in err
+    assert pd.read_csv(StringIO(out), dtype={"g": str}).loc[0, "g"] == "01"
