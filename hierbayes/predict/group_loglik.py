@@ -14,6 +14,7 @@ from scipy import special
 from ..errors import SpecError
 from ..families import censored_log_likelihood, get_family
 from ..params import block_names
+from ..results.icc_levels import ancestors_of
 from .linpred import block_covariance_cholesky, linear_predictor
 from .predict import Rows, aux_draws
 from .rside_group_loglik import rside_gaussian_group_loglik
@@ -34,19 +35,11 @@ def group_blocks(model, group: str) -> list[bool]:
 
 
 def nested_factors(design, group: str) -> list[str]:
-    """The other grouping factors of ``design`` whose every level lies within one level of
-    ``group`` (cbpp's observation-level ``obs`` in ``herd``; ``Block:Variety`` in ``Block``):
-    their effects on a left-out level's rows were learned from those rows."""
-    blocks = {b.group: np.asarray(b.codes) for b in design.groups}
-    outer = blocks[group]
-    out = []
-    for name, codes in blocks.items():
-        if name == group:
-            continue
-        pairs = np.unique(np.stack([codes, outer]), axis=1).shape[1]
-        if pairs == np.unique(codes).size and np.unique(codes).size > np.unique(outer).size:
-            out.append(name)
-    return out
+    """The other grouping factors of ``design`` nested in ``group``, by their variables or by
+    the data (cbpp's observation-level ``obs`` in ``herd``; ``Block:Variety`` in ``Block``;
+    :func:`hierbayes.results.icc_levels.ancestors_of`): their effects on a left-out level's
+    rows were learned from those rows."""
+    return [inner for inner, outer in ancestors_of(design.spec, design.groups).items() if group in outer]
 
 
 def group_sums(values: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
