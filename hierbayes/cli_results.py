@@ -114,10 +114,13 @@ def write_whole(table: pd.DataFrame, path: Path) -> None:
     path = path.expanduser()
     if not path.parent.is_dir():
         raise DataError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    from .results.fitfile import file_mode
+
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="") as stream:
             table.to_csv(stream, index=False)
+        os.chmod(temporary, file_mode(path))  # mkstemp's 0600 would replace the file's mode
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -229,7 +229,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _file_mode(path: Path) -> int:
+def file_mode(path: Path) -> int:
     """The mode of the file being replaced, else what a new file gets under the umask."""
     try:
         return path.stat().st_mode & 0o777
@@ -303,7 +303,7 @@ def write_fit_file(path, tree: xr.DataTree, meta: dict, data: pd.DataFrame) -> N
         append_checksum(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
     except BaseException:  # includes KeyboardInterrupt: never leave the temporary file behind
         if os.path.exists(tmp):

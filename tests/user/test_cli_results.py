@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -66,6 +67,13 @@ def test_predict_options_reach_fit_predict(capsys, reports):
     np.testing.assert_allclose(table["upper"], expected["upper"])
     assert len(table) == 3 and table.loc[0, "mean"] == pytest.approx(expected.loc[0, "mean"])
     assert [p.name for p in reports.iterdir() if p.name.startswith(".p.csv")] == []  # no temporary left
+    out_file.chmod(0o640)  # a replaced file keeps its mode (mkstemp's temporary is 0600)
+    assert run(capsys, *argv)[0] == cli.EXIT_OK and (out_file.stat().st_mode & 0o777) == 0o640
+    fresh = reports / "fresh.csv"
+    assert run(capsys, *argv[:-1], fresh)[0] == cli.EXIT_OK
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (fresh.stat().st_mode & 0o777) == 0o666 & ~mask  # a new file: what the umask gives
 
 
 def test_predict_without_data_predicts_the_fitted_rows(capsys, reports):
