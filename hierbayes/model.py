@@ -92,8 +92,9 @@ class Model:
         Stata's ``mixed [pw=] || g:, pweight()`` and WeMix (gaussian, identity link only).
     weight_kind : "auto" (default: unscaled whole-number weights are frequency weights, others
         sampling weights), "sampling" (Stata's ``[pw=]``: whole-number survey weights too) or
-        "frequency" (``[fw=]``). Neither is lme4's ``weights=`` (precision weights, residual
-        variance sigma^2 / w).
+        "frequency" (``[fw=]``), all of which multiply the log-likelihood; or "precision",
+        lme4's ``lmer(weights=)`` and nlme's ``varFixed(~ 1/w)``: residual variance sigma^2 / w,
+        written as ``sigma="~ 1 + offset(-0.5 * log(w))"`` (:mod:`hierbayes.spec.precision_weights`).
     **distributional : a one-sided formula per auxiliary parameter of the family, as brms'
         ``bf(y ~ ..., sigma ~ ...)``: ``sigma="~ x + (1|g)"`` (gaussian, student), ``nu=``
         (student), ``phi=`` (negbinomial), ``shape=`` (gamma). The parameter then varies by

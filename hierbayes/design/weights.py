@@ -26,9 +26,9 @@ __all__ = ["PRECISION_NOTE", "Weights", "apply_group_weights", "weights_of"]
 PRECISION_NOTE = (
     "weights={column!r} multiply each row's log-likelihood (brms' weights(), Stata's [fw=] / [pw=]); they are "
     "not lme4's precision weights (lmer(weights=): residual variance sigma^2 / w, for rows that are means of w "
-    "observations), whose residual sd and intervals differ by far. For rows that are means, drop weights= and "
-    "let the residual sd follow the count, sigma='~ log({column})' (precision weights are its coefficient "
-    "-0.5), or fit the observations themselves; say weight_kind='frequency' or 'sampling' to silence this"
+    "observations), whose residual sd and intervals differ by far. For lme4's model say weight_kind='precision'; "
+    "to let the data decide how the residual sd follows the count, drop weights= and give sigma='~ log({column})' "
+    "(precision weights are its coefficient -0.5); say weight_kind='frequency' or 'sampling' to silence this"
 )
 
 

@@ -67,6 +67,7 @@ def modelled_aux_draws(
         eta = linear_predictor(
             view, sub, designs[name].fixed_names, part.X, part.groups,
             include_groups=groups == "include", new_groups=new_groups, rng=rng,
+            offset=getattr(part, "offset", None),
         )
         if groups == "marginal" and sub.groups:
             eta = eta + _fresh_per_row(view, sub, part.groups, rng)

@@ -3,7 +3,8 @@
 ``hb.Model("y ~ x + (1|g)", data, sigma="~ x + (1|g)")`` models the residual sd by row, as
 brms' ``bf(y ~ x + (1|g), sigma ~ x + (1|g))``. Each formula is one-sided (``"~ x"``; the
 ``~`` may be left out, and ``"sigma ~ x"`` is accepted when the name agrees) and is read by
-the lme4 formula parser, so it takes everything the main formula's right-hand side takes.
+the lme4 formula parser, so it takes everything the main formula's right-hand side takes,
+offsets included (``sigma="~ 1 + offset(-0.5 * log(w))"`` is lme4's precision weights).
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ def parse_aux_formula(name: str, text: str) -> AuxFormula:
     Raises
     ------
     SpecError
-        When ``text`` is not a string, its left-hand side names another parameter, or it
-        has offsets (not supported in distributional formulas).
+        When ``text`` is not a string or its left-hand side names another parameter.
     FormulaSyntaxError
         When the formula is malformed.
     """
@@ -48,8 +48,6 @@ def parse_aux_formula(name: str, text: str) -> AuxFormula:
     if not rhs.strip():
         raise SpecError(f"the formula for {name!r} is {text!r}: it has no right-hand side (write '~ 1' for a constant)")
     spec = parse_formula(f"{_PLACEHOLDER} ~ {rhs}")
-    if spec.fixed.offsets:
-        raise SpecError(f"the formula for {name!r} has an offset; distributional formulas take none")
     return AuxFormula(fixed=spec.fixed, groups=spec.groups)
 
 

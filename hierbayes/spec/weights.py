@@ -48,6 +48,9 @@ WEIGHT_METHODS = ("pseudo-posterior", "pml")
 #: means (sampling weights' pseudo-posterior needs ``fit.adjust_intervals()``) and how LOO and
 #: predictive checks count a row.
 WEIGHT_KINDS = ("auto", "sampling", "frequency")
+#: What ``Model(weight_kind=)`` takes: "precision" (lme4's weights) is rewritten into the
+#: residual sd's formula (:mod:`hierbayes.spec.precision_weights`), never kept in a spec.
+WEIGHT_KIND_ARGUMENTS = (*WEIGHT_KINDS, "precision")
 
 
 def _check_method(spec) -> None:
@@ -77,7 +80,7 @@ def check_weights(spec) -> None:
     weights with a residual (R-side) structure."""
     _check_method(spec)
     if spec.weight_kind not in WEIGHT_KINDS:
-        raise SpecError(f"weight_kind={spec.weight_kind!r}: valid values are {list(WEIGHT_KINDS)}")
+        raise SpecError(f"weight_kind={spec.weight_kind!r}: valid values are {list(WEIGHT_KIND_ARGUMENTS)}")
     if spec.weight_kind != "auto" and spec.response.weights is None:
         raise SpecError(f"weight_kind={spec.weight_kind!r} says what level-1 weights are, but the model has "
                         "none; give weights='w' (or 'y | weights(w) ~ ...')")

@@ -56,7 +56,7 @@ def test_weight_kind_errors(data) -> None:
     with pytest.raises(DataError, match=r"weight_kind='frequency' counts row i w_i times, but 'wf' is not a whole "
                                         r"number in rows 0, 1, 2, .*weight_kind='sampling'"):
         hb.Model("y ~ x + (1 | g)", data, weights="wf", weight_kind="frequency")
-    with pytest.raises(SpecError, match=r"weight_kind='survey': valid values are \['auto', 'sampling', 'frequency'\]"):
+    with pytest.raises(SpecError, match=r"weight_kind='survey': valid values are \['auto', 'sampling', 'frequency', 'precision'\]"):
         hb.Model("y ~ x + (1 | g)", data, weights="w", weight_kind="survey")
     with pytest.raises(SpecError, match=r"weight_kind='sampling' says what level-1 weights are, but the model has none"):
         hb.Model("y ~ x + (1 | g)", data, weight_kind="sampling")

@@ -78,6 +78,8 @@ def _fixed_eta(sub: Design, names: AuxNames, priors: PriorTable):
         centred = register(names.centred_intercept, priors.get("Intercept"))
         pm.Deterministic(names.intercept, centred - (pt.dot(means, b) if b is not None else 0.0))
         eta = eta + centred
+    if sub.offset is not None:
+        eta = eta + np.asarray(sub.offset, dtype=np.float64)
     return eta
 
 
@@ -106,6 +108,7 @@ def fingerprint_parts(design: Design) -> list:
     for name, sub in design.distributional:
         parts.append((name, sub.spec.to_formula(), sub.fixed_names))
         parts.append(np.asarray(sub.X))
+        parts.append(None if sub.offset is None else np.asarray(sub.offset))
         for block in sub.groups:
             parts.append((block.term.label, block.term.covariance.value, block.columns, len(block.levels)))
             parts.append(builder_fingerprint(block.term.covariance))
