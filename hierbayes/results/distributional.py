@@ -8,11 +8,14 @@ and the linear predictor of the main model serve the sub-model unchanged.
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..errors import SpecError
-from ..families.distributional import aux_link_label
+from ..families.distributional import aux_inverse_link, aux_link_label
 from ..params import FIXED_DIM, AuxNames, block_names
 from ..spec.distributional import aux_spec
 from ..spec.ir import ModelSpec
@@ -73,9 +76,32 @@ def aux_sections(posterior: xr.Dataset, spec: ModelSpec, prob: float) -> list[Se
     out = []
     for name in spec.aux_formulas:
         title = f"{name} ({aux_link_label(name)} scale): {spec.aux_formulas[name].to_formula()}"
-        out.append(fixed_section(aux_fixef(posterior, spec, name, prob), title))
+        table = aux_fixef(posterior, spec, name, prob)
+        if "Intercept" in table.index:
+            table.attrs["note"] = _at_intercept(posterior, spec, name, prob)
+        out.append(fixed_section(table, title))
         varcorr = aux_varcorr(posterior, spec, name, prob)
         if len(varcorr):
             section = varcorr_section(varcorr)
             out.append(Section(f"{name} ({aux_link_label(name)} scale): group-level sds", section.table, section.note))
     return out
+
+
+#: The offset weight_kind="precision" writes (:mod:`hierbayes.spec.precision_weights`).
+_PRECISION = re.compile(r"-0\.5 \* log\(([^()]+)\)")
+
+
+def _at_intercept(posterior: xr.Dataset, spec: ModelSpec, name: str, prob: float) -> str:
+    """``sigma`` itself where the sub-model's terms, offsets and group effects are 0 (with
+    precision weights: the residual sd of a row of weight 1), as lme4's sigma is read."""
+    values = aux_inverse_link(name, posterior[AuxNames(name).intercept].to_numpy().ravel())
+    lower, median, upper = np.quantile(values, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+    sub = spec.aux_formulas[name]
+    weights = [m.group(1) for m in map(_PRECISION.fullmatch, sub.fixed.offsets) if m]
+    others = len(sub.fixed.offsets) > len(weights)
+    rest = [part for part, present in (("terms", sub.fixed.terms), ("offsets", others),
+                                       ("group effects", sub.groups)) if present]
+    where = [f"its {', '.join(rest)} at 0"] if rest else []
+    where += [f"{column} = 1" for column in weights]
+    where = f" ({'; '.join(where)})" if where else ""
+    return f"{name} at the intercept{where}: median {median:.4g} [{lower:.4g}, {upper:.4g}]"

@@ -87,6 +87,7 @@ def test_precision_weights_match_lme_varfixed(orthodont) -> None:
         assert abs(table.loc[term, "mean"] - estimate) < 0.25 * se, term
     sigma = np.exp(fit.posterior["Intercept_sigma"].to_numpy().ravel())
     assert abs(np.median(sigma) - LME_SIGMA) < 0.25 * sigma.std()
+    assert f"sigma at the intercept (w = 1): median {np.median(sigma):.4g}" in " ".join(str(fit.summary()).split())
     # a new row's residual sd follows its own weight: two rows with the same mean, weights 1 and
     # 1/4, differ per draw by noise of variance sigma^2 (1 + 4)
     new = pd.DataFrame({"age": [10.0, 10.0], "Subject": ["M01", "M01"], "w": [1.0, 0.25]})

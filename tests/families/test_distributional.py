@@ -211,6 +211,10 @@ def test_tables_and_summary(prior_fit):
     assert list(prior_fit.fixef().index) == ["Intercept", "x"]
     text = str(prior_fit.summary())
     assert "sigma (log scale): ~ z + (1 | g)" in text and "sigma (log scale): group-level sds" in text
+    # sigma itself at the intercept, as lme4's sigma is read
+    sigma = np.exp(flatten_draws(prior_fit.posterior["Intercept_sigma"]))
+    assert (f"sigma at the intercept (its terms, group effects at 0): median {np.median(sigma):.4g} "
+            f"[{np.quantile(sigma, 0.025):.4g}, {np.quantile(sigma, 0.975):.4g}]") in " ".join(text.split())
     with pytest.raises(SpecError, match="dpar='nu'"):
         check_dpar(prior_fit.spec, "nu")
     with pytest.raises(SpecError, match="no ICC when \\['sigma'\\] varies by row"):
