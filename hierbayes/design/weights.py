@@ -93,10 +93,11 @@ class Weights:
 def _values(rows: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in rows.columns:
         hint = ""
-        if column.replace(" ", "").lower().startswith(("varident(", "varpower(", "varexp(", "varconstpower(", "varfixed(")):
-            hint = ("; weights= takes a column of frequency or sampling weights, while nlme's var*() "
+        if column.replace(" ", "").lower().startswith(("varident", "varpower", "varexp", "varconstpower", "varfixed")):
+            hint = ("; weights= takes a column of frequency, sampling or precision weights, while nlme's var*() "
                     "functions model the residual sd: hb.residuals('independent', by='g') is varIdent, "
-                    "sigma='~ log(v)' is varPower and sigma='~ v' is varExp")
+                    "sigma='~ log(v)' is varPower, sigma='~ v' is varExp, and varFixed(~ v) is "
+                    "weights='w', weight_kind='precision' with a column w = 1 / v")
         raise DataError(f"{what} column {column!r} is not in the data{hint}")
     series = rows[column]
     labels = rows.index.to_numpy()

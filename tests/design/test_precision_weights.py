@@ -94,3 +94,11 @@ def test_precision_weights_match_lme_varfixed(orthodont) -> None:
     draws = fit.predict(new, kind="response", groups="exclude", random_seed=2).values
     difference = draws[:, 1] - draws[:, 0]
     assert np.var(difference) == pytest.approx(5 * np.mean(sigma**2), rel=0.1)
+
+
+@pytest.mark.parametrize("given", ["varFixed(~ age)", "varPower"])
+def test_nlme_variance_functions_given_as_weights_get_their_hierbayes_form(orthodont, given) -> None:
+    with pytest.raises(DataError, match=r"is not in the data; weights= takes a column of frequency, sampling or "
+                                        r"precision weights.*sigma='~ log\(v\)' is varPower.*varFixed\(~ v\) is "
+                                        r"weights='w', weight_kind='precision' with a column w = 1 / v"):
+        hb.Model("distance ~ age + (1 | Subject)", orthodont, weights=given)
