@@ -12,13 +12,14 @@ from .configuration import BuiltModel, ModelConfig, build_model
 from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
-from .errors import ArgumentError, refuse_unknown_arguments, warn_user
+from .errors import ArgumentError, close_matches, refuse_unknown_arguments, warn_user
 from .families import FAMILIES
 from .plots import with_plots
 from .priors import Prior, PriorTable
 from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import Covariance, ModelSpec
+from .spec.lexer import is_plain_name
 
 #: Model's keyword arguments, and other packages' spellings of them (nlme, brms, Stata, lme4).
 MODEL_ARGUMENTS = ("formula", "data", "family", "link", "priors", "covariance", "missing", "parameterization",
@@ -27,7 +28,7 @@ MODEL_ARGUMENTS = ("formula", "data", "family", "link", "priors", "covariance", 
 MODEL_ALIASES = {
     "residual": "residuals", "correlation": "residuals", "cor": "residuals", "corr": "residuals",
     "autocor": "residuals", "rcov": "residuals", "prior": "priors", "weight": "weights",
-    "na_action": "missing",
+    "na_action": "missing", "dist": "family", "distribution": "family",
 }
 
 defer_duck_array_imports()  # xarray would import dask.array and sparse (0.8 s) to wrap the draws
@@ -138,6 +139,10 @@ class Model:
         for key in ("offset", "exposure"):  # R's glm(offset=), Stata's exposure(): not formulas of a family parameter
             if key in distributional:
                 column = distributional[key] if isinstance(distributional[key], str) else "t"
+                if not is_plain_name(column):  # offset="log(expected)": already an expression
+                    raise ArgumentError(key, column, (
+                        f"Model() takes no argument {key!r}: an offset goes in the formula, as in lme4: "
+                        f"'y ~ x + offset({column})'"))
                 raise ArgumentError(key, distributional[key], (
                     f"Model() takes no argument {key!r}: an offset goes in the formula, as in lme4: "
                     f"'y ~ x + offset(log({column}))' for an exposure (Stata's exposure({column})), "
@@ -152,9 +157,16 @@ class Model:
             raise ArgumentError("nominal", distributional["nominal"], (
                 "category-specific (nominal) effects, ordinal's clm(nominal=) and brms' cs(), are not available: "
                 "the cumulative family has one coefficient per term, shared by its thresholds"))
+        if "threshold" in distributional or "thresholds" in distributional:  # ordinal's clm(threshold=)
+            key = "threshold" if "threshold" in distributional else "thresholds"
+            raise ArgumentError(key, distributional[key], (
+                f"Model() takes no argument {key!r}: the cumulative family's thresholds are free "
+                "(ordinal's threshold='flexible', its default, and brms'); equidistant and symmetric "
+                "thresholds are not available"))
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
-                      if k in MODEL_ALIASES or (not isinstance(v, str) and k not in family_parameters)},
+                      if k in MODEL_ALIASES or (k not in family_parameters and (
+                          not isinstance(v, str) or close_matches(k, MODEL_ARGUMENTS)))},
             MODEL_ARGUMENTS, MODEL_ALIASES,
             advice=" A keyword not named in Model's signature is a formula of a family parameter (sigma=\"~ x\").",
         )

@@ -136,6 +136,14 @@ def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame
     if kind.time == "levels":
         levels, codes = ordered_levels(raw)
         return codes.astype(float), levels
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype) or pd.api.types.is_timedelta64_dtype(raw.dtype):
+        # as numbers they count nanoseconds or microseconds: an AR(1) of daily visits fitted as independent
+        raise DataError(
+            f"residuals {kind.name}: the time column {structure.time!r} holds dates or durations, whose "
+            "unit as numbers is a nanosecond or microsecond; give time= a column of numbers in the unit "
+            f"the correlation should count, e.g. days: df['day'] = (df[{structure.time!r}] - "
+            f"df[{structure.time!r}].min()).dt.days, or visits: df.groupby(g).cumcount() + 1"
+        )
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:

@@ -216,3 +216,16 @@ def test_integer_lag_structures_refuse_fractional_times_and_point_to_exponential
     with pytest.raises(hb.DataError, match=r"residuals ma2: the time column 't' must hold whole numbers \(AR lags count "
                                           r"time steps\); rows 4 do not \(use 'exponential' for continuous time\)"):
         hb.Model("y ~ 1", df, residuals=hb.residuals("ma", order=2, time="t", group="id"))
+
+
+@pytest.mark.parametrize("kind", ["ar1", "exponential"])
+def test_date_time_columns_are_refused_as_times(kind):
+    # as numbers a date counts nanoseconds: daily visits were 8.64e13 units apart, and an AR(1)
+    # fitted as independent residuals (phi its prior) with only a unit warning
+    day = pd.to_datetime("2020-01-01") + pd.to_timedelta(np.tile([0, 1, 2], 2), unit="D")
+    df = pd.DataFrame({"id": np.repeat(["a", "b"], 3), "date": day, "y": np.arange(6.0)})
+    with pytest.raises(hb.DataError, match=rf"residuals {kind}: the time column 'date' holds dates or durations.*"
+                                          r"df\['day'\] = \(df\['date'\] - df\['date'\]\.min\(\)\)\.dt\.days"):
+        hb.Model("y ~ 1", df, residuals=hb.residuals(kind, time="date", group="id"))
+    days = df.assign(day=(df["date"] - df["date"].min()).dt.days)  # the advice, followed
+    assert hb.Model("y ~ 1", days, residuals=hb.residuals(kind, time="day", group="id")).design.residuals is not None

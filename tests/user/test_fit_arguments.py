@@ -318,3 +318,21 @@ def test_ordinals_nominal_keyword_says_category_specific_effects_are_not_availab
     with pytest.raises(ArgumentError, match=r"nominal='~ x': category-specific \(nominal\) effects, ordinal's "
                                             r"clm\(nominal=\) and brms' cs\(\), are not available"):
         hb.Model("y ~ x", data, family="cumulative", nominal="~ x")
+
+
+def test_misspelled_and_foreign_string_keywords_name_the_argument_meant() -> None:
+    # string values had all been read as formulas: "a formula was given for 'famliy'"
+    data = pd.DataFrame({"y": [1, 2, 3, 4], "x": [0.0, 1, 2, 3], "e": [1.0, 2, 2, 3]})
+    with pytest.raises(ArgumentError, match=r"famliy='poisson': Model\(\) takes no argument 'famliy'\. Did you mean "
+                                            r"'family'\?"):
+        hb.Model("y ~ x", data, famliy="poisson")
+    with pytest.raises(ArgumentError, match=r"Model\(\) takes no argument 'dist'\. Did you mean 'family'\?"):
+        hb.Model("y ~ x", data, dist="weibull")  # survreg's dist=
+    with pytest.raises(ArgumentError, match=r"threshold='equidistant': Model\(\) takes no argument 'threshold': the "
+                                            r"cumulative family's thresholds are free .*equidistant and symmetric "
+                                            r"thresholds are not available"):
+        hb.Model("y ~ x", data, family="cumulative", threshold="equidistant")
+    # an offset already written as an expression is not wrapped in a second log()
+    with pytest.raises(ArgumentError, match=r"offset='log\(e\)': Model\(\) takes no argument 'offset': an offset "
+                                            r"goes in the formula, as in lme4: 'y ~ x \+ offset\(log\(e\)\)'$"):
+        hb.Model("y ~ x", data, family="poisson", offset="log(e)")
