@@ -64,12 +64,25 @@ def recode_binary(series, column: str) -> tuple[object, str | None]:
     return series.eq(levels[1]).astype(int), f"{column} = 1 for {levels[1]!r}, 0 for {levels[0]!r} (the second value is the success, as in R)"
 
 
+def _proportions(y, column: str) -> str:
+    """Advice for a response of proportions (R's ``glm(prop ~ x, weights = n)``), or ''."""
+    values = np.asarray(y, dtype=float)
+    finite = values[np.isfinite(values)]
+    if not finite.size or finite.min() < 0 or finite.max() > 1 or np.all(finite == np.round(finite)):
+        return ""
+    return (f"; {column!r} holds proportions: the binomial response counts successes. R's glm({column} ~ x, "
+            f"weights = n, family = binomial) is, with n the trials, df['k'] = (df[{column!r}] * df['n']).round() "
+            "and 'k | trials(n) ~ x' (or 'cbind(k, n - k) ~ x'); weights= would multiply the log-likelihood, "
+            "not count trials")
+
+
 def _check_binomial(y, column, trials, row_labels) -> None:
     if trials is None:
+        proportions = _proportions(y, column)
         raise DataError(
-            f"response {column!r}: the binomial family needs the number of trials; write "
-            f"'{column} | trials(n) ~ ...' or 'cbind({column}, failures) ~ ...' (for 0/1 "
-            "responses use family='bernoulli')"
+            f"response {column!r}: the binomial family needs the number of trials" + (proportions or (
+                f"; write '{column} | trials(n) ~ ...' or 'cbind({column}, failures) ~ ...' (for 0/1 "
+                "responses use family='bernoulli')"))
         )
     check_real(y, column, None, row_labels)
     n = np.asarray(trials, dtype=float)
@@ -84,6 +97,7 @@ def _check_binomial(y, column, trials, row_labels) -> None:
         raise DataError(
             f"response {column!r} must hold integers between 0 and the number of trials for "
             f"the binomial family; found {describe_values(bad, y)} ({describe_rows(bad, row_labels)})"
+            + _proportions(y, column)
         )
 
 

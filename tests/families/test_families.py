@@ -159,6 +159,12 @@ def _toy(y, **extra) -> pd.DataFrame:
         ("poisson", _toy([2, 3, 4, 0], n=[14, 12, 9, 5]), "y | trials(n) ~ x", "the poisson family takes no number of trials"),
         ("binomial", _toy([0, 3, 1, 2], n=[2, 2, 2, 2]), "y | trials(n) ~ x", r"between 0 and the number of trials.*found 3 \(rows r1\)"),
         ("binomial", _toy([0, 1, 1, 2]), "y ~ x", r"needs the number of trials; write 'y \| trials\(n\)"),
+        # R's glm(prop ~ x, weights = n): the advice had been 'prop | trials(n)', then refused again
+        ("binomial", _toy([0, 0.25, 0.5, 1]), "y ~ x",
+         r"needs the number of trials; 'y' holds proportions: .* df\['k'\] = \(df\['y'\] \* df\['n'\]\)\.round\(\) "
+         r"and 'k \| trials\(n\) ~ x'"),
+        ("binomial", _toy([0, 0.25, 0.5, 1], n=[4] * 4), "y | trials(n) ~ x",
+         r"between 0 and the number of trials.*found 0.25, 0.5 \(rows r1, r2\); 'y' holds proportions"),
         ("binomial", _toy([0, 1, 1, 2], n=[2, 2, -1, 2.5]), "y | trials(n) ~ x", r"trials .* non-negative integers; found -1, 2.5 \(rows r2, r3\)"),
         ("poisson", _toy([0, 1, -1, 2.5]), "y ~ x", r"non-negative integer counts for the poisson family; found -1, 2.5 \(rows r2, r3\)"),
         ("negbinomial", _toy([0, 1, 2, 0.5]), "y ~ x", r"negbinomial family; found 0.5 \(rows r3\)"),
