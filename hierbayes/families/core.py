@@ -231,10 +231,23 @@ NOT_AVAILABLE: dict[str, str] = {
         "zero-inflated and hurdle families are not available; family='negbinomial' often fits the "
         "excess zeros, and fit.ppc().pvalues() tests the share of zeros (prop_zero)"),
     **dict.fromkeys(
+        ("betabinomial", "beta_binomial"),
+        "the beta-binomial family is not available; an observation-level effect models the extra-binomial "
+        "variation (lme4's ?cbpp): df['obs'] = range(len(df)) and 'cbind(k, n - k) ~ x + (1 | g) + (1 | obs)' "
+        "with family='binomial'"),
+    **dict.fromkeys(
         ("ordinal", "ologit", "oprobit", "ordered_logit", "ordered_probit", "clm", "clmm", "polr", "cumulative_logit"),
         "ordinal responses are family='cumulative' (link='logit' by default, link='probit' for an ordered "
         "probit), as brms names it; ordinal's clm/clmm and MASS's polr fit the same model"),
 }
+
+
+def _plain(name: str) -> str:
+    """``"Zero-Inflated Poisson"`` -> ``"zeroinflatedpoisson"``: spellings of one name compared."""
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+_NOT_AVAILABLE_PLAIN = {_plain(k): v for k, v in NOT_AVAILABLE.items()}
 
 
 def register(family: Family) -> Family:
@@ -265,8 +278,8 @@ def get_family(name: str | Family) -> Family:
     try:
         return FAMILIES[ALIASES.get(name, name)]
     except (KeyError, TypeError):
-        if isinstance(name, str) and name in NOT_AVAILABLE:
-            raise SpecError(f"unknown family {name!r}: {NOT_AVAILABLE[name]}") from None
+        if isinstance(name, str) and _plain(name) in _NOT_AVAILABLE_PLAIN:
+            raise SpecError(f"unknown family {name!r}: {_NOT_AVAILABLE_PLAIN[_plain(name)]}") from None
         raise SpecError(
             f"unknown family {name!r}.{did_you_mean(str(name), [*FAMILIES, *ALIASES])} Valid "
             f"families: {sorted(FAMILIES)} (aliases: {ALIASES})"

@@ -225,6 +225,12 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
     ("zip", "zero-inflated and hurdle families are not available"),
     ("ologit", r"ordinal responses are family='cumulative' \(link='logit' by default, link='probit'"),
     ("polr", "ordinal responses are family='cumulative'"),
+    # other spellings of a name (had got only the list of families), and the beta-binomial (had been
+    # offered 'binomial' or 'negbinomial')
+    ("zeroinflatedpoisson", "zero-inflated and hurdle families are not available"),
+    ("Zero-Inflated Poisson", "zero-inflated and hurdle families are not available"),
+    ("betabinomial", r"the beta-binomial family is not available; an observation-level effect .* "
+                     r"'cbind\(k, n - k\) ~ x \+ \(1 \| g\) \+ \(1 \| obs\)' with family='binomial'"),
 ])
 def test_families_hierbayes_names_otherwise_say_what_to_use(sleep: pd.DataFrame, family: str, says: str) -> None:
     # 'ologit' had suggested the survival family 'loglogistic'
