@@ -79,7 +79,7 @@ def test_missing_weights_are_an_error_even_when_dropping():
 def test_nlme_variance_function_as_weights_says_what_weights_are():
     df = _data()
     with pytest.raises(DataError, match=r"weight column 'varPower\(form = ~ x\)' is not in the data; "
-                                        r"weights= takes a column of frequency or sampling weights.*sigma='~ log\(v\)'"):
+                                        r"weights= takes a column of frequency, sampling or precision weights.*sigma='~ log\(v\)'"):
         hb.Model("y ~ x + (1|g)", df, weights="varPower(form = ~ x)")
 
 
