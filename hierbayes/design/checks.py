@@ -318,3 +318,29 @@ def check_factor_levels(column: str, levels: Sequence[str], where: str) -> None:
             f"({quoted_names(levels)}); contrasts need at least 2 levels. Drop the term or check "
             "the data (rows dropped for missing values?)"
         )
+
+
+def warn_near_duplicate_levels(frame: pd.DataFrame) -> None:
+    """Warn when a text column holds values that differ only in case or surrounding spaces
+    (``"M1"``, ``"M1 "``, ``"m1"``): each is a level of its own, as in R, and a typo in the
+    data becomes a factor level or a group of its own without a word."""
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            values = [v for v in series.cat.remove_unused_categories().cat.categories if isinstance(v, str)]
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            values = [v for v in pd.unique(series.dropna()) if isinstance(v, str)]
+        else:
+            continue
+        spellings: dict[str, list[str]] = {}
+        for value in values:
+            spellings.setdefault(value.strip().casefold(), []).append(value)
+        clashes = [sorted(group) for group in spellings.values() if len(group) > 1]
+        if clashes:
+            shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:5])
+            more = f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""
+            warn_user(
+                f"column {column!r} has values that differ only in case or surrounding spaces: {shown}{more}; "
+                f"each is a level of its own. If they are one level, give them one spelling, e.g. "
+                f"df[{column!r}] = df[{column!r}].str.strip() for the spaces"
+            )

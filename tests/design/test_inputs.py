@@ -206,3 +206,16 @@ def test_poststrat_cells_from_pyarrow_and_polars() -> None:
     pl = pytest.importorskip("polars")
     table = hb.Poststrat(pl.from_pandas(cells), count="n", predictors=pl.from_pandas(states), on="state")
     pd.testing.assert_frame_equal(table.cells, want)
+
+
+def test_text_levels_that_differ_only_in_case_or_spaces_are_warned_of() -> None:
+    # nlme's Gun with "m2" and "M1 " typed for M2 and M1: four Method levels from two, silently
+    df = pd.DataFrame({"y": np.arange(8.0), "m": ["M1", "M2", "m2", "M1 ", "M1", "M2", "M1", "M2"],
+                       "g": pd.Categorical(list("aabbccdd"))})
+    with pytest.warns(UserWarning, match=r"column 'm' has values that differ only in case or surrounding spaces: "
+                                         r"'M1' and 'M1 '; 'M2' and 'm2'; each is a level of its own.*"
+                                         r"df\['m'\] = df\['m'\]\.str\.strip\(\)"):
+        hb.Model("y ~ m + (1 | g)", df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one spelling per level: no warning
+        hb.Model("y ~ m + (1 | g)", df.assign(m=df["m"].str.strip().str.upper()))
