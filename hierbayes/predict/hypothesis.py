@@ -119,12 +119,17 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
 
 def _spellings(names: Sequence[str]) -> dict[str, str]:
     """Spelling -> parameter name: each name, and a power of a column named as R writes it
-    (``I(Days^2)``) also written as Python does (``I(Days**2)``, ``I(Days ** 2)``)."""
+    (``I(Days^2)``) also written as Python does (``I(Days**2)``, ``I(Days ** 2)``); each also
+    without its spaces, as a formula may have written the term (``sin(2*pi*Time)``, which the
+    tables print ``sin(2 * pi * Time)``)."""
     out = {name: name for name in names}
     for name in names:
         if "^" in name:
             for other in (name.replace("^", "**"), name.replace("^", " ** ")):
                 out.setdefault(other, name)
+    for spelling, name in list(out.items()):
+        if " " in spelling and "(" in spelling:
+            out.setdefault(spelling.replace(" ", ""), name)
     return out
 
 

@@ -414,6 +414,19 @@ def test_hypothesis_reads_a_power_as_r_writes_it():
         assert fit.hypothesis(text)["prob"].iloc[0] == pytest.approx(np.mean(b < 0))
 
 
+def test_hypothesis_reads_a_term_as_the_formula_wrote_it():
+    """nlme's Ovary: sin(2*pi*Time) is printed sin(2 * pi * Time); the formula's spelling had
+    been read as a call of sin with a bad argument."""
+    df = hb.datasets.load("sleepstudy")
+    fit = hb.Model("Reaction ~ sin(2*pi*Days/9) + (1 | Subject)", df).fit(
+        backend="prior", draws=100, chains=2, random_seed=1, progressbar=False)
+    (name,) = [t for t in fit.fixef().index if t.startswith("sin(")]
+    assert name == "sin(2 * pi * Days / 9)"
+    b = flatten_draws(fit.posterior["b"].sel(b_term=name))
+    for text in ("sin(2*pi*Days/9) < 0", f"{name} < 0", f"`{name}` < 0"):
+        assert fit.hypothesis(text)["prob"].iloc[0] == pytest.approx(np.mean(b < 0))
+
+
 def test_binomial_means_say_whether_they_are_probabilities_or_counts():
     cbpp = hb.datasets.load("cbpp")
     fit = hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial").fit(
