@@ -199,7 +199,8 @@ def residual_design(
     last = times[rows[np.arange(J), sizes - 1]]
     grid = np.where(mask, times[np.maximum(rows, 0)], last[:, None])
     if structure.time is not None:
-        _check_repeats(structure, group, frame, codes, times, levels)
+        others = list(dict.fromkeys(b.group for b in blocks if b.group != group))
+        _check_repeats(structure, group, frame, codes, times, levels, others)
         if kind.time == "integer":
             _warn_time_unit(kind, structure, group, grid, mask)
     if T < kind.min_times:
@@ -286,16 +287,20 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     )
 
 
-def _check_repeats(structure, group, frame, codes, times, levels) -> None:
+def _check_repeats(structure, group, frame, codes, times, levels, others: list[str]) -> None:
     key = pd.DataFrame({"g": codes, "t": times})
     dup = np.flatnonzero(key.duplicated(keep=False).to_numpy())
     if dup.size:
         j = codes[dup[0]]
         rows = dup[codes[dup] == j]
+        hint = ""
+        if others:  # group= named a factor above the subjects (Dialyzer's QB for Subject)
+            hint = (f"; group= names the factor whose rows form one series (nlme's corAR1(form = ~ time | g)): "
+                    f"the model's group terms are by {', '.join(repr(o) for o in others)}")
         raise DataError(
             f"residuals: time {structure.time!r} repeats within group {levels[j]!r} of "
             f"{group!r} (rows {_labels(frame, rows)}); each "
-            "time point may occur once per group"
+            f"time point may occur once per group{hint}"
         )
 
 

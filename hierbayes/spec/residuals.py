@@ -174,7 +174,8 @@ def residual_kind(name: str) -> ResidualKind:
             order = (int(digits),) if n_args == 1 else tuple(int(d) for d in digits)
             return ordered_kind(_KINDS[base], order)
     ordered = [re.sub(r"\d+$", "", k.name) for k in _KINDS.values() if k.with_order is not None]
-    hint = _NLME_HINTS.get(key.replace(" ", ""), "")
+    head = re.match(r"[a-z0-9]*", name.lower().replace(" ", "")).group() if isinstance(name, str) else ""
+    hint = _NLME_HINTS.get(head, "")
     raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()} ({', '.join(ordered)} "
                     f"take an order: hb.residuals('ma', order=2) or 'ma2'){hint}")
 
@@ -186,6 +187,14 @@ _NLME_HINTS = {
     "varpower": ". nlme's varPower(form = ~ v) is a formula for the residual sd: sigma='~ log(v)' "
                 "(the coefficient of log(v) is the power)",
     "varexp": ". nlme's varExp(form = ~ v) is a formula for the residual sd: sigma='~ v'",
+    "varident": ". nlme's varIdent(form = ~ 1 | g) is hb.residuals('independent', by='g')",
+    "varfixed": ". nlme's varFixed(~ v) is precision weights: Model(..., weights='w', weight_kind='precision') "
+                "with a column w = 1 / v",
+    "corarma": ". nlme's corARMA(p = , q = ) is named by its orders: 'arma11' (p = q = 1), 'ar2' (p = 2, q = 0), "
+               "'ma1' (p = 0, q = 1)",
+    **dict.fromkeys(("corspher", "corgaus", "corlin", "corratio", "spherical"),
+                    ". nlme's spatial correlations corSpher, corGaus, corLin and corRatio are not available; "
+                    "corExp is 'exponential'"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -127,9 +128,16 @@ def test_gaussian_identity_only():
     ("corCAR1", r"'exponential' with time= the times"),
     ("varPower", r"sigma='~ log\(v\)'"),
     ("varExp", r"sigma='~ v'"),
+    # with their arguments, and the rest of nlme's menu (had got only the list of kinds)
+    ("varPower(form = ~pressure)", r"sigma='~ log\(v\)'"),
+    ("corCAR1(form = ~Time | tree)", r"'exponential' with time= the times"),
+    ("corARMA(p = 1, q = 1)", r"named by its orders: 'arma11' \(p = q = 1\)"),
+    ("corSpher", r"spatial correlations corSpher, corGaus, corLin and corRatio are not available"),
+    ("varIdent(form = ~1 | QB)", r"hb\.residuals\('independent', by='g'\)"),
+    ("varFixed(~age)", r"weights='w', weight_kind='precision'\) with a column w = 1 / v"),
 ])
 def test_nlme_names_without_a_kind_say_what_does_their_work(name, advice):
-    with pytest.raises(SpecError, match=rf"unknown residual structure '{name}'.*{advice}"):
+    with pytest.raises(SpecError, match=rf"unknown residual structure '{re.escape(name)}'.*{advice}"):
         hb.residuals(name)
 
 
@@ -160,6 +168,16 @@ def test_duplicated_times_name_group_and_rows():
     df.loc[5, "t"] = 1  # group g1: rows 3 and 5 at t = 1
     with pytest.raises(DataError, match=r"time 't' repeats within group 'g1' of 'g' \(rows 3, 5\)"):
         hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t"))
+
+
+def test_a_group_above_the_subjects_gets_the_models_grouping_factor_named():
+    # nlme's Dialyzer with group="QB" (Subject nested in it): the repeat is reported in QB's
+    # terms, and the message says which factor the model's series are by
+    df = _panel()
+    with pytest.raises(DataError, match=r"time 't' repeats within group 'b' of 'arm' \(rows 0, 1, 2, 6, 7 and 1 "
+                                        r"more\); each time point may occur once per group; group= names the factor "
+                                        r"whose rows form one series .*the model's group terms are by 'g'"):
+        hb.Model("y ~ x + (1|g)", df, residuals=hb.residuals("ar1", time="t", group="arm"))
 
 
 def test_too_few_time_points():
