@@ -173,12 +173,19 @@ def warn_unreliable_rows(result, fit) -> None:
                   f"fit.logo({group!r}) leaves out whole groups with their effects integrated out, "
                   "which PSIS handles far better")
     else:
-        remedy = "a more robust family (student for gaussian, negbinomial for poisson) may help"
+        robust = _ROBUST.get(fit.model.spec.family.name)
+        remedy = (f"a heavier-tailed model ({robust}) may help" if robust else "rows the model finds surprising "
+                  "are influential: look at them (fit.residuals()) and whether another family or predictor fits them")
     warn_user(
         f"PSIS-LOO: Pareto k above {good_k:.2f} or not estimable{where}: their leave-one-out estimates, "
         f"and so elpd_loo and comparisons built on it, are unreliable; {remedy}",
         ParetoKWarning
     )
+
+
+#: Per family, the heavier-tailed model to try when single rows dominate the leave-one-out.
+_ROBUST = {"gaussian": "family='student'", "poisson": "family='negbinomial'",
+           "binomial": "an observation-level effect, + (1 | obs) with df['obs'] = range(len(df))"}
 
 
 # ===================================================================== LOGO

@@ -292,9 +292,16 @@ def test_the_unreliable_rows_are_those_above_good_k(sleepstudy) -> None:
     result = SimpleNamespace(warning=True, good_k=0.7, pareto_k=k)
     assert list(C.unreliable_points(result)[0]) == [3, 50]
     with pytest.warns(C.ParetoKWarning, match=r"above 0.70 or not estimable for 2 of 180 rows \(rows 3, 50; "
-                      r"largest k 1.40\).*more robust family") as record:
+                      r"largest k 1.40\).*a heavier-tailed model \(family='student'\) may help") as record:
         C.warn_unreliable_rows(result, fit)
     assert len(record) == 1
+    # a family with no heavier-tailed sibling (a weibull's advice had named student and negbinomial)
+    gamma = hb.Model("Reaction ~ Days", sleepstudy, family="gamma").fit(backend="prior", chains=1, draws=30,
+                                                                       random_seed=1)
+    with pytest.warns(C.ParetoKWarning, match=r"rows the model finds surprising are influential: look at them "
+                                              r"\(fit\.residuals\(\)\)") as record:
+        C.warn_unreliable_rows(result, gamma)
+    assert "student" not in str(record[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         C.warn_unreliable_rows(SimpleNamespace(warning=False, good_k=0.7, pareto_k=np.full(180, 0.2)), fit)
