@@ -18,7 +18,7 @@ from .plots import with_plots
 from .priors import Prior, PriorTable
 from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
 from .sampler_args import FIT_ALIASES, SamplerConfig
-from .spec.ir import Covariance, ModelSpec
+from .spec.ir import ZERO_INFLATION_NAMES, Covariance, ModelSpec
 from .spec.lexer import is_plain_name
 
 #: Model's keyword arguments, and other packages' spellings of them (nlme, brms, Stata, lme4).
@@ -166,7 +166,8 @@ class Model:
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
                       if k in MODEL_ALIASES or (k not in family_parameters and (
-                          not isinstance(v, str) or close_matches(k, MODEL_ARGUMENTS)))},
+                          not isinstance(v, str) or (close_matches(k, MODEL_ARGUMENTS)
+                                                     and k not in ZERO_INFLATION_NAMES)))},
             MODEL_ARGUMENTS, MODEL_ALIASES,
             advice=" A keyword not named in Model's signature is a formula of a family parameter (sigma=\"~ x\").",
         )
