@@ -240,16 +240,22 @@ LIMIT_FAMILY = {"phi": ("poisson", "Poisson counts", "alpha=2, beta=0.1"),
                 "nu": ("gaussian", "normal errors", "alpha=2, beta=0.2")}
 
 
+def _scale(prior) -> str:
+    return f"{float(prior.kwargs.get('sigma', 1.0)):.3g}"
+
+
 def advice(table: pd.DataFrame) -> str:
     """What to pass instead, naming the keys of the dominated parameters. For the sd of a
     factor with few levels, which any prior decides, it says so and asks for a comparison
     under a second prior rather than a wider one (which brings back the divergences a
     few-level sd's long tail causes)."""
     few = _few_level_groups(table)
+    levels = table.attrs.get("levels", {})
+    few_keys = [key for key in dict.fromkeys(table["key"]) if key in levels and levels[key][1] <= FEW_LEVELS]
     parts = []
     limits = [key for key in dict.fromkeys(table["key"]) if key in LIMIT_FAMILY]
     for key in dict.fromkeys(table["key"]):  # a prior shared by several rows (sigma_ratio[level]) once
-        if key in LIMIT_FAMILY:
+        if key in LIMIT_FAMILY or key in few_keys:  # a wider prior on a few-level sd adds divergences
             continue
         current = table.attrs["priors"][key]
         if "sigma" in current.kwargs:
@@ -277,9 +283,13 @@ def advice(table: pd.DataFrame) -> str:
         )
     if few:
         named = ", ".join(f"'{g}' has {n} levels" for g, n in few.items())
+        lighter = ", ".join(f"'{key}': hb.Prior('HalfNormal', sigma={_scale(table.attrs['priors'][key])})"
+                            for key in few_keys)
         text += (
-            f" But {named}: so few levels cannot determine a group sd, and any prior on it shapes "
-            "the answer. Keep a prior that rules out implausibly large sds, and report how the "
-            "results change under a second plausible one (or model the factor as a fixed effect)."
+            f" {'But ' if parts or limits else ''}{named}: so few levels cannot determine a group sd, and any "
+            "prior on it shapes the answer. Keep a prior that rules out implausibly large sds (a wider one "
+            "lets the sampler into a tail where it diverges, and moves the sd out), and report how the "
+            f"results change under a second plausible one, e.g. priors={{{lighter}}} (or model the factor "
+            "as a fixed effect)."
         )
     return text  # one line: the text summary wraps it, HTML flows it

@@ -128,10 +128,16 @@ def test_advice_on_the_sd_of_a_few_level_factor_asks_for_a_comparison(levels, gr
     table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=1.0)},
                        levels={key: (group, levels), "sd:cell:Intercept": ("cell", 2)})
     text = " ".join(advice(table).split())
-    assert f"'{key}': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
     assert "'cell' has 2 levels" not in text
-    few = f"But '{group}' has 4 levels: so few levels cannot determine a group sd" in text
+    few = f"'{group}' has 4 levels: so few levels cannot determine a group sd" in text
     assert few == (levels == 4), text
+    # a wider prior only for the many-level factor: on veteran's 4 celltypes HalfStudentT(3, 10)
+    # tripled the divergences (17 -> 49 over seeds 1-10) and moved the sd's upper limit out by 60%
+    # while the check stopped flagging it; the comparison offered is a lighter tail
+    wider = f"'{key}': hb.Prior('HalfStudentT', nu=3, sigma=10)" in text
+    assert wider == (levels != 4), text
+    lighter = f"e.g. priors={{'{key}': hb.Prior('HalfNormal', sigma=1)}}" in text
+    assert lighter == (levels == 4), text
 
 
 def test_advice_names_a_shared_prior_once():
