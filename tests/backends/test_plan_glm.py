@@ -96,7 +96,9 @@ def test_default_target_accept_follows_the_plan():
 def test_a_sampled_two_level_term_gets_smaller_steps():
     plan = {"Block": "adaptive", "Block_sample": "marginal", "Block_dilut": "adaptive"}
     assert default_target_accept(plan, {"Block": 2, "Block_sample": 12, "Block_dilut": 10}) == 0.99
-    assert default_target_accept(plan, {"Block": 3, "Block_sample": 12, "Block_dilut": 10}) == 0.95
+    # survival::veteran's 4 celltypes (weibull) diverged at 7 of seeds 1-10 at 0.95, at none at 0.99
+    assert default_target_accept(plan, {"Block": 4, "Block_sample": 12, "Block_dilut": 10}) == 0.99
+    assert default_target_accept(plan, {"Block": 6, "Block_sample": 12, "Block_dilut": 10}) == 0.95
     # integrated out: no sd of two levels is sampled, but the intercept's spread follows a few-level sd
     # (nlme's Rail, 6 rails, diverged at 2 of seeds 1-10 at 0.9)
     assert default_target_accept({"Block": "marginal"}, {"Block": 2}) == TARGET_ACCEPT_SAMPLED
