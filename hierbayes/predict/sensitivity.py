@@ -2,7 +2,7 @@
 computed by :mod:`hierbayes.results.power_scaling`.
 
 Each reported parameter's own prior (the joint ``b`` prior, a user's ``b:x`` prior, the
-intercept's, each group sd's, the residual sd's) is raised to a power near 1, and so is the
+intercept's, each group sd's, a term's LKJ(eta != 1) correlations, the residual sd's) is raised to a power near 1, and so is the
 likelihood; the change in the posterior (cumulative Jensen-Shannon distance per unit of
 log power, by Pareto-smoothed importance sampling: no refit) measures how much each
 decides the parameter. As priorsense: prior sensitivity >= 0.05 with likelihood sensitivity
@@ -112,6 +112,8 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable, design: Design | None
             values, prior = sd.sel({names.column_dim: col}).values, priors.get("sd", term.group, str(col))
             components[key] = log_density(prior, values)
             rows.append((f"sd({term.group}: {col})", key, sources[key], key, values, prior))
+        if f"cor:{term.group}" in sources and names.cor in posterior:
+            _correlation_rows(posterior, names, term.group, priors.get("cor", term.group), sources, rows, components)
     for name in get_family(spec.family).aux:
         if name in posterior and posterior[name].ndim == 2 and name in sources:
             components[name] = log_density(priors.get(name), posterior[name].values)
@@ -121,8 +123,25 @@ def _rows(posterior: xr.Dataset, spec, priors: PriorTable, design: Design | None
     return rows, components
 
 
+def _correlation_rows(posterior: xr.Dataset, names, group: str, prior: Prior, sources: dict, rows: list,
+                      components: dict) -> None:
+    """One row per correlation of a term under its LKJ(eta) prior, whose log density is
+    (eta - 1) log det R; LKJ(1) is uniform, and power-scaling a constant changes nothing."""
+    key = f"cor:{group}"
+    if prior.dist != "LKJ" or float(prior.kwargs.get("eta", 1.0)) == 1.0:
+        return
+    cor = posterior[names.cor]
+    columns = [str(c) for c in cor.coords[names.column_dim].values]
+    matrices = cor.transpose("chain", "draw", names.column_dim, names.column_dim_bis).values
+    components[key] = (float(prior.kwargs["eta"]) - 1.0) * np.linalg.slogdet(matrices)[1]
+    for i in range(len(columns)):
+        for j in range(i):
+            rows.append((f"cor({group}: {columns[j]}, {columns[i]})", key, sources[key], key,
+                         matrices[..., i, j], prior))
+
+
 #: Priors whose power-scaling leaves the posterior as it is (a constant log density inside
-#: the support) or that have no density here: not checked.
+#: the support): not checked. (LKJ priors of group terms are, in :func:`_correlation_rows`.)
 _NOT_SCALED = ("Uniform", "LKJ")
 
 
@@ -258,7 +277,9 @@ def advice(table: pd.DataFrame) -> str:
         if key in LIMIT_FAMILY or key in few_keys:  # a wider prior on a few-level sd adds divergences
             continue
         current = table.attrs["priors"][key]
-        if "sigma" in current.kwargs:
+        if current.dist == "LKJ":  # uniform over the correlations: brms' and rstanarm's default
+            parts.append(f"'{key}': hb.Prior('LKJ', eta=1)")
+        elif "sigma" in current.kwargs:
             # a log-normal's sigma is on the log scale: doubled, its 95% range is squared
             factor = 2 if current.dist == "LogNormal" else 10
             wider = {k: (factor * v if k == "sigma" else v) for k, v in current.kwargs.items()}

@@ -15,6 +15,13 @@ cor        LKJ(2)                                   unstructured blocks; exchang
 sigma      HalfStudentT(3, s_y)                     residual sd
 ========== ======================================== =========================================
 
+LKJ(2) (as in Stan's manual and McElreath's) leans away from correlations of +-1, where with few
+groups the likelihood is flat (lme4's singular fits at cor = -1); brms and rstanarm use LKJ(1),
+uniform over correlations: ``priors={"cor:g": hb.Prior("LKJ", eta=1)}``. The summary's
+prior-sensitivity check power-scales it and says when it decides a correlation (nlme's
+Dialyzer ``(1 + pressure | Subject)``, 20 subjects: 0.074, a prior-data conflict; its posterior
+mean -0.53 under LKJ(2), -0.63 under LKJ(1), REML -0.75).
+
 For other families ``s_y`` is the family's link-scale unit (``Family.link_scale``) and the
 intercept is centred at the link of the mean response (``Family.intercept_location``):
 

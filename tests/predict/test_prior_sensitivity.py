@@ -26,7 +26,32 @@ def test_tight_prior_is_flagged_and_defaults_are_silent(sleepstudy):
     assert table.loc["Days", "key"] == "b:Days"
     others = table.drop(index="Days")
     assert (others["diagnosis"] == "").all(), others
-    assert set(others.index) == {"Intercept", "sd(Subject: Intercept)", "sd(Subject: Days)", "sigma"}
+    assert set(others.index) == {"Intercept", "sd(Subject: Intercept)", "sd(Subject: Days)",
+                                 "cor(Subject: Intercept, Days)", "sigma"}
+
+
+def test_correlations_under_lkj2_are_checked_and_under_lkj1_are_not(sleepstudy):
+    # the LKJ prior had been skipped without a word; LKJ(1) is uniform, power-scaling it changes nothing
+    for eta, checked in ((2.0, True), (1.0, False)):
+        model = hb.Model("Reaction ~ Days + (Days | Subject)", sleepstudy,
+                         priors={"cor:Subject": hb.Prior("LKJ", eta=eta)})
+        table = model.fit(backend="prior", draws=200, chains=2, random_seed=1).prior_sensitivity()
+        assert ("cor(Subject: Intercept, Days)" in table.index) == checked
+        if checked:
+            assert table.loc["cor(Subject: Intercept, Days)", "key"] == "cor:Subject"
+
+
+@pytest.mark.slow
+def test_dialyzers_correlation_is_decided_by_the_default_lkj2():
+    """nlme's Dialyzer, (1 + pressure | Subject), 20 subjects (data: nlme::Dialyzer, written with
+    write.csv): the default LKJ(2) moves cor(Intercept, pressure) by 0.4 posterior sd against
+    LKJ(1) (means -0.53, -0.63; lmer REML -0.745), and the summary now says so and names eta=1."""
+    from pathlib import Path
+
+    data = pd.read_csv(Path(__file__).parents[1] / "data" / "dialyzer.csv")
+    fit = fit_quiet(hb.Model("rate ~ pressure + I(pressure^2) + (1 + pressure | Subject)", data), random_seed=1)
+    assert fit.prior_sensitivity().loc["cor(Subject: Intercept, pressure)", "diagnosis"] == CONFLICT
+    assert "'cor:Subject': hb.Prior('LKJ', eta=1)" in " ".join(str(fit.summary()).split())
 
 
 @pytest.mark.slow
