@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, warn_user
 from .plan import DesignPlan, as_counts, evaluate_values
 
 __all__ = ["encoded_response", "new_trials", "response_values", "trials_exprs"]
@@ -35,8 +35,27 @@ def response_values(
     if plan.trials is not None:
         return y, as_counts(evaluate_values(plan.trials, frame))
     if plan.failures is not None:
-        return y, as_counts(y + evaluate_values(plan.failures, frame))
+        failures = evaluate_values(plan.failures, frame)
+        _warn_totals_as_failures(plan, y, failures)
+        return y, as_counts(y + failures)
     return y, None
+
+
+#: Column names that usually hold the number of trials, not the failures.
+_TOTALS = {"n", "size", "total", "totals", "trials", "ntrials", "n_trials", "denom", "denominator", "tot", "nobs"}
+
+
+def _warn_totals_as_failures(plan: DesignPlan, y: np.ndarray, failures: np.ndarray) -> None:
+    """lme4's cbind(incidence, size) where cbind(incidence, size - incidence) was meant: the
+    trials become incidence + size, silently (glmer does not catch it either)."""
+    name = plan.failures.text
+    if plan.failures.is_column and name.lower() in _TOTALS and len(y) and np.all(failures >= y):
+        warn_user(
+            f"cbind({plan.response.text}, {name}): the second column counts failures, so each row's trials "
+            f"are {plan.response.text} + {name}; {name!r} reads like the number of trials (it is >= "
+            f"{plan.response.text} in every row): if so, write cbind({plan.response.text}, {name} - "
+            f"{plan.response.text}) or '{plan.response.text} | trials({name}) ~ ...'"
+        )
 
 
 def encoded_response(

@@ -11,6 +11,7 @@ itself.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -703,3 +704,16 @@ def test_ordinal_response_written_as_a_call_says_how_to_order_it():
         hb.Model('ordered(Sat, levels = c("Low", "Medium", "High")) ~ x', df, family="cumulative")
     with pytest.raises(DataError, match=r"add the column to the data$"):
         hb.Model("log(x) ~ Sat", df.assign(x=df["x"] + 1), family="cumulative")
+
+
+def test_totals_given_as_failures_are_warned_of() -> None:
+    # lme4's cbpp as cbind(incidence, size): trials incidence + size, silently (glmer too)
+    cbpp = hb.datasets.load("cbpp")
+    with pytest.warns(UserWarning, match=r"cbind\(incidence, size\): the second column counts failures.*'size' reads "
+                                         r"like the number of trials .*write cbind\(incidence, size - incidence\) or "
+                                         r"'incidence \| trials\(size\) ~ \.\.\.'"):
+        hb.Model("cbind(incidence, size) ~ period + (1 | herd)", cbpp, family="binomial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the advice, followed
+        hb.Model("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
+        hb.Model("incidence | trials(size) ~ period + (1 | herd)", cbpp, family="binomial")
