@@ -487,3 +487,15 @@ def test_a_level_read_as_missing_by_pandas_gets_the_read_csv_hint_and_the_hint_w
     with pytest.raises(DataError) as info:  # a number column: no read_csv hint
         hb.Model("y ~ 1 + (1|g)", numeric)
     assert "keep_default_na" not in str(info.value)
+
+
+def test_ess_advice_asks_for_draws_with_a_margin() -> None:
+    # ordinal's soup (nested): ESS 254 at 1,000 draws per chain; the 1,600 that proportion gives
+    # reached 394 (and R-hat 1.014): the advice, followed, did not work
+    from hierbayes.results.diagnostics import Diagnostics
+
+    diag = Diagnostics(divergences=0, draws=4000, max_r_hat=1.006, min_ess_bulk=254.0, min_ess_tail=900.0,
+                       worst_r_hat="sd_RESP", worst_ess="sd_RESP", min_bfmi=0.8, max_treedepth_hits=0,
+                       draws_per_chain=1000)
+    (problem,) = diag.problems
+    assert "Draw more: fit(draws=2400) or more chains." in problem
