@@ -93,7 +93,14 @@ def encoded_response(
         )
     raw = data[expr.text]
     ordered = raw.cat.ordered if isinstance(raw.dtype, pd.CategoricalDtype) else None
-    return family.encode_response(frame[expr.text], expr.text, ordered, frame.index.to_numpy())
+    codes, labels = family.encode_response(frame[expr.text], expr.text, ordered, frame.index.to_numpy())
+    if ordered:  # as integer codes that skip a value are warned of (families/ordinal.py)
+        unused = [str(c) for c in raw.cat.categories if str(c) not in labels]
+        if unused:
+            warn_user(f"response {expr.text!r} has no rows at {', '.join(unused[:10])}: the model has the "
+                      f"{len(labels)} categories that occur ({', '.join(labels[:10])}), as R's factor() gives them "
+                      "to clm()/polr()")
+    return codes, labels
 
 
 def new_trials(plan: DesignPlan, frame: pd.DataFrame) -> np.ndarray | None:

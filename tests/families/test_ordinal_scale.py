@@ -66,3 +66,15 @@ def test_exponentiated_coefficients_leave_the_cutpoints_on_their_scale():
     assert ratios.loc["x", "median"] == pytest.approx(np.exp(raw.loc["x", "median"]), rel=0.02)  # 80 draws: medians of pairs
     assert "cutpoints Intercept[k] are not exponentiated" in ratios.attrs["note"]
     assert "not exponentiated" in str(fit.summary(exponentiate=True))
+
+
+def test_unused_categories_of_an_ordered_response_are_named_in_a_warning():
+    # integer codes that skip a value were warned of; an ordered Categorical's unused level was not
+    df = _wine(text=True)
+    df["rating"] = df["rating"].cat.add_categories(["f"])
+    with pytest.warns(UserWarning, match=r"response 'rating' has no rows at f: the model has the 5 categories "
+                                         r"that occur \(a, b, c, d, e\)"):
+        hb.Model("rating ~ x + (1 | g)", df, family="cumulative")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hb.Model("rating ~ x + (1 | g)", _wine(text=True), family="cumulative")
