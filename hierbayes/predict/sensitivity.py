@@ -3,9 +3,9 @@ computed by :mod:`hierbayes.results.power_scaling`.
 
 Each reported parameter's own prior (the joint ``b`` prior, a user's ``b:x`` prior, the
 intercept's, each group sd's, a term's LKJ(eta != 1) correlations, the residual sd's) is
-raised to a power near 1, and so is the likelihood; the change in the posterior (cumulative Jensen-Shannon distance per unit of
-log power, by Pareto-smoothed importance sampling: no refit) measures how much each
-decides the parameter. As priorsense: prior sensitivity >= 0.05 with likelihood sensitivity
+raised to a power near 1, and so is the likelihood; the change in the posterior (cumulative
+Jensen-Shannon distance per unit of log power, by Pareto-smoothed importance sampling: no
+refit) measures how much each decides the parameter. As priorsense: prior sensitivity >= 0.05 with likelihood sensitivity
 >= 0.05 is a prior-data conflict, without it a strong prior (or weak likelihood).
 
 The log priors are computed in numpy from the posterior draws and the resolved priors (up
