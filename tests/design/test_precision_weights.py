@@ -44,6 +44,17 @@ def test_precision_weights_become_the_residual_sds_offset(orthodont) -> None:
     assert both.spec.aux_formulas["sigma"].to_formula() == "~ Sex + offset(-0.5 * log(w))"
 
 
+def test_a_saved_fit_keeps_the_precision_weights(orthodont, tmp_path) -> None:
+    fit = hb.Model("distance ~ age + (1 | Subject)", orthodont, weights="w", weight_kind="precision").fit(
+        backend="prior", draws=50, chains=2, random_seed=1)
+    fit.save(tmp_path / "fit.nc")
+    loaded = hb.load(tmp_path / "fit.nc")
+    assert loaded.spec.aux_formulas["sigma"].to_formula() == "~ offset(-0.5 * log(w))"
+    new = orthodont.head(3)
+    np.testing.assert_allclose(loaded.predict(new, kind="response", random_seed=1).values,
+                               fit.predict(new, kind="response", random_seed=1).values)
+
+
 def test_offsets_in_a_distributional_formula(orthodont) -> None:
     model = hb.Model("distance ~ age + (1 | Subject)", orthodont, sigma="~ offset(log(age))")
     (sub,) = [d for _, d in model.design.distributional]
