@@ -323,11 +323,12 @@ def check_factor_levels(column: str, levels: Sequence[str], where: str) -> None:
 def warn_near_duplicate_levels(frame: pd.DataFrame) -> None:
     """Warn when a text column holds values that differ only in case or surrounding spaces
     (``"M1"``, ``"M1 "``, ``"m1"``): each is a level of its own, as in R, and a typo in the
-    data becomes a factor level or a group of its own without a word."""
+    data becomes a factor level or a group of its own without a word. ``frame``'s categoricals
+    hold only the categories used (the design's ``_select`` drops the others)."""
     for column in frame.columns:
         series = frame[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
-            values = [v for v in series.cat.remove_unused_categories().cat.categories if isinstance(v, str)]
+            values = [v for v in series.cat.categories if isinstance(v, str)]
         elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
             values = [v for v in pd.unique(series.dropna()) if isinstance(v, str)]
         else:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, warn_user
+from ..families import warn_unused_categories
 from .plan import DesignPlan, as_counts, evaluate_values
 
 __all__ = ["encoded_response", "new_trials", "response_values", "trials_exprs"]
@@ -97,9 +98,7 @@ def encoded_response(
     if ordered:  # as integer codes that skip a value are warned of (families/ordinal.py)
         unused = [str(c) for c in raw.cat.categories if str(c) not in labels]
         if unused:
-            warn_user(f"response {expr.text!r} has no rows at {', '.join(unused[:10])}: the model has the "
-                      f"{len(labels)} categories that occur ({', '.join(labels[:10])}), as R's factor() gives them "
-                      "to clm()/polr()")
+            warn_unused_categories(expr.text, unused, labels)
     return codes, labels
 
 

@@ -65,7 +65,7 @@ from .links import (
     log_probabilities,
     per_draw,
 )
-from .ordinal import encode_ordinal, threshold_locations
+from .ordinal import encode_ordinal, threshold_locations, warn_unused_categories
 from .survival import METRICS
 from .time_to_event import log_hazard_ph, outcome_quantiles, survival_probabilities
 from .truncation import truncated_draws
@@ -105,4 +105,5 @@ __all__ = [
     "survival_probabilities",
     "truncated_draws",
     "threshold_locations",
+    "warn_unused_categories",
 ]

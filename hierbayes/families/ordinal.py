@@ -84,11 +84,7 @@ def encode_ordinal(
         base = 0 if present[0] == 0 else 1
         unused = sorted(set(range(base, int(present[-1]) + 1)) - set(present.tolist()))
         if unused:  # a threshold per unseen category is the prior's alone (and can diverge)
-            warn_user(
-                f"response {column!r} has no rows at {', '.join(map(str, unused[:10]))}: the model has "
-                f"the {len(present)} categories that occur ({', '.join(labels[:10])}), as R's factor() "
-                "gives them to clm()/polr()"
-            )
+            warn_unused_categories(column, [str(u) for u in unused], labels)
     else:
         raise DataError(
             f"response {column!r} has dtype {series.dtype}; the cumulative family needs an "
@@ -100,6 +96,15 @@ def encode_ordinal(
             "an ordinal model needs at least two"
         )
     return codes.astype(float), labels
+
+
+def warn_unused_categories(column: str, unused: list[str], labels: tuple[str, ...]) -> None:
+    """Warn that the ordinal response ``column`` has no rows at the categories ``unused``: the
+    model has the categories ``labels`` that occur, as R's ``factor()`` gives them to clm()."""
+    warn_user(
+        f"response {column!r} has no rows at {', '.join(unused[:10])}: the model has the {len(labels)} "
+        f"categories that occur ({', '.join(labels[:10])}), as R's factor() gives them to clm()/polr()"
+    )
 
 
 def threshold_locations(y: np.ndarray, n_categories: int, link: str) -> np.ndarray:

@@ -8,8 +8,6 @@ and the linear predictor of the main model serve the sub-model unchanged.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -19,6 +17,7 @@ from ..families.distributional import aux_inverse_link, aux_link_label
 from ..params import FIXED_DIM, AuxNames, block_names
 from ..spec.distributional import aux_spec
 from ..spec.ir import ModelSpec
+from ..spec.precision_weights import precision_weights_column
 from . import tables
 from .report import Section, fixed_section, varcorr_section
 
@@ -87,17 +86,13 @@ def aux_sections(posterior: xr.Dataset, spec: ModelSpec, prob: float) -> list[Se
     return out
 
 
-#: The offset weight_kind="precision" writes (:mod:`hierbayes.spec.precision_weights`).
-_PRECISION = re.compile(r"-0\.5 \* log\(([^()]+)\)")
-
-
 def _at_intercept(posterior: xr.Dataset, spec: ModelSpec, name: str, prob: float) -> str:
     """``sigma`` itself where the sub-model's terms, offsets and group effects are 0 (with
     precision weights: the residual sd of a row of weight 1), as lme4's sigma is read."""
     values = aux_inverse_link(name, posterior[AuxNames(name).intercept].to_numpy().ravel())
     lower, median, upper = np.quantile(values, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
     sub = spec.aux_formulas[name]
-    weights = [m.group(1) for m in map(_PRECISION.fullmatch, sub.fixed.offsets) if m]
+    weights = [c for c in map(precision_weights_column, sub.fixed.offsets) if c is not None]
     others = len(sub.fixed.offsets) > len(weights)
     rest = [part for part, present in (("terms", sub.fixed.terms), ("offsets", others),
                                        ("group effects", sub.groups)) if present]

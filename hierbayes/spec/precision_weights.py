@@ -10,6 +10,7 @@ is ``exp(sigma_Intercept)``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..errors import SpecError
@@ -17,7 +18,18 @@ from .distributional import parse_aux_formula, with_distributional
 from .ir import ModelSpec, modellable_aux
 from .lexer import is_plain_name
 
-__all__ = ["with_precision_weights"]
+__all__ = ["precision_offset", "precision_weights_column", "with_precision_weights"]
+
+
+def precision_offset(column: str) -> str:
+    """The sigma formula's offset for precision weights in ``column``."""
+    return f"-0.5 * log({column})"
+
+
+def precision_weights_column(offset: str) -> str | None:
+    """The weights' column of an offset :func:`precision_offset` wrote, else None."""
+    match = re.fullmatch(r"-0\.5 \* log\(([^()]+)\)", offset)
+    return match.group(1) if match else None
 
 
 def with_precision_weights(spec: ModelSpec, column: str | None) -> ModelSpec:
@@ -59,6 +71,6 @@ def with_precision_weights(spec: ModelSpec, column: str | None) -> ModelSpec:
         raise SpecError("weight_kind='precision' takes neither group_weights nor weight_scaling: precision "
                         "weights scale each row's residual variance, not its share of a sample")
     sigma = spec.aux_formulas.get("sigma") or parse_aux_formula("sigma", "~ 1")
-    sigma = replace(sigma, fixed=replace(sigma.fixed, offsets=(*sigma.fixed.offsets, f"-0.5 * log({column})")))
+    sigma = replace(sigma, fixed=replace(sigma.fixed, offsets=(*sigma.fixed.offsets, precision_offset(column))))
     plain = replace(spec, response=replace(spec.response, weights=None), weight_kind="auto")
     return with_distributional(plain, {"sigma": sigma})
