@@ -36,9 +36,8 @@ from .spec import parse_formula
 from .spec.distributional import with_distributional
 from .spec.ir import Covariance, ModelSpec
 from .spec.missing_terms import strip_mi
-from .spec.precision_weights import with_precision_weights
+from .spec.precision_weights import with_weight_arguments
 from .spec.residuals import ResidualStructure
-from .spec.weights import with_weights
 
 #: Values of ``missing``.
 MISSING_POLICIES = ("error", "drop", "model")
@@ -130,12 +129,7 @@ class ModelConfig:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
             spec = with_distributional(spec, dict(distributional))
-        if weight_kind == "precision":
-            spec = with_precision_weights(
-                with_weights(spec, None, group_weights, weight_scaling, weight_method), weights
-            )
-        elif any(a is not None for a in (weights, group_weights, weight_scaling, weight_method, weight_kind)):
-            spec = with_weights(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)
+        spec = with_weight_arguments(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)
 
     @property

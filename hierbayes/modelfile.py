@@ -35,6 +35,11 @@
     # group = "id"                  # default the innermost grouping factor
     # by = "arm"
 
+    # [weights]                     # Model's weights= (column), weight_kind= (kind),
+    # column = "w"                  #   group_weights= (groups), weight_scaling= (scaling)
+    # kind = "precision"            #   and weight_method= (method)
+    # groups = { school = "w2" }
+
     [priors]
     sigma = { dist = "HalfStudentT", nu = 3, sigma = 10 }
     "sd:school" = { dist = "HalfNormal", sigma = 5 }
@@ -49,17 +54,27 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .design.level_checks import check_level_predictors
-from .errors import ArgumentError, DataError, SpecError, did_you_mean
+from .errors import DataError, SpecError
 from .families import get_family
 from .modelfile_data import DataConfig
+from .modelfile_tables import (
+    as_pairs,
+    as_string,
+    as_table,
+    check_keys,
+    location,
+    read_priors,
+    read_residuals,
+    read_sampler,
+    read_weights,
+)
 from .priors import Prior
 from .sampler_args import SamplerConfig, field_names
 from .spec import parse_formula
@@ -67,7 +82,6 @@ from .spec.distributional import with_distributional
 from .spec.ir import ModelSpec
 from .spec.levels import levels as levels_spec
 from .spec.levels import parse_levels
-from .spec.residuals import residuals
 from .spec.stata import from_stata
 
 if TYPE_CHECKING:
@@ -76,8 +90,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DataConfig", "ModelFile", "SamplerConfig", "load_model_file"]
 
-_TOP_KEYS = ("name", "description", "data", "model", "residuals", "priors", "sampler")
-_RESIDUAL_KEYS = ("kind", "time", "group", "by", "order")
+_TOP_KEYS = ("name", "description", "data", "model", "residuals", "weights", "priors", "sampler")
 _DATA_KEYS = (
     "source", "filter", "factors", "group_mean_center", "grand_mean_center", "group_mean", "missing",
 )
@@ -85,7 +98,6 @@ _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
     "distributional", "time", "failure", "residuals",
 )
-_SAMPLER_KEYS = ("draws", "tune", "chains", "cores", "seed", "sampler", "target_accept")
 
 
 @dataclass(frozen=True)
@@ -148,73 +160,31 @@ class ModelFile:
 # ===================================================================================== loading
 
 
-def _where(path: Path, key: str) -> str:
-    return f"{path.name}: {key}"
-
-
-def _check_keys(table: Mapping[str, Any], valid: tuple[str, ...], path: Path, section: str) -> None:
-    for key in table:
-        if key not in valid:
-            hint = did_you_mean(key, valid)
-            raise SpecError(
-                f"{path.name}: unknown key {key!r} in {section}.{hint} Valid keys: {list(valid)}"
-            )
-
-
-def _table(value: Any, path: Path, key: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise SpecError(f"{_where(path, key)} must be a table ([{key}] or {key} = {{...}}), got {type(value).__name__}")
-    return value
-
-
-def _string(value: Any, path: Path, key: str, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise SpecError(f"{path.name}: {key} is required")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise SpecError(f"{_where(path, key)} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _pairs(value: Any, path: Path, key: str, allow_list: bool = False) -> tuple[tuple[str, Any], ...]:
-    if value is None:
-        return ()
-    if allow_list and isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple((v, None) for v in value)
-    if isinstance(value, dict) and all(isinstance(v, (str, list)) for v in value.values()):
-        return tuple((k, v or None) for k, v in value.items())
-    form = "a list of columns or a table" if allow_list else "a table"
-    raise SpecError(f"{_where(path, key)} must be {form} column = \"grouping column\", got {value!r}")
-
-
 def _data_config(raw: Any, path: Path) -> DataConfig:
     if isinstance(raw, str):
         raw = {"source": raw}
-    table = _table(raw, path, "data")
-    _check_keys(table, _DATA_KEYS, path, "[data]")
+    table = as_table(raw, path, "data")
+    check_keys(table, _DATA_KEYS, path, "[data]")
     factors = table.get("factors", [])
     if not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
-        raise SpecError(f"{_where(path, 'data.factors')} must be a list of column names")
+        raise SpecError(f"{location(path, 'data.factors')} must be a list of column names")
     missing = table.get("missing", "error")
     if missing not in ("error", "drop", "model"):
-        raise SpecError(f"{_where(path, 'data.missing')} = {missing!r}: valid values are 'error', 'drop' and 'model'")
+        raise SpecError(f"{location(path, 'data.missing')} = {missing!r}: valid values are 'error', 'drop' and 'model'")
     return DataConfig(
-        source=_string(table.get("source"), path, "data.source", required=True),
+        source=as_string(table.get("source"), path, "data.source", required=True),
         base=path.parent,
-        filter=_string(table.get("filter"), path, "data.filter"),
+        filter=as_string(table.get("filter"), path, "data.filter"),
         factors=tuple(factors),
-        group_mean_center=_pairs(table.get("group_mean_center"), path, "data.group_mean_center"),
-        grand_mean_center=_pairs(table.get("grand_mean_center"), path, "data.grand_mean_center", True),
-        group_mean=_pairs(table.get("group_mean"), path, "data.group_mean"),
+        group_mean_center=as_pairs(table.get("group_mean_center"), path, "data.group_mean_center"),
+        grand_mean_center=as_pairs(table.get("grand_mean_center"), path, "data.grand_mean_center", True),
+        group_mean=as_pairs(table.get("group_mean"), path, "data.group_mean"),
         missing=missing,
     )
 
 
 def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
-    _check_keys(table, _MODEL_KEYS, path, "[model]")
+    check_keys(table, _MODEL_KEYS, path, "[model]")
     given = [k for k in ("formula", "levels", "stata") if k in table]
     if len(given) != 1:
         what = "none" if not given else " and ".join(given)
@@ -222,18 +192,18 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
             f"{path.name}: [model] needs exactly one of formula, levels or stata; found {what}"
         )
     kind = given[0]
-    family = _string(table.get("family", "gaussian"), path, "model.family")
-    link = _string(table.get("link"), path, "model.link")
-    covariance = _table(table.get("covariance"), path, "model.covariance")
-    subscripts = _table(table.get("subscripts"), path, "model.subscripts")
+    family = as_string(table.get("family", "gaussian"), path, "model.family")
+    link = as_string(table.get("link"), path, "model.link")
+    covariance = as_table(table.get("covariance"), path, "model.covariance")
+    subscripts = as_table(table.get("subscripts"), path, "model.subscripts")
     value = table[kind]
     if kind == "formula":
-        spec = parse_formula(_string(value, path, "model.formula"), family=family, link=link)
+        spec = parse_formula(as_string(value, path, "model.formula"), family=family, link=link)
         spec = spec.with_covariance(covariance) if covariance else spec
     elif kind == "stata":
         try:
-            spec = from_stata(_string(value, path, "model.stata"), time=_string(table.get("time"), path, "model.time"),
-                              failure=_string(table.get("failure"), path, "model.failure"))
+            spec = from_stata(as_string(value, path, "model.stata"), time=as_string(table.get("time"), path, "model.time"),
+                              failure=as_string(table.get("failure"), path, "model.failure"))
         except SpecError as error:
             if "hierbayes.read_stata()" not in str(error):
                 raise
@@ -246,7 +216,7 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
         _check_agrees_with_stata(table, spec, covariance, path)
     else:
         spec = _levels_value(value, path, family, link, covariance, subscripts)
-    distributional = _table(table.get("distributional"), path, "model.distributional")
+    distributional = as_table(table.get("distributional"), path, "model.distributional")
     if distributional:  # distributional = { sigma = "~ x + (1|g)" }
         spec = with_distributional(spec, distributional)
     return spec, kind
@@ -287,65 +257,9 @@ def _levels_value(
         equations = {k: v for k, v in value.items() if k != "level1"}
         return levels_spec(value["level1"], **options, **equations)
     raise SpecError(
-        f"{_where(path, 'model.levels')} must be a string of equations (one per line), a list "
+        f"{location(path, 'model.levels')} must be a string of equations (one per line), a list "
         f"of equations or a table with level1 = \"...\" and one key per coefficient"
     )
-
-
-def _residuals(raw: Any, spec: ModelSpec, path: Path) -> ModelSpec:
-    """``spec`` with the structure of the ``[residuals]`` table (unchanged without one)."""
-    table = _table(raw, path, "residuals")
-    if not table:
-        return spec
-    _check_keys(table, _RESIDUAL_KEYS, path, "[residuals]")
-    kind = _string(table.get("kind"), path, "residuals.kind", required=True)
-    columns = {key: _string(table.get(key), path, f"residuals.{key}") for key in ("time", "group", "by")}
-    order = table.get("order")
-    if order is not None:
-        whole = isinstance(order, int) and not isinstance(order, bool)
-        pair = isinstance(order, list) and len(order) == 2 and all(type(o) is int for o in order)
-        if not (whole or pair):
-            raise SpecError(f"{_where(path, 'residuals.order')} must be a whole number (p, q or k) or a "
-                            f"list [p, q] (arma), got {order!r}")
-        order = tuple(order) if pair else order
-    if spec.residuals is not None:
-        raise SpecError(f"{path.name}: [residuals] and the model's own residual structure "
-                        f"({spec.residuals.describe()}) are both given; keep one")
-    try:
-        structure = residuals(kind, order=order, **columns)
-    except SpecError as exc:
-        raise SpecError(f"{path.name}: [residuals]: {exc}") from None
-    return replace(spec, residuals=structure)
-
-
-def _priors(raw: Any, path: Path) -> dict[str, Prior]:
-    out = {}
-    for key, value in _table(raw, path, "priors").items():
-        if not isinstance(value, dict) or "dist" not in value:
-            raise SpecError(
-                f"{_where(path, f'priors.{key}')} must be a table with dist = \"...\" and its "
-                f"parameters, as in {key} = {{ dist = \"Normal\", mu = 0, sigma = 10 }}"
-            )
-        params = {k: v for k, v in value.items() if k != "dist"}
-        for name, number in params.items():
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise SpecError(f"{_where(path, f'priors.{key}.{name}')} must be a number, got {number!r}")
-        out[key] = Prior(str(value["dist"]), **{k: float(v) for k, v in params.items()})
-    return out
-
-
-def _sampler(raw: Any, path: Path) -> SamplerConfig:
-    """The ``[sampler]`` table (``seed`` is the file's name of ``random_seed``)."""
-    table = _table(raw, path, "sampler")
-    _check_keys(table, _SAMPLER_KEYS, path, "[sampler]")
-    settings = {("random_seed" if key == "seed" else key): value for key, value in table.items()}
-    if "sampler" in settings:
-        settings["sampler"] = _string(settings["sampler"], path, "sampler.sampler")
-    try:
-        return SamplerConfig(**settings)
-    except ArgumentError as exc:
-        key = "seed" if exc.argument == "random_seed" else exc.argument
-        raise SpecError(f"{_where(path, f'sampler.{key}')} {exc.requirement}, got {exc.value!r}") from None
 
 
 def load_model_file(path: str | Path) -> ModelFile:
@@ -360,7 +274,7 @@ def load_model_file(path: str | Path) -> ModelFile:
     -------
     ModelFile
         With the ModelSpec built (formula, level equations or Stata command, and the
-        ``[residuals]`` structure), priors and sampler settings.
+        ``[residuals]`` structure and ``[weights]``), priors and sampler settings.
 
     Raises
     ------
@@ -377,23 +291,24 @@ def load_model_file(path: str | Path) -> ModelFile:
         raise SpecError(f"{path.name}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read model file {str(path)!r}: {exc}") from None
-    _check_keys(raw, _TOP_KEYS, path, "the file")
-    model_table = _table(raw.get("model"), path, "model")
+    check_keys(raw, _TOP_KEYS, path, "the file")
+    model_table = as_table(raw.get("model"), path, "model")
     if not model_table:
         raise SpecError(f"{path.name}: a [model] table with formula, levels or stata is required")
     spec, kind = _model_spec(model_table, path)
     if "residuals" in raw and "residuals" in model_table:
         raise SpecError(f"{path.name}: give the residual structure once: [residuals] or model.residuals")
-    spec = _residuals(raw.get("residuals", model_table.get("residuals")), spec, path)
+    spec = read_residuals(raw.get("residuals", model_table.get("residuals")), spec, path)
+    spec = read_weights(raw.get("weights"), spec, path)
     parameterization = model_table.get("parameterization")
     return ModelFile(
         path=path,
-        name=_string(raw.get("name"), path, "name") or path.stem,
-        description=_string(raw.get("description"), path, "description") or "",
+        name=as_string(raw.get("name"), path, "name") or path.stem,
+        description=as_string(raw.get("description"), path, "description") or "",
         data=_data_config(raw.get("data"), path),
         spec=spec,
-        priors=_priors(raw.get("priors"), path),
-        sampler=_sampler(raw.get("sampler"), path),
+        priors=read_priors(raw.get("priors"), path),
+        sampler=read_sampler(raw.get("sampler"), path),
         parameterization=parameterization,
         kind=kind,
     )

@@ -17,8 +17,9 @@ from ..errors import SpecError
 from .distributional import parse_aux_formula, with_distributional
 from .ir import ModelSpec, modellable_aux
 from .lexer import is_plain_name
+from .weights import with_weights
 
-__all__ = ["precision_offset", "precision_weights_column", "with_precision_weights"]
+__all__ = ["precision_offset", "precision_weights_column", "with_precision_weights", "with_weight_arguments"]
 
 
 def precision_offset(column: str) -> str:
@@ -74,3 +75,28 @@ def with_precision_weights(spec: ModelSpec, column: str | None) -> ModelSpec:
     sigma = replace(sigma, fixed=replace(sigma.fixed, offsets=(*sigma.fixed.offsets, precision_offset(column))))
     plain = replace(spec, response=replace(spec.response, weights=None), weight_kind="auto")
     return with_distributional(plain, {"sigma": sigma})
+
+
+def with_weight_arguments(
+    spec: ModelSpec,
+    weights: str | None = None,
+    group_weights: dict[str, str] | None = None,
+    weight_scaling: str | None = None,
+    weight_method: str | None = None,
+    weight_kind: str | None = None,
+) -> ModelSpec:
+    """``spec`` with :class:`hierbayes.Model`'s weight arguments applied (the same in a model
+    file's ``[weights]`` table): precision weights become the sigma formula's offset
+    (:func:`with_precision_weights`), the others go to
+    :func:`hierbayes.spec.weights.with_weights`; all None leaves ``spec`` as it is.
+
+    Raises
+    ------
+    SpecError
+        What those two refuse.
+    """
+    if weight_kind == "precision":
+        return with_precision_weights(with_weights(spec, None, group_weights, weight_scaling, weight_method), weights)
+    if any(a is not None for a in (weights, group_weights, weight_scaling, weight_method, weight_kind)):
+        return with_weights(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)
+    return spec
