@@ -134,8 +134,9 @@ class DesignEncoder:
         self._groups = groups
         self._frame = frame
         self.required: dict[str, str] = plan.needed(spec, frame.columns, response=False)
+        self._own = frozenset(self.required)  # new data need the sub-models' columns when used
         for column, user in aux_needed(spec, frame.columns, plan.ordered).items():
-            self.required.setdefault(column, user)  # new data need them for the sub-models
+            self.required.setdefault(column, user)
         self._kinds = {c: _column_kind(frame[c]) for c in self.required}
         factor_only = {f for g in spec.groups for f in g.factor}
         self._term_columns = [
@@ -187,15 +188,13 @@ class DesignEncoder:
             needs numbers, or a level of a fixed-effect factor the model was not fit with.
         """
         checks.check_dataframe(df, "newdata")
-        checks.check_columns_exist(self.required, df.columns, "newdata")
-        optional = [
-            n for e in self._plan.value_exprs() for n in e.names
-            if n in df.columns and n not in self.required
-        ]
-        raw = _select(df, [*self.required, *dict.fromkeys(optional)], normalize=False)
-        checks.handle_missing(raw, list(self.required), "error", what="newdata")
+        required = {c: user for c, user in self.required.items() if c in self._own or c in df.columns}
+        checks.check_columns_exist(required, df.columns, "newdata")
+        optional = [n for e in self._plan.value_exprs() for n in e.names if n in df.columns and n not in required]
+        raw = _select(df, [*required, *dict.fromkeys(optional)], normalize=False)
+        checks.handle_missing(raw, list(required), "error", what="newdata")
         frame = self._coerce(raw)
-        checks.check_finite(frame, self.required)
+        checks.check_finite(frame, required)
         X = self._fixed.transform(frame)
         checks.check_finite_matrix(X, self._fixed.names, "fixed-effect", frame.index)
         groups = tuple(g.transform(frame, raw) for g in self._groups)
@@ -229,7 +228,7 @@ class DesignEncoder:
     def _coerce(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Give new columns the training kinds (numbers stay numbers, labels text)."""
         content = {c: raw[c].array for c in raw.columns}
-        for column in self._term_columns:
+        for column in (c for c in self._term_columns if c in content):
             content[column] = _coerce_column(raw[column], self._kinds[column], column).array
         return pd.DataFrame(content, index=raw.index, copy=False)
 

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..design.types import Design
 from ..errors import DataError
-from ..families import Family
+from ..families import Family, get_family
 from ..families.distributional import aux_inverse_link
 from ..params import block_names
 from ..results.distributional import aux_posterior
@@ -102,3 +102,34 @@ def training_aux_draws(posterior: xr.Dataset, family: Family, spec: ModelSpec, d
     if spec.distributional:
         out.update(modelled_aux_draws(posterior, spec, design.aux_designs, design.aux_designs))
     return out
+
+
+def aux_draws(posterior: xr.Dataset, family: Family, spec=None) -> dict[str, np.ndarray]:
+    """Each family parameter as (S, 1) draws ((S, K-1) for ordinal thresholds); with
+    ``spec``, those a distributional formula models are left out (see :func:`rows_aux_draws`)."""
+    if spec is not None:
+        return constant_aux_draws(posterior, family, spec)
+    out = {}
+    for name in family.aux:
+        if name not in posterior:
+            raise DataError(f"the posterior has no draws of {name!r}, a parameter of the {family.name} family")
+        a = flatten_draws(posterior[name])
+        out[name] = a[:, None] if a.ndim == 1 else a
+    return out
+
+
+def rows_aux_draws(
+    posterior: xr.Dataset, model, rows, *, groups: str = "include", new_groups: str = "sample",
+    rng: np.random.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """Every family parameter for ``rows``: (S, 1) draws, or (S, n) for the parameters a
+    distributional formula models (:mod:`.distributional`)."""
+    spec = model.spec
+    aux = aux_draws(posterior, get_family(spec.family), spec)
+    if spec.distributional:
+        for error in (part for part in rows.aux.values() if isinstance(part, DataError)):
+            raise error
+        aux.update(modelled_aux_draws(
+            posterior, spec, model.design.aux_designs, rows.aux, groups=groups, new_groups=new_groups, rng=rng,
+        ))
+    return aux

@@ -15,8 +15,9 @@ from ..errors import SpecError
 from ..families import censored_log_likelihood, get_family
 from ..params import block_names
 from ..results.icc_levels import ancestors_of
+from .distributional import aux_draws
 from .linpred import block_covariance_cholesky, linear_predictor
-from .predict import Rows, aux_draws
+from .predict import Rows
 from .rside_group_loglik import rside_gaussian_group_loglik
 
 

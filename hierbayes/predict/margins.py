@@ -21,8 +21,9 @@ from ..families import get_family, log_hazard_ph
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
+from .distributional import rows_aux_draws
 from .ppc_weights import inclusion_weights
-from .predict import encode_rows, prediction_draws, row_design, rows_aux_draws, thin, training_frame
+from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
 from .predictions import category_values
 
 MARGIN_DIM = "margin"

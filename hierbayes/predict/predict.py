@@ -39,8 +39,7 @@ from ..errors import DataError, SpecError
 from ..families import INVERSE_LINKS, Family, get_family, truncated_draws
 from ..params import block_names
 from ..results.imputed import imputation_eta_shift
-from ..results.stats import flatten_draws
-from .distributional import constant_aux_draws, modelled_aux_draws
+from .distributional import aux_draws, rows_aux_draws
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray, mean_scale, on_response_scale
@@ -123,7 +122,7 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
         (newdata,) = compute(newdata)
     newdata = as_pandas(newdata, "newdata")
     new = design.encoder.encode_new(newdata)
-    aux = {name: sub.encoder.encode_new(newdata) for name, sub in design.distributional}
+    aux = {name: _encoded_or_error(name, sub, newdata) for name, sub in design.distributional}
     unseen: dict[str, tuple[str, ...]] = {}
     for block in new.groups:
         if block.new_levels:
@@ -131,6 +130,15 @@ def encode_rows(model, newdata: pd.DataFrame | None = None) -> Rows:
             unseen[group] = tuple(dict.fromkeys(unseen.get(group, ()) + tuple(block.new_levels)))
     frame = newdata.loc[new.row_index] if newdata.index.is_unique else newdata
     return Rows(new.X, new.groups, new.trials, frame, unseen, new.offset, aux)
+
+
+def _encoded_or_error(name: str, sub, newdata: pd.DataFrame):
+    # a sub-model's columns (lme4's precision weights: sigma's offset) are only needed when a
+    # prediction uses its parameter: the error is raised then (:func:`rows_aux_draws`)
+    try:
+        return sub.encoder.encode_new(newdata)
+    except DataError as error:
+        return DataError(f"this prediction needs {name}, which a formula of its own models: {error}")
 
 
 # ============================================================== posterior pieces
@@ -146,35 +154,6 @@ def thin(posterior: xr.Dataset, ndraws: int | None) -> xr.Dataset:
     per_chain = max(1, min(draws, int(np.ceil(int(ndraws) / chains))))
     keep = np.unique(np.linspace(0, draws - 1, per_chain).round().astype(int))
     return posterior.isel(draw=keep)
-
-
-def aux_draws(posterior: xr.Dataset, family: Family, spec=None) -> dict[str, np.ndarray]:
-    """Each family parameter as (S, 1) draws ((S, K-1) for ordinal thresholds); with
-    ``spec``, those a distributional formula models are left out (see :func:`rows_aux_draws`)."""
-    if spec is not None:
-        return constant_aux_draws(posterior, family, spec)
-    out = {}
-    for name in family.aux:
-        if name not in posterior:
-            raise DataError(f"the posterior has no draws of {name!r}, a parameter of the {family.name} family")
-        a = flatten_draws(posterior[name])
-        out[name] = a[:, None] if a.ndim == 1 else a
-    return out
-
-
-def rows_aux_draws(
-    posterior: xr.Dataset, model, rows: Rows, *, groups: str = "include", new_groups: str = "sample",
-    rng: np.random.Generator | None = None,
-) -> dict[str, np.ndarray]:
-    """Every family parameter for ``rows``: (S, 1) draws, or (S, n) for the parameters a
-    distributional formula models (:mod:`.distributional`)."""
-    spec = model.spec
-    aux = aux_draws(posterior, get_family(spec.family), spec)
-    if spec.distributional:
-        aux.update(modelled_aux_draws(
-            posterior, spec, model.design.aux_designs, rows.aux, groups=groups, new_groups=new_groups, rng=rng,
-        ))
-    return aux
 
 
 def expected_response(family: Family, eta: np.ndarray, link: str, aux, trials) -> np.ndarray:
@@ -312,7 +291,10 @@ def prediction_draws(
         eta = eta if shift is None else eta + shift
     if kind == "linear":
         return eta
-    aux = rows_aux_draws(posterior, model, rows, groups=groups, new_groups=new_groups, rng=rng)
+    if kind == "mean" and family.location_scale:  # E[y] = inverse link of eta: no spread needed
+        aux = aux_draws(posterior, family, spec)
+    else:
+        aux = rows_aux_draws(posterior, model, rows, groups=groups, new_groups=new_groups, rng=rng)
     ratio = row_sd_ratio(posterior, model.design.residuals, rows.frame) if kind == "response" else None
     if ratio is not None:  # a residual sd per by level or visit
         aux = {**aux, "sigma": aux["sigma"] * ratio}

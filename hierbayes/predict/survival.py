@@ -35,13 +35,13 @@ from ..design.frames import as_pandas
 from ..errors import DataError, SpecError, check_probability, checks_prob
 from ..families import get_family, outcome_quantiles, survival_probabilities
 from ..families.time_to_event import check_probabilities
+from .distributional import rows_aux_draws
 from .linpred import linear_predictor
 from .predict import (
     encode_rows,
     group_effect_draws,
     integrate_group_effects,
     row_design,
-    rows_aux_draws,
     thin,
     training_frame,
 )

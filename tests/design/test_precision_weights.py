@@ -55,6 +55,19 @@ def test_a_saved_fit_keeps_the_precision_weights(orthodont, tmp_path) -> None:
                                fit.predict(new, kind="response", random_seed=1).values)
 
 
+def test_mean_predictions_need_no_weights_but_new_responses_do(orthodont) -> None:
+    # as lme4's predict(): the mean does not depend on the residual sd, so new rows need no w
+    fit = hb.Model("distance ~ age + (1 | Subject)", orthodont, weights="w", weight_kind="precision").fit(
+        backend="prior", draws=50, chains=2, random_seed=1)
+    new = orthodont.head(3)
+    np.testing.assert_allclose(fit.predict(new.drop(columns="w"), kind="mean").values,
+                               fit.predict(new, kind="mean").values)
+    with pytest.raises(DataError, match=r"this prediction needs sigma, which a formula of its own models: column 'w'"):
+        fit.predict(new.drop(columns="w"), kind="response")
+    with pytest.raises(DataError, match=r"column 'age' .* is not in newdata"):  # the mean's own columns still
+        fit.predict(new.drop(columns="age"), kind="mean")
+
+
 def test_offsets_in_a_distributional_formula(orthodont) -> None:
     model = hb.Model("distance ~ age + (1 | Subject)", orthodont, sigma="~ offset(log(age))")
     (sub,) = [d for _, d in model.design.distributional]

@@ -281,8 +281,9 @@ def test_update_keeps_formulas_and_new_data_need_their_columns(prior_fit, data):
     assert updated_spec(spec, None, "student", None).distributional == spec.distributional
     assert updated_spec(spec, None, "poisson", None).distributional == ()
     assert "z" in prior_fit.model.design.encoder.required
-    with pytest.raises(DataError, match="'z'"):
-        prior_fit.predict(data.drop(columns="z").head(3))
+    with pytest.raises(DataError, match="needs sigma, which a formula of its own models: column 'z'"):
+        prior_fit.predict(data.drop(columns="z").head(3), kind="response")
+    assert prior_fit.predict(data.drop(columns="z").head(3), kind="mean").values.shape[-1] == 3  # sigma unused
     effects = prior_fit.conditional_effects("z")
     assert effects is not None
 
