@@ -128,6 +128,8 @@ class ModelConfig:
         if residuals is not None:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
+            if "sigma" in distributional and getattr(spec.aux_formulas.get("sigma"), "known", False):
+                raise SpecError("the formula's se() makes the residual sd known; sigma= contradicts it: give one")
             spec = with_distributional(spec, dict(distributional))
         spec = with_weight_arguments(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)
         return cls(spec, dict(priors or {}), missing, parameterization, collapse, marked)

@@ -6,9 +6,8 @@ group codes are computed here from the grouping columns, so no rows x levels mat
 built. Everything needed to encode new data the same way is kept in a
 :class:`DesignEncoder`, stored as ``Design.encoder``.
 
-Data are validated before formulae evaluates anything (see :mod:`.checks`); formulae's own
-exceptions are translated into :class:`~hierbayes.errors.SpecError` /
-:class:`~hierbayes.errors.DataError` naming the term (:mod:`.formulae_eval`).
+Data are validated before formulae evaluates anything (see :mod:`.checks`); formulae's own exceptions
+become :class:`~hierbayes.errors.SpecError` / ``DataError`` naming the term (:mod:`.formulae_eval`).
 
 Assembled from :mod:`.plan` (the model text parsed, columns listed), :mod:`.response`,
 :mod:`.terms_encoder` (fixed part and slopes), :mod:`.group_encoder` (group codes) and
@@ -258,8 +257,10 @@ def _fit_groups(spec: ModelSpec, plan: DesignPlan, frame: pd.DataFrame) -> tuple
     codes = [enc.fit_codes(frame) for enc in encoders]
     for enc in encoders:
         model_checks.check_group_levels(enc.term, len(enc.levels))
-    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0],
-                                     residual_sd="sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency")
+    sigma = spec.aux_formulas.get("sigma")  # a known sigma (meta-analysis) splits no variance
+    residual_sd = "sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency" and not getattr(
+        sigma, "known", False)
+    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0], residual_sd)
     return encoders, codes
 
 

@@ -40,7 +40,8 @@ def aux_posterior(posterior: xr.Dataset, spec: ModelSpec, name: str) -> xr.Datas
             if old in posterior:
                 var = posterior[old]
                 out[new] = var.rename({k: v for k, v in dims.items() if k in var.dims})
-    return xr.Dataset(out)
+    # a known parameter (offsets only, brms' se()) has no draws: the chains and draws stay
+    return xr.Dataset(out, coords={d: posterior.coords[d] for d in ("chain", "draw") if d in posterior.coords})
 
 
 def check_dpar(spec: ModelSpec, dpar: str) -> None:
@@ -75,6 +76,10 @@ def aux_sections(posterior: xr.Dataset, spec: ModelSpec, prob: float) -> list[Se
     out = []
     for name in spec.aux_formulas:
         title = f"{name} ({aux_link_label(name)} scale): {spec.aux_formulas[name].to_formula()}"
+        if spec.aux_formulas[name].known:  # brms' se(): nothing is estimated
+            offsets = " + ".join(spec.aux_formulas[name].fixed.offsets)
+            out.append(Section(title, pd.DataFrame(), f"known, not estimated: each row's {name} is exp({offsets})"))
+            continue
         table = aux_fixef(posterior, spec, name, prob)
         if "Intercept" in table.index:
             table.attrs["note"] = _at_intercept(posterior, spec, name, prob)

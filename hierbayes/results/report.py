@@ -96,8 +96,9 @@ class Summary:
         lines = [part for line in self.header for part in _prose(line)]
         for s in self.sections:
             lines += ["", s.title]
-            body = s.table.to_string(index=False) if len(s.table) else "  (none)"
-            lines += ["  " + row for row in body.splitlines()]
+            if len(s.table) or not s.note:  # a note alone says what there is instead of a table
+                body = s.table.to_string(index=False) if len(s.table) else "  (none)"
+                lines += ["  " + row for row in body.splitlines()]
             if s.note:
                 lines += _prose("  " + s.note)
         if self.footer:
@@ -112,7 +113,8 @@ class Summary:
         parts += [f"<div>{html.escape(h)}</div>" for h in self.header]
         for s in self.sections:
             parts.append(f"<h4>{html.escape(s.title)}</h4>")
-            parts.append(s.table.to_html(index=False, border=0))
+            if len(s.table) or not s.note:
+                parts.append(s.table.to_html(index=False, border=0))
             if s.note:
                 parts.append(f"<div><i>{html.escape(s.note)}</i></div>")
         parts += [f"<div>{html.escape(f)}</div>" for f in self.footer]

@@ -223,6 +223,12 @@ class AuxFormula:
     fixed: FixedPart
     groups: tuple[GroupTerm, ...] = ()
 
+    @property
+    def known(self) -> bool:
+        """Whether the parameter is given, not estimated: offsets only (``~ 0 + offset(log(se))``,
+        brms' ``se()``), no intercept, terms or group terms."""
+        return not (self.fixed.intercept or self.fixed.terms or self.groups)
+
     def to_formula(self) -> str:
         """The one-sided formula (``~ x + (1 | g)``)."""
         rhs = self.fixed.to_formula()

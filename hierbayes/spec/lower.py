@@ -26,6 +26,7 @@ from ..errors import FormulaSyntaxError, SpecError
 from .formula_ast import Bar, Call, Expr, Formula, Number, Paren, Span, Sum, SumItem
 from .formula_source import is_group_term, unwrap_parens
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
+from .known_sd import with_known_sd
 from .lower_factors import GroupFactors
 from .lower_residuals import RESIDUAL_TERMS, ResidualTerms
 from .lower_response import OFFSET, ResponseLowering
@@ -106,8 +107,9 @@ def lower(
     lowering = Lowering(text)
     response = lowering.response(formula.lhs)
     fixed, groups = lowering.rhs(formula.rhs)
-    return ModelSpec(response, fixed, groups, family=family, link=link, source=text,
+    spec = ModelSpec(response, fixed, groups, family=family, link=link, source=text,
                      residuals=lowering.residual_found)
+    return spec if lowering.known_sd_found is None else with_known_sd(spec, lowering.known_sd_found)
 
 
 #: survival's special terms of coxph()/survreg() formulas and how this package writes each.

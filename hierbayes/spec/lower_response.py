@@ -1,5 +1,6 @@
 """The left-hand side of a formula: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``,
-``y | cens(c, y2) + trunc(lb = 0)``, ``y | weights(w)``; and the censoring of Stata's commands
+``y | cens(c, y2) + trunc(lb = 0)``, ``y | weights(w)``, ``y | se(s)`` (a known residual sd,
+meta-analysis: :mod:`.known_sd`); and the censoring of Stata's commands
 written the same way: ``t | event(d)`` (mestreg), ``y | tobit(ll = 0, ul = 10)`` (metobit),
 ``ylow | intreg(yup)`` (meintreg)."""
 
@@ -18,7 +19,7 @@ from .terms import call_text, power_text
 __all__ = ["OFFSET", "ResponseLowering"]
 
 #: brms' addition terms after '|' in the response that hierbayes reads.
-ADDITION_TERMS = ("trials", "cens", "trunc", "event", "tobit", "intreg", "weights")
+ADDITION_TERMS = ("trials", "cens", "trunc", "event", "tobit", "intreg", "weights", "se")
 #: The addition terms that say how rows are censored (one at most).
 _CENSORING_TERMS = ("cens", "event", "tobit", "intreg")
 #: ``offset(expr)``: added to the linear predictor with coefficient 1 (FixedPart.offsets).
@@ -26,7 +27,10 @@ OFFSET = "offset"
 
 
 class ResponseLowering(FormulaSource):
-    """Lowering of the response; a base of :class:`~hierbayes.spec.lower.Lowering`."""
+    """Lowering of the response; a base of :class:`~hierbayes.spec.lower.Lowering`.
+    ``known_sd_found`` is the column of ``se(s)`` (None without it)."""
+
+    known_sd_found: str | None = None
 
     # -- response ------------------------------------------------------------------------
 
@@ -104,7 +108,7 @@ class ResponseLowering(FormulaSource):
                 self.fail(
                     f"unknown addition term {self.source(item)!r} in the response; expected "
                     "trials(n) after '|', or cens(c), cens(c, y2), trunc(lb = , ub = ), "
-                    "weights(w), as in 'y | cens(c) + trunc(lb = 0) ~ x'",
+                    "weights(w), se(s), as in 'y | cens(c) + trunc(lb = 0) ~ x'",
                     item.span,
                 )
             if item.name in seen:
@@ -134,6 +138,20 @@ class ResponseLowering(FormulaSource):
                 call.span,
             )
         return {"weights": self._addition_column(call, call.args[0], ("x",))}
+
+    def _se_addition(self, call: Call) -> dict[str, str | None]:
+        """brms' ``se(s)``: each row's known residual sd (a meta-analysis's standard errors)."""
+        extra = [a.text for a in call.args[1:]]
+        if extra and [e.replace(" ", "") for e in extra] not in (["sigma=FALSE"], ["sigma=F"]):
+            self.fail(f"se({', '.join(a.text for a in call.args)}) is not available: brms' sigma = TRUE "
+                      "estimates a residual sd on top of the known one; write se(s) for a known sd, or give "
+                      "no se() and model sigma", call.span)
+        text = call.args[0].text.strip("` ")
+        if not is_plain_name(text):
+            self.fail(f"se() takes a column of standard errors, found {text!r}; make the column first, as in "
+                      f"df['se'] = <{text} computed in pandas>, and write se(se)", call.args[0].span)
+        self.known_sd_found = text
+        return {}
 
     def _cens_addition(self, call: Call) -> dict[str, str | None]:
         if not 1 <= len(call.args) <= 2:
