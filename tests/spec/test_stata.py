@@ -127,6 +127,8 @@ def test_prompt_and_line_continuation():
     [
         ("regress y x", "unknown command 'regress'"),
         ("gsem (y <- x M1[school])", "unknown command 'gsem'"),  # had been 'cannot read the weight'
+        ("xtreg inv value capital, re", "its random-effects model is 'mixed inv value capital || <panel variable>:'"),
+        ("xtlogit y x", "xtlogit reads its panel variable from xtset"),
         ("mixed y x [aw=w] || g:", "only pweight"),
         ("mixed y x* || g:", "wildcards and ranges"),
         ("mixed y L.x || g:", "operator 'l.'"),
