@@ -82,11 +82,9 @@ def read_new_rows(path: Path, fitted: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"data file {str(path)!r} not found")
     text = [c for c in fitted.columns
             if isinstance(fitted[c].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(fitted[c].dtype)]
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        rows = pd.read_csv(path, sep=sep, dtype={c: str for c in text})
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {str(path)!r}: {exc}") from None
+    from .modelfile_data import read_table
+
+    rows = read_table(path, text)
     if rows.empty:
         raise DataError(f"{str(path)!r} has no rows")
     return rows

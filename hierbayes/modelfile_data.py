@@ -22,7 +22,28 @@ _FILTER_NODES = (
     ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple,
 )
 
-__all__ = ["DataConfig"]
+__all__ = ["DataConfig", "read_table"]
+
+#: The cells read as missing: R's read.csv's "NA", empty fields and NaN. pandas' default list
+#: also has "None", "null", "N/A", ...: levels such as mlmRev's momEd "None" would be lost.
+MISSING_CELLS = ("", "NA", "NaN", "nan")
+
+
+def read_table(path: Path, text_columns: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV (TSV by its suffix) read as R's ``read.csv`` reads it: only "NA", empty fields and
+    NaN are missing; ``text_columns`` are read as text (labels such as ``01`` keep their zero).
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read or parsed.
+    """
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        return pd.read_csv(path, sep=sep, dtype={c: str for c in text_columns}, keep_default_na=False,
+                           na_values=list(MISSING_CELLS))
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {str(path)!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -73,11 +94,7 @@ class DataConfig:
         else:
             if not self.path.is_file():
                 raise DataError(f"data file {str(self.path)!r} not found (source = {self.source!r})")
-            sep = "\t" if self.source.lower().endswith(".tsv") else ","
-            try:
-                df = pd.read_csv(self.path, sep=sep, dtype={c: str for c in self.factors})
-            except (OSError, ValueError, pd.errors.ParserError) as exc:
-                raise DataError(f"cannot read {str(self.path)!r}: {exc}") from None
+            df = read_table(self.path, self.factors)
         for column in self.factors:
             if column not in df.columns:
                 raise DataError(
