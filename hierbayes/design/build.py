@@ -292,7 +292,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[DesignP
     selected = _select(data, list(needed), normalize=True)
     complete = [c for c in needed if c not in plan.may_be_missing()]  # intreg(): missing = unbounded
     frame = checks.handle_missing(selected, complete, missing)
-    checks.warn_near_duplicate_levels(frame)
+    checks.warn_level_spellings(frame, {column for term in spec.groups for column in term.factor})
     if frame is selected:
         positions = np.arange(len(data))
     else:

@@ -320,11 +320,21 @@ def check_factor_levels(column: str, levels: Sequence[str], where: str) -> None:
         )
 
 
-def warn_near_duplicate_levels(frame: pd.DataFrame) -> None:
+def warn_level_spellings(frame: pd.DataFrame, group_columns: set[str] | frozenset[str] = frozenset()) -> None:
     """Warn when a text column holds values that differ only in case or surrounding spaces
     (``"M1"``, ``"M1 "``, ``"m1"``): each is a level of its own, as in R, and a typo in the
     data becomes a factor level or a group of its own without a word. ``frame``'s categoricals
-    hold only the categories used (the design's ``_select`` drops the others)."""
+    hold only the categories used (the design's ``_select`` drops the others). Also when a
+    grouping column of ``group_columns`` holds fractional numbers: labels such as R's
+    ``interaction(center, id)`` ("1.1", "1.10") read as numbers make one group of two."""
+    for column in sorted(c for c in group_columns if c in frame.columns):
+        series = frame[column]
+        if pd.api.types.is_float_dtype(series.dtype) and (series.dropna() % 1 != 0).any():
+            warn_user(
+                f"grouping column {column!r} holds fractional numbers ({float(series.dropna().iloc[0]):g}, ...): each "
+                f"number is a group, and labels such as '1.1' and '1.10' read as numbers are one. If the column "
+                f"holds labels, read it as text: pd.read_csv(..., dtype={{{column!r}: str}})"
+            )
     for column in frame.columns:
         series = frame[column]
         if isinstance(series.dtype, pd.CategoricalDtype):

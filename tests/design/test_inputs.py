@@ -219,3 +219,16 @@ def test_text_levels_that_differ_only_in_case_or_spaces_are_warned_of() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one spelling per level: no warning
         hb.Model("y ~ m + (1 | g)", df.assign(m=df["m"].str.strip().str.upper()))
+
+
+def test_a_grouping_column_of_fractional_numbers_is_warned_of() -> None:
+    # R's interaction(center, id) written as "1.1", "1.10", ... and read back by pd.read_csv as
+    # floats: 1.1 and 1.10 are one group (geepack's respiratory: 101 groups for 111 patients)
+    df = pd.DataFrame({"y": np.arange(8.0), "cid": [1.1, 1.10, 1.2, 1.2, 2.1, 2.1, 2.2, 2.2]})
+    with pytest.warns(UserWarning, match=r"grouping column 'cid' holds fractional numbers \(1\.1, \.\.\.\).*"
+                                         r"read it as text: pd\.read_csv\(\.\.\., dtype=\{'cid': str\}\)"):
+        hb.Model("y ~ 1 + (1 | cid)", df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # whole numbers as floats, and fractional values outside group terms
+        hb.Model("y ~ 1 + (1 | cid)", df.assign(cid=np.repeat([1.0, 2.0, 3.0, 4.0], 2)))
+        hb.Model("y ~ x + (1 | g)", df.assign(x=df["cid"], g=np.repeat(["a", "b", "c", "d"], 2)))
