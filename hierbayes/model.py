@@ -13,7 +13,7 @@ from .design.dask_frames import is_dask_frame
 from .design.frames import as_pandas
 from .design.types import Design
 from .errors import ArgumentError, close_matches, refuse_unknown_arguments, warn_user
-from .families import FAMILIES
+from .families import FAMILIES, get_family
 from .plots import with_plots
 from .priors import Prior, PriorTable
 from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_while_waiting, paused_gc
@@ -29,6 +29,16 @@ MODEL_ALIASES = {
     "residual": "residuals", "correlation": "residuals", "cor": "residuals", "corr": "residuals",
     "autocor": "residuals", "rcov": "residuals", "prior": "priors", "weight": "weights",
     "na_action": "missing", "dist": "family", "distribution": "family",
+}
+
+#: Other packages' estimation settings (lowercased) and why a posterior sampled by NUTS needs none
+ESTIMATION_SETTINGS = {
+    "nagq": "lme4's quadrature points: the posterior is sampled, with the group effects integrated by the sampler",
+    "reml": "a posterior is neither ML nor REML, and its intervals already allow for the fixed effects",
+    "method": "nlme's REML or ML: a posterior is neither, and its intervals already allow for the fixed effects",
+    "control": "optimizer settings: the sampler's are fit()'s draws, tune, chains and target_accept",
+    "start": "starting values: the sampler starts from its own, jittered per chain",
+    "verbose": "printing: fit(progressbar=True) shows the sampler's progress",
 }
 
 defer_duck_array_imports()  # xarray would import dask.array and sparse (0.8 s) to wrap the draws
@@ -163,6 +173,14 @@ class Model:
                 f"Model() takes no argument {key!r}: the cumulative family's thresholds are free "
                 "(ordinal's threshold='flexible', its default, and brms'); equidistant and symmetric "
                 "thresholds are not available"))
+        if ("scale" in distributional or "disc" in distributional) and get_family(family).thresholds:
+            key = "scale" if "scale" in distributional else "disc"
+            raise ArgumentError(key, distributional[key], (
+                "a formula for the latent scale (ordinal's clm(scale=), brms' disc) is not available: the "
+                "cumulative family's latent sd is fixed at 1 (logit: pi / sqrt(3))"))
+        for key in (k for k in distributional if k.lower() in ESTIMATION_SETTINGS):
+            raise ArgumentError(key, distributional[key], (
+                f"Model() takes no argument {key!r}: {ESTIMATION_SETTINGS[key.lower()]}; leave it out"))
         refuse_unknown_arguments(
             "Model", {k: v for k, v in distributional.items()
                       if k in MODEL_ALIASES or (k not in family_parameters and (

@@ -17,6 +17,7 @@ scalar also works), (S, n) per draw and row when a distributional formula models
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -236,6 +237,11 @@ NOT_AVAILABLE: dict[str, str] = {
         "variation (lme4's ?cbpp): df['obs'] = range(len(df)) and 'cbind(k, n - k) ~ x + (1 | g) + (1 | obs)' "
         "with family='binomial'"),
     **dict.fromkeys(
+        ("logistic", "logit", "logistic_regression"),
+        "logistic regression is family='bernoulli' (link='logit', the default) for 0/1 responses, or "
+        "'binomial' for successes out of trials; 'loglogistic' is a survival-time family"),
+    "probit": "a probit model is family='bernoulli', link='probit' (or 'binomial' with trials)",
+    **dict.fromkeys(
         ("ordinal", "ologit", "oprobit", "ordered_logit", "ordered_probit", "clm", "clmm", "polr", "cumulative_logit"),
         "ordinal responses are family='cumulative' (link='logit' by default, link='probit' for an ordered "
         "probit), as brms names it; ordinal's clm/clmm and MASS's polr fit the same model"),
@@ -275,9 +281,19 @@ def get_family(name: str | Family) -> Family:
     """
     if isinstance(name, Family):
         return name
+    if isinstance(name, str) and name not in FAMILIES and name.strip().lower() in (*FAMILIES, *ALIASES):
+        name = name.strip().lower()  # "Gaussian", "Binomial "
     try:
         return FAMILIES[ALIASES.get(name, name)]
     except (KeyError, TypeError):
+        call = re.fullmatch(r"\s*(\w+)\s*\(\s*(?:link\s*=\s*)?[\"']?(\w*)[\"']?\s*\)\s*", name) if isinstance(name, str) else None
+        if call:  # R's family object: binomial(link = "probit")
+            family, link = call.group(1).lower(), call.group(2)
+            family = {"binomial": "bernoulli", "quasibinomial": "bernoulli", "quasipoisson": "negbinomial"}.get(family, family)
+            note = {"bernoulli": " for 0/1 responses ('binomial' with trials)",
+                    "negbinomial": " for overdispersed counts"}.get(family, "")
+            written = f"family={family!r}" + (f", link={link!r}" if link else "")
+            raise SpecError(f"family={name!r} is R's spelling; write {written}{note}") from None
         if isinstance(name, str) and _plain(name) in _NOT_AVAILABLE_PLAIN:
             raise SpecError(f"unknown family {name!r}: {_NOT_AVAILABLE_PLAIN[_plain(name)]}") from None
         raise SpecError(

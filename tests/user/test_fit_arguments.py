@@ -336,3 +336,40 @@ def test_misspelled_and_foreign_string_keywords_name_the_argument_meant() -> Non
     with pytest.raises(ArgumentError, match=r"offset='log\(e\)': Model\(\) takes no argument 'offset': an offset "
                                             r"goes in the formula, as in lme4: 'y ~ x \+ offset\(log\(e\)\)'$"):
         hb.Model("y ~ x", data, family="poisson", offset="log(e)")
+
+
+@pytest.mark.parametrize(("key", "why"), [("nAGQ", "lme4's quadrature points"), ("REML", "a posterior is neither ML nor REML"),
+                                          ("control", "optimizer settings"), ("method", "nlme's REML or ML")])
+def test_other_packages_estimation_settings_are_named_as_unneeded(key, why) -> None:
+    # nAGQ=20 had been told "a keyword not named in Model's signature is a formula of a family parameter"
+    data = pd.DataFrame({"y": [0, 1, 1, 0], "x": [0.0, 1, 2, 3], "g": ["a", "a", "b", "b"]})
+    with pytest.raises(ArgumentError, match=rf"Model\(\) takes no argument '{key}': {why}.*; leave it out"):
+        hb.Model("y ~ x + (1 | g)", data, family="bernoulli", **{key: 20})
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ('binomial(link = "probit")', r"is R's spelling; write family='bernoulli', link='probit' for 0/1 responses"),
+    ("poisson()", r"is R's spelling; write family='poisson'$"),
+    ("quasipoisson", r"unknown family"),
+    ("logistic", r"logistic regression is family='bernoulli' \(link='logit', the default\)"),
+    ("probit", r"a probit model is family='bernoulli', link='probit'"),
+])
+def test_r_family_spellings_get_the_family_meant(given, message) -> None:
+    data = pd.DataFrame({"y": [0, 1, 1, 0], "x": [0.0, 1, 2, 3]})
+    with pytest.raises(hb.SpecError, match=message):
+        hb.Model("y ~ x", data, family=given)
+
+
+def test_family_names_in_capitals_are_read() -> None:
+    data = pd.DataFrame({"y": [0, 1, 1, 0], "x": [0.0, 1, 2, 3]})
+    assert hb.Model("y ~ x", data, family="Bernoulli").spec.family == "bernoulli"
+    assert hb.Model("y ~ x", data, family="GAUSSIAN ").spec.family == "gaussian"
+
+
+@pytest.mark.parametrize("key", ["scale", "disc"])
+def test_an_ordinal_scale_formula_says_it_is_not_available(key) -> None:
+    # had said "family 'cumulative' has no auxiliary parameter a formula can model"
+    data = pd.DataFrame({"y": pd.Categorical([1, 2, 3, 2], ordered=True), "x": [0.0, 1, 2, 3]})
+    with pytest.raises(ArgumentError, match=rf"{key}='~ x': a formula for the latent scale \(ordinal's clm\(scale=\), "
+                                            r"brms' disc\) is not available"):
+        hb.Model("y ~ x", data, family="cumulative", **{key: "~ x"})
