@@ -107,6 +107,8 @@ def _values_of(model, column: str, argument: str, n_points: int, values) -> list
     if is_factor(model, column):
         return factor_levels(model, column)
     series = training_frame(model)[column].astype(float)
+    if series.nunique() <= 2:  # an indicator: its two values (Stata's margins, emmeans), not 0.37
+        return sorted(float(v) for v in series.unique())
     if argument == "by":  # brms: mean - sd, mean, mean + sd for a numeric interaction
         mean, sd = float(series.mean()), float(series.std())
         return [mean - sd, mean, mean + sd]
@@ -186,9 +188,9 @@ def conditional_effects(
     posterior : the posterior draws.
     model : the built model (:class:`hierbayes.configuration.BuiltModel`).
     x : a predictor: a numeric one gets ``n_points`` values from its minimum to its
-        maximum, a factor its levels.
+        maximum, a factor its levels, a number with two values (a 0/1 indicator) those two.
     by : a second predictor for an interaction: a factor's levels, or for a number its
-        mean - sd, mean and mean + sd (brms' choice).
+        mean - sd, mean and mean + sd (brms' choice), or its two values.
     kind : "mean" (expected response), "linear" (the linear predictor) or "response"
         (new observations: a prediction interval).
     groups : "exclude" (group effects zero; brms' ``re_formula = NA``), "marginal"

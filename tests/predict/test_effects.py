@@ -93,6 +93,17 @@ def test_numeric_by_uses_mean_and_one_sd(gcse):
     np.testing.assert_allclose(sorted(set(ce.grid["lrt"])), expected)
 
 
+def test_a_numeric_indicator_takes_its_two_values():
+    # ohio's smoke (0/1) as by= had drawn lines at smoke = -0.13, 0.35 and 0.83
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"x": rng.normal(size=80), "smoke": rng.integers(0, 2, 80), "g": rng.choice(list("abcd"), 80)})
+    df["y"] = rng.normal(size=80)
+    fit = hb.Model("y ~ x * smoke + (1 | g)", df).fit(**PRIOR)
+    assert sorted(set(fit.conditional_effects("x", by="smoke", n_points=4).grid["smoke"])) == [0.0, 1.0]
+    assert sorted(fit.conditional_effects("smoke").grid["smoke"]) == [0.0, 1.0]
+    assert len(set(fit.conditional_effects("x", n_points=4).grid["x"])) == 4  # other numbers: a line
+
+
 def test_logit_mean_is_inverse_link_of_linear_and_reference_level(logit):
     lin = logit.conditional_effects("x", n_points=5, kind="linear")
     mean = logit.conditional_effects("x", n_points=5)
