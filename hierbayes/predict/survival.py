@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.frames import as_pandas
-from ..errors import DataError, SpecError, check_probability, checks_prob
+from ..errors import DataError, SpecError, check_probability, checks_prob, warn_user
 from ..families import get_family, outcome_quantiles, survival_probabilities
 from ..families.time_to_event import check_probabilities
 from .distributional import rows_aux_draws
@@ -64,6 +64,7 @@ class SurvivalCurves:
     re : how group effects entered (see the module docstring); "none" without group terms.
     prob : the default width of the intervals.
     response : the response's name, for labels.
+    follow_up : the largest observed time; quantiles beyond it come from the family's tail.
     """
 
     draws: np.ndarray
@@ -74,6 +75,7 @@ class SurvivalCurves:
     re: str
     prob: float = 0.9
     response: str = "time"
+    follow_up: float = np.inf
 
     def _prob(self, prob: float | None) -> float:
         prob = self.prob if prob is None else prob
@@ -106,13 +108,28 @@ class SurvivalCurves:
     def quantiles(self, prob: float | None = None) -> pd.DataFrame:
         """One row per profile and probability p: the p-quantile of the uncensored outcome
         (``p = 0.5``: the median survival time), its posterior ``median`` and central ``prob``
-        interval."""
+        interval; ``beyond_follow_up`` marks (and a warning names) those beyond the largest
+        observed time."""
+        return self._warn_beyond(self._quantile_table(prob))
+
+    def _warn_beyond(self, out: pd.DataFrame) -> pd.DataFrame:
+        if out["beyond_follow_up"].any():
+            rows = out[out["beyond_follow_up"]]
+            shown = ", ".join(f"p = {p:g} of profile {k} ({m:.4g})" for k, p, m in
+                              zip(rows["profile"][:3], rows["p"][:3], rows["median"][:3], strict=True))
+            warn_user(f"{shown}{', ...' if len(rows) > 3 else ''}: beyond the largest observed {self.response} "
+                      f"({self.follow_up:.4g}); such a quantile comes from the family's tail, not from follow-up "
+                      "(a Kaplan-Meier curve would not reach it): column beyond_follow_up")
+        return out
+
+    def _quantile_table(self, prob: float | None) -> pd.DataFrame:
         alpha = (1 - self._prob(prob)) / 2
         lower, median, upper = np.quantile(self.quantile_draws, [alpha, 0.5, 1 - alpha], axis=0)
         n, P = median.shape
         out = self._profile_columns(P)
         out["p"] = np.tile(self.probs, n)
         out["median"], out["lower"], out["upper"] = median.reshape(-1), lower.reshape(-1), upper.reshape(-1)
+        out["beyond_follow_up"] = out["median"] > self.follow_up
         out.attrs.update(what=f"quantiles of {self.response} (uncensored)", re=self.re,
                          interval=f"{self._prob(prob):.0%} central interval")
         return out
@@ -121,8 +138,8 @@ class SurvivalCurves:
         """The median survival time per profile with its interval (``quantiles`` at p = 0.5)."""
         if not np.any(np.isclose(self.probs, 0.5)):
             raise SpecError(f"the curves were computed with quantiles={list(self.probs)}; add 0.5 for the median")
-        table = self.quantiles(prob)
-        return table[np.isclose(table["p"], 0.5)].drop(columns="p").reset_index(drop=True)
+        table = self._quantile_table(prob)
+        return self._warn_beyond(table[np.isclose(table["p"], 0.5)]).drop(columns="p").reset_index(drop=True)
 
     def __repr__(self) -> str:
         n, T = self.draws.shape[1:]
@@ -131,14 +148,18 @@ class SurvivalCurves:
 
 def default_times(model, n: int = DEFAULT_N_TIMES) -> np.ndarray:
     """``n`` times from 0 to the largest observed time (upper bounds of intervals included)."""
+    return np.linspace(0.0, largest_time(model), n)
+
+
+def largest_time(model) -> float:
+    """The largest observed time (upper bounds of intervals included)."""
     design = row_design(model)
     values = [np.asarray(design.y, dtype=float)]
     censoring = getattr(design, "censoring", None)
     if censoring is not None and censoring.upper is not None:
         values.append(censoring.upper)
     finite = np.concatenate(values)
-    finite = finite[np.isfinite(finite)]
-    return np.linspace(0.0, float(finite.max()), n)
+    return float(finite[np.isfinite(finite)].max())
 
 
 def _with_group_columns(model, newdata: pd.DataFrame) -> pd.DataFrame:
@@ -282,4 +303,5 @@ def survival_curves(
     if given is not None:  # grouping columns filled in above are not the profiles'
         used = [c for c in used if c in given]
     re = re if model.design.groups else "none"  # a model without group terms
-    return SurvivalCurves(draws, times, rows.frame[used], q, probs, re, prob, str(spec.response.expr))
+    return SurvivalCurves(draws, times, rows.frame[used], q, probs, re, prob, str(spec.response.expr),
+                          largest_time(model))

@@ -92,6 +92,21 @@ def test_survival_curves_match_survreg_without_frailty() -> None:
     assert curves.re == "none"  # no group terms: the plot's title does not speak of group effects
 
 
+def test_quantiles_beyond_follow_up_are_marked_and_warned_of() -> None:
+    # cgd: a median survival of 1149 days beyond 440 days of follow-up had been given without a word
+    fit = survreg_weibull_fit()
+    curves = fit.survival(PROFILES, times=[10.0], quantiles=[0.5, 0.999])
+    end = kidney()["time"].max()
+    with pytest.warns(UserWarning, match=rf"p = 0\.999 of profile 1 \(1148\).*: beyond the largest observed time "
+                                         rf"\({end:g}\); such a quantile comes from the family's tail"):
+        table = curves.quantiles()
+    np.testing.assert_array_equal(table["beyond_follow_up"], table["median"] > end)
+    assert table["beyond_follow_up"].any() and not table.query("p == 0.5")["beyond_follow_up"].any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves.median_survival()  # every median within follow-up: no warning
+
+
 def test_group_effects_include_exclude_new_marginal() -> None:
     sd = 0.8
     fit = survreg_weibull_fit(FORMULA + " + (1 | patient)", sd=sd)
