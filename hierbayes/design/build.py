@@ -257,10 +257,6 @@ def _fit_groups(spec: ModelSpec, plan: DesignPlan, frame: pd.DataFrame) -> tuple
     codes = [enc.fit_codes(frame) for enc in encoders]
     for enc in encoders:
         model_checks.check_group_levels(enc.term, len(enc.levels))
-    sigma = spec.aux_formulas.get("sigma")  # a known sigma (meta-analysis) splits no variance
-    residual_sd = "sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency" and not getattr(
-        sigma, "known", False)
-    model_checks.check_levels_vs_obs(((e.term, len(e.levels)) for e in encoders), frame.shape[0], residual_sd)
     return encoders, codes
 
 
@@ -359,6 +355,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, missing: str = "error")
     fixed_terms = tuple(e.text for e in plan.fixed)
     fixed, X = _fit_fixed(replace(spec.fixed, terms=fixed_terms), frame, family.thresholds)
     blocks = tuple(enc.fit_block(frame, c) for enc, c in zip(group_encoders, codes, strict=True))
+    model_checks.check_group_sizes(spec, blocks, frame)
     warn_implicit_nesting(blocks)
     weights = weights_of(spec, as_pandas(data).iloc[positions], blocks)
     blocks = apply_group_weights(blocks, weights)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DataError, SpecError
 from ..families import get_family
@@ -18,6 +19,7 @@ from .checks import plural, quoted_names
 
 __all__ = [
     "check_group_levels",
+    "check_group_sizes",
     "check_group_term",
     "check_levels_vs_obs",
     "check_rank",
@@ -97,6 +99,45 @@ def check_levels_vs_obs(terms_and_levels: Iterable[tuple[GroupTerm, int]], n_obs
             "number of levels of each grouping factor must be < number of observations "
             f"(problems: {', '.join([*slopes, *intercepts])}); {'; '.join(why)}"
         )
+
+
+def check_group_sizes(spec: ModelSpec, blocks: Sequence, frame) -> None:
+    """lme4's two checks of group terms against the rows: levels (:func:`check_levels_vs_obs`)
+    and, for a family with a residual sd, all group effects (levels x columns of every term)
+    against the observations, as lmer's ``check.nobs.vs.nRE``. A residual sd that a formula
+    fixes (brms' ``se()``) or frequency weights leave no variance to split.
+
+    Raises
+    ------
+    DataError
+        Naming the terms, and any text column of numbers in a term (each value a column).
+    """
+    sigma = spec.aux_formulas.get("sigma")
+    residual_sd = ("sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency"
+                   and not getattr(sigma, "known", False))
+    n_obs = frame.shape[0]
+    check_levels_vs_obs(((b.term, len(b.levels)) for b in blocks), n_obs, residual_sd)
+    n_effects = sum(len(b.levels) * b.X.shape[1] for b in blocks)
+    if not residual_sd or n_effects < n_obs:
+        return
+    terms = ", ".join(f"({b.term.label}): {len(b.levels)} x {b.X.shape[1]}" for b in blocks)
+    text = [c for c in frame.columns if any(c in t for b in blocks for t in b.term.terms)
+            and not pd.api.types.is_numeric_dtype(frame[c].dtype)  # a categorical is a factor by choice
+            and not isinstance(frame[c].dtype, pd.CategoricalDtype) and _all_numbers(frame[c])]
+    hint = "".join(f"; column {c!r} holds numbers as text, so each value is a column of its own: convert it, "
+                   f"df[{c!r}] = pd.to_numeric(df[{c!r}])" for c in text)
+    raise DataError(
+        f"number of observations (={n_obs}) <= number of group effects (={n_effects}; {terms}): the effects and "
+        f"the residual sd (sigma) cannot be told apart (lme4's lmer refuses this too){hint}"
+    )
+
+
+def _all_numbers(series) -> bool:
+    try:
+        np.asarray(series.dropna(), dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------ rank deficiency
@@ -182,7 +223,16 @@ def check_response(
     SpecError
         If the family is unknown.
     DataError
-        From the family's own check, naming the rows outside the support.
+        From the family's own check, naming the rows outside the support; for a continuous
+        response without censoring that is one value in every row.
     """
     family = get_family(spec.family)
     family.check_response(y, spec.response.expr, trials, row_labels)
+    censored = any(getattr(spec.response, f) is not None for f in ("cens", "event", "tobit_ll", "tobit_ul",
+                                                                    "intreg_upper"))
+    known_sd = getattr(spec.aux_formulas.get("sigma"), "known", False)
+    values = np.asarray(y, dtype=float)
+    if (family.response_kind == "continuous" and not censored and not known_sd and len(values) > 1
+            and np.all(values == values[0])):
+        raise DataError(f"the response {spec.response.expr!r} is {values[0]:g} in every row: there is no variation "
+                        "to model (check the column, or the rows a filter or missing values left)")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import hierbayes as hb
 from hierbayes import datasets, families
 from hierbayes.design import Design, GroupBlock, NewData, build_design, level_name
 from hierbayes.errors import DataError, SpecError
@@ -194,12 +195,12 @@ def test_r_factor_spelling_and_level_order() -> None:
 
 def test_group_slopes_with_categorical_and_no_intercept() -> None:
     cbpp = datasets.load("cbpp")
-    with_int = build_design(
-        spec_of("incidence", (), (GroupTerm(("herd",), True, ("period",)),)), cbpp
+    with_int = build_design(  # poisson: 15 herds x 4 columns > 56 rows is refused beside a residual sd
+        spec_of("incidence", (), (GroupTerm(("herd",), True, ("period",)),), family="poisson"), cbpp
     )
     assert with_int.groups[0].columns == ("Intercept", "period[2]", "period[3]", "period[4]")
     without = build_design(
-        spec_of("incidence", (), (GroupTerm(("herd",), False, ("period",)),)), cbpp
+        spec_of("incidence", (), (GroupTerm(("herd",), False, ("period",)),), family="poisson"), cbpp
     )
     assert without.groups[0].columns == ("period[1]", "period[2]", "period[3]", "period[4]")
 
@@ -464,6 +465,21 @@ def test_error_levels_vs_observations(toy: pd.DataFrame) -> None:
             build_design(spec_of("y", ("x",), (GroupTerm(("obs",)),), family=family), toy.assign(y=toy["y"].abs() + 1))
 
 
+def test_more_group_effects_than_observations_is_refused_beside_a_residual_sd() -> None:
+    # dietox with Time read as text: (Time | Pig) became 72 pigs x 12 columns = 864 effects on
+    # 861 rows, fitted without a word (lmer: "number of observations (=861) <= number of random effects")
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"g": np.repeat([f"p{i}" for i in range(6)], 4), "t": np.tile(["1", "2", "3", "4"], 6)})
+    df["y"] = rng.normal(size=24) + 5
+    with pytest.raises(DataError, match=r"number of observations \(=24\) <= number of group effects \(=24; "
+                                        r"\(1 \+ t \| g\): 6 x 4\).*column 't' holds numbers as text.*"
+                                        r"df\['t'\] = pd\.to_numeric\(df\['t'\]\)"):
+        hb.Model("y ~ t + (t | g)", df)
+    assert hb.Model("y ~ t + (t | g)", df.assign(t=pd.to_numeric(df["t"]))).design.groups[0].X.shape[1] == 2
+    counts = df.assign(y=rng.poisson(3, 24))  # no residual sd: glmer's rule, no check
+    assert hb.Model("y ~ t + (t | g)", counts, family="poisson").design.groups[0].X.shape[1] == 4
+
+
 def test_error_rank_deficient(toy: pd.DataFrame) -> None:
     df = toy.assign(x2=2 * toy["x"] + 1)
     with pytest.raises(
@@ -579,3 +595,13 @@ def test_level_name_is_one_text_per_value():
     assert level_name(308) == level_name(308.0) == level_name(np.int64(308)) == "308"
     assert level_name(np.bool_(True)) == "True" and level_name("A") == "A"
     assert level_name(2.5) == "2.5"
+
+
+def test_a_constant_continuous_response_is_refused() -> None:
+    # had fitted to R-hat 3.67 and advice to draw more
+    df = pd.DataFrame({"y": [5.0] * 8, "g": list("aabbccdd"), "c": [0, 1] * 4})
+    for family in ("gaussian", "lognormal", "gamma"):
+        with pytest.raises(DataError, match=r"the response 'y' is 5 in every row: there is no variation to model"):
+            hb.Model("y ~ 1 + (1 | g)", df, family=family)
+    hb.Model("y | cens(c) ~ 1 + (1 | g)", df)  # censored at one limit: the censoring varies
+    hb.Model("y ~ 1 + (1 | g)", df.assign(y=[0, 1] * 4), family="bernoulli")
