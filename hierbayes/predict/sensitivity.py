@@ -214,6 +214,8 @@ def prior_sensitivity(idata: xr.DataTree, spec: ModelSpec, design: Design, prior
     )
     table.attrs["threshold"] = threshold
     table.attrs["priors"] = {r[1]: r[5] for r in rows}
+    table.attrs["near_zero"] = [r[1] for r in rows if r[1].startswith("sd:")
+                                and np.quantile(r[4], 0.025) < NEAR_ZERO * np.median(r[4])]
     n_levels = {block.group: int(block.n_levels) for block in design.groups}
     table.attrs["levels"] = {e.address.key(): (e.address.group, n_levels[e.address.group])
                              for e in priors.entries if e.address.kind == "sd" and e.address.group in n_levels}
@@ -239,6 +241,10 @@ def dominated_by_default(table: pd.DataFrame) -> pd.DataFrame:
     out.attrs = dict(table.attrs)
     return out
 
+
+#: A group sd whose 2.5% quantile is below this share of its median: the data allow it to be 0
+#: (lme4's boundary, singular fit; Dyestuff2's 0.047), and the prior decides how far above 0 it is.
+NEAR_ZERO = 0.1
 
 #: A group factor with at most this many levels: the data cannot pin its sd down, however many
 #: rows each level has (Gelman 2006), so no prior is "not informative" there.
@@ -271,10 +277,12 @@ def advice(table: pd.DataFrame) -> str:
     few = _few_level_groups(table)
     levels = table.attrs.get("levels", {})
     few_keys = [key for key in dict.fromkeys(table["key"]) if key in levels and levels[key][1] <= FEW_LEVELS]
+    near_zero = [key for key in dict.fromkeys(table["key"]) if key in table.attrs.get("near_zero", ()) and
+                 key not in few_keys]
     parts = []
     limits = [key for key in dict.fromkeys(table["key"]) if key in LIMIT_FAMILY]
     for key in dict.fromkeys(table["key"]):  # a prior shared by several rows (sigma_ratio[level]) once
-        if key in LIMIT_FAMILY or key in few_keys:  # a wider prior on a few-level sd adds divergences
+        if key in LIMIT_FAMILY or key in few_keys or key in near_zero:  # a wider prior moves them out
             continue
         current = table.attrs["priors"][key]
         if current.dist == "LKJ":  # uniform over the correlations: brms' and rstanarm's default
@@ -301,6 +309,15 @@ def advice(table: pd.DataFrame) -> str:
             f"large it is: a wider one does not help (it moves '{key}' further out). Compare the fit "
             f"with family={family!r}, or report it under a second plausible prior, e.g. "
             f"priors={{'{key}': hb.Prior('Gamma', {second})}}."
+        )
+    if near_zero:
+        second = ", ".join(f"'{key}': hb.Prior('HalfNormal', sigma={_scale(table.attrs['priors'][key])})"
+                           for key in near_zero)
+        text += (
+            f" {'But the' if parts or limits else 'The'} data allow {', '.join(repr(k) for k in near_zero)} to be 0 "
+            "(lme4 would report a boundary, singular fit): the prior decides how far above 0 it lies, and a wider "
+            "one moves it further out. Keep the default, or drop the term, and report how the results change "
+            f"under a second plausible prior, e.g. priors={{{second}}}."
         )
     if few:
         named = ", ".join(f"'{g}' has {n} levels" for g, n in few.items())

@@ -193,3 +193,30 @@ def test_advice_on_a_dispersion_parameter_does_not_ask_for_a_wider_prior(key, fa
     assert "pass wider priors" not in text
     assert (f"'{key}' grows without bound as the data approach" in text and f"family={family!r}" in text
             and f"priors={{'{key}': hb.Prior('Gamma', {second})}}" in text), text
+
+
+@pytest.mark.parametrize("near_zero", [True, False])
+def test_advice_on_an_sd_the_data_allow_to_be_zero_does_not_ask_for_a_wider_prior(near_zero):
+    # lme4's Dyestuff2 (a boundary, singular fit in lmer): the advice had been a 10x wider prior,
+    # which moved sd(Batch) further from 0 and silenced the check
+    from hierbayes.predict.sensitivity import advice
+
+    key = "sd:Batch:Intercept"
+    table = pd.DataFrame({"prior": [0.063], "likelihood": [0.064], "diagnosis": [CONFLICT],
+                          "source": ["default"], "key": [key]}, index=["sd(Batch: Intercept)"])
+    table.attrs.update(priors={key: hb.Prior("HalfStudentT", nu=3.0, sigma=3.65)}, levels={key: ("Batch", 6)},
+                       near_zero=[key] if near_zero else [])
+    text = " ".join(advice(table).split())
+    zero = (f"The data allow '{key}' to be 0 (lme4 would report a boundary, singular fit)" in text
+            and f"priors={{'{key}': hb.Prior('HalfNormal', sigma=3.65)}}" in text)
+    assert zero == near_zero, text
+    assert ("pass wider priors" in text) == (not near_zero), text
+
+
+def test_the_near_zero_mark_reads_the_sds_draws():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"y": rng.normal(size=30), "g": np.repeat(list("abcdef"), 5)})  # sd(g) = 0 in truth
+    fit = hb.Model("y ~ 1 + (1 | g)", df).fit(backend="prior", draws=200, chains=2, random_seed=1)
+    table = fit.prior_sensitivity()
+    sd = fit.posterior["sd_g"].values.ravel()
+    assert ("sd:g:Intercept" in table.attrs["near_zero"]) == (np.quantile(sd, 0.025) < 0.1 * np.median(sd))
