@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SpecError, refuse_unknown_arguments, warn_user
+from ..errors import SpecError, did_you_mean, refuse_unknown_arguments, warn_user
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
 from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note
 from .stata_qualifiers import (
@@ -134,7 +134,8 @@ def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str],
         fail(command, f"{first} reads its panel variable from xtset, which is not part of a command; its random-effects "
              f"model is '{_PANEL_COMMANDS[first.lower()]} {varlist} || <panel variable>:' ({first}, fe is another model)")
     if first and first.lower() not in STATA_COMMANDS:  # before the varlist's syntax (gsem's paths, brackets)
-        fail(command, f"unknown command {first!r}; supported: {sorted(STATA_COMMANDS)}")
+        fail(command, f"unknown command {first!r}.{did_you_mean(first.lower(), STATA_COMMANDS)} Supported: "
+             f"{sorted(STATA_COMMANDS)}")
     head, weight = take_weight(head, command)
     head, qualifiers = take_qualifiers(head, command)
     words = split_words(head)

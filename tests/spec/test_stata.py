@@ -129,6 +129,7 @@ def test_prompt_and_line_continuation():
         ("gsem (y <- x M1[school])", "unknown command 'gsem'"),  # had been 'cannot read the weight'
         ("xtreg inv value capital, re", "its random-effects model is 'mixed inv value capital || <panel variable>:'"),
         ("xtlogit y x", "xtlogit reads its panel variable from xtset"),
+        ("mixd y x || g:", "unknown command 'mixd'. Did you mean 'mixed'"),
         ("mixed y x [aw=w] || g:", "only pweight"),
         ("mixed y x* || g:", "wildcards and ranges"),
         ("mixed y L.x || g:", "operator 'l.'"),
