@@ -126,11 +126,17 @@ def _integer(text: str) -> int:
 # ================================================================================ commands
 
 
+def _formula_lines(spec) -> list[str]:
+    """The combined formula, then one line per family parameter's own formula (a known sigma
+    of brms' se() included), as the summary prints them."""
+    return [spec.to_formula(), *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional)]
+
+
 def cmd_formula(args: argparse.Namespace, out: TextIO) -> int:
     from .modelfile import load_model_file
 
     mf = load_model_file(args.file)
-    print(mf.spec.to_formula(), file=out)
+    print("\n".join(_formula_lines(mf.spec)), file=out)
     return EXIT_OK
 
 
@@ -153,7 +159,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         lines += [f"  {line}" for line in str(mf.spec.levels).splitlines()]
     elif mf.kind == "stata":
         lines.append(f"stata: {mf.spec.source}")
-    lines.append(f"formula: {mf.spec.to_formula()}")
+    lines += [f"formula: {line}" if i == 0 else line for i, line in enumerate(_formula_lines(mf.spec))]
     if mf.spec.residuals is not None:
         lines.append(f"residuals: {mf.spec.residuals.describe()}")
     lines.append("priors:")
@@ -243,7 +249,7 @@ def _model_text(mf) -> str:
     lines = [f"name: {mf.name}", f"file: {mf.path}", f"data: {mf.data.describe()}"]
     if mf.spec.levels is not None:
         lines += ["level equations:", *[f"  {x}" for x in str(mf.spec.levels).splitlines()]]
-    lines.append(f"formula: {mf.spec.to_formula()}")
+    lines += [f"formula: {line}" if i == 0 else line for i, line in enumerate(_formula_lines(mf.spec))]
     if mf.spec.residuals is not None:
         lines.append(f"residuals: {mf.spec.residuals.describe()}")
     lines.append(f"family: {mf.spec.family}, link: {mf.spec.link or 'default'}")

@@ -233,3 +233,12 @@ def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
 def test_warnings_give_their_advice_in_the_command_lines_terms(advice, for_the_cli):
     # a CLI user had been told to call fit(tune=2000) and to pass priors={...}
     assert cli.cli_advice(advice) == for_the_cli
+
+
+def test_formula_and_check_print_a_known_sigma(capsys):
+    # brms' se(): the combined formula has no trace of it; its sigma formula is printed under it
+    code, out, err = run(capsys, "formula", MODELS / "bcg_meta.toml")
+    assert code == 0 and out == "yi ~ ablat + (1 | trial)\n  sigma ~ 0 + offset(log(sei))\n", err
+    code, out, _ = run(capsys, "check", MODELS / "bcg_meta.toml")
+    assert "formula: yi ~ ablat + (1 | trial)\n  sigma ~ 0 + offset(log(sei))\n" in out and "sigma " not in out.split(
+        "priors:")[1]
