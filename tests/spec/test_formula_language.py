@@ -468,10 +468,12 @@ def test_ordered_column_gets_polynomial_contrasts_and_keeps_them_on_reload() -> 
 
 
 def test_nesting_inside_a_group_term_is_expanded_as_in_the_fixed_part() -> None:
-    design = design_of("distance ~ 1 + (Sex/age | Subject)", orthodont())
+    # the rows twice: 27 subjects x 4 columns on 108 rows is refused beside a residual sd (lmer's check)
+    twice = pd.concat([orthodont(), orthodont()], ignore_index=True)
+    design = design_of("distance ~ 1 + (Sex/age | Subject)", twice)
     block = design.groups[0]
     assert block.columns == ("Intercept", "Sex[Female]", "Sex[Male]:age", "Sex[Female]:age")
-    assert block.X.shape == (108, 4)
+    assert block.X.shape == (216, 4)
 
 
 def test_treatment_reference_that_is_not_a_level_lists_the_levels() -> None:
