@@ -263,3 +263,21 @@ def test_children_pinned_at_the_edges_say_nothing_bounded_about_their_parent(sd_
     chosen = hb.Model("y ~ 1 + (1|c) + (1|c:m)", _mothers(sd_mother), family="bernoulli").compile().parameterization
     if is_saturated:
         assert chosen["c"] in ("adaptive", "noncentered")
+
+
+def test_a_saturated_term_is_not_centred_as_data_rich():
+    """mlmRev's guPrenat with only (1 | mom): the moments of the mothers' working means, pinned
+    at the edges, made them look data-rich, and the term was centred (and, holding the
+    intercept, kept so): R-hat 1.034, bulk ESS 73, E-BFMI 0.07. Non-centred (or adaptive):
+    R-hat 1.006-1.008 at seeds 1-3."""
+    from hierbayes.backends.pymc.plan import choose_parameterization
+    from hierbayes.backends.pymc.plan_glm import glm_information, saturated
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(600), 3)
+    x = rng.normal(size=g.size)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(0.5 * x + rng.normal(0, 8.0, 600)[g]))))
+    design = hb.Model("y ~ x + (1 | g)", pd.DataFrame({"y": y, "x": x, "g": g.astype(str)}), family="bernoulli").design
+    block = design.groups[0]
+    assert glm_information(block, design, "logit").data_rich and saturated(block, design)  # the old rule: centred
+    assert choose_parameterization(block, design) == "noncentered"

@@ -156,8 +156,8 @@ def choose_parameterization(block: GroupBlock, design: Design | None = None) -> 
     if design is not None:
         link = get_family(design.spec.family).resolve_link(design.spec.link)
         info = glm_information(block, design, link)
-        if info is not None:
-            return "centered" if info.data_rich else "noncentered"
+        if info is not None:  # saturated levels bound the moments' spread: data-rich by error
+            return "centered" if info.data_rich and not saturated(block, design) else "noncentered"
     counts = block.rows_per_level()
     rich = counts.min() >= 50 and MIN_CENTRED_LEVELS <= block.n_levels <= 100
     return "centered" if rich else "noncentered"
