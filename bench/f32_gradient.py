@@ -3,10 +3,14 @@ bench/README.md "Single precision does not halve a gradient"). Run on one core:
 ``taskset -c 0 .venv/bin/python bench/f32_gradient.py``; microseconds per gradient."""
 
 import time
+
+import jax
+import jax.numpy as jnp
 import numpy as np
-import jax, jax.numpy as jnp
+
 jax.config.update("jax_enable_x64", True)
 from jax import lax
+
 n, p, ng1, ng2 = 8191, 9, 316, 24
 rng = np.random.default_rng(0)
 X = rng.normal(size=(n, p)); y = rng.integers(0, 2, n).astype(float)
