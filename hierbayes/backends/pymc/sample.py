@@ -87,10 +87,8 @@ class _JaxCompileClock:
 
 
 def dense_mass_of(compiled: CompiledModel) -> bool | list[tuple[str, ...]]:
-    """The mass matrix NUTS adapts on JAX. A model with more than :data:`DENSE_MASS_MAX` free
-    scalars: a dense block over its value variables other than group effects (``z_``, ``re_``)
-    when they are at most that many scalars, else False (diagonal). Otherwise dense over every
-    value variable except the
+    """The mass matrix NUTS adapts on JAX: False (diagonal) for a model with more than
+    :data:`DENSE_MASS_MAX` free scalars; else dense over every value variable except the
     standardized effects ``z_<key>`` of the non-centred group terms, which get a diagonal
     block: True when no such term exists, else ``[names]``, the value variables of the dense
     block (numpyro's block-dense ``dense_mass``).
