@@ -22,7 +22,6 @@ from .nuts_setup import (  # noqa: F401  (cache_dir, start_point: importable fro
     free_size,
     jittered_start,
     start_point,
-    value_size,
 )
 
 SAMPLERS = KNOWN_SAMPLERS
@@ -107,18 +106,10 @@ def dense_mass_of(compiled: CompiledModel) -> bool | list[tuple[str, ...]]:
     normal.
     """
     model = compiled.model
-    names = [v.name for v in model.value_vars]
     if free_size(model) > DENSE_MASS_MAX:
-        # A larger model: dense over the parameters that are not group effects (fixed effects,
-        # intercept, sds, family parameters) when they are few. A GLMM's sd and fixed effects
-        # scale together (conditional effects grow with the sd): mlmRev's guPrenat with
-        # (1 | mom), sd 9 on the logit scale, diagonal: R-hat 1.017 / 1.008 / 1.006 and bulk ESS
-        # 383 / 461 / 510 at seeds 1-3; this block: 1.006 each, ESS 770 / 668 / 1115.
-        effects = tuple(p for key in compiled.parameterization for p in (RAW_EFFECTS_PREFIX + key, f"re_{key}"))
-        block = tuple(n for n in names if not n.startswith(effects))
-        size = sum(value_size(model, n) for n in block)
-        return [block] if len(block) > 1 and size <= DENSE_MASS_MAX else False
+        return False
     apart = {RAW_EFFECTS_PREFIX + key for key, how in compiled.parameterization.items() if how == "noncentered"}
+    names = [v.name for v in model.value_vars]
     dense = tuple(n for n in names if n not in apart)
     if len(dense) == len(names):
         return True
