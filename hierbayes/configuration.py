@@ -128,7 +128,7 @@ class ModelConfig:
         if residuals is not None:
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
-            if "sigma" in distributional and getattr(spec.aux_formulas.get("sigma"), "known", False):
+            if "sigma" in distributional and spec.sigma_known:
                 raise SpecError("the formula's se() makes the residual sd known; sigma= contradicts it: give one")
             spec = with_distributional(spec, dict(distributional))
         spec = with_weight_arguments(spec, weights, group_weights, weight_scaling, weight_method, weight_kind)

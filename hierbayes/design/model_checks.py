@@ -112,9 +112,7 @@ def check_group_sizes(spec: ModelSpec, blocks: Sequence, frame) -> None:
     DataError
         Naming the terms, and any text column of numbers in a term (each value a column).
     """
-    sigma = spec.aux_formulas.get("sigma")
-    residual_sd = ("sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency"
-                   and not getattr(sigma, "known", False))
+    residual_sd = "sigma" in get_family(spec.family).aux and spec.weight_kind != "frequency" and not spec.sigma_known
     n_obs = frame.shape[0]
     check_levels_vs_obs(((b.term, len(b.levels)) for b in blocks), n_obs, residual_sd)
     n_effects = sum(len(b.levels) * b.X.shape[1] for b in blocks)
@@ -230,9 +228,8 @@ def check_response(
     family.check_response(y, spec.response.expr, trials, row_labels)
     censored = any(getattr(spec.response, f) is not None for f in ("cens", "event", "tobit_ll", "tobit_ul",
                                                                     "intreg_upper"))
-    known_sd = getattr(spec.aux_formulas.get("sigma"), "known", False)
     values = np.asarray(y, dtype=float)
-    if (family.response_kind == "continuous" and not censored and not known_sd and len(values) > 1
+    if (family.response_kind == "continuous" and not censored and not spec.sigma_known and len(values) > 1
             and np.all(values == values[0])):
         raise DataError(f"the response {spec.response.expr!r} is {values[0]:g} in every row: there is no variation "
                         "to model (check the column, or the rows a filter or missing values left)")

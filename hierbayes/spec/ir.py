@@ -306,6 +306,13 @@ class ModelSpec:
             )
 
     @property
+    def sigma_known(self) -> bool:
+        """Whether the residual sd is given per row, not estimated (brms' ``se()``:
+        :attr:`AuxFormula.known`)."""
+        sigma = dict(self.distributional).get("sigma")
+        return sigma is not None and sigma.known
+
+    @property
     def aux_formulas(self) -> dict[str, AuxFormula]:
         """Auxiliary parameter name -> its sub-model (empty when none is modelled)."""
         return dict(self.distributional)
