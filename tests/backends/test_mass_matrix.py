@@ -75,7 +75,30 @@ def test_over_forty_free_scalars_is_diagonal():
     compiled = hb.Model("c ~ x + (1 | g)", _counts(levels=45, n=300), family="poisson",
                         parameterization={"g": "centered"}).compile()
     assert free_size(compiled.model) > DENSE_MASS_MAX
-    assert dense_mass_of(compiled) is False
+    assert dense_mass_of(compiled) is False and not compiled.saturated
+
+
+def _saturated(levels: int = 45, per_level: int = 4, seed: int = 3) -> pd.DataFrame:
+    """Bernoulli rows whose levels mostly have every row at one outcome (guPrenat's mothers)."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(levels), per_level)
+    at_edge = rng.random(levels) < 0.8
+    y = np.where(at_edge[g], rng.integers(0, 2, levels)[g], rng.integers(0, 2, g.size))
+    return pd.DataFrame({"y": y, "x": rng.normal(size=g.size), "g": g.astype(str)})
+
+
+def test_a_saturated_term_over_forty_scalars_is_dense_over_the_parameters_that_are_not_group_effects():
+    # guPrenat's (1 | mom): the sd and the fixed effects scale together (R-hat 1.015 at seed 1
+    # diagonal; 1.0065 with this block)
+    compiled = hb.Model("y ~ x + (1 | g)", _saturated(), family="bernoulli").compile()
+    assert compiled.saturated and free_size(compiled.model) > DENSE_MASS_MAX
+    (block,) = dense_mass_of(compiled)
+    effects = {n for n in _names(compiled) if n.startswith(("z_g", "re_g"))}
+    assert effects and set(block) == set(_names(compiled)) - effects and "sd_g_log__" in block, _names(compiled)
+    many = pd.DataFrame({f"x{k}": np.random.default_rng(k).normal(size=180) for k in range(45)})
+    wide = hb.Model("y ~ " + " + ".join(many.columns) + " + (1 | g)", pd.concat([_saturated(), many], axis=1),
+                    family="bernoulli").compile()
+    assert wide.saturated and dense_mass_of(wide) is False  # 45 fixed effects: too many for a dense block
 
 
 def test_blocks_become_numpyros_site_names():

@@ -85,6 +85,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     parent_information_ratio,
     plan_parameterization,
 )
+from .plan_glm import saturated
 from .rside import residual_loglik, residual_plan, residual_rows_likelihood
 from .variables import register
 
@@ -116,6 +117,8 @@ class CompiledModel:
     n_levels: dict[str, int] = field(default_factory=dict)  # block key -> levels
     #: value variable -> half-width of its start jitter, where not 1 (:func:`start_jitter`)
     start_jitter: dict[str, float] = field(default_factory=dict)
+    #: a sampled term is saturated (:func:`.plan_glm.saturated`): :func:`.sample.dense_mass_of`
+    saturated: bool = False
 
     @property
     def target_accept(self) -> float:
@@ -331,6 +334,7 @@ def compile_model(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
         start_jitter=start_jitter(design, priors),
+        saturated=any(how != "marginal" and saturated(b, unpadded) for b, how in zip(unpadded.groups, plan)),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )

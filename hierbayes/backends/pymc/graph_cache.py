@@ -23,7 +23,7 @@ from .graph_data import SamplerGraph
 from .program_cache import cache_folder, write_atomically
 
 #: Bump when the stored layout changes.
-ARGUMENTS_VERSION = 2
+ARGUMENTS_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,15 @@ def free_size(model: pm.Model) -> int:
     return total
 
 
+def value_size(model: pm.Model, name: str) -> int:
+    """Number of free scalars of the value variable ``name`` (as :func:`free_size` counts)."""
+    rv = next(rv for rv in model.free_RVs if model.rvs_to_values[rv].name == name)
+    dims = model.named_vars_to_dims.get(rv.name)
+    if dims:
+        return int(np.prod([len(model.coords[d]) for d in dims]))
+    return int(np.prod([1 if s is None else s for s in rv.type.shape]))
+
+
 def finite_kinetic_energy():
     """numpyro's euclidean kinetic energy, with a value that is not a number >= 0 read as +inf.
 
