@@ -33,6 +33,7 @@ from typing import NoReturn, TextIO
 
 from .cli_results import add_result_commands, cmd_compare, cmd_predict
 from .errors import HierbayesError, SamplingError
+from .spec.terms import r_power_text
 from .report_folder import discard, publish, staging_folder
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_SAMPLING", "EXIT_USAGE", "main"]
@@ -129,7 +130,8 @@ def _integer(text: str) -> int:
 def _formula_lines(spec) -> list[str]:
     """The combined formula, then one line per family parameter's own formula (a known sigma
     of brms' se() included), as the summary prints them."""
-    return [spec.to_formula(), *(f"  {name} {sub.to_formula()}" for name, sub in spec.distributional)]
+    return [r_power_text(spec.to_formula()),
+            *(f"  {name} {r_power_text(sub.to_formula())}" for name, sub in spec.distributional)]
 
 
 def cmd_formula(args: argparse.Namespace, out: TextIO) -> int:
@@ -181,7 +183,7 @@ def cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
     mf = load_model_file(args.file)
     _info(f"reading {mf.data.describe()}", quiet)
     model = mf.build()
-    _info(f"model: {mf.spec.to_formula()} ({mf.spec.family}, {model.design.n_obs} rows)", quiet)
+    _info(f"model: {r_power_text(mf.spec.to_formula())} ({mf.spec.family}, {model.design.n_obs} rows)", quiet)
     # None keeps the file's setting (SamplerConfig.replace)
     overrides = {
         "draws": args.draws, "tune": args.tune, "chains": args.chains, "cores": args.cores,

@@ -154,8 +154,8 @@ class Fit:
 
     @property
     def formula(self) -> str:
-        """The fitted lme4 formula, terms expanded (``spec.to_formula()``)."""
-        return self.spec.to_formula()
+        """The fitted lme4 formula, terms expanded, powers written ``^`` as R prints them."""
+        return r_power_text(self.spec.to_formula())
 
     @property
     def nobs(self) -> int:

@@ -20,6 +20,7 @@ from .runtime import defer_duck_array_imports, freeze_heap_at_exit, imports_whil
 from .sampler_args import FIT_ALIASES, SamplerConfig
 from .spec.ir import ZERO_INFLATION_NAMES, Covariance, ModelSpec
 from .spec.lexer import is_plain_name
+from .spec.terms import r_power_text
 
 #: Model's keyword arguments, and other packages' spellings of them (nlme, brms, Stata, lme4).
 MODEL_ARGUMENTS = ("formula", "data", "family", "link", "priors", "covariance", "missing", "parameterization",
@@ -258,7 +259,8 @@ class Model:
 
     @property
     def formula(self) -> str:
-        return self.spec.to_formula()
+        """The lme4 formula, terms expanded, powers written ``^`` as R prints them."""
+        return r_power_text(self.spec.to_formula())
 
     def compile(self):
         """The compiled model of the default backend (built once and cached)."""

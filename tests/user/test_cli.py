@@ -45,6 +45,13 @@ def test_formula_command_prints_the_combined_formula(capsys, name):
     assert out == HAND_WRITTEN[name] + "\n"
 
 
+def test_formula_command_writes_a_power_as_r_prints_it(capsys, tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('[data]\nsource = "sleepstudy"\n[model]\nformula = "Reaction ~ Days + I(Days^2) + (1 | Subject)"\n')
+    code, out, err = run(capsys, "formula", path)
+    assert code == 0 and out == "Reaction ~ Days + I(Days^2) + (1 | Subject)\n", err
+
+
 def test_check_prints_level_equations(capsys):
     code, out, _ = run(capsys, "check", MODELS / "gcse_gend.toml")
     assert code == 0

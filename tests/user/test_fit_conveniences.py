@@ -35,6 +35,13 @@ def test_formula_nobs_ngroups(sleep_fit):
     assert sleep_fit.ngroups == {"Subject": 18}
 
 
+def test_formula_writes_a_power_as_r_prints_it(sleepstudy):
+    # the canonical text (spec.to_formula()) keeps Python's ** so that it parses back
+    model = hb.Model("Reaction ~ Days + I(Days^2) + (Days | Subject)", sleepstudy)
+    assert model.formula == "Reaction ~ Days + I(Days^2) + (1 + Days | Subject)"
+    assert "**" in model.spec.to_formula()
+
+
 def test_nobs_counts_rows_not_cells_of_a_collapsed_design():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"g": rng.choice(list("abc"), 300), "x": rng.choice(["u", "v"], 300)})
