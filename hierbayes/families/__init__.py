@@ -8,7 +8,8 @@ bernoulli                      logit, probit, cloglog
 binomial                       logit, probit, cloglog  (trials from ``y | trials(n)``/``cbind``)
 poisson                        log
 negbinomial [nbinom2, ...]     log                     phi: var = mu + mu^2 / phi
-cumulative                     logit, probit           Intercept: K-1 ordered thresholds
+cumulative                     logit, probit, cloglog, Intercept: K-1 ordered thresholds
+                               loglog, cauchit
 student [t]                    identity, log           sigma, nu
 gamma                          log                     shape: var = mu^2 / shape
 weibull                        log (of the mean)       shape (brms'; survreg's scale = 1/shape)

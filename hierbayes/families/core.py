@@ -332,7 +332,9 @@ def icc_level1_variance(family: Family, link: str, mean_eta, group_variance, aux
         return family.level1_variance(link, mean_eta, group_variance, aux)
     latent = family.latent_variance(link)
     if latent is None:
-        raise SpecError(f"no ICC definition for family {family.name!r} with link {link!r}")
+        why = (": the latent-scale ICC needs the variance of the link's error distribution, and a cauchit's "
+               "Cauchy has none; fit.varcorr() gives the group sds on the latent scale") if link == "cauchit" else ""
+        raise SpecError(f"no ICC definition for family {family.name!r} with link {link!r}{why}")
     return float(latent), f"latent scale ({link} link: level-1 variance {latent:.4g})"
 
 

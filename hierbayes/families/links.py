@@ -21,6 +21,8 @@ INVERSE_LINKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "logit": special.expit,
     "probit": special.ndtr,
     "cloglog": lambda eta: -np.expm1(-np.exp(eta)),
+    "loglog": lambda eta: np.exp(-np.exp(-eta)),
+    "cauchit": lambda eta: 0.5 + np.arctan(eta) / np.pi,
     "inverse": lambda eta: 1.0 / eta,
 }
 
@@ -31,6 +33,8 @@ LINKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "logit": special.logit,
     "probit": special.ndtri,
     "cloglog": lambda mu: np.log(-np.log1p(-mu)),
+    "loglog": lambda mu: -np.log(-np.log(mu)),
+    "cauchit": lambda mu: np.tan(np.pi * (mu - 0.5)),
     "inverse": lambda mu: 1.0 / mu,
 }
 
@@ -38,11 +42,13 @@ LOGIT_LATENT_VARIANCE = math.pi**2 / 3
 #: Level-1 variance of the latent variable y* = eta + e behind a binary/ordinal response:
 #: logistic e (pi^2/3), standard normal e (1), and for cloglog the Gumbel (minimum extreme
 #: value) e, whose variance is pi^2/6 (Nakagawa & Schielzeth 2013, Table 2; Nakagawa,
-#: Johnson & Schielzeth 2017).
+#: Johnson & Schielzeth 2017); loglog's Gumbel (maximum) e has the same. A cauchit's Cauchy
+#: e has no variance, so no latent-scale ICC.
 LATENT_VARIANCES: dict[str, float] = {
     "logit": LOGIT_LATENT_VARIANCE,
     "probit": 1.0,
     "cloglog": math.pi**2 / 6,
+    "loglog": math.pi**2 / 6,
 }
 
 #: Unit of the link scale relative to the logit, for default prior scales: a probit
@@ -141,3 +147,28 @@ def log_cdf(x: np.ndarray, link: str) -> np.ndarray:
     if link == "logit":
         return -np.logaddexp(0.0, -x)
     return special.log_ndtr(x)
+
+
+def log_interval(lower: np.ndarray, upper: np.ndarray, link: str) -> np.ndarray:
+    """log(F(upper) - F(lower)) for lower < upper (either may be infinite), F the inverse link
+    of an ordinal model, without cancelling where both ends sit in one tail.
+
+    Parameters
+    ----------
+    lower, upper : np.ndarray
+        Ends of the interval on the latent scale (thresholds minus the linear predictor).
+    link : str
+        ``"cloglog"`` (F(x) = 1 - exp(-exp(x))), ``"loglog"`` (F(x) = exp(-exp(-x))) or
+        ``"cauchit"`` (F(x) = 1/2 + atan(x) / pi), as ordinal::clm defines them.
+    """
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if link == "cloglog":  # 1 - F(x) = exp(-exp(x)): a difference of survival terms
+            a, b = np.exp(lower), np.exp(upper)
+            return -a + log1mexp(a - b)
+        if link == "loglog":
+            a, b = np.exp(-upper), np.exp(-lower)
+            return -a + log1mexp(a - b)
+        if link == "cauchit":
+            return np.log(np.arctan(upper) - np.arctan(lower)) - math.log(math.pi)
+    raise SpecError(f"link {link!r}: log_interval takes cloglog, loglog or cauchit")

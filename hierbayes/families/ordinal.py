@@ -1,5 +1,6 @@
 """The cumulative (ordinal) family: P(y <= k) = F(c_k - eta) with K-1 ordered thresholds
-``Intercept`` in place of the intercept; links logit (default) and probit.
+``Intercept`` in place of the intercept; links logit (default), probit, and ordinal::clm's
+cloglog, loglog and cauchit.
 
 The response is coded 0..K-1 (:func:`encode_ordinal`); ``mean`` returns the (S, n, K)
 category probabilities (brms' ``posterior_epred``) rather than a single number.
@@ -14,7 +15,7 @@ import numpy as np
 from ..errors import DataError, warn_user
 from .checks import check_real, describe_rows, describe_values, reject_trials
 from .core import Family, register
-from .links import INVERSE_LINKS, LINKS, latent_variance, log1mexp, log_cdf
+from .links import INVERSE_LINKS, LINKS, latent_variance, log1mexp, log_cdf, log_interval
 from .prior_hooks import probability_scale
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ def _log_likelihood(y, eta, link, aux, trials):
     ext = np.concatenate([-inf, c, inf], axis=-1)  # (S, K+1)
     upper = np.take(ext, codes + 1, axis=-1) - eta
     lower = np.take(ext, codes, axis=-1) - eta
+    if link not in ("logit", "probit"):  # asymmetric F: no mirror image of a tail
+        return log_interval(lower, upper, link)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo_hi, lo_lo = log_cdf(upper, link), log_cdf(lower, link)
         up_lo, up_hi = log_cdf(-lower, link), log_cdf(-upper, link)
@@ -175,7 +178,7 @@ def _log_likelihood(y, eta, link, aux, trials):
 CUMULATIVE = register(
     Family(
         name="cumulative",
-        links=("logit", "probit"),
+        links=("logit", "probit", "cloglog", "loglog", "cauchit"),
         support="ordered categories",
         check=_check_codes,
         latent_variance=latent_variance,

@@ -135,7 +135,7 @@ def test_registry_names_aliases_and_links() -> None:
     assert get_family("negativebinomial").name == "negbinomial"
     assert get_family("t").name == "student"
     assert get_family("bernoulli").links == ("logit", "probit", "cloglog")
-    assert get_family("cumulative").links == ("logit", "probit")
+    assert get_family("cumulative").links == ("logit", "probit", "cloglog", "loglog", "cauchit")
     assert get_family("student").aux == ("sigma", "nu")
     with pytest.raises(SpecError, match="unknown family 'poison'.*'poisson'"):
         get_family("poison")

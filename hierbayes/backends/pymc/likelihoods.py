@@ -31,6 +31,7 @@ from ...priors import PriorTable, n_categories
 from .censored import observe
 from .distributional import aux_parameter
 from .lazy import LazyModule, pm, pt
+from .ordinal_links import ASYMMETRIC_LINKS, ordered_asymmetric
 from .ordinal_probit import ordered_probit
 from .variables import register, stacked_prior
 
@@ -317,6 +318,8 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     observed = _observed(design, integer=True)
     if link == "probit":
         return ordered_probit("y", eta_c, cut_c, observed)
+    if link in ASYMMETRIC_LINKS:
+        return ordered_asymmetric("y", link, eta_c, cut_c, observed)
     return pm.OrderedLogistic("y", eta=eta_c, cutpoints=cut_c, compute_p=False, observed=observed, dims=OBS_DIM)
 
 
