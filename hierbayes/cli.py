@@ -33,8 +33,8 @@ from typing import NoReturn, TextIO
 
 from .cli_results import add_result_commands, cmd_compare, cmd_predict
 from .errors import HierbayesError, SamplingError
-from .spec.terms import r_power_text
 from .report_folder import discard, publish, staging_folder
+from .spec.terms import r_power_text
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_SAMPLING", "EXIT_USAGE", "main"]
 
