@@ -126,6 +126,9 @@ class ModelConfig:
         if covariance:
             spec = spec.with_covariance(dict(covariance))
         if residuals is not None:
+            if spec.residuals is not None and spec.residuals != residuals:  # ar() in the formula, or Stata's residuals()
+                raise SpecError(f"the formula already has a residual structure, {spec.residuals.describe()}, and "
+                                f"residuals= gives another, {residuals.describe()}: give one")
             spec = dataclasses.replace(spec, residuals=residuals)
         if distributional:
             if "sigma" in distributional and spec.sigma_known:

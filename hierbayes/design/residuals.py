@@ -214,6 +214,8 @@ def residual_design(
             f"residuals {kind.name}: the time column {structure.time!r} has {len(time_levels)} "
             f"visit(s); the structure needs at least {kind.min_times}"
         )
+    if kind.time == "levels":
+        _check_visit_pairs(kind, structure, group, codes, times.astype(int), J, len(time_levels), T)
     by_levels, by_codes, sd_levels, sd_codes = (), np.zeros(J, dtype=int), (), None
     if structure.by is not None:
         by_levels, row_by = ordered_levels(_column(frame, structure.by, "by"))
@@ -301,6 +303,31 @@ def _check_repeats(structure, group, frame, codes, times, levels, others: list[s
             f"residuals: time {structure.time!r} repeats within group {levels[j]!r} of "
             f"{group!r} (rows {_labels(frame, rows)}); each "
             f"time point may occur once per group{hint}"
+        )
+
+
+def _check_visit_pairs(kind, structure: ResidualStructure, group: str, codes, visits, J: int, V: int, T: int) -> None:
+    """Refuse visits most of whose pairs no group observes together (their correlations would
+    be the prior's): Ovary's continuous Time as unstructured visits had 121 levels, at most
+    31 per mare, 7,260 correlations for 308 rows, and ran for minutes without a word."""
+    seen = np.zeros((J, V))
+    seen[codes, visits] = 1.0
+    together = seen.T @ seen
+    pairs = V * (V - 1) // 2
+    never = int(pairs - np.count_nonzero(together[np.triu_indices(V, 1)]))
+    if 2 * never > pairs:
+        raise DataError(
+            f"residuals {kind.name}: the time column {structure.time!r} has {V} visits and groups of "
+            f"{group!r} have at most {T} rows, so {never:,} of the {pairs:,} visit pairs are never observed "
+            "together and their correlations would come from the prior alone; give time= a column of the "
+            "few visits the groups share, or for a continuous time use 'exponential' (or 'ar' on "
+            "whole-number steps)"
+        )
+    if never:
+        warn_user(
+            f"residuals {kind.name}: {never} of the {pairs} pairs of visits of {structure.time!r} are never "
+            f"observed together in a group of {group!r}: their correlations come from the prior and the "
+            "others' constraint, not from the data"
         )
 
 

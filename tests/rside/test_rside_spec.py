@@ -249,3 +249,33 @@ def test_time_series_correlations_are_the_process_autocorrelations(kind, params,
     lags = np.abs(times[0][:, None] - times[0][None, :]).astype(int)
     np.testing.assert_allclose(C, expected[lags], atol=1e-12)
     assert np.linalg.eigvalsh(C).min() > 0
+
+
+def test_residuals_beside_a_formulas_residual_term_is_refused():
+    # the formula's ar() had been dropped without a word for residuals=hb.residuals("independent")
+    df = hb.datasets.load("sleepstudy")
+    formula = "Reaction ~ Days + (Days | Subject) + ar(time = Days, gr = Subject)"
+    with pytest.raises(hb.SpecError, match=r"already has a residual structure, ar1\(time=Days, group=Subject\).*independent"):
+        hb.Model(formula, df, residuals=hb.residuals("independent"))
+    same = hb.residuals("ar", order=1, time="Days", group="Subject")
+    assert hb.Model(formula, df, residuals=same).spec.residuals == same
+
+
+def _visits(times_per_group: list[list[float]]) -> pd.DataFrame:
+    rows = [(str(g), t) for g, times in enumerate(times_per_group) for t in times]
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rows, columns=["id", "t"]).assign(y=lambda d: rng.normal(size=len(d)))
+
+
+def test_unstructured_visits_most_of_whose_pairs_no_group_observes_are_refused():
+    # Ovary's continuous Time as visits: 121 levels, at most 31 per mare, ran for minutes
+    spread = _visits([[10 * g + k for k in range(3)] for g in range(8)])  # 24 visits, 3 per id
+    with pytest.raises(DataError, match=r"'t' has 24 visits and groups of 'id' have at most 3 rows, so 252 of the 276"):
+        hb.Model("y ~ 1", spread, residuals=hb.residuals("unstructured", time="t", group="id"))
+
+
+def test_unstructured_visit_pairs_never_observed_together_warn():
+    # visits 1 and 4: no id has both
+    data = _visits([[1, 2, 3]] * 5 + [[2, 3, 4]] * 5)
+    with pytest.warns(UserWarning, match="1 of the 6 pairs of visits of 't' are never observed together"):
+        hb.Model("y ~ 1", data, residuals=hb.residuals("unstructured", time="t", group="id"))
