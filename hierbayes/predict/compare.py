@@ -167,13 +167,14 @@ def warn_unreliable_rows(result, fit) -> None:
         shown = ", ".join(str(v) for v in labels[:8]) + (", ..." if len(bad) > 8 else "")
         worst = f"largest k {np.nanmax(k):.2f}" if np.isfinite(k).any() else "k not estimable"
         where = f" for {len(bad)} of {len(k)} rows (rows {shown}; {worst})"
-    group = finest_group(fit.model.design)
+    spec = fit.model.spec  # logo() refuses sub-model formulas; student refuses residual structures
+    group = None if spec.distributional else finest_group(fit.model.design)
     if group is not None:
         remedy = (f"in a multilevel model a row is often influential through its own group's effect: "
                   f"fit.logo({group!r}) leaves out whole groups with their effects integrated out, "
                   "which PSIS handles far better")
     else:
-        robust = _ROBUST.get(fit.model.spec.family.name)
+        robust = _ROBUST.get(spec.family.name) if spec.residuals is None else None
         remedy = (f"a heavier-tailed model ({robust}) may help" if robust else "rows the model finds surprising "
                   "are influential: look at them (fit.residuals()) and whether another family or predictor fits them")
     warn_user(

@@ -307,6 +307,26 @@ def test_the_unreliable_rows_are_those_above_good_k(sleepstudy) -> None:
         C.warn_unreliable_rows(SimpleNamespace(warning=False, good_k=0.7, pareto_k=np.full(180, 0.2)), fit)
 
 
+def test_the_loo_advice_names_only_what_the_model_takes(sleepstudy) -> None:
+    # a sigma formula's fit was told to use logo(), which refuses it; a residual structure's to
+    # use family='student', which refuses residual structures
+    from types import SimpleNamespace
+
+    k = np.full(180, 0.2)
+    k[7] = 0.9
+    result = SimpleNamespace(warning=True, good_k=0.7, pareto_k=k)
+    sub = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy, sigma="~ Days").fit(
+        backend="prior", chains=1, draws=30, random_seed=1)
+    with pytest.warns(C.ParetoKWarning, match="family='student'") as record:
+        C.warn_unreliable_rows(result, sub)
+    assert "logo" not in str(record[0].message)
+    structured = hb.Model("Reaction ~ Days", sleepstudy, residuals=hb.residuals("exchangeable", group="Subject")).fit(
+        backend="prior", chains=1, draws=30, random_seed=1)
+    with pytest.warns(C.ParetoKWarning, match=r"look at them \(fit\.residuals\(\)\)") as record:
+        C.warn_unreliable_rows(result, structured)
+    assert "student" not in str(record[0].message)
+
+
 def test_compare_says_once_which_models_have_unreliable_rows(sleepstudy) -> None:
     fits = {name: hb.Model(f, sleepstudy).fit(backend="prior", chains=2, draws=100, random_seed=1)
             for name, f in {"a": "Reaction ~ Days + (1 | Subject)", "b": "Reaction ~ 1 + (1 | Subject)"}.items()}
