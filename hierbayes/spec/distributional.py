@@ -15,6 +15,7 @@ from dataclasses import replace
 from ..errors import SpecError
 from .ir import AuxFormula, ModelSpec, check_aux_names
 from .lower import parse_formula
+from .residuals import nlme_call_hint
 
 #: Response name put in front of a one-sided formula to parse it.
 _PLACEHOLDER = "aux__response"
@@ -37,6 +38,9 @@ def parse_aux_formula(name: str, text: str) -> AuxFormula:
     """
     if not isinstance(text, str):
         raise SpecError(f"the formula for {name!r} must be a string such as '~ x', got {type(text).__name__}")
+    hint = nlme_call_hint(text)
+    if hint:
+        raise SpecError(f"the formula for {name!r} is {text!r}, an nlme call{hint}")
     lhs, tilde, rhs = text.partition("~")
     if not tilde:
         lhs, rhs = "", text

@@ -175,7 +175,7 @@ def residual_kind(name: str) -> ResidualKind:
             return ordered_kind(_KINDS[base], order)
     ordered = [re.sub(r"\d+$", "", k.name) for k in _KINDS.values() if k.with_order is not None]
     head = re.match(r"[a-z0-9]*", name.lower().replace(" ", "")).group() if isinstance(name, str) else ""
-    hint = _NLME_HINTS.get(head, "")
+    hint = nlme_call_hint(name) or _NLME_HINTS.get(head, "")
     raise SpecError(f"unknown residual structure {name!r}; valid: {residual_kind_names()} ({', '.join(ordered)} "
                     f"take an order: hb.residuals('ma', order=2) or 'ma2'){hint}")
 
@@ -192,10 +192,45 @@ _NLME_HINTS = {
                 "with a column w = 1 / v",
     "corarma": ". nlme's corARMA(p = , q = ) is named by its orders: 'arma11' (p = q = 1), 'ar2' (p = 2, q = 0), "
                "'ma1' (p = 0, q = 1)",
+    "varconstpower": ". nlme's varConstPower is not available; sigma='~ log(v)' (varPower) is the nearest",
+    "varcomb": ". nlme's varComb is not available; a formula for the residual sd combines terms: "
+               "sigma='~ g + log(v)' is varIdent(~ 1 | g) times varPower(~ v)",
+    "car1": ". a continuous-time AR(1) (nlme's corCAR1, Stata's exponential) is 'exponential'",
     **dict.fromkeys(("corspher", "corgaus", "corlin", "corratio", "spherical"),
                     ". nlme's spatial correlations corSpher, corGaus, corLin and corRatio are not available; "
                     "corExp is 'exponential'"),
 }
+
+
+#: what a two-coordinate (spatial) correlation gets
+SPATIAL = ("the correlation here follows one time (or distance) column within a group; a correlation over "
+           "two coordinates (nlme's corExp(form = ~ x + y), corSpher, corGaus) is not available")
+
+_NLME_CALL = re.compile(r"\s*((?:cor|var)[A-Za-z0-9]*)\s*\((.*)\)\s*", re.S)
+_FORM = re.compile(r"(?:form\s*=\s*)?~\s*([^|,]+?)\s*(?:\|\s*([^,]+?))?\s*(?:,|$)")
+
+
+def nlme_call_hint(text: str) -> str:
+    """What an nlme call pasted from R (``corAR1(form = ~ t | g)``, ``varPower(form = ~ v)``)
+    is here, as a sentence starting '. ', or '' when ``text`` is not such a call."""
+    call = _NLME_CALL.fullmatch(text) if isinstance(text, str) else None
+    if call is None:
+        return ""
+    head, form = call.group(1).lower(), _FORM.search(call.group(2))
+    v, g = (form.group(1).strip(), (form.group(2) or "").strip() or None) if form else (None, None)
+    if v and "+" in v and head.startswith("cor"):
+        return f". nlme's {call.group(1)} over {v} is a 2-D spatial correlation, which is not available: {SPATIAL}"
+    if head == "varpower" and v:
+        return f". nlme's {call.group(1)} is a formula for the residual sd here: sigma='~ log({v})'"
+    if head == "varexp" and v:
+        return f". nlme's {call.group(1)} is a formula for the residual sd here: sigma='~ {v}'"
+    if head == "varident" and g:
+        return f". nlme's {call.group(1)} is hb.residuals('independent', by={g!r})"
+    kind = _ALIASES.get(_normal(head))
+    if kind is None or not head.startswith("cor"):
+        return _NLME_HINTS.get(head, "")
+    args = ([f"time={v!r}"] if v and v != "1" else []) + ([f"group={g!r}"] if g else [])
+    return f". nlme's {call.group(1)}(...) is written hb.residuals({', '.join([repr(kind), *args])})"
 
 
 def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:
@@ -309,6 +344,8 @@ def residuals(
     for arg, value in (("time", time), ("group", group), ("by", by)):
         if value is not None and (not isinstance(value, str) or not value):
             raise SpecError(f"residuals({spec.name!r}): {arg}= must be a column name, got {value!r}")
+    if time is not None and re.search(r"[+,~]", time):  # nlme's corExp(form = ~ latitude + longitude)
+        raise SpecError(f"residuals({spec.name!r}): time={time!r} is not one column; {SPATIAL}")
     if spec.time in ("numeric", "integer", "levels") and time is None:
         hint = (
             "; nlme's corAR1() / corARMA() without form= count the rows in their data order: "

@@ -129,11 +129,11 @@ def test_gaussian_identity_only():
     ("varPower", r"sigma='~ log\(v\)'"),
     ("varExp", r"sigma='~ v'"),
     # with their arguments, and the rest of nlme's menu (had got only the list of kinds)
-    ("varPower(form = ~pressure)", r"sigma='~ log\(v\)'"),
+    ("varPower(form = ~pressure)", r"sigma='~ log\(pressure\)'"),
     ("corCAR1(form = ~Time | tree)", r"'exponential' with time= the times"),
     ("corARMA(p = 1, q = 1)", r"named by its orders: 'arma11' \(p = q = 1\)"),
     ("corSpher", r"spatial correlations corSpher, corGaus, corLin and corRatio are not available"),
-    ("varIdent(form = ~1 | QB)", r"hb\.residuals\('independent', by='g'\)"),
+    ("varIdent(form = ~1 | QB)", r"hb\.residuals\('independent', by='QB'\)"),
     ("varFixed(~age)", r"weights='w', weight_kind='precision'\) with a column w = 1 / v"),
 ])
 def test_nlme_names_without_a_kind_say_what_does_their_work(name, advice):
@@ -279,3 +279,33 @@ def test_unstructured_visit_pairs_never_observed_together_warn():
     data = _visits([[1, 2, 3]] * 5 + [[2, 3, 4]] * 5)
     with pytest.warns(UserWarning, match="1 of the 6 pairs of visits of 't' are never observed together"):
         hb.Model("y ~ 1", data, residuals=hb.residuals("unstructured", time="t", group="id"))
+
+
+@pytest.mark.parametrize("call, says", [
+    ("corAR1(form = ~ Occasion | Subject)", "hb.residuals('ar1', time='Occasion', group='Subject')"),
+    ("corCompSymm(form = ~ 1 | Subject)", "hb.residuals('exchangeable', group='Subject')"),
+    ("corExp(form = ~ Time | Mare)", "hb.residuals('exponential', time='Time', group='Mare')"),
+    ("varPower(form = ~ Time)", "sigma='~ log(Time)'"),
+    ("varIdent(form = ~ 1 | Machine)", "hb.residuals('independent', by='Machine')"),
+    ("corExp(form = ~ latitude + longitude | Block)", "2-D spatial correlation, which is not available"),
+    ("varConstPower(form = ~ Time)", "varConstPower is not available"),
+    ("varComb(varIdent(form = ~ 1 | Sex), varPower())", "sigma='~ g + log(v)'"),
+    ("CAR1", "is 'exponential'"),
+])
+def test_an_nlme_call_pasted_from_r_is_translated(call, says):
+    with pytest.raises(SpecError, match=re.escape(says)):
+        hb.residuals(call)
+
+
+def test_an_nlme_variance_function_as_a_sigma_formula_is_translated():
+    # it had been answered "write '~ Time)'" (an unmatched parenthesis, and varExp's form)
+    df = hb.datasets.load("sleepstudy")
+    with pytest.raises(SpecError, match=re.escape("an nlme call. nlme's varPower is a formula for the residual sd "
+                                                  "here: sigma='~ log(Days)'")):
+        hb.Model("Reaction ~ Days + (1 | Subject)", df, sigma="varPower(form = ~ Days)")
+
+
+def test_two_coordinates_as_time_are_refused_as_a_spatial_correlation():
+    # "latitude + longitude" had been answered "did you mean 'longitude'?", a 1-D model
+    with pytest.raises(SpecError, match="time='latitude \\+ longitude' is not one column.*two coordinates"):
+        hb.residuals("exponential", time="latitude + longitude")
