@@ -186,8 +186,8 @@ class Fit:
 
         ``formula`` is a new formula or an R-style edit (``". ~ . + x"``, ``". ~ . - x"``,
         ``"log(.) ~ ."``); ``priors`` are merged into the old overrides (a value None drops
-        one); everything not given (family, link, covariance, missing, parameterization,
-        collapse; draws, tune, chains, random_seed, target_accept, sampler, backend) is kept.
+        one); ``residuals=`` and ``sigma=`` (any modelled family parameter) replace, or with
+        None drop, the residual structure and the sub-model; everything not given is kept.
         See :mod:`hierbayes.refit`."""
         return refit(self, formula, data, priors, **kwargs)
 

@@ -4,10 +4,15 @@ model is the old one's configuration with the changes (``Model.with_config``).""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from .errors import ArgumentError, DataError
+from .families import get_family
 from .results.update import updated_spec
+from .spec.distributional import with_distributional
+from .spec.ir import modellable_aux
+from .spec.residuals import ResidualStructure
 from .sampler_args import KNOWN_SAMPLERS
 
 #: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
@@ -37,6 +42,9 @@ def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | 
     """The :class:`hierbayes.Model` that ``update()`` fits: the old model's configuration
     (spec, prior overrides with ``priors`` merged in, a value None dropping a key, missing,
     parameterization, collapse) with the changes given, on ``data`` (default: the old data).
+    ``residuals=`` replaces the residual structure (None drops it, as nlme's ``update(fm,
+    correlation = NULL)``); ``sigma=`` (any modellable family parameter) replaces its formula
+    (None drops it).
     Keyword arguments of ``Model.fit`` are accepted and ignored here.
 
     Raises
@@ -44,14 +52,24 @@ def updated_model(fit, formula: str | None = None, data=None, priors: Mapping | 
     ArgumentError
         For a keyword that is neither a Model nor a ``Model.fit`` argument.
     """
-    unknown = [k for k in kwargs if k not in MODEL_ARGUMENTS + FIT_ARGUMENTS]
-    if unknown:
-        raise ArgumentError(unknown[0], kwargs[unknown[0]],
-                            f"not an argument of update(); valid: {list(MODEL_ARGUMENTS + FIT_ARGUMENTS)}")
     model = fit.model
     spec = updated_spec(model.spec, formula, kwargs.get("family"), kwargs.get("link"))
+    formulas = modellable_aux(get_family(spec.family))  # sigma=, nu=, ...: a formula, or None to drop it
+    valid = MODEL_ARGUMENTS + ("residuals", *formulas) + FIT_ARGUMENTS
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        raise ArgumentError(unknown[0], kwargs[unknown[0]], f"not an argument of update(); valid: {list(valid)}")
     if kwargs.get("covariance") is not None:
         spec = spec.with_covariance(dict(kwargs["covariance"]))
+    if "residuals" in kwargs:  # None drops the structure, as nlme's update(fm, correlation = NULL)
+        given = kwargs["residuals"]
+        if given is not None and not isinstance(given, ResidualStructure):
+            raise ArgumentError("residuals", given, "must be hb.residuals(...) or None (no residual structure)")
+        spec = dataclasses.replace(spec, residuals=given)
+    changed = {k: kwargs[k] for k in formulas if k in kwargs}
+    if changed:
+        spec = dataclasses.replace(spec, distributional=tuple(p for p in spec.distributional if p[0] not in changed))
+        spec = with_distributional(spec, {k: v for k, v in changed.items() if v is not None})
     merged = {**model.prior_overrides, **dict(priors or {})}
     changes = {
         "spec": spec,

@@ -239,3 +239,23 @@ def test_updated_model_merges_priors_and_keeps_model_arguments(sleepstudy):
     assert new.formula == "Reaction ~ 1 + (1 + Days | Subject)"
     half = updated_model(old, data=sleepstudy.iloc[:90], family="student")
     assert half.design.n_obs == 90 and half.spec.family == "student" and "b:Days" in half.prior_overrides
+
+
+def test_update_replaces_or_drops_a_residual_structure_and_a_sigma_formula(sleepstudy):
+    # nlme's update(fm, correlation = NULL) / update(fm, weights = varPower()): update() had
+    # refused residuals= and sigma=
+    ar1 = hb.residuals("ar", order=1, time="Days")
+    fit = hb.Model("Reaction ~ Days + (1 | Subject)", sleepstudy, residuals=ar1).fit(
+        backend="prior", chains=1, draws=20, random_seed=1)
+    plain = fit.update(residuals=None)
+    assert plain.spec.residuals is None and fit.spec.residuals == ar1
+    assert plain.update(residuals=ar1).spec.residuals == ar1
+    varying = plain.update(sigma="~ Days")
+    assert [name for name, _ in varying.spec.distributional] == ["sigma"]
+    assert varying.update(sigma=None).spec.distributional == ()
+    with pytest.raises(hb.ArgumentError, match=r"residuals='ar1': must be hb.residuals\(...\) or None"):
+        fit.update(residuals="ar1")
+    with pytest.raises(hb.ArgumentError, match=r"sgima=.*not an argument of update\(\).*'residuals', 'sigma'"):
+        fit.update(sgima="~ Days")
+    with pytest.raises(hb.SpecError, match="cannot be combined"):  # the model's own rule
+        fit.update(sigma="~ Days")
