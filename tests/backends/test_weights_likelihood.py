@@ -32,7 +32,7 @@ def _data(seed: int = 1, n: int = 48) -> pd.DataFrame:
     return pd.DataFrame({
         "y": y, "x": x, "g": g.astype(str), "h": h.astype(str), "c": rng.poisson(2, n),
         "pass": (y > 1).astype(int), "w": rng.integers(1, 4, n).astype(float),
-        "wr": rng.uniform(0.5, 3.0, n), "w2": 0.5 + 0.25 * g,
+        "wr": rng.uniform(0.5, 3.0, n), "w2": 0.3 + 0.1 * g,  # unscaled level-2 weights average at most 1
     })
 
 

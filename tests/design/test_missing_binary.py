@@ -90,7 +90,7 @@ def _numpy_pmi(fit, df, col, level):
 def test_posterior_probability_matches_a_numpy_recomputation(col, level, weighted):
     df = _data()
     df["wt"] = 0.5 + (np.arange(len(df)) % 4) / 2
-    df["w2"] = 1.0 + df.g.str[1:].astype(int) % 4
+    df["w2"] = (1.0 + df.g.str[1:].astype(int) % 4) / 4  # unscaled level-2 weights average at most 1
     weights = {"weights": "wt", "group_weights": {"g": "w2"}} if weighted else {}
     fit = hb.Model("y ~ d + w + z + (1 | g)", df, missing="model", parameterization="noncentered", **weights).fit(
         backend="prior", draws=40, chains=1, random_seed=3, progressbar=False)

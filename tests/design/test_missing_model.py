@@ -174,13 +174,13 @@ def test_brms_mi_spelling_marks_columns_and_implies_missing_model():
 def test_imputed_predictors_with_weights_weigh_their_units():
     df = _data()
     df["wt"] = 1.0 + (np.arange(len(df)) % 3)
-    df["w2"] = 1.0 + df.g.str[1:].astype(int) % 2
+    df["w2"] = (1.0 + df.g.str[1:].astype(int) % 2) / 2  # unscaled level-2 weights average at most 1
     m = hb.Model("y ~ x + w + (1 | g)", df, weights="wt", group_weights={"g": "w2"}, missing="model")
     cols = {c.name: c for c in m.design.imputation.columns}
     rw = m.design.row_weights
     np.testing.assert_allclose(cols["x"].weights_mis, rw[[3, 10, 20, 41]])
     np.testing.assert_allclose(cols["x"].weights_obs, np.delete(rw, [3, 10, 20, 41]))
-    np.testing.assert_allclose(cols["w"].weights_mis, [1.0, 2.0])  # s2, s5
+    np.testing.assert_allclose(cols["w"].weights_mis, [0.5, 1.0])  # s2, s5
     assert len(cols["w"].weights_obs) == 10
     compiled = m.compile()
     assert {"mi_x_weights", "mi_w_weights"} <= {p.name for p in compiled.model.potentials}

@@ -17,7 +17,7 @@ def _data() -> pd.DataFrame:
         "x": [0.1, 0.4, -0.2, 0.3, 1.0, -1.0],
         "g": ["a", "a", "a", "b", "b", "b"],
         "w": [1.0, 2.0, 3.0, 1.0, 1.0, 2.0],
-        "w2": [2.0, 2.0, 2.0, 0.5, 0.5, 0.5],
+        "w2": [1.2, 1.2, 1.2, 0.5, 0.5, 0.5],
     })
 
 
@@ -35,11 +35,11 @@ def test_size_and_effective_scaling():
 def test_level2_weights_set_on_blocks_and_rows():
     model = hb.Model("y ~ x + (1|g)", _data(), weights="w", group_weights={"g": "w2"})
     block = model.design.groups[0]
-    np.testing.assert_allclose(block.prior_weights, [2.0, 0.5])
+    np.testing.assert_allclose(block.prior_weights, [1.2, 0.5])
     # rows carry w_i|j * w_j (Stata's conditional level-1 weights)
-    np.testing.assert_allclose(model.design.row_weights, [2.0, 4.0, 6.0, 0.5, 0.5, 1.0])
+    np.testing.assert_allclose(model.design.row_weights, [1.2, 2.4, 3.6, 0.5, 0.5, 1.0])
     only2 = hb.Model("y ~ x + (1|g)", _data(), group_weights={"g": "w2"})
-    np.testing.assert_allclose(only2.design.row_weights, [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
+    np.testing.assert_allclose(only2.design.row_weights, [1.2, 1.2, 1.2, 0.5, 0.5, 0.5])
     line = model.design.weights.describe()
     assert "level 1 'w'" in line and "level 2 (g) 'w2'" in line and "adjust_intervals" in line
     assert "frequency weights" in hb.Model("y | weights(w) ~ x", _data()).design.weights.describe()
@@ -92,6 +92,21 @@ def test_level2_weight_errors():
     df["w2"] = -1.0
     with pytest.raises(DataError, match=r"level-2 weight \(g\) column 'w2' has negative values"):
         hb.Model("y ~ x + (1|g)", df, group_weights={"g": "w2"})
+
+
+def test_unscaled_level2_weights_above_one_on_average_are_refused():
+    # each group effect's prior raised to w_j: tau^(J - sum w) near tau = 0, without a bound
+    # (apiclus2's districts, w = 18.9: sd 1e-26, 1,442 divergences, R-hat 4.8)
+    df = _data().assign(w2=[2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
+    with pytest.raises(DataError, match=r"level-2 weights 'w2' of g average 1.25: .*weight_scaling='size' "
+                                        r"\(Stata: pwscale\(size\)\).*weight_method='pml'"):
+        hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"})
+    with pytest.raises(DataError, match="average 1.25"):
+        hb.Model(hb.from_stata("mixed y x [pw=w] || g:, pweight(w2)"), df)
+    scaled = hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"}, weight_scaling="size")
+    np.testing.assert_allclose(scaled.design.groups[0].prior_weights, [1.6, 0.4])
+    pml = hb.Model("y ~ x + (1|g)", df, weights="w", group_weights={"g": "w2"}, weight_method="pml")
+    np.testing.assert_allclose(pml.design.groups[0].prior_weights, [2.0, 0.5])
 
 
 def test_scaling_a_group_whose_weights_are_zero():
