@@ -50,10 +50,14 @@ def _check_of(obj, plot: str):
 
 def _named(check):
     """The check's DataTree with ``y`` renamed to the response column, for titles."""
-    name = check.model.spec.response.expr
+    response = check.model.spec.response
+    name = response.expr
     groups = {}
     for key, child in check.idata.children.items():
         ds = child.to_dataset()
+        if key == check.group and (response.tobit_ll is not None or response.tobit_ul is not None):
+            # a tobit's replicates censored at its limits, as its data are (and its statistics)
+            ds = ds.assign(y=(ds["y"].dims, check.yrep_as_observed.reshape(ds["y"].shape)))
         if "y" in ds and key != check.source:
             ds = ds.rename({"y": name})
         groups[key] = ds

@@ -194,7 +194,15 @@ class PredictiveCheck:
                       "intervals (fit.ppc().plot('intervals'))")
         yrep, y = self.yrep, self.y[None, :]
         yrep = np.where(code[None, :] == RIGHT, np.minimum(yrep, y), yrep)
-        return np.where(code[None, :] == LEFT, np.maximum(yrep, y), yrep)
+        yrep = np.where(code[None, :] == LEFT, np.maximum(yrep, y), yrep)
+        # a tobit's limits censor every row, not only those the data censored (AER's Affairs:
+        # 16% of the replicates had fallen below ll = 0, and every statistic looked extreme)
+        response = self.model.spec.response
+        lower, upper = _fixed_limit(response.tobit_ll, -np.inf), _fixed_limit(response.tobit_ul, np.inf)
+        if np.isnan(lower) or np.isnan(upper):
+            warn_user("a tobit limit given as a column censors only the rows the data censored in these "
+                      "statistics; judge the others by their predictive intervals (fit.ppc().plot('intervals'))")
+        return np.clip(yrep, np.nan_to_num(lower, nan=-np.inf), np.nan_to_num(upper, nan=np.inf))
 
     @property
     def family(self):
@@ -446,3 +454,14 @@ def prior_check(model, prior: xr.Dataset, *, random_seed=None) -> PredictiveChec
         yrep = yrep[finite]
     tree = _tree(prior, np.asarray(on_response_scale(model, row_design(model).y), float), yrep, "prior", None, _discrete(model))
     return PredictiveCheck(tree, model, "prior")
+
+
+def _fixed_limit(text: str | None, none: float) -> float:
+    """A tobit limit (``tobit(ll = 0)``, Stata's ``ll(0)``) as a number: ``none`` when there is
+    none, NaN when it is a column (per-row limits, not kept after the design)."""
+    if text is None:
+        return none
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan

@@ -37,6 +37,28 @@ def test_replicates_are_censored_where_their_rows_were():
     assert check.pvalues(["max"]).loc["max", "observed"] == pytest.approx(observed)
 
 
+@pytest.mark.parametrize("response, lower, upper", [
+    ("y | tobit(ll = 0.5)", 0.5, np.inf),
+    ("y | tobit(ll = 0.5, ul = 2)", 0.5, 2.0),
+])
+def test_a_tobits_replicates_are_censored_at_its_limits_on_every_row(response, lower, upper):
+    # only the rows the data censored had been: AER's Affairs (ll = 0) had 16% of its
+    # replicates below 0 and p = 0 / 1 for mean, sd, min and max
+    df = _censored(["none"])
+    fit = hb.Model(f"{response} ~ x", df).fit(backend="prior", draws=50, chains=2, random_seed=1)
+    check = fit.ppc(random_seed=1)
+    raw, seen = check.yrep, check.yrep_as_observed
+    assert (raw < lower).any() and seen.min() >= lower and seen.max() <= upper
+    np.testing.assert_array_equal(seen, np.clip(raw, lower, upper))
+
+
+def test_a_tobit_limit_given_as_a_column_is_said_to_censor_only_the_data_censored_rows():
+    df = _censored(["none"]).assign(lim=0.5)
+    fit = hb.Model("y | tobit(ll = lim) ~ x", df).fit(backend="prior", draws=20, chains=2, random_seed=1)
+    with pytest.warns(UserWarning, match="a tobit limit given as a column censors only the rows the data censored"):
+        fit.ppc(random_seed=1).pvalues()
+
+
 def test_interval_censored_rows_are_named_in_a_warning():
     df = _censored(["none", "interval"])
     df["y2"] = df["y"] + 1.0
