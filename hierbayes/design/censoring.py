@@ -179,12 +179,23 @@ def _refuse_surv_coding(indicator, frame: pd.DataFrame, codes: np.ndarray) -> No
     columns = [n for n in indicator.names if n in frame.columns]
     if len(columns) != 1 or not np.any(codes == -1):
         return
-    values = pd.to_numeric(frame[columns[0]], errors="coerce").dropna().unique()
-    if set(values.tolist()) <= {1, 2}:
+    column = columns[0]
+    values = pd.to_numeric(frame[column], errors="coerce")
+    held = set(values.dropna().unique().tolist())
+    if held <= {1, 2}:
         raise DataError(
-            f"cens({indicator.text}) makes the rows with {columns[0]} = 2 left-censored (-1): "
-            f"{columns[0]!r} holds 1 and 2, R's Surv() coding (1 = censored, 2 = event); for it "
-            f"write cens(2 - {columns[0]}) (1 - {columns[0]} is for 0/1 event indicators)"
+            f"cens({indicator.text}) makes the rows with {column} = 2 left-censored (-1): "
+            f"{column!r} holds 1 and 2, R's Surv() coding (1 = censored, 2 = event); for it "
+            f"write cens(2 - {column}) (1 - {column} is for 0/1 event indicators)"
+        )
+    if not held <= {0, 1}:  # survival's pbc: 0 censored, 1 transplant, 2 dead; or a 0/2 coding
+        left = sorted(values[codes == -1].dropna().unique().tolist())
+        shown = ", ".join(f"{v:g}" for v in left)
+        raise DataError(
+            f"cens({indicator.text}) makes the rows with {column} = {shown} left-censored (-1): {column!r} "
+            f"holds {', '.join(f'{v:g}' for v in sorted(held))}, not a 0/1 event indicator; say which value is "
+            f"the event, e.g. event({column} == {left[-1]:g}) (the other rows right-censored), or give cens() "
+            "a column of 'none', 'right' and 'left'"
         )
 
 
