@@ -188,7 +188,8 @@ def _refuse_surv_coding(indicator, frame: pd.DataFrame, codes: np.ndarray) -> No
             f"{column!r} holds 1 and 2, R's Surv() coding (1 = censored, 2 = event); for it "
             f"write cens(2 - {column}) (1 - {column} is for 0/1 event indicators)"
         )
-    if not held <= {0, 1}:  # survival's pbc: 0 censored, 1 transplant, 2 dead; or a 0/2 coding
+    codes_like = len(held) <= 4 and all(float(v).is_integer() for v in held)  # not a comparison's column
+    if codes_like and not held <= {0, 1}:  # survival's pbc: 0 censored, 1 transplant, 2 dead; or 0/2
         left = sorted(values[codes == -1].dropna().unique().tolist())
         shown = ", ".join(f"{v:g}" for v in left)
         raise DataError(
