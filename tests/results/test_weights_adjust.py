@@ -20,7 +20,7 @@ def _data(seed: int = 4, J: int = 6, n: int = 5) -> pd.DataFrame:
     x = rng.normal(size=J * n)
     return pd.DataFrame({
         "y": 1 + 0.5 * x + rng.normal(0, 1, J)[g] + rng.normal(0, 1, J * n), "x": x,
-        "g": g.astype(str), "w": rng.uniform(0.5, 3.0, J * n), "w2": rng.uniform(1.0, 3.0, J)[g],
+        "g": g.astype(str), "w": rng.uniform(0.5, 3.0, J * n), "w2": rng.uniform(0.3, 1.0, J)[g],  # unscaled level-2 weights average at most 1
     })
 
 
