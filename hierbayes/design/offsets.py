@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..spec.precision_weights import precision_weights_column
 from .checks import describe_rows
 from .types import Design
 
@@ -60,6 +61,10 @@ def offset_vector(
     for text, values in evaluated:
         values = np.asarray(values, dtype=np.float64)
         bad = ~np.isfinite(values)
+        weights = precision_weights_column(text)
+        if bad.any() and weights is not None:  # weight_kind='precision' wrote this offset, not the user
+            raise DataError(f"precision weights {weights!r} must be > 0 (the residual variance is sigma^2 / "
+                            f"{weights}), and at {describe_rows(bad, row_labels)} they are not: drop those rows")
         if bad.any():
             raise DataError(
                 f"offset {text!r} has non-finite values (nan or inf) at "

@@ -91,7 +91,9 @@ def test_precision_weight_errors(orthodont) -> None:
                  group_weights={"Subject": "n"})
     with pytest.raises(SpecError, match=r"valid values are \['auto', 'sampling', 'frequency', 'precision'\]"):
         hb.Model("distance ~ age + (1 | Subject)", bad, weights="w", weight_kind="lme4")
-    with pytest.raises(DataError, match=r"offset '-0\.5 \* log\(w\)' has non-finite values .* at row 0"):
+    # named as the weights the user gave, not as the offset they become (it had been "offset
+    # '-0.5 * log(w)' has non-finite values ... for offset(log(t))")
+    with pytest.raises(DataError, match=r"precision weights 'w' must be > 0 .*at row 0 they are not"):
         hb.Model("distance ~ age + (1 | Subject)", orthodont.assign(w=lambda d: d["w"].where(d.index > 0, 0.0)),
                  weights="w", weight_kind="precision")
 
@@ -126,3 +128,4 @@ def test_nlme_variance_functions_given_as_weights_get_their_hierbayes_form(ortho
                                         r"precision weights.*sigma='~ log\(v\)' is varPower.*varFixed\(~ v\) is "
                                         r"weights='w', weight_kind='precision' with a column w = 1 / v"):
         hb.Model("distance ~ age + (1 | Subject)", orthodont, weights=given)
+
