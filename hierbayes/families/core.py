@@ -244,7 +244,12 @@ NOT_AVAILABLE: dict[str, str] = {
     **dict.fromkeys(
         ("ordinal", "ologit", "oprobit", "ordered_logit", "ordered_probit", "clm", "clmm", "polr", "cumulative_logit"),
         "ordinal responses are family='cumulative' (link='logit' by default, link='probit' for an ordered "
-        "probit), as brms names it; ordinal's clm/clmm and MASS's polr fit the same model"),
+        "probit; clm's cloglog, loglog and cauchit too), as brms names it; ordinal's clm/clmm and MASS's polr "
+        "fit the same model"),
+    **dict.fromkeys(
+        ("tobit", "censored", "censored_normal"),
+        "a tobit model is a gaussian response with censoring limits: 'y | tobit(ll = 0) ~ x + (1 | g)' "
+        "(AER's tobit(left = 0); Stata: metobit y x || g:, ll(0)); brms' y | cens(c) takes a column of codes"),
 }
 
 

@@ -225,6 +225,7 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
     ("zip", "zero-inflated and hurdle families are not available"),
     ("ologit", r"ordinal responses are family='cumulative' \(link='logit' by default, link='probit'"),
     ("polr", "ordinal responses are family='cumulative'"),
+    ("tobit", r"a tobit model is a gaussian response with censoring limits: 'y \| tobit\(ll = 0\) ~ x \+ \(1 \| g\)'"),
     # other spellings of a name (had got only the list of families), and the beta-binomial (had been
     # offered 'binomial' or 'negbinomial')
     ("zeroinflatedpoisson", "zero-inflated and hurdle families are not available"),
