@@ -259,6 +259,13 @@ def censoring_of(
             _refuse_surv_coding(indicator, frame, codes)
         upper = _upper(response, plan, codes, y, rows, labels)
         _warn_censoring_side(response, codes, y)
+    for code, side, limit, bound in ((1, "right", "more", "above"), (-1, "left", "less", "below")):
+        if codes.size and np.all(codes == code):  # AER's Affairs with tobit(ll = 100): 1,037 divergences
+            raise DataError(
+                f"every row of {response.expr!r} is {side}-censored (each says only '{limit} than y'), so nothing "
+                f"in the data bounds the mean from {bound}; check the censoring indicator or limits "
+                "(tobit(ll = L) censors the rows at or below L; cens() reads 1 as right-censored)"
+            )
     lb, ub = _bounds(plan, frame, y, labels)
     if family.response_kind == "count" and (upper is not None or lb is not None or ub is not None):
         raise SpecError(

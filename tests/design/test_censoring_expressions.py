@@ -262,3 +262,11 @@ def test_strata_advice_fits_with_the_stratum_as_a_predictor() -> None:
     data = _frame().assign(g=["a", "a", "a", "b", "b", "b"])
     model = hb.Model("time | cens(1 - status) ~ x + g", data=data, family="weibull")
     assert any("g" in name for name in model.design.fixed_names)
+
+
+@pytest.mark.parametrize("response, side", [("y | tobit(ll = 100)", "left"), ("y | cens(c) ", "right")])
+def test_a_response_censored_on_one_side_in_every_row_is_refused(response, side) -> None:
+    # AER's Affairs with tobit(ll = 100) (every row below the limit) fitted with 1,037 divergences
+    data = pd.DataFrame({"y": [1.0, 2.0, 3.5, 0.5], "x": [0.1, 0.4, 0.2, 0.9], "c": 1})
+    with pytest.raises(DataError, match=rf"every row of 'y' is {side}-censored .* bounds the mean from"):
+        hb.Model(f"{response} ~ x", data=data)
