@@ -205,6 +205,9 @@ def _model_spec(table: dict[str, Any], path: Path) -> tuple[ModelSpec, str]:
             spec = from_stata(as_string(value, path, "model.stata"), time=as_string(table.get("time"), path, "model.time"),
                               failure=as_string(table.get("failure"), path, "model.failure"))
         except SpecError as error:
+            if "from_stata(..., time='t', failure='d')" in str(error):  # its Python advice, as the file's keys
+                raise SpecError(f"{path.name}: [model] stata: mestreg needs the survival time: give the variables of "
+                                "'stset t, failure(d)' as keys beside it, time = \"t\" and failure = \"d\"") from None
             if "hierbayes.read_stata()" not in str(error):
                 raise
             raise SpecError(

@@ -314,3 +314,16 @@ def test_model_keys_that_agree_with_a_stata_command_are_accepted(tmp_path):
         stata = "mixed Reaction Days || Subject: Days, covariance(unstructured)"
         """)
     assert load_model_file(path).spec.to_formula() == "Reaction ~ Days + (1 + Days | Subject)"
+
+
+def test_mestreg_without_its_time_says_which_keys_to_give(tmp_path):
+    # it had answered with from_stata(..., time='t', failure='d'), Python a model file cannot hold
+    path = write(tmp_path, """
+        [data]
+        source = "kidney"
+        [model]
+        stata = "mestreg age sex || patient:, distribution(weibull)"
+        """)
+    with pytest.raises(SpecError, match=r"\[model\] stata: mestreg needs the survival time: give the variables of "
+                                        r"'stset t, failure\(d\)' as keys beside it, time = \"t\" and failure = \"d\""):
+        load_model_file(path)
