@@ -367,6 +367,12 @@ def predict(
     placeholders = [c for c in model.design.encoder.grouping_only_columns if groups == "exclude"
                     and isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
     newdata = newdata.assign(**dict.fromkeys(placeholders, "(excluded)")) if placeholders else newdata
+    absent = [c for c in model.design.encoder.grouping_only_columns
+              if isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
+    if absent:
+        raise DataError(f"grouping column {absent[0]!r} is not in newdata; give it (a level not in the data is a new "
+                        "group), or predict without the group effects, as lme4's re.form = NA: groups='exclude' "
+                        "(hierbayes predict --groups exclude)")
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)

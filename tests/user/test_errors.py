@@ -268,6 +268,10 @@ def test_prediction_data_missing_a_column(sleep: pd.DataFrame) -> None:
     fitted = Fit(idata, model, SamplingInfo("none", 5, 0, 1, 0.0, None))
     with pytest.raises(DataError, match=r"column 'Days' \(used by term 'Days'\) is not in newdata.*Columns in newdata: \['Reaction', 'Subject'\]"):
         fitted.predict(sleep.drop(columns="Days"))
+    # a grouping column: the way to predict without it is named (lme4's re.form = NA)
+    with pytest.raises(DataError, match=r"grouping column 'Subject' is not in newdata; .*groups='exclude' "
+                                        r"\(hierbayes predict --groups exclude\)"):
+        fitted.predict(sleep.drop(columns="Subject"))
 
 
 def test_input_dataframe_is_never_modified(sleep: pd.DataFrame) -> None:
