@@ -134,6 +134,8 @@ BRMS_TERMS = {
     "me": "measurement-error terms (brms' me()) are not available",
     "car": "spatial terms (brms' car()) are not available",
     "sar": "spatial terms (brms' sar()) are not available",
+    "fcor": "a fixed residual covariance matrix (brms' fcor()) is not available; residuals=hb.residuals(...) "
+            "estimates one (ar, toeplitz, unstructured, ...)",
 }
 
 

@@ -516,6 +516,8 @@ def test_levels_given_with_c_set_the_order() -> None:
     ("mo(c)", "'mo(c)': monotonic effects (brms' mo()) are not available: use c as a factor, C(c), or as a number"),
     ("s(x, k = 5)", "'s(x, k = 5)': smooth terms (mgcv's and brms' s()) are not available: a spline basis, bs(x, df=4)"),
     ("gp(x)", "'gp(x)': Gaussian-process terms (brms' gp()) are not available"),
+    # fcor(M) had been read as a function of a column "M" not in the data
+    ("fcor(M)", "'fcor(M)': a fixed residual covariance matrix (brms' fcor()) is not available; residuals="),
 ])
 def test_brms_special_terms_say_what_is_not_available(term, message):
     # cs(contact) had been told to convert its column with pd.to_numeric, then that cs was unknown
