@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from .errors import ArgumentError, DataError
 from .families import get_family
 from .results.update import updated_spec
+from .sampler_args import KNOWN_SAMPLERS
 from .spec.distributional import with_distributional
 from .spec.ir import modellable_aux
 from .spec.residuals import ResidualStructure
-from .sampler_args import KNOWN_SAMPLERS
 
 #: Keyword arguments of ``update()`` that go to :class:`hierbayes.Model`.
 MODEL_ARGUMENTS = ("family", "link", "covariance", "missing", "parameterization", "collapse")

@@ -22,7 +22,7 @@ strong evidence of misfit, while a moderate one is only weak evidence of fit.
 
 Weighted fits weight the observed and the replicated rows alike (:mod:`.ppc_weights`).
 
-Size: about 450 lines: the check object with its statistics, grouped checks and LOO-PIT,
+Size: about 470 lines: the check object with its statistics, grouped checks and LOO-PIT,
 and the two builders of it (posterior and prior) read best in one place.
 """
 
