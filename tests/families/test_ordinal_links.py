@@ -1,9 +1,14 @@
 """Cumulative models with ordinal::clm's cloglog, loglog and cauchit links, against clm's
 log-likelihood on the wine data (tests/classic/data/wine.csv, ordinal's ``wine``) and clmm's
-estimates. R calls (ordinal 2023.12):
+estimates. R calls (ordinal 2022.11.16):
 
     clm(rating ~ temp + contact, data = wine, link = lk)        # coefficients and logLik below
     clmm(rating ~ temp + contact + (1|judge), data = wine, link = lk, nAGQ = 10)
+
+clmm swaps two of them: its logLik() for link = "cloglog" is the marginal likelihood (60-point
+Gauss-Hermite over the judges, by hand in R) of F(x) = exp(-exp(-x)) at its estimates, -82.726,
+and its "loglog" that of F(x) = 1 - exp(-exp(x)), -81.523; clm's are as documented (its logLik
+is the sum below). So the cloglog reference here is clmm's "loglog" fit and the other way round.
 """
 
 from __future__ import annotations
@@ -28,8 +33,13 @@ CLM = {
     # log(pcauchy(th[y + 1] - eta) - pcauchy(th[y] - eta)) at its estimates is this:
     "cauchit": ([-2.5110298991, 0.8802347998, 2.8657555771, 4.5411597201], [1.9629083900, 1.2182887169], -92.5155540343),
 }
-#: clmm (nAGQ = 10): tempwarm, contactyes, sd(judge)
-CLMM = {"cloglog": (1.9744, 1.1282, 0.7596), "loglog": (2.0468, 1.2256, 0.7951), "cauchit": (3.2649, 2.1881, 1.3119)}
+#: clmm (nAGQ = 10) thresholds 1|2..4|5, tempwarm, contactyes, sd(judge), under the link named
+#: here (clmm's "loglog" fit for cloglog and its "cloglog" fit for loglog: see above)
+CLMM = {
+    "cloglog": ((-1.7878, 0.5293, 2.3567, 3.4927), 2.0468, 1.2256, 0.7951),
+    "loglog": ((-0.4973, 1.4401, 3.1903, 4.5524), 1.9744, 1.1282, 0.7596),
+    "cauchit": ((-2.0608, 1.6550, 4.7171, 7.0413), 3.2649, 2.1881, 1.3119),
+}
 
 
 def wine() -> pd.DataFrame:
@@ -96,10 +106,12 @@ def test_wine_with_each_link_against_clmm(link):
     d = fit.diagnostics
     assert d.divergences == 0 and d.max_r_hat <= 1.01 and d.min_ess_bulk >= 400
     fixef = fit.fixef().set_index("term") if "term" in fit.fixef() else fit.fixef()
-    for term, reference in zip(["temp[warm]", "contact[yes]"], CLMM[link][:2]):
+    thresholds, warm, contact, sd = CLMM[link]
+    terms = [f"Intercept[{k}]" for k in range(1, 5)] + ["temp[warm]", "contact[yes]"]
+    for term, reference in zip(terms, [*thresholds, warm, contact]):
         assert abs(fixef.loc[term, "mean"] - reference) <= 0.5 * fixef.loc[term, "sd"], (term, fixef.loc[term])
     sd_judge = float(fit.varcorr().iloc[0]["median"])
-    assert 0.8 * CLMM[link][2] < sd_judge < 1.3 * CLMM[link][2]  # 9 judges: the posterior's median sits above the ML estimate
+    assert 0.8 * sd < sd_judge < 1.3 * sd  # 9 judges: the posterior's median sits above the ML estimate
     if link == "cauchit":
         with pytest.raises(hb.SpecError, match="Cauchy has none"):
             fit.icc()
