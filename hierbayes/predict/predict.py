@@ -13,7 +13,8 @@ Three choices say what a prediction is:
     ``"marginal"``: population-averaged predictions that integrate the group effects out
     per posterior draw, E_u[h(x b + z u)] with u ~ N(0, Sigma). With an identity link this
     equals ``"exclude"``; with any other link it does not: for a logit model the marginal
-    probability lies between the zero-effect probability and 1/2.
+    probability lies between the zero-effect probability and 1/2. New data need not have the
+    grouping columns here either.
 ``new_groups`` (only with ``groups="include"``)
     what a level of a grouping factor that was not in the training data gets:
     ``"sample"``: per posterior draw one effect drawn from the fitted population
@@ -364,7 +365,7 @@ def predict(
         For a missing column, an unseen level of a fixed-effect factor, or (with
         ``new_groups="error"``) unseen group levels.
     """
-    placeholders = [c for c in model.design.encoder.grouping_only_columns if groups == "exclude"
+    placeholders = [c for c in model.design.encoder.grouping_only_columns if groups in ("exclude", "marginal")
                     and isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
     newdata = newdata.assign(**dict.fromkeys(placeholders, "(excluded)")) if placeholders else newdata
     absent = [c for c in model.design.encoder.grouping_only_columns
@@ -372,7 +373,7 @@ def predict(
     if absent:
         raise DataError(f"grouping column {absent[0]!r} is not in newdata; give it (a level not in the data is a new "
                         "group), or predict without the group effects, as lme4's re.form = NA: groups='exclude' "
-                        "(hierbayes predict --groups exclude)")
+                        "(hierbayes predict --groups exclude), or averaged over them: groups='marginal'")
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)

@@ -270,7 +270,8 @@ def test_prediction_data_missing_a_column(sleep: pd.DataFrame) -> None:
         fitted.predict(sleep.drop(columns="Days"))
     # a grouping column: the way to predict without it is named (lme4's re.form = NA)
     with pytest.raises(DataError, match=r"grouping column 'Subject' is not in newdata; .*groups='exclude' "
-                                        r"\(hierbayes predict --groups exclude\)"):
+                                        r"\(hierbayes predict --groups exclude\), or averaged over them: "
+                                        r"groups='marginal'"):
         fitted.predict(sleep.drop(columns="Subject"))
 
 
