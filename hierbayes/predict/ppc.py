@@ -202,7 +202,7 @@ class PredictiveCheck:
         if np.isnan(lower) or np.isnan(upper):
             warn_user("a tobit limit given as a column censors only the rows the data censored in these "
                       "statistics; judge the others by their predictive intervals (fit.ppc().plot('intervals'))")
-        return np.clip(yrep, np.nan_to_num(lower, nan=-np.inf), np.nan_to_num(upper, nan=np.inf))
+        return np.clip(yrep, -np.inf if np.isnan(lower) else lower, np.inf if np.isnan(upper) else upper)
 
     @property
     def family(self):

@@ -228,25 +228,21 @@ def _split(outputs: list) -> tuple:
     return outputs[0], outputs[1:]
 
 
-def free_size(model: pm.Model) -> int:
-    """Number of free scalars the sampler sees (from dims and static shapes, no compiling)."""
-    total = 0
-    for rv in model.free_RVs:
-        dims = model.named_vars_to_dims.get(rv.name)
-        if dims:
-            total += int(np.prod([len(model.coords[d]) for d in dims]))
-        else:
-            total += int(np.prod([1 if s is None else s for s in rv.type.shape]))
-    return total
-
-
-def value_size(model: pm.Model, name: str) -> int:
-    """Number of free scalars of the value variable ``name`` (as :func:`free_size` counts)."""
-    rv = next(rv for rv in model.free_RVs if model.rvs_to_values[rv].name == name)
+def _rv_size(model: pm.Model, rv) -> int:
     dims = model.named_vars_to_dims.get(rv.name)
     if dims:
         return int(np.prod([len(model.coords[d]) for d in dims]))
     return int(np.prod([1 if s is None else s for s in rv.type.shape]))
+
+
+def free_size(model: pm.Model) -> int:
+    """Number of free scalars the sampler sees (from dims and static shapes, no compiling)."""
+    return sum(_rv_size(model, rv) for rv in model.free_RVs)
+
+
+def value_size(model: pm.Model, name: str) -> int:
+    """Number of free scalars of the value variable ``name`` (as :func:`free_size` counts)."""
+    return _rv_size(model, next(rv for rv in model.free_RVs if model.rvs_to_values[rv].name == name))
 
 
 def finite_kinetic_energy():
