@@ -33,9 +33,8 @@ What counts as a group's data (Gelfand, Sahu & Carlin 1995 for nested terms):
   its ``m_j`` children's effects, not by its rows (:func:`parent_information_ratio`):
   ``k = m_j tau_P^2 / tau_C^2`` (``/ (tau_C^2 + sigma^2/n)`` when the children are
   integrated out), with ``df_noise`` the children's degrees of freedom within parents;
-* any other term by its rows (:func:`information_ratio`); in other families, without
-  moments on the response scale, every group needs 50+ rows (and at most 100 groups) and
-  the term at least :data:`MIN_CENTRED_LEVELS` groups.
+* any other term by its rows (:func:`information_ratio`; their working response or, censored,
+  their likelihood's curvature in other families: :mod:`.plan_glm`, :mod:`.plan_censored`).
 
 A data-rich term nested in another sampled term becomes ``"nested"`` (hierarchical
 centring, :mod:`.centring`); in a gaussian model with the identity link the term with the
@@ -52,14 +51,14 @@ from ...families import get_family
 from .centring import centre_nested, crossed_interactions, free_parents, nested_parent, nesting
 from .information import DATA_RICH_RATIO, NECK_MASS, Information, moment_information  # noqa: F401
 from .integrated_top import integrated_tops
+from .plan_censored import censored_information
 from .plan_columns import every_column_rich, fixed_residuals, working_design
 from .plan_glm import glm_information, precision_known, saturated, working_group_means
 
 #: Effects scaled by their data's precision at the current sd (:mod:`.adaptive`).
 ADAPTIVE = "adaptive"
 PARAMETERIZATIONS = ("noncentered", "centered", "marginal", "nested", ADAPTIVE)
-#: Non-gaussian families: fewer groups than this leave tau's posterior too wide to centre.
-MIN_CENTRED_LEVELS = 20
+MIN_CENTRED_LEVELS = 20  # families without an information rule: fewer groups stay non-centred
 
 
 def group_means(block: GroupBlock, design: Design):
@@ -139,13 +138,14 @@ def parent_information_ratio(
 def choose_parameterization(block: GroupBlock, design: Design | None = None) -> str:
     """"centered" where groups are data-rich over the posterior of tau, else "noncentered".
 
-    For a gaussian ``design``: :func:`row_information` is data-rich (its lower bound
-    reaches DATA_RICH_RATIO); the same on the family's working response for lognormal, gamma
-    and student (:func:`working_design`; sleepstudy's gamma fit had R-hat 1.011 and bulk ESS
-    530 non-centred, 1.003 and 4,843 centred); binomial and count families likewise by the working-response
-    information of :func:`.plan_glm.glm_information`; for other families (or without a
-    design) every group needs 50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
+    Censored and survival responses: :func:`.plan_censored.censored_information` is data-rich
+    (its lower bound reaches DATA_RICH_RATIO); gaussian: :func:`row_information`, and on the
+    working response for lognormal, gamma and student (:func:`working_design`); binomial and
+    count: :func:`.plan_glm.glm_information`; otherwise (or without a design) every group
+    needs 50+ rows, and there are MIN_CENTRED_LEVELS to 100 groups.
     """
+    if (info := None if design is None else censored_information(block, design)) is not None:
+        return "centered" if info.data_rich else "noncentered"
     if design is not None and get_family(design.spec.family).normal_residuals:
         rich = row_information(block, design).data_rich and every_column_rich(block, design)
         return "centered" if rich else "noncentered"
