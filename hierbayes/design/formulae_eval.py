@@ -43,8 +43,23 @@ FACTOR_CALLEES = frozenset({"C", "S", "T", "factor", "as.factor", *FACTOR_FUNCTI
 CATEGORICAL_CALLEES = FACTOR_CALLEES | {"B", "binary"}
 
 
+class _SharedModule:
+    """A module for formula terms (``np.log(x)``) that copies as itself: formulae deep-copies
+    a formula's environment for interactions of factors without their main effects
+    (``C(a):C(b)``, Stata's ``i.a#i.b``), and a module cannot be copied."""
+
+    def __init__(self, module) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+    def __deepcopy__(self, memo: dict) -> _SharedModule:
+        return self
+
+
 def _environment() -> Environment:
-    return Environment([dict(FORMULA_FUNCTIONS)])
+    return Environment([{**FORMULA_FUNCTIONS, "np": _SharedModule(np)}])
 
 
 _FUNCTION_NAMES = tuple(
