@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..design.formulae_eval import FACTOR_CALLEES
 from ..errors import SpecError, checks_prob
 from ..results.stats import interval_label, summarize
 from .ppc_weights import inclusion_weights
@@ -47,13 +48,15 @@ def grouping_factors(model) -> list[str]:
 
 def is_factor(model, column: str) -> bool:
     """True when the model treats ``column`` as a factor: a non-numeric or categorical
-    column, a number wrapped in ``C()`` in the formula, or a grouping factor."""
+    column, a number wrapped in ``C()``, ``factor()``, ``relevel()``, ... in the formula, or a
+    grouping factor."""
     series = training_frame(model)[column]
     if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
         return True
     if column in grouping_factors(model):
         return True
-    return re.search(rf"\bC\(\s*{re.escape(column)}\s*[,)]", model.spec.to_formula()) is not None
+    callees = "|".join(re.escape(name) for name in sorted(FACTOR_CALLEES))
+    return re.search(rf"(?<![\w.])(?:{callees})\(\s*{re.escape(column)}\s*[,)]", model.spec.to_formula()) is not None
 
 
 def factor_levels(model, column: str) -> list:
@@ -74,7 +77,9 @@ def check_predictor(model, column: str, argument: str, *, factor: bool = False) 
     use it, or, with ``factor=True``, when the model treats it as a number."""
     predictors = model_predictors(model)
     if column not in predictors:
-        raise SpecError(f"{argument}={column!r} is not a predictor of the model; predictors: {predictors}")
+        wrapped = re.fullmatch(r"[\w.]+\(\s*([\w.]+)\s*\)", column)
+        hint = f"; name the column: {argument}={wrapped.group(1)!r}" if wrapped and wrapped.group(1) in predictors else ""
+        raise SpecError(f"{argument}={column!r} is not a predictor of the model; predictors: {predictors}{hint}")
     if factor and not is_factor(model, column):
         raise SpecError(
             f"{argument}={column!r} is numeric in the model, but a factor is needed here (its "
