@@ -106,16 +106,12 @@ def updated_formula(old: ModelSpec, formula: str) -> str:
             added.append(text)
         else:
             removed.append(text)
-    old_rhs = replace(old.fixed, intercept=True).to_formula()
-    pieces = [old_rhs, *added, *(g.to_formula() for g in old.groups)]
-    combined = parse_formula(f"{response} ~ " + " + ".join(pieces), family=old.family, link=old.link)
-    terms, offsets, groups = list(combined.fixed.terms), list(combined.fixed.offsets), list(combined.groups)
-    for text in removed:
-        drop = parse_formula(f"{response} ~ {text}", family=old.family, link=old.link)
-        for term in drop.fixed.terms:
-            _remove(term, terms, text, "fixed term")
-        for offset in drop.fixed.offsets:
-            _remove(offset, offsets, text, "offset")
+    parse = lambda text: parse_formula(f"{response} ~ {text}", family=old.family, link=old.link)
+    drops = [(text, parse(text)) for text in removed]
+    # group terms are removed before the new ones are added, so that '- (1 | a/b) + (1 | a)'
+    # keeps (1 | a), as R's update() does; a group term added twice is kept once
+    groups = list(old.groups)
+    for text, drop in drops:
         for block in drop.groups:
             match = [g for g in groups if _same_block(g, block)]
             if not match:
@@ -125,8 +121,23 @@ def updated_formula(old: ModelSpec, formula: str) -> str:
                     f"is not in the model (its group terms: {known})"
                 )
             groups.remove(match[0])
+    added = [text for text in added if not _present(parse(text), groups)]
+    old_rhs = replace(old.fixed, intercept=True).to_formula()
+    combined = parse(" + ".join([old_rhs, *added, *(g.to_formula() for g in groups)]))
+    terms, offsets = list(combined.fixed.terms), list(combined.fixed.offsets)
+    for text, drop in drops:
+        for term in drop.fixed.terms:
+            _remove(term, terms, text, "fixed term")
+        for offset in drop.fixed.offsets:
+            _remove(offset, offsets, text, "offset")
     fixed = replace(combined.fixed, intercept=intercept, terms=tuple(terms), offsets=tuple(offsets))
-    return replace(combined, fixed=fixed, groups=tuple(groups)).to_formula()
+    return replace(combined, fixed=fixed).to_formula()
+
+
+def _present(piece: ModelSpec, groups: list[GroupTerm]) -> bool:
+    """Whether an added piece is only group terms the model has already."""
+    return bool(piece.groups) and not piece.fixed.terms and not piece.fixed.offsets and all(
+        any(_same_block(g, block) for g in groups) for block in piece.groups)
 
 
 def _remove(item: str, items: list[str], text: str, what: str) -> None:

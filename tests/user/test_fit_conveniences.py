@@ -139,6 +139,13 @@ def test_removing_an_expanded_term_removes_all_its_parts():
     assert updated_formula(old, ". ~ . - (1|g/h)") == "y ~ a + b + a:b"
 
 
+def test_a_nested_term_replaced_by_its_parent_in_one_update():
+    # R: update(m, . ~ . - (1 | batch/cask) + (1 | batch)) gives strength ~ (1 | batch)
+    old = parse_formula("strength ~ 1 + (1 | batch/cask)")
+    assert updated_formula(old, ". ~ . - (1 | batch/cask) + (1 | batch)") == "strength ~ 1 + (1 | batch)"
+    assert updated_formula(old, ". ~ . + (1 | batch)") == "strength ~ 1 + (1 | batch) + (1 | batch:cask)"
+
+
 def test_split_signed_terms_keeps_signs_inside_calls():
     assert split_signed_terms(" . + I(x - 1) - (0 + x | g) - 1") == [
         ("+", "."), ("+", "I(x - 1)"), ("-", "(0 + x | g)"), ("-", "1")]
