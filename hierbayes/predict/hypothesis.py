@@ -28,6 +28,8 @@ _FUNCTIONS = {
     "inv_logit": special.expit, "expit": special.expit, "logit": special.logit,
 }
 _COMPARISONS = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal}
+#: A single '=' (not part of ==, <=, >=, !=): a point hypothesis.
+_POINT = re.compile(r"(?<![<>=!])=(?!=)")
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 
 
@@ -200,7 +202,8 @@ class _Evaluator:
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             fn = _COMPARISONS.get(type(op))
             if fn is None:
-                raise SpecError(f"hypothesis {self.text!r}: use >, >=, < or <= (a continuous parameter equals a value with probability 0)")
+                raise SpecError(f"hypothesis {self.text!r}: use >, >=, < or <= (a continuous parameter equals a value with "
+                              "probability 0), or a point hypothesis 'a = b' for the estimate of a - b and its interval")
             right = self(right_node)
             part = fn(left, right)
             out = part if out is None else out & part
@@ -227,7 +230,8 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
         ``"Intercept + lrt > 0"``, ``"sd(Intercept) > 2"``, ``"exp(b) > 1.1"``,
         ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
         be backquoted: ```C(schgend)[2]` > 0``. Without a comparison the expression's
-        posterior is summarised. ``and``/``or`` combine statements (probability only).
+        posterior is summarised; a point hypothesis ``"lbase = 1"`` (brms, Stata's ``test``)
+        summarises ``lbase - 1`` (its interval is the test; prob is not defined). ``and``/``or`` combine statements (probability only).
     prob : width of the equal-tailed interval of the estimate.
 
     Returns
@@ -244,6 +248,9 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
     rows = []
     for text in statements:
         replaced, mapping = _substitute(text, names)
+        sides = _POINT.split(replaced)
+        if len(sides) == 2:  # brms' and Stata's point hypothesis 'a = b': the estimate of a - b
+            replaced = f"({sides[0].strip()}) - ({sides[1].strip()})"
         values = {ph: params[name] for name, ph in mapping.items()}
         try:
             tree = ast.parse(replaced.strip(), mode="eval")

@@ -322,12 +322,22 @@ def test_hypothesis_probabilities(sleep):
     assert h.loc["Days > 10", "evidence_ratio"] == pytest.approx(p / (1 - p))
 
 
+def test_a_point_hypothesis_summarises_the_difference(sleep):
+    # brms' hypothesis(fit, "Days = 10") and Stata's test: the estimate of Days - 10, no probability
+    b = flatten_draws(sleep.posterior["b"])[:, 0]
+    h = sleep.hypothesis(["Days = 10", "Days <= 10"])
+    assert h.loc["Days = 10", "estimate"] == pytest.approx(np.mean(b - 10))
+    assert h.loc["Days = 10", "lower"] == pytest.approx(np.quantile(b - 10, 0.025))
+    assert np.isnan(h.loc["Days = 10", "prob"])
+    assert h.loc["Days <= 10", "prob"] == pytest.approx(np.mean(b <= 10))
+
+
 def test_hypothesis_errors_name_valid_parameters(sleep, logit):
     with pytest.raises(hb.SpecError, match="Did you mean 'Days'"):
         sleep.hypothesis("Dayz > 1")
     with pytest.raises(hb.SpecError, match=r"sd\(Days\)"):
         sleep.hypothesis("sd(Dayz) > 1")
-    with pytest.raises(hb.SpecError, match="use >"):
+    with pytest.raises(hb.SpecError, match="use >.*point hypothesis 'a = b'"):
         sleep.hypothesis("Days == 1")
     h = logit.hypothesis("`arm[b]` > 0 and x > 0")
     b = logit.posterior["b"]
