@@ -317,12 +317,14 @@ class PredictiveCheck:
                 lower = np.quantile(t_rep, alpha, axis=0)
                 upper = np.quantile(t_rep, 1 - alpha, axis=0)
             defined = np.isfinite(t_obs)
+            counted = np.isfinite(t_rep).sum(axis=0)  # a group's sd of one row is undefined in every replicate
+            rep_mean = np.where(counted > 0, np.nansum(t_rep, axis=0) / np.maximum(counted, 1), np.nan)
             frames.append(pd.DataFrame({
                 index.group: [index.levels[c] for c in index.present],
                 "statistic": stat,
                 "n": index.counts,
                 "observed": t_obs,
-                "rep_mean": np.nanmean(t_rep, axis=0) if defined.any() else np.nan,
+                "rep_mean": rep_mean if defined.any() else np.nan,
                 "rep_lower": lower,
                 "rep_upper": upper,
                 "p_value": np.where(defined, p, np.nan),

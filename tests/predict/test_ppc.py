@@ -121,3 +121,19 @@ def test_prior_predictive_before_fitting():
     # reproducible
     again = model.prior_predictive(draws=200, random_seed=1)
     np.testing.assert_array_equal(again.yrep, check.yrep)
+
+
+def test_a_grouped_sd_of_a_one_row_group_is_undefined_without_numpy_warnings():
+    import warnings
+
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"y": rng.normal(size=31), "g": [f"g{i // 5}" for i in range(30)] + ["lone"]})
+    fit = hb.Model("y ~ 1 + (1 | g)", data).fit(draws=100, tune=100, chains=2, random_seed=1, progressbar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's "Mean of empty slice" once leaked here
+        table = fit.ppc().grouped(stats=("sd",))
+    lone = table.set_index("g").loc["lone"]
+    assert np.isnan(lone["rep_mean"]) and np.isnan(lone["observed"])
+    assert np.isfinite(table.set_index("g").loc["g0", "rep_mean"])
