@@ -109,6 +109,14 @@ class SamplingError(HierbayesError, RuntimeError):
     """Sampling failed or was interrupted."""
 
 
+class NameNotFound(HierbayesError, KeyError):
+    """A key that a result keyed by names (grouping factors) does not hold; a KeyError, with
+    its message shown as written."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class FitInterrupted(KeyboardInterrupt):
     """Ctrl-C while sampling: no fit was created. A ``KeyboardInterrupt`` (not an
     ``Exception``), so that a loop of fits under ``except Exception`` stops, as it would

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import SpecError
+from ..errors import NameNotFound, SpecError, did_you_mean
 from ..families import get_family, icc_level1_variance
 from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec, check_metric
@@ -191,16 +191,24 @@ def _wide(columns: list[tuple[str, xr.DataArray]], prob: float) -> pd.DataFrame:
     return wide
 
 
+class TablesByGroup(dict):
+    """Tables keyed by grouping factor (a dict); a factor it does not hold is named, with the
+    ones it does."""
+
+    def __missing__(self, key):
+        raise NameNotFound(f"no grouping factor {key!r}; this model's are {list(self)}.{did_you_mean(str(key), self)}")
+
+
 def ranef(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> dict[str, pd.DataFrame]:
     """Per grouping factor, one row per level; columns (term, statistic)."""
-    return {g: _wide(cols, prob) for g, cols in _effect_draws(posterior, spec).items()}
+    return TablesByGroup({g: _wide(cols, prob) for g, cols in _effect_draws(posterior, spec).items()})
 
 
 def coef(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> dict[str, pd.DataFrame]:
     """Per grouping factor, fixed + group effect of every term, per level (lme4's coef)."""
     fixed = fixed_draws(posterior)
     fixed_terms = [str(t) for t in fixed.coords["term"].values]
-    out = {}
+    out = TablesByGroup()
     for group, cols in _effect_draws(posterior, spec).items():
         combined = []
         for col, da in cols:

@@ -464,3 +464,11 @@ def test_cbind_trials_that_do_not_depend_on_the_response_need_no_response(formul
     assert np.all((draws >= 0) & (draws <= limit)) and draws[:, 0].max() > 3  # each row's own trials
     with_s = fit.predict(new.assign(s=[5, 1]), kind="response", random_seed=2).draws.values.reshape(-1, 2)
     np.testing.assert_array_equal(draws, with_s)  # the response's value does not matter
+
+
+def test_ranef_and_coef_name_a_grouping_factor_they_do_not_hold(sleep):
+    with pytest.raises(KeyError, match="no grouping factor 'subject'.*Did you mean 'Subject'"):
+        sleep.ranef()["subject"]
+    with pytest.raises(hb.HierbayesError, match=r"this model's are \['Subject'\]"):
+        sleep.coef()["Days"]
+    assert list(sleep.ranef()) == ["Subject"]
