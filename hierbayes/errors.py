@@ -91,12 +91,31 @@ def checks_prob(cls: type) -> type:
     return cls
 
 
+#: Other software's names for an argument here: Stata's level() and eform/or/irr, R's conf.level.
+_ALIASES = {"eform": "exponentiate=True", "or": "exponentiate=True", "irr": "exponentiate=True"}
+
+
+def _unknown_keyword(method: str, name: str, value: object, signature: inspect.Signature) -> ArgumentError:
+    valid = [p for p in signature.parameters if p != "self"]
+    if name in ("level", "conf_level", "conf.level") and isinstance(value, numbers.Real) and "prob" in valid:
+        share = value / 100 if value > 1 else value
+        hint = f" (Stata's level(); write prob={share:g})"
+    elif name in _ALIASES and "exponentiate" in valid:
+        hint = f" (Stata's {name}; write {_ALIASES[name]})"
+    else:
+        hint = did_you_mean(name, valid)
+    return ArgumentError(name, value, f"not an argument of {method}(){hint}; valid: {valid}")
+
+
 def _checking_prob(method: Callable, signature: inspect.Signature) -> Callable:
     @functools.wraps(method)
     def checked(*args: object, **kwargs: object) -> object:
         try:
             prob = signature.bind(*args, **kwargs).arguments.get("prob")
-        except TypeError:  # the call itself is wrong: let Python (or refuse_unknown_arguments) say so
+        except TypeError:  # the call itself is wrong: an unknown keyword is named, else Python says so
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+                raise _unknown_keyword(method.__name__, unknown[0], kwargs[unknown[0]], signature) from None
             return method(*args, **kwargs)
         if prob is not None:
             check_probability(prob)

@@ -472,3 +472,12 @@ def test_ranef_and_coef_name_a_grouping_factor_they_do_not_hold(sleep):
     with pytest.raises(hb.HierbayesError, match=r"this model's are \['Subject'\]"):
         sleep.coef()["Days"]
     assert list(sleep.ranef()) == ["Subject"]
+
+
+def test_other_softwares_argument_names_are_translated(sleep):
+    with pytest.raises(hb.ArgumentError, match=r"level=90: not an argument of fixef\(\) \(Stata's level\(\); write prob=0.9\)"):
+        sleep.fixef(level=90)
+    with pytest.raises(hb.ArgumentError, match=r"write exponentiate=True"):
+        sleep.summary(eform=True)
+    with pytest.raises(hb.ArgumentError, match=r"Did you mean 'prob'"):
+        sleep.icc(probb=0.9)
