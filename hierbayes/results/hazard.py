@@ -97,6 +97,9 @@ def metric_note(metric: str, draws: xr.DataArray, posterior: xr.Dataset, family:
     (the slopes are the same). Users compare that number, so the note gives it.
     """
     if metric in METRIC_NOTES:
+        if proportional_hazards().get(family.name) is None:  # the exponential: shape 1
+            return METRIC_NOTES[metric].replace("-shape * ", "-").replace(" (times shape on the log-hazard scale)",
+                                                                      " (as on the log-hazard scale)")
         return METRIC_NOTES[metric]
     shape_name = proportional_hazards().get(family.name)
     if metric != "aft" or shape_name is None or "Intercept" not in draws.coords["term"].values:

@@ -176,3 +176,10 @@ def test_lognormal_aft_table_has_no_intercept_note() -> None:
     model = hb.Model(KIDNEY, data=kidney(), family="lognormal")
     fit = model.fit(draws=20, chains=1, random_seed=1, backend="prior", progressbar=False)
     assert "note" not in fit.fixef().attrs
+
+
+def test_the_exponentials_hazard_note_has_no_shape() -> None:
+    model = hb.Model(KIDNEY, data=kidney(), family="exponential")
+    fit = model.fit(draws=20, chains=1, random_seed=1, backend="prior", progressbar=False)
+    note = fit.fixef(metric="hr").attrs["note"]
+    assert "hazard ratio = exp(-coefficient)" in note and "shape" not in note
