@@ -86,7 +86,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
     plan_parameterization,
 )
 from .plan_glm import saturated
-from .rside import residual_loglik, residual_plan, residual_rows_likelihood
+from .rside import residual_loglik, residual_plan, residual_rows_likelihood, residual_sigma
 from .variables import register
 
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
@@ -300,15 +300,15 @@ def compile_model(
                         sum_out_binary_holes(design, y_rv, eta, slopes_all)
                 else:
                     offset = 0.0 if design.offset is None else np.asarray(design.offset, dtype=float)
-                    sigma = register("sigma", priors.get("sigma"))
-                    residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors)
+                    sigma, params = residual_sigma(rd, priors)
+                    residual_rows_likelihood("y", eta + offset, design.y, rd, sigma, priors, params)
             elif rd is not None:
-                sigma = register("sigma", priors.get("sigma"))
+                sigma, params = residual_sigma(rd, priors)
                 eta = fixed.eta(intercept=holder is None)
                 for (block, _), u in zip(blocks, effects):
                     eta = eta + block_contribution(block, u)
                 Z = design.groups[rd.block].X if rd.block is not None else None
-                add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors))
+                add_loglik(LOGLIK_POTENTIAL, residual_loglik(response_less_offset(design) - eta, rd, sigma, L, Z, priors, params))
             else:
                 sigma = register("sigma", priors.get("sigma"))
                 add_loglik(

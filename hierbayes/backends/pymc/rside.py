@@ -30,7 +30,7 @@ from ...spec.residual_banded import band_pairs, banded_correlation
 from ...spec.residuals import BAND_DIM, BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 from .lazy import pm, pt
 from .marginal import batched_cholesky_terms
-from .variables import register
+from .variables import innovation_sheared, register
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -124,6 +124,19 @@ def _parameters(rd: ResidualDesign, priors: PriorTable | None) -> dict:
     return {p.name: _register_parameter(p, rd, chosen[p.name]) for p in rd.kind.parameters}
 
 
+def residual_sigma(rd: ResidualDesign, priors: PriorTable) -> tuple:
+    """(sigma, the structure's parameters per group): registers the structure's parameters,
+    then the residual sd; beside one lag-1 correlation (AR(1)) sampled as the innovation sd
+    (:func:`.variables.innovation_sheared`), else as itself."""
+    _add_coords(rd)
+    params = _parameters(rd, priors)
+    lag_one = rd.kind.parameters[0] if len(rd.kind.parameters) == 1 else None
+    if lag_one is not None and lag_one.support == "symmetric" and rd.kind.lag_correlation is not None and not rd.by_levels:
+        phi = pm.modelcontext(None)[lag_one.name]
+        return innovation_sheared("sigma", priors.get("sigma"), phi), params
+    return register("sigma", priors.get("sigma")), params
+
+
 def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int, priors: PriorTable | None = None):
     """The residual sd of each row: ``sigma`` times the row's registered ``sigma_ratio``."""
     if not rd.sd_levels:
@@ -134,7 +147,8 @@ def residual_sd_rows(rd: ResidualDesign, sigma, n_rows: int, priors: PriorTable 
 
 
 def residual_loglik(
-    resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray | None = None, priors: PriorTable | None = None
+    resid, rd: ResidualDesign, sigma, factor=None, Z: np.ndarray | None = None, priors: PriorTable | None = None,
+    params: dict | None = None,
 ):
     """Log-likelihood of the (n,) residuals ``resid`` under the structure of ``rd``.
 
@@ -146,10 +160,13 @@ def residual_loglik(
     factor : the integrated term's covariance factor ((K, K) Cholesky or (K,) sds), or None.
     Z : (n, K) columns of the integrated term.
     priors : the model's resolved priors (the structure's parameters' defaults when None).
+    params : the structure's parameters registered with sigma (:func:`residual_sigma`); None:
+        registered here.
     """
-    _add_coords(rd)
+    if params is None:
+        _add_coords(rd)
+        params = _parameters(rd, priors)
     n = int(rd.mask.sum())
-    params = _parameters(rd, priors)
     sd_rows = residual_sd_rows(rd, sigma, n, priors)
     take = np.maximum(rd.rows, 0)
     m = rd.mask.astype(float)
@@ -182,14 +199,16 @@ def _dense_loglik(rd: ResidualDesign, params, n: int, sd, r, factor, Zp):
     return -0.5 * (n * LOG_2PI + logdet + pt.sum(alpha**2))
 
 
-def residual_rows_likelihood(name: str, eta, y: np.ndarray, rd: ResidualDesign, sigma, priors: PriorTable):
+def residual_rows_likelihood(name: str, eta, y: np.ndarray, rd: ResidualDesign, sigma, priors: PriorTable,
+                             params: dict | None = None):
     """The same likelihood as an observed random variable (for prior simulation): the
     groups' responses padded to (J, T), each group ~ MvNormal(eta_j, R_j), the group terms
     sampled in ``eta``. Padding rows have mean 0 and unit variance; :func:`unpad` drops them.
     """
-    _add_coords(rd)
+    if params is None:
+        _add_coords(rd)
+        params = _parameters(rd, priors)
     n = int(rd.mask.sum())
-    params = _parameters(rd, priors)
     take = np.maximum(rd.rows, 0)
     m = rd.mask.astype(float)
     sd = residual_sd_rows(rd, sigma, n, priors)[take] * m + (1.0 - m)
