@@ -160,7 +160,8 @@ class _Frailty:
         return float(np.exp(logs[0])), dict(zip(names, np.exp(logs[1:])))
 
 
-#: Newton steps per group mode at most, the largest step and the step that ends them (in units of the linear predictor).
+#: Newton steps per group mode at most, the largest step and the step that ends them (in
+#: units of the linear predictor).
 NEWTON_STEPS, MAX_STEP, NEWTON_TOLERANCE = 50, 2.0, 1e-9
 #: Rounds of (tau and the family parameters by the Laplace marginal; the fixed part given the
 #: effects' modes). Fitted without the effects, the family's noise takes up their spread (a
