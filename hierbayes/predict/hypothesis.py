@@ -231,7 +231,8 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
         ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
         be backquoted: ```C(schgend)[2]` > 0``. Without a comparison the expression's
         posterior is summarised; a point hypothesis ``"lbase = 1"`` (brms, Stata's ``test``)
-        summarises ``lbase - 1`` (its interval is the test; prob is not defined). ``and``/``or`` combine statements (probability only).
+        summarises ``lbase - 1`` (its interval is the test; prob is not defined).
+        ``and``/``or`` combine statements (probability only).
     prob : width of the equal-tailed interval of the estimate.
 
     Returns
