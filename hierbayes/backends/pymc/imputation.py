@@ -70,11 +70,16 @@ def group_precision(col) -> np.ndarray:
     codes = np.asarray(col.codes_obs)
     values = np.asarray(col.observed, dtype=float)
     weights = np.ones(len(values)) if col.weights_obs is None else np.asarray(col.weights_obs, dtype=float)
-    X = np.column_stack([np.eye(col.n_groups)[codes], col.W_obs])
-    root = np.sqrt(weights)
-    residual = values - X @ np.linalg.lstsq(X * root[:, None], values * root, rcond=None)[0]
-    s2 = float(weights @ residual**2) / max(float(weights.sum()) - np.linalg.matrix_rank(X), 1.0)
     n = np.bincount(codes, weights=weights, minlength=col.n_groups)
+    # the groups' intercepts by demeaning within groups (Frisch-Waugh), not a rows x groups matrix
+    within = lambda a: a - (np.bincount(codes, weights=weights * a, minlength=col.n_groups) / np.maximum(n, 1e-300))[codes]
+    W = np.column_stack([within(w) for w in np.asarray(col.W_obs, dtype=float).T]) if col.W_obs.shape[1] else None
+    residual = within(values)
+    if W is not None:
+        root = np.sqrt(weights)
+        residual = residual - W @ np.linalg.lstsq(W * root[:, None], residual * root, rcond=None)[0]
+    rank = int((n > 0).sum()) + (np.linalg.matrix_rank(W) if W is not None else 0)
+    s2 = float(weights @ residual**2) / max(float(weights.sum()) - rank, 1.0)
     return n / max(s2, 1e-12 * float(np.var(values)), 1e-300)  # values the predictors fit exactly: data-rich
 
 

@@ -24,6 +24,8 @@ centred 1.007, 0 divergences.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ...design.types import Design, GroupBlock
@@ -35,6 +37,8 @@ from .information import Information
 STEP = 1e-3
 #: Iterations of the pilot's quasi-Newton fit (of the fixed part, censoring included).
 PILOT_ITERATIONS = 200
+#: The fixed part's pilot fit per design and link, shared by the design's group terms.
+_PILOTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def applies(design: Design) -> bool:
@@ -197,7 +201,10 @@ def censored_information(block: GroupBlock, design: Design) -> Information | Non
     link = get_family(design.spec.family).resolve_link(design.spec.link)
     if int((block.rows_per_level() > 0).sum()) < 2:
         return Information(float("inf"))
-    pilot = _pilot(design, link)
+    cached = _PILOTS.setdefault(design, {})
+    if link not in cached:
+        cached[link] = _pilot(design, link)
+    pilot = cached[link]
     if pilot is None:
         return None
     eta, aux, tau = pilot[0], pilot[1], 1.0

@@ -126,7 +126,8 @@ def innovation_sheared(name: str, prior: Prior, phi):
         values = np.array([compiled["draw"]() for _ in range(count)], dtype=float)
         return values.reshape(size) if size is not None else values[0]
 
-    start = float(np.median(pm.draw(cls.dist(**kwargs), draws=256, random_seed=0)))
+    from pymc.distributions.distribution import support_point
+
     return pm.CustomDist(name, phi, logp=logp, random=random, signature="()->()",
                          default_transform=_sheared_log_transform(),
-                         support_point=lambda rv, size, phi: pt.ones_like(phi) * start)
+                         support_point=lambda rv, size, phi: pt.ones_like(phi) * support_point(cls.dist(**kwargs)))
