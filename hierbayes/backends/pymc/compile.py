@@ -58,6 +58,7 @@ from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
 from .fixed import JOINT_Z
 from .graph_data import SamplerGraph, sampler_graph, size_bucket
+from .grid import rows_eta
 from .imputation import has_imputation, imputation_shift
 from .imputation_binary import binary_hole_shift, sum_out_binary_holes
 from .integrated_top import integrated_nest, integrated_tops
@@ -74,7 +75,7 @@ from .marginal import (
 )
 from .marginal_nested import marginal_nested_above, nested_above
 from .mean_free import absorbed_terms
-from .padding import Padding, pad_design, pad_levels, pad_rows, padding_for, real_mask
+from .padding import Padding, pad_design, pad_levels, padding_for, real_mask
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
     DATA_RICH_RATIO,
     PARAMETERIZATIONS,
@@ -252,7 +253,7 @@ def compile_model(
                     xbar = {i: pad_levels(x, padding.levels[i]) if i in padding.levels else x for i, x in xbar.items()}
                 fixed = Fixed(fixed.theta, np.column_stack([fixed.X[:, 0], within]), True)
             if design is not unpadded:
-                fixed = Fixed(fixed.theta, pad_rows(fixed.X, padding.rows), fixed.intercept_first)
+                fixed = Fixed(fixed.theta, padding.row_values(fixed.X), fixed.intercept_first)
             slopes = fixed.theta[1:] if fixed.X.shape[1] > 1 else None
             effects: list = [None] * len(blocks)
             L = None
@@ -285,9 +286,8 @@ def compile_model(
             for j, _ in nests.values():
                 effects[j] = None  # its nested term's total effect carries it
             if form == "rows":
-                eta = fixed.eta(intercept=holder is None)
-                for (block, _), u in zip(blocks, effects):
-                    eta = eta + block_contribution(block, u)
+                eta = rows_eta(fixed, [b for b, _ in blocks], effects, holder is None,
+                               padding.grid if design is not unpadded else None)
                 if has_imputation(design):
                     slopes_all = fixed.theta[1:] if fixed.intercept_first else fixed.theta
                     eta = eta + imputation_shift(design, slopes_all, design.n_obs)
@@ -329,7 +329,7 @@ def compile_model(
         def padded_graph() -> SamplerGraph:
             padded = compile_model(unpadded, priors, parameterization, likelihood_form=likelihood_form, pad=True)
             masks = {name: real_mask(unpadded.groups[i].n_levels, padding.levels[i]) for name, i in centred.items()}
-            return sampler_graph(padded.model, real_mask(unpadded.n_obs, padding.rows), masks)
+            return sampler_graph(padded.model, padding.row_mask(unpadded.n_obs), masks)
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},

@@ -23,6 +23,11 @@ plan) is computed on the unpadded design; only the arrays the graph reads are pa
 are cut back to the real levels before anyone sees them (:func:`trim_draws`), and only the
 cached JAX samplers see the padded model; ``Model.pymc_model`` is the unpadded one.
 
+A fully crossed design (two random intercepts, one row per pair of levels, VerbAgg's
+subjects x items) is padded onto its grid of cells instead (:mod:`.grid`): the rows are the
+cells of the padded levels, row-major, and the sampler graph writes the linear predictor as
+an outer sum.
+
 Not padded: weighted, censored or truncated, imputed, distributional and residual-structure
 models, and the cross-product and integrated likelihoods (bucketed their own way).
 """
@@ -36,6 +41,7 @@ import numpy as np
 from ...design.reduced import ReducedDesign
 from ...design.types import Design, GroupBlock
 from .graph_data import size_bucket
+from .grid import Grid, grid_codes, grid_for, on_grid
 
 #: Row buckets per doubling: padding adds at most ``2**(1/8) - 1`` (9%) to the rows' work.
 ROW_BUCKETS_PER_DOUBLING = 8
@@ -45,6 +51,9 @@ ROW_BUCKETS_PER_DOUBLING = 8
 XLA_CPU_SPLIT_ROWS = 8192
 #: Level buckets per doubling: at most 19% more effects of a padded term.
 LEVEL_BUCKETS_PER_DOUBLING = 4
+#: Level buckets per doubling of the two terms of a grid (:mod:`.grid`): the cells are
+#: the product of both, so each adds at most 9%.
+GRID_BUCKETS_PER_DOUBLING = 8
 #: Parameterizations whose levels are padded.
 PADDABLE = ("noncentered", "adaptive", "centered")
 
@@ -70,6 +79,17 @@ class Padding:
     rows: int
     levels: dict[int, int]
     trim: dict[str, int]
+    grid: Grid | None = None
+
+    def row_mask(self, n: int) -> np.ndarray:
+        """(rows,) 1.0 at the n real rows (cells of a grid), 0.0 at the padding."""
+        return self.grid.mask() if self.grid is not None else real_mask(n, self.rows)
+
+    def row_values(self, values: np.ndarray | None, fill: np.ndarray | None = None) -> np.ndarray | None:
+        """A per-row array padded to the rows (laid on the grid's cells)."""
+        if self.grid is not None:
+            return on_grid(values, self.grid, fill)
+        return pad_rows(values, self.rows, fill)
 
 
 def padding_for(design: Design, plan: list[str], form: str, level_dims: list[str], fixed: set[int]) -> Padding | None:
@@ -94,7 +114,26 @@ def padding_for(design: Design, plan: list[str], form: str, level_dims: list[str
               if how in PADDABLE and i not in fixed}
     trim = {"obs": design.n_obs}
     trim.update({level_dims[i]: design.groups[i].n_levels for i in levels})
+    if len(levels) == 2 and len(design.groups) == 2:
+        fine = grid_levels(design.groups[0].n_levels, design.groups[1].n_levels)
+        grid = grid_for(design, list(levels), fine)
+        if grid is not None:
+            return Padding(rows=grid.size, levels=fine, trim=trim, grid=grid)
     return Padding(rows=row_bucket(design.n_obs), levels=levels, trim=trim)
+
+
+def grid_levels(first: int, second: int) -> dict[int, int]:
+    """The padded level counts of a grid's two terms: each to ``ceil(2**(k/8))``, unless
+    that takes the cells to :data:`XLA_CPU_SPLIT_ROWS` or more when the real cells are
+    fewer; then the term with fewer levels (the items of a test, often the same from one
+    data set to the next) keeps its count, and if that is not enough, both do."""
+    padded = [size_bucket(first, GRID_BUCKETS_PER_DOUBLING), size_bucket(second, GRID_BUCKETS_PER_DOUBLING)]
+    if first * second < XLA_CPU_SPLIT_ROWS <= padded[0] * padded[1]:
+        fewer = 1 if second <= first else 0
+        padded[fewer] = (first, second)[fewer]
+        if padded[0] * padded[1] >= XLA_CPU_SPLIT_ROWS:
+            padded = [first, second]
+    return {0: padded[0], 1: padded[1]}
 
 
 def pad_rows(values: np.ndarray | None, rows: int, fill: np.ndarray | None = None) -> np.ndarray | None:
@@ -135,15 +174,24 @@ def _padded_block(block: GroupBlock, rows: int, levels: int | None) -> GroupBloc
 def pad_design(design: Design, padding: Padding) -> Design:
     """The design with its rows and padded terms' levels extended (see the module)."""
     rows = padding.rows
-    groups = tuple(_padded_block(b, rows, padding.levels.get(i)) for i, b in enumerate(design.groups))
+    if padding.grid is not None:
+        groups = tuple(_grid_block(b, padding.grid, codes, padding.levels[i])
+                       for i, (b, codes) in enumerate(zip(design.groups, grid_codes(padding.grid))))
+    else:
+        groups = tuple(_padded_block(b, rows, padding.levels.get(i)) for i, b in enumerate(design.groups))
     # the padding rows of X hold its column means, so a likelihood that centres on them
     # (the ordinal thresholds) sees the real rows' means
     means = design.X.mean(axis=0) if design.X.shape[0] else None
+    pad = padding.row_values
     return replace(
-        design, y=pad_rows(design.y, rows), X=pad_rows(design.X, rows, means), groups=groups,
-        trials=pad_rows(design.trials, rows), offset=pad_rows(design.offset, rows),
-        row_index=pad_rows(design.row_index, rows), row_positions=pad_rows(design.row_positions, rows),
+        design, y=pad(design.y), X=pad(design.X, means), groups=groups, trials=pad(design.trials),
+        offset=pad(design.offset), row_index=pad(design.row_index), row_positions=pad(design.row_positions),
     )
+
+
+def _grid_block(block: GroupBlock, grid: Grid, codes: np.ndarray, levels: int) -> GroupBlock:
+    names = tuple(block.levels) + tuple(f"(padding {j})" for j in range(levels - block.n_levels))
+    return replace(block, codes=codes, X=on_grid(block.X, grid), levels=names)
 
 
 def trim_draws(values: np.ndarray, dims: list[str] | tuple[str, ...], trim: dict[str, int]) -> np.ndarray:
