@@ -49,7 +49,7 @@ RECOMPUTED_GROUPS = ("log_likelihood",)
 PREDICT_ARGUMENTS = ("newdata", "kind", "groups", "new_groups", "n_mc", "ndraws", "random_seed", "conditional")
 PREDICT_ALIASES = {"re_form": "groups", "re.form": "groups", "allow_new_levels": "new_groups", "type": "kind",
                    "new_data": "newdata", "seed": "random_seed"}
-PREDICT_ADVICE = (" (lme4's re.form = NA is groups='exclude', re.form = NULL groups='include'; "
+PREDICT_ADVICE = (" (lme4's re.form = NA is groups='exclude', NULL groups='include', ~(1|g) groups='~(1|g)'; "
                   "allow.new.levels = TRUE is new_groups='sample', FALSE new_groups='error'; "
                   "type='response' is kind='mean', type='link' kind='linear', and kind='response' draws new observations)")
 
@@ -116,10 +116,9 @@ class Fit:
     def idata(self) -> xr.DataTree:
         """The draws as ArviZ's DataTree, for anything else (``az.loo(fit.idata)`` included).
 
-        The pointwise log-likelihood group is computed on first access (about 0.3 s per
-        10^7 values; PyMC and bambi leave it out by default), unless it would hold more than
-        ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it
-        in any case."""
+        The pointwise log-likelihood group is computed on first access (about 0.3 s per 10^7
+        values; PyMC and bambi leave it out by default), unless it would hold more than
+        ``hierbayes.predict.loglik.MAX_STORED_ELEMENTS`` values; ``fit.loo()`` computes it anyway."""
         if "log_likelihood" not in self._idata.children:
             post = self._idata.posterior
             design = self.model.design
@@ -374,11 +373,12 @@ class Fit:
         """
         return mrp.poststratify(self, table, by, new_groups=new_groups, random_seed=random_seed)
 
-    def predict(self, newdata=None, *, kind: str = "mean", groups: str = "include", new_groups: str | None = None,
-                n_mc: int = 128, ndraws: int | None = None, random_seed=None, conditional: bool = False, **unknown):
+    def predict(self, newdata=None, *, kind: str = "mean", groups: str | list[str] = "include",
+                new_groups: str | None = None, n_mc: int = 128, ndraws: int | None = None, random_seed=None,
+                conditional: bool = False, **unknown):
         """Predictions for new rows (or the training rows) from the posterior draws, with a
         tidy ``.summary(prob)``; see :func:`hierbayes.predict.predict.predict` for ``kind``
-        ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal") and
+        ("mean", "response", "linear"), ``groups`` ("include", "exclude", "marginal", ``["g"]``, "~(1 | g)") and
         ``new_groups`` ("sample", "zero", "error"; None: "sample", with a warning naming the
         new levels, as a mistyped label is one). ``conditional=True`` (a residual
         structure): newdata's rows with a missing response are predicted from the observed

@@ -72,6 +72,7 @@ def linear_predictor(
     new_groups: str = "sample",
     rng: np.random.Generator | None = None,
     offset: np.ndarray | None = None,
+    only: frozenset[str] | None = None,
 ) -> np.ndarray:
     """(S, n) draws of the linear predictor for rows encoded as ``X`` and ``groups``.
 
@@ -82,6 +83,8 @@ def linear_predictor(
     level; ``zero`` no group effect; ``error`` a DataError naming the levels. ``offset`` (n,)
     is the rows' summed offsets (``Design.offset`` / ``NewData.offset``), added with
     coefficient 1 whatever ``include_groups`` says; pass the offset of the rows predicted.
+    ``only`` (with ``include_groups``): the grouping factors whose effects are added (lme4's
+    ``re.form = ~(1 | g)``); None adds every term's.
     """
     if new_groups not in NEW_GROUP_POLICIES:
         raise DataError(f"new_groups={new_groups!r}: valid values are {list(NEW_GROUP_POLICIES)}")
@@ -93,6 +96,8 @@ def linear_predictor(
     if not include_groups:
         return eta
     for block, names in zip(groups, block_names(spec)):
+        if only is not None and names.group not in only:
+            continue
         u = flatten_draws(posterior[names.effects])  # (S, J, K)
         codes = np.asarray(block.codes)
         seen = codes >= 0

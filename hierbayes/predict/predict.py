@@ -41,6 +41,7 @@ from ..families import INVERSE_LINKS, Family, get_family, truncated_draws
 from ..params import block_names
 from ..results.imputed import imputation_eta_shift
 from .distributional import aux_draws, rows_aux_draws
+from .group_selection import select_groups
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray, mean_scale, on_response_scale
@@ -48,7 +49,6 @@ from .rside_predict import row_sd_ratio
 from .truncated_rows import prediction_bounds
 
 KINDS = ("mean", "response", "linear")
-GROUP_MODES = ("include", "exclude", "marginal")
 #: Gauss-Hermite nodes used when the group effects to integrate out are one-dimensional.
 GH_NODES = 40
 
@@ -274,7 +274,8 @@ def prediction_draws(
     ``kind``, ``groups`` and ``new_groups``.
     """
     _check_choice("kind", kind, KINDS)
-    _check_choice("groups", groups, GROUP_MODES)
+    selection = select_groups(model.spec, groups)
+    groups = selection.mode
     if new_groups not in NEW_GROUP_POLICIES:
         raise SpecError(f"new_groups={new_groups!r}: valid values are {list(NEW_GROUP_POLICIES)}")
     rng = rng if rng is not None else np.random.default_rng()
@@ -285,7 +286,7 @@ def prediction_draws(
     fixed_names = model.design.fixed_names
     eta = linear_predictor(
         posterior, spec, fixed_names, rows.X, rows.groups,
-        include_groups=groups == "include", new_groups=new_groups, rng=rng, offset=rows.offset,
+        include_groups=groups == "include", new_groups=new_groups, rng=rng, offset=rows.offset, only=selection.only,
     )
     if rows.X is model.design.X:  # the training rows: holes missing="model" imputed hold fill values
         shift = imputation_eta_shift(posterior, model.design)
@@ -324,7 +325,7 @@ def predict(
     newdata: pd.DataFrame | None = None,
     *,
     kind: str = "mean",
-    groups: str = "include",
+    groups: str | Sequence[str] | None = "include",
     new_groups: str = "sample",
     n_mc: int = 128,
     ndraws: int | None = None,
@@ -344,7 +345,9 @@ def predict(
     groups : "include" (each row's group effects), "exclude" (group effects set to zero)
         or "marginal" (group effects integrated out per draw: population-averaged; with
         ``kind="response"``, each row's new observation comes from its own fresh draw of
-        the group effects, i.e. from a randomly chosen new group).
+        the group effects, i.e. from a randomly chosen new group); or some group terms,
+        the others set to zero: a list of grouping factors (``["plate"]``) or lme4's
+        ``re.form`` formula of whole terms (``"~(1 | plate)"``; :mod:`.group_selection`).
     new_groups : for ``groups="include"``, what an unseen level of a grouping factor gets:
         "sample" (one effect per posterior draw from N(0, Sigma), shared by all rows of the
         level), "zero" (no effect) or "error" (DataError naming the levels).
@@ -365,7 +368,9 @@ def predict(
         For a missing column, an unseen level of a fixed-effect factor, or (with
         ``new_groups="error"``) unseen group levels.
     """
-    placeholders = [c for c in model.design.encoder.grouping_only_columns if groups in ("exclude", "marginal")
+    selection = select_groups(model.spec, groups)
+    kept = {column for term in model.spec.groups if selection.keeps(term.group) for column in term.factor}
+    placeholders = [c for c in model.design.encoder.grouping_only_columns if c not in kept
                     and isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
     newdata = newdata.assign(**dict.fromkeys(placeholders, "(excluded)")) if placeholders else newdata
     absent = [c for c in model.design.encoder.grouping_only_columns
@@ -385,5 +390,6 @@ def predict(
     categories = getattr(model.design.encoder, "response_levels", None)
     draws = as_dataarray(values, posterior, rows.frame.index.to_numpy(), str(name), categories)
     used = [c for c in model.design.encoder.required if c in rows.frame.columns and c not in placeholders]
-    new_levels = dict(rows.new_levels) if groups == "include" else {}
-    return Predictions(draws, rows.frame[used], kind, groups, new_groups, new_levels, mean_scale(model, kind, rows))
+    new_levels = {group: levels for group, levels in rows.new_levels.items() if selection.keeps(group)}
+    shown = selection.mode if selection.only is None else "include " + ", ".join(sorted(selection.only))
+    return Predictions(draws, rows.frame[used], kind, shown, new_groups, new_levels, mean_scale(model, kind, rows))

@@ -1,0 +1,95 @@
+"""Which group terms a prediction includes: every one (``"include"``), none
+(``"exclude"``), all integrated out (``"marginal"``), or some of them, as lme4's
+``re.form = ~(1 | plate)`` keeps the plate effects and sets the others to zero.
+
+Some terms are named by their grouping factors (``groups=["plate"]``) or by a one-sided
+formula of whole group terms (``groups="~(1 | plate)"``, lme4's spelling). A term is
+kept whole: lme4 would also take ``~(1 | Subject)`` from a ``(1 + Days | Subject)``
+model (the intercepts only), which is refused here with the term to write instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import SpecError, did_you_mean
+from ..spec.ir import GroupTerm, ModelSpec
+from ..spec.lower import parse_formula
+
+#: The modes of ``groups`` given as a word.
+GROUP_MODES = ("include", "exclude", "marginal")
+
+
+@dataclass(frozen=True)
+class GroupSelection:
+    """``mode`` ("include", "exclude" or "marginal") and, with "include", ``only``: the
+    grouping factors (``GroupTerm.group``) whose effects are kept (None: all of them)."""
+
+    mode: str
+    only: frozenset[str] | None = None
+
+    def keeps(self, group: str) -> bool:
+        """Whether the effects of grouping factor ``group`` enter the prediction."""
+        return self.mode == "include" and (self.only is None or group in self.only)
+
+
+def _same_term(given: GroupTerm, term: GroupTerm) -> bool:
+    return given.intercept == term.intercept and sorted(given.terms) == sorted(term.terms)
+
+
+def _from_formula(spec: ModelSpec, text: str) -> GroupSelection:
+    rhs = text.strip()[1:].strip()
+    if rhs in ("0", "-1", "1", "0 + 1", ""):  # no group term: lme4's re.form = ~0
+        return GroupSelection("exclude")
+    try:
+        parsed = parse_formula(f"y ~ {rhs}")
+    except SpecError as error:
+        raise SpecError(f"groups={text!r}: not a formula of group terms ({error})") from None
+    if parsed.fixed.terms and any(t not in ("1", "Intercept") for t in parsed.fixed.terms):
+        raise SpecError(f"groups={text!r}: only group terms such as (1 | g) belong here, not "
+                        f"{', '.join(parsed.fixed.terms)}")
+    by_group = {term.group: term for term in spec.groups}
+    for given in parsed.groups:
+        term = by_group.get(given.group)
+        if term is None:
+            raise SpecError(f"groups={text!r}: the model has no group term for {given.group!r}; its terms are "
+                            f"{', '.join('(' + t.label + ')' for t in spec.groups)}."
+                            f"{did_you_mean(given.group, list(by_group))}")
+        if not _same_term(given, term):
+            raise SpecError(f"groups={text!r}: ({given.label}) is part of the model's term ({term.label}); "
+                            f"a prediction keeps whole terms: write ~({term.label})")
+    return GroupSelection("include", frozenset(g.group for g in parsed.groups))
+
+
+def select_groups(spec: ModelSpec, groups: str | Sequence[str] | None) -> GroupSelection:
+    """The group terms a prediction includes (see the module).
+
+    Parameters
+    ----------
+    spec : the model's specification.
+    groups : "include", "exclude", "marginal", None ("include", as lme4's ``re.form =
+        NULL``), a one-sided formula of whole group terms (``"~(1 | plate)"``; ``"~0"``
+        excludes all) or a list of grouping factors (``["plate"]``).
+
+    Raises
+    ------
+    SpecError
+        For another word, an unknown grouping factor or part of a group term.
+    """
+    if groups is None:
+        return GroupSelection("include")
+    if isinstance(groups, str):
+        if groups in GROUP_MODES:
+            return GroupSelection(groups)
+        if groups.strip().startswith("~"):
+            return _from_formula(spec, groups)
+        raise SpecError(f"groups={groups!r}: valid values are {list(GROUP_MODES)}, a formula of group terms "
+                        "(lme4's re.form: '~(1 | g)') or a list of grouping factors (['g'])")
+    names = list(groups)
+    known = [term.group for term in spec.groups]
+    for name in names:
+        if not isinstance(name, str) or name not in known:
+            raise SpecError(f"groups: {name!r} is not a grouping factor of the model; they are {known}."
+                            f"{did_you_mean(str(name), known)}")
+    return GroupSelection("include", frozenset(names))
