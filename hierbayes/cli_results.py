@@ -42,8 +42,9 @@ def add_result_commands(sub, positive, non_negative) -> None:
     predict.add_argument("--out", type=Path, help="write the predictions here (CSV; default: standard output)")
     predict.add_argument("--kind", choices=KINDS, default="mean",
                          help="mean (expected response, default), response (a new observation) or linear")
-    predict.add_argument("--groups", choices=GROUPS, default="include",
-                         help="group effects: include (default), exclude (set to 0) or marginal (averaged over)")
+    predict.add_argument("--groups", type=groups_argument, default="include",
+                         help="group effects: include (default), exclude (set to 0), marginal (averaged over), "
+                              "or some terms, the others at 0: grouping factors 'plate,sample' or '~(1 | plate)'")
     predict.add_argument("--new-groups", choices=NEW_GROUPS, default=None,
                          help="levels not in the fit: sample (default, with a warning), zero or error")
     predict.add_argument("--prob", type=float, default=0.95, help="interval probability (default 0.95)")
@@ -88,6 +89,14 @@ def read_new_rows(path: Path, fitted: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         raise DataError(f"{str(path)!r} has no rows")
     return rows
+
+
+def groups_argument(text: str) -> str | list[str]:
+    """``--groups``: a mode, lme4's ``re.form`` formula, or comma-separated grouping factors."""
+    text = text.strip()
+    if text in GROUPS or text.startswith("~"):
+        return text
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:

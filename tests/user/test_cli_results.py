@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import hierbayes as hb
-from hierbayes import cli
+from hierbayes import cli, cli_results
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -87,6 +87,9 @@ def test_predict_without_data_predicts_the_fitted_rows(capsys, reports):
     (["--data", "NEW", "--new-groups", "error"], "levels the model was not fit with: '999'; pass --new-groups sample or --new-groups zero"),
     (["--out", "/no/such/folder/p.csv"], "cannot write '/no/such/folder/p.csv': the folder '/no/such/folder' does not exist"),
     (["--data", "EMPTY"], "has no rows"),
+    (["--groups", "Subjct"], "groups: 'Subjct' is not a grouping factor of the model; they are ['Subject']. "
+                             "Did you mean 'Subject'?"),
+    (["--groups", "inclde,"], "'inclde' is not a grouping factor"),
 ])
 def test_predict_errors_are_one_line_and_exit_2(capsys, reports, extra, needle):
     (reports / "empty.csv").write_text("Subject,Days\n")
@@ -137,3 +140,13 @@ def test_text_labels_that_look_like_numbers_are_read_as_text(capsys, tmp_path):
     code, out, err = run(capsys, "predict", tmp_path / "fit.nc", "--data", tmp_path / "new.csv")
     assert code == cli.EXIT_OK and "not in the fitted data" not in err
     assert pd.read_csv(StringIO(out), dtype={"g": str}).loc[0, "g"] == "01"
+
+
+def test_predict_groups_takes_terms(capsys, reports):
+    assert cli_results.groups_argument(" exclude ") == "exclude"
+    assert cli_results.groups_argument("~(1 | plate)") == "~(1 | plate)"
+    assert cli_results.groups_argument("plate, sample") == ["plate", "sample"]
+    base = ["predict", reports / "rep3" / "fit.nc", "--data", reports / "new.csv", "--ndraws", "20", "--seed", "1"]
+    code, everything, _ = run(capsys, *base)
+    code_terms, subject, _ = run(capsys, *base, "--groups", "Subject")
+    assert code == code_terms == cli.EXIT_OK and subject == everything  # the model's one term, kept
