@@ -481,3 +481,14 @@ def test_other_softwares_argument_names_are_translated(sleep):
         sleep.summary(eform=True)
     with pytest.raises(hb.ArgumentError, match=r"Did you mean 'prob'"):
         sleep.icc(probb=0.9)
+
+
+def test_the_draws_hold_the_signed_sd_helper_folded(sleep):
+    """An integrated-out term's sd is sampled signed (backends/pymc/covariance/parts.py); its
+    sign is the sampler's coordinate, stored as |s| (= the reported sd) so that
+    az.summary(fit.idata) shows no R-hat of 1.5 for it. The correlations keep the signs."""
+    posterior = sleep.idata.posterior
+    assert sleep.info.parameterization["Subject"] == "marginal"
+    assert np.array_equal(posterior["sd_Subject__signed"].values, posterior["sd_Subject"].values)
+    cor = posterior["cor_Subject"].sel(Subject__term="Intercept", Subject__term_bis="Days")
+    assert float(cor.mean()) > 0  # sleepstudy's intercept-slope correlation (lme4: 0.07)

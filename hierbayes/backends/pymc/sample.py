@@ -8,8 +8,10 @@ import threading
 import time
 import warnings
 
+import numpy as np
+
 from ...errors import FitInterrupted, SamplingError
-from ...params import RAW_EFFECTS_PREFIX
+from ...params import RAW_EFFECTS_PREFIX, helper_name
 from ...runtime import usable_cpus
 from ...sampler_args import KNOWN_SAMPLERS, check_sampler_arguments
 from .. import SamplerRun
@@ -228,6 +230,7 @@ def run_nuts(
             f"the {sampler} sampler returned {got[0]} chains x {got[1]} draws, but {chains} x {draws} "
             "were asked for; no fit was created"
         )
+    idata = fold_signed_sds(idata)
     sampling_time = idata.posterior.attrs.get("sampling_time")
     compile_time = None
     if cached:
@@ -243,6 +246,22 @@ def run_nuts(
         idata=idata, sampler=sampler, wall_seconds=wall, sampling_seconds=sampling_time,
         compile_seconds=compile_time, target_accept=target_accept,
     )
+
+
+#: The name ending of a signed sd helper (``sd_g__signed``).
+SIGNED_SUFFIX = helper_name("", "signed")
+
+
+def fold_signed_sds(idata):
+    """The draws with each signed sd helper (``sd_g__signed``, :mod:`.covariance.parts`) as
+    its absolute value: its sign is the sampler's coordinate, which the data do not decide
+    (chains sit on either side, R-hat 1.5 in ``az.summary(fit.idata)``); the reported sds
+    and correlations already carry it."""
+    posterior = idata.posterior.to_dataset()
+    signed = [name for name in posterior.data_vars if str(name).endswith(SIGNED_SUFFIX)]
+    if signed:
+        idata["posterior"] = posterior.assign({name: np.abs(posterior[name]) for name in signed})
+    return idata
 
 
 def _sample_cached(compiled: CompiledModel, kwargs: dict):
