@@ -175,6 +175,14 @@ def _log_likelihood(y, eta, link, aux, trials):
     return np.where(lower > 0, from_above, from_below)
 
 
+def _response_edge(y, trials):
+    """+1 at the highest category that occurs, -1 at the lowest (code 0), 0 between: a group
+    whose every answer is the lowest has a likelihood monotone in its effect."""
+    y = np.asarray(y, dtype=float)
+    top = np.max(y) if y.size else 0.0
+    return np.where(y >= top, 1.0, np.where(y <= 0, -1.0, 0.0))
+
+
 CUMULATIVE = register(
     Family(
         name="cumulative",
@@ -190,5 +198,6 @@ CUMULATIVE = register(
         link_scale=probability_scale,
         thresholds=True,
         encode_response=encode_ordinal,
+        response_edge=_response_edge,
     )
 )

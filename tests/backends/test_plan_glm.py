@@ -62,11 +62,8 @@ def test_poisson_information_is_the_summed_mean():
     assert 0.5 * 0.25 * np.median(precision) < info.ratio < 2 * 0.25 * np.median(precision)
 
 
-def test_other_families_and_slopes_fall_back_to_the_row_rule():
+def test_slopes_fall_back_to_the_row_rule():
     df = _binomial(levels=6, trials=10, sd=0.5)
-    df["rating"] = pd.Categorical(np.clip(df["y"] // 3, 0, 3), ordered=True)
-    ordinal = hb.Model("rating ~ x + (1 | g)", df, family="cumulative")
-    assert glm_information(ordinal.design.groups[0], ordinal.design, "logit") is None
     slope = hb.Model("y | trials(n) ~ x + (0 + x | g)", df, family="binomial")
     assert glm_information(slope.design.groups[0], slope.design, "logit") is None
 

@@ -29,6 +29,7 @@ from scipy import special  # the normal cdf and quantile, without importing scip
 from ...design.types import Design, GroupBlock
 from ...families import Family, get_family
 from .information import Information, moment_information
+from .plan_thresholds import threshold_working_rows
 
 #: IRLS iterations of the pilot fit (it only has to land near the mean structure).
 PILOT_ITERATIONS = 8
@@ -95,6 +96,11 @@ def working_rows(design: Design, link: str) -> tuple[np.ndarray, np.ndarray] | N
     """(precision ``W_i``, working residual) per row at the pilot fit, computed once per design
     and link; None where this module's approximation does not apply."""
     family = get_family(design.spec.family)
+    if family.thresholds:  # an ordinal response: plan_thresholds.py
+        cached = _WORKING.setdefault(design, {})
+        if link not in cached:
+            cached[link] = threshold_working_rows(design, link)
+        return cached[link]
     if family.glm_variance is None or link not in ("logit", "probit", "cloglog", "log"):
         return None
     cached = _WORKING.setdefault(design, {})
