@@ -34,8 +34,12 @@ class GroupSelection:
         return self.mode == "include" and (self.only is None or group in self.only)
 
 
-def _same_term(given: GroupTerm, term: GroupTerm) -> bool:
-    return given.intercept == term.intercept and sorted(given.terms) == sorted(term.terms)
+def _shape(term: GroupTerm) -> tuple[bool, tuple[str, ...]]:
+    return term.intercept, tuple(sorted(term.terms))
+
+
+def _labels(terms: list[GroupTerm]) -> str:
+    return " + ".join(f"({t.label})" for t in terms)
 
 
 def _from_formula(spec: ModelSpec, text: str) -> GroupSelection:
@@ -49,16 +53,17 @@ def _from_formula(spec: ModelSpec, text: str) -> GroupSelection:
     if parsed.fixed.terms and any(t not in ("1", "Intercept") for t in parsed.fixed.terms):
         raise SpecError(f"groups={text!r}: only group terms such as (1 | g) belong here, not "
                         f"{', '.join(parsed.fixed.terms)}")
-    by_group = {term.group: term for term in spec.groups}
-    for given in parsed.groups:
-        term = by_group.get(given.group)
-        if term is None:
-            raise SpecError(f"groups={text!r}: the model has no group term for {given.group!r}; its terms are "
-                            f"{', '.join('(' + t.label + ')' for t in spec.groups)}."
-                            f"{did_you_mean(given.group, list(by_group))}")
-        if not _same_term(given, term):
-            raise SpecError(f"groups={text!r}: ({given.label}) is part of the model's term ({term.label}); "
-                            f"a prediction keeps whole terms: write ~({term.label})")
+    by_group: dict[str, list[GroupTerm]] = {}
+    for term in spec.groups:  # (1 + x || g) is two terms of one factor
+        by_group.setdefault(term.group, []).append(term)
+    for group in dict.fromkeys(g.group for g in parsed.groups):
+        given = [g for g in parsed.groups if g.group == group]
+        if group not in by_group:
+            raise SpecError(f"groups={text!r}: the model has no group term for {group!r}; its terms are "
+                            f"{_labels(list(spec.groups))}.{did_you_mean(group, list(by_group))}")
+        if sorted(map(_shape, given)) != sorted(map(_shape, by_group[group])):
+            raise SpecError(f"groups={text!r}: {_labels(given)} is not the model's {_labels(by_group[group])}; "
+                            f"a prediction keeps whole terms: write ~{_labels(by_group[group])}")
     return GroupSelection("include", frozenset(g.group for g in parsed.groups))
 
 

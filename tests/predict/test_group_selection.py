@@ -70,7 +70,7 @@ def test_re_form_spellings():
 
 @pytest.mark.parametrize("groups,message", [
     ("~(1 | plat)", r"no group term for 'plat'; its terms are \(1 \+ x \| batch\).*Did you mean 'plate'"),
-    ("~(1 | batch)", r"part of the model's term \(1 \+ x \| batch\).*write ~\(1 \+ x \| batch\)"),
+    ("~(1 | batch)", r"\(1 \| batch\) is not the model's \(1 \+ x \| batch\).*write ~\(1 \+ x \| batch\)"),
     ("~ x + (1 | plate)", "only group terms such as"),
     ("~(1 |", "not a formula of group terms"),
     (["plat"], r"'plat' is not a grouping factor of the model; they are \['batch', 'batch:cask', 'plate'\]"),
@@ -80,6 +80,15 @@ def test_each_mistake_names_what_is_wrong(groups, message):
     spec = parse_formula("y ~ x + (1 + x | batch/cask) + (1 | plate)")
     with pytest.raises(SpecError, match=message):
         select_groups(spec, groups)
+
+
+def test_two_terms_of_one_factor_are_kept_together():
+    spec = parse_formula("y ~ x + (1 | g) + (0 + x | g) + (1 | h)")
+    assert select_groups(spec, "~(1 | g) + (0 + x | g)") == GroupSelection("include", frozenset({"g"}))
+    with pytest.raises(SpecError, match=r"\(1 \| g\) is not the model's \(1 \| g\) \+ \(0 \+ x \| g\)"):
+        select_groups(spec, "~(1 | g)")
+    independent = parse_formula("y ~ x + (1 + x || g)")  # the covariance does not matter here
+    assert select_groups(independent, "~(1 + x | g)") == GroupSelection("include", frozenset({"g"}))
 
 
 def test_lme4_spelling_points_to_the_formula():
