@@ -376,9 +376,11 @@ def predict(
     absent = [c for c in model.design.encoder.grouping_only_columns
               if isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
     if absent:
+        held = [t.group for t in model.spec.groups if all(c in newdata.columns for c in t.factor)]
         raise DataError(f"grouping column {absent[0]!r} is not in newdata; give it (a level not in the data is a new "
                         "group), or predict without the group effects, as lme4's re.form = NA: groups='exclude' "
-                        "(hierbayes predict --groups exclude), or averaged over them: groups='marginal'")
+                        "(hierbayes predict --groups exclude), or averaged over them: groups='marginal'"
+                        + (f", or with the terms newdata has only: groups={held!r} (lme4's re.form)" if held else ""))
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)

@@ -51,7 +51,8 @@ def test_newdata_needs_only_the_kept_terms_columns():
     rows = fit.model.data.iloc[[0, 7]].drop(columns=["sample"])
     pred = fit.predict(rows, groups="~(1 | plate)")
     assert pred.draws.shape[-1] == 2 and pred.groups == "include plate"
-    with pytest.raises(hb.DataError, match="'sample' is not in newdata"):
+    with pytest.raises(hb.DataError, match=r"'sample' is not in newdata; .*or with the terms newdata has only: "
+                                           r"groups=\['plate'\] \(lme4's re.form\)"):
         fit.predict(rows)
     # a new plate is a new level of a kept term: sampled from the population, and named
     new = fit.model.data.iloc[[0]].assign(plate="zz")
