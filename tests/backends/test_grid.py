@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytensor
 import pytest
+from pymc_checks import padded_minus_real
 
 import hierbayes as hb
 from hierbayes.backends.pymc.graph_data import sampler_graph
 from hierbayes.backends.pymc.grid import Grid, grid_codes, on_grid
-from hierbayes.backends.pymc.nuts_setup import python_mode
 from hierbayes.backends.pymc.padding import XLA_CPU_SPLIT_ROWS, grid_levels
-
-LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
 def crossed(n_subjects: int, n_items: int = 12, seed: int = 0, family: str = "bernoulli") -> pd.DataFrame:
@@ -41,11 +38,6 @@ def crossed(n_subjects: int, n_items: int = 12, seed: int = 0, family: str = "be
     return df.iloc[rng.permutation(len(df))].reset_index(drop=True)
 
 
-def _log_density(graph, point) -> float:
-    inputs = [*graph.value_vars, *graph.lifted.data_inputs]
-    f = pytensor.function(inputs, graph.lifted.outputs[0], mode=python_mode(), on_unused_input="ignore")
-    return float(f(*point, *graph.lifted.data))
-
 
 NONCENTERED = {"subject": "noncentered", "item": "noncentered"}
 CASES = [
@@ -69,18 +61,7 @@ def test_the_grid_graph_is_the_model_plus_standard_normals(formula, family, para
     assert grid is not None and compiled.padding.rows == grid.size >= len(df)
     assert grid.mask().sum() == len(df)
     real, padded = sampler_graph(compiled.model), compiled.padded_graph()
-    assert [v.name for v in real.value_vars] == [v.name for v in padded.value_vars]
-    rng = np.random.default_rng(1)
-    for _ in range(2):
-        point = [rng.normal(size=np.shape(s)) * 0.5 for s in padded.start]
-        cut, extra = [], 0.0
-        for value, start in zip(point, real.start):
-            keep = tuple(slice(0, k) for k in np.shape(start))
-            padding = np.ones(np.shape(value), bool)
-            padding[keep] = False
-            extra += float(np.sum(-0.5 * value[padding] ** 2 - LOG_SQRT_2PI))
-            cut.append(value[keep])
-        difference = _log_density(padded, point) - _log_density(real, cut)
+    for difference, extra in padded_minus_real(real, padded, np.random.default_rng(1)):
         assert difference == pytest.approx(extra, abs=1e-8)
 
 
