@@ -96,22 +96,22 @@ def working_rows(design: Design, link: str) -> tuple[np.ndarray, np.ndarray] | N
     """(precision ``W_i``, working residual) per row at the pilot fit, computed once per design
     and link; None where this module's approximation does not apply."""
     family = get_family(design.spec.family)
-    if family.thresholds:  # an ordinal response: plan_thresholds.py
-        cached = _WORKING.setdefault(design, {})
-        if link not in cached:
-            cached[link] = threshold_working_rows(design, link)
-        return cached[link]
-    if family.glm_variance is None or link not in ("logit", "probit", "cloglog", "log"):
+    glm = family.glm_variance is not None and link in ("logit", "probit", "cloglog", "log")
+    if not (glm or family.thresholds):
         return None
     cached = _WORKING.setdefault(design, {})
-    if link not in cached:
-        y = np.asarray(design.y, dtype=float)
-        n = _trials(design)
-        mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
-        scale = n if family.is_binomial else 1.0
-        weight = (scale * slope) ** 2 / _variance(mu, n, family, y)
-        cached[link] = (weight, (y - scale * mu) / np.maximum(scale * slope, 1e-10))
+    if link not in cached:  # an ordinal response: plan_thresholds.py
+        cached[link] = _glm_rows(design, link, family) if glm else threshold_working_rows(design, link)
     return cached[link]
+
+
+def _glm_rows(design: Design, link: str, family: Family) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(design.y, dtype=float)
+    n = _trials(design)
+    mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
+    scale = n if family.is_binomial else 1.0
+    weight = (scale * slope) ** 2 / _variance(mu, n, family, y)
+    return weight, (y - scale * mu) / np.maximum(scale * slope, 1e-10)
 
 
 def working_group_means(block: GroupBlock, design: Design, link: str):
