@@ -16,11 +16,11 @@ level's effect u_j follows its population distribution N(0, Sigma). Three estima
     Pareto k above 0.7, and do not trust the estimate for those groups.
 ``method="integrated"`` (default)
     PSIS with the *marginal* group log-likelihood log p(y_j | theta) = log E_u[p(y_j | theta,
-    u)], u ~ N(0, Sigma), integrated by importance sampling per draw (Merkle, Furr and
-    Rabe-Hesketh 2019). The ratios are far better behaved; Pareto k says whether to trust it.
+    u)], u ~ N(0, Sigma), integrated per draw (Merkle, Furr and Rabe-Hesketh 2019; adaptive
+    quadrature, :mod:`.group_quadrature`). The ratios are far better behaved; Pareto k says whether to trust it.
 ``method="exact"``
     Refit the model once per held-out level and integrate the held-out level's effect out
-    the same way: exact up to Monte Carlo error, and one fit per level (slow; pass
+    the same way: exact up to the refits' Monte Carlo error, and one fit per level (slow; pass
     ``levels=`` to check a few).
 """
 
@@ -230,7 +230,7 @@ def _factor_codes(model, group: str) -> tuple[np.ndarray, tuple[str, ...]]:
 
 def group_effects_proposal(fit, drop: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
     """Per level of the held-out factor: mean (J, K) and Cholesky (J, K, K) of the fit's
-    posterior of its effects (all blocks of the factor stacked), the importance proposal."""
+    posterior of its effects (all blocks of the factor stacked): where quadrature starts."""
     posterior = fit.posterior
     parts = [flatten_draws(posterior[n.effects]) for n, d in zip(block_names(fit.spec), drop, strict=True) if d]
     u = np.concatenate(parts, axis=2)  # (S, J, K)
@@ -262,7 +262,7 @@ def _note(method: str, n_bad: int, n: int, group: str = "", bad_levels: Sequence
     if method == "exact":
         return (
             "exact: one refit per held-out level; the held-out level's effect integrated out "
-            "(closed form for gaussian responses, importance sampling otherwise)"
+            "(closed form for gaussian responses, adaptive Gauss-Hermite quadrature otherwise)"
         )
     k = (
         f"{n_bad} of {n} levels have Pareto k > {K_THRESHOLD} or not estimable: their elpd is unreliable; "
@@ -298,7 +298,7 @@ def logo(
     method : "integrated" (PSIS, group effect integrated out; default), "psis"
         (PSIS with the group-summed conditional log-likelihood) or "exact" (refits).
     levels : for "exact", the levels to hold out (default all: one fit each).
-    n_mc : importance-sampling points per level and draw for the integral over u_j.
+    n_mc : quadrature points per level and draw at most (200: 20 nodes for one effect, 14 x 14 for two).
     ndraws : thin the posterior to about this many draws (PSIS methods).
     random_seed : seed for the integration (and the refits).
     log_jacobian : per training row, log|dz/dy| of a transformed response z = T(y), added to

@@ -1,6 +1,6 @@
 """The log-likelihood of each level of a grouping factor with its effects integrated out
 (leave-one-group-out cross-validation, :func:`hierbayes.predict.compare.logo`): closed form
-for gaussian responses with the identity link, importance sampling otherwise."""
+for gaussian responses with the identity link, adaptive Gauss-Hermite quadrature otherwise."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from scipy import special
 
 from ..errors import SpecError
 from ..families import censored_log_likelihood, get_family
 from ..params import block_names
 from ..results.icc_levels import ancestors_of
 from .distributional import aux_draws
+from .group_quadrature import adaptive_group_loglik
 from .linpred import block_covariance_cholesky, linear_predictor
 from .predict import Rows
 from .rside_group_loglik import rside_gaussian_group_loglik
@@ -77,18 +77,6 @@ def prior_cholesky(posterior: xr.Dataset, spec, drop: Sequence[bool]) -> np.ndar
     return out
 
 
-def mvt_logpdf(x: np.ndarray, mean: np.ndarray, chol: np.ndarray, df: float) -> np.ndarray:
-    """log density of a multivariate t with location ``mean`` and scale ``chol chol'`` (rows j)."""
-    K = x.shape[-1]
-    z = np.linalg.solve(chol, (x - mean)[..., None])[..., 0]
-    maha = np.sum(z * z, axis=-1)
-    logdet = np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
-    return (
-        special.gammaln((df + K) / 2) - special.gammaln(df / 2) - K / 2 * np.log(df * np.pi)
-        - logdet - (df + K) / 2 * np.log1p(maha / df)
-    )
-
-
 def integrated_group_loglik(
     posterior: xr.Dataset,
     model,
@@ -100,18 +88,15 @@ def integrated_group_loglik(
     proposal: tuple[np.ndarray, np.ndarray],
     *,
     n_mc: int = 200,
-    df: float = 5.0,
     rng: np.random.Generator,
     analytic: bool | None = None,
 ) -> np.ndarray:
     """(S, J) log p(y_j | theta_s) with the effects of ``group`` integrated out.
 
     Gaussian responses with the identity link use the closed form y_j ~ N(eta_j,
-    sigma^2 I + Z_j Sigma Z_j') (``analytic``); other families use importance sampling:
-
-    per level j a multivariate-t proposal centred on the fitted posterior of u_j (the same
-    n_mc points for every draw):
-    p(y_j | theta) ~= mean_m p(y_j | theta, u_m) N(u_m; 0, Sigma) / q_j(u_m).
+    sigma^2 I + Z_j Sigma Z_j') (``analytic``); other families adaptive Gauss-Hermite
+    quadrature at each draw (:mod:`.group_quadrature`), started from ``proposal``'s mean
+    (the fit's posterior mean of u_j), with at most ``n_mc`` points per level and draw.
     Rows of other (crossed) grouping factors keep their own effects; a factor nested in
     ``group`` is refused by :func:`hierbayes.predict.compare.logo` before this runs.
     """
@@ -130,9 +115,6 @@ def integrated_group_loglik(
         offset=rows.offset,
     )
     chol = prior_cholesky(posterior, spec, drop)  # (S, K, K)
-    S, K, _ = chol.shape
-    logdet = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)  # (S,)
-    chol_inv = np.linalg.inv(chol)
     Z = np.concatenate([np.asarray(b.X, float) for b, d in zip(rows.groups, drop, strict=True) if d], axis=1)  # (n, K)
     codes = np.asarray(codes)
     y = np.asarray(y, float)
@@ -143,19 +125,10 @@ def integrated_group_loglik(
         return rside_gaussian_group_loglik(y - base, Z, codes, n_levels, chol, posterior, rd, group)
     if analytic:
         return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
-    mean, pchol = proposal
-    acc = np.full((S, n_levels), -np.inf)
-    for _ in range(int(n_mc)):
-        z = rng.standard_normal((n_levels, K))
-        w = rng.chisquare(df, size=(n_levels, 1)) / df
-        u = mean + np.einsum("jkl,jl->jk", pchol, z) / np.sqrt(w)  # (J, K)
-        log_q = mvt_logpdf(u, mean, pchol, df)  # (J,)
-        v = np.einsum("skl,jl->sjk", chol_inv, u)
-        log_prior = -0.5 * np.sum(v * v, axis=-1) - logdet[:, None] - K / 2 * np.log(2 * np.pi)  # (S, J)
-        eta = base + (Z * u[codes]).sum(axis=1)[None, :]
-        ll = np.asarray(censored_log_likelihood(family, y, eta, link, aux, rows.trials, rows.censoring), dtype=float)
-        acc = np.logaddexp(acc, group_sums(ll, codes, n_levels) + log_prior - log_q[None, :])
-    return acc - np.log(n_mc)
+    def row_loglik(eta):
+        return np.asarray(censored_log_likelihood(family, y, eta, link, aux, rows.trials, rows.censoring), dtype=float)
+
+    return adaptive_group_loglik(row_loglik, base, Z, codes, n_levels, chol, proposal[0], points=n_mc)
 
 
 def gaussian_group_loglik(
