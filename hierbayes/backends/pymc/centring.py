@@ -14,7 +14,9 @@ Carlin 1995) makes the data inform the sampled coordinates directly:
 * the top of a chain of nested terms, or else a centred random intercept (the *intercept
   holder*): ``v_j ~ N(Intercept_c + xbar_j b, sd^2)`` and ``re_<key> = v - Intercept_c -
   xbar_j b`` (non-centred: ``v = Intercept_c + xbar_j b + z sd``); the linear predictor then
-  leaves out the fixed intercept.
+  leaves out the fixed intercept. In an ordinal model the thresholds' location ``m =
+  -mean(Intercept_c)`` takes ``Intercept_c``'s place (:mod:`.thresholds`): the rows then see
+  only the thresholds' centred gaps, and no threshold trades against the effects' mean.
 
 ``xbar_j`` is group ``j``'s mean of the (centred) fixed-effect columns, so each total effect's
 location is the group's mean linear predictor (the *data shift*; Gelfand, Sahu & Carlin 1995
