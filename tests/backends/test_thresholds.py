@@ -60,7 +60,7 @@ def test_the_holder_carrying_the_thresholds_location_is_a_shift(link, monkeypatc
     m = located.model
     names = {v.name for v in m.value_vars}
     assert "re_item__total" in names and "re_item" not in names  # item carries the location
-    assert m.rvs_to_transforms[m[THRESHOLDS_C]].name == "located_ordered"
+    assert m.rvs_to_transforms[m[THRESHOLDS_C]].name == "located"
     with monkeypatch.context() as patch:
         patch.setattr(compile_module, "intercept_holder", lambda *a: None)
         plain = compile_model(model.design, model.priors, plan, likelihood_form="rows")

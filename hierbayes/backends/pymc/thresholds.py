@@ -27,6 +27,8 @@ points equals the ordered transform's exactly (``tests/backends/test_thresholds.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from ...design.types import Design
@@ -47,13 +49,19 @@ _transforms = LazyModule("pymc.logprob.transforms")
 
 
 def located_ordered():
-    """The transform of :class:`LocatedOrdered` (built on first use: PyMC is imported lazily)."""
+    """The transform ``c <-> (m, r)`` of the module's docstring: one instance of a class made
+    on first use (PyMC is imported lazily)."""
+    return _located_class()()
+
+
+@cache
+def _located_class():
     base = _transforms.Transform
 
     class LocatedOrdered(base):
         """Increasing vectors ``c`` <-> ``(-mean(c), log(c_2 - c_1), ..., log(c_K - c_{K-1}))``."""
 
-        name = "located_ordered"
+        name = "located"  # no underscore: PyMC reads the variable back from its value's "<name>_<transform>__"
         ndim_supp = 1
 
         def backward(self, value, *inputs):
@@ -68,7 +76,15 @@ def located_ordered():
         def log_jac_det(self, value, *inputs):
             return pt.sum(value[..., 1:], axis=-1)
 
-    return LocatedOrdered()
+    LocatedOrdered.__module__, LocatedOrdered.__qualname__ = __name__, "LocatedOrdered"
+    return LocatedOrdered
+
+
+def __getattr__(name: str):
+    """``LocatedOrdered``, the transform's class, made on first use: pickles by reference."""
+    if name == "LocatedOrdered":
+        return _located_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def threshold_variable(design: Design, priors: PriorTable, link: str):
