@@ -50,6 +50,8 @@ CASES = [
     ("y ~ anger + hard + offset(log(exposure)) + (1 | subject) + (1 | item)", "poisson", NONCENTERED, 22),
     ("y ~ hard + (1 | subject) + (1 | item)", "gamma", NONCENTERED, 22),
     ("y ~ anger + hard + (1 | subject) + (1 | item)", "cumulative", NONCENTERED, 22),
+    # item carries the thresholds' location (backends/pymc/thresholds.py)
+    ("y ~ anger + hard + (1 | subject) + (1 | item)", "cumulative", {"subject": "noncentered", "item": "centered"}, 22),
 ]
 
 

@@ -57,7 +57,10 @@ def test_data_rich_groups_are_centred_and_sparse_ones_not():
     assert precision_known(block, rich.design, "logit")
     assert glm_information(block, rich.design, "logit").lower() > 1
     assert plan_parameterization(rich.design, None, "logit") == ["centered"]
-    assert rich.compile().parameterization == {"g": "adaptive"}  # its precision is known: adaptive.py
+    # the centred intercept holder, as a bernoulli's: it carries the thresholds' location (thresholds.py)
+    compiled = rich.compile()
+    assert compiled.parameterization == {"g": "centered"}
+    assert "re_g__total" in {v.name for v in compiled.model.value_vars}
     sparse = hb.Model("y ~ x + (1 | g)", _ordinal(levels=300, rows=2, sd=0.3), family="cumulative")
     assert glm_information(sparse.design.groups[0], sparse.design, "logit").lower() < 1
     assert plan_parameterization(sparse.design, None, "logit") == ["noncentered"]

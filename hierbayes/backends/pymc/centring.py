@@ -14,7 +14,9 @@ Carlin 1995) makes the data inform the sampled coordinates directly:
 * the top of a chain of nested terms, or else a centred random intercept (the *intercept
   holder*): ``v_j ~ N(Intercept_c + xbar_j b, sd^2)`` and ``re_<key> = v - Intercept_c -
   xbar_j b`` (non-centred: ``v = Intercept_c + xbar_j b + z sd``); the linear predictor then
-  leaves out the fixed intercept.
+  leaves out the fixed intercept. In an ordinal model the thresholds' location ``m =
+  -mean(Intercept_c)`` takes ``Intercept_c``'s place (:mod:`.thresholds`): the rows then see
+  only the thresholds' centred gaps, and no threshold trades against the effects' mean.
 
 ``xbar_j`` is group ``j``'s mean of the (centred) fixed-effect columns, so each total effect's
 location is the group's mean linear predictor (the *data shift*; Gelfand, Sahu & Carlin 1995
@@ -34,6 +36,7 @@ import numpy as np
 
 from ...design.types import Design, GroupBlock
 from ...errors import SpecError
+from ...families import get_family
 from ...params import BlockNames
 from ...priors import PriorTable
 from .blocks import effects_around, group_effects
@@ -142,10 +145,11 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     its effects are ``Intercept + re`` and the terms below are drawn around them, so the data
     inform the intercept only through the prior of those effects. Else the centred
     intercept-only term with the fewest groups (whose mean the data pin down least, so the
-    ridge with the intercept is longest). None without a fixed intercept, or with the
-    sufficient-statistics likelihood (which needs the effects themselves).
+    ridge with the intercept is longest). An ordinal model's thresholds' location takes the
+    intercept's place (:mod:`.thresholds`). None without a fixed intercept or thresholds, or
+    with the sufficient-statistics likelihood (which needs the effects themselves).
     """
-    if not design.has_intercept or form == "sufficient statistics":
+    if not has_location(design) or form == "sufficient statistics":
         return None
     tops = {j for j, _ in nests.values() if plan[j] != "nested"}
     candidates = [
@@ -155,6 +159,12 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     if not candidates:
         return None
     return min(candidates, key=lambda i: (i not in tops, design.groups[i].n_levels))
+
+
+def has_location(design: Design) -> bool:
+    """Whether the model has an intercept for a group term to carry: a fixed intercept, or an
+    ordinal model's thresholds' location (:mod:`.thresholds`)."""
+    return design.has_intercept or get_family(design.spec.family).thresholds
 
 
 def holder_chain(holder: int, nests: dict[int, tuple[int, np.ndarray]]) -> list[int]:

@@ -56,7 +56,7 @@ from .centring import (
 from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
-from .fixed import JOINT_Z
+from .fixed import start_jitter
 from .graph_data import SamplerGraph, sampler_graph, size_bucket
 from .grid import rows_eta
 from .imputation import has_imputation, imputation_shift
@@ -88,6 +88,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
 )
 from .plan_glm import saturated
 from .rside import residual_loglik, residual_plan, residual_rows_likelihood, residual_sigma
+from .thresholds import located_fixed, threshold_location, threshold_variable
 from .variables import register
 
 #: Likelihood forms: one term per row; gaussian cross-products; one term integrated out.
@@ -245,6 +246,9 @@ def compile_model(
             fixed = fixed_part(unpadded, priors, shift)
             # the data shift (centring.py): totals located at their groups' mean linear predictor
             chain = holder_chain(holder, nests) if holder is not None else []
+            if chain and not design.has_intercept:  # ordinal: the holder carries the thresholds' location
+                fixed = located_fixed(fixed, threshold_location(threshold_variable(unpadded, priors, link)),
+                                      unpadded.row_weights)
             xbar: dict[int, np.ndarray] = {}
             if chain:
                 means, within = data_shift(unpadded, chain, fixed.X[:, 1:])
@@ -338,17 +342,6 @@ def compile_model(
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )
-
-
-def start_jitter(design: Design, priors: PriorTable) -> dict[str, float]:
-    """Value variable -> half-width of its start point's jitter, where it is not 1: the joint
-    fixed prior's ``z`` (:meth:`hierbayes.fixed_prior.JointFixedPrior.start_jitter`)."""
-    joint = priors.joint
-    if joint is None or any(t not in design.fixed_names for t in joint.terms):
-        return {}
-    columns = [design.fixed_names.index(t) for t in joint.terms]
-    width = joint.start_jitter(design.X[:, columns])
-    return {JOINT_Z: width} if width < 1.0 else {}
 
 
 def _reduced_cross_products(design: ReducedDesign, fixed: Fixed, shift: float):

@@ -11,6 +11,7 @@ read it.
 
 from __future__ import annotations
 
+from ...design.types import Design
 from ...params import FIXED_DIM
 from ...priors import PriorTable
 from .lazy import pm, pt
@@ -42,3 +43,14 @@ def fixed_coefficients(priors: PriorTable, terms: list[str]):
     else:
         parts.update({t: register(f"b__{terms.index(t)}", p) for t, p in zip(independent, per_term)})
     return pm.Deterministic("b", pt.stack([parts[t] for t in terms]), dims=FIXED_DIM)
+
+
+def start_jitter(design: Design, priors: PriorTable) -> dict[str, float]:
+    """Value variable -> half-width of its start point's jitter, where it is not 1: the joint
+    fixed prior's ``z`` (:meth:`hierbayes.fixed_prior.JointFixedPrior.start_jitter`)."""
+    joint = priors.joint
+    if joint is None or any(t not in design.fixed_names for t in joint.terms):
+        return {}
+    columns = [design.fixed_names.index(t) for t in joint.terms]
+    width = joint.start_jitter(design.X[:, columns])
+    return {JOINT_Z: width} if width < 1.0 else {}

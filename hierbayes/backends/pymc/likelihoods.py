@@ -23,20 +23,18 @@ from ...families import (
     Family,
     canonical_name,
     get_family,
-    threshold_locations,
 )
 from ...families import INVERSE_LINKS as NUMPY_INVERSE_LINKS
 from ...params import OBS_DIM
-from ...priors import PriorTable, n_categories
+from ...priors import PriorTable
 from .censored import observe
 from .distributional import aux_parameter
 from .lazy import LazyModule, pm, pt
 from .ordinal_links import ASYMMETRIC_LINKS, ordered_asymmetric
 from .ordinal_probit import ordered_probit
-from .variables import register, stacked_prior
+from .thresholds import THRESHOLD_DIM, THRESHOLDS_C, column_means, threshold_location, threshold_variable
+from .variables import register
 
-#: Dimension of the ordinal thresholds ``Intercept`` (coordinates 1..K-1).
-THRESHOLD_DIM = "threshold"
 #: The backend's name in messages.
 BACKEND = "pymc"
 
@@ -285,42 +283,29 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     """Ordinal regression: P(y <= k) = F(Intercept[k] - eta) with K-1 ordered thresholds.
 
     The design has no intercept column. The sampler sees thresholds on centred predictors
-    (``Intercept_c``); the reported ``Intercept`` (dim ``threshold``, 1..K-1) is for
-    predictors at 0, as brms reports them.
+    (``Intercept_c``, as a location and gaps: :mod:`.thresholds`); the reported ``Intercept``
+    (dim ``threshold``, 1..K-1) is for predictors at 0, as brms reports them. When a group
+    term carries the thresholds' location (compile.py registers ``Intercept_c`` before the
+    group effects), ``eta`` already holds ``m`` and the centred columns, and the rows see the
+    centred thresholds ``Intercept_c + m``.
     """
     model = pm.modelcontext(None)
-    k = n_categories(design)
-    model.add_coord(THRESHOLD_DIM, list(range(1, k)))
-    per_threshold = [priors.get("Intercept", None, str(j)) for j in range(1, k)]
-    prior = stacked_prior(per_threshold, "Intercept")
-    # The ordered transform needs a strictly increasing starting point. The default priors
-    # are centred at increasing values (their support point); only for user priors that
-    # are not is an initval given (it stops pm.compute_log_likelihood, which hierbayes
-    # does not need: the log-likelihood is computed in numpy).
-    centre = np.broadcast_to(np.asarray(prior.kwargs.get("mu", 0.0), dtype=float), (k - 1,))
-    extra = {}
-    if k > 2 and not np.all(np.diff(centre) > 0):
-        extra["initval"] = threshold_locations(design.y, k, link)
-    cut_c = getattr(pm, prior.dist)(
-        "Intercept_c",
-        **prior.kwargs,
-        dims=THRESHOLD_DIM,
-        transform=pm.distributions.transforms.ordered,
-        **extra,
-    )
+    located = THRESHOLDS_C in model.named_vars
+    cut_c = model[THRESHOLDS_C] if located else threshold_variable(design, priors, link)
     shift = 0.0
     if "b" in model.named_vars and design.X.shape[1]:
-        w = design.row_weights  # weighted means, as compile.py: frequency weights centre as repeated rows do
-        means = design.X.mean(axis=0) if w is None else np.average(design.X, axis=0, weights=w)
-        shift = pt.dot(means, model["b"])
+        shift = pt.dot(column_means(design.X, design.row_weights), model["b"])
     pm.Deterministic("Intercept", cut_c + shift, dims=THRESHOLD_DIM)
-    eta_c = eta - shift
+    if located:
+        eta_c, cut = eta, cut_c + threshold_location(cut_c)
+    else:
+        eta_c, cut = eta - shift, cut_c
     observed = _observed(design, integer=True)
     if link == "probit":
-        return ordered_probit("y", eta_c, cut_c, observed)
+        return ordered_probit("y", eta_c, cut, observed)
     if link in ASYMMETRIC_LINKS:
-        return ordered_asymmetric("y", link, eta_c, cut_c, observed)
-    return pm.OrderedLogistic("y", eta=eta_c, cutpoints=cut_c, compute_p=False, observed=observed, dims=OBS_DIM)
+        return ordered_asymmetric("y", link, eta_c, cut, observed)
+    return pm.OrderedLogistic("y", eta=eta_c, cutpoints=cut, compute_p=False, observed=observed, dims=OBS_DIM)
 
 
 #: Name of the potential that turns the observed ``y``'s log-likelihood into the weighted one.

@@ -25,7 +25,8 @@ from ...design.types import Design
 from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
-from .compile import compile_model, start_jitter
+from .compile import compile_model
+from .fixed import start_jitter
 from .graph_data import graph_constants, lift_constants
 from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
