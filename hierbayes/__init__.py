@@ -110,12 +110,12 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-def compare(fits, method="stacking", group=None, logo_method="integrated"):
+def compare(fits, method="stacking", group=None, logo_method="integrated", reloo=False):
     """Rank fits by PSIS-LOO (or leave-one-group-out for ``group``) with ArviZ's stacking
     weights; see :func:`hierbayes.predict.ranking.compare`."""
     from .predict.ranking import compare as rank_fits
 
-    return rank_fits(fits, method=method, group=group, logo_method=logo_method)
+    return rank_fits(fits, method=method, group=group, logo_method=logo_method, reloo=reloo)
 
 
 def load(path) -> Fit:

@@ -324,7 +324,8 @@ def cli_advice(text: str) -> str:
     draws=2000)`` -> ``--tune 2000 --draws 2000``, ``fit(target_accept=0.99)`` -> ``target_accept =
     0.99 in [sampler]``; ``priors={...}``, ``missing=...`` and ``parameterization=...`` point to
     the model file's tables; ``new_groups='zero'`` -> ``--new-groups zero`` and leave-one-group-out
-    (``fit.logo('g')``, ``compare(fits, group='g')``) -> ``hierbayes compare ... --group g``."""
+    (``fit.logo('g')``, ``compare(fits, group='g')``, ``reloo=True``) -> ``hierbayes compare ... --group g
+    [--reloo]``."""
     import re
 
     def fit_call(match: re.Match) -> str:
@@ -344,6 +345,9 @@ def cli_advice(text: str) -> str:
                   lambda m: f"parameterization = {re.sub(r"'([^']+)': ", r'\1 = ', m.group(1))} in [model]", text)
     text = re.sub(r"\bmissing='(\w+)'", r"missing = '\1' in [data]", text)
     text = re.sub(r"\bnew_groups='(\w+)'", r"--new-groups \1", text)
+    text = re.sub(r" \(brms's reloo; fit\.logo\([^()]*\) shows them alone\)", " (brms's reloo)", text)
+    text = re.sub(r"\bcompare\(fits, group='([^']+)', reloo=True\)", r"hierbayes compare FIT FIT ... --group \1 --reloo", text)
+    text = re.sub(r"\bfit\.logo\('([^']+)', reloo=True\)", r"hierbayes compare FIT --group \1 --reloo", text)
     text = re.sub(r"\bcompare\(fits, group='([^']+)'\)", r"hierbayes compare FIT FIT ... --group \1", text)
     text = re.sub(r"\bfit\.logo\('([^']+)'\)", r"hierbayes compare FIT --group \1", text)
     text = re.sub(r"\bmethod='(integrated|psis|exact)'", r"--method \1", text)

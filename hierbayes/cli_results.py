@@ -57,6 +57,8 @@ def add_result_commands(sub, positive, non_negative) -> None:
     compare.add_argument("--method", choices=("integrated", "psis", "exact"), default="integrated",
                          help="with --group: the group's effects integrated out (default), group-summed PSIS, or "
                               "exact refits (one fit: one refit per level)")
+    compare.add_argument("--reloo", action="store_true",
+                         help="with --group: refit exactly the levels whose Pareto k is too high (brms's reloo)")
 
 
 def read_fit(path: Path):
@@ -142,15 +144,20 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     fits = {_name(path): read_fit(path) for path in args.fits}
     if len(fits) != len(args.fits):
         raise ArgumentError("fits", [str(p) for p in args.fits], "name each fit once")
+    if args.reloo and args.group is None:
+        raise ArgumentError("reloo", True, "--reloo refits left-out groups: give --group too")
     if len(fits) == 1:
         (fit,) = fits.values()
-        result = fit.loo(pointwise=False) if args.group is None else fit.logo(args.group, method=args.method)
+        if args.group is None:
+            result = fit.loo(pointwise=False)
+        else:
+            result = fit.logo(args.group, method=args.method, reloo=args.reloo)
         print(result, file=out)
         return 0
     if args.method == "exact":
         raise ArgumentError("method", "exact", "exact refits compare one fit at a time: run "
                             "'hierbayes compare FIT --group g --method exact' per fit")
-    table = compare(fits, group=args.group, logo_method=args.method)
+    table = compare(fits, group=args.group, logo_method=args.method, reloo=args.reloo)
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -3,8 +3,7 @@
 A user object (top layer): its methods call the plain-data functions of
 :mod:`hierbayes.results` and :mod:`hierbayes.predict` and bind plots to what they return.
 
-Size: the one object users call every result through; each method is a delegation of a few
-lines with its docstring, and splitting them across classes would split the user's API.
+Size: the one object users call every result through; its methods are delegations of a few lines, one API.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from .predict import compare, conditional, fitted, hypothesis, margins, mrp, ppc
 from .predict.imputed import imputation_lines
 from .predict.imputed import imputed as imputed_values
 from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
+from .predict.logo import logo as leave_group_out
 from .predict.predict import predict as predict_rows
 from .predict.predictions import warn_new_levels
 from .predict.rside_conditional_predict import conditional_predict
@@ -419,8 +419,8 @@ class Fit:
         return compare.loo(self, pointwise=pointwise)
 
     def logo(self, group: str | None = None, *, method: str = "integrated", **kwargs):
-        """Leave-one-group-out cross-validation; see :func:`hierbayes.predict.compare.logo`."""
-        return compare.logo(self, group, method=method, **kwargs)
+        """Leave-one-group-out cross-validation; see :func:`hierbayes.predict.logo.logo`."""
+        return leave_group_out(self, group, method=method, **kwargs)
 
     def margins(self, at=None, by=None, dydx=None, **kwargs):
         """Average predictions / marginal effects (Stata ``margins``); see

@@ -1,5 +1,5 @@
 """The log-likelihood of each level of a grouping factor with its effects integrated out
-(leave-one-group-out cross-validation, :func:`hierbayes.predict.compare.logo`): closed form
+(leave-one-group-out cross-validation, :func:`hierbayes.predict.logo.logo`): closed form
 for gaussian responses with the identity link, adaptive Gauss-Hermite quadrature otherwise."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def integrated_group_loglik(
     quadrature at each draw (:mod:`.group_quadrature`), started from ``proposal``'s mean
     (the fit's posterior mean of u_j), with at most ``n_mc`` points per level and draw.
     Rows of other (crossed) grouping factors keep their own effects; a factor nested in
-    ``group`` is refused by :func:`hierbayes.predict.compare.logo` before this runs.
+    ``group`` is refused by :func:`hierbayes.predict.logo.logo` before this runs.
     """
     spec = model.spec
     family = get_family(spec.family)

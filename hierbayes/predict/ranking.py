@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..errors import ArgumentError, DataError, SpecError, warn_user
 from ..params import OBS_DIM
-from .compare import OBSERVED, ParetoKWarning, finest_group, logo, loo_tree, unreliable_points
+from .compare import OBSERVED, ParetoKWarning, finest_group, loo_tree, unreliable_points
 from .compare_checks import (
     ResponseScaleWarning,
     adjustment_note,
@@ -25,6 +25,7 @@ from .compare_checks import (
     log_jacobians,
 )
 from .loglik import log_likelihood_group
+from .logo import logo
 from .loo_weights import weighted_loo
 from .predict import row_design
 
@@ -54,7 +55,8 @@ def loo_data(fit, rows: bool, log_jacobian: np.ndarray | None):
 WEIGHT_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
 
 
-def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated") -> pd.DataFrame:
+def compare(fits: Mapping[str, object], method: str = "stacking", group: str | None = None, logo_method: str = "integrated",
+            reloo: bool = False) -> pd.DataFrame:
     """Rank models by expected log predictive density (ArviZ ``compare``).
 
     The fits must have been fitted on the same rows and model the same response; fits of
@@ -70,6 +72,8 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
     method : model weights: "stacking" (default), "BB-pseudo-BMA" or "pseudo-BMA".
     group : compare by leave-one-group-out for this grouping factor instead of
         leave-one-out (``logo_method``: "integrated" or "psis").
+    reloo : with ``group``: refit exactly the levels whose Pareto k is too high (see
+        :func:`hierbayes.predict.logo.logo`), with the default sampler settings.
 
     Returns
     -------
@@ -117,7 +121,7 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
         if name not in hb_fits:
             data[name] = value
         elif group is not None:
-            data[name] = logo(value, group, method=logo_method, log_jacobian=jacobians.get(name)).elpd_data
+            data[name] = logo(value, group, method=logo_method, log_jacobian=jacobians.get(name), reloo=reloo).elpd_data
         else:
             data[name] = loo_data(value, name in rows, jacobians.get(name))
     counts = {name: count_points(v) for name, v in data.items()}
@@ -141,6 +145,8 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
         finest = finest_group(next(iter(hb_fits.values())).model.design, groups)
         remedy = (f"; compare(fits, group={finest!r}) ranks by leave-one-group-out with the groups' "
                   "effects integrated out" if group is None and finest is not None else "")
+        if group is not None:
+            remedy = f"; compare(fits, group={group!r}, reloo=True) refits those groups exactly"
         warn_user(
             f"compare: the {'leave-one-group-out' if group is not None else 'PSIS-LOO'} estimates of {unreliable} "
             f"have Pareto k above the threshold for some {'groups' if group is not None else 'rows'} "

@@ -15,6 +15,7 @@ import hierbayes as hb
 from hierbayes import plots
 from hierbayes.params import block_names
 from hierbayes.predict import compare as C
+from hierbayes.predict import logo as LG
 from hierbayes.predict.linpred import block_covariance_cholesky, fixed_coefficients
 from hierbayes.predict.predict import encode_rows, thin
 from hierbayes.results.stats import flatten_draws
@@ -68,8 +69,8 @@ def test_integrated_group_likelihood_is_exact_for_gaussian(sleep):
     model = sleep.model
     rows = encode_rows(model)
     codes = model.design.groups[0].codes
-    prop = C.group_effects_proposal(sleep, [True])
-    got = C.integrated_group_loglik(post, model, rows, model.design.y, "Subject", codes, 18, prop, rng=np.random.default_rng(0))
+    prop = LG.group_effects_proposal(sleep, [True])
+    got = LG.integrated_group_loglik(post, model, rows, model.design.y, "Subject", codes, 18, prop, rng=np.random.default_rng(0))
     beta = fixed_coefficients(post, model.design.fixed_names)
     L = block_covariance_cholesky(post, block_names(model.spec)[0])
     sigma = flatten_draws(post["sigma"])
@@ -80,7 +81,7 @@ def test_integrated_group_likelihood_is_exact_for_gaussian(sleep):
             cov = sigma[s] ** 2 * np.eye(r.sum()) + Z[r] @ L[s] @ L[s].T @ Z[r].T
             assert got[s, j] == pytest.approx(stats.multivariate_normal.logpdf(y[r], X[r] @ beta[s], cov), rel=1e-9)
     # the quadrature used for other families is exact for a gaussian (a quadratic log density)
-    quadrature = C.integrated_group_loglik(
+    quadrature = LG.integrated_group_loglik(
         post, model, rows, model.design.y, "Subject", codes, 18, prop, rng=np.random.default_rng(0), analytic=False
     )
     np.testing.assert_allclose(quadrature, got, rtol=1e-9)
@@ -245,15 +246,15 @@ def test_exact_logo_adds_the_log_jacobian_per_level(sleep, monkeypatch):
     """The refits are replaced by a fixed table: only the adjustment is under test."""
     levels = list(sleep.model.design.groups[0].levels)
     table = pd.DataFrame({"Subject": levels[:2], "n": [10, 10], "elpd": [-40.0, -50.0]})
-    fixed = C.LOGO("Subject", "exact", -90.0, 1.0, table, "exact")
-    monkeypatch.setattr(C, "exact_logo", lambda *args: fixed)
+    fixed = LG.LOGO("Subject", "exact", -90.0, 1.0, table, "exact")
+    monkeypatch.setattr(LG, "exact_logo", lambda *args: fixed)
     jac = np.arange(sleep.model.design.n_obs, dtype=float)
     codes = sleep.model.design.groups[0].codes
-    got = C.logo(sleep, "Subject", method="exact", levels=levels[:2], log_jacobian=jac)
+    got = LG.logo(sleep, "Subject", method="exact", levels=levels[:2], log_jacobian=jac)
     expected = [-40.0 + jac[codes == 0].sum(), -50.0 + jac[codes == 1].sum()]
     np.testing.assert_allclose(got.pointwise["elpd"], expected)
     assert got.elpd == pytest.approx(sum(expected))
-    assert C.logo(sleep, "Subject", method="exact", levels=levels[:2]) is fixed
+    assert LG.logo(sleep, "Subject", method="exact", levels=levels[:2]) is fixed
 
 
 def test_loo_with_too_few_draws_is_a_hierbayes_error(sleepstudy) -> None:
@@ -433,3 +434,34 @@ def test_integrated_logo_refuses_a_factor_with_another_nested_in_it():
         hb.compare({"olre": fit, "plain": plain})
     advice = " ".join(str(w.message) for w in record)
     assert "group='herd'" not in advice  # the advice does not lead to the refusal
+
+
+def test_reloo_replaces_the_unreliable_levels_by_exact_refits(sleep, monkeypatch):
+    """brms's reloo: the levels PSIS flags get their refits' elpd (refits replaced by a table)."""
+    asked = {}
+
+    def refits(fit, group, drop, codes, all_levels, levels, *rest):
+        asked["levels"] = list(levels)
+        table = pd.DataFrame({group: levels, "n": 10, "elpd": [-40.0 - i for i in range(len(levels))]})
+        return LG.LOGO(group, "exact", float(table["elpd"].sum()), 1.0, table, "exact")
+
+    monkeypatch.setattr(LG, "exact_logo", refits)
+    plain = sleep.logo(method="psis")
+    bad = ~(plain.pointwise["pareto_k"] <= plain.good_k).to_numpy()
+    assert bad.sum() >= 2 and plain.n_bad_k == bad.sum()
+    fixed = sleep.logo(method="psis", reloo=True)
+    assert asked["levels"] == list(plain.pointwise["Subject"][bad])
+    assert list(fixed.pointwise["refit"]) == list(bad) and fixed.n_bad_k == 0
+    np.testing.assert_allclose(fixed.pointwise["elpd"][bad], [-40.0 - i for i in range(bad.sum())])
+    np.testing.assert_allclose(fixed.pointwise["elpd"][~bad], plain.pointwise["elpd"][~bad])
+    assert fixed.elpd == pytest.approx(fixed.pointwise["elpd"].sum())
+    assert fixed.elpd_data.elpd == pytest.approx(fixed.elpd) and not fixed.elpd_data.warning
+    assert fixed.elpd_data.p == pytest.approx(plain.elpd_data.p + plain.elpd - fixed.elpd)
+    assert "refitted exactly" in fixed.note and "reloo=True" in plain.note
+    twin = _refit(sleep, SLEEP, sleep.model.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", C.ParetoKWarning)
+        table = hb.compare({"a": sleep, "b": twin}, group="Subject", logo_method="psis", reloo=True)
+    assert table["elpd"].iloc[0] == pytest.approx(fixed.elpd)
+    with pytest.warns(C.ParetoKWarning, match=r"compare\(fits, group='Subject', reloo=True\)"):
+        hb.compare({"a": sleep, "b": twin}, group="Subject", logo_method="psis")

@@ -236,6 +236,10 @@ def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
     ("priors={'sd:judge': hb.Prior('HalfNormal', sigma=0.5)}.",
      "[priors] 'sd:judge' = { dist = 'HalfNormal', sigma = 0.5 } in the model file."),
     ("pass missing='drop' to drop them", "pass missing = 'drop' in [data] to drop them"),
+    ("unreliable; fit.logo('g', reloo=True) refits them exactly (brms's reloo; fit.logo('g', method='exact', "
+     "levels=['1', '2']) shows them alone)", "unreliable; hierbayes compare FIT --group g --reloo refits them "
+     "exactly (brms's reloo)"),
+    ("unreliable; compare(fits, group='g', reloo=True) refits", "unreliable; hierbayes compare FIT FIT ... --group g --reloo refits"),
 ])
 def test_warnings_give_their_advice_in_the_command_lines_terms(advice, for_the_cli):
     # a CLI user had been told to call fit(tune=2000) and to pass priors={...}

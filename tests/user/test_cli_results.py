@@ -129,6 +129,20 @@ def test_compare_method_reaches_logo_and_exact_is_one_fit_at_a_time(capsys, repo
     assert "--method exact: exact refits compare one fit at a time" in one_line_error(err)
 
 
+def test_compare_reloo_needs_a_group_and_reaches_logo(capsys, reports, monkeypatch):
+    code, _, err = run(capsys, "compare", reports / "rep3", "--reloo")
+    assert code == cli.EXIT_USAGE and "--reloo refits left-out groups: give --group too" in one_line_error(err)
+    from hierbayes.predict import logo
+
+    def refits(fit, group, drop, codes, all_levels, levels, *rest):  # the refits, replaced by a table
+        table = pd.DataFrame({group: levels, "n": 10, "elpd": -40.0})
+        return logo.LOGO(group, "exact", float(table["elpd"].sum()), 1.0, table, "exact")
+
+    monkeypatch.setattr(logo, "exact_logo", refits)
+    code, out, _ = run(capsys, "compare", reports / "rep3", "--group", "Subject", "--method", "psis", "--reloo")
+    assert code == cli.EXIT_OK and "LOGO Subject (psis)" in out and "refitted exactly" in out
+
+
 def test_text_labels_that_look_like_numbers_are_read_as_text(capsys, tmp_path):
     # a fit on text labels "01".."06": a new CSV's 01 must be the level "01", not the number 1
     rng = np.random.default_rng(1)
