@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from ..errors import SpecError, did_you_mean
 from ..families import METRICS, Family, get_family, proportional_hazards
 from .covariance import Covariance
-from .residuals import ResidualStructure
+from .residuals import ResidualStructure, residuals
 from .weights import check_weights
 
 
@@ -288,6 +288,11 @@ class ModelSpec:
         check_weights(self)
         if self.metric is not None:
             check_metric(self.family, self.metric)
+        if isinstance(self.residuals, str):  # a pasted nlme call or a bare name: what hb.residuals() says of it
+            try:
+                object.__setattr__(self, "residuals", residuals(self.residuals))
+            except SpecError as exc:
+                raise SpecError(f"residuals={self.residuals!r}: {exc}") from None
         if self.residuals is not None and not isinstance(self.residuals, ResidualStructure):
             raise SpecError(
                 f"residuals= takes hb.residuals(...), got {type(self.residuals).__name__}"

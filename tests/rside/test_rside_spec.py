@@ -63,10 +63,16 @@ def test_bad_argument_and_by_not_allowed():
     assert hb.residuals("unstructured", time="t", by="arm").by == "arm"
 
 
-def test_spec_rejects_other_objects():
+def test_spec_rejects_other_objects_and_reads_strings_as_hb_residuals_does():
     spec = hb.parse_formula("y ~ x + (1|g)")
     with pytest.raises(SpecError, match="residuals= takes hb.residuals"):
+        dataclasses.replace(spec, residuals=1)
+    # a string is what hb.residuals(string) makes of it, its translation of a pasted nlme call included
+    assert dataclasses.replace(spec, residuals="exchangeable").residuals == hb.residuals("exchangeable")
+    with pytest.raises(SpecError, match=r"residuals='ar1': residuals\('ar1'\) needs time="):
         dataclasses.replace(spec, residuals="ar1")
+    with pytest.raises(SpecError, match=r"nlme's corAR1\(...\) is written hb.residuals\('ar1', group='Mare'\)"):
+        dataclasses.replace(spec, residuals="corAR1(form = ~ 1 | Mare)")
 
 
 def test_a_name_taken_by_another_kind_is_refused():
