@@ -227,8 +227,8 @@ NOT_AVAILABLE: dict[str, str] = {
     "nbinom1": "glmmTMB's nbinom1 (var = mu (1 + alpha), linear in the mean) is not available; "
                "family='negbinomial' is NB2 (glmmTMB's nbinom2, brms' negbinomial: var = mu + mu^2 / phi)",
     **dict.fromkeys(
-        ("zero_inflated_poisson", "zero_inflated_negbinomial", "zip", "zinb", "hurdle_poisson",
-         "hurdle_negbinomial", "truncated_poisson", "truncated_nbinom2"),
+        ("zero_inflated_poisson", "zero_inflated_negbinomial", "zip", "zinb", "zipoisson", "zinegbinomial",
+         "zinbinom2", "hurdle_poisson", "hurdle_negbinomial", "truncated_poisson", "truncated_nbinom2"),
         "zero-inflated and hurdle families are not available; family='negbinomial' often fits the "
         "excess zeros, and fit.ppc().pvalues() tests the share of zeros (prop_zero)"),
     **dict.fromkeys(

@@ -230,6 +230,7 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
     # offered 'binomial' or 'negbinomial')
     ("zeroinflatedpoisson", "zero-inflated and hurdle families are not available"),
     ("Zero-Inflated Poisson", "zero-inflated and hurdle families are not available"),
+    ("zipoisson", "zero-inflated and hurdle families are not available"),  # had got "did you mean 'poisson'"
     ("betabinomial", r"the beta-binomial family is not available; an observation-level effect .* "
                      r"'cbind\(k, n - k\) ~ x \+ \(1 \| g\) \+ \(1 \| obs\)' with family='binomial'"),
 ])
