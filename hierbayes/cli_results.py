@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from .cli_advice import cli_advice
 from .errors import ArgumentError, DataError
 
 if TYPE_CHECKING:  # pandas and the model are imported by the commands, not for --help
@@ -152,7 +153,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
             result = fit.loo(pointwise=False)
         else:
             result = fit.logo(args.group, method=args.method, reloo=args.reloo)
-        print(result, file=out)
+        print(cli_advice(str(result)), file=out)  # the note's advice in the command line's terms
         return 0
     if args.method == "exact":
         raise ArgumentError("method", "exact", "exact refits compare one fit at a time: run "

@@ -104,10 +104,11 @@ def _note(method: str, n_bad: int, n: int, group: str = "", bad_levels: Sequence
             "exact: one refit per held-out level; the held-out level's effect integrated out "
             "(closed form for gaussian responses, adaptive Gauss-Hermite quadrature otherwise)"
         )
+    has, its, them = ("has", "its", "it") if n_bad == 1 else ("have", "their", "them")
     k = (
-        f"{n_bad} of {n} levels have Pareto k > {good_k:.2f} or not estimable: their elpd is unreliable; "
-        f"fit.logo({group!r}, reloo=True) refits them exactly (brms's reloo; fit.logo({group!r}, "
-        f"method='exact', levels={_shown(bad_levels)}) shows them alone)"
+        f"{n_bad} of {n} levels {has} Pareto k > {good_k:.2f} or not estimable: {its} elpd is unreliable; "
+        f"fit.logo({group!r}, reloo=True) refits {them} exactly (brms's reloo; fit.logo({group!r}, "
+        f"method='exact', levels={_shown(bad_levels)}) shows {them} alone)"
         if n_bad else f"all {n} levels have Pareto k <= {good_k:.2f}"
     )
     if method == "psis":

@@ -138,6 +138,9 @@ def test_compare_reloo_needs_a_group_and_reaches_logo(capsys, reports, monkeypat
         table = pd.DataFrame({group: levels, "n": 10, "elpd": -40.0})
         return logo.LOGO(group, "exact", float(table["elpd"].sum()), 1.0, table, "exact")
 
+    code, out, _ = run(capsys, "compare", reports / "rep3", "--group", "Subject", "--method", "psis")
+    # the result's advice in the command line's terms (it had named fit.logo('Subject', ...))
+    assert code == cli.EXIT_OK and "hierbayes compare FIT --group Subject --reloo refits" in out and "fit.logo" not in out
     monkeypatch.setattr(logo, "exact_logo", refits)
     code, out, _ = run(capsys, "compare", reports / "rep3", "--group", "Subject", "--method", "psis", "--reloo")
     assert code == cli.EXIT_OK and "LOGO Subject (psis)" in out and "refitted exactly" in out
