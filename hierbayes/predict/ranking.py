@@ -77,7 +77,7 @@ def compare(fits: Mapping[str, object], method: str = "stacking", group: str | N
 
     Returns
     -------
-    DataFrame ordered best first: rank, elpd, p, elpd_diff, weight, se, dse, warning, ...,
+    DataFrame ordered best first: rank, elpd_diff, dse, elpd, se, p, weight and ArviZ's diagnostics,
     and for hierbayes fits ``response`` and ``log_jacobian`` (the adjustment applied, if any).
 
     Raises
