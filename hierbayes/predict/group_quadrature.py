@@ -103,6 +103,7 @@ def adaptive_group_loglik(
     h, gradient, information = derivatives(u)
     for _ in range(NEWTON_STEPS):
         step = np.linalg.solve(information, gradient[..., None])[..., 0]
+        step = np.where(np.isfinite(step), step, 0.0)  # a level whose rows' density is not finite stays put
         proposed = u + step
         h_new, g_new, i_new = derivatives(proposed)
         worse = ~(h_new >= h - 1e-10)  # NaN counts as worse
