@@ -15,7 +15,7 @@ from ..families import censored_log_likelihood, get_family
 from ..params import block_names
 from ..results.icc_levels import ancestors_of
 from .distributional import aux_draws
-from .group_quadrature import adaptive_group_loglik
+from .group_quadrature import LevelSums, adaptive_group_loglik
 from .linpred import block_covariance_cholesky, linear_predictor
 from .predict import Rows
 from .rside_group_loglik import rside_gaussian_group_loglik
@@ -45,11 +45,7 @@ def nested_factors(design, group: str) -> list[str]:
 
 def group_sums(values: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
     """(S, J) sums over the rows of each level of (S, n) values."""
-    out = np.zeros((values.shape[0], n_levels))
-    order = np.argsort(codes, kind="stable")
-    present, starts = np.unique(codes[order], return_index=True)
-    out[:, present] = np.add.reduceat(values[:, order], starts, axis=1)
-    return out
+    return LevelSums(np.asarray(codes), n_levels)(values)
 
 
 def without_blocks(blocks: Sequence, drop: Sequence[bool]) -> list:

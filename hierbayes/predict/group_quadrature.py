@@ -79,7 +79,7 @@ def adaptive_group_loglik(
     precision = np.einsum("slk,slm->skm", chol_inv, chol_inv)  # Sigma^-1 (S, K, K)
     log_norm = -np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)[:, None] - 0.5 * K * np.log(2 * np.pi)
     ZZ = Z[:, :, None] * Z[:, None, :]
-    level_sums = _LevelSums(codes, n_levels)
+    level_sums = LevelSums(codes, n_levels)
 
     def eta_at(u):  # (S, J, K) -> (S, n)
         return base + np.einsum("nk,snk->sn", Z, u[:, codes, :])
@@ -127,7 +127,7 @@ def adaptive_group_loglik(
     return acc + log_det_L + 0.5 * K * np.log(2.0 * np.pi)
 
 
-class _LevelSums:
+class LevelSums:
     """(S, J) sums over each level's rows of (S, n) values (the rows' order sorted once)."""
 
     def __init__(self, codes: np.ndarray, n_levels: int) -> None:

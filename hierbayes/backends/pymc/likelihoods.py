@@ -30,9 +30,10 @@ from ...priors import PriorTable
 from .censored import observe
 from .distributional import aux_parameter
 from .lazy import LazyModule, pm, pt
+from .linear import weighted_column_means
 from .ordinal_links import ASYMMETRIC_LINKS, ordered_asymmetric
 from .ordinal_probit import ordered_probit
-from .thresholds import THRESHOLD_DIM, THRESHOLDS_C, column_means, threshold_location, threshold_variable
+from .thresholds import THRESHOLD_DIM, THRESHOLDS_C, threshold_location, threshold_variable
 from .variables import register
 
 #: The backend's name in messages.
@@ -294,7 +295,7 @@ def cumulative(eta, design: Design, priors: PriorTable, link: str):
     cut_c = model[THRESHOLDS_C] if located else threshold_variable(design, priors, link)
     shift = 0.0
     if "b" in model.named_vars and design.X.shape[1]:
-        shift = pt.dot(column_means(design.X, design.row_weights), model["b"])
+        shift = pt.dot(weighted_column_means(design.X, design.row_weights), model["b"])
     pm.Deterministic("Intercept", cut_c + shift, dims=THRESHOLD_DIM)
     if located:
         eta_c, cut = eta, cut_c + threshold_location(cut_c)

@@ -54,6 +54,12 @@ class Fixed:
         return pt.dot(self.X, self.theta)
 
 
+def weighted_column_means(X: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The columns' means, weighted by the rows' frequency weights when there are any: such
+    weights centre as repeated rows do."""
+    return X.mean(axis=0) if weights is None else np.average(X, axis=0, weights=weights)
+
+
 def fixed_part(design: Design, priors: PriorTable, intercept_shift=None) -> Fixed:
     """Register Intercept_c (and the reported Intercept) and b; with ``intercept_shift`` (the
     summed means of the absorbed terms, :mod:`.mean_free`) the sampler draws the total
@@ -65,8 +71,7 @@ def fixed_part(design: Design, priors: PriorTable, intercept_shift=None) -> Fixe
         b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
     if design.has_intercept:
         Xs = X[:, slope_idx]
-        w = design.row_weights  # weighted means: frequency weights centre as repeated rows do
-        means = Xs.mean(axis=0) if w is None else np.average(Xs, axis=0, weights=w)
+        means = weighted_column_means(Xs, design.row_weights)
         if intercept_shift is None:
             ic = register("Intercept_c", priors.get("Intercept"))
         else:

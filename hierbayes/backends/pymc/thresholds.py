@@ -36,7 +36,7 @@ from ...families import threshold_locations
 from ...params import CENTRED_INTERCEPT
 from ...priors import PriorTable, n_categories
 from .lazy import LazyModule, pm, pt
-from .linear import Fixed
+from .linear import Fixed, weighted_column_means
 from .variables import stacked_prior
 
 #: Name of the sampled thresholds for centred predictors (the reported ``Intercept`` adds the
@@ -147,9 +147,4 @@ def located_fixed(fixed: Fixed, location, weights: np.ndarray | None = None) -> 
     X = fixed.X
     n, p = X.shape
     theta = pt.concatenate([pt.reshape(location, (1,)), fixed.theta]) if p else pt.reshape(location, (1,))
-    return Fixed(theta, np.column_stack([np.ones(n), X - column_means(X, weights)]), True)
-
-
-def column_means(X: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-    """The columns' (weighted) means: frequency weights centre as repeated rows do."""
-    return X.mean(axis=0) if weights is None else np.average(X, axis=0, weights=weights)
+    return Fixed(theta, np.column_stack([np.ones(n), X - weighted_column_means(X, weights)]), True)
