@@ -50,6 +50,9 @@ CASES = [
     ("y ~ anger + hard + offset(log(exposure)) + (1 | subject) + (1 | item)", "poisson", NONCENTERED, 22),
     ("y ~ hard + (1 | subject) + (1 | item)", "gamma", NONCENTERED, 22),
     ("y ~ anger + hard + (1 | subject) + (1 | item)", "cumulative", NONCENTERED, 22),
+    # item carries the location of columns that span an intercept, and those columns mix
+    # a subject and an item property (backends/pymc/spanned.py)
+    ("y ~ 0 + C(hard) + anger + (1 | subject) + (1 | item)", "bernoulli", {"subject": "noncentered", "item": "centered"}, 22),
     # item carries the thresholds' location (backends/pymc/thresholds.py)
     ("y ~ anger + hard + (1 | subject) + (1 | item)", "cumulative", {"subject": "noncentered", "item": "centered"}, 22),
 ]

@@ -138,7 +138,7 @@ def centre_nested(design: Design, plan: list[str], given: list[str | None]) -> l
     return ["nested" if i in chosen else how for i, how in enumerate(plan)]
 
 
-def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) -> int | None:
+def intercept_holder(design: Design, plan: list[str], form: str, nests: dict, spanned: bool = False) -> int | None:
     """Index of the random-intercept term whose effects carry the model's intercept, if any.
 
     The top of a chain of nested terms (``nests``, from :func:`nesting`), centred or not:
@@ -146,10 +146,11 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict) ->
     inform the intercept only through the prior of those effects. Else the centred
     intercept-only term with the fewest groups (whose mean the data pin down least, so the
     ridge with the intercept is longest). An ordinal model's thresholds' location takes the
-    intercept's place (:mod:`.thresholds`). None without a fixed intercept or thresholds, or
-    with the sufficient-statistics likelihood (which needs the effects themselves).
+    intercept's place (:mod:`.thresholds`), as does the location of fixed columns that span
+    an intercept (``spanned``, :mod:`.spanned`). None without any of these, or with the
+    sufficient-statistics likelihood (which needs the effects themselves).
     """
-    if not has_location(design) or form == "sufficient statistics":
+    if not (has_location(design) or spanned) or form == "sufficient statistics":
         return None
     tops = {j for j, _ in nests.values() if plan[j] != "nested"}
     candidates = [

@@ -88,6 +88,7 @@ from .plan import (  # noqa: F401  (the planning rule's public names, importable
 )
 from .plan_glm import saturated
 from .rside import residual_loglik, residual_plan, residual_rows_likelihood, residual_sigma
+from .spanned import spanned_location, spanned_variable, value_jitter
 from .thresholds import located_fixed, threshold_location, threshold_variable
 from .variables import register
 
@@ -226,7 +227,9 @@ def compile_model(
     if form == "rows" and rd is None:
         likelihood_builder(family)  # a family without a likelihood here fails now, not when the model is built
     nests = nesting(design, plan)
-    holder = intercept_holder(design, plan, form, nests)
+    spanned = spanned_location(design, priors) if form == "rows" and rd is None and not has_imputation(design) else None
+    holder = intercept_holder(design, plan, form, nests, spanned is not None)
+    spanned = spanned if holder is not None else None
     tops = integrated_tops([b for b, _ in blocks], plan, nests)
     kept = set(tops) | ({holder} if holder is not None and plan[holder] == "centered" else set())
     plan, precision = adapt_plan(design, plan, given_values(design, parameterization), link, kept)
@@ -243,10 +246,12 @@ def compile_model(
             absorbed = {i: group_effects(*blocks[i], priors, False, precision[i], mean_free=True)
                         for i in absorbed_terms(design.groups, plan, precision, design.has_intercept, holder, form, rd)}
             shift = sum(pt.mean(u) for u in absorbed.values()) if absorbed else None
-            fixed = fixed_part(unpadded, priors, shift)
+            fixed = fixed_part(unpadded, priors, shift, spanned.transform() if spanned else None)
             # the data shift (centring.py): totals located at their groups' mean linear predictor
             chain = holder_chain(holder, nests) if holder is not None else []
-            if chain and not design.has_intercept:  # ordinal: the holder carries the thresholds' location
+            if spanned is not None:  # no intercept but columns that span one (spanned.py)
+                fixed = spanned.fixed(spanned_variable())
+            elif chain and not design.has_intercept:  # ordinal: the holder carries the thresholds' location
                 fixed = located_fixed(fixed, threshold_location(threshold_variable(unpadded, priors, link)),
                                       unpadded.row_weights)
             xbar: dict[int, np.ndarray] = {}
@@ -337,7 +342,7 @@ def compile_model(
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
-        start_jitter=start_jitter(design, priors),
+        start_jitter=value_jitter(start_jitter(design, priors), spanned),
         saturated=any(how != "marginal" and saturated(b, unpadded) for b, how in zip(unpadded.groups, plan)),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),

@@ -21,9 +21,10 @@ from .variables import register, stacked_prior
 JOINT_Z = "b__z"
 
 
-def fixed_coefficients(priors: PriorTable, terms: list[str]):
+def fixed_coefficients(priors: PriorTable, terms: list[str], transform=None):
     """Register the coefficients of the non-intercept fixed-effect columns ``terms`` (in
-    design order) and return the vector ``b`` (a PyMC variable named ``b``, dims ``b_term``)."""
+    design order) and return the vector ``b`` (a PyMC variable named ``b``, dims ``b_term``).
+    ``transform`` (:mod:`.spanned`) applies to the one sampled vector, ``b`` or ``b__z``."""
     joint = priors.joint
     joint_terms = set(joint.terms) if joint is not None else set()
     independent = [t for t in terms if t not in joint_terms]
@@ -31,10 +32,10 @@ def fixed_coefficients(priors: PriorTable, terms: list[str]):
     one_family = bool(per_term) and len({p.dist for p in per_term}) == 1
     stacked = stacked_prior(per_term, "b") if one_family else None
     if not joint_terms and stacked is not None:
-        return register("b", stacked, dims=FIXED_DIM)
+        return register("b", stacked, dims=FIXED_DIM, transform=transform)
     parts: dict[str, object] = {}
     if joint_terms:
-        z = pm.Normal(JOINT_Z, 0.0, 1.0, shape=len(joint.terms))
+        z = pm.Normal(JOINT_Z, 0.0, 1.0, shape=len(joint.terms), **({"transform": transform} if transform else {}))
         drawn = pt.dot(joint.factor(), z)
         parts.update({t: drawn[i] for i, t in enumerate(joint.terms)})
     if stacked is not None:

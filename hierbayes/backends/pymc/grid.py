@@ -104,6 +104,27 @@ def grid_codes(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(I), J), np.tile(np.arange(J), I)
 
 
+def _side_columns(cube: np.ndarray, real: np.ndarray) -> tuple[list[tuple[int, np.ndarray]], list[tuple[int, np.ndarray]]]:
+    """Each column of ``cube`` (I, J, p) as a part on the first term's levels plus a part on
+    the second's, ``x_ij = r_i + s_j`` on the ``real`` (I, J) cells: (column, r) pairs and
+    (column, s) pairs, a column that is a property of one term's levels on that side only."""
+    rows, columns = [], []
+    for k in range(cube.shape[2]):
+        v = cube[:, :, k]
+        tol = 1e-10 * (1.0 + np.abs(v[real]).max(initial=0.0))
+        r, s = v[:, 0], v[0, :] - v[0, 0]
+        if np.allclose(v[real], np.broadcast_to(r[:, None], v.shape)[real], rtol=0.0, atol=tol):
+            rows.append((k, r))
+        elif np.allclose(v[real], np.broadcast_to(v[0, :][None, :], v.shape)[real], rtol=0.0, atol=tol):
+            columns.append((k, v[0, :]))
+        elif np.allclose(v[real], (r[:, None] + s[None, :])[real], rtol=0.0, atol=tol):
+            rows.append((k, r))  # a combination of both (spanned.py's columns): split
+            columns.append((k, s))
+        else:
+            raise ValueError(f"internal: fixed column {k} is not additive on the grid")
+    return rows, columns
+
+
 def grid_eta(X: np.ndarray, theta, intercept_first: bool, with_intercept: bool, grid: Grid, effects: list):
     """The linear predictor of every cell, ``(a[:, None] + c[None, :]).ravel()``.
 
@@ -112,22 +133,21 @@ def grid_eta(X: np.ndarray, theta, intercept_first: bool, with_intercept: bool, 
     X : (I * J, p) the fixed columns the sampler sees, on the grid.
     theta : (p,) their coefficients (``Intercept_c`` first when ``intercept_first``).
     with_intercept : add ``theta[0]`` (False when a group term carries the intercept).
-    grid : the layout; its ``fixed_term`` assigns the slope columns, ``X``'s columns after
-        its leading ones column when ``intercept_first``.
+    grid : the layout. Every column of the design is a property of one term's levels
+        (``fixed_term``), so every column the sampler sees, a linear combination of them, is
+        a part on each side (:func:`_side_columns`).
     effects : the (I, 1) and (J, 1) effects of the two terms.
     """
     I, J = grid.shape
-    cube = X.reshape(I, J, X.shape[1])
     start = 1 if intercept_first else 0
-    if X.shape[1] - start != len(grid.fixed_term):
-        raise ValueError(f"internal: {X.shape[1] - start} slope columns on a grid laid out for {len(grid.fixed_term)}")
+    cube = X[:, start:].reshape(I, J, X.shape[1] - start)
+    sides = _side_columns(cube, grid.mask().reshape(I, J) > 0)
     parts = []
-    for side in (0, 1):
-        columns = [start + k for k, t in enumerate(grid.fixed_term) if t == side]
-        values = cube[:, 0, :] if side == 0 else cube[0, :, :]
+    for side, pairs in enumerate(sides):
         part = effects[side][:, 0]
-        if columns:
-            part = part + pt.dot(np.ascontiguousarray(values[:, columns]), theta[columns])
+        if pairs:
+            values = np.ascontiguousarray(np.column_stack([v for _, v in pairs]))
+            part = part + pt.dot(values, theta[[start + k for k, _ in pairs]])
         parts.append(part)
     eta = parts[0][:, None] + parts[1][None, :]
     if intercept_first and with_intercept:

@@ -60,15 +60,16 @@ def weighted_column_means(X: np.ndarray, weights: np.ndarray | None) -> np.ndarr
     return X.mean(axis=0) if weights is None else np.average(X, axis=0, weights=weights)
 
 
-def fixed_part(design: Design, priors: PriorTable, intercept_shift=None) -> Fixed:
+def fixed_part(design: Design, priors: PriorTable, intercept_shift=None, transform=None) -> Fixed:
     """Register Intercept_c (and the reported Intercept) and b; with ``intercept_shift`` (the
     summed means of the absorbed terms, :mod:`.mean_free`) the sampler draws the total
-    ``Intercept_c + intercept_shift`` and Intercept_c is derived from it."""
+    ``Intercept_c + intercept_shift`` and Intercept_c is derived from it. ``transform``: the
+    coefficients' (:func:`.fixed.fixed_coefficients`)."""
     X = design.X
     slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     b = None
     if slope_idx:
-        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx])
+        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx], transform)
     if design.has_intercept:
         Xs = X[:, slope_idx]
         means = weighted_column_means(Xs, design.row_weights)

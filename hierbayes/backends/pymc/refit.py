@@ -26,7 +26,6 @@ from ...priors import PriorTable
 from ...sampler_args import SamplerConfig
 from .. import PriorSimulation
 from .compile import compile_model
-from .fixed import start_jitter
 from .graph_data import graph_constants, lift_constants
 from .imputation import has_imputation
 from .imputation_sim import conditioned_prior
@@ -55,7 +54,7 @@ def _build(design: Design, priors: PriorTable, parameterization: dict[str, str],
         warnings.simplefilter("ignore")
         compiled = compile_model(replace(design, y=y), priors, parameterization)
         logp = compiled.model.logp()
-    return compiled.model, logp, graph_constants([logp])
+    return compiled, logp, graph_constants([logp])
 
 
 class Refitter:
@@ -103,7 +102,8 @@ class Refitter:
         # changes the graph; compare only references with the most common number of constants
         sizes = [len(c) for _, _, c in builds]
         builds = [b for b, n in zip(builds, sizes) if n == max(set(sizes), key=sizes.count)]
-        pm_model, logp, consts = builds[0]
+        compiled, logp, consts = builds[0]
+        pm_model = compiled.model
         self.lifted = [
             i for i in range(len(consts))
             if any(not np.array_equal(consts[i].data, c[i].data) for _, _, c in builds[1:])
@@ -116,7 +116,7 @@ class Refitter:
         target_vars = pm_model.replace_rvs_by_values([pm_model[n] for n in self.targets])
         target_fn = get_jaxified_graph(inputs=value_vars, outputs=target_vars)
         z0 = [jnp.asarray(v) for v in start_point(pm_model)]
-        widths = jitter_widths([v.name for v in value_vars], start_jitter(design, priors)) or [1.0] * len(z0)
+        widths = jitter_widths([v.name for v in value_vars], compiled.start_jitter) or [1.0] * len(z0)
         tune, total = config.tune, config.tune + config.draws
 
         def potential_fn_gen(*data):

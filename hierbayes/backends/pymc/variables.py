@@ -11,7 +11,7 @@ from .lazy import pm
 from .mean_free import LOCATION_FAMILIES
 
 
-def register(name: str, prior: Prior, dims=None, shape=None, shift=None):
+def register(name: str, prior: Prior, dims=None, shape=None, shift=None, transform=None):
     """Add the variable ``name`` with distribution ``prior`` to the current PyMC model.
 
     Parameters
@@ -20,6 +20,7 @@ def register(name: str, prior: Prior, dims=None, shape=None, shift=None):
     prior : a resolved prior (its ``dist`` is the PyMC class name).
     dims, shape : passed to the distribution (at most one of them).
     shift : a tensor added to the prior's location (a prior of :data:`.mean_free.LOCATION_FAMILIES`).
+    transform : a PyMC transform to sample the variable through (None: PyMC's default).
 
     Returns
     -------
@@ -33,6 +34,8 @@ def register(name: str, prior: Prior, dims=None, shape=None, shift=None):
     if shift is not None:
         location = LOCATION_FAMILIES[prior.dist]
         kwargs[location] = kwargs[location] + shift
+    if transform is not None:
+        kwargs["transform"] = transform
     return cls(name, **kwargs, dims=dims, shape=shape)
 
 
