@@ -111,7 +111,7 @@ def test_a_cell_means_glmm_converges_with_defaults():
     """Before the location: min bulk ESS 1,533 at this seed (the factor's coefficients,
     trading against the group effects' mean); with it 4,183."""
     fit = fit_quiet(hb.Model("y ~ 0 + f + x + (1 | g)", cells(n_groups=40, per=30), family="bernoulli"),
-                    random_seed=1)
+                    random_seed=1, draws=1000, tune=1000)  # the defaults
     d = fit.diagnostics
     assert d.divergences == 0 and d.max_r_hat <= 1.01 and d.min_ess_bulk >= 2000
 
