@@ -5,6 +5,7 @@
     hierbayes fit models/gcse_gend.toml [--draws N --tune N --chains N --seed N --backend B --out DIR]
     hierbayes check models/gcse_gend.toml
     hierbayes formula models/gcse_gend.toml
+    hierbayes summary gcse_gend-report [--prob 0.9 --exponentiate --metric hr]
     hierbayes predict gcse_gend-report --data new.csv [--out predictions.csv --kind response]
     hierbayes compare gcse_gend-report gcse_null-report
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from .cli_advice import cli_advice
-from .cli_results import add_result_commands, cmd_compare, cmd_predict
+from .cli_results import add_result_commands, cmd_compare, cmd_predict, cmd_summary
 from .errors import HierbayesError, SamplingError
 from .report_folder import discard, publish, staging_folder
 from .spec.terms import r_power_text
@@ -274,8 +275,8 @@ def _html_page(title: str, body: str) -> str:
 # =================================================================================== main
 
 
-_COMMANDS = {"fit": cmd_fit, "check": cmd_check, "formula": cmd_formula, "predict": cmd_predict,
-             "compare": cmd_compare}
+_COMMANDS = {"fit": cmd_fit, "check": cmd_check, "formula": cmd_formula, "summary": cmd_summary,
+             "predict": cmd_predict, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ def cli_advice(text: str) -> str:
     0.99 in [sampler]``; ``priors={...}``, ``missing=...`` and ``parameterization=...`` point to
     the model file's tables; ``new_groups='zero'`` -> ``--new-groups zero`` and leave-one-group-out
     (``fit.logo('g')``, ``compare(fits, group='g')``, ``reloo=True``) -> ``hierbayes compare ... --group g
-    [--reloo]``."""
+    [--reloo]``; ``fit.summary(exponentiate=True)`` -> ``hierbayes summary REPORT --exponentiate``."""
     def fit_call(match: re.Match) -> str:
         pairs = [p.split("=", 1) for p in match.group(1).split(",") if "=" in p]
         flags = [f"{_FLAGS[k.strip()]} {v.strip()}" for k, v in pairs if k.strip() in _FLAGS]
@@ -31,6 +31,9 @@ def cli_advice(text: str) -> str:
                        (a.split("=", 1) for a in match.group(3).split(",") if "=" in a))
         return f"{match.group(1)} = {{ dist = {match.group(2)}{args} }}"
 
+    text = re.sub(r"\bfit\.summary\(exponentiate=True\)( and fit\.fixef\(exponentiate=True\) show\b)?",
+                  lambda m: "hierbayes summary REPORT --exponentiate" + (" shows" if m.group(1) else ""), text)
+    text = re.sub(r"\bexponentiate=True\b", "--exponentiate", text)
     text = re.sub(r"\bfit\(([^()]*=[^()]*)\)", fit_call, text)
     text = re.sub(r"\bModel\(\.\.\., parameterization=(\{[^}]*\}|'[^']*')\)",  # {'g': 'x'} -> { g = 'x' }
                   lambda m: f"parameterization = {re.sub(r"'([^']+)': ", r'\1 = ', m.group(1))} in [model]", text)

@@ -1,7 +1,9 @@
-"""The command line's use of a saved fit: predictions for new rows and LOO comparison.
+"""The command line's use of a saved fit: its summary again, predictions for new rows and LOO
+comparison.
 
 ::
 
+    hierbayes summary REPORT_OR_FIT [--prob 0.95] [--exponentiate] [--metric hr]
     hierbayes predict REPORT_OR_FIT [--data new.csv] [--out predictions.csv] [--kind mean]
                       [--groups include] [--new-groups sample] [--prob 0.95] [--ndraws N] [--seed N]
     hierbayes compare REPORT_OR_FIT [REPORT_OR_FIT ...] [--group G] [--method integrated]
@@ -9,7 +11,8 @@
 ``REPORT_OR_FIT`` is the report folder ``hierbayes fit`` wrote (its ``fit.nc`` is read) or a
 fit file written by ``Fit.save``. The predictions are a CSV: the new rows' columns, then
 mean, sd, median, lower and upper (``Fit.predict(...).summary(prob)``), written whole or not
-at all.
+at all. The summary is the text ``Fit.summary(prob, exponentiate, metric)`` prints, made anew
+from the saved fit (so ``--prob`` can differ from the report's ``summary.txt``).
 """
 
 from __future__ import annotations
@@ -26,17 +29,27 @@ from .errors import ArgumentError, DataError
 if TYPE_CHECKING:  # pandas and the model are imported by the commands, not for --help
     import pandas as pd
 
-__all__ = ["add_result_commands", "cmd_compare", "cmd_predict", "read_fit", "read_new_rows"]
+__all__ = ["add_result_commands", "cmd_compare", "cmd_predict", "cmd_summary", "read_fit", "read_new_rows"]
 
 #: ``predict``'s choices, as ``Fit.predict`` names them.
 KINDS = ("mean", "response", "linear")
 GROUPS = ("include", "exclude", "marginal")
 NEW_GROUPS = ("sample", "zero", "error")
+#: ``summary --metric``'s choices, as ``Fit.summary`` names them (survival families).
+METRICS = ("aft", "hr", "loghr")
 
 
 def add_result_commands(sub, positive, non_negative) -> None:
-    """Add ``predict`` and ``compare`` to the subcommands ``sub`` (argparse's); ``positive``
-    and ``non_negative`` read whole numbers with one-line errors."""
+    """Add ``summary``, ``predict`` and ``compare`` to the subcommands ``sub`` (argparse's);
+    ``positive`` and ``non_negative`` read whole numbers with one-line errors."""
+    summary = sub.add_parser("summary", help="print the summary table of a fitted model again")
+    summary.add_argument("fit", type=Path, help="report folder of 'hierbayes fit', or a fit file (.nc)")
+    summary.add_argument("--prob", type=float, default=0.95, help="interval probability (default 0.95)")
+    summary.add_argument("--exponentiate", action="store_true",
+                         help="fixed effects as exp(coefficient): odds, rate or time ratios")
+    summary.add_argument("--metric", choices=METRICS, default=None,
+                         help="survival models' coefficients: aft (log time), hr (hazard ratios) or loghr "
+                              "(default: the model file's)")
     predict = sub.add_parser("predict", help="predictions of a fitted model for new rows (CSV)")
     predict.add_argument("fit", type=Path, help="report folder of 'hierbayes fit', or a fit file (.nc)")
     predict.add_argument("--data", type=Path, help="the new rows (CSV or TSV; default: the rows it was fitted on)")
@@ -67,6 +80,8 @@ def read_fit(path: Path):
     from .io import load_fit
 
     path = path.expanduser()
+    if not path.exists():
+        raise DataError(f"{str(path)!r} not found: give the report folder 'hierbayes fit' wrote, or a fit file")
     if path.is_dir():
         inside = path / "fit.nc"
         if not inside.is_file():
@@ -102,10 +117,24 @@ def groups_argument(text: str) -> str | list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def check_prob(prob: float) -> None:
+    """An ArgumentError naming ``--prob`` unless it is strictly between 0 and 1."""
+    if not 0 < prob < 1:
+        raise ArgumentError("--prob", prob, "must be a probability strictly between 0 and 1")
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
+    """``hierbayes summary``: the fit's summary (``Fit.summary``) on ``out``, as ``hierbayes fit``
+    printed it, its diagnostics and prior-sensitivity sections included."""
+    check_prob(args.prob)
+    fit = read_fit(args.fit)
+    print(fit.summary(args.prob, exponentiate=args.exponentiate, metric=args.metric), file=out)
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
     """``hierbayes predict``: the predictions' summary as CSV on ``out`` or in ``--out``."""
-    if not 0 < args.prob < 1:
-        raise ArgumentError("--prob", args.prob, "must be a probability strictly between 0 and 1")
+    check_prob(args.prob)
     fit = read_fit(args.fit)
     rows = None if args.data is None else read_new_rows(args.data, fit.model.data)
     prediction = fit.predict(rows, kind=args.kind, groups=args.groups, new_groups=args.new_groups,

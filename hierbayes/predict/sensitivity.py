@@ -272,6 +272,33 @@ def _scale(prior) -> str:
     return f"{float(prior.kwargs.get('sigma', 1.0)):.3g}"
 
 
+def wider_inverse_gamma(alpha: float, beta: float) -> dict[str, float]:
+    """The parameters of an InverseGamma prior wider than InverseGamma(``alpha``, ``beta``), as
+    :func:`advice` widens a log-normal: the sd of log x (sqrt(trigamma(alpha)), whatever beta)
+    doubled, and beta moved so that the mode beta / (alpha + 1) stays where it was.
+
+    The exponential correlation's range has no scale parameter to multiply (its default
+    InverseGamma(1, gap)), and the advice had printed ``hb.Prior(...)``. InverseGamma(1, 7)
+    becomes InverseGamma(0.423, 4.98): the same mode 3.5, a heavier right tail (density
+    ~ x^-1.42, not x^-2) and a longer left one.
+
+    Parameters
+    ----------
+    alpha, beta : the prior's shape and scale, both positive.
+
+    Returns
+    -------
+    dict
+        ``{"alpha": ..., "beta": ...}`` of the wider prior (alpha smaller than ``alpha``).
+    """
+    from scipy.optimize import brentq
+    from scipy.special import polygamma
+
+    target = 4.0 * float(polygamma(1, alpha))  # trigamma falls from +inf at 0: one root below alpha
+    wider = float(brentq(lambda a: float(polygamma(1, a)) - target, 1e-12, alpha, xtol=1e-10))
+    return {"alpha": wider, "beta": beta * (wider + 1.0) / (alpha + 1.0)}
+
+
 def advice(table: pd.DataFrame) -> str:
     """What to pass instead, naming the keys of the dominated parameters. For the sd of a
     factor with few levels, which any prior decides, it says so and asks for a comparison
@@ -296,6 +323,9 @@ def advice(table: pd.DataFrame) -> str:
             wider = {k: (factor * v if k == "sigma" else v) for k, v in current.kwargs.items()}
             args = ", ".join(f"{k}={float(v):.3g}" for k, v in wider.items())
             parts.append(f"'{key}': hb.Prior({current.dist!r}, {args})")
+        elif current.dist == "InverseGamma":  # exp_range: no scale to multiply; the log sd doubled
+            wider = wider_inverse_gamma(float(current.kwargs["alpha"]), float(current.kwargs["beta"]))
+            parts.append(f"'{key}': hb.Prior('InverseGamma', alpha={wider['alpha']:.3g}, beta={wider['beta']:.3g})")
         else:
             parts.append(f"'{key}': hb.Prior(...)")
     joint = "; model.priors shows the joint b prior" if JOINT_SOURCE in set(table["source"]) else ""

@@ -231,3 +231,44 @@ def test_the_near_zero_mark_reads_the_sds_draws():
     table = fit.prior_sensitivity()
     sd = fit.posterior["sd_g"].values.ravel()  # prior draws of a half-t: 2.5% quantile ~ 0.04 x median
     assert np.quantile(sd, 0.025) < 0.1 * np.median(sd) and "sd:g:Intercept" in table.attrs["near_zero"]
+
+
+def test_advice_on_the_exponential_range_prints_a_wider_prior_a_model_takes():
+    # corExp's range: its default InverseGamma(1, gap) has no sigma to multiply ten-fold, and the
+    # advice had printed "'exp_range': hb.Prior(...)", which cannot be pasted into Model(...)
+    import re
+
+    from scipy import stats
+
+    from hierbayes.cli_advice import cli_advice
+    from hierbayes.predict.sensitivity import advice
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"id": np.repeat([f"s{j}" for j in range(6)], 4), "day": np.tile([0.0, 7.0, 14.0, 21.0], 6)})
+    df["x"], df["y"] = rng.normal(size=24), rng.normal(size=24)
+    residuals = hb.residuals("exponential", time="day", group="id")  # nlme: corExp(form = ~ day | id)
+    default = hb.Model("y ~ x", df, residuals=residuals).priors.get("exp_range")
+    assert default == hb.Prior("InverseGamma", alpha=1.0, beta=7.0)  # the gap between weekly visits
+    table = pd.DataFrame({"prior": [0.09], "likelihood": [0.02], "diagnosis": [STRONG], "source": ["default"],
+                          "key": ["exp_range"]}, index=["exp_range"])
+    table.attrs.update(priors={"exp_range": default}, levels={})
+    text = " ".join(advice(table).split())
+    assert "hb.Prior(...)" not in text
+    assert "pass wider priors, e.g. priors={'exp_range': hb.Prior('InverseGamma', alpha=0.423, beta=4.98)}" in text
+    printed = eval(re.search(r"priors=(\{[^{}]*\})", text).group(1), {"hb": hb})  # noqa: S307 - pasted as a user would
+    model = hb.Model("y ~ x", df, residuals=residuals, priors=printed)
+    wider = model.priors.get("exp_range")
+    assert wider == hb.Prior("InverseGamma", alpha=0.423, beta=4.98)
+    frame = model.priors.to_frame().set_index("class")
+    assert frame.loc["exp_range", "source"] == "user (exp_range)"
+    # wider as the advice widens a log-normal: the same mode, twice the sd of log(range)
+    mode = {p: p.kwargs["beta"] / (p.kwargs["alpha"] + 1) for p in (default, wider)}
+    assert mode[wider] == pytest.approx(mode[default], rel=2e-3)
+
+    def sd_log(p):
+        return np.log(stats.invgamma(p.kwargs["alpha"], scale=p.kwargs["beta"]).rvs(400_000, random_state=2)).std()
+
+    assert sd_log(wider) / sd_log(default) == pytest.approx(2.0, rel=0.02)
+    # and in the model file's terms for the command line
+    assert ("[priors] 'exp_range' = { dist = 'InverseGamma', alpha = 0.423, beta = 4.98 } in the model file"
+            in cli_advice(text))

@@ -240,6 +240,9 @@ def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
      "levels=['1', '2']) shows them alone)", "unreliable; hierbayes compare FIT --group g --reloo refits them "
      "exactly (brms's reloo)"),
     ("unreliable; compare(fits, group='g', reloo=True) refits", "unreliable; hierbayes compare FIT FIT ... --group g --reloo refits"),
+    ("fit.summary(exponentiate=True) and fit.fixef(exponentiate=True) show odds ratios",
+     "hierbayes summary REPORT --exponentiate shows odds ratios"),
+    ("exponentiate=True needs a logit, cloglog or log link", "--exponentiate needs a logit, cloglog or log link"),
 ])
 def test_warnings_give_their_advice_in_the_command_lines_terms(advice, for_the_cli):
     # a CLI user had been told to call fit(tune=2000) and to pass priors={...}

@@ -167,3 +167,48 @@ def test_predict_groups_takes_terms(capsys, reports):
     code, everything, _ = run(capsys, *base)
     code_terms, subject, _ = run(capsys, *base, "--groups", "Subject")
     assert code == code_terms == cli.EXIT_OK and subject == everything  # the model's one term, kept
+
+
+def test_summary_prints_the_fits_summary_again(capsys, reports):
+    code, out, err = run(capsys, "summary", reports / "rep3")
+    assert code == cli.EXIT_OK, err
+    assert out == (reports / "rep3" / "summary.txt").read_text()  # what 'hierbayes fit' printed and wrote
+    code, out, _ = run(capsys, "summary", reports / "rep3" / "fit.nc", "--prob", "0.5")
+    assert code == cli.EXIT_OK and "Intervals: 50% equal-tailed" in out
+    assert out == f"{hb.load(reports / 'rep3' / 'fit.nc').summary(0.5)}\n"
+
+
+def test_summary_of_a_posterior_prints_its_diagnostics_and_advice(capsys, reports, tmp_path):
+    # the prior draws relabelled as a NUTS fit: the summary's diagnostics, warnings and
+    # prior-sensitivity sections, without sampling
+    import dataclasses
+
+    from hierbayes.fit import Fit
+
+    saved = hb.load(reports / "rep3" / "fit.nc")
+    Fit(saved.idata, saved.model, dataclasses.replace(saved.info, sampler="nutpie")).save(tmp_path / "fit.nc")
+    code, out, _ = run(capsys, "summary", tmp_path)
+    assert code == cli.EXIT_OK
+    assert out == f"{hb.load(tmp_path / 'fit.nc').summary()}\n"
+    assert "Diagnostics: divergences: 0" in out and "\n  ! R-hat up to" in out and "Prior sensitivity" in out
+
+
+@pytest.mark.parametrize(("target", "extra", "needle"), [
+    ("missing", [], "missing' not found: give the report folder 'hierbayes fit' wrote, or a fit file"),
+    ("empty", [], "empty' is a folder without fit.nc: give the report folder"),
+    ("truncated", [], "truncated/fit.nc' is not a readable netCDF/HDF5 file (corrupted or truncated?)"),
+    ("text", [], "summary.txt' is not a readable netCDF/HDF5 file"),
+    ("rep3", ["--prob", "95"], "--prob=95.0: must be a probability strictly between 0 and 1"),
+    ("rep3", ["--exponentiate"], "exponentiated coefficients have no ratio meaning for family 'gaussian' "
+                                 "with the identity link; --exponentiate needs a logit, cloglog or log link"),
+    ("rep3", ["--metric", "hr"], "metric='hr': hazard ratios are defined for the proportional-hazards families"),
+    ("rep3", ["--metric", "odds"], "argument --metric: invalid choice: 'odds'"),
+])
+def test_summary_errors_name_the_path_and_exit_2(capsys, reports, tmp_path, target, extra, needle):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "truncated").mkdir()
+    (tmp_path / "truncated" / "fit.nc").write_bytes((reports / "rep3" / "fit.nc").read_bytes()[:5000])
+    paths = {"rep3": reports / "rep3", "text": reports / "rep3" / "summary.txt"}
+    code, out, err = run(capsys, "summary", paths.get(target, tmp_path / target), *extra)
+    assert code == cli.EXIT_USAGE and out == ""
+    assert needle in one_line_error(err)
