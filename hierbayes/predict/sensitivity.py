@@ -70,7 +70,10 @@ def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
             # Machines with varIdent: sigma_ratio's sensitivity 0.069 -> 0.090 from LogNormal(0, 2))
             return -0.5 * ((np.log(x) - p["mu"]) / p["sigma"]) ** 2
         case "InverseGamma":
-            return -(p["alpha"] + 1) * np.log(x) - p["beta"] / x
+            # on log x too (the range is sampled on it): the density on x adds -log x, which
+            # flagged nlme's BodyWeight with corExp under the default InverseGamma(1, 7)
+            # (exp_range 0.061; 0.044 on log x) and under any wider prior that keeps the mode
+            return -p["alpha"] * np.log(x) - p["beta"] / x
         case "Uniform":
             return np.where((x >= p["lower"]) & (x <= p["upper"]), 0.0, -np.inf)
     raise PriorError(
@@ -273,14 +276,14 @@ def _scale(prior) -> str:
 
 
 def wider_inverse_gamma(alpha: float, beta: float) -> dict[str, float]:
-    """The parameters of an InverseGamma prior wider than InverseGamma(``alpha``, ``beta``), as
-    :func:`advice` widens a log-normal: the sd of log x (sqrt(trigamma(alpha)), whatever beta)
-    doubled, and beta moved so that the mode beta / (alpha + 1) stays where it was.
+    """The parameters of an InverseGamma prior wider than InverseGamma(``alpha``, ``beta``):
+    both divided by 4, so the density of log x (the scale it is sampled and checked on,
+    :func:`log_density`) is the current one to the power 1/4, with the same mode
+    ``log(beta / alpha)``, as a log-normal's doubled sigma is.
 
     The exponential correlation's range has no scale parameter to multiply (its default
-    InverseGamma(1, gap)), and the advice had printed ``hb.Prior(...)``. InverseGamma(1, 7)
-    becomes InverseGamma(0.423, 4.98): the same mode 3.5, a heavier right tail (density
-    ~ x^-1.42, not x^-2) and a longer left one.
+    InverseGamma(1, gap)), and the advice had printed ``hb.Prior(...)``. A tempered prior's
+    power-scaling sensitivity is a quarter of the prior's, so the advice clears the note.
 
     Parameters
     ----------
@@ -289,14 +292,9 @@ def wider_inverse_gamma(alpha: float, beta: float) -> dict[str, float]:
     Returns
     -------
     dict
-        ``{"alpha": ..., "beta": ...}`` of the wider prior (alpha smaller than ``alpha``).
+        ``{"alpha": alpha / 4, "beta": beta / 4}``.
     """
-    from scipy.optimize import brentq
-    from scipy.special import polygamma
-
-    target = 4.0 * float(polygamma(1, alpha))  # trigamma falls from +inf at 0: one root below alpha
-    wider = float(brentq(lambda a: float(polygamma(1, a)) - target, 1e-12, alpha, xtol=1e-10))
-    return {"alpha": wider, "beta": beta * (wider + 1.0) / (alpha + 1.0)}
+    return {"alpha": alpha / 4.0, "beta": beta / 4.0}
 
 
 def advice(table: pd.DataFrame) -> str:
@@ -323,7 +321,7 @@ def advice(table: pd.DataFrame) -> str:
             wider = {k: (factor * v if k == "sigma" else v) for k, v in current.kwargs.items()}
             args = ", ".join(f"{k}={float(v):.3g}" for k, v in wider.items())
             parts.append(f"'{key}': hb.Prior({current.dist!r}, {args})")
-        elif current.dist == "InverseGamma":  # exp_range: no scale to multiply; the log sd doubled
+        elif current.dist == "InverseGamma":  # exp_range: no scale to multiply; tempered
             wider = wider_inverse_gamma(float(current.kwargs["alpha"]), float(current.kwargs["beta"]))
             parts.append(f"'{key}': hb.Prior('InverseGamma', alpha={wider['alpha']:.3g}, beta={wider['beta']:.3g})")
         else:
