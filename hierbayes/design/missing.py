@@ -181,8 +181,10 @@ def build_imputed_design(spec: ModelSpec, data: pd.DataFrame, marked: tuple[str,
         warnings.simplefilter("ignore")  # the rows without a response are dropped on purpose
         design = build_design(spec, filled, missing="drop" if y_missing else "error")
     if (design.censoring is not None or design.distributional) and holes:
+        n_rows = int(data[holes].isna().any(axis=1).sum())
         raise SpecError("missing='model' does not yet combine imputed predictors with censoring or "
-                        "distributional formulas")
+                        f"distributional formulas; missing='drop' fits the rows without holes "
+                        f"({n_rows} of {len(data)} rows have one in {', '.join(map(repr, holes))})")
     response_rows = np.flatnonzero(data[response].isna().to_numpy()) if y_missing else np.zeros(0, np.int64)
     columns = tuple(_weighted(replace(c, kind=kinds[c.name]), design, data)
                     for c in imputed_columns(design, data, filled, holes, levels))

@@ -187,8 +187,11 @@ def test_imputed_predictors_with_weights_weigh_their_units():
 
 
 def test_imputed_predictors_with_a_distributional_formula_are_refused():
-    with pytest.raises(SpecError, match="does not yet combine imputed predictors with censoring or distributional"):
-        hb.Model("y ~ x + (1 | g)", _data(), sigma="~ z", missing="model")
+    df = _data()
+    with pytest.raises(SpecError, match="does not yet combine imputed predictors with censoring or distributional") as err:
+        hb.Model("y ~ x + (1 | g)", df, sigma="~ z", missing="model")
+    n_holes = int(df["x"].isna().sum())
+    assert f"missing='drop' fits the rows without holes ({n_holes} of {len(df)} rows have one in 'x')" in str(err.value)
 
 
 def test_too_few_observed_values_are_refused():
