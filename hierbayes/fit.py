@@ -215,9 +215,9 @@ class Fit:
         return tables.coef(self.posterior, self.spec, prob)
 
     def varcorr(self, prob: float = 0.95, dpar: str | None = None) -> pd.DataFrame:
-        """Group-level sds, correlations and the residual sd: columns group, term, mean, sd,
-        median, lower, upper, r_hat, ess_bulk, ess_tail (``dpar="sigma"``: those of the
-        formula of a family parameter, on its log scale)."""
+        """Group-level sds and correlations, the residual sd (group "Residual") and a family's other
+        parameters (group "Family": shape, nu, phi): columns group, term, mean, sd, median, lower, upper,
+        r_hat, ess_bulk, ess_tail (``dpar="sigma"``: a family parameter's formula, on its log scale)."""
         if dpar is not None:
             return distributional.aux_varcorr(self.posterior, self.spec, dpar, prob)
         return tables.varcorr(self.posterior, self.spec, prob)

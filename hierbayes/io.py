@@ -8,6 +8,7 @@ this module turns a file back into a :class:`~hierbayes.Model` and a :class:`~hi
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 from .errors import FitFileError, HierbayesError
@@ -30,6 +31,11 @@ def save_fit(fit: Fit, path, *, log_likelihood: bool = False) -> None:
 def load_fit(path) -> Fit:
     """Read a fit written by :meth:`Fit.save`.
 
+    The model is rebuilt from the saved training data without repeating the warnings its
+    fit gave about that data (dropped incomplete rows, nesting): they are not news at load
+    time, and ``hierbayes predict`` would otherwise print them among the new rows' warnings.
+    A file that cannot be verified still warns (:class:`UnverifiedFitWarning`).
+
     Raises
     ------
     FitFileError
@@ -40,7 +46,9 @@ def load_fit(path) -> Fit:
     path = Path(path).expanduser()
     saved = read_fit_file(path)
     try:
-        model = Model.from_config(config_from_metadata(saved.meta), saved.data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the fit's own data warnings, given when fitted
+            model = Model.from_config(config_from_metadata(saved.meta), saved.data)
         fields = {f.name for f in dataclasses.fields(SamplingInfo)}
         info = SamplingInfo(**{k: v for k, v in saved.meta["info"].items() if k in fields})
     except HierbayesError as exc:

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import SpecError
-from ..results.tables import fixed_draws, varcorr_draws
+from ..results.tables import FAMILY_GROUP, RESIDUAL_GROUP, fixed_draws, varcorr_draws
 from .common import figure_of, row_figure_height, thinned_rows, unknown_name
 
 
@@ -133,7 +133,8 @@ def variance_components(fit, prob: float = 0.95):
     if not labels:
         raise SpecError("the model has no variance components to plot")
     values = np.asarray(draws.transpose("chain", "draw", "row").values, float).reshape(-1, len(labels))
-    names = [f"{term[:-1]}|{group})" if group != "Residual" else "sigma" for group, term in labels]
+    names = [f"{term[:-1]}|{group})" if group not in (RESIDUAL_GROUP, FAMILY_GROUP)
+             else "sigma" if term == "sd(Residual)" else term for group, term in labels]
     is_cor = np.array([term.startswith("cor(") for _, term in labels])
     panels = [(~is_cor, "sd"), (is_cor, "correlation")] if is_cor.any() else [(~is_cor, "sd")]
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 if len(panels) == 2 else 6, row_figure_height(len(labels))),

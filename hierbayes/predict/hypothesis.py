@@ -18,7 +18,7 @@ from ..errors import SpecError, did_you_mean
 from ..families import get_family
 from ..results.distributional import aux_posterior
 from ..results.stats import flatten_draws, interval_label
-from ..results.tables import fixed_draws, varcorr_draws
+from ..results.tables import FAMILY_GROUP, RESIDUAL_GROUP, fixed_draws, varcorr_draws
 from ..spec.distributional import aux_spec
 from ..spec.ir import ModelSpec
 
@@ -51,8 +51,8 @@ def parameter_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndar
     short: dict[str, list[str]] = {}
     for i, (group, term) in enumerate(labels):
         values = flatten_draws(vc.isel(row=i))
-        if group == "Residual":
-            out["sigma"] = values
+        if group in (RESIDUAL_GROUP, FAMILY_GROUP):  # sigma, a residual structure's and a family's parameters
+            out["sigma" if term == "sd(Residual)" else term] = values
             continue
         full = f"{term[:-1]}|{group})"
         out[full] = values

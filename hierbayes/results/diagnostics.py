@@ -34,12 +34,15 @@ from ..errors import warn_user
 from .draw_checks import (
     FUNNEL_SHIFT,
     MAX_TREE_DEPTH,
+    STUCK_STEP_RATIO,
     TermInfo,
     convergence_by_variable,
+    e_bfmi,
     extreme_value,
     funnel_of,
     monitored,
     sd_shifts,
+    stuck_chains,
     treedepth_hits,
 )
 from .report import wrap_prose
@@ -49,8 +52,6 @@ ESS_PER_CHAIN = 100
 #: kept for callers of the old constant: the bulk-ESS threshold for 4 chains
 ESS_MIN = 4 * ESS_PER_CHAIN
 BFMI_MIN = 0.3
-#: A chain whose mean step size is below this fraction of the median chain's did not move.
-STUCK_STEP_RATIO = 1e-3
 #: The steps of target_accept the advice suggests, in order (the default is 0.9). One step:
 #: 0.95 left 21 divergences (19 at 0.9) on the README's MRP model, all terms non-centred; 0.99 none.
 TARGET_ACCEPT_STEPS = (0.99,)
@@ -118,8 +119,8 @@ class Diagnostics:
             value = f"{self.max_r_hat:.{digits}f}" if np.isfinite(self.max_r_hat) else "nan"
             out.append(
                 f"R-hat up to {value} (for {self.worst_r_hat or 'a parameter'}) exceeds {RHAT_MAX}: "
-                f"the chains disagree. Run longer ({self._longer()}); if it persists, the posterior "
-                f"may be multimodal or weakly identified: {self._identification_hint(self.worst_r_hat)}"
+                f"the chains disagree. Run longer ({self._longer()}{self._kept_form()}); if it persists, "
+                f"the posterior may be multimodal or weakly identified: {self._identification_hint(self.worst_r_hat)}"
                 # survival::colon's weibull frailty (2 rows a patient, sd 1.6): non-centred R-hat
                 # 1.022, and 1.011 run twice as long; centred 1.007 in less time
                 + (f" A sampled group term can also mix slowly in its parameterization: {hint}"
@@ -141,7 +142,9 @@ class Diagnostics:
                 f"E-BFMI {self.min_bfmi:.2f} below {BFMI_MIN}: the sampler explores the energy "
                 + ("poorly, often a funnel between group effects and their sd. " if self.terms else
                    "poorly: parts of the posterior on very different scales, or a chain that did not move. ")
-                + (_sentence(self._funnel_fix()) or self._switch_hint() or "Reparameterize the model or tighten its priors.")
+                + (_sentence(self._funnel_fix()) or self._switch_hint()
+                   or (f"Run longer ({self._longer()}{self._kept_form()}) or tighten the sd priors." if self._sampled_terms()
+                       else "Reparameterize the model or tighten its priors."))
             )
         if self.max_treedepth_hits:
             out.append(
@@ -162,8 +165,13 @@ class Diagnostics:
         return terms
 
     def _switch_hint(self) -> str:
+        """The other parameterization of the first sampled term, only where the plan chose
+        centred or non-centred: not of a form the user set (ordinal's soup went round in a
+        circle: the default's advice said non-centred, R-hat 1.021, whose advice said centred,
+        R-hat 1.17, whose advice said non-centred; only running longer worked), nor of an
+        adaptive term, which is centred or non-centred group by group already."""
         terms = self._sampled_terms()
-        if not terms:
+        if not terms or terms[0].given or terms[0].parameterization == "adaptive":
             return ""
         t = terms[0]
         other = "centered" if t.parameterization == "noncentered" else "noncentered"
@@ -172,6 +180,15 @@ class Diagnostics:
             f"Switch the parameterization of '({t.label})'{why} from {t.parameterization} to "
             f"{other}: Model(..., parameterization={{{t.group!r}: {other!r}}})."
         )
+
+    def _kept_form(self) -> str:
+        """', keeping the parameterization you set for ...' when the user set the first
+        sampled term's: switching it back and forth is no fix (:meth:`_switch_hint`)."""
+        terms = self._sampled_terms()
+        if not terms or not terms[0].given:
+            return ""
+        t = terms[0]
+        return f", keeping the {t.parameterization} form you set for '({t.label})'"
 
     def _identification_hint(self, parameter: str | None) -> str:
         """What to do about chains that disagree beyond running longer. No prior scale is
@@ -312,25 +329,6 @@ class Diagnostics:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
         head = html.escape(str(self).split("\n")[0])
         return f"<div><b>Diagnostics</b>: {head}" + (f"<ul>{items}</ul>" if items else " (no problems)") + "</div>"
-
-
-def e_bfmi(energy: np.ndarray) -> np.ndarray:
-    """E-BFMI of each chain from (chain, draw) energies: the mean squared energy transition
-    over the energy's variance (ArviZ's ``bfmi``, the same arithmetic, without importing
-    ArviZ after every fit)."""
-    energy = np.atleast_2d(np.asarray(energy, dtype=float))
-    return np.square(np.diff(energy, axis=1)).mean(axis=1) / np.var(energy, axis=1, ddof=1)
-
-
-def stuck_chains(step_size: np.ndarray) -> tuple[int, ...]:
-    """The chains (1-based) whose mean step size, from (chain, draw) step sizes, is below
-    ``STUCK_STEP_RATIO`` of the median chain's: a chain that never left its start (survival::pbc's
-    weibull model, before the start jitter was narrowed: 4.7e-38 against 0.56)."""
-    means = np.nanmean(np.asarray(step_size, dtype=float), axis=1)
-    if means.size < 2 or not np.all(np.isfinite(means)):
-        return ()
-    typical = float(np.median(means))
-    return tuple(int(i) + 1 for i in np.flatnonzero(means < STUCK_STEP_RATIO * typical))
 
 
 def _sentence(text: str) -> str:

@@ -20,6 +20,8 @@ MAX_TREE_DEPTH = 10
 #: Divergent draws whose mean log sd lies this many posterior sds of log sd below (or above)
 #: the mean of all draws point at a funnel in that term.
 FUNNEL_SHIFT = 0.5
+#: A chain whose mean step size is below this fraction of the median chain's did not move.
+STUCK_STEP_RATIO = 1e-3
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,16 @@ class TermInfo:
     key: str  # block key (PyMC names: sd_<key>)
     group: str  # grouping factor, as the user names it in parameterization= and priors=
     label: str  # the term as written: "1 + Days | Subject"
-    parameterization: str  # centered / noncentered / marginal
+    parameterization: str  # centered / noncentered / marginal / nested / adaptive
     sd_prior: str  # the resolved prior, printed
     sd_scale: float | None  # its scale parameter, for a suggested tighter prior
+    given: bool = False  # the user set its parameterization (Model(parameterization=...))
 
 
 def terms_of(model, parameterization: dict[str, str]) -> tuple[TermInfo, ...]:
-    """One :class:`TermInfo` per group term of ``model`` (a hierbayes.Model)."""
+    """One :class:`TermInfo` per group term of ``model`` (a hierbayes.Model); ``parameterization``
+    is the fit's per block key, the model's ``config.parameterization`` what the user set."""
+    user = getattr(getattr(model, "config", None), "parameterization", None)
     out = []
     for term, names in zip(model.spec.groups, block_names(model.spec)):
         entries = [e for e in model.priors.entries if e.address.kind == "sd" and e.address.group == term.group]
@@ -50,6 +55,7 @@ def terms_of(model, parameterization: dict[str, str]) -> tuple[TermInfo, ...]:
                 parameterization=parameterization.get(names.key, "noncentered"),
                 sd_prior=str(prior) if prior is not None else "?",
                 sd_scale=float(scale) if isinstance(scale, (int, float)) else None,
+                given=isinstance(user, str) or (user is not None and term.group in user),
             )
         )
     return tuple(out)
@@ -133,3 +139,22 @@ def funnel_of(shifts: dict[str, float]) -> tuple[str | None, str | None]:
     if key is None or abs(shifts[key]) <= FUNNEL_SHIFT:
         return None, None
     return key, "small" if shifts[key] < 0 else "large"
+
+
+def e_bfmi(energy: np.ndarray) -> np.ndarray:
+    """E-BFMI of each chain from (chain, draw) energies: the mean squared energy transition
+    over the energy's variance (ArviZ's ``bfmi``, the same arithmetic, without importing
+    ArviZ after every fit)."""
+    energy = np.atleast_2d(np.asarray(energy, dtype=float))
+    return np.square(np.diff(energy, axis=1)).mean(axis=1) / np.var(energy, axis=1, ddof=1)
+
+
+def stuck_chains(step_size: np.ndarray) -> tuple[int, ...]:
+    """The chains (1-based) whose mean step size, from (chain, draw) step sizes, is below
+    ``STUCK_STEP_RATIO`` of the median chain's: a chain that never left its start (survival::pbc's
+    weibull model, before the start jitter was narrowed: 4.7e-38 against 0.56)."""
+    means = np.nanmean(np.asarray(step_size, dtype=float), axis=1)
+    if means.size < 2 or not np.all(np.isfinite(means)):
+        return ()
+    typical = float(np.median(means))
+    return tuple(int(i) + 1 for i in np.flatnonzero(means < STUCK_STEP_RATIO * typical))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..spec.levels_result import Levels
+from .tables import FAMILY_GROUP, RESIDUAL_GROUP
 
 
 def _fmt_table(df: pd.DataFrame, columns: list[str], digits: int = 3) -> pd.DataFrame:
@@ -180,7 +181,7 @@ def varcorr_section(table: pd.DataFrame) -> Section:
     cols = ["group", "term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
     terms = table["term"].astype(str)
     other = ~(terms.str.startswith("sd(") | terms.str.startswith("cor("))
-    grouped = (table["group"] != "Residual").any()
+    grouped = (~table["group"].isin((RESIDUAL_GROUP, FAMILY_GROUP))).any()
     if not other.any() and grouped:  # sd(Residual) alone (a tobit without groups) is no group-level table
         title = "Group-level parameters (sd and correlation)"
     elif grouped:

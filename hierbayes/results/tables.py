@@ -18,8 +18,13 @@ from ..params import CENTRED_INTERCEPT, FIXED_DIM, BlockNames, block_names
 from ..spec.ir import ModelSpec, check_metric
 from .hazard import metric_draws, metric_note
 from .icc_levels import ancestors_from_spec, stata_level_label
+from .rside_tables import GROUP as RESIDUAL_GROUP
 from .rside_tables import check_icc_residuals, residual_structure_rows
 from .stats import STAT_COLUMNS, interval_label, summarize
+
+#: varcorr's group of a family's own parameters (student nu, negbinomial phi, gamma and weibull
+#: shape): not a residual variance component, which is RESIDUAL_GROUP's (lme4's "Residual").
+FAMILY_GROUP = "Family"
 
 
 def fixed_draws(posterior: xr.Dataset) -> xr.DataArray:
@@ -139,16 +144,18 @@ def varcorr_draws(posterior: xr.Dataset, spec: ModelSpec) -> tuple[xr.DataArray,
     family = get_family(spec.family)
     if "sigma" in posterior and family.normal_residuals:
         arrays.append(posterior["sigma"])
-        labels.append(("Residual", "sd(Residual)"))
+        labels.append((RESIDUAL_GROUP, "sd(Residual)"))
         for label, da in residual_structure_rows(posterior, spec):
             arrays.append(da)
             labels.append(label)
     else:
-        # Family parameters (student sigma and nu, negbinomial phi, gamma shape).
+        # Family parameters: a residual scale sigma (student, lognormal) under "Residual", the
+        # others (student nu, negbinomial phi, gamma and weibull shape) under "Family": they are
+        # not residual variance components (lme4 and brms list only sigma as residual)
         for name in family.aux:
             if name in posterior and posterior[name].ndim == 2:
                 arrays.append(posterior[name])
-                labels.append(("Residual", name))
+                labels.append((RESIDUAL_GROUP if name == "sigma" else FAMILY_GROUP, name))
     if not arrays:
         return xr.DataArray(np.zeros((posterior.sizes["chain"], posterior.sizes["draw"], 0)),
                             dims=("chain", "draw", "row")), []
@@ -164,7 +171,7 @@ def varcorr(posterior: xr.Dataset, spec: ModelSpec, prob: float = 0.95) -> pd.Da
     table.insert(0, "group", [g for g, _ in labels])
     table.attrs["interval"] = interval_label(prob)
     meaning = get_family(spec.family).aux_meaning
-    if meaning and any(g == "Residual" for g, _ in labels):
+    if meaning and any(g in (RESIDUAL_GROUP, FAMILY_GROUP) for g, _ in labels):
         table.attrs["meaning"] = meaning
     return table
 

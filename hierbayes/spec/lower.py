@@ -105,7 +105,7 @@ def lower(
         See :func:`parse_formula`.
     """
     lowering = Lowering(text)
-    response = lowering.response(formula.lhs)
+    response = lowering.response(formula.lhs, family=getattr(family, "name", family))
     fixed, groups = lowering.rhs(formula.rhs)
     spec = ModelSpec(response, fixed, groups, family=family, link=link, source=text,
                      residuals=lowering.residual_found)

@@ -34,9 +34,25 @@ class ResponseLowering(FormulaSource):
 
     # -- response ------------------------------------------------------------------------
 
-    def response(self, node: Expr) -> Response:
-        """The left-hand side: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``."""
+    def response(self, node: Expr, family: str = "gaussian") -> Response:
+        """The left-hand side: ``y``, ``log(y)``, ``y | trials(n)``, ``cbind(s, f)``.
+
+        Parameters
+        ----------
+        node : Expr
+            The left-hand side of the formula.
+        family : str, default "gaussian"
+            The family's name: a binomial response written as a proportion ``k / n`` (lme4's
+            ``glmer(k / n ~ x, weights = n)``) is refused with the ``cbind`` that works.
+
+        Returns
+        -------
+        Response
+            The response column and its addition terms.
+        """
         node = unwrap_parens(node)
+        if family == "binomial":
+            self._no_proportion(node)
         if isinstance(node, Bar):
             return self._addition_response(node)
         if isinstance(node, Call) and node.name == "cbind":
@@ -62,6 +78,27 @@ class ResponseLowering(FormulaSource):
         if isinstance(node, Call):
             return call_text(node)
         self._not_a_response(node)
+
+    def _no_proportion(self, node: Expr) -> None:
+        """Refuse a binomial response ``k / n`` or ``I(k / n)`` (R's proportion with
+        ``weights = n``), naming ``cbind(k, n - k)`` with the user's columns."""
+        text = self.source(node)
+        if isinstance(node, Call) and node.name == "I" and len(node.args) == 1:
+            text = node.args[0].text
+        elif not (isinstance(node, Binary) and node.op == "/"):
+            return
+        match = re.fullmatch(r"\s*([\w.]+)\s*/\s*([\w.]+)\s*", text)
+        if match is None or not (is_plain_name(match[1]) and is_plain_name(match[2])):
+            return
+        k, n = match[1], match[2]
+        rhs = self.text.partition("~")[2].strip() or "..."
+        self.fail(
+            f"a binomial response counts successes, not proportions: write "
+            f"'cbind({k}, {n} - {k}) ~ {rhs}' (or '{k} | trials({n}) ~ {rhs}') with no weights=; "
+            f"that is lme4's glmer({k} / {n} ~ ..., weights = {n}, family = binomial), and weights= "
+            "here would multiply the log-likelihood, not count trials",
+            node.span,
+        )
 
     def _not_a_response(self, node: Expr) -> NoReturn:
         hint = f"; wrap arithmetic in I(...), as in I({self.source(node)})"

@@ -97,7 +97,8 @@ def formula_for(family: str) -> str:
 
 
 def true_values(family: str) -> dict[str, float]:
-    """Truth keyed like the tables: fixef terms, ("g", "sd(Intercept)"), ("Residual", aux)."""
+    """Truth keyed like the tables: fixef terms, ("g", "sd(Intercept)"), ("Residual", "sigma") and
+    ("Family", aux) for the family's other parameters."""
     truth = TRUTH[family]
     out: dict = {}
     if family == "cumulative":
@@ -108,7 +109,7 @@ def true_values(family: str) -> dict[str, float]:
     out[("g", "sd(Intercept)")] = truth["sd"]
     for aux in ("sigma", "nu", "phi", "shape"):
         if aux in truth:
-            out[("Residual", aux)] = truth[aux]
+            out[("Residual" if aux == "sigma" else "Family", aux)] = truth[aux]
     return out
 
 
@@ -626,7 +627,7 @@ def refit_target(key, design) -> tuple[str, int]:
         return "Intercept", int(key[len("Intercept["):-1]) - 1
     if isinstance(key, tuple):
         group, term = key
-        return (term, 0) if group == "Residual" else (f"sd_{group}", 0)
+        return (term, 0) if group in ("Residual", "Family") else (f"sd_{group}", 0)
     return "b", [n for n in design.fixed_names if n != "Intercept"].index(key)
 
 

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hierbayes as hb
+from hierbayes.errors import SpecError
 from hierbayes.results.stats import STAT_COLUMNS
 
 
@@ -157,3 +158,24 @@ def test_a_tiny_estimate_is_printed_in_scientific_notation():
     shown = fixed_section(table, "Fixed effects (hazard ratios)").table.set_index("term")
     assert list(shown.loc["Intercept", ["mean", "lower", "upper"]]) == ["1.200e-08", "1.000e-10", "9.300e-07"]
     assert list(shown.loc["rx", ["mean", "lower", "upper"]]) == ["2.190", "1.200", "4.060"]
+
+
+def test_a_familys_shape_is_a_family_parameter_not_a_residual_variance_component():
+    # varcorr had listed weibull's shape (and student's nu) under group "Residual", where lme4 and
+    # brms users read only sigma; hypothesis() and the variance-components plot then took it for sigma
+    data = _data().assign(g=np.repeat(list("abcdef"), 10))
+    fit = hb.Model("t | event(status) ~ x + (1 | g)", data, family="weibull").fit(
+        backend="prior", draws=40, chains=2, random_seed=1, progressbar=False)
+    table = fit.varcorr()
+    assert list(zip(table["group"], table["term"])) == [("g", "sd(Intercept)"), ("Family", "shape")]
+    assert "Group-level, residual and family parameters" in str(fit.summary())
+    shape = fit.posterior["shape"].values.ravel()
+    assert fit.hypothesis("shape > 0")["estimate"].iloc[0] == pytest.approx(shape.mean())
+    with pytest.raises(SpecError, match="unknown parameter 'sigma'"):
+        fit.hypothesis("sigma > 0")  # a weibull has no sigma
+    student = hb.Model("t ~ x + (1 | g)", data, family="student").fit(
+        backend="prior", draws=40, chains=2, random_seed=1, progressbar=False)
+    table = student.varcorr()
+    assert list(zip(table["group"], table["term"]))[1:] == [("Residual", "sigma"), ("Family", "nu")]
+    sigma = student.posterior["sigma"].values.ravel()  # had been nu's draws
+    assert student.hypothesis("sigma > 0")["estimate"].iloc[0] == pytest.approx(sigma.mean())

@@ -368,6 +368,22 @@ def test_error(
     assert 0 <= exc.position and exc.position + exc.length <= max(len(text), 1)
 
 
+@pytest.mark.parametrize("lhs", ["incidence / size", "I(incidence / size)", "(incidence/size)"])
+def test_a_binomial_proportion_response_names_the_cbind_that_works(lhs: str) -> None:
+    # lme4's ?cbpp: glmer(incidence / size ~ period + (1 | herd), weights = size, family = binomial)
+    # had "wrap arithmetic in I(...)", then a recipe with df['I(incidence / size)'] and trials 'n'
+    with pytest.raises(FormulaSyntaxError) as info:
+        parse_formula(f"{lhs} ~ period + (1 | herd)", family="binomial")
+    message = str(info.value)
+    assert "'cbind(incidence, size - incidence) ~ period + (1 | herd)'" in message
+    assert "'incidence | trials(size) ~ period + (1 | herd)'" in message
+    assert "no weights=" in message and "I(...)" not in message
+    # other families keep a proportion: I(k / n) is a response, k / n is told to wrap it
+    assert parse_formula("I(incidence / size) ~ period").response.expr == "I(incidence / size)"
+    with pytest.raises(FormulaSyntaxError, match=r"wrap arithmetic in I\(\.\.\.\)"):
+        parse_formula("incidence / size ~ period", family="gaussian")
+
+
 def test_error_spans_cover_the_offending_text() -> None:
     with pytest.raises(FormulaSyntaxError) as info:
         parse_formula("y ~ x:(1 | g) + z")

@@ -159,6 +159,28 @@ def test_text_labels_that_look_like_numbers_are_read_as_text(capsys, tmp_path):
     assert pd.read_csv(StringIO(out), dtype={"g": str}).loc[0, "g"] == "01"
 
 
+def test_predict_warns_of_the_new_rows_not_again_of_the_fits_dropped_rows(capsys, tmp_path):
+    # a fit that dropped an incomplete row warned when fitted; predict had repeated "dropped 1 row"
+    # before the new rows' own warnings
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"g": np.repeat(["a", "b", "c"], 6), "x": rng.normal(size=18)})
+    data["y"] = data["x"] + rng.normal(size=18)
+    data.loc[4, "x"] = np.nan
+    with pytest.warns(UserWarning, match="dropped 1 row of 18"):
+        model = hb.Model("y ~ x + (1 | g)", data, missing="drop")
+    fit = model.fit(backend="prior", draws=20, chains=1, random_seed=1, progressbar=False)
+    fit.save(tmp_path / "fit.nc")
+    (tmp_path / "new.csv").write_text("g,x\na,0.5\nz,1.0\n")
+    argv = ["predict", tmp_path / "fit.nc", "--data", tmp_path / "new.csv"]
+    code, out, err = run(capsys, *argv)
+    assert code == cli.EXIT_OK and len(pd.read_csv(StringIO(out))) == 2
+    assert "dropped" not in err and "levels not in the fitted data (g: 'z')" in err
+    # the CSV, on stdout or in --out (written whole), ends with a newline
+    assert run(capsys, *argv, "--out", tmp_path / "p.csv")[0] == cli.EXIT_OK
+    assert out.endswith("\n") and out.count("\n") == 3
+    assert (tmp_path / "p.csv").read_text().endswith("\n")
+
+
 def test_predict_groups_takes_terms(capsys, reports):
     assert cli_results.groups_argument(" exclude ") == "exclude"
     assert cli_results.groups_argument("~(1 | plate)") == "~(1 | plate)"
