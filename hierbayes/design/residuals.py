@@ -72,6 +72,23 @@ class ResidualDesign:
         span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
         return int(np.nanmax(span)) if np.isfinite(span).any() else 0
 
+    @property
+    def even_lags(self) -> bool:
+        """True when every gap between consecutive rows of a group is an even number of time
+        units (integer times; ages 8, 10, 12, 14): then every lag is even, and a parameter
+        whose sign shows only at odd lags (``ResidualParameter.odd_lag_sign``) is not
+        identified in sign."""
+        if self.kind.time != "integer":
+            return False
+        both = self.mask[:, 1:] & self.mask[:, :-1]
+        gaps = np.diff(self.times, axis=1)[both]
+        return bool(gaps.size) and bool(np.all(np.mod(gaps, 2.0) == 0.0))
+
+    def folded(self, param) -> bool:
+        """Whether ``param`` is sampled on [0, 1) with its prior folded: its sign shows only at
+        odd lags and these data have none (:attr:`even_lags`)."""
+        return param.odd_lag_sign and self.even_lags
+
     def parameter_size(self, param) -> int:
         """The length of a "partial" (per-lag) or "banded" parameter: its ``size`` (a number
         or a function of this design), else :attr:`n_lags`."""
@@ -278,13 +295,19 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     steps = np.diff(grid, axis=1)[mask[:, 1:]]
     if not steps.size or steps.min() <= 1:
         return
+    folded = [p.name for p in kind.parameters if p.odd_lag_sign]
+    sign = (
+        f". Every gap is even, so only even lags occur and the sign of {folded[0]} is not identified "
+        f"(phi and -phi fit alike): {folded[0]} is sampled in [0, 1), its prior folded"
+        if folded and np.all(np.mod(steps, 2.0) == 0.0) else ""
+    )
     warn_user(
         f"residuals {kind.name}: lags count units of {structure.time!r} (the correlation is that "
         f"of rows 1 unit apart, as nlme's corAR1(form = ~ {structure.time} | {group})), but consecutive "
         f"rows of a {group!r} group are {steps.min():g} to {steps.max():g} units apart. For the "
         f"correlation of consecutive visits (nlme's corAR1() with its default form), pass a visit "
         f"counter as time= (e.g. df.groupby({group!r}).cumcount() + 1); for unequally spaced times, "
-        f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form",
+        f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form{sign}",
         TimeUnitWarning,
     )
 

@@ -56,12 +56,18 @@ class ResidualParameter:
     size : for "partial", the number of lags; None for every lag the data have (the longest
         time span within a group); a callable ``(residual design) -> int`` for a length that
         depends on the data (the band entries of "banded").
+    odd_lag_sign : True when the correlations hold the parameter's sign only at odd lags
+        (AR(1)'s phi: phi^d). On times whose within-group gaps are all even (ages 8, 10, 12,
+        14) the likelihood is the same at phi and -phi; the parameter is then sampled on
+        [0, 1) with its prior folded (density p(phi) + p(-phi)), the same model without the
+        mirror mode (see :attr:`hierbayes.design.residuals.ResidualDesign.even_lags`).
     """
 
     name: str
     support: str
     description: str
     size: int | Callable[..., int] | None = None
+    odd_lag_sign: bool = False
 
 
 @dataclass(frozen=True)
