@@ -33,8 +33,9 @@ class ResidualDesign:
     rows : (J, T) row positions in the design of each group's rows (ordered by time),
         -1 where a group has fewer than T rows.
     mask : (J, T) True for real rows.
-    times : (J, T) float time values (visit codes for unstructured); the padding repeats the
-        group's last time.
+    times : (J, T) float time values (visit codes for unstructured; without a time column the
+        rows' positions 1, 2, ... within the group for whole-number kinds); the padding repeats
+        the group's last time.
     time_levels : the visits (unstructured), else ().
     by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
     sd_levels : the levels with their own residual sd (by levels, visits for unstructured,
@@ -144,11 +145,13 @@ def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[Gro
     return codes, tuple(levels), None, name
 
 
-def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame):
-    """Time values per row (visit codes for levels) and the visits."""
+def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame, codes: np.ndarray):
+    """Time values per row (visit codes for levels) and the visits; without a time column,
+    for a kind over whole-number times, each row's position within its group in the data's
+    order (1, 2, ...: nlme's ``form = ~ 1 | g``)."""
     n = len(frame)
     if structure.time is None:
-        return np.zeros(n), ()
+        return (row_positions(codes) if kind.time == "integer" else np.zeros(n)), ()
     raw = _column(frame, structure.time, "time")
     if kind.time == "levels":
         levels, codes = ordered_levels(raw)
@@ -202,7 +205,7 @@ def residual_design(
             f"shrink); drop the intercept (a formula without (1 | {group}); Stata: '|| {group}:, noconstant "
             "residuals(...)') or use a structure without a common correlation (ar 1, toeplitz 1)"
         )
-    times, time_levels = _times(kind, structure, frame)
+    times, time_levels = _times(kind, structure, frame, codes)
     J = len(levels)
     order = np.lexsort((times, codes))
     sizes = np.bincount(codes, minlength=J)
@@ -257,6 +260,11 @@ def residual_design(
         replace(structure, group=group), kind, levels, rows, mask, grid, time_levels,
         by_levels, by_codes, sd_levels, sd_codes, block,
     )
+
+
+def row_positions(codes: np.ndarray) -> np.ndarray:
+    """(n,) float position of each row within its group (``codes``) in the rows' order: 1, 2, ..."""
+    return pd.Series(np.asarray(codes)).groupby(np.asarray(codes)).cumcount().to_numpy(dtype=float) + 1.0
 
 
 def ordered_levels(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
