@@ -492,7 +492,7 @@ class Fit:
 def _time_unit_note(structure) -> str:
     """How the structure reads its time column: lags in units of it, or distances."""
     if not structure.time:
-        return ""
+        return "; lags count rows within a group, in the data's order" if structure.spec.time == "integer" else ""
     if structure.spec.time == "integer":
         return f"; lags count units of {structure.time!r} (lag 1: rows 1 {structure.time} apart)"
     if structure.spec.time == "numeric":

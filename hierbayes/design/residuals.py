@@ -33,8 +33,9 @@ class ResidualDesign:
     rows : (J, T) row positions in the design of each group's rows (ordered by time),
         -1 where a group has fewer than T rows.
     mask : (J, T) True for real rows.
-    times : (J, T) float time values (visit codes for unstructured); the padding repeats the
-        group's last time.
+    times : (J, T) float time values (visit codes for unstructured; without a time column the
+        rows' positions 1, 2, ... within the group for whole-number kinds); the padding repeats
+        the group's last time.
     time_levels : the visits (unstructured), else ().
     by_levels : levels of ``by=`` (() without it); ``by_codes`` (J,) each group's level.
     sd_levels : the levels with their own residual sd (by levels, visits for unstructured,
@@ -71,6 +72,23 @@ class ResidualDesign:
         t = np.where(self.mask, self.times, np.nan)
         span = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
         return int(np.nanmax(span)) if np.isfinite(span).any() else 0
+
+    @property
+    def even_lags(self) -> bool:
+        """True when every gap between consecutive rows of a group is an even number of time
+        units (integer times; ages 8, 10, 12, 14): then every lag is even, and a parameter
+        whose sign shows only at odd lags (``ResidualParameter.odd_lag_sign``) is not
+        identified in sign."""
+        if self.kind.time != "integer":
+            return False
+        both = self.mask[:, 1:] & self.mask[:, :-1]
+        gaps = np.diff(self.times, axis=1)[both]
+        return bool(gaps.size) and bool(np.all(np.mod(gaps, 2.0) == 0.0))
+
+    def folded(self, param) -> bool:
+        """Whether ``param`` is sampled on [0, 1) with its prior folded: its sign shows only at
+        odd lags and these data have none (:attr:`even_lags`)."""
+        return param.odd_lag_sign and self.even_lags
 
     def parameter_size(self, param) -> int:
         """The length of a "partial" (per-lag) or "banded" parameter: its ``size`` (a number
@@ -127,11 +145,13 @@ def _groups(structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[Gro
     return codes, tuple(levels), None, name
 
 
-def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame):
-    """Time values per row (visit codes for levels) and the visits."""
+def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame, codes: np.ndarray):
+    """Time values per row (visit codes for levels) and the visits; without a time column,
+    for a kind over whole-number times, each row's position within its group in the data's
+    order (1, 2, ...: nlme's ``form = ~ 1 | g``)."""
     n = len(frame)
     if structure.time is None:
-        return np.zeros(n), ()
+        return (row_positions(codes) if kind.time == "integer" else np.zeros(n)), ()
     raw = _column(frame, structure.time, "time")
     if kind.time == "levels":
         levels, codes = ordered_levels(raw)
@@ -185,7 +205,7 @@ def residual_design(
             f"shrink); drop the intercept (a formula without (1 | {group}); Stata: '|| {group}:, noconstant "
             "residuals(...)') or use a structure without a common correlation (ar 1, toeplitz 1)"
         )
-    times, time_levels = _times(kind, structure, frame)
+    times, time_levels = _times(kind, structure, frame, codes)
     J = len(levels)
     order = np.lexsort((times, codes))
     sizes = np.bincount(codes, minlength=J)
@@ -242,6 +262,11 @@ def residual_design(
     )
 
 
+def row_positions(codes: np.ndarray) -> np.ndarray:
+    """(n,) float position of each row within its group (``codes``) in the rows' order: 1, 2, ..."""
+    return pd.Series(np.asarray(codes)).groupby(np.asarray(codes)).cumcount().to_numpy(dtype=float) + 1.0
+
+
 def ordered_levels(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
     """The levels of a visit or ``by`` column in their order, and each row's code: a pandas
     Categorical's categories (those present; the first is the reference, as in the fixed
@@ -278,13 +303,19 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     steps = np.diff(grid, axis=1)[mask[:, 1:]]
     if not steps.size or steps.min() <= 1:
         return
+    folded = [p.name for p in kind.parameters if p.odd_lag_sign]
+    sign = (
+        f". Every gap is even, so only even lags occur and the sign of {folded[0]} is not identified "
+        f"(phi and -phi fit alike): {folded[0]} is sampled in [0, 1), its prior folded"
+        if folded and np.all(np.mod(steps, 2.0) == 0.0) else ""
+    )
     warn_user(
         f"residuals {kind.name}: lags count units of {structure.time!r} (the correlation is that "
         f"of rows 1 unit apart, as nlme's corAR1(form = ~ {structure.time} | {group})), but consecutive "
         f"rows of a {group!r} group are {steps.min():g} to {steps.max():g} units apart. For the "
         f"correlation of consecutive visits (nlme's corAR1() with its default form), pass a visit "
         f"counter as time= (e.g. df.groupby({group!r}).cumcount() + 1); for unequally spaced times, "
-        f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form",
+        f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form{sign}",
         TimeUnitWarning,
     )
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..design.residuals import ResidualDesign
+from ..design.residuals import ResidualDesign, row_positions
 from ..errors import DataError, SpecError
 from ..results.rside_conditional import residual_covariance, structure_draws
 from .predict import encode_rows, prediction_draws, thin
@@ -51,11 +51,13 @@ def _group_values(rd: ResidualDesign, frame: pd.DataFrame) -> np.ndarray:
     return values
 
 
-def _times(rd: ResidualDesign, frame: pd.DataFrame) -> np.ndarray:
-    """(n,) each row's time on the training scale (the visit's training code for visits)."""
+def _times(rd: ResidualDesign, frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """(n,) each row's time on the training scale (the visit's training code for visits; without
+    a time column, for a kind over whole-number times, the row's position within its group in
+    newdata's order, as the training rows were counted)."""
     column = rd.structure.time
     if column is None:
-        return np.zeros(len(frame))
+        return row_positions(codes) if rd.kind.time == "integer" else np.zeros(len(frame))
     if column not in frame.columns:
         raise DataError(f"conditional predictions need the time column {column!r} in newdata")
     if not rd.time_levels:
@@ -89,7 +91,7 @@ def _by_codes(rd: ResidualDesign, frame: pd.DataFrame, codes: np.ndarray, J: int
 def _layout(rd: ResidualDesign, frame: pd.DataFrame):
     """(rows (J, T) positions, mask, time grid, by codes) of newdata's groups, in time order."""
     levels, codes = np.unique(_group_values(rd, frame), return_inverse=True)
-    times = _times(rd, frame)
+    times = _times(rd, frame, codes)
     J = len(levels)
     order = np.lexsort((times, codes))
     sizes = np.bincount(codes, minlength=J)

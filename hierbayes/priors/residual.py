@@ -21,6 +21,9 @@ banded       Uniform(-1, 1) on each canonical partial    Uniform within [-1, 1]
              correlation of the banded factor (band_cor)
 ============ =========================================== ====================================
 
+AR(1)'s phi on times whose within-group gaps are all even is sampled on [0, 1) with its prior
+folded (p(phi) + p(-phi)): only even powers of phi occur, so its sign is not identified.
+
 The residual sd ratios (``sigma_ratio``, with ``by=`` or unstructured) get LogNormal(0, 1)
 (positive support).
 

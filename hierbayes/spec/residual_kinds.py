@@ -97,7 +97,7 @@ EXCHANGEABLE = register_residual_kind(ResidualKind(
 AR1 = register_residual_kind(ResidualKind(
     "ar1", "first-order autoregressive over integer times: corr = phi^|t_i - t_j|",
     aliases=("ar 1", "ar", "ar(1)", "corAR1"),
-    parameters=(ResidualParameter("ar1_phi", "symmetric", "AR(1) correlation at lag 1"),),
+    parameters=(ResidualParameter("ar1_phi", "symmetric", "AR(1) correlation at lag 1", odd_lag_sign=True),),
     time="integer", min_times=2, correlation=_ar1, lag_correlation=_lag_ar1,
     order_args=("p",), with_order=ar_kind,
 ))

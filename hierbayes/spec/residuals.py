@@ -56,12 +56,18 @@ class ResidualParameter:
     size : for "partial", the number of lags; None for every lag the data have (the longest
         time span within a group); a callable ``(residual design) -> int`` for a length that
         depends on the data (the band entries of "banded").
+    odd_lag_sign : True when the correlations hold the parameter's sign only at odd lags
+        (AR(1)'s phi: phi^d). On times whose within-group gaps are all even (ages 8, 10, 12,
+        14) the likelihood is the same at phi and -phi; the parameter is then sampled on
+        [0, 1) with its prior folded (density p(phi) + p(-phi)), the same model without the
+        mirror mode (see :attr:`hierbayes.design.residuals.ResidualDesign.even_lags`).
     """
 
     name: str
     support: str
     description: str
     size: int | Callable[..., int] | None = None
+    odd_lag_sign: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,11 +232,20 @@ def nlme_call_hint(text: str) -> str:
         return f". nlme's {call.group(1)} is a formula for the residual sd here: sigma='~ {v}'"
     if head == "varident" and g:
         return f". nlme's {call.group(1)} is hb.residuals('independent', by={g!r})"
-    kind = _ALIASES.get(_normal(head))
+    kind, order = _ALIASES.get(_normal(head)), None
+    if head == "corarma":  # corARMA(form = ~ 1 | g, p = 1, q = 1): the kind of its orders
+        p, q = (int(m.group(1)) if (m := re.search(rf"\b{a}\s*=\s*(\d+)", call.group(2))) else 0 for a in "pq")
+        kind, order = {(True, True): ("arma", (p, q)), (True, False): ("ar", p), (False, True): ("ma", q)}.get(
+            (p > 0, q > 0), (None, None))
     if kind is None or not head.startswith("cor"):
         return _NLME_HINTS.get(head, "")
-    args = ([f"time={v!r}"] if v and v != "1" else []) + ([f"group={g!r}"] if g else [])
-    return f". nlme's {call.group(1)}(...) is written hb.residuals({', '.join([repr(kind), *args])})"
+    counted = (not v or v == "1") and residual_kind(kind).time in ("numeric", "levels")  # needs a column
+    time = "t" if counted else (v if v and v != "1" else None)
+    args = [repr(kind)] + [f"{k}={x!r}" for k, x in (("order", order), ("time", time), ("group", g)) if x]
+    if counted:
+        return (f". nlme's {call.group(1)}(...) counts the rows within a group: df['t'] = "
+                f"df.groupby({g or 'group'!r}).cumcount() + 1, then hb.residuals({', '.join(args)})")
+    return f". nlme's {call.group(1)}(...) is written hb.residuals({', '.join(args)})"
 
 
 def ordered_kind(base: ResidualKind, order: tuple[int, ...]) -> ResidualKind:
@@ -269,8 +284,9 @@ class ResidualStructure:
     """The residual covariance of a gaussian model, within groups.
 
     kind : a registered kind's canonical name (see :func:`residual_kind`).
-    time : the column ordering the rows within a group (required by every kind but
-        ``independent`` and ``exchangeable``).
+    time : the column ordering the rows within a group (required by exponential,
+        unstructured and banded; None for a kind over whole-number times: the rows' order
+        within their group in the data, 1, 2, ...).
     group : the grouping column (or grouping factor of a group term, ``batch:cask``); None
         for the model's innermost grouping factor (the one with the most levels).
     by : a column: one set of structure parameters and one residual sd per level (for
@@ -318,7 +334,10 @@ def residuals(
         lag k), "banded" (unstructured within ``order`` visits, zero beyond), "exponential",
         "unstructured" (Stata's names and nlme's ``corAR1``-style names are accepted; ``ar2``,
         ``ma 2``, ``toeplitz 2`` carry the order in the name).
-    time : the time (or visit) column; required by ar1, exponential and unstructured.
+    time : the time (or visit) column; required by exponential, unstructured and banded. For
+        the kinds over whole-number times (ar, ma, arma, toeplitz) None counts the rows within
+        a group in the data's order, 1, 2, ... (nlme's ``form = ~ 1 | g`` and its default,
+        brms' ``ar()`` without ``time``).
     group : the grouping column; default the model's innermost grouping factor (required
         when the model has no group terms, as in MMRM).
     by : a column with one set of structure parameters and one residual sd per level
@@ -346,14 +365,11 @@ def residuals(
             raise SpecError(f"residuals({spec.name!r}): {arg}= must be a column name, got {value!r}")
     if time is not None and re.search(r"[+,~]", time):  # nlme's corExp(form = ~ latitude + longitude)
         raise SpecError(f"residuals({spec.name!r}): time={time!r} is not one column; {SPATIAL}")
-    if spec.time in ("numeric", "integer", "levels") and time is None:
-        hint = (
-            "; nlme's corAR1() / corARMA() without form= count the rows in their data order: "
-            "give that count as a column, e.g. df['t'] = df.groupby('id').cumcount() + 1"
-            if spec.time == "integer" else ""
-        )
+    if spec.time in ("numeric", "levels") and time is None:
         raise SpecError(
-            f"residuals({spec.name!r}) needs time=: the column ordering the rows within a group{hint}"
+            f"residuals({spec.name!r}) needs time=: the column ordering the rows within a group; for the rows' "
+            f"order within a group (nlme's form = ~ 1 | g) give it as a column, e.g. "
+            f"df['t'] = df.groupby('id').cumcount() + 1"
         )
     if by is not None and not spec.allows_by:
         raise SpecError(f"residuals({spec.name!r}) does not take by= yet")

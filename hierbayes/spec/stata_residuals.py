@@ -73,6 +73,8 @@ def _parse(arg: str, command: str) -> ResidualStructure:
         if found["t"] is None:
             fail(command, f"residuals({rtype.strip()}) needs t(varname): the time levels with their own sd")
         kind, order, found = "independent", None, {"t": None, "by": found["t"]}
+    if kind in ("ar", "ma", "toeplitz") and found["t"] is None:  # Stata requires t() (hb.residuals counts rows)
+        fail(command, f"residuals({rtype.strip()}) needs t(varname): the time variable whose steps the lags count")
     try:
         return residuals(kind, time=found["t"], by=found["by"], order=order)
     except SpecError as err:

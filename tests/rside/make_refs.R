@@ -1,6 +1,6 @@
 # Reference fits for R-side (residual) structures and heteroskedastic residuals (issue 15).
 #
-# Four REML fits by nlme on nlme's own example data. Each writes the data as the model uses it
+# Five REML fits by nlme on nlme's own example data. Each writes the data as the model uses it
 # (tests/rside/data/<name>.csv; grouping and factor columns as character, so R's factor levels
 # are the sorted labels, listed in data/factors.json) and the reference (tests/rside/refs/<name>.json).
 #
@@ -23,6 +23,9 @@
 #                           lme(..., correlation = corExp(form = ~ Time | Rat)); corr(d) =
 #                           exp(-d / range).  structure: range, and rho = exp(-1 / range), the
 #                           correlation one day apart (Stata's residuals(exponential) parameter).
+#   orthodont_ar1           Orthodont: distance ~ Sex * age without random effects, AR(1) over age
+#                           within Subject: gls(..., correlation = corAR1(0.5, form = ~ age | Subject)):
+#                           corr = phi^|age_i - age_j|, only even lags (see its section).  structure: phi.
 #
 # Every reference JSON holds: call (the exact R call on the data frame `d` written to the CSV),
 # method (REML), fixed_effects (term_r as R names it, term as hierbayes names it, estimate, se,
@@ -149,5 +152,27 @@ save_ref("bodyweight_exp", call, bw, f4, group = "Rat", structure = list(
   rho_per_time_unit = exp(-1 / rng),
   rho_per_time_unit_ci = if (is.null(rci)) NULL else list(lower95 = exp(-1 / rci$lower95), upper95 = exp(-1 / rci$upper95)),
   correlation_meaning = "corr(|t_i - t_j| = d) = exp(-d / range) = rho_per_time_unit^d; Time in days"))
+
+## ------------------------------------------------------------ Orthodont: AR(1) over age (gaps of 2 years)
+# corAR1 over a covariate whose within-group steps are not 1 becomes nlme's corARMA(p = 1), whose
+# correlation at lag d = |age_i - age_j| is Phi^d. Ages 8, 10, 12, 14 give only even lags, so the
+# likelihood is the same at Phi and -Phi: from its default start (Phi = 0, a stationary point)
+# nlme stays at 0 and reports the independence fit. The reference starts at 0.5 (from -0.5 nlme
+# reports -0.790, the same fit); the pasted call's result is kept under `default_start`.
+oa <- as.data.frame(Orthodont); oa$Subject <- as.character(oa$Subject); oa$Sex <- as.character(oa$Sex)
+pasted <- "gls(distance ~ Sex * age, data = d, correlation = corAR1(form = ~ age | Subject))"
+f5d <- fit_call(pasted, oa)
+f5m <- fit_call("gls(distance ~ Sex * age, data = d, correlation = corAR1(-0.5, form = ~ age | Subject))", oa)
+call <- "gls(distance ~ Sex * age, data = d, correlation = corAR1(0.5, form = ~ age | Subject))"
+f5 <- fit_call(call, oa)
+iv <- intervals(f5)
+save_ref("orthodont_ar1", call, oa, f5, group = NULL, structure = list(
+  kind = "ar1", time = "age", group = "Subject",
+  phi = unname(coef(f5$modelStruct$corStruct, unconstrained = FALSE)), phi_ci = ci_row(iv$corStruct, "Phi1"),
+  correlation_meaning = "corr(|age_i - age_j| = d) = phi^d (nlme's corARMA(p = 1) on the covariate); every d is even",
+  start_minus = list(start = -0.5, phi = unname(coef(f5m$modelStruct$corStruct, unconstrained = FALSE)),
+                     logLik = as.numeric(logLik(f5m))),
+  default_start = list(call = pasted, phi = unname(coef(f5d$modelStruct$corStruct, unconstrained = FALSE)),
+                       logLik = as.numeric(logLik(f5d)))))
 
 writeLines(toJSON(factors, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "data", "factors.json"))

@@ -48,6 +48,9 @@ def block_covariance(name: str, ref: dict, rows: pd.DataFrame) -> np.ndarray:
     if name == "ovary_ar1":
         t = rows["t"].to_numpy(float)
         resid = sigma**2 * st["phi"] ** np.abs(np.subtract.outer(t, t))
+    elif name == "orthodont_ar1":  # nlme's corAR1 over age: phi^|age_i - age_j| (lags 2, 4, 6)
+        t = rows["age"].to_numpy(float)
+        resid = sigma**2 * st["phi"] ** np.abs(np.subtract.outer(t, t))
     elif name == "bodyweight_exp":
         t = rows["Time"].to_numpy(float)
         resid = sigma**2 * np.exp(-np.abs(np.subtract.outer(t, t)) / st["range"])
@@ -61,7 +64,7 @@ def block_covariance(name: str, ref: dict, rows: pd.DataFrame) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "name", ["ovary_ar1", "orthodont_varident", "orthodont_unstructured", "bodyweight_exp"]
+    "name", ["ovary_ar1", "orthodont_varident", "orthodont_unstructured", "bodyweight_exp", "orthodont_ar1"]
 )
 def test_fixed_effects_are_gls_under_the_reported_covariance(name):
     ref, data = load(name)
@@ -81,6 +84,16 @@ def test_fixed_effects_are_gls_under_the_reported_covariance(name):
                                rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), [f["se"] for f in ref["fixed_effects"]],
                                rtol=1e-6)
+
+
+def test_orthodont_ar1_sign_is_not_identified():
+    """nlme reports phi and -phi with one log-likelihood (every lag over age is even), and its
+    default start (phi = 0) stays at the independence fit."""
+    st = load("orthodont_ar1")[0]["structure"]
+    assert st["start_minus"]["phi"] == pytest.approx(-st["phi"], rel=1e-8)
+    assert st["start_minus"]["logLik"] == pytest.approx(load("orthodont_ar1")[0]["logLik"], rel=1e-10)
+    assert st["default_start"]["phi"] == 0.0
+    assert st["default_start"]["logLik"] < load("orthodont_ar1")[0]["logLik"] - 10
 
 
 def test_unstructured_summaries_are_consistent():

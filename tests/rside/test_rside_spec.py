@@ -40,17 +40,14 @@ def test_unknown_kind_lists_the_valid_ones():
         hb.residuals("ar7x", time="t")
 
 
-def test_time_required():
-    with pytest.raises(SpecError, match="needs time="):
-        hb.residuals("ar1")
-
-
 def test_time_required_says_how_to_count_rows_as_nlme_does():
-    # nlme's corAR1() without form= orders by the rows; hierbayes needs that order as a column
-    with pytest.raises(SpecError, match=r"corAR1\(\).*df\.groupby\('id'\)\.cumcount\(\) \+ 1"):
-        hb.residuals("ar", order=1)
-    with pytest.raises(SpecError, match=r"needs time=: the column ordering the rows within a group$"):
-        hb.residuals("unstructured")
+    # a kind over whole-number times counts the rows without time= (nlme's ~ 1 | g); the others
+    # say how to give that count as a column
+    assert hb.residuals("ar", order=1).time is None
+    for kind in ("unstructured", "exponential"):
+        with pytest.raises(SpecError, match=r"needs time=: the column ordering the rows within a group; .*"
+                                            r"\(nlme's form = ~ 1 \| g\).*df\.groupby\('id'\)\.cumcount\(\) \+ 1$"):
+            hb.residuals(kind)
 
 
 def test_bad_argument_and_by_not_allowed():
@@ -69,8 +66,9 @@ def test_spec_rejects_other_objects_and_reads_strings_as_hb_residuals_does():
         dataclasses.replace(spec, residuals=1)
     # a string is what hb.residuals(string) makes of it, its translation of a pasted nlme call included
     assert dataclasses.replace(spec, residuals="exchangeable").residuals == hb.residuals("exchangeable")
-    with pytest.raises(SpecError, match=r"residuals='ar1': residuals\('ar1'\) needs time="):
-        dataclasses.replace(spec, residuals="ar1")
+    assert dataclasses.replace(spec, residuals="ar1").residuals == hb.residuals("ar1")
+    with pytest.raises(SpecError, match=r"residuals='exp': residuals\('exponential'\) needs time="):
+        dataclasses.replace(spec, residuals="exp")
     with pytest.raises(SpecError, match=r"nlme's corAR1\(...\) is written hb.residuals\('ar1', group='Mare'\)"):
         dataclasses.replace(spec, residuals="corAR1(form = ~ 1 | Mare)")
 
@@ -137,7 +135,8 @@ def test_gaussian_identity_only():
     # with their arguments, and the rest of nlme's menu (had got only the list of kinds)
     ("varPower(form = ~pressure)", r"sigma='~ log\(pressure\)'"),
     ("corCAR1(form = ~Time | tree)", r"'exponential' with time= the times"),
-    ("corARMA(p = 1, q = 1)", r"named by its orders: 'arma11' \(p = q = 1\)"),
+    ("corARMA(p = 1, q = 1)", r"is written hb\.residuals\('arma', order=\(1, 1\)\)"),
+    ("corARMA(form = ~ 1 | g)", r"named by its orders: 'arma11' \(p = q = 1\)"),
     ("corSpher", r"spatial correlations corSpher, corGaus, corLin and corRatio are not available"),
     ("varIdent(form = ~1 | QB)", r"hb\.residuals\('independent', by='QB'\)"),
     ("varFixed(~age)", r"weights='w', weight_kind='precision'\) with a column w = 1 / v"),

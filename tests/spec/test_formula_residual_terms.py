@@ -21,6 +21,8 @@ from hierbayes.errors import FormulaSyntaxError
     ("y ~ x + arma(t, g, 2, 1)", "y ~ x", hb.residuals("arma", order=(2, 1), time="t", group="g")),
     ("y ~ x + arma(time = t, gr = g, p = 1, q = 2)", "y ~ x", hb.residuals("arma12", time="t", group="g")),
     ("y ~ x + cosy(gr = g) + (1|g)", "y ~ x + (1 | g)", hb.residuals("exchangeable", group="g")),
+    # brms' ar() without time counts the rows in the data's order, as hb.residuals without time=
+    ("y ~ x + ar(gr = g)", "y ~ x", hb.residuals("ar1", group="g")),
 ])
 def test_terms(formula, rhs, expected):
     spec = hb.parse_formula(formula)
@@ -32,7 +34,6 @@ def test_terms(formula, rhs, expected):
     ("y ~ x + ar(time = t, gr = g, p = 0)", r"the orders p and q must be whole numbers >= 1"),
     ("y ~ x + arma(t, g, 2, 0.5)", r"the orders p and q must be whole numbers >= 1"),
     ("y ~ x + ar(time = t, cov = TRUE)", r"cov = TRUE is not supported"),
-    ("y ~ x + ar(gr = g)", r"needs time="),
     ("y ~ x + ar(t, g) + cosy(gr = g)", r"already has a residual structure"),
     ("y ~ x + (ar(t, g) | g)", r"inside a group term"),
     ("y ~ x - ar(t, g)", r"cannot be removed with '-'"),

@@ -60,7 +60,8 @@ def test_residuals_option(command, formula, expected):
     ("mixed y x || id:, residuals(, t(v))", r"needs a residual type"),
     ("mixed y x || id:, residuals(ar 1, t(t)", r"no closing parenthesis"),
     ("mixed y x || id:, residuals(ar 1, t(t)) residuals(ind)", r"given twice"),
-    ("mixed y x || id:, residuals(ar 1)", r"needs time="),
+    ("mixed y x || id:, residuals(ar 1)", r"residuals\(ar 1\) needs t\(varname\): the time variable"),
+    ("mixed y x || id:, residuals(toeplitz 2, by(arm))", r"residuals\(toeplitz 2\) needs t\(varname\)"),
 ])
 def test_residuals_option_errors(command, message):
     with pytest.raises(SpecError, match=message):

@@ -30,7 +30,7 @@ from ...spec.residual_banded import band_pairs, banded_correlation
 from ...spec.residuals import BAND_DIM, BY_DIM, LAG_DIM, SD_DIM, SD_RATIO, TIME_DIM, TIME_DIM_BIS
 from .lazy import pm, pt
 from .marginal import batched_cholesky_terms
-from .variables import innovation_sheared, register
+from .variables import folded_uniform, innovation_sheared, register
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -98,7 +98,10 @@ def _register_parameter(param, rd: ResidualDesign, prior: Prior):
         size = rd.parameter_size(param)
         per_group = value[rd.by_codes] if rd.by_levels else pt.broadcast_to(value[None], (rd.n_groups, size))
         return pt.specify_shape(per_group, (rd.n_groups, size))  # builders read the number of lags
-    value = register(param.name, prior, dims=dims)
+    if rd.folded(param):  # its sign shows only at odd lags, and these times have none
+        value = folded_uniform(param.name, prior, dims=dims)
+    else:
+        value = register(param.name, prior, dims=dims)
     if rd.by_levels:
         return value[rd.by_codes]
     return pt.ones(rd.n_groups) * value

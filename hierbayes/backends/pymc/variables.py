@@ -134,3 +134,27 @@ def innovation_sheared(name: str, prior: Prior, phi):
     return pm.CustomDist(name, phi, logp=logp, random=random, signature="()->()",
                          default_transform=_sheared_log_transform(),
                          support_point=lambda rv, size, phi: pt.ones_like(phi) * support_point(cls.dist(**kwargs)))
+
+
+def folded_uniform(name: str, prior: Prior, dims=None):
+    """``|x|`` for ``x`` of the Uniform ``prior`` (lower < upper within [-1, 1]): density
+    p(v) + p(-v) on [a, b), b = max(|lower|, |upper|), a = 0 when the prior holds 0 (else the
+    smaller |bound|). The variable of a correlation the data see only as an even power (AR(1)
+    on even lags): the same model as ``prior`` without the mirror mode. Its draws (prior
+    simulation) are |draws of the prior|. ``prior`` is a Uniform, the one prior a "symmetric"
+    structure parameter takes (:mod:`hierbayes.priors.residual`).
+    """
+    from .lazy import pt
+
+    lower, upper = float(prior.kwargs["lower"]), float(prior.kwargs["upper"])
+    high = max(abs(lower), abs(upper))
+    low = 0.0 if lower < 0.0 < upper else min(abs(lower), abs(upper))
+
+    def dist(lo, hi, size):
+        return pt.abs(pm.Uniform.dist(lo, hi, size=size))
+
+    def start(rv, size, lo, hi):
+        return pt.full_like(rv, 0.5 * (low + high))
+
+    return pm.CustomDist(name, np.float64(lower), np.float64(upper), dist=dist, dims=dims,
+                         transform=pm.distributions.transforms.Interval(low, high), support_point=start)
