@@ -423,8 +423,8 @@ class Fit:
         return leave_group_out(self, group, method=method, **kwargs)
 
     def margins(self, at=None, by=None, dydx=None, **kwargs):
-        """Average predictions / marginal effects (Stata ``margins``); see
-        :func:`hierbayes.predict.margins.margins`."""
+        """Average predictions / marginal effects: ``at="x"`` is Stata's ``margins x`` (every row set
+        to each level), ``by="x"`` its ``margins, over(x)``; :func:`hierbayes.predict.margins.margins`."""
         return plots.with_plots(margins.margins(self.posterior, self.model.built, at=at, by=by, dydx=dydx, **kwargs))
 
     def contrasts(self, over: str, by=None, **kwargs):

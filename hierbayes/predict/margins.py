@@ -1,8 +1,7 @@
 """Expected means and marginal effects (Stata's ``margins``) and Bayesian R-squared
 (posterior probabilities of statements about parameters are :mod:`.hypothesis`).
 
-Everything is computed per posterior draw, so each number comes with its posterior
-interval.
+Everything is computed per posterior draw, so each number has its posterior interval.
 """
 
 from __future__ import annotations
@@ -45,6 +44,9 @@ class Margins:
         effects, the ``term`` (the contrast or the derivative).
     what : "mean" (expected response), "linear" or "dydx" (with the variable).
     estimate : what a margin's value is, for the table ("probability" for binomial means).
+    note : what was averaged and its Stata equivalent: ``by=`` levels averaged over their
+        own rows (``margins, over(x)``) or every row set to each ``at`` value
+        (``margins x``, the counterfactual).
     """
 
     draws: xr.DataArray
@@ -57,6 +59,7 @@ class Margins:
     family: str = ""
     link: str = ""
     estimate: str = ""
+    note: str = ""
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per margin: the grid columns, then mean, sd, median, lower, upper."""
@@ -66,6 +69,8 @@ class Margins:
         out.attrs["what"] = self.what
         out.attrs["groups"] = self.groups
         out.attrs["estimate"] = self.estimate
+        if self.note:
+            out.attrs["note"] = self.note
         return out
 
     def pairs(self, over: str | None = None) -> Contrasts:
@@ -81,15 +86,15 @@ class Margins:
         contrasts = pairwise(self.draws, self.grid, over, self.what, family=self.family, link=self.link)
         if over in self.by and over not in self.at:  # Stata's margins, over(): each group's own rows
             contrasts = replace(contrasts, note=(
-                f"by={over!r} averages each level over its own rows, so the comparison includes their "
-                f"differences in the other covariates; at={{{over!r}: [...]}} compares the same rows at "
-                "each level (the model's effect)"))
+                f"by={over!r} averages each level over its own rows (Stata: margins, over({over})), so these are "
+                "differences between subgroups, including their differences in the other covariates, not a causal "
+                f"contrast; at={{{over!r}: [...]}} (Stata: margins {over}) compares the same rows at each level"))
         return contrasts
 
     def __repr__(self) -> str:
         estimate = f" ({self.estimate})" if self.estimate else ""
         return (f"<hierbayes.Margins {self.what}{estimate}, groups={self.groups!r}: {len(self.grid)} margin(s)>\n"
-                f"{self.summary().to_string()}")
+                f"{self.summary().to_string()}" + (f"\n({self.note})" if self.note else ""))
 
 
 def _as_values(value) -> list:
@@ -151,7 +156,11 @@ def margins(
 
     For every combination of the ``at`` values, every row of the data (the training rows
     unless ``data`` is given) gets those values and the predictions are averaged over the
-    rows, per posterior draw (within each ``by`` group when given).
+    rows, per posterior draw: ``at="x"`` is Stata's ``margins x`` (the counterfactual:
+    every row set to each level of x). ``by="x"`` is Stata's ``margins, over(x)``: each
+    level's predictions are averaged over that level's own rows, at their observed values,
+    so when x goes with other predictors the by= margins differ by those too and their
+    ``pairs()`` are differences between subgroups, not x's effect.
 
     Parameters
     ----------
@@ -159,7 +168,8 @@ def margins(
     model : the built model (:class:`hierbayes.configuration.BuiltModel`: spec, design, data).
     at : column -> value or list of values (a grid over a covariate, levels of a factor);
         a factor's name (or a list of names) means all its levels (Stata's ``margins arm``).
-    by : column(s) whose levels get separate averages (``margins sex``).
+    by : column(s) whose levels get separate averages, each over its own rows as observed
+        (Stata's ``margins, over(sex)``; ``at="sex"`` is ``margins sex``).
     dydx : a covariate: its average marginal effect, the derivative for a numeric column
         (central finite difference) and the contrast with the first level for a factor.
     kind : "mean" (expected response; for a binomial response the probability per trial,
@@ -188,8 +198,8 @@ def margins(
     if kind not in MARGIN_KINDS:
         raise SpecError(f"kind={kind!r}: margins are 'mean' (expected response), 'linear' or 'log_hazard'")
     family = get_family(model.spec.family)
-    if kind == "log_hazard":
-        log_hazard_ph(family, np.zeros((1, 1)), "log", {name: np.ones(1) for name in family.aux})  # PH family?
+    if kind == "log_hazard":  # a proportional-hazards family?
+        log_hazard_ph(family, np.zeros((1, 1)), "log", {name: np.ones(1) for name in family.aux})
     frame = (training_frame(model) if data is None else as_pandas(data)).copy()
     at = _levels_of_factors(model, at)
     by_cols = (by,) if isinstance(by, str) else tuple(by or ())
@@ -252,7 +262,19 @@ def margins(
     what = "dydx" if dydx else kind
     estimate = "probability" if kind == "mean" and family.is_binomial else ""
     return Margins(da, pd.DataFrame(grid_rows), what, tuple(at_names), by_cols, dydx, groups,
-                   family.name, family.resolve_link(model.spec.link), estimate)
+                   family.name, family.resolve_link(model.spec.link), estimate,
+                   _what_was_averaged(at_names, by_cols, dydx))
+
+
+def _what_was_averaged(at: Sequence[str], by: Sequence[str], dydx: str | None) -> str:
+    """The note a Margins prints: what its rows were set to and averaged over, in Stata's terms."""
+    over, rows = (f", over({' '.join(by)})", f"the rows within each level of {', '.join(by)}") if by else ("", "all rows")
+    if dydx:
+        return f"average marginal effect of {dydx} over {rows} (Stata: margins, dydx({dydx}){over})"
+    if at:
+        return f"every row set to {', '.join(at)} = each value, averaged over {rows} (Stata: margins {' '.join(at)}{over})"
+    instead = f"; at={list(by)} sets every row to each level instead (Stata: margins {' '.join(by)})" if by else ""
+    return f"averaged over {rows}, as observed (Stata: margins{over}){instead}"
 
 
 def contrasts(posterior: xr.Dataset, model, over: str, by: str | Sequence[str] | None = None,
@@ -295,7 +317,6 @@ def _levels_of_factors(model, at) -> dict:
     for name in names:
         check_predictor(model, name, "at", factor=True)
     return {name: factor_levels(model, name) for name in names}
-
 
 
 def _by_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:

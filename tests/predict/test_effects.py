@@ -183,8 +183,26 @@ def test_pairs_are_differences_of_margins_with_odds_ratios(logit):
 def test_pairs_of_by_groups_say_they_include_the_groups_other_covariates(logit):
     # a survival user read pairs of by="sex" log hazards as the model's hazard ratio (0.553 for 0.572)
     c = logit.margins(by="arm", groups="exclude").pairs()
-    assert "by='arm' averages each level over its own rows" in c.summary().attrs["note"]
-    assert "at={'arm': [...]} compares the same rows" in repr(c)
+    assert "by='arm' averages each level over its own rows (Stata: margins, over(arm))" in c.summary().attrs["note"]
+    assert "differences between subgroups" in repr(c) and "not a causal contrast" in repr(c)
+    assert "at={'arm': [...]} (Stata: margins arm) compares the same rows" in repr(c)
+
+
+def test_margins_say_whether_they_are_over_or_at(logit):
+    # by= is Stata's margins, over(x), at= its margins x (the counterfactual); the docstring and the
+    # README had called by= "margins x", and on x correlated with the rest they differ a lot
+    over = logit.margins(by="arm", groups="exclude")
+    assert over.summary().attrs["note"] == ("averaged over the rows within each level of arm, as observed (Stata: "
+                                            "margins, over(arm)); at=['arm'] sets every row to each level instead "
+                                            "(Stata: margins arm)")
+    assert repr(over).endswith("at=['arm'] sets every row to each level instead (Stata: margins arm))")
+    at = logit.margins("arm", groups="exclude")
+    assert at.summary().attrs["note"] == "every row set to arm = each value, averaged over all rows (Stata: margins arm)"
+    both = logit.margins(at={"x": [0.0, 1.0]}, by="arm").summary().attrs["note"]
+    assert both.endswith("averaged over the rows within each level of arm (Stata: margins x, over(arm))")
+    assert logit.margins(dydx="x").summary().attrs["note"] == (
+        "average marginal effect of x over all rows (Stata: margins, dydx(x))")
+    assert logit.margins().summary().attrs["note"] == "averaged over all rows, as observed (Stata: margins)"
 
 
 def test_linear_pairs_give_the_coefficient_and_its_exp(logit):
