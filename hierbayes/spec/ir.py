@@ -160,6 +160,12 @@ class FixedPart:
         return " + ".join(parts) if parts else "1"
 
 
+#: glmmTMB's calls for the structures lme4's bars cannot show: ``homcs(1 + x | g)`` (one sd,
+#: one common correlation: Stata's ``cov(exchangeable)``) and ``homdiag(1 + x | g)`` (one sd,
+#: no correlation: ``cov(identity)``). ``to_formula`` writes them and the parser reads them.
+COVARIANCE_CALLS = {Covariance.EXCHANGEABLE: "homcs", Covariance.IDENTITY: "homdiag"}
+
+
 @dataclass(frozen=True)
 class GroupTerm:
     """One ``(expr | factor)`` term: one covariance block of group-specific effects.
@@ -198,7 +204,10 @@ class GroupTerm:
         return " + ".join(["0", *self.terms])
 
     def to_formula(self) -> str:
-        return f"({self.label})"
+        """``(1 + x | g)``, ``(1 + x || g)``, or ``homcs(1 + x | g)`` / ``homdiag(1 + x | g)``
+        for an exchangeable / identity covariance of two or more columns (:data:`COVARIANCE_CALLS`)."""
+        call = COVARIANCE_CALLS.get(self.covariance, "") if self.size > 1 else ""
+        return f"{call}({self.label})"
 
     def with_covariance(self, covariance: Covariance) -> GroupTerm:
         return replace(self, covariance=covariance)

@@ -25,7 +25,7 @@ from typing import NoReturn
 from ..errors import FormulaSyntaxError, SpecError
 from .formula_ast import Bar, Call, Expr, Formula, Number, Paren, Span, Sum, SumItem
 from .formula_source import is_group_term, unwrap_parens
-from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
+from .ir import COVARIANCE_CALLS, Covariance, FixedPart, GroupTerm, ModelSpec
 from .known_sd import with_known_sd
 from .lower_factors import GroupFactors
 from .lower_residuals import RESIDUAL_TERMS, ResidualTerms
@@ -146,13 +146,13 @@ GLMMTMB_STRUCTURES = {
     "ou": "correlation decaying in continuous time is residuals=hb.residuals('exponential', time='t', group='g')",
     "exp": "correlation decaying in continuous time is residuals=hb.residuals('exponential', time='t', group='g')",
     "toep": "a Toeplitz structure within a group is residuals=hb.residuals('toeplitz', time='t', group='g')",
-    "cs": "compound symmetry of a group term is covariance={'g': 'exchangeable'} with (x | g), or "
+    "cs": "compound symmetry with one sd per column is not available; one sd and one common correlation (Stata's "
+          "cov(exchangeable)) is homcs(x | g), or covariance={'g': 'exchangeable'} with (x | g), or "
           "residuals=hb.residuals('exchangeable', group='g') within a group",
     "us": "an unstructured group term is (x | g), the default; within a group, residuals=hb.residuals("
           "'unstructured', time='t', group='g')",
     "diag": "independent effects of a group term are (x || g)",
     "hetar1": "an AR(1) with sds by time is residuals=hb.residuals('ar', order=1, time='t', group='g', by='t')",
-    "homdiag": "independent effects with one sd are covariance={'g': 'identity'} with (x | g)",
     "gau": "a gaussian spatial correlation is not available; residuals=hb.residuals('exponential', ...) is the "
            "continuous-time structure there is",
     "mat": "a Matern spatial correlation is not available; residuals=hb.residuals('exponential', ...) is the "
@@ -160,6 +160,9 @@ GLMMTMB_STRUCTURES = {
     "rr": "reduced-rank group terms are not available",
     "propto": "a group covariance proportional to a given matrix is not available",
 }
+
+
+_CALL_COVARIANCE = {call: covariance for covariance, call in COVARIANCE_CALLS.items()}
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.expander = TermExpander(text)  # R's term expansion and its checks
+        self.structures: dict[Span, Covariance] = {}  # group terms written homcs(...) / homdiag(...)
 
     # -- right-hand side -----------------------------------------------------------------
 
@@ -229,6 +233,8 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                     f"{inner.text!r} is survival's {inner.name}() term; here "
                     + SURVIVAL_TERMS[inner.name].format(arg=inner.args[0].text), inner.span,
                 )
+            elif isinstance(inner, Call) and inner.name in _CALL_COVARIANCE and "|" in inner.text:
+                groups.append(self._group_item(item, self.structured_group(inner), allow_groups))
             elif isinstance(inner, Call) and inner.name in GLMMTMB_STRUCTURES and "|" in inner.text:
                 self.fail(
                     f"{inner.text!r} is glmmTMB's covariance-structure term; here "
@@ -282,6 +288,21 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
             )
         return paren
 
+    def structured_group(self, call: Call) -> Paren:
+        """The group term inside ``homcs(1 + x | g)`` / ``homdiag(...)``, its covariance noted."""
+        example = f"as in {call.name}(1 + x | g)"
+        if len(call.args) != 1:
+            self.fail(f"{call.text!r}: {call.name}() takes one group term, {example}", call.span)
+        start = call.args[0].span.start  # re-parsed in place: its spans are the formula's
+        try:
+            paren = parse(" " * (start - 3) + "y~(" + call.args[0].text + ")").rhs
+        except FormulaSyntaxError as error:
+            raise FormulaSyntaxError(error.reason, self.text, error.position, error.length) from None
+        if not is_group_term(paren) or paren.body.op != "|":
+            self.fail(f"{call.text!r}: {call.name}() holds one group term with a single '|', {example}", call.span)
+        self.structures[paren.span] = _CALL_COVARIANCE[call.name]
+        return paren
+
     def intercept_flag(self, item: SumItem, number: Number) -> bool:
         """Whether ``+ 1`` / ``- 0`` (True) or ``+ 0`` / ``- 1`` (False) keeps the intercept."""
         if number.text not in ("0", "1"):
@@ -326,6 +347,8 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
         size = int(intercept) + len(lhs.terms)
         independent = bar.op == "||" and size > 1
         covariance = Covariance.INDEPENDENT if independent else Covariance.UNSTRUCTURED
+        if size > 1:  # one column: every structure is one sd
+            covariance = self.structures.get(paren.span, covariance)
         return [
             GroupTerm(factor, intercept, lhs.terms, covariance)
             for factor in self.factors(bar.right)

@@ -22,6 +22,7 @@ from hierbayes.spec import (
 )
 from hierbayes.spec.lexer import TokenKind, tokenize
 from hierbayes.spec.parser import Bar, Binary, Call, Paren, Sum, parse
+from hierbayes.spec.stata import from_stata
 
 ROOT = Path(__file__).resolve().parents[2]
 U = Covariance.UNSTRUCTURED
@@ -202,6 +203,21 @@ def test_to_formula_of_reference_models() -> None:
     )
 
 
+def test_exchangeable_and_identity_group_terms_are_written_as_glmmtmb_calls() -> None:
+    # to_formula() had written a cov(exchangeable) term as (1 + x | g), which reads as unstructured
+    spec = from_stata("mixed y c.x##c.x || g: x, cov(exch) || h: x, cov(id)")
+    assert spec.to_formula() == "y ~ x + I(x**2) + homcs(1 + x | g) + homdiag(1 + x | g:h)"
+    assert [g.covariance for g in spec.groups] == [Covariance.EXCHANGEABLE, Covariance.IDENTITY]
+    assert_round_trip(spec)
+    nested = parse_formula("y ~ homcs( 0 + x + z | a/b) + (1 | c)")
+    assert [g.covariance for g in nested.groups] == [Covariance.EXCHANGEABLE] * 2 + [U]
+    assert nested.to_formula() == "y ~ 1 + homcs(0 + x + z | a) + homcs(0 + x + z | a:b) + (1 | c)"
+    # one column: every structure is one sd, written and read as (1 | g)
+    assert parse_formula("y ~ homdiag(1 | g)").groups == (G("g"),)
+    with pytest.raises(FormulaSyntaxError, match=r"one sd and one common correlation \(Stata's cov\(exchangeable\)\) is homcs\(x \| g\)"):
+        parse_formula("y ~ cs(x | g)")
+
+
 def test_lexer_spans_and_kinds() -> None:
     text = "y ~ `a b` + I(x**2, 'k') || 1.5"
     tokens = tokenize(text)
@@ -346,6 +362,11 @@ ERRORS: list[tuple[str, type[Exception], tuple[str, ...], int | None]] = [
     ("y ~ (1|g) + (1|g)", SpecError, ("duplicate group term", "1 | g", "twice"), None),
     ("y ~ (1|a/b) + (1|a)", SpecError, ("duplicate group term", "1 | a", "(1|a/b)", "(1|a)"), None),
     ("y ~ (x|g) + (x||g)", SpecError, ("duplicate group term", "1 + x | g"), None),
+    # glmmTMB's homcs() / homdiag(): one group term with one '|'
+    ("y ~ homcs(1 + x || g)", FormulaSyntaxError, ("homcs() holds one group term with a single '|'",), 4),
+    ("y ~ homdiag(1 + x | g, 2)", FormulaSyntaxError, ("homdiag() takes one group term", "homdiag(1 + x | g)"), 4),
+    ("y ~ homcs(1 + x | g | h)", FormulaSyntaxError, ("only one '|'", "group term"), 20),
+    ("y ~ homcs(x|g) + (x|g)", SpecError, ("duplicate group term", "1 + x | g"), None),
 ]
 
 
@@ -455,7 +476,8 @@ def group_terms(draw: st.DrawFn, names: tuple[str, str, str]) -> str:
     shape = draw(st.sampled_from(["a", "a:b", "a/b", "a/b/c", "a:b/c", "a/b:c"]))
     factor = "".join(names["abc".index(ch)] if ch in "abc" else ch for ch in shape)
     pad = draw(spaces)
-    return f"({lhs}{pad}{bar}{pad}{factor})"
+    call = draw(st.sampled_from(["", "homcs", "homdiag"])) if bar == "|" else ""
+    return f"{call}({lhs}{pad}{bar}{pad}{factor})"
 
 
 @st.composite

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hierbayes.design.subset import subset_mask
+from hierbayes.spec.lower import parse_formula
 from hierbayes.spec.stata import from_stata
 from hierbayes.spec.stata_expr import parse_stata_expression
 
@@ -72,3 +73,17 @@ def test_comparisons_put_missing_above_every_number(x, c):
     np.testing.assert_array_equal(subset_mask(f"x == {c}", df), ~missing & (arr == c))
     np.testing.assert_array_equal(subset_mask(f"!(x > {c})", df), ~(missing | (arr > c)))
     np.testing.assert_array_equal(subset_mask("x >= .", df), missing)
+
+
+structures = st.sampled_from(["", "cov(un)", "cov(ind)", "cov(exch)", "cov(id)"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(xs=st.lists(names, min_size=1, max_size=3, unique=True), slopes=st.lists(names, min_size=1, max_size=3, unique=True),
+       nocons=st.booleans(), first=structures, second=structures)
+def test_to_formula_reads_back_as_the_same_spec(xs, slopes, nocons, first, second):
+    # cov(exchangeable) had been written (1 + x | g), which reads back as unstructured
+    options = ", " + " ".join(["noconstant" if nocons else "", first])
+    spec = from_stata(f"mixed y {' '.join(xs)} || g: {' '.join(slopes)}{options} || h: {slopes[0]}, {second}")
+    again = parse_formula(spec.to_formula(), family=spec.family, link=spec.link)
+    assert replace(again, source="") == replace(spec, source="")
