@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, close_matches, did_you_mean
 from ..families import get_family
 from ..results.distributional import aux_posterior
 from ..results.stats import flatten_draws, interval_label
@@ -30,6 +30,13 @@ _FUNCTIONS = {
 _COMPARISONS = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal}
 #: A single '=' (not part of ==, <=, >=, !=): a point hypothesis.
 _POINT = re.compile(r"(?<![<>=!])=(?!=)")
+#: ``name[level]`` left after the known names are replaced: an unknown level of a factor.
+_SUBSCRIPTED = re.compile(r"(?<![A-Za-z0-9_.`])(?!__p\d)([A-Za-z_.][A-Za-z0-9_.]*)\[([^\]]*)\]")
+_POINT_NOTE = ("'a = b' is a point hypothesis: estimate, lower and upper are those of a - b (the test: "
+               "does the interval cover 0?); prob and evidence_ratio are NaN, since a continuous "
+               "parameter equals a value with posterior probability 0 (brms gives a point hypothesis's "
+               "evidence ratio only with prior samples, Savage-Dickey, else NA)")
+_EXPRESSION_NOTE = "an expression without a comparison is summarised; its prob and evidence_ratio are NaN"
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 
 
@@ -117,6 +124,21 @@ def _substitute(text: str, names: Sequence[str]) -> tuple[str, dict[str, str]]:
             out.append(placeholder(spelled[hit]))
             i += len(hit)
     return "".join(out), mapping
+
+
+def _check_subscripts(text: str, replaced: str, names: Sequence[str]) -> None:
+    """Raise for a ``name[level]`` that is not a parameter, suggesting the table's name of a
+    factor's level (a Stata ``i.urban`` coefficient is ``C(urban)[Y]``, its slope
+    ``sd(urban[Y])``)."""
+    found = _SUBSCRIPTED.search(replaced)
+    if found is None:
+        return
+    name, base, level = found.group(0), found.group(1), found.group(2)
+    factor = re.compile(rf"C\({re.escape(base)}(,.*)?\)\[{re.escape(level)}\]")
+    hits = [n for n in names if factor.fullmatch(n)]
+    hits += [n for n in close_matches(name, names) if n not in hits]
+    hint = " Did you mean " + " or ".join(repr(h) for h in hits[:3]) + "?" if hits else ""
+    raise SpecError(f"hypothesis {text!r}: unknown parameter {name!r}.{hint} Valid names: {sorted(names)}")
 
 
 def _spellings(names: Sequence[str]) -> dict[str, str]:
@@ -231,7 +253,8 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
         ``"sd(Intercept|school) > sd(lrt|school)"``; a name that is not a Python name can
         be backquoted: ```C(schgend)[2]` > 0``. Without a comparison the expression's
         posterior is summarised; a point hypothesis ``"lbase = 1"`` (brms, Stata's ``test``)
-        summarises ``lbase - 1`` (its interval is the test; prob is not defined).
+        summarises ``lbase - 1`` (its interval is the test; prob and evidence_ratio are NaN,
+        as brms' are NA without prior samples, and ``attrs["note"]`` says so).
         ``and``/``or`` combine statements (probability only).
     prob : width of the equal-tailed interval of the estimate.
 
@@ -246,12 +269,14 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
     params = parameter_draws(posterior, spec)
     names = list(params)
     alpha = (1 - prob) / 2
-    rows = []
+    rows, notes = [], {}
     for text in statements:
         replaced, mapping = _substitute(text, names)
         sides = _POINT.split(replaced)
         if len(sides) == 2:  # brms' and Stata's point hypothesis 'a = b': the estimate of a - b
             replaced = f"({sides[0].strip()}) - ({sides[1].strip()})"
+            notes["point"] = _POINT_NOTE
+        _check_subscripts(text, replaced, names)
         values = {ph: params[name] for name, ph in mapping.items()}
         try:
             tree = ast.parse(replaced.strip(), mode="eval")
@@ -267,6 +292,8 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
                 estimate = _difference(tree.body, ev)
         else:
             estimate = result
+            if len(sides) == 1:
+                notes.setdefault("expression", _EXPRESSION_NOTE)
         row = {"hypothesis": text}
         if estimate is not None:
             e = np.broadcast_to(np.asarray(estimate, float), (next(iter(params.values())).shape[0],))
@@ -279,4 +306,6 @@ def hypothesis(posterior: xr.Dataset, spec: ModelSpec, statements: str | Sequenc
         rows.append(row)
     out = pd.DataFrame(rows).set_index("hypothesis")
     out.attrs["interval"] = interval_label(prob)
+    if notes:
+        out.attrs["note"] = "; ".join(notes.values())
     return out
