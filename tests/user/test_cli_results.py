@@ -234,3 +234,17 @@ def test_summary_errors_name_the_path_and_exit_2(capsys, reports, tmp_path, targ
     code, out, err = run(capsys, "summary", paths.get(target, tmp_path / target), *extra)
     assert code == cli.EXIT_USAGE and out == ""
     assert needle in one_line_error(err)
+
+
+def test_a_stata_irr_model_file_reports_incidence_rate_ratios(capsys, tmp_path):
+    # mepoisson ..., irr: the summary 'hierbayes fit' prints is in incidence-rate ratios, as Stata's
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"n": rng.poisson(2, 40), "x": rng.normal(size=40), "g": np.arange(40) % 5}).to_csv(
+        tmp_path / "d.csv", index=False)
+    (tmp_path / "m.toml").write_text('[data]\nsource = "d.csv"\n[model]\nstata = "mepoisson n x || g:, irr"\n')
+    argv = ["fit", tmp_path / "m.toml", "--draws", "20", "--chains", "2", "--seed", 1, "--out", tmp_path / "rep",
+            "--no-progress", "--backend", "prior", "--no-plots", "-q"]
+    assert run(capsys, *argv)[0] == cli.EXIT_OK
+    assert "incidence-rate ratio: posterior median of exp(coefficient)" in (tmp_path / "rep" / "summary.txt").read_text()
+    code, out, _ = run(capsys, "summary", tmp_path / "rep", "--no-exponentiate")
+    assert code == cli.EXIT_OK and "exp(coefficient)" not in out and "coefficient (log scale)" in out
