@@ -16,9 +16,10 @@ def cli_advice(text: str) -> str:
     """``text`` with the Python calls its advice names rewritten for a CLI user: ``fit(tune=2000,
     draws=2000)`` -> ``--tune 2000 --draws 2000``, ``fit(target_accept=0.99)`` -> ``target_accept =
     0.99 in [sampler]``; ``priors={...}``, ``missing=...`` and ``parameterization=...`` point to
-    the model file's tables; ``new_groups='zero'`` -> ``--new-groups zero`` and leave-one-group-out
-    (``fit.logo('g')``, ``compare(fits, group='g')``, ``reloo=True``) -> ``hierbayes compare ... --group g
-    [--reloo]``; ``fit.summary(exponentiate=True)`` -> ``hierbayes summary REPORT --exponentiate``."""
+    the model file's tables; ``new_groups='zero'`` -> ``--new-groups zero``, ``groups='exclude'`` ->
+    ``--groups exclude`` and leave-one-group-out (``fit.logo('g')``, ``compare(fits, group='g')``,
+    ``reloo=True``) -> ``hierbayes compare ... --group g [--reloo]``; ``fit.summary(exponentiate=True)``
+    -> ``hierbayes summary REPORT --exponentiate``."""
     def fit_call(match: re.Match) -> str:
         pairs = [p.split("=", 1) for p in match.group(1).split(",") if "=" in p]
         flags = [f"{_FLAGS[k.strip()]} {v.strip()}" for k, v in pairs if k.strip() in _FLAGS]
@@ -39,6 +40,9 @@ def cli_advice(text: str) -> str:
                   lambda m: f"parameterization = {re.sub(r"'([^']+)': ", r'\1 = ', m.group(1))} in [model]", text)
     text = re.sub(r"\bmissing='(\w+)'", r"missing = '\1' in [data]", text)
     text = re.sub(r"\bnew_groups='(\w+)'", r"--new-groups \1", text)
+    text = re.sub(r"\bgroups='(\w+)' \(hierbayes predict --groups \w+\)", r"--groups \1", text)
+    text = re.sub(r"\bgroups='(include|exclude|marginal)'", r"--groups \1", text)
+    text = re.sub(r"\bgroups=\[([^\]]*)\]", lambda m: "--groups " + ",".join(re.findall(r"'([^']+)'", m.group(1))), text)
     text = re.sub(r" \(brms's reloo; fit\.logo\([^()]*\) shows (?:it|them) alone\)", " (brms's reloo)", text)
     text = re.sub(r"\bcompare\(fits, group='([^']+)', reloo=True\)", r"hierbayes compare FIT FIT ... --group \1 --reloo", text)
     text = re.sub(r"\bfit\.logo\('([^']+)', reloo=True\)", r"hierbayes compare FIT --group \1 --reloo", text)

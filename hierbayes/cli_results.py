@@ -45,8 +45,9 @@ def add_result_commands(sub, positive, non_negative) -> None:
     summary = sub.add_parser("summary", help="print the summary table of a fitted model again")
     summary.add_argument("fit", type=Path, help="report folder of 'hierbayes fit', or a fit file (.nc)")
     summary.add_argument("--prob", type=float, default=0.95, help="interval probability (default 0.95)")
-    summary.add_argument("--exponentiate", action="store_true",
-                         help="fixed effects as exp(coefficient): odds, rate or time ratios")
+    summary.add_argument("--exponentiate", action=argparse.BooleanOptionalAction, default=None,
+                         help="fixed effects as exp(coefficient): odds, rate or time ratios (default: as the "
+                              "model file's Stata command asked, or / irr; --no-exponentiate: the link scale)")
     summary.add_argument("--metric", choices=METRICS, default=None,
                          help="survival models' coefficients: aft (log time), hr (hazard ratios) or loghr "
                               "(default: the model file's)")

@@ -190,7 +190,7 @@ class Fit:
         See :mod:`hierbayes.refit`."""
         return refit(self, formula, data, priors, **kwargs)
 
-    def fixef(self, prob: float = 0.95, exponentiate: bool = False, dpar: str | None = None,
+    def fixef(self, prob: float = 0.95, exponentiate: bool | None = None, dpar: str | None = None,
               metric: str | None = None) -> pd.DataFrame:
         """Fixed effects: one row per term (index), with mean, sd, median, the ``prob``
         equal-tailed interval (``lower``, ``upper``), ``r_hat``, ``ess_bulk``, ``ess_tail``.
@@ -200,7 +200,8 @@ class Fit:
         (cloglog), named in ``attrs["estimate"]``. ``dpar="sigma"``: the coefficients of
         the formula of a family parameter (``Model(..., sigma="~ x")``), on its log scale.
         ``metric`` (survival families): "aft" log time, "hr" hazard ratios, "loghr" log
-        hazard ratios (weibull, exponential); default ``spec.metric`` (Stata's mestreg: "hr")."""
+        hazard ratios (weibull, exponential); default ``spec.metric`` (Stata's mestreg: "hr";
+        its ``or``/``irr``: "eform", then ``exponentiate=None`` is True, else False)."""
         if dpar is not None:
             return distributional.aux_fixef(self.posterior, self.spec, dpar, prob)
         return tables.fixef(self.posterior, prob, spec=self.spec, exponentiate=exponentiate, metric=metric)
@@ -246,11 +247,10 @@ class Fit:
         """Divergences, R-hat, ESS and E-BFMI with advice for each problem."""
         return self.diagnostics
 
-    def summary(self, prob: float = 0.95, exponentiate: bool = False, metric: str | None = None) -> Summary:
-        """A report like lme4's ``summary()`` / Stata's ``mixed`` table; with
-        ``exponentiate=True`` the fixed effects are odds / incidence-rate ratios; ``metric``
-        ("aft", "hr", "loghr") chooses the scale of a survival model's coefficients (default
-        ``spec.metric``: hazard ratios for Stata's mestreg, log time otherwise)."""
+    def summary(self, prob: float = 0.95, exponentiate: bool | None = None, metric: str | None = None) -> Summary:
+        """A report like lme4's ``summary()`` / Stata's ``mixed`` table; ``exponentiate=True``: odds /
+        incidence-rate ratios (None: if the Stata command said ``or``/``irr``); ``metric`` ("aft", "hr",
+        "loghr"): a survival model's scale (default ``spec.metric``: mestreg's hazard ratios, else log time)."""
         spec = self.spec
         family = get_family(spec.family)
         design = self.model.design
@@ -337,7 +337,7 @@ class Fit:
         group_of = {names.key: term.group + term.covariance_label() for term, names in zip(self.spec.groups, block_names(self.spec))}
         return ("Parameterization: " + ", ".join(f"{group_of.get(k, k)} {v}" for k, v in chosen.items()), *lines)
 
-    def model_sections(self, prob: float, exponentiate: bool = False, metric: str | None = None) -> list[Section]:
+    def model_sections(self, prob: float, exponentiate: bool | None = None, metric: str | None = None) -> list[Section]:
         fixed = self.fixef(prob, exponentiate=exponentiate, metric=metric)
         levels = self.spec.levels
         out = [fixed_section(fixed)] if levels is None else equation_sections(levels, fixed)

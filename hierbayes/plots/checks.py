@@ -16,6 +16,7 @@ from ..params import OBS_DIM
 from ..predict.ppc import bayes_p_value
 from ..predict.ppc_kinds import ALL_PLOT_KINDS, checked_plot_kind, default_plot_kind
 from ..predict.ppc_weights import WEIGHTED_STATISTICS
+from .checks_axes import clip_rootogram, fit_labels, label_calibration, show_observed_density
 from .checks_weighted import weighted_distribution
 from .common import figure_of, retitle, row_figure_height
 from .survival import ppc_km
@@ -131,6 +132,13 @@ def _ppc_figure(check, kind: str, num_samples: int, order: str | None):
         # ArviZ's rootogram of a variable with two values (binary) trips its own dims guess
         warnings.filterwarnings("ignore", message=r"Found chain dimension to be longer", category=UserWarning)
         fig = figure_of(_arviz_check(tree, check.group, kind, num_samples))
+    if kind == "rootogram":
+        clip_rootogram(fig, check.y, check.yrep_as_observed)
+    elif kind == "density":
+        show_observed_density(fig)
+    elif kind == "calibration":
+        label_calibration(fig)
+    fit_labels(fig)
     if kind == "ecdf":
         fig.suptitle(f"{name}: {check.source} predictive check ({_DESCRIPTIONS[kind]})", fontsize=10)
         if not fig.get_constrained_layout():

@@ -13,12 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import SpecError, did_you_mean
+from ..design.checks import describe_rows
+from ..errors import DataError, SpecError, did_you_mean
 from ..spec.ir import GroupTerm, ModelSpec
 from ..spec.lower import parse_formula
 
 #: The modes of ``groups`` given as a word.
 GROUP_MODES = ("include", "exclude", "marginal")
+
+#: The level given to grouping columns a prediction does not use, absent or blank in newdata.
+EXCLUDED = "(excluded)"
+
+_WITHOUT = ("predict without the group effects, as lme4's re.form = NA: groups='exclude' (hierbayes predict "
+            "--groups exclude), or averaged over them: groups='marginal'")
 
 
 @dataclass(frozen=True)
@@ -98,3 +105,29 @@ def select_groups(spec: ModelSpec, groups: str | Sequence[str] | None) -> GroupS
             raise SpecError(f"groups: {name!r} is not a grouping factor of the model; they are {known}."
                             f"{did_you_mean(str(name), known)}")
     return GroupSelection("include", frozenset(names))
+
+
+def fill_unused_groups(spec: ModelSpec, columns: Sequence[str], newdata, selection: GroupSelection):
+    """(newdata, placeholders, blank) for a prediction with ``selection``: the grouping-only
+    ``columns`` (the encoder's) that no kept group term uses need no values, as with lme4's
+    ``re.form = NA``: :data:`EXCLUDED` fills them where absent (``placeholders``) or missing
+    (``blank``). DataError when a kept term's grouping column is absent or has a missing value."""
+    kept = {column for term in spec.groups if selection.keeps(term.group) for column in term.factor}
+    unused = [c for c in columns if c not in kept]
+    placeholders = [c for c in unused if c not in newdata.columns]
+    blank = [c for c in unused if c in newdata.columns and newdata[c].isna().any()]
+    absent = [c for c in columns if c in kept and c not in newdata.columns]
+    if absent:
+        held = [t.group for t in spec.groups if all(c in newdata.columns for c in t.factor)]
+        raise DataError(f"grouping column {absent[0]!r} is not in newdata; give it (a level not in the data is a new "
+                        f"group), or {_WITHOUT}" + (f", or with the terms newdata has only: groups={held!r} (lme4's "
+                                                    "re.form)" if held else ""))
+    for column in (c for c in columns if c in kept):
+        missing = newdata[column].isna().to_numpy()
+        if missing.any():
+            raise DataError(f"grouping column {column!r} has no value in newdata {describe_rows(missing, newdata.index)}: "
+                            f"fill in its level (a level not in the data is a new group), or {_WITHOUT}")
+    filled = {c: newdata[c].astype(object).where(newdata[c].notna(), EXCLUDED) for c in blank}
+    if placeholders or blank:
+        newdata = newdata.assign(**dict.fromkeys(placeholders, EXCLUDED), **filled)
+    return newdata, placeholders, blank

@@ -9,7 +9,7 @@ Three choices say what a prediction is:
 ``groups``
     ``"include"``: every row gets its group's effects (conditional predictions);
     ``"exclude"``: every group effect is set to zero (the "typical group", u = 0; new data
-    need not have the grouping columns, as lme4's ``re.form = NA``);
+    need not have the grouping columns, or values in them, as lme4's ``re.form = NA``);
     ``"marginal"``: population-averaged predictions that integrate the group effects out
     per posterior draw, E_u[h(x b + z u)] with u ~ N(0, Sigma). With an identity link this
     equals ``"exclude"``; with any other link it does not: for a logit model the marginal
@@ -41,7 +41,7 @@ from ..families import INVERSE_LINKS, Family, get_family, truncated_draws
 from ..params import block_names
 from ..results.imputed import imputation_eta_shift
 from .distributional import aux_draws, rows_aux_draws
-from .group_selection import select_groups
+from .group_selection import fill_unused_groups, select_groups
 from .linpred import NEW_GROUP_POLICIES, block_covariance_cholesky, linear_predictor
 from .loglik import holds_rows
 from .predictions import Predictions, as_dataarray, mean_scale, on_response_scale
@@ -369,18 +369,10 @@ def predict(
         ``new_groups="error"``) unseen group levels.
     """
     selection = select_groups(model.spec, groups)
-    kept = {column for term in model.spec.groups if selection.keeps(term.group) for column in term.factor}
-    placeholders = [c for c in model.design.encoder.grouping_only_columns if c not in kept
-                    and isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
-    newdata = newdata.assign(**dict.fromkeys(placeholders, "(excluded)")) if placeholders else newdata
-    absent = [c for c in model.design.encoder.grouping_only_columns
-              if isinstance(newdata, pd.DataFrame) and c not in newdata.columns]
-    if absent:
-        held = [t.group for t in model.spec.groups if all(c in newdata.columns for c in t.factor)]
-        raise DataError(f"grouping column {absent[0]!r} is not in newdata; give it (a level not in the data is a new "
-                        "group), or predict without the group effects, as lme4's re.form = NA: groups='exclude' "
-                        "(hierbayes predict --groups exclude), or averaged over them: groups='marginal'"
-                        + (f", or with the terms newdata has only: groups={held!r} (lme4's re.form)" if held else ""))
+    placeholders, blank, given = [], [], newdata
+    if isinstance(newdata, pd.DataFrame):  # grouping values a prediction does not use are not needed
+        newdata, placeholders, blank = fill_unused_groups(model.spec, model.design.encoder.grouping_only_columns,
+                                                          newdata, selection)
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)
     rng = np.random.default_rng(random_seed)
@@ -394,4 +386,5 @@ def predict(
     used = [c for c in model.design.encoder.required if c in rows.frame.columns and c not in placeholders]
     new_levels = {group: levels for group, levels in rows.new_levels.items() if selection.keeps(group)}
     shown = selection.mode if selection.only is None else "include " + ", ".join(sorted(selection.only))
-    return Predictions(draws, rows.frame[used], kind, shown, new_groups, new_levels, mean_scale(model, kind, rows))
+    frame = rows.frame[used].assign(**{c: given[c].to_numpy() for c in blank})  # blank as given
+    return Predictions(draws, frame, kind, shown, new_groups, new_levels, mean_scale(model, kind, rows))

@@ -55,7 +55,7 @@ def fixef(
     prob: float = 0.95,
     *,
     spec: ModelSpec | None = None,
-    exponentiate: bool = False,
+    exponentiate: bool | None = None,
     metric: str | None = None,
 ) -> pd.DataFrame:
     """One row per fixed term: mean, sd, median, interval, r_hat, ess_bulk, ess_tail.
@@ -70,10 +70,18 @@ def fixef(
 
     ``metric`` (survival families, needs ``spec``; default ``spec.metric``): "aft" log-time
     coefficients (with ``exponentiate``: time ratios), "hr" hazard ratios, "loghr" log hazard
-    ratios (weibull and exponential only, :mod:`.hazard`; with ``exponentiate``: hazard ratios).
+    ratios (weibull and exponential only, :mod:`.hazard`; with ``exponentiate``: hazard ratios);
+    "eform" (Stata's ``or``, ``irr``): ``exponentiate`` defaults to True (None: the metric's
+    default; an explicit False keeps the link scale).
     """
     draws = fixed_draws(posterior)
     metric = metric if metric is not None else (spec.metric if spec is not None else None)
+    if metric == "eform":
+        if spec is None:
+            raise SpecError("fixef(metric=...) needs the spec")
+        check_metric(get_family(spec.family), metric, spec.link)
+        metric, exponentiate = None, exponentiate is not False
+    exponentiate = bool(exponentiate)
     if metric is not None:
         if spec is None:
             raise SpecError("fixef(metric=...) needs the spec")

@@ -47,10 +47,18 @@ def check_aux_names(family: Family, names) -> None:
             )
 
 
-def check_metric(family: Family, metric: str) -> None:
-    """SpecError for a coefficient metric the family does not have (see ``ModelSpec.metric``)."""
+def check_metric(family: Family, metric: str, link: str | None = None) -> None:
+    """SpecError for a coefficient metric the family (with ``link``) does not have (see
+    ``ModelSpec.metric``)."""
+    if metric == "eform":
+        try:
+            family.ratio_label(link)
+        except SpecError as exc:
+            raise SpecError(f"metric='eform': {exc}") from None
+        return
     if metric not in METRICS:
-        raise SpecError(f"metric={metric!r} is not one of {list(METRICS)} (log time, hazard ratio, log hazard ratio)")
+        raise SpecError(f"metric={metric!r} is not one of {[*METRICS, 'eform']} (log time, hazard ratio, "
+                        "log hazard ratio, exp(coefficient))")
     if metric != "aft" and family.ph_log_hazard is None:
         raise SpecError(
             f"metric={metric!r}: hazard ratios are defined for the proportional-hazards families "
@@ -268,7 +276,9 @@ class ModelSpec:
     ``metric`` is how tables show the coefficients of a survival family by default: "aft"
     (log time), "hr" (hazard ratios) or "loghr" (log hazard ratios), the last two for the
     proportional-hazards families (weibull, exponential) only; None is "aft" (Stata's
-    ``mestreg`` sets "hr", or "loghr" with ``nohr`` and "aft" with ``time``).
+    ``mestreg`` sets "hr", or "loghr" with ``nohr`` and "aft" with ``time``). "eform" (any
+    family whose exp(coefficient) is a ratio: Stata's ``or``, ``irr``, ``eform``) shows the
+    fixed effects exponentiated unless ``exponentiate=False`` is asked for.
     ``integer_factors`` are the columns a Stata command names as factor variables (``i.x``,
     ``ib3.x``, a variable inside ``#``): a numeric one must hold non-negative integers, which
     Stata requires and the design checks; text and categorical columns are their levels. It
@@ -296,7 +306,7 @@ class ModelSpec:
         object.__setattr__(self, "family", get_family(self.family))
         check_weights(self)
         if self.metric is not None:
-            check_metric(self.family, self.metric)
+            check_metric(self.family, self.metric, self.link)
         if isinstance(self.residuals, str):  # a pasted nlme call or a bare name: what hb.residuals() says of it
             try:
                 object.__setattr__(self, "residuals", residuals(self.residuals))

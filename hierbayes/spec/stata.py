@@ -26,7 +26,8 @@ gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(
 ``offset(v)`` set ``FixedPart.offsets`` to ``log(t)`` / ``v``. ``metobit`` (``ll()``, ``ul()``),
 ``meintreg`` (two dependent variables) and ``mestreg`` (``distribution()``, ``time``, ``nohr``;
 the stset variables as ``from_stata(..., time=, failure=)``) are read by :mod:`.stata_survival`. Estimation and display options (``mle``, ``reml``,
-``variance``, ``or``, ``irr``, ``nolog``, ...) do not change the model and are ignored.
+``variance``, ``nolog``, ...) do not change the model and are ignored; ``or``, ``irr`` and
+``eform`` set ``spec.metric = "eform"``: the summary shows exp(coefficient) by default.
 Weights (``[pw=w1]``, ``|| school:, pweight(w2)``, ``pwscale()``): :mod:`.stata_weights`.
 
 Size: the command grammar in one module (qualifiers, varlists, residuals and weights are
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError, did_you_mean, refuse_unknown_arguments, warn_user
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
-from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note
+from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note, eform_metric, take_eform
 from .stata_qualifiers import (
     Qualifiers,
     combine_subset,
@@ -387,7 +388,7 @@ def parse_stata(
         elif weight_scaling(opt.name, opt.arg, command):
             state["pwscale"] = weight_scaling(opt.name, opt.arg, command)
         elif not (_model_option(opt, state, name, command) or survival_option(opt, state, name, command)
-                  or accepted_as_ignored(opt)):
+                  or take_eform(opt, state) or accepted_as_ignored(opt)):
             fail(command, f"unknown option {opt.text!r} of the fixed-effects equation")
     randoms: list[_Random] = []
     for chunk in chunks[1:]:
@@ -401,7 +402,7 @@ def parse_stata(
                 # after the last equation's comma Stata also reads the command's options
                 handled = bool(state.setdefault("pwscale", weight_scaling(opt.name, opt.arg, command)))
             handled = handled or _model_option(opt, state, name, command) or survival_option(opt, state, name, command)
-            handled = handled or accepted_as_ignored(opt)
+            handled = handled or take_eform(opt, state) or accepted_as_ignored(opt)
             if not handled:
                 fail(command, f"unknown option {opt.text!r}")
         if not eq.intercept and not eq.terms:
@@ -416,6 +417,8 @@ def parse_stata(
             cov = Covariance.UNSTRUCTURED  # one effect: every structure is the same model
         groups.append(GroupTerm(factor, eq.intercept, tuple(eq.terms), cov))
     response, metric = survival_response(name, depvars, state, command, time, failure)
+    for opt in bayes_options or ():  # bayes, or: melogit ...
+        take_eform(opt, state)
     offsets = (state["offset"],) if state.get("offset") else ()
     spec = ModelSpec(
         response=response,
@@ -425,7 +428,7 @@ def parse_stata(
         link=state["link"],
         source=command.strip(),
         subset=combine_subset(all_qualifiers, command),
-        metric=metric,
+        metric=eform_metric(state, metric),
         integer_factors=_factor_variables([*fixed_terms, *(t for eq in randoms for t in eq.terms)]),
     )
     factors = [(eq.level, ":".join(f)) for eq, f in zip(randoms, _full_factors(randoms))]

@@ -192,3 +192,63 @@ def test_caterpillar_shows_the_most_extreme_levels(many_groups, tmp_path):
     with pytest.raises(hb.SpecError, match="extremes=0"):
         many_groups.plot_caterpillar(extremes=0)
     plt.close("all")
+
+
+def test_a_rootogram_stops_near_the_data_and_says_where(count_check, tmp_path):
+    # grouseticks (negative binomial): a replicate's 720 ran the axis far past the data's 85
+    fig = _render(hb.plots.ppc(count_check, kind="rootogram"), tmp_path / "root.png")
+    (ax,) = fig.axes
+    top = float(np.nanmax(count_check.y))
+    assert np.nanmax(count_check.yrep) > 10 * top  # prior draws: heavy-tailed replicates
+    assert top < ax.get_xlim()[1] <= 3 * top * 1.05 + 1 and ax.get_xlim()[0] > -5
+    (note,) = [t.get_text() for t in ax.texts if t.get_text().startswith("x-axis cut at")]
+    assert f"(data's maximum {top:.4g})" in note and "of the replicated values" in note
+
+
+def test_a_rootogram_whose_replicates_stay_near_the_data_is_not_cut():
+    from hierbayes.plots.checks_axes import clip_rootogram
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(-1, 36)
+    clip_rootogram(fig, np.array([0, 5, 32]), np.array([[0, 3, 35], [1, 2, 30]]))
+    assert ax.get_xlim() == (-1, 36) and not ax.texts
+    plt.close(fig)
+
+
+def test_the_density_check_shows_the_whole_observed_curve(sleep_check):
+    # scots' attain (scores 1 to 10, many 10s): the observed density peaks at the end of its
+    # range, where ArviZ's limits (5% above it) made its line stop at the top edge, as if cut off
+    from hierbayes.plots.checks_axes import show_observed_density
+
+    fig, ax = plt.subplots()
+    x = np.linspace(1, 10, 50)
+    ax.plot(x, 0.1 + 0.05 * np.sin(3 * x), color="C0")
+    ax.plot(x, 0.562 * (x / 10) ** 8, color="k")
+    ax.set_ylim(-0.028, 0.59)  # what ArviZ had set
+    show_observed_density(fig)
+    assert ax.get_ylim()[1] == pytest.approx(0.562 + 0.1 * (0.562 + 0.028))
+    plt.close(fig)
+    fig = hb.plots.ppc(sleep_check, kind="density")
+    (ax,) = fig.axes
+    low, high = ax.get_ylim()
+    peak = max(np.nanmax(line.get_ydata()) for line in ax.lines)
+    assert high >= peak + 0.1 * (peak - low) - 1e-12
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("check, kind", [("binary_check", "calibration"), ("count_check", "rootogram"),
+                                         ("sleep_check", "density")])
+def test_check_axis_labels_are_named_and_inside_the_figure(request, check, kind):
+    # the bernoulli calibration plot had its x label below the figure's edge
+    fig = hb.plots.ppc(request.getfixturevalue(check), kind=kind)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        label = ax.xaxis.label
+        if kind == "calibration":
+            assert label.get_text() == "predicted probability" and ax.get_ylabel() == "observed rate (CEP)"
+        if label.get_text():
+            assert label.get_window_extent(renderer).y0 >= 0  # not cut off below the figure
+        ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+        assert all(t.get_window_extent(renderer).y0 >= 0 for t in ticks)
+    plt.close(fig)

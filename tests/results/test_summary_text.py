@@ -179,3 +179,20 @@ def test_a_familys_shape_is_a_family_parameter_not_a_residual_variance_component
     assert list(zip(table["group"], table["term"]))[1:] == [("Residual", "sigma"), ("Family", "nu")]
     sigma = student.posterior["sigma"].values.ravel()  # had been nu's draws
     assert student.hypothesis("sigma > 0")["estimate"].iloc[0] == pytest.approx(sigma.mean())
+
+
+@pytest.mark.parametrize(("command", "ratio"), [("melogit y x || g:, or", "odds ratio"),
+                                                ("mepoisson n x || g:, irr", "incidence-rate ratio")])
+def test_stata_or_and_irr_make_the_summary_show_ratios(command, ratio):
+    # melogit, or: a Stata user expects the report in odds ratios, as Stata prints it
+    df = _data().assign(g=lambda d: np.arange(len(d)) % 6)
+    fit = hb.Model(hb.from_stata(command), df).fit(backend="prior", draws=20, chains=2, random_seed=1)
+    text = str(fit.summary())
+    assert f"{ratio}: posterior median of exp(coefficient)" in text
+    assert fit.fixef().attrs["exponentiated"] and fit.fixef().attrs["estimate"] == ratio
+    logged = fit.fixef(exponentiate=False)  # asked for by a Python user: the link scale
+    assert not logged.attrs["exponentiated"] and "exp(coefficient)" not in str(fit.summary(exponentiate=False))
+    np.testing.assert_allclose(np.log(fit.fixef()["median"]), logged["median"], atol=0.05)  # even draws: medians averaged
+    plain = hb.Model(hb.from_stata(command.removesuffix(", or").removesuffix(", irr")), df).fit(
+        backend="prior", draws=20, chains=2, random_seed=1)
+    assert "exp(coefficient)" not in str(plain.summary()) and not plain.fixef().attrs["exponentiated"]

@@ -79,8 +79,9 @@ def test_me_commands_set_family_and_link(command, family, link):
 
 def test_binomial_trials():
     spec = from_stata("melogit incidence i.period || herd:, binomial(size) or")
-    assert spec.family == "binomial" and spec.response.trials == "size"
-    assert same(spec, parse_formula("incidence | trials(size) ~ C(period) + (1 | herd)", "binomial", "logit"))
+    assert spec.family == "binomial" and spec.response.trials == "size" and spec.metric == "eform"
+    assert same(replace(spec, metric=None),
+                parse_formula("incidence | trials(size) ~ C(period) + (1 | herd)", "binomial", "logit"))
 
 
 def test_nested_levels_crossed_R_and_noconstant():
@@ -428,12 +429,8 @@ def test_stata_command_fit_passes_the_sampler_options(gcse, monkeypatch):
 
 
 @pytest.mark.parametrize("command, message", [
-    ("melogit y x || g:, or", r"option 'or' is not applied: coefficients stay on the link scale.*exponentiate=True.*odds"),
-    ("mepoisson y x || g:, irr", r"option 'irr' is not applied: .*incidence-rate ratios"),
-    ("meglm y x || g:, family(poisson) eform", r"option 'eform' is not applied: .*exp\(b\)"),
     ("mixed y x || g:, vce(cluster g)", r"option 'vce\(cluster g\)' is not applied: .*fit\.adjust_intervals\(\)"),
     ("mixed y x || g:, variance", r"option 'variance' is not applied: group-level parameters are shown as sds"),
-    ("bayes, or: melogit y x || g:", r"option 'or' is not applied"),
     ("mixed y x || g:, level(90)", r"option 'level\(90\)' is not applied: .*fit\.summary\(prob=0\.9\) .* 90% intervals"),
     ("bayes, clevel(80): mixed y x || g:", r"option 'clevel\(80\)' is not applied: .*prob=0\.8\)"),
     ("bayes, hpd: mixed y x || g:", r"option 'hpd' is not applied: hierbayes' intervals are equal-tailed"),
@@ -442,6 +439,41 @@ def test_display_options_say_where_their_effect_is(command, message):
     # Stata users look for what these options do; they are not applied silently
     with pytest.warns(UserWarning, match=message):
         from_stata(command)
+
+
+@pytest.mark.parametrize("command, without", [
+    ("melogit y x || g:, or", "melogit y x || g:"), ("mepoisson y x || g:, irr", "mepoisson y x || g:"),
+    ("meglm y x || g:, family(poisson) eform", "meglm y x || g:, family(poisson)"),
+    ("bayes, or: melogit y x || g:", "bayes: melogit y x || g:"), ("menbreg y x, irr || g: x", "menbreg y x || g: x"),
+])
+def test_or_and_irr_are_kept_as_the_eform_metric(command, without):
+    # a Stata user who asked for odds / incidence-rate ratios expects the report in them
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = from_stata(command)
+    assert spec.metric == "eform"
+    assert from_stata(without).metric is None
+
+
+@pytest.mark.parametrize("command, kwargs, message", [
+    ("mixed y x || g:, eform", {}, r"option 'eform' is not applied: exponentiated coefficients have no ratio "
+                                   r"meaning for family 'gaussian' with the identity link"),
+    ("mestreg x || g:, distribution(weibull) eform", {"time": "t", "failure": "d"},
+     r"option 'eform' is not applied: the coefficients are shown as metric='hr' \(summary\(metric=\.\.\.\) chooses\)"),
+])
+def test_eform_options_that_cannot_apply_say_so(command, kwargs, message):
+    with pytest.warns(UserWarning, match=message):
+        spec = from_stata(command, **kwargs)
+    assert spec.metric != "eform"
+
+
+def test_the_eform_metric_needs_a_ratio_meaning():
+    with pytest.raises(SpecError, match=r"metric='eform': exponentiated coefficients have no ratio meaning for "
+                                        r"family 'gaussian'"):
+        replace(from_stata("mixed y x || g:"), metric="eform")
+    with pytest.raises(SpecError, match=r"metric='odds' is not one of \['aft', 'hr', 'loghr', 'eform'\]"):
+        replace(from_stata("melogit y x || g:"), metric="odds")
 
 
 def test_negative_binomial_dispersion_and_constant_trials():

@@ -243,6 +243,10 @@ def test_a_prior_draws_report_does_not_read_like_a_posterior(capsys, tmp_path):
     ("fit.summary(exponentiate=True) and fit.fixef(exponentiate=True) show odds ratios",
      "hierbayes summary REPORT --exponentiate shows odds ratios"),
     ("exponentiate=True needs a logit, cloglog or log link", "--exponentiate needs a logit, cloglog or log link"),
+    ("re.form = NA: groups='exclude' (hierbayes predict --groups exclude), or averaged over them: groups='marginal', "
+     "or with the terms newdata has only: groups=['plate', 'sample'] (lme4's re.form)",
+     "re.form = NA: --groups exclude, or averaged over them: --groups marginal, or with the terms newdata has only: "
+     "--groups plate,sample (lme4's re.form)"),
 ])
 def test_warnings_give_their_advice_in_the_command_lines_terms(advice, for_the_cli):
     # a CLI user had been told to call fit(tune=2000) and to pass priors={...}

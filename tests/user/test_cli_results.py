@@ -234,3 +234,42 @@ def test_summary_errors_name_the_path_and_exit_2(capsys, reports, tmp_path, targ
     code, out, err = run(capsys, "summary", paths.get(target, tmp_path / target), *extra)
     assert code == cli.EXIT_USAGE and out == ""
     assert needle in one_line_error(err)
+
+
+def test_a_stata_irr_model_file_reports_incidence_rate_ratios(capsys, tmp_path):
+    # mepoisson ..., irr: the summary 'hierbayes fit' prints is in incidence-rate ratios, as Stata's
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"n": rng.poisson(2, 40), "x": rng.normal(size=40), "g": np.arange(40) % 5}).to_csv(
+        tmp_path / "d.csv", index=False)
+    (tmp_path / "m.toml").write_text('[data]\nsource = "d.csv"\n[model]\nstata = "mepoisson n x || g:, irr"\n')
+    argv = ["fit", tmp_path / "m.toml", "--draws", "20", "--chains", "2", "--seed", 1, "--out", tmp_path / "rep",
+            "--no-progress", "--backend", "prior", "--no-plots", "-q"]
+    assert run(capsys, *argv)[0] == cli.EXIT_OK
+    assert "incidence-rate ratio: posterior median of exp(coefficient)" in (tmp_path / "rep" / "summary.txt").read_text()
+    code, out, _ = run(capsys, "summary", tmp_path / "rep", "--no-exponentiate")
+    assert code == cli.EXIT_OK and "exp(coefficient)" not in out and "coefficient (log scale)" in out
+
+
+def test_excluded_groups_need_no_grouping_values(capsys, reports):
+    # lme4's predict(re.form = NA): a row with a blank grouping column is predicted without group effects
+    fit = hb.load(reports / "rep3" / "fit.nc")
+    rows = pd.DataFrame({"Subject": ["308", None, "999"], "Days": [0, 5, 2]})
+    for groups in ("exclude", "marginal"):
+        got = fit.predict(rows, kind="linear", groups=groups, ndraws=20, random_seed=1).summary()
+        full = fit.predict(rows.fillna("308"), kind="linear", groups=groups, ndraws=20, random_seed=1).summary()
+        np.testing.assert_allclose(got["mean"], full["mean"])
+        assert got["Subject"].isna().tolist() == [False, True, False]  # the row as given
+    (reports / "blank.csv").write_text("Subject,Days\n308,0\n,5\n")
+    code, out, err = run(capsys, "predict", reports / "rep3", "--data", reports / "blank.csv", "--groups", "exclude")
+    assert code == cli.EXIT_OK, err
+    assert len(pd.read_csv(StringIO(out))) == 2
+
+
+def test_a_blank_grouping_value_with_groups_included_says_what_a_cli_user_can_do(capsys, reports):
+    (reports / "blank.csv").write_text("Subject,Days\n308,0\n,5\n")
+    code, out, err = run(capsys, "predict", reports / "rep3", "--data", reports / "blank.csv")
+    line = one_line_error(err)
+    assert code == cli.EXIT_USAGE and out == ""
+    assert "grouping column 'Subject' has no value in newdata row 1: fill in its level" in line
+    assert "--groups exclude" in line and "--groups marginal" in line
+    assert "keep_default_na" not in line and "groups='exclude'" not in line

@@ -274,6 +274,13 @@ def test_prediction_data_missing_a_column(sleep: pd.DataFrame) -> None:
                                         r"\(hierbayes predict --groups exclude\), or averaged over them: "
                                         r"groups='marginal'"):
         fitted.predict(sleep.drop(columns="Subject"))
+    # a blank grouping value: the same ways out (pandas' read_csv is not the cause)
+    blank = sleep.assign(Subject=sleep["Subject"].astype(object).where(sleep.index != 4))
+    with pytest.raises(DataError, match=r"grouping column 'Subject' has no value in newdata row 4: fill in its level "
+                                        r"\(a level not in the data is a new group\), or predict without the group "
+                                        r"effects, as lme4's re.form = NA: groups='exclude'") as info:
+        fitted.predict(blank)
+    assert "keep_default_na" not in str(info.value)
 
 
 def test_input_dataframe_is_never_modified(sleep: pd.DataFrame) -> None:
