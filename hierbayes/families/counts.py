@@ -22,8 +22,26 @@ def log_mean(eta, link, aux, trials):
     return np.exp(eta)
 
 
+#: Largest mean numpy's Poisson sampler takes safely (it refuses about 1e19 and above).
+POISSON_EXACT_MAX = 1e15
+
+
+def poisson_draws(rng, lam: np.ndarray) -> np.ndarray:
+    """Poisson draws of means ``lam``, also where numpy's sampler refuses them: means above
+    :data:`POISSON_EXACT_MAX` (prior predictive draws under wide priors reach exp(700)) by
+    the normal approximation, rounded, as floats; an infinite mean stays infinite."""
+    lam = np.asarray(lam, dtype=float)
+    big = ~(lam <= POISSON_EXACT_MAX)  # NaN and inf too
+    if not big.any():
+        return rng.poisson(lam)
+    out = rng.poisson(np.where(big, 0.0, lam)).astype(float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out[big] = np.round(rng.normal(lam[big], np.sqrt(lam[big])))
+    return out
+
+
 def _poisson_simulate(rng, eta, link, aux, trials):
-    return rng.poisson(np.exp(eta))
+    return poisson_draws(rng, np.exp(eta))
 
 
 def _poisson_log_likelihood(y, eta, link, aux, trials):
@@ -96,7 +114,10 @@ POISSON = register(
 def _negbinomial_simulate(rng, eta, link, aux, trials):
     phi = per_draw(aux["phi"], eta)
     mu = np.exp(eta)
-    return rng.negative_binomial(phi, phi / (phi + mu))
+    # the gamma-Poisson mixture: numpy's negative_binomial refuses a large mean with a small
+    # phi ("n too large or p too small"), which prior predictive draws reach
+    with np.errstate(over="ignore", invalid="ignore"):
+        return poisson_draws(rng, rng.gamma(phi, mu / phi))
 
 
 def _negbinomial_log_likelihood(y, eta, link, aux, trials):
