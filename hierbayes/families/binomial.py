@@ -132,7 +132,7 @@ def _response_sd(mu, aux, trials):
     return np.sqrt(n * p * (1.0 - p))
 
 
-def _glm_variance(mu, trials, y):
+def _glm_variance(mu, trials, y, cells=None):
     return trials * mu * (1.0 - mu)
 
 

@@ -72,10 +72,11 @@ class Family:
         set the spread (gaussian, student): with the identity link E[y] is eta itself.
     response_sd : (mu, aux, trials) -> sd of y given its mean ``mu`` (S, n), per draw (what
         a Pearson residual divides by); None when the family does not define one.
-    glm_variance : (mu, trials, y) -> variance of y per row given the per-trial mean ``mu``
-        (binomial and count families), for the working-response information of the
+    glm_variance : (mu, trials, y, cells) -> variance of y per row given the per-trial mean
+        ``mu`` (binomial and count families), for the working-response information of the
         parameterization rule; ``y`` given: a dispersion parameter is estimated from it by
-        moments, None: at its Poisson limit. None when that approximation does not apply.
+        moments (within ``cells``, the group terms' shared cells, when given), None: at its
+        Poisson limit. None when that approximation does not apply.
     response_edge : (y, trials) -> per row +1 where y is at the top of its support (all
         trials successes), -1 at the bottom (0 successes, a zero count), 0 inside, NaN for a
         row that says nothing (no trials). A row at an edge has a likelihood monotone in eta,

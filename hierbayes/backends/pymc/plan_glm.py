@@ -57,8 +57,20 @@ def _trials(design: Design) -> np.ndarray:
     return np.ones(design.n_obs) if design.trials is None else np.asarray(design.trials, dtype=float)
 
 
-def _variance(mu: np.ndarray, n: np.ndarray, family: Family, y: np.ndarray | None) -> np.ndarray:
-    return np.maximum(family.glm_variance(mu, n, y), 1e-10)
+def _variance(mu: np.ndarray, n: np.ndarray, family: Family, y: np.ndarray | None,
+              cells: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(family.glm_variance(mu, n, y, cells), 1e-10)
+
+
+def shared_cells(design: Design) -> np.ndarray | None:
+    """Code per row of the cells of the group terms together (each row's combination of
+    levels), leaving out terms without a level of 2+ rows (one level per row, grouseticks'
+    ``INDEX``): within them a dispersion parameter is not confounded with the groups'
+    spread (:func:`.families.counts.within_cell_dispersion`). None without such a term."""
+    codes = [b.codes for b in design.groups if b.rows_per_level().max(initial=0) >= 2]
+    if not codes:
+        return None
+    return np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _pilot_eta(design: Design, link: str, family: Family) -> np.ndarray:
@@ -110,7 +122,7 @@ def _glm_rows(design: Design, link: str, family: Family) -> tuple[np.ndarray, np
     n = _trials(design)
     mu, slope = _mean_and_slope(_pilot_eta(design, link, family), link)
     scale = n if family.is_binomial else 1.0
-    weight = (scale * slope) ** 2 / _variance(mu, n, family, y)
+    weight = (scale * slope) ** 2 / _variance(mu, n, family, y, shared_cells(design))
     return weight, (y - scale * mu) / np.maximum(scale * slope, 1e-10)
 
 
