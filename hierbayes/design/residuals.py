@@ -303,6 +303,7 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     steps = np.diff(grid, axis=1)[mask[:, 1:]]
     if not steps.size or steps.min() <= 1:
         return
+    spread = f"{steps.min():g}" if steps.min() == steps.max() else f"{steps.min():g} to {steps.max():g}"
     folded = [p.name for p in kind.parameters if p.odd_lag_sign]
     sign = (
         f". Every gap is even, so only even lags occur and the sign of {folded[0]} is not identified "
@@ -312,7 +313,7 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
     warn_user(
         f"residuals {kind.name}: lags count units of {structure.time!r} (the correlation is that "
         f"of rows 1 unit apart, as nlme's corAR1(form = ~ {structure.time} | {group})), but consecutive "
-        f"rows of a {group!r} group are {steps.min():g} to {steps.max():g} units apart. For the "
+        f"rows of a {group!r} group are {spread} units apart. For the "
         f"correlation of consecutive visits (nlme's corAR1() with its default form), pass a visit "
         f"counter as time= (e.g. df.groupby({group!r}).cumcount() + 1); for unequally spaced times, "
         f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form{sign}",

@@ -67,7 +67,7 @@ def test_a_gap_of_odd_length_keeps_the_sign_of_phi(ages) -> None:
 
 
 def test_the_warning_on_even_gaps_says_the_sign_is_folded() -> None:
-    with pytest.warns(TimeUnitWarning, match=r"sign of ar1_phi is not identified .* sampled in \[0, 1\)"):
+    with pytest.warns(TimeUnitWarning, match=r"group are 2 units apart.*sign of ar1_phi is not identified .* sampled in \[0, 1\)"):
         hb.Model("distance ~ Sex*age", pd.read_csv(DATA),
                  residuals=hb.residuals("ar1", time="age", group="Subject"))
 
