@@ -196,12 +196,13 @@ def within_cell_dispersion(y: np.ndarray, mu: np.ndarray, cells: np.ndarray) -> 
     if excess(0.0) <= 0.0:
         return 0.0
     low, high = 0.0, 1.0
-    while excess(high) > 0.0 and high < 1e6:
+    while excess(high) > 0.0:  # excess falls in a: widen until it changes sign
+        if high >= 1e6:
+            return high
         low, high = high, high * 4.0
-    for _ in range(60):
-        mid = 0.5 * (low + high)
-        low, high = (mid, high) if excess(mid) > 0.0 else (low, mid)
-    return 0.5 * (low + high)
+    from scipy.optimize import brentq  # not at import: hierbayes imports this module
+
+    return float(brentq(excess, low, high, xtol=1e-12))
 
 
 def _negbinomial_glm_variance(mu, trials, y, cells=None):

@@ -9,6 +9,7 @@ all cached (:mod:`.jaxnuts`, :mod:`.graph_cache`) builds no model and never impo
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
 
 
@@ -32,3 +33,21 @@ class LazyModule:
 
 pm = LazyModule("pymc")
 pt = LazyModule("pytensor.tensor")
+
+
+def module_class(cls: type, module: str) -> type:
+    """``cls``, made inside a factory on first use, named as a top-level class of ``module``:
+    pickle finds it by reference through the module's ``__getattr__`` (:func:`class_getattr`)."""
+    cls.__module__, cls.__qualname__ = module, cls.__name__
+    return cls
+
+
+def class_getattr(module: str, factories: dict[str, Callable[[], type]]) -> Callable[[str], type]:
+    """A module-level ``__getattr__`` for ``module`` that makes the classes named in
+    ``factories`` (cached factories of PyMC subclasses) when they are first read."""
+    def module_getattr(name: str) -> type:
+        if name in factories:
+            return factories[name]()
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return module_getattr

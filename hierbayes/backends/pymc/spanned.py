@@ -36,7 +36,7 @@ import numpy as np
 from ...design.types import Design
 from ...priors import PriorTable
 from .fixed import JOINT_Z
-from .lazy import LazyModule, pm, pt
+from .lazy import LazyModule, class_getattr, module_class, pm, pt
 from .linear import Fixed, weighted_column_means
 
 #: Largest |M w - 1| over the rows for the ones vector to count as spanned.
@@ -58,23 +58,25 @@ class SpannedLocation:
     M : (n, k) the columns ``t`` multiplies.
     basis : (k, k) ``[w, P]``: ``w`` the least-norm solution of ``M w = 1``, ``P`` the centred
         columns' principal axes at unit variance.
+    inverse : (k, k) the inverse of ``basis``.
     xbar : (k-1,) the rows' (weighted) means of ``M P``.
     """
 
     variable: str
     M: np.ndarray
     basis: np.ndarray
+    inverse: np.ndarray
     xbar: np.ndarray
 
     def transform(self):
         """The PyMC transform ``t <-> (c, y)``."""
-        return _spanned_class()(self.basis, self.xbar)
+        return _spanned_class()(self.basis, self.inverse, self.xbar)
 
     def fixed(self, t) -> Fixed:
         """The fixed part as the sampler sees it: ``theta = [c, y]`` on ``[1, M P - xbar]``
         (``c`` and ``y`` read back from ``t``, the variable's value)."""
         n = self.M.shape[0]
-        return Fixed(_coordinates(t, np.linalg.inv(self.basis), self.xbar),
+        return Fixed(_coordinates(t, self.inverse, self.xbar),
                      np.column_stack([np.ones(n), self.M @ self.basis[:, 1:] - self.xbar]), True)
 
 
@@ -119,7 +121,8 @@ def spanned_location(design: Design, priors: PriorTable) -> SpannedLocation | No
     if eigenvalues[1] <= MIN_VARIANCE_SHARE * eigenvalues[-1]:  # columns near collinear: no unique location
         return None
     basis = np.column_stack([w, axes[:, 1:] / np.sqrt(eigenvalues[1:])])
-    return SpannedLocation(variable, M, basis, weighted_column_means(M @ basis[:, 1:], design.row_weights))
+    return SpannedLocation(variable, M, basis, np.linalg.inv(basis),
+                           weighted_column_means(M @ basis[:, 1:], design.row_weights))
 
 
 def value_jitter(jitter: dict[str, float], span: SpannedLocation | None) -> dict[str, float]:
@@ -147,8 +150,8 @@ def _spanned_class():
         name = "spanned"  # no underscore: PyMC reads the variable back from "<name>_<transform>__"
         ndim_supp = 1
 
-        def __init__(self, basis: np.ndarray, xbar: np.ndarray):
-            self.basis, self.inverse, self.xbar = basis, np.linalg.inv(basis), xbar
+        def __init__(self, basis: np.ndarray, inverse: np.ndarray, xbar: np.ndarray):
+            self.basis, self.inverse, self.xbar = basis, inverse, xbar
             self.log_det = np.float64(np.linalg.slogdet(basis)[1])
 
         def backward(self, value, *inputs):
@@ -162,12 +165,8 @@ def _spanned_class():
         def log_jac_det(self, value, *inputs):
             return pt.zeros_like(value[..., 0]) + self.log_det
 
-    Spanned.__module__, Spanned.__qualname__ = __name__, "Spanned"
-    return Spanned
+    return module_class(Spanned, __name__)
 
 
-def __getattr__(name: str):
-    """``Spanned``, the transform's class, made on first use: pickles by reference."""
-    if name == "Spanned":
-        return _spanned_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``Spanned``, the transform's class, made on first use (it pickles by reference).
+__getattr__ = class_getattr(__name__, {"Spanned": _spanned_class})

@@ -35,7 +35,7 @@ from ...design.types import Design
 from ...families import threshold_locations
 from ...params import CENTRED_INTERCEPT
 from ...priors import PriorTable, n_categories
-from .lazy import LazyModule, pm, pt
+from .lazy import LazyModule, class_getattr, module_class, pm, pt
 from .linear import Fixed, weighted_column_means
 from .variables import stacked_prior
 
@@ -76,15 +76,11 @@ def _located_class():
         def log_jac_det(self, value, *inputs):
             return pt.sum(value[..., 1:], axis=-1)
 
-    LocatedOrdered.__module__, LocatedOrdered.__qualname__ = __name__, "LocatedOrdered"
-    return LocatedOrdered
+    return module_class(LocatedOrdered, __name__)
 
 
-def __getattr__(name: str):
-    """``LocatedOrdered``, the transform's class, made on first use: pickles by reference."""
-    if name == "LocatedOrdered":
-        return _located_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``LocatedOrdered``, the transform's class, made on first use (it pickles by reference).
+__getattr__ = class_getattr(__name__, {"LocatedOrdered": _located_class})
 
 
 def threshold_variable(design: Design, priors: PriorTable, link: str):
