@@ -43,10 +43,12 @@ def _log_ccdf(y, eta, link, aux, trials):
 
 def sigma_prior(scale_of_data):
     """An ``aux_priors`` entry for ``sigma``: HalfStudentT(3, s) with ``s = scale_of_data(y)``,
-    on the data scale whatever the link."""
+    on the data scale whatever the link; ``at_least`` (the uncensored response's sd when ``y``
+    holds censoring limits, :mod:`hierbayes.priors.censored`) raises ``s`` to it."""
 
-    def prior(y, trials, link):
-        return "HalfStudentT", {"nu": 3.0, "sigma": float(scale_of_data(y))}
+    def prior(y, trials, link, at_least: float | None = None):
+        s = float(scale_of_data(y))
+        return "HalfStudentT", {"nu": 3.0, "sigma": s if at_least is None else max(s, float(at_least))}
 
     return prior
 

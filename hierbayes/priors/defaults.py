@@ -36,6 +36,9 @@ gamma (log)                 log(mean(y))                     1
 survival families (log)     log(mean(y))                     1 (not sd(log y): censored
                                                              times would shrink it)
 student (identity)          median(y)                        MAD(y) (normal-consistent)
+censored / truncated        mean of the uncensored response  its sd (never below sd(y)), both
+gaussian, student                                            by censored-normal ML (.censored)
+(identity)
 cumulative                  thresholds: link(P(y <= k))      1 (logit) / 0.627 (probit)
 =========================== ================================ ===============================
 
@@ -54,7 +57,8 @@ computed on the data with each row repeated as often as its weight says
 same posterior. Sampling weights (scaled or real-valued weights, or level-2 weights) do not
 change the defaults: they are computed on the unweighted rows.
 
-Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, student);
+Family parameters (brms' defaults): ``sigma`` HalfStudentT(3, s_y) (gaussian, student; with
+censored or truncated rows ``s_y`` is the uncensored response's sd of :mod:`.censored`, with any link);
 ``nu`` Gamma(2, 0.1) (student; Juarez & Steel 2010); ``phi`` Gamma(0.01, 0.01)
 (negbinomial, variance mu + mu^2/phi); ``shape`` Gamma(0.01, 0.01) (gamma). Ordinal
 thresholds are class ``Intercept`` with terms ``1``..``K-1`` (key ``"Intercept:2"`` for one).
@@ -80,6 +84,7 @@ from ..design.types import Design
 from ..families import get_family, threshold_locations
 from ..fixed_prior import JointFixedPrior, joint_fixed_prior
 from ..params import ParamAddress
+from .censored import latent_moments
 from .distributional import aux_default_addresses
 from .frequency import frequency_counts, repeated
 from .residual import residual_defaults
@@ -128,6 +133,9 @@ def _scales(design: Design) -> tuple[float, float]:
     trials = repeated(design.trials, counts)
     scale = family.link_scale(y, trials, link) if family.link_scale else 1.0
     location = family_location(family.name, y, trials, link)
+    latent = latent_moments(design) if link == "identity" else None
+    if latent is not None:  # censored: y holds limits (see .censored)
+        location, scale = latent.mean, max(latent.sd, scale)
     return location - offset_shift(design, link), float(scale)
 
 
@@ -196,7 +204,9 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
         if callable(default):  # scaled to the data (the response the parameters explain)
             link = family.resolve_link(design.spec.link)
             counts = frequency_counts(design)
-            default = default(repeated(_modelled_response(design, link), counts), repeated(design.trials, counts), link)
+            latent = latent_moments(design)
+            default = default(repeated(_modelled_response(design, link), counts), repeated(design.trials, counts), link,
+                              at_least=None if latent is None else latent.sd)
         dist, params = default
         out.append((ParamAddress(name), Prior(dist, **params)))
     return out
