@@ -119,9 +119,9 @@ class JointFixedPrior:
             f"{title}:",
             f"  S R^-1 S {form}; S = diag(s / sd(x)), s = 2.5 s_y = {self.scale:.4g} (s_y: sd(y), its",
             "  ML sd when y is censored, or the link-scale unit), R = correlation of the columns; as",
-            "  rstanarm's QR = TRUE autoscaled",
-            "  prior. It equals Normal(0, s / sd(x)) per term for uncorrelated terms; the sd shown is",
-            "  each term's marginal sd, widened by sqrt(VIF) for collinear terms.",
+            "  rstanarm's QR = TRUE autoscaled prior. It equals Normal(0, s / sd(x)) per term for",
+            "  uncorrelated terms; the sd shown is each term's marginal sd, widened by sqrt(VIF) for",
+            "  collinear terms.",
         ]
         wide = np.argsort(-self.widening)[:3]
         shown = [f"{self.terms[i]} x{self.widening[i]:.3g}" for i in wide if self.widening[i] > 1.05]
