@@ -22,7 +22,8 @@ banded       Uniform(-1, 1) on each canonical partial    Uniform within [-1, 1]
 ============ =========================================== ====================================
 
 AR(1)'s phi on times whose within-group gaps are all even is sampled on [0, 1) with its prior
-folded (p(phi) + p(-phi)): only even powers of phi occur, so its sign is not identified.
+folded (p(phi) + p(-phi)): only even powers of phi occur, so its sign is not identified. The
+prior table says so beside the prior (:func:`folded_notes`).
 
 The residual sd ratios (``sigma_ratio``, with ``by=`` or unstructured) get LogNormal(0, 1)
 (positive support).
@@ -46,7 +47,7 @@ from ..params import ParamAddress
 from ..spec.residuals import SD_RATIO
 from .types import Prior
 
-__all__ = ["check_residual_bounds", "residual_defaults", "residual_prior_classes", "structure_defaults"]
+__all__ = ["check_residual_bounds", "folded_notes", "residual_defaults", "residual_prior_classes", "structure_defaults"]
 
 #: The prior supports (see :data:`.types.DISTRIBUTIONS`) each parameter support accepts.
 SUPPORT_PRIORS = {
@@ -106,6 +107,16 @@ def structure_defaults(rd) -> list[tuple[ParamAddress, Prior]]:
     if rd.sd_levels:
         out.append((ParamAddress(SD_RATIO), Prior("LogNormal", mu=0.0, sigma=1.0)))
     return out
+
+
+def folded_notes(design: Design) -> dict[str, str]:
+    """Prior key -> how its prior is applied, for the parameters sampled on [0, 1) with their
+    prior folded (AR(1)'s phi when every gap is even): what the prior table prints beside the
+    prior, which is the stated one, default or the user's."""
+    rd = getattr(design, "residuals", None)
+    if rd is None:
+        return {}
+    return {p.name: "folded onto [0, 1) (every time gap even)" for p in rd.kind.parameters if rd.folded(p)}
 
 
 def check_residual_bounds(key: str, prior: Prior, design: Design) -> None:

@@ -13,7 +13,7 @@ from ..design.types import Design
 from ..errors import PriorError, did_you_mean
 from .defaults import default_addresses, default_joint_prior
 from .distributional import base_class
-from .residual import check_residual_bounds, residual_prior_classes
+from .residual import check_residual_bounds, folded_notes, residual_prior_classes
 from .types import JOINT_SOURCE, Prior, PriorTable, ResolvedPrior
 
 __all__ = ["resolve_priors"]
@@ -48,16 +48,18 @@ def resolve_priors(design: Design, overrides: dict[str, Prior] | None = None) ->
         prior.validate(key, kind if supports is not None else base_class(kind), supports)
         check_residual_bounds(key, prior, design)
     entries = []
+    notes = folded_notes(design)
     for addr, default in defaults:
         candidates = [addr.key()]
         if addr.group is not None and addr.term is not None:
             candidates.append(f"{addr.kind}:{addr.group}")
         candidates.append(addr.kind)
         chosen = next((k for k in candidates if k in overrides), None)
+        note = notes.get(addr.key(), "")
         if chosen is None:
-            entries.append(ResolvedPrior(addr, default, "default"))
+            entries.append(ResolvedPrior(addr, default, "default", note))
         else:
-            entries.append(ResolvedPrior(addr, overrides[chosen], f"user ({chosen})"))
+            entries.append(ResolvedPrior(addr, overrides[chosen], f"user ({chosen})", note))
     return _with_joint_b(design, entries)
 
 

@@ -112,6 +112,8 @@ class ResolvedPrior:
     address: ParamAddress
     prior: Prior
     source: str  # "default" or the user key that set it
+    #: How the prior is applied when it is not as stated (AR(1)'s phi folded onto [0, 1)).
+    note: str = ""
 
 
 #: Source of the b terms under the joint default prior.
@@ -144,7 +146,7 @@ class PriorTable:
                 "term": e.address.term or "",
                 "prior": f"MvNormal(0, Sigma_b): sd={_fmt(e.prior.kwargs['sigma'])}"
                 if e.source == JOINT_SOURCE
-                else str(e.prior),
+                else ", ".join(filter(None, (str(e.prior), e.note))),
                 "source": e.source,
             }
             for e in self.entries

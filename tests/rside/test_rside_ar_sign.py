@@ -66,6 +66,20 @@ def test_a_gap_of_odd_length_keeps_the_sign_of_phi(ages) -> None:
     np.testing.assert_allclose(_phi_logp(model, [-0.3, 0.3]), np.log([0.5, 0.5]))
 
 
+def test_the_prior_table_says_phi_is_sampled_folded() -> None:
+    """model.priors (printed by `hierbayes check`, saved as a report's priors.txt) shows the
+    prior as stated, default or the user's, and that it is folded onto [0, 1)."""
+    user = _model(priors={"ar1_phi": hb.Prior("Uniform", lower=-0.5, upper=1.0)}).priors.to_frame()
+    row = user.set_index("class").loc["ar1_phi"]
+    assert row["prior"] == "Uniform(lower=-0.5, upper=1), folded onto [0, 1) (every time gap even)"
+    assert row["source"] == "user (ar1_phi)"
+    assert "Uniform(lower=-1, upper=1), folded onto [0, 1)" in str(_model().priors)
+    df = pd.read_csv(DATA)
+    df["t"] = df.groupby("Subject").cumcount().map(dict(enumerate([8, 9, 10, 11])))
+    odd = _model(df, time="t").priors.to_frame().set_index("class").loc["ar1_phi"]
+    assert odd["prior"] == "Uniform(lower=-1, upper=1)"
+
+
 def test_the_warning_on_even_gaps_says_the_sign_is_folded() -> None:
     with pytest.warns(TimeUnitWarning, match=r"group are 2 units apart.*sign of ar1_phi is not identified .* sampled in \[0, 1\)"):
         hb.Model("distance ~ Sex*age", pd.read_csv(DATA),
