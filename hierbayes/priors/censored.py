@@ -29,12 +29,17 @@ from ..families import get_family
 from ..families.censoring import Censoring, censored_log_likelihood
 from .frequency import frequency_counts
 
-__all__ = ["LatentMoments", "latent_moments"]
+__all__ = ["LatentMoments", "censored_intercept", "latent_moments"]
 
+#: How far (on the link scale) a censored intercept-only fit may go from the uncensored centre.
+INTERCEPT_REACH = 50.0
+#: How far (as a factor) a censored fit's family parameters may go from 1.
+AUX_REACH = 1e3
 #: How far (in sds of ``y`` as observed) the fitted mean and sd may go before the fit is taken
 #: as having no maximum.
 REACH = 100.0
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_INTERCEPTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -102,3 +107,58 @@ def _fit(design: Design, link: str) -> LatentMoments | None:
     if not np.isfinite(found.fun) or found.fun >= 1e300 or at_edge:
         return None
     return LatentMoments(float(found.x[0]), max(float(np.exp(found.x[1])), observed))
+
+
+def censored_intercept(design: Design, uncensored: float) -> float | None:
+    """The intercept of the family's intercept-only ML fit with the censoring (a survival
+    family's log mean time, survreg's ``Surv(...) ~ 1`` fit): the default intercept's centre
+    for a censored response other than gaussian or student (those: :func:`latent_moments`).
+
+    log(mean(y)) reads a censored time as the event time: in a weibull simulation it fell
+    0.16, 0.39 and 0.78 prior sds below the truth at 50%, 80% and 95% censoring. The
+    exponential's log(total time / events) does not fall, but overshoots when the hazard
+    rises (survival's rats, 86% censored: 6.47 against the weibull fit's log mean time 4.98).
+
+    Parameters
+    ----------
+    design : Design
+        The model's design; None is returned without censoring, for gaussian and student
+        responses, with an offset, or when the fit has no maximum.
+    uncensored : float
+        The centre from ``y`` as stored, where the search starts.
+
+    Returns
+    -------
+    float or None
+    """
+    family = get_family(design.spec.family)
+    if design.censoring is None or family.location_scale or family.log_cdf is None or design.offset is not None:
+        return None
+    if design not in _INTERCEPTS:
+        _INTERCEPTS[design] = _intercept_fit(design, family, uncensored)
+    return _INTERCEPTS[design]
+
+
+def _intercept_fit(design: Design, family, uncensored: float) -> float | None:
+    from scipy import optimize
+
+    link = family.resolve_link(design.spec.link)
+    y = np.asarray(design.y, dtype=float)
+    counts = frequency_counts(design)
+    weights = np.ones(y.shape[0]) if counts is None else counts.astype(float)
+
+    def objective(theta: np.ndarray) -> float:
+        aux = {name: float(np.exp(v)) for name, v in zip(family.aux, theta[1:])}
+        with np.errstate(all="ignore"):
+            ll = censored_log_likelihood(family, y, theta[0], link, aux, design.trials, design.censoring)
+        value = -float(np.sum(weights * ll))
+        return value if np.isfinite(value) else 1e300
+
+    bounds = [(uncensored - INTERCEPT_REACH, uncensored + INTERCEPT_REACH)] + \
+        [(-np.log(AUX_REACH), np.log(AUX_REACH))] * len(family.aux)
+    start = np.array([uncensored] + [0.0] * len(family.aux))
+    found = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    at_edge = any(min(abs(v - lo), abs(v - hi)) < 1e-3 * (hi - lo) for v, (lo, hi) in zip(found.x, bounds))
+    if not np.isfinite(found.fun) or found.fun >= 1e300 or at_edge:
+        return None
+    return float(found.x[0])

@@ -33,8 +33,8 @@ bernoulli/binomial (logit)  logit(successes / trials)        1
 ... (cloglog)               cloglog(successes / trials)      1
 poisson, negbinomial (log)  log(mean(y))                     1
 gamma (log)                 log(mean(y))                     1
-survival families (log)     log(mean(y))                     1 (not sd(log y): censored
-                                                             times would shrink it)
+survival families (log)     log(mean(y)); censored: the      1 (not sd(log y): censored
+                            intercept-only ML fit (.censored) times would shrink it)
 student (identity)          median(y)                        MAD(y) (normal-consistent)
 censored / truncated        mean of the uncensored response  its sd (never below sd(y)), both
 gaussian, student                                            by censored-normal ML (.censored)
@@ -84,7 +84,7 @@ from ..design.types import Design
 from ..families import get_family, threshold_locations
 from ..fixed_prior import JointFixedPrior, joint_fixed_prior
 from ..params import ParamAddress
-from .censored import latent_moments
+from .censored import censored_intercept, latent_moments
 from .distributional import aux_default_addresses
 from .frequency import frequency_counts, repeated
 from .residual import residual_defaults
@@ -133,6 +133,8 @@ def _scales(design: Design) -> tuple[float, float]:
     trials = repeated(design.trials, counts)
     scale = family.link_scale(y, trials, link) if family.link_scale else 1.0
     location = family_location(family.name, y, trials, link)
+    censored = censored_intercept(design, location)  # y holds censoring limits (.censored)
+    location = location if censored is None else censored
     latent = latent_moments(design) if link == "identity" else None
     if latent is not None:  # censored: y holds limits (see .censored)
         location, scale = latent.mean, max(latent.sd, scale)

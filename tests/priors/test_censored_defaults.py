@@ -12,6 +12,7 @@ References: survreg's intercept-only gaussian fits (R 4.2, survival 3.5)::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,52 @@ def test_frequency_weights_give_the_repeated_rows_defaults():
     repeated = hb.Model(TOBIN, data.loc[data.index.repeat(data["w"])].reset_index(drop=True)).priors
     assert weighted.get("sigma").kwargs["sigma"] == pytest.approx(repeated.get("sigma").kwargs["sigma"], rel=1e-5)
     assert weighted.get("Intercept").kwargs["mu"] == pytest.approx(repeated.get("Intercept").kwargs["mu"], rel=1e-5)
+
+
+# survreg(Surv(time, status) ~ 1, data = d, dist = <family>) on survival's rats and on lung
+# without its row of unknown institution (R 4.2, survival 3.5); brms' weibull intercept is the
+# log mean time b0 + lgamma(1 + scale), the loglogistic's the log median b0:
+#   weibull      rats 5.079074 (scale 0.2726681)  lung 6.036074 (scale 0.7620924)
+#   exponential  rats 6.4708                      lung 6.045814
+#   lognormal    rats 5.159161                    lung 5.663457
+#   loglogistic  rats 5.036638                    lung 5.710785
+SURVREG_INTERCEPT_ONLY = {
+    "weibull": (5.079074 + math.lgamma(1 + 0.2726681), 6.036074 + math.lgamma(1 + 0.7620924)),
+    "exponential": (6.4708, 6.045814),
+    "lognormal": (5.159161, 5.663457),
+    "loglogistic": (5.036638, 5.710785),
+}
+
+
+def _survival(name: str) -> pd.DataFrame:
+    data = pd.read_csv(DATA / f"{name}.csv").dropna()
+    event = 1 if name == "rats" else 2
+    data["cens"] = np.where(data["status"] == event, "none", "right")
+    return data
+
+
+@pytest.mark.parametrize("family", sorted(SURVREG_INTERCEPT_ONLY))
+def test_censored_survival_intercept_is_centred_at_survregs_intercept_only_fit(family):
+    """log(mean(time)) reads a censored time as the event time (rats: 4.50, 86% censored);
+    the centre is the family's censored intercept-only ML fit."""
+    for data, formula, expected in zip(
+        (_survival("rats"), _survival("lung")),
+        ("time | cens(cens) ~ rx + (1 | litter)", "time | cens(cens) ~ age + (1 | inst)"),
+        SURVREG_INTERCEPT_ONLY[family],
+    ):
+        centre = hb.Model(formula, data, family=family).priors.get("Intercept").kwargs["mu"]
+        assert centre == pytest.approx(expected, abs=2e-3), (family, formula)
+
+
+def test_uncensored_survival_intercept_keeps_its_centre():
+    data = _survival("rats")
+    model = hb.Model("time ~ rx", data[data["cens"] == "none"], family="weibull")
+    assert model.priors.get("Intercept").kwargs["mu"] == pytest.approx(np.log(data.loc[data["cens"] == "none", "time"].mean()))
+
+
+def test_censored_survival_with_an_offset_keeps_the_stored_centre():
+    """With an offset the intercept-only fit is not made: the centre is log(mean(y)) less the
+    offsets' shift, as for uncensored rows."""
+    data = _survival("rats").assign(exposure=2.0)
+    model = hb.Model("time | cens(cens) ~ rx + offset(log(exposure))", data, family="weibull")
+    assert model.priors.get("Intercept").kwargs["mu"] == pytest.approx(np.log(data["time"].mean()) - np.log(2.0))
