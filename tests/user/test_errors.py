@@ -233,6 +233,9 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
     ("zipoisson", "zero-inflated and hurdle families are not available"),  # had got "did you mean 'poisson'"
     ("betabinomial", r"the beta-binomial family is not available; an observation-level effect .* "
                      r"'cbind\(k, n - k\) ~ x \+ \(1 \| g\) \+ \(1 \| obs\)' with family='binomial'"),
+    # survival's coxph / coxme users (had got only the list of families)
+    ("coxph", r"Cox's semi-parametric proportional-hazards model is not available; family='weibull' .*metric='hr'"),
+    ("gompertz", "the Gompertz family is not available; the survival families are 'weibull'"),
 ])
 def test_families_hierbayes_names_otherwise_say_what_to_use(sleep: pd.DataFrame, family: str, says: str) -> None:
     # 'ologit' had suggested the survival family 'loglogistic'
