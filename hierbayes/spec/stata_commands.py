@@ -34,8 +34,9 @@ def refuse_other_command(head: str, command: str) -> None:
     first, *rest = head.split(None, 1) or [""]
     varlist = rest[0].strip() if rest else "y x"
     if first.lower() in _PANEL_COMMANDS:
-        fail(command, f"{first} reads its panel variable from xtset, which is not part of a command; its random-effects "
-             f"model is '{_PANEL_COMMANDS[first.lower()]} {varlist} || <panel variable>:' ({first}, fe is another model)")
+        fail(command, f"{first} reads its panel variable from xtset, which is not part of a command; its "
+             f"random-effects model is '{_PANEL_COMMANDS[first.lower()]} {varlist} || <panel variable>:' ({first}, "
+             "fe is another model)")
     if first.lower() in _SINGLE_LEVEL_COMMANDS:
         multilevel = _SINGLE_LEVEL_COMMANDS[first.lower()]
         fail(command, f"{first} is Stata's single-level command; its model is '{multilevel} {varlist}' (the same "
