@@ -105,9 +105,15 @@ def test_missing_values_error_names_column_and_count(sleep: pd.DataFrame) -> Non
     df = sleep.copy()
     df.loc[[3, 10, 20], "Days"] = np.nan
     before = snapshot(df)
-    with pytest.raises(DataError, match=r"missing values.*'Days' \(3 rows\).*rows 3, 10, 20.*missing='drop'"):
+    # one column gives its count once (had been "column(s) 'Days' (3 rows): 3 rows in all (rows 3, 10, 20)")
+    with pytest.raises(DataError, match=r"missing values \(NaN/None\) in data column 'Days': 3 rows \(rows 3, 10, 20\)\. "
+                                        r".*missing='drop'"):
         fit(FORMULA, df)
     assert snapshot(df) == before
+    df.loc[[3, 40], "Reaction"] = np.nan  # several columns: each one's count, and the rows in all
+    with pytest.raises(DataError, match=r"in data columns 'Reaction' \(2 rows\), 'Days' \(3 rows\): 4 rows in all "
+                                        r"\(rows 3, 10, 20, 40\)"):
+        fit(FORMULA, df)
 
 
 def test_missing_values_drop_warns_with_row_count(sleep: pd.DataFrame) -> None:
