@@ -106,7 +106,8 @@ def test_missing_values_error_names_column_and_count(sleep: pd.DataFrame) -> Non
     df.loc[[3, 10, 20], "Days"] = np.nan
     before = snapshot(df)
     # one column gives its count once (had been "column(s) 'Days' (3 rows): 3 rows in all (rows 3, 10, 20)")
-    with pytest.raises(DataError, match=r"missing values \(NaN/None\) in data column 'Days': 3 rows \(rows 3, 10, 20\)\. "
+    with pytest.raises(DataError, match=r"missing values \(NaN/None\) in data column 'Days': 3 rows "
+                                        r"\(rows 3, 10, 20\)\. "
                                         r".*missing='drop'"):
         fit(FORMULA, df)
     assert snapshot(df) == before

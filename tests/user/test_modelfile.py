@@ -352,8 +352,10 @@ def test_ordered_reads_a_text_column_as_an_ordinal_response(tmp_path):
     np.testing.assert_array_equal(mf.build(data).design.y, [0, 2, 1, 2, 0, 1])
     with pytest.raises(DataError, match=r"lacks the value\(s\) \['Medium'\] of 'Sat'"):
         load_model_file(write(tmp_path, text.format(levels='["Low", "High"]'))).load_data()
-    with pytest.raises(SpecError, match=r"data\.ordered.* must be a table column = \[\"lowest\", \.\.\., \"highest\"\]"):
+    with pytest.raises(SpecError, match=r"data\.ordered.* must be a table column = \[\"lowest\", \.\.\., "
+                                        r"\"highest\"\]"):
         load_model_file(write(tmp_path, text.format(levels='"Low"')))
     unordered = load_model_file(write(tmp_path, text.replace("ordered = {{ Sat = {levels} }}", "")))
-    with pytest.raises(DataError, match=r"a model file: \[data\] ordered = \{ Sat = \[\"lowest\", \.\.\., \"highest\"\] \}"):
+    with pytest.raises(DataError, match=r"a model file: \[data\] ordered = \{ Sat = \[\"lowest\", \.\.\., "
+                                        r"\"highest\"\] \}"):
         unordered.build(unordered.load_data())
