@@ -164,6 +164,14 @@ class Model:
             raise ArgumentError("random", given, (
                 f"Model() takes no argument 'random' (nlme's lme(random=)): group terms go in the "
                 f"formula, as in lme4: 'y ~ x + ({terms})'"))
+        if "dispformula" in distributional:  # glmmTMB's dispformula = ~ x: the family parameter's formula
+            given, chosen = distributional["dispformula"], get_family(family)
+            aux = () if chosen.thresholds else chosen.aux
+            raise ArgumentError("dispformula", given, (
+                f"glmmTMB's dispformula is the formula of the family's parameter here, on the log scale: {aux[0]}="
+                f"{given!r}" + (" (glmmTMB 1.1.5's gaussian dispersion is sigma^2: its coefficients are twice these)"
+                                if aux[0] == "sigma" else "") if aux else f"family {chosen.name!r} has no "
+                "dispersion parameter; family='negbinomial' has one for counts"))
         if "nominal" in distributional:  # ordinal's clm(nominal = ~ x)
             raise ArgumentError("nominal", distributional["nominal"], (
                 "category-specific (nominal) effects, ordinal's clm(nominal=) and brms' cs(), are not available: "

@@ -9,6 +9,7 @@
     source = "gcse"                 # a bundled data set, or a CSV path relative to this file
     filter = "nstu > 4"             # pandas query string
     # factors = ["school"]          # CSV columns to read as categorical
+    # ordered = { sat = ["low", "mid", "high"] }   # an ordered categorical (an ordinal response)
     # group_mean_center = { lrt = "school" }   # adds lrt_cwc
     # grand_mean_center = ["lrt"]              # adds lrt_cgm
     # group_mean = { lrt = "school" }          # adds lrt_mean (a level-2 predictor)
@@ -92,7 +93,8 @@ __all__ = ["DataConfig", "ModelFile", "SamplerConfig", "load_model_file"]
 
 _TOP_KEYS = ("name", "description", "data", "model", "residuals", "weights", "priors", "sampler")
 _DATA_KEYS = (
-    "source", "filter", "factors", "group_mean_center", "grand_mean_center", "group_mean", "missing",
+    "source", "filter", "factors", "ordered", "group_mean_center", "grand_mean_center", "group_mean",
+    "missing",
 )
 _MODEL_KEYS = (
     "family", "link", "formula", "levels", "stata", "covariance", "subscripts", "parameterization",
@@ -168,6 +170,11 @@ def _data_config(raw: Any, path: Path) -> DataConfig:
     factors = table.get("factors", [])
     if not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
         raise SpecError(f"{location(path, 'data.factors')} must be a list of column names")
+    ordered = table.get("ordered", {})
+    if not isinstance(ordered, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                                and len(v) >= 2 for v in ordered.values()):
+        raise SpecError(f"{location(path, 'data.ordered')} must be a table column = [\"lowest\", ..., "
+                        f"\"highest\"] (two levels or more), got {ordered!r}")
     missing = table.get("missing", "error")
     if missing not in ("error", "drop", "model"):
         raise SpecError(f"{location(path, 'data.missing')} = {missing!r}: valid values are 'error', 'drop' and 'model'")
@@ -176,6 +183,7 @@ def _data_config(raw: Any, path: Path) -> DataConfig:
         base=path.parent,
         filter=as_string(table.get("filter"), path, "data.filter"),
         factors=tuple(factors),
+        ordered=tuple((column, tuple(levels)) for column, levels in ordered.items()),
         group_mean_center=as_pairs(table.get("group_mean_center"), path, "data.group_mean_center"),
         grand_mean_center=as_pairs(table.get("grand_mean_center"), path, "data.grand_mean_center", True),
         group_mean=as_pairs(table.get("group_mean"), path, "data.group_mean"),

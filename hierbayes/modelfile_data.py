@@ -54,6 +54,7 @@ class DataConfig:
     base: Path
     filter: str | None = None
     factors: tuple[str, ...] = ()
+    ordered: tuple[tuple[str, tuple[str, ...]], ...] = ()
     group_mean_center: tuple[tuple[str, str], ...] = ()
     grand_mean_center: tuple[tuple[str, str | None], ...] = ()
     group_mean: tuple[tuple[str, str], ...] = ()
@@ -94,15 +95,22 @@ class DataConfig:
         else:
             if not self.path.is_file():
                 raise DataError(f"data file {str(self.path)!r} not found (source = {self.source!r})")
-            df = read_table(self.path, self.factors)
-        for column in self.factors:
+            df = read_table(self.path, (*self.factors, *(column for column, _ in self.ordered)))
+        for column in (*self.factors, *(column for column, _ in self.ordered)):
             if column not in df.columns:
                 raise DataError(
-                    f"factors lists {column!r}, which is not a column of the data."
-                    f"{did_you_mean(column, map(str, df.columns))}"
+                    f"{'factors' if column in self.factors else 'ordered'} lists {column!r}, which is not a column "
+                    f"of the data.{did_you_mean(column, map(str, df.columns))}"
                 )
-            if not isinstance(df[column].dtype, pd.CategoricalDtype):
+            if not isinstance(df[column].dtype, pd.CategoricalDtype) and column in self.factors:
                 df[column] = pd.Categorical(df[column].astype(str), categories=_level_order(df[column]))
+        for column, levels in self.ordered:
+            text = df[column].astype(str).where(df[column].notna())
+            unknown = sorted(set(text.dropna()) - set(levels))
+            if unknown:
+                raise DataError(f"ordered = {{ {column} = {list(levels)} }} lacks the value(s) {unknown[:5]} "
+                                f"of {column!r}")
+            df[column] = pd.Categorical(text, categories=list(levels), ordered=True)
         return df
 
     def _apply_filter(self, df: pd.DataFrame) -> pd.DataFrame:

@@ -394,4 +394,4 @@ def _residuals(spec: ModelSpec, data: pd.DataFrame, positions: np.ndarray, block
             f"residuals={spec.residuals.describe()}: residual structures need a gaussian model with "
             f"the identity link (this one is {family.name}, link {family.resolve_link(spec.link)!r})"
         )
-    return residual_design(spec.residuals, as_pandas(data).iloc[positions], blocks)
+    return residual_design(spec.residuals, as_pandas(data).iloc[positions], blocks, (as_pandas(data), positions))

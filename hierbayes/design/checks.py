@@ -196,9 +196,11 @@ def handle_missing(
             if what == "data"
             else "Every row needs values to be encoded; remove or impute them"
         )
+        (column, n), *others = bad.items()  # one column: its count once ("'y' (202 rows): 202 rows in all")
+        where = (f"columns {detail}: {plural(n_bad, 'row')} in all" if others
+                 else f"column {column!r}: {plural(n, 'row')}")
         raise DataError(
-            f"missing values (NaN/None) in {what} column(s) {detail}: "
-            f"{plural(n_bad, 'row')} in all ({describe_rows(incomplete, data.index)}). {advice}{hint}"
+            f"missing values (NaN/None) in {what} {where} ({describe_rows(incomplete, data.index)}). {advice}{hint}"
         )
     kept = data.loc[~incomplete]
     if kept.shape[0] == 0:

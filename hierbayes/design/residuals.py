@@ -183,9 +183,11 @@ def _times(kind: ResidualKind, structure: ResidualStructure, frame: pd.DataFrame
 
 
 def residual_design(
-    structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[GroupBlock, ...]
+    structure: ResidualStructure, frame: pd.DataFrame, blocks: tuple[GroupBlock, ...],
+    source: tuple[pd.DataFrame, np.ndarray] | None = None,
 ) -> ResidualDesign:
-    """Lay ``structure`` out on the rows of ``frame`` (the design's rows, in order).
+    """Lay ``structure`` out on the rows of ``frame`` (the design's rows, in order); ``source``:
+    the data before rows were left out and the positions of ``frame``'s rows in it.
 
     Raises
     ------
@@ -206,6 +208,8 @@ def residual_design(
             "residuals(...)') or use a structure without a common correlation (ar 1, toeplitz 1)"
         )
     times, time_levels = _times(kind, structure, frame, codes)
+    if structure.time is None and kind.time == "integer" and source is not None and group is not None:
+        _warn_gaps(structure, group, *source)
     J = len(levels)
     order = np.lexsort((times, codes))
     sizes = np.bincount(codes, minlength=J)
@@ -319,6 +323,26 @@ def _warn_time_unit(kind, structure: ResidualStructure, group: str, grid: np.nda
         f"hb.residuals('exponential', time={structure.time!r}) is the continuous-time form{sign}",
         TimeUnitWarning,
     )
+
+
+def _warn_gaps(structure: ResidualStructure, group: str, data: pd.DataFrame, positions: np.ndarray) -> None:
+    """Warn when rows left out (missing values, a subset) sat between kept rows of one series whose
+    lags count rows: the rows either side of the gap are then taken as one step apart."""
+    parts = group.split(":") if group not in data.columns else [group]
+    if len(positions) == len(data) or any(part not in data.columns for part in parts):
+        return
+    series = data[parts[0]].astype(str).to_numpy(dtype=object)
+    for part in parts[1:]:
+        series = series + ":" + data[part].astype(str).to_numpy(dtype=object)
+    within = pd.Series(np.arange(len(data))).groupby(series).cumcount().to_numpy()
+    gaps = int(pd.Series(within[positions]).groupby(series[positions]).diff().gt(1).sum())
+    if gaps:
+        warn_user(
+            f"residuals {structure.describe()}: without time= the lags count the rows kept within a {group} in "
+            f"the data's order, and {gaps} gap{'s' * (gaps > 1)} left by dropped rows (missing values or a subset) "
+            "now count as one step, as nlme's corAR1() after na.omit does; to keep the steps, number the rows "
+            f"before they are dropped, df['t'] = df.groupby({group!r}).cumcount() + 1, and pass time='t'"
+        )
 
 
 def _check_repeats(structure, group, frame, codes, times, levels, others: list[str]) -> None:

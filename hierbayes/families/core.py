@@ -251,6 +251,13 @@ NOT_AVAILABLE: dict[str, str] = {
         ("tobit", "censored", "censored_normal"),
         "a tobit model is a gaussian response with censoring limits: 'y | tobit(ll = 0) ~ x + (1 | g)' "
         "(AER's tobit(left = 0); Stata: metobit y x || g:, ll(0)); brms' y | cens(c) takes a column of codes"),
+    **dict.fromkeys(
+        ("cox", "coxph", "coxme", "cox_ph", "proportional_hazards"),
+        "Cox's semi-parametric proportional-hazards model is not available; family='weibull' (or 'exponential') "
+        "is a parametric proportional-hazards model, 'time | event(status) ~ x + (1 | g)' with (1 | g) as coxme's "
+        "frailty, and fit.summary(metric='hr') gives its hazard ratios"),
+    "gompertz": "the Gompertz family is not available; the survival families are 'weibull', 'exponential', "
+                "'lognormal' and 'loglogistic'",
 }
 
 

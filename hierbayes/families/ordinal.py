@@ -88,8 +88,9 @@ def encode_ordinal(
             warn_unused_categories(column, [str(u) for u in unused], labels)
     else:
         raise DataError(
-            f"response {column!r} has dtype {series.dtype}; the cumulative family needs an "
-            f"ordered categorical (pd.Categorical(..., ordered=True)) or integer codes"
+            f"response {column!r} has dtype {series.dtype}; the cumulative family needs an ordered categorical "
+            f"(pd.Categorical(..., ordered=True); a model file: [data] ordered = {{ {column} = [\"lowest\", ..., "
+            f"\"highest\"] }}) or integer codes"
         )
     if len(labels) < 2:
         raise DataError(

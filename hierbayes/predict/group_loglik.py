@@ -86,6 +86,7 @@ def integrated_group_loglik(
     n_mc: int = 200,
     rng: np.random.Generator,
     analytic: bool | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """(S, J) log p(y_j | theta_s) with the effects of ``group`` integrated out.
 
@@ -94,7 +95,8 @@ def integrated_group_loglik(
     quadrature at each draw (:mod:`.group_quadrature`), started from ``proposal``'s mean
     (the fit's posterior mean of u_j), with at most ``n_mc`` points per level and draw.
     Rows of other (crossed) grouping factors keep their own effects; a factor nested in
-    ``group`` is refused by :func:`hierbayes.predict.logo.logo` before this runs.
+    ``group`` is refused by :func:`hierbayes.predict.logo.logo` before this runs. ``weights``:
+    each row's log-likelihood counted that many times (frequency weights: the repeated rows').
     """
     spec = model.spec
     family = get_family(spec.family)
@@ -120,24 +122,29 @@ def integrated_group_loglik(
     if rd is not None:  # correlated or heteroscedastic rows (gaussian, identity link only)
         return rside_gaussian_group_loglik(y - base, Z, codes, n_levels, chol, posterior, rd, group)
     if analytic:
-        return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0])
+        return gaussian_group_loglik(y - base, Z, codes, n_levels, chol, aux["sigma"][:, 0], weights)
+    w = 1.0 if weights is None else np.asarray(weights, float)
+
     def row_loglik(eta):
-        return np.asarray(censored_log_likelihood(family, y, eta, link, aux, rows.trials, rows.censoring), dtype=float)
+        return w * np.asarray(censored_log_likelihood(family, y, eta, link, aux, rows.trials, rows.censoring), dtype=float)
 
     return adaptive_group_loglik(row_loglik, base, Z, codes, n_levels, chol, proposal[0], points=n_mc)
 
 
 def gaussian_group_loglik(
-    resid: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_levels: int, chol: np.ndarray, sigma: np.ndarray
+    resid: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_levels: int, chol: np.ndarray, sigma: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """(S, J) log N(r_j; 0, sigma^2 I + Z_j L L' Z_j') by the matrix determinant lemma and
-    Woodbury's identity (K x K solves only)."""
+    Woodbury's identity (K x K solves only); rows of weight w count w times (sums of w z z',
+    w r z, w r^2 and w: the repeated rows' sufficient statistics)."""
     S, K, _ = chol.shape
-    n_j = np.bincount(codes, minlength=n_levels).astype(float)
+    w = np.ones(len(codes)) if weights is None else np.asarray(weights, float)
+    n_j = np.bincount(codes, weights=w, minlength=n_levels).astype(float)
     A = np.zeros((n_levels, K, K))
-    np.add.at(A, codes, Z[:, :, None] * Z[:, None, :])
-    b = np.stack([group_sums(resid * Z[:, k], codes, n_levels) for k in range(K)], axis=-1)  # (S, J, K)
-    c = group_sums(resid * resid, codes, n_levels)  # (S, J)
+    np.add.at(A, codes, w[:, None, None] * Z[:, :, None] * Z[:, None, :])
+    b = np.stack([group_sums(w * resid * Z[:, k], codes, n_levels) for k in range(K)], axis=-1)  # (S, J, K)
+    c = group_sums(w * resid * resid, codes, n_levels)  # (S, J)
     s2 = (sigma**2)[:, None]
     LAL = np.einsum("slk,jlm,smn->sjkn", chol, A, chol)  # L' A_j L
     M = np.eye(K) + LAL / s2[..., None, None]

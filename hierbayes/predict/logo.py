@@ -196,7 +196,8 @@ def logo(
         values = group_sums(pointwise_loglik(posterior, model), codes, J)
     else:
         values = integrated_group_loglik(
-            posterior, model, rows, row_design(model).y, group, codes, J, group_effects_proposal(fit, drop), n_mc=n_mc, rng=rng
+            posterior, model, rows, row_design(model).y, group, codes, J, group_effects_proposal(fit, drop), n_mc=n_mc, rng=rng,
+            weights=model.design.row_weights,  # a weighted fit's rows count as in its likelihood
         )
     result = _psis(values, posterior, all_levels, group, jacobian)
     k = np.asarray(result.pareto_k.values if hasattr(result.pareto_k, "values") else result.pareto_k, float)
@@ -261,6 +262,7 @@ def exact_logo(fit, group, drop, codes, all_levels, levels, n_mc, rng, random_se
         ll = integrated_group_loglik(
             refit.posterior, refit_model, rows, rdesign.y[held], group, local, 1,
             (mean[j:j + 1], pchol[j:j + 1]), n_mc=n_mc, rng=rng,
+            weights=None if model.design.row_weights is None else model.design.row_weights[held],
         )[:, 0]
         out.append((level, int(held.sum()), float(special.logsumexp(ll) - np.log(ll.size))))
     table = pd.DataFrame(out, columns=[group, "n", "elpd"])

@@ -21,7 +21,7 @@ from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
 from .distributional import rows_aux_draws
-from .ppc_weights import inclusion_weights
+from .ppc_weights import inclusion_weights, row_variance
 from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
 from .predictions import category_values
 
@@ -370,8 +370,8 @@ def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: i
     y = np.asarray(row_design(model).y, dtype=float)
     if mu.ndim == 3:  # ordinal: expected category code
         mu = mu @ np.arange(mu.shape[2])
-    var_fit = np.var(mu, axis=1, ddof=1)
-    var_res = np.var(y[None, :] - mu, axis=1, ddof=1)
+    var = row_variance(inclusion_weights(model))  # a weighted fit's rows count as in its checks and margins
+    var_fit, var_res = var(mu), var(y[None, :] - mu)
     return var_fit / (var_fit + var_res)
 
 
@@ -381,8 +381,8 @@ def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = No
     ``conditional``: mu includes the group effects; ``marginal``: the fixed part alone,
     group effects at 0 (brms' ``bayes_R2(re_formula = NA)``; for a nonlinear link this is
     not the population-averaged mean, which had been used and on Salamanders' Poisson model
-    put the marginal R^2 above the conditional one). Both use var(mu) / (var(mu) + var(y -
-    mu)) per draw (Gelman et al. 2019; brms ``bayes_R2``).
+    put the marginal R^2 above the conditional one). Both use var(mu) / (var(mu) + var(y - mu))
+    per draw (Gelman et al. 2019; brms ``bayes_R2``), over rows weighted as the fit's are.
 
     Returns a DataFrame indexed by ``conditional``/``marginal`` with mean, sd, median,
     lower, upper.

@@ -17,8 +17,8 @@ the overall weight there (PISA's ``w_fstuwt`` in Stata's manual example), which 
 cannot tell apart after scaling; these population weights then count the level-2 weight twice:
 give ``w_fstuwt / wnrschbw`` as the level-1 weight (the fit is the same).
 
-The same weights average the training rows in margins (:mod:`.margins`) and give the
-typical values of conditional effects (:mod:`.conditional`).
+The same weights average the training rows in margins (:mod:`.margins`), weight the variances of
+Bayesian R^2 (:func:`row_variance`) and give the typical values of conditional effects (:mod:`.conditional`).
 
 Weighted: the test statistics ``mean``, ``sd``, ``var``, ``median`` and ``prop_zero``
 (``min`` and ``max`` are the same with positive weights; a row of weight zero is left out of
@@ -32,7 +32,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["FREQUENCY_NOTE", "WEIGHTED_STATISTICS", "WEIGHTS_NOTE", "inclusion_weights", "weighted_quantile", "weighted_statistics"]
+__all__ = ["FREQUENCY_NOTE", "WEIGHTED_STATISTICS", "WEIGHTS_NOTE", "inclusion_weights", "row_variance",
+           "weighted_quantile", "weighted_statistics"]
 
 #: The built-in statistics whose value the weights change.
 WEIGHTED_STATISTICS = ("mean", "sd", "var", "median", "prop_zero")
@@ -87,6 +88,14 @@ def _var(w):
         return (centred * centred) @ w / denominator
 
     return var
+
+
+def row_variance(weights: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """The variance over the last axis of (..., n) values, each row counted with its weight (the
+    expanded data's variance for frequency weights), or with ``ddof=1`` and no weights."""
+    if weights is None:
+        return lambda y: np.var(y, axis=-1, ddof=1)
+    return _var(np.asarray(weights, dtype=float))
 
 
 def _positive(fn, w):

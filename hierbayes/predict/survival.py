@@ -277,7 +277,8 @@ def survival_curves(
             if missing:
                 raise DataError(
                     f"re='include' gives each profile its own group's effects, but newdata has no "
-                    f"grouping column {missing}; add it, or pass re='new' (a new group) or re='exclude'"
+                    f"grouping column {missing}; add it, or pass re='marginal' (the population-averaged curve), "
+                    "re='new' (a new group) or re='exclude' (the typical group, u = 0)"
                 )
     rows = encode_rows(model, newdata)
     posterior = thin(posterior, ndraws)

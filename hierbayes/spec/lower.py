@@ -123,6 +123,12 @@ SURVIVAL_TERMS = {
 }
 
 
+def _survival_term(name: str) -> str | None:
+    """The key of :data:`SURVIVAL_TERMS` a call named ``name`` is, or None: survival's
+    ``frailty.gaussian()``, ``frailty.gamma()`` and ``frailty.t()`` are its ``frailty()``."""
+    return "frailty" if name.startswith("frailty.") else name if name in SURVIVAL_TERMS else None
+
+
 #: brms' special terms this package does not have, and what to write instead.
 BRMS_TERMS = {
     "cs": "category-specific (nominal) effects, brms' cs() and ordinal's nominal =, are not available: "
@@ -228,10 +234,10 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                 offsets.setdefault(self.offset_expression(item, inner, allow_groups), None)
             elif isinstance(inner, Call) and inner.name in RESIDUAL_TERMS:  # brms' ar(), unstr(), cosy()
                 self.residual_term(item, inner, allow_groups)
-            elif isinstance(inner, Call) and inner.name in SURVIVAL_TERMS and len(inner.args) >= 1:
+            elif isinstance(inner, Call) and (survival := _survival_term(inner.name)) and len(inner.args) >= 1:
                 self.fail(
                     f"{inner.text!r} is survival's {inner.name}() term; here "
-                    + SURVIVAL_TERMS[inner.name].format(arg=inner.args[0].text), inner.span,
+                    + SURVIVAL_TERMS[survival].format(arg=inner.args[0].text), inner.span,
                 )
             elif isinstance(inner, Call) and inner.name in _CALL_COVARIANCE and "|" in inner.text:
                 groups.append(self._group_item(item, self.structured_group(inner), allow_groups))

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError, did_you_mean, refuse_unknown_arguments, warn_user
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
+from .stata_commands import refuse_other_command
 from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note, eform_metric, take_eform
 from .stata_qualifiers import (
     Qualifiers,
@@ -75,10 +76,6 @@ STATA_COMMANDS: dict[str, tuple[str, str | None]] = {
     "meglm": ("gaussian", None),
     **SURVIVAL_COMMANDS,  # metobit, meintreg, mestreg: spec/stata_survival.py
 }
-#: Stata's random-effects panel commands (the panel variable set by xtset) -> the me* command
-_PANEL_COMMANDS = {"xtreg": "mixed", "xtlogit": "melogit", "xtprobit": "meprobit", "xtcloglog": "mecloglog",
-                   "xtpoisson": "mepoisson", "xtnbreg": "menbreg", "xtologit": "meologit", "xtoprobit": "meoprobit",
-                   "xttobit": "metobit", "xtintreg": "meintreg"}
 _EXPOSURE_COMMANDS = ("mepoisson", "xtmepoisson", "meqrpoisson", "menbreg", "meglm")
 _BINOMIAL_COMMANDS = ("melogit", "xtmelogit", "meqrlogit", "meprobit", "mecloglog")
 # Stata family -> (hierbayes family, default link, links hierbayes has for it)
@@ -130,10 +127,7 @@ def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str],
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
     first = head.split(None, 1)[0] if head.strip() else ""
-    if first.lower() in _PANEL_COMMANDS:
-        varlist = head.split(None, 1)[1].strip() if len(head.split()) > 1 else "y x"
-        fail(command, f"{first} reads its panel variable from xtset, which is not part of a command; its random-effects "
-             f"model is '{_PANEL_COMMANDS[first.lower()]} {varlist} || <panel variable>:' ({first}, fe is another model)")
+    refuse_other_command(head, command)  # xtreg, regress, ologit, streg, ...: the me* command of their model
     if first and first.lower() not in STATA_COMMANDS:  # before the varlist's syntax (gsem's paths, brackets)
         fail(command, f"unknown command {first!r}.{did_you_mean(first.lower(), STATA_COMMANDS)} Supported: "
              f"{sorted(STATA_COMMANDS)}")

@@ -244,6 +244,8 @@ def test_event_values_other_than_0_and_1_are_named_in_a_warning() -> None:
 @pytest.mark.parametrize(("term", "advice"), [
     ("frailty(g)", "a group's frailty is a random intercept: write (1 | g)"),
     ('frailty(g, dist="gauss")', "write (1 | g)"),
+    ("frailty.gaussian(g)", "a group's frailty is a random intercept: write (1 | g)"),  # survreg's documented spelling
+    ("frailty.gamma(g)", "survival's gamma frailty is not available"),
     ("cluster(g)", "write (1 | g) for a random intercept of each cluster"),
     ("strata(g)", "not available with a censored response; add g as a predictor"),
 ])

@@ -408,7 +408,7 @@ def test_error_unknown_column(toy: pd.DataFrame) -> None:
 def test_error_missing_values(toy: pd.DataFrame) -> None:
     df = toy.copy()
     df.loc[[3, 5], "x"] = np.nan
-    with pytest.raises(DataError, match=r"missing values.*'x' \(2 rows\).*missing='drop'"):
+    with pytest.raises(DataError, match=r"missing values.*column 'x': 2 rows \(rows 3, 5\).*missing='drop'"):
         build_design(spec_of("y", ("x",)), df)
 
 

@@ -119,7 +119,8 @@ def test_group_effects_include_exclude_new_marginal() -> None:
     # the profile's own patient: its effect shifts log time (an AFT model)
     own = fit.survival(one.assign(patient=38), times=[10.0], re="include").median_survival()
     assert own["median"].iloc[0] == pytest.approx(SURVREG_MEDIAN[0] * np.exp(1.0), rel=1e-8)
-    with pytest.raises(DataError, match=r"newdata has no grouping column \['patient'\]; add it, or pass re='new'"):
+    with pytest.raises(DataError, match=r"newdata has no grouping column \['patient'\]; add it, or pass "
+                                        r"re='marginal' \(the population-averaged curve\), re='new'"):
         fit.survival(one, re="include")
     # a new patient: per draw one effect from N(0, sd^2); log median survival spreads by sd
     new = survival_curves(fit.posterior, fit.model.built, one, times=[10.0], re="new", random_seed=1)

@@ -12,6 +12,7 @@ On nlme's Orthodont (R 4.2, nlme 3.1.162, REML)::
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,24 @@ def test_without_time_the_rows_are_counted_in_the_data_order() -> None:
     np.testing.assert_array_equal(rows.rows[0], first)  # the group's rows as the data hold them
     assert not rows.even_lags  # consecutive rows: lag 1, phi keeps its sign
 
+
+
+def test_rows_dropped_inside_a_series_counted_by_rows_warn_and_the_advice_keeps_the_steps() -> None:
+    # nlme's Ovary with corAR1() and holes in the response: missing='drop' had closed each hole silently,
+    # the rows either side taken as one step apart
+    df = pd.read_csv(DATA)
+    first, second = (df.index[df["Subject"] == s] for s in df["Subject"].unique()[:2])
+    df.loc[[first[1], first[2], second[1], second[-1]], "distance"] = np.nan  # 2 gaps; a last row leaves none
+    with pytest.warns(UserWarning, match=r"residuals ar1\(group=Subject\): without time= the lags count the rows "
+                                         r"kept within a Subject in the data's order, and 2 gaps left by dropped "
+                                         r"rows .* df\['t'\] = df\.groupby\('Subject'\)\.cumcount\(\) \+ 1, and pass "
+                                         r"time='t'"):
+        hb.Model("distance ~ Sex*age", df, residuals=hb.residuals("ar1", group="Subject"), missing="drop")
+    df["t"] = df.groupby("Subject").cumcount() + 1  # the advice, followed: the steps are kept, no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        followed = hb.Model("distance ~ Sex*age", df, residuals=hb.residuals("ar1", time="t", group="Subject"),
+                            missing="drop").design.residuals
+    assert not [w for w in caught if "without time=" in str(w.message)]
+    j = followed.group_levels.index(str(df.loc[first[0], "Subject"]))
+    assert list(followed.times[j][:2]) == [1.0, 4.0]  # rows 2 and 3 left out: 3 steps apart

@@ -126,7 +126,11 @@ def test_prompt_and_line_continuation():
 @pytest.mark.parametrize(
     ("command", "needle"),
     [
-        ("regress y x", "unknown command 'regress'"),
+        # single-level commands name the me* command of their model (had been 'unknown command', 'regress'
+        # with no suggestion, 'ologit' with three guesses)
+        ("regress y x", "regress is Stata's single-level command; its model is 'mixed y x'"),
+        ("ologit Sat i.Infl [fw=Freq]", "its model is 'meologit Sat i.Infl [fw=Freq]' (the same options; without '||'"),
+        ("streg x, distribution(weibull)", "its model is 'mestreg x'"),
         ("gsem (y <- x M1[school])", "unknown command 'gsem'"),  # had been 'cannot read the weight'
         ("xtreg inv value capital, re", "its random-effects model is 'mixed inv value capital || <panel variable>:'"),
         ("xtlogit y x", "xtlogit reads its panel variable from xtset"),

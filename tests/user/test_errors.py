@@ -105,9 +105,16 @@ def test_missing_values_error_names_column_and_count(sleep: pd.DataFrame) -> Non
     df = sleep.copy()
     df.loc[[3, 10, 20], "Days"] = np.nan
     before = snapshot(df)
-    with pytest.raises(DataError, match=r"missing values.*'Days' \(3 rows\).*rows 3, 10, 20.*missing='drop'"):
+    # one column gives its count once (had been "column(s) 'Days' (3 rows): 3 rows in all (rows 3, 10, 20)")
+    with pytest.raises(DataError, match=r"missing values \(NaN/None\) in data column 'Days': 3 rows "
+                                        r"\(rows 3, 10, 20\)\. "
+                                        r".*missing='drop'"):
         fit(FORMULA, df)
     assert snapshot(df) == before
+    df.loc[[3, 40], "Reaction"] = np.nan  # several columns: each one's count, and the rows in all
+    with pytest.raises(DataError, match=r"in data columns 'Reaction' \(2 rows\), 'Days' \(3 rows\): 4 rows in all "
+                                        r"\(rows 3, 10, 20, 40\)"):
+        fit(FORMULA, df)
 
 
 def test_missing_values_drop_warns_with_row_count(sleep: pd.DataFrame) -> None:
@@ -233,6 +240,9 @@ def test_other_packages_family_names(sleep: pd.DataFrame) -> None:
     ("zipoisson", "zero-inflated and hurdle families are not available"),  # had got "did you mean 'poisson'"
     ("betabinomial", r"the beta-binomial family is not available; an observation-level effect .* "
                      r"'cbind\(k, n - k\) ~ x \+ \(1 \| g\) \+ \(1 \| obs\)' with family='binomial'"),
+    # survival's coxph / coxme users (had got only the list of families)
+    ("coxph", r"Cox's semi-parametric proportional-hazards model is not available; family='weibull' .*metric='hr'"),
+    ("gompertz", "the Gompertz family is not available; the survival families are 'weibull'"),
 ])
 def test_families_hierbayes_names_otherwise_say_what_to_use(sleep: pd.DataFrame, family: str, says: str) -> None:
     # 'ologit' had suggested the survival family 'loglogistic'

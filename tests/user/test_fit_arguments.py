@@ -313,6 +313,21 @@ def test_nlmes_random_keyword_points_to_the_formula(given, terms) -> None:
         hb.Model("y ~ Days", data, random=given)
 
 
+@pytest.mark.parametrize(("family", "says"), [
+    ("gaussian", r"on the log scale: sigma='~ x' \(glmmTMB 1.1.5's gaussian dispersion is sigma\^2: its coefficients "
+                 r"are twice these\)"),
+    ("negbinomial", r"on the log scale: phi='~ x'$"),
+    ("poisson", r"family 'poisson' has no dispersion parameter; family='negbinomial' has one"),
+    ("cumulative", r"family 'cumulative' has no dispersion parameter"),  # its thresholds are not one
+])
+def test_glmmtmbs_dispformula_names_the_family_parameter(family, says) -> None:
+    # had said "Did you mean 'formula'?"
+    data = pd.DataFrame({"y": [1, 2, 3, 4], "x": [0.0, 1, 2, 3]})
+    with pytest.raises(ArgumentError, match=r"dispformula='~ x': glmmTMB's dispformula|" + says) as info:
+        hb.Model("y ~ x", data, family=family, dispformula="~ x")
+    assert re.search(says, str(info.value)), str(info.value)
+
+
 def test_ordinals_nominal_keyword_says_category_specific_effects_are_not_available() -> None:
     data = pd.DataFrame({"y": pd.Categorical([1, 2, 3, 2], ordered=True), "x": [0.0, 1, 2, 3]})
     with pytest.raises(ArgumentError, match=r"nominal='~ x': category-specific \(nominal\) effects, ordinal's "

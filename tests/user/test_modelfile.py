@@ -327,3 +327,35 @@ def test_mestreg_without_its_time_says_which_keys_to_give(tmp_path):
     with pytest.raises(SpecError, match=r"\[model\] stata: mestreg needs the survival time: give the variables of "
                                         r"'stset t, failure\(d\)' as keys beside it, time = \"t\" and failure = \"d\""):
         load_model_file(path)
+
+
+def test_ordered_reads_a_text_column_as_an_ordinal_response(tmp_path):
+    # MASS's housing from a CSV: a model file had no way to order Sat's text levels ("response 'Sat'
+    # has dtype str; the cumulative family needs an ordered categorical")
+    df = pd.DataFrame({"Sat": ["Low", "High", "Medium", "High", "Low", "Medium"], "x": [0.1, 2, 1, 3, 0, 1.5],
+                       "n": [3, 1, 2, 4, 2, 1]})
+    df.to_csv(tmp_path / "h.csv", index=False)
+    text = """
+        [data]
+        source = "h.csv"
+        ordered = {{ Sat = {levels} }}
+        [model]
+        family = "cumulative"
+        formula = "Sat ~ x"
+        [weights]
+        column = "n"
+        kind = "frequency"
+        """
+    mf = load_model_file(write(tmp_path, text.format(levels='["Low", "Medium", "High"]')))
+    data = mf.load_data()
+    assert data["Sat"].cat.ordered and list(data["Sat"].cat.categories) == ["Low", "Medium", "High"]
+    np.testing.assert_array_equal(mf.build(data).design.y, [0, 2, 1, 2, 0, 1])
+    with pytest.raises(DataError, match=r"lacks the value\(s\) \['Medium'\] of 'Sat'"):
+        load_model_file(write(tmp_path, text.format(levels='["Low", "High"]'))).load_data()
+    with pytest.raises(SpecError, match=r"data\.ordered.* must be a table column = \[\"lowest\", \.\.\., "
+                                        r"\"highest\"\]"):
+        load_model_file(write(tmp_path, text.format(levels='"Low"')))
+    unordered = load_model_file(write(tmp_path, text.replace("ordered = {{ Sat = {levels} }}", "")))
+    with pytest.raises(DataError, match=r"a model file: \[data\] ordered = \{ Sat = \[\"lowest\", \.\.\., "
+                                        r"\"highest\"\] \}"):
+        unordered.build(unordered.load_data())
