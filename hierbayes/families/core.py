@@ -64,7 +64,9 @@ class Family:
     recode_response : ``(series, column) -> (numeric series, note or None)``, run on a response
         column before the numeric checks (bernoulli: two-valued text as 0/1).
     aux_priors : aux name -> (distribution, parameters) of the default prior, or a
-        callable (y, trials, link) -> (distribution, parameters) when data-scaled.
+        callable (y, trials, link) -> (distribution, parameters) when data-scaled; a
+        ``location_scale`` family's callable also takes ``at_least=`` (the sd of a censored
+        response, :mod:`hierbayes.priors.censored`, that its scale must not fall below).
     normal_residuals : y = mean + e with e ~ N(0, sigma^2) (``sigma`` in ``aux``): with the
         identity link, group terms can be integrated out in closed form and ``sigma`` is
         reported as the residual sd.

@@ -206,9 +206,10 @@ def _aux_priors(design: Design, scale: float) -> list[tuple[ParamAddress, Prior]
         if callable(default):  # scaled to the data (the response the parameters explain)
             link = family.resolve_link(design.spec.link)
             counts = frequency_counts(design)
-            latent = latent_moments(design)
+            latent = latent_moments(design)  # only censored location-scale responses pass at_least
+            extra = {} if latent is None else {"at_least": latent.sd}
             default = default(repeated(_modelled_response(design, link), counts), repeated(design.trials, counts), link,
-                              at_least=None if latent is None else latent.sd)
+                              **extra)
         dist, params = default
         out.append((ParamAddress(name), Prior(dist, **params)))
     return out
