@@ -118,7 +118,8 @@ class Summary:
                 parts.append(s.table.to_html(index=False, border=0))
             if s.note:
                 parts.append(f"<div><i>{html.escape(s.note)}</i></div>")
-        parts += [f"<div>{html.escape(f)}</div>" for f in self.footer]
+        # the footer's lines and '!' warnings keep their breaks (HTML would run them together)
+        parts += [f"<pre style='white-space: pre-wrap'>{html.escape(f)}</pre>" for f in self.footer]
         parts.append("</div>")
         return "\n".join(parts)
 

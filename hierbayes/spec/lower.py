@@ -155,8 +155,8 @@ GLMMTMB_STRUCTURES = {
     "cs": "compound symmetry with one sd per column is not available; one sd and one common correlation (Stata's "
           "cov(exchangeable)) is homcs(x | g), or covariance={'g': 'exchangeable'} with (x | g), or "
           "residuals=hb.residuals('exchangeable', group='g') within a group",
-    "us": "an unstructured group term is (x | g), the default; within a group, residuals=hb.residuals("
-          "'unstructured', time='t', group='g')",
+    "us": "an unstructured group term is (x | g), the default; within a group (an MMRM), residuals=hb.residuals("
+          "'unstructured', time='t', group='g'), or brms' unstr(time = t, gr = g) in the formula",
     "diag": "independent effects of a group term are (x || g)",
     "hetar1": "an AR(1) with sds by time is residuals=hb.residuals('ar', order=1, time='t', group='g', by='t')",
     "gau": "a gaussian spatial correlation is not available; residuals=hb.residuals('exponential', ...) is the "
@@ -169,6 +169,22 @@ GLMMTMB_STRUCTURES = {
 
 
 _CALL_COVARIANCE = {call: covariance for covariance, call in COVARIANCE_CALLS.items()}
+
+
+def _structure_advice(call: Call) -> str:
+    """How this package writes glmmTMB's / mmrm's structure term ``call``, with the term's own
+    time and group names where it names one of each (``us(AVISIT | USUBJID)``: time='AVISIT',
+    group='USUBJID'), else the placeholders 't' and 'g'."""
+    advice = GLMMTMB_STRUCTURES[call.name]
+    left, bar, right = call.args[0].text.partition("|") if len(call.args) == 1 else ("", "", "")
+    terms = [t.strip() for t in left.split("+") if t.strip() not in ("0", "-1", "")]
+    time = terms[0].removeprefix("factor(").removeprefix("as.factor(").removesuffix(")") if terms else ""
+    group = right.strip()
+    if bar and len(terms) == 1 and time.isidentifier():
+        advice = advice.replace("time='t'", f"time={time!r}").replace("time = t", f"time = {time}")
+    if bar and group.isidentifier():
+        advice = advice.replace("gr = g", f"gr = {group}").replace("'g'", repr(group))
+    return advice
 
 
 @dataclass(frozen=True)
@@ -243,8 +259,8 @@ class Lowering(ResponseLowering, GroupFactors, TermText, ResidualTerms):
                 groups.append(self._group_item(item, self.structured_group(inner), allow_groups))
             elif isinstance(inner, Call) and inner.name in GLMMTMB_STRUCTURES and "|" in inner.text:
                 self.fail(
-                    f"{inner.text!r} is glmmTMB's covariance-structure term; here "
-                    f"{GLMMTMB_STRUCTURES[inner.name]}", inner.span,
+                    f"{inner.text!r} is glmmTMB's (or mmrm's) covariance-structure term; here "
+                    f"{_structure_advice(inner)}", inner.span,
                 )
             elif isinstance(inner, Call) and inner.name in BRMS_TERMS and "|" not in inner.text:
                 arg = inner.args[0].text if inner.args else "x"

@@ -272,6 +272,27 @@ with p:
         assert stderr.count("\r") >= 2 and "100%" in stderr and "sampling" in stderr
 
 
+def test_a_jupyter_kernel_without_ipywidgets_hears_nothing_of_tqdms_widgets():
+    """numpyro imports tqdm.auto, whose "IProgress not found. Please update jupyter and
+    ipywidgets" a notebook user saw on every first fit; hierbayes draws its own bar."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = f"""
+import sys; sys.path.insert(0, {root!r}); sys.modules["ipywidgets"] = None
+from hierbayes.backends.pymc.nuts_setup import configure_jax
+configure_jax()
+import numpyro.infer
+print("imported")
+"""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "imported" in text
+    assert "IProgress" not in text
+
+
 def test_warm_up_divergences_say_they_are_not_in_the_draws():
     lines = _lines_after(([200, 200], 7, 0), ([400, 400], 7, 0)).splitlines()
     assert any("divergences 7 (while adapting, not in the draws)" in line for line in lines)

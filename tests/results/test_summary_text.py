@@ -196,3 +196,13 @@ def test_stata_or_and_irr_make_the_summary_show_ratios(command, ratio):
     plain = hb.Model(hb.from_stata(command.removesuffix(", or").removesuffix(", irr")), df).fit(
         backend="prior", draws=20, chains=2, random_seed=1)
     assert "exp(coefficient)" not in str(plain.summary()) and not plain.fixef().attrs["exponentiated"]
+
+
+def test_the_html_summary_keeps_each_diagnostic_warning_on_its_own_line():
+    """A notebook showed the diagnostics footer as one paragraph, its '!' warnings run together
+    (MASS::Insurance's poisson GLMM: divergences and low ESS in one run-on block)."""
+    from hierbayes.results.report import Summary
+
+    footer = "Diagnostics: divergences: 49\n  ! 49 divergent transitions\n  ! bulk ESS as low as 345"
+    html_text = Summary(header=("Formula: y ~ x",), sections=(), footer=(footer,))._repr_html_()
+    assert "white-space: pre-wrap" in html_text and "49\n  ! 49 divergent transitions\n  ! bulk ESS" in html_text

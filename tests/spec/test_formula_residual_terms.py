@@ -40,7 +40,12 @@ def test_terms(formula, rhs, expected):
     ("y ~ x + ar(tm = t)", r"unknown argument 'tm'; ar\(\) takes \['time', 'gr', 'p', 'cov'\]"),
     ("y ~ x + unstr(a, b, c)", r"unstr\(\) takes at most 2 arguments"),
     # glmmTMB's structure terms say how they are written here
-    ("y ~ x + ar1(0 + factor(t) | g)", r"glmmTMB's covariance-structure term; here an AR\(1\).*hb.residuals\('ar'"),
+    ("y ~ x + ar1(0 + factor(t) | g)", r"glmmTMB's \(or mmrm's\) covariance-structure term; here an AR\(1\).*hb.residuals\('ar'"),
+    # mmrm's MMRM term, with its own names filled in
+    ("FEV1 ~ ARMCD * AVISIT + us(AVISIT | USUBJID)",
+     r"mmrm's.*residuals=hb.residuals\('unstructured', time='AVISIT', group='USUBJID'\).*unstr\(time = AVISIT, gr = USUBJID\)"),
+    ("y ~ x + ar1(0 + factor(visit) | id)", r"time='visit', group='id'\).*ar\(time = visit, gr = id\)"),
+    ("y ~ x + cs(1 | school)", r"covariance=\{'school': 'exchangeable'\}"),
     ("y ~ x + cs(1 | g)", r"glmmTMB's.*covariance=\{'g': 'exchangeable'\}"),
     ("y ~ x + diag(x | g)", r"glmmTMB's.*\(x \|\| g\)"),
     ("y ~ x + mat(pos + 0 | g)", r"glmmTMB's.*Matern spatial correlation is not available"),

@@ -10,6 +10,7 @@ the three start and bound their chains the same way. It imports none of them.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -60,6 +61,12 @@ def configure_jax() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    with warnings.catch_warnings():
+        # numpyro imports tqdm.auto, which in a Jupyter kernel without ipywidgets warns
+        # "IProgress not found ... update jupyter and ipywidgets": hierbayes draws its own bar
+        # (progress.py, a text bar there), so that advice is about a bar nobody sees
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tqdm.auto  # noqa: F401
 
 
 class TooFewDevicesWarning(UserWarning):
