@@ -138,7 +138,8 @@ def centre_nested(design: Design, plan: list[str], given: list[str | None]) -> l
     return ["nested" if i in chosen else how for i, how in enumerate(plan)]
 
 
-def intercept_holder(design: Design, plan: list[str], form: str, nests: dict, spanned: bool = False) -> int | None:
+def intercept_holder(design: Design, plan: list[str], form: str, nests: dict, spanned: bool = False,
+                     passed_over: set[int] = frozenset()) -> int | None:
     """Index of the random-intercept term whose effects carry the model's intercept, if any.
 
     The top of a chain of nested terms (``nests``, from :func:`nesting`), centred or not:
@@ -148,14 +149,16 @@ def intercept_holder(design: Design, plan: list[str], form: str, nests: dict, sp
     ridge with the intercept is longest). An ordinal model's thresholds' location takes the
     intercept's place (:mod:`.thresholds`), as does the location of fixed columns that span
     an intercept (``spanned``, :mod:`.spanned`). None without any of these, or with the
-    sufficient-statistics likelihood (which needs the effects themselves).
+    sufficient-statistics likelihood (which needs the effects themselves). ``passed_over``:
+    centred terms not to choose (few-level terms the adaptive form takes,
+    :func:`.adaptive.few_level_adaptive`).
     """
     if not (has_location(design) or spanned) or form == "sufficient statistics":
         return None
     tops = {j for j, _ in nests.values() if plan[j] != "nested"}
     candidates = [
         i for i, (b, how) in enumerate(zip(design.groups, plan))
-        if (how == "centered" or i in tops) and b.is_random_intercept
+        if (how == "centered" and i not in passed_over or i in tops) and b.is_random_intercept
     ]
     if not candidates:
         return None

@@ -41,7 +41,7 @@ from ...errors import SpecError
 from ...families import get_family
 from ...params import block_names
 from ...priors import PriorTable
-from .adaptive import adapt_plan
+from .adaptive import adapt_plan, few_level_adaptive
 from .blocks import group_effects
 from .centring import (
     TOTAL_SUFFIX,
@@ -228,7 +228,8 @@ def compile_model(
         likelihood_builder(family)  # a family without a likelihood here fails now, not when the model is built
     nests = nesting(design, plan)
     spanned = spanned_location(design, priors) if form == "rows" and rd is None and not has_imputation(design) else None
-    holder = intercept_holder(design, plan, form, nests, spanned is not None)
+    holder = intercept_holder(design, plan, form, nests, spanned is not None,
+                              few_level_adaptive(design, plan, given_values(design, parameterization), link))
     spanned = spanned if holder is not None else None
     tops = integrated_tops([b for b, _ in blocks], plan, nests)
     kept = set(tops) | ({holder} if holder is not None and plan[holder] == "centered" else set())
