@@ -63,7 +63,6 @@ def test_without_time_the_rows_are_counted_in_the_data_order() -> None:
     assert not rows.even_lags  # consecutive rows: lag 1, phi keeps its sign
 
 
-
 def test_rows_dropped_inside_a_series_counted_by_rows_warn_and_the_advice_keeps_the_steps() -> None:
     # nlme's Ovary with corAR1() and holes in the response: missing='drop' had closed each hole silently,
     # the rows either side taken as one step apart
