@@ -84,8 +84,6 @@ def _shifted(design: Design, link: str) -> tuple[np.ndarray, Censoring]:
 
 
 def _fit(design: Design, link: str) -> LatentMoments | None:
-    from scipy import optimize  # only censored designs pay its import
-
     gaussian = get_family("gaussian")
     y, censoring = _shifted(design, link)
     counts = frequency_counts(design)
@@ -102,11 +100,8 @@ def _fit(design: Design, link: str) -> LatentMoments | None:
         return value if np.isfinite(value) else 1e300
 
     bounds = [(mean - REACH * unit, mean + REACH * unit), (np.log(unit / REACH), np.log(REACH * unit))]
-    found = optimize.minimize(objective, np.array([mean, np.log(unit)]), method="L-BFGS-B", bounds=bounds)
-    at_edge = any(min(abs(v - lo), abs(v - hi)) < 1e-3 * (hi - lo) for v, (lo, hi) in zip(found.x, bounds))
-    if not np.isfinite(found.fun) or found.fun >= 1e300 or at_edge:
-        return None
-    return LatentMoments(float(found.x[0]), max(float(np.exp(found.x[1])), observed))
+    found = _interior_minimum(objective, np.array([mean, np.log(unit)]), bounds)
+    return None if found is None else LatentMoments(float(found[0]), max(float(np.exp(found[1])), observed))
 
 
 def censored_intercept(design: Design, uncensored: float) -> float | None:
@@ -140,8 +135,6 @@ def censored_intercept(design: Design, uncensored: float) -> float | None:
 
 
 def _intercept_fit(design: Design, family, uncensored: float) -> float | None:
-    from scipy import optimize
-
     link = family.resolve_link(design.spec.link)
     y = np.asarray(design.y, dtype=float)
     counts = frequency_counts(design)
@@ -156,9 +149,15 @@ def _intercept_fit(design: Design, family, uncensored: float) -> float | None:
 
     bounds = [(uncensored - INTERCEPT_REACH, uncensored + INTERCEPT_REACH)] + \
         [(-np.log(AUX_REACH), np.log(AUX_REACH))] * len(family.aux)
-    start = np.array([uncensored] + [0.0] * len(family.aux))
+    found = _interior_minimum(objective, np.array([uncensored] + [0.0] * len(family.aux)), bounds)
+    return None if found is None else float(found[0])
+
+
+def _interior_minimum(objective, start: np.ndarray, bounds: list[tuple[float, float]]) -> np.ndarray | None:
+    """The minimizer of ``objective`` (1e300 where not finite) within ``bounds``, or None when
+    it has no interior minimum (the search ends at a bound: no maximum of the likelihood)."""
+    from scipy import optimize  # only censored designs pay its import
+
     found = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
     at_edge = any(min(abs(v - lo), abs(v - hi)) < 1e-3 * (hi - lo) for v, (lo, hi) in zip(found.x, bounds))
-    if not np.isfinite(found.fun) or found.fun >= 1e300 or at_edge:
-        return None
-    return float(found.x[0])
+    return None if not np.isfinite(found.fun) or found.fun >= 1e300 or at_edge else found.x

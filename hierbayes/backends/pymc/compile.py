@@ -228,12 +228,13 @@ def compile_model(
         likelihood_builder(family)  # a family without a likelihood here fails now, not when the model is built
     nests = nesting(design, plan)
     spanned = spanned_location(design, priors) if form == "rows" and rd is None and not has_imputation(design) else None
-    holder = intercept_holder(design, plan, form, nests, spanned is not None,
-                              few_level_adaptive(design, plan, given_values(design, parameterization), link))
+    given = given_values(design, parameterization)
+    passed_over = few_level_adaptive(design, plan, given, link)
+    holder = intercept_holder(design, plan, form, nests, spanned is not None, passed_over)
     spanned = spanned if holder is not None else None
     tops = integrated_tops([b for b, _ in blocks], plan, nests)
     kept = set(tops) | ({holder} if holder is not None and plan[holder] == "centered" else set())
-    plan, precision = adapt_plan(design, plan, given_values(design, parameterization), link, kept)
+    plan, precision = adapt_plan(design, plan, given, link, kept)
     chosen = {names.key: how for (_, names), how in zip(blocks, plan)}
     unpadded = design
     padding = padding_for(design, plan, form, [names.level_dim for _, names in blocks],
