@@ -19,11 +19,11 @@ from ...params import BlockNames
 from ...priors import PriorTable
 from .covariance import block_covariance
 from .lazy import pm, pt
-from .mean_free import mean_free_effects
+from .mean_free import LevelDesign, split_effects
 
 
 def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, centered: bool,
-                  precision: np.ndarray | None = None, mean_free: bool = False):
+                  precision: np.ndarray | None = None):
     """Build the (J x K) group effects of ``block`` and return them as a tensor.
 
     Parameters
@@ -35,17 +35,11 @@ def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, cent
     precision : (J,) the data's precision on each group's effect, for the adaptive form of a
         one-column term (:mod:`.adaptive`): ``z_<key> ~ N(0, 1 + k)``, ``re = sd z / sqrt(1 + k)``,
         ``k = precision sd^2``; ``centered`` is then ignored.
-    mean_free : with ``precision``, the mean of the effects drawn non-centred for the
-        intercept to absorb (:mod:`.mean_free`).
     """
     cov = block_covariance(block, names, priors)
     dims = (names.level_dim, names.column_dim)
     if precision is not None:
         sd = cov.sd if cov.cholesky is None else cov.cholesky[0, 0]
-        if mean_free:
-            u = pm.Deterministic(names.effects, mean_free_effects(names.z, sd, precision, dims), dims=dims)
-            weighted_prior(block, names, u, cov.factor)
-            return u
         spread = pt.sqrt(1.0 + np.asarray(precision, dtype=float)[:, None] * pt.square(sd))
         z = pm.Normal(names.z, 0.0, spread, dims=dims)
         u = pm.Deterministic(names.effects, z * sd / spread, dims=dims)
@@ -64,6 +58,20 @@ def group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, cent
         u = pm.Deterministic(names.effects, z * cov.sd, dims=dims)
     weighted_prior(block, names, u, cov.factor)
     return u
+
+
+def split_group_effects(block: GroupBlock, names: BlockNames, priors: PriorTable, precision: np.ndarray,
+                        levels: LevelDesign):
+    """The effects of a random intercept split along its level design ``levels``
+    (:mod:`.mean_free`): ``(u, rows, carried)``, the effects (registered as ``re_<key>``), the
+    part the rows see and the coefficients' carried parts."""
+    cov = block_covariance(block, names, priors)
+    dims = (names.level_dim, names.column_dim)
+    sd = cov.sd if cov.cholesky is None else cov.cholesky[0, 0]
+    effects, rows, carried = split_effects(names.z, sd, precision, dims, levels)
+    u = pm.Deterministic(names.effects, effects, dims=dims)
+    weighted_prior(block, names, u, cov.factor)
+    return u, rows, carried
 
 
 def prior_logp_rows(u, factor):

@@ -43,6 +43,7 @@ from ...params import block_names
 from ...priors import PriorTable
 from .adaptive import adapt_plan, few_level_adaptive
 from .blocks import group_effects
+from .carried import carried_effects, level_designs
 from .centring import (
     TOTAL_SUFFIX,
     data_shift,
@@ -74,7 +75,6 @@ from .marginal import (
     sufficient_statistics_loglik,
 )
 from .marginal_nested import marginal_nested_above, nested_above
-from .mean_free import absorbed_terms
 from .padding import Padding, pad_design, pad_levels, padding_for, real_mask
 from .plan import (  # noqa: F401  (the planning rule's public names, importable from here as before)
     DATA_RICH_RATIO,
@@ -243,12 +243,12 @@ def compile_model(
         precision = {i: pad_levels(p, padding.levels[i]) if i in padding.levels else p for i, p in precision.items()}
         design = pad_design(design, padding)
         blocks = list(zip(design.groups, block_names(design.spec)))
+    splits = level_designs(unpadded, design, plan, precision, priors, form, rd, holder, nests, tops)
+
     def build() -> pm.Model:
         with pm.Model(coords=coords_for(design, rows=form == "rows")) as model:
-            absorbed = {i: group_effects(*blocks[i], priors, False, precision[i], mean_free=True)
-                        for i in absorbed_terms(design.groups, plan, precision, design.has_intercept, holder, form, rd)}
-            shift = sum(pt.mean(u) for u in absorbed.values()) if absorbed else None
-            fixed = fixed_part(unpadded, priors, shift, spanned.transform() if spanned else None)
+            absorbed, shift, slope_shift = carried_effects(blocks, splits, precision, priors, unpadded)
+            fixed = fixed_part(unpadded, priors, shift, spanned.transform() if spanned else None, slope_shift)
             # the data shift (centring.py): totals located at their groups' mean linear predictor
             chain = holder_chain(holder, nests) if holder is not None else []
             if spanned is not None:  # no intercept but columns that span one (spanned.py)

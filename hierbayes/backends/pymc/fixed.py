@@ -11,39 +11,70 @@ read it.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...design.types import Design
+from ...errors import SpecError
 from ...params import FIXED_DIM
 from ...priors import PriorTable
 from .lazy import pm, pt
+from .mean_free import LOCATION_FAMILIES
 from .variables import register, stacked_prior
 
 #: Name of the standard-normal coordinates of the joint prior.
 JOINT_Z = "b__z"
 
 
-def fixed_coefficients(priors: PriorTable, terms: list[str], transform=None):
+def fixed_coefficients(priors: PriorTable, terms: list[str], transform=None, shift=None):
     """Register the coefficients of the non-intercept fixed-effect columns ``terms`` (in
     design order) and return the vector ``b`` (a PyMC variable named ``b``, dims ``b_term``).
-    ``transform`` (:mod:`.spanned`) applies to the one sampled vector, ``b`` or ``b__z``."""
+    ``transform`` (:mod:`.spanned`) applies to the one sampled vector, ``b`` or ``b__z``.
+
+    ``shift`` (a (len(terms),) tensor, :mod:`.mean_free`): the sampler draws the totals ``b +
+    shift`` (their priors' locations shifted; the joint prior's ``b__z`` by ``A^-1 shift``),
+    ``b`` is derived, and the pair ``(b, totals)`` is returned."""
     joint = priors.joint
     joint_terms = set(joint.terms) if joint is not None else set()
     independent = [t for t in terms if t not in joint_terms]
     per_term = [priors.get("b", None, t) for t in independent]
     one_family = bool(per_term) and len({p.dist for p in per_term}) == 1
     stacked = stacked_prior(per_term, "b") if one_family else None
-    if not joint_terms and stacked is not None:
+    if shift is not None and transform is not None:
+        raise SpecError("internal: shifted coefficients cannot also be transformed")
+    if not joint_terms and stacked is not None and shift is None:
         return register("b", stacked, dims=FIXED_DIM, transform=transform)
+
+    def shift_of(names: list[str]):
+        return None if shift is None else shift[[terms.index(t) for t in names]]
+
     parts: dict[str, object] = {}
     if joint_terms:
-        z = pm.Normal(JOINT_Z, 0.0, 1.0, shape=len(joint.terms), **({"transform": transform} if transform else {}))
-        drawn = pt.dot(joint.factor(), z)
+        factor = joint.factor()
+        location = 0.0 if shift is None else pt.dot(np.linalg.inv(factor), shift_of(list(joint.terms)))
+        z = pm.Normal(JOINT_Z, location, 1.0, shape=len(joint.terms), **({"transform": transform} if transform else {}))
+        drawn = pt.dot(factor, z)
         parts.update({t: drawn[i] for i, t in enumerate(joint.terms)})
     if stacked is not None:
-        vec = register("b__free", stacked, shape=len(independent))
+        located = stacked.dist in LOCATION_FAMILIES  # else none of them is shifted (shiftable)
+        vec = register("b__free", stacked, shape=len(independent), shift=shift_of(independent) if located else None)
         parts.update({t: vec[i] for i, t in enumerate(independent)})
     else:
-        parts.update({t: register(f"b__{terms.index(t)}", p) for t, p in zip(independent, per_term)})
-    return pm.Deterministic("b", pt.stack([parts[t] for t in terms]), dims=FIXED_DIM)
+        parts.update({t: register(f"b__{terms.index(t)}", p, shift=shift[terms.index(t)]
+                                  if shift is not None and p.dist in LOCATION_FAMILIES else None)
+                      for t, p in zip(independent, per_term)})
+    drawn = pt.stack([parts[t] for t in terms])
+    if shift is None:
+        return pm.Deterministic("b", drawn, dims=FIXED_DIM)
+    return pm.Deterministic("b", drawn - shift, dims=FIXED_DIM), drawn
+
+
+def shiftable(priors: PriorTable, term: str) -> bool:
+    """Whether the coefficient of ``term`` can be drawn as a shifted total (``shift`` of
+    :func:`fixed_coefficients`): under the joint prior, or a location family's."""
+    joint = priors.joint
+    if joint is not None and term in joint.terms:
+        return True
+    return priors.get("b", None, term).dist in LOCATION_FAMILIES
 
 
 def start_jitter(design: Design, priors: PriorTable) -> dict[str, float]:

@@ -60,28 +60,34 @@ def weighted_column_means(X: np.ndarray, weights: np.ndarray | None) -> np.ndarr
     return X.mean(axis=0) if weights is None else np.average(X, axis=0, weights=weights)
 
 
-def fixed_part(design: Design, priors: PriorTable, intercept_shift=None, transform=None) -> Fixed:
+def fixed_part(design: Design, priors: PriorTable, intercept_shift=None, transform=None, slope_shift=None) -> Fixed:
     """Register Intercept_c (and the reported Intercept) and b; with ``intercept_shift`` (the
-    summed means of the absorbed terms, :mod:`.mean_free`) the sampler draws the total
-    ``Intercept_c + intercept_shift`` and Intercept_c is derived from it. ``transform``: the
-    coefficients' (:func:`.fixed.fixed_coefficients`)."""
+    split terms' carried intercepts, :mod:`.mean_free`) the sampler draws the total
+    ``Intercept_c + intercept_shift`` and Intercept_c is derived from it, with ``slope_shift``
+    (one entry per slope) likewise ``b``. The returned ``theta`` holds what is sampled (the
+    totals): the rows see the split terms' effects less their carried parts. ``transform``:
+    the coefficients' (:func:`.fixed.fixed_coefficients`)."""
     X = design.X
     slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
-    b = None
+    b = drawn = None
     if slope_idx:
-        b = fixed_coefficients(priors, [design.fixed_names[j] for j in slope_idx], transform)
+        terms = [design.fixed_names[j] for j in slope_idx]
+        if slope_shift is None:
+            b = drawn = fixed_coefficients(priors, terms, transform)
+        else:
+            b, drawn = fixed_coefficients(priors, terms, transform, shift=slope_shift)
     if design.has_intercept:
         Xs = X[:, slope_idx]
         means = weighted_column_means(Xs, design.row_weights)
         if intercept_shift is None:
-            ic = register("Intercept_c", priors.get("Intercept"))
+            ic = total = register("Intercept_c", priors.get("Intercept"))
         else:
             total = register(INTERCEPT_TOTAL, priors.get("Intercept"), shift=intercept_shift)
             ic = pm.Deterministic("Intercept_c", total - intercept_shift)
         pm.Deterministic("Intercept", ic - (pt.dot(means, b) if b is not None else 0.0))
-        theta = pt.concatenate([ic[None], b]) if b is not None else ic[None]
+        theta = pt.concatenate([total[None], drawn]) if drawn is not None else total[None]
         return Fixed(theta, np.column_stack([np.ones(len(X)), Xs - means]), True)
-    theta = b if b is not None else pt.zeros(0)
+    theta = drawn if drawn is not None else pt.zeros(0)
     return Fixed(theta, np.ascontiguousarray(X[:, slope_idx]), False)
 
 

@@ -1,32 +1,44 @@
-"""Random intercepts whose mean the intercept absorbs: the mean of a term's effects drawn
-non-centred, its contrasts adaptive.
+"""Random intercepts split along their level design: what only the prior of the effects
+fixes (their mean, their regression on the term's level-constant covariates) drawn
+non-centred and carried by the fixed coefficients, the rest adaptive.
 
 A random intercept's effects ``u`` (J levels) enter the likelihood only through
-``Intercept + u``: the data fix the contrasts ``u_j - mean(u)`` (richly, where the groups
-hold many rows) and the sum ``Intercept + mean(u)``, but not how that sum splits. In the
-adaptive form (:mod:`.adaptive`) a data-rich term is drawn centred, so its mean is a centred
-funnel in the sd, ``mean(u) ~ N(0, sd^2 / J)``, on a ridge with the intercept; with a handful
-of levels the sd spans orders of magnitude and NUTS crosses that funnel slowly (the README's
-MRP model: sd(educ), 5 levels, bulk ESS 830-1000 of 4,000 draws and R-hat up to 1.012 at
-seeds 1-8). Here
+``Intercept + x b + u``. For a column of the fixed design that is constant within the term's
+levels (a subject's Anger in VerbAgg), the rows see ``M a`` of the effects, with ``M`` the
+term's *level design* (``1`` and those columns, one row per level) and ``a = (M'M)^-1 M' u``,
+only through ``a + (Intercept, b)``: the data fix the sum, not how it splits. In the adaptive
+form (:mod:`.adaptive`) a data-rich term is drawn nearly centred, so ``a`` is a centred
+funnel in the sd on a ridge with the coefficients: with a handful of levels NUTS crosses it
+slowly (the README's MRP model: sd(educ), 5 levels, bulk ESS 830-1000 and R-hat up to 1.012
+at seeds 1-8); on VerbAgg (316 subjects crossed with 24 items) it makes the trees 31 leapfrog
+steps long (``bench/README.md``). Here, with ``M = U R`` (``U`` orthonormal, ``P = U U'``):
 
-* the effects are ``u = sd (S (z - zbar) + zbar)``, ``S = diag(1 / sqrt(1 + P_j sd^2))``
-  (the adaptive scaling, ``P_j`` the data's precision on level j), ``zbar`` the mean of
-  ``z``: the contrasts scale like the adaptive form, the mean ``sd zbar`` (plus a small
-  term) is non-centred. The map ``z -> u`` is linear and invertible given sd; ``z`` gets the
-  density of ``u ~ N(0, sd^2 I)`` times its Jacobian, ``sd^J prod(S) mean(1 / S)`` (the
-  matrix determinant lemma), so the model is unchanged;
-* the sampler's intercept is the *total* ``Intercept_c__total = Intercept_c + sum_t
-  mean(u_t)`` over these terms, whose prior is the intercept's prior shifted by that sum
-  (a shift, no Jacobian): the data inform the total, and each term's mean only through the
-  intercept's wide prior, so the mean's coordinate stays near its prior whatever the sd.
+* the effects are ``u = sd (S (I - P) z + P z)``, ``S = diag(1 / sqrt(1 + P_j sd^2))`` (the
+  adaptive scaling, ``P_j`` the data's precision on level j): the part the rows single out
+  scales like the adaptive form, the level design's part is non-centred. The map ``z -> u``
+  is linear and invertible given sd; ``z`` gets the density of ``u ~ N(0, sd^2 I)`` times its
+  Jacobian ``sd^J det(S) det(U' S^-1 U)`` (the matrix determinant lemma; for ``M = 1`` it is
+  ``prod(S) mean(1 / S)``), so the model is unchanged;
+* the sampler's coefficients are the *totals* ``Intercept_c + sum_t a_t1`` (the intercept's
+  total, :data:`INTERCEPT_TOTAL`) and ``b + sum_t a_t,cov`` (the sampled slopes, or the joint
+  prior's ``b__z`` through ``A^-1``), whose priors are the coefficients' priors shifted by the
+  carried parts (a shift, no Jacobian), and the rows see ``u - P u``. The data then inform
+  the totals, and ``a`` only through the coefficients' wide priors: its coordinates stay near
+  their prior whatever the sd.
 
-It applies to the adaptive random intercepts of a model with a fixed intercept, where no
-term holds the intercept (:func:`.centring.intercept_holder`), the likelihood is written per
-row and there is no residual structure.
+Where a term holds the intercept (:func:`.centring.intercept_holder`) its totals are located
+at the sampled totals (``Intercept_c + a_1 + xbar b_total``), which carries ``a`` likewise.
+
+It applies to the adaptive random intercepts of a model with a fixed intercept whose prior is
+a location family, where the likelihood is written per row and there is no residual structure,
+except the terms of a nested chain. A column joins a term's level design when it is constant
+within every level of the term, its coefficient's prior is a location family (or the joint
+default) and no predictor is imputed; the level design keeps full rank.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,42 +48,95 @@ from .lazy import pm, pt
 #: The intercept's priors (all location families), by the name of their location: shifting it
 #: shifts the variable.
 LOCATION_FAMILIES = {"Normal": "mu", "StudentT": "mu", "Cauchy": "alpha"}
-#: The sampled intercept total: the intercept plus the absorbed terms' means.
+#: The sampled intercept total: the intercept plus the carried parts of the split terms.
 INTERCEPT_TOTAL = helper_name(CENTRED_INTERCEPT, "total")
+#: Relative size below which a level-design column adds no rank.
+_RANK_TOLERANCE = 1e-8
 
 
-def absorbed_terms(groups, plan: list[str], precision: dict, has_intercept: bool,
-                   holder: int | None, form: str, residuals) -> list[int]:
-    """Indices of the terms drawn in this form (see the module docstring)."""
-    if not has_intercept or holder is not None or form != "rows" or residuals is not None:
+@dataclass(frozen=True)
+class LevelDesign:
+    """A split term's level design ``M = U R`` over its (padded) levels.
+
+    basis : (J, k) ``U``, orthonormal columns.
+    coefficients : (k, J) ``R^-1 U'``: ``a = coefficients @ u`` is the least-squares fit of
+        the effects on ``M``.
+    slopes : positions among the slopes ``b`` of ``M``'s columns after the ones column.
+    """
+
+    basis: np.ndarray
+    coefficients: np.ndarray
+    slopes: tuple[int, ...]
+
+
+def split_terms(groups, plan: list[str], precision: dict, has_intercept: bool, form: str, residuals,
+                chained: set[int]) -> list[int]:
+    """Indices of the terms drawn in this form (see the module docstring); ``chained``: the
+    holder's chain, nested terms and their parents and the integrated tops."""
+    if not has_intercept or form != "rows" or residuals is not None:
         return []
     return [i for i, (block, how) in enumerate(zip(groups, plan))
-            if how == "adaptive" and i in precision and block.is_random_intercept]
+            if how == "adaptive" and i in precision and block.is_random_intercept and i not in chained]
 
 
-def _logp(value, spread):
+def level_design(codes: np.ndarray, n_levels: int, columns: np.ndarray, candidates: list[int],
+                 levels: int | None = None) -> LevelDesign:
+    """The level design of a term with row ``codes`` (J = ``n_levels`` real levels): ``1`` and
+    those ``candidates`` (positions in ``columns``, the centred slopes' columns) that are
+    constant within every level and add rank. ``levels``: the padded count (padded levels get
+    zero rows, which only their prior sees)."""
+    first = np.full(n_levels, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    design = [np.ones(n_levels)]
+    kept: list[int] = []
+    for j in candidates:
+        column = columns[:, j]
+        per_level = column[first]
+        if np.any(first < 0) or not np.allclose(column, per_level[codes], rtol=0.0, atol=1e-12 * (1 + np.abs(column).max())):
+            continue
+        trial = np.column_stack([*design, per_level - per_level.mean()])
+        r = np.linalg.qr(trial, mode="r")
+        if abs(r[-1, -1]) > _RANK_TOLERANCE * np.linalg.norm(trial[:, -1]) and np.linalg.norm(trial[:, -1]) > 0:
+            design.append(trial[:, -1])
+            kept.append(j)
+    M = np.column_stack(design)
+    if levels is not None and levels > n_levels:
+        M = np.concatenate([M, np.zeros((levels - n_levels, M.shape[1]))])
+    basis, triangle = np.linalg.qr(M)
+    return LevelDesign(basis, np.linalg.solve(triangle, basis.T), tuple(kept))
+
+
+def _logp(value, spread, basis):
     s = 1.0 / spread
-    zbar = pt.mean(value, axis=0, keepdims=True)
-    y = s * (value - zbar) + zbar
-    return (-0.5 * pt.sum(y**2) + pt.sum(pt.log(s)) + pt.sum(pt.log(pt.mean(1.0 / s, axis=0)))
+    projected = pt.dot(basis, pt.dot(basis.T, value))
+    y = s * (value - projected) + projected
+    gram = pt.dot(basis.T, basis * spread[:, 0][:, None])  # U' S^-1 U
+    log_det = 2.0 * pt.sum(pt.log(pt.diag(pt.linalg.cholesky(gram))))
+    return (-0.5 * pt.sum(y**2) + pt.sum(pt.log(s)) + log_det
             - 0.5 * pt.cast(value.size, "float64") * np.log(2.0 * np.pi))
 
 
-def _random(spread, rng=None, size=None):
-    # u / sd = y ~ N(0, I), then z = S^-1 (y - c) + c with c = mean(z) = mean(y / s) / mean(1 / s)
-    spread = np.asarray(spread)
+def _random(spread, basis, rng=None, size=None):
+    # u / sd = y ~ N(0, I), then z = S^-1 (y - c) + c with c = P z = U t,
+    # t = (U' S^-1 U)^-1 U' S^-1 y
+    spread, basis = np.asarray(spread), np.asarray(basis)
     shape = spread.shape if size is None else tuple(np.atleast_1d(size)) + spread.shape[-2:]
     y = rng.normal(size=shape)
     inverse_s = np.broadcast_to(spread, shape)
-    c = np.mean(y * inverse_s, axis=-2, keepdims=True) / np.mean(inverse_s, axis=-2, keepdims=True)
+    gram = np.einsum("jk,...jl,jm->...km", basis, inverse_s, basis)
+    t = np.linalg.solve(gram, np.einsum("jk,...jl->...k", basis, inverse_s * y)[..., None])
+    c = np.einsum("jk,...kl->...jl", basis, t)
     return c + (y - c) * inverse_s
 
 
-def mean_free_effects(name: str, sd, precision: np.ndarray, dims):
-    """The (J x 1) effects ``u`` of a random intercept with sd ``sd`` in this form; ``name``
-    is the sampled variable ``z_<key>``."""
+def split_effects(name: str, sd, precision: np.ndarray, dims, levels: LevelDesign):
+    """The (J x 1) effects ``u`` of a random intercept with sd ``sd`` in this form, the part
+    of them the rows see (``u - P u``) and the carried coefficients ``a`` (k,); ``name`` is the
+    sampled variable ``z_<key>``."""
     spread = pt.sqrt(1.0 + np.asarray(precision, dtype=float)[:, None] * pt.square(sd))
-    z = pm.CustomDist(name, spread, logp=_logp, random=_random, signature="(j,k)->(j,k)", dims=dims)
-    zbar = pt.mean(z, axis=0, keepdims=True)
-    u = sd * ((z - zbar) / spread + zbar)
-    return u
+    basis = np.asarray(levels.basis, dtype=float)
+    z = pm.CustomDist(name, spread, basis, logp=_logp, random=_random, signature="(j,k),(j,m)->(j,k)", dims=dims)
+    projected = pt.dot(basis, pt.dot(basis.T, z))
+    u = sd * ((z - projected) / spread + projected)
+    carried = pt.dot(np.asarray(levels.coefficients, dtype=float), u)[:, 0]
+    return u, u - pt.dot(basis, pt.dot(basis.T, u)), carried

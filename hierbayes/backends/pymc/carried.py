@@ -1,0 +1,66 @@
+"""Which random intercepts are split along their level design (:mod:`.mean_free`), and the
+shifts their carried parts put on the locations of the coefficients' priors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...design.types import Design
+from ...priors import PriorTable
+from .blocks import split_group_effects
+from .fixed import shiftable
+from .imputation import has_imputation
+from .lazy import pt
+from .linear import weighted_column_means
+from .mean_free import LOCATION_FAMILIES, LevelDesign, level_design, split_terms
+
+
+def level_designs(design: Design, padded: Design, plan: list[str], precision: dict, priors: PriorTable,
+                  form: str, residuals, holder: int | None, nests: dict, tops) -> dict[int, LevelDesign]:
+    """Term index -> its level design, for every term drawn split (:func:`.mean_free.split_terms`).
+
+    Parameters
+    ----------
+    design : the model's design (its real rows and levels).
+    padded : the same design padded to size buckets (or ``design`` itself): the level
+        designs span its levels.
+    plan, precision : the terms' parameterization and, for the adaptive ones, their data's
+        precision.
+    priors : the resolved priors (the intercept's and the slopes' must be location families
+        to carry).
+    form, residuals : the likelihood form and the residual structure.
+    holder, nests, tops : the intercept holder, the nested terms (inner -> (parent, codes))
+        and the integrated tops: none of them is split.
+    """
+    if not design.has_intercept or priors.get("Intercept").dist not in LOCATION_FAMILIES:
+        return {}
+    chained = set(tops) | set(nests) | {j for j, _ in nests.values()} | ({holder} if holder is not None else set())
+    terms = split_terms(design.groups, plan, precision, design.has_intercept, form, residuals, chained)
+    if not terms:
+        return {}
+    slope_idx = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
+    columns = design.X[:, slope_idx]
+    columns = columns - weighted_column_means(columns, design.row_weights)
+    # an imputed predictor moves with its draws: only the mean is carried then
+    candidates = [] if has_imputation(design) else [
+        k for k, j in enumerate(slope_idx) if shiftable(priors, design.fixed_names[j])
+    ]
+    return {i: level_design(design.groups[i].codes, design.groups[i].n_levels, columns, candidates,
+                            padded.groups[i].n_levels) for i in terms}
+
+
+def carried_effects(blocks: list, splits: dict[int, LevelDesign], precision: dict, priors: PriorTable,
+                    design: Design):
+    """Build the split terms' effects (``blocks``: (block, names) per term of the model's
+    ``design``); returns (term index -> the part of its effects the rows see, the intercept's
+    shift or None, the slopes' shift or None)."""
+    n_slopes = sum(name != "Intercept" for name in design.fixed_names)
+    rows: dict[int, object] = {}
+    intercept_shift = None
+    slope_shift = pt.zeros(n_slopes) if any(levels.slopes for levels in splits.values()) else None
+    for i, levels in splits.items():
+        _, rows[i], carried = split_group_effects(*blocks[i], priors, precision[i], levels)
+        intercept_shift = carried[0] if intercept_shift is None else intercept_shift + carried[0]
+        if levels.slopes:
+            slope_shift = pt.inc_subtensor(slope_shift[np.asarray(levels.slopes)], carried[1:])
+    return rows, intercept_shift, slope_shift
