@@ -129,22 +129,27 @@ def test_split_prior_draws_are_the_model_s():
     assert np.abs(b.mean(axis=0) / expected).max() < 0.04
 
 
-def test_verbagg_subjects_carry_their_mean_and_level_columns():
-    """VerbAgg's plan: the items hold the intercept, the subjects are split along (1, Anger,
-    Gender), the row-level columns are not carried."""
-    from hierbayes.backends.pymc import compile as compile_module
-
+def _subjects_and_items(items: int) -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    subjects, items = 40, 6
+    subjects = 60
     s, i = np.repeat(np.arange(subjects), items), np.tile(np.arange(items), subjects)
     anger = rng.integers(11, 40, subjects)[s]
     gender = np.where(np.arange(subjects) % 2 == 0, "F", "M")[s]
     btype = np.array(["curse", "scold", "shout"])[i % 3]
     eta = 0.05 * (anger - 20) - 0.8 * (i % 3) + rng.normal(0, 1.2, subjects)[s] + rng.normal(0, 0.5, items)[i]
-    df = pd.DataFrame({"r2": rng.random(len(s)) < 1 / (1 + np.exp(-eta)), "Anger": anger, "Gender": gender,
-                       "btype": btype, "id": s.astype(str), "item": i.astype(str)})
-    model = hb.Model("r2 ~ Anger + Gender + btype + (1|id) + (1|item)", df, family="bernoulli",
-                     parameterization={"id": "adaptive", "item": "centered"})
+    return pd.DataFrame({"r2": rng.random(len(s)) < 1 / (1 + np.exp(-eta)), "Anger": anger, "Gender": gender,
+                         "btype": btype, "id": s.astype(str), "item": i.astype(str)})
+
+
+@pytest.mark.parametrize("items, carried", [(24, ["Anger", "Gender[M]"]), (3, [])])
+def test_data_rich_subjects_carry_their_level_columns(items, carried):
+    """VerbAgg's plan: the items hold the intercept and the subjects are split. With 24
+    answers each (data-rich: the rule would centre them) they carry (1, Anger, Gender), never
+    the row-level btype; with 3 answers each only their mean (carried.py)."""
+    from hierbayes.backends.pymc import compile as compile_module
+
+    model = hb.Model("r2 ~ Anger + Gender + btype + (1|id) + (1|item)", _subjects_and_items(items),
+                     family="bernoulli", parameterization={"id": "adaptive", "item": "centered"})
     seen = {}
     original = compile_module.level_designs
 
@@ -159,5 +164,5 @@ def test_verbagg_subjects_carry_their_mean_and_level_columns():
         compile_module.level_designs = original
     assert list(seen) == [0]
     slopes = [n for n in model.design.fixed_names if n != "Intercept"]
-    assert [slopes[j] for j in seen[0].slopes] == ["Anger", "Gender[M]"]
+    assert [slopes[j] for j in seen[0].slopes] == carried
     assert "re_item__total" in compiled.model.named_vars

@@ -1,5 +1,14 @@
 """Which random intercepts are split along their level design (:mod:`.mean_free`), and the
-shifts their carried parts put on the locations of the coefficients' priors."""
+shifts their carried parts put on the locations of the coefficients' priors.
+
+A term's level-constant columns are carried only where its data are rich (the planning rule
+would centre it, :func:`.plan.choose_parameterization`): its effects are then drawn nearly
+centred and their regression on those columns is a funnel in the sd on a ridge with the
+coefficients (VerbAgg's subjects: bulk ESS 1,128 -> 3,791 at the same 31 leapfrog steps).
+Where its levels hold little data the effects are drawn nearly non-centred, the columns buy
+nothing, and the Jacobian's ``J k^2`` would cost most of a gradient: mlmRev's guImmun, 1,595
+mothers of 1-3 children with 10 mother-level columns, 72 -> 295 us a gradient, min bulk ESS
+698 -> 654. Those terms carry their mean only."""
 
 from __future__ import annotations
 
@@ -13,6 +22,7 @@ from .imputation import has_imputation
 from .lazy import pt
 from .linear import weighted_column_means
 from .mean_free import LOCATION_FAMILIES, LevelDesign, level_design, split_terms
+from .plan import choose_parameterization
 
 
 def level_designs(design: Design, padded: Design, plan: list[str], precision: dict, priors: PriorTable,
@@ -45,7 +55,8 @@ def level_designs(design: Design, padded: Design, plan: list[str], precision: di
     candidates = [] if has_imputation(design) else [
         k for k, j in enumerate(slope_idx) if shiftable(priors, design.fixed_names[j])
     ]
-    return {i: level_design(design.groups[i].codes, design.groups[i].n_levels, columns, candidates,
+    return {i: level_design(design.groups[i].codes, design.groups[i].n_levels, columns,
+                            candidates if choose_parameterization(design.groups[i], design) == "centered" else [],
                             padded.groups[i].n_levels) for i in terms}
 
 
