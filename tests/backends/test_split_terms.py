@@ -141,11 +141,12 @@ def _subjects_and_items(items: int) -> pd.DataFrame:
                          "btype": btype, "id": s.astype(str), "item": i.astype(str)})
 
 
-@pytest.mark.parametrize("items, carried", [(24, ["Anger", "Gender[M]"]), (3, [])])
+@pytest.mark.parametrize("items, carried", [(24, ["Anger", "Gender[M]"]), (3, None)])
 def test_data_rich_subjects_carry_their_level_columns(items, carried):
-    """VerbAgg's plan: the items hold the intercept and the subjects are split. With 24
-    answers each (data-rich: the rule would centre them) they carry (1, Anger, Gender), never
-    the row-level btype; with 3 answers each only their mean (carried.py)."""
+    """VerbAgg's plan: the items hold the intercept. With 24 answers each (data-rich: the rule
+    would centre them) the subjects are split along (1, Anger, Gender), never the row-level
+    btype; with 3 answers each they would carry only their mean, which beside the holder is
+    left to it: not split (carried.py)."""
     from hierbayes.backends.pymc import compile as compile_module
 
     model = hb.Model("r2 ~ Anger + Gender + btype + (1|id) + (1|item)", _subjects_and_items(items),
@@ -162,7 +163,27 @@ def test_data_rich_subjects_carry_their_level_columns(items, carried):
         compiled = model.compile()
     finally:
         compile_module.level_designs = original
+    if carried is None:
+        assert seen == {} and "z_id" in compiled.model.named_vars
+        return
     assert list(seen) == [0]
     slopes = [n for n in model.design.fixed_names if n != "Intercept"]
     assert [slopes[j] for j in seen[0].slopes] == carried
     assert "re_item__total" in compiled.model.named_vars
+
+
+def test_one_row_a_level_carries_no_columns():
+    """An observation-level term (grouseticks' ``(1 | INDEX)``) is data-rich on counts but each
+    level's columns are its row's: it carries none (carried.py); 16 rows a level do."""
+    from hierbayes.backends.pymc.carried import carries_columns
+    from hierbayes.backends.pymc.plan import choose_parameterization
+
+    df = _crossed()
+    rich = hb.Model("c ~ x + w + (1|g)", df, family="poisson").design
+    assert carries_columns(rich.groups[0], rich)
+    rng = np.random.default_rng(5)
+    df["obs"] = [f"o{j}" for j in range(len(df))]
+    df["c"] = rng.poisson(np.exp(3.0 + rng.normal(0.0, 0.5, len(df))))  # overdispersed large counts
+    single = hb.Model("c ~ x + w + (1|obs)", df, family="poisson").design
+    assert choose_parameterization(single.groups[0], single) == "centered"  # data-rich, one row a level
+    assert not carries_columns(single.groups[0], single)

@@ -28,6 +28,7 @@ steps long (``bench/README.md``). Here, with ``M = U R`` (``U`` orthonormal, ``P
 
 Where a term holds the intercept (:func:`.centring.intercept_holder`) its totals are located
 at the sampled totals (``Intercept_c + a_1 + xbar b_total``), which carries ``a`` likewise.
+Which terms carry which columns: :mod:`.carried`.
 
 It applies to the adaptive random intercepts of a model with a fixed intercept whose prior is
 a location family, where the likelihood is written per row and there is no residual structure,
