@@ -136,7 +136,7 @@ def _subjects_and_items(items: int) -> pd.DataFrame:
     anger = rng.integers(11, 40, subjects)[s]
     gender = np.where(np.arange(subjects) % 2 == 0, "F", "M")[s]
     btype = np.array(["curse", "scold", "shout"])[i % 3]
-    eta = 0.05 * (anger - 20) - 0.8 * (i % 3) + rng.normal(0, 1.2, subjects)[s] + rng.normal(0, 0.5, items)[i]
+    eta = 0.05 * (anger - 20) - 0.8 * (i % 3) + rng.normal(0, 1.2, subjects)[s] + rng.normal(0, 1.0, items)[i]
     return pd.DataFrame({"r2": rng.random(len(s)) < 1 / (1 + np.exp(-eta)), "Anger": anger, "Gender": gender,
                          "btype": btype, "id": s.astype(str), "item": i.astype(str)})
 
@@ -170,6 +170,16 @@ def test_data_rich_subjects_carry_their_level_columns(items, carried):
     slopes = [n for n in model.design.fixed_names if n != "Intercept"]
     assert [slopes[j] for j in seen[0].slopes] == carried
     assert "re_item__total" in compiled.model.named_vars
+
+
+@pytest.mark.parametrize("items, expected", [(24, 0.8), (3, 0.99)])
+def test_target_acceptance_where_the_split_carries_columns(items, expected):
+    """carried.carried_target: 0.8 where the subjects carry their level columns and both terms
+    are data-rich with 20+ levels; else the planning rule's (3 items: not split, and a term of
+    at most 5 levels asks for 0.99)."""
+    model = hb.Model("r2 ~ Anger + Gender + btype + (1|id) + (1|item)", _subjects_and_items(items),
+                     family="bernoulli", parameterization={"id": "adaptive", "item": "centered"})
+    assert model.compile().target_accept == expected
 
 
 def test_one_row_a_level_carries_no_columns():

@@ -27,7 +27,10 @@ from .imputation import has_imputation
 from .lazy import pt
 from .linear import weighted_column_means
 from .mean_free import LOCATION_FAMILIES, LevelDesign, level_design, split_terms
-from .plan import choose_parameterization
+from .plan import MIN_CENTRED_LEVELS, choose_parameterization
+
+#: NUTS's target acceptance where :func:`carried_target` allows it (numpyro's and Stan's default).
+TARGET_ACCEPT_CARRIED = 0.8
 
 
 def level_designs(design: Design, padded: Design, plan: list[str], precision: dict, priors: PriorTable,
@@ -91,3 +94,23 @@ def carried_effects(blocks: list, splits: dict[int, LevelDesign], precision: dic
         if levels.slopes:
             slope_shift = pt.inc_subtensor(slope_shift[np.asarray(levels.slopes)], carried[1:])
     return rows, intercept_shift, slope_shift
+
+
+def carried_target(design: Design, splits: dict[int, LevelDesign]) -> float | None:
+    """:data:`TARGET_ACCEPT_CARRIED` where a term carries level columns and every group term
+    is data-rich (the rule would centre it) with at least ``MIN_CENTRED_LEVELS`` levels, else
+    None (the planning rule's target, :func:`.plan.default_target_accept`).
+
+    The default of 0.95 is for the funnels and ridges of few or weakly informed groups. Once
+    the split has taken the carried directions out, a model without such groups needs no
+    smaller steps: VerbAgg (``r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)``)
+    at 0.8 has 15 leapfrog steps a draw against 31 at 0.95, min bulk ESS over every
+    parameter 4,435-5,196 at seeds 1-5 (4,251 at 0.95; 1,128-1,234 before the split), no
+    divergence; the classic analysis with its interactions, 2,378-2,435 at seeds 1-3, R-hat
+    at most 1.0091.
+    """
+    if not any(levels.slopes for levels in splits.values()):
+        return None
+    rich = all(block.n_levels >= MIN_CENTRED_LEVELS and choose_parameterization(block, design) == "centered"
+               for block in design.groups)
+    return TARGET_ACCEPT_CARRIED if rich else None

@@ -43,7 +43,7 @@ from ...params import block_names
 from ...priors import PriorTable
 from .adaptive import adapt_plan, few_level_adaptive
 from .blocks import group_effects
-from .carried import carried_effects, level_designs
+from .carried import carried_effects, carried_target, level_designs
 from .centring import (
     TOTAL_SUFFIX,
     data_shift,
@@ -122,11 +122,12 @@ class CompiledModel:
     start_jitter: dict[str, float] = field(default_factory=dict)
     #: a sampled term is saturated (:func:`.plan_glm.saturated`): :func:`.sample.dense_mass_of`
     saturated: bool = False
+    carried_target: float | None = None  # a target acceptance the split terms allow (carried.py)
 
     @property
     def target_accept(self) -> float:
         """The NUTS target acceptance a fit uses unless told otherwise."""
-        return default_target_accept(self.parameterization, self.n_levels)
+        return self.carried_target or default_target_accept(self.parameterization, self.n_levels)
 
     @property
     def model(self) -> pm.Model:
@@ -344,25 +345,19 @@ def compile_model(
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
-        start_jitter=value_jitter(start_jitter(design, priors), spanned),
+        start_jitter=value_jitter(start_jitter(design, priors), spanned), carried_target=carried_target(unpadded, splits),
         saturated=any(how != "marginal" and saturated(b, unpadded) for b, how in zip(unpadded.groups, plan)),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
     )
 
 
-def _reduced_cross_products(design: ReducedDesign, fixed: Fixed, shift: float):
-    """The cross-products of the columns the sampler sees, from the design's statistics
-    (``fixed.X`` is the design's pseudo-rows times a p x p' matrix A, recovered exactly)."""
-    A = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
-    return design.stats.cross_products(A, shift)
-
-
 def _cross_product_loglik(design: Design, fixed: Fixed, blocks, plan, effects, L, sigma, with_intercept=True):
     y = response_less_offset(design)  # a writeable copy (numba refuses read-only constants)
     shift = float(y.mean()) if fixed.intercept_first else 0.0
     if isinstance(design, ReducedDesign):  # the rows are pseudo-rows: read the statistics
-        cp = _reduced_cross_products(design, fixed, shift)
+        # the columns the sampler sees are the pseudo-rows times a p x p' matrix, recovered exactly
+        cp = design.stats.cross_products(np.linalg.lstsq(design.X, fixed.X, rcond=None)[0], shift)
         if "marginal" in plan:
             return marginal_from_crossproducts(fixed.theta, L, sigma, cp, fixed.intercept_first)
         u = next((e for e in effects if e is not None), None)
