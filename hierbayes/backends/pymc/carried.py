@@ -66,8 +66,8 @@ def level_designs(design: Design, padded: Design, plan: list[str], precision: di
     out = {}
     for i in terms:
         block = design.groups[i]
-        levels = level_design(block.codes, block.n_levels, columns, candidates if carries_columns(block, design) else [],
-                              padded.groups[i].n_levels)
+        carried = candidates if carries_columns(block, design) else []
+        levels = level_design(block.codes, block.n_levels, columns, carried, padded.groups[i].n_levels)
         if levels.slopes or holder is None:  # beside a holder, the mean alone is left to it
             out[i] = levels
     return out

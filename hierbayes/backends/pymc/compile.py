@@ -345,7 +345,8 @@ def compile_model(
     return CompiledModel(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
-        start_jitter=value_jitter(start_jitter(design, priors), spanned), carried_target=carried_target(unpadded, splits),
+        start_jitter=value_jitter(start_jitter(design, priors), spanned),
+        carried_target=carried_target(unpadded, splits),
         saturated=any(how != "marginal" and saturated(b, unpadded) for b, how in zip(unpadded.groups, plan)),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
