@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...design.types import Design
-from ...errors import SpecError
 from ...params import FIXED_DIM
 from ...priors import PriorTable
 from .lazy import pm, pt
@@ -30,17 +29,16 @@ def fixed_coefficients(priors: PriorTable, terms: list[str], transform=None, shi
     design order) and return the vector ``b`` (a PyMC variable named ``b``, dims ``b_term``).
     ``transform`` (:mod:`.spanned`) applies to the one sampled vector, ``b`` or ``b__z``.
 
-    ``shift`` (a (len(terms),) tensor, :mod:`.mean_free`): the sampler draws the totals ``b +
-    shift`` (their priors' locations shifted; the joint prior's ``b__z`` by ``A^-1 shift``),
-    ``b`` is derived, and the pair ``(b, totals)`` is returned."""
+    ``shift`` (a (len(terms),) tensor, :mod:`.mean_free`; models with an intercept, which
+    never have a ``transform``): the sampler draws the totals ``b + shift`` (their priors'
+    locations shifted; the joint prior's ``b__z`` by ``A^-1 shift``), ``b`` is derived, and
+    the pair ``(b, totals)`` is returned."""
     joint = priors.joint
     joint_terms = set(joint.terms) if joint is not None else set()
     independent = [t for t in terms if t not in joint_terms]
     per_term = [priors.get("b", None, t) for t in independent]
     one_family = bool(per_term) and len({p.dist for p in per_term}) == 1
     stacked = stacked_prior(per_term, "b") if one_family else None
-    if shift is not None and transform is not None:
-        raise SpecError("internal: shifted coefficients cannot also be transformed")
     if not joint_terms and stacked is not None and shift is None:
         return register("b", stacked, dims=FIXED_DIM, transform=transform)
 
