@@ -111,6 +111,8 @@ def carried_target(design: Design, splits: dict[int, LevelDesign]) -> float | No
     """
     if not any(levels.slopes for levels in splits.values()):
         return None
-    rich = all(block.n_levels >= MIN_CENTRED_LEVELS and choose_parameterization(block, design) == "centered"
-               for block in design.groups)
+    # a term that carries columns passed the rule already (carries_columns)
+    rich = all(block.n_levels >= MIN_CENTRED_LEVELS
+               and (i in splits and bool(splits[i].slopes) or choose_parameterization(block, design) == "centered")
+               for i, block in enumerate(design.groups))
     return TARGET_ACCEPT_CARRIED if rich else None
