@@ -18,9 +18,11 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-# JAX (numpyro) runs chains in parallel only with one host device per chain; the flag must be
-# set before JAX initialises, so it is set here unless the user chose their own.
-os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={max(os.cpu_count() or 1, 4)}")
+from .runtime import with_default_xla_flags
+
+# JAX reads XLA_FLAGS once, when it starts: hierbayes' defaults (a host device per chain,
+# XLA's own CPU loops) are set here, each unless the user's flags name it.
+os.environ["XLA_FLAGS"] = with_default_xla_flags(os.environ.get("XLA_FLAGS", ""))
 
 from .errors import (  # noqa: E402
     ArgumentError,

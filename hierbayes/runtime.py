@@ -33,6 +33,30 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: The XLA flag giving JAX's number of CPU devices (read once, when JAX starts).
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
+#: The XLA flag naming what XLA:CPU hands to YNNPACK's kernels; empty, it hands them nothing.
+YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type"
+
+
+def with_default_xla_flags(flags: str) -> str:
+    """``flags`` (the value of ``XLA_FLAGS``) with hierbayes' defaults added for each flag it
+    does not name; JAX reads them once, when it starts.
+
+    - One host CPU device per core (at least 4), so that NUTS chains run in parallel.
+    - No YNNPACK kernels on CPU. XLA:CPU runs elementwise ops, reductions and dots as YNNPACK
+      kernels dispatched to its intra-op thread pool. Inside NUTS's nested loops every small op
+      then pays the pool's hand-off: on VerbAgg's logit GLMM a leapfrog step took 156 us on one
+      core against 65 us with XLA's own fused loops, whose value and gradient are 66 us
+      (``bench/README.md``, session 38).
+    """
+    names = {flag.split("=", 1)[0] for flag in flags.split()}
+    added = [f"{DEVICE_COUNT_FLAG}={max(os.cpu_count() or 1, 4)}"] if DEVICE_COUNT_FLAG not in names else []
+    if YNN_FLAG not in names:
+        added.append(f"{YNN_FLAG}=")
+    return " ".join([flags.strip(), *added]).strip()
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector inside the block (reference counting still frees

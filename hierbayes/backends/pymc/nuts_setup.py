@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from ...errors import warn_user
+from ...runtime import DEVICE_COUNT_FLAG, with_default_xla_flags
 from .lazy import pm
 
 #: Maximum tree depth of NUTS (numpyro's, PyMC's and nutpie's default): a trajectory has at
@@ -28,8 +29,6 @@ JITTER = 1.0
 START_TRIES = 10
 #: Environment variable naming the directory of hierbayes' compile caches; "off" disables them.
 CACHE_ENV = "HIERBAYES_CACHE_DIR"
-#: The XLA flag giving JAX's number of CPU devices (read once, when JAX starts).
-DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
 def treedepth_hits(n_steps: np.ndarray) -> np.ndarray:
@@ -50,14 +49,12 @@ def cache_dir() -> str | None:
 def configure_jax() -> None:
     """JAX as PyMC's JAX samplers set it up, without importing them (``pymc.sampling.jax``
     imports PyTensor's JAX dispatch, with it numpyro and scipy.fft: 0.3 s that only building
-    a sampler graph needs, not running a cached one): host devices for parallel chains
-    unless the user's ``XLA_FLAGS`` give a count (read when JAX starts; ``hierbayes``
-    sets it on import), and float64 (the graphs' data are float64, as PyTensor's JAX
+    a sampler graph needs, not running a cached one): hierbayes' XLA flags (host devices
+    for parallel chains, no YNNPACK kernels: :func:`hierbayes.runtime.with_default_xla_flags`),
+    each unless the user's ``XLA_FLAGS`` name it (read when JAX starts; ``hierbayes`` sets
+    them on import), and float64 (the graphs' data are float64, as PyTensor's JAX
     dispatch makes JAX's default)."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if DEVICE_COUNT_FLAG not in flags:
-        count = max(os.cpu_count() or 1, 4)
-        os.environ["XLA_FLAGS"] = f"{flags} {DEVICE_COUNT_FLAG}={count}".strip()
+    os.environ["XLA_FLAGS"] = with_default_xla_flags(os.environ.get("XLA_FLAGS", ""))
     import jax
 
     jax.config.update("jax_enable_x64", True)
