@@ -5,9 +5,10 @@
 >>> fit = hb.Model("Reaction ~ Days + (Days | Subject)", data=df).fit()
 >>> fit.summary()
 
-``import hierbayes`` loads only the errors: every other public name is imported from its
-module on first use (PEP 562 ``__getattr__``), so a script pays for JAX, PyMC, ArviZ and
-matplotlib only when it reaches a step that needs them.
+``import hierbayes`` loads only the errors and sets XLA's flags (:mod:`hierbayes.runtime`):
+every other public name is imported from its module on first use (PEP 562 ``__getattr__``),
+so a script pays for JAX, PyMC, ArviZ and matplotlib only when it reaches a step that needs
+them.
 """
 
 from __future__ import annotations
