@@ -50,10 +50,9 @@ def with_default_xla_flags(flags: str) -> str:
       core against 65 us with XLA's own fused loops, whose value and gradient are 66 us
       (``bench/README.md``, session 38).
     """
-    names = {flag.split("=", 1)[0] for flag in flags.split()}
-    added = [f"{DEVICE_COUNT_FLAG}={max(os.cpu_count() or 1, 4)}"] if DEVICE_COUNT_FLAG not in names else []
-    if YNN_FLAG not in names:
-        added.append(f"{YNN_FLAG}=")
+    named = {flag.split("=", 1)[0] for flag in flags.split()}
+    defaults = {DEVICE_COUNT_FLAG: str(max(os.cpu_count() or 1, 4)), YNN_FLAG: ""}
+    added = [f"{name}={value}" for name, value in defaults.items() if name not in named]
     return " ".join([flags.strip(), *added]).strip()
 
 
