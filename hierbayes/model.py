@@ -310,8 +310,10 @@ class Model:
             (default): 0.95 when group effects are sampled (rstanarm's default for multilevel
             models: a group sd whose posterior reaches near zero and far out is curved terrain
             for either parameterization), 0.9 when every group term is integrated out (a
-            gaussian model with one group term: no funnel can form). See
-            :func:`hierbayes.backends.pymc.plan.default_target_accept`.
+            gaussian model with one group term: no funnel can form), 0.8 where the structure
+            leaves none either (split terms, integrated-out nested chains). See
+            :func:`hierbayes.backends.pymc.plan.default_target_accept` and
+            :mod:`hierbayes.backends.pymc.chain_target`.
         progressbar : show the sampler's progress bar.
         backend : "pymc" (NUTS, the default) or "prior": draws from the prior stand in for
             the posterior (about a second; for tests of tables, predictions and plots, not

@@ -54,6 +54,7 @@ from .centring import (
     located,
     nesting,
 )
+from .chain_target import chain_target
 from .covariance import covariance_factor
 from .distributional import aux_predictors, modelled_aux
 from .fingerprint import fingerprint
@@ -122,12 +123,13 @@ class CompiledModel:
     start_jitter: dict[str, float] = field(default_factory=dict)
     #: a sampled term is saturated (:func:`.plan_glm.saturated`): :func:`.sample.dense_mass_of`
     saturated: bool = False
-    carried_target: float | None = None  # a target acceptance the split terms allow (carried.py)
+    #: a target acceptance the structure allows (carried.py's split terms, chain_target.py's chains)
+    structure_target: float | None = None
 
     @property
     def target_accept(self) -> float:
         """The NUTS target acceptance a fit uses unless told otherwise."""
-        return self.carried_target or default_target_accept(self.parameterization, self.n_levels)
+        return self.structure_target or default_target_accept(self.parameterization, self.n_levels)
 
     @property
     def model(self) -> pm.Model:
@@ -346,7 +348,7 @@ def compile_model(
         build=build, parameterization=chosen, link=link, likelihood=form, padding=padding, padded_graph=padded_graph,
         n_levels={names.key: block.n_levels for block, names in blocks},
         start_jitter=value_jitter(start_jitter(design, priors), spanned),
-        carried_target=carried_target(unpadded, splits),
+        structure_target=carried_target(unpadded, splits) or chain_target(unpadded, plan, given, nests, tops),
         saturated=any(how != "marginal" and saturated(b, unpadded) for b, how in zip(unpadded.groups, plan)),
         # the graph cache holds the padded sampler graph under this fingerprint
         fingerprint=fingerprint(unpadded, priors, plan, form_key if padding is None else f"{form_key}, padded", link),
