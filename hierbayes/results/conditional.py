@@ -60,10 +60,15 @@ def covariance_factor_draws(posterior: xr.Dataset, names: BlockNames, k: int) ->
     return sd[:, :, None] * np.eye(k)
 
 
-def _indicator(block: GroupBlock, column: int) -> sp.csr_matrix:
-    """(J x n) sparse matrix whose product with a residual vector sums z * r per group."""
-    n = block.codes.shape[0]
-    return sp.csr_matrix((block.X[:, column], (block.codes, np.arange(n))), shape=(block.n_levels, n))
+def _cross_tabs(block: GroupBlock, other: GroupBlock, w: np.ndarray | None) -> list[list[sp.csr_matrix]]:
+    """[c][c'] -> (J x J') sparse sums of ``z_c w x'_c'`` over the rows of each pair of
+    levels of ``block`` and ``other``: the product with the other term's effects (column c')
+    is what they add to the block's ``Z' W r`` (column c), without a per-row pass per draw
+    (InstEval's students beside 1,128 lecturers: 6.0 s -> 0.8 s for 4,000 draws)."""
+    weight = block.X if w is None else block.X * w[:, None]
+    shape = (block.n_levels, other.n_levels)
+    return [[sp.csr_matrix((weight[:, c] * other.X[:, c2], (block.codes, other.codes)), shape=shape)
+             for c2 in range(other.n_columns)] for c in range(block.n_columns)]
 
 
 #: Up to this many effects per group, Cholesky factors and triangular solves are written
@@ -140,35 +145,23 @@ def conditional_group_effects(
     beta = _fixed(posterior, design)
     sigma = flatten_draws(posterior["sigma"]).reshape(S)
     L = covariance_factor_draws(posterior, names, k)
-    others = [(b, flatten_draws(posterior[n.effects])) for i, (b, n) in enumerate(zip(design.groups, all_names)) if i != m]
     w = design.row_weights  # level-1 weights: the rows' variances are sigma^2 / w
-    if others:
-        ZZ = group_cross_products(block.codes, block.X, np.zeros((len(y), 0)), y, J, w).ZZ
-        indicators = [_indicator(block, c) for c in range(k)]
-        per_chunk = max(1, _CHUNK_ELEMENTS // max(len(y), J * k * k))
-    elif isinstance(design, ReducedDesign):  # pseudo-rows: read the statistics (raw y)
+    others = [(flatten_draws(posterior[n.effects]), _cross_tabs(block, b, w))
+              for i, (b, n) in enumerate(zip(design.groups, all_names)) if i != m]
+    if isinstance(design, ReducedDesign) and not others:  # pseudo-rows: read the statistics (raw y)
         g = design.stats.cross_products(np.eye(design.X.shape[1]), 0.0).groups
-        ZZ = g.ZZ
-        per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     else:
         g = group_cross_products(block.codes, block.X, design.X, y, J, w)
-        ZZ = g.ZZ
-        per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
+    ZZ = g.ZZ
+    per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     out = np.empty((S, J, k))
     for start in range(0, S, per_chunk):
         sl = slice(start, min(S, start + per_chunk))
-        if others:
-            r = y[None, :] - beta[sl] @ design.X.T
-            for ob, u in others:
-                contrib = np.zeros_like(r)
-                for c in range(ob.n_columns):
-                    contrib += u[sl][:, ob.codes, c] * ob.X[None, :, c]
-                r -= contrib
-            if w is not None:
-                r = r * w[None, :]
-            Zr = np.stack([(ind @ r.T).T for ind in indicators], axis=-1)
-        else:
-            Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
+        Zr = g.Zy[None] - np.einsum("jkp,sp->sjk", g.ZX, beta[sl])
+        for u, tabs in others:
+            for c, row in enumerate(tabs):
+                for c2, tab in enumerate(row):
+                    Zr[:, :, c] -= (tab @ u[sl][:, :, c2].T).T
         out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
     if w2 is not None:
         out /= np.sqrt(w2)[None, :, None]
