@@ -273,7 +273,8 @@ class Fit:
             *(imputation_lines(design)),
             f"Sampler: {self.info.sampler}, {self.info.chains} chains x {self.info.draws} draws "
             + ("from the prior (backend='prior': the data are not used)" if prior else
-               f"(tune {self.info.tune}), {self.info.wall_seconds:.1f} s"),
+               f"(tune {self.info.tune}{'' if (ta := self.info.target_accept) is None else f', target_accept {ta:g}'}"
+               f"), {self.info.wall_seconds:.1f} s"),
             *self._parameterization_line(),
             f"Intervals: {tables.interval_label(prob)}",
             *((f"Interval adjustment: {note}",) if (note := self.posterior.attrs.get("interval_adjustment")) else ()),
@@ -319,9 +320,8 @@ class Fit:
         return (), [Section("Prior sensitivity (power-scaling)", table, sensitivity.advice(flagged))]
 
     def _parameterization_line(self) -> tuple[str, ...]:
-        """How each group term was sampled: centered, noncentered, marginal (integrated out
-        and drawn afterwards) or nested (centred on the term it is nested in); override with
-        Model(parameterization=...)."""
+        """How each group term was sampled: centered, noncentered, marginal (integrated out and drawn
+        afterwards) or nested (centred on the term it is nested in); override with Model(parameterization=...)."""
         chosen = self.info.parameterization
         rs = self.spec.residuals
         lines = ("Residuals: " + rs.describe() + _time_unit_note(rs),) if rs is not None else ()

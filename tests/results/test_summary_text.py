@@ -206,3 +206,16 @@ def test_the_html_summary_keeps_each_diagnostic_warning_on_its_own_line():
     footer = "Diagnostics: divergences: 49\n  ! 49 divergent transitions\n  ! bulk ESS as low as 345"
     html_text = Summary(header=("Formula: y ~ x",), sections=(), footer=(footer,))._repr_html_()
     assert "white-space: pre-wrap" in html_text and "49\n  ! 49 divergent transitions\n  ! bulk ESS" in html_text
+
+
+@pytest.mark.parametrize(("target_accept", "says"), [(0.8, "(tune 30, target_accept 0.8), "), (None, "(tune 30), ")])
+def test_the_sampler_line_says_the_target_acceptance_the_fit_ran_with(target_accept, says):
+    """The default depends on the model (0.8 to 0.99): the summary says which one ran."""
+    import dataclasses
+
+    from hierbayes.fit import Fit
+
+    prior = hb.Model("y ~ x", _data(), family="bernoulli").fit(backend="prior", draws=20, chains=2, random_seed=1)
+    info = dataclasses.replace(prior.info, sampler="numpyro", tune=30, target_accept=target_accept)
+    line = next(x for x in str(Fit(prior.idata, prior.model, info).summary()).splitlines() if x.startswith("Sampler:"))
+    assert says in line
