@@ -25,6 +25,7 @@ from hierbayes.runtime import (
     YNN_FLAG,
     imports_while_waiting,
     paused_gc,
+    usable_cpus,
     waiting_on_compiled_code,
     with_default_xla_flags,
 )
@@ -176,13 +177,22 @@ def test_a_fit_imports_what_comes_after_sampling_while_it_samples(tmp_path: Path
 
 
 def test_default_xla_flags_are_added_each_unless_the_user_names_it() -> None:
-    count = max(os.cpu_count() or 1, 4)
+    count = max(usable_cpus(), 4)
     assert with_default_xla_flags("").split() == [f"{DEVICE_COUNT_FLAG}={count}", f"{YNN_FLAG}="]
     own = with_default_xla_flags(f"--xla_cpu_enable_fast_math=false {DEVICE_COUNT_FLAG}=3 {YNN_FLAG}=individual_dot")
     assert own == f"--xla_cpu_enable_fast_math=false {DEVICE_COUNT_FLAG}=3 {YNN_FLAG}=individual_dot"
     assert with_default_xla_flags(f"  {DEVICE_COUNT_FLAG}=2 ").split() == [f"{DEVICE_COUNT_FLAG}=2", f"{YNN_FLAG}="]
     # applied twice (on import, then when the sampler configures JAX) it adds nothing more
     assert with_default_xla_flags(with_default_xla_flags("")) == with_default_xla_flags("")
+
+
+def test_the_device_count_follows_the_usable_cpus_not_the_machines(monkeypatch) -> None:
+    """A container may report 100 CPUs and allow 2: 100 devices slowed JAX's start."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 100)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert f"{DEVICE_COUNT_FLAG}=4" in with_default_xla_flags("").split()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert f"{DEVICE_COUNT_FLAG}=8" in with_default_xla_flags("").split()
 
 
 def test_after_import_xla_cpu_compiles_its_own_loops_not_ynnpack_kernels() -> None:
