@@ -1,13 +1,13 @@
-"""The target acceptance a model allows when every group term is integrated out or hangs,
-data-rich, from the integrated-out top of a nested chain (:mod:`.integrated_top`).
+"""The target acceptance a model allows when every group term is integrated out or drawn
+around the integrated-out top of a nested chain (:mod:`.integrated_top`).
 
 The planning rule's 0.95 (:func:`.plan.default_target_accept`) is for the funnel of a centred
 term and the ridge of a non-centred one, where few or weakly informed groups leave an sd's
 posterior spanning orders of magnitude. Neither is left in such a model: the top's effects
 are integrated out exactly (its sd is seen only through its children's marginal density),
 and the children are drawn around their parent (hierarchical centring), which the planning
-rule does only where their spread within their parents is informed. What
-NUTS sees is near gaussian, and smaller steps buy nothing but time.
+rule does only where their spread within their parents is informed. What NUTS sees is near
+gaussian, and smaller steps buy nothing but time.
 """
 
 from __future__ import annotations
