@@ -73,3 +73,17 @@ def test_every_term_must_hang_from_an_integrated_top(plan: list[str], expected: 
 def test_no_chain_no_target() -> None:
     design = _three_levels().design
     assert chain_target(design, ["noncentered", "marginal", "noncentered"], [None] * 3, {}, {}) is None
+
+
+@pytest.mark.parametrize(("tops", "per_top", "expected"), [(12, 2, 0.8), (10, 2, None), (12, 1.5, None)])
+def test_the_top_needs_more_than_10_levels_and_the_children_20(tops: int, per_top: float, expected) -> None:
+    """12 tops of 2 children: 0.8; 10 tops (at FEW_LEVELS_INTEGRATED): None; 12 tops of 18
+    children (below MIN_CENTRED_LEVELS): None."""
+    children = int(tops * per_top)
+    parent = np.arange(children) * tops // children  # each top holds 1-2 children
+    frame = pd.DataFrame({"a": np.repeat(parent, 4).astype(str), "b": np.repeat(np.arange(children), 4).astype(str)})
+    frame["y"] = np.random.default_rng(3).normal(size=len(frame))
+    design = hb.Model("y ~ 1 + (1 | a) + (1 | b)", frame).design
+    plan = ["noncentered", "nested"]
+    nests = nesting(design, plan)
+    assert chain_target(design, plan, [None] * 2, nests, integrated_tops(design.groups, plan, nests)) == expected
