@@ -152,7 +152,6 @@ def conditional_group_effects(
         g = design.stats.cross_products(np.eye(design.X.shape[1]), 0.0).groups
     else:
         g = group_cross_products(block.codes, block.X, design.X, y, J, w)
-    ZZ = g.ZZ
     per_chunk = max(1, _CHUNK_ELEMENTS // (J * k * max(k, design.X.shape[1], 1)))
     out = np.empty((S, J, k))
     for start in range(0, S, per_chunk):
@@ -162,7 +161,7 @@ def conditional_group_effects(
             for c, row in enumerate(tabs):
                 for c2, tab in enumerate(row):
                     Zr[:, :, c] -= (tab @ u[sl][:, :, c2].T).T
-        out[sl] = _draw_chunk(Zr, ZZ, L[sl], sigma[sl], rng)
+        out[sl] = _draw_chunk(Zr, g.ZZ, L[sl], sigma[sl], rng)
     if w2 is not None:
         out /= np.sqrt(w2)[None, :, None]
     return group_effects_array(out, posterior, block, names)

@@ -47,20 +47,20 @@ def chain_target(design: Design, plan: list[str], given: list[str | None], nests
         return None
     blocks = design.groups
 
-    def rich_child(i: int) -> bool:
+    def drawn_around_parent(i: int) -> bool:
         return plan[i] == "nested" and blocks[i].n_levels >= MIN_CENTRED_LEVELS
 
     def below_top(i: int, seen: frozenset = frozenset()) -> bool:
         parent = nests[i][0] if i in nests else None
         if parent is None or parent in seen:
             return False
-        return parent in tops or (rich_child(parent) and below_top(parent, seen | {i}))
+        return parent in tops or (drawn_around_parent(parent) and below_top(parent, seen | {i}))
 
     def integrated(i: int) -> bool:
         if plan[i] == "marginal":
             return True
         if i in tops:
             return blocks[i].n_levels > FEW_LEVELS_INTEGRATED
-        return rich_child(i) and below_top(i)
+        return drawn_around_parent(i) and below_top(i)
 
     return TARGET_ACCEPT_CHAIN if all(integrated(i) for i in range(len(blocks))) else None
