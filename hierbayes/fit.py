@@ -29,6 +29,7 @@ from .predict.loglik import holds_rows, log_likelihood_group, stored_in_idata
 from .predict.logo import logo as leave_group_out
 from .predict.predict import predict as predict_rows
 from .predict.predictions import warn_new_levels
+from .predict.r2 import r2 as bayes_r2
 from .predict.rside_conditional_predict import conditional_predict
 from .priors import PriorTable
 from .refit import update as refit
@@ -42,8 +43,7 @@ from .results.weights_adjust import adjusted_posterior
 from .spec.ir import ModelSpec
 from .spec.terms import r_power_text
 
-#: Groups of ``fit.idata`` that are recomputed exactly from the draws, the spec and the data
-#: when read, so ``fit.save`` leaves them out unless asked.
+#: Groups of ``fit.idata`` recomputed exactly from the draws, spec and data when read: ``fit.save`` leaves them out.
 RECOMPUTED_GROUPS = ("log_likelihood",)
 #: predict()'s arguments, and lme4's / brms' spellings of them with how their values translate
 PREDICT_ARGUMENTS = ("newdata", "kind", "groups", "new_groups", "n_mc", "ndraws", "random_seed", "conditional")
@@ -447,7 +447,7 @@ class Fit:
 
     def r2(self, prob: float = 0.95, ndraws: int | None = None):
         """Bayesian R-squared (Gelman et al. 2019), conditional and marginal."""
-        return margins.r2(self.posterior, self.model.built, prob=prob, ndraws=ndraws)
+        return bayes_r2(self.posterior, self.model.built, prob=prob, ndraws=ndraws)
 
     def plot_caterpillar(self, group: str | None = None, term: str = "Intercept", prob: float = 0.95, **kwargs):
         """Caterpillar plot of the group effects of one grouping factor (``kwargs``: see

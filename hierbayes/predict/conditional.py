@@ -27,6 +27,7 @@ import xarray as xr
 
 from ..design.formulae_eval import FACTOR_CALLEES
 from ..errors import SpecError, checks_prob
+from ..results.report import Summary, table_report
 from ..results.stats import interval_label, summarize
 from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, thin, training_frame
@@ -164,9 +165,19 @@ class ConditionalEffects:
         shown = ", ".join(f"{c} = {v:.4g}" if isinstance(v, float) else f"{c} = {v}" for c, v in self.held.items())
         return f"other predictors held at: {shown or 'nothing (none)'}; group effects: {self.groups}"
 
+    def _report(self) -> Summary:
+        table = self.summary()
+        shown = min(10, len(table))
+        more = f"first {shown} of {len(table)} points; .summary() for all" if len(table) > shown else ""
+        return table_report(f"<hierbayes.ConditionalEffects of {self.x}{' by ' + self.by if self.by else ''} "
+                            f"({self.kind}): {len(self.grid)} points>", table.head(shown),
+                            (self.conditions(), more))
+
     def __repr__(self) -> str:
-        return (f"<hierbayes.ConditionalEffects of {self.x}{' by ' + self.by if self.by else ''} "
-                f"({self.kind}): {len(self.grid)} points>\n{self.conditions()}\n{self.summary().head(10).to_string()}")
+        return str(self._report())
+
+    def _repr_html_(self) -> str:
+        return self._report()._repr_html_()
 
 
 def conditional_effects(

@@ -26,6 +26,7 @@ import xarray as xr
 
 from ..errors import SpecError, checks_prob
 from ..families import FAMILIES
+from ..results.report import Summary, table_report
 from ..results.stats import flatten_draws, interval_label, summarize
 
 CONTRAST_DIM = "contrast"
@@ -97,11 +98,16 @@ class Contrasts:
             out.attrs["note"] = self.note
         return out
 
-    def __repr__(self) -> str:
+    def _report(self) -> Summary:
         ratio = f", {self.ratio_kind}s" if self.ratio_kind else ""
-        note = f"\n({self.note})" if self.note else ""
-        return (f"<hierbayes.Contrasts of {self.over} ({self.what} differences{ratio}): "
-                f"{len(self.grid)} pair(s)>\n{self.summary().to_string()}{note}")
+        return table_report(f"<hierbayes.Contrasts of {self.over} ({self.what} differences{ratio}): "
+                            f"{len(self.grid)} pair(s)>", self.summary(), (f"({self.note})" if self.note else "",))
+
+    def __repr__(self) -> str:
+        return str(self._report())
+
+    def _repr_html_(self) -> str:
+        return self._report()._repr_html_()
 
 
 def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, family: str = "",

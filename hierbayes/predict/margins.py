@@ -1,5 +1,5 @@
-"""Expected means and marginal effects (Stata's ``margins``) and Bayesian R-squared
-(posterior probabilities of statements about parameters are :mod:`.hypothesis`).
+"""Expected means and marginal effects (Stata's ``margins``); Bayesian R-squared is
+:mod:`.r2`, posterior probabilities of statements about parameters :mod:`.hypothesis`.
 
 Everything is computed per posterior draw, so each number has its posterior interval.
 """
@@ -17,12 +17,13 @@ import xarray as xr
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError, checks_prob
 from ..families import get_family, log_hazard_ph
+from ..results.report import Summary, table_report
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
 from .distributional import rows_aux_draws
-from .ppc_weights import inclusion_weights, row_variance
-from .predict import encode_rows, prediction_draws, row_design, thin, training_frame
+from .ppc_weights import inclusion_weights
+from .predict import encode_rows, prediction_draws, thin, training_frame
 from .predictions import category_values
 
 MARGIN_DIM = "margin"
@@ -91,10 +92,16 @@ class Margins:
                 f"contrast; at={{{over!r}: [...]}} (Stata: margins {over}) compares the same rows at each level"))
         return contrasts
 
-    def __repr__(self) -> str:
+    def _report(self) -> Summary:
         estimate = f" ({self.estimate})" if self.estimate else ""
-        return (f"<hierbayes.Margins {self.what}{estimate}, groups={self.groups!r}: {len(self.grid)} margin(s)>\n"
-                f"{self.summary().to_string()}" + (f"\n({self.note})" if self.note else ""))
+        return table_report(f"<hierbayes.Margins {self.what}{estimate}, groups={self.groups!r}: {len(self.grid)} "
+                            "margin(s)>", self.summary(), (f"({self.note})" if self.note else "",))
+
+    def __repr__(self) -> str:
+        return str(self._report())
+
+    def _repr_html_(self) -> str:
+        return self._report()._repr_html_()
 
 
 def _as_values(value) -> list:
@@ -354,47 +361,3 @@ def _effect(frame: pd.DataFrame, column: str, averaged, eps: float | None):
     up[column] = x + h
     down[column] = x - h
     return ((averaged(up) - averaged(down)) / (2 * h))[..., None], [f"d/d {column}"]
-
-
-# ======================================================================= R-squared
-
-
-def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: int | None = None,
-             random_seed=0) -> np.ndarray:
-    """(S,) Bayesian R^2 draws: var(mu_s) / (var(mu_s) + var(y - mu_s)) over the training
-    rows, mu_s the expected responses of draw s (Gelman, Goodrich, Gabry & Vehtari 2019,
-    residual-based; brms' ``bayes_R2``)."""
-    posterior = thin(posterior, ndraws)
-    rows = encode_rows(model)
-    mu = prediction_draws(posterior, model, rows, kind="mean", groups=groups, rng=np.random.default_rng(random_seed))
-    y = np.asarray(row_design(model).y, dtype=float)
-    if mu.ndim == 3:  # ordinal: expected category code
-        mu = mu @ np.arange(mu.shape[2])
-    var = row_variance(inclusion_weights(model))  # a weighted fit's rows count as in its checks and margins
-    var_fit, var_res = var(mu), var(y[None, :] - mu)
-    return var_fit / (var_fit + var_res)
-
-
-def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = None) -> pd.DataFrame:
-    """Bayesian R-squared, conditional and marginal.
-
-    ``conditional``: mu includes the group effects; ``marginal``: the fixed part alone,
-    group effects at 0 (brms' ``bayes_R2(re_formula = NA)``; for a nonlinear link this is
-    not the population-averaged mean, which had been used and on Salamanders' Poisson model
-    put the marginal R^2 above the conditional one). Both use var(mu) / (var(mu) + var(y - mu))
-    per draw (Gelman et al. 2019; brms ``bayes_R2``), over rows weighted as the fit's are.
-
-    Returns a DataFrame indexed by ``conditional``/``marginal`` with mean, sd, median,
-    lower, upper.
-    """
-    alpha = (1 - prob) / 2
-    rows = {}
-    kinds = {"conditional": "include", "marginal": "exclude"} if model.spec.groups else {"conditional": "include"}
-    for label, groups in kinds.items():
-        d = r2_draws(posterior, model, groups=groups, ndraws=ndraws)
-        rows[label] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)), "median": float(np.median(d)),
-                       "lower": float(np.quantile(d, alpha)), "upper": float(np.quantile(d, 1 - alpha))}
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "R2"
-    out.attrs["interval"] = interval_label(prob)
-    return out

@@ -196,3 +196,33 @@ def icc_section(table: pd.DataFrame) -> Section:
     cols = [c for c in ("group", "measure", "mean", "lower", "upper", "at") if c in table.columns]
     notes = [table.attrs.get(k, "") for k in ("measures", "scale")]
     return Section("Intraclass correlation", _fmt_table(table, cols), "; ".join(n for n in notes if n))
+
+
+#: Columns of a one-table report not on the scale of the row's sd, with their own format: a
+#: probability with three decimals, ratios (odds, rate, hazard) with four significant digits.
+#: The other float columns share their row's decimals, as in a fit's summary.
+_OWN_FORMAT = {"p_gt_0": "{:.3f}", "ratio": "{:.4g}", "ratio_lower": "{:.4g}", "ratio_upper": "{:.4g}"}
+
+
+def table_report(header: str, table: pd.DataFrame, notes: tuple[str, ...] = (), title: str = "",
+                 digits: int = 3) -> Summary:
+    """A one-table result (margins, contrasts, conditional effects) as a :class:`Summary`,
+    printed as aligned text (``str``) or HTML (``_repr_html_``).
+
+    Parameters
+    ----------
+    header : the first line (what the object is).
+    table : the rows; float columns are shown with ``digits`` decimals, or more where the
+        row's ``sd`` needs them.
+    notes : lines after the table (what was averaged, what the other predictors are held at).
+    title : the table's heading; default the table's interval (``attrs["interval"]``).
+    """
+    numbers = [c for c in table.columns if pd.api.types.is_float_dtype(table[c]) and c not in _OWN_FORMAT]
+    shown = table.reset_index(drop=True).copy()
+    shown[numbers] = _fmt_table(shown, numbers, digits)
+    for c, form in _OWN_FORMAT.items():
+        if c in shown.columns:
+            shown[c] = shown[c].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
+    heading = title or (f"posterior mean, sd, median and {table.attrs['interval']}"
+                        if "interval" in table.attrs else "")
+    return Summary(header=(header,), sections=(Section(heading, shown),), footer=tuple(n for n in notes if n))

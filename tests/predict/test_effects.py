@@ -7,6 +7,8 @@ draw by draw, whatever the draws are.
 
 from __future__ import annotations
 
+import html
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -184,8 +186,9 @@ def test_pairs_of_by_groups_say_they_include_the_groups_other_covariates(logit):
     # a survival user read pairs of by="sex" log hazards as the model's hazard ratio (0.553 for 0.572)
     c = logit.margins(by="arm", groups="exclude").pairs()
     assert "by='arm' averages each level over its own rows (Stata: margins, over(arm))" in c.summary().attrs["note"]
-    assert "differences between subgroups" in repr(c) and "not a causal contrast" in repr(c)
-    assert "at={'arm': [...]} (Stata: margins arm) compares the same rows" in repr(c)
+    text = " ".join(repr(c).split())  # the note is wrapped at the summary's width
+    assert "differences between subgroups" in text and "not a causal contrast" in text
+    assert "at={'arm': [...]} (Stata: margins arm) compares the same rows" in text
 
 
 def test_margins_say_whether_they_are_over_or_at(logit):
@@ -195,7 +198,7 @@ def test_margins_say_whether_they_are_over_or_at(logit):
     assert over.summary().attrs["note"] == ("averaged over the rows within each level of arm, as observed (Stata: "
                                             "margins, over(arm)); at=['arm'] sets every row to each level instead "
                                             "(Stata: margins arm)")
-    assert repr(over).endswith("at=['arm'] sets every row to each level instead (Stata: margins arm))")
+    assert " ".join(repr(over).split()).endswith("at=['arm'] sets every row to each level instead (Stata: margins arm))")
     at = logit.margins("arm", groups="exclude")
     assert at.summary().attrs["note"] == "every row set to arm = each value, averaged over all rows (Stata: margins arm)"
     both = logit.margins(at={"x": [0.0, 1.0]}, by="arm").summary().attrs["note"]
@@ -313,3 +316,25 @@ def test_contrasts_at_other_values(gcse):
     with pytest.raises(hb.SpecError, match=r"contrasts\(over='schgend', at=\.\.\.\): at= holds other columns at "
                                            r"values, as a dict \(e\.g\. at=\{'age': 11\}\)"):
         gcse.contrasts("schgend", at={"schgend": 1})
+
+
+def test_margins_contrasts_and_conditional_effects_print_as_text_and_html(logit):
+    # in a notebook they showed as a repr string with pandas' unaligned float columns
+    at = logit.margins("arm", groups="exclude")
+    pairs = at.pairs()
+    ce = logit.conditional_effects("x", n_points=12)
+    for obj, header in [(at, "<hierbayes.Margins mean (probability), groups='exclude': 3 margin(s)>"),
+                        (pairs, "<hierbayes.Contrasts of arm (mean differences, odds ratios): 3 pair(s)>"),
+                        (ce, "<hierbayes.ConditionalEffects of x (mean): 12 points>")]:
+        text, page = repr(obj), obj._repr_html_()
+        assert text.splitlines()[0] == header
+        assert html.escape(header) in page and "<table" in page and "95% equal-tailed credible interval" in page
+        assert max(len(line) for line in text.splitlines() if not line.startswith("  ")) <= 88
+    assert "first 10 of 12 points; .summary() for all" in repr(ce) and "other predictors held at" in ce._repr_html_()
+    lines = repr(pairs).splitlines()
+    assert lines[3].split() == ["contrast", "mean", "sd", "median", "lower", "upper", "p_gt_0", "ratio",
+                                "ratio_lower", "ratio_upper"]
+    row = lines[4].split()
+    assert row[0:3] == ["b", "-", "a"] and len(row[-4].split(".")[1]) == 3  # P(> 0) with 3 decimals
+    ratio = pairs.summary()["ratio_upper"].iloc[0]  # odds ratios on their own scale, not the difference's
+    assert row[-1] == f"{ratio:.4g}"

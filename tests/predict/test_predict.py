@@ -353,7 +353,7 @@ def test_bayes_r2(sleep, logit):
     assert list(table.index) == ["conditional", "marginal"]
     assert table.loc["conditional", "mean"] > table.loc["marginal", "mean"] + 0.3
     # definition check: var(mu) / (var(mu) + var(y - mu)) per draw
-    from hierbayes.predict.margins import r2_draws
+    from hierbayes.predict.r2 import r2_draws
 
     mu = sleep.predict().values
     y = sleep.model.design.y
@@ -374,7 +374,7 @@ def test_bayes_r2(sleep, logit):
 def test_bayes_r2_of_frequency_weights_is_that_of_the_repeated_rows() -> None:
     # the weights had been ignored: a random-intercept model of 40 rows, 13 of them of weight 6, gave
     # R^2 0.47 where the same posterior on the repeated rows gives 0.63
-    from hierbayes.predict.margins import r2_draws
+    from hierbayes.predict.r2 import r2_draws
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"x": rng.normal(size=40), "g": rng.integers(0, 8, 40).astype(str)})
