@@ -28,6 +28,8 @@ gamma, ordinal) and ``link()`` (those hierbayes has for the family). ``exposure(
 the stset variables as ``from_stata(..., time=, failure=)``) are read by :mod:`.stata_survival`. Estimation and display options (``mle``, ``reml``,
 ``variance``, ``nolog``, ...) do not change the model and are ignored; ``or``, ``irr`` and
 ``eform`` set ``spec.metric = "eform"``: the summary shows exp(coefficient) by default.
+Single-level commands (``regress``, ``logit``, ``logistic``, ``poisson``, ``ologit``, ``glm``,
+``streg``, ...) are read as their ``me*`` command without ``||`` (:mod:`.stata_commands`).
 Weights (``[pw=w1]``, ``|| school:, pweight(w2)``, ``pwscale()``): :mod:`.stata_weights`.
 
 Size: the command grammar in one module (qualifiers, varlists, residuals and weights are
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError, did_you_mean, refuse_unknown_arguments, warn_user
 from .ir import Covariance, FixedPart, GroupTerm, ModelSpec
-from .stata_commands import refuse_other_command
+from .stata_commands import as_multilevel_command, refuse_other_command
 from .stata_options import BAYES_DISPLAY_OPTIONS, accepted_as_ignored, display_note, eform_metric, take_eform
 from .stata_qualifiers import (
     Qualifiers,
@@ -127,7 +129,7 @@ def _fixed_equation(text: str, command: str) -> tuple[str, list[str], list[str],
     head, *rest = split_top(text, ",", maxsplit=1)
     opts = rest[0] if rest else ""
     first = head.split(None, 1)[0] if head.strip() else ""
-    refuse_other_command(head, command)  # xtreg, regress, ologit, streg, ...: the me* command of their model
+    refuse_other_command(head, command)  # xtreg, xtlogit, ...: the me* command of their model
     if first and first.lower() not in STATA_COMMANDS:  # before the varlist's syntax (gsem's paths, brackets)
         fail(command, f"unknown command {first!r}.{did_you_mean(first.lower(), STATA_COMMANDS)} Supported: "
              f"{sorted(STATA_COMMANDS)}")
@@ -369,6 +371,7 @@ def parse_stata(
     text = text.removeprefix(".").strip()
     prefix, text = split_bayes_prefix(text)
     bayes_options = None if prefix is None else tuple(_options(prefix, command))
+    text = as_multilevel_command(text, command)  # regress y x -> mixed y x
     text, residual = take_residuals_option(text, command)
     chunks = split_top(text, "||")
     name, depvars, fixed_terms, fe_opts, qualifiers, weight = _fixed_equation(chunks[0], command)

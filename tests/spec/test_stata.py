@@ -124,13 +124,39 @@ def test_prompt_and_line_continuation():
 
 
 @pytest.mark.parametrize(
+    ("single_level", "multilevel"),
+    [
+        ("regress y x", "mixed y x"),
+        ("reg y x if inlist(a,1,2), noconstant", "mixed y x if inlist(a,1,2), noconstant"),
+        ("bayes: logit y x", "bayes: melogit y x"),
+        ("logistic y x if inlist(a,1,2)", "melogit y x if inlist(a,1,2), or"),  # logistic shows odds ratios
+        ("logistic y x, nolog", "melogit y x, nolog or"),
+        ("ologit Sat i.Infl [fw=Freq]", "meologit Sat i.Infl [fw=Freq]"),
+        ("poisson deaths i.age, exposure(pyears)", "mepoisson deaths i.age, exposure(pyears)"),
+        ("glm y x, family(binomial n) link(probit)", "meglm y x, family(binomial n) link(probit)"),
+        ("tobit y x, ll(0)", "metobit y x, ll(0)"),
+    ],
+)
+def test_single_level_commands_are_their_multilevel_command_without_groups(single_level, multilevel):
+    # had been refused with the me* command to type instead; Stata users start from regress and logit
+    spec, reference = from_stata(single_level), from_stata(multilevel)
+    assert same(spec, reference) and spec.metric == reference.metric and not spec.groups
+    assert spec.source == single_level
+    if single_level.startswith("logistic"):
+        assert spec.metric == "eform"
+
+
+def test_streg_is_mestreg_without_groups():
+    spec = from_stata("streg x, distribution(weibull)", time="t", failure="died")
+    assert same(spec, from_stata("mestreg x, distribution(weibull)", time="t", failure="died"))
+
+
+@pytest.mark.parametrize(
     ("command", "needle"),
     [
-        # single-level commands name the me* command of their model (had been 'unknown command', 'regress'
-        # with no suggestion, 'ologit' with three guesses)
-        ("regress y x", "regress is Stata's single-level command; its model is 'mixed y x'"),
-        ("ologit Sat i.Infl [fw=Freq]", "its model is 'meologit Sat i.Infl [fw=Freq]' (the same options; without '||'"),
-        ("streg x, distribution(weibull)", "its model is 'mestreg x'"),
+        # a single-level command is read as its me* command: it has no '||' equations
+        ("regress y x || g:", "regress is Stata's single-level command, without '||' equations; group effects are "
+                              "mixed's: 'mixed y x || g:'"),
         ("gsem (y <- x M1[school])", "unknown command 'gsem'"),  # had been 'cannot read the weight'
         ("xtreg inv value capital, re", "its random-effects model is 'mixed inv value capital || <panel variable>:'"),
         ("xtlogit y x", "xtlogit reads its panel variable from xtset"),
