@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import DataError
 from ..results.stats import interval_label
 from .ppc_weights import inclusion_weights, row_variance
 from .predict import encode_rows, prediction_draws, row_design, thin
@@ -15,7 +16,15 @@ def r2_draws(posterior: xr.Dataset, model, *, groups: str = "include", ndraws: i
              random_seed=0) -> np.ndarray:
     """(S,) Bayesian R^2 draws: var(mu_s) / (var(mu_s) + var(y - mu_s)) over the training
     rows, mu_s the expected responses of draw s (Gelman, Goodrich, Gabry & Vehtari 2019,
-    residual-based; brms' ``bayes_R2``)."""
+    residual-based; brms' ``bayes_R2``).
+
+    Raises
+    ------
+    DataError
+        When rows are censored: their responses are bounds, not values, and an R^2 of them
+        would be biased with nothing to say so.
+    """
+    _refuse_censored(model)
     posterior = thin(posterior, ndraws)
     rows = encode_rows(model)
     mu = prediction_draws(posterior, model, rows, kind="mean", groups=groups, rng=np.random.default_rng(random_seed))
@@ -50,3 +59,16 @@ def r2(posterior: xr.Dataset, model, prob: float = 0.95, ndraws: int | None = No
     out.index.name = "R2"
     out.attrs["interval"] = interval_label(prob)
     return out
+
+
+def _refuse_censored(model) -> None:
+    censoring = getattr(row_design(model), "censoring", None)
+    if censoring is None or not np.any(censoring.code != 0):
+        return
+    counts = ", ".join(f"{n} {k}" for k, n in censoring.counts().items() if k != "none")
+    raise DataError(
+        f"R-squared needs the responses themselves: {int(np.sum(censoring.code != 0))} of the "
+        f"{censoring.code.size} rows are censored ({counts}), so their response is a bound and var(y - mu) "
+        "would be taken at it. fit.ppc() compares a censored model with its data as the data were observed; "
+        "fit.loo() compares models"
+    )

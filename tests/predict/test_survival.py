@@ -332,3 +332,12 @@ def test_kidney_frailty_hazard_ratios_agree_with_ml() -> None:
     typical = fit.survival(profile, re="exclude").median_survival().iloc[0]
     new = fit.survival(profile, re="new", random_seed=1).median_survival().iloc[0]
     assert new["upper"] / new["lower"] > typical["upper"] / typical["lower"]
+
+
+def test_r2_refuses_censored_rows() -> None:
+    # it had computed var(y - mu) at the bounds of the kidney data's 18 censored times, and said nothing
+    fit = prior_fit(FORMULA, draws=20)
+    counts = fit.model.design.censoring.counts()
+    with pytest.raises(DataError, match=rf"R-squared needs the responses themselves: {counts['right']} of the 76 rows "
+                                        rf"are censored \({counts['right']} right\).*fit\.ppc\(\) compares"):
+        fit.r2()
