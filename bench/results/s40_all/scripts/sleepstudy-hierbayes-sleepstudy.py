@@ -1,0 +1,6 @@
+import pandas as pd
+import hierbayes as hb
+
+df = pd.read_pickle('/work/main/bench/results/s40_all/data/sleepstudy.pkl')
+fit = hb.Model('Reaction ~ Days + (Days | Subject)', df, family='gaussian').fit(draws=1000, tune=1000, chains=4, cores=2, random_seed=1, progressbar=False)
+print(fit.summary())
