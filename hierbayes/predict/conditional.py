@@ -27,7 +27,7 @@ import xarray as xr
 
 from ..design.formulae_eval import FACTOR_CALLEES
 from ..errors import SpecError, checks_prob
-from ..results.report import Summary, table_report
+from ..results.report import PrintedAsReport, Summary, table_report
 from ..results.stats import interval_label, summarize
 from .ppc_weights import inclusion_weights
 from .predict import encode_rows, prediction_draws, thin, training_frame
@@ -132,9 +132,9 @@ def _grid_frame(model, held: dict, grid: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 @checks_prob
-class ConditionalEffects:
+class ConditionalEffects(PrintedAsReport):
     """Posterior draws of predictions over a grid of ``x`` (and ``by``).
 
     draws : xarray.DataArray, dims (chain, draw, point).
@@ -172,12 +172,6 @@ class ConditionalEffects:
         return table_report(f"<hierbayes.ConditionalEffects of {self.x}{' by ' + self.by if self.by else ''} "
                             f"({self.kind}): {len(self.grid)} points>", table.head(shown),
                             (self.conditions(), more))
-
-    def __repr__(self) -> str:
-        return str(self._report())
-
-    def _repr_html_(self) -> str:
-        return self._report()._repr_html_()
 
 
 def conditional_effects(

@@ -26,7 +26,7 @@ import xarray as xr
 
 from ..errors import SpecError, checks_prob
 from ..families import FAMILIES
-from ..results.report import Summary, table_report
+from ..results.report import PrintedAsReport, Summary, table_report
 from ..results.stats import flatten_draws, interval_label, summarize
 
 CONTRAST_DIM = "contrast"
@@ -60,9 +60,9 @@ def _ratio(later: np.ndarray, earlier: np.ndarray, what: str, kind: str) -> np.n
     return later / earlier
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 @checks_prob
-class Contrasts:
+class Contrasts(PrintedAsReport):
     """Posterior draws of pairwise differences (and ratios) of margins.
 
     draws : xarray.DataArray (chain, draw, contrast) of the differences.
@@ -102,12 +102,6 @@ class Contrasts:
         ratio = f", {self.ratio_kind}s" if self.ratio_kind else ""
         return table_report(f"<hierbayes.Contrasts of {self.over} ({self.what} differences{ratio}): "
                             f"{len(self.grid)} pair(s)>", self.summary(), (f"({self.note})" if self.note else "",))
-
-    def __repr__(self) -> str:
-        return str(self._report())
-
-    def _repr_html_(self) -> str:
-        return self._report()._repr_html_()
 
 
 def pairwise(draws: xr.DataArray, grid: pd.DataFrame, over: str, what: str, *, family: str = "",

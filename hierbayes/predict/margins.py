@@ -17,7 +17,7 @@ import xarray as xr
 from ..design.frames import as_pandas
 from ..errors import DataError, SpecError, checks_prob
 from ..families import get_family, log_hazard_ph
-from ..results.report import Summary, table_report
+from ..results.report import PrintedAsReport, Summary, table_report
 from ..results.stats import interval_label, summarize
 from .conditional import check_predictor, factor_levels
 from .contrasts import Contrasts, pairwise
@@ -35,9 +35,9 @@ MARGIN_KINDS = ("mean", "linear", "log_hazard")
 # ======================================================================== margins
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 @checks_prob
-class Margins:
+class Margins(PrintedAsReport):
     """Posterior draws of average predictions (or average marginal effects).
 
     draws : xarray.DataArray, dims (chain, draw, margin).
@@ -96,12 +96,6 @@ class Margins:
         estimate = f" ({self.estimate})" if self.estimate else ""
         return table_report(f"<hierbayes.Margins {self.what}{estimate}, groups={self.groups!r}: {len(self.grid)} "
                             "margin(s)>", self.summary(), (f"({self.note})" if self.note else "",))
-
-    def __repr__(self) -> str:
-        return str(self._report())
-
-    def _repr_html_(self) -> str:
-        return self._report()._repr_html_()
 
 
 def _as_values(value) -> list:

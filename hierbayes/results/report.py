@@ -218,7 +218,7 @@ def table_report(header: str, table: pd.DataFrame, notes: tuple[str, ...] = (), 
     title : the table's heading; default the table's interval (``attrs["interval"]``).
     """
     numbers = [c for c in table.columns if pd.api.types.is_float_dtype(table[c]) and c not in _OWN_FORMAT]
-    shown = table.reset_index(drop=True).copy()
+    shown = table.reset_index(drop=True)
     shown[numbers] = _fmt_table(shown, numbers, digits)
     for c, form in _OWN_FORMAT.items():
         if c in shown.columns:
@@ -226,3 +226,18 @@ def table_report(header: str, table: pd.DataFrame, notes: tuple[str, ...] = (), 
     heading = title or (f"posterior mean, sd, median and {table.attrs['interval']}"
                         if "interval" in table.attrs else "")
     return Summary(header=(header,), sections=(Section(heading, shown),), footer=tuple(n for n in notes if n))
+
+
+class PrintedAsReport:
+    """``repr`` (aligned text) and ``_repr_html_`` (notebooks) of a result object from the one
+    :class:`Summary` its ``_report()`` builds. A dataclass using it needs ``repr=False``,
+    or the dataclass's own ``__repr__`` replaces this one."""
+
+    def _report(self) -> Summary:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return str(self._report())
+
+    def _repr_html_(self) -> str:
+        return self._report()._repr_html_()
